@@ -1,0 +1,439 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Environment is the deployment environment.
+type Environment string
+
+// The accepted environments.
+const (
+	Development Environment = "development"
+	Staging     Environment = "staging"
+	Production  Environment = "production"
+)
+
+// Database dialects returned by Config.Database.
+const (
+	DialectSQLite   = "sqlite"
+	DialectPostgres = "postgres"
+)
+
+// MinSecretKeyLength is the minimum length of SECRET_KEY.
+const MinSecretKeyLength = 32
+
+// Defaults.
+const (
+	DefaultPort            = 8001
+	DefaultDataDir         = "./data"
+	DefaultMaxUploadBytes  = 100 << 20 // 100 MiB
+	DefaultMaxBodyBytes    = 1 << 20   // 1 MiB
+	DefaultRunWorkers      = 2
+	DefaultAPIRateLimit    = 600 // requests per minute per user and per IP
+	DefaultAccessTokenTTL  = 15 * time.Minute
+	DefaultRefreshTokenTTL = 7 * 24 * time.Hour
+	DefaultShutdownTimeout = 30 * time.Second
+)
+
+// Postgres holds the individual POSTGRES_* variables. They are used only when
+// DATABASE_URL is empty.
+type Postgres struct {
+	Server   string // POSTGRES_SERVER
+	Port     int    // POSTGRES_PORT, default 5432
+	User     string // POSTGRES_USER
+	Password string // POSTGRES_PASSWORD (secret)
+	DB       string // POSTGRES_DB
+}
+
+func (p Postgres) set() bool {
+	return p.Server != "" || p.User != "" || p.Password != "" || p.DB != ""
+}
+
+// Config is the whole validated configuration. It is plain data: build it with
+// Load, adjust fields, then call Validate.
+type Config struct {
+	Port        int         // PORT
+	DataDir     string      // DATA_DIR
+	DatabaseURL string      // DATABASE_URL (secret: may hold a password)
+	Postgres    Postgres    // POSTGRES_*
+	RedisURL    string      // REDIS_URL (secret: may hold a password)
+	SecretKey   string      // SECRET_KEY (secret)
+	Environment Environment // ENVIRONMENT
+	PublicURL   string      // PUBLIC_URL; default http://localhost:PORT
+
+	AutoInitDB               bool   // AUTO_INIT_DB
+	CreateDevUser            bool   // CREATE_DEV_USER
+	AllowDevRoleInProduction bool   // ALLOW_DEV_ROLE_IN_PRODUCTION
+	AdminPassword            string // ADMIN_PASSWORD (secret)
+
+	CORSOrigins []string // CORS_ORIGINS
+	LogLevel    string   // LOG_LEVEL: debug | info | warn | error
+	LogFormat   string   // LOG_FORMAT: json | text
+
+	MaxUploadBytes  int64         // MAX_UPLOAD_BYTES
+	MaxBodyBytes    int64         // MAX_BODY_BYTES
+	FileRoots       []string      // FILE_ROOTS
+	RunWorkers      int           // RUN_WORKERS
+	APIRateLimit    int           // API_RATE_LIMIT (per minute; 0 disables)
+	AccessTokenTTL  time.Duration // ACCESS_TOKEN_TTL
+	RefreshTokenTTL time.Duration // REFRESH_TOKEN_TTL
+	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
+}
+
+// Default returns the configuration used when no variable is set.
+func Default() Config {
+	return Config{
+		Port:            DefaultPort,
+		DataDir:         DefaultDataDir,
+		Postgres:        Postgres{Port: 5432},
+		Environment:     Development,
+		AutoInitDB:      true,
+		LogLevel:        "info",
+		LogFormat:       "json",
+		MaxUploadBytes:  DefaultMaxUploadBytes,
+		MaxBodyBytes:    DefaultMaxBodyBytes,
+		RunWorkers:      DefaultRunWorkers,
+		APIRateLimit:    DefaultAPIRateLimit,
+		AccessTokenTTL:  DefaultAccessTokenTTL,
+		RefreshTokenTTL: DefaultRefreshTokenTTL,
+		ShutdownTimeout: DefaultShutdownTimeout,
+	}
+}
+
+// Load reads the configuration through env (os.Getenv in main, a map lookup
+// in tests). Unset or empty variables keep their defaults. Every malformed
+// value is reported at once, each message naming its variable. Load does not
+// call Validate.
+func Load(env func(string) string) (Config, error) {
+	c := Default()
+	p := parser{env: env}
+
+	if v := p.str("PORT"); v != "" {
+		c.Port = p.int("PORT", v)
+	}
+	if v := p.str("DATA_DIR"); v != "" {
+		c.DataDir = v
+	}
+	c.DatabaseURL = p.str("DATABASE_URL")
+	c.Postgres.Server = p.str("POSTGRES_SERVER")
+	if v := p.str("POSTGRES_PORT"); v != "" {
+		c.Postgres.Port = p.int("POSTGRES_PORT", v)
+	}
+	c.Postgres.User = p.str("POSTGRES_USER")
+	c.Postgres.Password = env("POSTGRES_PASSWORD") // not trimmed: a password may have spaces
+	c.Postgres.DB = p.str("POSTGRES_DB")
+	c.RedisURL = p.str("REDIS_URL")
+	c.SecretKey = env("SECRET_KEY")
+	if v := p.str("ENVIRONMENT"); v != "" {
+		c.Environment = Environment(strings.ToLower(v))
+	}
+	c.PublicURL = p.str("PUBLIC_URL")
+	if v := p.str("AUTO_INIT_DB"); v != "" {
+		c.AutoInitDB = p.bool("AUTO_INIT_DB", v)
+	}
+	if v := p.str("CREATE_DEV_USER"); v != "" {
+		c.CreateDevUser = p.bool("CREATE_DEV_USER", v)
+	}
+	if v := p.str("ALLOW_DEV_ROLE_IN_PRODUCTION"); v != "" {
+		c.AllowDevRoleInProduction = p.bool("ALLOW_DEV_ROLE_IN_PRODUCTION", v)
+	}
+	c.AdminPassword = env("ADMIN_PASSWORD")
+	c.CORSOrigins = splitList(p.str("CORS_ORIGINS"))
+	if v := p.str("LOG_LEVEL"); v != "" {
+		c.LogLevel = strings.ToLower(v)
+	}
+	if v := p.str("LOG_FORMAT"); v != "" {
+		c.LogFormat = strings.ToLower(v)
+	}
+	if v := p.str("MAX_UPLOAD_BYTES"); v != "" {
+		c.MaxUploadBytes = p.int64("MAX_UPLOAD_BYTES", v)
+	}
+	if v := p.str("MAX_BODY_BYTES"); v != "" {
+		c.MaxBodyBytes = p.int64("MAX_BODY_BYTES", v)
+	}
+	c.FileRoots = splitList(p.str("FILE_ROOTS"))
+	if v := p.str("RUN_WORKERS"); v != "" {
+		c.RunWorkers = p.int("RUN_WORKERS", v)
+	}
+	if v := p.str("API_RATE_LIMIT"); v != "" {
+		c.APIRateLimit = p.int("API_RATE_LIMIT", v)
+	}
+	if v := p.str("ACCESS_TOKEN_TTL"); v != "" {
+		c.AccessTokenTTL = p.duration("ACCESS_TOKEN_TTL", v)
+	}
+	if v := p.str("REFRESH_TOKEN_TTL"); v != "" {
+		c.RefreshTokenTTL = p.duration("REFRESH_TOKEN_TTL", v)
+	}
+	if v := p.str("SHUTDOWN_TIMEOUT"); v != "" {
+		c.ShutdownTimeout = p.duration("SHUTDOWN_TIMEOUT", v)
+	}
+	if len(p.errs) > 0 {
+		return c, errors.Join(p.errs...)
+	}
+	return c, nil
+}
+
+type parser struct {
+	env  func(string) string
+	errs []error
+}
+
+func (p *parser) str(name string) string { return strings.TrimSpace(p.env(name)) }
+
+func (p *parser) fail(name, v, want string) {
+	p.errs = append(p.errs, fmt.Errorf("%s: %s, got %q", name, want, v))
+}
+
+func (p *parser) int(name, v string) int {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		p.fail(name, v, "must be a whole number")
+	}
+	return n
+}
+
+func (p *parser) int64(name, v string) int64 {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		p.fail(name, v, "must be a whole number of bytes")
+	}
+	return n
+}
+
+func (p *parser) bool(name, v string) bool {
+	switch strings.ToLower(v) {
+	case "1", "t", "true", "yes", "y", "on":
+		return true
+	case "0", "f", "false", "no", "n", "off":
+		return false
+	}
+	p.fail(name, v, "must be true or false")
+	return false
+}
+
+func (p *parser) duration(name, v string) time.Duration {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		p.fail(name, v, `must be a duration such as "15m" or "24h"`)
+	}
+	return d
+}
+
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+// Validate reports every problem at once (joined with errors.Join); each
+// message starts with the variable name.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{name}, args...)...))
+	}
+
+	if c.Port < 1 || c.Port > 65535 {
+		bad("PORT", "must be between 1 and 65535, got %d", c.Port)
+	}
+	if strings.TrimSpace(c.DataDir) == "" {
+		bad("DATA_DIR", "must not be empty")
+	}
+	switch c.Environment {
+	case Development, Staging, Production:
+	default:
+		bad("ENVIRONMENT", "must be development, staging or production, got %q", string(c.Environment))
+	}
+
+	if c.DatabaseURL != "" {
+		u, err := url.Parse(c.DatabaseURL)
+		switch {
+		case err != nil:
+			bad("DATABASE_URL", "is not a valid URL") // the URL may hold a password: not echoed
+		case u.Scheme != "postgres" && u.Scheme != "postgresql":
+			bad("DATABASE_URL", "scheme must be postgres:// or postgresql://, got %q", u.Scheme)
+		case u.Host == "" && u.Query().Get("host") == "":
+			bad("DATABASE_URL", "must name a host, as in postgres://user:password@host:5432/db")
+		}
+	} else if c.Postgres.set() {
+		if c.Postgres.Server == "" {
+			bad("POSTGRES_SERVER", "is required when any POSTGRES_* variable is set")
+		}
+		if c.Postgres.User == "" {
+			bad("POSTGRES_USER", "is required when any POSTGRES_* variable is set")
+		}
+		if c.Postgres.DB == "" {
+			bad("POSTGRES_DB", "is required when any POSTGRES_* variable is set")
+		}
+	}
+	if c.Postgres.Port < 1 || c.Postgres.Port > 65535 {
+		bad("POSTGRES_PORT", "must be between 1 and 65535, got %d", c.Postgres.Port)
+	}
+
+	if c.RedisURL != "" {
+		u, err := url.Parse(c.RedisURL)
+		switch {
+		case err != nil:
+			bad("REDIS_URL", "is not a valid URL")
+		case u.Scheme != "redis" && u.Scheme != "rediss":
+			bad("REDIS_URL", "scheme must be redis:// or rediss://, got %q", u.Scheme)
+		case u.Host == "":
+			bad("REDIS_URL", "must name a host, as in redis://localhost:6379/0")
+		}
+	}
+
+	switch {
+	case c.SecretKey == "" && c.Environment == Production:
+		bad("SECRET_KEY", "is required in production (at least %d characters; generate one with `openssl rand -hex 32`)", MinSecretKeyLength)
+	case c.SecretKey != "" && len(c.SecretKey) < MinSecretKeyLength:
+		bad("SECRET_KEY", "must be at least %d characters, got %d", MinSecretKeyLength, len(c.SecretKey))
+	}
+
+	if c.CreateDevUser && c.Environment == Production {
+		bad("CREATE_DEV_USER", "is refused in production")
+	}
+
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("PUBLIC_URL", "must be an absolute http(s) URL such as https://aggregator.example.com, got %q", c.PublicURL)
+		}
+	}
+
+	for i, o := range c.CORSOrigins {
+		if o == "*" {
+			if c.Environment == Production {
+				bad("CORS_ORIGINS", "\"*\" is refused in production; list the allowed origins")
+			}
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			bad("CORS_ORIGINS", "entry %d must be an origin such as https://app.example.com, got %q", i+1, o)
+		}
+	}
+
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("LOG_LEVEL", "must be debug, info, warn or error, got %q", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "json", "text":
+	default:
+		bad("LOG_FORMAT", "must be json or text, got %q", c.LogFormat)
+	}
+
+	if c.MaxUploadBytes < 1 {
+		bad("MAX_UPLOAD_BYTES", "must be positive, got %d", c.MaxUploadBytes)
+	}
+	if c.MaxBodyBytes < 1024 {
+		bad("MAX_BODY_BYTES", "must be at least 1024, got %d", c.MaxBodyBytes)
+	}
+	for i, r := range c.FileRoots {
+		if strings.TrimSpace(r) == "" {
+			bad("FILE_ROOTS", "entry %d is empty", i+1)
+		}
+	}
+	if c.RunWorkers < 0 || c.RunWorkers > 256 {
+		bad("RUN_WORKERS", "must be between 0 and 256, got %d", c.RunWorkers)
+	}
+	if c.APIRateLimit < 0 {
+		bad("API_RATE_LIMIT", "must be 0 (off) or positive, got %d", c.APIRateLimit)
+	}
+	if c.AccessTokenTTL < time.Minute || c.AccessTokenTTL > 24*time.Hour {
+		bad("ACCESS_TOKEN_TTL", "must be between 1m and 24h, got %s", c.AccessTokenTTL)
+	}
+	if c.RefreshTokenTTL < c.AccessTokenTTL || c.RefreshTokenTTL > 90*24*time.Hour {
+		bad("REFRESH_TOKEN_TTL", "must be between ACCESS_TOKEN_TTL and 2160h (90 days), got %s", c.RefreshTokenTTL)
+	}
+	if c.ShutdownTimeout < time.Second {
+		bad("SHUTDOWN_TIMEOUT", "must be at least 1s, got %s", c.ShutdownTimeout)
+	}
+	return errors.Join(errs...)
+}
+
+// Database says which metadata store to open: PostgreSQL when DATABASE_URL or
+// POSTGRES_* is set, otherwise SQLite at DATA_DIR/aggregator.db. For SQLite
+// the DSN is a file path.
+func (c *Config) Database() (dialect, dsn string) {
+	if c.DatabaseURL != "" {
+		return DialectPostgres, c.DatabaseURL
+	}
+	if c.Postgres.set() {
+		u := url.URL{
+			Scheme: "postgres",
+			Host:   net.JoinHostPort(c.Postgres.Server, strconv.Itoa(c.Postgres.Port)),
+			Path:   "/" + c.Postgres.DB,
+		}
+		if c.Postgres.Password != "" {
+			u.User = url.UserPassword(c.Postgres.User, c.Postgres.Password)
+		} else {
+			u.User = url.User(c.Postgres.User)
+		}
+		return DialectPostgres, u.String()
+	}
+	return DialectSQLite, filepath.Join(c.DataDir, "aggregator.db")
+}
+
+// IsProduction reports whether ENVIRONMENT is production.
+func (c *Config) IsProduction() bool { return c.Environment == Production }
+
+// Addr is the listen address for the HTTP server (":PORT").
+func (c *Config) Addr() string { return ":" + strconv.Itoa(c.Port) }
+
+// BaseURL is PUBLIC_URL, or http://localhost:PORT when unset.
+func (c *Config) BaseURL() string {
+	if c.PublicURL != "" {
+		return strings.TrimRight(c.PublicURL, "/")
+	}
+	return "http://localhost:" + strconv.Itoa(c.Port)
+}
+
+// UploadDir is where uploaded files are stored: DATA_DIR/uploads.
+func (c *Config) UploadDir() string { return filepath.Join(c.DataDir, "uploads") }
+
+// SecretFile is where the development SECRET_KEY is kept: DATA_DIR/secret_key.
+func (c *Config) SecretFile() string { return filepath.Join(c.DataDir, "secret_key") }
+
+// Roots returns FILE_ROOTS, or the default roots when unset: DATA_DIR/files,
+// plus ./examples outside production and staging so that the shipped
+// examples run through the API.
+func (c *Config) Roots() []string {
+	if len(c.FileRoots) > 0 {
+		return append([]string(nil), c.FileRoots...)
+	}
+	roots := []string{filepath.Join(c.DataDir, "files")}
+	if c.Environment == Development {
+		roots = append(roots, "examples")
+	}
+	return roots
+}
+
+// SlogLevel converts LOG_LEVEL to a slog.Level (info when unrecognised).
+func (c *Config) SlogLevel() slog.Level {
+	switch c.LogLevel {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
