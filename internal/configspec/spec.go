@@ -1,0 +1,393 @@
+package configspec
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Type is a parameter's JSON type.
+type Type string
+
+// Parameter types.
+const (
+	String  Type = "string"
+	Integer Type = "integer"
+	Number  Type = "number"
+	Boolean Type = "boolean"
+	Array   Type = "array"
+	Object  Type = "object"
+	// Any accepts any JSON value (used for free-form maps such as a lookup's static table).
+	Any Type = "any"
+)
+
+// Param is one configuration parameter.
+type Param struct {
+	Name        string
+	Type        Type
+	Description string
+	Required    bool
+	// Secret marks a credential: the API never returns it, logs never show it, the UI draws a password field.
+	Secret  bool
+	Default any
+	Enum    []string
+	// Pattern is a regular expression a string must match.
+	Pattern string
+	Min     *float64
+	Max     *float64
+	// Items describes array elements; Fields describes an object's keys (nil: any keys of type Items or any).
+	Items  *Param
+	Fields []Param
+	// Examples are shown in docs and the UI.
+	Examples []any
+}
+
+// Spec is a component's configuration: its parameters, in the order forms show them.
+type Spec struct {
+	Params []Param
+}
+
+// Ptr returns a pointer to f, for Min and Max.
+func Ptr(f float64) *float64 { return &f }
+
+// FieldError is one problem with a configuration, at a path such as "fields[2].to".
+type FieldError struct {
+	Path    string `json:"path"`
+	Message string `json:"message"`
+}
+
+func (e FieldError) Error() string {
+	if e.Path == "" {
+		return e.Message
+	}
+	return e.Path + ": " + e.Message
+}
+
+// Errors is every problem found; it is an error when not empty.
+type Errors []FieldError
+
+func (es Errors) Error() string {
+	parts := make([]string, len(es))
+	for i, e := range es {
+		parts[i] = e.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Prefix returns the errors with prefix joined before each path ("sources[0].config").
+func (es Errors) Prefix(prefix string) Errors {
+	out := make(Errors, len(es))
+	for i, e := range es {
+		out[i] = FieldError{Path: JoinPath(prefix, e.Path), Message: e.Message}
+	}
+	return out
+}
+
+// Err returns nil for no errors, the Errors otherwise.
+func (es Errors) Err() error {
+	if len(es) == 0 {
+		return nil
+	}
+	return es
+}
+
+// JoinPath joins path segments: JoinPath("a", "b") is "a.b", JoinPath("a", "[0]") is "a[0]".
+func JoinPath(prefix, p string) string {
+	switch {
+	case prefix == "":
+		return p
+	case p == "":
+		return prefix
+	case strings.HasPrefix(p, "["):
+		return prefix + p
+	}
+	return prefix + "." + p
+}
+
+// Validate checks raw config against the spec and returns every problem (nil if none).
+func (s Spec) Validate(raw map[string]any) Errors {
+	var errs Errors
+	validateObject(s.Params, raw, "", &errs, true)
+	return errs
+}
+
+// Decode validates raw, fills defaults, and decodes it strictly into dst (a pointer to the
+// component's config struct with json tags). Unknown keys are errors.
+func (s Spec) Decode(raw map[string]any, dst any) error {
+	if errs := s.Validate(raw); len(errs) > 0 {
+		return errs
+	}
+	full := s.WithDefaults(raw)
+	b, err := json.Marshal(full)
+	if err != nil {
+		return fmt.Errorf("encode config: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	if err := dec.Decode(dst); err != nil {
+		return Errors{{Message: strings.TrimPrefix(err.Error(), "json: ")}}
+	}
+	return nil
+}
+
+// WithDefaults returns a copy of raw with each missing top-level parameter that has a default set to it.
+func (s Spec) WithDefaults(raw map[string]any) map[string]any {
+	out := make(map[string]any, len(raw)+len(s.Params))
+	for k, v := range raw {
+		out[k] = v
+	}
+	for _, p := range s.Params {
+		if _, ok := out[p.Name]; !ok && p.Default != nil {
+			out[p.Name] = p.Default
+		}
+	}
+	return out
+}
+
+// Redacted is what a secret value is replaced with.
+const Redacted = "********"
+
+// Redact returns a copy of raw with every secret parameter's value replaced by Redacted.
+func (s Spec) Redact(raw map[string]any) map[string]any {
+	return redactObject(s.Params, raw)
+}
+
+// SecretNames returns the names of secret top-level parameters.
+func (s Spec) SecretNames() []string {
+	var out []string
+	for _, p := range s.Params {
+		if p.Secret {
+			out = append(out, p.Name)
+		}
+	}
+	return out
+}
+
+// MergeSecrets fills secret values that an update left as Redacted (or absent) from the stored config,
+// so a client can send back what it read without wiping credentials.
+func (s Spec) MergeSecrets(update, stored map[string]any) map[string]any {
+	out := make(map[string]any, len(update))
+	for k, v := range update {
+		out[k] = v
+	}
+	for _, p := range s.Params {
+		if !p.Secret {
+			continue
+		}
+		if v, ok := out[p.Name]; !ok || v == Redacted {
+			if sv, ok := stored[p.Name]; ok {
+				out[p.Name] = sv
+			}
+		}
+	}
+	return out
+}
+
+func redactObject(params []Param, raw map[string]any) map[string]any {
+	if raw == nil {
+		return nil
+	}
+	out := make(map[string]any, len(raw))
+	for k, v := range raw {
+		out[k] = v
+	}
+	for _, p := range params {
+		v, ok := out[p.Name]
+		if !ok {
+			continue
+		}
+		switch {
+		case p.Secret:
+			out[p.Name] = Redacted
+		case p.Type == Object && len(p.Fields) > 0:
+			if m, ok := v.(map[string]any); ok {
+				out[p.Name] = redactObject(p.Fields, m)
+			}
+		}
+	}
+	return out
+}
+
+func validateObject(params []Param, raw map[string]any, path string, errs *Errors, strict bool) {
+	known := make(map[string]bool, len(params))
+	for _, p := range params {
+		known[p.Name] = true
+		v, ok := raw[p.Name]
+		if !ok || v == nil {
+			if p.Required && p.Default == nil {
+				*errs = append(*errs, FieldError{Path: JoinPath(path, p.Name), Message: "required"})
+			}
+			continue
+		}
+		validateValue(p, v, JoinPath(path, p.Name), errs)
+	}
+	if !strict {
+		return
+	}
+	var unknown []string
+	for k := range raw {
+		if !known[k] {
+			unknown = append(unknown, k)
+		}
+	}
+	sort.Strings(unknown)
+	for _, k := range unknown {
+		msg := "unknown field"
+		if near := nearest(k, params); near != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", near)
+		}
+		*errs = append(*errs, FieldError{Path: JoinPath(path, k), Message: msg})
+	}
+}
+
+func validateValue(p Param, v any, path string, errs *Errors) {
+	bad := func(format string, args ...any) {
+		*errs = append(*errs, FieldError{Path: path, Message: fmt.Sprintf(format, args...)})
+	}
+	switch p.Type {
+	case Any, "":
+		return
+	case String:
+		s, ok := v.(string)
+		if !ok {
+			bad("must be a string, got %s", jsonKind(v))
+			return
+		}
+		if len(p.Enum) > 0 && !slices.Contains(p.Enum, s) {
+			bad("must be one of %s, got %q", strings.Join(p.Enum, ", "), s)
+		}
+		if p.Pattern != "" {
+			if re, err := regexp.Compile(p.Pattern); err == nil && !re.MatchString(s) {
+				bad("must match %s", p.Pattern)
+			}
+		}
+		if p.Min != nil && float64(len(s)) < *p.Min {
+			bad("must be at least %v characters", *p.Min)
+		}
+	case Integer, Number:
+		f, ok := number(v)
+		if !ok {
+			bad("must be a number, got %s", jsonKind(v))
+			return
+		}
+		if p.Type == Integer && f != float64(int64(f)) {
+			bad("must be a whole number, got %v", f)
+		}
+		if p.Min != nil && f < *p.Min {
+			bad("must be at least %v, got %v", *p.Min, f)
+		}
+		if p.Max != nil && f > *p.Max {
+			bad("must be at most %v, got %v", *p.Max, f)
+		}
+	case Boolean:
+		if _, ok := v.(bool); !ok {
+			bad("must be true or false, got %s", jsonKind(v))
+		}
+	case Array:
+		arr, ok := v.([]any)
+		if !ok {
+			bad("must be a list, got %s", jsonKind(v))
+			return
+		}
+		if p.Min != nil && float64(len(arr)) < *p.Min {
+			bad("must have at least %v items", *p.Min)
+		}
+		if p.Items != nil {
+			for i, e := range arr {
+				validateValue(*p.Items, e, fmt.Sprintf("%s[%d]", path, i), errs)
+			}
+		}
+	case Object:
+		m, ok := v.(map[string]any)
+		if !ok {
+			bad("must be an object, got %s", jsonKind(v))
+			return
+		}
+		if len(p.Fields) > 0 {
+			validateObject(p.Fields, m, path, errs, true)
+		} else if p.Items != nil {
+			keys := make([]string, 0, len(m))
+			for k := range m {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				validateValue(*p.Items, m[k], JoinPath(path, k), errs)
+			}
+		}
+	}
+}
+
+func number(v any) (float64, bool) {
+	switch n := v.(type) {
+	case float64:
+		return n, true
+	case float32:
+		return float64(n), true
+	case int:
+		return float64(n), true
+	case int64:
+		return float64(n), true
+	case uint64:
+		return float64(n), true
+	case json.Number:
+		f, err := n.Float64()
+		return f, err == nil
+	}
+	return 0, false
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "an object"
+	}
+	if _, ok := number(v); ok {
+		return "a number"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// nearest returns the parameter name closest to k (edit distance <= 2), for "did you mean".
+func nearest(k string, params []Param) string {
+	best, bestD := "", 3
+	for _, p := range params {
+		if d := editDistance(strings.ToLower(k), strings.ToLower(p.Name)); d < bestD {
+			best, bestD = p.Name, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

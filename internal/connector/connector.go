@@ -1,0 +1,208 @@
+package connector
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/dataaggregator/aggregator/internal/configspec"
+	"github.com/dataaggregator/aggregator/internal/record"
+)
+
+// Spec describes a connector type.
+type Spec struct {
+	Name        string          `json:"name"` // the type name used in pipeline specs, e.g. "csv", "postgres"
+	Title       string          `json:"title"`
+	Description string          `json:"description"`
+	Category    string          `json:"category"` // file, database, api, stream
+	Source      bool            `json:"source"`
+	Destination bool            `json:"destination"`
+	Config      configspec.Spec `json:"-"`
+	// WriteModes lists the write modes the destination supports.
+	WriteModes []WriteMode `json:"write_modes,omitempty"`
+	// Incremental says whether the source supports incremental sync by a cursor field.
+	Incremental bool `json:"incremental"`
+	// Unbounded says whether the source reads a stream that never ends by itself.
+	Unbounded bool `json:"unbounded"`
+}
+
+// Connector is a connector type. It is stateless; Open creates the per-use Reader or Writer.
+type Connector interface {
+	Spec() Spec
+}
+
+// Env is what the application gives a connector besides its config: a logger, the directories local
+// files may be read from and written to, and where uploads live. Connectors never read global state.
+type Env struct {
+	Logger *slog.Logger
+	// FileRoots are the directories local paths must stay within (after resolving symlinks). Empty
+	// means the current directory only.
+	FileRoots []string
+	// UploadDir is where uploaded files are stored; a file source may name an upload by id.
+	UploadDir string
+	// ResolveUpload maps an upload id to its stored path; nil when uploads are not available (CLI).
+	ResolveUpload func(ctx context.Context, id string) (string, error)
+}
+
+// Checker tests that a configuration can connect, and says clearly what is wrong if not.
+type Checker interface {
+	Check(ctx context.Context, env Env, config map[string]any) error
+}
+
+// Discoverer lists the streams (tables, files, sheets, topics) a configuration can read.
+type Discoverer interface {
+	Discover(ctx context.Context, env Env, config map[string]any) (*Catalog, error)
+}
+
+// Source reads records.
+type Source interface {
+	Open(ctx context.Context, env Env, config map[string]any, req ReadRequest) (Reader, error)
+}
+
+// Destination writes records.
+type Destination interface {
+	OpenWriter(ctx context.Context, env Env, config map[string]any, req WriteRequest) (Writer, error)
+}
+
+// SyncMode says how a source reads.
+type SyncMode string
+
+// Sync modes.
+const (
+	FullRefresh SyncMode = "full_refresh"
+	Incremental SyncMode = "incremental"
+)
+
+// ReadRequest says what to read.
+type ReadRequest struct {
+	// Stream names the stream for sources with several (a table); empty means the config's own.
+	Stream string
+	Mode   SyncMode
+	// CursorField orders an incremental read; rows with a cursor above the saved one are read.
+	CursorField string
+	// State is the checkpoint to resume from (nil: from the start, or for incremental from the last
+	// run's final state).
+	State json.RawMessage
+	// BatchSize is the number of rows per batch the engine prefers (0: the connector's default).
+	BatchSize int
+	// Schema, when set, overrides inferred field types by name (for untyped sources).
+	Overrides map[string]record.Kind
+}
+
+// Reader emits batches. Next returns io.EOF at the end of a bounded input; an unbounded reader blocks
+// until data arrives or ctx is done. Row-level problems travel in Batch.Rejects (with source and
+// position); file-level problems are returned as errors.
+type Reader interface {
+	// Schema is the schema of the batches (known after Open; inferred for untyped inputs).
+	Schema() *record.Schema
+	Next(ctx context.Context) (*record.Batch, error)
+	// State is the checkpoint after the last batch Next returned.
+	State() (json.RawMessage, error)
+	Close() error
+}
+
+// WriteMode says how a destination treats existing data.
+type WriteMode string
+
+// Write modes.
+const (
+	Append    WriteMode = "append"
+	Overwrite WriteMode = "overwrite" // atomic replace when the run succeeds
+	Upsert    WriteMode = "upsert"    // insert or update by Key
+)
+
+// WriteRequest says how to write.
+type WriteRequest struct {
+	Stream string // the target object (table, file) when not in the config
+	Mode   WriteMode
+	Key    []string // the key for upsert (and dedup on resume)
+	Schema *record.Schema
+	// RunID identifies the run; destinations use it to name staging objects so a resumed run finds them.
+	RunID string
+	// Resume is true when this run continues an interrupted one from a checkpoint.
+	Resume bool
+}
+
+// Writer writes batches. Write may buffer. Commit makes everything written so far durable; only after
+// it returns may the engine save a checkpoint. Close finishes the write when the run succeeded (for
+// overwrite: the atomic swap); Abort discards what it can (staging objects, temp files) when the run
+// failed or was cancelled, and leaves the previous data intact.
+type Writer interface {
+	Write(ctx context.Context, b *record.Batch) error
+	Commit(ctx context.Context) error
+	Close(ctx context.Context) error
+	Abort(ctx context.Context) error
+}
+
+// Catalog is what Discover found.
+type Catalog struct {
+	Streams []Stream `json:"streams"`
+}
+
+// Stream is one readable object.
+type Stream struct {
+	Name             string         `json:"name"`
+	Namespace        string         `json:"namespace,omitempty"` // schema or database
+	Kind             string         `json:"kind,omitempty"`      // table, view, file, sheet, topic
+	Schema           *record.Schema `json:"schema"`
+	PrimaryKey       []string       `json:"primary_key,omitempty"`
+	CursorCandidates []string       `json:"cursor_candidates,omitempty"`
+	RowEstimate      int64          `json:"row_estimate,omitempty"`
+}
+
+// RowError rejects specific rows of a Write without failing the rest: the writer wrote every other
+// row of the batch. Index is the row's index in the batch.
+type RowError struct {
+	Rows []RowProblem
+}
+
+// RowProblem is one rejected row of a Write.
+type RowProblem struct {
+	Index  int
+	Field  string
+	Reason string
+}
+
+func (e *RowError) Error() string {
+	if len(e.Rows) == 0 {
+		return "rows rejected"
+	}
+	return fmt.Sprintf("%d row(s) rejected; first: row %d: %s", len(e.Rows), e.Rows[0].Index, e.Rows[0].Reason)
+}
+
+// Errors that steer the engine.
+var (
+	// ErrConfig marks a configuration problem: retrying cannot help; the message names the field.
+	ErrConfig = errors.New("invalid configuration")
+	// ErrNotFound marks a missing stream, table or file.
+	ErrNotFound = errors.New("not found")
+	// ErrTransient marks a failure worth retrying (connection reset, server restarting).
+	ErrTransient = errors.New("transient failure")
+	// ErrUnsupported marks an operation a connector does not support (e.g. upsert on CSV).
+	ErrUnsupported = errors.New("unsupported")
+)
+
+// ConfigError wraps configuration problems so errors.Is(err, ErrConfig) holds.
+func ConfigError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &configError{err}
+}
+
+type configError struct{ err error }
+
+func (e *configError) Error() string        { return e.err.Error() }
+func (e *configError) Unwrap() []error      { return []error{ErrConfig, e.err} }
+func (e *configError) Is(target error) bool { return target == ErrConfig }
+
+// DecodeConfig validates raw against the connector's spec and decodes it into dst; problems come back
+// as a ConfigError listing every field.
+func DecodeConfig(spec Spec, raw map[string]any, dst any) error {
+	if err := spec.Config.Decode(raw, dst); err != nil {
+		return ConfigError(err)
+	}
+	return nil
+}

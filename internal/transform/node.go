@@ -1,0 +1,119 @@
+package transform
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/dataaggregator/aggregator/internal/configspec"
+	"github.com/dataaggregator/aggregator/internal/record"
+)
+
+// Spec describes a transformation type.
+type Spec struct {
+	Name        string          `json:"name"` // the type name used in pipeline specs: map, filter, ...
+	Title       string          `json:"title"`
+	Description string          `json:"description"`
+	Config      configspec.Spec `json:"-"`
+	// MinInputs and MaxInputs bound the number of inputs (MaxInputs 0: no upper bound).
+	MinInputs int `json:"min_inputs"`
+	MaxInputs int `json:"max_inputs"`
+}
+
+// Definition is a transformation type: its spec and how to build a node from a config.
+type Definition struct {
+	Spec Spec
+	// New validates and compiles config (expressions are compiled here, once per run) and returns a
+	// fresh node. Config problems come back as configspec.Errors with paths relative to the config.
+	New func(config map[string]any) (Node, error)
+}
+
+// Node is one transformation in a running pipeline. The engine calls Init once with the schemas of
+// its inputs (in the order of the spec's inputs), then Process for each batch from input i, then
+// Flush once when every input has ended. A node is used by one goroutine at a time. Process may
+// keep no reference to in after it returns (the engine may reuse it) unless it emits it.
+type Node interface {
+	Init(inputs []*record.Schema) (*record.Schema, error)
+	Process(ctx context.Context, input int, in *record.Batch, out Output) error
+	Flush(ctx context.Context, out Output) error
+}
+
+// Output receives what a node produces. Emit passes a batch (of the schema Init returned) downstream.
+// Reject sends a row to the error policy (dead letter, drop, or fail); when Reject returns an error
+// the node must return it. Count adds to a per-node counter.
+type Output interface {
+	Emit(b *record.Batch) error
+	Reject(r record.Reject) error
+	Count(c Counter, n int64)
+}
+
+// Counter names a per-node counter besides records in and out.
+type Counter string
+
+// Counters.
+const (
+	Deduplicated Counter = "deduplicated"
+	Filtered     Counter = "filtered"
+	Dropped      Counter = "dropped" // rows a validate rule dropped without dead-lettering
+)
+
+// Stateful is implemented by nodes whose output depends on rows seen earlier in the run (dedup,
+// aggregate, unique checks). The engine cannot resume such a pipeline mid-stream from a checkpoint;
+// it restarts the run from the beginning instead, and says so in the run log.
+type Stateful interface {
+	Stateful() bool
+}
+
+// LookupInputs is implemented by nodes (join) some of whose inputs must be read to the end before
+// the others are fed: the engine drains those inputs first.
+type LookupInputs interface {
+	LookupInputs() []int
+}
+
+// Registry maps transformation type names to definitions. Build it in the composition root.
+type Registry struct {
+	byName map[string]Definition
+}
+
+// NewRegistry builds a registry; it fails on a duplicate or empty name.
+func NewRegistry(defs ...Definition) (*Registry, error) {
+	r := &Registry{byName: make(map[string]Definition, len(defs))}
+	for _, d := range defs {
+		if d.Spec.Name == "" || d.New == nil {
+			return nil, fmt.Errorf("transformation definition %q is incomplete", d.Spec.Name)
+		}
+		if _, dup := r.byName[d.Spec.Name]; dup {
+			return nil, fmt.Errorf("transformation %q registered twice", d.Spec.Name)
+		}
+		r.byName[d.Spec.Name] = d
+	}
+	return r, nil
+}
+
+// Get returns the named definition or an error listing the known ones.
+func (r *Registry) Get(name string) (Definition, error) {
+	if d, ok := r.byName[name]; ok {
+		return d, nil
+	}
+	return Definition{}, fmt.Errorf("unknown transformation type %q (known: %s)", name, strings.Join(r.Names(), ", "))
+}
+
+// Names lists the registered type names, sorted.
+func (r *Registry) Names() []string {
+	out := make([]string, 0, len(r.byName))
+	for n := range r.byName {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Specs lists every definition's spec, sorted by name.
+func (r *Registry) Specs() []Spec {
+	out := make([]Spec, 0, len(r.byName))
+	for _, n := range r.Names() {
+		out = append(out, r.byName[n].Spec)
+	}
+	return out
+}
