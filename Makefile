@@ -1,0 +1,49 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+GO        ?= go
+BIN       := bin/aggregator
+PKGS      := ./...
+TEST_FLAGS ?= -race -count=1 -timeout 30m
+
+.PHONY: all build run test lint vet fmt-check unit bench fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/aggregator
+
+# Builds everything and starts the platform on http://localhost:8001 with the embedded SQLite store.
+run: build
+	./$(BIN) serve
+
+# Every test: formatting, vet, and the Go tests (race detector on) against the real services on 127.0.0.1.
+test: lint unit
+
+lint: fmt-check vet
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './web/node_modules/*')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+unit:
+	$(GO) test $(TEST_FLAGS) $(PKGS)
+
+# Benchmarks: file pipelines against a bare encoding/csv loop, database loads against psql \copy.
+# Results go to docs/benchmarks.md by hand, with the machine they ran on.
+bench: build
+	bash bench/files.sh
+	bash bench/db.sh
+
+# Short fuzzing of every parser (each target for FUZZTIME).
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+clean:
+	rm -rf bin
