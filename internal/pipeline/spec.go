@@ -1,0 +1,144 @@
+package pipeline
+
+import (
+	"github.com/dataaggregator/aggregator/internal/connector"
+)
+
+// Version is the spec version this package reads.
+const Version = 1
+
+// Spec is a pipeline as written by a person: sources, transforms and destinations wired by ids.
+type Spec struct {
+	Version      int           `json:"version"`
+	Name         string        `json:"name"`
+	Description  string        `json:"description,omitempty"`
+	Sources      []Source      `json:"sources"`
+	Transforms   []Transform   `json:"transforms,omitempty"`
+	Destinations []Destination `json:"destinations"`
+	Schedule     *Schedule     `json:"schedule,omitempty"`
+	ErrorPolicy  ErrorPolicy   `json:"error_policy"`
+
+	// pos maps a path (sources[0].config.path) to where it was written; nil for specs built in code.
+	pos map[string]Position
+}
+
+// Source reads records: a connector type with its config, or a saved connector by name.
+type Source struct {
+	ID        string         `json:"id"`
+	Type      string         `json:"type,omitempty"`
+	Connector string         `json:"connector,omitempty"`
+	Config    map[string]any `json:"config,omitempty"`
+	// Stream names the stream (table, sheet) for connectors that have several; empty: the config's own.
+	Stream string `json:"stream,omitempty"`
+	Sync   Sync   `json:"sync"`
+	// Types overrides inferred field types by name, for untyped inputs (CSV, XML, Excel).
+	Types map[string]string `json:"types,omitempty"`
+}
+
+// Sync says how a source reads.
+type Sync struct {
+	Mode        connector.SyncMode `json:"mode"`
+	CursorField string             `json:"cursor_field,omitempty"`
+}
+
+// Transform is a transformation node: a type with its config, or a saved transformation by name.
+type Transform struct {
+	ID             string         `json:"id"`
+	Type           string         `json:"type,omitempty"`
+	Transformation string         `json:"transformation,omitempty"`
+	Inputs         []string       `json:"inputs"`
+	Config         map[string]any `json:"config,omitempty"`
+}
+
+// Destination writes records: a connector type with its config, or a saved connector by name.
+type Destination struct {
+	ID        string         `json:"id"`
+	Type      string         `json:"type,omitempty"`
+	Connector string         `json:"connector,omitempty"`
+	Inputs    []string       `json:"inputs"`
+	Config    map[string]any `json:"config,omitempty"`
+	Stream    string         `json:"stream,omitempty"`
+	Write     Write          `json:"write"`
+}
+
+// Write says how a destination treats existing data.
+type Write struct {
+	Mode connector.WriteMode `json:"mode"`
+	Key  []string            `json:"key,omitempty"`
+}
+
+// Schedule runs the pipeline on a cron schedule (five fields, or @hourly, @daily, ...).
+type Schedule struct {
+	Cron     string `json:"cron"`
+	Timezone string `json:"timezone,omitempty"`
+}
+
+// OnReject says what happens to a rejected row.
+type OnReject string
+
+// Reject policies.
+const (
+	DeadLetter OnReject = "dead_letter" // kept in the dead-letter sink with file, line, field and reason
+	Drop       OnReject = "drop"        // counted and discarded
+	Fail       OnReject = "fail"        // the first rejected row fails the run
+)
+
+// ErrorPolicy says what happens to rows that cannot be read, transformed or written.
+type ErrorPolicy struct {
+	OnReject OnReject `json:"on_reject"`
+	// MaxRejectRatio fails the run when rejected rows exceed this share of the rows read (0..1).
+	// Nil: no limit.
+	MaxRejectRatio *float64 `json:"max_reject_ratio,omitempty"`
+}
+
+// Position is a line and column (1-based) in a spec document.
+type Position struct {
+	Line   int `json:"line"`
+	Column int `json:"column"`
+}
+
+// PositionOf returns where the value at path was written in the parsed document, falling back to
+// its closest parent that was written; ok is false for specs not read by Parse.
+func (s *Spec) PositionOf(path string) (Position, bool) {
+	if s == nil || s.pos == nil {
+		return Position{}, false
+	}
+	for p := path; ; {
+		if pos, ok := s.pos[p]; ok {
+			return pos, true
+		}
+		parent := parentPath(p)
+		if parent == p {
+			return Position{}, false
+		}
+		p = parent
+	}
+}
+
+// parentPath drops the last segment of a path: a.b[2] -> a.b, a.b -> a, a -> "".
+func parentPath(p string) string {
+	for i := len(p) - 1; i >= 0; i-- {
+		switch p[i] {
+		case '.':
+			return p[:i]
+		case '[':
+			return p[:i]
+		}
+	}
+	return ""
+}
+
+// NodeIDs returns every node id in spec order: sources, transforms, destinations.
+func (s *Spec) NodeIDs() []string {
+	var out []string
+	for _, n := range s.Sources {
+		out = append(out, n.ID)
+	}
+	for _, n := range s.Transforms {
+		out = append(out, n.ID)
+	}
+	for _, n := range s.Destinations {
+		out = append(out, n.ID)
+	}
+	return out
+}
