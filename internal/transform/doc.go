@@ -1,0 +1,11 @@
+// Package transform holds the transformation nodes (map, expression, filter, validate, cleanse, dedup,
+// union, join, aggregate), the expression function library they share, and Preview, which runs one
+// node on sample rows.
+//
+// node.go is the contract the engine drives: a Definition's New validates and compiles a config once
+// per run; Init checks field references against the input schemas and returns the output schema;
+// Process turns batches into output batches and rejects; Flush emits what stateful nodes held back.
+// Builtins returns every definition as a value for the registry that internal/app builds. A node is
+// used by one goroutine at a time. Rows a node cannot handle go to Output.Reject naming the field and
+// the reason; a batch's own Rejects were already handled by the engine and are not passed on.
+package transform

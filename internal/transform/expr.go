@@ -1,0 +1,136 @@
+package transform
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/dataaggregator/aggregator/internal/record"
+)
+
+// program is an expression compiled against a schema. It evaluates rows of that schema with a
+// reused environment map and VM: only the fields the expression names are loaded per row.
+// A program is used by one goroutine at a time.
+type program struct {
+	src  string
+	prog *vm.Program
+	// kind is the statically known result kind; known is false for untyped results.
+	kind  record.Kind
+	known bool
+	refs  []fieldRef
+	env   map[string]any
+	vm    vm.VM
+}
+
+type fieldRef struct {
+	name string
+	idx  int
+}
+
+// checkSyntax parses src with every field name allowed, so that New reports syntax errors before
+// any schema is known. Positions are line:column, 1-based.
+func checkSyntax(src string) error {
+	lib := newFuncLib()
+	opts := append([]expr.Option{expr.AllowUndefinedVariables()}, lib.options()...)
+	tree, err := expr.Compile(src, opts...)
+	if err != nil {
+		return errors.New(exprMessage(err))
+	}
+	return lib.checkConstPatterns(tree.Node())
+}
+
+// compileProgram compiles src against schema s. Errors read like
+// `unknown field "x" at 1:5`.
+func compileProgram(src string, s *record.Schema) (*program, error) {
+	typeEnv := make(map[string]any, len(s.Fields))
+	for _, f := range s.Fields {
+		typeEnv[f.Name] = typeSample(f.Kind)
+	}
+	lib := newFuncLib()
+	opts := append([]expr.Option{expr.Env(typeEnv)}, lib.options()...)
+	prog, err := expr.Compile(src, opts...)
+	if err != nil {
+		return nil, errors.New(exprMessage(err))
+	}
+	if err := lib.checkConstPatterns(prog.Node()); err != nil {
+		return nil, err
+	}
+	p := &program{src: src, prog: prog}
+	p.kind, p.known = kindOfType(prog.Node().Type())
+	names := referencedFields(prog.Node(), s)
+	p.env = make(map[string]any, len(names))
+	for _, n := range names {
+		p.refs = append(p.refs, fieldRef{name: n, idx: s.Index(n)})
+	}
+	return p, nil
+}
+
+// run evaluates the program on row (of the schema it was compiled against).
+func (p *program) run(row record.Row) (any, error) {
+	for _, r := range p.refs {
+		p.env[r.name] = goValue(row[r.idx])
+	}
+	out, err := p.vm.Run(p.prog, p.env)
+	if err != nil {
+		return nil, errors.New(exprMessage(err))
+	}
+	return out, nil
+}
+
+// referencedFields lists the schema fields an expression names, as identifiers or as
+// $env["name"]; a dynamic $env[...] index loads every field.
+func referencedFields(root ast.Node, s *record.Schema) []string {
+	seen := map[string]bool{}
+	all := false
+	ast.Find(root, func(n ast.Node) bool {
+		switch t := n.(type) {
+		case *ast.IdentifierNode:
+			if s.Index(t.Value) >= 0 {
+				seen[t.Value] = true
+			}
+		case *ast.MemberNode:
+			if id, ok := t.Node.(*ast.IdentifierNode); ok && id.Value == "$env" {
+				if str, ok := t.Property.(*ast.StringNode); ok {
+					if s.Index(str.Value) >= 0 {
+						seen[str.Value] = true
+					}
+				} else {
+					all = true
+				}
+			}
+		}
+		return false
+	})
+	var out []string
+	for _, f := range s.Fields {
+		if all || seen[f.Name] {
+			out = append(out, f.Name)
+		}
+	}
+	return out
+}
+
+var unknownName = regexp.MustCompile(`^unknown name ([^\s]+)`)
+
+// exprMessage turns an expr-lang error into one line: message at line:column.
+func exprMessage(err error) string {
+	var fe *file.Error
+	if !errors.As(err, &fe) {
+		return err.Error()
+	}
+	msg := fe.Message
+	if m := unknownName.FindStringSubmatch(msg); m != nil {
+		msg = fmt.Sprintf("unknown field %q", m[1])
+	}
+	msg = strings.ReplaceAll(msg, "\n", " ")
+	if fe.Line == 0 {
+		return msg
+	}
+	return fmt.Sprintf("%s at %d:%d", msg, fe.Line, fe.Column+1)
+}

@@ -1,0 +1,212 @@
+package transform
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/expr-lang/expr/ast"
+
+	"github.com/dataaggregator/aggregator/internal/configspec"
+	"github.com/dataaggregator/aggregator/internal/record"
+)
+
+type expressionConfig struct {
+	Fields []exprField `json:"fields"`
+}
+
+type exprField struct {
+	Name       string `json:"name"`
+	Expression string `json:"expression"`
+	Type       string `json:"type"`
+}
+
+var expressionSpec = configspec.Spec{Params: []configspec.Param{
+	{Name: "fields", Type: configspec.Array, Required: true, Min: configspec.Ptr(1),
+		Description: "Fields to derive, in order; each may use the fields derived before it. A name that exists replaces that field in place.",
+		Items: &configspec.Param{Type: configspec.Object, Fields: []configspec.Param{
+			{Name: "name", Type: configspec.String, Required: true, Min: configspec.Ptr(1), Description: "The field to set."},
+			{Name: "expression", Type: configspec.String, Required: true, Min: configspec.Ptr(1), Description: "An expr-lang expression over the row's fields (see docs/expressions.md).",
+				Examples: []any{"price * quantity", `upper(trim(country))`}},
+			{Name: "type", Type: configspec.String, Enum: kindEnum(), Description: "The result type; inferred when absent (required when the expression's type is only known at run time, e.g. coalesce)."},
+		}}},
+}}
+
+func expressionDefinition() Definition {
+	return Definition{
+		Spec: Spec{Name: "expression", Title: "Derive fields",
+			Description: "Compute new fields (or replace existing ones) with expressions.",
+			Config:      expressionSpec, MinInputs: 1, MaxInputs: 1},
+		New: newExpressionNode,
+	}
+}
+
+func newExpressionNode(raw map[string]any) (Node, error) {
+	var c expressionConfig
+	if err := decodeConfig(expressionSpec, raw, &c); err != nil {
+		return nil, err
+	}
+	var e errs
+	seen := map[string]int{}
+	for i, f := range c.Fields {
+		path := fmt.Sprintf("fields[%d]", i)
+		if j, dup := seen[f.Name]; dup {
+			e.add(path+".name", "field %q is already derived by fields[%d]", f.Name, j)
+		}
+		seen[f.Name] = i
+		if err := checkSyntax(f.Expression); err != nil {
+			e.add(path+".expression", "%v", err)
+		}
+		if f.Type != "" {
+			if _, err := record.ParseKind(f.Type); err != nil {
+				e.add(path+".type", "%v", err)
+			}
+		}
+	}
+	if err := e.err(); err != nil {
+		return nil, err
+	}
+	return &expressionNode{cfg: c}, nil
+}
+
+type derived struct {
+	name string
+	pos  int // position in the output row
+	kind record.Kind
+	prog *program
+}
+
+type expressionNode struct {
+	cfg     expressionConfig
+	schema  *record.Schema
+	width   int // input width
+	derived []derived
+	inPlace bool // every derived field replaces an input field
+}
+
+func (n *expressionNode) Init(inputs []*record.Schema) (*record.Schema, error) {
+	if err := singleInput("expression", inputs); err != nil {
+		return nil, err
+	}
+	in := inputs[0]
+	fields := append([]record.Field(nil), in.Fields...)
+	var e errs
+	n.derived = n.derived[:0]
+	n.inPlace = true
+	for i, f := range n.cfg.Fields {
+		path := fmt.Sprintf("fields[%d]", i)
+		stage, err := record.NewSchema(fields...)
+		if err != nil {
+			return nil, fmt.Errorf("expression: %w", err)
+		}
+		p, err := compileProgram(f.Expression, stage)
+		if err != nil {
+			e.add(path+".expression", "%v", err)
+			continue
+		}
+		kind := p.kind
+		if f.Type != "" {
+			kind, _ = record.ParseKind(f.Type)
+		} else if !p.known {
+			e.add(path+".type", "the type of %q is only known at run time; set type (one of %v)", f.Expression, kindEnum())
+			continue
+		} else if kind == record.KindTimestamp && returnsDate(p) {
+			kind = record.KindDate
+		}
+		pos := stageIndex(fields, f.Name)
+		nf := record.Field{Name: f.Name, Kind: kind, Nullable: true}
+		if pos < 0 {
+			pos = len(fields)
+			fields = append(fields, nf)
+			n.inPlace = false
+		} else {
+			fields[pos] = nf
+		}
+		n.derived = append(n.derived, derived{name: f.Name, pos: pos, kind: kind, prog: p})
+	}
+	if err := e.err(); err != nil {
+		return nil, err
+	}
+	s, err := record.NewSchema(fields...)
+	if err != nil {
+		return nil, fmt.Errorf("expression: %w", err)
+	}
+	n.schema, n.width = s, len(in.Fields)
+	return s, nil
+}
+
+func stageIndex(fields []record.Field, name string) int {
+	for i, f := range fields {
+		if f.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// returnsDate reports whether the expression's outermost operation is parse_date.
+func returnsDate(p *program) bool {
+	call, ok := p.prog.Node().(*ast.CallNode)
+	if !ok {
+		return false
+	}
+	id, ok := call.Callee.(*ast.IdentifierNode)
+	return ok && id.Value == "parse_date"
+}
+
+func (n *expressionNode) Process(_ context.Context, _ int, in *record.Batch, out Output) error {
+	if n.inPlace {
+		ok := true
+		var keep []bool
+		for i, row := range in.Rows {
+			if field, reason, good := n.eval(row); !good {
+				if keep == nil {
+					keep = make([]bool, len(in.Rows))
+					for j := range i {
+						keep[j] = true
+					}
+				}
+				ok = false
+				if err := rejectRow(out, in, i, field, reason); err != nil {
+					return err
+				}
+			} else if keep != nil {
+				keep[i] = true
+			}
+		}
+		if !ok {
+			compact(in, keep)
+		}
+		return emitInPlace(out, in, n.schema)
+	}
+	bld := record.NewBuilder(n.schema, len(in.Rows))
+	for i, row := range in.Rows {
+		r := bld.Row(in.PosOf(i))
+		copy(r, row[:n.width])
+		if field, reason, good := n.eval(r); !good {
+			bld.Unrow()
+			if err := rejectRow(out, in, i, field, reason); err != nil {
+				return err
+			}
+		}
+	}
+	return emitBuilt(out, bld, in.Bytes)
+}
+
+// eval computes the derived fields into r, in order.
+func (n *expressionNode) eval(r record.Row) (field, reason string, ok bool) {
+	for i := range n.derived {
+		d := &n.derived[i]
+		res, err := d.prog.run(r)
+		if err != nil {
+			return d.name, err.Error(), false
+		}
+		v, err := fromResult(res, d.kind)
+		if err != nil {
+			return d.name, err.Error(), false
+		}
+		r[d.pos] = v
+	}
+	return "", "", true
+}
+
+func (n *expressionNode) Flush(context.Context, Output) error { return nil }
