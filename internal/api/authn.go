@@ -1,0 +1,274 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/dataaggregator/aggregator/internal/auth"
+	"github.com/dataaggregator/aggregator/internal/store"
+)
+
+// authenticate resolves the Authorization header ("Bearer <access JWT or API
+// token>"). The returned error is safe to show: it never echoes the token.
+func (s *Server) authenticate(ctx context.Context, header string) (principal, error) {
+	if header == "" {
+		return principal{}, errors.New("authentication required: send Authorization: Bearer <token>")
+	}
+	scheme, token, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return principal{}, errors.New("malformed Authorization header: want Bearer <token>")
+	}
+	p, err := s.auth.Authenticate(ctx, strings.TrimSpace(token))
+	if err != nil {
+		switch {
+		case errors.Is(err, auth.ErrInvalidToken):
+			return principal{}, errors.New("invalid or expired token")
+		case errors.Is(err, auth.ErrAccountDisabled):
+			return principal{}, errors.New("account is deactivated")
+		case errors.Is(err, auth.ErrRoleRefused):
+			return principal{}, auth.ErrRoleRefused
+		}
+		s.log.ErrorContext(ctx, "authenticate", "error", err)
+		return principal{}, errors.New("authentication failed")
+	}
+	out := principal{UserID: p.UserID, Username: p.Username, Role: p.Role}
+	if p.TokenKind == auth.KindAPIToken {
+		out.APITokenID = p.TokenID
+	}
+	return out, nil
+}
+
+type TokenPair struct {
+	AccessToken      string    `json:"access_token"`
+	TokenType        string    `json:"token_type" example:"Bearer"`
+	ExpiresIn        int       `json:"expires_in" doc:"Seconds until the access token expires"`
+	AccessExpiresAt  time.Time `json:"access_expires_at"`
+	RefreshToken     string    `json:"refresh_token" doc:"Single use: every refresh returns a new one"`
+	RefreshExpiresAt time.Time `json:"refresh_expires_at"`
+}
+
+func toTokenPair(t auth.Tokens, now time.Time) TokenPair {
+	return TokenPair{
+		AccessToken: t.AccessToken, TokenType: "Bearer",
+		ExpiresIn:       int(t.AccessExpiresAt.Sub(now).Round(time.Second) / time.Second),
+		AccessExpiresAt: t.AccessExpiresAt, RefreshToken: t.RefreshToken, RefreshExpiresAt: t.RefreshExpiresAt,
+	}
+}
+
+type loginInput struct {
+	Body struct {
+		Login    string `json:"login" minLength:"1" maxLength:"254" doc:"Username or email"`
+		Password string `json:"password" minLength:"1" maxLength:"1024"`
+	}
+}
+
+type loginOutput struct {
+	Body struct {
+		TokenPair
+		User User `json:"user"`
+	}
+}
+
+func clientOf(ctx context.Context) auth.ClientInfo {
+	ri := infoFrom(ctx)
+	return auth.ClientInfo{IP: ri.ip, UserAgent: truncate(ri.userAgent, 512)}
+}
+
+func (s *Server) login(ctx context.Context, in *loginInput) (*loginOutput, error) {
+	ri := infoFrom(ctx)
+	ri.setActor("", truncate(strings.TrimSpace(in.Body.Login), 254))
+	toks, u, err := s.auth.Login(ctx, in.Body.Login, in.Body.Password, clientOf(ctx))
+	if u.ID != "" {
+		ri.setActor(u.ID, u.Username)
+		ri.setTarget("user", u.ID)
+	}
+	if err != nil {
+		var te *auth.ThrottledError
+		switch {
+		case errors.As(err, &te):
+			ri.setDetail("throttled")
+			return nil, tooMany(te.Error(), retrySeconds(te.RetryAfter))
+		case errors.Is(err, auth.ErrInvalidCredentials):
+			ri.setDetail("invalid credentials")
+			return nil, unauthorized("invalid username/email or password")
+		case errors.Is(err, auth.ErrAccountDisabled):
+			ri.setDetail("account deactivated")
+			return nil, forbidden("account is deactivated")
+		case errors.Is(err, auth.ErrRoleRefused):
+			ri.setDetail("developer role refused in production")
+			return nil, forbidden(auth.ErrRoleRefused.Error())
+		}
+		return nil, err
+	}
+	out := &loginOutput{}
+	out.Body.TokenPair = toTokenPair(toks, time.Now())
+	out.Body.User = toUserDTO(u)
+	return out, nil
+}
+
+type refreshInput struct {
+	Body struct {
+		RefreshToken string `json:"refresh_token" minLength:"1" maxLength:"512"`
+	}
+}
+
+type tokensOutput struct {
+	Body TokenPair
+}
+
+func (s *Server) refresh(ctx context.Context, in *refreshInput) (*tokensOutput, error) {
+	toks, err := s.auth.Refresh(ctx, in.Body.RefreshToken, clientOf(ctx))
+	if err != nil {
+		switch {
+		case errors.Is(err, auth.ErrTokenReused):
+			infoFrom(ctx).setDetail("refresh token reuse; family revoked")
+			return nil, unauthorized("refresh token was already used; every session of that login was revoked, sign in again")
+		case errors.Is(err, auth.ErrInvalidToken):
+			return nil, unauthorized("invalid or expired refresh token")
+		case errors.Is(err, auth.ErrAccountDisabled):
+			return nil, forbidden("account is deactivated")
+		case errors.Is(err, auth.ErrRoleRefused):
+			return nil, forbidden(auth.ErrRoleRefused.Error())
+		}
+		return nil, err
+	}
+	return &tokensOutput{Body: toTokenPair(toks, time.Now())}, nil
+}
+
+func (s *Server) logout(ctx context.Context, in *refreshInput) (*noContent, error) {
+	if err := s.auth.Logout(ctx, in.Body.RefreshToken); err != nil {
+		return nil, err
+	}
+	return &noContent{}, nil
+}
+
+type meOutput struct {
+	Body struct {
+		User
+		Permissions []auth.Permission `json:"permissions" doc:"What this user's role allows"`
+		TokenKind   string            `json:"token_kind" enum:"access,api_token"`
+	}
+}
+
+func (s *Server) me(ctx context.Context, _ *struct{}) (*meOutput, error) {
+	p := principalFrom(ctx)
+	u, err := s.store.GetUser(ctx, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	out := &meOutput{}
+	out.Body.User = toUserDTO(u)
+	out.Body.Permissions = auth.PermissionsOf(p.Role)
+	out.Body.TokenKind = string(auth.KindAccess)
+	if p.APITokenID != "" {
+		out.Body.TokenKind = string(auth.KindAPIToken)
+	}
+	return out, nil
+}
+
+type changePasswordInput struct {
+	Body struct {
+		CurrentPassword string `json:"current_password" minLength:"1" maxLength:"1024"`
+		NewPassword     string `json:"new_password" minLength:"1" maxLength:"72" doc:"At least 12 characters; see docs/security.md"`
+	}
+}
+
+func (s *Server) changePassword(ctx context.Context, in *changePasswordInput) (*noContent, error) {
+	p := principalFrom(ctx)
+	infoFrom(ctx).setTarget("user", p.UserID)
+	if err := s.auth.ChangePassword(ctx, p.UserID, in.Body.CurrentPassword, in.Body.NewPassword); err != nil {
+		var pe *auth.PolicyError
+		switch {
+		case errors.Is(err, auth.ErrWrongPassword):
+			return nil, invalid("body.current_password", "current password is incorrect", nil)
+		case errors.As(err, &pe):
+			return nil, policyProblem(pe, "body.new_password")
+		}
+		return nil, err
+	}
+	return &noContent{}, nil
+}
+
+// API tokens: a user manages their own.
+
+type APIToken struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	Prefix     string     `json:"prefix" doc:"The first characters of the token, to recognise it"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+}
+
+func toAPITokenDTO(t store.APIToken) APIToken {
+	return APIToken{ID: t.ID, Name: t.Name, Prefix: t.Prefix, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, LastUsedAt: t.LastUsedAt, RevokedAt: t.RevokedAt}
+}
+
+type createTokenInput struct {
+	Body struct {
+		Name          string `json:"name" minLength:"1" maxLength:"100"`
+		ExpiresInDays int    `json:"expires_in_days,omitempty" minimum:"0" maximum:"3650" doc:"0 or absent: never expires"`
+	}
+}
+
+type createTokenOutput struct {
+	Body struct {
+		APIToken
+		Token string `json:"token" doc:"The token itself. Shown once: it cannot be read again."`
+	}
+}
+
+func (s *Server) createToken(ctx context.Context, in *createTokenInput) (*createTokenOutput, error) {
+	var exp *time.Time
+	if in.Body.ExpiresInDays > 0 {
+		t := time.Now().Add(time.Duration(in.Body.ExpiresInDays) * 24 * time.Hour)
+		exp = &t
+	}
+	plain, t, err := s.auth.CreateAPIToken(ctx, principalFrom(ctx).UserID, in.Body.Name, exp)
+	if err != nil {
+		return nil, err
+	}
+	infoFrom(ctx).setTarget("api_token", t.ID)
+	out := &createTokenOutput{}
+	out.Body.APIToken = toAPITokenDTO(t)
+	out.Body.Token = plain
+	return out, nil
+}
+
+type tokenListOutput struct {
+	Body struct {
+		Items []APIToken `json:"items" nullable:"false"`
+		Total int        `json:"total"`
+	}
+}
+
+func (s *Server) listTokens(ctx context.Context, _ *struct{}) (*tokenListOutput, error) {
+	ts, err := s.auth.ListAPITokens(ctx, principalFrom(ctx).UserID)
+	if err != nil {
+		return nil, err
+	}
+	out := &tokenListOutput{}
+	out.Body.Items = make([]APIToken, len(ts))
+	for i, t := range ts {
+		out.Body.Items[i] = toAPITokenDTO(t)
+	}
+	out.Body.Total = len(ts)
+	return out, nil
+}
+
+type tokenIDInput struct {
+	ID string `path:"id" maxLength:"64"`
+}
+
+func (s *Server) revokeToken(ctx context.Context, in *tokenIDInput) (*noContent, error) {
+	if err := s.auth.RevokeAPIToken(ctx, principalFrom(ctx).UserID, in.ID); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, notFound("api token " + in.ID)
+		}
+		return nil, err
+	}
+	return &noContent{}, nil
+}

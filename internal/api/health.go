@@ -1,0 +1,54 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/dataaggregator/aggregator/internal/store"
+)
+
+type healthOutput struct {
+	Body struct {
+		Status string `json:"status" example:"ok" doc:"ok when the check passed"`
+	}
+}
+
+type readyOutput struct {
+	Body struct {
+		Status        string `json:"status" example:"ready"`
+		Database      string `json:"database" doc:"sqlite or postgres"`
+		SchemaVersion int64  `json:"schema_version"`
+	}
+}
+
+// healthz answers as long as the process serves HTTP.
+func (s *Server) healthz(context.Context, *struct{}) (*healthOutput, error) {
+	out := &healthOutput{}
+	out.Body.Status = "ok"
+	return out, nil
+}
+
+// readyz answers 200 when the store is reachable and its schema is current,
+// 503 otherwise (with the reason, which names no secret).
+func (s *Server) readyz(ctx context.Context, _ *struct{}) (*readyOutput, error) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.WarnContext(ctx, "readiness: store unreachable", "error", err)
+		return nil, newProblem(http.StatusServiceUnavailable, "metadata store unreachable")
+	}
+	st, err := s.store.Status(ctx)
+	if err != nil {
+		s.log.WarnContext(ctx, "readiness: migration status", "error", err)
+		return nil, newProblem(http.StatusServiceUnavailable, "cannot read the schema version")
+	}
+	if !st.UpToDate() {
+		return nil, newProblem(http.StatusServiceUnavailable, store.ErrPendingMigrations.Error())
+	}
+	out := &readyOutput{}
+	out.Body.Status = "ready"
+	out.Body.Database = string(s.store.Dialect())
+	out.Body.SchemaVersion = st.Current
+	return out, nil
+}

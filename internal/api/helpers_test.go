@@ -1,0 +1,238 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/dataaggregator/aggregator/internal/auth"
+	"github.com/dataaggregator/aggregator/internal/ratelimit"
+	"github.com/dataaggregator/aggregator/internal/store"
+	"github.com/dataaggregator/aggregator/internal/testutil"
+)
+
+// testPassword passes the password policy for every test user.
+const testPassword = "Tr1cky-Walrus-Lantern"
+
+// env is one running API over a real store.
+type env struct {
+	t      *testing.T
+	srv    *httptest.Server
+	api    *Server
+	store  *store.Store
+	auth   *auth.Service
+	logs   *bytes.Buffer
+	users  map[auth.Role]store.User
+	tokens map[auth.Role]string // access tokens
+}
+
+type setupOptions struct {
+	postgres    bool
+	ipLimiter   ratelimit.Limiter
+	userLimiter ratelimit.Limiter
+	cors        []string
+	maxBody     int64
+	authOpts    func(*auth.Options)
+}
+
+// setup starts the API on a fresh store (SQLite in t.TempDir(), or an
+// isolated PostgreSQL schema) with one signed-in user per role.
+func setup(t *testing.T, opts setupOptions) *env {
+	t.Helper()
+	ctx := context.Background()
+	so := store.Options{Dialect: store.SQLite, DSN: filepath.Join(t.TempDir(), "aggregator.db")}
+	if opts.postgres {
+		pg := testutil.Postgres(t)
+		so = store.Options{Dialect: store.Postgres, DSN: pg.URL, MaxOpenConns: 4}
+	}
+	st, err := store.Open(ctx, so)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ao := auth.Options{Store: st, Secret: strings.Repeat("k", 40), BcryptCost: bcrypt.MinCost}
+	if opts.authOpts != nil {
+		opts.authOpts(&ao)
+	}
+	as, err := auth.NewService(ao)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &bytes.Buffer{}
+	logger := slog.New(ContextHandler(slog.NewJSONHandler(&lockedWriter{w: logs}, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	srv, err := New(Deps{
+		Logger: logger, Store: st, Auth: as, Metrics: prometheus.NewRegistry(),
+		IPLimiter: opts.ipLimiter, UserLimiter: opts.userLimiter,
+		CORSOrigins: opts.cors, MaxBodyBytes: opts.maxBody, Version: "test",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	e := &env{t: t, srv: hs, api: srv, store: st, auth: as, logs: logs,
+		users: map[auth.Role]store.User{}, tokens: map[auth.Role]string{}}
+	for _, r := range auth.Roles() {
+		u := e.createUser(string(r)+"1", r)
+		e.users[r] = u
+		e.tokens[r] = e.login(u.Username, testPassword)
+	}
+	return e
+}
+
+// lockedWriter serialises writes from concurrent handlers to the log buffer.
+type lockedWriter struct {
+	mu chanMutex
+	w  io.Writer
+}
+
+type chanMutex struct{ ch chan struct{} }
+
+func (m *chanMutex) lock() {
+	if m.ch == nil {
+		m.ch = make(chan struct{}, 1)
+	}
+	m.ch <- struct{}{}
+}
+func (m *chanMutex) unlock() { <-m.ch }
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.lock()
+	defer l.mu.unlock()
+	return l.w.Write(p)
+}
+
+// createUser adds a user directly through the auth service.
+func (e *env) createUser(username string, role auth.Role) store.User {
+	e.t.Helper()
+	u, err := e.auth.CreateUser(context.Background(), auth.NewUser{
+		Username: username, Email: username + "@example.com", Role: role, Password: testPassword,
+	})
+	if err != nil {
+		e.t.Fatalf("create user %s: %v", username, err)
+	}
+	return u
+}
+
+// login signs in over HTTP and returns the access token.
+func (e *env) login(login, password string) string {
+	e.t.Helper()
+	r := e.do(http.MethodPost, "/api/v1/auth/login", "", map[string]any{"login": login, "password": password})
+	if r.status != http.StatusOK {
+		e.t.Fatalf("login %s: status %d: %s", login, r.status, r.body)
+	}
+	var out struct {
+		AccessToken string `json:"access_token"`
+	}
+	r.decode(e.t, &out)
+	return out.AccessToken
+}
+
+// loginPair signs in and returns both tokens.
+func (e *env) loginPair(login string) (access, refresh string) {
+	e.t.Helper()
+	r := e.do(http.MethodPost, "/api/v1/auth/login", "", map[string]any{"login": login, "password": testPassword})
+	if r.status != http.StatusOK {
+		e.t.Fatalf("login %s: status %d: %s", login, r.status, r.body)
+	}
+	var out struct {
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
+	}
+	r.decode(e.t, &out)
+	return out.AccessToken, out.RefreshToken
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) decode(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.body, err)
+	}
+}
+
+// problem decodes a problem+json body and checks its content type.
+func (r response) problem(t *testing.T) problem {
+	t.Helper()
+	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+		t.Fatalf("content type %q, want application/problem+json; body %s", ct, r.body)
+	}
+	var p problem
+	r.decode(t, &p)
+	if p.Status != r.status || p.Detail == "" {
+		t.Fatalf("problem %+v does not match status %d or lacks a detail", p, r.status)
+	}
+	return p
+}
+
+// do sends a request. body may be nil, a string/[]byte (sent raw) or a value
+// (sent as JSON).
+func (e *env) do(method, path, token string, body any, headers ...string) response {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, e.srv.URL+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := e.srv.Client().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return response{status: res.StatusCode, header: res.Header, body: raw}
+}
+
+// auditEntries returns every audit entry, newest first.
+func (e *env) auditEntries(f store.AuditFilter) []store.AuditEntry {
+	e.t.Helper()
+	f.Page = store.Page{Limit: store.MaxLimit}
+	entries, _, err := e.store.ListAudit(context.Background(), f)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return entries
+}

@@ -1,0 +1,156 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/dataaggregator/aggregator/internal/auth"
+	"github.com/dataaggregator/aggregator/internal/ratelimit"
+	"github.com/dataaggregator/aggregator/internal/store"
+)
+
+// Deps are the server's collaborators, built by internal/app. Issue-specific
+// services (pipelines, runs, connectors, files, ...) are added here as fields
+// when their routes are added.
+type Deps struct {
+	Logger *slog.Logger
+	Store  *store.Store
+	Auth   *auth.Service
+	// Metrics receives the HTTP and runtime collectors and is served at
+	// /metrics. Required.
+	Metrics *prometheus.Registry
+
+	// IPLimiter limits /api/ requests per client IP, UserLimiter per
+	// authenticated user. nil disables that limit.
+	IPLimiter   ratelimit.Limiter
+	UserLimiter ratelimit.Limiter
+
+	// CORSOrigins are the origins allowed to call the API from a browser.
+	CORSOrigins []string
+	// MaxBodyBytes limits JSON request bodies (default 1 MiB).
+	MaxBodyBytes int64
+	// Version is reported by the OpenAPI document.
+	Version string
+	// UI, when set, serves everything outside /api/, /docs, /metrics and the
+	// health checks (the embedded web app).
+	UI http.Handler
+}
+
+// Server is the HTTP interface. Build it with New; it is safe for concurrent use.
+type Server struct {
+	log         *slog.Logger
+	store       *store.Store
+	auth        *auth.Service
+	ipLimiter   ratelimit.Limiter
+	userLimiter ratelimit.Limiter
+	maxBody     int64
+	metrics     *metrics
+
+	api     huma.API
+	handler http.Handler
+	routes  []RouteInfo
+	regErrs []error
+}
+
+// RouteInfo describes one registered API route.
+type RouteInfo struct {
+	Method     string
+	Path       string
+	Operation  string
+	Permission auth.Permission // empty for public routes
+	Public     bool
+}
+
+// New builds the server and registers every route.
+func New(d Deps) (*Server, error) {
+	switch {
+	case d.Store == nil:
+		return nil, errors.New("api: Deps.Store is required")
+	case d.Auth == nil:
+		return nil, errors.New("api: Deps.Auth is required")
+	case d.Metrics == nil:
+		return nil, errors.New("api: Deps.Metrics is required")
+	}
+	s := &Server{
+		log:         d.Logger,
+		store:       d.Store,
+		auth:        d.Auth,
+		ipLimiter:   d.IPLimiter,
+		userLimiter: d.UserLimiter,
+		maxBody:     d.MaxBodyBytes,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = 1 << 20
+	}
+	m, err := newMetrics(d.Metrics)
+	if err != nil {
+		return nil, fmt.Errorf("api: metrics: %w", err)
+	}
+	s.metrics = m
+
+	mux := http.NewServeMux()
+	s.api = humago.New(mux, s.humaConfig(d.Version))
+	s.registerRoutes(s.api)
+	if err := errors.Join(s.regErrs...); err != nil {
+		return nil, fmt.Errorf("api: routes: %w", err)
+	}
+
+	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Metrics, promhttp.HandlerOpts{}))
+	mux.Handle("/docs", docsHandler())
+	mux.Handle("/docs/", docsHandler())
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, r, http.StatusNotFound, "no API route for "+r.Method+" "+r.URL.Path+"; see /docs", nil)
+	})
+	if d.UI != nil {
+		mux.Handle("/", d.UI)
+	}
+
+	s.handler = chain(mux,
+		requestID,
+		s.recoverer,
+		s.observe,
+		securityHeaders,
+		cors(d.CORSOrigins),
+		s.ipRateLimit,
+		s.audit,
+	)
+	return s, nil
+}
+
+// Handler is the root http.Handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// OpenAPI is the generated document (for tests and tooling).
+func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
+
+// Routes lists every registered API route in registration order.
+func (s *Server) Routes() []RouteInfo { return append([]RouteInfo(nil), s.routes...) }
+
+func (s *Server) humaConfig(version string) huma.Config {
+	if version == "" {
+		version = "dev"
+	}
+	cfg := huma.DefaultConfig("Data Aggregator API", version)
+	cfg.Info.Description = "REST API of the Data Aggregator. Authenticate with `Authorization: Bearer <token>` " +
+		"(an access token from POST /api/v1/auth/login, or an API token). Errors are RFC 9457 problem+json."
+	cfg.OpenAPIPath = "/api/v1/openapi"
+	cfg.DocsPath = "" // served by docsHandler with an embedded Swagger UI
+	cfg.SchemasPath = ""
+	cfg.CreateHooks = nil // no $schema links in responses
+	cfg.RejectUnknownQueryParameters = true
+	cfg.Transformers = append(cfg.Transformers, scrubProblem)
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer": {Type: "http", Scheme: "bearer", Description: "Access JWT or API token"},
+	}
+	return cfg
+}
