@@ -1,0 +1,233 @@
+package postgres
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/dataaggregator/aggregator/internal/configspec"
+	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/connector/sqlutil"
+)
+
+// Config is the decoded configuration.
+type Config struct {
+	URL              string   `json:"url"`
+	Host             string   `json:"host"`
+	Port             int      `json:"port"`
+	User             string   `json:"user"`
+	Password         string   `json:"password"`
+	Database         string   `json:"database"`
+	SSLMode          string   `json:"ssl_mode"`
+	SSLRootCert      string   `json:"ssl_root_cert"`
+	Schema           string   `json:"schema"`
+	Table            string   `json:"table"`
+	Query            string   `json:"query"`
+	Key              []string `json:"key"`
+	BatchSize        int      `json:"batch_size"`
+	MaxConnections   int      `json:"max_connections"`
+	ConnectTimeout   int      `json:"connect_timeout"`
+	StatementTimeout int      `json:"statement_timeout"`
+	NullCursor       string   `json:"null_cursor"`
+	ApplicationName  string   `json:"application_name"`
+}
+
+var configSpec = configspec.Spec{Params: []configspec.Param{
+	{Name: "url", Type: configspec.String, Secret: true, Description: "A connection URL (postgres://user:password@host:5432/db?sslmode=require). When set, host, port, user, password and database are taken from it unless also given.", Examples: []any{"postgres://app@db.example.com:5432/sales?sslmode=require"}},
+	{Name: "host", Type: configspec.String, Default: "127.0.0.1", Description: "Server host name or IP address."},
+	{Name: "port", Type: configspec.Integer, Default: 5432, Min: configspec.Ptr(1), Max: configspec.Ptr(65535), Description: "Server port."},
+	{Name: "user", Type: configspec.String, Default: "postgres", Description: "User name."},
+	{Name: "password", Type: configspec.String, Secret: true, Description: "Password."},
+	{Name: "database", Type: configspec.String, Default: "postgres", Description: "Database name."},
+	{Name: "ssl_mode", Type: configspec.String, Enum: []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}, Description: "TLS mode, as libpq's sslmode (default prefer, or the URL's)."},
+	{Name: "ssl_root_cert", Type: configspec.String, Description: "Path of the CA certificate file for verify-ca and verify-full."},
+	{Name: "schema", Type: configspec.String, Description: "Schema of the table (default: the first schema of the search_path); for Discover, the only schema listed."},
+	{Name: "table", Type: configspec.String, Description: "Table or view to read, or table to write (default: the pipeline's stream name)."},
+	{Name: "query", Type: configspec.String, Description: "A custom SELECT to read instead of a table (source only)."},
+	{Name: "key", Type: configspec.Array, Items: &configspec.Param{Type: configspec.String}, Description: "Columns that identify a row, for keyset chunking and as the incremental tie-breaker (default: the table's primary key)."},
+	{Name: "batch_size", Type: configspec.Integer, Default: 10000, Min: configspec.Ptr(1), Max: configspec.Ptr(1000000), Description: "Rows per read chunk."},
+	{Name: "max_connections", Type: configspec.Integer, Default: 4, Min: configspec.Ptr(1), Max: configspec.Ptr(100), Description: "Connection pool limit per reader or writer."},
+	{Name: "connect_timeout", Type: configspec.Integer, Default: 10, Min: configspec.Ptr(1), Description: "Seconds to wait for a connection."},
+	{Name: "statement_timeout", Type: configspec.Integer, Default: 0, Min: configspec.Ptr(0), Description: "Seconds a statement may run before the server cancels it (0: no limit)."},
+	{Name: "null_cursor", Type: configspec.String, Default: "skip", Enum: []string{"skip", "fail"}, Description: "Incremental reads: rows whose cursor is NULL are skipped with a warning (skip) or fail the read (fail)."},
+	{Name: "application_name", Type: configspec.String, Default: "aggregator", Description: "application_name the server shows in pg_stat_activity."},
+}}
+
+// decodeConfig decodes and validates the raw config.
+func decodeConfig(spec connector.Spec, raw map[string]any) (Config, error) {
+	var c Config
+	if err := connector.DecodeConfig(spec, raw, &c); err != nil {
+		return c, err
+	}
+	if c.Table != "" && c.Query != "" {
+		return c, connector.ConfigError(errors.New("table, query: set one of them, not both"))
+	}
+	return c, nil
+}
+
+// connString builds the pgx connection string: the URL (if any) with the discrete fields applied.
+func (c Config) connString() (string, error) {
+	u := &url.URL{Scheme: "postgres"}
+	if c.URL != "" {
+		p, err := url.Parse(c.URL)
+		if err != nil || (p.Scheme != "postgres" && p.Scheme != "postgresql") {
+			return "", connector.ConfigError(errors.New("url: not a postgres:// URL"))
+		}
+		u = p
+	}
+	q := u.Query()
+	host, port := u.Hostname(), u.Port()
+	if host == "" || c.URL == "" {
+		host = c.Host
+	}
+	if port == "" || c.URL == "" {
+		port = strconv.Itoa(c.Port)
+	}
+	u.Host = net.JoinHostPort(host, port)
+	user, pass := "", ""
+	if u.User != nil {
+		user = u.User.Username()
+		pass, _ = u.User.Password()
+	}
+	if user == "" || c.URL == "" {
+		user = c.User
+	}
+	if c.Password != "" {
+		pass = c.Password
+	}
+	if pass != "" {
+		u.User = url.UserPassword(user, pass)
+	} else {
+		u.User = url.User(user)
+	}
+	if strings.TrimPrefix(u.Path, "/") == "" || c.URL == "" {
+		u.Path = "/" + c.Database
+	}
+	if c.SSLMode != "" {
+		q.Set("sslmode", c.SSLMode)
+	}
+	if c.SSLRootCert != "" {
+		q.Set("sslrootcert", c.SSLRootCert)
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// secrets returns what must never appear in errors or logs.
+func (c Config) secrets() []string {
+	out := []string{c.Password}
+	if u, err := url.Parse(c.URL); err == nil && u.User != nil {
+		if p, ok := u.User.Password(); ok {
+			out = append(out, p, url.QueryEscape(p), url.PathEscape(p))
+		}
+	}
+	return out
+}
+
+// target describes where the connection goes, for messages (never the password).
+type target struct {
+	host, port, user, database string
+	timeout                    time.Duration
+}
+
+func (c Config) poolConfig() (*pgxpool.Config, target, error) {
+	cs, err := c.connString()
+	if err != nil {
+		return nil, target{}, err
+	}
+	pc, err := pgxpool.ParseConfig(cs)
+	if err != nil {
+		return nil, target{}, connector.ConfigError(sqlutil.Scrub(fmt.Errorf("connection settings: %w", err), c.secrets()...))
+	}
+	pc.MaxConns = int32(max(c.MaxConnections, 1))
+	pc.MinConns = 0
+	pc.ConnConfig.ConnectTimeout = time.Duration(max(c.ConnectTimeout, 1)) * time.Second
+	if pc.ConnConfig.RuntimeParams == nil {
+		pc.ConnConfig.RuntimeParams = map[string]string{}
+	}
+	pc.ConnConfig.RuntimeParams["application_name"] = c.ApplicationName
+	if c.StatementTimeout > 0 {
+		pc.ConnConfig.RuntimeParams["statement_timeout"] = strconv.Itoa(c.StatementTimeout * 1000)
+	}
+	t := target{host: pc.ConnConfig.Host, port: strconv.Itoa(int(pc.ConnConfig.Port)), user: pc.ConnConfig.User, database: pc.ConnConfig.Database, timeout: pc.ConnConfig.ConnectTimeout}
+	return pc, t, nil
+}
+
+// connect opens a pool and checks that it can connect.
+func (c Config) connect(ctx context.Context) (*pgxpool.Pool, error) {
+	pc, t, err := c.poolConfig()
+	if err != nil {
+		return nil, err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, connError(err, t, c.secrets())
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, connError(err, t, c.secrets())
+	}
+	return pool, nil
+}
+
+// connError turns a connection failure into one clear message per cause. The password never appears.
+func connError(err error, t target, secrets []string) error {
+	where := fmt.Sprintf("postgres at %s:%s", t.host, t.port)
+	var pgErr *pgconn.PgError
+	var dnsErr *net.DNSError
+	var certErr *tls.CertificateVerificationError
+	var unknownAuth x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	var out error
+	switch {
+	case errors.As(err, &pgErr) && pgErr.Code == "28P01":
+		out = connector.ConfigError(fmt.Errorf("%s: wrong password for user %q", where, t.user))
+	case errors.As(err, &pgErr) && pgErr.Code == "28000" && strings.Contains(pgErr.Message, "no encryption"):
+		out = connector.ConfigError(fmt.Errorf("%s: the server requires TLS for user %q: set ssl_mode to require, verify-ca or verify-full", where, t.user))
+	case errors.As(err, &pgErr) && pgErr.Code == "28000" && strings.Contains(pgErr.Message, "role"):
+		out = connector.ConfigError(fmt.Errorf("%s: user %q does not exist", where, t.user))
+	case errors.As(err, &pgErr) && (pgErr.Code == "28000" || strings.HasPrefix(pgErr.Code, "28")):
+		out = connector.ConfigError(fmt.Errorf("%s: the server refused user %q: %s", where, t.user, pgErr.Message))
+	case errors.As(err, &pgErr) && pgErr.Code == "3D000":
+		out = connector.ConfigError(fmt.Errorf("%s: database %q does not exist", where, t.database))
+	case errors.As(err, &pgErr) && (pgErr.Code == "57P03" || pgErr.Code == "53300"):
+		out = fmt.Errorf("%s: the server cannot accept connections now (%s): %w", where, pgErr.Message, connector.ErrTransient)
+	case errors.As(err, &dnsErr):
+		out = connector.ConfigError(fmt.Errorf("%s: unknown host %q (name lookup failed)", where, t.host))
+	case errors.Is(err, syscall.ECONNREFUSED):
+		out = fmt.Errorf("%s: connection refused (is the server running and listening on port %s?): %w", where, t.port, connector.ErrTransient)
+	case errors.As(err, &certErr), errors.As(err, &unknownAuth), errors.As(err, &hostErr), strings.Contains(err.Error(), "x509:"):
+		out = connector.ConfigError(fmt.Errorf("%s: TLS certificate verification failed (check ssl_mode and ssl_root_cert): %s", where, tlsReason(err)))
+	case strings.Contains(err.Error(), "server refused TLS connection"):
+		out = connector.ConfigError(fmt.Errorf("%s: TLS is required by ssl_mode but the server does not offer it: set ssl_mode to prefer or disable, or enable ssl on the server", where))
+	case errors.Is(err, context.Canceled):
+		out = fmt.Errorf("%s: connecting was cancelled: %w", where, context.Canceled)
+	case errors.Is(err, context.DeadlineExceeded), pgconn.Timeout(err):
+		out = fmt.Errorf("%s: no answer within %s (connect timeout): %w", where, t.timeout, connector.ErrTransient)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET):
+		out = fmt.Errorf("%s: the connection was closed by the server: %w", where, connector.ErrTransient)
+	default:
+		out = fmt.Errorf("%s: connect: %w", where, err)
+	}
+	return sqlutil.Scrub(out, secrets...)
+}
+
+func tlsReason(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, "x509:"); i >= 0 {
+		return msg[i:]
+	}
+	return msg
+}

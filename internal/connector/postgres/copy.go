@@ -1,0 +1,177 @@
+package postgres
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+
+	"github.com/dataaggregator/aggregator/internal/record"
+)
+
+// copyReader streams rows in COPY text format: tab-separated, \N for NULL, backslash escapes. The
+// server parses each value as the column's type, exactly as psql's \copy does.
+type copyReader struct {
+	rows   []record.Row
+	idx    []int
+	arrays []bool
+	ord    bool // append the row index as an extra ordinal column (upsert staging)
+	i      int
+	buf    []byte
+	off    int
+}
+
+func (c *copyReader) Read(p []byte) (int, error) {
+	for len(c.buf)-c.off < len(p) && c.i < len(c.idx) {
+		if c.off > 0 {
+			c.buf = append(c.buf[:0], c.buf[c.off:]...)
+			c.off = 0
+		}
+		c.buf = c.appendRow(c.buf, c.idx[c.i])
+		c.i++
+	}
+	if c.off >= len(c.buf) {
+		return 0, io.EOF
+	}
+	n := copy(p, c.buf[c.off:])
+	c.off += n
+	return n, nil
+}
+
+func (c *copyReader) appendRow(dst []byte, ri int) []byte {
+	row := c.rows[ri]
+	for j, v := range row {
+		if j > 0 {
+			dst = append(dst, '\t')
+		}
+		if c.arrays != nil && c.arrays[j] && v.Kind() == record.KindJSON {
+			lit, _ := jsonToArray(v.Str()) // validated before the copy
+			dst = appendEscaped(dst, lit)
+			continue
+		}
+		dst = appendCopyValue(dst, v)
+	}
+	if c.ord {
+		dst = append(dst, '\t')
+		dst = strconv.AppendInt(dst, int64(ri), 10)
+	}
+	return append(dst, '\n')
+}
+
+// appendCopyValue writes one value in COPY text form.
+func appendCopyValue(dst []byte, v record.Value) []byte {
+	switch v.Kind() {
+	case record.KindNull:
+		return append(dst, `\N`...)
+	case record.KindBool:
+		if v.AsBool() {
+			return append(dst, 't')
+		}
+		return append(dst, 'f')
+	case record.KindInt:
+		return strconv.AppendInt(dst, v.AsInt(), 10)
+	case record.KindFloat:
+		f := v.AsFloat()
+		switch {
+		case math.IsNaN(f):
+			return append(dst, "NaN"...)
+		case math.IsInf(f, 1):
+			return append(dst, "Infinity"...)
+		case math.IsInf(f, -1):
+			return append(dst, "-Infinity"...)
+		}
+		return strconv.AppendFloat(dst, f, 'g', -1, 64)
+	case record.KindBytes:
+		dst = append(dst, `\\x`...)
+		s := v.Str()
+		n := len(dst)
+		dst = append(dst, make([]byte, hex.EncodedLen(len(s)))...)
+		hex.Encode(dst[n:], []byte(s))
+		return dst
+	case record.KindDate, record.KindTimestamp, record.KindDecimal:
+		return v.AppendText(dst)
+	}
+	return appendEscaped(dst, v.Str())
+}
+
+func appendEscaped(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\':
+			dst = append(dst, '\\', '\\')
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+// jsonToArray turns a JSON array into a PostgreSQL array literal ({1,2,"a b",NULL}).
+func jsonToArray(raw string) (string, error) {
+	dec := json.NewDecoder(bytes.NewReader([]byte(raw)))
+	dec.UseNumber()
+	var x any
+	if err := dec.Decode(&x); err != nil {
+		return "", fmt.Errorf("invalid JSON for an array column: %w", err)
+	}
+	arr, ok := x.([]any)
+	if !ok {
+		return "", fmt.Errorf("an array column needs a JSON array, got %s", raw)
+	}
+	var b []byte
+	var rec func(a []any) error
+	rec = func(a []any) error {
+		b = append(b, '{')
+		for i, e := range a {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			switch t := e.(type) {
+			case nil:
+				b = append(b, "NULL"...)
+			case []any:
+				if err := rec(t); err != nil {
+					return err
+				}
+			case string:
+				b = appendArrayString(b, t)
+			case json.Number:
+				b = append(b, t.String()...)
+			case bool:
+				b = strconv.AppendBool(b, t)
+			default:
+				enc, err := json.Marshal(t)
+				if err != nil {
+					return err
+				}
+				b = appendArrayString(b, string(enc))
+			}
+		}
+		b = append(b, '}')
+		return nil
+	}
+	if err := rec(arr); err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+func appendArrayString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' || s[i] == '\\' {
+			b = append(b, '\\')
+		}
+		b = append(b, s[i])
+	}
+	return append(b, '"')
+}

@@ -1,0 +1,16 @@
+// Package postgres is the PostgreSQL connector (pgx/v5), a source and a destination.
+//
+// Source: a table, a view or a custom SQL query; full refresh or incremental by a cursor column, with
+// the primary key (or the configured key) as tie-breaker. Tables with a key are read in keyset chunks
+// (ORDER BY key LIMIT n, WHERE key > last), so memory stays flat and a run resumes after its last
+// checkpoint. Discover reads the catalog.
+//
+// Destination: creates the table from the record schema (see docs/connectors/postgres.md for the type
+// mapping), adds new source columns, refuses incompatible ones; loads with COPY; append, overwrite
+// (staging table swapped in one transaction) and upsert (staging table + INSERT ... ON CONFLICT).
+// Writer.Commit commits the transaction. Rows the table refuses come back as *connector.RowError
+// while every other row is written.
+//
+// Identifiers are always quoted; values only travel as parameters or COPY data. The password never
+// appears in errors or logs.
+package postgres

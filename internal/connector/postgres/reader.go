@@ -1,0 +1,374 @@
+package postgres
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/connector/sqlutil"
+	"github.com/dataaggregator/aggregator/internal/record"
+)
+
+// reader reads a table, view or query. With a key it reads in keyset chunks, one query per batch;
+// without one it streams a single query.
+type reader struct {
+	pool    *pgxpool.Pool
+	log     *slog.Logger
+	secrets []string
+
+	display string // schema.table or "query"
+	from    string // quoted relation or (query)
+	cols    []column
+	schema  *record.Schema
+	exprs   string // the select list
+
+	key       []int // indices of the key columns
+	cursor    int   // index of the cursor column; -1 for full refresh
+	batchSize int
+	chunked   bool
+
+	// position after the last emitted row
+	hasPos    bool
+	posCursor record.Value
+	posKey    []record.Value
+
+	stream pgx.Rows // open result of a streamed read
+	done   bool
+	nrows  int64
+}
+
+func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]any, req connector.ReadRequest) (connector.Reader, error) {
+	cfg, err := decodeConfig(c.Spec(), raw)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := cfg.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := newReader(ctx, pool, cfg, env, req)
+	if err != nil {
+		pool.Close()
+		return nil, sqlutil.Scrub(err, cfg.secrets()...)
+	}
+	return r, nil
+}
+
+func newReader(ctx context.Context, pool *pgxpool.Pool, cfg Config, env connector.Env, req connector.ReadRequest) (*reader, error) {
+	r := &reader{pool: pool, log: logger(env), secrets: cfg.secrets(), cursor: -1, batchSize: cfg.BatchSize}
+	if req.BatchSize > 0 {
+		r.batchSize = req.BatchSize
+	}
+	if r.batchSize <= 0 {
+		r.batchSize = 10000
+	}
+	keyNames := cfg.Key
+	switch {
+	case cfg.Query != "":
+		cols, err := describeQuery(ctx, pool, cfg.Query)
+		if err != nil {
+			return nil, wrap("postgres source", err)
+		}
+		r.cols, r.display = cols, "query"
+		r.from = "(" + strings.TrimRight(strings.TrimSpace(cfg.Query), ";") + ")"
+	default:
+		name := cfg.Table
+		if name == "" {
+			name = req.Stream
+		}
+		if name == "" {
+			return nil, connector.ConfigError(errors.New("table: required (or query, or a stream name)"))
+		}
+		t, err := findTable(ctx, pool, cfg.Schema, name)
+		if err != nil {
+			return nil, wrap("postgres source", err)
+		}
+		r.cols, r.display, r.from = t.cols, t.display(), t.qualified()
+		if len(keyNames) == 0 {
+			keyNames = t.pk
+		}
+	}
+	fs := make([]record.Field, len(r.cols))
+	exprs := make([]string, len(r.cols))
+	for i, c := range r.cols {
+		fs[i] = c.field()
+		exprs[i] = c.selectExpr("q")
+	}
+	s, err := record.NewSchema(fs...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres source %s: %w", r.display, err)
+	}
+	r.schema, r.exprs = s, strings.Join(exprs, ", ")
+	for _, k := range keyNames {
+		i := s.Index(k)
+		if i < 0 {
+			return nil, connector.ConfigError(fmt.Errorf("key: column %q is not in %s (columns: %s)", k, r.display, joinNames(s.Names())))
+		}
+		r.key = append(r.key, i)
+	}
+	r.chunked = len(r.key) > 0
+	if req.Mode == connector.Incremental {
+		if req.CursorField == "" {
+			return nil, connector.ConfigError(errors.New("sync.cursor_field: required for an incremental read"))
+		}
+		r.cursor = s.Index(req.CursorField)
+		if r.cursor < 0 {
+			return nil, connector.ConfigError(fmt.Errorf("sync.cursor_field: column %q is not in %s (columns: %s)", req.CursorField, r.display, joinNames(s.Names())))
+		}
+		if err := r.checkNullCursor(ctx, cfg.NullCursor); err != nil {
+			return nil, err
+		}
+	}
+	st, err := sqlutil.ParseState(req.State, req.CursorField, r.keyNames())
+	if err != nil {
+		return nil, connector.ConfigError(fmt.Errorf("postgres source %s: %w", r.display, err))
+	}
+	cur, key, err := st.Values()
+	if err != nil {
+		return nil, connector.ConfigError(fmt.Errorf("postgres source %s: %w", r.display, err))
+	}
+	if st.Cursor != nil || len(key) > 0 {
+		if r.cursor >= 0 && st.Cursor == nil {
+			// a full-refresh checkpoint cannot place an incremental read: start over
+			key = nil
+		} else {
+			r.hasPos, r.posCursor, r.posKey = true, cur, key
+		}
+		if r.hasPos && r.chunked && len(key) != len(r.key) {
+			r.hasPos, r.posKey = r.cursor >= 0, nil
+		}
+	}
+	return r, nil
+}
+
+func (r *reader) keyNames() []string {
+	out := make([]string, len(r.key))
+	for i, k := range r.key {
+		out[i] = r.cols[k].name
+	}
+	return out
+}
+
+// checkNullCursor counts rows an incremental read cannot place; it warns or fails per null_cursor.
+func (r *reader) checkNullCursor(ctx context.Context, policy string) error {
+	col := "q." + q(r.cols[r.cursor].name)
+	sql := "SELECT count(*) FROM " + r.from + " AS q WHERE " + col + " IS NULL"
+	var n int64
+	if err := r.pool.QueryRow(ctx, sql).Scan(&n); err != nil {
+		return wrap("postgres source "+r.display+": count NULL cursor values", err)
+	}
+	if n == 0 {
+		return nil
+	}
+	if policy == "fail" {
+		return fmt.Errorf("postgres source %s: cursor column %q is NULL in %d row(s); an incremental read cannot place them (null_cursor: fail; use skip to ignore them)", r.display, r.cols[r.cursor].name, n)
+	}
+	r.log.Warn("incremental read skips rows whose cursor is NULL", "table", r.display, "cursor", r.cols[r.cursor].name, "rows", n)
+	return nil
+}
+
+func (r *reader) Schema() *record.Schema { return r.schema }
+
+// query builds the read: the select list over the relation, after the saved position, in cursor
+// then key order, limited to one batch when chunked.
+func (r *reader) query() (string, []any) {
+	var b strings.Builder
+	b.WriteString("SELECT " + r.exprs + " FROM " + r.from + " AS q")
+	var where []string
+	var args []any
+	var order []int
+	if r.cursor >= 0 {
+		where = append(where, "q."+q(r.cols[r.cursor].name)+" IS NOT NULL")
+		order = append(order, r.cursor)
+	}
+	if r.chunked {
+		order = append(order, r.key...)
+	}
+	if r.hasPos {
+		var cols []string
+		var vals []record.Value
+		var idx []int
+		if r.cursor >= 0 {
+			cols, vals, idx = append(cols, "q."+q(r.cols[r.cursor].name)), append(vals, r.posCursor), append(idx, r.cursor)
+		}
+		if r.chunked {
+			for i, k := range r.key {
+				cols, vals, idx = append(cols, "q."+q(r.cols[k].name)), append(vals, r.posKey[i]), append(idx, k)
+			}
+		}
+		n := 0
+		where = append(where, sqlutil.After(cols, func(i int) string {
+			n++
+			c := r.cols[idx[i]]
+			if c.typname == "bytea" {
+				return "decode($" + strconv.Itoa(n) + "::text, 'base64')"
+			}
+			return "$" + strconv.Itoa(n) + "::text::" + c.format
+		}))
+		for _, v := range sqlutil.AfterArgs(vals) {
+			if v.Kind() == record.KindBytes {
+				args = append(args, base64.StdEncoding.EncodeToString(v.AsBytes()))
+			} else {
+				args = append(args, v.String())
+			}
+		}
+	}
+	if len(where) > 0 {
+		b.WriteString(" WHERE " + strings.Join(where, " AND "))
+	}
+	if len(order) > 0 {
+		b.WriteString(" ORDER BY ")
+		for i, o := range order {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("q." + q(r.cols[o].name))
+		}
+	}
+	if r.chunked {
+		b.WriteString(" LIMIT " + strconv.Itoa(r.batchSize))
+	}
+	return b.String(), args
+}
+
+func (r *reader) Next(ctx context.Context) (*record.Batch, error) {
+	if r.done {
+		return nil, io.EOF
+	}
+	rows := r.stream
+	if rows == nil {
+		sql, args := r.query()
+		var err error
+		rows, err = r.pool.Query(ctx, sql, args...)
+		if err != nil {
+			return nil, r.readErr(ctx, err)
+		}
+		if !r.chunked {
+			r.stream = rows
+		}
+	}
+	bld := record.NewBuilder(r.schema, r.batchSize)
+	n := 0
+	fds := rows.FieldDescriptions()
+	for n < r.batchSize && rows.Next() {
+		n++
+		r.nrows++
+		raw := rows.RawValues()
+		row := bld.Row(r.nrows)
+		var bad error
+		badCol := ""
+		for i := range r.cols {
+			v, err := decode(raw[i], fds[i].DataTypeOID, fds[i].Format, r.schema.Fields[i].Kind)
+			if err != nil && bad == nil {
+				bad, badCol = err, r.cols[i].name
+			}
+			row[i] = v
+		}
+		r.advance(row)
+		if bad != nil {
+			vals := map[string]string{}
+			for i, c := range r.cols {
+				vals[c.name] = row[i].String()
+			}
+			bld.Unrow()
+			bld.Reject(record.Reject{Source: r.display, Pos: r.nrows, Field: badCol, Reason: fmt.Sprintf("column %q: %v", badCol, bad), Values: vals})
+		}
+	}
+	if r.chunked {
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, r.readErr(ctx, err)
+		}
+		if n < r.batchSize {
+			r.done = true
+		}
+	} else if n < r.batchSize {
+		rows.Close()
+		r.stream = nil
+		if err := rows.Err(); err != nil {
+			return nil, r.readErr(ctx, err)
+		}
+		r.done = true
+	}
+	b := bld.Take()
+	if b == nil {
+		if r.done {
+			return nil, io.EOF
+		}
+		b = record.NewBatch(r.schema, 0)
+	}
+	return b, nil
+}
+
+// advance records the position after row.
+func (r *reader) advance(row record.Row) {
+	if r.cursor < 0 && !r.chunked {
+		return
+	}
+	r.hasPos = true
+	if r.cursor >= 0 {
+		r.posCursor = row[r.cursor]
+	}
+	if r.chunked {
+		if r.posKey == nil {
+			r.posKey = make([]record.Value, len(r.key))
+		}
+		for i, k := range r.key {
+			r.posKey[i] = row[k]
+		}
+	}
+}
+
+func (r *reader) readErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("postgres source %s: read cancelled: %w", r.display, ctx.Err())
+	}
+	if isUndefinedTable(err) {
+		return fmt.Errorf("postgres source %s: the table was dropped or renamed during the read: %w", r.display, connector.ErrNotFound)
+	}
+	return sqlutil.Scrub(wrap("postgres source "+r.display+": read", err), r.secrets...)
+}
+
+func (r *reader) State() (json.RawMessage, error) {
+	if !r.hasPos {
+		return nil, nil
+	}
+	var st sqlutil.State
+	if r.cursor >= 0 {
+		cv := sqlutil.EncodeValue(r.posCursor)
+		st.Cursor, st.CursorField = &cv, r.cols[r.cursor].name
+	}
+	if r.chunked {
+		st.KeyFields = r.keyNames()
+		for _, v := range r.posKey {
+			st.Key = append(st.Key, sqlutil.EncodeValue(v))
+		}
+	}
+	return st.Marshal()
+}
+
+func (r *reader) Close() error {
+	if r.stream != nil {
+		r.stream.Close()
+		r.stream = nil
+	}
+	r.pool.Close()
+	return nil
+}
+
+func logger(env connector.Env) *slog.Logger {
+	if env.Logger != nil {
+		return env.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}

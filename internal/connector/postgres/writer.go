@@ -1,0 +1,571 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/connector/sqlutil"
+	"github.com/dataaggregator/aggregator/internal/record"
+)
+
+// ordColumn is the ordinal column of the upsert staging table (the last row of a key wins).
+const ordColumn = "__aggregator_ord"
+
+type writer struct {
+	pool    *pgxpool.Pool
+	conn    *pgxpool.Conn
+	tx      pgx.Tx
+	log     *slog.Logger
+	secrets []string
+	req     connector.WriteRequest
+
+	schemaName, tableName string
+	display               string
+
+	schema  *record.Schema
+	kinds   []record.Kind // the kind each field's destination column stores
+	arrays  []bool        // the destination column is an array
+	convert bool          // some field needs converting
+	keyIdx  []int         // key fields (upsert key, else the table's primary key) for messages
+	load    string        // quoted table COPY loads into
+	copySQL string
+	staging string // overwrite: the staging table's name
+	tmp     string // upsert: the temp table's name
+	merge   string // upsert: INSERT ... ON CONFLICT from tmp
+	written int64
+}
+
+func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) (connector.Writer, error) {
+	cfg, err := decodeConfig(c.Spec(), raw)
+	if err != nil {
+		return nil, err
+	}
+	name := cfg.Table
+	if name == "" {
+		name = req.Stream
+	}
+	if err := sqlutil.CheckIdent("table", name, maxIdent); err != nil {
+		return nil, connector.ConfigError(fmt.Errorf("table: %w", err))
+	}
+	if cfg.Query != "" {
+		return nil, connector.ConfigError(errors.New("query: a destination writes a table; remove query"))
+	}
+	switch req.Mode {
+	case "", connector.Append, connector.Overwrite:
+	case connector.Upsert:
+		if len(req.Key) == 0 {
+			return nil, connector.ConfigError(errors.New("write.key: upsert needs a key"))
+		}
+	default:
+		return nil, fmt.Errorf("write mode %q: %w", req.Mode, connector.ErrUnsupported)
+	}
+	pool, err := cfg.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w := &writer{pool: pool, log: logger(env), secrets: cfg.secrets(), req: req, schemaName: cfg.Schema, tableName: name}
+	if w.req.Mode == "" {
+		w.req.Mode = connector.Append
+	}
+	if w.req.RunID == "" {
+		w.req.RunID = sqlutil.RandomID()
+	}
+	if err := w.open(ctx); err != nil {
+		w.release(ctx)
+		return nil, err
+	}
+	if req.Schema != nil {
+		if err := w.prepare(ctx, req.Schema); err != nil {
+			w.release(ctx)
+			return nil, err
+		}
+	}
+	return w, nil
+}
+
+func (w *writer) open(ctx context.Context) error {
+	conn, err := w.pool.Acquire(ctx)
+	if err != nil {
+		return w.err("connect", err)
+	}
+	w.conn = conn
+	if w.schemaName == "" {
+		s, err := currentSchema(ctx, conn)
+		if err != nil {
+			return w.err("find schema", err)
+		}
+		w.schemaName = s
+	}
+	w.display = w.schemaName + "." + w.tableName
+	return nil
+}
+
+func (w *writer) target() string { return sqlutil.Qualified(q, w.schemaName, w.tableName) }
+
+func (w *writer) exec(ctx context.Context, sql string, args ...any) error {
+	var err error
+	if w.tx != nil {
+		_, err = w.tx.Exec(ctx, sql, args...)
+	} else {
+		_, err = w.conn.Exec(ctx, sql, args...)
+	}
+	return err
+}
+
+// prepare makes the destination ready for rows of schema s: creates or evolves the table, the
+// staging table (overwrite) or the temp table (upsert).
+func (w *writer) prepare(ctx context.Context, s *record.Schema) error {
+	for _, f := range s.Fields {
+		if err := sqlutil.CheckIdent("column", f.Name, maxIdent); err != nil {
+			return connector.ConfigError(fmt.Errorf("table %s: %w", w.display, err))
+		}
+	}
+	for _, k := range w.req.Key {
+		if s.Index(k) < 0 {
+			return connector.ConfigError(fmt.Errorf("write.key: field %q is not in the input (fields: %s)", k, joinNames(s.Names())))
+		}
+	}
+	existing, err := findTable(ctx, w.conn, w.schemaName, w.tableName)
+	if err != nil && !errors.Is(err, connector.ErrNotFound) {
+		return w.err("read table", err)
+	}
+	into := existing // the table whose columns the load must match
+	switch w.req.Mode {
+	case connector.Overwrite:
+		if w.staging == "" {
+			w.staging = sqlutil.StagingName("_agg_stage_", w.tableName, w.req.RunID, maxIdent)
+			st, err := findTable(ctx, w.conn, w.schemaName, w.staging)
+			switch {
+			case err == nil && w.req.Resume:
+				into = st // continue the interrupted run's staging table
+			case err != nil && !errors.Is(err, connector.ErrNotFound):
+				return w.err("read staging table", err)
+			default:
+				stg := sqlutil.Qualified(q, w.schemaName, w.staging)
+				if err := w.exec(ctx, "DROP TABLE IF EXISTS "+stg); err != nil {
+					return w.err("drop old staging table", err)
+				}
+				if existing != nil {
+					err = w.exec(ctx, "CREATE TABLE "+stg+" (LIKE "+w.target()+" INCLUDING ALL)")
+				} else {
+					err = w.exec(ctx, createSQL(stg, s, nil))
+				}
+				if err != nil {
+					return w.err("create staging table", err)
+				}
+				if into, err = findTable(ctx, w.conn, w.schemaName, w.staging); err != nil {
+					return w.err("read staging table", err)
+				}
+			}
+		} else if into, err = findTable(ctx, w.conn, w.schemaName, w.staging); err != nil {
+			return w.err("read staging table", err)
+		}
+		w.load = sqlutil.Qualified(q, w.schemaName, w.staging)
+	default:
+		if existing == nil {
+			var key []string
+			if w.req.Mode == connector.Upsert {
+				key = w.req.Key
+			}
+			if err := w.exec(ctx, createSQL(w.target(), s, key)); err != nil {
+				return w.err("create table", err)
+			}
+			if into, err = findTable(ctx, w.conn, w.schemaName, w.tableName); err != nil {
+				return w.err("read table", err)
+			}
+		}
+		w.load = w.target()
+	}
+	// evolve: add what the table lacks, refuse what it cannot hold
+	cols := make([]sqlutil.Column, len(into.cols))
+	byName := map[string]column{}
+	for i, c := range into.cols {
+		cols[i] = sqlutil.Column{Name: c.name, Native: c.format, Kind: c.kind(), Nullable: !c.notNull}
+		byName[c.name] = c
+	}
+	plan, err := sqlutil.Evolve(w.display, s, cols, nil)
+	if err != nil {
+		return err
+	}
+	loadTable := w.load
+	for _, f := range plan.Add {
+		f.Nullable = true
+		if err := w.exec(ctx, "ALTER TABLE "+loadTable+" ADD COLUMN "+q(f.Name)+" "+ddlType(f)); err != nil {
+			return w.err(fmt.Sprintf("add column %q", f.Name), err)
+		}
+		w.log.Info("added column to destination table", "table", w.display, "column", f.Name, "type", ddlType(f))
+	}
+	w.schema, w.kinds = s, plan.Target
+	w.arrays = make([]bool, len(s.Fields))
+	w.convert = false
+	for i, f := range s.Fields {
+		if c, ok := byName[f.Name]; ok && c.isArray() {
+			w.arrays[i] = true
+		}
+		if f.Kind != w.kinds[i] {
+			w.convert = true
+		}
+	}
+	keyNames := w.req.Key
+	if len(keyNames) == 0 && existing != nil {
+		keyNames = existing.pk
+	}
+	w.keyIdx = w.keyIdx[:0]
+	for _, k := range keyNames {
+		if i := s.Index(k); i >= 0 {
+			w.keyIdx = append(w.keyIdx, i)
+		}
+	}
+	names := sqlutil.QuoteAll(q, s.Names())
+	if w.req.Mode == connector.Upsert {
+		if err := w.prepareUpsert(ctx, s, into); err != nil {
+			return err
+		}
+		w.copySQL = "COPY " + q(w.tmp) + " (" + names + ", " + q(ordColumn) + ") FROM STDIN"
+		return nil
+	}
+	w.copySQL = "COPY " + w.load + " (" + names + ") FROM STDIN"
+	return nil
+}
+
+func (w *writer) prepareUpsert(ctx context.Context, s *record.Schema, t *table) error {
+	var unique bool
+	err := w.conn.QueryRow(ctx, `
+SELECT EXISTS (
+  SELECT 1 FROM pg_index i
+  WHERE i.indrelid = $1::regclass AND i.indisunique AND i.indpred IS NULL
+    AND (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a
+         WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)) = (SELECT array_agg(k ORDER BY k) FROM unnest($2::text[]) k)
+    AND i.indnkeyatts = cardinality($2::text[]))`, w.target(), w.req.Key).Scan(&unique)
+	if err != nil {
+		return w.err("read indexes", err)
+	}
+	if !unique {
+		return connector.ConfigError(fmt.Errorf("table %s: upsert by (%s) needs a primary key or unique index on exactly those columns; create one or choose write.key to match", w.display, joinNames(w.req.Key)))
+	}
+	w.tmp = sqlutil.StagingName("_agg_upsert_", "", w.req.RunID, maxIdent)
+	if err := w.exec(ctx, "DROP TABLE IF EXISTS pg_temp."+q(w.tmp)); err != nil {
+		return w.err("drop temp table", err)
+	}
+	if err := w.exec(ctx, "CREATE TEMP TABLE "+q(w.tmp)+" (LIKE "+w.target()+" INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"); err != nil {
+		return w.err("create temp table", err)
+	}
+	if err := w.exec(ctx, "ALTER TABLE "+q(w.tmp)+" ADD COLUMN "+q(ordColumn)+" bigint"); err != nil {
+		return w.err("create temp table", err)
+	}
+	names := sqlutil.QuoteAll(q, s.Names())
+	keys := sqlutil.QuoteAll(q, w.req.Key)
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + w.target() + " (" + names + ") SELECT DISTINCT ON (" + keys + ") " + names +
+		" FROM " + q(w.tmp) + " ORDER BY " + keys + ", " + q(ordColumn) + " DESC ON CONFLICT (" + keys + ") DO ")
+	var sets []string
+	isKey := map[string]bool{}
+	for _, k := range w.req.Key {
+		isKey[k] = true
+	}
+	for _, n := range s.Names() {
+		if !isKey[n] {
+			sets = append(sets, q(n)+" = EXCLUDED."+q(n))
+		}
+	}
+	if len(sets) == 0 {
+		b.WriteString("NOTHING")
+	} else {
+		b.WriteString("UPDATE SET " + strings.Join(sets, ", "))
+	}
+	w.merge = b.String()
+	return nil
+}
+
+// createSQL is CREATE TABLE for a schema (see ddlType), with a primary key when key is given.
+func createSQL(name string, s *record.Schema, key []string) string {
+	var b strings.Builder
+	b.WriteString("CREATE TABLE IF NOT EXISTS " + name + " (")
+	isKey := map[string]bool{}
+	for _, k := range key {
+		isKey[k] = true
+	}
+	for i, f := range s.Fields {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(q(f.Name) + " " + ddlType(f))
+		if isKey[f.Name] {
+			b.WriteString(" NOT NULL")
+		}
+	}
+	if len(key) > 0 {
+		b.WriteString(", PRIMARY KEY (" + sqlutil.QuoteAll(q, key) + ")")
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+func (w *writer) Write(ctx context.Context, b *record.Batch) error {
+	if b == nil || len(b.Rows) == 0 {
+		return nil
+	}
+	if w.schema == nil || (b.Schema != w.schema && !b.Schema.Equal(w.schema)) {
+		if err := w.prepare(ctx, b.Schema); err != nil {
+			return err
+		}
+	}
+	if w.tx == nil {
+		tx, err := w.conn.Begin(ctx)
+		if err != nil {
+			return w.err("begin", err)
+		}
+		w.tx = tx
+	}
+	rows, idx, problems := w.convertRows(b)
+	loadRows := func(ctx context.Context, sub []int) error {
+		if _, err := w.tx.Exec(ctx, "SAVEPOINT agg_rows"); err != nil {
+			return err
+		}
+		cr := &copyReader{rows: rows, idx: sub, arrays: w.arrays, ord: w.tmp != ""}
+		if _, err := w.tx.Conn().PgConn().CopyFrom(ctx, cr, w.copySQL); err != nil {
+			if _, rerr := w.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT agg_rows"); rerr != nil {
+				return errors.Join(err, rerr)
+			}
+			return err
+		}
+		_, err := w.tx.Exec(ctx, "RELEASE SAVEPOINT agg_rows")
+		return err
+	}
+	bad, err := sqlutil.Isolate(ctx, idx, loadRows, isDataError, copyLine)
+	if err != nil {
+		return w.err("load rows", err)
+	}
+	if w.merge != "" {
+		if _, err := w.tx.Exec(ctx, w.merge); err != nil {
+			return w.err("merge rows by key ("+joinNames(w.req.Key)+")", err)
+		}
+		if _, err := w.tx.Exec(ctx, "TRUNCATE "+q(w.tmp)); err != nil {
+			return w.err("clear temp table", err)
+		}
+	}
+	for i, e := range bad {
+		problems = append(problems, w.problem(b, i, e))
+	}
+	w.written += int64(len(idx) - len(bad))
+	if len(problems) > 0 {
+		sort.Slice(problems, func(i, j int) bool { return problems[i].Index < problems[j].Index })
+		return &connector.RowError{Rows: problems}
+	}
+	return nil
+}
+
+// convertRows casts values to what the destination columns store; rows that cannot be converted
+// become problems and are left out of the load.
+func (w *writer) convertRows(b *record.Batch) ([]record.Row, []int, []connector.RowProblem) {
+	rows := b.Rows
+	var problems []connector.RowProblem
+	idx := make([]int, 0, len(rows))
+	if w.convert {
+		rows = make([]record.Row, len(b.Rows))
+	}
+	for i, r := range b.Rows {
+		ok := true
+		out := r
+		if w.convert {
+			out = make(record.Row, len(r))
+		}
+		for j, v := range r {
+			if w.convert && w.kinds[j] != w.schema.Fields[j].Kind {
+				cv, err := sqlutil.Convert(v, w.kinds[j])
+				if err != nil {
+					problems = append(problems, w.rowProblem(b, i, w.schema.Fields[j].Name, err.Error()))
+					ok = false
+					break
+				}
+				v = cv
+				out[j] = v
+			} else if w.convert {
+				out[j] = v
+			}
+			switch v.Kind() {
+			case record.KindString, record.KindJSON:
+				if strings.IndexByte(v.Str(), 0) >= 0 {
+					problems = append(problems, w.rowProblem(b, i, w.schema.Fields[j].Name, "contains a NUL byte, which PostgreSQL text cannot store"))
+					ok = false
+				}
+				if ok && w.arrays[j] && v.Kind() == record.KindJSON {
+					if _, err := jsonToArray(v.Str()); err != nil {
+						problems = append(problems, w.rowProblem(b, i, w.schema.Fields[j].Name, err.Error()))
+						ok = false
+					}
+				}
+			}
+			if !ok {
+				break
+			}
+		}
+		if w.convert {
+			rows[i] = out
+		}
+		if ok {
+			idx = append(idx, i)
+		}
+	}
+	return rows, idx, problems
+}
+
+var copyColumnRe = regexp.MustCompile(`, column ([^:]+):`)
+
+func (w *writer) problem(b *record.Batch, i int, err error) connector.RowProblem {
+	field := ""
+	reason := err.Error()
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		field = pgErr.ColumnName
+		if field == "" {
+			if m := copyColumnRe.FindStringSubmatch(pgErr.Where); m != nil {
+				field = m[1]
+			}
+		}
+		reason = pgErr.Message
+		if pgErr.Detail != "" && !strings.Contains(pgErr.Detail, "Failing row contains") {
+			reason += " (" + pgErr.Detail + ")"
+		}
+		reason += " [SQLSTATE " + pgErr.Code + "]"
+	}
+	return w.rowProblem(b, i, field, reason)
+}
+
+func (w *writer) rowProblem(b *record.Batch, i int, field, reason string) connector.RowProblem {
+	var where string
+	if len(w.keyIdx) > 0 {
+		parts := make([]string, len(w.keyIdx))
+		for n, k := range w.keyIdx {
+			parts[n] = w.schema.Fields[k].Name + "=" + b.Rows[i][k].String()
+		}
+		where = "key " + strings.Join(parts, ", ")
+	} else if p := b.PosOf(i); p > 0 {
+		where = fmt.Sprintf("source row %d", p)
+	} else {
+		where = fmt.Sprintf("batch row %d", i)
+	}
+	msg := "table " + w.display + ", " + where
+	if field != "" {
+		msg += ", column " + field
+	}
+	return connector.RowProblem{Index: i, Field: field, Reason: sqlutil.ScrubString(msg+": "+reason, w.secrets...)}
+}
+
+func (w *writer) Commit(ctx context.Context) error {
+	if w.tx == nil {
+		return nil
+	}
+	tx := w.tx
+	w.tx = nil
+	if err := tx.Commit(ctx); err != nil {
+		return w.err("commit", err)
+	}
+	return nil
+}
+
+// Close commits and, for overwrite, swaps the staging table in, in one transaction.
+func (w *writer) Close(ctx context.Context) error {
+	defer w.release(ctx)
+	if err := w.Commit(ctx); err != nil {
+		return err
+	}
+	if w.req.Mode != connector.Overwrite {
+		return nil
+	}
+	if w.staging == "" {
+		// nothing was written and the schema is unknown: an overwrite with no rows empties the table
+		if err := w.exec(ctx, "TRUNCATE "+w.target()); err != nil && !isUndefinedTable(err) {
+			return w.err("truncate", err)
+		}
+		return nil
+	}
+	stg := sqlutil.Qualified(q, w.schemaName, w.staging)
+	err := pgx.BeginFunc(ctx, w.conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "DROP TABLE IF EXISTS "+w.target()); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "ALTER TABLE "+stg+" RENAME TO "+q(w.tableName))
+		return err
+	})
+	if pgCode(err) == "2BP01" {
+		// views depend on the table: replace its rows instead of the table, still in one transaction
+		err = pgx.BeginFunc(ctx, w.conn, func(tx pgx.Tx) error {
+			for _, f := range w.schema.Fields {
+				if _, err := tx.Exec(ctx, "ALTER TABLE "+w.target()+" ADD COLUMN IF NOT EXISTS "+q(f.Name)+" "+ddlType(f)); err != nil {
+					return err
+				}
+			}
+			names := sqlutil.QuoteAll(q, w.schema.Names())
+			for _, s := range []string{"TRUNCATE " + w.target(), "INSERT INTO " + w.target() + " (" + names + ") SELECT " + names + " FROM " + stg, "DROP TABLE " + stg} {
+				if _, err := tx.Exec(ctx, s); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		w.dropStaging(ctx)
+		return w.err("swap staging table into place (the old table is unchanged)", err)
+	}
+	w.staging = ""
+	return nil
+}
+
+// Abort rolls back what is not committed and drops the staging table; the old table stays as it was.
+func (w *writer) Abort(ctx context.Context) error {
+	defer w.release(ctx)
+	if w.tx != nil {
+		_ = w.tx.Rollback(ctx)
+		w.tx = nil
+	}
+	w.dropStaging(ctx)
+	return nil
+}
+
+func (w *writer) dropStaging(ctx context.Context) {
+	if w.staging == "" || w.conn == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if _, err := w.conn.Exec(ctx, "DROP TABLE IF EXISTS "+sqlutil.Qualified(q, w.schemaName, w.staging)); err != nil {
+		w.log.Warn("could not drop staging table", "table", w.staging, "error", sqlutil.ScrubString(err.Error(), w.secrets...))
+		return
+	}
+	w.staging = ""
+}
+
+func (w *writer) release(ctx context.Context) {
+	if w.tx != nil {
+		_ = w.tx.Rollback(ctx)
+		w.tx = nil
+	}
+	if w.conn != nil {
+		if w.tmp != "" && !w.conn.Conn().IsClosed() {
+			_, _ = w.conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS pg_temp."+q(w.tmp))
+		}
+		w.conn.Release()
+		w.conn = nil
+	}
+	if w.pool != nil {
+		w.pool.Close()
+		w.pool = nil
+	}
+}
+
+func (w *writer) err(what string, err error) error {
+	return sqlutil.Scrub(wrap("postgres destination "+w.display+": "+what, err), w.secrets...)
+}
