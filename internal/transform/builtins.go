@@ -7,5 +7,11 @@ func Builtins() []Definition {
 		mapDefinition(),
 		expressionDefinition(),
 		filterDefinition(),
+		validateDefinition(),
+		cleanseDefinition(),
+		dedupDefinition(),
+		unionDefinition(),
+		joinDefinition(),
+		aggregateDefinition(),
 	}
 }

@@ -1,0 +1,213 @@
+package transform
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/dataaggregator/aggregator/internal/configspec"
+	"github.com/dataaggregator/aggregator/internal/record"
+)
+
+type joinConfig struct {
+	On       []string `json:"on"`
+	LookupOn []string `json:"lookup_on"`
+	Type     string   `json:"type"`
+	Fields   []string `json:"fields"`
+	Prefix   string   `json:"prefix"`
+	MaxRows  int64    `json:"max_rows"`
+}
+
+const defaultJoinMaxRows = 1_000_000
+
+var joinSpec = configspec.Spec{Params: []configspec.Param{
+	{Name: "on", Type: configspec.Array, Required: true, Min: configspec.Ptr(1), Items: &configspec.Param{Type: configspec.String},
+		Description: "Key fields of the stream (input 0)."},
+	{Name: "lookup_on", Type: configspec.Array, Items: &configspec.Param{Type: configspec.String},
+		Description: "Key fields of the lookup table (input 1), in the same order as on (default: the same names)."},
+	{Name: "type", Type: configspec.String, Default: "left", Enum: []string{"inner", "left"},
+		Description: "inner drops stream rows without a match; left keeps them with null lookup fields."},
+	{Name: "fields", Type: configspec.Array, Items: &configspec.Param{Type: configspec.String},
+		Description: "Lookup fields to add (default: every lookup field except its keys)."},
+	{Name: "prefix", Type: configspec.String,
+		Description: "Prefix for the added fields' names (needed when a name exists in the stream)."},
+	{Name: "max_rows", Type: configspec.Integer, Min: configspec.Ptr(1), Default: defaultJoinMaxRows,
+		Description: "Fail the run when the lookup table has more rows than this (it is held in memory)."},
+}}
+
+func joinDefinition() Definition {
+	return Definition{
+		Spec: Spec{Name: "join", Title: "Lookup join",
+			Description: "Enrich the stream (input 0) with the fields of matching rows of a lookup table (input 1), held in memory.",
+			Config:      joinSpec, MinInputs: 2, MaxInputs: 2},
+		New: newJoinNode,
+	}
+}
+
+func newJoinNode(raw map[string]any) (Node, error) {
+	var c joinConfig
+	if err := decodeConfig(joinSpec, raw, &c); err != nil {
+		return nil, err
+	}
+	if len(c.LookupOn) == 0 {
+		c.LookupOn = c.On
+	}
+	if len(c.LookupOn) != len(c.On) {
+		return nil, configspec.Errors{{Path: "lookup_on", Message: fmt.Sprintf("has %d fields but on has %d", len(c.LookupOn), len(c.On))}}
+	}
+	return &joinNode{cfg: c}, nil
+}
+
+type joinNode struct {
+	cfg       joinConfig
+	schema    *record.Schema
+	leftIdx   []int
+	rightIdx  []int
+	addIdx    []int // lookup positions of the added fields
+	leftWidth int
+	table     map[string][]record.Row // key -> projected lookup rows (the added fields only)
+	rows      int64
+	arena     rowArena
+	proj      record.Row
+	kbuf      []byte
+}
+
+// LookupInputs: input 1, the lookup table, is read to the end before the stream is fed.
+func (n *joinNode) LookupInputs() []int { return []int{1} }
+
+func (n *joinNode) Init(inputs []*record.Schema) (*record.Schema, error) {
+	if len(inputs) != 2 {
+		return nil, fmt.Errorf("join takes two inputs (the stream, then the lookup table), got %d", len(inputs))
+	}
+	left, right := inputs[0], inputs[1]
+	var e errs
+	li, bad := indexes(left, n.cfg.On)
+	if bad != "" {
+		e.add("on", "%s", unknownField(bad, left))
+	}
+	ri, bad := indexes(right, n.cfg.LookupOn)
+	if bad != "" {
+		e.add("lookup_on", "lookup table: %s", unknownField(bad, right))
+	}
+	add := n.cfg.Fields
+	if len(add) == 0 {
+		keys := map[string]bool{}
+		for _, k := range n.cfg.LookupOn {
+			keys[k] = true
+		}
+		for _, f := range right.Fields {
+			if !keys[f.Name] {
+				add = append(add, f.Name)
+			}
+		}
+	}
+	ai, bad := indexes(right, add)
+	if bad != "" {
+		e.add("fields", "lookup table: %s", unknownField(bad, right))
+	}
+	if err := e.err(); err != nil {
+		return nil, err
+	}
+	fields := append([]record.Field(nil), left.Fields...)
+	for _, j := range ai {
+		f := right.Fields[j]
+		f.Name = n.cfg.Prefix + f.Name
+		if left.Index(f.Name) >= 0 {
+			e.add("fields", "field %q exists in the stream; set prefix (e.g. \"lookup_\") or list fields", f.Name)
+			continue
+		}
+		if n.cfg.Type == "left" {
+			f.Nullable = true
+		}
+		fields = append(fields, f)
+	}
+	if err := e.err(); err != nil {
+		return nil, err
+	}
+	s, err := record.NewSchema(fields...)
+	if err != nil {
+		return nil, fmt.Errorf("join: %w", err)
+	}
+	n.schema, n.leftIdx, n.rightIdx, n.addIdx, n.leftWidth = s, li, ri, ai, len(left.Fields)
+	n.table = map[string][]record.Row{}
+	n.arena = rowArena{width: len(ai)}
+	n.proj = make(record.Row, len(ai))
+	return s, nil
+}
+
+func (n *joinNode) Process(_ context.Context, input int, in *record.Batch, out Output) error {
+	switch input {
+	case 1:
+		return n.load(in)
+	case 0:
+		return n.probe(in, out)
+	}
+	return fmt.Errorf("join: no input %d", input)
+}
+
+// load adds lookup rows; rows with a null key can never match and are skipped.
+func (n *joinNode) load(in *record.Batch) error {
+	for _, row := range in.Rows {
+		if hasNull(row, n.rightIdx) {
+			continue
+		}
+		if n.rows >= n.cfg.MaxRows {
+			return fmt.Errorf("join: the lookup table has more than max_rows (%d) rows; raise max_rows or filter the lookup input", n.cfg.MaxRows)
+		}
+		n.rows++
+		for i, j := range n.addIdx {
+			n.proj[i] = row[j]
+		}
+		n.kbuf = appendKey(n.kbuf[:0], row, n.rightIdx)
+		n.table[string(n.kbuf)] = append(n.table[string(n.kbuf)], n.arena.clone(n.proj))
+	}
+	return nil
+}
+
+func (n *joinNode) probe(in *record.Batch, out Output) error {
+	bld := record.NewBuilder(n.schema, len(in.Rows))
+	next := func(pos int64) (record.Row, error) {
+		if bld.Full() {
+			if err := emitBuilt(out, bld, 0); err != nil {
+				return nil, err
+			}
+		}
+		return bld.Row(pos), nil
+	}
+	var unmatched int64
+	for i, row := range in.Rows {
+		var matches []record.Row
+		if !hasNull(row, n.leftIdx) {
+			n.kbuf = appendKey(n.kbuf[:0], row, n.leftIdx)
+			matches = n.table[string(n.kbuf)]
+		}
+		if len(matches) == 0 {
+			if n.cfg.Type == "inner" {
+				unmatched++
+				continue
+			}
+			r, err := next(in.PosOf(i))
+			if err != nil {
+				return err
+			}
+			copy(r, row)
+			continue
+		}
+		for _, m := range matches {
+			r, err := next(in.PosOf(i))
+			if err != nil {
+				return err
+			}
+			copy(r, row)
+			copy(r[n.leftWidth:], m)
+		}
+	}
+	if unmatched > 0 {
+		out.Count(Filtered, unmatched)
+	}
+	return emitBuilt(out, bld, in.Bytes)
+}
+
+func (n *joinNode) Flush(context.Context, Output) error {
+	n.table = nil
+	return nil
+}
