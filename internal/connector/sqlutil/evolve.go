@@ -25,10 +25,12 @@ type Plan struct {
 
 // Compatible reports whether values of kind src can be stored in a column holding kind dst without
 // losing information: the same kind, null into anything, int into float or decimal, float into
-// decimal, date into timestamp, and anything but bytes into a text column.
+// decimal, date into timestamp, and anything but bytes into a text column. Strings go into any
+// column: they are parsed row by row (untyped sources such as CSV), and a value that does not parse
+// rejects its row only.
 func Compatible(src, dst record.Kind) bool {
 	switch {
-	case src == dst, src == record.KindNull:
+	case src == dst, src == record.KindNull, src == record.KindString:
 		return true
 	case dst == record.KindString:
 		return src != record.KindBytes
@@ -40,8 +42,6 @@ func Compatible(src, dst record.Kind) bool {
 		return dst == record.KindFloat
 	case src == record.KindDate:
 		return dst == record.KindTimestamp
-	case src == record.KindString:
-		return dst == record.KindJSON
 	}
 	return false
 }
