@@ -1,0 +1,86 @@
+package store_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dataaggregator/aggregator/internal/store"
+	"github.com/dataaggregator/aggregator/internal/testutil"
+)
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func openSQLite(t *testing.T, now func() time.Time) *store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), store.Options{
+		Dialect: store.SQLite, DSN: filepath.Join(t.TempDir(), "sub", "aggregator.db"), Now: now,
+	})
+	if err != nil {
+		t.Fatalf("open sqlite: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func openPostgres(t *testing.T, now func() time.Time) *store.Store {
+	t.Helper()
+	pg := testutil.Postgres(t)
+	s, err := store.Open(context.Background(), store.Options{Dialect: store.Postgres, DSN: pg.URL, Now: now, MaxOpenConns: 4})
+	if err != nil {
+		t.Fatalf("open postgres: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func TestContractSQLite(t *testing.T) {
+	t.Parallel()
+	RunContract(t, openSQLite)
+}
+
+func TestContractPostgres(t *testing.T) {
+	t.Parallel()
+	RunContract(t, openPostgres)
+}
+
+func TestOpenRejectsBadOptions(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		opts store.Options
+		want string
+	}{
+		{"unknown dialect", store.Options{Dialect: "oracle", DSN: "x"}, `unknown dialect "oracle"`},
+		{"empty sqlite path", store.Options{Dialect: store.SQLite}, "sqlite path is empty"},
+		{"empty postgres dsn", store.Options{Dialect: store.Postgres}, "postgres DSN is empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := store.Open(context.Background(), tt.opts)
+			if err == nil || !contains(err.Error(), tt.want) {
+				t.Fatalf("Open() error = %v, want containing %q", err, tt.want)
+			}
+		})
+	}
+}
