@@ -28,14 +28,14 @@ return {c, ttl}
 // Redis is a Limiter whose counters live in Redis, shared by every process
 // that uses the same prefix.
 type Redis struct {
-	client redis.Scripter
+	client redis.Cmdable
 	prefix string
 	rule   Rule
 }
 
 // NewRedis returns a Redis-backed limiter. prefix namespaces its keys (for
 // example "aggregator:rl:ip:").
-func NewRedis(client redis.Scripter, prefix string, rule Rule) (*Redis, error) {
+func NewRedis(client redis.Cmdable, prefix string, rule Rule) (*Redis, error) {
 	if err := rule.Validate(); err != nil {
 		return nil, err
 	}

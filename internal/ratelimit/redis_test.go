@@ -60,3 +60,47 @@ func TestRedisUnreachableIsAnError(t *testing.T) {
 		t.Fatal("Allow against an unreachable Redis returned no error")
 	}
 }
+
+func TestRedisLockout(t *testing.T) {
+	rd := testutil.RedisURL(t)
+	opt, err := redis.ParseURL(rd.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := redis.NewClient(opt)
+	t.Cleanup(func() { client.Close() })
+	ctx := context.Background()
+	l, err := NewRedisLockout(client, rd.Prefix+"login:", LockoutPolicy{MaxFailures: 3, Window: time.Minute, Lockout: 10 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 2; i++ {
+		wait, err := l.Fail(ctx, "account:bob")
+		if err != nil || wait != 0 {
+			t.Fatalf("failure %d: wait %s err %v, want not locked", i, wait, err)
+		}
+	}
+	if wait, _ := l.Check(ctx, "account:bob"); wait != 0 {
+		t.Fatalf("locked after 2 of 3 failures (%s)", wait)
+	}
+	wait, err := l.Fail(ctx, "account:bob")
+	if err != nil || wait != 10*time.Minute {
+		t.Fatalf("3rd failure: wait %s err %v, want the 10m lockout", wait, err)
+	}
+	wait, err = l.Check(ctx, "account:bob")
+	if err != nil || wait <= 9*time.Minute || wait > 10*time.Minute {
+		t.Fatalf("check after lock: %s %v, want about 10m", wait, err)
+	}
+	if wait, _ := l.Fail(ctx, "account:bob"); wait <= 9*time.Minute {
+		t.Fatalf("failing while locked reported %s, want the remaining lock", wait)
+	}
+	if wait, _ := l.Check(ctx, "account:alice"); wait != 0 {
+		t.Fatal("another key is locked")
+	}
+	if err := l.Reset(ctx, "account:bob"); err != nil {
+		t.Fatal(err)
+	}
+	if wait, _ := l.Check(ctx, "account:bob"); wait != 0 {
+		t.Fatalf("still locked after Reset (%s)", wait)
+	}
+}
