@@ -1,0 +1,200 @@
+package csv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"unicode/utf8"
+
+	"github.com/dataaggregator/aggregator/internal/configspec"
+	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/connector/files/internal/fileio"
+	"github.com/dataaggregator/aggregator/internal/record"
+)
+
+// Config is a CSV connector's configuration (see Spec for each field's meaning).
+type Config struct {
+	Path           string            `json:"path"`
+	Upload         string            `json:"upload"`
+	Delimiter      string            `json:"delimiter"`
+	Quote          string            `json:"quote"`
+	Header         bool              `json:"header"`
+	Columns        []string          `json:"columns"`
+	Encoding       string            `json:"encoding"`
+	BOM            bool              `json:"bom"`
+	InferRows      int               `json:"infer_rows"`
+	Types          map[string]string `json:"types"`
+	NullValues     []string          `json:"null_values"`
+	MaxRecordBytes int               `json:"max_record_bytes"`
+}
+
+// Connector is the CSV (or TSV) file connector, a source and a destination.
+type Connector struct {
+	name, title, delim string
+}
+
+// New returns the CSV connector (type "csv", delimiter ",").
+func New() *Connector { return &Connector{name: "csv", title: "CSV file", delim: ","} }
+
+// NewTSV returns the TSV connector (type "tsv"): the CSV connector with a tab delimiter by default.
+func NewTSV() *Connector { return &Connector{name: "tsv", title: "TSV file", delim: "\t"} }
+
+var (
+	_ connector.Source      = (*Connector)(nil)
+	_ connector.Destination = (*Connector)(nil)
+	_ connector.Checker     = (*Connector)(nil)
+	_ connector.Discoverer  = (*Connector)(nil)
+)
+
+// DefaultMaxRecordBytes caps one record (a line, or several for quoted newlines).
+const DefaultMaxRecordBytes = 16 << 20
+
+// Spec describes the connector and its configuration.
+func (c *Connector) Spec() connector.Spec {
+	return connector.Spec{
+		Name:        c.name,
+		Title:       c.title,
+		Description: "Reads and writes delimited text files (local path or upload; gzip input detected), with type inference, null tokens, UTF-8 or Latin-1.",
+		Category:    "file",
+		Source:      true,
+		Destination: true,
+		WriteModes:  []connector.WriteMode{connector.Append, connector.Overwrite},
+		Config: configspec.Spec{Params: []configspec.Param{
+			{Name: "path", Type: configspec.String, Description: "File path, relative to the first allowed file root (absolute paths must lie within a root). A .gz file (or gzip content) is decompressed when read.", Examples: []any{"data/orders.csv"}},
+			{Name: "upload", Type: configspec.String, Description: "Read an uploaded file by its id instead of a path (source only)."},
+			{Name: "delimiter", Type: configspec.String, Default: c.delim, Description: "Field delimiter: one character (use \"\\t\" for tab)."},
+			{Name: "quote", Type: configspec.String, Default: `"`, Description: "Quote character; empty disables quoting. A quote inside a quoted field is doubled."},
+			{Name: "header", Type: configspec.Boolean, Default: true, Description: "The first line holds the column names (read), and is written (write)."},
+			{Name: "columns", Type: configspec.Array, Items: &configspec.Param{Type: configspec.String}, Description: "Column names: required names when header is false; with a header they rename its columns in order."},
+			{Name: "encoding", Type: configspec.String, Default: "utf-8", Enum: []string{"utf-8", "latin-1"}, Description: "Text encoding of the file. Invalid UTF-8 rejects the row; Latin-1 (ISO-8859-1) is converted to UTF-8 when read and back when written."},
+			{Name: "bom", Type: configspec.Boolean, Default: false, Description: "Write a UTF-8 byte order mark at the start of a new file. A BOM is always skipped when reading."},
+			{Name: "infer_rows", Type: configspec.Integer, Default: 1000, Min: configspec.Ptr(0), Description: "Number of rows sampled to infer each column's type (bool, int, float, date, timestamp, else string); 0 reads every column as string."},
+			{Name: "types", Type: configspec.Object, Items: &configspec.Param{Type: configspec.String}, Description: "Per-column type overrides, e.g. {zip: string, amount: decimal}. Types: bool, int, float, decimal, string, bytes (base64), date, timestamp, json.", Examples: []any{map[string]any{"amount": "decimal", "zip": "string"}}},
+			{Name: "null_values", Type: configspec.Array, Items: &configspec.Param{Type: configspec.String}, Default: []any{""}, Description: "Unquoted field values read as NULL; the first is written for NULL. A quoted empty field (\"\") is an empty string, never NULL."},
+			{Name: "max_record_bytes", Type: configspec.Integer, Default: DefaultMaxRecordBytes, Min: configspec.Ptr(1024), Description: "Largest record (line) accepted; a longer one is rejected as a row without being held in memory."},
+		}},
+	}
+}
+
+// settings is a decoded, checked config.
+type settings struct {
+	Config
+	comma, quote byte
+	latin1       bool
+	nulls        map[string]bool // every null token
+	nullEmpty    bool            // "" is a null token
+	nullOther    map[string]bool // the non-empty null tokens
+}
+
+func (c *Connector) decode(raw map[string]any) (*settings, error) {
+	var cfg Config
+	if err := connector.DecodeConfig(c.Spec(), raw, &cfg); err != nil {
+		return nil, err
+	}
+	s := &settings{Config: cfg, latin1: cfg.Encoding == "latin-1"}
+	var errs configspec.Errors
+	d := cfg.Delimiter
+	if d == `\t` || d == "tab" {
+		d = "\t"
+	}
+	if len(d) != 1 || d[0] >= utf8.RuneSelf || d[0] == '\n' || d[0] == '\r' {
+		errs = append(errs, configspec.FieldError{Path: "delimiter", Message: fmt.Sprintf("must be one ASCII character other than a newline, got %q", cfg.Delimiter)})
+	} else {
+		s.comma = d[0]
+	}
+	switch {
+	case cfg.Quote == "":
+	case len(cfg.Quote) == 1 && cfg.Quote[0] < utf8.RuneSelf && cfg.Quote[0] != '\n' && cfg.Quote != d:
+		s.quote = cfg.Quote[0]
+	default:
+		errs = append(errs, configspec.FieldError{Path: "quote", Message: fmt.Sprintf("must be empty or one ASCII character other than the delimiter, got %q", cfg.Quote)})
+	}
+	for n, t := range cfg.Types {
+		if _, err := record.ParseKind(t); err != nil {
+			errs = append(errs, configspec.FieldError{Path: "types." + n, Message: err.Error()})
+		}
+	}
+	s.nulls = make(map[string]bool, len(cfg.NullValues))
+	for _, v := range cfg.NullValues {
+		s.nulls[v] = true
+		if v == "" {
+			s.nullEmpty = true
+		} else {
+			if s.nullOther == nil {
+				s.nullOther = map[string]bool{}
+			}
+			s.nullOther[v] = true
+		}
+	}
+	if cfg.MaxRecordBytes <= 0 {
+		s.MaxRecordBytes = DefaultMaxRecordBytes
+	}
+	if len(errs) > 0 {
+		return nil, connector.ConfigError(errs)
+	}
+	return s, nil
+}
+
+// Check validates the config; for an existing file it reads the header and the inference sample, for a
+// new one it checks that its directory is allowed and exists.
+func (c *Connector) Check(ctx context.Context, env connector.Env, raw map[string]any) error {
+	s, err := c.decode(raw)
+	if err != nil {
+		return err
+	}
+	if s.Upload == "" {
+		if _, err := fileio.Local(env, s.Path, false); errors.Is(err, connector.ErrNotFound) {
+			_, err := fileio.Local(env, s.Path, true)
+			return err
+		}
+	}
+	r, err := c.open(ctx, env, s, connector.ReadRequest{BatchSize: 1})
+	if err != nil {
+		return err
+	}
+	return r.Close()
+}
+
+// Discover reads the header and infers the column types from the sample.
+func (c *Connector) Discover(ctx context.Context, env connector.Env, raw map[string]any) (*connector.Catalog, error) {
+	s, err := c.decode(raw)
+	if err != nil {
+		return nil, err
+	}
+	r, err := c.open(ctx, env, s, connector.ReadRequest{BatchSize: 1})
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	name := s.Upload
+	if name == "" {
+		name = filepath.Base(s.Path)
+	}
+	return &connector.Catalog{Streams: []connector.Stream{{Name: name, Kind: "file", Schema: r.Schema()}}}, nil
+}
+
+// Open starts reading the file (from the checkpoint in req.State, if any).
+func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]any, req connector.ReadRequest) (connector.Reader, error) {
+	s, err := c.decode(raw)
+	if err != nil {
+		return nil, err
+	}
+	return c.open(ctx, env, s, req)
+}
+
+// OpenWriter starts writing the file.
+func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) (connector.Writer, error) {
+	s, err := c.decode(raw)
+	if err != nil {
+		return nil, err
+	}
+	if s.Upload != "" {
+		return nil, connector.ConfigError(errors.New("upload: a destination writes to a path, not an upload"))
+	}
+	path, err := fileio.Local(env, s.Path, true)
+	if err != nil {
+		return nil, err
+	}
+	return newWriter(s, path, req)
+}
