@@ -1,0 +1,32 @@
+package engine
+
+import (
+	"errors"
+
+	"github.com/dataaggregator/aggregator/internal/configspec"
+	"github.com/dataaggregator/aggregator/internal/pipeline"
+)
+
+// NodeError is a node that could not be built or initialised with its input schemas (a field an
+// expression names does not exist, a join key is missing). Path is the node's place in the spec.
+type NodeError struct {
+	ID   string
+	Path string
+	Err  error
+}
+
+func (e *NodeError) Error() string { return e.Path + " (" + e.ID + "): " + e.Err.Error() }
+func (e *NodeError) Unwrap() error { return e.Err }
+
+// Problems turns the error into spec problems with paths (config problems land under config).
+func (e *NodeError) Problems() pipeline.Problems {
+	var ces configspec.Errors
+	if errors.As(e.Err, &ces) {
+		out := make(pipeline.Problems, 0, len(ces))
+		for _, fe := range ces.Prefix(e.Path + ".config") {
+			out = append(out, pipeline.Problem{Path: fe.Path, Message: fe.Message})
+		}
+		return out
+	}
+	return pipeline.Problems{{Path: e.Path, Message: e.Err.Error()}}
+}

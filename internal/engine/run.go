@@ -1,0 +1,302 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/pipeline"
+)
+
+// abortTimeout bounds the clean-up (Abort, Close) of a failed or cancelled run.
+const abortTimeout = 30 * time.Second
+
+// Run executes the plan to the end of its (bounded) sources, or until ctx is cancelled. It returns
+// the result in every case; the error says why a run failed (a *RejectError or *RatioError for the
+// error policy, ctx.Err() when cancelled).
+func Run(ctx context.Context, plan *pipeline.Plan, opts Options) (*Result, error) {
+	r := newRunner(plan, opts)
+	res, err := r.run(ctx)
+	res.Finished = r.opts.Now()
+	res.Nodes = r.stats()
+	for _, n := range r.nodes {
+		switch n.p.Kind {
+		case pipeline.KindSource:
+			res.RowsRead += n.stats.out.Load() + n.stats.rejected.Load()
+		case pipeline.KindDestination:
+			res.RowsWritten += n.stats.out.Load()
+		}
+	}
+	res.Rejected = r.rejected.Load()
+	res.Checkpoints = r.checkpoints
+	switch {
+	case err == nil:
+		res.Status = Succeeded
+	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		res.Status, res.Error = Cancelled, "cancelled"
+	default:
+		res.Status, res.Error = Failed, err.Error()
+	}
+	r.progress(true)
+	return res, err
+}
+
+func (r *runner) stats() []NodeStats {
+	out := make([]NodeStats, len(r.nodes))
+	for i, n := range r.nodes {
+		out[i] = n.stats.snapshot(n.p)
+	}
+	return out
+}
+
+func (r *runner) progress(done bool) {
+	if r.opts.Progress == nil {
+		return
+	}
+	p := Progress{RunID: r.runID, Elapsed: r.opts.Now().Sub(r.started), Checkpoints: r.checkpoints,
+		Nodes: r.stats(), Rejected: r.rejected.Load(), Done: done}
+	for _, n := range p.Nodes {
+		switch n.Kind {
+		case string(pipeline.KindSource):
+			p.RowsRead += n.Out + n.Rejected
+			p.BytesRead += n.Bytes
+		case string(pipeline.KindDestination):
+			p.RowsWritten += n.Out
+		}
+	}
+	r.opts.Progress(p)
+}
+
+func (r *runner) run(ctx context.Context) (res *Result, err error) {
+	r.started = r.opts.Now()
+	res = &Result{Started: r.started}
+	fp := Fingerprint(r.plan.Spec)
+
+	var cp *Checkpoint
+	if r.opts.Checkpointer != nil {
+		if cp, err = r.opts.Checkpointer.Load(ctx); err != nil {
+			return res, fmt.Errorf("load checkpoint: %w", err)
+		}
+	}
+	resume := cp != nil && !cp.Complete && cp.Fingerprint == fp
+	states := map[string]json.RawMessage{}
+	switch {
+	case resume:
+		r.runID = cp.RunID
+		maps.Copy(states, cp.Sources)
+		res.Resumed = true
+	case cp != nil && !cp.Complete:
+		r.log.Warn("the pipeline changed since the interrupted run; starting from the beginning", "run", cp.RunID)
+		res.Restarted = true
+	case cp != nil && cp.Complete:
+		for _, n := range r.plan.Sources { // incremental sources continue from the last run
+			if n.Sync.Mode == connector.Incremental && cp.Sources[n.ID] != nil {
+				states[n.ID] = cp.Sources[n.ID]
+			}
+		}
+	}
+	if r.runID == "" {
+		r.runID = r.opts.RunID
+		if r.runID == "" {
+			r.runID = NewRunID()
+		}
+	}
+	res.RunID = r.runID
+
+	defer r.closeSources()
+	if err := r.openSources(ctx, states); err != nil {
+		return res, err
+	}
+	if err := r.initNodes(); err != nil {
+		return res, err
+	}
+	if len(r.stateful) > 0 {
+		if resume {
+			r.log.Info("resuming a pipeline with stateful nodes restarts it from the beginning", "nodes", r.stateful, "run", r.runID)
+			res.Resumed, res.Restarted = false, true
+		} else if r.opts.Checkpointer != nil {
+			r.log.Info("pipeline has stateful nodes: if interrupted, it restarts from the beginning", "nodes", r.stateful)
+		}
+	}
+	if resume && len(r.stateful) == 0 {
+		for _, st := range cp.Stats {
+			if n := r.by[st.ID]; n != nil {
+				n.stats.restore(st)
+			}
+		}
+		for _, st := range cp.Stats {
+			r.rejected.Add(st.Rejected)
+		}
+	}
+
+	// Destinations.
+	var workers []*destWorker
+	defer func() {
+		if err == nil {
+			return
+		}
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
+		defer cancel()
+		for _, d := range workers {
+			d.stop()
+			if aerr := d.w.Abort(actx); aerr != nil {
+				r.log.Warn("abort destination", "node", d.n.p.ID, "err", aerr)
+			}
+		}
+	}()
+	wctx, cancelWriters := context.WithCancel(ctx)
+	defer cancelWriters()
+	for _, n := range r.nodes {
+		if n.p.Kind != pipeline.KindDestination {
+			continue
+		}
+		req := connector.WriteRequest{Stream: n.p.Stream, Mode: n.p.Write.Mode, Key: n.p.Write.Key, Schema: n.schema,
+			RunID: r.runID, Resume: resume}
+		w, err := n.p.Destination.OpenWriter(ctx, r.opts.Env, configOrEmpty(n.p.Config), req)
+		if err != nil {
+			return res, fmt.Errorf("open destination %s (%s): %w", n.p.ID, n.p.Type, err)
+		}
+		if resume {
+			if tok := cp.Destinations[n.p.ID]; tok != nil {
+				rw, ok := w.(connector.ResumableWriter)
+				if !ok {
+					_ = w.Abort(ctx)
+					return res, fmt.Errorf("open destination %s (%s): the checkpoint holds a commit token but the writer cannot resume", n.p.ID, n.p.Type)
+				}
+				if err := rw.ResumeAt(ctx, tok); err != nil {
+					_ = w.Abort(ctx)
+					return res, fmt.Errorf("resume destination %s (%s): %w", n.p.ID, n.p.Type, err)
+				}
+			}
+		}
+		n.dest = newDestWorker(wctx, r, n, w)
+		workers = append(workers, n.dest)
+	}
+	if resume && r.opts.DeadLetters != nil && cp.DeadLetters != nil {
+		if rs, ok := r.opts.DeadLetters.(ResumableSink); ok {
+			if err := rs.ResumeAt(ctx, cp.DeadLetters); err != nil {
+				return res, fmt.Errorf("resume dead-letter sink: %w", err)
+			}
+		}
+	}
+	// The first checkpoint: where this run starts (a kill before the next one rewinds to here).
+	if err := r.checkpoint(ctx, true); err != nil {
+		return res, err
+	}
+
+	lastCommit, lastProgress := r.opts.Now(), r.opts.Now()
+	tick := func(ctx context.Context, _ bool) error {
+		now := r.opts.Now()
+		if r.sinceCommit >= r.opts.CommitRows || now.Sub(lastCommit) >= r.opts.CommitInterval {
+			if err := r.checkpoint(ctx, len(r.stateful) == 0); err != nil {
+				return err
+			}
+			lastCommit = r.opts.Now()
+		}
+		if now.Sub(lastProgress) >= r.opts.ProgressInterval {
+			r.progress(false)
+			lastProgress = now
+		}
+		return nil
+	}
+	r.progress(false)
+	if err := r.pump(ctx, 0, tick); err != nil {
+		return res, err
+	}
+	if err := r.checkpoint(ctx, len(r.stateful) == 0); err != nil {
+		return res, err
+	}
+	for _, d := range workers {
+		d.stop()
+	}
+	for _, d := range workers {
+		if err := d.w.Close(ctx); err != nil {
+			return res, fmt.Errorf("close destination %s (%s): %w", d.n.p.ID, d.n.p.Type, err)
+		}
+	}
+	workers = nil
+	if r.opts.Checkpointer != nil {
+		final := r.newCheckpoint(fp)
+		final.Complete = true
+		if err := r.opts.Checkpointer.Save(ctx, final); err != nil {
+			return res, fmt.Errorf("save final checkpoint: %w", err)
+		}
+	}
+	return res, nil
+}
+
+func (r *runner) newCheckpoint(fp string) *Checkpoint {
+	cp := &Checkpoint{Version: 1, RunID: r.runID, Pipeline: r.plan.Spec.Name, Fingerprint: fp,
+		Sources: map[string]json.RawMessage{}, SavedAt: r.opts.Now().UTC(), Stats: r.stats()}
+	for _, n := range r.nodes {
+		if n.p.Kind == pipeline.KindSource && n.state != nil {
+			cp.Sources[n.p.ID] = n.state
+		}
+	}
+	return cp
+}
+
+// checkpoint commits every destination and the dead-letter sink, checks the reject ratio, and (when
+// save is true and there is a Checkpointer) saves a checkpoint naming exactly what was committed.
+func (r *runner) checkpoint(ctx context.Context, save bool) error {
+	r.sinceCommit = 0
+	tokens := map[string]json.RawMessage{}
+	for _, n := range r.nodes {
+		if n.dest == nil {
+			continue
+		}
+		tok, err := n.dest.commit(ctx)
+		if err != nil {
+			return err
+		}
+		if tok != nil {
+			tokens[n.p.ID] = tok
+		}
+	}
+	var dlTok json.RawMessage
+	if r.opts.DeadLetters != nil {
+		r.rejectMu.Lock()
+		err := r.flushRejectsLocked(ctx)
+		r.rejectMu.Unlock()
+		if err != nil {
+			return err
+		}
+		if dlTok, err = r.opts.DeadLetters.Commit(ctx); err != nil {
+			return fmt.Errorf("dead-letter sink: commit: %w", err)
+		}
+	}
+	if err := r.checkRatio(); err != nil {
+		return err
+	}
+	if !save || r.opts.Checkpointer == nil {
+		return nil
+	}
+	cp := r.newCheckpoint(Fingerprint(r.plan.Spec))
+	cp.Destinations, cp.DeadLetters = tokens, dlTok
+	if err := r.opts.Checkpointer.Save(ctx, cp); err != nil {
+		return fmt.Errorf("save checkpoint: %w", err)
+	}
+	r.checkpoints++
+	return nil
+}
+
+func (r *runner) checkRatio() error {
+	if r.maxRatio == nil {
+		return nil
+	}
+	var read int64
+	for _, n := range r.nodes {
+		if n.p.Kind == pipeline.KindSource {
+			read += n.stats.out.Load() + n.stats.rejected.Load()
+		}
+	}
+	rej := r.rejected.Load()
+	if read > 0 && float64(rej)/float64(read) > *r.maxRatio {
+		return &RatioError{Rejected: rej, Read: read, Max: *r.maxRatio}
+	}
+	return nil
+}

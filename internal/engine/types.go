@@ -1,0 +1,139 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/record"
+)
+
+// Checkpoint is what a resumed run starts from. It is plain JSON; the consumer stores it as it likes.
+type Checkpoint struct {
+	Version  int    `json:"version"`
+	RunID    string `json:"run_id"`
+	Pipeline string `json:"pipeline"`
+	// Fingerprint identifies the pipeline spec the checkpoint belongs to; a changed spec does not resume.
+	Fingerprint string `json:"fingerprint"`
+	// Complete marks the final checkpoint of a run that succeeded: the next run starts afresh (an
+	// incremental source continues from its state in it).
+	Complete bool `json:"complete"`
+	// Sources holds each source's reader state by node id (absent: from the start).
+	Sources map[string]json.RawMessage `json:"sources,omitempty"`
+	// Destinations holds each resumable destination's commit token by node id.
+	Destinations map[string]json.RawMessage `json:"destinations,omitempty"`
+	// DeadLetters is the dead-letter sink's commit token, when it has one.
+	DeadLetters json.RawMessage `json:"dead_letters,omitempty"`
+	// Stats are the counters at the checkpoint; a resumed run continues from them.
+	Stats   []NodeStats `json:"stats,omitempty"`
+	SavedAt time.Time   `json:"saved_at"`
+}
+
+// Checkpointer persists checkpoints. Load returns nil, nil when there is none. Save must be durable
+// when it returns.
+type Checkpointer interface {
+	Load(ctx context.Context) (*Checkpoint, error)
+	Save(ctx context.Context, cp *Checkpoint) error
+}
+
+// DeadLetterSink receives rejected rows (policy dead_letter). Put may buffer; Commit makes everything
+// put so far durable and returns a token (may be nil) saved in the checkpoint. A sink that also
+// implements ResumableSink is rewound to that token when a run resumes, so a resumed run writes no
+// dead letter twice. The engine calls a sink from one goroutine at a time.
+type DeadLetterSink interface {
+	Put(ctx context.Context, rejects []record.Reject) error
+	Commit(ctx context.Context) (json.RawMessage, error)
+}
+
+// ResumableSink is a DeadLetterSink that can discard what was put after a commit token.
+type ResumableSink interface {
+	DeadLetterSink
+	ResumeAt(ctx context.Context, token json.RawMessage) error
+}
+
+// NodeStats are one node's counters.
+type NodeStats struct {
+	ID   string `json:"id"`
+	Kind string `json:"kind"` // source, transform, destination
+	Type string `json:"type"`
+	// In: rows received (transforms, destinations); Out: rows emitted (sources, transforms) or written
+	// (destinations).
+	In           int64 `json:"in"`
+	Out          int64 `json:"out"`
+	Rejected     int64 `json:"rejected"`
+	Deduplicated int64 `json:"deduplicated,omitempty"`
+	Filtered     int64 `json:"filtered,omitempty"`
+	Dropped      int64 `json:"dropped,omitempty"`
+	// Bytes is the input bytes read (sources).
+	Bytes int64 `json:"bytes,omitempty"`
+}
+
+// Progress is a snapshot of a running pipeline.
+type Progress struct {
+	RunID       string        `json:"run_id"`
+	Elapsed     time.Duration `json:"elapsed"`
+	RowsRead    int64         `json:"rows_read"`
+	RowsWritten int64         `json:"rows_written"`
+	Rejected    int64         `json:"rejected"`
+	BytesRead   int64         `json:"bytes_read"`
+	Checkpoints int           `json:"checkpoints"`
+	Nodes       []NodeStats   `json:"nodes"`
+	// Done is true for the last snapshot of a run.
+	Done bool `json:"done"`
+}
+
+// Options configure a run. The zero value works: defaults are filled in.
+type Options struct {
+	// RunID names this run (destinations name staging objects with it). A resumed run takes the
+	// checkpoint's. Empty: a new id.
+	RunID string
+	// Env is given to every connector.
+	Env connector.Env
+	// BatchSize is the rows per batch readers are asked for (0: the connector's default).
+	BatchSize int
+	// CommitRows and CommitInterval say how often destinations commit and a checkpoint is saved:
+	// after this many rows read or this much time, whichever comes first (defaults 100000 rows, 5s).
+	CommitRows     int64
+	CommitInterval time.Duration
+	// Checkpointer stores checkpoints; nil: no checkpoints, no resume.
+	Checkpointer Checkpointer
+	// DeadLetters receives rejected rows under the dead_letter policy; nil: they are counted only.
+	DeadLetters DeadLetterSink
+	// Progress, when set, is called with a snapshot at most every ProgressInterval (default 500ms) and
+	// once at the end, from the goroutine that called Run; it must return quickly.
+	Progress         func(Progress)
+	ProgressInterval time.Duration
+	Logger           *slog.Logger
+	// Now is the clock (tests); nil: time.Now.
+	Now func() time.Time
+}
+
+// Status is how a run ended.
+type Status string
+
+// Statuses.
+const (
+	Succeeded Status = "succeeded"
+	Failed    Status = "failed"
+	Cancelled Status = "cancelled"
+)
+
+// Result is what a run did. Run returns it also when the run failed (with the counters so far).
+type Result struct {
+	RunID    string      `json:"run_id"`
+	Status   Status      `json:"status"`
+	Error    string      `json:"error,omitempty"`
+	Started  time.Time   `json:"started"`
+	Finished time.Time   `json:"finished"`
+	Nodes    []NodeStats `json:"nodes"`
+	// Resumed is true when the run continued from a checkpoint; Restarted when a checkpoint existed but
+	// the pipeline had to start over (stateful nodes, or the spec changed).
+	Resumed     bool  `json:"resumed"`
+	Restarted   bool  `json:"restarted"`
+	RowsRead    int64 `json:"rows_read"`
+	RowsWritten int64 `json:"rows_written"`
+	Rejected    int64 `json:"rejected"`
+	Checkpoints int   `json:"checkpoints"`
+}
