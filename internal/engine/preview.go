@@ -95,4 +95,3 @@ func Schemas(ctx context.Context, plan *pipeline.Plan, opts Options) (map[string
 	}
 	return out, nil
 }
-
