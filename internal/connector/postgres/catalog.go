@@ -106,7 +106,7 @@ func ddlType(f record.Field) string {
 	case record.KindTimestamp:
 		return "timestamptz"
 	case record.KindJSON:
-		return "jsonb"
+		return "json"
 	}
 	return "text"
 }

@@ -159,7 +159,7 @@ func (w *writer) prepare(ctx context.Context, s *record.Schema) error {
 				if existing != nil {
 					err = w.exec(ctx, "CREATE TABLE "+stg+" (LIKE "+w.target()+" INCLUDING ALL)")
 				} else {
-					err = w.exec(ctx, createSQL(stg, s, nil))
+					err = w.exec(ctx, createSQL(stg, s, w.req.Key))
 				}
 				if err != nil {
 					return w.err("create staging table", err)
@@ -174,11 +174,7 @@ func (w *writer) prepare(ctx context.Context, s *record.Schema) error {
 		w.load = sqlutil.Qualified(q, w.schemaName, w.staging)
 	default:
 		if existing == nil {
-			var key []string
-			if w.req.Mode == connector.Upsert {
-				key = w.req.Key
-			}
-			if err := w.exec(ctx, createSQL(w.target(), s, key)); err != nil {
+			if err := w.exec(ctx, createSQL(w.target(), s, w.req.Key)); err != nil {
 				return w.err("create table", err)
 			}
 			if into, err = findTable(ctx, w.conn, w.schemaName, w.tableName); err != nil {
