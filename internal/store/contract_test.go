@@ -76,8 +76,6 @@ func must[T any](v T, err error) func(t *testing.T) T {
 	}
 }
 
-func contains(s, sub string) bool { return strings.Contains(s, sub) }
-
 func wantErr(t *testing.T, err, target error) {
 	t.Helper()
 	if !errors.Is(err, target) {

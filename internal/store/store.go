@@ -192,18 +192,28 @@ func (s *Store) Migrate(ctx context.Context) ([]int64, error) {
 	if err != nil {
 		return nil, err
 	}
-	results, err := p.Up(ctx)
 	var applied []int64
-	for _, r := range results {
-		if r.Error == nil {
-			applied = append(applied, r.Source.Version)
-			s.log.InfoContext(ctx, "migration applied", "version", r.Source.Version, "file", filepath.Base(r.Source.Path), "duration", r.Duration)
+	for attempt := 1; ; attempt++ {
+		results, err := p.Up(ctx)
+		for _, r := range results {
+			if r.Error == nil {
+				applied = append(applied, r.Source.Version)
+				s.log.InfoContext(ctx, "migration applied", "version", r.Source.Version, "file", filepath.Base(r.Source.Path), "duration", r.Duration)
+			}
+		}
+		if err == nil {
+			return applied, nil
+		}
+		// SQLite has no advisory lock: when another process migrates at the
+		// same moment, our transaction fails and rolls back. Look again.
+		if s.dialect != SQLite || attempt == 3 {
+			return applied, fmt.Errorf("migrate: %w", err)
+		}
+		st, serr := s.Status(ctx)
+		if serr == nil && st.UpToDate() {
+			return applied, nil
 		}
 	}
-	if err != nil {
-		return applied, fmt.Errorf("migrate: %w", err)
-	}
-	return applied, nil
 }
 
 // Status reports the applied and pending migrations.

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -80,6 +81,60 @@ func TestOpenRejectsBadOptions(t *testing.T) {
 			_, err := store.Open(context.Background(), tt.opts)
 			if err == nil || !contains(err.Error(), tt.want) {
 				t.Fatalf("Open() error = %v, want containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// Several processes may start at once against one database: concurrent
+// Migrate calls must all succeed and apply each migration once.
+func TestConcurrentMigrate(t *testing.T) {
+	t.Parallel()
+	dsns := map[store.Dialect]func(t *testing.T) string{
+		store.SQLite:   func(t *testing.T) string { return filepath.Join(t.TempDir(), "m.db") },
+		store.Postgres: func(t *testing.T) string { return testutil.Postgres(t).URL },
+	}
+	for dialect, dsn := range dsns {
+		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
+			d := dsn(t)
+			const n = 3
+			stores := make([]*store.Store, n)
+			for i := range stores {
+				s, err := store.Open(context.Background(), store.Options{Dialect: dialect, DSN: d})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = s.Close() })
+				stores[i] = s
+			}
+			var wg sync.WaitGroup
+			applied := make([]int, n)
+			errs := make([]error, n)
+			for i, s := range stores {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					v, err := s.Migrate(context.Background())
+					applied[i], errs[i] = len(v), err
+				}()
+			}
+			wg.Wait()
+			total := 0
+			for i := range n {
+				if errs[i] != nil {
+					t.Fatalf("Migrate %d: %v", i, errs[i])
+				}
+				total += applied[i]
+			}
+			st, err := stores[0].Status(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !st.UpToDate() || int64(total) != st.Latest {
+				t.Fatalf("applied %d migrations in total, status %+v", total, st)
 			}
 		})
 	}
