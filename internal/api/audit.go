@@ -10,18 +10,19 @@ import (
 )
 
 // audit appends one entry for every state-changing API request that reached a
-// route (whatever its outcome, including 401, 403, 422 and 429) after the
-// handler has run. The entry is written before the response completes, so a
+// route (whatever its outcome, including 401, 403, 422 and 429), and for
+// every request refused with 403 whatever its method, after the handler has
+// run. The entry is written before the response completes, so a
 // client that reads the audit log after a response sees its entry.
 func (s *Server) audit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		ri := infoFrom(r.Context()).snapshot()
-		if !ri.auditable || ri.route == "" {
+		status := sw.code()
+		if ri.route == "" || (!ri.auditable && status != http.StatusForbidden) {
 			return
 		}
-		status := sw.code()
 		result := "success"
 		switch {
 		case status == http.StatusUnauthorized || status == http.StatusForbidden:

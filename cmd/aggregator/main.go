@@ -1,0 +1,26 @@
+// Command aggregator is the Data Aggregator: one binary for the API server,
+// migrations, user administration and (from other files in this package) the
+// pipeline CLI. main only turns signals into context cancellation and runs the
+// root command; each subcommand reads the configuration and calls internal/app.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is stamped at build time: -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newRootCmd(buildInfo{Version: version}).ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dataaggregator/aggregator/internal/app"
+	"github.com/dataaggregator/aggregator/internal/config"
+	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/engine"
+	"github.com/dataaggregator/aggregator/internal/pipeline"
+)
+
+// Helpers shared by the pipeline commands (run, validate, preview, connectors).
+
+// errProblems is returned after the problems were printed, so main adds only a short line.
+type errProblems struct{ n int }
+
+func (e errProblems) Error() string {
+	if e.n == 1 {
+		return "the pipeline has 1 problem"
+	}
+	return fmt.Sprintf("the pipeline has %d problems", e.n)
+}
+
+// cliPipeline is a pipeline file loaded for a command.
+type cliPipeline struct {
+	file string
+	cfg  config.Config
+	spec *pipeline.Spec
+	plan *pipeline.Plan
+	env  connector.Env
+}
+
+// loadPipeline reads, parses and validates the file; problems are printed to w, each prefixed with
+// file:line:column, and an errProblems is returned. The CLI has no saved connectors (no Resolver).
+func loadPipeline(cmd *cobra.Command, file string, w io.Writer) (*cliPipeline, error) {
+	if file == "" {
+		return nil, errors.New("-f <pipeline.yaml> is required")
+	}
+	cfg, err := loadConfig(cmd)
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("read pipeline: %w", err)
+	}
+	p := &cliPipeline{file: file, cfg: cfg, env: cliEnv(cfg, file)}
+	conns, trs, err := app.Registries()
+	if err != nil {
+		return nil, err
+	}
+	spec, err := pipeline.Parse(data)
+	if err == nil {
+		p.spec = spec
+		p.plan, err = pipeline.Validate(cmd.Context(), spec, pipeline.Env{Connectors: conns, Transforms: trs})
+	}
+	if ps, ok := pipeline.AsProblems(err); ok {
+		printProblems(w, file, ps)
+		return p, errProblems{len(ps)}
+	}
+	return p, err
+}
+
+// cliEnv gives connectors the file roots: FILE_ROOTS when set, else the pipeline file's directory
+// (relative paths in a pipeline are relative to it) and the current directory.
+func cliEnv(cfg config.Config, file string) connector.Env {
+	env := connector.Env{Logger: app.NewLogger(cfg, os.Stderr), UploadDir: cfg.UploadDir()}
+	if len(cfg.FileRoots) > 0 {
+		env.FileRoots = append(env.FileRoots, cfg.FileRoots...)
+		return env
+	}
+	dir, _ := filepath.Abs(filepath.Dir(file))
+	cwd, _ := os.Getwd()
+	env.FileRoots = []string{dir}
+	if cwd != "" && cwd != dir {
+		env.FileRoots = append(env.FileRoots, cwd)
+	}
+	return env
+}
+
+func printProblems(w io.Writer, file string, ps pipeline.Problems) {
+	for _, p := range ps {
+		loc := file
+		if p.Line > 0 {
+			loc = fmt.Sprintf("%s:%d:%d", file, p.Line, p.Column)
+		}
+		if p.Path != "" {
+			fmt.Fprintf(w, "%s: %s: %s\n", loc, p.Path, p.Message)
+		} else {
+			fmt.Fprintf(w, "%s: %s\n", loc, p.Message)
+		}
+	}
+}
+
+// nodeProblems prints an engine.NodeError (a node that failed with its input schemas) as problems.
+func nodeProblems(w io.Writer, p *cliPipeline, err error) error {
+	var ne *engine.NodeError
+	if !errors.As(err, &ne) {
+		return err
+	}
+	ps := ne.Problems()
+	for i := range ps {
+		if pos, ok := p.spec.PositionOf(ps[i].Path); ok {
+			ps[i].Line, ps[i].Column = pos.Line, pos.Column
+		}
+	}
+	printProblems(w, p.file, ps)
+	return errProblems{len(ps)}
+}
+
+func contextOr(ctx context.Context) context.Context {
+	if ctx == nil {
+		return context.Background()
+	}
+	return ctx
+}

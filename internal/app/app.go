@@ -1,0 +1,297 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/dataaggregator/aggregator/internal/api"
+	"github.com/dataaggregator/aggregator/internal/auth"
+	"github.com/dataaggregator/aggregator/internal/config"
+	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/ratelimit"
+	"github.com/dataaggregator/aggregator/internal/store"
+)
+
+// Options are what the caller (cmd/aggregator) adds to the configuration.
+type Options struct {
+	// Version of the binary, shown in the OpenAPI document.
+	Version string
+	// Logger; NewLogger(cfg, os.Stderr) when nil.
+	Logger *slog.Logger
+	// Console receives the one-time bootstrap banner (the generated admin
+	// password and the login URL); os.Stderr when nil.
+	Console io.Writer
+	// Connectors is the connector registry; an empty one when nil.
+	Connectors *connector.Registry
+	// UI serves the web app at /; none when nil.
+	UI http.Handler
+	// Listener overrides listening on cfg.Addr() (tests pass a 127.0.0.1:0
+	// listener).
+	Listener net.Listener
+}
+
+// App is the running platform. Build it with New, then Run it.
+type App struct {
+	cfg        config.Config
+	log        *slog.Logger
+	store      *store.Store
+	auth       *auth.Service
+	redis      *redis.Client
+	server     *api.Server
+	listener   net.Listener
+	connectors *connector.Registry
+}
+
+// New builds every service. On error everything built so far is released.
+func New(ctx context.Context, cfg config.Config, opts Options) (a *App, err error) {
+	log := opts.Logger
+	if log == nil {
+		log = NewLogger(cfg, os.Stderr)
+	}
+	console := opts.Console
+	if console == nil {
+		console = os.Stderr
+	}
+	a = &App{cfg: cfg, log: log, connectors: opts.Connectors}
+	defer func() {
+		if err != nil {
+			a.Close()
+			a = nil
+		}
+	}()
+	if a.connectors == nil {
+		if a.connectors, err = connector.NewRegistry(); err != nil {
+			return nil, err
+		}
+	}
+
+	if created, err := config.EnsureSecret(&a.cfg); err != nil {
+		return nil, err
+	} else if created {
+		log.InfoContext(ctx, "generated SECRET_KEY for development", "file", a.cfg.SecretFile())
+	}
+
+	if a.store, err = OpenStore(ctx, a.cfg, log); err != nil {
+		return nil, err
+	}
+	if err := PrepareSchema(ctx, a.cfg, a.store, log); err != nil {
+		return nil, err
+	}
+
+	accountLimiter, ipLoginLimiter := auth.LoginLimiter(nil), auth.LoginLimiter(nil)
+	var ipLimiter, userLimiter ratelimit.Limiter
+	if a.cfg.RedisURL != "" {
+		if a.redis, err = connectRedis(ctx, a.cfg.RedisURL); err != nil {
+			return nil, err
+		}
+		if accountLimiter, err = redisLockout(a.redis, "aggregator:login:account:", auth.DefaultAccountPolicy()); err != nil {
+			return nil, err
+		}
+		if ipLoginLimiter, err = redisLockout(a.redis, "aggregator:login:ip:", auth.DefaultIPPolicy()); err != nil {
+			return nil, err
+		}
+	}
+	if a.cfg.APIRateLimit > 0 {
+		rule := ratelimit.Rule{Limit: a.cfg.APIRateLimit, Window: time.Minute}
+		if a.redis != nil {
+			if ipLimiter, err = ratelimit.NewRedis(a.redis, "aggregator:rl:ip:", rule); err != nil {
+				return nil, err
+			}
+			if userLimiter, err = ratelimit.NewRedis(a.redis, "aggregator:rl:user:", rule); err != nil {
+				return nil, err
+			}
+		} else {
+			if ipLimiter, err = ratelimit.NewMemory(rule, nil); err != nil {
+				return nil, err
+			}
+			if userLimiter, err = ratelimit.NewMemory(rule, nil); err != nil {
+				return nil, err
+			}
+		}
+	}
+
+	a.auth, err = auth.NewService(auth.Options{
+		Store: a.store, Secret: a.cfg.SecretKey, Logger: log,
+		AccessTTL: a.cfg.AccessTokenTTL, RefreshTTL: a.cfg.RefreshTokenTTL,
+		Production: a.cfg.IsProduction(), AllowDevRoleInProduction: a.cfg.AllowDevRoleInProduction,
+		AccountLimiter: accountLimiter, IPLimiter: ipLoginLimiter,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	if err := a.bootstrapUsers(ctx, console); err != nil {
+		return nil, err
+	}
+
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(collectors.NewDBStatsCollector(a.store.DB(), "metadata")); err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	a.server, err = api.New(api.Deps{
+		Logger: log, Store: a.store, Auth: a.auth, Metrics: reg,
+		IPLimiter: ipLimiter, UserLimiter: userLimiter,
+		CORSOrigins: a.cfg.CORSOrigins, MaxBodyBytes: a.cfg.MaxBodyBytes,
+		Version: opts.Version, UI: opts.UI,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	a.listener = opts.Listener
+	if a.listener == nil {
+		if a.listener, err = net.Listen("tcp", a.cfg.Addr()); err != nil {
+			return nil, fmt.Errorf("PORT: listen on %s: %w", a.cfg.Addr(), err)
+		}
+	}
+	return a, nil
+}
+
+// OpenStore opens the metadata store the configuration names (it does not
+// migrate).
+func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store.Store, error) {
+	dialect, dsn := cfg.Database()
+	st, err := store.Open(ctx, store.Options{Dialect: store.Dialect(dialect), DSN: dsn, Logger: log})
+	if err != nil {
+		if dialect == config.DialectPostgres {
+			return nil, fmt.Errorf("metadata store (DATABASE_URL / POSTGRES_*): %w", err)
+		}
+		return nil, fmt.Errorf("metadata store (DATA_DIR=%s): %w", cfg.DataDir, err)
+	}
+	return st, nil
+}
+
+// PrepareSchema migrates when AUTO_INIT_DB is true; otherwise it refuses a
+// schema with pending migrations and says how to apply them.
+func PrepareSchema(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logger) error {
+	if cfg.AutoInitDB {
+		applied, err := st.Migrate(ctx)
+		if err != nil {
+			return err
+		}
+		if len(applied) > 0 {
+			log.InfoContext(ctx, "database schema migrated", "applied", applied)
+		}
+		return nil
+	}
+	if err := st.CheckSchema(ctx); err != nil {
+		if errors.Is(err, store.ErrPendingMigrations) {
+			return fmt.Errorf("AUTO_INIT_DB=false and %w", err)
+		}
+		return err
+	}
+	return nil
+}
+
+func connectRedis(ctx context.Context, url string) (*redis.Client, error) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	c := redis.NewClient(opt)
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := c.Ping(pctx).Err(); err != nil {
+		_ = c.Close()
+		return nil, fmt.Errorf("REDIS_URL: cannot reach Redis at %s: %w", opt.Addr, err)
+	}
+	return c, nil
+}
+
+func redisLockout(c *redis.Client, prefix string, p auth.LimiterPolicy) (auth.LoginLimiter, error) {
+	return ratelimit.NewRedisLockout(c, prefix, ratelimit.LockoutPolicy{MaxFailures: p.MaxFailures, Window: p.Window, Lockout: p.Lockout})
+}
+
+// bootstrapUsers creates the first admin (and the developer user when asked)
+// and prints a generated password once, with the login URL.
+func (a *App) bootstrapUsers(ctx context.Context, console io.Writer) error {
+	b, err := a.auth.EnsureAdmin(ctx, a.cfg.AdminPassword)
+	if err != nil {
+		return err
+	}
+	if b.Created {
+		a.log.InfoContext(ctx, "admin user created", "username", b.Username, "password_generated", b.Password != "")
+		printBanner(console, "Admin user created", b, a.cfg.BaseURL())
+	}
+	if a.cfg.CreateDevUser {
+		d, err := a.auth.EnsureDevUser(ctx)
+		if err != nil {
+			return err
+		}
+		if d.Created {
+			a.log.InfoContext(ctx, "developer user created", "username", d.Username)
+			printBanner(console, "Developer user created (CREATE_DEV_USER=true)", d, a.cfg.BaseURL())
+		}
+	}
+	return nil
+}
+
+func printBanner(w io.Writer, title string, b auth.Bootstrap, baseURL string) {
+	pw := b.Password
+	if pw == "" {
+		pw = "(the one you set in ADMIN_PASSWORD)"
+	}
+	fmt.Fprintf(w, `
+================================================================
+ %s
+   username: %s
+   password: %s
+ Sign in at %s/
+ This password is shown once; change it after signing in.
+================================================================
+
+`, title, b.Username, pw, baseURL)
+}
+
+// Handler is the HTTP handler (for tests that drive the app in process).
+func (a *App) Handler() http.Handler { return a.server.Handler() }
+
+// Addr is the address the app listens on.
+func (a *App) Addr() net.Addr { return a.listener.Addr() }
+
+// Connectors is the connector registry the app was built with.
+func (a *App) Connectors() *connector.Registry { return a.connectors }
+
+// Run serves until ctx is cancelled, then shuts down gracefully (see
+// serveHTTP) and releases every resource. It returns nil after a clean
+// shutdown.
+func (a *App) Run(ctx context.Context) error {
+	defer a.Close()
+	a.log.InfoContext(ctx, "serving", "addr", a.listener.Addr().String(), "url", a.cfg.BaseURL()+"/",
+		"database", a.store.Dialect(), "environment", a.cfg.Environment, "redis", a.redis != nil)
+	err := serveHTTP(ctx, a.listener, a.server.Handler(), a.cfg.ShutdownTimeout, func(drainErr error) {
+		if drainErr != nil {
+			a.log.Warn("shutdown: drain timed out; closing connections", "timeout", a.cfg.ShutdownTimeout)
+		} else {
+			a.log.Info("shutdown: drained")
+		}
+	})
+	a.listener = nil // closed by the server
+	return err
+}
+
+// Close releases what New built. Safe to call more than once.
+func (a *App) Close() {
+	if a.listener != nil {
+		_ = a.listener.Close()
+		a.listener = nil
+	}
+	if a.redis != nil {
+		_ = a.redis.Close()
+		a.redis = nil
+	}
+	if a.store != nil {
+		_ = a.store.Close()
+		a.store = nil
+	}
+}

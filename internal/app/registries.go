@@ -1,0 +1,28 @@
+package app
+
+import (
+	"fmt"
+
+	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/connector/files/csv"
+	"github.com/dataaggregator/aggregator/internal/connector/postgres"
+	"github.com/dataaggregator/aggregator/internal/transform"
+)
+
+// Registries builds the connector and transformation registries with every connector and
+// transformation the product offers. Adding a connector is one line here.
+func Registries() (*connector.Registry, *transform.Registry, error) {
+	conns, err := connector.NewRegistry(
+		csv.New(),
+		csv.NewTSV(),
+		postgres.New(),
+	)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connector registry: %w", err)
+	}
+	trs, err := transform.NewRegistry(transform.Builtins()...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("transformation registry: %w", err)
+	}
+	return conns, trs, nil
+}
