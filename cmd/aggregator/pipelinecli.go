@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -114,11 +113,4 @@ func nodeProblems(w io.Writer, p *cliPipeline, err error) error {
 	}
 	printProblems(w, p.file, ps)
 	return errProblems{len(ps)}
-}
-
-func contextOr(ctx context.Context) context.Context {
-	if ctx == nil {
-		return context.Background()
-	}
-	return ctx
 }

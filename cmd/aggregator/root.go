@@ -39,6 +39,10 @@ flags override them.`,
 		newMigrateCmd(),
 		newUserCmd(),
 		newVersionCmd(info),
+		newRunCmd(),
+		newValidateCmd(),
+		newPreviewCmd(),
+		newConnectorsCmd(),
 	)
 	return root
 }

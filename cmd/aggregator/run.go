@@ -1,0 +1,203 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/dataaggregator/aggregator/internal/engine"
+)
+
+type runFlags struct {
+	file, state, deadLetter, progress string
+	fresh                             bool
+	batchSize                         int
+	commitRows                        int64
+	commitInterval                    time.Duration
+}
+
+func newRunCmd() *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run -f pipeline.yaml",
+		Short: "Run a pipeline file to the end, with checkpoints; an interrupted run resumes where it stopped",
+		Long: `Run validates the pipeline and runs it without a server. Progress goes to stderr (a progress
+bar on a terminal, plain lines otherwise); a summary with per-node counters goes to stdout at the end.
+
+Checkpoints are saved to a state file (default DATA_DIR/state/<pipeline name>.json) after every
+destination has committed; when a run is interrupted (Ctrl-C, a crash, a kill), running it again
+resumes from the last checkpoint. --fresh ignores the state file. Rejected rows go to a dead-letter
+file (default DATA_DIR/dead-letters/<pipeline name>.ndjson; a .csv path writes CSV) when the error
+policy is dead_letter. The exit code is non-zero when the run fails.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runPipeline(cmd, f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.file, "file", "f", "", "pipeline file (YAML or JSON)")
+	fl.StringVar(&f.state, "state", "", "checkpoint state file (default DATA_DIR/state/<pipeline name>.json)")
+	fl.BoolVar(&f.fresh, "fresh", false, "ignore the state file and start from the beginning")
+	fl.StringVar(&f.deadLetter, "dead-letter", "", "dead-letter file, .ndjson or .csv (default DATA_DIR/dead-letters/<pipeline name>.ndjson)")
+	fl.IntVar(&f.batchSize, "batch-size", 0, "rows per batch (default: each connector's)")
+	fl.Int64Var(&f.commitRows, "commit-rows", 100_000, "commit destinations and save a checkpoint after this many rows read")
+	fl.DurationVar(&f.commitInterval, "commit-interval", 5*time.Second, "... or after this much time")
+	fl.StringVar(&f.progress, "progress", "auto", "auto (a bar on a terminal, lines otherwise) | bar | plain | none")
+	return cmd
+}
+
+func runPipeline(cmd *cobra.Command, f runFlags) error {
+	p, err := loadPipeline(cmd, f.file, cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	name := p.spec.Name
+	if f.state == "" {
+		f.state = filepath.Join(p.cfg.DataDir, "state", name+".json")
+	}
+	if f.deadLetter == "" {
+		f.deadLetter = filepath.Join(p.cfg.DataDir, "dead-letters", name+".ndjson")
+	}
+	sink := newFileSink(f.deadLetter)
+	defer sink.Close()
+	prog := newProgressReporter(cmd.ErrOrStderr(), f.progress)
+	res, runErr := engine.Run(cmd.Context(), p.plan, engine.Options{
+		Env:            p.env,
+		BatchSize:      f.batchSize,
+		CommitRows:     f.commitRows,
+		CommitInterval: f.commitInterval,
+		Checkpointer:   &fileCheckpointer{path: f.state, fresh: f.fresh},
+		DeadLetters:    sink,
+		Progress:       prog.update,
+		Logger:         p.env.Logger,
+	})
+	prog.finish()
+	if runErr != nil {
+		if ne := nodeProblems(cmd.ErrOrStderr(), p, runErr); ne != runErr {
+			return ne
+		}
+	}
+	writeSummary(cmd.OutOrStdout(), name, res, sink, f.state)
+	if runErr != nil {
+		return fmt.Errorf("pipeline %s %s: %w", name, res.Status, runErr)
+	}
+	return nil
+}
+
+func writeSummary(w io.Writer, name string, res *engine.Result, sink *fileSink, state string) {
+	took := res.Finished.Sub(res.Started).Round(time.Millisecond)
+	note := ""
+	switch {
+	case res.Resumed:
+		note = ", resumed from a checkpoint"
+	case res.Restarted:
+		note = ", restarted from the beginning"
+	}
+	fmt.Fprintf(w, "pipeline %s %s in %s (run %s%s)\n", name, res.Status, took, res.RunID, note)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "node\tkind\ttype\tin\tout\trejected\tfiltered\tdeduplicated\tbytes\t")
+	for _, n := range res.Nodes {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t\n", n.ID, n.Kind, n.Type, n.In, n.Out, n.Rejected,
+			n.Filtered, n.Deduplicated, humanBytes(n.Bytes))
+	}
+	tw.Flush()
+	secs := res.Finished.Sub(res.Started).Seconds()
+	rate := ""
+	if secs > 0 {
+		rate = fmt.Sprintf(" (%s rows/s)", humanCount(float64(res.RowsRead)/secs))
+	}
+	fmt.Fprintf(w, "rows read %d%s, written %d, rejected %d\n", res.RowsRead, rate, res.RowsWritten, res.Rejected)
+	if sink.rows > 0 {
+		fmt.Fprintf(w, "dead letters: %d rows in %s\n", sink.rows, sink.path)
+	} else {
+		fmt.Fprintf(w, "dead letters: none (would go to %s)\n", sink.path)
+	}
+	fmt.Fprintf(w, "checkpoints: %d saved in %s\n", res.Checkpoints, state)
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n == 0:
+		return "-"
+	case n < 1<<10:
+		return strconv.FormatInt(n, 10) + " B"
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	case n < 1<<30:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+}
+
+func humanCount(f float64) string {
+	switch {
+	case f >= 1e6:
+		return fmt.Sprintf("%.2fM", f/1e6)
+	case f >= 1e3:
+		return fmt.Sprintf("%.1fk", f/1e3)
+	}
+	return fmt.Sprintf("%.0f", f)
+}
+
+// progressReporter shows progress: a bar with rows/s on a terminal, a plain line every few seconds
+// otherwise.
+type progressReporter struct {
+	w        io.Writer
+	bar      *progressbar.ProgressBar
+	plain    bool
+	last     time.Time
+	lastRows int64
+}
+
+func newProgressReporter(w io.Writer, mode string) *progressReporter {
+	p := &progressReporter{w: w}
+	if mode == "auto" {
+		mode = "plain"
+		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			mode = "bar"
+		}
+	}
+	switch mode {
+	case "bar":
+		p.bar = progressbar.NewOptions64(-1, progressbar.OptionSetWriter(w), progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(), progressbar.OptionSetItsString("rows"), progressbar.OptionSetDescription("reading"),
+			progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish(), progressbar.OptionSpinnerType(14))
+	case "plain":
+		p.plain = true
+	}
+	return p
+}
+
+func (p *progressReporter) update(pr engine.Progress) {
+	if p.bar != nil {
+		p.bar.Describe(fmt.Sprintf("written %d, rejected %d, checkpoints %d", pr.RowsWritten, pr.Rejected, pr.Checkpoints))
+		_ = p.bar.Set64(pr.RowsRead)
+		return
+	}
+	if !p.plain || pr.Done {
+		return
+	}
+	now := time.Now()
+	if !p.last.IsZero() && now.Sub(p.last) < 2*time.Second {
+		return
+	}
+	rate := 0.0
+	if !p.last.IsZero() {
+		rate = float64(pr.RowsRead-p.lastRows) / now.Sub(p.last).Seconds()
+	}
+	fmt.Fprintf(p.w, "progress: read %d rows (%s rows/s), written %d, rejected %d, checkpoints %d, %s\n",
+		pr.RowsRead, humanCount(rate), pr.RowsWritten, pr.Rejected, pr.Checkpoints, pr.Elapsed.Round(time.Second))
+	p.last, p.lastRows = now, pr.RowsRead
+}
+
+func (p *progressReporter) finish() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+	}
+}
