@@ -100,7 +100,7 @@ func writeSummary(w io.Writer, name string, res *engine.Result, sink *fileSink, 
 		note = ", restarted from the beginning"
 	}
 	fmt.Fprintf(w, "pipeline %s %s in %s (run %s%s)\n", name, res.Status, took, res.RunID, note)
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "node\tkind\ttype\tin\tout\trejected\tfiltered\tdeduplicated\tbytes\t")
 	for _, n := range res.Nodes {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t\n", n.ID, n.Kind, n.Type, n.In, n.Out, n.Rejected,
@@ -184,13 +184,14 @@ func (p *progressReporter) update(pr engine.Progress) {
 		return
 	}
 	now := time.Now()
-	if !p.last.IsZero() && now.Sub(p.last) < 2*time.Second {
+	if p.last.IsZero() { // the first line comes after a period, with a rate
+		p.last, p.lastRows = now, pr.RowsRead
 		return
 	}
-	rate := 0.0
-	if !p.last.IsZero() {
-		rate = float64(pr.RowsRead-p.lastRows) / now.Sub(p.last).Seconds()
+	if now.Sub(p.last) < 2*time.Second {
+		return
 	}
+	rate := float64(pr.RowsRead-p.lastRows) / now.Sub(p.last).Seconds()
 	fmt.Fprintf(p.w, "progress: read %d rows (%s rows/s), written %d, rejected %d, checkpoints %d, %s\n",
 		pr.RowsRead, humanCount(rate), pr.RowsWritten, pr.Rejected, pr.Checkpoints, pr.Elapsed.Round(time.Second))
 	p.last, p.lastRows = now, pr.RowsRead

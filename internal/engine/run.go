@@ -119,7 +119,7 @@ func (r *runner) run(ctx context.Context) (res *Result, err error) {
 			r.log.Info("resuming a pipeline with stateful nodes restarts it from the beginning", "nodes", r.stateful, "run", r.runID)
 			res.Resumed, res.Restarted = false, true
 		} else if r.opts.Checkpointer != nil {
-			r.log.Info("pipeline has stateful nodes: if interrupted, it restarts from the beginning", "nodes", r.stateful)
+			r.log.Debug("pipeline has stateful nodes: if interrupted, it restarts from the beginning", "nodes", r.stateful)
 		}
 	}
 	if resume && len(r.stateful) == 0 {
