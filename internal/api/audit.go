@@ -10,9 +10,11 @@ import (
 )
 
 // audit appends one entry for every state-changing API request that reached a
-// route (whatever its outcome, including 401, 403, 422 and 429), and for
-// every request refused with 403 whatever its method, after the handler has
-// run. The entry is written before the response completes, so a
+// route (whatever its outcome, including 401, 403, 422 and 429), and every
+// request refused by authentication or RBAC whatever its method, after the
+// handler has run. Results: success (< 400), denied (refused by
+// authentication, RBAC or an ownership rule: 401 from the auth check, 403),
+// failure (any other error, including a wrong password at login). The entry is written before the response completes, so a
 // client that reads the audit log after a response sees its entry.
 func (s *Server) audit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -20,12 +22,12 @@ func (s *Server) audit(next http.Handler) http.Handler {
 		next.ServeHTTP(sw, r)
 		ri := infoFrom(r.Context()).snapshot()
 		status := sw.code()
-		if ri.route == "" || (!ri.auditable && status != http.StatusForbidden) {
+		if ri.route == "" || (!ri.auditable && status != http.StatusForbidden && !ri.denied) {
 			return
 		}
 		result := "success"
 		switch {
-		case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		case ri.denied || status == http.StatusForbidden:
 			result = "denied"
 		case status >= 400:
 			result = "failure"

@@ -23,6 +23,7 @@ type reqInfo struct {
 	targetType string
 	targetID   string
 	detail     string
+	denied     bool // refused by authentication or RBAC
 }
 
 type reqInfoKey struct{}
@@ -67,6 +68,14 @@ func (ri *reqInfo) setTarget(typ, id string) {
 	ri.mu.Unlock()
 }
 
+// deny marks the request as refused by authentication or RBAC, with a
+// secret-free reason.
+func (ri *reqInfo) deny(reason string) {
+	ri.mu.Lock()
+	ri.denied, ri.detail = true, reason
+	ri.mu.Unlock()
+}
+
 // setDetail adds a short, secret-free note to the audit entry (such as the
 // reason a login failed).
 func (ri *reqInfo) setDetail(d string) {
@@ -82,7 +91,7 @@ func (ri *reqInfo) snapshot() reqInfo {
 		id: ri.id, ip: ri.ip, userAgent: ri.userAgent,
 		route: ri.route, operation: ri.operation, auditable: ri.auditable,
 		actorID: ri.actorID, actorName: ri.actorName,
-		targetType: ri.targetType, targetID: ri.targetID, detail: ri.detail,
+		targetType: ri.targetType, targetID: ri.targetID, detail: ri.detail, denied: ri.denied,
 	}
 }
 

@@ -123,14 +123,14 @@ func (s *Server) routeMiddleware(r route) func(huma.Context, func(huma.Context))
 		}
 		p, err := s.authenticate(ctx.Context(), ctx.Header("Authorization"))
 		if err != nil {
-			ri.setDetail(err.Error())
+			ri.deny(err.Error())
 			ctx.SetHeader("WWW-Authenticate", `Bearer realm="aggregator"`)
 			_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, err.Error())
 			return
 		}
 		ri.setActor(p.UserID, p.Username)
 		if !auth.Can(p.Role, r.Perm) {
-			ri.setDetail("permission denied")
+			ri.deny("role " + string(p.Role) + " lacks " + string(r.Perm))
 			_ = huma.WriteErr(s.api, ctx, http.StatusForbidden,
 				fmt.Sprintf("role %s lacks permission %s", p.Role, r.Perm))
 			return
