@@ -76,6 +76,9 @@ func (p *parser) readLine() (line []byte, tooLong bool, err error) {
 		p.off += int64(len(line))
 		p.line++
 	}
+	if len(line) > p.max {
+		return nil, true, err
+	}
 	if p.bom {
 		p.bom = false
 		line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))

@@ -260,13 +260,14 @@ func (r *reader) Next(ctx context.Context) (*record.Batch, error) {
 			continue
 		}
 		line, err := r.p.read()
-		if errors.Is(err, io.EOF) {
-			r.done = true
-			break
-		}
-		var re *rowError
-		if err != nil && !errors.As(err, &re) {
-			return nil, fmt.Errorf("%s: line %d: %w", r.name, r.p.line, err)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				r.done = true
+				break
+			}
+			if _, ok := err.(*rowError); !ok {
+				return nil, fmt.Errorf("%s: line %d: %w", r.name, r.p.line, err)
+			}
 		}
 		r.add(line, err)
 		r.st = state{Offset: r.p.off, Line: r.p.line}
@@ -346,7 +347,7 @@ func (r *reader) keep(b []byte) string {
 
 // value converts field bytes to a value of kind k; reason is non-empty when it cannot.
 func (r *reader) value(f []byte, k record.Kind, quoted bool) (record.Value, string) {
-	if !r.s.latin1 && k != record.KindBytes && !utf8.Valid(f) {
+	if !r.s.latin1 && (k == record.KindString || k == record.KindJSON) && !utf8.Valid(f) {
 		return record.Null, "invalid UTF-8 (set encoding: latin-1 for Latin-1 files)"
 	}
 	if len(f) == 0 {
@@ -395,6 +396,9 @@ func (r *reader) value(f []byte, k record.Kind, quoted bool) (record.Value, stri
 		}
 		return v, ""
 	case record.KindTimestamp:
+		if v, ok := fastTimestamp(f); ok {
+			return v, ""
+		}
 		t, err := record.ParseTime(tmp, time.UTC)
 		if err != nil {
 			return record.Null, err.Error()
@@ -448,28 +452,89 @@ func atoi(b []byte) (int64, bool) {
 
 // fastDate parses YYYY-MM-DD.
 func fastDate(b []byte) (record.Value, bool) {
-	if len(b) != 10 || b[4] != '-' || b[7] != '-' {
+	days, ok := parseYMD(b)
+	if !ok || len(b) != 10 {
 		return record.Null, false
 	}
-	num := func(s []byte) (int, bool) {
-		n := 0
-		for _, c := range s {
-			if c < '0' || c > '9' {
-				return 0, false
-			}
-			n = n*10 + int(c-'0')
+	return record.DateFromDays(days), true
+}
+
+func digits(b []byte) (int64, bool) {
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
 		}
-		return n, true
+		n = n*10 + int64(c-'0')
 	}
-	y, ok1 := num(b[:4])
-	m, ok2 := num(b[5:7])
-	d, ok3 := num(b[8:])
-	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 {
+	return n, true
+}
+
+var monthDays = [13]int64{0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
+
+// parseYMD reads the YYYY-MM-DD at the start of b as days since 1970-01-01.
+func parseYMD(b []byte) (int64, bool) {
+	if len(b) < 10 || b[4] != '-' || b[7] != '-' {
+		return 0, false
+	}
+	y, ok1 := digits(b[:4])
+	m, ok2 := digits(b[5:7])
+	d, ok3 := digits(b[8:10])
+	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 || d > monthDays[m] {
+		return 0, false
+	}
+	if m == 2 && d == 29 && !(y%4 == 0 && (y%100 != 0 || y%400 == 0)) {
+		return 0, false
+	}
+	return daysFromCivil(y, m, d), true
+}
+
+// daysFromCivil converts a proleptic Gregorian date to days since 1970-01-01 (H. Hinnant's algorithm).
+func daysFromCivil(y, m, d int64) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era = (y - 399) / 400
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return era*146097 + doe - 719468
+}
+
+// fastTimestamp parses YYYY-MM-DDTHH:MM:SS[.ffffff]Z (or a space for T); anything else goes the slow way.
+func fastTimestamp(b []byte) (record.Value, bool) {
+	n := len(b)
+	if n < 20 || b[n-1] != 'Z' || (b[10] != 'T' && b[10] != ' ') || b[13] != ':' || b[16] != ':' {
 		return record.Null, false
 	}
-	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
-	if t.Day() != d {
+	days, ok := parseYMD(b)
+	if !ok {
 		return record.Null, false
 	}
-	return record.Date(t), true
+	hh, ok1 := digits(b[11:13])
+	mm, ok2 := digits(b[14:16])
+	ss, ok3 := digits(b[17:19])
+	if !ok1 || !ok2 || !ok3 || hh > 23 || mm > 59 || ss > 59 {
+		return record.Null, false
+	}
+	var us int64
+	if n > 20 {
+		frac := b[19 : n-1]
+		if frac[0] != '.' || len(frac) < 2 || len(frac) > 7 {
+			return record.Null, false
+		}
+		f, ok := digits(frac[1:])
+		if !ok {
+			return record.Null, false
+		}
+		for range 7 - len(frac) {
+			f *= 10
+		}
+		us = f
+	}
+	return record.TimestampMicros(((days*24+hh)*60+mm)*60_000_000 + ss*1_000_000 + us), true
 }
