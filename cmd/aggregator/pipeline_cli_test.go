@@ -1,0 +1,257 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dataaggregator/aggregator/internal/engine"
+)
+
+// runCLI runs the aggregator command tree in process with args, returning stdout, stderr and the error.
+func runCLI(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	root := newRootCmd(buildInfo{Version: "test"})
+	root.SetArgs(args)
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	err := root.ExecuteContext(context.Background())
+	return out.String(), errb.String(), err
+}
+
+// Every example runs as it is, and validate and preview accept it.
+func TestExamplesRun(t *testing.T) {
+	examples, err := filepath.Glob("../../examples/*.yaml")
+	if err != nil || len(examples) == 0 {
+		t.Fatalf("no examples found: %v", err)
+	}
+	for _, ex := range examples {
+		t.Run(filepath.Base(ex), func(t *testing.T) {
+			data := t.TempDir()
+			if out, _, err := runCLI(t, "validate", "-f", ex, "--data-dir", data); err != nil || !strings.Contains(out, "is valid") {
+				t.Fatalf("validate: %v\n%s", err, out)
+			}
+			if out, _, err := runCLI(t, "preview", "-f", ex, "--rows", "3", "--data-dir", data); err != nil || !strings.Contains(out, "== ") {
+				t.Fatalf("preview: %v\n%s", err, out)
+			}
+			out, stderr, err := runCLI(t, "run", "-f", ex, "--data-dir", data, "--progress", "none")
+			if err != nil {
+				t.Fatalf("run: %v\n%s\n%s", err, out, stderr)
+			}
+			if !strings.Contains(out, "succeeded") || !strings.Contains(out, "rows read") {
+				t.Errorf("summary:\n%s", out)
+			}
+		})
+	}
+}
+
+func TestRunWritesDeadLettersNamingEachBrokenLine(t *testing.T) {
+	data := t.TempDir()
+	dl := filepath.Join(data, "rejects.ndjson")
+	out, _, err := runCLI(t, "run", "-f", "../../examples/customers-clean.yaml", "--data-dir", data, "--dead-letter", dl, "--progress", "none")
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(dl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []int64
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var r struct {
+			Source string `json:"source"`
+			Pos    int64  `json:"pos"`
+			Reason string `json:"reason"`
+		}
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatalf("dead letter %q: %v", l, err)
+		}
+		if r.Source != "data/customers.csv" || r.Reason == "" {
+			t.Errorf("dead letter lacks its file or reason: %s", l)
+		}
+		lines = append(lines, r.Pos)
+	}
+	if fmt.Sprint(lines) != "[5 7 11 12]" {
+		t.Errorf("dead-letter lines = %v, want the broken lines [5 7 11 12]", lines)
+	}
+	if !strings.Contains(out, "dead letters: 4 rows in "+dl) {
+		t.Errorf("summary does not name the dead-letter file:\n%s", out)
+	}
+}
+
+func TestValidateListsEveryProblem(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "bad.yaml")
+	spec := `version: 1
+name: bad
+sources:
+  - id: a
+    type: csv
+    config: {path: in.csv, delimter: ";"}
+transforms:
+  - id: f
+    type: filter
+    inputs: [a, ghost]
+    config: {expression: "(("}
+destinations:
+  - id: out
+    type: nosuch
+    inputs: [f]
+`
+	if err := os.WriteFile(file, []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runCLI(t, "validate", "-f", file, "--data-dir", dir)
+	if err == nil || !strings.Contains(err.Error(), "problems") {
+		t.Fatalf("validate error = %v, want problems", err)
+	}
+	for _, want := range []string{
+		file + `:6:28: sources[0].config.delimter: unknown field (did you mean "delimiter"?)`,
+		file + ":11:14: transforms[0].config.expression: unexpected token",
+		file + `:10:17: transforms[0].inputs[1]: unknown input "ghost"`,
+		file + `:14:5: destinations[0].type: unknown connector type "nosuch"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestConnectorsJSON(t *testing.T) {
+	out, _, err := runCLI(t, "connectors", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var specs []struct {
+		Name         string         `json:"name"`
+		ConfigSchema map[string]any `json:"config_schema"`
+	}
+	if err := json.Unmarshal([]byte(out), &specs); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, s := range specs {
+		if s.Name == "csv" {
+			found = s.ConfigSchema["type"] == "object" && s.ConfigSchema["properties"] != nil
+		}
+	}
+	if !found {
+		t.Errorf("csv connector with a JSON Schema config not listed:\n%.500s", out)
+	}
+}
+
+// The kill test: a real aggregator process is SIGKILLed after it saved a checkpoint; running it again
+// resumes, and the output holds every row exactly once.
+func TestKilledRunResumesExactlyOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and processes a large file")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "aggregator")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	const rows = 600_000
+	in, err := os.Create(filepath.Join(dir, "in.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriter(in)
+	fmt.Fprintln(w, "id,name,amount,note")
+	for i := 1; i <= rows; i++ {
+		fmt.Fprintf(w, "%d,name %d,%d.%02d,\"note, with comma %d\"\n", i, i, i%1000, i%100, i)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	in.Close()
+	spec := `version: 1
+name: kill-test
+sources: [{id: in, type: csv, config: {path: in.csv}}]
+transforms: [{id: f, type: filter, inputs: [in], config: {expression: "id > 0"}}]
+destinations: [{id: out, type: csv, inputs: [f], config: {path: out.csv}, write: {mode: append}}]
+`
+	file := filepath.Join(dir, "pipeline.yaml")
+	if err := os.WriteFile(file, []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(dir, "state.json")
+	args := []string{"run", "-f", file, "--state", state, "--data-dir", dir, "--commit-rows", "20000", "--batch-size", "1000", "--progress", "none"}
+
+	first := exec.Command(bin, args...)
+	var firstOut bytes.Buffer
+	first.Stdout, first.Stderr = &firstOut, &firstOut
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait for a checkpoint past the start: poll the state file the process writes.
+	deadline := time.Now().Add(2 * time.Minute)
+	var cp engine.Checkpoint
+	for {
+		if b, err := os.ReadFile(state); err == nil && json.Unmarshal(b, &cp) == nil && len(cp.Sources) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = first.Process.Kill()
+			t.Fatalf("no checkpoint within 2 minutes:\n%s", firstOut.String())
+		}
+		time.Sleep(2 * time.Millisecond) // polling a file another process writes; there is no event to wait on
+	}
+	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Wait()
+	if cp.Complete {
+		t.Fatal("the run finished before it could be killed; the input is too small for this machine")
+	}
+	if b, _ := os.ReadFile(state); json.Unmarshal(b, &cp) == nil && cp.Complete {
+		t.Fatal("the run completed before the kill landed")
+	}
+
+	second := exec.Command(bin, args...)
+	out, err := second.CombinedOutput()
+	if err != nil {
+		t.Fatalf("resumed run: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "resumed from a checkpoint") {
+		t.Errorf("second run did not resume:\n%s", out)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "out.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := make([]bool, rows+1)
+	n := 0
+	for i, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+		if i == 0 {
+			if line != "id,name,amount,note" {
+				t.Fatalf("header = %q", line)
+			}
+			continue
+		}
+		id, err := strconv.Atoi(line[:strings.IndexByte(line, ',')])
+		if err != nil || id < 1 || id > rows {
+			t.Fatalf("line %d: bad row %q", i+1, line)
+		}
+		if seen[id] {
+			t.Fatalf("row %d written twice", id)
+		}
+		seen[id] = true
+		n++
+	}
+	if n != rows {
+		t.Fatalf("output has %d rows, want %d", n, rows)
+	}
+}
