@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -137,5 +138,24 @@ func TestConcurrentMigrate(t *testing.T) {
 				t.Fatalf("applied %d migrations in total, status %+v", total, st)
 			}
 		})
+	}
+}
+
+// Paths with characters that mean something in a SQLite URI still open the
+// intended file.
+func TestSQLiteOddPath(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "my data #1 100% ?")
+	path := filepath.Join(dir, "agg.db")
+	s, err := store.Open(context.Background(), store.Options{Dialect: store.SQLite, DSN: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("database not at %s: %v", path, err)
 	}
 }
