@@ -248,11 +248,8 @@ func retrySeconds(d time.Duration) int {
 // ipRateLimit limits every /api/ request per client IP. A backend error fails
 // open (logged): an unreachable Redis must not take the API down.
 func (s *Server) ipRateLimit(next http.Handler) http.Handler {
-	if s.ipLimiter == nil {
-		return next
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasPrefix(r.URL.Path, "/api/") {
+		if s.ipLimiter == nil || !strings.HasPrefix(r.URL.Path, "/api/") {
 			next.ServeHTTP(w, r)
 			return
 		}
