@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -202,4 +203,34 @@ func valuesList(rows, cols int) string {
 		b.WriteByte(')')
 	}
 	return b.String()
+}
+
+// bulkInsert inserts len(args)/cols rows with the statement prefix insert
+// ("INSERT INTO t (...) VALUES "). SQLite runs one prepared single-row
+// statement per row (cheap in process, and far faster than compiling large
+// multi-row statements); PostgreSQL sends multi-row statements of up to 500
+// rows to save round trips.
+func (s *Store) bulkInsert(ctx context.Context, tx *sql.Tx, op, insert string, cols int, args []any) error {
+	rows := len(args) / cols
+	if s.dialect == SQLite {
+		stmt, err := tx.PrepareContext(ctx, insert+valuesList(1, cols))
+		if err != nil {
+			return s.mapErr(err, op)
+		}
+		defer stmt.Close()
+		for r := range rows {
+			if _, err := stmt.ExecContext(ctx, args[r*cols:(r+1)*cols]...); err != nil {
+				return s.mapErr(err, op)
+			}
+		}
+		return nil
+	}
+	const perStmt = 500
+	for start := 0; start < rows; start += perStmt {
+		n := min(perStmt, rows-start)
+		if _, err := tx.ExecContext(ctx, insert+valuesList(n, cols), args[start*cols:(start+n)*cols]...); err != nil {
+			return s.mapErr(err, op)
+		}
+	}
+	return nil
 }

@@ -52,16 +52,9 @@ func (s *Store) AppendLogs(ctx context.Context, entries []LogEntry) error {
 		}
 		args = append(args, s.ts(t), e.Level, e.Source, e.Message, e.RunID, e.Node, e.RequestID, details)
 	}
-	const cols, perStmt = 8, 100
+	const insert = `INSERT INTO system_logs (time, level, source, message, run_id, node, request_id, details) VALUES `
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		for start := 0; start < len(entries); start += perStmt {
-			n := min(perStmt, len(entries)-start)
-			q := `INSERT INTO system_logs (time, level, source, message, run_id, node, request_id, details) VALUES ` + valuesList(n, cols)
-			if _, err := tx.ExecContext(ctx, q, args[start*cols:(start+n)*cols]...); err != nil {
-				return s.mapErr(err, "append logs")
-			}
-		}
-		return nil
+		return s.bulkInsert(ctx, tx, "append logs", insert, 8, args)
 	})
 }
 

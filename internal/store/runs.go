@@ -344,16 +344,9 @@ func (s *Store) AddDeadLetters(ctx context.Context, rows []DeadLetter) error {
 		raw, _ := jsonArg("raw", d.Raw, nil)
 		args = append(args, d.RunID, d.Node, d.Source, d.Line, d.Field, d.Reason, raw, now)
 	}
-	const cols, perStmt = 8, 100
+	const insert = `INSERT INTO dead_letters (run_id, node, source, line, field, reason, raw, created_at) VALUES `
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		for start := 0; start < len(rows); start += perStmt {
-			n := min(perStmt, len(rows)-start)
-			q := `INSERT INTO dead_letters (run_id, node, source, line, field, reason, raw, created_at) VALUES ` + valuesList(n, cols)
-			if _, err := tx.ExecContext(ctx, q, args[start*cols:(start+n)*cols]...); err != nil {
-				return s.mapErr(err, "add dead letters")
-			}
-		}
-		return nil
+		return s.bulkInsert(ctx, tx, "add dead letters", insert, 8, args)
 	})
 }
 
