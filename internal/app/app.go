@@ -39,6 +39,9 @@ type Options struct {
 	// Listener overrides listening on cfg.Addr() (tests pass a 127.0.0.1:0
 	// listener).
 	Listener net.Listener
+	// RedisKeyPrefix namespaces every Redis key ("aggregator:" when empty),
+	// so several deployments or test runs can share one Redis.
+	RedisKeyPrefix string
 }
 
 // App is the running platform. Build it with New, then Run it.
@@ -54,7 +57,7 @@ type App struct {
 }
 
 // New builds every service. On error everything built so far is released.
-func New(ctx context.Context, cfg config.Config, opts Options) (a *App, err error) {
+func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err error) {
 	log := opts.Logger
 	if log == nil {
 		log = NewLogger(cfg, os.Stderr)
@@ -63,11 +66,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (a *App, err erro
 	if console == nil {
 		console = os.Stderr
 	}
-	a = &App{cfg: cfg, log: log, connectors: opts.Connectors}
+	a := &App{cfg: cfg, log: log, connectors: opts.Connectors}
 	defer func() {
 		if err != nil {
 			a.Close()
-			a = nil
 		}
 	}()
 	if a.connectors == nil {
@@ -89,26 +91,30 @@ func New(ctx context.Context, cfg config.Config, opts Options) (a *App, err erro
 		return nil, err
 	}
 
+	prefix := opts.RedisKeyPrefix
+	if prefix == "" {
+		prefix = "aggregator:"
+	}
 	accountLimiter, ipLoginLimiter := auth.LoginLimiter(nil), auth.LoginLimiter(nil)
 	var ipLimiter, userLimiter ratelimit.Limiter
 	if a.cfg.RedisURL != "" {
 		if a.redis, err = connectRedis(ctx, a.cfg.RedisURL); err != nil {
 			return nil, err
 		}
-		if accountLimiter, err = redisLockout(a.redis, "aggregator:login:account:", auth.DefaultAccountPolicy()); err != nil {
+		if accountLimiter, err = redisLockout(a.redis, prefix+"login:account:", auth.DefaultAccountPolicy()); err != nil {
 			return nil, err
 		}
-		if ipLoginLimiter, err = redisLockout(a.redis, "aggregator:login:ip:", auth.DefaultIPPolicy()); err != nil {
+		if ipLoginLimiter, err = redisLockout(a.redis, prefix+"login:ip:", auth.DefaultIPPolicy()); err != nil {
 			return nil, err
 		}
 	}
 	if a.cfg.APIRateLimit > 0 {
 		rule := ratelimit.Rule{Limit: a.cfg.APIRateLimit, Window: time.Minute}
 		if a.redis != nil {
-			if ipLimiter, err = ratelimit.NewRedis(a.redis, "aggregator:rl:ip:", rule); err != nil {
+			if ipLimiter, err = ratelimit.NewRedis(a.redis, prefix+"rl:ip:", rule); err != nil {
 				return nil, err
 			}
-			if userLimiter, err = ratelimit.NewRedis(a.redis, "aggregator:rl:user:", rule); err != nil {
+			if userLimiter, err = ratelimit.NewRedis(a.redis, prefix+"rl:user:", rule); err != nil {
 				return nil, err
 			}
 		} else {
