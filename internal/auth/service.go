@@ -494,10 +494,18 @@ type NewUser struct {
 	Password string
 }
 
-// CreateUser validates the role and the password policy, hashes the password
+// CreateUser validates the username, email (ErrInvalid from the store
+// package), role and password policy, hashes the password
 // and stores an active user. Store errors pass through (a taken username is
 // a *store.ConflictError).
 func (s *Service) CreateUser(ctx context.Context, nu NewUser) (store.User, error) {
+	nu.Username, nu.Email = strings.TrimSpace(nu.Username), strings.TrimSpace(nu.Email)
+	if err := ValidateUsername(nu.Username); err != nil {
+		return store.User{}, fmt.Errorf("create user: %w", err)
+	}
+	if err := ValidateEmail(nu.Email); err != nil {
+		return store.User{}, fmt.Errorf("create user: %w", err)
+	}
 	if !nu.Role.Valid() {
 		_, err := ParseRole(string(nu.Role))
 		return store.User{}, fmt.Errorf("create user: %w", err)

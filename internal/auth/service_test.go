@@ -617,11 +617,17 @@ func TestEnsureDevUser(t *testing.T) {
 func TestCreateUserValidates(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	if _, err := e.svc.CreateUser(bg, NewUser{Username: "x", Email: "x@y.z", Role: "root", Password: "a good long password"}); err == nil || !strings.Contains(err.Error(), `unknown role "root"`) {
+	if _, err := e.svc.CreateUser(bg, NewUser{Username: "xyz", Email: "x@y.z", Role: "root", Password: "a good long password"}); err == nil || !strings.Contains(err.Error(), `unknown role "root"`) {
 		t.Fatalf("unknown role: %v", err)
 	}
 	if _, err := e.svc.CreateUser(bg, NewUser{Username: "oscar", Email: "o@y.z", Role: RoleViewer, Password: "oscar-password-1"}); !errors.Is(err, ErrWeakPassword) {
 		t.Fatalf("password containing the username: %v", err)
+	}
+	if _, err := e.svc.CreateUser(bg, NewUser{Username: "bad name", Email: "b@y.z", Role: RoleViewer, Password: "a good long password"}); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("bad username: %v", err)
+	}
+	if _, err := e.svc.CreateUser(bg, NewUser{Username: "quinn", Email: "not-an-email", Role: RoleViewer, Password: "a good long password"}); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("bad email: %v", err)
 	}
 	e.user(t, "pat", RoleViewer)
 	if _, err := e.svc.CreateUser(bg, NewUser{Username: "PAT", Email: "p2@y.z", Role: RoleViewer, Password: "a good long password"}); !errors.Is(err, store.ErrConflict) {
