@@ -1,0 +1,61 @@
+package runs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/dataaggregator/aggregator/internal/pipeline"
+	"github.com/dataaggregator/aggregator/internal/store"
+)
+
+// Resolver resolves a spec's `connector: <name>` and `transformation: <name>` references through
+// the store (pipeline.Resolver).
+type Resolver struct{ Store *store.Store }
+
+var _ pipeline.Resolver = Resolver{}
+
+// Connector returns the type and config of a saved connector.
+func (r Resolver) Connector(ctx context.Context, name string) (pipeline.Saved, error) {
+	c, err := r.Store.GetConnectorByName(ctx, name)
+	if err != nil {
+		return pipeline.Saved{}, describeMissing(err, "saved connector")
+	}
+	cfg, err := configMap(c.Config)
+	if err != nil {
+		return pipeline.Saved{}, fmt.Errorf("saved connector config: %w", err)
+	}
+	return pipeline.Saved{Type: c.Type, Config: cfg}, nil
+}
+
+// Transformation returns the type and config of a saved transformation.
+func (r Resolver) Transformation(ctx context.Context, name string) (pipeline.Saved, error) {
+	t, err := r.Store.GetTransformationByName(ctx, name)
+	if err != nil {
+		return pipeline.Saved{}, describeMissing(err, "saved transformation")
+	}
+	cfg, err := configMap(t.Config)
+	if err != nil {
+		return pipeline.Saved{}, fmt.Errorf("saved transformation config: %w", err)
+	}
+	return pipeline.Saved{Type: t.Type, Config: cfg}, nil
+}
+
+func describeMissing(err error, what string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no %s with that name exists", what)
+	}
+	return err
+}
+
+func configMap(raw json.RawMessage) (map[string]any, error) {
+	cfg := map[string]any{}
+	if len(raw) == 0 {
+		return cfg, nil
+	}
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}

@@ -1,0 +1,270 @@
+package runs_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dataaggregator/aggregator/internal/engine"
+	"github.com/dataaggregator/aggregator/internal/pipeline"
+	"github.com/dataaggregator/aggregator/internal/runs"
+	"github.com/dataaggregator/aggregator/internal/store"
+)
+
+var bg = context.Background()
+
+func forPipeline(id string) func(runs.Event) bool {
+	return func(e runs.Event) bool { return e.PipelineID == id }
+}
+
+func nodeStats(t *testing.T, r store.Run) map[string]engine.NodeStats {
+	t.Helper()
+	var list []engine.NodeStats
+	if err := json.Unmarshal(r.NodeStats, &list); err != nil {
+		t.Fatalf("node stats %s: %v", r.NodeStats, err)
+	}
+	out := map[string]engine.NodeStats{}
+	for _, n := range list {
+		out[n.ID] = n
+	}
+	return out
+}
+
+const cleanSpec = `version: 1
+name: orders
+sources:
+  - id: orders
+    type: csv
+    config: {path: in.csv}
+transforms:
+  - id: big
+    type: filter
+    inputs: [orders]
+    config: {expression: "id > 10"}
+destinations:
+  - id: out
+    type: csv
+    inputs: [big]
+    config: {path: out.csv}
+    write: {mode: overwrite}
+error_policy: {on_reject: dead_letter}
+`
+
+func TestRunSucceedsWithNodeCounters(t *testing.T) {
+	backends(t, func(t *testing.T, b backend) {
+		e := setup(t, b, setupOptions{})
+		writeCSV(t, e.dir, "in.csv", 250)
+		p := e.createPipeline("orders", cleanSpec)
+		events, stop := e.svc.Broker().Subscribe(forPipeline(p.ID), 1024)
+		defer stop()
+		run, err := e.svc.Start(bg, p.ID, 0, "manual", runs.Actor{ID: "u1", Name: "tester"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run.Status != store.RunQueued || run.PipelineVersion != 1 {
+			t.Fatalf("started run = %+v", run)
+		}
+		await(t, events, "running", func(ev runs.Event) bool { return ev.Status == store.RunRunning })
+		ev := await(t, events, "terminal", terminal)
+		if ev.Status != store.RunSucceeded {
+			t.Fatalf("run ended %s: %s", ev.Status, ev.Error)
+		}
+		got, err := e.st.GetRun(bg, run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != store.RunSucceeded || got.StartedAt == nil || got.FinishedAt == nil || got.Error != "" || got.Attempt != 1 {
+			t.Fatalf("stored run = %+v", got)
+		}
+		stats := nodeStats(t, got)
+		if s := stats["orders"]; s.Out != 250 || s.Bytes == 0 || s.Kind != "source" {
+			t.Errorf("source stats = %+v", s)
+		}
+		if s := stats["big"]; s.In != 250 || s.Out != 240 || s.Filtered != 10 {
+			t.Errorf("filter stats = %+v", s)
+		}
+		if s := stats["out"]; s.In != 240 || s.Out != 240 {
+			t.Errorf("destination stats = %+v", s)
+		}
+		out, err := os.ReadFile(filepath.Join(e.dir, "out.csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lines := strings.Count(string(out), "\n"); lines != 241 {
+			t.Errorf("out.csv has %d lines, want header + 240", lines)
+		}
+		logs, _, err := e.st.ListLogs(bg, store.LogFilter{RunID: run.ID, Oldest: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(logs) < 2 || !strings.HasPrefix(logs[0].Message, "run started: pipeline version 1") ||
+			!strings.HasPrefix(logs[len(logs)-1].Message, "run succeeded: 250 rows read, 240 written") {
+			t.Errorf("run log = %+v", logs)
+		}
+	})
+}
+
+func TestRunWithBrokenRowsKeepsDeadLetters(t *testing.T) {
+	backends(t, func(t *testing.T, b backend) {
+		e := setup(t, b, setupOptions{})
+		writeCSV(t, e.dir, "in.csv", 20, "21,short row", `22,"unbalanced,1.5`)
+		p := e.createPipeline("broken", strings.Replace(cleanSpec, "id > 10", "id > 0", 1))
+		events, stop := e.svc.Broker().Subscribe(forPipeline(p.ID), 1024)
+		defer stop()
+		run, err := e.svc.Start(bg, p.ID, 0, "manual", runs.Actor{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev := await(t, events, "terminal", terminal); ev.Status != store.RunSucceeded {
+			t.Fatalf("run ended %s: %s", ev.Status, ev.Error)
+		}
+		got, _ := e.st.GetRun(bg, run.ID)
+		if s := nodeStats(t, got)["orders"]; s.Out != 20 || s.Rejected != 2 {
+			t.Errorf("source stats = %+v", s)
+		}
+		dls, err := e.st.ListDeadLetters(bg, run.ID, 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(dls) != 2 {
+			t.Fatalf("dead letters = %+v", dls)
+		}
+		if dls[0].Line != 22 || dls[0].Source != "in.csv" || dls[0].Reason == "" || dls[0].Node != "orders" {
+			t.Errorf("first dead letter = %+v", dls[0])
+		}
+		var row runs.DeadLetterRow
+		if err := json.Unmarshal(dls[0].Raw, &row); err != nil || !strings.Contains(row.Raw, "short row") {
+			t.Errorf("dead letter raw = %s (%v)", dls[0].Raw, err)
+		}
+	})
+}
+
+func TestCancelRunningRun(t *testing.T) {
+	backends(t, func(t *testing.T, b backend) {
+		e := setup(t, b, setupOptions{block: 50})
+		writeCSV(t, e.dir, "in.csv", 500)
+		p := e.createPipeline("hangs", strings.Replace(cleanSpec, "type: csv\n    config: {path: in.csv}", "type: slowcsv\n    config: {path: in.csv}", 1))
+		events, stop := e.svc.Broker().Subscribe(forPipeline(p.ID), 1024)
+		defer stop()
+		run, err := e.svc.Start(bg, p.ID, 0, "manual", runs.Actor{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Wait until rows flow (the reader then hangs), then cancel.
+		await(t, events, "progress", func(ev runs.Event) bool { return ev.Type == runs.EventProgress && ev.Progress.RowsRead >= 50 })
+		c, err := e.svc.Cancel(bg, run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Status != store.RunRunning || !c.CancelRequested {
+			t.Fatalf("after cancel request: %+v", c)
+		}
+		if ev := await(t, events, "terminal", terminal); ev.Status != store.RunCancelled {
+			t.Fatalf("run ended %s, want cancelled", ev.Status)
+		}
+		got, _ := e.st.GetRun(bg, run.ID)
+		if got.Status != store.RunCancelled || got.FinishedAt == nil {
+			t.Fatalf("stored run = %+v", got)
+		}
+		if _, err := os.Stat(filepath.Join(e.dir, "out.csv")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("a cancelled overwrite left out.csv behind: %v", err)
+		}
+		if _, err := e.svc.Cancel(bg, run.ID); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("cancelling a finished run: %v, want ErrConflict", err)
+		}
+	})
+}
+
+func TestCancelQueuedRun(t *testing.T) {
+	backends(t, func(t *testing.T, b backend) {
+		e := setup(t, b, setupOptions{noDispatcher: true})
+		p := e.createPipeline("queued", cleanSpec)
+		events, stop := e.svc.Broker().Subscribe(forPipeline(p.ID), 64)
+		defer stop()
+		run, err := e.svc.Start(bg, p.ID, 0, "api", runs.Actor{ID: "u1", Name: "tester"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		await(t, events, "queued", func(ev runs.Event) bool { return ev.Status == store.RunQueued && ev.RunID == run.ID })
+		c, err := e.svc.Cancel(bg, run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Status != store.RunCancelled || c.FinishedAt == nil || c.StartedAt != nil {
+			t.Fatalf("cancelled queued run = %+v", c)
+		}
+		if ev := await(t, events, "terminal", terminal); ev.Status != store.RunCancelled {
+			t.Fatalf("event status %s", ev.Status)
+		}
+		// An executor that gets it later does nothing.
+		if err := e.svc.Execute(bg, run.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := e.st.GetRun(bg, run.ID); got.Status != store.RunCancelled || got.Attempt != 0 {
+			t.Fatalf("run after a late Execute = %+v", got)
+		}
+	})
+}
+
+func TestStartRefusesInvalidSpec(t *testing.T) {
+	backends(t, func(t *testing.T, b backend) {
+		e := setup(t, b, setupOptions{})
+		p := e.createPipeline("bad", strings.Replace(cleanSpec, "type: filter", "type: nosuch", 1))
+		_, err := e.svc.Start(bg, p.ID, 0, "manual", runs.Actor{})
+		ps, ok := pipeline.AsProblems(err)
+		if !ok || len(ps) == 0 || ps[0].Path != "transforms[0].type" {
+			t.Fatalf("Start error = %v, want a problem at transforms[0].type", err)
+		}
+		list, total, _ := e.st.ListRuns(bg, store.RunFilter{PipelineID: p.ID})
+		if total != 0 {
+			t.Fatalf("a refused start created runs: %+v", list)
+		}
+	})
+}
+
+func TestSavedReferencesResolveThroughTheStore(t *testing.T) {
+	backends(t, func(t *testing.T, b backend) {
+		e := setup(t, b, setupOptions{})
+		writeCSV(t, e.dir, "in.csv", 30)
+		if _, err := e.st.CreateConnector(bg, store.Connector{Name: "Orders File", Type: "csv", Config: json.RawMessage(`{"path":"in.csv"}`)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.st.CreateTransformation(bg, store.Transformation{Name: "over-ten", Type: "filter", Config: json.RawMessage(`{"expression":"id > 10"}`)}); err != nil {
+			t.Fatal(err)
+		}
+		spec := strings.NewReplacer("type: csv\n    config: {path: in.csv}", "connector: orders file",
+			"type: filter\n    inputs: [orders]\n    config: {expression: \"id > 10\"}", "transformation: over-ten\n    inputs: [orders]").Replace(cleanSpec)
+		p := e.createPipeline("saved", spec)
+		events, stop := e.svc.Broker().Subscribe(forPipeline(p.ID), 1024)
+		defer stop()
+		run, err := e.svc.Start(bg, p.ID, 0, "manual", runs.Actor{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev := await(t, events, "terminal", terminal); ev.Status != store.RunSucceeded {
+			t.Fatalf("run ended %s: %s", ev.Status, ev.Error)
+		}
+		got, _ := e.st.GetRun(bg, run.ID)
+		if s := nodeStats(t, got)["out"]; s.Out != 20 {
+			t.Errorf("destination stats = %+v", s)
+		}
+		// A missing saved connector is a problem with its path.
+		_, err = e.svc.Plan(bg, mustParse(t, strings.Replace(spec, "connector: orders file", "connector: gone", 1)))
+		if ps, ok := pipeline.AsProblems(err); !ok || ps[0].Path != "sources[0].connector" || !strings.Contains(ps[0].Message, "no saved connector") {
+			t.Errorf("missing saved connector: %v", err)
+		}
+	})
+}
+
+func mustParse(t *testing.T, text string) *pipeline.Spec {
+	t.Helper()
+	s, err := pipeline.Parse([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
