@@ -215,7 +215,30 @@ func (s *Service) roleAllowed(role Role) error {
 }
 
 func accountKey(login string) string { return "account:" + strings.ToLower(strings.TrimSpace(login)) }
-func ipKey(ip string) string         { return "ip:" + ip }
+
+// ipKey is "" when the caller's IP is unknown (no per-IP throttling then).
+func ipKey(ip string) string {
+	if ip == "" {
+		return ""
+	}
+	return "ip:" + ip
+}
+
+// lockedFor returns how long the account or the IP stays locked (0: neither).
+func (s *Service) lockedFor(ctx context.Context, aKey, iKey string) (time.Duration, error) {
+	wait, err := s.accounts.Check(ctx, aKey)
+	if err != nil {
+		return 0, fmt.Errorf("login: throttle check: %w", err)
+	}
+	if iKey != "" {
+		w, err := s.ips.Check(ctx, iKey)
+		if err != nil {
+			return 0, fmt.Errorf("login: throttle check: %w", err)
+		}
+		wait = max(wait, w)
+	}
+	return wait, nil
+}
 
 // Login checks the credentials (login is a username or an email) and issues
 // a token pair in a new refresh family. Failures are throttled per account
@@ -223,20 +246,11 @@ func ipKey(ip string) string         { return "ip:" + ip }
 // being checked. The returned user is the one who signed in.
 func (s *Service) Login(ctx context.Context, login, password string, client ClientInfo) (Tokens, store.User, error) {
 	aKey, iKey := accountKey(login), ipKey(client.IP)
-	for _, c := range []struct {
-		l   LoginLimiter
-		key string
-	}{{s.accounts, aKey}, {s.ips, iKey}} {
-		if c.key == "ip:" {
-			continue
-		}
-		wait, err := c.l.Check(ctx, c.key)
+	if wait, err := s.lockedFor(ctx, aKey, iKey); err != nil || wait > 0 {
 		if err != nil {
-			return Tokens{}, store.User{}, fmt.Errorf("login: throttle check: %w", err)
+			return Tokens{}, store.User{}, err
 		}
-		if wait > 0 {
-			return Tokens{}, store.User{}, &ThrottledError{RetryAfter: wait}
-		}
+		return Tokens{}, store.User{}, &ThrottledError{RetryAfter: wait}
 	}
 
 	u, err := s.store.GetUserByLogin(ctx, login)
@@ -305,7 +319,7 @@ func (s *Service) fail(ctx context.Context, aKey, iKey string) (time.Duration, e
 	if err != nil {
 		return 0, fmt.Errorf("login: throttle: %w", err)
 	}
-	if iKey != "ip:" {
+	if iKey != "" {
 		w, err := s.ips.Fail(ctx, iKey)
 		if err != nil {
 			return 0, fmt.Errorf("login: throttle: %w", err)

@@ -64,6 +64,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		if strings.TrimSpace(opts.DSN) == "" {
 			return nil, fmt.Errorf("%w: sqlite path is empty", ErrInvalid)
 		}
+		if strings.Contains(opts.DSN, ":memory:") || strings.HasPrefix(opts.DSN, "file:") {
+			// Each pooled connection would get its own in-memory database.
+			return nil, fmt.Errorf("%w: sqlite needs a plain file path, got %q", ErrInvalid, opts.DSN)
+		}
 		if dir := filepath.Dir(opts.DSN); dir != "" {
 			if err := os.MkdirAll(dir, 0o700); err != nil {
 				return nil, fmt.Errorf("open sqlite: create directory %s: %w", dir, err)

@@ -75,6 +75,7 @@ func TestOpenRejectsBadOptions(t *testing.T) {
 	}{
 		{"unknown dialect", store.Options{Dialect: "oracle", DSN: "x"}, `unknown dialect "oracle"`},
 		{"empty sqlite path", store.Options{Dialect: store.SQLite}, "sqlite path is empty"},
+		{"in-memory sqlite", store.Options{Dialect: store.SQLite, DSN: ":memory:"}, "sqlite needs a plain file path"},
 		{"empty postgres dsn", store.Options{Dialect: store.Postgres}, "postgres DSN is empty"},
 	}
 	for _, tt := range tests {
