@@ -50,6 +50,7 @@ type reader struct {
 	st        state
 	batchFrom int64
 	done      bool
+	err       error // a file-level error, returned after the rows read before it
 }
 
 const arenaSize = 64 << 10
@@ -240,6 +241,9 @@ func (r *reader) Next(ctx context.Context) (*record.Batch, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if r.err != nil {
+		return nil, r.err
+	}
 	if r.done {
 		return nil, io.EOF
 	}
@@ -266,7 +270,11 @@ func (r *reader) Next(ctx context.Context) (*record.Batch, error) {
 				break
 			}
 			if _, ok := err.(*rowError); !ok {
-				return nil, fmt.Errorf("%s: line %d: %w", r.name, r.p.line, err)
+				r.err = fmt.Errorf("%s: line %d: %w", r.name, r.p.line, err)
+				if b := r.b.Take(); b != nil {
+					return b, nil
+				}
+				return nil, r.err
 			}
 		}
 		r.add(line, err)

@@ -155,6 +155,16 @@ type reader struct {
 	st      state
 	from    int64
 	done    bool
+	err     error // a file-level error, returned after the rows read before it
+}
+
+// failAfter returns the rows of the current batch before a file-level error, which the next call returns.
+func (r *reader) failAfter(err error) (*record.Batch, error) {
+	r.err = err
+	if b := r.b.Take(); b != nil {
+		return b, nil
+	}
+	return nil, err
 }
 
 func (c *Connector) open(ctx context.Context, env connector.Env, cfg *Config, req connector.ReadRequest) (*reader, error) {
@@ -285,6 +295,9 @@ func (r *reader) Next(ctx context.Context) (*record.Batch, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if r.err != nil {
+		return nil, r.err
+	}
 	if r.done {
 		return nil, io.EOF
 	}
@@ -301,7 +314,7 @@ func (r *reader) Next(ctx context.Context) (*record.Batch, error) {
 				break
 			}
 			if err != nil {
-				return nil, err
+				return r.failAfter(err)
 			}
 		}
 		r.add(sm)

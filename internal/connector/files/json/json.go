@@ -1,0 +1,531 @@
+// Package json is the JSON file connector: records are the objects of an array, at the top level or
+// at a path such as data.items. It is a source and a destination.
+//
+// The reader streams with encoding/json's token decoder: it walks to the array, then decodes one
+// element at a time (each capped by max_record_bytes through a read window), so a file is never
+// loaded whole. The schema is inferred from the first infer_rows objects. An element that is not an
+// object, or a value that does not convert to its field's type, becomes a record.Reject naming the
+// file, record number and field. A file that is not well-formed JSON, has no array where one is
+// expected, or holds a record above the cap fails with an error naming the file, the byte offset and
+// the record. The checkpoint is the number of elements consumed.
+//
+// The writer writes the array (inside its records_path objects) through fileio.Sink; the closing
+// brackets are written at every Commit, so the committed file is always valid JSON, and append
+// continues an existing array.
+package json
+
+import (
+	"bytes"
+	"context"
+	ejson "encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/dataaggregator/aggregator/internal/configspec"
+	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/connector/files/internal/fileio"
+	"github.com/dataaggregator/aggregator/internal/connector/files/internal/jsonrec"
+	"github.com/dataaggregator/aggregator/internal/record"
+)
+
+// Config is the JSON connector's configuration.
+type Config struct {
+	Path           string            `json:"path"`
+	Upload         string            `json:"upload"`
+	RecordsPath    string            `json:"records_path"`
+	InferRows      int               `json:"infer_rows"`
+	Types          map[string]string `json:"types"`
+	MaxRecordBytes int               `json:"max_record_bytes"`
+}
+
+// Connector is the JSON connector.
+type Connector struct{}
+
+// New returns the JSON connector (type "json").
+func New() *Connector { return &Connector{} }
+
+var (
+	_ connector.Source          = (*Connector)(nil)
+	_ connector.Destination     = (*Connector)(nil)
+	_ connector.Checker         = (*Connector)(nil)
+	_ connector.Discoverer      = (*Connector)(nil)
+	_ connector.ResumableWriter = (*writer)(nil)
+)
+
+// DefaultMaxRecordBytes caps one array element.
+const DefaultMaxRecordBytes = 16 << 20
+
+// Spec describes the connector.
+func (c *Connector) Spec() connector.Spec {
+	return connector.Spec{
+		Name:        "json",
+		Title:       "JSON file",
+		Description: "Reads and writes a JSON array of objects, at the top level or at a path such as data.items (local path or upload; gzip input detected).",
+		Category:    "file",
+		Source:      true,
+		Destination: true,
+		WriteModes:  []connector.WriteMode{connector.Append, connector.Overwrite},
+		Config: configspec.Spec{Params: []configspec.Param{
+			{Name: "path", Type: configspec.String, Description: "File path, relative to the first allowed file root. A .gz file (or gzip content) is decompressed when read.", Examples: []any{"data/orders.json"}},
+			{Name: "upload", Type: configspec.String, Description: "Read an uploaded file by its id instead of a path (source only)."},
+			{Name: "records_path", Type: configspec.String, Default: "", Pattern: `^([^.]+(\.[^.]+)*)?$`, Description: "Dot-separated object keys leading to the array of records (empty: the file is the array). Written files nest the array the same way.", Examples: []any{"data.items"}},
+			{Name: "infer_rows", Type: configspec.Integer, Default: 1000, Min: configspec.Ptr(1), Description: "Number of objects sampled to infer the fields and their types."},
+			{Name: "types", Type: configspec.Object, Items: &configspec.Param{Type: configspec.String}, Description: "Per-field type overrides, e.g. {amount: decimal}; a field named here but absent from the sample is added."},
+			{Name: "max_record_bytes", Type: configspec.Integer, Default: DefaultMaxRecordBytes, Min: configspec.Ptr(1024), Description: "Largest array element (or skipped value on the way to records_path) accepted; a larger one fails the read with a clear error instead of being loaded."},
+		}},
+	}
+}
+
+func (c *Connector) decode(raw map[string]any) (*Config, error) {
+	var cfg Config
+	if err := connector.DecodeConfig(c.Spec(), raw, &cfg); err != nil {
+		return nil, err
+	}
+	for n, t := range cfg.Types {
+		if _, err := record.ParseKind(t); err != nil {
+			return nil, connector.ConfigError(fmt.Errorf("types.%s: %w", n, err))
+		}
+	}
+	return &cfg, nil
+}
+
+func (cfg *Config) keys() []string {
+	if cfg.RecordsPath == "" {
+		return nil
+	}
+	return strings.Split(cfg.RecordsPath, ".")
+}
+
+// Check validates the config and opens the file (or, for a new file, checks its directory).
+func (c *Connector) Check(ctx context.Context, env connector.Env, raw map[string]any) error {
+	cfg, err := c.decode(raw)
+	if err != nil {
+		return err
+	}
+	if cfg.Upload == "" {
+		if _, err := fileio.Local(env, cfg.Path, false); errors.Is(err, connector.ErrNotFound) {
+			_, err := fileio.Local(env, cfg.Path, true)
+			return err
+		}
+	}
+	r, err := c.open(ctx, env, cfg, connector.ReadRequest{BatchSize: 1})
+	if err != nil {
+		return err
+	}
+	return r.Close()
+}
+
+// Discover infers the schema of the records.
+func (c *Connector) Discover(ctx context.Context, env connector.Env, raw map[string]any) (*connector.Catalog, error) {
+	cfg, err := c.decode(raw)
+	if err != nil {
+		return nil, err
+	}
+	r, err := c.open(ctx, env, cfg, connector.ReadRequest{BatchSize: 1})
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	name := cfg.Upload
+	if name == "" {
+		name = filepath.Base(cfg.Path)
+	}
+	return &connector.Catalog{Streams: []connector.Stream{{Name: name, Kind: "file", Schema: r.schema}}}, nil
+}
+
+// Open starts reading.
+func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]any, req connector.ReadRequest) (connector.Reader, error) {
+	cfg, err := c.decode(raw)
+	if err != nil {
+		return nil, err
+	}
+	return c.open(ctx, env, cfg, req)
+}
+
+type state struct {
+	Index int64 `json:"index"` // array elements consumed
+}
+
+type element struct {
+	obj    []byte
+	index  int64 // 1-based
+	reason string
+}
+
+type reader struct {
+	cfg     *Config
+	name    string
+	in      *fileio.In
+	win     *fileio.Window
+	dec     *ejson.Decoder
+	schema  *record.Schema
+	conv    *jsonrec.Converter
+	b       *record.Builder
+	samples []element
+	index   int64 // elements read from the decoder
+	st      state
+	from    int64
+	done    bool
+	err     error // a file-level error, returned after the rows read before it
+}
+
+// failAfter returns the rows of the current batch before a file-level error, which the next call returns.
+func (r *reader) failAfter(err error) (*record.Batch, error) {
+	r.err = err
+	if b := r.b.Take(); b != nil {
+		return b, nil
+	}
+	return nil, err
+}
+
+func (c *Connector) open(ctx context.Context, env connector.Env, cfg *Config, req connector.ReadRequest) (*reader, error) {
+	path, name, err := fileio.Input(ctx, env, cfg.Path, cfg.Upload)
+	if err != nil {
+		return nil, err
+	}
+	overrides, err := fileio.Overrides(cfg.Types, req.Overrides)
+	if err != nil {
+		return nil, err
+	}
+	r := &reader{cfg: cfg, name: name}
+	if err := r.start(path); err != nil {
+		return nil, err
+	}
+	inf := jsonrec.NewInferrer()
+	for len(r.samples) < cfg.InferRows {
+		el, err := r.element()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			r.Close()
+			return nil, err
+		}
+		if el.reason == "" {
+			_ = inf.Observe(el.obj)
+		}
+		r.samples = append(r.samples, el)
+	}
+	if r.schema, err = record.NewSchema(inf.Fields(overrides)...); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(req.State) > 0 {
+		if err := ejson.Unmarshal(req.State, &r.st); err != nil {
+			r.Close()
+			return nil, fmt.Errorf("%s: bad checkpoint %s: %w", name, req.State, err)
+		}
+		r.Close()
+		r.samples, r.done = nil, false
+		if err := r.start(path); err != nil {
+			return nil, err
+		}
+		for r.index < r.st.Index {
+			if _, err := r.element(); err != nil {
+				r.Close()
+				if errors.Is(err, io.EOF) {
+					return nil, fmt.Errorf("%s: checkpoint at record %d but the array has only %d: %w", name, r.st.Index, r.index, connector.ErrNotFound)
+				}
+				return nil, err
+			}
+		}
+	}
+	size := req.BatchSize
+	if size <= 0 {
+		size = 1024
+	}
+	r.b = record.NewBuilder(r.schema, size)
+	r.conv = jsonrec.NewConverter(r.schema)
+	r.from = r.dec.InputOffset()
+	return r, nil
+}
+
+// start opens the file and walks to the first element of the records array.
+func (r *reader) start(path string) error {
+	in, err := fileio.Open(path, r.name)
+	if err != nil {
+		return err
+	}
+	r.in, r.index = in, 0
+	r.win = &fileio.Window{R: in, Max: int64(r.cfg.MaxRecordBytes)}
+	r.dec = ejson.NewDecoder(r.win)
+	r.dec.UseNumber()
+	if err := r.descend(); err != nil {
+		in.Close()
+		r.in = nil
+		return err
+	}
+	return nil
+}
+
+func (r *reader) fail(what string, err error) error {
+	switch {
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		if r.dec.InputOffset() == 0 {
+			return fmt.Errorf("%s: the file is empty (want a JSON array)", r.name)
+		}
+		return fmt.Errorf("%s: unexpected end of the file at byte %d %s", r.name, r.dec.InputOffset(), what)
+	case errors.Is(err, fileio.ErrRecordTooLarge):
+		return fmt.Errorf("%s: %s at byte %d exceeds max_record_bytes (%d)", r.name, what, r.dec.InputOffset(), r.cfg.MaxRecordBytes)
+	}
+	return fmt.Errorf("%s: invalid JSON near byte %d %s: %s", r.name, r.dec.InputOffset(), what, strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// descend consumes tokens up to and including the '[' of the records array.
+func (r *reader) descend() error {
+	for _, key := range r.cfg.keys() {
+		r.win.Mark(r.dec.InputOffset())
+		tok, err := r.dec.Token()
+		if err != nil {
+			return r.fail("(looking for records_path)", err)
+		}
+		if d, ok := tok.(ejson.Delim); !ok || d != '{' {
+			return fmt.Errorf("%s: records_path %q: want an object holding %q, found %v: %w", r.name, r.cfg.RecordsPath, key, tok, connector.ErrNotFound)
+		}
+		found := false
+		for r.dec.More() {
+			r.win.Mark(r.dec.InputOffset())
+			k, err := r.dec.Token()
+			if err != nil {
+				return r.fail("(looking for records_path)", err)
+			}
+			if k == key {
+				found = true
+				break
+			}
+			if err := r.skip(); err != nil {
+				return r.fail("(looking for records_path)", err)
+			}
+		}
+		if !found {
+			return fmt.Errorf("%s: records_path %q: key %q not found: %w", r.name, r.cfg.RecordsPath, key, connector.ErrNotFound)
+		}
+	}
+	r.win.Mark(r.dec.InputOffset())
+	tok, err := r.dec.Token()
+	if err != nil {
+		return r.fail("(want an array of records)", err)
+	}
+	if d, ok := tok.(ejson.Delim); !ok || d != '[' {
+		where := "at the top level"
+		if r.cfg.RecordsPath != "" {
+			where = "at records_path " + r.cfg.RecordsPath
+		}
+		return fmt.Errorf("%s: want an array of records %s, found %v", r.name, where, tok)
+	}
+	return nil
+}
+
+// skip consumes one value token by token, so that skipping never holds more than one token.
+func (r *reader) skip() error {
+	depth := 0
+	for {
+		r.win.Mark(r.dec.InputOffset())
+		tok, err := r.dec.Token()
+		if err != nil {
+			return err
+		}
+		if d, ok := tok.(ejson.Delim); ok {
+			if d == '{' || d == '[' {
+				depth++
+			} else {
+				depth--
+			}
+		}
+		if depth == 0 {
+			return nil
+		}
+	}
+}
+
+// element decodes the next array element.
+func (r *reader) element() (element, error) {
+	if r.done || !r.dec.More() {
+		r.done = true
+		return element{}, io.EOF
+	}
+	r.win.Mark(r.dec.InputOffset())
+	var raw ejson.RawMessage
+	if err := r.dec.Decode(&raw); err != nil {
+		return element{}, r.fail(fmt.Sprintf("(record %d)", r.index+1), err)
+	}
+	r.index++
+	el := element{obj: raw, index: r.index}
+	if len(raw) == 0 || raw[0] != '{' {
+		el.reason = fmt.Sprintf("record %d is not a JSON object", r.index)
+	}
+	return el, nil
+}
+
+func (r *reader) Schema() *record.Schema           { return r.schema }
+func (r *reader) State() (ejson.RawMessage, error) { return ejson.Marshal(r.st) }
+func (r *reader) Close() error {
+	if r.in == nil {
+		return nil
+	}
+	err := r.in.Close()
+	r.in = nil
+	return err
+}
+
+func (r *reader) Next(ctx context.Context) (*record.Batch, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	r.conv.NewBatch()
+	for !r.b.Full() {
+		var el element
+		if len(r.samples) > 0 {
+			el, r.samples = r.samples[0], r.samples[1:]
+		} else {
+			var err error
+			el, err = r.element()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return r.failAfter(err)
+			}
+		}
+		r.add(el)
+		r.st.Index = el.index
+		if r.b.Len()&255 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+	off := r.dec.InputOffset()
+	r.b.AddBytes(off - r.from)
+	r.from = off
+	if b := r.b.Take(); b != nil {
+		return b, nil
+	}
+	return nil, io.EOF
+}
+
+func (r *reader) add(el element) {
+	if el.reason != "" {
+		r.b.Reject(record.Reject{Source: r.name, Pos: el.index, Reason: el.reason, Raw: fileio.Truncate(string(el.obj), 1024)})
+		return
+	}
+	row := r.b.Row(el.index)
+	field, reason, err := r.conv.Row(el.obj, row)
+	if err != nil {
+		reason = err.Error()
+	}
+	if reason != "" {
+		r.b.Unrow()
+		r.b.Reject(record.Reject{Source: r.name, Pos: el.index, Field: field, Reason: reason, Raw: fileio.Truncate(string(el.obj), 1024)})
+	}
+}
+
+// header and footer wrap the records array in the records_path objects.
+func header(keys []string) []byte {
+	var b []byte
+	for _, k := range keys {
+		b = append(b, '{')
+		b = record.AppendJSONString(b, k)
+		b = append(b, ':')
+	}
+	return append(b, "[\n"...)
+}
+
+func footer(keys []string) []byte {
+	b := []byte("\n]")
+	for range keys {
+		b = append(b, '}')
+	}
+	return append(b, '\n')
+}
+
+// OpenWriter starts writing the file.
+func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) (connector.Writer, error) {
+	cfg, err := c.decode(raw)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Upload != "" {
+		return nil, connector.ConfigError(errors.New("upload: a destination writes to a path, not an upload"))
+	}
+	path, err := fileio.Local(env, cfg.Path, true)
+	if err != nil {
+		return nil, err
+	}
+	if req.Mode == "" {
+		req.Mode = connector.Append
+	}
+	keys := cfg.keys()
+	foot := footer(keys)
+	tail := func(f *os.File, size int64) (int64, bool, error) {
+		n := min(size, 64<<10)
+		buf := make([]byte, n)
+		if _, err := f.ReadAt(buf, size-n); err != nil {
+			return 0, false, err
+		}
+		t := bytes.TrimRight(buf, " \t\r\n")
+		want := bytes.TrimSpace(foot)
+		if !bytes.HasSuffix(t, want) {
+			return 0, false, fmt.Errorf("the file does not end with %q: not a JSON array written with this records_path", want)
+		}
+		t = bytes.TrimRight(t[:len(t)-len(want)], " \t\r\n")
+		if len(t) == 0 {
+			return 0, false, errors.New("the file does not hold a JSON array")
+		}
+		return size - n + int64(len(t)), t[len(t)-1] != '[', nil
+	}
+	sink, err := fileio.OpenSink(fileio.SinkOptions{Path: path, Name: cfg.Path, Mode: req.Mode, RunID: req.RunID, Resume: req.Resume, Tail: tail, Footer: foot})
+	if err != nil {
+		return nil, err
+	}
+	if sink.Offset() == 0 {
+		if _, err := sink.Write(header(keys)); err != nil {
+			sink.Abort()
+			return nil, err
+		}
+		if err := sink.Commit(); err != nil {
+			sink.Abort()
+			return nil, err
+		}
+	}
+	return &writer{sink: sink}, nil
+}
+
+type writer struct {
+	sink *fileio.Sink
+	buf  []byte
+}
+
+func (w *writer) Write(ctx context.Context, b *record.Batch) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	buf := w.buf[:0]
+	for _, row := range b.Rows {
+		if w.sink.HasRecords() {
+			buf = append(buf, ",\n"...)
+		}
+		buf = jsonrec.AppendObject(buf, b.Schema, row)
+		w.sink.Record()
+		if len(buf) > 128<<10 {
+			if _, err := w.sink.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+	_, err := w.sink.Write(buf)
+	w.buf = buf[:0]
+	return err
+}
+
+func (w *writer) Commit(ctx context.Context) error                     { return w.sink.Commit() }
+func (w *writer) CommitState() (ejson.RawMessage, error)               { return w.sink.CommitState() }
+func (w *writer) ResumeAt(_ context.Context, t ejson.RawMessage) error { return w.sink.ResumeAt(t) }
+func (w *writer) Close(ctx context.Context) error                      { return w.sink.Close() }
+func (w *writer) Abort(ctx context.Context) error                      { return w.sink.Abort() }
