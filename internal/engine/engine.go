@@ -105,7 +105,7 @@ type edge struct {
 // rnode is a plan node at run time.
 type rnode struct {
 	p      *pipeline.Node
-	stats  counters
+	stats  *counters // shared by a node's clones in parallel workers
 	outs   []edge
 	schema *record.Schema
 	// origin names where rejected rows of this node came from, when a single source feeds it.
@@ -121,6 +121,11 @@ type rnode struct {
 	out         *nodeOutput
 	// destinations
 	dest *destWorker
+
+	// In a parallel worker's clone of the DAG: collect receives what reaches destinations and the
+	// rejected rows, to be released in source order; orig is the node cloned.
+	collect *jobOut
+	orig    *rnode
 }
 
 // runner is one run (or preview) of a plan.
@@ -166,7 +171,7 @@ func newRunner(plan *pipeline.Plan, opts Options) *runner {
 	r := &runner{plan: plan, opts: opts, log: opts.Logger, by: map[string]*rnode{},
 		policy: plan.OnReject(), maxRatio: plan.Spec.ErrorPolicy.MaxRejectRatio}
 	for _, n := range plan.Nodes {
-		rn := &rnode{p: n}
+		rn := &rnode{p: n, stats: &counters{}}
 		r.nodes = append(r.nodes, rn)
 		r.by[n.ID] = rn
 	}
@@ -393,6 +398,10 @@ func (r *runner) deliver(ctx context.Context, e edge, b *record.Batch) error {
 			r.preview.sample(c, b)
 			return nil
 		}
+		if c.collect != nil {
+			c.collect.outs = append(c.collect.outs, destOut{dest: c.orig, batch: b})
+			return nil
+		}
 		return c.dest.send(ctx, b)
 	}
 	return nil
@@ -424,6 +433,19 @@ func copyBatch(b *record.Batch) *record.Batch {
 
 // reject applies the error policy to one rejected row. Safe for concurrent use.
 func (r *runner) reject(ctx context.Context, n *rnode, rj record.Reject) error {
+	if n.collect != nil { // a parallel worker: applied when the job is released, in source order
+		if r.policy == pipeline.Fail {
+			if rj.Node == "" {
+				rj.Node = n.p.ID
+			}
+			if rj.Source == "" {
+				rj.Source = n.origin
+			}
+			return &RejectError{Reject: rj}
+		}
+		n.collect.rejects = append(n.collect.rejects, rejectItem{n: n.orig, rj: rj})
+		return nil
+	}
 	if rj.Node == "" {
 		rj.Node = n.p.ID
 	}
@@ -552,7 +574,6 @@ func (r *runner) handleBatch(ctx context.Context, n *rnode, b *record.Batch) err
 		return nil
 	}
 	n.stats.out.Add(int64(b.Len()))
-	r.sinceCommit += int64(b.Len())
 	if r.preview != nil {
 		r.preview.sample(n, b)
 	}
@@ -616,6 +637,7 @@ func (r *runner) pump(ctx context.Context, limit int64, tick func(ctx context.Co
 				}
 				return fmt.Errorf("source %s (%s): %w", it.n.p.ID, it.n.p.Type, it.err)
 			default:
+				r.sinceCommit += int64(it.batch.Len())
 				if err := r.handleBatch(ctx, it.n, it.batch); err != nil {
 					return err
 				}

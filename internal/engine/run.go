@@ -204,7 +204,12 @@ func (r *runner) run(ctx context.Context) (res *Result, err error) {
 		return nil
 	}
 	r.progress(false)
-	if err := r.pump(ctx, 0, tick); err != nil {
+	if w := r.parallelWorkers(); w > 1 {
+		err = r.pumpParallel(ctx, w, tick)
+	} else {
+		err = r.pump(ctx, 0, tick)
+	}
+	if err != nil {
 		return res, err
 	}
 	if err := r.checkpoint(ctx, len(r.stateful) == 0); err != nil {

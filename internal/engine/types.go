@@ -97,6 +97,9 @@ type Options struct {
 	// after this many rows read or this much time, whichever comes first (defaults 100000 rows, 5s).
 	CommitRows     int64
 	CommitInterval time.Duration
+	// Workers is the number of goroutines that run transformation nodes when every node is stateless
+	// (batches are processed in parallel and released in source order); 0: GOMAXPROCS; 1: none.
+	Workers int
 	// Checkpointer stores checkpoints; nil: no checkpoints, no resume.
 	Checkpointer Checkpointer
 	// DeadLetters receives rejected rows under the dead_letter policy; nil: they are counted only.
