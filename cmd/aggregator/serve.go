@@ -30,7 +30,11 @@ SIGINT or SIGTERM stop accepting requests, drain the ones in flight and exit
 			if err != nil {
 				return err
 			}
-			a, err := app.New(cmd.Context(), cfg, app.Options{Version: info.Version, Console: cmd.ErrOrStderr()})
+			conns, _, err := app.Registries()
+			if err != nil {
+				return err
+			}
+			a, err := app.New(cmd.Context(), cfg, app.Options{Version: info.Version, Console: cmd.ErrOrStderr(), Connectors: conns})
 			if err != nil {
 				return err
 			}
