@@ -5,6 +5,8 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/connector/files/csv"
+	"github.com/dataaggregator/aggregator/internal/connector/files/json"
+	"github.com/dataaggregator/aggregator/internal/connector/files/ndjson"
 	"github.com/dataaggregator/aggregator/internal/connector/postgres"
 	"github.com/dataaggregator/aggregator/internal/transform"
 )
@@ -15,6 +17,8 @@ func Registries() (*connector.Registry, *transform.Registry, error) {
 	conns, err := connector.NewRegistry(
 		csv.New(),
 		csv.NewTSV(),
+		json.New(),
+		ndjson.New(),
 		postgres.New(),
 	)
 	if err != nil {
