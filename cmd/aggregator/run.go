@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -18,6 +19,7 @@ import (
 
 type runFlags struct {
 	file, state, deadLetter, progress string
+	cpuProfile                        string
 	fresh                             bool
 	batchSize                         int
 	commitRows                        int64
@@ -49,6 +51,8 @@ policy is dead_letter. The exit code is non-zero when the run fails.`,
 	fl.Int64Var(&f.commitRows, "commit-rows", 100_000, "commit destinations and save a checkpoint after this many rows read")
 	fl.DurationVar(&f.commitInterval, "commit-interval", 5*time.Second, "... or after this much time")
 	fl.StringVar(&f.progress, "progress", "auto", "auto (a bar on a terminal, lines otherwise) | bar | plain | none")
+	fl.StringVar(&f.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the run to this file")
+	_ = fl.MarkHidden("cpu-profile")
 	return cmd
 }
 
@@ -66,6 +70,17 @@ func runPipeline(cmd *cobra.Command, f runFlags) error {
 	}
 	sink := newFileSink(f.deadLetter)
 	defer sink.Close()
+	if f.cpuProfile != "" {
+		pf, err := os.Create(f.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	prog := newProgressReporter(cmd.ErrOrStderr(), f.progress)
 	res, runErr := engine.Run(cmd.Context(), p.plan, engine.Options{
 		Env:            p.env,
