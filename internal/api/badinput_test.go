@@ -39,7 +39,7 @@ func TestBadInputIsA4xxProblemAndWritesNothing(t *testing.T) {
 		mention  string // the problem's detail or one field location/message must contain it
 		noWrites bool
 	}{
-		{"malformed JSON", "POST", "/api/v1/users", `{"username": "x",`, 400, "", true},
+		{"malformed JSON", "POST", "/api/v1/users", `{"username": "x", "password": "` + testPassword + `",`, 400, "", true},
 		{"not an object", "POST", "/api/v1/users", `[1,2]`, 422, "object", true},
 		{"unknown field", "POST", "/api/v1/users", strings.Replace(valid, `{`, `{"is_superuser":true,`, 1), 422, "is_superuser", true},
 		{"wrong type", "POST", "/api/v1/users", strings.Replace(valid, `"role":"designer"`, `"role":7`, 1), 422, "role", true},

@@ -93,7 +93,8 @@ func writeProblem(w http.ResponseWriter, r *http.Request, status int, detail str
 
 // scrubProblem removes echoed values that could carry secrets from huma's
 // validation details: whole objects (a request body with a password in it)
-// and any value at a location naming a password, token or secret.
+// the raw body of malformed JSON, and any value at a location naming a
+// password, token or secret.
 func scrubProblem(_ huma.Context, _ string, v any) (any, error) {
 	p, ok := v.(*problem)
 	if !ok {
@@ -108,7 +109,7 @@ func scrubProblem(_ huma.Context, _ string, v any) (any, error) {
 			d.Value = nil
 		}
 		loc := strings.ToLower(d.Location)
-		if strings.Contains(loc, "password") || strings.Contains(loc, "token") || strings.Contains(loc, "secret") {
+		if loc == "body" || strings.Contains(loc, "password") || strings.Contains(loc, "token") || strings.Contains(loc, "secret") {
 			d.Value = nil
 		}
 	}
