@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
-	jsonconn "github.com/dataaggregator/aggregator/internal/connector/files/json"
 	"github.com/dataaggregator/aggregator/internal/connector/files/internal/filetest"
+	jsonconn "github.com/dataaggregator/aggregator/internal/connector/files/json"
 )
 
 // FuzzReader feeds arbitrary bytes to the reader: never a panic; rejects name the file and a record

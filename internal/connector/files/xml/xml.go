@@ -1,0 +1,749 @@
+// Package xml is the XML file connector: records are the repeating elements at a path such as
+// orders/order. It is a source and a destination.
+//
+// The reader streams with encoding/xml's tokenizer, holding one record at a time (capped by
+// max_record_bytes). A record is flattened to fields: its attributes as "@name", child elements by
+// their path joined with "." ("customer.name", "customer.@id"); an element seen more than once in a
+// record gives a JSON array of its texts. Types are inferred from the first infer_rows records as for
+// CSV. A value that does not parse as its field's declared type becomes a record.Reject naming the
+// file, line and field; XML that is not well-formed (or not decodable in its declared encoding) fails
+// with an error naming the file and line. The checkpoint is the number of records consumed.
+//
+// The writer writes <root><record>…</record></root> following record_path, fields as child elements
+// (nested by "." in their names, attributes for "@" names), NULL as an absent element, through
+// fileio.Sink; the closing tags are written at every Commit, so a committed file is well-formed.
+package xml
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/text/encoding/ianaindex"
+
+	"github.com/dataaggregator/aggregator/internal/configspec"
+	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/connector/files/internal/fileio"
+	"github.com/dataaggregator/aggregator/internal/record"
+)
+
+// Config is the XML connector's configuration.
+type Config struct {
+	Path           string            `json:"path"`
+	Upload         string            `json:"upload"`
+	RecordPath     string            `json:"record_path"`
+	InferRows      int               `json:"infer_rows"`
+	Types          map[string]string `json:"types"`
+	MaxRecordBytes int               `json:"max_record_bytes"`
+}
+
+// Connector is the XML connector.
+type Connector struct{}
+
+// New returns the XML connector (type "xml").
+func New() *Connector { return &Connector{} }
+
+var (
+	_ connector.Source          = (*Connector)(nil)
+	_ connector.Destination     = (*Connector)(nil)
+	_ connector.Checker         = (*Connector)(nil)
+	_ connector.Discoverer      = (*Connector)(nil)
+	_ connector.ResumableWriter = (*writer)(nil)
+)
+
+// DefaultMaxRecordBytes caps one record element.
+const DefaultMaxRecordBytes = 16 << 20
+
+// Spec describes the connector.
+func (c *Connector) Spec() connector.Spec {
+	return connector.Spec{
+		Name:        "xml",
+		Title:       "XML file",
+		Description: "Reads and writes repeating XML elements as records, flattening attributes and nested elements to fields (local path or upload; gzip input detected).",
+		Category:    "file",
+		Source:      true,
+		Destination: true,
+		WriteModes:  []connector.WriteMode{connector.Append, connector.Overwrite},
+		Config: configspec.Spec{Params: []configspec.Param{
+			{Name: "path", Type: configspec.String, Description: "File path, relative to the first allowed file root. A .gz file (or gzip content) is decompressed when read.", Examples: []any{"data/orders.xml"}},
+			{Name: "upload", Type: configspec.String, Description: "Read an uploaded file by its id instead of a path (source only)."},
+			{Name: "record_path", Type: configspec.String, Default: "records/record", Pattern: `^[^/\s]+(/[^/\s]+)+$`, Description: "Slash-separated element names from the root element to the repeating record element (at least two).", Examples: []any{"orders/order"}},
+			{Name: "infer_rows", Type: configspec.Integer, Default: 1000, Min: configspec.Ptr(0), Description: "Number of records sampled to infer the fields and their types (0: every field is a string)."},
+			{Name: "types", Type: configspec.Object, Items: &configspec.Param{Type: configspec.String}, Description: "Per-field type overrides by flattened name, e.g. {\"@id\": int, customer.since: date}."},
+			{Name: "max_record_bytes", Type: configspec.Integer, Default: DefaultMaxRecordBytes, Min: configspec.Ptr(1024), Description: "Largest record element (or text node) accepted; a larger one fails the read with a clear error instead of being loaded."},
+		}},
+	}
+}
+
+func (c *Connector) decode(raw map[string]any) (*Config, error) {
+	var cfg Config
+	if err := connector.DecodeConfig(c.Spec(), raw, &cfg); err != nil {
+		return nil, err
+	}
+	for n, t := range cfg.Types {
+		if _, err := record.ParseKind(t); err != nil {
+			return nil, connector.ConfigError(fmt.Errorf("types.%s: %w", n, err))
+		}
+	}
+	return &cfg, nil
+}
+
+// Check validates the config and opens the file (or, for a new file, checks its directory).
+func (c *Connector) Check(ctx context.Context, env connector.Env, raw map[string]any) error {
+	cfg, err := c.decode(raw)
+	if err != nil {
+		return err
+	}
+	if cfg.Upload == "" {
+		if _, err := fileio.Local(env, cfg.Path, false); errors.Is(err, connector.ErrNotFound) {
+			_, err := fileio.Local(env, cfg.Path, true)
+			return err
+		}
+	}
+	r, err := c.open(ctx, env, cfg, connector.ReadRequest{BatchSize: 1})
+	if err != nil {
+		return err
+	}
+	return r.Close()
+}
+
+// Discover infers the records' fields.
+func (c *Connector) Discover(ctx context.Context, env connector.Env, raw map[string]any) (*connector.Catalog, error) {
+	cfg, err := c.decode(raw)
+	if err != nil {
+		return nil, err
+	}
+	r, err := c.open(ctx, env, cfg, connector.ReadRequest{BatchSize: 1})
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	name := cfg.Upload
+	if name == "" {
+		name = filepath.Base(cfg.Path)
+	}
+	return &connector.Catalog{Streams: []connector.Stream{{Name: name, Kind: "file", Schema: r.schema}}}, nil
+}
+
+// Open starts reading.
+func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]any, req connector.ReadRequest) (connector.Reader, error) {
+	cfg, err := c.decode(raw)
+	if err != nil {
+		return nil, err
+	}
+	return c.open(ctx, env, cfg, req)
+}
+
+type state struct {
+	Index int64 `json:"index"` // records consumed
+}
+
+// rec is one flattened record.
+type rec struct {
+	line   int64
+	index  int64
+	names  []string // in order of first appearance
+	vals   map[string][]string
+	reason string
+}
+
+func (r *rec) add(name, val string) {
+	if _, ok := r.vals[name]; !ok {
+		r.names = append(r.names, name)
+	}
+	r.vals[name] = append(r.vals[name], val)
+}
+
+// text returns a field's text: its value, a JSON array for a repeated element, ok false when absent.
+func (r *rec) text(name string) (string, bool) {
+	v, ok := r.vals[name]
+	switch {
+	case !ok:
+		return "", false
+	case len(v) == 1:
+		return v[0], true
+	}
+	b, _ := json.Marshal(v)
+	return string(b), true
+}
+
+type reader struct {
+	cfg     *Config
+	path    []string
+	name    string
+	in      *fileio.In
+	win     *fileio.Window
+	dec     *xml.Decoder
+	stack   []string
+	schema  *record.Schema
+	kinds   []record.Kind
+	b       *record.Builder
+	samples []*rec
+	index   int64
+	st      state
+	from    int64
+	done    bool
+	err     error
+}
+
+func (c *Connector) open(ctx context.Context, env connector.Env, cfg *Config, req connector.ReadRequest) (*reader, error) {
+	path, name, err := fileio.Input(ctx, env, cfg.Path, cfg.Upload)
+	if err != nil {
+		return nil, err
+	}
+	overrides, err := fileio.Overrides(cfg.Types, req.Overrides)
+	if err != nil {
+		return nil, err
+	}
+	r := &reader{cfg: cfg, name: name, path: strings.Split(cfg.RecordPath, "/")}
+	if err := r.start(path); err != nil {
+		return nil, err
+	}
+	var names []string
+	seen := map[string]bool{}
+	for len(r.samples) < max(cfg.InferRows, 1) {
+		rc, err := r.record()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			r.Close()
+			return nil, err
+		}
+		for _, n := range rc.names {
+			if !seen[n] {
+				seen[n] = true
+				names = append(names, n)
+			}
+		}
+		r.samples = append(r.samples, rc)
+	}
+	var extra []string
+	for n := range overrides {
+		if !seen[n] {
+			extra = append(extra, n)
+		}
+	}
+	sortStrings(extra)
+	names = append(names, extra...)
+	inf := record.NewInferrer(names, overrides)
+	if cfg.InferRows > 0 {
+		row := make([]string, len(names))
+		for _, rc := range r.samples {
+			for i, n := range names {
+				row[i], _ = rc.text(n)
+			}
+			inf.Observe(row)
+		}
+	}
+	fields := inf.Fields()
+	for i := range fields {
+		fields[i].Nullable = true
+		if _, ok := overrides[fields[i].Name]; !ok && cfg.InferRows == 0 {
+			fields[i].Kind = record.KindString
+		}
+	}
+	if r.schema, err = record.NewSchema(fields...); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	r.kinds = make([]record.Kind, len(fields))
+	for i, f := range fields {
+		r.kinds[i] = f.Kind
+	}
+	if len(req.State) > 0 {
+		if err := json.Unmarshal(req.State, &r.st); err != nil {
+			r.Close()
+			return nil, fmt.Errorf("%s: bad checkpoint %s: %w", name, req.State, err)
+		}
+		r.Close()
+		r.samples, r.done = nil, false
+		if err := r.start(path); err != nil {
+			return nil, err
+		}
+		for r.index < r.st.Index {
+			if _, err := r.record(); err != nil {
+				r.Close()
+				if errors.Is(err, io.EOF) {
+					return nil, fmt.Errorf("%s: checkpoint at record %d but the file has only %d: %w", name, r.st.Index, r.index, connector.ErrNotFound)
+				}
+				return nil, err
+			}
+		}
+	}
+	size := req.BatchSize
+	if size <= 0 {
+		size = 1024
+	}
+	r.b = record.NewBuilder(r.schema, size)
+	r.from = r.dec.InputOffset()
+	return r, nil
+}
+
+func sortStrings(s []string) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
+
+func (r *reader) start(path string) error {
+	in, err := fileio.Open(path, r.name)
+	if err != nil {
+		return err
+	}
+	r.in, r.index, r.stack = in, 0, r.stack[:0]
+	r.win = &fileio.Window{R: in, Max: int64(r.cfg.MaxRecordBytes)}
+	r.dec = xml.NewDecoder(r.win)
+	r.dec.CharsetReader = func(label string, input io.Reader) (io.Reader, error) {
+		enc, err := ianaindex.IANA.Encoding(label)
+		if err != nil || enc == nil {
+			return nil, fmt.Errorf("unsupported encoding %q", label)
+		}
+		return enc.NewDecoder().Reader(input), nil
+	}
+	return nil
+}
+
+func (r *reader) fail(err error) error {
+	line, _ := r.dec.InputPos()
+	var se *xml.SyntaxError
+	switch {
+	case errors.Is(err, fileio.ErrRecordTooLarge):
+		return fmt.Errorf("%s: line %d: record %d exceeds max_record_bytes (%d)", r.name, line, r.index+1, r.cfg.MaxRecordBytes)
+	case errors.As(err, &se):
+		return fmt.Errorf("%s: line %d: XML is not well-formed: %s", r.name, se.Line, se.Msg)
+	case errors.Is(err, io.EOF) && r.dec.InputOffset() == 0:
+		return fmt.Errorf("%s: the file is empty (want an XML document)", r.name)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%s: line %d: unexpected end of the file (unclosed <%s>)", r.name, line, strings.Join(r.stack, "><"))
+	}
+	return fmt.Errorf("%s: line %d: %w", r.name, line, err)
+}
+
+func (r *reader) atRecord() bool {
+	if len(r.stack) != len(r.path) {
+		return false
+	}
+	for i := range r.path {
+		if r.stack[i] != r.path[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// record reads up to the next record element and flattens it.
+func (r *reader) record() (*rec, error) {
+	if r.done {
+		return nil, io.EOF
+	}
+	for {
+		r.win.Mark(r.dec.InputOffset())
+		tok, err := r.dec.Token()
+		if errors.Is(err, io.EOF) && len(r.stack) == 0 && r.dec.InputOffset() > 0 {
+			r.done = true
+			return nil, io.EOF
+		}
+		if err != nil {
+			return nil, r.fail(err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if len(r.stack) == 0 && t.Name.Local != r.path[0] {
+				return nil, fmt.Errorf("%s: record_path %s: the root element is <%s>, not <%s>: %w", r.name, r.cfg.RecordPath, t.Name.Local, r.path[0], connector.ErrNotFound)
+			}
+			r.stack = append(r.stack, t.Name.Local)
+			if r.atRecord() {
+				line, _ := r.dec.InputPos()
+				rc, err := r.flatten(t)
+				if err != nil {
+					return nil, err
+				}
+				r.stack = r.stack[:len(r.stack)-1]
+				r.index++
+				rc.index, rc.line = r.index, int64(line)
+				return rc, nil
+			}
+			if d := len(r.stack); d > len(r.path) || r.stack[d-1] != r.path[d-1] {
+				// Not on the way to the records: skip the element token by token.
+				if err := r.skip(); err != nil {
+					return nil, r.fail(err)
+				}
+				r.stack = r.stack[:len(r.stack)-1]
+			}
+		case xml.EndElement:
+			if len(r.stack) > 0 {
+				r.stack = r.stack[:len(r.stack)-1]
+			}
+		}
+	}
+}
+
+func (r *reader) skip() error {
+	depth := 1
+	for depth > 0 {
+		r.win.Mark(r.dec.InputOffset())
+		tok, err := r.dec.Token()
+		if err != nil {
+			return err
+		}
+		switch tok.(type) {
+		case xml.StartElement:
+			depth++
+		case xml.EndElement:
+			depth--
+		}
+	}
+	return nil
+}
+
+// flatten reads the record element started by start to its end.
+func (r *reader) flatten(start xml.StartElement) (*rec, error) {
+	rc := &rec{vals: map[string][]string{}}
+	for _, a := range start.Attr {
+		rc.add("@"+attrName(a.Name), a.Value)
+	}
+	var path []string
+	var text []*strings.Builder
+	text = append(text, &strings.Builder{})
+	for {
+		tok, err := r.dec.Token()
+		if err != nil {
+			return nil, r.fail(err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			path = append(path, t.Name.Local)
+			p := strings.Join(path, ".")
+			for _, a := range t.Attr {
+				rc.add(p+".@"+attrName(a.Name), a.Value)
+			}
+			text = append(text, &strings.Builder{})
+		case xml.CharData:
+			text[len(text)-1].Write(t)
+		case xml.EndElement:
+			s := text[len(text)-1].String()
+			text = text[:len(text)-1]
+			if len(path) == 0 {
+				if strings.TrimSpace(s) != "" {
+					rc.add("#text", s)
+				}
+				return rc, nil
+			}
+			p := strings.Join(path, ".")
+			if strings.TrimSpace(s) != "" || !hasChildren(rc, p) {
+				rc.add(p, s)
+			}
+			path = path[:len(path)-1]
+		}
+	}
+}
+
+func hasChildren(rc *rec, p string) bool {
+	prefix := p + "."
+	for _, n := range rc.names {
+		if strings.HasPrefix(n, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// attrName is an attribute's local name (a namespace prefix is dropped).
+func attrName(n xml.Name) string { return n.Local }
+
+func (r *reader) Schema() *record.Schema          { return r.schema }
+func (r *reader) State() (json.RawMessage, error) { return json.Marshal(r.st) }
+func (r *reader) Close() error {
+	if r.in == nil {
+		return nil
+	}
+	err := r.in.Close()
+	r.in = nil
+	return err
+}
+
+func (r *reader) Next(ctx context.Context) (*record.Batch, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	for !r.b.Full() {
+		var rc *rec
+		if len(r.samples) > 0 {
+			rc, r.samples = r.samples[0], r.samples[1:]
+		} else {
+			var err error
+			rc, err = r.record()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				r.err = err
+				if b := r.b.Take(); b != nil {
+					return b, nil
+				}
+				return nil, err
+			}
+		}
+		r.add(rc)
+		r.st.Index = rc.index
+		if r.b.Len()&255 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+	off := r.dec.InputOffset()
+	r.b.AddBytes(off - r.from)
+	r.from = off
+	if b := r.b.Take(); b != nil {
+		return b, nil
+	}
+	return nil, io.EOF
+}
+
+func (r *reader) add(rc *rec) {
+	row := r.b.Row(rc.line)
+	for i, f := range r.schema.Fields {
+		s, ok := rc.text(f.Name)
+		if !ok {
+			continue
+		}
+		v, err := parse(s, r.kinds[i])
+		if err != nil {
+			r.b.Unrow()
+			r.b.Reject(record.Reject{Source: r.name, Pos: rc.line, Field: f.Name, Reason: err.Error(), Values: rc.flat()})
+			return
+		}
+		row[i] = v
+	}
+}
+
+func parse(s string, k record.Kind) (record.Value, error) {
+	if k == record.KindBytes {
+		if s == "" {
+			return record.BytesString(""), nil
+		}
+		b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+		if err != nil {
+			return record.Null, fmt.Errorf("invalid base64 for a bytes field: %w", err)
+		}
+		return record.Bytes(b), nil
+	}
+	return record.Parse(s, k)
+}
+
+func (rc *rec) flat() map[string]string {
+	m := make(map[string]string, len(rc.names))
+	for _, n := range rc.names {
+		s, _ := rc.text(n)
+		m[n] = fileio.Truncate(s, 256)
+	}
+	return m
+}
+
+// OpenWriter starts writing the file.
+func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) (connector.Writer, error) {
+	cfg, err := c.decode(raw)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Upload != "" {
+		return nil, connector.ConfigError(errors.New("upload: a destination writes to a path, not an upload"))
+	}
+	path, err := fileio.Local(env, cfg.Path, true)
+	if err != nil {
+		return nil, err
+	}
+	if req.Mode == "" {
+		req.Mode = connector.Append
+	}
+	parts := strings.Split(cfg.RecordPath, "/")
+	for _, p := range parts {
+		if !validName(p) {
+			return nil, connector.ConfigError(fmt.Errorf("record_path: %q is not a valid XML element name", p))
+		}
+	}
+	containers := parts[:len(parts)-1]
+	var head, foot []byte
+	head = append(head, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"...)
+	for _, p := range containers {
+		head = append(head, "<"+p+">"...)
+	}
+	head = append(head, '\n')
+	for i := len(containers) - 1; i >= 0; i-- {
+		foot = append(foot, "</"+containers[i]+">"...)
+	}
+	foot = append(foot, '\n')
+	tail := func(f *os.File, size int64) (int64, bool, error) {
+		n := min(size, 64<<10)
+		buf := make([]byte, n)
+		if _, err := f.ReadAt(buf, size-n); err != nil {
+			return 0, false, err
+		}
+		t := bytes.TrimRight(buf, " \t\r\n")
+		want := bytes.TrimSpace(foot)
+		if !bytes.HasSuffix(t, want) {
+			return 0, false, fmt.Errorf("the file does not end with %s: not written with this record_path", want)
+		}
+		t = t[:len(t)-len(want)]
+		return size - n + int64(len(t)), bytes.Contains(buf, []byte("<"+parts[len(parts)-1])), nil
+	}
+	sink, err := fileio.OpenSink(fileio.SinkOptions{Path: path, Name: cfg.Path, Mode: req.Mode, RunID: req.RunID, Resume: req.Resume, Tail: tail, Footer: foot})
+	if err != nil {
+		return nil, err
+	}
+	if sink.Offset() == 0 {
+		if _, err := sink.Write(head); err != nil {
+			sink.Abort()
+			return nil, err
+		}
+		if err := sink.Commit(); err != nil {
+			sink.Abort()
+			return nil, err
+		}
+	}
+	return &writer{sink: sink, elem: parts[len(parts)-1], name: cfg.Path}, nil
+}
+
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		ok := c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c > 0x7f || (i > 0 && (c == '-' || c == '.' || c >= '0' && c <= '9'))
+		if !ok || c == ':' {
+			return false
+		}
+	}
+	return true
+}
+
+type writer struct {
+	sink   *fileio.Sink
+	elem   string
+	name   string
+	buf    []byte
+	schema *record.Schema
+	plan   []fieldPlan
+}
+
+// fieldPlan says how one field is written: as an attribute of the record, or at a path of elements.
+type fieldPlan struct {
+	attr string
+	path []string
+}
+
+func (w *writer) planFor(s *record.Schema) error {
+	if w.schema == s {
+		return nil
+	}
+	w.plan = w.plan[:0]
+	for _, f := range s.Fields {
+		if a, ok := strings.CutPrefix(f.Name, "@"); ok && validName(a) {
+			w.plan = append(w.plan, fieldPlan{attr: a})
+			continue
+		}
+		var path []string
+		for _, p := range strings.Split(f.Name, ".") {
+			if !validName(p) {
+				return fmt.Errorf("%s: field %q cannot be an XML element name (rename it with a map transform)", w.name, f.Name)
+			}
+			path = append(path, p)
+		}
+		w.plan = append(w.plan, fieldPlan{path: path})
+	}
+	w.schema = s
+	return nil
+}
+
+func (w *writer) Write(ctx context.Context, b *record.Batch) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := w.planFor(b.Schema); err != nil {
+		return err
+	}
+	buf := w.buf[:0]
+	var open []string
+	for _, row := range b.Rows {
+		buf = append(buf, "  <"+w.elem...)
+		for j, p := range w.plan {
+			if p.attr != "" && !row[j].IsNull() {
+				buf = append(buf, ' ')
+				buf = append(buf, p.attr...)
+				buf = append(buf, `="`...)
+				buf = appendEscaped(buf, text(row[j]))
+				buf = append(buf, '"')
+			}
+		}
+		buf = append(buf, '>')
+		open = open[:0]
+		for j, p := range w.plan {
+			if p.attr != "" || row[j].IsNull() {
+				continue
+			}
+			// Close elements not shared with this field's path, open the rest.
+			common := 0
+			for common < len(open) && common < len(p.path)-1 && open[common] == p.path[common] {
+				common++
+			}
+			for k := len(open) - 1; k >= common; k-- {
+				buf = append(buf, "</"+open[k]+">"...)
+			}
+			open = open[:common]
+			for _, e := range p.path[common : len(p.path)-1] {
+				buf = append(buf, "<"+e+">"...)
+				open = append(open, e)
+			}
+			leaf := p.path[len(p.path)-1]
+			buf = append(buf, "<"+leaf+">"...)
+			buf = appendEscaped(buf, text(row[j]))
+			buf = append(buf, "</"+leaf+">"...)
+		}
+		for k := len(open) - 1; k >= 0; k-- {
+			buf = append(buf, "</"+open[k]+">"...)
+		}
+		buf = append(buf, "</"+w.elem+">\n"...)
+		w.sink.Record()
+		if len(buf) > 128<<10 {
+			if _, err := w.sink.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+	_, err := w.sink.Write(buf)
+	w.buf = buf[:0]
+	return err
+}
+
+func text(v record.Value) string {
+	if v.Kind() == record.KindBytes {
+		return base64.StdEncoding.EncodeToString(v.AsBytes())
+	}
+	return v.String()
+}
+
+func appendEscaped(dst []byte, s string) []byte {
+	var b bytes.Buffer
+	_ = xml.EscapeText(&b, []byte(s))
+	return append(dst, b.Bytes()...)
+}
+
+func (w *writer) Commit(ctx context.Context) error                    { return w.sink.Commit() }
+func (w *writer) CommitState() (json.RawMessage, error)               { return w.sink.CommitState() }
+func (w *writer) ResumeAt(_ context.Context, t json.RawMessage) error { return w.sink.ResumeAt(t) }
+func (w *writer) Close(ctx context.Context) error                     { return w.sink.Close() }
+func (w *writer) Abort(ctx context.Context) error                     { return w.sink.Abort() }
