@@ -12,8 +12,11 @@ import (
 )
 
 func TestRefreshRotationAndReuse(t *testing.T) {
-	t.Parallel()
-	e := setup(t, setupOptions{})
+	eachBackend(t, testRefreshRotationAndReuse)
+}
+
+func testRefreshRotationAndReuse(t *testing.T, opts setupOptions) {
+	e := setup(t, opts)
 	_, rt1 := e.loginPair("viewer1")
 
 	var pair TokenPair

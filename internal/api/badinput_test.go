@@ -26,8 +26,12 @@ func (e *env) countUsers() int {
 // routes and checks the status, that the problem names what was wrong, and
 // that no user, layout or preference was stored.
 func TestBadInputIsA4xxProblemAndWritesNothing(t *testing.T) {
-	t.Parallel()
-	e := setup(t, setupOptions{maxBody: 4096})
+	eachBackend(t, testBadInput)
+}
+
+func testBadInput(t *testing.T, opts setupOptions) {
+	opts.maxBody = 4096
+	e := setup(t, opts)
 	admin := e.tokens[auth.RoleAdmin]
 	valid := `{"username":"newbie","email":"newbie@example.com","role":"designer","password":"` + testPassword + `"}`
 	tests := []struct {

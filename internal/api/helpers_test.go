@@ -236,3 +236,17 @@ func (e *env) auditEntries(f store.AuditFilter) []store.AuditEntry {
 	}
 	return entries
 }
+
+// eachBackend runs f against a SQLite store and an isolated PostgreSQL schema.
+func eachBackend(t *testing.T, f func(t *testing.T, opts setupOptions)) {
+	for _, pg := range []bool{false, true} {
+		name := "sqlite"
+		if pg {
+			name = "postgres"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f(t, setupOptions{postgres: pg})
+		})
+	}
+}

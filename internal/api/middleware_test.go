@@ -217,8 +217,11 @@ func TestMetrics(t *testing.T) {
 }
 
 func TestAuditTrail(t *testing.T) {
-	t.Parallel()
-	e := setup(t, setupOptions{})
+	eachBackend(t, testAuditTrail)
+}
+
+func testAuditTrail(t *testing.T, opts setupOptions) {
+	e := setup(t, opts)
 	start := time.Now().Add(-time.Second)
 	admin := e.tokens[auth.RoleAdmin]
 	r := e.do("POST", "/api/v1/users", admin, map[string]any{"username": "dana", "email": "dana@example.com", "role": "designer", "password": testPassword},

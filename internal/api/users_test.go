@@ -12,8 +12,11 @@ import (
 // TestDeveloperCannotManageAdmins: developer holds users:write but not
 // users:admin; admin holds both. Nobody resets an admin's password.
 func TestDeveloperCannotManageAdmins(t *testing.T) {
-	t.Parallel()
-	e := setup(t, setupOptions{})
+	eachBackend(t, testDeveloperCannotManageAdmins)
+}
+
+func testDeveloperCannotManageAdmins(t *testing.T, opts setupOptions) {
+	e := setup(t, opts)
 	otherAdmin := e.createUser("admin2", auth.RoleAdmin)
 	designer := e.createUser("designer2", auth.RoleDesigner)
 	dev, admin := e.tokens[auth.RoleDeveloper], e.tokens[auth.RoleAdmin]
@@ -67,8 +70,11 @@ func TestDeveloperCannotManageAdmins(t *testing.T) {
 }
 
 func TestUserLifecycle(t *testing.T) {
-	t.Parallel()
-	e := setup(t, setupOptions{})
+	eachBackend(t, testUserLifecycle)
+}
+
+func testUserLifecycle(t *testing.T, opts setupOptions) {
+	e := setup(t, opts)
 	admin := e.tokens[auth.RoleAdmin]
 
 	r := e.do("POST", "/api/v1/users", admin, map[string]any{"username": "ana", "email": "ana@example.com", "full_name": "Ana Lima", "role": "designer", "password": testPassword})
