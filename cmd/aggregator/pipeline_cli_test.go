@@ -181,7 +181,9 @@ func TestKilledRunResumesExactlyOnce(t *testing.T) {
 name: kill-test
 sources: [{id: in, type: csv, config: {path: in.csv}}]
 transforms: [{id: f, type: filter, inputs: [in], config: {expression: "id > 0"}}]
-destinations: [{id: out, type: csv, inputs: [f], config: {path: out.csv}, write: {mode: append}}]
+destinations:
+  - {id: out, type: csv, inputs: [f], config: {path: out.csv}, write: {mode: append}}
+  - {id: out2, type: ndjson, inputs: [f], config: {path: out.ndjson}, write: {mode: append}}
 `
 	file := filepath.Join(dir, "pipeline.yaml")
 	if err := os.WriteFile(file, []byte(spec), 0o644); err != nil {
@@ -253,5 +255,25 @@ destinations: [{id: out, type: csv, inputs: [f], config: {path: out.csv}, write:
 	}
 	if n != rows {
 		t.Fatalf("output has %d rows, want %d", n, rows)
+	}
+	b, err = os.ReadFile(filepath.Join(dir, "out.ndjson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen = make([]bool, rows+1)
+	n = 0
+	for i, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+		var r struct{ ID int }
+		if err := json.Unmarshal([]byte(line), &r); err != nil || r.ID < 1 || r.ID > rows {
+			t.Fatalf("out.ndjson line %d: bad row %q (%v)", i+1, line, err)
+		}
+		if seen[r.ID] {
+			t.Fatalf("out.ndjson: row %d written twice", r.ID)
+		}
+		seen[r.ID] = true
+		n++
+	}
+	if n != rows {
+		t.Fatalf("out.ndjson has %d rows, want %d", n, rows)
 	}
 }
