@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/expr-lang/expr/types"
+
 	"github.com/dataaggregator/aggregator/internal/record"
 )
 
@@ -45,24 +47,22 @@ func goValue(v record.Value) any {
 	return nil
 }
 
-var anyType = reflect.TypeOf((*any)(nil)).Elem()
-
-// typeSample returns a zero value whose type tells the expression checker the Go type of a field
-// of kind k (see goValue); json fields are untyped.
-func typeSample(k record.Kind) any {
+// typeSample returns the expression checker's type for a field of kind k (see goValue); json and
+// all-null fields are untyped (any).
+func typeSample(k record.Kind) types.Type {
 	switch k {
 	case record.KindBool:
-		return false
+		return types.Bool
 	case record.KindInt:
-		return int64(0)
+		return types.Int64
 	case record.KindFloat, record.KindDecimal:
-		return float64(0)
+		return types.Float64
 	case record.KindString, record.KindBytes:
-		return ""
+		return types.String
 	case record.KindDate, record.KindTimestamp:
-		return time.Time{}
+		return types.TypeOf(time.Time{})
 	}
-	return nil
+	return types.Any
 }
 
 // kindOfType maps an expression's static result type to a kind; ok is false when the type is not

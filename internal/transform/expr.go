@@ -9,6 +9,7 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/types"
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/dataaggregator/aggregator/internal/record"
@@ -48,7 +49,7 @@ func checkSyntax(src string) error {
 // compileProgram compiles src against schema s. Errors read like
 // `unknown field "x" at 1:5`.
 func compileProgram(src string, s *record.Schema) (*program, error) {
-	typeEnv := make(map[string]any, len(s.Fields))
+	typeEnv := make(types.Map, len(s.Fields))
 	for _, f := range s.Fields {
 		typeEnv[f.Name] = typeSample(f.Kind)
 	}

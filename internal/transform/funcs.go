@@ -93,7 +93,7 @@ func (l *funcLib) options() []expr.Option {
 }
 
 // regexArg lists the functions whose argument at the index is a pattern.
-var regexArg = map[string]int{"matches": 1, "regex_replace": 1, "regex_extract": 1}
+var regexArg = map[string]int{"regex_match": 1, "regex_replace": 1, "regex_extract": 1}
 
 // checkConstPatterns compiles every constant pattern once, at compile time, so that a bad pattern is
 // a compile error with its position and a good one is never compiled again.
@@ -332,7 +332,7 @@ func funcDefs() []funcDef {
 		{name: "replace", group: "strings", sig: "replace(s, old, new string) string", types: []any{s3}, fn: fnReplace},
 		{name: "split", group: "strings", sig: "split(s, sep string) []string", types: []any{new(func(any, any) []any)}, fn: fnSplit},
 		{name: "substr", group: "strings", sig: "substr(s string, start int [, length int]) string", types: []any{s2, s3}, fn: fnSubstr},
-		{name: "contains", group: "strings", sig: "contains(s, sub string) bool", types: []any{b2}, fn: strPred(strings.Contains)},
+		{name: "str_contains", group: "strings", sig: "str_contains(s, sub string) bool (the operator form is: s contains sub)", types: []any{b2}, fn: strPred(strings.Contains)},
 		{name: "starts_with", group: "strings", sig: "starts_with(s, prefix string) bool", types: []any{b2}, fn: strPred(strings.HasPrefix)},
 		{name: "ends_with", group: "strings", sig: "ends_with(s, suffix string) bool", types: []any{b2}, fn: strPred(strings.HasSuffix)},
 		{name: "pad_left", group: "strings", sig: "pad_left(s string, width int [, pad string]) string", types: []any{s2, s3}, fn: padFn(true)},
@@ -363,7 +363,7 @@ func funcDefs() []funcDef {
 		{name: "hour", group: "dates", sig: "hour(t timestamp) int", types: []any{i1}, fn: datePart(func(t time.Time) int { return t.Hour() })},
 		{name: "weekday", group: "dates", sig: "weekday(t timestamp) int (0 = Sunday)", types: []any{i1}, fn: datePart(func(t time.Time) int { return int(t.Weekday()) })},
 		// regular expressions
-		{name: "matches", group: "regex", sig: "matches(s, pattern string) bool", types: []any{b2}, fn: fnMatches},
+		{name: "regex_match", group: "regex", sig: "regex_match(s, pattern string) bool (the operator form is: s matches pattern)", types: []any{b2}, fn: fnMatches},
 		{name: "regex_replace", group: "regex", sig: "regex_replace(s, pattern, replacement string) string", types: []any{s3}, fn: fnRegexReplace},
 		{name: "regex_extract", group: "regex", sig: "regex_extract(s, pattern string [, group int]) string", types: []any{s2, s3}, fn: fnRegexExtract},
 		// hashing

@@ -3,6 +3,8 @@ package transform
 import (
 	"context"
 	"errors"
+	"os"
+	"runtime"
 	"testing"
 
 	"github.com/dataaggregator/aggregator/internal/record"
@@ -148,3 +150,17 @@ func runNode(t testing.TB, n Node, batches ...*record.Batch) *collector {
 }
 
 var errStop = errors.New("stop")
+
+func readFile(name string) (string, error) {
+	b, err := os.ReadFile(name)
+	return string(b), err
+}
+
+type runtimeMem struct{ heap uint64 }
+
+func (m *runtimeMem) read() {
+	runtime.GC()
+	var s runtime.MemStats
+	runtime.ReadMemStats(&s)
+	m.heap = s.HeapAlloc
+}

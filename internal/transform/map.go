@@ -95,6 +95,8 @@ type mapNode struct {
 	schema  *record.Schema
 	outs    []mapOut
 	inPlace bool // output positions equal input positions: rows are rewritten in place
+	narrow  bool // the output is no wider than the input: rows are rebuilt in place via tmp
+	tmp     record.Row
 	keep    []bool
 }
 
@@ -246,11 +248,13 @@ func (n *mapNode) Init(inputs []*record.Schema) (*record.Schema, error) {
 			n.inPlace = false
 		}
 	}
+	n.narrow = !n.inPlace && len(outs) <= len(in.Fields)
+	n.tmp = make(record.Row, len(in.Fields))
 	return s, nil
 }
 
 func (n *mapNode) Process(_ context.Context, _ int, in *record.Batch, out Output) error {
-	if n.inPlace {
+	if n.inPlace || n.narrow {
 		return n.processInPlace(in, out)
 	}
 	bld := record.NewBuilder(n.schema, len(in.Rows))
@@ -272,11 +276,24 @@ func (n *mapNode) processInPlace(in *record.Batch, out Output) error {
 	}
 	keep := n.keep[:len(in.Rows)]
 	dropped := false
+	w := len(n.outs)
 	for i, row := range in.Rows {
-		field, reason, ok := n.fill(row, row)
+		src := row
+		if n.narrow {
+			copy(n.tmp, row)
+			src = n.tmp
+		}
+		field, reason, ok := n.fill(row, src)
+		if ok && n.narrow {
+			clear(row[w:])
+			in.Rows[i] = row[:w:w]
+		}
 		keep[i] = ok
 		if !ok {
 			dropped = true
+			if n.narrow {
+				copy(row, n.tmp) // restore the input for the dead letter
+			}
 			if err := rejectRow(out, in, i, field, reason); err != nil {
 				return err
 			}
@@ -288,8 +305,9 @@ func (n *mapNode) processInPlace(in *record.Batch, out Output) error {
 	return emitInPlace(out, in, n.schema)
 }
 
-// fill writes the output row r from the input row (r and row may be the same slice when the node
-// works in place: each output position then reads only its own input position).
+// fill writes the output row r from the input row (r and row are the same slice when the node
+// works in place: each output position then reads only its own input position; when it narrows
+// rows, row is a copy of the input).
 func (n *mapNode) fill(r, row record.Row) (field, reason string, ok bool) {
 	for j := range n.outs {
 		o := &n.outs[j]
