@@ -84,6 +84,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		log.InfoContext(ctx, "generated SECRET_KEY for development", "file", a.cfg.SecretFile())
 	}
 
+	log.DebugContext(ctx, "configuration", "config", a.cfg) // Config redacts its secrets
+
 	if a.store, err = OpenStore(ctx, a.cfg, log); err != nil {
 		return nil, err
 	}
