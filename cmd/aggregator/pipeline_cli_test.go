@@ -30,9 +30,35 @@ func runCLI(t *testing.T, args ...string) (string, string, error) {
 	return out.String(), errb.String(), err
 }
 
+// copyExamples copies examples/ (pipelines, data, out/) to a temporary directory, so that tests do
+// not write into the source tree.
+func copyExamples(t *testing.T) string {
+	t.Helper()
+	dst := t.TempDir()
+	src := filepath.Join("..", "..", "examples")
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
 // Every example runs as it is, and validate and preview accept it.
 func TestExamplesRun(t *testing.T) {
-	examples, err := filepath.Glob("../../examples/*.yaml")
+	examples, err := filepath.Glob(filepath.Join(copyExamples(t), "*.yaml"))
 	if err != nil || len(examples) == 0 {
 		t.Fatalf("no examples found: %v", err)
 	}
@@ -59,7 +85,7 @@ func TestExamplesRun(t *testing.T) {
 func TestRunWritesDeadLettersNamingEachBrokenLine(t *testing.T) {
 	data := t.TempDir()
 	dl := filepath.Join(data, "rejects.ndjson")
-	out, _, err := runCLI(t, "run", "-f", "../../examples/customers-clean.yaml", "--data-dir", data, "--dead-letter", dl, "--progress", "none")
+	out, _, err := runCLI(t, "run", "-f", filepath.Join(copyExamples(t), "customers-clean.yaml"), "--data-dir", data, "--dead-letter", dl, "--progress", "none")
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, out)
 	}
