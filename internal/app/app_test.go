@@ -151,10 +151,20 @@ func TestAdminPasswordFromEnvironment(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t)
 	cfg.AdminPassword = "Chosen-Root-Passw0rd-7"
+	cfg.SecretKey = "a-very-secret-key-that-is-long-enough-1234"
 	cfg.CreateDevUser = true
+	cfg.LogLevel = "debug"
 	r := start(t, cfg, Options{})
 	if strings.Contains(r.console.String(), cfg.AdminPassword) {
 		t.Fatal("the chosen ADMIN_PASSWORD was printed")
+	}
+	if !strings.Contains(r.logs.String(), `"msg":"configuration"`) {
+		t.Fatal("the configuration was not logged at debug level")
+	}
+	for _, secret := range []string{cfg.AdminPassword, cfg.SecretKey} {
+		if strings.Contains(r.logs.String(), secret) {
+			t.Fatalf("the log contains a secret:\n%s", r.logs.String())
+		}
 	}
 	if res, body := postJSON(t, r.base+"/api/v1/auth/login", map[string]string{"login": "admin", "password": cfg.AdminPassword}); res.StatusCode != 200 {
 		t.Fatalf("login: %d %s", res.StatusCode, body)
