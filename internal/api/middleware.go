@@ -158,6 +158,8 @@ func unmatchedRoute(r *http.Request) string {
 		return r.URL.Path
 	case strings.HasPrefix(r.URL.Path, "/docs"):
 		return "/docs"
+	case strings.HasPrefix(r.URL.Path, "/api/v1/openapi"):
+		return "/api/v1/openapi"
 	case strings.HasPrefix(r.URL.Path, "/api/"):
 		return "unmatched"
 	}
