@@ -336,6 +336,8 @@ destinations: [{id: d, type: csv, inputs: [t], config: {path: o.csv}}]
 	}
 	spec.Sources = spec.Sources[:1]
 	spec.Transforms[0].Inputs = []string{"s"}
+	// `type:` may name a saved transformation too.
+	spec.Transforms[0].Transformation, spec.Transforms[0].Type = "", "active"
 	plan, err := Validate(context.Background(), spec, env)
 	if err != nil {
 		t.Fatal(err)

@@ -303,6 +303,16 @@ func (v *validator) transform(path string, t *Transform) *Node {
 		return n
 	}
 	def, err := v.env.Transforms.Get(n.Type)
+	if err != nil && t.Transformation == "" && v.env.Resolver != nil {
+		// `type: <name>` may also name a saved transformation.
+		if sv, rerr := v.env.Resolver.Transformation(v.ctx, n.Type); rerr == nil {
+			if t.Config != nil {
+				v.c.add(path+".config", "%q is a saved transformation, which brings its own config; remove config", n.Type)
+			}
+			n.Type, n.Config = sv.Type, sv.Config
+			def, err = v.env.Transforms.Get(n.Type)
+		}
+	}
 	if err != nil {
 		v.c.add(path+".type", "%v", err)
 		return n
