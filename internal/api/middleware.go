@@ -87,6 +87,14 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// Flush passes streaming responses through (Server-Sent Events, log tails).
+func (w *statusWriter) Flush() {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
 // Unwrap lets http.ResponseController reach the underlying writer (flush,
 // deadlines, WebSocket hijack).
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
@@ -196,8 +204,8 @@ func securityHeaders(next http.Handler) http.Handler {
 // allows any origin outside production; config refuses it in production).
 // Credentials (cookies) are never allowed: the API uses bearer tokens.
 func cors(origins []string) middleware {
-	any := slices.Contains(origins, "*")
-	allowed := func(o string) bool { return any || slices.Contains(origins, strings.TrimRight(o, "/")) }
+	anyOrigin := slices.Contains(origins, "*")
+	allowed := func(o string) bool { return anyOrigin || slices.Contains(origins, strings.TrimRight(o, "/")) }
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			origin := r.Header.Get("Origin")

@@ -366,3 +366,22 @@ func TestDocsAndOpenAPI(t *testing.T) {
 		t.Fatalf("unlisted asset served: %d", r.status)
 	}
 }
+
+func TestStatusWriterPassesFlushAndUnwrap(t *testing.T) {
+	t.Parallel()
+	rec := httptest.NewRecorder()
+	sw := &statusWriter{ResponseWriter: rec}
+	var w http.ResponseWriter = &statusWriter{ResponseWriter: sw} // two layers, as in the chain
+	f, ok := w.(http.Flusher)
+	if !ok {
+		t.Fatal("statusWriter is not an http.Flusher")
+	}
+	_, _ = w.Write([]byte("event: x\n\n"))
+	f.Flush()
+	if !rec.Flushed {
+		t.Fatal("Flush did not reach the underlying writer")
+	}
+	if err := http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Second)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		t.Fatalf("ResponseController through the wrappers: %v", err)
+	}
+}
