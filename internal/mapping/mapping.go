@@ -175,7 +175,7 @@ func words(name string) []string {
 var abbreviations = map[string][]string{
 	"qty": {"quantity"}, "qnty": {"quantity"},
 	"amt": {"amount"},
-	"no": {"number"}, "num": {"number"}, "nbr": {"number"}, "nr": {"number"},
+	"no":  {"number"}, "num": {"number"}, "nbr": {"number"}, "nr": {"number"},
 	"dob": {"date", "of", "birth"}, "bday": {"birth", "date"},
 	"id": {"identifier"}, "ident": {"identifier"},
 	"cust": {"customer"}, "cli": {"client"},
@@ -193,7 +193,7 @@ var abbreviations = map[string][]string{
 	"cnt": {"count"}, "avg": {"average"}, "pct": {"percent"},
 	"zip": {"postal", "code"}, "zipcode": {"postal", "code"}, "postcode": {"postal", "code"},
 	"mail": {"email"},
-	"msg": {"message"}, "val": {"value"}, "qtr": {"quarter"}, "yr": {"year"}, "mo": {"month"},
+	"msg":  {"message"}, "val": {"value"}, "qtr": {"quarter"}, "yr": {"year"}, "mo": {"month"},
 	"upd": {"updated"}, "mod": {"modified"},
 	"src": {"source"}, "dst": {"destination"}, "dest": {"destination"},
 	"curr": {"currency"}, "ccy": {"currency"}, "cur": {"currency"},
