@@ -87,6 +87,26 @@ func (c *counters) snapshot(n *pipeline.Node) NodeStats {
 		Dropped: c.dropped.Load(), Bytes: c.bytes.Load()}
 }
 
+// statDelta is what a parallel worker counted for one job; it is added to the shared counters when
+// the job is released, so that counters saved in a checkpoint match the source positions in it.
+type statDelta struct{ in, out, rejected, dedup, filtered, dropped, bytes int64 }
+
+// take returns the counts and zeroes them (a worker's own counters).
+func (c *counters) take() statDelta {
+	return statDelta{c.in.Swap(0), c.out.Swap(0), c.rejected.Swap(0), c.dedup.Swap(0), c.filtered.Swap(0),
+		c.dropped.Swap(0), c.bytes.Swap(0)}
+}
+
+func (c *counters) add(d statDelta) {
+	c.in.Add(d.in)
+	c.out.Add(d.out)
+	c.rejected.Add(d.rejected)
+	c.dedup.Add(d.dedup)
+	c.filtered.Add(d.filtered)
+	c.dropped.Add(d.dropped)
+	c.bytes.Add(d.bytes)
+}
+
 func (c *counters) restore(s NodeStats) {
 	c.in.Store(s.In)
 	c.out.Store(s.Out)
@@ -105,7 +125,7 @@ type edge struct {
 // rnode is a plan node at run time.
 type rnode struct {
 	p      *pipeline.Node
-	stats  *counters // shared by a node's clones in parallel workers
+	stats  *counters // a parallel worker's clone has its own, added to the original's on release
 	outs   []edge
 	schema *record.Schema
 	// origin names where rejected rows of this node came from, when a single source feeds it.

@@ -186,6 +186,13 @@ destinations: [{id: out, type: mem, inputs: [rej], config: {table: t}}]
 	if s := stat(res, "out"); s.Out != 4990 {
 		t.Errorf("destination counter %d, want 4990 across both runs", s.Out)
 	}
+	// Counters saved with a checkpoint match its source positions, also with parallel workers.
+	if s := stat(res, "src"); s.Out+s.Rejected != 5000 || s.Rejected != 5 {
+		t.Errorf("source counters %+v, want 5000 rows read once (5 rejected)", s)
+	}
+	if s := stat(res, "rej"); s.In != 4995 || s.Rejected != 5 {
+		t.Errorf("transform counters %+v, want 4995 in and 5 rejected", s)
+	}
 	if !ck.cp.Complete {
 		t.Error("final checkpoint is not marked complete")
 	}

@@ -34,6 +34,7 @@ type rejectItem struct {
 type jobOut struct {
 	outs    []destOut
 	rejects []rejectItem
+	stats   []statDelta // per node, in plan order
 }
 
 type job struct {
@@ -74,7 +75,7 @@ type worker struct {
 func (r *runner) newWorker() (*worker, error) {
 	w := &worker{r: r, by: map[*rnode]*rnode{}}
 	for _, rn := range r.nodes {
-		c := &rnode{p: rn.p, stats: rn.stats, schema: rn.schema, origin: rn.origin, orig: rn, collect: &w.out}
+		c := &rnode{p: rn.p, stats: &counters{}, schema: rn.schema, origin: rn.origin, orig: rn, collect: &w.out}
 		if rn.p.Kind == pipeline.KindTransform {
 			n, err := rn.p.Definition.New(configOrEmpty(rn.p.Config))
 			if err != nil {
@@ -105,7 +106,15 @@ func (r *runner) newWorker() (*worker, error) {
 func (w *worker) process(ctx context.Context, j job) jobResult {
 	w.out = jobOut{}
 	err := w.r.handleBatch(ctx, w.by[j.src], j.batch)
+	w.takeStats()
 	return jobResult{job: j, out: w.out, err: err}
+}
+
+func (w *worker) takeStats() {
+	w.out.stats = make([]statDelta, len(w.nodes))
+	for i, c := range w.nodes {
+		w.out.stats[i] = c.stats.take()
+	}
 }
 
 // flush ends every source in the worker's clone, flushing its nodes; what they emit is returned.
@@ -118,11 +127,15 @@ func (w *worker) flush(ctx context.Context) (jobOut, error) {
 			}
 		}
 	}
+	w.takeStats()
 	return w.out, nil
 }
 
 // release applies a job's rejects and sends its batches to the destinations, in source order.
 func (r *runner) release(ctx context.Context, o jobOut) error {
+	for i, d := range o.stats {
+		r.nodes[i].stats.add(d)
+	}
 	for _, ri := range o.rejects {
 		if err := r.reject(ctx, ri.n, ri.rj); err != nil {
 			return err
