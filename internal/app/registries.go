@@ -7,6 +7,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/connector/files/csv"
 	"github.com/dataaggregator/aggregator/internal/connector/files/json"
 	"github.com/dataaggregator/aggregator/internal/connector/files/ndjson"
+	"github.com/dataaggregator/aggregator/internal/connector/files/xml"
 	"github.com/dataaggregator/aggregator/internal/connector/postgres"
 	"github.com/dataaggregator/aggregator/internal/transform"
 )
@@ -19,6 +20,7 @@ func Registries() (*connector.Registry, *transform.Registry, error) {
 		csv.NewTSV(),
 		json.New(),
 		ndjson.New(),
+		xml.New(),
 		postgres.New(),
 	)
 	if err != nil {
