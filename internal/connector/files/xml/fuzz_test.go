@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
-	xmlconn "github.com/dataaggregator/aggregator/internal/connector/files/xml"
 	"github.com/dataaggregator/aggregator/internal/connector/files/internal/filetest"
+	xmlconn "github.com/dataaggregator/aggregator/internal/connector/files/xml"
 )
 
 // FuzzReader feeds arbitrary bytes to the reader: never a panic; rejects name the file and a line.

@@ -1,0 +1,862 @@
+// Package excel is the Excel (.xlsx) file connector, a source and a destination.
+//
+// The reader streams a sheet with excelize's row iterator (large worksheets are spilled to a temp file
+// by excelize, not held in memory). Cells are typed: numbers come back exactly as stored, booleans as
+// bool, cells formatted as dates as dates or timestamps; the column types are inferred from the first
+// infer_rows rows after the header row (overrides by types and by the engine). A cell that does not
+// parse as its column's declared type becomes a record.Reject naming the file, sheet row and column.
+// A corrupt or password-protected workbook (without the right password), or a missing sheet, fails
+// with an error naming the file. The checkpoint is the number of sheet rows consumed.
+//
+// The writer supports overwrite: rows are appended to a durable spool beside the target (through
+// fileio.Sink, so Commit is an fsync and a resumed run continues from its last commit); Close turns
+// the spool into the workbook with excelize's StreamWriter (dates and timestamps as date cells,
+// integers beyond 2^53 and inexact decimals as text so that nothing is rounded), fsyncs it and renames
+// it over the old file. Abort removes the spool and leaves the old file intact.
+package excel
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf16"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/dataaggregator/aggregator/internal/configspec"
+	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/connector/files/internal/fileio"
+	"github.com/dataaggregator/aggregator/internal/connector/files/internal/jsonrec"
+	"github.com/dataaggregator/aggregator/internal/record"
+)
+
+// Config is the Excel connector's configuration.
+type Config struct {
+	Path       string            `json:"path"`
+	Upload     string            `json:"upload"`
+	Sheet      string            `json:"sheet"`
+	SheetIndex int               `json:"sheet_index"`
+	HeaderRow  int               `json:"header_row"`
+	InferRows  int               `json:"infer_rows"`
+	Types      map[string]string `json:"types"`
+	Password   string            `json:"password"`
+}
+
+// Connector is the Excel connector.
+type Connector struct{}
+
+// New returns the Excel connector (type "excel").
+func New() *Connector { return &Connector{} }
+
+var (
+	_ connector.Source          = (*Connector)(nil)
+	_ connector.Destination     = (*Connector)(nil)
+	_ connector.Checker         = (*Connector)(nil)
+	_ connector.Discoverer      = (*Connector)(nil)
+	_ connector.ResumableWriter = (*writer)(nil)
+)
+
+// Spec describes the connector.
+func (c *Connector) Spec() connector.Spec {
+	return connector.Spec{
+		Name:        "excel",
+		Title:       "Excel workbook (.xlsx)",
+		Description: "Reads a sheet of an .xlsx workbook as records (typed cells, header row) and writes one (local path or upload).",
+		Category:    "file",
+		Source:      true,
+		Destination: true,
+		WriteModes:  []connector.WriteMode{connector.Overwrite},
+		Config: configspec.Spec{Params: []configspec.Param{
+			{Name: "path", Type: configspec.String, Description: "Workbook path, relative to the first allowed file root.", Examples: []any{"data/report.xlsx"}},
+			{Name: "upload", Type: configspec.String, Description: "Read an uploaded workbook by its id instead of a path (source only)."},
+			{Name: "sheet", Type: configspec.String, Description: "Sheet name to read or write (reading: default the sheet at sheet_index; writing: default Sheet1)."},
+			{Name: "sheet_index", Type: configspec.Integer, Default: 0, Min: configspec.Ptr(0), Description: "0-based position of the sheet to read when sheet is not set."},
+			{Name: "header_row", Type: configspec.Integer, Default: 1, Min: configspec.Ptr(0), Description: "1-based row holding the column names; rows above it are skipped; 0 means no header (columns are named A, B, C...)."},
+			{Name: "infer_rows", Type: configspec.Integer, Default: 1000, Min: configspec.Ptr(0), Description: "Number of rows sampled to infer each column's type (0: cells are read as text)."},
+			{Name: "types", Type: configspec.Object, Items: &configspec.Param{Type: configspec.String}, Description: "Per-column type overrides, e.g. {zip: string, amount: decimal}."},
+			{Name: "password", Type: configspec.String, Secret: true, Description: "Password of an encrypted workbook (read), or to encrypt the written workbook with."},
+		}},
+	}
+}
+
+func (c *Connector) decode(raw map[string]any) (*Config, error) {
+	var cfg Config
+	if err := connector.DecodeConfig(c.Spec(), raw, &cfg); err != nil {
+		return nil, err
+	}
+	for n, t := range cfg.Types {
+		if _, err := record.ParseKind(t); err != nil {
+			return nil, connector.ConfigError(fmt.Errorf("types.%s: %w", n, err))
+		}
+	}
+	return &cfg, nil
+}
+
+// Check validates the config and opens the workbook (or, for a new file, checks its directory).
+func (c *Connector) Check(ctx context.Context, env connector.Env, raw map[string]any) error {
+	cfg, err := c.decode(raw)
+	if err != nil {
+		return err
+	}
+	if cfg.Upload == "" {
+		if _, err := fileio.Local(env, cfg.Path, false); errors.Is(err, connector.ErrNotFound) {
+			_, err := fileio.Local(env, cfg.Path, true)
+			return err
+		}
+	}
+	r, err := c.open(ctx, env, cfg, connector.ReadRequest{BatchSize: 1})
+	if err != nil {
+		return err
+	}
+	return r.Close()
+}
+
+// Discover lists every sheet with the schema inferred from its rows.
+func (c *Connector) Discover(ctx context.Context, env connector.Env, raw map[string]any) (*connector.Catalog, error) {
+	cfg, err := c.decode(raw)
+	if err != nil {
+		return nil, err
+	}
+	path, name, err := fileio.Input(ctx, env, cfg.Path, cfg.Upload)
+	if err != nil {
+		return nil, err
+	}
+	f, err := openBook(path, name, cfg.Password)
+	if err != nil {
+		return nil, err
+	}
+	sheets := f.GetSheetList()
+	f.Close()
+	cat := &connector.Catalog{}
+	for _, s := range sheets {
+		r, err := c.open(ctx, env, cfg, connector.ReadRequest{Stream: s, BatchSize: 1})
+		if err != nil {
+			return nil, err
+		}
+		cat.Streams = append(cat.Streams, connector.Stream{Name: s, Kind: "sheet", Schema: r.schema})
+		r.Close()
+	}
+	return cat, nil
+}
+
+// Open starts reading a sheet (ReadRequest.Stream, when set, names the sheet).
+func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]any, req connector.ReadRequest) (connector.Reader, error) {
+	cfg, err := c.decode(raw)
+	if err != nil {
+		return nil, err
+	}
+	return c.open(ctx, env, cfg, req)
+}
+
+var oleMagic = []byte{0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1}
+
+func openBook(path, name, password string) (*excelize.File, error) {
+	head := make([]byte, 8)
+	if fh, err := os.Open(path); err == nil {
+		n, _ := io.ReadFull(fh, head)
+		fh.Close()
+		head = head[:n]
+	}
+	if len(head) == 0 {
+		return nil, fmt.Errorf("%s: the file is empty (want an .xlsx workbook)", name)
+	}
+	encrypted := bytes.Equal(head, oleMagic)
+	if encrypted && password == "" {
+		return nil, connector.ConfigError(fmt.Errorf("%s: the workbook is password-protected (or a legacy .xls file): set password", name))
+	}
+	f, err := excelize.OpenFile(path, excelize.Options{Password: password, ShortDatePattern: "yyyy-mm-dd", LongDatePattern: "yyyy-mm-dd", LongTimePattern: "hh:mm:ss"})
+	switch {
+	case err == nil:
+		return f, nil
+	case encrypted || errors.Is(err, excelize.ErrWorkbookPassword):
+		return nil, connector.ConfigError(fmt.Errorf("%s: cannot decrypt the workbook: wrong password, or a legacy .xls file", name))
+	}
+	return nil, fmt.Errorf("%s: not a valid .xlsx workbook: %w", name, err)
+}
+
+type state struct {
+	Row int64 `json:"row"` // sheet rows consumed
+}
+
+type sheetRow struct {
+	n     int64
+	cells []string // cell texts, typed as described in cellText
+}
+
+type reader struct {
+	cfg      *Config
+	name     string
+	book     *excelize.File
+	sheet    string
+	formats  *excelize.Rows // formatted values (to see booleans and dates)
+	raws     *excelize.Rows // stored values (exact numbers)
+	date1904 bool
+	row      int64
+	schema   *record.Schema
+	kinds    []record.Kind
+	b        *record.Builder
+	samples  []sheetRow
+	st       state
+	done     bool
+	err      error
+}
+
+func (c *Connector) open(ctx context.Context, env connector.Env, cfg *Config, req connector.ReadRequest) (*reader, error) {
+	path, name, err := fileio.Input(ctx, env, cfg.Path, cfg.Upload)
+	if err != nil {
+		return nil, err
+	}
+	overrides, err := fileio.Overrides(cfg.Types, req.Overrides)
+	if err != nil {
+		return nil, err
+	}
+	book, err := openBook(path, name, cfg.Password)
+	if err != nil {
+		return nil, err
+	}
+	r := &reader{cfg: cfg, name: name, book: book}
+	if err := r.pickSheet(req.Stream); err != nil {
+		book.Close()
+		return nil, err
+	}
+	if props, err := book.GetWorkbookProps(); err == nil && props.Date1904 != nil {
+		r.date1904 = *props.Date1904
+	}
+	if err := r.rewind(); err != nil {
+		book.Close()
+		return nil, err
+	}
+	var names []string
+	if cfg.HeaderRow > 0 {
+		for r.row < int64(cfg.HeaderRow) {
+			sr, err := r.next()
+			if errors.Is(err, io.EOF) {
+				r.Close()
+				return nil, fmt.Errorf("%s: sheet %q has no header row %d (it is empty)", name, r.sheet, cfg.HeaderRow)
+			}
+			if err != nil {
+				r.Close()
+				return nil, err
+			}
+			if sr.n == int64(cfg.HeaderRow) {
+				names = sr.cells
+			}
+		}
+	}
+	r.st.Row = r.row
+	width := len(names)
+	for len(r.samples) < max(cfg.InferRows, 1) {
+		sr, err := r.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			r.Close()
+			return nil, err
+		}
+		r.samples = append(r.samples, sr)
+		if cfg.HeaderRow == 0 {
+			width = max(width, len(sr.cells))
+		}
+	}
+	if cfg.HeaderRow == 0 {
+		for i := range width {
+			n, _ := excelize.ColumnNumberToName(i + 1)
+			names = append(names, n)
+		}
+	}
+	names = fileio.UniqueNames(names)
+	inf := record.NewInferrer(names, overrides)
+	if cfg.InferRows > 0 {
+		for _, sr := range r.samples {
+			inf.Observe(sr.cells)
+		}
+	}
+	fields := inf.Fields()
+	for i := range fields {
+		fields[i].Nullable = true
+		if _, ok := overrides[fields[i].Name]; !ok && cfg.InferRows == 0 {
+			fields[i].Kind = record.KindString
+		}
+	}
+	if r.schema, err = record.NewSchema(fields...); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	r.kinds = make([]record.Kind, len(fields))
+	for i, f := range fields {
+		r.kinds[i] = f.Kind
+	}
+	if len(req.State) > 0 {
+		if err := json.Unmarshal(req.State, &r.st); err != nil {
+			r.Close()
+			return nil, fmt.Errorf("%s: bad checkpoint %s: %w", name, req.State, err)
+		}
+		r.samples = nil
+		if err := r.rewind(); err != nil {
+			r.Close()
+			return nil, err
+		}
+		for r.row < r.st.Row {
+			if !r.formats.Next() || !r.raws.Next() {
+				r.Close()
+				return nil, fmt.Errorf("%s: checkpoint at row %d but sheet %q has only %d: %w", name, r.st.Row, r.sheet, r.row, connector.ErrNotFound)
+			}
+			r.row++
+		}
+	}
+	size := req.BatchSize
+	if size <= 0 {
+		size = 1024
+	}
+	r.b = record.NewBuilder(r.schema, size)
+	return r, nil
+}
+
+func (r *reader) pickSheet(stream string) error {
+	sheets := r.book.GetSheetList()
+	want := stream
+	if want == "" {
+		want = r.cfg.Sheet
+	}
+	if want != "" {
+		for _, s := range sheets {
+			if s == want {
+				r.sheet = s
+				return nil
+			}
+		}
+		return fmt.Errorf("%s: no sheet %q (sheets: %s): %w", r.name, want, strings.Join(sheets, ", "), connector.ErrNotFound)
+	}
+	if r.cfg.SheetIndex >= len(sheets) {
+		return fmt.Errorf("%s: sheet_index %d is out of range (the workbook has %d sheets: %s): %w", r.name, r.cfg.SheetIndex, len(sheets), strings.Join(sheets, ", "), connector.ErrNotFound)
+	}
+	r.sheet = sheets[r.cfg.SheetIndex]
+	return nil
+}
+
+// rewind starts both row iterators at the top of the sheet.
+func (r *reader) rewind() error {
+	r.closeRows()
+	var err error
+	if r.formats, err = r.book.Rows(r.sheet); err != nil {
+		return fmt.Errorf("%s: sheet %q: %w", r.name, r.sheet, err)
+	}
+	if r.raws, err = r.book.Rows(r.sheet); err != nil {
+		return fmt.Errorf("%s: sheet %q: %w", r.name, r.sheet, err)
+	}
+	r.row = 0
+	return nil
+}
+
+func (r *reader) closeRows() {
+	if r.formats != nil {
+		r.formats.Close()
+		r.raws.Close()
+		r.formats, r.raws = nil, nil
+	}
+}
+
+// next returns the next non-empty sheet row.
+func (r *reader) next() (sheetRow, error) {
+	for {
+		if !r.formats.Next() || !r.raws.Next() {
+			if err := r.formats.Error(); err != nil {
+				return sheetRow{}, fmt.Errorf("%s: sheet %q row %d: %w", r.name, r.sheet, r.row+1, err)
+			}
+			return sheetRow{}, io.EOF
+		}
+		r.row++
+		shown, err := r.formats.Columns()
+		if err != nil {
+			return sheetRow{}, fmt.Errorf("%s: sheet %q row %d: %w", r.name, r.sheet, r.row, err)
+		}
+		raw, err := r.raws.Columns(excelize.Options{RawCellValue: true})
+		if err != nil {
+			return sheetRow{}, fmt.Errorf("%s: sheet %q row %d: %w", r.name, r.sheet, r.row, err)
+		}
+		cells := make([]string, max(len(shown), len(raw)))
+		empty := true
+		for i := range cells {
+			var s, v string
+			if i < len(shown) {
+				s = shown[i]
+			}
+			if i < len(raw) {
+				v = raw[i]
+			}
+			cells[i] = r.cellText(s, v)
+			empty = empty && cells[i] == ""
+		}
+		if !empty {
+			return sheetRow{n: r.row, cells: cells}, nil
+		}
+	}
+}
+
+// cellText picks a cell's text from how it is shown and how it is stored: TRUE/FALSE cells are
+// booleans, numbers shown as dates are dates (or timestamps, with a time of day) in ISO form, and
+// every other cell is its stored value (numbers exactly, not as rounded for display).
+func (r *reader) cellText(shown, raw string) string {
+	if shown == raw {
+		return raw
+	}
+	switch {
+	case (shown == "TRUE" && raw == "1") || (shown == "FALSE" && raw == "0"):
+		return strings.ToLower(shown)
+	case looksLikeDate(shown):
+		serial, err := strconv.ParseFloat(raw, 64)
+		if err != nil {
+			return raw
+		}
+		t, err := excelize.ExcelDateToTime(serial, r.date1904)
+		if err != nil {
+			return raw
+		}
+		t = t.Round(time.Millisecond) // Excel keeps times to the millisecond
+		if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0 && !strings.Contains(shown, ":") {
+			return t.Format(record.DateLayout)
+		}
+		return t.Format("2006-01-02T15:04:05.999999Z07:00")
+	}
+	return raw
+}
+
+func looksLikeDate(s string) bool {
+	if strings.Count(s, ":") >= 1 || strings.Count(s, "-") >= 2 || strings.Count(s, "/") >= 2 {
+		return true
+	}
+	l := strings.ToLower(s)
+	for _, m := range []string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"} {
+		if strings.Contains(l, m) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *reader) Schema() *record.Schema          { return r.schema }
+func (r *reader) State() (json.RawMessage, error) { return json.Marshal(r.st) }
+func (r *reader) Close() error {
+	if r.book == nil {
+		return nil
+	}
+	r.closeRows()
+	err := r.book.Close()
+	r.book = nil
+	return err
+}
+
+func (r *reader) Next(ctx context.Context) (*record.Batch, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	for !r.b.Full() {
+		var sr sheetRow
+		if len(r.samples) > 0 {
+			sr, r.samples = r.samples[0], r.samples[1:]
+		} else {
+			var err error
+			sr, err = r.next()
+			if errors.Is(err, io.EOF) {
+				r.st.Row = r.row
+				break
+			}
+			if err != nil {
+				r.err = err
+				if b := r.b.Take(); b != nil {
+					return b, nil
+				}
+				return nil, err
+			}
+		}
+		r.add(sr)
+		r.st.Row = sr.n
+		if r.b.Len()&255 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+	if b := r.b.Take(); b != nil {
+		return b, nil
+	}
+	return nil, io.EOF
+}
+
+func (r *reader) add(sr sheetRow) {
+	if len(sr.cells) > len(r.kinds) {
+		for _, c := range sr.cells[len(r.kinds):] {
+			if c != "" {
+				r.b.Reject(record.Reject{Source: r.name, Pos: sr.n, Reason: fmt.Sprintf("has %d cells, the header names %d columns", len(sr.cells), len(r.kinds)), Raw: fileio.Truncate(strings.Join(sr.cells, "\t"), 1024)})
+				return
+			}
+		}
+	}
+	row := r.b.Row(sr.n)
+	for i, k := range r.kinds {
+		if i >= len(sr.cells) || sr.cells[i] == "" {
+			continue // a blank cell is NULL
+		}
+		v, err := parse(sr.cells[i], k)
+		if err != nil {
+			r.b.Unrow()
+			col, _ := excelize.ColumnNumberToName(i + 1)
+			r.b.Reject(record.Reject{Source: r.name, Pos: sr.n, Field: r.schema.Fields[i].Name, Reason: fmt.Sprintf("cell %s%d: %v", col, sr.n, err), Raw: fileio.Truncate(strings.Join(sr.cells, "\t"), 1024)})
+			return
+		}
+		row[i] = v
+	}
+}
+
+func parse(s string, k record.Kind) (record.Value, error) {
+	if k == record.KindBytes {
+		b, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			return record.Null, fmt.Errorf("invalid base64 for a bytes column: %w", err)
+		}
+		return record.Bytes(b), nil
+	}
+	return record.Parse(s, k)
+}
+
+// OpenWriter starts writing the workbook (overwrite only).
+func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) (connector.Writer, error) {
+	cfg, err := c.decode(raw)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Upload != "" {
+		return nil, connector.ConfigError(errors.New("upload: a destination writes to a path, not an upload"))
+	}
+	if req.Mode == "" {
+		req.Mode = connector.Overwrite
+	}
+	if req.Mode != connector.Overwrite {
+		return nil, fmt.Errorf("write mode %q: %w (an .xlsx workbook is written whole: use overwrite)", req.Mode, connector.ErrUnsupported)
+	}
+	path, err := fileio.Local(env, cfg.Path, true)
+	if err != nil {
+		return nil, err
+	}
+	run := req.RunID
+	if run == "" {
+		run = "run"
+	}
+	spool := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+"."+run+".spool")
+	sink, err := fileio.OpenSink(fileio.SinkOptions{Path: spool, Name: cfg.Path + " (spool)", Mode: connector.Append, RunID: run, Resume: req.Resume})
+	if err != nil {
+		return nil, err
+	}
+	if !req.Resume && sink.Offset() > 0 {
+		// A spool left by another run: start afresh.
+		if err := sink.ResumeAt(json.RawMessage(`{"offset":0}`)); err != nil {
+			sink.Abort()
+			return nil, err
+		}
+	}
+	sheet := cfg.Sheet
+	if sheet == "" {
+		sheet = "Sheet1"
+	}
+	w := &writer{cfg: cfg, path: path, spoolPath: spool, sink: sink, sheet: sheet, schema: req.Schema}
+	return w, nil
+}
+
+type writer struct {
+	cfg       *Config
+	path      string
+	spoolPath string
+	sink      *fileio.Sink
+	sheet     string
+	schema    *record.Schema
+	buf       []byte
+}
+
+// spoolHeader is the spool's first line: the schema of the rows that follow.
+type spoolHeader struct {
+	Schema *record.Schema `json:"schema"`
+}
+
+func (w *writer) Write(ctx context.Context, b *record.Batch) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	if err := w.begin(b.Schema); err != nil {
+		return err
+	}
+	var rowErr connector.RowError
+	buf := w.buf[:0]
+	for i, row := range b.Rows {
+		if j, why := tooLong(row); why != "" {
+			rowErr.Rows = append(rowErr.Rows, connector.RowProblem{Index: i, Field: b.Schema.Fields[j].Name, Reason: why})
+			continue
+		}
+		buf = jsonrec.AppendObject(buf, b.Schema, row)
+		buf = append(buf, '\n')
+		w.sink.Record()
+	}
+	if _, err := w.sink.Write(buf); err != nil {
+		return err
+	}
+	w.buf = buf[:0]
+	if len(rowErr.Rows) > 0 {
+		return &rowErr
+	}
+	return nil
+}
+
+// tooLong finds a text value Excel would truncate (a cell holds at most 32,767 UTF-16 units).
+func tooLong(row record.Row) (int, string) {
+	for j, v := range row {
+		switch v.Kind() {
+		case record.KindString, record.KindJSON, record.KindBytes:
+			n := len(v.Str())
+			if v.Kind() == record.KindBytes {
+				n = base64.StdEncoding.EncodedLen(n)
+			}
+			if n > excelize.TotalCellChars && len(utf16.Encode([]rune(v.Str()))) > excelize.TotalCellChars {
+				return j, fmt.Sprintf("text of %d characters does not fit an Excel cell (at most %d)", n, excelize.TotalCellChars)
+			}
+		}
+	}
+	return 0, ""
+}
+
+// begin writes the spool header once.
+func (w *writer) begin(s *record.Schema) error {
+	if w.schema == nil {
+		w.schema = s
+	}
+	if w.sink.Offset() > 0 {
+		return nil
+	}
+	b, err := json.Marshal(spoolHeader{Schema: w.schema})
+	if err != nil {
+		return err
+	}
+	if _, err := w.sink.Write(append(b, '\n')); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (w *writer) Commit(ctx context.Context) error                    { return w.sink.Commit() }
+func (w *writer) CommitState() (json.RawMessage, error)               { return w.sink.CommitState() }
+func (w *writer) ResumeAt(_ context.Context, t json.RawMessage) error { return w.sink.ResumeAt(t) }
+
+func (w *writer) Abort(ctx context.Context) error {
+	err := w.sink.Abort()
+	os.Remove(w.spoolPath)
+	return err
+}
+
+// Close builds the workbook from the spool and renames it over the target.
+func (w *writer) Close(ctx context.Context) error {
+	if w.schema != nil {
+		if err := w.begin(w.schema); err != nil {
+			return err
+		}
+	}
+	if err := w.sink.Close(); err != nil {
+		return err
+	}
+	tmp := filepath.Join(filepath.Dir(w.path), "."+filepath.Base(w.path)+".tmp.xlsx")
+	err := w.build(ctx, tmp)
+	if err == nil {
+		err = syncFile(tmp)
+	}
+	if err == nil {
+		err = os.Rename(tmp, w.path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("%s: %w", w.cfg.Path, err)
+	}
+	if d, err := os.Open(filepath.Dir(w.path)); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	os.Remove(w.spoolPath)
+	return nil
+}
+
+func syncFile(p string) error {
+	f, err := os.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (w *writer) build(ctx context.Context, tmp string) error {
+	sp, err := os.Open(w.spoolPath)
+	if err != nil {
+		return fmt.Errorf("open spool: %w", err)
+	}
+	defer sp.Close()
+	lr := fileio.NewLineReader(bufio.NewReaderSize(sp, 256<<10), math.MaxInt32)
+	f := excelize.NewFile()
+	defer f.Close()
+	if w.sheet != "Sheet1" {
+		if err := f.SetSheetName("Sheet1", w.sheet); err != nil {
+			return fmt.Errorf("sheet %q: %w", w.sheet, err)
+		}
+	}
+	sw, err := f.NewStreamWriter(w.sheet)
+	if err != nil {
+		return err
+	}
+	dateFmt, tsFmt := "yyyy-mm-dd", "yyyy-mm-dd hh:mm:ss.000"
+	dateStyle, err := f.NewStyle(&excelize.Style{CustomNumFmt: &dateFmt})
+	if err != nil {
+		return err
+	}
+	tsStyle, err := f.NewStyle(&excelize.Style{CustomNumFmt: &tsFmt})
+	if err != nil {
+		return err
+	}
+	line, _, err := lr.Next()
+	var schema *record.Schema
+	switch {
+	case errors.Is(err, io.EOF):
+		schema = w.schema
+	case err != nil:
+		return fmt.Errorf("read spool: %w", err)
+	default:
+		var h spoolHeader
+		if err := json.Unmarshal(line, &h); err != nil {
+			return fmt.Errorf("spool header: %w", err)
+		}
+		schema = h.Schema
+	}
+	if schema == nil {
+		schema = record.MustSchema()
+	}
+	schema, err = record.NewSchema(schema.Fields...) // rebuild the name index
+	if err != nil {
+		return err
+	}
+	head := make([]any, len(schema.Fields))
+	for i, fl := range schema.Fields {
+		head[i] = fl.Name
+	}
+	rowNum := 1
+	if len(head) > 0 {
+		if err := sw.SetRow("A1", head); err != nil {
+			return err
+		}
+		rowNum++
+	}
+	conv := jsonrec.NewConverter(schema)
+	vals := make(record.Row, len(schema.Fields))
+	cells := make([]any, len(schema.Fields))
+	for {
+		line, _, err := lr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("read spool: %w", err)
+		}
+		if rowNum&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			conv.NewBatch()
+		}
+		clear(vals)
+		if field, reason, err := conv.Row(line, vals); err != nil || reason != "" {
+			return fmt.Errorf("spool row %d field %q: %s %v", rowNum, field, reason, err)
+		}
+		for i, v := range vals {
+			cells[i] = cell(v, dateStyle, tsStyle)
+		}
+		cellName, _ := excelize.CoordinatesToCellName(1, rowNum)
+		if err := sw.SetRow(cellName, cells); err != nil {
+			return fmt.Errorf("row %d: %w", rowNum, err)
+		}
+		rowNum++
+	}
+	if err := sw.Flush(); err != nil {
+		return err
+	}
+	var opts []excelize.Options
+	if w.cfg.Password != "" {
+		opts = append(opts, excelize.Options{Password: w.cfg.Password})
+	}
+	return f.SaveAs(tmp, opts...)
+}
+
+const maxExact = 1 << 53
+
+// cell converts a value to what the stream writer stores: typed where Excel holds it exactly, text
+// otherwise.
+func cell(v record.Value, dateStyle, tsStyle int) any {
+	switch v.Kind() {
+	case record.KindNull:
+		return nil
+	case record.KindBool:
+		return v.AsBool()
+	case record.KindInt:
+		if n := v.AsInt(); n > -maxExact && n < maxExact {
+			return n
+		}
+		return strconv.FormatInt(v.AsInt(), 10)
+	case record.KindFloat:
+		f := v.AsFloat()
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return strconv.FormatFloat(f, 'g', -1, 64)
+		}
+		return f
+	case record.KindDecimal:
+		f, err := strconv.ParseFloat(v.Str(), 64)
+		if err == nil && strconv.FormatFloat(f, 'f', -1, 64) == v.Str() {
+			return f
+		}
+		return v.Str()
+	case record.KindString:
+		if v.Str() == "" {
+			return nil // Excel has no empty text distinct from a blank cell
+		}
+		return v.Str()
+	case record.KindBytes:
+		if v.Str() == "" {
+			return nil
+		}
+		return base64.StdEncoding.EncodeToString(v.AsBytes())
+	case record.KindDate:
+		t := v.AsTime()
+		if t.Year() < 1900 || t.Year() > 9999 {
+			return v.String()
+		}
+		return excelize.Cell{Value: t, StyleID: dateStyle}
+	case record.KindTimestamp:
+		t := v.AsTime()
+		if t.Year() < 1900 || t.Year() > 9999 || t.Nanosecond()%1_000_000 != 0 {
+			// Excel keeps milliseconds at best: keep the exact instant as text.
+			return v.String()
+		}
+		return excelize.Cell{Value: t, StyleID: tsStyle}
+	}
+	return v.String()
+}
