@@ -602,7 +602,7 @@ func (r *runner) handleBatch(ctx context.Context, n *rnode, b *record.Batch) err
 
 // pump reads every source and pushes its batches through the DAG. Sources feeding a lookup input
 // are read to the end first. tick is called after each batch and on each timer tick.
-func (r *runner) pump(ctx context.Context, limit int64, tick func(ctx context.Context, force bool) error) error {
+func (r *runner) pump(ctx context.Context, limit int64, tick func(ctx context.Context) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {
@@ -641,7 +641,7 @@ func (r *runner) pump(ctx context.Context, limit int64, tick func(ctx context.Co
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-tickC:
-			if err := tick(ctx, false); err != nil {
+			if err := tick(ctx); err != nil {
 				return err
 			}
 		case it := <-items:
@@ -657,13 +657,13 @@ func (r *runner) pump(ctx context.Context, limit int64, tick func(ctx context.Co
 				}
 				return fmt.Errorf("source %s (%s): %w", it.n.p.ID, it.n.p.Type, it.err)
 			default:
-				r.sinceCommit += int64(it.batch.Len())
+				r.sinceCommit += int64(it.batch.Len() + len(it.batch.Rejects))
 				if err := r.handleBatch(ctx, it.n, it.batch); err != nil {
 					return err
 				}
 				it.n.state = it.state
 				if tick != nil {
-					if err := tick(ctx, false); err != nil {
+					if err := tick(ctx); err != nil {
 						return err
 					}
 				}

@@ -150,7 +150,7 @@ func (r *runner) release(ctx context.Context, o jobOut) error {
 }
 
 // pumpParallel is pump with n workers running the transformation nodes.
-func (r *runner) pumpParallel(ctx context.Context, n int, tick func(ctx context.Context, force bool) error) error {
+func (r *runner) pumpParallel(ctx context.Context, n int, tick func(ctx context.Context) error) error {
 	workers := make([]*worker, n)
 	for i := range workers {
 		w, err := r.newWorker()
@@ -212,7 +212,7 @@ func (r *runner) pumpParallel(ctx context.Context, n int, tick func(ctx context.
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-ticker.C:
-			if err := tick(ctx, false); err != nil {
+			if err := tick(ctx); err != nil {
 				return err
 			}
 		case it := <-itemsC:
@@ -225,7 +225,7 @@ func (r *runner) pumpParallel(ctx context.Context, n int, tick func(ctx context.
 				}
 				return fmt.Errorf("source %s (%s): %w", it.n.p.ID, it.n.p.Type, it.err)
 			default:
-				jobs <- job{seq: next, rows: int64(it.batch.Len()), src: it.n, batch: it.batch, state: it.state}
+				jobs <- job{seq: next, rows: int64(it.batch.Len() + len(it.batch.Rejects)), src: it.n, batch: it.batch, state: it.state}
 				next++
 				inflight++
 			}
@@ -247,7 +247,7 @@ func (r *runner) pumpParallel(ctx context.Context, n int, tick func(ctx context.
 				}
 				jr.src.state = jr.state
 				r.sinceCommit += jr.rows
-				if err := tick(ctx, false); err != nil {
+				if err := tick(ctx); err != nil {
 					return err
 				}
 			}

@@ -189,7 +189,7 @@ func (r *runner) run(ctx context.Context) (res *Result, err error) {
 	}
 
 	lastCommit, lastProgress := r.opts.Now(), r.opts.Now()
-	tick := func(ctx context.Context, _ bool) error {
+	tick := func(ctx context.Context) error {
 		now := r.opts.Now()
 		if r.sinceCommit >= r.opts.CommitRows || now.Sub(lastCommit) >= r.opts.CommitInterval {
 			if err := r.checkpoint(ctx, len(r.stateful) == 0); err != nil {
