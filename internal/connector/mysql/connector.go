@@ -1,0 +1,201 @@
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/connector/sqlutil"
+)
+
+// Connector is the MySQL/MariaDB connector type. It is stateless.
+type Connector struct{}
+
+// New returns the MySQL/MariaDB connector.
+func New() *Connector { return &Connector{} }
+
+var (
+	_ connector.Checker     = (*Connector)(nil)
+	_ connector.Discoverer  = (*Connector)(nil)
+	_ connector.Source      = (*Connector)(nil)
+	_ connector.Destination = (*Connector)(nil)
+)
+
+// Spec describes the connector.
+func (c *Connector) Spec() connector.Spec {
+	return connector.Spec{
+		Name:        "mysql",
+		Title:       "MySQL / MariaDB",
+		Description: "Reads tables, views or queries (full or incremental by a cursor column) and writes tables with batched multi-row INSERT: append, atomic overwrite or upsert.",
+		Category:    "database",
+		Source:      true,
+		Destination: true,
+		Config:      configSpec,
+		WriteModes:  []connector.WriteMode{connector.Append, connector.Overwrite, connector.Upsert},
+		Incremental: true,
+	}
+}
+
+func logger(env connector.Env) *slog.Logger {
+	if env.Logger != nil {
+		return env.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// findTable looks a table up; a missing one is ErrNotFound.
+func findTable(ctx context.Context, d *Dialect, db sqlutil.Queryer, schema, name string) (*sqlutil.Table, error) {
+	ts, err := d.Tables(ctx, db, schema, name)
+	if err != nil {
+		return nil, fmt.Errorf("read catalog for %s.%s: %w", schema, name, err)
+	}
+	for _, t := range ts {
+		if t.Name == name {
+			return t, nil
+		}
+	}
+	return nil, fmt.Errorf("table %q not found in database %q: %w", name, schema, connector.ErrNotFound)
+}
+
+func (c *Connector) dialect(ctx context.Context, db *sql.DB) *Dialect {
+	d := &Dialect{}
+	var packet int
+	if err := db.QueryRowContext(ctx, "SELECT @@max_allowed_packet").Scan(&packet); err == nil {
+		d.MaxPacket = packet
+	}
+	return d
+}
+
+// Check connects and, when a table or query is configured, checks that it can be read.
+func (c *Connector) Check(ctx context.Context, env connector.Env, raw map[string]any) error {
+	cfg, err := decodeConfig(c.Spec(), raw)
+	if err != nil {
+		return err
+	}
+	db, err := cfg.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	d := &Dialect{}
+	switch {
+	case cfg.Query != "":
+		if _, err := d.DescribeQuery(ctx, db, cfg.Query); err != nil {
+			return sqlutil.Scrub(fmt.Errorf("mysql: check query: %w", err), cfg.secrets()...)
+		}
+	case cfg.Table != "":
+		if _, err := findTable(ctx, d, db, cfg.Database, cfg.Table); err != nil {
+			return sqlutil.Scrub(fmt.Errorf("mysql: check table: %w", err), cfg.secrets()...)
+		}
+	}
+	return nil
+}
+
+// Discover lists the database's tables and views with columns, primary keys and cursor candidates.
+func (c *Connector) Discover(ctx context.Context, env connector.Env, raw map[string]any) (*connector.Catalog, error) {
+	cfg, err := decodeConfig(c.Spec(), raw)
+	if err != nil {
+		return nil, err
+	}
+	db, err := cfg.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	d := &Dialect{}
+	ts, err := d.Tables(ctx, db, cfg.Database, "")
+	if err != nil {
+		return nil, sqlutil.Scrub(fmt.Errorf("mysql: discover: %w", err), cfg.secrets()...)
+	}
+	cat := &connector.Catalog{Streams: []connector.Stream{}}
+	for _, t := range ts {
+		s, err := t.SchemaOf()
+		if err != nil {
+			return nil, fmt.Errorf("mysql: discover %s: %w", t.Name, err)
+		}
+		st := connector.Stream{Name: t.Name, Namespace: t.Schema, Kind: t.Kind, Schema: s, PrimaryKey: t.PK, RowEstimate: t.Rows}
+		for _, col := range t.Cols {
+			if d.CursorCandidate(col) {
+				st.CursorCandidates = append(st.CursorCandidates, col.Name)
+			}
+		}
+		cat.Streams = append(cat.Streams, st)
+	}
+	return cat, nil
+}
+
+// Open starts a read of the configured table or query (or the stream's table).
+func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]any, req connector.ReadRequest) (connector.Reader, error) {
+	cfg, err := decodeConfig(c.Spec(), raw)
+	if err != nil {
+		return nil, err
+	}
+	db, err := cfg.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := c.newReader(ctx, db, cfg, env, req)
+	if err != nil {
+		db.Close()
+		return nil, sqlutil.Scrub(err, cfg.secrets()...)
+	}
+	return r, nil
+}
+
+func (c *Connector) newReader(ctx context.Context, db *sql.DB, cfg Config, env connector.Env, req connector.ReadRequest) (*sqlutil.Reader, error) {
+	d := &Dialect{}
+	o := sqlutil.ReadOptions{Key: cfg.Key, BatchSize: cfg.BatchSize, Req: req, NullCursor: cfg.NullCursor, Log: logger(env), Secrets: cfg.secrets()}
+	if cfg.Query != "" {
+		cols, err := d.DescribeQuery(ctx, db, strings.TrimRight(strings.TrimSpace(cfg.Query), ";"))
+		if err != nil {
+			return nil, fmt.Errorf("mysql source: %w", err)
+		}
+		o.Cols, o.Display, o.From = cols, "query", "("+strings.TrimRight(strings.TrimSpace(cfg.Query), ";")+")"
+	} else {
+		name := cfg.Table
+		if name == "" {
+			name = req.Stream
+		}
+		if name == "" {
+			return nil, connector.ConfigError(errors.New("table: required (or query, or a stream name)"))
+		}
+		t, err := findTable(ctx, d, db, cfg.Database, name)
+		if err != nil {
+			return nil, fmt.Errorf("mysql source: %w", err)
+		}
+		o.Cols, o.Display, o.From = t.Cols, t.Schema+"."+t.Name, sqlutil.Qualified(q, t.Schema, t.Name)
+		if len(o.Key) == 0 {
+			o.Key = t.PK
+		}
+	}
+	return sqlutil.NewReader(ctx, db, d, o)
+}
+
+// OpenWriter opens a writer on the configured table (or the stream's).
+func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) (connector.Writer, error) {
+	cfg, err := decodeConfig(c.Spec(), raw)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Query != "" {
+		return nil, connector.ConfigError(errors.New("query: a destination writes a table; remove query"))
+	}
+	name := cfg.Table
+	if name == "" {
+		name = req.Stream
+	}
+	switch req.Mode {
+	case "", connector.Append, connector.Overwrite, connector.Upsert:
+	default:
+		return nil, fmt.Errorf("write mode %q: %w", req.Mode, connector.ErrUnsupported)
+	}
+	db, err := cfg.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return sqlutil.NewWriter(ctx, db, c.dialect(ctx, db), sqlutil.WriteOptions{Schema: cfg.Database, Table: name, Req: req, Log: logger(env), Secrets: cfg.secrets()})
+}

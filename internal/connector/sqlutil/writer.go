@@ -1,0 +1,490 @@
+package sqlutil
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/record"
+)
+
+// OrdColumn is the ordinal column of an upsert staging table: the last row of a key wins.
+const OrdColumn = "__aggregator_ord"
+
+// WriteOptions configure a Writer.
+type WriteOptions struct {
+	Schema  string // the namespace (database or schema); "" resolves with Dialect.CurrentSchema
+	Table   string
+	Req     connector.WriteRequest
+	Log     *slog.Logger
+	Secrets []string
+}
+
+// Writer writes batches through database/sql with a Dialect: it creates or evolves the table,
+// loads with Dialect.Load inside a transaction per commit interval, isolates rows the table refuses
+// (returned as *connector.RowError), stages overwrites and swaps them in atomically on Close.
+type Writer struct {
+	db   *sql.DB
+	conn *sql.Conn
+	tx   *sql.Tx
+	d    Dialect
+	o    WriteOptions
+
+	display string
+	schema  *record.Schema
+	cols    []Col // the destination column of each field
+	keyIdx  []int
+	load    string // quoted table rows are loaded into
+	ord     bool
+	merge   []Stmt
+	staging string
+	tmpDrop []Stmt
+}
+
+var _ connector.Writer = (*Writer)(nil)
+
+// NewWriter opens a writer on a dedicated connection of db (which it closes when done).
+func NewWriter(ctx context.Context, db *sql.DB, d Dialect, o WriteOptions) (*Writer, error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if err := CheckIdent("table", o.Table, d.MaxIdent()); err != nil {
+		db.Close()
+		return nil, connector.ConfigError(fmt.Errorf("table: %w", err))
+	}
+	switch o.Req.Mode {
+	case "":
+		o.Req.Mode = connector.Append
+	case connector.Append, connector.Overwrite:
+	case connector.Upsert:
+		if len(o.Req.Key) == 0 {
+			db.Close()
+			return nil, connector.ConfigError(errors.New("write.key: upsert needs a key"))
+		}
+	default:
+		db.Close()
+		return nil, fmt.Errorf("write mode %q: %w", o.Req.Mode, connector.ErrUnsupported)
+	}
+	if o.Req.RunID == "" {
+		o.Req.RunID = RandomID()
+	}
+	w := &Writer{db: db, d: d, o: o}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, w.err("connect", err)
+	}
+	w.conn = conn
+	if w.o.Schema == "" {
+		s, err := d.CurrentSchema(ctx, conn)
+		if err != nil {
+			w.release(ctx)
+			return nil, w.err("find schema", err)
+		}
+		w.o.Schema = s
+	}
+	w.display = w.o.Schema + "." + w.o.Table
+	if o.Req.Schema != nil {
+		if err := w.prepare(ctx, o.Req.Schema); err != nil {
+			w.release(ctx)
+			return nil, err
+		}
+	}
+	return w, nil
+}
+
+func (w *Writer) target() string { return Qualified(w.d.Quote, w.o.Schema, w.o.Table) }
+
+func (w *Writer) q() Queryer {
+	if w.tx != nil {
+		return w.tx
+	}
+	return w.conn
+}
+
+func (w *Writer) find(ctx context.Context, name string) (*Table, error) {
+	ts, err := w.d.Tables(ctx, w.q(), w.o.Schema, name)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range ts {
+		if t.Name == name {
+			return t, nil
+		}
+	}
+	return nil, nil
+}
+
+func (w *Writer) run(ctx context.Context, stmts ...Stmt) error {
+	for _, s := range stmts {
+		if s.SQL == "" {
+			continue
+		}
+		if _, err := w.q().ExecContext(ctx, s.SQL, s.Args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// prepare creates or evolves the destination for rows of schema s.
+func (w *Writer) prepare(ctx context.Context, s *record.Schema) error {
+	for _, f := range s.Fields {
+		if err := CheckIdent("column", f.Name, w.d.MaxIdent()); err != nil {
+			return connector.ConfigError(fmt.Errorf("table %s: %w", w.display, err))
+		}
+	}
+	for _, k := range w.o.Req.Key {
+		if s.Index(k) < 0 {
+			return connector.ConfigError(fmt.Errorf("write.key: field %q is not in the input (fields: %s)", k, strings.Join(s.Names(), ", ")))
+		}
+	}
+	existing, err := w.find(ctx, w.o.Table)
+	if err != nil {
+		return w.err("read table", err)
+	}
+	into := existing
+	loadName := w.o.Table
+	switch w.o.Req.Mode {
+	case connector.Overwrite:
+		if w.staging == "" {
+			w.staging = StagingName("_agg_stage_", w.o.Table, w.o.Req.RunID, w.d.MaxIdent())
+			st, err := w.find(ctx, w.staging)
+			if err != nil {
+				return w.err("read staging table", err)
+			}
+			stg := Qualified(w.d.Quote, w.o.Schema, w.staging)
+			if st != nil && w.o.Req.Resume {
+				into = st
+			} else {
+				if err := w.run(ctx, Stmt{SQL: "DROP TABLE IF EXISTS " + stg}); err != nil {
+					return w.err("drop old staging table", err)
+				}
+				if existing != nil {
+					err = w.run(ctx, w.d.CreateLike(stg, w.target())...)
+				} else {
+					err = w.run(ctx, Stmt{SQL: w.d.CreateTable(stg, s, w.o.Req.Key)})
+				}
+				if err != nil {
+					return w.err("create staging table", err)
+				}
+				if into, err = w.find(ctx, w.staging); err != nil || into == nil {
+					return w.err("read staging table", errors.Join(err, errors.New("staging table not found after creating it")))
+				}
+			}
+		} else if into, err = w.find(ctx, w.staging); err != nil || into == nil {
+			return w.err("read staging table", errors.Join(err, errors.New("staging table is gone")))
+		}
+		w.load, loadName = Qualified(w.d.Quote, w.o.Schema, w.staging), w.staging
+	default:
+		if existing == nil {
+			if err := w.run(ctx, Stmt{SQL: w.d.CreateTable(w.target(), s, w.o.Req.Key)}); err != nil {
+				return w.err("create table", err)
+			}
+			if into, err = w.find(ctx, w.o.Table); err != nil || into == nil {
+				return w.err("read table", errors.Join(err, errors.New("table not found after creating it")))
+			}
+		}
+		w.load = w.target()
+	}
+	cols := make([]Column, len(into.Cols))
+	byName := map[string]Col{}
+	for i, c := range into.Cols {
+		cols[i] = Column{Name: c.Name, Native: c.Native, Kind: c.Kind, Nullable: c.Nullable}
+		byName[Fold(c.Name)] = c
+	}
+	plan, err := Evolve(w.display, s, cols, Fold)
+	if err != nil {
+		return err
+	}
+	for _, f := range plan.Add {
+		f.Nullable = true
+		if err := w.run(ctx, Stmt{SQL: w.d.AddColumn(w.load, f)}); err != nil {
+			return w.err(fmt.Sprintf("add column %q", f.Name), err)
+		}
+		w.o.Log.Info("added column to destination table", "table", w.display, "column", f.Name, "type", w.d.DDLType(f, false))
+	}
+	if len(plan.Add) > 0 {
+		t, err := w.find(ctx, loadName)
+		if err != nil || t == nil {
+			return w.err("read table", errors.Join(err, errors.New("table not found after adding columns")))
+		}
+		for _, c := range t.Cols {
+			byName[Fold(c.Name)] = c
+		}
+	}
+	w.schema = s
+	w.cols = make([]Col, len(s.Fields))
+	for i, f := range s.Fields {
+		w.cols[i] = byName[Fold(f.Name)]
+	}
+	keyNames := w.o.Req.Key
+	if len(keyNames) == 0 && existing != nil {
+		keyNames = existing.PK
+	}
+	w.keyIdx = w.keyIdx[:0]
+	for _, k := range keyNames {
+		if i := s.Index(k); i >= 0 {
+			w.keyIdx = append(w.keyIdx, i)
+		}
+	}
+	if w.o.Req.Mode == connector.Upsert {
+		ok, err := w.d.HasUniqueKey(ctx, w.q(), into, w.o.Req.Key)
+		if err != nil {
+			return w.err("read indexes", err)
+		}
+		if !ok {
+			return connector.ConfigError(fmt.Errorf("table %s: upsert by (%s) needs a primary key or unique index on exactly those columns; create one or choose write.key to match", w.display, strings.Join(w.o.Req.Key, ", ")))
+		}
+		load, ord, setup, merge, err := w.d.Upsert(ctx, w.q(), w.target(), s, w.o.Req.Key)
+		if err != nil {
+			return w.err("prepare upsert", err)
+		}
+		if err := w.run(ctx, setup...); err != nil {
+			return w.err("prepare upsert", err)
+		}
+		w.load, w.ord, w.merge = load, ord, merge
+	}
+	return nil
+}
+
+// Write loads a batch; rows the table refuses come back as *connector.RowError, all others are written.
+func (w *Writer) Write(ctx context.Context, b *record.Batch) error {
+	if b == nil || len(b.Rows) == 0 {
+		return nil
+	}
+	if w.schema == nil || (b.Schema != w.schema && !b.Schema.Equal(w.schema)) {
+		if err := w.prepare(ctx, b.Schema); err != nil {
+			return err
+		}
+	}
+	if w.tx == nil {
+		tx, err := w.conn.BeginTx(ctx, nil)
+		if err != nil {
+			return w.err("begin", err)
+		}
+		w.tx = tx
+	}
+	args := make([][]any, len(b.Rows))
+	idx := make([]int, 0, len(b.Rows))
+	var problems []connector.RowProblem
+	for i, row := range b.Rows {
+		a, field, err := w.rowArgs(row, i)
+		if err != nil {
+			problems = append(problems, w.rowProblem(b, i, field, err.Error()))
+			continue
+		}
+		args[i] = a
+		idx = append(idx, i)
+	}
+	var upsertKey []string
+	if w.o.Req.Mode == connector.Upsert && len(w.merge) == 0 {
+		upsertKey = w.o.Req.Key
+	}
+	load := func(ctx context.Context, sub []int) error {
+		if sp := w.d.Savepoint(); sp != "" {
+			if _, err := w.tx.ExecContext(ctx, sp); err != nil {
+				return err
+			}
+		}
+		rows := make([][]any, len(sub))
+		for n, i := range sub {
+			rows[n] = args[i]
+		}
+		cols := w.cols
+		if w.ord {
+			cols = append(append([]Col{}, w.cols...), Col{Name: OrdColumn, Type: "bigint", Kind: record.KindInt})
+		}
+		if err := w.d.Load(ctx, w.tx, w.load, cols, rows, upsertKey); err != nil {
+			if rb := w.d.RollbackTo(); rb != "" {
+				if _, rerr := w.tx.ExecContext(ctx, rb); rerr != nil {
+					return errors.Join(err, rerr)
+				}
+			}
+			return err
+		}
+		if rel := w.d.Release(); rel != "" {
+			_, err := w.tx.ExecContext(ctx, rel)
+			return err
+		}
+		return nil
+	}
+	bad, err := Isolate(ctx, idx, load, w.d.IsData, w.d.RowHint)
+	if err != nil {
+		return w.err("load rows", err)
+	}
+	for _, m := range w.merge {
+		if _, err := w.tx.ExecContext(ctx, m.SQL, m.Args...); err != nil {
+			return w.err("merge rows by key ("+strings.Join(w.o.Req.Key, ", ")+")", err)
+		}
+	}
+	for i, e := range bad {
+		field, reason := w.d.Problem(e)
+		problems = append(problems, w.rowProblem(b, i, field, reason))
+	}
+	if len(problems) > 0 {
+		sort.Slice(problems, func(i, j int) bool { return problems[i].Index < problems[j].Index })
+		return &connector.RowError{Rows: problems}
+	}
+	return nil
+}
+
+func (w *Writer) rowArgs(row record.Row, i int) ([]any, string, error) {
+	n := len(row)
+	if w.ord {
+		n++
+	}
+	out := make([]any, n)
+	for j, v := range row {
+		c := w.cols[j]
+		cv, err := Convert(v, c.Kind)
+		if err != nil {
+			return nil, c.Name, err
+		}
+		a, err := w.d.Arg(cv, c)
+		if err != nil {
+			return nil, c.Name, err
+		}
+		out[j] = a
+	}
+	if w.ord {
+		out[len(row)] = int64(i)
+	}
+	return out, "", nil
+}
+
+func (w *Writer) rowProblem(b *record.Batch, i int, field, reason string) connector.RowProblem {
+	var where string
+	if len(w.keyIdx) > 0 {
+		parts := make([]string, len(w.keyIdx))
+		for n, k := range w.keyIdx {
+			parts[n] = w.schema.Fields[k].Name + "=" + b.Rows[i][k].String()
+		}
+		where = "key " + strings.Join(parts, ", ")
+	} else if p := b.PosOf(i); p > 0 {
+		where = fmt.Sprintf("source row %d", p)
+	} else {
+		where = fmt.Sprintf("batch row %d", i)
+	}
+	msg := "table " + w.display + ", " + where
+	if field != "" {
+		msg += ", column " + field
+	}
+	return connector.RowProblem{Index: i, Field: field, Reason: ScrubString(msg+": "+reason, w.o.Secrets...)}
+}
+
+// Commit commits the open transaction.
+func (w *Writer) Commit(ctx context.Context) error {
+	if w.tx == nil {
+		return nil
+	}
+	tx := w.tx
+	w.tx = nil
+	if err := tx.Commit(); err != nil {
+		return w.err("commit", err)
+	}
+	return nil
+}
+
+// Close commits and, for overwrite, swaps the staging table in.
+func (w *Writer) Close(ctx context.Context) error {
+	defer w.release(ctx)
+	if err := w.Commit(ctx); err != nil {
+		return err
+	}
+	if w.o.Req.Mode != connector.Overwrite {
+		return nil
+	}
+	if w.staging == "" {
+		// nothing was written and the schema is unknown: an overwrite with no rows empties the table
+		if t, err := w.find(ctx, w.o.Table); err == nil && t != nil {
+			if err := w.run(ctx, Stmt{SQL: "DELETE FROM " + w.target()}); err != nil {
+				return w.err("empty table", err)
+			}
+		}
+		return nil
+	}
+	existing, err := w.find(ctx, w.o.Table)
+	if err != nil {
+		w.dropStaging(ctx)
+		return w.err("swap staging table into place (the old table is unchanged)", err)
+	}
+	tx, err := w.conn.BeginTx(ctx, nil)
+	if err == nil {
+		w.tx = tx
+		err = w.run(ctx, w.d.Swap(w.o.Schema, w.staging, w.o.Table, existing != nil)...)
+		w.tx = nil
+		if err == nil {
+			err = tx.Commit()
+		} else {
+			_ = tx.Rollback()
+		}
+	}
+	if err != nil {
+		w.dropStaging(ctx)
+		return w.err("swap staging table into place (the old table is unchanged)", err)
+	}
+	w.staging = ""
+	return nil
+}
+
+// Abort rolls back and drops the staging table; committed rows of append and upsert stay.
+func (w *Writer) Abort(ctx context.Context) error {
+	defer w.release(ctx)
+	if w.tx != nil {
+		_ = w.tx.Rollback()
+		w.tx = nil
+	}
+	w.dropStaging(ctx)
+	return nil
+}
+
+func (w *Writer) dropStaging(ctx context.Context) {
+	if w.staging == "" || w.conn == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if _, err := w.conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+Qualified(w.d.Quote, w.o.Schema, w.staging)); err != nil {
+		w.o.Log.Warn("could not drop staging table", "table", w.staging, "error", ScrubString(err.Error(), w.o.Secrets...))
+		return
+	}
+	w.staging = ""
+}
+
+func (w *Writer) release(ctx context.Context) {
+	if w.tx != nil {
+		_ = w.tx.Rollback()
+		w.tx = nil
+	}
+	if w.conn != nil {
+		_ = w.conn.Close()
+		w.conn = nil
+	}
+	if w.db != nil {
+		_ = w.db.Close()
+		w.db = nil
+	}
+}
+
+func (w *Writer) err(what string, err error) error {
+	prefix := w.d.Name() + " destination " + w.display + ": " + what
+	switch {
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%s: %w", prefix, err)
+	case w.d.IsTransient(err):
+		return Scrub(fmt.Errorf("%s: %w (%w)", prefix, err, connector.ErrTransient), w.o.Secrets...)
+	case w.d.IsUndefinedTable(err):
+		return Scrub(fmt.Errorf("%s: %w (%w)", prefix, err, connector.ErrNotFound), w.o.Secrets...)
+	}
+	return Scrub(fmt.Errorf("%s: %w", prefix, err), w.o.Secrets...)
+}
+
+// Namespace is the schema (database) the writer writes into.
+func (w *Writer) Namespace() string { return w.o.Schema }
