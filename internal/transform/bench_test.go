@@ -123,20 +123,24 @@ func BenchmarkDedupLast(b *testing.B) {
 	benchNode(b, "dedup", map[string]any{"key": []any{"id"}, "keep": "last", "max_keys": 100_000_000})
 }
 
-// BenchmarkDedupKeyMemory measures the heap held per distinct key by keep: first.
+// BenchmarkDedupKeyMemory reports the heap that keep: first holds per distinct key, for 1, 3 and
+// 10 million keys (run with -benchtime 1x).
 func BenchmarkDedupKeyMemory(b *testing.B) {
-	for range b.N {
-		m := map[uint64]struct{}{}
-		const n = 1_000_000
-		var before, after runtimeMem
-		before.read()
-		for i := range uint64(n) {
-			m[i*0x9E3779B97F4A7C15] = struct{}{}
-		}
-		after.read()
-		b.ReportMetric(float64(after.heap-before.heap)/n, "bytes/key")
-		if len(m) != n {
-			b.Fatal("lost keys")
-		}
+	for _, n := range []int{1_000_000, 3_000_000, 10_000_000} {
+		b.Run(fmt.Sprintf("keys=%d", n), func(b *testing.B) {
+			for range b.N {
+				var before, after runtimeMem
+				before.read()
+				s := &hashSet{}
+				for i := range uint64(n) {
+					s.Add(i * 0x9E3779B97F4A7C15)
+				}
+				after.read()
+				b.ReportMetric(float64(after.heap-before.heap)/float64(n), "bytes/key")
+				if s.Len() != int64(n) {
+					b.Fatal("lost keys")
+				}
+			}
+		})
 	}
 }

@@ -53,9 +53,9 @@ var cleanseSpec = configspec.Spec{Params: []configspec.Param{
 				Description: "Values that mean null, compared after trimming and ignoring case.", Examples: []any{[]any{"", "N/A", "null", "-"}}},
 			{Name: "number", Type: configspec.Object, Description: "Read the text as a number: currency symbols and codes, spaces and thousands separators are removed; (12.50) is -12.50.",
 				Fields: []configspec.Param{
-					{Name: "decimal_separator", Type: configspec.String, Default: ".", Enum: []string{".", ","}},
+					{Name: "decimal_separator", Type: configspec.String, Default: ".", Enum: []string{".", ","}, Description: "The character before the fraction."},
 					{Name: "thousands_separator", Type: configspec.String, Enum: []string{",", ".", " ", "'", "_"}, Description: "Default: the other of , and ."},
-					{Name: "to", Type: configspec.String, Default: "decimal", Enum: []string{"decimal", "float", "int"}},
+					{Name: "to", Type: configspec.String, Default: "decimal", Enum: []string{"decimal", "float", "int"}, Description: "The type of the cleaned field."},
 				}},
 			{Name: "date", Type: configspec.Object, Description: "Read the text as a date or timestamp.",
 				Fields: []configspec.Param{
@@ -63,7 +63,7 @@ var cleanseSpec = configspec.Spec{Params: []configspec.Param{
 						Description: "Go time layouts tried in order (default: ISO 8601 forms, 2006/01/02, 20060102, 02.01.2006, 2 Jan 2006, Jan 2, 2006).",
 						Examples:    []any{[]any{"02/01/2006", "02/01/2006 15:04"}}},
 					{Name: "timezone", Type: configspec.String, Default: "UTC", Description: "IANA zone for text without an offset (e.g. Europe/Paris)."},
-					{Name: "to", Type: configspec.String, Default: "date", Enum: []string{"date", "timestamp"}},
+					{Name: "to", Type: configspec.String, Default: "date", Enum: []string{"date", "timestamp"}, Description: "The type of the cleaned field (a timestamp is the instant, kept in UTC)."},
 				}},
 		}}},
 }}

@@ -59,7 +59,7 @@ type dedupNode struct {
 	idx    []int
 	// keep first
 	hasher *keyHasher
-	seen   map[uint64]struct{}
+	seen   hashSet
 	keep   []bool
 	// keep last
 	byKey map[string]int32
@@ -86,7 +86,6 @@ func (n *dedupNode) Init(inputs []*record.Schema) (*record.Schema, error) {
 		n.arena = rowArena{width: len(inputs[0].Fields)}
 	} else {
 		n.hasher = newKeyHasher(idx)
-		n.seen = map[uint64]struct{}{}
 	}
 	return inputs[0], nil
 }
@@ -106,15 +105,15 @@ func (n *dedupNode) Process(_ context.Context, _ int, in *record.Batch, out Outp
 	var dups int64
 	for i, row := range in.Rows {
 		h := n.hasher.sum(row)
-		if _, dup := n.seen[h]; dup {
+		if n.seen.Has(h) {
 			keep[i] = false
 			dups++
 			continue
 		}
-		if n.cfg.MaxKeys > 0 && int64(len(n.seen)) >= n.cfg.MaxKeys {
+		if n.cfg.MaxKeys > 0 && n.seen.Len() >= n.cfg.MaxKeys {
 			return n.tooMany()
 		}
-		n.seen[h] = struct{}{}
+		n.seen.Add(h)
 		keep[i] = true
 	}
 	if dups > 0 {

@@ -94,7 +94,7 @@ func TestValidate(t *testing.T) {
 		`email|validate: regex: "nope" does not match ^[^@\s]+@[^@\s]+$`,
 		`age|validate: type: "thirty" is not int`,
 		"age|validate: range: 200 is above the maximum 150",
-		`id|validate: unique: "1" already appeared at row 1`,
+		`id|validate: unique: "1" already appeared earlier in the run`,
 		"born|validate: range: 1850-05-05 is below the minimum 1900-01-01",
 		"|validate: id too large",
 	}

@@ -120,7 +120,7 @@ type check struct {
 	hasMin   bool
 	hasMax   bool
 	hasher   *keyHasher
-	seen     map[uint64]int64
+	seen     *hashSet
 	prog     *program
 }
 
@@ -207,7 +207,7 @@ func (n *validateNode) Init(inputs []*record.Schema) (*record.Schema, error) {
 		}
 		if r.Unique {
 			add("unique", func(c *check) error {
-				c.hasher, c.seen = newKeyHasher([]int{c.idx}), map[uint64]int64{}
+				c.hasher, c.seen = newKeyHasher([]int{c.idx}), &hashSet{}
 				return nil
 			})
 		}
@@ -275,7 +275,7 @@ func rangeBounds(c *check, lo, hi any, fk record.Kind) error {
 }
 
 // run returns "" when the check passes, else the reason.
-func (c *check) run(row record.Row, pos int64) string {
+func (c *check) run(row record.Row) string {
 	var v record.Value
 	if c.idx >= 0 {
 		v = row[c.idx]
@@ -337,14 +337,9 @@ func (c *check) run(row record.Row, pos int64) string {
 		}
 		return ""
 	case "unique":
-		h := c.hasher.sum(row)
-		if first, dup := c.seen[h]; dup {
-			if first > 0 {
-				return fmt.Sprintf("unique: %s already appeared at row %d", quoteValue(v), first)
-			}
-			return fmt.Sprintf("unique: %s already appeared", quoteValue(v))
+		if !c.seen.Add(c.hasher.sum(row)) {
+			return fmt.Sprintf("unique: %s already appeared earlier in the run", quoteValue(v))
 		}
-		c.seen[h] = pos
 		return ""
 	case "expression":
 		res, err := c.prog.run(row)
@@ -375,7 +370,7 @@ func (n *validateNode) Process(_ context.Context, _ int, in *record.Batch, out O
 		keep[i] = true
 		for ci := range n.checks {
 			c := &n.checks[ci]
-			reason := c.run(row, in.PosOf(i))
+			reason := c.run(row)
 			if reason == "" {
 				continue
 			}
