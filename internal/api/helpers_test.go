@@ -34,6 +34,7 @@ type env struct {
 	logs   *bytes.Buffer
 	users  map[auth.Role]store.User
 	tokens map[auth.Role]string // access tokens
+	data   *testData            // pipelines, runs, files (data_helpers_test.go)
 }
 
 type setupOptions struct {
@@ -73,8 +74,9 @@ func setup(t *testing.T, opts setupOptions) *env {
 	}
 	logs := &bytes.Buffer{}
 	logger := slog.New(ContextHandler(slog.NewJSONHandler(&lockedWriter{w: logs}, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	data := newTestData(t, st, logger)
 	srv, err := New(Deps{
-		Logger: logger, Store: st, Auth: as, Metrics: prometheus.NewRegistry(),
+		Logger: logger, Store: st, Auth: as, Metrics: prometheus.NewRegistry(), Data: data.deps,
 		IPLimiter: opts.ipLimiter, UserLimiter: opts.userLimiter,
 		CORSOrigins: opts.cors, MaxBodyBytes: opts.maxBody, Version: "test",
 	})
@@ -83,7 +85,7 @@ func setup(t *testing.T, opts setupOptions) *env {
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	e := &env{t: t, srv: hs, api: srv, store: st, auth: as, logs: logs,
+	e := &env{t: t, srv: hs, api: srv, store: st, auth: as, logs: logs, data: data,
 		users: map[auth.Role]store.User{}, tokens: map[auth.Role]string{}}
 	for _, r := range auth.Roles() {
 		u := e.createUser(string(r)+"1", r)

@@ -6,6 +6,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/dataaggregator/aggregator/internal/auth"
+	"github.com/dataaggregator/aggregator/internal/pipeline"
 )
 
 // registerRoutes is the one place that lists every API route with its
@@ -81,4 +82,83 @@ func (s *Server) registerRoutes(api huma.API) {
 		Summary: "Make a layout your default (exactly one is)"}, s.setDefaultLayout)
 	handle(s, api, route{Method: del, Path: "/api/v1/me/dashboards/{id}", ID: "delete-dashboard-layout", Action: "dashboard_layout.delete", Target: "dashboard_layout", Tag: "me", Perm: auth.PermLayoutsSelf, Status: empty,
 		Summary: "Delete a dashboard layout (the most recent other one becomes the default)"}, s.deleteLayout)
+
+	// Pipelines. Bodies that carry a spec are the spec document itself (YAML or JSON).
+	handle(s, api, route{Method: get, Path: "/api/v1/pipelines", ID: "list-pipelines", Tag: "pipelines", Perm: auth.PermPipelinesRead,
+		Summary: "List pipelines (search, paginated with total)"}, s.listPipelines)
+	handle(s, api, route{Method: post, Path: "/api/v1/pipelines", ID: "create-pipeline", Action: "pipeline.create", Target: "pipeline", Tag: "pipelines", Perm: auth.PermPipelinesWrite, Status: created, MaxBody: pipeline.MaxSpecSize,
+		Summary: "Save a new pipeline from its spec (YAML or JSON); refused with every problem and its path when invalid"}, s.createPipeline)
+	handle(s, api, route{Method: post, Path: "/api/v1/pipelines/validate", ID: "validate-pipeline", Tag: "pipelines", Perm: auth.PermPipelinesWrite, MaxBody: pipeline.MaxSpecSize,
+		Summary: "Check a spec: 200 with valid and every problem with its path"}, s.validatePipeline)
+	handle(s, api, route{Method: post, Path: "/api/v1/pipelines/preview", ID: "preview-pipeline-spec", Tag: "pipelines", Perm: auth.PermPipelinesWrite, MaxBody: pipeline.MaxSpecSize,
+		Summary: "Run the first rows of an unsaved spec through every node; per-node samples, nothing written"}, s.previewSpec)
+	handle(s, api, route{Method: get, Path: "/api/v1/pipelines/{id}", ID: "get-pipeline", Tag: "pipelines", Perm: auth.PermPipelinesRead,
+		Summary: "Get a pipeline with its current spec"}, s.getPipeline)
+	handle(s, api, route{Method: put, Path: "/api/v1/pipelines/{id}", ID: "update-pipeline", Action: "pipeline.update", Target: "pipeline", Tag: "pipelines", Perm: auth.PermPipelinesWrite, MaxBody: pipeline.MaxSpecSize,
+		Summary: "Save a new version of a pipeline's spec"}, s.updatePipeline)
+	handle(s, api, route{Method: del, Path: "/api/v1/pipelines/{id}", ID: "delete-pipeline", Action: "pipeline.delete", Target: "pipeline", Tag: "pipelines", Perm: auth.PermPipelinesWrite, Status: empty,
+		Summary: "Delete a pipeline (soft: its versions and runs stay)"}, s.deletePipeline)
+	handle(s, api, route{Method: get, Path: "/api/v1/pipelines/{id}/versions", ID: "list-pipeline-versions", Tag: "pipelines", Perm: auth.PermPipelinesRead,
+		Summary: "A pipeline's saved versions, newest first"}, s.listPipelineVersions)
+	handle(s, api, route{Method: post, Path: "/api/v1/pipelines/{id}/preview", ID: "preview-pipeline", Tag: "pipelines", Perm: auth.PermPipelinesWrite,
+		Summary: "Run the first rows of a saved pipeline through every node; per-node samples, nothing written"}, s.previewPipeline)
+	handle(s, api, route{Method: post, Path: "/api/v1/pipelines/{id}/run", ID: "run-pipeline", Action: "pipeline.run", Target: "pipeline", Tag: "pipelines", Perm: auth.PermPipelinesRun, Status: http.StatusAccepted,
+		Summary: "Queue a run of the pipeline (current version, or ?version=N); 202 with the run"}, s.runPipeline)
+
+	// Runs.
+	handle(s, api, route{Method: get, Path: "/api/v1/runs", ID: "list-runs", Tag: "runs", Perm: auth.PermRunsRead,
+		Summary: "Runs, newest first, filtered by pipeline, status and time"}, s.listRuns)
+	handle(s, api, route{Method: get, Path: "/api/v1/runs/{id}", ID: "get-run", Tag: "runs", Perm: auth.PermRunsRead,
+		Summary: "A run: status, timings, error, version and per-node counters"}, s.getRun)
+	handle(s, api, route{Method: post, Path: "/api/v1/runs/{id}/cancel", ID: "cancel-run", Action: "run.cancel", Target: "run", Tag: "runs", Perm: auth.PermPipelinesCancel,
+		Summary: "Cancel a queued or running run"}, s.cancelRun)
+	handle(s, api, route{Method: get, Path: "/api/v1/runs/{id}/logs", ID: "get-run-logs", Tag: "runs", Perm: auth.PermRunsRead,
+		Summary: "A run's log lines, oldest first"}, s.runLogs)
+	handle(s, api, route{Method: get, Path: "/api/v1/runs/{id}/dead-letters", ID: "download-run-dead-letters", Tag: "runs", Perm: auth.PermRunsRead,
+		Summary: "Download a run's rejected rows (file, line, field, reason) as CSV or NDJSON"}, s.deadLetters)
+
+	// Saved transformations.
+	handle(s, api, route{Method: get, Path: "/api/v1/transformations", ID: "list-transformations", Tag: "transformations", Perm: auth.PermTransformationsRead,
+		Summary: "List saved transformations"}, s.listTransformations)
+	handle(s, api, route{Method: post, Path: "/api/v1/transformations", ID: "create-transformation", Action: "transformation.create", Target: "transformation", Tag: "transformations", Perm: auth.PermTransformationsWrite, Status: created,
+		Summary: "Save a transformation (type and config, checked against the type's spec)"}, s.createTransformation)
+	handle(s, api, route{Method: post, Path: "/api/v1/transformations/preview", ID: "preview-transformation-config", Tag: "transformations", Perm: auth.PermTransformationsWrite, MaxBody: 8 << 20,
+		Summary: "Run a transformation type and config on sample rows"}, s.previewTransformation)
+	handle(s, api, route{Method: get, Path: "/api/v1/transformations/{id}", ID: "get-transformation", Tag: "transformations", Perm: auth.PermTransformationsRead,
+		Summary: "Get a saved transformation"}, s.getTransformation)
+	handle(s, api, route{Method: put, Path: "/api/v1/transformations/{id}", ID: "update-transformation", Action: "transformation.update", Target: "transformation", Tag: "transformations", Perm: auth.PermTransformationsWrite,
+		Summary: "Replace a saved transformation (its version goes up)"}, s.updateTransformation)
+	handle(s, api, route{Method: del, Path: "/api/v1/transformations/{id}", ID: "delete-transformation", Action: "transformation.delete", Target: "transformation", Tag: "transformations", Perm: auth.PermTransformationsWrite, Status: empty,
+		Summary: "Delete a saved transformation"}, s.deleteTransformation)
+	handle(s, api, route{Method: post, Path: "/api/v1/transformations/{id}/preview", ID: "preview-transformation", Tag: "transformations", Perm: auth.PermTransformationsWrite, MaxBody: 8 << 20,
+		Summary: "Run a saved transformation on sample rows"}, s.previewSavedTransformation)
+
+	// Uploaded files.
+	handle(s, api, route{Method: get, Path: "/api/v1/files", ID: "list-files", Tag: "files", Perm: auth.PermFilesRead,
+		Summary: "Uploaded files, newest first"}, s.listFiles)
+	handle(s, api, route{Method: post, Path: "/api/v1/files", ID: "upload-file", Action: "file.upload", Target: "file", Tag: "files", Perm: auth.PermFilesWrite, Status: created, MaxBody: uploadRouteLimit(s.maxUpload()),
+		Summary:     "Upload a file (multipart/form-data, part \"file\"): streamed to disk, size-limited, type-sniffed",
+		Description: "Accepted content: CSV, TSV, JSON, NDJSON, XML, XLSX, gzip. The limit is MAX_UPLOAD_BYTES (413 beyond it); other content is 415."}, s.uploadFile)
+	handle(s, api, route{Method: get, Path: "/api/v1/files/{id}", ID: "get-file", Tag: "files", Perm: auth.PermFilesRead,
+		Summary: "An uploaded file's metadata"}, s.getFile)
+	handle(s, api, route{Method: del, Path: "/api/v1/files/{id}", ID: "delete-file", Action: "file.delete", Target: "file", Tag: "files", Perm: auth.PermFilesWrite, Status: empty,
+		Summary: "Delete an uploaded file"}, s.deleteFile)
+
+	// Saved connectors and connector types (configs are never shown without connectors:read_config; secrets never).
+	handle(s, api, route{Method: get, Path: "/api/v1/connector-types", ID: "list-connector-types", Tag: "connectors", Perm: auth.PermConnectorsRead,
+		Summary: "Connector types with the JSON Schema of their config (secret fields marked)"}, s.listConnectorTypes)
+	handle(s, api, route{Method: get, Path: "/api/v1/connectors", ID: "list-connectors", Tag: "connectors", Perm: auth.PermConnectorsRead,
+		Summary: "Saved connectors (names and types; no configs)"}, s.listConnectors)
+	handle(s, api, route{Method: post, Path: "/api/v1/connectors", ID: "create-connector", Action: "connector.create", Target: "connector", Tag: "connectors", Perm: auth.PermConnectorsWrite, Status: created,
+		Summary: "Save a connector (config checked against the type's spec)"}, s.createConnector)
+	handle(s, api, route{Method: get, Path: "/api/v1/connectors/{id}", ID: "get-connector", Tag: "connectors", Perm: auth.PermConnectorsReadConfig,
+		Summary: "A saved connector with its config (secrets redacted)"}, s.getConnector)
+	handle(s, api, route{Method: put, Path: "/api/v1/connectors/{id}", ID: "update-connector", Action: "connector.update", Target: "connector", Tag: "connectors", Perm: auth.PermConnectorsWrite,
+		Summary: "Replace a saved connector (a secret sent as \"********\" or left out keeps its stored value)"}, s.updateConnector)
+	handle(s, api, route{Method: del, Path: "/api/v1/connectors/{id}", ID: "delete-connector", Action: "connector.delete", Target: "connector", Tag: "connectors", Perm: auth.PermConnectorsWrite, Status: empty,
+		Summary: "Delete a saved connector (soft)"}, s.deleteConnector)
+	handle(s, api, route{Method: post, Path: "/api/v1/connectors/{id}/check", ID: "check-connector", Action: "connector.check", Target: "connector", Tag: "connectors", Perm: auth.PermConnectorsWrite,
+		Summary: "Test a saved connector's connection"}, s.checkConnector)
+	handle(s, api, route{Method: post, Path: "/api/v1/connectors/{id}/discover", ID: "discover-connector", Action: "connector.discover", Target: "connector", Tag: "connectors", Perm: auth.PermConnectorsWrite,
+		Summary: "List the streams a saved connector can read, with their fields"}, s.discoverConnector)
 }

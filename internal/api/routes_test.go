@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"sort"
@@ -18,8 +19,9 @@ import (
 
 // call is one request a route case makes for a caller.
 type call struct {
-	path string // the route path when empty
-	body any
+	path    string // the route path when empty
+	body    any
+	headers []string // name, value pairs (e.g. a multipart Content-Type)
 }
 
 // routeCase says what permission a route needs and how to build a request
@@ -177,6 +179,7 @@ func TestEveryRouteWithEveryRole(t *testing.T) {
 			t.Parallel()
 			e := setup(t, setupOptions{postgres: backend == "postgres"})
 			table := routeTable()
+			maps.Copy(table, dataRouteTable()) // pipelines, runs, transformations, connectors, files (data_routes_test.go)
 			registered := registeredRoutes(e)
 			if len(registered) == 0 {
 				t.Fatal("no routes found in the OpenAPI document")
@@ -233,7 +236,7 @@ func TestEveryRouteWithEveryRole(t *testing.T) {
 					if req.path == "" {
 						req.path = strings.SplitN(key, " ", 2)[1]
 					}
-					res := e.do(method, req.path, c.token, req.body)
+					res := e.do(method, req.path, c.token, req.body, req.headers...)
 					var ok bool
 					var want string
 					switch {

@@ -41,6 +41,10 @@ type Deps struct {
 	// UI, when set, serves everything outside /api/, /docs, /metrics and the
 	// health checks (the embedded web app).
 	UI http.Handler
+
+	// Data holds the services behind the pipelines, runs, transformations,
+	// connectors, files and mappings routes (data.go). Required.
+	Data DataDeps
 }
 
 // Server is the HTTP interface. Build it with New; it is safe for concurrent use.
@@ -52,6 +56,7 @@ type Server struct {
 	userLimiter ratelimit.Limiter
 	maxBody     int64
 	metrics     *metrics
+	data        DataDeps
 
 	api     huma.API
 	handler http.Handler
@@ -77,6 +82,8 @@ func New(d Deps) (*Server, error) {
 		return nil, errors.New("api: Deps.Auth is required")
 	case d.Metrics == nil:
 		return nil, errors.New("api: Deps.Metrics is required")
+	case d.Data.Runs == nil:
+		return nil, errors.New("api: Deps.Data.Runs is required")
 	}
 	s := &Server{
 		log:         d.Logger,
@@ -85,6 +92,7 @@ func New(d Deps) (*Server, error) {
 		ipLimiter:   d.IPLimiter,
 		userLimiter: d.UserLimiter,
 		maxBody:     d.MaxBodyBytes,
+		data:        d.Data,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -20,7 +20,9 @@ import (
 	"github.com/dataaggregator/aggregator/internal/config"
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/ratelimit"
+	"github.com/dataaggregator/aggregator/internal/runs"
 	"github.com/dataaggregator/aggregator/internal/store"
+	"github.com/dataaggregator/aggregator/internal/transform"
 )
 
 // Options are what the caller (cmd/aggregator) adds to the configuration.
@@ -34,6 +36,9 @@ type Options struct {
 	Console io.Writer
 	// Connectors is the connector registry; an empty one when nil.
 	Connectors *connector.Registry
+	// Transforms is the transformation registry; the built-in transformations
+	// when nil.
+	Transforms *transform.Registry
 	// UI serves the web app at /; none when nil.
 	UI http.Handler
 	// Listener overrides listening on cfg.Addr() (tests pass a 127.0.0.1:0
@@ -54,6 +59,8 @@ type App struct {
 	server     *api.Server
 	listener   net.Listener
 	connectors *connector.Registry
+	runs       *runs.Service
+	dispatcher *runs.Dispatcher
 }
 
 // New builds every service. On error everything built so far is released.
@@ -146,11 +153,14 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	if err := reg.Register(collectors.NewDBStatsCollector(a.store.DB(), "metadata")); err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
+	if err := a.buildRuns(opts.Transforms); err != nil {
+		return nil, fmt.Errorf("runs: %w", err)
+	}
 	a.server, err = api.New(api.Deps{
 		Logger: log, Store: a.store, Auth: a.auth, Metrics: reg,
 		IPLimiter: ipLimiter, UserLimiter: userLimiter,
 		CORSOrigins: a.cfg.CORSOrigins, MaxBodyBytes: a.cfg.MaxBodyBytes,
-		Version: opts.Version, UI: opts.UI,
+		Version: opts.Version, UI: opts.UI, Data: a.dataDeps(),
 	})
 	if err != nil {
 		return nil, err
@@ -277,6 +287,8 @@ func (a *App) Run(ctx context.Context) error {
 	defer a.Close()
 	a.log.InfoContext(ctx, "serving", "addr", a.listener.Addr().String(), "url", a.cfg.BaseURL()+"/",
 		"database", a.store.Dialect(), "environment", a.cfg.Environment, "redis", a.redis != nil)
+	waitRuns := a.startRuns(ctx)
+	defer waitRuns() // before Close: interrupted runs are requeued in the store
 	err := serveHTTP(ctx, a.listener, a.server.Handler(), a.cfg.ShutdownTimeout, func(drainErr error) {
 		if drainErr != nil {
 			a.log.Warn("shutdown: drain timed out; closing connections", "timeout", a.cfg.ShutdownTimeout)

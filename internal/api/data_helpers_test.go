@@ -1,0 +1,62 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/connector/files/csv"
+	"github.com/dataaggregator/aggregator/internal/runs"
+	"github.com/dataaggregator/aggregator/internal/store"
+	"github.com/dataaggregator/aggregator/internal/transform"
+)
+
+// testData is the run service (with a running dispatcher) behind the data
+// routes, with file roots in a temp directory.
+type testData struct {
+	deps  DataDeps
+	runs  *runs.Service
+	files string // the file root pipelines read and write
+}
+
+// testMaxUpload is the upload limit in API tests.
+const testMaxUpload = 64 << 10
+
+func newTestData(t *testing.T, st *store.Store, logger *slog.Logger) *testData {
+	t.Helper()
+	dir := t.TempDir()
+	files := filepath.Join(dir, "files")
+	if err := os.MkdirAll(files, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	conns, err := connector.NewRegistry(csv.New(), csv.NewTSV())
+	if err != nil {
+		t.Fatal(err)
+	}
+	trs, err := transform.NewRegistry(transform.Builtins()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uploads := filepath.Join(dir, "uploads")
+	svc, err := runs.New(runs.Options{Store: st, Connectors: conns, Transforms: trs, Logger: logger,
+		Env: connector.Env{FileRoots: []string{files}, UploadDir: uploads}, Heartbeat: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	disp, err := runs.NewDispatcher(svc, runs.DispatcherOptions{Workers: 2, Poll: 100 * time.Millisecond, DrainTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- disp.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return &testData{deps: DataDeps{Runs: svc, UploadDir: uploads, MaxUploadBytes: testMaxUpload}, runs: svc, files: files}
+}

@@ -1,0 +1,216 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"mime/multipart"
+	"os"
+	"path/filepath"
+
+	"github.com/dataaggregator/aggregator/internal/auth"
+	"github.com/dataaggregator/aggregator/internal/store"
+)
+
+// Fixtures for the data routes, made directly in the store (and the file
+// root) so that each request of the route table has something to act on.
+
+// specYAML is a valid pipeline: in.csv -> filter -> out-<name>.csv.
+func specYAML(name string) string {
+	return fmt.Sprintf(`version: 1
+name: %s
+sources:
+  - id: orders
+    type: csv
+    config: {path: in.csv}
+transforms:
+  - id: big
+    type: filter
+    inputs: [orders]
+    config: {expression: "amount > 2"}
+destinations:
+  - id: out
+    type: csv
+    inputs: [big]
+    config: {path: out-%s.csv}
+    write: {mode: overwrite}
+error_policy: {on_reject: dead_letter}
+`, name, name)
+}
+
+// inCSV has 5 good rows (3 with amount > 2) and 2 broken ones (lines 7 and 8).
+const inCSV = "id,name,amount\n1,a,1.5\n2,b,2.5\n3,c,3.5\n4,d,4.5\n5,e,0.5\n6,short\n7,\"open,1\n"
+
+func (e *env) writeInput() {
+	e.t.Helper()
+	if err := os.WriteFile(filepath.Join(e.data.files, "in.csv"), []byte(inCSV), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) fixturePipeline() store.Pipeline {
+	e.t.Helper()
+	e.writeInput()
+	name := uniq("pipe")
+	p, err := e.store.CreatePipeline(context.Background(), store.Pipeline{Name: name, Spec: specYAML(name), CreatedBy: "fixture"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return p
+}
+
+// fixtureRun is a run of a fixture pipeline; running is true for one claimed
+// by another (imaginary) worker, so that it stays running until cancelled.
+func (e *env) fixtureRun(running bool) store.Run {
+	e.t.Helper()
+	p := e.fixturePipeline()
+	r, err := e.store.CreateRun(context.Background(), store.Run{PipelineID: p.ID, PipelineVersion: 1})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if running {
+		// Claim it at once for another worker (the dispatcher may be faster:
+		// then take another).
+		if r2, err := e.store.ClaimRun(context.Background(), r.ID, "elsewhere"); err == nil {
+			return r2
+		}
+		return e.fixtureRun(true)
+	}
+	return r
+}
+
+func (e *env) fixtureTransformation() store.Transformation {
+	e.t.Helper()
+	t, err := e.store.CreateTransformation(context.Background(), store.Transformation{Name: uniq("tr"), Type: "filter",
+		Config: json.RawMessage(`{"expression":"amount > 2"}`)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return t
+}
+
+func (e *env) fixtureConnector() store.Connector {
+	e.t.Helper()
+	e.writeInput()
+	c, err := e.store.CreateConnector(context.Background(), store.Connector{Name: uniq("conn"), Type: "csv",
+		Config: json.RawMessage(`{"path":"in.csv"}`)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
+func (e *env) fixtureFile() store.UploadedFile {
+	e.t.Helper()
+	dir := e.data.deps.UploadDir
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		e.t.Fatal(err)
+	}
+	id := uniq("file")
+	p := filepath.Join(dir, id)
+	if err := os.WriteFile(p, []byte(inCSV), 0o600); err != nil {
+		e.t.Fatal(err)
+	}
+	f, err := e.store.CreateUploadedFile(context.Background(), store.UploadedFile{ID: id, OriginalName: "in.csv", StoredPath: p,
+		Size: int64(len(inCSV)), ContentType: "text/csv", SHA256: "00"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return f
+}
+
+// multipartBody builds a form with one file part.
+func multipartBody(field, filename string, content []byte) ([]byte, string) {
+	var b bytes.Buffer
+	w := multipart.NewWriter(&b)
+	part, _ := w.CreateFormFile(field, filename)
+	_, _ = part.Write(content)
+	_ = w.Close()
+	return b.Bytes(), w.FormDataContentType()
+}
+
+func dataRouteTable() map[string]routeCase {
+	pipelinePath := func(suffix string) func(*env, store.User) call {
+		return func(e *env, _ store.User) call {
+			return call{path: "/api/v1/pipelines/" + e.fixturePipeline().ID + suffix}
+		}
+	}
+	runPath := func(suffix string, running bool) func(*env, store.User) call {
+		return func(e *env, _ store.User) call {
+			return call{path: "/api/v1/runs/" + e.fixtureRun(running).ID + suffix}
+		}
+	}
+	specBody := func(path string) func(*env, store.User) call {
+		return func(e *env, _ store.User) call {
+			e.writeInput()
+			return call{path: path, body: specYAML(uniq("spec"))}
+		}
+	}
+	transformationPath := func(suffix string, body any) func(*env, store.User) call {
+		return func(e *env, _ store.User) call {
+			return call{path: "/api/v1/transformations/" + e.fixtureTransformation().ID + suffix, body: body}
+		}
+	}
+	connectorPath := func(suffix string, body any) func(*env, store.User) call {
+		return func(e *env, _ store.User) call {
+			return call{path: "/api/v1/connectors/" + e.fixtureConnector().ID + suffix, body: body}
+		}
+	}
+	filePath := func(e *env, _ store.User) call { return call{path: "/api/v1/files/" + e.fixtureFile().ID} }
+	sample := map[string]any{"rows": []any{map[string]any{"amount": 1}, map[string]any{"amount": 5}}}
+	return map[string]routeCase{
+		"GET /api/v1/pipelines":           {perm: auth.PermPipelinesRead, prepare: func(*env, store.User) call { return call{path: "/api/v1/pipelines?search=pipe&page=1&per_page=5"} }},
+		"POST /api/v1/pipelines":          {perm: auth.PermPipelinesWrite, prepare: specBody("/api/v1/pipelines")},
+		"POST /api/v1/pipelines/validate": {perm: auth.PermPipelinesWrite, prepare: specBody("/api/v1/pipelines/validate")},
+		"POST /api/v1/pipelines/preview":  {perm: auth.PermPipelinesWrite, prepare: specBody("/api/v1/pipelines/preview?rows=3")},
+		"GET /api/v1/pipelines/{id}":      {perm: auth.PermPipelinesRead, prepare: pipelinePath("")},
+		"PUT /api/v1/pipelines/{id}": {perm: auth.PermPipelinesWrite, prepare: func(e *env, _ store.User) call {
+			p := e.fixturePipeline()
+			return call{path: "/api/v1/pipelines/" + p.ID, body: specYAML(p.Name)}
+		}},
+		"DELETE /api/v1/pipelines/{id}":       {perm: auth.PermPipelinesWrite, prepare: pipelinePath("")},
+		"GET /api/v1/pipelines/{id}/versions": {perm: auth.PermPipelinesRead, prepare: pipelinePath("/versions")},
+		"POST /api/v1/pipelines/{id}/preview": {perm: auth.PermPipelinesWrite, prepare: pipelinePath("/preview")},
+		"POST /api/v1/pipelines/{id}/run":     {perm: auth.PermPipelinesRun, prepare: pipelinePath("/run")},
+		"GET /api/v1/runs": {perm: auth.PermRunsRead, prepare: func(*env, store.User) call {
+			return call{path: "/api/v1/runs?status=succeeded,failed&from=2020-01-01T00:00:00Z"}
+		}},
+		"GET /api/v1/runs/{id}":              {perm: auth.PermRunsRead, prepare: runPath("", false)},
+		"POST /api/v1/runs/{id}/cancel":      {perm: auth.PermPipelinesCancel, prepare: runPath("/cancel", true)},
+		"GET /api/v1/runs/{id}/logs":         {perm: auth.PermRunsRead, prepare: runPath("/logs", false)},
+		"GET /api/v1/runs/{id}/dead-letters": {perm: auth.PermRunsRead, prepare: runPath("/dead-letters?format=csv", false)},
+		"GET /api/v1/transformations":        {perm: auth.PermTransformationsRead, prepare: func(*env, store.User) call { return call{path: "/api/v1/transformations?search=tr"} }},
+		"POST /api/v1/transformations": {perm: auth.PermTransformationsWrite, prepare: func(*env, store.User) call {
+			return call{path: "/api/v1/transformations", body: map[string]any{"name": uniq("tr"), "type": "filter", "config": map[string]any{"expression": "amount > 2"}}}
+		}},
+		"POST /api/v1/transformations/preview": {perm: auth.PermTransformationsWrite, prepare: func(*env, store.User) call {
+			return call{path: "/api/v1/transformations/preview", body: map[string]any{"type": "filter", "config": map[string]any{"expression": "amount > 2"}, "rows": sample["rows"]}}
+		}},
+		"GET /api/v1/transformations/{id}": {perm: auth.PermTransformationsRead, prepare: transformationPath("", nil)},
+		"PUT /api/v1/transformations/{id}": {perm: auth.PermTransformationsWrite, prepare: func(e *env, _ store.User) call {
+			return call{path: "/api/v1/transformations/" + e.fixtureTransformation().ID, body: map[string]any{"name": uniq("tr"), "type": "filter", "config": map[string]any{"expression": "amount > 3"}}}
+		}},
+		"DELETE /api/v1/transformations/{id}":       {perm: auth.PermTransformationsWrite, prepare: transformationPath("", nil)},
+		"POST /api/v1/transformations/{id}/preview": {perm: auth.PermTransformationsWrite, prepare: transformationPath("/preview", sample)},
+		"GET /api/v1/files":                         {perm: auth.PermFilesRead, prepare: func(*env, store.User) call { return call{path: "/api/v1/files?mine=false"} }},
+		"POST /api/v1/files": {perm: auth.PermFilesWrite, prepare: func(*env, store.User) call {
+			body, ct := multipartBody("file", "orders.csv", []byte(inCSV))
+			return call{path: "/api/v1/files", body: body, headers: []string{"Content-Type", ct}}
+		}},
+		"GET /api/v1/files/{id}":      {perm: auth.PermFilesRead, prepare: filePath},
+		"DELETE /api/v1/files/{id}":   {perm: auth.PermFilesWrite, prepare: filePath},
+		"GET /api/v1/connector-types": {perm: auth.PermConnectorsRead, prepare: func(*env, store.User) call { return call{path: "/api/v1/connector-types"} }},
+		"GET /api/v1/connectors":      {perm: auth.PermConnectorsRead, prepare: func(*env, store.User) call { return call{path: "/api/v1/connectors?type=csv"} }},
+		"POST /api/v1/connectors": {perm: auth.PermConnectorsWrite, prepare: func(*env, store.User) call {
+			return call{path: "/api/v1/connectors", body: map[string]any{"name": uniq("conn"), "type": "csv", "config": map[string]any{"path": "in.csv"}}}
+		}},
+		"GET /api/v1/connectors/{id}": {perm: auth.PermConnectorsReadConfig, prepare: connectorPath("", nil)},
+		"PUT /api/v1/connectors/{id}": {perm: auth.PermConnectorsWrite, prepare: func(e *env, _ store.User) call {
+			return call{path: "/api/v1/connectors/" + e.fixtureConnector().ID, body: map[string]any{"name": uniq("conn"), "type": "csv", "config": map[string]any{"path": "in.csv", "delimiter": ";"}}}
+		}},
+		"DELETE /api/v1/connectors/{id}":        {perm: auth.PermConnectorsWrite, prepare: connectorPath("", nil)},
+		"POST /api/v1/connectors/{id}/check":    {perm: auth.PermConnectorsWrite, prepare: connectorPath("/check", nil)},
+		"POST /api/v1/connectors/{id}/discover": {perm: auth.PermConnectorsWrite, prepare: connectorPath("/discover", nil)},
+	}
+}

@@ -1,0 +1,238 @@
+package api
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/dataaggregator/aggregator/internal/engine"
+	"github.com/dataaggregator/aggregator/internal/runs"
+	"github.com/dataaggregator/aggregator/internal/store"
+)
+
+// Run is one execution of a pipeline version.
+type Run struct {
+	ID              string             `json:"id"`
+	PipelineID      string             `json:"pipeline_id"`
+	PipelineVersion int                `json:"pipeline_version" doc:"The pipeline version this run executes"`
+	Status          string             `json:"status" enum:"queued,running,succeeded,failed,cancelled"`
+	Trigger         string             `json:"trigger"`
+	ActorID         string             `json:"actor_id"`
+	ActorName       string             `json:"actor_name"`
+	Error           string             `json:"error"`
+	Attempt         int                `json:"attempt" doc:"1 for the first execution; more when the run was resumed after an interruption"`
+	CancelRequested bool               `json:"cancel_requested"`
+	CreatedAt       time.Time          `json:"created_at"`
+	StartedAt       *time.Time         `json:"started_at,omitempty"`
+	FinishedAt      *time.Time         `json:"finished_at,omitempty"`
+	HeartbeatAt     *time.Time         `json:"heartbeat_at,omitempty"`
+	DurationMS      *int64             `json:"duration_ms,omitempty" doc:"From start to finish (or to now while running)"`
+	Nodes           []engine.NodeStats `json:"nodes" nullable:"false" doc:"Per-node counters: records in, out, rejected, deduplicated, filtered, bytes"`
+	DeadLetters     *int               `json:"dead_letters,omitempty" doc:"Number of dead-letter rows (single-run responses only)"`
+}
+
+func (s *Server) toRunDTO(ctx context.Context, r store.Run, detail bool) Run {
+	d := Run{ID: r.ID, PipelineID: r.PipelineID, PipelineVersion: r.PipelineVersion, Status: string(r.Status),
+		Trigger: r.Trigger, ActorID: r.ActorID, ActorName: r.ActorName, Error: r.Error, Attempt: r.Attempt,
+		CancelRequested: r.CancelRequested, CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
+		HeartbeatAt: r.HeartbeatAt, Nodes: []engine.NodeStats{}}
+	if r.StartedAt != nil {
+		end := time.Now()
+		if r.FinishedAt != nil {
+			end = *r.FinishedAt
+		}
+		ms := end.Sub(*r.StartedAt).Milliseconds()
+		d.DurationMS = &ms
+	}
+	if len(r.NodeStats) > 0 {
+		if err := json.Unmarshal(r.NodeStats, &d.Nodes); err != nil {
+			s.log.WarnContext(ctx, "run node stats unreadable", "run_id", r.ID, "error", err)
+			d.Nodes = []engine.NodeStats{}
+		}
+	}
+	if detail {
+		if n, err := s.store.CountDeadLetters(ctx, r.ID); err == nil {
+			d.DeadLetters = &n
+		}
+	}
+	return d
+}
+
+type runOutput struct {
+	Body Run
+}
+
+type listRunsInput struct {
+	PageQuery
+	PipelineID string    `query:"pipeline_id" maxLength:"64" doc:"Only runs of this pipeline"`
+	Status     []string  `query:"status" enum:"queued,running,succeeded,failed,cancelled" doc:"Only runs in these states (comma-separated)"`
+	From       time.Time `query:"from" doc:"Created at or after (RFC 3339)"`
+	To         time.Time `query:"to" doc:"Created before (RFC 3339)"`
+}
+
+func (s *Server) listRuns(ctx context.Context, in *listRunsInput) (*struct{ Body Page[Run] }, error) {
+	f := store.RunFilter{PipelineID: in.PipelineID, From: in.From, To: in.To, Page: in.store()}
+	for _, st := range in.Status {
+		f.Status = append(f.Status, store.RunStatus(st))
+	}
+	list, total, err := s.store.ListRuns(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]Run, len(list))
+	for i, r := range list {
+		items[i] = s.toRunDTO(ctx, r, false)
+	}
+	return &struct{ Body Page[Run] }{Body: newPage(items, total, in.PageQuery)}, nil
+}
+
+type runIDInput struct {
+	ID string `path:"id" maxLength:"64"`
+}
+
+func (s *Server) getRun(ctx context.Context, in *runIDInput) (*runOutput, error) {
+	r, err := s.store.GetRun(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &runOutput{Body: s.toRunDTO(ctx, r, true)}, nil
+}
+
+func (s *Server) cancelRun(ctx context.Context, in *runIDInput) (*runOutput, error) {
+	r, err := s.data.Runs.Cancel(ctx, in.ID)
+	if err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			cur, gerr := s.store.GetRun(ctx, in.ID)
+			if gerr == nil {
+				return nil, conflict("run " + in.ID + " already finished (" + string(cur.Status) + ")")
+			}
+		}
+		return nil, err
+	}
+	return &runOutput{Body: s.toRunDTO(ctx, r, true)}, nil
+}
+
+// RunLogLine is one line of a run's log.
+type RunLogLine struct {
+	ID      int64           `json:"id"`
+	Time    time.Time       `json:"time"`
+	Level   string          `json:"level"`
+	Message string          `json:"message"`
+	Node    string          `json:"node,omitempty"`
+	Details json.RawMessage `json:"details,omitempty"`
+}
+
+type runLogsInput struct {
+	ID string `path:"id" maxLength:"64"`
+	PageQuery
+	AfterID int64    `query:"after_id" minimum:"0" doc:"Only lines after this id (to follow a running run)"`
+	Level   []string `query:"level" enum:"debug,info,warn,error" doc:"Only these levels"`
+}
+
+func (s *Server) runLogs(ctx context.Context, in *runLogsInput) (*struct{ Body Page[RunLogLine] }, error) {
+	if _, err := s.store.GetRun(ctx, in.ID); err != nil {
+		return nil, err
+	}
+	list, total, err := s.store.ListLogs(ctx, store.LogFilter{RunID: in.ID, Level: in.Level, AfterID: in.AfterID, Oldest: true, Page: in.store()})
+	if err != nil {
+		return nil, err
+	}
+	items := make([]RunLogLine, len(list))
+	for i, l := range list {
+		items[i] = RunLogLine{ID: l.ID, Time: l.Time, Level: l.Level, Message: l.Message, Node: l.Node, Details: l.Details}
+	}
+	return &struct{ Body Page[RunLogLine] }{Body: newPage(items, total, in.PageQuery)}, nil
+}
+
+type deadLettersInput struct {
+	ID     string `path:"id" maxLength:"64"`
+	Format string `query:"format" enum:"csv,ndjson" default:"ndjson" doc:"csv or ndjson"`
+}
+
+// deadLetterRecord is one NDJSON line of the download.
+type deadLetterRecord struct {
+	Node   string            `json:"node,omitempty"`
+	Source string            `json:"source,omitempty"`
+	Line   int64             `json:"line,omitempty"`
+	Field  string            `json:"field,omitempty"`
+	Reason string            `json:"reason"`
+	Raw    string            `json:"raw,omitempty"`
+	Values map[string]string `json:"values,omitempty"`
+}
+
+// deadLetters streams a run's dead letters page by page from the store, so a
+// large download never sits in memory.
+func (s *Server) deadLetters(ctx context.Context, in *deadLettersInput) (*huma.StreamResponse, error) {
+	if _, err := s.store.GetRun(ctx, in.ID); err != nil {
+		return nil, err
+	}
+	format := in.Format
+	if format == "" {
+		format = "ndjson"
+	}
+	// The first page is read before the status is sent, so a failure is still a problem response.
+	first, err := s.store.ListDeadLetters(ctx, in.ID, 0, store.MaxLimit)
+	if err != nil {
+		return nil, err
+	}
+	return &huma.StreamResponse{Body: func(hc huma.Context) {
+		ct := "application/x-ndjson"
+		if format == "csv" {
+			ct = "text/csv; charset=utf-8"
+		}
+		hc.SetHeader("Content-Type", ct)
+		hc.SetHeader("Content-Disposition", fmt.Sprintf(`attachment; filename="run-%s-dead-letters.%s"`, in.ID, format))
+		hc.SetHeader("Cache-Control", "no-store")
+		hc.SetStatus(http.StatusOK)
+		w := hc.BodyWriter()
+		var cw *csv.Writer
+		enc := json.NewEncoder(w)
+		if format == "csv" {
+			cw = csv.NewWriter(w)
+			_ = cw.Write([]string{"node", "source", "line", "field", "reason", "raw", "values"})
+		}
+		page := first
+		for len(page) > 0 {
+			for _, d := range page {
+				var row runs.DeadLetterRow
+				_ = json.Unmarshal(d.Raw, &row)
+				if cw != nil {
+					vals, line := "", ""
+					if len(row.Values) > 0 {
+						b, _ := json.Marshal(row.Values)
+						vals = string(b)
+					}
+					if d.Line > 0 {
+						line = strconv.FormatInt(d.Line, 10)
+					}
+					_ = cw.Write([]string{d.Node, d.Source, line, d.Field, d.Reason, row.Raw, vals})
+				} else if err := enc.Encode(deadLetterRecord{Node: d.Node, Source: d.Source, Line: d.Line, Field: d.Field,
+					Reason: d.Reason, Raw: row.Raw, Values: row.Values}); err != nil {
+					return // the client went away
+				}
+			}
+			if cw != nil {
+				cw.Flush()
+				if cw.Error() != nil {
+					return
+				}
+			}
+			if len(page) < store.MaxLimit {
+				return
+			}
+			next, err := s.store.ListDeadLetters(hc.Context(), in.ID, page[len(page)-1].ID, store.MaxLimit)
+			if err != nil {
+				s.log.ErrorContext(hc.Context(), "dead-letter download cut short", "run_id", in.ID, "error", err)
+				return
+			}
+			page = next
+		}
+	}}, nil
+}
