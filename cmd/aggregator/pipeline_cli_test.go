@@ -303,3 +303,42 @@ destinations:
 		t.Fatalf("out.ndjson has %d rows, want %d", n, rows)
 	}
 }
+
+func TestRunFailsPerErrorPolicyAndKeepsStateUnderDataDir(t *testing.T) {
+	dir := copyExamples(t)
+	data := t.TempDir()
+	src, err := os.ReadFile(filepath.Join(dir, "customers-clean.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	failing := strings.Replace(string(src), "error_policy: {on_reject: dead_letter, max_reject_ratio: 0.5}", "error_policy: {on_reject: fail}", 1)
+	ratio := strings.Replace(string(src), "max_reject_ratio: 0.5", "max_reject_ratio: 0.1", 1)
+	for name, spec := range map[string]string{"fail": failing, "ratio": ratio} {
+		file := filepath.Join(dir, name+".yaml")
+		if err := os.WriteFile(file, []byte(spec), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, _, err := runCLI(t, "run", "-f", file, "--data-dir", data, "--progress", "none", "--dead-letter", filepath.Join(data, name+".csv"))
+		want := map[string]string{
+			"fail":  "row rejected (error_policy.on_reject is fail): node customers: data/customers.csv line 5",
+			"ratio": "4 of 10 rows rejected (40.00%), more than error_policy.max_reject_ratio 10.00%",
+		}[name]
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error = %v, want it to contain %q", name, err, want)
+		}
+		if !strings.Contains(out, "pipeline customers-clean failed") {
+			t.Errorf("%s: summary:\n%s", name, out)
+		}
+	}
+	// The ratio run dead-lettered its rows (as CSV) before failing at the end.
+	b, err := os.ReadFile(filepath.Join(data, "ratio.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(string(b)), "\n"); len(lines) != 5 || lines[0] != "node,source,line,field,reason,raw,values" {
+		t.Errorf("dead-letter CSV:\n%s", b)
+	}
+	if _, err := os.Stat(filepath.Join(data, "state", "customers-clean.json")); err != nil {
+		t.Errorf("state file not under DATA_DIR/state: %v", err)
+	}
+}
