@@ -1,0 +1,155 @@
+package sqlserver
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	mssql "github.com/microsoft/go-mssqldb"
+
+	"github.com/dataaggregator/aggregator/internal/configspec"
+	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/connector/sqlutil"
+)
+
+// Config is the decoded configuration.
+type Config struct {
+	Host                   string   `json:"host"`
+	Port                   int      `json:"port"`
+	Instance               string   `json:"instance"`
+	User                   string   `json:"user"`
+	Password               string   `json:"password"`
+	Database               string   `json:"database"`
+	Encrypt                string   `json:"encrypt"`
+	TrustServerCertificate bool     `json:"trust_server_certificate"`
+	SSLRootCert            string   `json:"ssl_root_cert"`
+	Schema                 string   `json:"schema"`
+	Table                  string   `json:"table"`
+	Query                  string   `json:"query"`
+	Key                    []string `json:"key"`
+	BatchSize              int      `json:"batch_size"`
+	MaxConnections         int      `json:"max_connections"`
+	ConnectTimeout         int      `json:"connect_timeout"`
+	NullCursor             string   `json:"null_cursor"`
+}
+
+var configSpec = configspec.Spec{Params: []configspec.Param{
+	{Name: "host", Type: configspec.String, Default: "127.0.0.1", Description: "Server host name or IP address."},
+	{Name: "port", Type: configspec.Integer, Default: 1433, Min: configspec.Ptr(1), Max: configspec.Ptr(65535), Description: "Server port."},
+	{Name: "instance", Type: configspec.String, Description: "Named instance (resolved through the SQL Browser service; port is then ignored)."},
+	{Name: "user", Type: configspec.String, Default: "sa", Description: "SQL Server login."},
+	{Name: "password", Type: configspec.String, Secret: true, Description: "Password."},
+	{Name: "database", Type: configspec.String, Required: true, Description: "Database name."},
+	{Name: "encrypt", Type: configspec.String, Default: "true", Enum: []string{"disable", "false", "true", "strict"}, Description: "TLS: disable (never), false (login packet only), true (whole connection), strict (TDS 8.0)."},
+	{Name: "trust_server_certificate", Type: configspec.Boolean, Default: false, Description: "Accept the server certificate without verifying it (test servers with self-signed certificates)."},
+	{Name: "ssl_root_cert", Type: configspec.String, Description: "Path of the CA certificate file (PEM) that signs the server certificate."},
+	{Name: "schema", Type: configspec.String, Description: "Schema of the table (default: the login's default schema, usually dbo)."},
+	{Name: "table", Type: configspec.String, Description: "Table or view to read, or table to write (default: the pipeline's stream name)."},
+	{Name: "query", Type: configspec.String, Description: "A custom SELECT to read instead of a table (source only)."},
+	{Name: "key", Type: configspec.Array, Items: &configspec.Param{Type: configspec.String}, Description: "Columns that identify a row, for keyset chunking and as the incremental tie-breaker (default: the primary key)."},
+	{Name: "batch_size", Type: configspec.Integer, Default: 10000, Min: configspec.Ptr(1), Max: configspec.Ptr(1000000), Description: "Rows per read chunk."},
+	{Name: "max_connections", Type: configspec.Integer, Default: 4, Min: configspec.Ptr(1), Max: configspec.Ptr(100), Description: "Connection pool limit per reader or writer."},
+	{Name: "connect_timeout", Type: configspec.Integer, Default: 10, Min: configspec.Ptr(1), Description: "Seconds to wait for a connection."},
+	{Name: "null_cursor", Type: configspec.String, Default: "skip", Enum: []string{"skip", "fail"}, Description: "Incremental reads: rows whose cursor is NULL are skipped with a warning (skip) or fail the read (fail)."},
+}}
+
+func decodeConfig(spec connector.Spec, raw map[string]any) (Config, error) {
+	var c Config
+	if err := connector.DecodeConfig(spec, raw, &c); err != nil {
+		return c, err
+	}
+	if c.Table != "" && c.Query != "" {
+		return c, connector.ConfigError(errors.New("table, query: set one of them, not both"))
+	}
+	return c, nil
+}
+
+func (c Config) secrets() []string {
+	return []string{c.Password, url.QueryEscape(c.Password), url.PathEscape(c.Password)}
+}
+
+// dsn builds the sqlserver:// URL; every part is escaped by net/url.
+func (c Config) dsn() string {
+	u := &url.URL{Scheme: "sqlserver", User: url.UserPassword(c.User, c.Password), Host: net.JoinHostPort(c.Host, strconv.Itoa(c.Port))}
+	if c.Instance != "" {
+		u.Host = c.Host
+		u.Path = "/" + c.Instance
+	}
+	q := url.Values{}
+	q.Set("database", c.Database)
+	q.Set("encrypt", c.Encrypt)
+	q.Set("TrustServerCertificate", strconv.FormatBool(c.TrustServerCertificate))
+	if c.SSLRootCert != "" {
+		q.Set("certificate", c.SSLRootCert)
+	}
+	q.Set("dial timeout", strconv.Itoa(max(c.ConnectTimeout, 1)))
+	q.Set("connection timeout", strconv.Itoa(max(c.ConnectTimeout, 1)))
+	q.Set("app name", "aggregator")
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func (c Config) open(ctx context.Context) (*sql.DB, error) {
+	conn, err := mssql.NewConnector(c.dsn())
+	if err != nil {
+		return nil, connector.ConfigError(sqlutil.Scrub(fmt.Errorf("connection settings: %w", err), c.secrets()...))
+	}
+	db := sql.OpenDB(conn)
+	db.SetMaxOpenConns(max(c.MaxConnections, 1))
+	db.SetMaxIdleConns(max(c.MaxConnections, 1))
+	timeout := time.Duration(max(c.ConnectTimeout, 1)) * time.Second
+	pctx, cancel := context.WithTimeout(ctx, timeout+time.Second)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		db.Close()
+		if ctx.Err() == nil && pctx.Err() != nil {
+			err = fmt.Errorf("%w: %w", err, context.DeadlineExceeded)
+		}
+		return nil, c.connError(err, timeout)
+	}
+	return db, nil
+}
+
+// connError says clearly why connecting failed; the password never appears.
+func (c Config) connError(err error, timeout time.Duration) error {
+	where := "sqlserver at " + net.JoinHostPort(c.Host, strconv.Itoa(c.Port))
+	var me mssql.Error
+	var dnsErr *net.DNSError
+	var certErr *tls.CertificateVerificationError
+	var unknownAuth x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	var out error
+	switch {
+	case errors.As(err, &me) && me.Number == 18456:
+		out = connector.ConfigError(fmt.Errorf("%s: login failed for user %q: wrong password or unknown login", where, c.User))
+	case errors.As(err, &me) && me.Number == 4060:
+		out = connector.ConfigError(fmt.Errorf("%s: database %q does not exist or login %q may not open it", where, c.Database, c.User))
+	case errors.As(err, &dnsErr):
+		out = connector.ConfigError(fmt.Errorf("%s: unknown host %q (name lookup failed)", where, c.Host))
+	case errors.Is(err, syscall.ECONNREFUSED):
+		out = fmt.Errorf("%s: connection refused (is the server running and listening on port %d?): %w", where, c.Port, connector.ErrTransient)
+	case errors.As(err, &certErr), errors.As(err, &unknownAuth), errors.As(err, &hostErr), strings.Contains(err.Error(), "x509:"):
+		out = connector.ConfigError(fmt.Errorf("%s: TLS certificate verification failed (set ssl_root_cert, or trust_server_certificate for a test server)", where))
+	case strings.Contains(err.Error(), "encryption"):
+		out = connector.ConfigError(fmt.Errorf("%s: TLS settings do not match the server's (encrypt=%s): %v", where, c.Encrypt, err))
+	case errors.Is(err, context.Canceled):
+		out = fmt.Errorf("%s: connecting was cancelled: %w", where, context.Canceled)
+	case errors.Is(err, context.DeadlineExceeded):
+		out = fmt.Errorf("%s: no answer within %s (connect timeout): %w", where, timeout, connector.ErrTransient)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET):
+		out = fmt.Errorf("%s: the connection was closed by the server: %w", where, connector.ErrTransient)
+	default:
+		out = fmt.Errorf("%s: connect: %w", where, err)
+	}
+	return sqlutil.Scrub(out, c.secrets()...)
+}

@@ -1,0 +1,215 @@
+package sqlserver
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/connector/sqlutil"
+)
+
+// Connector is the SQL Server connector type. It is stateless.
+type Connector struct{}
+
+// New returns the SQL Server connector.
+func New() *Connector { return &Connector{} }
+
+var (
+	_ connector.Checker     = (*Connector)(nil)
+	_ connector.Discoverer  = (*Connector)(nil)
+	_ connector.Source      = (*Connector)(nil)
+	_ connector.Destination = (*Connector)(nil)
+)
+
+// Spec describes the connector.
+func (c *Connector) Spec() connector.Spec {
+	return connector.Spec{
+		Name:        "sqlserver",
+		Title:       "Microsoft SQL Server",
+		Description: "Reads tables, views or queries (full or incremental by a cursor column) and writes tables with bulk copy: append, atomic overwrite or upsert (MERGE).",
+		Category:    "database",
+		Source:      true,
+		Destination: true,
+		Config:      configSpec,
+		WriteModes:  []connector.WriteMode{connector.Append, connector.Overwrite, connector.Upsert},
+		Incremental: true,
+	}
+}
+
+func logger(env connector.Env) *slog.Logger {
+	if env.Logger != nil {
+		return env.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// findTable looks a table up; a missing one is ErrNotFound.
+func findTable(ctx context.Context, d *Dialect, db sqlutil.Queryer, schema, name string) (*sqlutil.Table, error) {
+	ts, err := d.Tables(ctx, db, schema, name)
+	if err != nil {
+		return nil, fmt.Errorf("read catalog for %s.%s: %w", schema, name, err)
+	}
+	for _, t := range ts {
+		if t.Name == name {
+			return t, nil
+		}
+	}
+	return nil, fmt.Errorf("table %q not found in schema %q: %w", name, schema, connector.ErrNotFound)
+}
+
+// schemaOf is the configured schema, or the login's default one.
+func schemaOf(ctx context.Context, d *Dialect, db sqlutil.Queryer, cfg Config) (string, error) {
+	if cfg.Schema != "" {
+		return cfg.Schema, nil
+	}
+	return d.CurrentSchema(ctx, db)
+}
+
+// Check connects and, when a table or query is configured, checks that it can be read.
+func (c *Connector) Check(ctx context.Context, env connector.Env, raw map[string]any) error {
+	cfg, err := decodeConfig(c.Spec(), raw)
+	if err != nil {
+		return err
+	}
+	db, err := cfg.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	d := &Dialect{}
+	switch {
+	case cfg.Query != "":
+		if _, err := d.DescribeQuery(ctx, db, cfg.Query); err != nil {
+			return sqlutil.Scrub(fmt.Errorf("sqlserver: check query: %w", err), cfg.secrets()...)
+		}
+	case cfg.Table != "":
+		schema, err := schemaOf(ctx, d, db, cfg)
+		if err != nil {
+			return sqlutil.Scrub(fmt.Errorf("sqlserver: check table: %w", err), cfg.secrets()...)
+		}
+		if _, err := findTable(ctx, d, db, schema, cfg.Table); err != nil {
+			return sqlutil.Scrub(fmt.Errorf("sqlserver: check table: %w", err), cfg.secrets()...)
+		}
+	}
+	return nil
+}
+
+// Discover lists the database's tables and views with columns, primary keys and cursor candidates.
+func (c *Connector) Discover(ctx context.Context, env connector.Env, raw map[string]any) (*connector.Catalog, error) {
+	cfg, err := decodeConfig(c.Spec(), raw)
+	if err != nil {
+		return nil, err
+	}
+	db, err := cfg.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	d := &Dialect{}
+	schema, err := schemaOf(ctx, d, db, cfg)
+	if err != nil {
+		return nil, sqlutil.Scrub(fmt.Errorf("sqlserver: discover: %w", err), cfg.secrets()...)
+	}
+	ts, err := d.Tables(ctx, db, schema, "")
+	if err != nil {
+		return nil, sqlutil.Scrub(fmt.Errorf("sqlserver: discover: %w", err), cfg.secrets()...)
+	}
+	cat := &connector.Catalog{Streams: []connector.Stream{}}
+	for _, t := range ts {
+		s, err := t.SchemaOf()
+		if err != nil {
+			return nil, fmt.Errorf("sqlserver: discover %s: %w", t.Name, err)
+		}
+		st := connector.Stream{Name: t.Name, Namespace: t.Schema, Kind: t.Kind, Schema: s, PrimaryKey: t.PK, RowEstimate: t.Rows}
+		for _, col := range t.Cols {
+			if d.CursorCandidate(col) {
+				st.CursorCandidates = append(st.CursorCandidates, col.Name)
+			}
+		}
+		cat.Streams = append(cat.Streams, st)
+	}
+	return cat, nil
+}
+
+// Open starts a read of the configured table or query (or the stream's table).
+func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]any, req connector.ReadRequest) (connector.Reader, error) {
+	cfg, err := decodeConfig(c.Spec(), raw)
+	if err != nil {
+		return nil, err
+	}
+	db, err := cfg.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := c.newReader(ctx, db, cfg, env, req)
+	if err != nil {
+		db.Close()
+		return nil, sqlutil.Scrub(err, cfg.secrets()...)
+	}
+	return r, nil
+}
+
+func (c *Connector) newReader(ctx context.Context, db *sql.DB, cfg Config, env connector.Env, req connector.ReadRequest) (*sqlutil.Reader, error) {
+	d := &Dialect{}
+	o := sqlutil.ReadOptions{Key: cfg.Key, BatchSize: cfg.BatchSize, Req: req, NullCursor: cfg.NullCursor, Log: logger(env), Secrets: cfg.secrets()}
+	if cfg.Query != "" {
+		cols, err := d.DescribeQuery(ctx, db, strings.TrimRight(strings.TrimSpace(cfg.Query), ";"))
+		if err != nil {
+			return nil, fmt.Errorf("sqlserver source: %w", err)
+		}
+		o.Cols, o.Display, o.From = cols, "query", "("+strings.TrimRight(strings.TrimSpace(cfg.Query), ";")+")"
+	} else {
+		name := cfg.Table
+		if name == "" {
+			name = req.Stream
+		}
+		if name == "" {
+			return nil, connector.ConfigError(errors.New("table: required (or query, or a stream name)"))
+		}
+		schema, err := schemaOf(ctx, d, db, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("sqlserver source: %w", err)
+		}
+		t, err := findTable(ctx, d, db, schema, name)
+		if err != nil {
+			return nil, fmt.Errorf("sqlserver source: %w", err)
+		}
+		o.Cols, o.Display, o.From = t.Cols, t.Schema+"."+t.Name, sqlutil.Qualified(q, t.Schema, t.Name)
+		if len(o.Key) == 0 {
+			o.Key = t.PK
+		}
+	}
+	return sqlutil.NewReader(ctx, db, d, o)
+}
+
+// OpenWriter opens a writer on the configured table (or the stream's).
+func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) (connector.Writer, error) {
+	cfg, err := decodeConfig(c.Spec(), raw)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Query != "" {
+		return nil, connector.ConfigError(errors.New("query: a destination writes a table; remove query"))
+	}
+	name := cfg.Table
+	if name == "" {
+		name = req.Stream
+	}
+	switch req.Mode {
+	case "", connector.Append, connector.Overwrite, connector.Upsert:
+	default:
+		return nil, fmt.Errorf("write mode %q: %w", req.Mode, connector.ErrUnsupported)
+	}
+	db, err := cfg.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if req.RunID == "" {
+		req.RunID = sqlutil.RandomID()
+	}
+	return sqlutil.NewWriter(ctx, db, &Dialect{RunID: req.RunID}, sqlutil.WriteOptions{Schema: cfg.Schema, Table: name, Req: req, Log: logger(env), Secrets: cfg.secrets()})
+}
