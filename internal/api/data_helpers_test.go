@@ -10,6 +10,7 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/connector/files/csv"
+	"github.com/dataaggregator/aggregator/internal/connector/postgres"
 	"github.com/dataaggregator/aggregator/internal/runs"
 	"github.com/dataaggregator/aggregator/internal/store"
 	"github.com/dataaggregator/aggregator/internal/transform"
@@ -33,7 +34,7 @@ func newTestData(t *testing.T, st *store.Store, logger *slog.Logger) *testData {
 	if err := os.MkdirAll(files, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	conns, err := connector.NewRegistry(csv.New(), csv.NewTSV())
+	conns, err := connector.NewRegistry(csv.New(), csv.NewTSV(), postgres.New())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -177,6 +177,9 @@ func (s *Server) storeUpload(ctx context.Context, part *multipart.Part, max int6
 	}()
 	br := bufio.NewReaderSize(part, 4096)
 	head, _ := br.Peek(4096)
+	if len(head) == 0 {
+		return store.UploadedFile{}, invalid("body.file", "the file is empty", nil)
+	}
 	contentType, why := sniffUpload(head, name)
 	if contentType == "" {
 		return store.UploadedFile{}, newProblem(http.StatusUnsupportedMediaType,

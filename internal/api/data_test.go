@@ -1,0 +1,473 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dataaggregator/aggregator/internal/auth"
+	"github.com/dataaggregator/aggregator/internal/store"
+)
+
+// awaitRun polls GET /runs/{id} (bounded) until the run is finished.
+func (e *env) awaitRun(id string) Run {
+	e.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		r := e.do(http.MethodGet, "/api/v1/runs/"+id, e.tokens[auth.RoleViewer], nil)
+		if r.status != http.StatusOK {
+			e.t.Fatalf("get run: %d %s", r.status, r.body)
+		}
+		var run Run
+		r.decode(e.t, &run)
+		switch run.Status {
+		case "succeeded", "failed", "cancelled":
+			return run
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("run %s still %s after 60s", id, run.Status)
+		}
+		time.Sleep(20 * time.Millisecond) // polling interval of a bounded loop
+	}
+}
+
+func nodesByID(run Run) map[string]struct{ In, Out, Rejected, Filtered int64 } {
+	out := map[string]struct{ In, Out, Rejected, Filtered int64 }{}
+	for _, n := range run.Nodes {
+		out[n.ID] = struct{ In, Out, Rejected, Filtered int64 }{n.In, n.Out, n.Rejected, n.Filtered}
+	}
+	return out
+}
+
+func TestPipelineLifecycleThroughTheAPI(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			e := setup(t, setupOptions{postgres: backend == "postgres"})
+			e.writeInput()
+			designer := e.tokens[auth.RoleDesigner]
+
+			// Create from YAML text (comments kept), read back as an object.
+			yamlSpec := "# orders over 2\n" + specYAML("orders")
+			r := e.do(http.MethodPost, "/api/v1/pipelines", designer, yamlSpec, "Content-Type", "application/yaml")
+			if r.status != http.StatusCreated {
+				t.Fatalf("create: %d %s", r.status, r.body)
+			}
+			var p Pipeline
+			r.decode(t, &p)
+			if p.Name != "orders" || p.Version != 1 || p.SpecText != yamlSpec || p.Spec["name"] != "orders" {
+				t.Fatalf("created pipeline = %+v", p)
+			}
+			// Every save is a version; JSON bodies work too.
+			specJSON, _ := json.Marshal(p.Spec)
+			r = e.do(http.MethodPut, "/api/v1/pipelines/"+p.ID+"?comment=json&expected_version=1", designer, specJSON)
+			if r.status != http.StatusOK {
+				t.Fatalf("update: %d %s", r.status, r.body)
+			}
+			r.decode(t, &p)
+			if p.Version != 2 {
+				t.Fatalf("version after update = %d", p.Version)
+			}
+			if r := e.do(http.MethodPut, "/api/v1/pipelines/"+p.ID+"?expected_version=1", designer, specJSON); r.status != http.StatusConflict {
+				t.Fatalf("stale update: %d %s", r.status, r.body)
+			}
+			var versions Page[PipelineVersion]
+			e.do(http.MethodGet, "/api/v1/pipelines/"+p.ID+"/versions", e.tokens[auth.RoleViewer], nil).decode(t, &versions)
+			if versions.Total != 2 || versions.Items[0].Version != 2 || versions.Items[0].Comment != "json" || versions.Items[1].SpecText != yamlSpec {
+				t.Fatalf("versions = %+v", versions)
+			}
+
+			// Preview: per-node samples, nothing written.
+			r = e.do(http.MethodPost, "/api/v1/pipelines/"+p.ID+"/preview?rows=2", designer, nil)
+			if r.status != http.StatusOK {
+				t.Fatalf("preview: %d %s", r.status, r.body)
+			}
+			var pv Preview
+			r.decode(t, &pv)
+			if len(pv.Nodes) != 3 || pv.Nodes[0].ID != "orders" || len(pv.Nodes[0].Rows) != 2 || len(pv.Nodes[0].Fields) != 3 {
+				t.Fatalf("preview = %s", r.body)
+			}
+			if _, err := os.Stat(filepath.Join(e.data.files, "out-orders.csv")); !os.IsNotExist(err) {
+				t.Fatalf("preview wrote the destination: %v", err)
+			}
+
+			// Run as an executor: 202 with the queued run, then counters.
+			r = e.do(http.MethodPost, "/api/v1/pipelines/"+p.ID+"/run", e.tokens[auth.RoleExecutor], nil)
+			if r.status != http.StatusAccepted {
+				t.Fatalf("run: %d %s", r.status, r.body)
+			}
+			var run Run
+			r.decode(t, &run)
+			if run.PipelineVersion != 2 || run.ActorName != e.users[auth.RoleExecutor].Username {
+				t.Fatalf("queued run = %+v", run)
+			}
+			run = e.awaitRun(run.ID)
+			if run.Status != "succeeded" || run.StartedAt == nil || run.FinishedAt == nil || run.DurationMS == nil {
+				t.Fatalf("finished run = %+v", run)
+			}
+			nodes := nodesByID(run)
+			if nodes["orders"].Out != 5 || nodes["orders"].Rejected != 2 || nodes["big"].Out != 3 || nodes["big"].Filtered != 2 || nodes["out"].Out != 3 {
+				t.Fatalf("node counters = %+v", nodes)
+			}
+			if run.DeadLetters == nil || *run.DeadLetters != 2 {
+				t.Fatalf("dead letters count = %v", run.DeadLetters)
+			}
+
+			// Dead letters as CSV and NDJSON downloads.
+			r = e.do(http.MethodGet, "/api/v1/runs/"+run.ID+"/dead-letters?format=csv", e.tokens[auth.RoleViewer], nil)
+			if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/csv") ||
+				!strings.Contains(r.header.Get("Content-Disposition"), "attachment; filename=\"run-"+run.ID+"-dead-letters.csv\"") {
+				t.Fatalf("csv download: %d %v %s", r.status, r.header, r.body)
+			}
+			recs, err := csv.NewReader(strings.NewReader(string(r.body))).ReadAll()
+			if err != nil || len(recs) != 3 || recs[0][2] != "line" || recs[1][1] != "in.csv" || recs[1][2] != "7" || recs[1][4] == "" {
+				t.Fatalf("csv dead letters = %q (%v)", recs, err)
+			}
+			r = e.do(http.MethodGet, "/api/v1/runs/"+run.ID+"/dead-letters?format=ndjson", e.tokens[auth.RoleViewer], nil)
+			lines := strings.Split(strings.TrimSpace(string(r.body)), "\n")
+			var first deadLetterRecord
+			if len(lines) != 2 || json.Unmarshal([]byte(lines[0]), &first) != nil || first.Line != 7 || !strings.Contains(first.Raw, "short") {
+				t.Fatalf("ndjson dead letters = %s", r.body)
+			}
+
+			// Logs, lists and filters.
+			var logs Page[RunLogLine]
+			e.do(http.MethodGet, "/api/v1/runs/"+run.ID+"/logs", e.tokens[auth.RoleViewer], nil).decode(t, &logs)
+			if logs.Total < 2 || !strings.HasPrefix(logs.Items[0].Message, "run started") {
+				t.Fatalf("logs = %+v", logs)
+			}
+			var list Page[Run]
+			e.do(http.MethodGet, "/api/v1/runs?pipeline_id="+p.ID+"&status=succeeded", e.tokens[auth.RoleViewer], nil).decode(t, &list)
+			if list.Total != 1 || list.Items[0].ID != run.ID {
+				t.Fatalf("runs list = %+v", list)
+			}
+			e.do(http.MethodGet, "/api/v1/runs?pipeline_id="+p.ID+"&status=failed", e.tokens[auth.RoleViewer], nil).decode(t, &list)
+			if list.Total != 0 {
+				t.Fatalf("failed runs = %+v", list)
+			}
+			if r := e.do(http.MethodPost, "/api/v1/runs/"+run.ID+"/cancel", e.tokens[auth.RoleExecutor], nil); r.status != http.StatusConflict {
+				t.Fatalf("cancel finished run: %d %s", r.status, r.body)
+			}
+
+			// Soft delete: gone from the API, its runs stay.
+			if r := e.do(http.MethodDelete, "/api/v1/pipelines/"+p.ID, designer, nil); r.status != http.StatusNoContent {
+				t.Fatalf("delete: %d %s", r.status, r.body)
+			}
+			if r := e.do(http.MethodGet, "/api/v1/pipelines/"+p.ID, designer, nil); r.status != http.StatusNotFound {
+				t.Fatalf("get deleted: %d", r.status)
+			}
+			if r := e.do(http.MethodGet, "/api/v1/runs/"+run.ID, designer, nil); r.status != http.StatusOK {
+				t.Fatalf("run of a deleted pipeline: %d", r.status)
+			}
+			// Audited with the pipeline as target.
+			if got := e.auditEntries(store.AuditFilter{Action: "pipeline.", TargetID: p.ID}); len(got) < 4 {
+				t.Fatalf("audit entries for the pipeline: %+v", got)
+			}
+		})
+	}
+}
+
+func TestBadSpecsAreRefusedWithEveryProblem(t *testing.T) {
+	e := setup(t, setupOptions{})
+	e.writeInput()
+	designer := e.tokens[auth.RoleDesigner]
+	good := specYAML("bad")
+	cycle := strings.Replace(strings.Replace(good, "inputs: [orders]", "inputs: [orders, second]", 1),
+		"destinations:", "  - id: second\n    type: filter\n    inputs: [big]\n    config: {expression: \"true\"}\ndestinations:", 1)
+	tests := []struct {
+		name, body string
+		wantLoc    []string
+		wantText   string
+	}{
+		{"malformed yaml", "version: 1\nname: [unclosed\n", nil, "line"},
+		{"unknown field", strings.Replace(good, "name: bad", "name: bad\ncolour: red", 1), []string{"body.colour"}, "unknown"},
+		{"unknown types", strings.NewReplacer("type: filter", "type: nosuch", "type: csv\n    inputs", "type: nowhere\n    inputs").Replace(good),
+			[]string{"body.transforms[0].type", "body.destinations[0].type"}, "nosuch"},
+		{"cycle", cycle, []string{"body.transforms"}, "cycle"},
+		{"bad expression", strings.Replace(good, "amount > 2", "amount >", 1), []string{"body.transforms[0].config.expression"}, "expression"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.do(http.MethodPost, "/api/v1/pipelines", designer, tt.body)
+			if r.status != http.StatusUnprocessableEntity {
+				t.Fatalf("status %d, want 422: %s", r.status, r.body)
+			}
+			p := r.problem(t)
+			locs := map[string]bool{}
+			for _, d := range p.Errors {
+				locs[d.Location] = true
+			}
+			for _, want := range tt.wantLoc {
+				found := false
+				for l := range locs {
+					found = found || strings.HasPrefix(l, want)
+				}
+				if !found {
+					t.Errorf("no problem at %s; got %s", want, r.body)
+				}
+			}
+			if !strings.Contains(strings.ToLower(string(r.body)), tt.wantText) {
+				t.Errorf("problem does not mention %q: %s", tt.wantText, r.body)
+			}
+			// validate says the same with 200.
+			v := e.do(http.MethodPost, "/api/v1/pipelines/validate", designer, tt.body)
+			var out Validation
+			v.decode(t, &out)
+			if v.status != http.StatusOK || out.Valid || len(out.Problems) == 0 {
+				t.Errorf("validate: %d %s", v.status, v.body)
+			}
+		})
+	}
+	var list Page[Pipeline]
+	e.do(http.MethodGet, "/api/v1/pipelines", designer, nil).decode(t, &list)
+	if list.Total != 0 {
+		t.Fatalf("refused specs were saved: %+v", list)
+	}
+	v := e.do(http.MethodPost, "/api/v1/pipelines/validate", designer, good)
+	var out Validation
+	v.decode(t, &out)
+	if !out.Valid || len(out.Problems) != 0 || !strings.Contains(string(v.body), `"problems":[]`) {
+		t.Fatalf("validate good spec: %s", v.body)
+	}
+	if r := e.do(http.MethodPost, "/api/v1/pipelines", designer, ""); r.status < 400 || r.status >= 500 {
+		t.Fatalf("empty body: %d %s", r.status, r.body)
+	}
+}
+
+func TestUploads(t *testing.T) {
+	e := setup(t, setupOptions{})
+	designer := e.tokens[auth.RoleDesigner]
+	upload := func(name string, content []byte) response {
+		body, ct := multipartBody("file", name, content)
+		return e.do(http.MethodPost, "/api/v1/files", designer, body, "Content-Type", ct)
+	}
+	tests := []struct {
+		name, file string
+		content    []byte
+		status     int
+		format     string
+	}{
+		{"csv", "orders.csv", []byte(inCSV), http.StatusCreated, "csv"},
+		{"tsv", "t.txt", []byte("id\tname\n1\ta\n"), http.StatusCreated, "tsv"},
+		{"json array", "a.json", []byte(`[{"id":1}]`), http.StatusCreated, "json"},
+		{"ndjson", "a.log", []byte("{\"id\":1}\n{\"id\":2}\n"), http.StatusCreated, "ndjson"},
+		{"xml", "a.xml", []byte(`<?xml version="1.0"?><rows><row id="1"/></rows>`), http.StatusCreated, "xml"},
+		{"gzip", "a.csv.gz", []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0}, http.StatusCreated, "gzip"},
+		{"png disguised as csv", "evil.csv", append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), make([]byte, 32)...), http.StatusUnsupportedMediaType, ""},
+		{"windows executable", "tool.exe", append([]byte("MZ\x90\x00\x03\x00\x00\x00"), make([]byte, 64)...), http.StatusUnsupportedMediaType, ""},
+		{"plain zip", "a.zip", []byte("PK\x03\x04\x14\x00\x00\x00\x08\x00readme.txt"), http.StatusUnsupportedMediaType, ""},
+		{"html", "page.xml", []byte("<!DOCTYPE html><html></html>"), http.StatusUnsupportedMediaType, ""},
+		{"empty", "empty.csv", nil, http.StatusUnprocessableEntity, ""},
+		{"over the limit", "big.csv", []byte(strings.Repeat("1,2,3\n", testMaxUpload/6+10)), http.StatusRequestEntityTooLarge, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := upload(tt.file, tt.content)
+			if r.status != tt.status {
+				t.Fatalf("status %d, want %d: %s", r.status, tt.status, r.body)
+			}
+			if tt.status != http.StatusCreated {
+				r.problem(t)
+				return
+			}
+			var f File
+			r.decode(t, &f)
+			sum := sha256.Sum256(tt.content)
+			if f.Format != tt.format || f.Size != int64(len(tt.content)) || f.SHA256 != hex.EncodeToString(sum[:]) || f.Name != tt.file {
+				t.Fatalf("file = %+v", f)
+			}
+			stored, err := os.ReadFile(filepath.Join(e.data.deps.UploadDir, f.ID))
+			if err != nil || string(stored) != string(tt.content) {
+				t.Fatalf("stored file: %v", err)
+			}
+		})
+	}
+	// Nothing half-written: only the accepted files are in the upload directory.
+	entries, _ := os.ReadDir(e.data.deps.UploadDir)
+	if len(entries) != 6 {
+		var names []string
+		for _, en := range entries {
+			names = append(names, en.Name())
+		}
+		t.Fatalf("upload dir holds %v, want the 6 accepted files", names)
+	}
+	if r := e.do(http.MethodPost, "/api/v1/files", designer, "not multipart", "Content-Type", "text/plain"); r.status != http.StatusUnsupportedMediaType {
+		t.Fatalf("non-multipart: %d %s", r.status, r.body)
+	}
+
+	// A pipeline reads an upload by id; deleting the upload removes the file.
+	var f File
+	upload("orders.csv", []byte(inCSV)).decode(t, &f)
+	spec := strings.Replace(specYAML("from-upload"), "config: {path: in.csv}", "config: {upload: "+f.ID+"}", 1)
+	r := e.do(http.MethodPost, "/api/v1/pipelines", designer, spec)
+	if r.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	var p Pipeline
+	r.decode(t, &p)
+	var run Run
+	e.do(http.MethodPost, "/api/v1/pipelines/"+p.ID+"/run", designer, nil).decode(t, &run)
+	if run = e.awaitRun(run.ID); run.Status != "succeeded" || nodesByID(run)["out"].Out != 3 {
+		t.Fatalf("run on an upload: %+v", run)
+	}
+	if r := e.do(http.MethodDelete, "/api/v1/files/"+f.ID, designer, nil); r.status != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", r.status, r.body)
+	}
+	if _, err := os.Stat(filepath.Join(e.data.deps.UploadDir, f.ID)); !os.IsNotExist(err) {
+		t.Fatalf("deleted upload still on disk: %v", err)
+	}
+	if r := e.do(http.MethodGet, "/api/v1/files/"+f.ID, designer, nil); r.status != http.StatusNotFound {
+		t.Fatalf("get deleted upload: %d", r.status)
+	}
+}
+
+func TestConnectorSecretsNeverLeave(t *testing.T) {
+	e := setup(t, setupOptions{})
+	designer := e.tokens[auth.RoleDesigner]
+	const secret = "pa55-w0rd-never-shown"
+	body := map[string]any{"name": "warehouse", "type": "postgres", "config": map[string]any{"host": "db.invalid", "password": secret, "table": "orders"}}
+	r := e.do(http.MethodPost, "/api/v1/connectors", designer, body)
+	if r.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	var c Connector
+	r.decode(t, &c)
+	if c.Config["password"] != "********" || c.Config["host"] != "db.invalid" {
+		t.Fatalf("created connector config = %v", c.Config)
+	}
+	// Send back what was read (redacted) with a change: the secret is kept.
+	c.Config["table"] = "orders_v2"
+	r = e.do(http.MethodPut, "/api/v1/connectors/"+c.ID, designer, map[string]any{"name": "warehouse", "type": "postgres", "config": c.Config})
+	if r.status != http.StatusOK {
+		t.Fatalf("update: %d %s", r.status, r.body)
+	}
+	stored, err := e.store.GetConnector(context.Background(), c.ID)
+	if err != nil || !strings.Contains(string(stored.Config), secret) || !strings.Contains(string(stored.Config), "orders_v2") {
+		t.Fatalf("stored config after a redacted update: %s (%v)", stored.Config, err)
+	}
+	// Viewers and executives never see configs; the list shows none.
+	for _, role := range []auth.Role{auth.RoleViewer, auth.RoleExecutive, auth.RoleExecutor} {
+		if r := e.do(http.MethodGet, "/api/v1/connectors/"+c.ID, e.tokens[role], nil); r.status != http.StatusForbidden {
+			t.Errorf("%s reading a connector config: %d", role, r.status)
+		}
+	}
+	var responses []string
+	for _, path := range []string{"/api/v1/connectors/" + c.ID, "/api/v1/connectors", "/api/v1/connector-types"} {
+		r := e.do(http.MethodGet, path, designer, nil)
+		if r.status != http.StatusOK {
+			t.Fatalf("%s: %d", path, r.status)
+		}
+		responses = append(responses, string(r.body))
+	}
+	var list Page[Connector]
+	e.do(http.MethodGet, "/api/v1/connectors", e.tokens[auth.RoleViewer], nil).decode(t, &list)
+	if list.Total != 1 || list.Items[0].Config != nil {
+		t.Fatalf("viewer's list = %+v", list)
+	}
+	// A check that fails says why without the secret.
+	r = e.do(http.MethodPost, "/api/v1/connectors/"+c.ID+"/check", designer, nil)
+	var cr CheckResult
+	r.decode(t, &cr)
+	if r.status != http.StatusOK || cr.OK || cr.Message == "" {
+		t.Fatalf("check: %d %s", r.status, r.body)
+	}
+	responses = append(responses, string(r.body))
+	// Invalid config: 422 with paths, no echo of the secret.
+	r = e.do(http.MethodPost, "/api/v1/connectors", designer, map[string]any{"name": "x", "type": "postgres", "config": map[string]any{"password": secret, "port": "many"}})
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(string(r.body), "body.config.port") {
+		t.Fatalf("bad config: %d %s", r.status, r.body)
+	}
+	responses = append(responses, string(r.body))
+	for _, a := range e.auditEntries(store.AuditFilter{}) {
+		responses = append(responses, string(a.Details))
+	}
+	for i, text := range responses {
+		if strings.Contains(text, secret) {
+			t.Errorf("response %d carries the secret: %s", i, text)
+		}
+	}
+	e.assertLogLacks(t, secret)
+}
+
+// assertLogLacks fails when the server's log carries s.
+func (e *env) assertLogLacks(t *testing.T, s string) {
+	t.Helper()
+	if strings.Contains(e.logs.String(), s) {
+		t.Errorf("the server log carries a secret")
+	}
+}
+
+func TestSavedTransformations(t *testing.T) {
+	e := setup(t, setupOptions{})
+	designer := e.tokens[auth.RoleDesigner]
+	r := e.do(http.MethodPost, "/api/v1/transformations", designer, map[string]any{"name": "big", "type": "filter", "config": map[string]any{"expression": "amount >"}})
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(string(r.body), "body.config.expression") {
+		t.Fatalf("bad expression: %d %s", r.status, r.body)
+	}
+	r = e.do(http.MethodPost, "/api/v1/transformations", designer, map[string]any{"name": "big", "type": "nosuch"})
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(string(r.body), "body.type") {
+		t.Fatalf("unknown type: %d %s", r.status, r.body)
+	}
+	r = e.do(http.MethodPost, "/api/v1/transformations", designer, map[string]any{"name": "big", "type": "filter", "config": map[string]any{"expression": "amount > 2"}})
+	if r.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	var tr Transformation
+	r.decode(t, &tr)
+	r = e.do(http.MethodPost, "/api/v1/transformations/"+tr.ID+"/preview", designer,
+		map[string]any{"rows": []any{map[string]any{"id": 1, "amount": 1}, map[string]any{"id": 2, "amount": 5.5}}})
+	var pv TransformationPreview
+	r.decode(t, &pv)
+	if r.status != http.StatusOK || len(pv.Rows) != 1 || fmt.Sprint(pv.Rows[0]["id"]) != "2" || pv.Counters["filtered"] != 1 {
+		t.Fatalf("preview: %d %s", r.status, r.body)
+	}
+	// Used by name in a pipeline.
+	e.writeInput()
+	spec := strings.Replace(specYAML("saved-tr"), "type: filter\n    inputs: [orders]\n    config: {expression: \"amount > 2\"}", "transformation: big\n    inputs: [orders]", 1)
+	r = e.do(http.MethodPost, "/api/v1/pipelines", designer, spec)
+	if r.status != http.StatusCreated {
+		t.Fatalf("pipeline with a saved transformation: %d %s", r.status, r.body)
+	}
+	var p Pipeline
+	r.decode(t, &p)
+	var run Run
+	e.do(http.MethodPost, "/api/v1/pipelines/"+p.ID+"/run", designer, nil).decode(t, &run)
+	if run = e.awaitRun(run.ID); run.Status != "succeeded" || nodesByID(run)["out"].Out != 3 {
+		t.Fatalf("run: %+v", run)
+	}
+	r = e.do(http.MethodPut, "/api/v1/transformations/"+tr.ID+"?expected_version=1", designer, map[string]any{"name": "big", "type": "filter", "config": map[string]any{"expression": "amount > 3"}})
+	if r.status != http.StatusOK {
+		t.Fatalf("update: %d %s", r.status, r.body)
+	}
+	r = e.do(http.MethodPut, "/api/v1/transformations/"+tr.ID+"?expected_version=1", designer, map[string]any{"name": "big", "type": "filter"})
+	if r.status != http.StatusConflict && r.status != http.StatusUnprocessableEntity {
+		t.Fatalf("stale update: %d %s", r.status, r.body)
+	}
+}
+
+func TestCancelRunThroughTheAPI(t *testing.T) {
+	e := setup(t, setupOptions{})
+	run := e.fixtureRun(true)
+	r := e.do(http.MethodPost, "/api/v1/runs/"+run.ID+"/cancel", e.tokens[auth.RoleViewer], nil)
+	if r.status != http.StatusForbidden {
+		t.Fatalf("viewer cancels: %d", r.status)
+	}
+	r = e.do(http.MethodPost, "/api/v1/runs/"+run.ID+"/cancel", e.tokens[auth.RoleExecutor], nil)
+	var got Run
+	r.decode(t, &got)
+	if r.status != http.StatusOK || !got.CancelRequested || got.Status != "running" {
+		t.Fatalf("cancel: %d %s", r.status, r.body)
+	}
+	if got := e.auditEntries(store.AuditFilter{Action: "run.cancel", TargetID: run.ID}); len(got) != 2 {
+		t.Fatalf("cancel audit entries = %+v", got)
+	}
+}
