@@ -1,0 +1,35 @@
+package transform
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestDocsMatchSpecs keeps docs/transformations.md and docs/expressions.md in step with the code:
+// every node's option table is the one its spec renders, and every function is documented.
+func TestDocsMatchSpecs(t *testing.T) {
+	b, err := os.ReadFile("../../docs/transformations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	for _, d := range Builtins() {
+		if !strings.Contains(doc, "\n## "+d.Spec.Name+"\n") {
+			t.Errorf("transformations.md has no section for %s", d.Spec.Name)
+		}
+		if len(d.Spec.Config.Params) > 0 && !strings.Contains(doc, d.Spec.Config.Markdown()) {
+			t.Errorf("transformations.md: the option table of %s differs from its spec; paste this:\n%s", d.Spec.Name, d.Spec.Config.Markdown())
+		}
+	}
+	b, err = os.ReadFile("../../docs/expressions.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc = string(b)
+	for _, f := range Functions() {
+		if !strings.Contains(doc, "| `"+f.Name+"(") {
+			t.Errorf("expressions.md has no row for %s (%s)", f.Name, f.Signature)
+		}
+	}
+}
