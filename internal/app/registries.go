@@ -5,10 +5,13 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/connector/files/csv"
+	"github.com/dataaggregator/aggregator/internal/connector/files/excel"
 	"github.com/dataaggregator/aggregator/internal/connector/files/json"
 	"github.com/dataaggregator/aggregator/internal/connector/files/ndjson"
 	"github.com/dataaggregator/aggregator/internal/connector/files/xml"
+	"github.com/dataaggregator/aggregator/internal/connector/mysql"
 	"github.com/dataaggregator/aggregator/internal/connector/postgres"
+	"github.com/dataaggregator/aggregator/internal/connector/sqlserver"
 	"github.com/dataaggregator/aggregator/internal/transform"
 )
 
@@ -21,7 +24,10 @@ func Registries() (*connector.Registry, *transform.Registry, error) {
 		json.New(),
 		ndjson.New(),
 		xml.New(),
+		excel.New(),
 		postgres.New(),
+		mysql.New(),
+		sqlserver.New(),
 	)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connector registry: %w", err)
