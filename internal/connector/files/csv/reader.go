@@ -374,7 +374,7 @@ func (r *reader) value(f []byte, k record.Kind, quoted bool) (record.Value, stri
 	case record.KindString:
 		return record.String(r.keep(f)), ""
 	case record.KindInt:
-		if n, ok := atoi(f); ok {
+		if n, ok := fileio.Atoi(f); ok {
 			return record.Int(n), ""
 		}
 		n, err := strconv.ParseInt(strings.TrimSpace(tmp), 10, 64)
@@ -395,7 +395,7 @@ func (r *reader) value(f []byte, k record.Kind, quoted bool) (record.Value, stri
 		}
 		return record.Bool(b), ""
 	case record.KindDate:
-		if d, ok := fastDate(f); ok {
+		if d, ok := fileio.FastDate(f); ok {
 			return d, ""
 		}
 		v, err := record.Parse(tmp, record.KindDate)
@@ -404,7 +404,7 @@ func (r *reader) value(f []byte, k record.Kind, quoted bool) (record.Value, stri
 		}
 		return v, ""
 	case record.KindTimestamp:
-		if v, ok := fastTimestamp(f); ok {
+		if v, ok := fileio.FastTimestamp(f); ok {
 			return v, ""
 		}
 		t, err := record.ParseTime(tmp, time.UTC)
@@ -433,116 +433,4 @@ func (r *reader) value(f []byte, k record.Kind, quoted bool) (record.Value, stri
 		}
 		return v, ""
 	}
-}
-
-// atoi parses a plain decimal integer (optional sign, digits only, no overflow).
-func atoi(b []byte) (int64, bool) {
-	neg := false
-	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
-		neg = b[0] == '-'
-		b = b[1:]
-	}
-	if len(b) == 0 || len(b) > 18 {
-		return 0, false
-	}
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	if neg {
-		n = -n
-	}
-	return n, true
-}
-
-// fastDate parses YYYY-MM-DD.
-func fastDate(b []byte) (record.Value, bool) {
-	days, ok := parseYMD(b)
-	if !ok || len(b) != 10 {
-		return record.Null, false
-	}
-	return record.DateFromDays(days), true
-}
-
-func digits(b []byte) (int64, bool) {
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
-}
-
-var monthDays = [13]int64{0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
-
-// parseYMD reads the YYYY-MM-DD at the start of b as days since 1970-01-01.
-func parseYMD(b []byte) (int64, bool) {
-	if len(b) < 10 || b[4] != '-' || b[7] != '-' {
-		return 0, false
-	}
-	y, ok1 := digits(b[:4])
-	m, ok2 := digits(b[5:7])
-	d, ok3 := digits(b[8:10])
-	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 || d > monthDays[m] {
-		return 0, false
-	}
-	if m == 2 && d == 29 && !(y%4 == 0 && (y%100 != 0 || y%400 == 0)) {
-		return 0, false
-	}
-	return daysFromCivil(y, m, d), true
-}
-
-// daysFromCivil converts a proleptic Gregorian date to days since 1970-01-01 (H. Hinnant's algorithm).
-func daysFromCivil(y, m, d int64) int64 {
-	if m <= 2 {
-		y--
-	}
-	era := y / 400
-	if y < 0 && y%400 != 0 {
-		era = (y - 399) / 400
-	}
-	yoe := y - era*400
-	mp := (m + 9) % 12
-	doy := (153*mp+2)/5 + d - 1
-	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	return era*146097 + doe - 719468
-}
-
-// fastTimestamp parses YYYY-MM-DDTHH:MM:SS[.ffffff]Z (or a space for T); anything else goes the slow way.
-func fastTimestamp(b []byte) (record.Value, bool) {
-	n := len(b)
-	if n < 20 || b[n-1] != 'Z' || (b[10] != 'T' && b[10] != ' ') || b[13] != ':' || b[16] != ':' {
-		return record.Null, false
-	}
-	days, ok := parseYMD(b)
-	if !ok {
-		return record.Null, false
-	}
-	hh, ok1 := digits(b[11:13])
-	mm, ok2 := digits(b[14:16])
-	ss, ok3 := digits(b[17:19])
-	if !ok1 || !ok2 || !ok3 || hh > 23 || mm > 59 || ss > 59 {
-		return record.Null, false
-	}
-	var us int64
-	if n > 20 {
-		frac := b[19 : n-1]
-		if frac[0] != '.' || len(frac) < 2 || len(frac) > 7 {
-			return record.Null, false
-		}
-		f, ok := digits(frac[1:])
-		if !ok {
-			return record.Null, false
-		}
-		for range 7 - len(frac) {
-			f *= 10
-		}
-		us = f
-	}
-	return record.TimestampMicros(((days*24+hh)*60+mm)*60_000_000 + ss*1_000_000 + us), true
 }

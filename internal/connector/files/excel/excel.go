@@ -199,8 +199,9 @@ type reader struct {
 	name     string
 	book     *excelize.File
 	sheet    string
-	formats  *excelize.Rows // formatted values (to see booleans and dates)
+	formats  *excelize.Rows // formatted values, while sampling (to see booleans and dates); then nil
 	raws     *excelize.Rows // stored values (exact numbers)
+	dateCols map[int]bool   // columns whose sampled numbers are shown as dates
 	date1904 bool
 	row      int64
 	schema   *record.Schema
@@ -308,8 +309,9 @@ func (c *Connector) open(ctx context.Context, env connector.Env, cfg *Config, re
 			r.Close()
 			return nil, err
 		}
+		r.stopFormats()
 		for r.row < r.st.Row {
-			if !r.formats.Next() || !r.raws.Next() {
+			if !r.raws.Next() {
 				r.Close()
 				return nil, fmt.Errorf("%s: checkpoint at row %d but sheet %q has only %d: %w", name, r.st.Row, r.sheet, r.row, connector.ErrNotFound)
 			}
@@ -321,7 +323,16 @@ func (c *Connector) open(ctx context.Context, env connector.Env, cfg *Config, re
 		size = 1024
 	}
 	r.b = record.NewBuilder(r.schema, size)
+	// Formatting every cell is slow in excelize; the sample has told which columns hold dates.
+	r.stopFormats()
 	return r, nil
+}
+
+func (r *reader) stopFormats() {
+	if r.formats != nil {
+		r.formats.Close()
+		r.formats = nil
+	}
 }
 
 func (r *reader) pickSheet(stream string) error {
@@ -361,26 +372,33 @@ func (r *reader) rewind() error {
 }
 
 func (r *reader) closeRows() {
-	if r.formats != nil {
-		r.formats.Close()
+	r.stopFormats()
+	if r.raws != nil {
 		r.raws.Close()
-		r.formats, r.raws = nil, nil
+		r.raws = nil
 	}
 }
 
 // next returns the next non-empty sheet row.
 func (r *reader) next() (sheetRow, error) {
 	for {
-		if !r.formats.Next() || !r.raws.Next() {
-			if err := r.formats.Error(); err != nil {
+		more := r.raws.Next()
+		if r.formats != nil {
+			more = r.formats.Next() && more
+		}
+		if !more {
+			if err := r.raws.Error(); err != nil {
 				return sheetRow{}, fmt.Errorf("%s: sheet %q row %d: %w", r.name, r.sheet, r.row+1, err)
 			}
 			return sheetRow{}, io.EOF
 		}
 		r.row++
-		shown, err := r.formats.Columns()
-		if err != nil {
-			return sheetRow{}, fmt.Errorf("%s: sheet %q row %d: %w", r.name, r.sheet, r.row, err)
+		var shown []string
+		if r.formats != nil {
+			var err error
+			if shown, err = r.formats.Columns(); err != nil {
+				return sheetRow{}, fmt.Errorf("%s: sheet %q row %d: %w", r.name, r.sheet, r.row, err)
+			}
 		}
 		raw, err := r.raws.Columns(excelize.Options{RawCellValue: true})
 		if err != nil {
@@ -389,14 +407,21 @@ func (r *reader) next() (sheetRow, error) {
 		cells := make([]string, max(len(shown), len(raw)))
 		empty := true
 		for i := range cells {
-			var s, v string
-			if i < len(shown) {
-				s = shown[i]
-			}
+			var v string
 			if i < len(raw) {
 				v = raw[i]
 			}
-			cells[i] = r.cellText(s, v)
+			if r.formats != nil {
+				var s string
+				if i < len(shown) {
+					s = shown[i]
+				}
+				cells[i] = r.cellText(i, s, v)
+			} else if r.dateCols[i] && v != "" {
+				cells[i] = r.serialText(v, i < len(r.kinds) && r.kinds[i] == record.KindDate, false)
+			} else {
+				cells[i] = v
+			}
 			empty = empty && cells[i] == ""
 		}
 		if !empty {
@@ -408,7 +433,7 @@ func (r *reader) next() (sheetRow, error) {
 // cellText picks a cell's text from how it is shown and how it is stored: TRUE/FALSE cells are
 // booleans, numbers shown as dates are dates (or timestamps, with a time of day) in ISO form, and
 // every other cell is its stored value (numbers exactly, not as rounded for display).
-func (r *reader) cellText(shown, raw string) string {
+func (r *reader) cellText(col int, shown, raw string) string {
 	if shown == raw {
 		return raw
 	}
@@ -416,21 +441,34 @@ func (r *reader) cellText(shown, raw string) string {
 	case (shown == "TRUE" && raw == "1") || (shown == "FALSE" && raw == "0"):
 		return strings.ToLower(shown)
 	case looksLikeDate(shown):
-		serial, err := strconv.ParseFloat(raw, 64)
-		if err != nil {
+		if _, err := strconv.ParseFloat(raw, 64); err != nil {
 			return raw
 		}
-		t, err := excelize.ExcelDateToTime(serial, r.date1904)
-		if err != nil {
-			return raw
+		if r.dateCols == nil {
+			r.dateCols = map[int]bool{}
 		}
-		t = t.Round(time.Millisecond) // Excel keeps times to the millisecond
-		if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0 && !strings.Contains(shown, ":") {
-			return t.Format(record.DateLayout)
-		}
-		return t.Format("2006-01-02T15:04:05.999999Z07:00")
+		r.dateCols[col] = true
+		return r.serialText(raw, false, strings.Contains(shown, ":"))
 	}
 	return raw
+}
+
+// serialText turns an Excel date serial into an ISO date (whole days, unless a time is shown) or
+// timestamp; asDate forces a date.
+func (r *reader) serialText(raw string, asDate, timeShown bool) string {
+	serial, err := strconv.ParseFloat(raw, 64)
+	if err != nil {
+		return raw
+	}
+	t, err := excelize.ExcelDateToTime(serial, r.date1904)
+	if err != nil {
+		return raw
+	}
+	t = t.Round(time.Millisecond) // Excel keeps times to the millisecond
+	if asDate || (!timeShown && t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0) {
+		return t.Format(record.DateLayout)
+	}
+	return t.Format("2006-01-02T15:04:05.999999Z07:00")
 }
 
 func looksLikeDate(s string) bool {

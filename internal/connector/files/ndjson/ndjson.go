@@ -11,6 +11,7 @@
 package ndjson
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -194,6 +195,7 @@ func (c *Connector) open(ctx context.Context, env connector.Env, cfg *Config, re
 		if sm.reason == "" {
 			_ = inf.Observe(sm.obj)
 		}
+		sm.obj = bytes.Clone(sm.obj) // the line reader reuses its buffer
 		r.samples = append(r.samples, sm)
 	}
 	r.schema, err = record.NewSchema(inf.Fields(overrides)...)
@@ -246,7 +248,7 @@ func (r *reader) line() (sample, error) {
 		if r.lr.Line == 1 {
 			l = trimBOM(l)
 		}
-		if len(strings.TrimSpace(string(l))) == 0 {
+		if firstNonSpace(l) < 0 {
 			continue
 		}
 		sm := sample{obj: l, line: r.lr.Line, st: st}

@@ -11,9 +11,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/dataaggregator/aggregator/internal/connector/files/internal/fileio"
 	"github.com/dataaggregator/aggregator/internal/record"
 )
 
@@ -75,27 +77,51 @@ func endOfValue(b []byte, i int) int {
 // Walk calls fn for each key and raw value of the JSON object b, which must be valid JSON (from
 // json.Valid or a json.Decoder). Keys are still quoted; use Key to read them.
 func Walk(b []byte, fn func(key, val []byte)) error {
-	i := skipWS(b, 0)
-	if i >= len(b) || b[i] != '{' {
-		return ErrNotObject
+	it, err := newIter(b)
+	if err != nil {
+		return err
 	}
-	i++
 	for {
-		i = skipWS(b, i)
-		if i >= len(b) || b[i] == '}' {
+		k, v, ok := it.next()
+		if !ok {
 			return nil
 		}
-		ke := endOfString(b, i)
-		key := b[i:ke]
-		i = skipWS(b, ke)
-		i = skipWS(b, i+1) // ':'
-		ve := endOfValue(b, i)
-		fn(key, b[i:ve])
-		i = skipWS(b, ve)
-		if i < len(b) && b[i] == ',' {
-			i++
-		}
+		fn(k, v)
 	}
+}
+
+// iter steps through the fields of one valid JSON object.
+type iter struct {
+	b []byte
+	i int
+}
+
+func newIter(b []byte) (iter, error) {
+	i := skipWS(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return iter{}, ErrNotObject
+	}
+	return iter{b: b, i: i + 1}, nil
+}
+
+func (it *iter) next() (key, val []byte, ok bool) {
+	b := it.b
+	i := skipWS(b, it.i)
+	if i >= len(b) || b[i] == '}' {
+		return nil, nil, false
+	}
+	ke := endOfString(b, i)
+	key = b[i:ke]
+	i = skipWS(b, ke)
+	i = skipWS(b, i+1) // ':'
+	ve := endOfValue(b, i)
+	val = b[i:ve]
+	i = skipWS(b, ve)
+	if i < len(b) && b[i] == ',' {
+		i++
+	}
+	it.i = i
+	return key, val, true
 }
 
 // Key returns a quoted key's text; the result aliases b when the key has no escapes.
@@ -277,11 +303,90 @@ func (c *Converter) str(val []byte) (string, string) {
 	if plain {
 		return c.keep(in), ""
 	}
-	var s string
-	if err := json.Unmarshal(val, &s); err != nil {
+	start := len(c.arena)
+	out, ok := unescape(c.arena, in)
+	if !ok {
 		return "", "invalid JSON string"
 	}
-	return s, ""
+	c.arena = out
+	if len(out) == start {
+		return "", ""
+	}
+	return unsafe.String(&c.arena[start], len(out)-start), ""
+}
+
+// unescape appends the JSON string body in (between the quotes) to dst, decoding escapes.
+func unescape(dst, in []byte) ([]byte, bool) {
+	for i := 0; i < len(in); i++ {
+		ch := in[i]
+		if ch != '\\' {
+			if ch < 0x20 {
+				return dst, false
+			}
+			dst = append(dst, ch)
+			continue
+		}
+		i++
+		if i >= len(in) {
+			return dst, false
+		}
+		switch in[i] {
+		case '"', '\\', '/':
+			dst = append(dst, in[i])
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r, ok := hex4(in[i+1:])
+			if !ok {
+				return dst, false
+			}
+			i += 4
+			if utf16.IsSurrogate(r) {
+				r2, ok2 := rune(-1), false
+				if i+2 < len(in) && in[i+1] == '\\' && in[i+2] == 'u' {
+					r2, ok2 = hex4(in[i+3:])
+				}
+				if dec := utf16.DecodeRune(r, r2); ok2 && dec != utf8.RuneError {
+					r = dec
+					i += 6
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			dst = utf8.AppendRune(dst, r)
+		default:
+			return dst, false
+		}
+	}
+	return dst, true
+}
+
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
 }
 
 // Value converts a raw JSON value to kind k; reason says why it cannot.
@@ -345,6 +450,11 @@ func (c *Converter) Value(val []byte, k record.Kind) (record.Value, string) {
 		}
 		switch k {
 		case record.KindInt:
+			if !isStr {
+				if n, ok := fileio.Atoi(val); ok {
+					return record.Int(n), ""
+				}
+			}
 			n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
 			if err != nil {
 				return record.Null, fmt.Sprintf("invalid integer %s", abbrev(val))
@@ -371,11 +481,17 @@ func (c *Converter) Value(val []byte, k record.Kind) (record.Value, string) {
 			return record.Null, fmt.Sprintf("want a %s string, got %s", k, abbrev(val))
 		}
 		if k == record.KindTimestamp {
+			if v, ok := fileio.FastTimestamp(val[1 : len(val)-1]); ok {
+				return v, ""
+			}
 			t, err := record.ParseTime(text, time.UTC)
 			if err != nil {
 				return record.Null, err.Error()
 			}
 			return record.Timestamp(t), ""
+		}
+		if v, ok := fileio.FastDate(val[1 : len(val)-1]); ok {
+			return v, ""
 		}
 		v, err := record.Parse(text, k)
 		if err != nil {
@@ -396,23 +512,25 @@ func abbrev(b []byte) string {
 // Row fills row (of the converter's schema) from the object obj. It returns the field and reason of
 // the first value that does not convert; keys the schema lacks are ignored.
 func (c *Converter) Row(obj []byte, row record.Row) (field, reason string, err error) {
-	s := c.s
-	err = Walk(obj, func(kq, val []byte) {
-		if reason != "" {
-			return
-		}
-		j, ok := c.index[string(Key(kq))]
+	it, err := newIter(obj)
+	if err != nil {
+		return "", "", err
+	}
+	for {
+		kq, val, ok := it.next()
 		if !ok {
-			return
+			return "", "", nil
 		}
-		v, why := c.Value(val, s.Fields[j].Kind)
+		j, known := c.index[string(Key(kq))]
+		if !known {
+			continue
+		}
+		v, why := c.Value(val, c.s.Fields[j].Kind)
 		if why != "" {
-			field, reason = s.Fields[j].Name, why
-			return
+			return c.s.Fields[j].Name, why, nil
 		}
 		row[j] = v
-	})
-	return field, reason, err
+	}
 }
 
 // AppendObject appends row as a JSON object with the schema's field names.
