@@ -32,6 +32,10 @@ type program struct {
 type fieldRef struct {
 	name string
 	idx  int
+	// last is the value loaded for the previous row: when the next row has an equal value (a
+	// status, a country, a flag), the boxed copy already in the environment is kept.
+	last   record.Value
+	loaded bool
 }
 
 // checkSyntax parses src with every field name allowed, so that New reports syntax errors before
@@ -74,8 +78,14 @@ func compileProgram(src string, s *record.Schema) (*program, error) {
 
 // run evaluates the program on row (of the schema it was compiled against).
 func (p *program) run(row record.Row) (any, error) {
-	for _, r := range p.refs {
-		p.env[r.name] = goValue(row[r.idx])
+	for i := range p.refs {
+		r := &p.refs[i]
+		v := row[r.idx]
+		if r.loaded && v.Equal(r.last) {
+			continue
+		}
+		p.env[r.name] = goValue(v)
+		r.last, r.loaded = v, true
 	}
 	out, err := p.vm.Run(p.prog, p.env)
 	if err != nil {

@@ -80,7 +80,11 @@ func (l *funcLib) options() []expr.Option {
 	opts := make([]expr.Option, 0, len(defs))
 	for _, d := range defs {
 		d := d
+		lo, hi := d.arity()
 		fn := func(args ...any) (any, error) {
+			if len(args) < lo || (hi >= 0 && len(args) > hi) {
+				return nil, fmt.Errorf("%s: %d arguments given (see %s)", d.name, len(args), d.sig)
+			}
 			out, err := d.fn(l, args)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", d.name, err)
@@ -90,6 +94,25 @@ func (l *funcLib) options() []expr.Option {
 		opts = append(opts, expr.Function(d.name, fn, d.types...))
 	}
 	return opts
+}
+
+// arity returns the fewest and most arguments the function's signatures take (most is -1 for a
+// variadic function).
+func (d funcDef) arity() (lo, hi int) {
+	lo = math.MaxInt
+	for _, t := range d.types {
+		ft := reflect.TypeOf(t).Elem()
+		n := ft.NumIn()
+		if ft.IsVariadic() {
+			lo, hi = min(lo, n-1), -1
+			continue
+		}
+		lo = min(lo, n)
+		if hi >= 0 {
+			hi = max(hi, n)
+		}
+	}
+	return lo, hi
 }
 
 // regexArg lists the functions whose argument at the index is a pattern.

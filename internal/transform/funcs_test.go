@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"math"
 	"regexp"
 	"strings"
 	"testing"
@@ -223,5 +224,58 @@ func TestResultKinds(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, c.rows()); diff != "" {
 		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+}
+
+// No function panics, whatever it is given: odd types, nulls, extremes, too few or many arguments
+// (the checker refuses wrong counts at compile time; the functions must still not panic).
+func TestFunctionsNeverPanic(t *testing.T) {
+	odd := []any{nil, "", "x", "2024-01-31", "[", int64(math.MaxInt64), int64(math.MinInt64), int64(-1), 0,
+		math.NaN(), math.Inf(1), -1e308, true, time.Time{}, time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC),
+		map[string]any{"a": 1.0}, []any{1.0, "b"}, decimalText("1.5"), []byte("b"), struct{}{}}
+	lib := newFuncLib()
+	for _, d := range funcDefs() {
+		lo, hi := d.arity()
+		if hi < 0 {
+			hi = 3
+		}
+		for arity := lo; arity <= hi; arity++ {
+			args := make([]any, arity)
+			var try func(i int)
+			try = func(i int) {
+				if i == arity {
+					func() {
+						defer func() {
+							if r := recover(); r != nil {
+								t.Errorf("%s%v panicked: %v", d.name, args, r)
+							}
+						}()
+						_, _ = d.fn(lib, args)
+					}()
+					return
+				}
+				for _, a := range odd {
+					args[i] = a
+					try(i + 1)
+				}
+			}
+			try(0)
+		}
+	}
+}
+
+// The environment keeps a value across rows only while it is equal; nulls and changes are loaded.
+func TestEnvironmentReuse(t *testing.T) {
+	in := schemaOf(t, "s:string", "n:int")
+	n, _ := setup(t, "expression", map[string]any{"fields": []any{
+		map[string]any{"name": "out", "expression": `concat(coalesce(s, "-"), ":", to_string(n ?? 0))`, "type": "string"},
+	}}, in)
+	c := runNode(t, n, batchOf(t, in, []any{nil, nil}, []any{nil, 1}, []any{"a", 1}, []any{"a", 1}, []any{"b", nil}, []any{nil, nil}))
+	var got []string
+	for _, r := range c.rows() {
+		got = append(got, r[2])
+	}
+	if diff := cmp.Diff([]string{"-:0", "-:1", "a:1", "a:1", "b:0", "-:0"}, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
