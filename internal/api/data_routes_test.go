@@ -193,7 +193,12 @@ func dataRouteTable() map[string]routeCase {
 		}},
 		"DELETE /api/v1/transformations/{id}":       {perm: auth.PermTransformationsWrite, prepare: transformationPath("", nil)},
 		"POST /api/v1/transformations/{id}/preview": {perm: auth.PermTransformationsWrite, prepare: transformationPath("/preview", sample)},
-		"GET /api/v1/files":                         {perm: auth.PermFilesRead, prepare: func(*env, store.User) call { return call{path: "/api/v1/files?mine=false"} }},
+		"POST /api/v1/mappings/suggest": {perm: auth.PermMappingsRead, prepare: func(*env, store.User) call {
+			return call{path: "/api/v1/mappings/suggest", body: map[string]any{
+				"source":      []any{map[string]any{"name": "CustomerID", "type": "int"}},
+				"destination": []any{map[string]any{"name": "customer_id", "type": "int"}}}}
+		}},
+		"GET /api/v1/files": {perm: auth.PermFilesRead, prepare: func(*env, store.User) call { return call{path: "/api/v1/files?mine=false"} }},
 		"POST /api/v1/files": {perm: auth.PermFilesWrite, prepare: func(*env, store.User) call {
 			body, ct := multipartBody("file", "orders.csv", []byte(inCSV))
 			return call{path: "/api/v1/files", body: body, headers: []string{"Content-Type", ct}}

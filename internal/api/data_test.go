@@ -471,3 +471,40 @@ func TestCancelRunThroughTheAPI(t *testing.T) {
 		t.Fatalf("cancel audit entries = %+v", got)
 	}
 }
+
+func TestSuggestMapping(t *testing.T) {
+	e := setup(t, setupOptions{})
+	body := map[string]any{
+		"source": []any{map[string]any{"name": "CustomerID", "type": "int"}, map[string]any{"name": "e_mail"},
+			map[string]any{"name": "zzz", "type": "date"}},
+		"destination": []any{map[string]any{"name": "customer_id", "type": "int"}, map[string]any{"name": "email", "type": "string"},
+			map[string]any{"name": "created", "type": "timestamp"}},
+	}
+	r := e.do(http.MethodPost, "/api/v1/mappings/suggest", e.tokens[auth.RoleDesigner], body)
+	if r.status != http.StatusOK {
+		t.Fatalf("suggest: %d %s", r.status, r.body)
+	}
+	var res MappingResult
+	r.decode(t, &res)
+	pairs := map[string]MappingSuggestion{}
+	for _, s := range res.Suggestions {
+		pairs[s.Source] = s
+	}
+	if p := pairs["CustomerID"]; p.Destination != "customer_id" || p.Confidence <= 0.5 || p.Reason == "" || p.SourceType != "int" {
+		t.Errorf("CustomerID -> %+v", p)
+	}
+	if p := pairs["e_mail"]; p.Destination != "email" {
+		t.Errorf("e_mail -> %+v", p)
+	}
+	if len(res.UnmatchedSource) != 1 || res.UnmatchedSource[0] != "zzz" {
+		t.Errorf("unmatched source = %v", res.UnmatchedSource)
+	}
+	body["source"] = []any{map[string]any{"name": "a", "type": "colour"}}
+	r = e.do(http.MethodPost, "/api/v1/mappings/suggest", e.tokens[auth.RoleDesigner], body)
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(string(r.body), "body.source[0].type") {
+		t.Fatalf("bad type: %d %s", r.status, r.body)
+	}
+	if r := e.do(http.MethodPost, "/api/v1/mappings/suggest", e.tokens[auth.RoleExecutor], body); r.status != http.StatusForbidden {
+		t.Fatalf("executor: %d", r.status)
+	}
+}

@@ -133,6 +133,10 @@ func (s *Server) registerRoutes(api huma.API) {
 	handle(s, api, route{Method: post, Path: "/api/v1/transformations/{id}/preview", ID: "preview-transformation", Tag: "transformations", Perm: auth.PermTransformationsWrite, MaxBody: 8 << 20,
 		Summary: "Run a saved transformation on sample rows"}, s.previewSavedTransformation)
 
+	// Schema mapping.
+	handle(s, api, route{Method: post, Path: "/api/v1/mappings/suggest", ID: "suggest-mapping", Tag: "mappings", Perm: auth.PermMappingsRead,
+		Summary: "Propose source -> destination field pairs, each with a confidence and a reason"}, s.suggestMapping)
+
 	// Uploaded files.
 	handle(s, api, route{Method: get, Path: "/api/v1/files", ID: "list-files", Tag: "files", Perm: auth.PermFilesRead,
 		Summary: "Uploaded files, newest first"}, s.listFiles)
