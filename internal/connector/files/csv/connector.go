@@ -71,7 +71,7 @@ func (c *Connector) Spec() connector.Spec {
 			{Name: "bom", Type: configspec.Boolean, Default: false, Description: "Write a UTF-8 byte order mark at the start of a new file. A BOM is always skipped when reading."},
 			{Name: "infer_rows", Type: configspec.Integer, Default: 1000, Min: configspec.Ptr(0), Description: "Number of rows sampled to infer each column's type (bool, int, float, date, timestamp, else string); 0 reads every column as string."},
 			{Name: "types", Type: configspec.Object, Items: &configspec.Param{Type: configspec.String}, Description: "Per-column type overrides, e.g. {zip: string, amount: decimal}. Types: bool, int, float, decimal, string, bytes (base64), date, timestamp, json.", Examples: []any{map[string]any{"amount": "decimal", "zip": "string"}}},
-			{Name: "null_values", Type: configspec.Array, Items: &configspec.Param{Type: configspec.String}, Default: []any{""}, Description: "Unquoted field values read as NULL; the first is written for NULL. A quoted empty field (\"\") is an empty string, never NULL."},
+			{Name: "null_values", Type: configspec.Array, Items: &configspec.Param{Type: configspec.String}, Default: []any{""}, Description: "Unquoted field values read as NULL (default: only the empty field); the first is written for NULL. A quoted empty field (\"\") is an empty string, never NULL."},
 			{Name: "max_record_bytes", Type: configspec.Integer, Default: DefaultMaxRecordBytes, Min: configspec.Ptr(1024), Description: "Largest record (line) accepted; a longer one is rejected as a row without being held in memory."},
 		}},
 	}
