@@ -9,6 +9,7 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/types"
 	"github.com/expr-lang/expr/vm"
 
@@ -38,27 +39,30 @@ type fieldRef struct {
 	loaded bool
 }
 
-// checkSyntax parses src with every field name allowed, so that New reports syntax errors before
-// any schema is known. Positions are line:column, 1-based.
+// checkSyntax parses src, so that New reports syntax errors (and bad constant patterns) before any
+// schema is known; names and types are checked by compileProgram in Init. Positions are
+// line:column, 1-based.
 func checkSyntax(src string) error {
-	lib := newFuncLib()
-	opts := append([]expr.Option{expr.AllowUndefinedVariables()}, lib.options()...)
-	tree, err := expr.Compile(src, opts...)
+	tree, err := parser.Parse(src)
 	if err != nil {
 		return errors.New(exprMessage(err))
 	}
-	return lib.checkConstPatterns(tree.Node())
+	return newFuncLib().checkConstPatterns(tree.Node)
 }
 
 // compileProgram compiles src against schema s. Errors read like
 // `unknown field "x" at 1:5`.
 func compileProgram(src string, s *record.Schema) (*program, error) {
 	typeEnv := make(types.Map, len(s.Fields))
+	shadowed := aliasCalls{}
 	for _, f := range s.Fields {
 		typeEnv[f.Name] = typeSample(f.Kind)
+		if isFunction(f.Name) {
+			shadowed[f.Name] = true
+		}
 	}
 	lib := newFuncLib()
-	opts := append([]expr.Option{expr.Env(typeEnv)}, lib.options()...)
+	opts := append([]expr.Option{expr.Env(typeEnv)}, lib.options(shadowed)...)
 	prog, err := expr.Compile(src, opts...)
 	if err != nil {
 		return nil, errors.New(exprMessage(err))

@@ -65,6 +65,16 @@ type funcDef struct {
 	types []any
 }
 
+// isFunction reports whether name is an expression function.
+func isFunction(name string) bool {
+	for _, d := range funcDefs() {
+		if d.name == name {
+			return true
+		}
+	}
+	return false
+}
+
 // Functions lists the expression functions with their signatures.
 func Functions() []FuncDoc {
 	defs := funcDefs()
@@ -75,9 +85,28 @@ func Functions() []FuncDoc {
 	return out
 }
 
-func (l *funcLib) options() []expr.Option {
+// calleeAlias is the name a function is also registered under when a field has its name: calls are
+// renamed to it so that `day(ts)` still calls the function while `day` is the field.
+const calleeAlias = "_fn_"
+
+// aliasCalls renames calls of the named functions to their aliases.
+type aliasCalls map[string]bool
+
+func (a aliasCalls) Visit(node *ast.Node) {
+	if call, ok := (*node).(*ast.CallNode); ok {
+		if id, ok := call.Callee.(*ast.IdentifierNode); ok && a[id.Value] {
+			id.Value = calleeAlias + id.Value
+		}
+	}
+}
+
+// options registers the functions; shadowed lists function names that are also field names.
+func (l *funcLib) options(shadowed aliasCalls) []expr.Option {
 	defs := funcDefs()
-	opts := make([]expr.Option, 0, len(defs))
+	opts := make([]expr.Option, 0, len(defs)+len(shadowed)+1)
+	if len(shadowed) > 0 {
+		opts = append(opts, expr.Patch(shadowed))
+	}
 	for _, d := range defs {
 		d := d
 		lo, hi := d.arity()
@@ -91,7 +120,11 @@ func (l *funcLib) options() []expr.Option {
 			}
 			return out, nil
 		}
-		opts = append(opts, expr.Function(d.name, fn, d.types...))
+		name := d.name
+		if shadowed[name] {
+			name = calleeAlias + name
+		}
+		opts = append(opts, expr.Function(name, fn, d.types...))
 	}
 	return opts
 }
@@ -131,13 +164,13 @@ func (l *funcLib) checkConstPatterns(root ast.Node) error {
 		if !ok {
 			return false
 		}
-		i, ok := regexArg[id.Value]
+		i, ok := regexArg[strings.TrimPrefix(id.Value, calleeAlias)]
 		if !ok || i >= len(call.Arguments) {
 			return false
 		}
 		if s, ok := call.Arguments[i].(*ast.StringNode); ok {
 			if _, err := l.regex(s.Value); err != nil {
-				first = fmt.Errorf("%s: %v", id.Value, err)
+				first = fmt.Errorf("%s: %v", strings.TrimPrefix(id.Value, calleeAlias), err)
 			}
 		}
 		return false

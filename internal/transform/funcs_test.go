@@ -279,3 +279,16 @@ func TestEnvironmentReuse(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// A field named like a function stays a field, and calls still reach the function.
+func TestFieldNamedLikeFunction(t *testing.T) {
+	in := schemaOf(t, "day:int", "len:string", "ts:timestamp")
+	n, _ := setup(t, "expression", map[string]any{"fields": []any{
+		map[string]any{"name": "a", "expression": `day + day(ts)`},
+		map[string]any{"name": "b", "expression": `len(len)`},
+	}}, in)
+	c := runNode(t, n, batchOf(t, in, []any{7, "abc", "2024-03-15T10:30:00Z"}))
+	if diff := cmp.Diff([][]string{{"7", "abc", "2024-03-15T10:30:00Z", "22", "3"}}, c.rows()); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
