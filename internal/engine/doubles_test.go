@@ -115,6 +115,13 @@ func (r *genReader) State() (json.RawMessage, error) {
 }
 func (r *genReader) Close() error { return nil }
 
+// streamConn is gen declared unbounded (a stream).
+type streamConn struct{ genConn }
+
+func (streamConn) Spec() connector.Spec {
+	return connector.Spec{Name: "stream", Source: true, Unbounded: true, Config: genSpec}
+}
+
 // memDB holds the tables mem destinations write; one per test.
 type memDB struct {
 	mu     sync.Mutex
@@ -368,7 +375,7 @@ type fixture struct {
 func setup(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{db: &memDB{tables: map[string][]record.Row{}}}
-	cr, err := connector.NewRegistry(genConn{}, memConn{f.db})
+	cr, err := connector.NewRegistry(genConn{}, streamConn{}, memConn{f.db})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -418,3 +418,20 @@ destinations: [{id: out, type: mem, inputs: [odd], config: {table: t, fail_names
 		}
 	}
 }
+
+func TestPreviewOfAStreamShowsWhatArrivedInTime(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	plan := f.plan(t, `version: 1
+name: p
+sources: [{id: src, type: stream, config: {rows: 1000, block_after: 7}}]
+destinations: [{id: out, type: mem, inputs: [src], config: {table: t}}]
+`)
+	res, err := Preview(context.Background(), plan, Options{PreviewWait: 50 * time.Millisecond}, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(res.Nodes[0].Rows); len(got) != 7 {
+		t.Errorf("stream sample = %v, want the 7 rows that arrived", got)
+	}
+}

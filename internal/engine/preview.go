@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"errors"
+	"time"
 
 	"github.com/dataaggregator/aggregator/internal/pipeline"
 	"github.com/dataaggregator/aggregator/internal/record"
@@ -44,7 +46,8 @@ func (p *previewState) reject(n *rnode, rj record.Reject) {
 
 // Preview reads the first rows (per source) and runs them through every node, keeping up to rows
 // rows and rejects per node. Destinations are not opened: nothing is written. Rejected rows are
-// sampled whatever the error policy.
+// sampled whatever the error policy. With an unbounded source (a stream), reading stops after
+// Options.PreviewWait (default 10s) and the preview shows what arrived.
 func Preview(ctx context.Context, plan *pipeline.Plan, opts Options, rows int) (*PreviewResult, error) {
 	if rows <= 0 {
 		rows = 20
@@ -65,7 +68,16 @@ func Preview(ctx context.Context, plan *pipeline.Plan, opts Options, rows int) (
 	for _, n := range r.nodes {
 		r.preview.by[n] = &Sample{ID: n.p.ID, Kind: string(n.p.Kind), Type: n.p.Type, Schema: n.schema, Rows: []record.Row{}}
 	}
-	if err := r.pump(ctx, int64(rows), nil); err != nil {
+	pctx := ctx
+	for _, n := range plan.Sources {
+		if n.ConnectorSpec.Unbounded { // a stream may never deliver rows rows: show what came in time
+			var cancel context.CancelFunc
+			pctx, cancel = context.WithTimeout(ctx, opts.previewWait())
+			defer cancel()
+			break
+		}
+	}
+	if err := r.pump(pctx, int64(rows), nil); err != nil && !(errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil) {
 		return nil, err
 	}
 	out := &PreviewResult{}
@@ -94,4 +106,11 @@ func Schemas(ctx context.Context, plan *pipeline.Plan, opts Options) (map[string
 		out[n.p.ID] = n.schema
 	}
 	return out, nil
+}
+
+func (o Options) previewWait() time.Duration {
+	if o.PreviewWait > 0 {
+		return o.PreviewWait
+	}
+	return 10 * time.Second
 }

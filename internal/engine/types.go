@@ -109,6 +109,8 @@ type Options struct {
 	Progress         func(Progress)
 	ProgressInterval time.Duration
 	Logger           *slog.Logger
+	// PreviewWait bounds how long Preview waits for rows from an unbounded source (default 10s).
+	PreviewWait time.Duration
 	// Now is the clock (tests); nil: time.Now.
 	Now func() time.Time
 }
