@@ -93,7 +93,7 @@ func (r *genReader) Next(ctx context.Context) (*record.Batch, error) {
 		return nil, io.EOF
 	}
 	b := record.NewBuilder(genSchema, r.size)
-	for r.next < r.total && b.Len() < r.size {
+	for r.next < r.total && b.Len() < r.size && (r.blockAfter == 0 || r.next < r.blockAfter) {
 		r.next++
 		if r.badEvery > 0 && r.next%r.badEvery == 0 {
 			b.Reject(record.Reject{Source: r.path, Pos: r.next, Field: "id", Reason: "not a number"})
