@@ -36,6 +36,7 @@ func TestConfigErrors(t *testing.T) {
 		{"validate", map[string]any{"rules": []any{map[string]any{"field": "id"}}}, `rules[0]: has no check`},
 		{"validate", map[string]any{"rules": []any{map[string]any{"field": "id", "regex": "("}}}, `rules[0].regex: invalid regular expression`},
 		{"validate", map[string]any{"rules": []any{map[string]any{"field": "zz", "required": true}}}, `rules[0].field: unknown field "zz"`},
+		{"validate", map[string]any{"rules": []any{map[string]any{"field": "id", "min": "abc"}}}, `rules[0]: min: "abc" is not a number, but the field is int`},
 		{"validate", map[string]any{"rules": []any{map[string]any{"field": "id", "required": true, "action": "explode"}}}, `rules[0].action: must be one of dead_letter, drop, fail`},
 		{"cleanse", map[string]any{"rules": []any{map[string]any{"fields": []any{"id"}, "trim": true}}}, `rules[0].fields[0]: field "id" is int here`},
 		{"cleanse", map[string]any{"rules": []any{map[string]any{"date": map[string]any{"timezone": "Mars/Base"}}}}, `rules[0].date.timezone: unknown time zone "Mars/Base"`},

@@ -254,6 +254,9 @@ func rangeBounds(c *check, lo, hi any, fk record.Kind) error {
 				c.numeric = true
 				return record.Float(f), nil
 			}
+			if fk == record.KindInt || fk == record.KindFloat || fk == record.KindDecimal {
+				return record.Null, fmt.Errorf("%q is not a number, but the field is %s", v.Str(), fk)
+			}
 			return v, nil
 		}
 		return record.Null, fmt.Errorf("min and max must be numbers or text, got %v", x)
