@@ -12,6 +12,8 @@ import (
 // shutting down and will requeue the run), Abort leaves the staged output and its commit record in
 // place, exactly as a killed process would: the next attempt resumes from the last checkpoint
 // instead of starting over. A cancel by request or a failure still aborts (and discards) as usual.
+// An interrupted writer is not closed either (closing would finish or discard it): its handles go
+// with the process, which is exiting.
 func guardPlan(plan *pipeline.Plan, interrupted *atomic.Bool) {
 	for _, n := range plan.Destinations {
 		if n.Destination != nil {
