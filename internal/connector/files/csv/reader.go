@@ -383,6 +383,9 @@ func (r *reader) value(f []byte, k record.Kind, quoted bool) (record.Value, stri
 		}
 		return record.Int(n), ""
 	case record.KindFloat:
+		if x, ok := fileio.FastFloat(f); ok {
+			return record.Float(x), ""
+		}
 		x, err := strconv.ParseFloat(strings.TrimSpace(tmp), 64)
 		if err != nil {
 			return record.Null, fmt.Sprintf("invalid number %q", tmp)

@@ -461,6 +461,11 @@ func (c *Converter) Value(val []byte, k record.Kind) (record.Value, string) {
 			}
 			return record.Int(n), ""
 		case record.KindFloat:
+			if !isStr {
+				if f, ok := fileio.FastFloat(val); ok {
+					return record.Float(f), ""
+				}
+			}
 			f, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
 			if err != nil {
 				return record.Null, fmt.Sprintf("invalid number %s", abbrev(val))
