@@ -14,7 +14,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
-	"github.com/dataaggregator/aggregator/internal/engine"
 	"github.com/dataaggregator/aggregator/internal/pipeline"
 	"github.com/dataaggregator/aggregator/internal/store"
 	"github.com/dataaggregator/aggregator/internal/transform"
@@ -175,15 +174,6 @@ func ParseSpec(text []byte) (*pipeline.Spec, error) { return pipeline.Parse(text
 // error is pipeline.Problems when the spec is wrong.
 func (s *Service) Plan(ctx context.Context, spec *pipeline.Spec) (*pipeline.Plan, error) {
 	return pipeline.Validate(ctx, spec, pipeline.Env{Connectors: s.conns, Transforms: s.trs, Resolver: Resolver{Store: s.st}})
-}
-
-// Preview runs the first rows of every source through every node and writes nothing.
-func (s *Service) Preview(ctx context.Context, spec *pipeline.Spec, rows int) (*engine.PreviewResult, error) {
-	plan, err := s.Plan(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return engine.Preview(ctx, plan, engine.Options{Env: s.env, Logger: s.log}, rows)
 }
 
 // Actor is who started a run.
