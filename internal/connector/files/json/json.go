@@ -497,6 +497,7 @@ func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[s
 }
 
 type writer struct {
+	enc  jsonrec.Encoder
 	sink *fileio.Sink
 	buf  []byte
 }
@@ -510,7 +511,7 @@ func (w *writer) Write(ctx context.Context, b *record.Batch) error {
 		if w.sink.HasRecords() {
 			buf = append(buf, ",\n"...)
 		}
-		buf = jsonrec.AppendObject(buf, b.Schema, row)
+		buf = w.enc.Append(buf, b.Schema, row)
 		w.sink.Record()
 		if len(buf) > 128<<10 {
 			if _, err := w.sink.Write(buf); err != nil {

@@ -385,6 +385,7 @@ func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[s
 }
 
 type writer struct {
+	enc  jsonrec.Encoder
 	sink *fileio.Sink
 	name string
 	buf  []byte
@@ -396,7 +397,7 @@ func (w *writer) Write(ctx context.Context, b *record.Batch) error {
 	}
 	buf := w.buf[:0]
 	for _, row := range b.Rows {
-		buf = jsonrec.AppendObject(buf, b.Schema, row)
+		buf = w.enc.Append(buf, b.Schema, row)
 		buf = append(buf, '\n')
 		w.sink.Record()
 		if len(buf) > 128<<10 {

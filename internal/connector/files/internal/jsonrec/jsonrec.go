@@ -540,14 +540,48 @@ func (c *Converter) Row(obj []byte, row record.Row) (field, reason string, err e
 
 // AppendObject appends row as a JSON object with the schema's field names.
 func AppendObject(dst []byte, s *record.Schema, row record.Row) []byte {
-	dst = append(dst, '{')
-	for j, f := range s.Fields {
-		if j > 0 {
-			dst = append(dst, ',')
+	var e Encoder
+	return e.Append(dst, s, row)
+}
+
+// Encoder appends rows as JSON objects, encoding each field name once per schema.
+type Encoder struct {
+	s    *record.Schema
+	keys [][]byte // `{"name":` for the first field, `,"name":` for the others
+}
+
+// Append appends row (of schema s) as a JSON object.
+func (e *Encoder) Append(dst []byte, s *record.Schema, row record.Row) []byte {
+	if len(row) == 0 {
+		return append(dst, "{}"...)
+	}
+	if s != e.s && !sameNames(s, e.s) {
+		e.keys = make([][]byte, len(s.Fields))
+		for j, f := range s.Fields {
+			k := []byte{','}
+			if j == 0 {
+				k[0] = '{'
+			}
+			k = record.AppendJSONString(k, f.Name)
+			e.keys[j] = append(k, ':')
 		}
-		dst = record.AppendJSONString(dst, f.Name)
-		dst = append(dst, ':')
-		dst = row[j].AppendJSON(dst)
+	}
+	e.s = s
+	for j, v := range row {
+		dst = append(dst, e.keys[j]...)
+		dst = v.AppendJSON(dst)
 	}
 	return append(dst, '}')
+}
+
+func sameNames(a, b *record.Schema) bool {
+	if a == nil || b == nil || len(a.Fields) != len(b.Fields) {
+		return false
+	}
+	for i := range a.Fields {
+		if a.Fields[i].Name != b.Fields[i].Name {
+			return false
+		}
+	}
+	return true
 }
