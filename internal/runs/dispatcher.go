@@ -164,6 +164,19 @@ func (d *Dispatcher) RecoverStale(ctx context.Context) error {
 		return err
 	}
 	for _, r := range stale {
+		if r.CancelRequested {
+			// Its worker died before it saw the cancel request: it ends here.
+			fin, err := d.svc.st.FinishRun(ctx, r.ID, []store.RunStatus{store.RunRunning},
+				store.RunFinish{Status: store.RunCancelled, Error: "cancelled by request (its worker had stopped)"})
+			if errors.Is(err, store.ErrConflict) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			d.svc.publishStatus(fin, fin.Error)
+			continue
+		}
 		run, err := d.svc.st.RequeueRun(ctx, r.ID, r.WorkerID)
 		if errors.Is(err, store.ErrConflict) {
 			continue // it finished or was taken meanwhile

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dataaggregator/aggregator/internal/engine"
 	"github.com/dataaggregator/aggregator/internal/pipeline"
@@ -267,4 +268,34 @@ func mustParse(t *testing.T, text string) *pipeline.Spec {
 		t.Fatal(err)
 	}
 	return s
+}
+
+func TestStaleRunWithCancelRequestEndsCancelled(t *testing.T) {
+	backends(t, func(t *testing.T, b backend) {
+		st := openStore(t, b)
+		e := &env{t: t, st: st}
+		p := e.createPipeline("orphan", cleanSpec)
+		run, err := st.CreateRun(bg, store.Run{PipelineID: p.ID, PipelineVersion: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.ClaimRun(bg, run.ID, "dead-worker"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.RequestCancel(bg, run.ID); err != nil {
+			t.Fatal(err)
+		}
+		e2 := setupOn(t, st, setupOptions{noDispatcher: true})
+		disp, err := runs.NewDispatcher(e2.svc, runs.DispatcherOptions{Now: func() time.Time { return time.Now().Add(time.Hour) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := disp.RecoverStale(bg); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := st.GetRun(bg, run.ID)
+		if got.Status != store.RunCancelled || got.Attempt != 1 {
+			t.Fatalf("orphaned cancelled run = %+v", got)
+		}
+	})
 }
