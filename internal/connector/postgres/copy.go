@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"time"
 
 	"github.com/dataaggregator/aggregator/internal/record"
 )
@@ -91,7 +92,9 @@ func appendCopyValue(dst []byte, v record.Value) []byte {
 		dst = append(dst, make([]byte, hex.EncodedLen(len(s)))...)
 		hex.Encode(dst[n:], []byte(s))
 		return dst
-	case record.KindDate, record.KindTimestamp, record.KindDecimal:
+	case record.KindTimestamp:
+		return appendTimestamp(dst, v.AsTime())
+	case record.KindDate, record.KindDecimal:
 		return v.AppendText(dst)
 	}
 	return appendEscaped(dst, v.Str())
@@ -174,4 +177,24 @@ func appendArrayString(b []byte, s string) []byte {
 		b = append(b, s[i])
 	}
 	return append(b, '"')
+}
+
+// appendTimestamp writes t (UTC) as 2006-01-02 15:04:05.999999+00 without the cost of a layout.
+func appendTimestamp(dst []byte, t time.Time) []byte {
+	y, mo, d := t.Date()
+	if y < 1 || y > 9999 {
+		return t.AppendFormat(dst, "2006-01-02 15:04:05.999999Z07:00")
+	}
+	h, mi, sec := t.Clock()
+	dst = append(dst, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+int(mo)/10), byte('0'+int(mo)%10), '-', byte('0'+d/10), byte('0'+d%10), ' ',
+		byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':', byte('0'+sec/10), byte('0'+sec%10))
+	if us := t.Nanosecond() / 1000; us > 0 {
+		dst = append(dst, '.')
+		for div := 100000; div > 0 && us > 0; div /= 10 {
+			dst = append(dst, byte('0'+us/div))
+			us %= div
+		}
+	}
+	return append(dst, '+', '0', '0')
 }

@@ -44,6 +44,8 @@ type writer struct {
 	tmp     string // upsert: the temp table's name
 	merge   string // upsert: INSERT ... ON CONFLICT from tmp
 	written int64
+	// savepoint is true while the transaction holds the agg_rows savepoint
+	savepoint bool
 }
 
 func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) (connector.Writer, error) {
@@ -325,23 +327,43 @@ func (w *writer) Write(ctx context.Context, b *record.Batch) error {
 		w.tx = tx
 	}
 	rows, idx, problems := w.convertRows(b)
-	loadRows := func(ctx context.Context, sub []int) error {
-		if _, err := w.tx.Exec(ctx, "SAVEPOINT agg_rows"); err != nil {
-			return err
-		}
+	// A savepoint marks the last good point, so a failed COPY undoes only itself. Releasing the
+	// previous one and taking the next is one round trip.
+	sp := "SAVEPOINT agg_rows"
+	if w.savepoint {
+		sp = "RELEASE SAVEPOINT agg_rows; SAVEPOINT agg_rows"
+	}
+	if _, err := w.tx.Exec(ctx, sp); err != nil {
+		return w.err("savepoint", err)
+	}
+	w.savepoint = true
+	copyRows := func(ctx context.Context, sub []int) error {
 		cr := &copyReader{rows: rows, idx: sub, arrays: w.arrays, ord: w.tmp != ""}
-		if _, err := w.tx.Conn().PgConn().CopyFrom(ctx, cr, w.copySQL); err != nil {
+		_, err := w.tx.Conn().PgConn().CopyFrom(ctx, cr, w.copySQL)
+		if err != nil {
 			if _, rerr := w.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT agg_rows"); rerr != nil {
 				return errors.Join(err, rerr)
 			}
-			return err
 		}
-		_, err := w.tx.Exec(ctx, "RELEASE SAVEPOINT agg_rows")
 		return err
 	}
-	bad, err := sqlutil.Isolate(ctx, idx, loadRows, isDataError, copyLine)
-	if err != nil {
-		return w.err("load rows", err)
+	var bad map[int]error
+	if err := copyRows(ctx, idx); err != nil {
+		failed := err
+		if !isDataError(err) {
+			return w.err("load rows", err)
+		}
+		// isolate the bad rows: load in halves, keeping each part that succeeds
+		isolate := func(ctx context.Context, sub []int) error {
+			if err := copyRows(ctx, sub); err != nil {
+				return err
+			}
+			_, err := w.tx.Exec(ctx, "RELEASE SAVEPOINT agg_rows; SAVEPOINT agg_rows")
+			return err
+		}
+		if bad, err = sqlutil.Isolate(ctx, idx, failed, isolate, isDataError, copyLine); err != nil {
+			return w.err("load rows", err)
+		}
 	}
 	if w.merge != "" {
 		if _, err := w.tx.Exec(ctx, w.merge); err != nil {
@@ -464,7 +486,7 @@ func (w *writer) Commit(ctx context.Context) error {
 		return nil
 	}
 	tx := w.tx
-	w.tx = nil
+	w.tx, w.savepoint = nil, false
 	if err := tx.Commit(ctx); err != nil {
 		return w.err("commit", err)
 	}
@@ -525,7 +547,7 @@ func (w *writer) Abort(ctx context.Context) error {
 	defer w.release(ctx)
 	if w.tx != nil {
 		_ = w.tx.Rollback(ctx)
-		w.tx = nil
+		w.tx, w.savepoint = nil, false
 	}
 	w.dropStaging(ctx)
 	return nil
@@ -547,7 +569,7 @@ func (w *writer) dropStaging(ctx context.Context) {
 func (w *writer) release(ctx context.Context) {
 	if w.tx != nil {
 		_ = w.tx.Rollback(ctx)
-		w.tx = nil
+		w.tx, w.savepoint = nil, false
 	}
 	if w.conn != nil {
 		if w.tmp != "" && !w.conn.Conn().IsClosed() {

@@ -11,10 +11,12 @@ import (
 // lost, cancelled: give up and return it). hint, when it can, names the failing row from the error
 // (its position in rows); -1 when it cannot.
 //
+// failed, when not nil, is the error a load of all rows already returned: the first load is skipped.
+//
 // The rows are loaded in halves until each failure is pinned to one row; every good row is loaded
 // once in the end, and the function returns the bad rows with their errors. The result is all or
 // nothing for the good rows only in the sense each load is atomic: the caller's transaction decides.
-func Isolate(ctx context.Context, rows []int, load func(ctx context.Context, rows []int) error, isData func(error) bool, hint func(error, int) int) (map[int]error, error) {
+func Isolate(ctx context.Context, rows []int, failed error, load func(ctx context.Context, rows []int) error, isData func(error) bool, hint func(error, int) int) (map[int]error, error) {
 	bad := map[int]error{}
 	var run func(rows []int) error
 	run = func(rows []int) error {
@@ -24,7 +26,11 @@ func Isolate(ctx context.Context, rows []int, load func(ctx context.Context, row
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		err := load(ctx, rows)
+		err := failed
+		failed = nil
+		if err == nil {
+			err = load(ctx, rows)
+		}
 		if err == nil {
 			return nil
 		}

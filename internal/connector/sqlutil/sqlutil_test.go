@@ -180,7 +180,7 @@ func TestIsolate(t *testing.T) {
 	for i := range rows {
 		rows[i] = i
 	}
-	got, err := Isolate(context.Background(), rows, load, func(err error) bool { return errors.Is(err, errData) }, nil)
+	got, err := Isolate(context.Background(), rows, nil, load, func(err error) bool { return errors.Is(err, errData) }, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,19 +207,19 @@ func TestIsolate(t *testing.T) {
 		}
 		return -1
 	}
-	got, err = Isolate(context.Background(), rows, hinted, func(err error) bool { return errors.Is(err, errData) }, hint)
+	got, err = Isolate(context.Background(), rows, nil, hinted, func(err error) bool { return errors.Is(err, errData) }, hint)
 	if err != nil || len(got) != 4 || len(loaded) != 96 || calls > 16 {
 		t.Errorf("with a hint: bad %d, loaded %d, %d loads, %v", len(got), len(loaded), calls, err)
 	}
 	// a non-data error stops at once
 	boom := errors.New("connection reset")
-	_, err = Isolate(context.Background(), rows, func(context.Context, []int) error { return boom }, func(err error) bool { return errors.Is(err, errData) }, nil)
+	_, err = Isolate(context.Background(), rows, nil, func(context.Context, []int) error { return boom }, func(err error) bool { return errors.Is(err, errData) }, nil)
 	if !errors.Is(err, boom) {
 		t.Errorf("err = %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := Isolate(ctx, rows, load, func(error) bool { return true }, nil); !errors.Is(err, context.Canceled) {
+	if _, err := Isolate(ctx, rows, nil, load, func(error) bool { return true }, nil); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v", err)
 	}
 }

@@ -315,7 +315,7 @@ func (w *Writer) Write(ctx context.Context, b *record.Batch) error {
 		}
 		return nil
 	}
-	bad, err := Isolate(ctx, idx, load, w.d.IsData, w.d.RowHint)
+	bad, err := Isolate(ctx, idx, nil, load, w.d.IsData, w.d.RowHint)
 	if err != nil {
 		return w.err("load rows", err)
 	}
