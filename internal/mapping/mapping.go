@@ -3,7 +3,6 @@ package mapping
 import (
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 	"unicode"
 
@@ -78,39 +77,32 @@ func Suggest(source, destination []record.Field, opts Options) Result {
 	for i, f := range destination {
 		dstNames[i] = analyse(f.Name)
 	}
-	type cand struct {
-		s, d int
-		sug  Suggestion
-	}
-	var cands []cand
-	for i, sf := range source {
-		for j, df := range destination {
-			sug, ok := score(sf, df, srcNames[i], dstNames[j])
-			if ok && sug.Confidence >= minConf {
-				cands = append(cands, cand{i, j, sug})
+	// Rate every pair without allocating and keep the passing ones compactly (8 bytes each), in
+	// buckets by confidence (two decimals: 101 buckets). Pairs are rated destination by destination,
+	// so within a bucket they stay in (destination, source) schema order: the tie-break that makes the
+	// result deterministic. Reasons are built only for the pairs chosen.
+	type cand struct{ s, d int32 }
+	var buckets [101][]cand
+	for j, df := range destination {
+		for i, sf := range source {
+			r := rate(sf, df, &srcNames[i], &dstNames[j])
+			if r.ok && r.conf >= minConf {
+				k := int(math.Round(r.conf * 100))
+				buckets[k] = append(buckets[k], cand{int32(i), int32(j)})
 			}
 		}
 	}
-	// Strongest first; ties go to the pair earliest in the schemas, so the result is deterministic.
-	sort.SliceStable(cands, func(a, b int) bool {
-		ca, cb := cands[a], cands[b]
-		if ca.sug.Confidence != cb.sug.Confidence {
-			return ca.sug.Confidence > cb.sug.Confidence
-		}
-		if ca.d != cb.d {
-			return ca.d < cb.d
-		}
-		return ca.s < cb.s
-	})
 	usedS := make([]bool, len(source))
 	usedD := make([]bool, len(destination))
 	res := Result{Suggestions: []Suggestion{}, UnmatchedSource: []string{}, UnmatchedDestination: []string{}}
-	for _, c := range cands {
-		if usedS[c.s] || usedD[c.d] {
-			continue
+	for k := len(buckets) - 1; k >= 0; k-- {
+		for _, c := range buckets[k] {
+			if usedS[c.s] || usedD[c.d] {
+				continue
+			}
+			usedS[c.s], usedD[c.d] = true, true
+			res.Suggestions = append(res.Suggestions, suggestion(source[c.s], destination[c.d], &srcNames[c.s], &dstNames[c.d]))
 		}
-		usedS[c.s], usedD[c.d] = true, true
-		res.Suggestions = append(res.Suggestions, c.sug)
 	}
 	for i, f := range source {
 		if !usedS[i] {
@@ -130,11 +122,13 @@ type nameInfo struct {
 	raw      string
 	words    []string // lower-case words: customerID -> customer, id
 	expanded []string // words with abbreviations expanded: qty -> quantity, dob -> date, of, birth
+	joined   []rune   // the expanded words run together, for Jaro-Winkler
 }
 
 func analyse(name string) nameInfo {
 	w := words(name)
-	return nameInfo{raw: name, words: w, expanded: expand(w)}
+	e := expand(w)
+	return nameInfo{raw: name, words: w, expanded: e, joined: []rune(strings.Join(e, ""))}
 }
 
 // words splits a name at separators, case changes (customerId, HTTPServer) and letter/digit
@@ -213,33 +207,59 @@ func expand(ws []string) []string {
 	return out
 }
 
-// score rates one pair; ok is false when the names have nothing in common.
-func score(sf, df record.Field, s, d nameInfo) (Suggestion, bool) {
-	sug := Suggestion{Source: sf.Name, Destination: df.Name, SourceType: sf.Kind, DestinationType: df.Kind}
+// rating is how well one pair fits.
+type rating struct {
+	ok    bool // the names have something in common
+	conf  float64
+	match Match
+	sim   float64
+	how   string
+}
+
+// rate scores one pair without allocating.
+func rate(sf, df record.Field, s, d *nameInfo) rating {
+	var r rating
 	var name float64
-	var why string
 	switch {
 	case sf.Name == df.Name:
-		name, sug.Match, why = scoreExact, Exact, "same name"
+		name, r.match = scoreExact, Exact
 	case strings.EqualFold(sf.Name, df.Name):
-		name, sug.Match, why = scoreCase, CaseInsensitive, "same name ignoring case"
+		name, r.match = scoreCase, CaseInsensitive
 	case len(s.words) > 0 && equalWords(s.words, d.words):
-		name, sug.Match, why = scoreNormalized, Normalized, fmt.Sprintf("same words (%s) ignoring separators and case", strings.Join(s.words, " "))
+		name, r.match = scoreNormalized, Normalized
 	case len(s.expanded) > 0 && equalWords(s.expanded, d.expanded):
-		name, sug.Match, why = scoreAbbreviation, Abbreviation, fmt.Sprintf("same words once abbreviations are expanded (%s)", strings.Join(d.expanded, " "))
+		name, r.match = scoreAbbreviation, Abbreviation
 	default:
-		sim, how := similarity(s, d)
-		if sim < minSimilarity {
-			return sug, false
+		r.sim, r.how = similarity(s, d)
+		if r.sim < minSimilarity {
+			return r
 		}
-		name, sug.Match = round2(scoreSimilarMax*sim), Similar
-		why = fmt.Sprintf("similar names (%s %.0f%%)", how, sim*100)
+		name, r.match = round2(scoreSimilarMax*r.sim), Similar
 	}
-	factor, cast, compatible, typeWhy := typeFit(sf.Kind, df.Kind)
-	sug.Cast, sug.TypeCompatible = cast, compatible
-	sug.Confidence = round2(name * factor)
-	sug.Reason = why + "; " + typeWhy
-	return sug, true
+	r.ok = true
+	r.conf = round2(name * typeFactor(sf.Kind, df.Kind))
+	return r
+}
+
+// suggestion describes a chosen pair, with its reasons.
+func suggestion(sf, df record.Field, s, d *nameInfo) Suggestion {
+	r := rate(sf, df, s, d)
+	var why string
+	switch r.match {
+	case Exact:
+		why = "same name"
+	case CaseInsensitive:
+		why = "same name ignoring case"
+	case Normalized:
+		why = fmt.Sprintf("same words (%s) ignoring separators and case", strings.Join(s.words, " "))
+	case Abbreviation:
+		why = fmt.Sprintf("same words once abbreviations are expanded (%s)", strings.Join(d.expanded, " "))
+	default:
+		why = fmt.Sprintf("similar names (%s %.0f%%)", r.how, r.sim*100)
+	}
+	_, cast, compatible, typeWhy := typeFit(sf.Kind, df.Kind)
+	return Suggestion{Source: sf.Name, Destination: df.Name, SourceType: sf.Kind, DestinationType: df.Kind,
+		Confidence: r.conf, Match: r.match, Cast: cast, TypeCompatible: compatible, Reason: why + "; " + typeWhy}
 }
 
 func equalWords(a, b []string) bool {
@@ -256,8 +276,8 @@ func equalWords(a, b []string) bool {
 
 // similarity is the larger of the Jaro-Winkler similarity of the joined expanded words and the
 // Dice overlap of the expanded word sets.
-func similarity(s, d nameInfo) (float64, string) {
-	jw := jaroWinkler(strings.Join(s.expanded, ""), strings.Join(d.expanded, ""))
+func similarity(s, d *nameInfo) (float64, string) {
+	jw := jaroWinklerRunes(s.joined, d.joined)
 	dice := diceWords(s.expanded, d.expanded)
 	if dice > jw {
 		return dice, "shared words"
@@ -269,23 +289,31 @@ func diceWords(a, b []string) float64 {
 	if len(a) == 0 || len(b) == 0 {
 		return 0
 	}
-	set := map[string]int{}
-	for _, w := range a {
-		set[w]++
+	// Names have a handful of words: compare pairwise, each word of a used at most once.
+	var usedBuf [16]bool
+	used := usedBuf[:0]
+	if len(a) <= len(usedBuf) {
+		used = usedBuf[:len(a)]
+	} else {
+		used = make([]bool, len(a))
 	}
 	common := 0
 	for _, w := range b {
-		if set[w] > 0 {
-			set[w]--
-			common++
+		for i, v := range a {
+			if !used[i] && v == w {
+				used[i] = true
+				common++
+				break
+			}
 		}
 	}
 	return 2 * float64(common) / float64(len(a)+len(b))
 }
 
 // jaroWinkler returns the Jaro-Winkler similarity of a and b in 0..1.
-func jaroWinkler(a, b string) float64 {
-	ra, rb := []rune(a), []rune(b)
+func jaroWinkler(a, b string) float64 { return jaroWinklerRunes([]rune(a), []rune(b)) }
+
+func jaroWinklerRunes(ra, rb []rune) float64 {
 	la, lb := len(ra), len(rb)
 	if la == 0 && lb == 0 {
 		return 1
@@ -297,8 +325,18 @@ func jaroWinkler(a, b string) float64 {
 	if window < 0 {
 		window = 0
 	}
-	ma := make([]bool, la)
-	mb := make([]bool, lb)
+	var bufA, bufB [64]bool
+	ma, mb := bufA[:0], bufB[:0]
+	if la <= len(bufA) {
+		ma = bufA[:la]
+	} else {
+		ma = make([]bool, la)
+	}
+	if lb <= len(bufB) {
+		mb = bufB[:lb]
+	} else {
+		mb = make([]bool, lb)
+	}
 	matches := 0
 	for i := range ra {
 		lo, hi := max(0, i-window), min(lb-1, i+window)
@@ -335,29 +373,80 @@ func jaroWinkler(a, b string) float64 {
 	return jaro + float64(prefix)*0.1*(1-jaro)
 }
 
-// typeFit rates moving a value of kind s into a field of kind d: factor 1 for the same type (or an
-// unknown one), 0.95 for a lossless widening, 0.8 for a conversion that can fail or lose detail,
-// 0.3 when no conversion exists.
+// Type fits, from best to worst.
+const (
+	fitSame = iota
+	fitWiden
+	fitText
+	fitParse
+	fitLossy
+	fitNone
+)
+
+// typeClass says how a value of kind s goes into a field of kind d.
+func typeClass(s, d record.Kind) int {
+	const (
+		b  = record.KindBool
+		i  = record.KindInt
+		f  = record.KindFloat
+		dc = record.KindDecimal
+		st = record.KindString
+		by = record.KindBytes
+		da = record.KindDate
+		ts = record.KindTimestamp
+		js = record.KindJSON
+	)
+	type pair struct{ s, d record.Kind }
+	switch p := (pair{s, d}); {
+	case s == d || s == record.KindNull || d == record.KindNull:
+		return fitSame
+	case p == pair{i, f} || p == pair{i, dc} || p == pair{da, ts} || p == pair{b, i}:
+		return fitWiden
+	case d == st || d == js:
+		return fitText
+	case s == st || p == pair{by, st}:
+		return fitParse
+	case p == pair{f, i} || p == pair{dc, i} || p == pair{f, dc} || p == pair{dc, f} || p == pair{ts, da} ||
+		p == pair{i, b} || p == pair{i, ts} || (s == js && (d == i || d == f || d == dc || d == b)):
+		return fitLossy
+	}
+	return fitNone
+}
+
+// typeFactor is the confidence factor of a type fit: 1 for the same type (or an unknown one), 0.95
+// for a lossless widening, 0.8 for a conversion that can fail or lose detail, 0.3 when no
+// conversion exists.
+func typeFactor(s, d record.Kind) float64 {
+	switch typeClass(s, d) {
+	case fitSame:
+		return 1
+	case fitWiden, fitText:
+		return 0.95
+	case fitParse, fitLossy:
+		return 0.8
+	}
+	return 0.3
+}
+
+// typeFit rates moving a value of kind s into a field of kind d, with the reason.
 func typeFit(s, d record.Kind) (factor float64, cast, compatible bool, why string) {
-	if s == d || s == record.KindNull || d == record.KindNull {
-		return 1, false, true, "same type"
+	c := typeClass(s, d)
+	factor, cast, compatible = typeFactor(s, d), c != fitSame, c != fitNone
+	switch c {
+	case fitSame:
+		why = "same type"
+	case fitWiden:
+		why = fmt.Sprintf("%s widens to %s", s, d)
+	case fitText:
+		why = fmt.Sprintf("%s is written as %s", s, d)
+	case fitParse:
+		why = fmt.Sprintf("%s must parse as %s (rows that do not are rejected)", s, d)
+	case fitLossy:
+		why = fmt.Sprintf("%s converts to %s when no detail is lost (rows that lose some are rejected)", s, d)
+	default:
+		why = fmt.Sprintf("%s does not convert to %s", s, d)
 	}
-	pair := s.String() + "->" + d.String()
-	switch pair {
-	case "int->float", "int->decimal", "date->timestamp", "bool->int":
-		return 0.95, true, true, fmt.Sprintf("%s widens to %s", s, d)
-	}
-	if d == record.KindString || d == record.KindJSON {
-		return 0.95, true, true, fmt.Sprintf("%s is written as %s", s, d)
-	}
-	switch pair {
-	case "string->int", "string->float", "string->decimal", "string->bool", "string->date",
-		"string->timestamp", "string->json", "string->bytes", "bytes->string":
-		return 0.8, true, true, fmt.Sprintf("%s must parse as %s (rows that do not are rejected)", s, d)
-	case "float->int", "decimal->int", "float->decimal", "decimal->float", "timestamp->date", "int->bool", "int->timestamp", "json->int", "json->float", "json->decimal", "json->bool":
-		return 0.8, true, true, fmt.Sprintf("%s converts to %s when no detail is lost (rows that lose some are rejected)", s, d)
-	}
-	return 0.3, true, false, fmt.Sprintf("%s does not convert to %s", s, d)
+	return factor, cast, compatible, why
 }
 
 func round2(f float64) float64 { return math.Round(f*100) / 100 }

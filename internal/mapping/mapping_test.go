@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -181,5 +182,52 @@ func TestEmpty(t *testing.T) {
 	res := Suggest(nil, fields("a"), Options{})
 	if len(res.Suggestions) != 0 || len(res.UnmatchedSource) != 0 || !cmp.Equal(res.UnmatchedDestination, []string{"a"}) {
 		t.Errorf("result = %+v", res)
+	}
+}
+
+// BenchmarkSuggest2000 maps two schemas of 2,000 fields each (the API's limit): 4 million pairs.
+func BenchmarkSuggest2000(b *testing.B) {
+	var src, dst []record.Field
+	for i := range 2000 {
+		src = append(src, record.Field{Name: fmt.Sprintf("customer_attr_%d_qty", i), Kind: record.KindInt})
+		dst = append(dst, record.Field{Name: fmt.Sprintf("CustomerAttr%dQuantity", (i*7)%2000), Kind: record.KindInt})
+	}
+	b.ResetTimer()
+	for range b.N {
+		res := Suggest(src, dst, Options{})
+		if len(res.Suggestions) != 2000 {
+			b.Fatalf("%d suggestions", len(res.Suggestions))
+		}
+	}
+}
+
+func TestTypeFit(t *testing.T) {
+	cases := []struct {
+		s, d       record.Kind
+		factor     float64
+		cast, comp bool
+	}{
+		{record.KindInt, record.KindInt, 1, false, true},
+		{record.KindNull, record.KindDate, 1, false, true},
+		{record.KindInt, record.KindFloat, 0.95, true, true},
+		{record.KindDate, record.KindTimestamp, 0.95, true, true},
+		{record.KindTimestamp, record.KindString, 0.95, true, true},
+		{record.KindBool, record.KindJSON, 0.95, true, true},
+		{record.KindString, record.KindInt, 0.8, true, true},
+		{record.KindFloat, record.KindInt, 0.8, true, true},
+		{record.KindTimestamp, record.KindDate, 0.8, true, true},
+		{record.KindJSON, record.KindDecimal, 0.8, true, true},
+		{record.KindBool, record.KindDate, 0.3, true, false},
+		{record.KindBytes, record.KindInt, 0.3, true, false},
+		{record.KindDate, record.KindInt, 0.3, true, false},
+	}
+	for _, tc := range cases {
+		f, cast, comp, why := typeFit(tc.s, tc.d)
+		if f != tc.factor || cast != tc.cast || comp != tc.comp || why == "" {
+			t.Errorf("%s -> %s = %v %v %v %q, want %v %v %v", tc.s, tc.d, f, cast, comp, why, tc.factor, tc.cast, tc.comp)
+		}
+		if typeFactor(tc.s, tc.d) != f {
+			t.Errorf("%s -> %s: typeFactor differs from typeFit", tc.s, tc.d)
+		}
 	}
 }
