@@ -76,7 +76,9 @@ func (w *discardWriter) Commit(context.Context) error { return nil }
 func (w *discardWriter) Close(context.Context) error  { return nil }
 func (w *discardWriter) Abort(context.Context) error  { return nil }
 
-func benchRun(b *testing.B, transforms string, outs string) {
+func benchRun(b *testing.B, transforms string, outs string) { benchRunWorkers(b, transforms, outs, 0) }
+
+func benchRunWorkers(b *testing.B, transforms string, outs string, workers int) {
 	const rows = 200_000
 	dir := benchInput(b, rows)
 	plan := benchPlan(b, `version: 1
@@ -86,7 +88,7 @@ sources: [{id: in, type: csv, config: {path: in.csv}}]
 destinations:
   - {id: out, type: `+outs+`}
 `)
-	opts := Options{Env: connector.Env{FileRoots: []string{dir}}}
+	opts := Options{Env: connector.Env{FileRoots: []string{dir}}, Workers: workers}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -106,10 +108,17 @@ func BenchmarkRunCSVDiscard(b *testing.B) {
 	benchRun(b, "", "discard, inputs: [in]")
 }
 
-// BenchmarkRunCSVTransforms adds map + expression + filter.
-func BenchmarkRunCSVTransforms(b *testing.B) {
-	benchRun(b, `transforms:
+const benchTransforms = `transforms:
   - {id: shape, type: map, inputs: [in], config: {rename: {customer: customer_name}}}
   - {id: derive, type: expression, inputs: [shape], config: {fields: [{name: total, expression: "price * quantity", type: float}]}}
-  - {id: keep, type: filter, inputs: [derive], config: {expression: "active && quantity > 2"}}`, "discard, inputs: [keep]")
+  - {id: keep, type: filter, inputs: [derive], config: {expression: "active && quantity > 2"}}`
+
+// BenchmarkRunCSVTransforms adds map + expression + filter, with parallel workers (GOMAXPROCS).
+func BenchmarkRunCSVTransforms(b *testing.B) {
+	benchRun(b, benchTransforms, "discard, inputs: [keep]")
+}
+
+// BenchmarkRunCSVTransformsOneWorker is the same on one worker (transforms in the driver goroutine).
+func BenchmarkRunCSVTransformsOneWorker(b *testing.B) {
+	benchRunWorkers(b, benchTransforms, "discard, inputs: [keep]", 1)
 }
