@@ -435,3 +435,40 @@ destinations: [{id: out, type: mem, inputs: [src], config: {table: t}}]
 		t.Errorf("stream sample = %v, want the 7 rows that arrived", got)
 	}
 }
+
+// Commits also happen on time: a stream that has gone quiet still gets its rows committed and a
+// checkpoint saved.
+func TestCommitsOnTimeWhenTheStreamIsQuiet(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	plan := f.plan(t, `version: 1
+name: p
+sources: [{id: src, type: stream, config: {rows: 1000, block_after: 30}}]
+destinations: [{id: out, type: mem, inputs: [src], config: {table: t}}]
+`)
+	saved := make(chan *Checkpoint, 16)
+	ck := &memCheckpointer{onSave: func(cp *Checkpoint) {
+		select {
+		case saved <- cp:
+		default:
+		}
+	}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := Run(ctx, plan, Options{Checkpointer: ck, CommitRows: 1 << 40, CommitInterval: 20 * time.Millisecond, BatchSize: 10})
+		done <- err
+	}()
+	for cp := range saved {
+		if string(cp.Sources["src"]) == `{"Next":30}` {
+			break
+		}
+	}
+	if got := len(f.table("t")); got != 30 {
+		t.Errorf("committed rows = %d, want 30", got)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run = %v, want cancelled", err)
+	}
+}
