@@ -711,7 +711,9 @@ func (w *writer) Close(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := w.sink.Close(); err != nil {
+	// The spool stays committed (and its commit record in place) until the workbook has replaced the
+	// old file, so a process that dies in here resumes from the spool.
+	if err := w.sink.Commit(); err != nil {
 		return err
 	}
 	tmp := filepath.Join(filepath.Dir(w.path), "."+filepath.Base(w.path)+".tmp.xlsx")
@@ -729,6 +731,9 @@ func (w *writer) Close(ctx context.Context) error {
 	if d, err := os.Open(filepath.Dir(w.path)); err == nil {
 		_ = d.Sync()
 		d.Close()
+	}
+	if err := w.sink.Close(); err != nil {
+		return err
 	}
 	os.Remove(w.spoolPath)
 	return nil

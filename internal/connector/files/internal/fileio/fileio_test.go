@@ -187,3 +187,41 @@ func TestLineReaderCapsLines(t *testing.T) {
 		t.Fatalf("lines %q, line %d, offset %d", got, lr.Line, lr.Off)
 	}
 }
+
+// A process that died inside Close after the rename resumes from the renamed file.
+func TestSinkResumeAfterRename(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "o.txt")
+	s, err := OpenSink(SinkOptions{Path: p, Name: "o.txt", Mode: connector.Overwrite, RunID: "r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Write([]byte("a\n"))
+	s.Commit()
+	s.Write([]byte("b\n"))
+	s.w.Flush()
+	// Close got as far as the rename, then the process died before removing the commit record.
+	if err := os.Rename(s.file, p); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := OpenSink(SinkOptions{Path: p, Name: "o.txt", Mode: connector.Overwrite, RunID: "r", Resume: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2.Write([]byte("b\n"))
+	if err := s2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, p); got != "a\nb\n" {
+		t.Fatalf("got %q", got)
+	}
+	// A file cut below its last commit is refused, not padded.
+	s3, _ := OpenSink(SinkOptions{Path: p, Name: "o.txt", Mode: connector.Append, RunID: "q"})
+	s3.Write([]byte("c\n"))
+	s3.Commit()
+	os.Truncate(p, 2)
+	if _, err := OpenSink(SinkOptions{Path: p, Name: "o.txt", Mode: connector.Append, RunID: "q", Resume: true}); err == nil || !strings.Contains(err.Error(), "committed data was lost") {
+		t.Fatalf("short file: %v", err)
+	}
+}

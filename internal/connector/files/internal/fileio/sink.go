@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -85,6 +86,12 @@ func OpenSink(opt SinkOptions) (*Sink, error) {
 		flags := os.O_RDWR | os.O_CREATE
 		if prev == nil {
 			flags |= os.O_TRUNC
+		} else if _, err := os.Stat(s.file); errors.Is(err, fs.ErrNotExist) {
+			// The previous process died inside Close, after the rename: the file holds what was
+			// committed; start the temp file again from it.
+			if err := copyPrefix(opt.Path, s.file, prev.Offset); err != nil {
+				return nil, fmt.Errorf("%s: resume: the temp file is gone and the file cannot stand in for it: %w", opt.Name, err)
+			}
 		}
 		s.f, err = os.OpenFile(s.file, flags, 0o644)
 		if err != nil {
@@ -117,6 +124,10 @@ func OpenSink(opt SinkOptions) (*Sink, error) {
 				s.committed = commitPoint{Offset: off, Existing: recs}
 			}
 		}
+	}
+	if st, err := s.f.Stat(); err != nil || st.Size() < s.committed.Offset {
+		s.f.Close()
+		return nil, fmt.Errorf("%s: resume: the file is shorter than its last commit (%d bytes): committed data was lost", opt.Name, s.committed.Offset)
 	}
 	if err := s.rewind(s.committed); err != nil {
 		s.f.Close()
@@ -295,6 +306,26 @@ func (s *Sink) Abort() error {
 		err = cerr
 	}
 	os.Remove(s.side)
+	return err
+}
+
+// copyPrefix copies the first n bytes of src into a new file dst.
+func copyPrefix(src, dst string, n int64) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err = io.CopyN(out, in, n); err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
 	return err
 }
 
