@@ -13,7 +13,7 @@ import (
 )
 
 // funcEnv is the row every function case runs on.
-func funcEnv(t *testing.T) (*record.Schema, record.Row) {
+func funcEnv(t testing.TB) (*record.Schema, record.Row) {
 	s := schemaOf(t, "s:string", "n:int", "f:float", "ts:timestamp", "d:date", "nul:string", "j:json", "dec:decimal")
 	row := record.Row{
 		record.String("  Hello World "),
