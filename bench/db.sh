@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# Database benchmarks (make bench). Each pipeline runs beside its baseline in the same run:
+#   1. CSV -> PostgreSQL with `aggregator run` (COPY)      vs  psql "\copy ... FROM file CSV HEADER"
+#   2. PostgreSQL -> PostgreSQL table copy                  vs  psql "\copy (SELECT ...) TO STDOUT" | psql "\copy ... FROM STDIN"
+#   3. PostgreSQL -> MariaDB (multi-row INSERT)             vs  psql "\copy ... TO STDOUT" | mariadb "LOAD DATA LOCAL INFILE"
+#   4. upsert of 1,000,000 rows, 10% changed (PostgreSQL)   vs  psql: \copy into a temp table + INSERT ... ON CONFLICT
+# The input is bench/gen's 1,000,000-row CSV (10 mixed columns, quoted commas and newlines, 0.5% duplicate
+# ids). Every measurement runs REPEAT times, baseline and pipeline alternating; the table shows the fastest
+# wall time of each, and the largest peak RSS seen (GNU time's %M, the biggest process of the command).
+# Environment: ROWS (1000000), REPEAT (3), BENCH_DIR (/tmp/aggregator-bench), BIN (bin/aggregator),
+# PGURL (postgres://postgres@127.0.0.1:5432/test), MYSQL_HOST (127.0.0.1), MYSQL_PORT (3306), MYSQL_USER (root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROWS=${ROWS:-1000000}
+REPEAT=${REPEAT:-3}
+DIR=${BENCH_DIR:-/tmp/aggregator-bench}
+BIN=${BIN:-bin/aggregator}
+PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432/test}
+MYSQL_HOST=${MYSQL_HOST:-127.0.0.1}
+MYSQL_PORT=${MYSQL_PORT:-3306}
+MYSQL_USER=${MYSQL_USER:-root}
+SCHEMA=bench_db
+TIME=/usr/bin/time
+for tool in "$TIME" psql mariadb; do
+  command -v "$tool" > /dev/null || { echo "bench/db.sh: $tool is needed" >&2; exit 1; }
+done
+
+mkdir -p "$DIR/db"
+[ -x "$BIN" ] || go build -o "$BIN" ./cmd/aggregator
+BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+go build -o "$DIR/gen" ./bench/gen
+if [ ! -s "$DIR/in.csv" ] || [ "$(cat "$DIR/in.csv.rows" 2>/dev/null)" != "$ROWS" ]; then
+  echo "generating in.csv ($ROWS rows)..." >&2
+  "$DIR/gen" -rows "$ROWS" -format csv -out "$DIR/in.csv"
+  echo "$ROWS" > "$DIR/in.csv.rows"
+fi
+W=$DIR/db # working directory: pipelines, state files, and the CSV the file source may read
+cp "$DIR/in.csv" "$W/in.csv"
+
+pg() { psql -X -q -v ON_ERROR_STOP=1 "$PGURL" "$@"; }
+my() { mariadb -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_USER" "$@"; }
+COLS="id bigint, customer text, email text, country text, amount numeric(12,2), quantity bigint, price double precision, created_at timestamptz, active boolean, note text"
+
+echo "preparing tables in schema $SCHEMA and MariaDB database $SCHEMA..." >&2
+pg -c "SET client_min_messages = warning; DROP SCHEMA IF EXISTS $SCHEMA CASCADE; CREATE SCHEMA $SCHEMA;
+  CREATE TABLE $SCHEMA.from_csv ($COLS);
+  CREATE TABLE $SCHEMA.copy_dst (rid bigint PRIMARY KEY, $COLS);
+  CREATE TABLE $SCHEMA.up_dst (rid bigint PRIMARY KEY, $COLS);"
+pg -c "\copy $SCHEMA.from_csv FROM '$W/in.csv' CSV HEADER"
+pg -c "CREATE TABLE $SCHEMA.src AS SELECT row_number() OVER () AS rid, * FROM $SCHEMA.from_csv;
+  ALTER TABLE $SCHEMA.src ADD PRIMARY KEY (rid);
+  CREATE TABLE $SCHEMA.src_changed AS SELECT * FROM $SCHEMA.src;
+  UPDATE $SCHEMA.src_changed SET amount = amount + 1, note = 'changed' WHERE rid % 10 = 0;
+  ALTER TABLE $SCHEMA.src_changed ADD PRIMARY KEY (rid);"
+pg -c "VACUUM ANALYZE $SCHEMA.src" -c "VACUUM ANALYZE $SCHEMA.src_changed"
+my -e "DROP DATABASE IF EXISTS $SCHEMA; CREATE DATABASE $SCHEMA CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  CREATE TABLE $SCHEMA.base (rid BIGINT PRIMARY KEY, id BIGINT, customer LONGTEXT, email LONGTEXT, country LONGTEXT, amount DECIMAL(12,2),
+  quantity BIGINT, price DOUBLE, created_at DATETIME(6), active BOOLEAN, note LONGTEXT) ENGINE=InnoDB;"
+
+MYCFG="{host: $MYSQL_HOST, port: $MYSQL_PORT, user: $MYSQL_USER, database: $SCHEMA"
+cat > "$W/csv-pg.yaml" <<YAML
+version: 1
+name: bench-csv-pg
+sources:
+  - id: in
+    type: csv
+    config: {path: in.csv, types: {id: int, amount: decimal, quantity: int, price: float, created_at: timestamp, active: bool}}
+destinations:
+  - {id: out, type: postgres, inputs: [in], config: {url: "$PGURL", schema: $SCHEMA, table: from_csv}, write: {mode: append}}
+YAML
+cat > "$W/pg-pg.yaml" <<YAML
+version: 1
+name: bench-pg-pg
+sources:
+  - {id: in, type: postgres, config: {url: "$PGURL", schema: $SCHEMA, table: src}}
+destinations:
+  - {id: out, type: postgres, inputs: [in], config: {url: "$PGURL", schema: $SCHEMA, table: copy_dst}, write: {mode: append}}
+YAML
+cat > "$W/pg-maria.yaml" <<YAML
+version: 1
+name: bench-pg-maria
+sources:
+  - {id: in, type: postgres, config: {url: "$PGURL", schema: $SCHEMA, table: src}}
+destinations:
+  - {id: out, type: mysql, inputs: [in], config: $MYCFG, table: pipeline_dst}, write: {mode: append}}
+YAML
+cat > "$W/pg-upsert.yaml" <<YAML
+version: 1
+name: bench-pg-upsert
+sources:
+  - {id: in, type: postgres, config: {url: "$PGURL", schema: $SCHEMA, table: src_changed}}
+destinations:
+  - {id: out, type: postgres, inputs: [in], config: {url: "$PGURL", schema: $SCHEMA, table: up_dst}, write: {mode: upsert, key: [rid]}}
+YAML
+cat > "$W/upsert.sql" <<SQL
+BEGIN;
+CREATE TEMP TABLE s (LIKE $SCHEMA.up_dst);
+\copy s FROM pstdin
+INSERT INTO $SCHEMA.up_dst SELECT * FROM s ON CONFLICT (rid) DO UPDATE SET id = EXCLUDED.id, customer = EXCLUDED.customer,
+  email = EXCLUDED.email, country = EXCLUDED.country, amount = EXCLUDED.amount, quantity = EXCLUDED.quantity, price = EXCLUDED.price,
+  created_at = EXCLUDED.created_at, active = EXCLUDED.active, note = EXCLUDED.note;
+COMMIT;
+SQL
+PGMY_SELECT="SELECT rid, id, customer, email, country, amount, quantity, price, created_at AT TIME ZONE 'UTC', active::int, note FROM $SCHEMA.src"
+
+run() { echo "$BIN" run -f "$1" --fresh --state "$W/state-$1.json" --data-dir "$W/data" --progress none; }
+
+# timed name command...: runs the command once in $W; sets WALL and RSS (MB)
+timed() {
+  local out="$W/time.$$"
+  if ! (cd "$W" && "$TIME" -f "%e %M" -o "$out" "$@" > "$W/last.log" 2>&1); then
+    echo "bench: $1 failed:" >&2; cat "$W/last.log" >&2; exit 1
+  fi
+  read -r WALL RSS < "$out"
+  RSS=$(awk -v k="$RSS" 'BEGIN { printf "%.0f", k / 1024 }')
+  rm -f "$out"
+}
+
+RESULTS=()
+# pair title reset baseline-label baseline-cmd -- pipeline-cmd: alternate REPEAT times, keep the best walls
+pair() {
+  local title=$1 reset=$2 blabel=$3; shift 3
+  local bcmd=() pcmd=()
+  while [ "$1" != "--" ]; do bcmd+=("$1"); shift; done; shift
+  pcmd=("$@")
+  local bbest="" pbest="" brss=0 prss=0
+  for i in $(seq "$REPEAT"); do
+    eval "$reset"
+    timed "${bcmd[@]}"
+    echo "  $title, $blabel #$i: ${WALL}s, ${RSS} MB" >&2
+    bbest=$(awk -v a="$bbest" -v b="$WALL" 'BEGIN { print (a == "" || b < a) ? b : a }'); [ "$RSS" -gt "$brss" ] && brss=$RSS
+    eval "$reset"
+    timed "${pcmd[@]}"
+    echo "  $title, aggregator #$i: ${WALL}s, ${RSS} MB" >&2
+    pbest=$(awk -v a="$pbest" -v b="$WALL" 'BEGIN { print (a == "" || b < a) ? b : a }'); [ "$RSS" -gt "$prss" ] && prss=$RSS
+  done
+  local brps prps ratio
+  brps=$(awk -v r="$ROWS" -v w="$bbest" 'BEGIN { printf "%.0f", r / w }')
+  prps=$(awk -v r="$ROWS" -v w="$pbest" 'BEGIN { printf "%.0f", r / w }')
+  ratio=$(awk -v a="$prps" -v b="$brps" 'BEGIN { printf "%.2fx", a / b }')
+  RESULTS+=("| $title | ${blabel//|/\\|} | $bbest | $brps | $brss | $pbest | $prps | $prss | $ratio |")
+  echo "$title: aggregator ${pbest}s ($prps rows/s, $prss MB) vs $blabel ${bbest}s ($brps rows/s, $brss MB): $ratio" >&2
+}
+
+pair "CSV -> PostgreSQL" "pg -c 'TRUNCATE $SCHEMA.from_csv'" 'psql \copy FROM file CSV' \
+  psql -X -q "$PGURL" -c "\copy $SCHEMA.from_csv FROM 'in.csv' CSV HEADER" -- $(run csv-pg.yaml)
+pair "PostgreSQL -> PostgreSQL" "pg -c 'TRUNCATE $SCHEMA.copy_dst'" 'psql \copy TO STDOUT | psql \copy FROM STDIN' \
+  sh -c "psql -X -q '$PGURL' -c '\copy (SELECT * FROM $SCHEMA.src) TO STDOUT' | psql -X -q '$PGURL' -c '\copy $SCHEMA.copy_dst FROM STDIN'" -- $(run pg-pg.yaml)
+pair "PostgreSQL -> MariaDB" "my -e 'DROP TABLE IF EXISTS $SCHEMA.psql_dst, $SCHEMA.pipeline_dst; CREATE TABLE $SCHEMA.psql_dst LIKE $SCHEMA.base'" \
+  'psql \copy TO STDOUT | mariadb LOAD DATA LOCAL INFILE' \
+  sh -c "psql -X -q '$PGURL' -c \"\\copy ($PGMY_SELECT) TO STDOUT\" | mariadb --local-infile=1 -h $MYSQL_HOST -P $MYSQL_PORT -u $MYSQL_USER -e \"LOAD DATA LOCAL INFILE '/dev/stdin' INTO TABLE $SCHEMA.psql_dst\"" \
+  -- $(run pg-maria.yaml)
+pair "Upsert by key, 10% of rows changed (PostgreSQL)" "pg -c 'TRUNCATE $SCHEMA.up_dst; INSERT INTO $SCHEMA.up_dst SELECT * FROM $SCHEMA.src' -c 'VACUUM ANALYZE $SCHEMA.up_dst'" \
+  'psql \copy to a temp table + INSERT ON CONFLICT' \
+  sh -c "psql -X -q '$PGURL' -c '\copy (SELECT * FROM $SCHEMA.src_changed) TO STDOUT' | psql -X -q -v ON_ERROR_STOP=1 '$PGURL' -f upsert.sql" -- $(run pg-upsert.yaml)
+
+# the pipelines must have moved every row
+check() { [ "$1" = "$2" ] || { echo "bench: $3 holds $1 rows, want $2" >&2; exit 1; }; }
+check "$(pg -At -c "SELECT count(*) FROM $SCHEMA.copy_dst")" "$ROWS" copy_dst
+check "$(my -N -e "SELECT COUNT(*) FROM $SCHEMA.pipeline_dst")" "$ROWS" pipeline_dst
+check "$(pg -At -c "SELECT count(*) FROM $SCHEMA.up_dst WHERE note = 'changed'")" "$((ROWS / 10))" "up_dst (changed rows)"
+
+pg -c "SET client_min_messages = warning; DROP SCHEMA $SCHEMA CASCADE"
+my -e "DROP DATABASE $SCHEMA"
+rm -rf "$W"
+
+echo
+echo "Database pipelines, $(date -u +%Y-%m-%d), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(go env GOVERSION), $(psql -X -At "$PGURL" -c 'SHOW server_version' | cut -d' ' -f1) / MariaDB $(mariadb -N -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_USER" -e 'SELECT VERSION()' | cut -d- -f1), best of $REPEAT, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "| pipeline ($ROWS rows) | baseline | baseline s | baseline rows/s | baseline RSS MB | aggregator s | aggregator rows/s | aggregator RSS MB | vs baseline |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+printf '%s\n' "${RESULTS[@]}"
