@@ -1,0 +1,28 @@
+package app
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestRegistriesOfferEveryConnectorAndTransformation(t *testing.T) {
+	conns, trs, err := Registries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"csv", "tsv", "json", "ndjson", "xml", "excel", "postgres", "mysql", "sqlserver"} {
+		if !slices.Contains(conns.Names(), name) {
+			t.Errorf("connector %q missing (have %v)", name, conns.Names())
+		}
+	}
+	for _, name := range []string{"map", "expression", "filter", "validate", "cleanse", "dedup", "union", "join", "aggregate"} {
+		if !slices.Contains(trs.Names(), name) {
+			t.Errorf("transformation %q missing (have %v)", name, trs.Names())
+		}
+	}
+	for _, s := range conns.Specs() {
+		if !s.Source && !s.Destination {
+			t.Errorf("connector %q is neither a source nor a destination", s.Name)
+		}
+	}
+}
