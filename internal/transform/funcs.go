@@ -577,11 +577,20 @@ func padFn(left bool) func(*funcLib, []any) (any, error) {
 		if int64(n) >= w {
 			return s, nil
 		}
-		fill := []rune(strings.Repeat(pad, int(w)))[:int(w)-n]
-		if left {
-			return string(fill) + s, nil
+		var fill strings.Builder
+		for missing := int(w) - n; missing > 0; {
+			for _, r := range pad {
+				if missing == 0 {
+					break
+				}
+				fill.WriteRune(r)
+				missing--
+			}
 		}
-		return s + string(fill), nil
+		if left {
+			return fill.String() + s, nil
+		}
+		return s + fill.String(), nil
 	}
 }
 
@@ -882,13 +891,21 @@ func fnDateAdd(_ *funcLib, args []any) (any, error) {
 	case "day":
 		return t.AddDate(0, 0, int(n)), nil
 	case "hour":
-		return t.Add(time.Duration(n) * time.Hour), nil
+		return addDuration(t, n, time.Hour, "hours")
 	case "minute":
-		return t.Add(time.Duration(n) * time.Minute), nil
+		return addDuration(t, n, time.Minute, "minutes")
 	case "second":
-		return t.Add(time.Duration(n) * time.Second), nil
+		return addDuration(t, n, time.Second, "seconds")
 	}
 	return nil, fmt.Errorf("argument 3: unknown unit %q (want year, month, week, day, hour, minute or second)", unit)
+}
+
+// addDuration adds n units to t, refusing amounts a duration cannot hold (about 292 years).
+func addDuration(t time.Time, n int64, unit time.Duration, name string) (any, error) {
+	if n > int64(math.MaxInt64/unit) || n < int64(math.MinInt64/unit) {
+		return nil, fmt.Errorf("argument 2: %d %s is too far", n, name)
+	}
+	return t.Add(time.Duration(n) * unit), nil
 }
 
 // fnDateDiff returns a - b in whole units (truncated toward zero); months and years count
