@@ -43,7 +43,7 @@ func singleInput(name string, inputs []*record.Schema) error {
 	return nil
 }
 
-// kindParam is a parameter naming a type.
+// kindEnum lists the type names a config may give (every kind but null).
 func kindEnum() []string {
 	out := make([]string, 0, 10)
 	for _, k := range record.Kinds() {
