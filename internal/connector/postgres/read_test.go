@@ -7,9 +7,11 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/record"
+	"github.com/dataaggregator/aggregator/internal/testutil"
 )
 
 func ids(t *testing.T, s *record.Schema, rows []record.Row) []int64 {
@@ -181,16 +183,48 @@ func TestReadTableDroppedMidRun(t *testing.T) {
 func TestReadCancelStopsQuery(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
+	app := testutil.Name("cancel")
 	ctx, cancel := context.WithCancel(context.Background())
-	r, err := New().Open(ctx, connector.Env{}, e.with("query", "SELECT pg_sleep(30) AS s"), connector.ReadRequest{})
+	r, err := New().Open(ctx, connector.Env{}, e.with("query", "SELECT pg_sleep(60) AS s", "application_name", app), connector.ReadRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
 	done := make(chan error, 1)
 	go func() { _, err := r.Next(ctx); done <- err }()
+	// wait until the server runs the query, then cancel the run
+	running := func() bool {
+		var n int
+		if err := e.conn.QueryRow(context.Background(), "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND state = 'active' AND query LIKE '%pg_sleep%'", app).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(10 * time.Second)
+	for !running() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatal("the query never started")
+		}
+	}
 	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("err = %v, want context.Canceled", err)
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Next did not return after the cancel")
+	}
+	deadline = time.After(10 * time.Second)
+	for running() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatal("the query still runs on the server after the cancel")
+		}
 	}
 }
