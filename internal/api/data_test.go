@@ -508,3 +508,25 @@ func TestSuggestMapping(t *testing.T) {
 		t.Fatalf("executor: %d", r.status)
 	}
 }
+
+func TestDeepValidationOpensSources(t *testing.T) {
+	e := setup(t, setupOptions{})
+	e.writeInput()
+	designer := e.tokens[auth.RoleDesigner]
+	spec := strings.Replace(specYAML("deep"), "amount > 2", "colour == 'red'", 1)
+	var out Validation
+	e.do(http.MethodPost, "/api/v1/pipelines/validate", designer, spec).decode(t, &out)
+	if !out.Valid {
+		t.Fatalf("shallow validation: %+v", out)
+	}
+	r := e.do(http.MethodPost, "/api/v1/pipelines/validate?deep=true", designer, spec)
+	r.decode(t, &out)
+	if r.status != http.StatusOK || out.Valid || len(out.Problems) == 0 || !strings.HasPrefix(out.Problems[0].Path, "transforms[0]") {
+		t.Fatalf("deep validation: %d %s", r.status, r.body)
+	}
+	missing := strings.Replace(specYAML("deep2"), "path: in.csv", "path: nowhere.csv", 1)
+	e.do(http.MethodPost, "/api/v1/pipelines/validate?deep=true", designer, missing).decode(t, &out)
+	if out.Valid || !strings.Contains(out.Problems[0].Message, "nowhere.csv") {
+		t.Fatalf("deep validation of a missing file: %+v", out)
+	}
+}

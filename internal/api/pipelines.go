@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -206,11 +207,30 @@ type Validation struct {
 	Problems pipeline.Problems `json:"problems" nullable:"false"`
 }
 
-func (s *Server) validatePipeline(ctx context.Context, in *specBodyInput) (*struct{ Body Validation }, error) {
+type validateInput struct {
+	Deep    bool   `query:"deep" doc:"Also open the sources and initialise every node with its input schema: catches fields an expression names that do not exist, type mismatches and missing files (reads only what sources need for their schema)"`
+	RawBody []byte `contentType:"application/yaml" doc:"The pipeline spec, YAML or JSON"`
+}
+
+func (s *Server) validatePipeline(ctx context.Context, in *validateInput) (*struct{ Body Validation }, error) {
 	out := &struct{ Body Validation }{Body: Validation{Valid: true, Problems: pipeline.Problems{}}}
 	spec, err := pipeline.Parse(in.RawBody)
+	var plan *pipeline.Plan
 	if err == nil {
-		_, err = s.data.Runs.Plan(ctx, spec)
+		plan, err = s.data.Runs.Plan(ctx, spec)
+	}
+	if err == nil && in.Deep {
+		if _, serr := engine.Schemas(ctx, plan, engine.Options{Env: s.data.Runs.Env(), Logger: s.log}); serr != nil {
+			var ne *engine.NodeError
+			if errors.As(serr, &ne) {
+				err = ne.Problems()
+			} else {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				err = pipeline.Problems{{Message: serr.Error()}}
+			}
+		}
 	}
 	if err != nil {
 		ps, ok := pipeline.AsProblems(err)
@@ -321,7 +341,8 @@ func (s *Server) preview(ctx context.Context, raw []byte, rows int) (*struct{ Bo
 // file, a field an expression names that does not exist) to a 422 that says
 // what is wrong; they are about the spec and its inputs, not the server.
 func runError(err error) error {
-	if ne, ok := err.(*engine.NodeError); ok {
+	var ne *engine.NodeError
+	if errors.As(err, &ne) {
 		return problemsError(ne.Problems())
 	}
 	return newProblem(http.StatusUnprocessableEntity, "the pipeline cannot read its inputs: "+err.Error())
