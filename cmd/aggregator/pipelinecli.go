@@ -101,11 +101,17 @@ func printProblems(w io.Writer, file string, ps pipeline.Problems) {
 
 // nodeProblems prints an engine.NodeError (a node that failed with its input schemas) as problems.
 func nodeProblems(w io.Writer, p *cliPipeline, err error) error {
+	var ps pipeline.Problems
+	var nes engine.NodeErrors
 	var ne *engine.NodeError
-	if !errors.As(err, &ne) {
+	switch {
+	case errors.As(err, &nes):
+		ps = nes.Problems()
+	case errors.As(err, &ne):
+		ps = ne.Problems()
+	default:
 		return err
 	}
-	ps := ne.Problems()
 	for i := range ps {
 		if pos, ok := p.spec.PositionOf(ps[i].Path); ok {
 			ps[i].Line, ps[i].Column = pos.Line, pos.Column

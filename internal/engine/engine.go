@@ -317,7 +317,7 @@ func (r *runner) openSources(ctx context.Context, states map[string]json.RawMess
 			State: states[rn.p.ID], BatchSize: r.opts.BatchSize, Overrides: rn.p.Overrides}
 		rd, err := rn.p.Source.Open(ctx, r.opts.Env, configOrEmpty(rn.p.Config), req)
 		if err != nil {
-			return fmt.Errorf("open source %s (%s): %w", rn.p.ID, rn.p.Type, err)
+			return &NodeError{ID: rn.p.ID, Path: rn.p.Path, Err: fmt.Errorf("open %s source: %w", rn.p.Type, err)}
 		}
 		rn.reader = rd
 		rn.state = states[rn.p.ID]

@@ -372,6 +372,35 @@ destinations: [{id: out, type: mem, inputs: [bad], config: {table: t}}]
 	}
 }
 
+func TestSchemasReportsEveryFailingNode(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	plan := f.plan(t, `version: 1
+name: p
+sources:
+  - {id: a, type: gen, config: {rows: 10}}
+  - {id: b, type: gen, config: {rows: 10}}
+transforms:
+  - {id: bad1, type: filter, inputs: [a], config: {expression: "nope > 1"}}
+  - {id: after, type: filter, inputs: [bad1], config: {expression: "also_nope"}}
+  - {id: bad2, type: expression, inputs: [b], config: {fields: [{name: x, expression: "missing + 1"}]}}
+destinations: [{id: out, type: mem, inputs: [after, bad2], config: {table: t}}]
+`)
+	_, err := Schemas(context.Background(), plan, Options{})
+	var nes NodeErrors
+	if !errors.As(err, &nes) {
+		t.Fatalf("err = %v, want NodeErrors", err)
+	}
+	var paths []string
+	for _, p := range nes.Problems() {
+		paths = append(paths, p.Path)
+	}
+	// after is downstream of a failed node: skipped, not reported.
+	if diff := cmp.Diff([]string{"transforms[0].config.expression", "transforms[2].config.fields[0].expression"}, paths); diff != "" {
+		t.Errorf("problem paths (-want +got):\n%s\n%v", diff, err)
+	}
+}
+
 // Parallel workers release batches in source order: the output, the dead letters and the counters
 // are exactly those of a sequential run.
 func TestParallelWorkersMatchSequential(t *testing.T) {

@@ -2,13 +2,15 @@ package engine
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/dataaggregator/aggregator/internal/configspec"
 	"github.com/dataaggregator/aggregator/internal/pipeline"
 )
 
-// NodeError is a node that could not be built or initialised with its input schemas (a field an
-// expression names does not exist, a join key is missing). Path is the node's place in the spec.
+// NodeError is a node that could not be built, opened (a source) or initialised with its input
+// schemas (a field an expression names does not exist, a join key is missing). Path is the node's
+// place in the spec.
 type NodeError struct {
 	ID   string
 	Path string
@@ -29,4 +31,33 @@ func (e *NodeError) Problems() pipeline.Problems {
 		return out
 	}
 	return pipeline.Problems{{Path: e.Path, Message: e.Err.Error()}}
+}
+
+// NodeErrors are several nodes' errors (Schemas reports every one).
+type NodeErrors []*NodeError
+
+func (es NodeErrors) Error() string {
+	parts := make([]string, len(es))
+	for i, e := range es {
+		parts[i] = e.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Unwrap gives errors.Is and errors.As every node's error.
+func (es NodeErrors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
+// Problems lists every node's problems.
+func (es NodeErrors) Problems() pipeline.Problems {
+	var out pipeline.Problems
+	for _, e := range es {
+		out = append(out, e.Problems()...)
+	}
+	return out
 }

@@ -91,15 +91,41 @@ func Preview(ctx context.Context, plan *pipeline.Plan, opts Options, rows int) (
 
 // Schemas opens the sources and initialises every node, returning each node's schema by id: a
 // deeper check than pipeline.Validate (field names in expressions, join keys) that reads only what
-// sources need to know their schema. Nothing is written.
+// sources need to know their schema. Nothing is written. Every node that fails is reported, as
+// NodeErrors; nodes downstream of a failed one are skipped.
 func Schemas(ctx context.Context, plan *pipeline.Plan, opts Options) (map[string]*record.Schema, error) {
 	r := newRunner(plan, opts)
 	defer r.closeSources()
-	if err := r.openSources(ctx, nil); err != nil {
-		return nil, err
+	var errs NodeErrors
+	failed := map[*rnode]bool{}
+	for _, n := range r.nodes {
+		one := &runner{plan: r.plan, opts: r.opts, log: r.log, nodes: []*rnode{n}, by: r.by}
+		var err error
+		switch n.p.Kind {
+		case pipeline.KindSource:
+			err = one.openSources(ctx, nil)
+		default:
+			skip := false
+			for _, in := range n.p.Inputs {
+				skip = skip || failed[r.by[in.ID]]
+			}
+			if skip {
+				failed[n] = true
+				continue
+			}
+			err = one.initNodes()
+		}
+		if err != nil {
+			failed[n] = true
+			var ne *NodeError
+			if !errors.As(err, &ne) {
+				ne = &NodeError{ID: n.p.ID, Path: n.p.Path, Err: err}
+			}
+			errs = append(errs, ne)
+		}
 	}
-	if err := r.initNodes(); err != nil {
-		return nil, err
+	if len(errs) > 0 {
+		return nil, errs
 	}
 	out := make(map[string]*record.Schema, len(r.nodes))
 	for _, n := range r.nodes {
