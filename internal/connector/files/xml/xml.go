@@ -26,6 +26,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/text/encoding/ianaindex"
 
@@ -192,6 +193,7 @@ type reader struct {
 	from    int64
 	done    bool
 	err     error
+	sc      scratch
 }
 
 func (c *Connector) open(ctx context.Context, env connector.Env, cfg *Config, req connector.ReadRequest) (*reader, error) {
@@ -409,13 +411,19 @@ func (r *reader) skip() error {
 
 // flatten reads the record element started by start to its end.
 func (r *reader) flatten(start xml.StartElement) (*rec, error) {
-	rc := &rec{vals: map[string][]string{}}
-	for _, a := range start.Attr {
-		rc.add("@"+attrName(a.Name), a.Value)
+	rc := &rec{vals: make(map[string][]string, len(r.kinds))}
+	sc := &r.sc
+	if sc.intern == nil {
+		sc.intern = map[string]string{}
 	}
-	var path []string
-	var text []*strings.Builder
-	text = append(text, &strings.Builder{})
+	sc.pb, sc.plens, sc.kids = sc.pb[:0], sc.plens[:0], sc.kids[:0]
+	sc.texts = sc.texts[:0]
+	for _, a := range start.Attr {
+		sc.pb = append(append(sc.pb[:0], '@'), a.Name.Local...)
+		rc.add(sc.name(sc.pb), a.Value)
+	}
+	sc.pb = sc.pb[:0]
+	sc.push()
 	for {
 		tok, err := r.dec.Token()
 		if err != nil {
@@ -423,40 +431,73 @@ func (r *reader) flatten(start xml.StartElement) (*rec, error) {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			path = append(path, t.Name.Local)
-			p := strings.Join(path, ".")
-			for _, a := range t.Attr {
-				rc.add(p+".@"+attrName(a.Name), a.Value)
+			sc.kids[len(sc.kids)-1] = true
+			base := len(sc.pb)
+			if len(sc.plens) > 0 {
+				sc.pb = append(sc.pb, '.')
 			}
-			text = append(text, &strings.Builder{})
+			sc.pb = append(sc.pb, t.Name.Local...)
+			sc.plens = append(sc.plens, base)
+			for _, a := range t.Attr {
+				n := len(sc.pb)
+				sc.pb = append(append(sc.pb, ".@"...), a.Name.Local...)
+				rc.add(sc.name(sc.pb), a.Value)
+				sc.pb = sc.pb[:n]
+			}
+			sc.push()
 		case xml.CharData:
-			text[len(text)-1].Write(t)
+			d := len(sc.texts) - 1
+			sc.texts[d] = append(sc.texts[d], t...)
 		case xml.EndElement:
-			s := text[len(text)-1].String()
-			text = text[:len(text)-1]
-			if len(path) == 0 {
-				if strings.TrimSpace(s) != "" {
-					rc.add("#text", s)
+			d := len(sc.texts) - 1
+			txt, kids := sc.texts[d], sc.kids[d]
+			sc.texts, sc.kids = sc.texts[:d], sc.kids[:d]
+			blank := len(bytes.TrimSpace(txt)) == 0
+			if d == 0 {
+				if !blank {
+					rc.add("#text", string(txt))
 				}
 				return rc, nil
 			}
-			p := strings.Join(path, ".")
-			if strings.TrimSpace(s) != "" || !hasChildren(rc, p) {
-				rc.add(p, s)
+			if !blank || !kids {
+				rc.add(sc.name(sc.pb), string(txt))
 			}
-			path = path[:len(path)-1]
+			sc.pb = sc.pb[:sc.plens[len(sc.plens)-1]]
+			sc.plens = sc.plens[:len(sc.plens)-1]
 		}
 	}
 }
 
-func hasChildren(rc *rec, p string) bool {
-	prefix := p + "."
-	for _, n := range rc.names {
-		if strings.HasPrefix(n, prefix) {
-			return true
-		}
+// scratch holds the buffers flatten reuses from record to record.
+type scratch struct {
+	pb     []byte   // the current element path, joined by "."
+	plens  []int    // len(pb) before each open element
+	texts  [][]byte // the text of each open element
+	kids   []bool   // whether each open element has child elements
+	intern map[string]string
+}
+
+func (sc *scratch) push() {
+	d := len(sc.texts)
+	if d < cap(sc.texts) {
+		sc.texts = sc.texts[:d+1]
+		sc.texts[d] = sc.texts[d][:0]
+	} else {
+		sc.texts = append(sc.texts, nil)
 	}
-	return false
+	sc.kids = append(sc.kids, false)
+}
+
+// name returns the field name for b, allocating it once.
+func (sc *scratch) name(b []byte) string {
+	if s, ok := sc.intern[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(sc.intern) < 100_000 {
+		sc.intern[s] = s
+	}
+	return s
 }
 
 // attrName is an attribute's local name (a namespace prefix is dropped).
@@ -678,13 +719,13 @@ func (w *writer) Write(ctx context.Context, b *record.Batch) error {
 	buf := w.buf[:0]
 	var open []string
 	for _, row := range b.Rows {
-		buf = append(buf, "  <"+w.elem...)
+		buf = append(append(buf, "  <"...), w.elem...)
 		for j, p := range w.plan {
 			if p.attr != "" && !row[j].IsNull() {
 				buf = append(buf, ' ')
 				buf = append(buf, p.attr...)
 				buf = append(buf, `="`...)
-				buf = appendEscaped(buf, text(row[j]))
+				buf = appendValue(buf, row[j])
 				buf = append(buf, '"')
 			}
 		}
@@ -700,22 +741,22 @@ func (w *writer) Write(ctx context.Context, b *record.Batch) error {
 				common++
 			}
 			for k := len(open) - 1; k >= common; k-- {
-				buf = append(buf, "</"+open[k]+">"...)
+				buf = closeTag(buf, open[k])
 			}
 			open = open[:common]
 			for _, e := range p.path[common : len(p.path)-1] {
-				buf = append(buf, "<"+e+">"...)
+				buf = openTag(buf, e)
 				open = append(open, e)
 			}
 			leaf := p.path[len(p.path)-1]
-			buf = append(buf, "<"+leaf+">"...)
-			buf = appendEscaped(buf, text(row[j]))
-			buf = append(buf, "</"+leaf+">"...)
+			buf = openTag(buf, leaf)
+			buf = appendValue(buf, row[j])
+			buf = closeTag(buf, leaf)
 		}
 		for k := len(open) - 1; k >= 0; k-- {
-			buf = append(buf, "</"+open[k]+">"...)
+			buf = closeTag(buf, open[k])
 		}
-		buf = append(buf, "</"+w.elem+">\n"...)
+		buf = append(closeTag(buf, w.elem), '\n')
 		w.sink.Record()
 		if len(buf) > 128<<10 {
 			if _, err := w.sink.Write(buf); err != nil {
@@ -729,17 +770,70 @@ func (w *writer) Write(ctx context.Context, b *record.Batch) error {
 	return err
 }
 
-func text(v record.Value) string {
-	if v.Kind() == record.KindBytes {
-		return base64.StdEncoding.EncodeToString(v.AsBytes())
-	}
-	return v.String()
+func openTag(dst []byte, name string) []byte {
+	return append(append(append(dst, '<'), name...), '>')
 }
 
+func closeTag(dst []byte, name string) []byte {
+	return append(append(append(dst, "</"...), name...), '>')
+}
+
+// appendValue appends a value's text, escaped: bytes as base64, the rest as Value.AppendText.
+func appendValue(dst []byte, v record.Value) []byte {
+	if v.Kind() == record.KindBytes {
+		return appendEscaped(dst, base64.StdEncoding.EncodeToString(v.AsBytes()))
+	}
+	switch v.Kind() {
+	case record.KindString, record.KindDecimal, record.KindJSON:
+		return appendEscaped(dst, v.Str())
+	}
+	return v.AppendText(dst) // numbers, booleans, dates and timestamps need no escaping
+}
+
+// appendEscaped escapes text for element content and attribute values as xml.EscapeText does:
+// markup characters and tab, newline and carriage return as references, characters XML cannot
+// hold (and invalid UTF-8) as U+FFFD.
 func appendEscaped(dst []byte, s string) []byte {
-	var b bytes.Buffer
-	_ = xml.EscapeText(&b, []byte(s))
-	return append(dst, b.Bytes()...)
+	last := 0
+	for i := 0; i < len(s); {
+		r, width := utf8.DecodeRuneInString(s[i:])
+		var esc string
+		switch r {
+		case '"':
+			esc = "&#34;"
+		case '\'':
+			esc = "&#39;"
+		case '&':
+			esc = "&amp;"
+		case '<':
+			esc = "&lt;"
+		case '>':
+			esc = "&gt;"
+		case '\t':
+			esc = "&#x9;"
+		case '\n':
+			esc = "&#xA;"
+		case '\r':
+			esc = "&#xD;"
+		default:
+			if !isInCharacterRange(r) || (r == utf8.RuneError && width == 1) {
+				esc = "\uFFFD"
+				break
+			}
+			i += width
+			continue
+		}
+		dst = append(dst, s[last:i]...)
+		dst = append(dst, esc...)
+		i += width
+		last = i
+	}
+	return append(dst, s[last:]...)
+}
+
+// isInCharacterRange reports whether r may appear in an XML document.
+func isInCharacterRange(r rune) bool {
+	return r == 0x09 || r == 0x0A || r == 0x0D || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
 }
 
 func (w *writer) Commit(ctx context.Context) error                    { return w.sink.Commit() }
