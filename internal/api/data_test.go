@@ -530,3 +530,12 @@ func TestDeepValidationOpensSources(t *testing.T) {
 		t.Fatalf("deep validation of a missing file: %+v", out)
 	}
 }
+
+func TestUploadIsDocumentedAsMultipart(t *testing.T) {
+	e := setup(t, setupOptions{})
+	op := e.api.OpenAPI().Paths["/api/v1/files"].Post
+	if op.RequestBody == nil || op.RequestBody.Content["multipart/form-data"] == nil ||
+		op.RequestBody.Content["multipart/form-data"].Schema.Properties["file"].Format != "binary" {
+		t.Fatalf("upload request body = %+v", op.RequestBody)
+	}
+}

@@ -348,3 +348,17 @@ func (s *Server) deleteFile(ctx context.Context, in *fileIDInput) (*noContent, e
 	}
 	return &noContent{}, nil
 }
+
+// documentUpload describes the upload's multipart body in the OpenAPI
+// document (the handler reads the body itself, so huma cannot infer it).
+func documentUpload(api huma.API) {
+	item := api.OpenAPI().Paths["/api/v1/files"]
+	if item == nil || item.Post == nil {
+		return
+	}
+	item.Post.RequestBody = &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{
+		"multipart/form-data": {Schema: &huma.Schema{Type: "object", Required: []string{"file"},
+			Properties: map[string]*huma.Schema{"file": {Type: "string", Format: "binary",
+				Description: "The file: CSV, TSV, JSON, NDJSON, XML, XLSX or gzip"}}}},
+	}}
+}

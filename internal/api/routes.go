@@ -143,6 +143,7 @@ func (s *Server) registerRoutes(api huma.API) {
 	handle(s, api, route{Method: post, Path: "/api/v1/files", ID: "upload-file", Action: "file.upload", Target: "file", Tag: "files", Perm: auth.PermFilesWrite, Status: created, MaxBody: uploadRouteLimit(s.maxUpload()),
 		Summary:     "Upload a file (multipart/form-data, part \"file\"): streamed to disk, size-limited, type-sniffed",
 		Description: "Accepted content: CSV, TSV, JSON, NDJSON, XML, XLSX, gzip. The limit is MAX_UPLOAD_BYTES (413 beyond it); other content is 415."}, s.uploadFile)
+	documentUpload(api)
 	handle(s, api, route{Method: get, Path: "/api/v1/files/{id}", ID: "get-file", Tag: "files", Perm: auth.PermFilesRead,
 		Summary: "An uploaded file's metadata"}, s.getFile)
 	handle(s, api, route{Method: del, Path: "/api/v1/files/{id}", ID: "delete-file", Action: "file.delete", Target: "file", Tag: "files", Perm: auth.PermFilesWrite, Status: empty,
