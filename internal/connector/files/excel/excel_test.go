@@ -33,7 +33,7 @@ func TestConformance(t *testing.T) {
 		},
 		TypedRead: true,
 		Kinds:     kinds,
-		LargeRows: 20_000, // xlsx is slow to build; still twenty batches
+		LargeRows: 12_000, // xlsx is slow to build; still twelve batches
 		BadConfigs: []conformance.BadConfig{
 			{Name: "escape_root", Config: func(conformance.Target) map[string]any { return map[string]any{"path": "../x.xlsx"} }, Want: "outside the allowed file roots"},
 			{Name: "missing_sheet", Config: func(conformance.Target) map[string]any { return map[string]any{"path": "book.xlsx", "sheet": "Nope"} }, Want: `no sheet "Nope" (sheets: Data)`},
