@@ -526,7 +526,7 @@ func TestDeepValidationOpensSources(t *testing.T) {
 	}
 	missing := strings.Replace(specYAML("deep2"), "path: in.csv", "path: nowhere.csv", 1)
 	e.do(http.MethodPost, "/api/v1/pipelines/validate?deep=true", designer, missing).decode(t, &out)
-	if out.Valid || !strings.Contains(out.Problems[0].Message, "nowhere.csv") {
+	if out.Valid || !strings.HasPrefix(out.Problems[0].Path, "sources[0]") || !strings.Contains(out.Problems[0].Message, "nowhere.csv") {
 		t.Fatalf("deep validation of a missing file: %+v", out)
 	}
 }

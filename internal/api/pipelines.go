@@ -221,9 +221,8 @@ func (s *Server) validatePipeline(ctx context.Context, in *validateInput) (*stru
 	}
 	if err == nil && in.Deep {
 		if _, serr := engine.Schemas(ctx, plan, engine.Options{Env: s.data.Runs.Env(), Logger: s.log}); serr != nil {
-			var ne *engine.NodeError
-			if errors.As(serr, &ne) {
-				err = ne.Problems()
+			if pe, ok := nodeProblems(serr); ok {
+				err = pe
 			} else {
 				if ctx.Err() != nil {
 					return nil, ctx.Err()
@@ -337,13 +336,22 @@ func (s *Server) preview(ctx context.Context, raw []byte, rows int) (*struct{ Bo
 	return &struct{ Body Preview }{Body: toPreviewDTO(res)}, nil
 }
 
+// nodeProblems extracts the spec problems of engine node errors (one node's
+// *engine.NodeError, or engine.NodeErrors for several).
+func nodeProblems(err error) (pipeline.Problems, bool) {
+	var pe interface{ Problems() pipeline.Problems }
+	if errors.As(err, &pe) {
+		return pe.Problems(), true
+	}
+	return nil, false
+}
+
 // runError maps errors of opening sources and initialising nodes (a missing
 // file, a field an expression names that does not exist) to a 422 that says
 // what is wrong; they are about the spec and its inputs, not the server.
 func runError(err error) error {
-	var ne *engine.NodeError
-	if errors.As(err, &ne) {
-		return problemsError(ne.Problems())
+	if ps, ok := nodeProblems(err); ok {
+		return problemsError(ps)
 	}
 	return newProblem(http.StatusUnprocessableEntity, "the pipeline cannot read its inputs: "+err.Error())
 }
