@@ -328,18 +328,20 @@ func (w *writer) Write(ctx context.Context, b *record.Batch) error {
 	}
 	rows, idx, problems := w.convertRows(b)
 	// A savepoint marks the last good point, so a failed COPY undoes only itself. Releasing the
-	// previous one and taking the next is one round trip.
-	sp := "SAVEPOINT agg_rows"
+	// previous savepoint, taking the next one and the COPY go as one query: one round trip a batch.
+	sp := "SAVEPOINT agg_rows; "
 	if w.savepoint {
-		sp = "RELEASE SAVEPOINT agg_rows; SAVEPOINT agg_rows"
+		sp = "RELEASE SAVEPOINT agg_rows; SAVEPOINT agg_rows; "
 	}
-	if _, err := w.tx.Exec(ctx, sp); err != nil {
-		return w.err("savepoint", err)
-	}
-	w.savepoint = true
+	first := true
 	copyRows := func(ctx context.Context, sub []int) error {
 		cr := &copyReader{rows: rows, idx: sub, arrays: w.arrays, ord: w.tmp != ""}
-		_, err := w.tx.Conn().PgConn().CopyFrom(ctx, cr, w.copySQL)
+		sql := w.copySQL
+		if first {
+			sql, first = sp+sql, false
+		}
+		_, err := w.tx.Conn().PgConn().CopyFrom(ctx, cr, sql)
+		w.savepoint = true
 		if err != nil {
 			if _, rerr := w.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT agg_rows"); rerr != nil {
 				return errors.Join(err, rerr)
@@ -366,11 +368,9 @@ func (w *writer) Write(ctx context.Context, b *record.Batch) error {
 		}
 	}
 	if w.merge != "" {
-		if _, err := w.tx.Exec(ctx, w.merge); err != nil {
+		// merge and empty the temp table in one round trip
+		if _, err := w.tx.Exec(ctx, w.merge+"; TRUNCATE "+q(w.tmp)); err != nil {
 			return w.err("merge rows by key ("+joinNames(w.req.Key)+")", err)
-		}
-		if _, err := w.tx.Exec(ctx, "TRUNCATE "+q(w.tmp)); err != nil {
-			return w.err("clear temp table", err)
 		}
 	}
 	for i, e := range bad {
