@@ -137,16 +137,17 @@ func newReader(ctx context.Context, pool *pgxpool.Pool, cfg Config, env connecto
 	if err != nil {
 		return nil, connector.ConfigError(fmt.Errorf("postgres source %s: %w", r.display, err))
 	}
-	if st.Cursor != nil || len(key) > 0 {
-		if r.cursor >= 0 && st.Cursor == nil {
-			// a full-refresh checkpoint cannot place an incremental read: start over
-			key = nil
-		} else {
+	switch {
+	case r.cursor >= 0 && st.Cursor != nil:
+		switch {
+		case !r.chunked:
+			r.hasPos, r.posCursor = true, cur
+		case len(key) == len(r.key):
 			r.hasPos, r.posCursor, r.posKey = true, cur, key
 		}
-		if r.hasPos && r.chunked && len(key) != len(r.key) {
-			r.hasPos, r.posKey = r.cursor >= 0, nil
-		}
+		// a state without the key cannot place a keyset read: read everything again (nothing is lost)
+	case r.cursor < 0 && r.chunked && len(key) == len(r.key):
+		r.hasPos, r.posKey = true, key
 	}
 	return r, nil
 }
