@@ -147,6 +147,7 @@ type reader struct {
 	name    string
 	in      *fileio.In
 	win     *fileio.Window
+	sc      *elemScanner
 	dec     *ejson.Decoder
 	schema  *record.Schema
 	conv    *jsonrec.Converter
@@ -194,6 +195,7 @@ func (c *Connector) open(ctx context.Context, env connector.Env, cfg *Config, re
 		if el.reason == "" {
 			_ = inf.Observe(el.obj)
 		}
+		el.obj = bytes.Clone(el.obj) // the scanner reuses its buffer
 		r.samples = append(r.samples, el)
 	}
 	if r.schema, err = record.NewSchema(inf.Fields(overrides)...); err != nil {
@@ -226,7 +228,7 @@ func (c *Connector) open(ctx context.Context, env connector.Env, cfg *Config, re
 	}
 	r.b = record.NewBuilder(r.schema, size)
 	r.conv = jsonrec.NewConverter(r.schema)
-	r.from = r.dec.InputOffset()
+	r.from = r.sc.off
 	return r, nil
 }
 
@@ -245,6 +247,11 @@ func (r *reader) start(path string) error {
 		r.in = nil
 		return err
 	}
+	// From the '[' on, elements are split by elemScanner (which caps them itself), reading what the
+	// decoder had buffered first.
+	r.win.Max = 1 << 62
+	r.win.Mark(0)
+	r.sc = newElemScanner(io.MultiReader(r.dec.Buffered(), r.win), r.dec.InputOffset(), r.cfg.MaxRecordBytes)
 	return nil
 }
 
@@ -328,20 +335,33 @@ func (r *reader) skip() error {
 	}
 }
 
-// element decodes the next array element.
+// element returns the next array element (its bytes valid until the next call).
 func (r *reader) element() (element, error) {
-	if r.done || !r.dec.More() {
+	if r.done {
+		return element{}, io.EOF
+	}
+	val, at, err := r.sc.next()
+	if errors.Is(err, io.EOF) {
 		r.done = true
 		return element{}, io.EOF
 	}
-	r.win.Mark(r.dec.InputOffset())
-	var raw ejson.RawMessage
-	if err := r.dec.Decode(&raw); err != nil {
-		return element{}, r.fail(fmt.Sprintf("(record %d)", r.index+1), err)
+	what := func() string { return fmt.Sprintf("(record %d)", r.index+1) }
+	switch {
+	case errors.Is(err, errTruncated):
+		return element{}, fmt.Errorf("%s: unexpected end of the file at byte %d %s", r.name, at, what())
+	case errors.Is(err, fileio.ErrRecordTooLarge):
+		return element{}, fmt.Errorf("%s: %s at byte %d exceeds max_record_bytes (%d)", r.name, what(), at, r.cfg.MaxRecordBytes)
+	case err != nil:
+		return element{}, fmt.Errorf("%s: invalid JSON near byte %d %s: %v", r.name, at, what(), err)
+	}
+	if !ejson.Valid(val) {
+		var v any
+		err := ejson.Unmarshal(val, &v)
+		return element{}, fmt.Errorf("%s: invalid JSON near byte %d %s: %s", r.name, at, what(), strings.TrimPrefix(fmt.Sprint(err), "json: "))
 	}
 	r.index++
-	el := element{obj: raw, index: r.index}
-	if len(raw) == 0 || raw[0] != '{' {
+	el := element{obj: val, index: r.index}
+	if val[0] != '{' {
 		el.reason = fmt.Sprintf("record %d is not a JSON object", r.index)
 	}
 	return el, nil
@@ -386,7 +406,7 @@ func (r *reader) Next(ctx context.Context) (*record.Batch, error) {
 			return nil, ctx.Err()
 		}
 	}
-	off := r.dec.InputOffset()
+	off := r.sc.off
 	r.b.AddBytes(off - r.from)
 	r.from = off
 	if b := r.b.Take(); b != nil {
