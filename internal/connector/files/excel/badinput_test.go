@@ -187,3 +187,20 @@ func TestTooLongTextRejected(t *testing.T) {
 		t.Fatalf("read back %v %v", res.Rows, err)
 	}
 }
+
+func TestDiscoverListsEverySheet(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	book(t, dir, "d.xlsx", "", map[string][][]any{"A": {{"x", "y"}, {1, "a"}}, "Empty": nil, "B": {{"z"}, {true}}}, "A", "Empty", "B")
+	cat, err := excel.New().Discover(t.Context(), connector.Env{FileRoots: []string{dir}}, map[string]any{"path": "d.xlsx"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range cat.Streams {
+		got = append(got, s.Name+":"+s.Schema.String())
+	}
+	if strings.Join(got, " | ") != "A:x int?, y string? | Empty: | B:z bool?" {
+		t.Fatalf("streams %q", got)
+	}
+}

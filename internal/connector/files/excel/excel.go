@@ -127,7 +127,9 @@ func (c *Connector) Discover(ctx context.Context, env connector.Env, raw map[str
 	for _, s := range sheets {
 		r, err := c.open(ctx, env, cfg, connector.ReadRequest{Stream: s, BatchSize: 1})
 		if err != nil {
-			return nil, err
+			// An empty sheet (no header row) is listed without fields rather than failing the rest.
+			cat.Streams = append(cat.Streams, connector.Stream{Name: s, Kind: "sheet", Schema: record.MustSchema()})
+			continue
 		}
 		cat.Streams = append(cat.Streams, connector.Stream{Name: s, Kind: "sheet", Schema: r.schema})
 		r.Close()
