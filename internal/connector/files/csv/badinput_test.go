@@ -74,27 +74,28 @@ func TestBadRowsBecomeRejects(t *testing.T) {
 		wantRows int
 		// each reject: line, field, reason substring
 		want []record.Reject
+		raw  string // the first reject's raw text, when checked
 	}{
 		{"unterminated quote", "id,name\n1,ok\n2,\"abc\n3,x\n", nil, 1,
-			[]record.Reject{{Pos: 3, Field: "", Reason: "unterminated quoted field 2"}}},
+			[]record.Reject{{Pos: 3, Field: "", Reason: "unterminated quoted field 2"}}, "2,abc\n3,x\n"},
 		{"text after closing quote", "id,name\n1,\"ab\"c\n2,ok\n", nil, 1,
-			[]record.Reject{{Pos: 2, Reason: `unexpected 'c' after the closing quote of field 2`}}},
+			[]record.Reject{{Pos: 2, Reason: `unexpected 'c' after the closing quote of field 2`}}, ""},
 		{"too many fields", "id,name\n1,a,b\n2,ok\n", nil, 1,
-			[]record.Reject{{Pos: 2, Reason: "has 3 fields, want 2"}}},
+			[]record.Reject{{Pos: 2, Reason: "has 3 fields, want 2"}}, ""},
 		{"too few fields", "id,name\n1\n2,ok\n", nil, 1,
-			[]record.Reject{{Pos: 2, Reason: "has 1 fields, want 2"}}},
+			[]record.Reject{{Pos: 2, Reason: "has 1 fields, want 2"}}, ""},
 		{"invalid utf-8", "id,name\n1,caf\xe9\n2,ok\n", nil, 1,
-			[]record.Reject{{Pos: 2, Field: "name", Reason: "invalid UTF-8"}}},
+			[]record.Reject{{Pos: 2, Field: "name", Reason: "invalid UTF-8"}}, ""},
 		{"bad declared int", "id,name\nx1,a\n2,ok\n", map[string]any{"types": map[string]any{"id": "int"}}, 1,
-			[]record.Reject{{Pos: 2, Field: "id", Reason: `invalid integer "x1"`}}},
+			[]record.Reject{{Pos: 2, Field: "id", Reason: `invalid integer "x1"`}}, ""},
 		{"bad declared date", "id,day\n1,2024-02-30\n2,2024-02-29\n", map[string]any{"types": map[string]any{"day": "date"}}, 1,
-			[]record.Reject{{Pos: 2, Field: "day", Reason: "invalid date"}}},
+			[]record.Reject{{Pos: 2, Field: "day", Reason: "invalid date"}}, ""},
 		{"bad declared decimal", "id,amount\n1,12.5.1\n2,3.10\n", map[string]any{"types": map[string]any{"amount": "decimal"}}, 1,
-			[]record.Reject{{Pos: 2, Field: "amount", Reason: "invalid decimal"}}},
+			[]record.Reject{{Pos: 2, Field: "amount", Reason: "invalid decimal"}}, ""},
 		{"quoted newline keeps line numbers", "id,name\n1,\"a\nb\"\n2,x,y\n", nil, 1,
-			[]record.Reject{{Pos: 4, Reason: "has 3 fields"}}},
+			[]record.Reject{{Pos: 4, Reason: "has 3 fields"}}, ""},
 		{"record over the cap", "id,name\n1," + strings.Repeat("x", 5000) + "\n2,ok\n", map[string]any{"max_record_bytes": 1024}, 1,
-			[]record.Reject{{Pos: 2, Reason: "exceeds max_record_bytes (1024)"}}},
+			[]record.Reject{{Pos: 2, Reason: "exceeds max_record_bytes (1024)"}}, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -118,6 +119,9 @@ func TestBadRowsBecomeRejects(t *testing.T) {
 				g := res.rejects[i]
 				if g.Source != "in.csv" || g.Pos != w.Pos || g.Field != w.Field || !strings.Contains(g.Reason, w.Reason) {
 					t.Errorf("reject %d = %+v; want source in.csv, line %d, field %q, reason containing %q", i, g, w.Pos, w.Field, w.Reason)
+				}
+				if i == 0 && c.raw != "" && g.Raw != c.raw {
+					t.Errorf("reject raw %q, want %q", g.Raw, c.raw)
 				}
 				if len(g.Raw) > 1100 {
 					t.Errorf("reject raw text not truncated: %d bytes", len(g.Raw))

@@ -150,11 +150,9 @@ func (r *reader) start(overrides map[string]record.Kind) error {
 		if err != nil && !errors.As(err, &re) {
 			return fmt.Errorf("%s: line %d: %w", r.name, r.p.line, err)
 		}
-		sm := sample{line: line, off: r.p.off, lines: r.p.line, err: err}
+		sm := sample{line: line, off: r.p.off, lines: r.p.line, err: err,
+			buf: append([]byte(nil), r.p.buf...), ends: append([]int(nil), r.p.ends...), quoted: append([]bool(nil), r.p.quoted...)}
 		if err == nil {
-			sm.buf = append([]byte(nil), r.p.buf...)
-			sm.ends = append([]int(nil), r.p.ends...)
-			sm.quoted = append([]bool(nil), r.p.quoted...)
 			if s.InferRows > 0 {
 				row := make([]string, r.p.nfields())
 				for i := range row {
@@ -252,9 +250,7 @@ func (r *reader) Next(ctx context.Context) (*record.Batch, error) {
 		if len(r.samples) > 0 {
 			sm := r.samples[0]
 			r.samples = r.samples[1:]
-			if sm.err == nil {
-				r.p.buf, r.p.ends, r.p.quoted = sm.buf, sm.ends, sm.quoted
-			}
+			r.p.buf, r.p.ends, r.p.quoted = sm.buf, sm.ends, sm.quoted
 			r.add(sm.line, sm.err)
 			r.st = state{Offset: sm.off, Line: sm.lines}
 			if len(r.samples) == 0 {
@@ -333,6 +329,15 @@ func (r *reader) raw() string {
 		out = appendField(out, p.field(i), r.s.comma, r.s.quote, false)
 		if len(out) > 1024 {
 			break
+		}
+	}
+	// A field the problem cut short (an unterminated quote): show what it held.
+	if last := len(p.ends); (last == 0 && len(p.buf) > 0) || (last > 0 && len(p.buf) > p.ends[last-1]) {
+		if last > 0 {
+			out = append(out, r.s.comma)
+			out = append(out, p.buf[p.ends[last-1]:min(len(p.buf), p.ends[last-1]+1024)]...)
+		} else {
+			out = append(out, p.buf[:min(len(p.buf), 1024)]...)
 		}
 	}
 	return fileio.Truncate(string(out), 1024)
