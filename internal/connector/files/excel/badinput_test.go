@@ -204,3 +204,31 @@ func TestDiscoverListsEverySheet(t *testing.T) {
 		t.Fatalf("streams %q", got)
 	}
 }
+
+// A workbook written with a password is encrypted, and reads back only with it.
+func TestWritePassword(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	env := connector.Env{FileRoots: []string{dir}}
+	s := record.MustSchema(record.Field{Name: "id", Kind: record.KindInt})
+	cfg := map[string]any{"path": "secret.xlsx", "password": "pa55"}
+	w, err := excel.New().OpenWriter(t.Context(), env, cfg, connector.WriteRequest{Mode: connector.Overwrite, Schema: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := record.NewBatch(s, 1)
+	b.Rows = append(b.Rows, record.Row{record.Int(7)})
+	if err := w.Write(t.Context(), b); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := filetest.ReadAll(t, excel.New(), env, map[string]any{"path": "secret.xlsx"}, connector.ReadRequest{}); err == nil || !strings.Contains(err.Error(), "password-protected") {
+		t.Fatalf("read without the password: %v", err)
+	}
+	res, err := filetest.ReadAll(t, excel.New(), env, cfg, connector.ReadRequest{})
+	if err != nil || len(res.Rows) != 1 || res.Rows[0]["id"] != "7" {
+		t.Fatalf("read with the password: %v %v", res.Rows, err)
+	}
+}
