@@ -1,6 +1,7 @@
 package ndjson_test
 
 import (
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -49,5 +50,24 @@ func TestEmptyFileIsAnEmptyStream(t *testing.T) {
 	res, err := filetest.ReadAll(t, ndjson.New(), env, map[string]any{"path": "e.ndjson"}, connector.ReadRequest{})
 	if err != nil || len(res.Rows) != 0 || len(res.Rejects) != 0 {
 		t.Fatalf("empty file: %v %v", res, err)
+	}
+}
+
+// A key that first appears after the sample is ignored, and said so once in the log.
+func TestLateKeyIsLoggedOnce(t *testing.T) {
+	t.Parallel()
+	env := filetest.Setup(t, "l.ndjson", []byte("{\"a\":1}\n{\"a\":2,\"late\":true}\n{\"a\":3,\"late\":false}\n"))
+	var log strings.Builder
+	env.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	res, err := filetest.ReadAll(t, ndjson.New(), env, map[string]any{"path": "l.ndjson", "infer_rows": 1}, connector.ReadRequest{})
+	if err != nil || len(res.Rows) != 3 {
+		t.Fatalf("rows %v err %v", res.Rows, err)
+	}
+	if n := strings.Count(log.String(), "field=late"); n != 1 {
+		t.Fatalf("warnings about the late key: %d\n%s", n, log.String())
+	}
+	res, err = filetest.ReadAll(t, ndjson.New(), env, map[string]any{"path": "l.ndjson", "infer_rows": 1, "types": map[string]any{"late": "bool"}}, connector.ReadRequest{})
+	if err != nil || res.Rows[1]["late"] != "true" {
+		t.Fatalf("declared late key: %v %v", res.Rows, err)
 	}
 }

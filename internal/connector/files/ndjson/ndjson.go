@@ -217,6 +217,12 @@ func (c *Connector) open(ctx context.Context, env connector.Env, cfg *Config, re
 	}
 	r.b = record.NewBuilder(r.schema, size)
 	r.conv = jsonrec.NewConverter(r.schema)
+	if env.Logger != nil {
+		r.conv.Unknown = func(key string) {
+			env.Logger.Warn("field not in the schema inferred from the sample is ignored; declare it in types to read it",
+				"file", name, "field", key, "infer_rows", cfg.InferRows)
+		}
+	}
 	r.from = r.st.Offset
 	return r, nil
 }

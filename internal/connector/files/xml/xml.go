@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -180,6 +181,8 @@ type reader struct {
 	done    bool
 	err     error
 	sc      scratch
+	log     *slog.Logger
+	unknown map[string]bool // fields reported as not in the schema
 }
 
 func (c *Connector) open(ctx context.Context, env connector.Env, cfg *Config, req connector.ReadRequest) (*reader, error) {
@@ -191,7 +194,7 @@ func (c *Connector) open(ctx context.Context, env connector.Env, cfg *Config, re
 	if err != nil {
 		return nil, err
 	}
-	r := &reader{cfg: cfg, name: name, path: strings.Split(cfg.RecordPath, "/")}
+	r := &reader{cfg: cfg, name: name, path: strings.Split(cfg.RecordPath, "/"), log: env.Logger}
 	if err := r.start(path); err != nil {
 		return nil, err
 	}
@@ -541,6 +544,18 @@ func (r *reader) Next(ctx context.Context) (*record.Batch, error) {
 }
 
 func (r *reader) add(rc *rec) {
+	if r.log != nil && len(r.unknown) < 100 {
+		for _, n := range rc.names {
+			if r.schema.Index(n) < 0 && !r.unknown[n] {
+				if r.unknown == nil {
+					r.unknown = map[string]bool{}
+				}
+				r.unknown[n] = true
+				r.log.Warn("field not in the schema inferred from the sample is ignored; declare it in types to read it",
+					"file", r.name, "field", n, "line", rc.line, "infer_rows", r.cfg.InferRows)
+			}
+		}
+	}
 	row := r.b.Row(rc.line)
 	for i, f := range r.schema.Fields {
 		s, ok := rc.text(f.Name)

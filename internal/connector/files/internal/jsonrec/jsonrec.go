@@ -257,9 +257,12 @@ func (in *Inferrer) kind(i int) record.Kind {
 
 // Converter turns raw JSON values into values of a kind, keeping strings in a per-batch arena.
 type Converter struct {
-	arena []byte
-	s     *record.Schema
-	index map[string]int
+	// Unknown, when set, is called once for each key that is not in the schema (the first 100).
+	Unknown func(key string)
+	unknown map[string]bool
+	arena   []byte
+	s       *record.Schema
+	index   map[string]int
 }
 
 // NewConverter makes a converter for rows of schema s.
@@ -525,6 +528,15 @@ func (c *Converter) Row(obj []byte, row record.Row) (field, reason string, err e
 		}
 		j, known := c.index[string(Key(kq))]
 		if !known {
+			if c.Unknown != nil && len(c.unknown) < 100 {
+				if k := Key(kq); !c.unknown[string(k)] {
+					if c.unknown == nil {
+						c.unknown = map[string]bool{}
+					}
+					c.unknown[string(k)] = true
+					c.Unknown(string(k))
+				}
+			}
 			continue
 		}
 		v, why := c.Value(val, c.s.Fields[j].Kind)
