@@ -218,6 +218,8 @@ func TestDialects(t *testing.T) {
 	}{
 		{"latin-1", "in.csv", "id,name\n1,caf\xe9\n", map[string]any{"encoding": "latin-1"},
 			[]map[string]string{{"id": "1", "name": "café"}}, []record.Kind{record.KindInt, record.KindString}},
+		{"windows-1252", "in.csv", "id,name\n1,caf\xe9 \x80 \x93q\x94\n", map[string]any{"encoding": "windows-1252"},
+			[]map[string]string{{"id": "1", "name": "café € “q”"}}, nil},
 		{"bom skipped", "in.csv", "\xef\xbb\xbfid,name\n1,a\n", nil,
 			[]map[string]string{{"id": "1", "name": "a"}}, nil},
 		{"tsv with semicolon quote", "in.csv", "id\tname\n1\t'a\tb'\n", map[string]any{"delimiter": "\t", "quote": "'"},

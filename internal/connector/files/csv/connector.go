@@ -67,7 +67,7 @@ func (c *Connector) Spec() connector.Spec {
 			{Name: "quote", Type: configspec.String, Default: `"`, Description: "Quote character; empty disables quoting. A quote inside a quoted field is doubled."},
 			{Name: "header", Type: configspec.Boolean, Default: true, Description: "The first line holds the column names (read), and is written (write)."},
 			{Name: "columns", Type: configspec.Array, Items: &configspec.Param{Type: configspec.String}, Description: "Column names: required names when header is false; with a header they rename its columns in order."},
-			{Name: "encoding", Type: configspec.String, Default: "utf-8", Enum: []string{"utf-8", "latin-1"}, Description: "Text encoding of the file. Invalid UTF-8 rejects the row; Latin-1 (ISO-8859-1) is converted to UTF-8 when read and back when written."},
+			{Name: "encoding", Type: configspec.String, Default: "utf-8", Enum: []string{"utf-8", "latin-1", "windows-1252"}, Description: "Text encoding of the file. Invalid UTF-8 rejects the row; Latin-1 (ISO-8859-1) and Windows-1252 are converted to UTF-8 when read and back when written (a character they cannot hold rejects the row)."},
 			{Name: "bom", Type: configspec.Boolean, Default: false, Description: "Write a UTF-8 byte order mark at the start of a new file. A BOM is always skipped when reading."},
 			{Name: "infer_rows", Type: configspec.Integer, Default: 1000, Min: configspec.Ptr(0), Description: "Number of rows sampled to infer each column's type (bool, int, float, date, timestamp, else string); 0 reads every column as string."},
 			{Name: "types", Type: configspec.Object, Items: &configspec.Param{Type: configspec.String}, Description: "Per-column type overrides, e.g. {zip: string, amount: decimal}. Types: bool, int, float, decimal, string, bytes (base64), date, timestamp, json.", Examples: []any{map[string]any{"amount": "decimal", "zip": "string"}}},
@@ -81,7 +81,7 @@ func (c *Connector) Spec() connector.Spec {
 type settings struct {
 	Config
 	comma, quote byte
-	latin1       bool
+	cs           *charset        // nil: UTF-8
 	nulls        map[string]bool // every null token
 	nullEmpty    bool            // "" is a null token
 	nullOther    map[string]bool // the non-empty null tokens
@@ -92,7 +92,7 @@ func (c *Connector) decode(raw map[string]any) (*settings, error) {
 	if err := connector.DecodeConfig(c.Spec(), raw, &cfg); err != nil {
 		return nil, err
 	}
-	s := &settings{Config: cfg, latin1: cfg.Encoding == "latin-1"}
+	s := &settings{Config: cfg, cs: newCharset(cfg.Encoding)}
 	var errs configspec.Errors
 	d := cfg.Delimiter
 	if d == `\t` || d == "tab" {

@@ -121,8 +121,8 @@ func (r *reader) start(overrides map[string]record.Kind) error {
 		default:
 			for i := range r.p.nfields() {
 				h := r.p.field(i)
-				if !utf8.Valid(h) && !s.latin1 {
-					return fmt.Errorf("%s: line 1: header field %d is not valid UTF-8 (set encoding: latin-1?)", r.name, i+1)
+				if !utf8.Valid(h) && s.cs == nil {
+					return fmt.Errorf("%s: line 1: header field %d is not valid UTF-8 (set encoding: latin-1 or windows-1252?)", r.name, i+1)
 				}
 				names = append(names, r.text(h))
 			}
@@ -202,23 +202,12 @@ func (r *reader) start(overrides map[string]record.Kind) error {
 	return nil
 }
 
-// text converts raw field bytes to a Go string (copying; Latin-1 transcoded).
+// text converts raw field bytes to a Go string (copying; a single-byte charset transcoded).
 func (r *reader) text(b []byte) string {
-	if r.s.latin1 {
-		return string(latin1ToUTF8(nil, b))
+	if r.s.cs != nil {
+		return string(r.s.cs.decode(nil, b))
 	}
 	return string(b)
-}
-
-func latin1ToUTF8(dst, b []byte) []byte {
-	for _, c := range b {
-		if c < utf8.RuneSelf {
-			dst = append(dst, c)
-		} else {
-			dst = append(dst, 0xc0|c>>6, 0x80|c&0x3f)
-		}
-	}
-	return dst
 }
 
 func (r *reader) Schema() *record.Schema { return r.schema }
@@ -350,8 +339,8 @@ func (r *reader) keep(b []byte) string {
 		return ""
 	}
 	start := len(r.arena)
-	if r.s.latin1 {
-		r.arena = latin1ToUTF8(r.arena, b)
+	if r.s.cs != nil {
+		r.arena = r.s.cs.decode(r.arena, b)
 	} else {
 		r.arena = append(r.arena, b...)
 	}
@@ -360,8 +349,8 @@ func (r *reader) keep(b []byte) string {
 
 // value converts field bytes to a value of kind k; reason is non-empty when it cannot.
 func (r *reader) value(f []byte, k record.Kind, quoted bool) (record.Value, string) {
-	if !r.s.latin1 && (k == record.KindString || k == record.KindJSON) && !utf8.Valid(f) {
-		return record.Null, "invalid UTF-8 (set encoding: latin-1 for Latin-1 files)"
+	if r.s.cs == nil && (k == record.KindString || k == record.KindJSON) && !utf8.Valid(f) {
+		return record.Null, "invalid UTF-8 (set encoding: latin-1 or windows-1252 for such files)"
 	}
 	if len(f) == 0 {
 		switch k {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/connector/files/internal/fileio"
@@ -194,7 +193,7 @@ func (w *writer) appendValue(dst []byte, v record.Value) ([]byte, string) {
 			}
 			return appendField(dst, str, s.comma, s.quote, true), ""
 		}
-		if !s.latin1 {
+		if s.cs == nil {
 			if s.quote == 0 && needsQuote(str, s.comma, s.quote) {
 				return dst, "the value holds the delimiter or a newline and quoting is disabled"
 			}
@@ -214,10 +213,10 @@ func (w *writer) appendValue(dst []byte, v record.Value) ([]byte, string) {
 		text = v.AppendText(w.scratch[:0])
 	}
 	w.scratch = text
-	if s.latin1 {
-		enc, ok := utf8ToLatin1(text[:0:0], text)
+	if s.cs != nil {
+		enc, ok := s.cs.encode(text[:0:0], text)
 		if !ok {
-			return dst, "holds a character that Latin-1 cannot encode"
+			return dst, "holds a character that " + s.cs.name + " cannot encode"
 		}
 		text = enc
 	}
@@ -225,18 +224,6 @@ func (w *writer) appendValue(dst []byte, v record.Value) ([]byte, string) {
 		return dst, "the value holds the delimiter or a newline and quoting is disabled"
 	}
 	return appendField(dst, text, s.comma, s.quote, false), ""
-}
-
-func utf8ToLatin1(dst, b []byte) ([]byte, bool) {
-	for len(b) > 0 {
-		r, n := utf8.DecodeRune(b)
-		if r > 0xff || (r == utf8.RuneError && n == 1) {
-			return dst, false
-		}
-		dst = append(dst, byte(r))
-		b = b[n:]
-	}
-	return dst, true
 }
 
 func needsQuote[T string | []byte](f T, comma, quote byte) bool {

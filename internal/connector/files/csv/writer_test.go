@@ -101,3 +101,21 @@ func TestResumeGzip(t *testing.T) {
 		t.Fatalf("resumed: %d rows, err %v", len(res.rows), err)
 	}
 }
+
+func TestWriterWindows1252(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	env := connector.Env{FileRoots: []string{dir}}
+	s := record.MustSchema(record.Field{Name: "price", Kind: record.KindString})
+	if err := write(t, env, map[string]any{"path": "w.csv", "encoding": "windows-1252"}, connector.Overwrite, s, record.Row{record.String("5 €")}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "w.csv")); string(got) != "price\n5 \x80\n" {
+		t.Fatalf("file %q", got)
+	}
+	err := write(t, env, map[string]any{"path": "l.csv", "encoding": "latin-1"}, connector.Overwrite, s, record.Row{record.String("5 €")})
+	var re *connector.RowError
+	if !errors.As(err, &re) || !strings.Contains(re.Rows[0].Reason, "Latin-1 cannot encode") {
+		t.Fatalf("euro in latin-1: %v", err)
+	}
+}
