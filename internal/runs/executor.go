@@ -184,11 +184,13 @@ func (s *Service) heartbeat(ctx context.Context, log *slog.Logger, run store.Run
 func (s *Service) finish(ctx context.Context, log *slog.Logger, rl *runLog, run store.Run, status store.RunStatus, msg string, stats json.RawMessage) {
 	ctx = context.WithoutCancel(ctx)
 	s.flushLog(ctx, log, rl)
-	if cur, err := s.st.GetRun(ctx, run.ID); err == nil && (cur.WorkerID != s.workerID || cur.Attempt != run.Attempt) {
+	fin, err := s.st.FinishRun(ctx, run.ID, []store.RunStatus{store.RunRunning}, store.RunFinish{
+		Status: status, Error: msg, NodeStats: stats, WorkerID: s.workerID, Attempt: run.Attempt,
+	})
+	if errors.Is(err, store.ErrConflict) {
 		log.WarnContext(ctx, "run outcome not recorded: another worker owns the run now", "status", status)
 		return
 	}
-	fin, err := s.st.FinishRun(ctx, run.ID, []store.RunStatus{store.RunRunning}, store.RunFinish{Status: status, Error: msg, NodeStats: stats})
 	if err != nil {
 		log.ErrorContext(ctx, "record run outcome", "status", status, "error", err)
 		return

@@ -509,7 +509,12 @@ func testRuns(t *testing.T, s *store.Store, c *clock) {
 		t.Fatalf("resumed run = %+v", resumed)
 	}
 	final := json.RawMessage(`{"orders":{"in":100,"out":98}}`)
-	done := must(s.FinishRun(ctx, r.ID, []store.RunStatus{store.RunRunning}, store.RunFinish{Status: store.RunSucceeded, NodeStats: final}))(t)
+	// The worker of the first attempt may not record an outcome for the second.
+	_, err = s.FinishRun(ctx, r.ID, []store.RunStatus{store.RunRunning}, store.RunFinish{Status: store.RunFailed, WorkerID: "w1", Attempt: 1})
+	wantErr(t, err, store.ErrConflict)
+	_, err = s.FinishRun(ctx, r.ID, []store.RunStatus{store.RunRunning}, store.RunFinish{Status: store.RunFailed, WorkerID: "w3", Attempt: 1})
+	wantErr(t, err, store.ErrConflict)
+	done := must(s.FinishRun(ctx, r.ID, []store.RunStatus{store.RunRunning}, store.RunFinish{Status: store.RunSucceeded, NodeStats: final, WorkerID: "w3", Attempt: 2}))(t)
 	if done.Status != store.RunSucceeded || done.FinishedAt == nil || !jsonEqual(done.NodeStats, final) {
 		t.Fatalf("finished run = %+v", done)
 	}

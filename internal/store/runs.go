@@ -181,6 +181,10 @@ type RunFinish struct {
 	Status    RunStatus // succeeded, failed or cancelled
 	Error     string
 	NodeStats json.RawMessage // nil keeps the stored stats
+	// WorkerID and Attempt, when WorkerID is set, make the update conditional on the run still being
+	// owned by that worker in that attempt (ErrConflict otherwise), in the same statement.
+	WorkerID string
+	Attempt  int
 }
 
 // FinishRun moves a run from one of the from states to a terminal state and
@@ -211,6 +215,10 @@ func (s *Store) FinishRun(ctx context.Context, id string, from []RunStatus, fin 
 	}
 	w.args = append(w.args, id)
 	q := fmt.Sprintf(`UPDATE pipeline_runs SET %s WHERE id = $%d AND status IN (%s)`, set, len(w.args), strings.Join(marks, ", "))
+	if fin.WorkerID != "" {
+		w.args = append(w.args, fin.WorkerID, fin.Attempt)
+		q += fmt.Sprintf(` AND worker_id = $%d AND attempt = $%d`, len(w.args)-1, len(w.args))
+	}
 	res, err := s.db.ExecContext(ctx, q, w.args...)
 	if err := s.expectTransition(ctx, res, err, "finish run", id, from[0]); err != nil {
 		return Run{}, err
