@@ -184,3 +184,26 @@ func TestDevRoleRefusedInProduction(t *testing.T) {
 		t.Fatalf("developer token in production: %d, want 401", r.status)
 	}
 }
+
+func TestLoginAliases(t *testing.T) {
+	e := setup(t, setupOptions{})
+	for _, body := range []map[string]any{
+		{"login": "viewer1", "password": testPassword},
+		{"username": "viewer1", "password": testPassword},
+		{"email": "viewer1@example.com", "password": testPassword},
+		{"login": "viewer1@example.com", "password": testPassword},
+	} {
+		r := e.do("POST", "/api/v1/auth/login", "", body)
+		if r.status != http.StatusOK {
+			t.Errorf("login with %v: %d %s", body, r.status, r.body)
+			continue
+		}
+		var out struct {
+			User User `json:"user"`
+		}
+		r.decode(t, &out)
+		if out.User.Username != "viewer1" {
+			t.Errorf("login with %v signed in %q", body, out.User.Username)
+		}
+	}
+}

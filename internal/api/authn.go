@@ -59,9 +59,28 @@ func toTokenPair(t auth.Tokens, now time.Time) TokenPair {
 
 type loginInput struct {
 	Body struct {
-		Login    string `json:"login" minLength:"1" maxLength:"254" doc:"Username or email"`
+		Login    string `json:"login,omitempty" maxLength:"254" doc:"Username or email"`
+		Username string `json:"username,omitempty" maxLength:"254" doc:"Alias of login"`
+		Email    string `json:"email,omitempty" maxLength:"254" doc:"Alias of login"`
 		Password string `json:"password" minLength:"1" maxLength:"1024"`
 	}
+}
+
+// loginName returns the one of login, username and email that was given.
+func (in *loginInput) loginName() (string, error) {
+	var given []string
+	for _, v := range []string{in.Body.Login, in.Body.Username, in.Body.Email} {
+		if strings.TrimSpace(v) != "" {
+			given = append(given, v)
+		}
+	}
+	switch len(given) {
+	case 0:
+		return "", invalid("body.login", "give login (a username or an email)", nil)
+	case 1:
+		return given[0], nil
+	}
+	return "", invalid("body.login", "give only one of login, username and email", nil)
 }
 
 type loginOutput struct {
@@ -78,8 +97,12 @@ func clientOf(ctx context.Context) auth.ClientInfo {
 
 func (s *Server) login(ctx context.Context, in *loginInput) (*loginOutput, error) {
 	ri := infoFrom(ctx)
-	ri.setActor("", truncate(strings.TrimSpace(in.Body.Login), 254))
-	toks, u, err := s.auth.Login(ctx, in.Body.Login, in.Body.Password, clientOf(ctx))
+	name, err := in.loginName()
+	if err != nil {
+		return nil, err
+	}
+	ri.setActor("", truncate(strings.TrimSpace(name), 254))
+	toks, u, err := s.auth.Login(ctx, name, in.Body.Password, clientOf(ctx))
 	if u.ID != "" {
 		ri.setActor(u.ID, u.Username)
 		ri.setTarget("user", u.ID)

@@ -70,6 +70,8 @@ func testBadInput(t *testing.T, opts setupOptions) {
 		{"layout not an object", "POST", "/api/v1/me/dashboards", `{"name":"x","layout":[1]}`, 422, "layout", true},
 		{"layout without name", "POST", "/api/v1/me/dashboards", `{"layout":{}}`, 422, "name", true},
 		{"login wrong type", "POST", "/api/v1/auth/login", `{"login":1,"password":"x"}`, 422, "login", true},
+		{"login name missing", "POST", "/api/v1/auth/login", `{"password":"x"}`, 422, "login", true},
+		{"login and username both", "POST", "/api/v1/auth/login", `{"login":"a","username":"b","password":"x"}`, 422, "only one", true},
 		{"token name too long", "POST", "/api/v1/auth/tokens", `{"name":"` + strings.Repeat("n", 101) + `"}`, 422, "name", true},
 	}
 	for _, tt := range tests {
