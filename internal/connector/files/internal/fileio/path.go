@@ -50,9 +50,12 @@ func outside(path string, roots []string) error {
 }
 
 // Local resolves a configured local path for reading (the file must exist) or writing (its directory
-// must exist): a relative path is taken from the first root; the result, with every symlink resolved,
-// must lie within one of the roots. A path that escapes (with "..", an absolute path or a symlink) is
-// refused with a ConfigError.
+// must exist). An absolute path is taken as it is. A relative path is tried against each root in order:
+// for reading, the first root that holds the file wins (when none does, the error names every root
+// tried); for writing, the path is taken from the first root unless its directory is missing there and
+// exists under a later root, in which case the first such root wins. The result, with every symlink
+// resolved, must lie within one of the roots; a path that escapes (with "..", an absolute path or a
+// symlink) is refused with a ConfigError.
 func Local(env connector.Env, path string, forWrite bool) (string, error) {
 	if strings.TrimSpace(path) == "" {
 		return "", connector.ConfigError(errors.New("path: must not be empty"))
@@ -61,12 +64,49 @@ func Local(env connector.Env, path string, forWrite bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	p := path
-	if !filepath.IsAbs(p) {
-		p = filepath.Join(roots[0], p)
+	if filepath.IsAbs(path) {
+		return resolve(path, filepath.Clean(path), roots, forWrite)
 	}
-	p = filepath.Clean(p)
-	// The lexical check first: ".." escapes are refused before touching the file system.
+	// The lexical check first, against every root: ".." escapes are refused before touching the file
+	// system, whatever root would have held the file.
+	cands := make([]string, len(roots))
+	for i, r := range roots {
+		cands[i] = filepath.Clean(filepath.Join(r, path))
+		if !within(cands[i], r) {
+			return "", outside(path, roots)
+		}
+	}
+	if forWrite {
+		if !dirExists(filepath.Dir(cands[0])) {
+			for _, c := range cands[1:] {
+				if dirExists(filepath.Dir(c)) {
+					return resolve(path, c, roots, true)
+				}
+			}
+		}
+		return resolve(path, cands[0], roots, true)
+	}
+	for _, c := range cands {
+		real, err := resolve(path, c, roots, false)
+		if errors.Is(err, connector.ErrNotFound) {
+			continue
+		}
+		return real, err
+	}
+	if len(roots) == 1 {
+		return "", fmt.Errorf("file %q does not exist: %w", path, connector.ErrNotFound)
+	}
+	return "", fmt.Errorf("file %q does not exist in any file root (tried %s): %w", path, strings.Join(roots, ", "), connector.ErrNotFound)
+}
+
+func dirExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+// resolve checks one candidate p (cleaned, absolute) for the configured path: symlinks resolved, it
+// must stay within the roots; a missing file is ErrNotFound (for writing, its directory must exist).
+func resolve(path, p string, roots []string, forWrite bool) (string, error) {
 	if !anyWithin(p, roots) {
 		return "", outside(path, roots)
 	}
