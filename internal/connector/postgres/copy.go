@@ -20,18 +20,34 @@ type copyReader struct {
 	idx    []int
 	arrays []bool
 	ord    bool // append the row index as an extra ordinal column (upsert staging)
+	// binary writes the binary COPY format, each field as its column's type (types)
+	binary bool
+	types  []string
 	i      int
 	buf    []byte
 	off    int
+	ended  bool
 }
 
 func (c *copyReader) Read(p []byte) (int, error) {
-	for len(c.buf)-c.off < len(p) && c.i < len(c.idx) {
+	if c.binary && c.i == 0 && c.buf == nil {
+		c.buf = append(make([]byte, 0, 64<<10), copyHeader...)
+	}
+	for len(c.buf)-c.off < len(p) && (c.i < len(c.idx) || (c.binary && !c.ended)) {
 		if c.off > 0 {
 			c.buf = append(c.buf[:0], c.buf[c.off:]...)
 			c.off = 0
 		}
-		c.buf = c.appendRow(c.buf, c.idx[c.i])
+		if c.i == len(c.idx) {
+			c.buf = append(c.buf, 0xff, 0xff) // binary trailer
+			c.ended = true
+			break
+		}
+		if c.binary {
+			c.buf = c.appendBinaryRow(c.buf, c.idx[c.i])
+		} else {
+			c.buf = c.appendRow(c.buf, c.idx[c.i])
+		}
 		c.i++
 	}
 	if c.off >= len(c.buf) {
@@ -60,6 +76,22 @@ func (c *copyReader) appendRow(dst []byte, ri int) []byte {
 		dst = strconv.AppendInt(dst, int64(ri), 10)
 	}
 	return append(dst, '\n')
+}
+
+func (c *copyReader) appendBinaryRow(dst []byte, ri int) []byte {
+	row := c.rows[ri]
+	n := len(row)
+	if c.ord {
+		n++
+	}
+	dst = append(dst, byte(n>>8), byte(n))
+	for j, v := range row {
+		dst = appendBinaryField(dst, v, c.types[j])
+	}
+	if c.ord {
+		dst = appendBinaryField(dst, record.Int(int64(ri)), "int8")
+	}
+	return dst
 }
 
 // appendCopyValue writes one value in COPY text form.

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -47,5 +48,33 @@ func TestAppendCopyValue(t *testing.T) {
 	}
 	if _, err := jsonToArray(`{"a":1}`); err == nil {
 		t.Error("an object became an array")
+	}
+}
+
+func TestAppendNumeric(t *testing.T) {
+	t.Parallel()
+	// expected: ndigits, weight, sign, dscale, digits (base 10000)
+	cases := map[string][]uint16{
+		"0":              {0, 0, 0, 0},
+		"0.00":           {0, 0, 0, 2},
+		"-0.5":           {1, 0xffff, 0x4000, 1, 5000},
+		"12345.678":      {3, 1, 0, 3, 1, 2345, 6780},
+		"10000":          {1, 1, 0, 0, 1},
+		"0.000000000001": {1, 0xfffd, 0, 12, 1},
+		"1234567890123456789012345678.0123456789": {10, 6, 0, 10, 1234, 5678, 9012, 3456, 7890, 1234, 5678, 123, 4567, 8900},
+	}
+	for in, want := range cases {
+		b := appendNumeric(nil, in)
+		n := int(b[0])<<24 | int(b[1])<<16 | int(b[2])<<8 | int(b[3])
+		if n != len(b)-4 {
+			t.Errorf("%s: length %d, payload %d", in, n, len(b)-4)
+		}
+		var got []uint16
+		for i := 4; i+1 < len(b); i += 2 {
+			got = append(got, uint16(b[i])<<8|uint16(b[i+1]))
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("appendNumeric(%s) = %v, want %v", in, got, want)
+		}
 	}
 }

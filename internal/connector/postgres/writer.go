@@ -36,6 +36,8 @@ type writer struct {
 	schema  *record.Schema
 	kinds   []record.Kind // the kind each field's destination column stores
 	arrays  []bool        // the destination column is an array
+	types   []string      // the destination column's type name (pg_type.typname)
+	binary  bool          // every destination column takes binary COPY
 	convert bool          // some field needs converting
 	keyIdx  []int         // key fields (upsert key, else the table's primary key) for messages
 	load    string        // quoted table COPY loads into
@@ -206,14 +208,24 @@ func (w *writer) prepare(ctx context.Context, s *record.Schema) error {
 	}
 	w.schema, w.kinds = s, plan.Target
 	w.arrays = make([]bool, len(s.Fields))
-	w.convert = false
+	w.types = make([]string, len(s.Fields))
+	w.convert, w.binary = false, true
 	for i, f := range s.Fields {
-		if c, ok := byName[f.Name]; ok && c.isArray() {
-			w.arrays[i] = true
+		if c, ok := byName[f.Name]; ok {
+			w.arrays[i], w.types[i] = c.isArray(), c.typname
+		} else {
+			w.types[i] = typnameOf(f)
+		}
+		if w.arrays[i] || !binaryTypes[w.types[i]] {
+			w.binary = false
 		}
 		if f.Kind != w.kinds[i] {
 			w.convert = true
 		}
+	}
+	format := ""
+	if w.binary {
+		format = " (FORMAT binary)"
 	}
 	keyNames := w.req.Key
 	if len(keyNames) == 0 && existing != nil {
@@ -230,10 +242,10 @@ func (w *writer) prepare(ctx context.Context, s *record.Schema) error {
 		if err := w.prepareUpsert(ctx, s, into); err != nil {
 			return err
 		}
-		w.copySQL = "COPY " + q(w.tmp) + " (" + names + ", " + q(ordColumn) + ") FROM STDIN"
+		w.copySQL = "COPY " + q(w.tmp) + " (" + names + ", " + q(ordColumn) + ") FROM STDIN" + format
 		return nil
 	}
-	w.copySQL = "COPY " + w.load + " (" + names + ") FROM STDIN"
+	w.copySQL = "COPY " + w.load + " (" + names + ") FROM STDIN" + format
 	return nil
 }
 
@@ -335,7 +347,7 @@ func (w *writer) Write(ctx context.Context, b *record.Batch) error {
 	}
 	first := true
 	copyRows := func(ctx context.Context, sub []int) error {
-		cr := &copyReader{rows: rows, idx: sub, arrays: w.arrays, ord: w.tmp != ""}
+		cr := &copyReader{rows: rows, idx: sub, arrays: w.arrays, ord: w.tmp != "", types: w.types, binary: w.binary}
 		sql := w.copySQL
 		if first {
 			sql, first = sp+sql, false
@@ -425,6 +437,12 @@ func (w *writer) convertRows(b *record.Batch) ([]record.Row, []int, []connector.
 					}
 				}
 			}
+			if ok && w.binary && !v.IsNull() {
+				if err := checkBinary(v, w.types[j]); err != nil {
+					problems = append(problems, w.rowProblem(b, i, w.schema.Fields[j].Name, err.Error()))
+					ok = false
+				}
+			}
 			if !ok {
 				break
 			}
@@ -439,7 +457,7 @@ func (w *writer) convertRows(b *record.Batch) ([]record.Row, []int, []connector.
 	return rows, idx, problems
 }
 
-var copyColumnRe = regexp.MustCompile(`, column ([^:]+):`)
+var copyColumnRe = regexp.MustCompile(`, column (.+?)(?:: "|$)`)
 
 func (w *writer) problem(b *record.Batch, i int, err error) connector.RowProblem {
 	field := ""
