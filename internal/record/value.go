@@ -248,10 +248,16 @@ func (v Value) AppendText(dst []byte) []byte {
 	case KindInt:
 		return strconv.AppendInt(dst, v.n, 10)
 	case KindFloat:
-		return strconv.AppendFloat(dst, v.AsFloat(), 'g', -1, 64)
+		return appendFloat(dst, v.AsFloat())
 	case KindDate:
+		if out, ok := appendDate(dst, v.n); ok {
+			return out
+		}
 		return v.AsTime().AppendFormat(dst, "2006-01-02")
 	case KindTimestamp:
+		if out, ok := appendTimestamp(dst, v.n); ok {
+			return out
+		}
 		return v.AsTime().AppendFormat(dst, "2006-01-02T15:04:05.999999Z07:00")
 	default:
 		return append(dst, v.s...)
@@ -430,7 +436,7 @@ func (v Value) AppendJSON(dst []byte) []byte {
 		if math.IsNaN(f) || math.IsInf(f, 0) {
 			return strconv.AppendQuote(dst, strconv.FormatFloat(f, 'g', -1, 64))
 		}
-		return strconv.AppendFloat(dst, f, 'g', -1, 64)
+		return appendFloat(dst, f)
 	case KindDecimal:
 		return append(dst, v.s...)
 	case KindJSON:
