@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Database benchmarks (make bench). Each pipeline runs beside its baseline in the same run:
 #   1. CSV -> PostgreSQL with `aggregator run` (COPY)      vs  psql "\copy ... FROM file CSV HEADER"
+#      (twice: with the CSV source's default 1,024-row batches, and with --batch-size 10000)
 #   2. PostgreSQL -> PostgreSQL table copy                  vs  psql "\copy (SELECT ...) TO STDOUT" | psql "\copy ... FROM STDIN"
 #   3. PostgreSQL -> MariaDB (multi-row INSERT)             vs  psql "\copy ... TO STDOUT" | mariadb "LOAD DATA LOCAL INFILE"
 #   4. upsert of 1,000,000 rows, 10% changed (PostgreSQL)   vs  psql: \copy into a temp table + INSERT ... ON CONFLICT
@@ -103,7 +104,7 @@ COMMIT;
 SQL
 PGMY_SELECT="SELECT rid, id, customer, email, country, amount, quantity, price, created_at AT TIME ZONE 'UTC', active::int, note FROM $SCHEMA.src"
 
-run() { echo "$BIN" run -f "$1" --fresh --state "$W/state-$1.json" --data-dir "$W/data" --progress none; }
+run() { echo "$BIN" run -f "$1" --fresh --state "$W/state-$1.json" --data-dir "$W/data" --progress none "${@:2}"; }
 
 # timed name command...: runs the command once in $W; sets WALL and RSS (MB)
 timed() {
@@ -144,6 +145,8 @@ pair() {
 
 pair "CSV -> PostgreSQL" "pg -c 'TRUNCATE $SCHEMA.from_csv'" 'psql \copy FROM file CSV' \
   psql -X -q "$PGURL" -c "\copy $SCHEMA.from_csv FROM 'in.csv' CSV HEADER" -- $(run csv-pg.yaml)
+pair "CSV -> PostgreSQL, --batch-size 10000" "pg -c 'TRUNCATE $SCHEMA.from_csv'" 'psql \copy FROM file CSV' \
+  psql -X -q "$PGURL" -c "\copy $SCHEMA.from_csv FROM 'in.csv' CSV HEADER" -- $(run csv-pg.yaml --batch-size 10000)
 pair "PostgreSQL -> PostgreSQL" "pg -c 'TRUNCATE $SCHEMA.copy_dst'" 'psql \copy TO STDOUT | psql \copy FROM STDIN' \
   sh -c "psql -X -q '$PGURL' -c '\copy (SELECT * FROM $SCHEMA.src) TO STDOUT' | psql -X -q '$PGURL' -c '\copy $SCHEMA.copy_dst FROM STDIN'" -- $(run pg-pg.yaml)
 pair "PostgreSQL -> MariaDB" "my -e 'DROP TABLE IF EXISTS $SCHEMA.psql_dst, $SCHEMA.pipeline_dst; CREATE TABLE $SCHEMA.psql_dst LIKE $SCHEMA.base'" \
