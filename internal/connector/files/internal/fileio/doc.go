@@ -1,5 +1,9 @@
-// Package fileio holds what every file connector shares: confinement of local paths to the
-// configured roots (symlinks resolved, ".." escapes refused), upload resolution, input opening with
-// gzip detection and resumable seeking, a read window that caps one record's size, and Sink, the
-// atomic, resumable destination file (temp file + fsync + rename, commit records in a sidecar).
+// Package fileio holds what every file connector shares, so that each connector package holds only
+// its format: the common config (Source and the path, upload, infer_rows, types, max_record_bytes
+// params), the generic Check, Discover and OpenReader over a small Format interface, confinement of
+// local paths to the configured roots (several roots searched in order, symlinks resolved, ".."
+// escapes refused), upload resolution, input opening with gzip detection and resumable seeking, a read
+// window that caps one record's size, the batch loop and reject building readers share (Batches,
+// Reject), and Sink, the atomic, resumable destination file (temp file + fsync + rename, commit
+// records in a sidecar) with SinkWriter giving a writer its commit methods.
 package fileio

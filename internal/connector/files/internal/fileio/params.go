@@ -1,0 +1,98 @@
+package fileio
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/dataaggregator/aggregator/internal/configspec"
+	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/record"
+)
+
+// Source is the part of a file connector's config every format has; connectors embed it in their
+// Config (encoding/json promotes its fields, so the config keys stay flat).
+type Source struct {
+	Path      string            `json:"path"`
+	Upload    string            `json:"upload"`
+	InferRows int               `json:"infer_rows"`
+	Types     map[string]string `json:"types"`
+}
+
+// Location returns the configured path and upload id.
+func (s Source) Location() (path, upload string) { return s.Path, s.Upload }
+
+// DefaultMaxRecordBytes is the default max_record_bytes: the largest single record a reader holds.
+const DefaultMaxRecordBytes = 16 << 20
+
+// DefaultInferRows is the default infer_rows.
+const DefaultInferRows = 1000
+
+// PathParam is the "path" parameter. noun names what the file is ("File", "Workbook"); gzip says
+// that the format decompresses gzip input.
+func PathParam(noun, example string, gzip bool) configspec.Param {
+	d := noun + " path; a relative path is looked up in the allowed file roots in order (a source takes the first root that has it), an absolute one must lie within a root."
+	if gzip {
+		d += " A .gz file (or gzip content) is decompressed when read."
+	}
+	return configspec.Param{Name: "path", Type: configspec.String, Description: d, Examples: []any{example}}
+}
+
+// UploadParam is the "upload" parameter; noun is what is uploaded ("file", "workbook").
+func UploadParam(noun string) configspec.Param {
+	return configspec.Param{Name: "upload", Type: configspec.String, Description: "Read an uploaded " + noun + " by its id instead of a path (source only)."}
+}
+
+// InferRowsParam is the "infer_rows" parameter (default DefaultInferRows, at least min); description
+// says what the sample is and what min means for the format.
+func InferRowsParam(min int, description string) configspec.Param {
+	return configspec.Param{Name: "infer_rows", Type: configspec.Integer, Default: DefaultInferRows, Min: configspec.Ptr(float64(min)), Description: description}
+}
+
+// TypesParam is the "types" parameter: an object of field name to type name.
+func TypesParam(description string, examples ...any) configspec.Param {
+	return configspec.Param{Name: "types", Type: configspec.Object, Items: &configspec.Param{Type: configspec.String}, Description: description, Examples: examples}
+}
+
+// MaxRecordBytesParam is the "max_record_bytes" parameter (default DefaultMaxRecordBytes, at least
+// 1 KiB); description says what happens to a larger record in the format.
+func MaxRecordBytesParam(description string) configspec.Param {
+	return configspec.Param{Name: "max_record_bytes", Type: configspec.Integer, Default: DefaultMaxRecordBytes, Min: configspec.Ptr(1024), Description: description}
+}
+
+// TypeErrors checks the type names of a "types" option, one error per bad name, in name order.
+func TypeErrors(types map[string]string) configspec.Errors {
+	var errs configspec.Errors
+	for _, n := range sortedKeys(types) {
+		if _, err := record.ParseKind(types[n]); err != nil {
+			errs = append(errs, configspec.FieldError{Path: "types." + n, Message: err.Error()})
+		}
+	}
+	return errs
+}
+
+// CheckTypes returns a ConfigError naming the first field (in name order) whose type name is unknown.
+func CheckTypes(types map[string]string) error {
+	for _, n := range sortedKeys(types) {
+		if _, err := record.ParseKind(types[n]); err != nil {
+			return connector.ConfigError(fmt.Errorf("types.%s: %w", n, err))
+		}
+	}
+	return nil
+}
+
+// Decode decodes raw into cfg with the connector's spec and checks the type names of src.Types.
+func Decode(spec connector.Spec, raw map[string]any, cfg any, src *Source) error {
+	if err := connector.DecodeConfig(spec, raw, cfg); err != nil {
+		return err
+	}
+	return CheckTypes(src.Types)
+}
+
+func sortedKeys(m map[string]string) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

@@ -1,0 +1,156 @@
+package fileio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/record"
+)
+
+func TestTypeChecks(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		types    map[string]string
+		errs     string // TypeErrors joined
+		firstErr string // CheckTypes
+	}{
+		{types: nil},
+		{types: map[string]string{"a": "int", "b": "decimal"}},
+		{types: map[string]string{"z": "nope", "a": "int", "b": "bad"}, errs: "types.b: ; types.z: ", firstErr: "types.b: "},
+	}
+	for _, c := range cases {
+		errs := TypeErrors(c.types)
+		var paths []string
+		for _, e := range errs {
+			paths = append(paths, e.Path+": ")
+		}
+		if got := strings.Join(paths, "; "); got != c.errs {
+			t.Errorf("TypeErrors(%v) paths = %q; want %q", c.types, got, c.errs)
+		}
+		err := CheckTypes(c.types)
+		switch {
+		case c.firstErr == "" && err != nil:
+			t.Errorf("CheckTypes(%v) = %v", c.types, err)
+		case c.firstErr != "" && (err == nil || !strings.HasPrefix(err.Error(), c.firstErr) || !errors.Is(err, connector.ErrConfig)):
+			t.Errorf("CheckTypes(%v) = %v; want a config error starting %q", c.types, err, c.firstErr)
+		}
+	}
+}
+
+func TestDestination(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	env := connector.Env{FileRoots: []string{root}}
+	if _, err := Destination(env, "", "u1"); err == nil || !errors.Is(err, connector.ErrConfig) || !strings.Contains(err.Error(), "a destination writes to a path, not an upload") {
+		t.Fatalf("upload destination: %v", err)
+	}
+	got, err := Destination(env, "out.csv", "")
+	real, _ := filepath.EvalSymlinks(root)
+	if err != nil || got != filepath.Join(real, "out.csv") {
+		t.Fatalf("Destination = %q, %v", got, err)
+	}
+}
+
+func TestOpenInput(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, "in.txt"), []byte("hello"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := connector.Env{FileRoots: []string{root}}
+	in, path, err := OpenInput(t.Context(), env, "in.txt", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	b, _ := io.ReadAll(in)
+	if string(b) != "hello" || in.Name != "in.txt" || filepath.Base(path) != "in.txt" {
+		t.Fatalf("read %q, name %q, path %q", b, in.Name, path)
+	}
+	if _, _, err := OpenInput(t.Context(), env, "missing.txt", ""); !errors.Is(err, connector.ErrNotFound) {
+		t.Fatalf("missing file: %v", err)
+	}
+}
+
+// Batches hands out the samples first, returns a file-level error after the rows before it, counts
+// bytes from the offsets and keeps returning io.EOF at the end.
+func TestBatches(t *testing.T) {
+	t.Parallel()
+	schema := record.MustSchema(record.Field{Name: "n", Kind: record.KindInt})
+	type item struct {
+		n   int64
+		err error
+	}
+	setup := func(items []item) (*Batches[int64], func() (int64, error), func(int64), func() int64) {
+		q := &Batches[int64]{B: record.NewBuilder(schema, 2), Samples: []int64{1}}
+		q.From(10)
+		var off int64 = 10
+		next := func() (int64, error) {
+			if len(items) == 0 {
+				return 0, io.EOF
+			}
+			it := items[0]
+			items = items[1:]
+			off += 5
+			return it.n, it.err
+		}
+		add := func(n int64) {
+			if n < 0 {
+				q.B.Reject(Reject("f", n, "", "negative", strings.Repeat("x", 2000)))
+				return
+			}
+			q.B.Row(n)[0] = record.Int(n)
+		}
+		return q, next, add, func() int64 { return off }
+	}
+	boom := errors.New("boom")
+	q, next, add, off := setup([]item{{n: 2}, {n: -3}, {err: boom}})
+	ctx := context.Background()
+	var got []string
+	for range 5 {
+		b, err := q.Next(ctx, next, add, off)
+		switch {
+		case err != nil:
+			got = append(got, "err:"+err.Error())
+		default:
+			s := fmt.Sprintf("%dB:", b.Bytes)
+			for _, r := range b.Rows {
+				s += r[0].String() + ","
+			}
+			for _, rj := range b.Rejects {
+				if len(rj.Raw) > RawMax+20 {
+					t.Errorf("reject raw not truncated: %d bytes", len(rj.Raw))
+				}
+				s += "rej" + rj.Reason + ","
+			}
+			got = append(got, s)
+		}
+	}
+	// The batch cut short by the error counts no bytes: the offset after a failed read means nothing.
+	want := "5B:1,2,|0B:rejnegative,|err:boom|err:boom|err:boom"
+	if strings.Join(got, "|") != want {
+		t.Fatalf("batches %q; want %q", strings.Join(got, "|"), want)
+	}
+
+	q, next, add, off = setup(nil)
+	if b, err := q.Next(ctx, next, add, off); err != nil || len(b.Rows) != 1 {
+		t.Fatalf("first batch: %v, %v", b, err)
+	}
+	for range 2 {
+		if _, err := q.Next(ctx, next, add, off); !errors.Is(err, io.EOF) {
+			t.Fatalf("after the end: %v", err)
+		}
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := q.Next(cctx, next, add, off); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled: %v", err)
+	}
+}
