@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/dataaggregator/aggregator/internal/configspec"
@@ -20,12 +19,9 @@ import (
 
 // Config is the JSON connector's configuration.
 type Config struct {
-	Path           string            `json:"path"`
-	Upload         string            `json:"upload"`
-	RecordsPath    string            `json:"records_path"`
-	InferRows      int               `json:"infer_rows"`
-	Types          map[string]string `json:"types"`
-	MaxRecordBytes int               `json:"max_record_bytes"`
+	fileio.Source
+	RecordsPath    string `json:"records_path"`
+	MaxRecordBytes int    `json:"max_record_bytes"`
 }
 
 // Connector is the JSON connector.
@@ -43,7 +39,7 @@ var (
 )
 
 // DefaultMaxRecordBytes caps one array element.
-const DefaultMaxRecordBytes = 16 << 20
+const DefaultMaxRecordBytes = fileio.DefaultMaxRecordBytes
 
 // Spec describes the connector.
 func (c *Connector) Spec() connector.Spec {
@@ -56,27 +52,33 @@ func (c *Connector) Spec() connector.Spec {
 		Destination: true,
 		WriteModes:  []connector.WriteMode{connector.Append, connector.Overwrite},
 		Config: configspec.Spec{Params: []configspec.Param{
-			{Name: "path", Type: configspec.String, Description: "File path, relative to the first allowed file root. A .gz file (or gzip content) is decompressed when read.", Examples: []any{"data/orders.json"}},
-			{Name: "upload", Type: configspec.String, Description: "Read an uploaded file by its id instead of a path (source only)."},
+			fileio.PathParam("File", "data/orders.json", true),
+			fileio.UploadParam("file"),
 			{Name: "records_path", Type: configspec.String, Default: "", Pattern: `^([^.]+(\.[^.]+)*)?$`, Description: "Dot-separated object keys leading to the array of records (empty: the file is the array). Written files nest the array the same way.", Examples: []any{"data.items"}},
-			{Name: "infer_rows", Type: configspec.Integer, Default: 1000, Min: configspec.Ptr(1), Description: "Number of objects sampled to infer the fields and their types."},
-			{Name: "types", Type: configspec.Object, Items: &configspec.Param{Type: configspec.String}, Description: "Per-field type overrides, e.g. {amount: decimal}; a field named here but absent from the sample is added."},
-			{Name: "max_record_bytes", Type: configspec.Integer, Default: DefaultMaxRecordBytes, Min: configspec.Ptr(1024), Description: "Largest array element (or skipped value on the way to records_path) accepted; a larger one fails the read with a clear error instead of being loaded."},
+			fileio.InferRowsParam(1, "Number of objects sampled to infer the fields and their types."),
+			fileio.TypesParam("Per-field type overrides, e.g. {amount: decimal}; a field named here but absent from the sample is added."),
+			fileio.MaxRecordBytesParam("Largest array element (or skipped value on the way to records_path) accepted; a larger one fails the read with a clear error instead of being loaded."),
 		}},
 	}
 }
 
-func (c *Connector) decode(raw map[string]any) (*Config, error) {
+// format adapts the connector to fileio's shared Check, Discover and Open.
+type format struct{ c *Connector }
+
+func (f format) Decode(raw map[string]any) (*Config, error) {
 	var cfg Config
-	if err := connector.DecodeConfig(c.Spec(), raw, &cfg); err != nil {
+	if err := fileio.Decode(f.c.Spec(), raw, &cfg, &cfg.Source); err != nil {
 		return nil, err
 	}
-	for n, t := range cfg.Types {
-		if _, err := record.ParseKind(t); err != nil {
-			return nil, connector.ConfigError(fmt.Errorf("types.%s: %w", n, err))
-		}
-	}
 	return &cfg, nil
+}
+
+func (f format) Reader(ctx context.Context, env connector.Env, cfg *Config, req connector.ReadRequest) (connector.Reader, error) {
+	r, err := open(ctx, env, cfg, req)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 func (cfg *Config) keys() []string {
@@ -88,48 +90,17 @@ func (cfg *Config) keys() []string {
 
 // Check validates the config and opens the file (or, for a new file, checks its directory).
 func (c *Connector) Check(ctx context.Context, env connector.Env, raw map[string]any) error {
-	cfg, err := c.decode(raw)
-	if err != nil {
-		return err
-	}
-	if cfg.Upload == "" {
-		if _, err := fileio.Local(env, cfg.Path, false); errors.Is(err, connector.ErrNotFound) {
-			_, err := fileio.Local(env, cfg.Path, true)
-			return err
-		}
-	}
-	r, err := c.open(ctx, env, cfg, connector.ReadRequest{BatchSize: 1})
-	if err != nil {
-		return err
-	}
-	return r.Close()
+	return fileio.Check(ctx, env, format{c}, raw)
 }
 
 // Discover infers the schema of the records.
 func (c *Connector) Discover(ctx context.Context, env connector.Env, raw map[string]any) (*connector.Catalog, error) {
-	cfg, err := c.decode(raw)
-	if err != nil {
-		return nil, err
-	}
-	r, err := c.open(ctx, env, cfg, connector.ReadRequest{BatchSize: 1})
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	name := cfg.Upload
-	if name == "" {
-		name = filepath.Base(cfg.Path)
-	}
-	return &connector.Catalog{Streams: []connector.Stream{{Name: name, Kind: "file", Schema: r.schema}}}, nil
+	return fileio.Discover(ctx, env, format{c}, raw)
 }
 
 // Open starts reading.
 func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]any, req connector.ReadRequest) (connector.Reader, error) {
-	cfg, err := c.decode(raw)
-	if err != nil {
-		return nil, err
-	}
-	return c.open(ctx, env, cfg, req)
+	return fileio.OpenReader(ctx, env, format{c}, raw, req)
 }
 
 type state struct {
@@ -151,25 +122,14 @@ type reader struct {
 	dec     *ejson.Decoder
 	schema  *record.Schema
 	conv    *jsonrec.Converter
-	b       *record.Builder
-	samples []element
-	index   int64 // elements read from the decoder
+	q       fileio.Batches[element]
+	samples []element // the inference sample, then q.Samples
+	index   int64     // elements read from the decoder
 	st      state
-	from    int64
 	done    bool
-	err     error // a file-level error, returned after the rows read before it
 }
 
-// failAfter returns the rows of the current batch before a file-level error, which the next call returns.
-func (r *reader) failAfter(err error) (*record.Batch, error) {
-	r.err = err
-	if b := r.b.Take(); b != nil {
-		return b, nil
-	}
-	return nil, err
-}
-
-func (c *Connector) open(ctx context.Context, env connector.Env, cfg *Config, req connector.ReadRequest) (*reader, error) {
+func open(ctx context.Context, env connector.Env, cfg *Config, req connector.ReadRequest) (*reader, error) {
 	path, name, err := fileio.Input(ctx, env, cfg.Path, cfg.Upload)
 	if err != nil {
 		return nil, err
@@ -222,19 +182,11 @@ func (c *Connector) open(ctx context.Context, env connector.Env, cfg *Config, re
 			}
 		}
 	}
-	size := req.BatchSize
-	if size <= 0 {
-		size = 1024
-	}
-	r.b = record.NewBuilder(r.schema, size)
+	r.q.B = record.NewBuilder(r.schema, fileio.BatchSize(req.BatchSize))
+	r.q.Samples, r.samples = r.samples, nil
+	r.q.From(r.sc.off)
 	r.conv = jsonrec.NewConverter(r.schema)
-	if env.Logger != nil {
-		r.conv.Unknown = func(key string) {
-			env.Logger.Warn("field not in the schema inferred from the sample is ignored; declare it in types to read it",
-				"file", name, "field", key, "infer_rows", cfg.InferRows)
-		}
-	}
-	r.from = r.sc.off
+	r.conv.WarnUnknown(env.Logger, name, cfg.InferRows)
 	return r, nil
 }
 
@@ -385,56 +337,13 @@ func (r *reader) Close() error {
 }
 
 func (r *reader) Next(ctx context.Context) (*record.Batch, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if r.err != nil {
-		return nil, r.err
-	}
 	r.conv.NewBatch()
-	for !r.b.Full() {
-		var el element
-		if len(r.samples) > 0 {
-			el, r.samples = r.samples[0], r.samples[1:]
-		} else {
-			var err error
-			el, err = r.element()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return r.failAfter(err)
-			}
-		}
-		r.add(el)
-		r.st.Index = el.index
-		if r.b.Len()&255 == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-	}
-	off := r.sc.off
-	r.b.AddBytes(off - r.from)
-	r.from = off
-	if b := r.b.Take(); b != nil {
-		return b, nil
-	}
-	return nil, io.EOF
+	return r.q.Next(ctx, r.element, r.add, func() int64 { return r.sc.off })
 }
 
 func (r *reader) add(el element) {
-	if el.reason != "" {
-		r.b.Reject(record.Reject{Source: r.name, Pos: el.index, Reason: el.reason, Raw: fileio.Truncate(string(el.obj), 1024)})
-		return
-	}
-	row := r.b.Row(el.index)
-	field, reason, err := r.conv.Row(el.obj, row)
-	if err != nil {
-		reason = err.Error()
-	}
-	if reason != "" {
-		r.b.Unrow()
-		r.b.Reject(record.Reject{Source: r.name, Pos: el.index, Field: field, Reason: reason, Raw: fileio.Truncate(string(el.obj), 1024)})
-	}
+	r.conv.Add(r.q.B, r.name, el.index, el.obj, el.reason)
+	r.st.Index = el.index
 }
 
 // header and footer wrap the records array in the records_path objects.
@@ -458,14 +367,11 @@ func footer(keys []string) []byte {
 
 // OpenWriter starts writing the file.
 func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) (connector.Writer, error) {
-	cfg, err := c.decode(raw)
+	cfg, err := format{c}.Decode(raw)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Upload != "" {
-		return nil, connector.ConfigError(errors.New("upload: a destination writes to a path, not an upload"))
-	}
-	path, err := fileio.Local(env, cfg.Path, true)
+	path, err := fileio.Destination(env, cfg.Path, cfg.Upload)
 	if err != nil {
 		return nil, err
 	}
@@ -505,13 +411,14 @@ func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[s
 			return nil, err
 		}
 	}
-	return &writer{sink: sink}, nil
+	return &writer{SinkWriter: fileio.SinkWriter{Sink: sink}, sink: sink}, nil
 }
 
 type writer struct {
-	enc  jsonrec.Encoder
-	sink *fileio.Sink
-	buf  []byte
+	fileio.SinkWriter // Commit, CommitState, ResumeAt, Close, Abort
+	enc               jsonrec.Encoder
+	sink              *fileio.Sink
+	buf               []byte
 }
 
 func (w *writer) Write(ctx context.Context, b *record.Batch) error {
@@ -536,9 +443,3 @@ func (w *writer) Write(ctx context.Context, b *record.Batch) error {
 	w.buf = buf[:0]
 	return err
 }
-
-func (w *writer) Commit(ctx context.Context) error                     { return w.sink.Commit() }
-func (w *writer) CommitState() (ejson.RawMessage, error)               { return w.sink.CommitState() }
-func (w *writer) ResumeAt(_ context.Context, t ejson.RawMessage) error { return w.sink.ResumeAt(t) }
-func (w *writer) Close(ctx context.Context) error                      { return w.sink.Close() }
-func (w *writer) Abort(ctx context.Context) error                      { return w.sink.Abort() }

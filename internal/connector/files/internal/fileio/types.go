@@ -51,3 +51,40 @@ func UniqueNames(names []string) []string {
 	}
 	return out
 }
+
+// TextSchema finishes the schema of a text format (CSV, XML, sheet cells) from its inferrer: every
+// field is nullable, and with inferRows 0 a field without an override is a string. It returns the
+// schema and its field kinds; name is what errors call the file.
+func TextSchema(name string, inf *record.Inferrer, overrides map[string]record.Kind, inferRows int) (*record.Schema, []record.Kind, error) {
+	fields := inf.Fields()
+	kinds := make([]record.Kind, len(fields))
+	for i := range fields {
+		fields[i].Nullable = true
+		if _, ok := overrides[fields[i].Name]; !ok && inferRows == 0 {
+			fields[i].Kind = record.KindString
+		}
+		kinds[i] = fields[i].Kind
+	}
+	schema, err := record.NewSchema(fields...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return schema, kinds, nil
+}
+
+// Declared appends to names, in name order, each overridden field that is not among them: a field
+// named in types but absent from the sample is added to the schema.
+func Declared(names []string, overrides map[string]record.Kind) []string {
+	seen := make(map[string]bool, len(names))
+	for _, n := range names {
+		seen[n] = true
+	}
+	var extra []string
+	for n := range overrides {
+		if !seen[n] {
+			extra = append(extra, n)
+		}
+	}
+	sort.Strings(extra)
+	return append(names, extra...)
+}
