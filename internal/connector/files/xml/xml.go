@@ -11,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"unicode/utf8"
 
@@ -25,12 +24,9 @@ import (
 
 // Config is the XML connector's configuration.
 type Config struct {
-	Path           string            `json:"path"`
-	Upload         string            `json:"upload"`
-	RecordPath     string            `json:"record_path"`
-	InferRows      int               `json:"infer_rows"`
-	Types          map[string]string `json:"types"`
-	MaxRecordBytes int               `json:"max_record_bytes"`
+	fileio.Source
+	RecordPath     string `json:"record_path"`
+	MaxRecordBytes int    `json:"max_record_bytes"`
 }
 
 // Connector is the XML connector.
@@ -48,7 +44,7 @@ var (
 )
 
 // DefaultMaxRecordBytes caps one record element.
-const DefaultMaxRecordBytes = 16 << 20
+const DefaultMaxRecordBytes = fileio.DefaultMaxRecordBytes
 
 // Spec describes the connector.
 func (c *Connector) Spec() connector.Spec {
@@ -61,73 +57,48 @@ func (c *Connector) Spec() connector.Spec {
 		Destination: true,
 		WriteModes:  []connector.WriteMode{connector.Append, connector.Overwrite},
 		Config: configspec.Spec{Params: []configspec.Param{
-			{Name: "path", Type: configspec.String, Description: "File path, relative to the first allowed file root. A .gz file (or gzip content) is decompressed when read.", Examples: []any{"data/orders.xml"}},
-			{Name: "upload", Type: configspec.String, Description: "Read an uploaded file by its id instead of a path (source only)."},
+			fileio.PathParam("File", "data/orders.xml", true),
+			fileio.UploadParam("file"),
 			{Name: "record_path", Type: configspec.String, Default: "records/record", Pattern: `^[^/\s]+(/[^/\s]+)+$`, Description: "Slash-separated element names from the root element to the repeating record element (at least two).", Examples: []any{"orders/order"}},
-			{Name: "infer_rows", Type: configspec.Integer, Default: 1000, Min: configspec.Ptr(0), Description: "Number of records sampled to infer the fields and their types (0: every field is a string)."},
-			{Name: "types", Type: configspec.Object, Items: &configspec.Param{Type: configspec.String}, Description: "Per-field type overrides by flattened name, e.g. {\"@id\": int, customer.since: date}."},
-			{Name: "max_record_bytes", Type: configspec.Integer, Default: DefaultMaxRecordBytes, Min: configspec.Ptr(1024), Description: "Largest record element (or text node) accepted; a larger one fails the read with a clear error instead of being loaded."},
+			fileio.InferRowsParam(0, "Number of records sampled to infer the fields and their types (0: every field is a string)."),
+			fileio.TypesParam("Per-field type overrides by flattened name, e.g. {\"@id\": int, customer.since: date}."),
+			fileio.MaxRecordBytesParam("Largest record element (or text node) accepted; a larger one fails the read with a clear error instead of being loaded."),
 		}},
 	}
 }
 
-func (c *Connector) decode(raw map[string]any) (*Config, error) {
+// format adapts the connector to fileio's shared Check, Discover and Open.
+type format struct{ c *Connector }
+
+func (f format) Decode(raw map[string]any) (*Config, error) {
 	var cfg Config
-	if err := connector.DecodeConfig(c.Spec(), raw, &cfg); err != nil {
+	if err := fileio.Decode(f.c.Spec(), raw, &cfg, &cfg.Source); err != nil {
 		return nil, err
-	}
-	for n, t := range cfg.Types {
-		if _, err := record.ParseKind(t); err != nil {
-			return nil, connector.ConfigError(fmt.Errorf("types.%s: %w", n, err))
-		}
 	}
 	return &cfg, nil
 }
 
+func (f format) Reader(ctx context.Context, env connector.Env, cfg *Config, req connector.ReadRequest) (connector.Reader, error) {
+	r, err := open(ctx, env, cfg, req)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
 // Check validates the config and opens the file (or, for a new file, checks its directory).
 func (c *Connector) Check(ctx context.Context, env connector.Env, raw map[string]any) error {
-	cfg, err := c.decode(raw)
-	if err != nil {
-		return err
-	}
-	if cfg.Upload == "" {
-		if _, err := fileio.Local(env, cfg.Path, false); errors.Is(err, connector.ErrNotFound) {
-			_, err := fileio.Local(env, cfg.Path, true)
-			return err
-		}
-	}
-	r, err := c.open(ctx, env, cfg, connector.ReadRequest{BatchSize: 1})
-	if err != nil {
-		return err
-	}
-	return r.Close()
+	return fileio.Check(ctx, env, format{c}, raw)
 }
 
 // Discover infers the records' fields.
 func (c *Connector) Discover(ctx context.Context, env connector.Env, raw map[string]any) (*connector.Catalog, error) {
-	cfg, err := c.decode(raw)
-	if err != nil {
-		return nil, err
-	}
-	r, err := c.open(ctx, env, cfg, connector.ReadRequest{BatchSize: 1})
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	name := cfg.Upload
-	if name == "" {
-		name = filepath.Base(cfg.Path)
-	}
-	return &connector.Catalog{Streams: []connector.Stream{{Name: name, Kind: "file", Schema: r.schema}}}, nil
+	return fileio.Discover(ctx, env, format{c}, raw)
 }
 
 // Open starts reading.
 func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]any, req connector.ReadRequest) (connector.Reader, error) {
-	cfg, err := c.decode(raw)
-	if err != nil {
-		return nil, err
-	}
-	return c.open(ctx, env, cfg, req)
+	return fileio.OpenReader(ctx, env, format{c}, raw, req)
 }
 
 type state struct {
@@ -173,19 +144,17 @@ type reader struct {
 	stack   []string
 	schema  *record.Schema
 	kinds   []record.Kind
-	b       *record.Builder
-	samples []*rec
+	q       fileio.Batches[*rec]
+	samples []*rec // the inference sample, then q.Samples
 	index   int64
 	st      state
-	from    int64
 	done    bool
-	err     error
 	sc      scratch
 	log     *slog.Logger
 	unknown map[string]bool // fields reported as not in the schema
 }
 
-func (c *Connector) open(ctx context.Context, env connector.Env, cfg *Config, req connector.ReadRequest) (*reader, error) {
+func open(ctx context.Context, env connector.Env, cfg *Config, req connector.ReadRequest) (*reader, error) {
 	path, name, err := fileio.Input(ctx, env, cfg.Path, cfg.Upload)
 	if err != nil {
 		return nil, err
@@ -217,14 +186,7 @@ func (c *Connector) open(ctx context.Context, env connector.Env, cfg *Config, re
 		}
 		r.samples = append(r.samples, rc)
 	}
-	var extra []string
-	for n := range overrides {
-		if !seen[n] {
-			extra = append(extra, n)
-		}
-	}
-	sortStrings(extra)
-	names = append(names, extra...)
+	names = fileio.Declared(names, overrides)
 	inf := record.NewInferrer(names, overrides)
 	if cfg.InferRows > 0 {
 		row := make([]string, len(names))
@@ -235,20 +197,9 @@ func (c *Connector) open(ctx context.Context, env connector.Env, cfg *Config, re
 			inf.Observe(row)
 		}
 	}
-	fields := inf.Fields()
-	for i := range fields {
-		fields[i].Nullable = true
-		if _, ok := overrides[fields[i].Name]; !ok && cfg.InferRows == 0 {
-			fields[i].Kind = record.KindString
-		}
-	}
-	if r.schema, err = record.NewSchema(fields...); err != nil {
+	if r.schema, r.kinds, err = fileio.TextSchema(name, inf, overrides, cfg.InferRows); err != nil {
 		r.Close()
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	r.kinds = make([]record.Kind, len(fields))
-	for i, f := range fields {
-		r.kinds[i] = f.Kind
+		return nil, err
 	}
 	if len(req.State) > 0 {
 		if err := json.Unmarshal(req.State, &r.st); err != nil {
@@ -270,21 +221,10 @@ func (c *Connector) open(ctx context.Context, env connector.Env, cfg *Config, re
 			}
 		}
 	}
-	size := req.BatchSize
-	if size <= 0 {
-		size = 1024
-	}
-	r.b = record.NewBuilder(r.schema, size)
-	r.from = r.dec.InputOffset()
+	r.q.B = record.NewBuilder(r.schema, fileio.BatchSize(req.BatchSize))
+	r.q.Samples, r.samples = r.samples, nil
+	r.q.From(r.dec.InputOffset())
 	return r, nil
-}
-
-func sortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
 }
 
 func (r *reader) start(path string) error {
@@ -504,43 +444,7 @@ func (r *reader) Close() error {
 }
 
 func (r *reader) Next(ctx context.Context) (*record.Batch, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if r.err != nil {
-		return nil, r.err
-	}
-	for !r.b.Full() {
-		var rc *rec
-		if len(r.samples) > 0 {
-			rc, r.samples = r.samples[0], r.samples[1:]
-		} else {
-			var err error
-			rc, err = r.record()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				r.err = err
-				if b := r.b.Take(); b != nil {
-					return b, nil
-				}
-				return nil, err
-			}
-		}
-		r.add(rc)
-		r.st.Index = rc.index
-		if r.b.Len()&255 == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-	}
-	off := r.dec.InputOffset()
-	r.b.AddBytes(off - r.from)
-	r.from = off
-	if b := r.b.Take(); b != nil {
-		return b, nil
-	}
-	return nil, io.EOF
+	return r.q.Next(ctx, r.record, r.add, r.dec.InputOffset)
 }
 
 func (r *reader) add(rc *rec) {
@@ -556,7 +460,8 @@ func (r *reader) add(rc *rec) {
 			}
 		}
 	}
-	row := r.b.Row(rc.line)
+	r.st.Index = rc.index
+	row := r.q.B.Row(rc.line)
 	for i, f := range r.schema.Fields {
 		s, ok := rc.text(f.Name)
 		if !ok {
@@ -564,8 +469,8 @@ func (r *reader) add(rc *rec) {
 		}
 		v, err := parse(s, r.kinds[i])
 		if err != nil {
-			r.b.Unrow()
-			r.b.Reject(record.Reject{Source: r.name, Pos: rc.line, Field: f.Name, Reason: err.Error(), Values: rc.flat()})
+			r.q.B.Unrow()
+			r.q.B.Reject(record.Reject{Source: r.name, Pos: rc.line, Field: f.Name, Reason: err.Error(), Values: rc.flat()})
 			return
 		}
 		row[i] = v
@@ -597,14 +502,11 @@ func (rc *rec) flat() map[string]string {
 
 // OpenWriter starts writing the file.
 func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) (connector.Writer, error) {
-	cfg, err := c.decode(raw)
+	cfg, err := format{c}.Decode(raw)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Upload != "" {
-		return nil, connector.ConfigError(errors.New("upload: a destination writes to a path, not an upload"))
-	}
-	path, err := fileio.Local(env, cfg.Path, true)
+	path, err := fileio.Destination(env, cfg.Path, cfg.Upload)
 	if err != nil {
 		return nil, err
 	}
@@ -656,7 +558,7 @@ func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[s
 			return nil, err
 		}
 	}
-	return &writer{sink: sink, elem: parts[len(parts)-1], name: cfg.Path}, nil
+	return &writer{SinkWriter: fileio.SinkWriter{Sink: sink}, sink: sink, elem: parts[len(parts)-1], name: cfg.Path}, nil
 }
 
 func validName(s string) bool {
@@ -673,12 +575,13 @@ func validName(s string) bool {
 }
 
 type writer struct {
-	sink   *fileio.Sink
-	elem   string
-	name   string
-	buf    []byte
-	schema *record.Schema
-	plan   []fieldPlan
+	fileio.SinkWriter // Commit, CommitState, ResumeAt, Close, Abort
+	sink              *fileio.Sink
+	elem              string
+	name              string
+	buf               []byte
+	schema            *record.Schema
+	plan              []fieldPlan
 }
 
 // fieldPlan says how one field is written: as an attribute of the record, or at a path of elements.
@@ -836,9 +739,3 @@ func appendEscaped(dst []byte, s string) []byte {
 func isInCharacterRange(r rune) bool {
 	return r == 0x09 || r == 0x0A || r == 0x0D || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
 }
-
-func (w *writer) Commit(ctx context.Context) error                    { return w.sink.Commit() }
-func (w *writer) CommitState() (json.RawMessage, error)               { return w.sink.CommitState() }
-func (w *writer) ResumeAt(_ context.Context, t json.RawMessage) error { return w.sink.ResumeAt(t) }
-func (w *writer) Close(ctx context.Context) error                     { return w.sink.Close() }
-func (w *writer) Abort(ctx context.Context) error                     { return w.sink.Abort() }
