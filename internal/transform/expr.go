@@ -28,6 +28,8 @@ type program struct {
 	refs  []fieldRef
 	env   map[string]any
 	vm    vm.VM
+	// fast evaluates covered expressions without the VM (see exprfast.go); nil when not covered.
+	fast fastEval
 }
 
 type fieldRef struct {
@@ -72,6 +74,7 @@ func compileProgram(src string, s *record.Schema) (*program, error) {
 	}
 	p := &program{src: src, prog: prog}
 	p.kind, p.known = kindOfType(prog.Node().Type())
+	p.fast = compileFast(prog.Node(), s)
 	names := referencedFields(prog.Node(), s)
 	p.env = make(map[string]any, len(names))
 	for _, n := range names {
@@ -82,6 +85,11 @@ func compileProgram(src string, s *record.Schema) (*program, error) {
 
 // run evaluates the program on row (of the schema it was compiled against).
 func (p *program) run(row record.Row) (any, error) {
+	if p.fast != nil {
+		if v, ok := p.fast(row); ok {
+			return v.box(), nil
+		}
+	}
 	for i := range p.refs {
 		r := &p.refs[i]
 		v := row[r.idx]
