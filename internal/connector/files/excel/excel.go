@@ -28,14 +28,11 @@ import (
 
 // Config is the Excel connector's configuration.
 type Config struct {
-	Path       string            `json:"path"`
-	Upload     string            `json:"upload"`
-	Sheet      string            `json:"sheet"`
-	SheetIndex int               `json:"sheet_index"`
-	HeaderRow  int               `json:"header_row"`
-	InferRows  int               `json:"infer_rows"`
-	Types      map[string]string `json:"types"`
-	Password   string            `json:"password"`
+	fileio.Source
+	Sheet      string `json:"sheet"`
+	SheetIndex int    `json:"sheet_index"`
+	HeaderRow  int    `json:"header_row"`
+	Password   string `json:"password"`
 }
 
 // Connector is the Excel connector.
@@ -63,53 +60,45 @@ func (c *Connector) Spec() connector.Spec {
 		Destination: true,
 		WriteModes:  []connector.WriteMode{connector.Overwrite},
 		Config: configspec.Spec{Params: []configspec.Param{
-			{Name: "path", Type: configspec.String, Description: "Workbook path, relative to the first allowed file root.", Examples: []any{"data/report.xlsx"}},
-			{Name: "upload", Type: configspec.String, Description: "Read an uploaded workbook by its id instead of a path (source only)."},
+			fileio.PathParam("Workbook", "data/report.xlsx", false),
+			fileio.UploadParam("workbook"),
 			{Name: "sheet", Type: configspec.String, Description: "Sheet name to read or write (reading: default the sheet at sheet_index; writing: default Sheet1)."},
 			{Name: "sheet_index", Type: configspec.Integer, Default: 0, Min: configspec.Ptr(0), Description: "0-based position of the sheet to read when sheet is not set."},
 			{Name: "header_row", Type: configspec.Integer, Default: 1, Min: configspec.Ptr(0), Description: "1-based row holding the column names; rows above it are skipped; 0 means no header (columns are named A, B, C...)."},
-			{Name: "infer_rows", Type: configspec.Integer, Default: 1000, Min: configspec.Ptr(0), Description: "Number of rows sampled to infer each column's type (0: cells are read as text)."},
-			{Name: "types", Type: configspec.Object, Items: &configspec.Param{Type: configspec.String}, Description: "Per-column type overrides, e.g. {zip: string, amount: decimal}."},
+			fileio.InferRowsParam(0, "Number of rows sampled to infer each column's type (0: cells are read as text)."),
+			fileio.TypesParam("Per-column type overrides, e.g. {zip: string, amount: decimal}."),
 			{Name: "password", Type: configspec.String, Secret: true, Description: "Password of an encrypted workbook (read), or to encrypt the written workbook with."},
 		}},
 	}
 }
 
-func (c *Connector) decode(raw map[string]any) (*Config, error) {
+// format adapts the connector to fileio's shared Check and Open.
+type format struct{ c *Connector }
+
+func (f format) Decode(raw map[string]any) (*Config, error) {
 	var cfg Config
-	if err := connector.DecodeConfig(c.Spec(), raw, &cfg); err != nil {
+	if err := fileio.Decode(f.c.Spec(), raw, &cfg, &cfg.Source); err != nil {
 		return nil, err
-	}
-	for n, t := range cfg.Types {
-		if _, err := record.ParseKind(t); err != nil {
-			return nil, connector.ConfigError(fmt.Errorf("types.%s: %w", n, err))
-		}
 	}
 	return &cfg, nil
 }
 
+func (f format) Reader(ctx context.Context, env connector.Env, cfg *Config, req connector.ReadRequest) (connector.Reader, error) {
+	r, err := open(ctx, env, cfg, req)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
 // Check validates the config and opens the workbook (or, for a new file, checks its directory).
 func (c *Connector) Check(ctx context.Context, env connector.Env, raw map[string]any) error {
-	cfg, err := c.decode(raw)
-	if err != nil {
-		return err
-	}
-	if cfg.Upload == "" {
-		if _, err := fileio.Local(env, cfg.Path, false); errors.Is(err, connector.ErrNotFound) {
-			_, err := fileio.Local(env, cfg.Path, true)
-			return err
-		}
-	}
-	r, err := c.open(ctx, env, cfg, connector.ReadRequest{BatchSize: 1})
-	if err != nil {
-		return err
-	}
-	return r.Close()
+	return fileio.Check(ctx, env, format{c}, raw)
 }
 
 // Discover lists every sheet with the schema inferred from its rows.
 func (c *Connector) Discover(ctx context.Context, env connector.Env, raw map[string]any) (*connector.Catalog, error) {
-	cfg, err := c.decode(raw)
+	cfg, err := format{c}.Decode(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +114,7 @@ func (c *Connector) Discover(ctx context.Context, env connector.Env, raw map[str
 	f.Close()
 	cat := &connector.Catalog{}
 	for _, s := range sheets {
-		r, err := c.open(ctx, env, cfg, connector.ReadRequest{Stream: s, BatchSize: 1})
+		r, err := open(ctx, env, cfg, connector.ReadRequest{Stream: s, BatchSize: 1})
 		if err != nil {
 			// An empty sheet (no header row) is listed without fields rather than failing the rest.
 			cat.Streams = append(cat.Streams, connector.Stream{Name: s, Kind: "sheet", Schema: record.MustSchema()})
@@ -139,11 +128,7 @@ func (c *Connector) Discover(ctx context.Context, env connector.Env, raw map[str
 
 // Open starts reading a sheet (ReadRequest.Stream, when set, names the sheet).
 func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]any, req connector.ReadRequest) (connector.Reader, error) {
-	cfg, err := c.decode(raw)
-	if err != nil {
-		return nil, err
-	}
-	return c.open(ctx, env, cfg, req)
+	return fileio.OpenReader(ctx, env, format{c}, raw, req)
 }
 
 var oleMagic = []byte{0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1}
@@ -193,14 +178,12 @@ type reader struct {
 	row      int64
 	schema   *record.Schema
 	kinds    []record.Kind
-	b        *record.Builder
-	samples  []sheetRow
+	q        fileio.Batches[sheetRow]
+	samples  []sheetRow // the inference sample, then q.Samples
 	st       state
-	done     bool
-	err      error
 }
 
-func (c *Connector) open(ctx context.Context, env connector.Env, cfg *Config, req connector.ReadRequest) (*reader, error) {
+func open(ctx context.Context, env connector.Env, cfg *Config, req connector.ReadRequest) (*reader, error) {
 	path, name, err := fileio.Input(ctx, env, cfg.Path, cfg.Upload)
 	if err != nil {
 		return nil, err
@@ -271,20 +254,9 @@ func (c *Connector) open(ctx context.Context, env connector.Env, cfg *Config, re
 			inf.Observe(sr.cells)
 		}
 	}
-	fields := inf.Fields()
-	for i := range fields {
-		fields[i].Nullable = true
-		if _, ok := overrides[fields[i].Name]; !ok && cfg.InferRows == 0 {
-			fields[i].Kind = record.KindString
-		}
-	}
-	if r.schema, err = record.NewSchema(fields...); err != nil {
+	if r.schema, r.kinds, err = fileio.TextSchema(name, inf, overrides, cfg.InferRows); err != nil {
 		r.Close()
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	r.kinds = make([]record.Kind, len(fields))
-	for i, f := range fields {
-		r.kinds[i] = f.Kind
+		return nil, err
 	}
 	if len(req.State) > 0 {
 		if err := json.Unmarshal(req.State, &r.st); err != nil {
@@ -305,11 +277,8 @@ func (c *Connector) open(ctx context.Context, env connector.Env, cfg *Config, re
 			r.row++
 		}
 	}
-	size := req.BatchSize
-	if size <= 0 {
-		size = 1024
-	}
-	r.b = record.NewBuilder(r.schema, size)
+	r.q.B = record.NewBuilder(r.schema, fileio.BatchSize(req.BatchSize))
+	r.q.Samples, r.samples = r.samples, nil
 	// Formatting every cell is slow in excelize; the sample has told which columns hold dates.
 	r.stopFormats()
 	return r, nil
@@ -484,62 +453,38 @@ func (r *reader) Close() error {
 }
 
 func (r *reader) Next(ctx context.Context) (*record.Batch, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	return r.q.Next(ctx, r.nextRow, r.add, nil)
+}
+
+// nextRow is next for the batch loop: at the end, the checkpoint covers every row of the sheet.
+func (r *reader) nextRow() (sheetRow, error) {
+	sr, err := r.next()
+	if errors.Is(err, io.EOF) {
+		r.st.Row = r.row
 	}
-	if r.err != nil {
-		return nil, r.err
-	}
-	for !r.b.Full() {
-		var sr sheetRow
-		if len(r.samples) > 0 {
-			sr, r.samples = r.samples[0], r.samples[1:]
-		} else {
-			var err error
-			sr, err = r.next()
-			if errors.Is(err, io.EOF) {
-				r.st.Row = r.row
-				break
-			}
-			if err != nil {
-				r.err = err
-				if b := r.b.Take(); b != nil {
-					return b, nil
-				}
-				return nil, err
-			}
-		}
-		r.add(sr)
-		r.st.Row = sr.n
-		if r.b.Len()&255 == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-	}
-	if b := r.b.Take(); b != nil {
-		return b, nil
-	}
-	return nil, io.EOF
+	return sr, err
 }
 
 func (r *reader) add(sr sheetRow) {
+	r.st.Row = sr.n
 	if len(sr.cells) > len(r.kinds) {
 		for _, c := range sr.cells[len(r.kinds):] {
 			if c != "" {
-				r.b.Reject(record.Reject{Source: r.name, Pos: sr.n, Reason: fmt.Sprintf("has %d cells, the header names %d columns", len(sr.cells), len(r.kinds)), Raw: fileio.Truncate(strings.Join(sr.cells, "\t"), 1024)})
+				r.q.B.Reject(fileio.Reject(r.name, sr.n, "", fmt.Sprintf("has %d cells, the header names %d columns", len(sr.cells), len(r.kinds)), strings.Join(sr.cells, "\t")))
 				return
 			}
 		}
 	}
-	row := r.b.Row(sr.n)
+	row := r.q.B.Row(sr.n)
 	for i, k := range r.kinds {
 		if i >= len(sr.cells) || sr.cells[i] == "" {
 			continue // a blank cell is NULL
 		}
 		v, err := parse(sr.cells[i], k)
 		if err != nil {
-			r.b.Unrow()
+			r.q.B.Unrow()
 			col, _ := excelize.ColumnNumberToName(i + 1)
-			r.b.Reject(record.Reject{Source: r.name, Pos: sr.n, Field: r.schema.Fields[i].Name, Reason: fmt.Sprintf("cell %s%d: %v", col, sr.n, err), Raw: fileio.Truncate(strings.Join(sr.cells, "\t"), 1024)})
+			r.q.B.Reject(fileio.Reject(r.name, sr.n, r.schema.Fields[i].Name, fmt.Sprintf("cell %s%d: %v", col, sr.n, err), strings.Join(sr.cells, "\t")))
 			return
 		}
 		row[i] = v
@@ -559,12 +504,9 @@ func parse(s string, k record.Kind) (record.Value, error) {
 
 // OpenWriter starts writing the workbook (overwrite only).
 func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) (connector.Writer, error) {
-	cfg, err := c.decode(raw)
+	cfg, err := format{c}.Decode(raw)
 	if err != nil {
 		return nil, err
-	}
-	if cfg.Upload != "" {
-		return nil, connector.ConfigError(errors.New("upload: a destination writes to a path, not an upload"))
 	}
 	if req.Mode == "" {
 		req.Mode = connector.Overwrite
@@ -572,7 +514,7 @@ func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[s
 	if req.Mode != connector.Overwrite {
 		return nil, fmt.Errorf("write mode %q: %w (an .xlsx workbook is written whole: use overwrite)", req.Mode, connector.ErrUnsupported)
 	}
-	path, err := fileio.Local(env, cfg.Path, true)
+	path, err := fileio.Destination(env, cfg.Path, cfg.Upload)
 	if err != nil {
 		return nil, err
 	}
@@ -596,18 +538,18 @@ func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[s
 	if sheet == "" {
 		sheet = "Sheet1"
 	}
-	w := &writer{cfg: cfg, path: path, spoolPath: spool, sink: sink, sheet: sheet, schema: req.Schema}
+	w := &writer{SinkWriter: fileio.SinkWriter{Sink: sink}, cfg: cfg, path: path, spoolPath: spool, sheet: sheet, schema: req.Schema}
 	return w, nil
 }
 
 type writer struct {
-	cfg       *Config
-	path      string
-	spoolPath string
-	sink      *fileio.Sink
-	sheet     string
-	schema    *record.Schema
-	buf       []byte
+	fileio.SinkWriter // Commit, CommitState, ResumeAt (Close and Abort are the writer's own)
+	cfg               *Config
+	path              string
+	spoolPath         string
+	sheet             string
+	schema            *record.Schema
+	buf               []byte
 }
 
 // spoolHeader is the spool's first line: the schema of the rows that follow.
@@ -634,9 +576,9 @@ func (w *writer) Write(ctx context.Context, b *record.Batch) error {
 		}
 		buf = jsonrec.AppendObject(buf, b.Schema, row)
 		buf = append(buf, '\n')
-		w.sink.Record()
+		w.Sink.Record()
 	}
-	if _, err := w.sink.Write(buf); err != nil {
+	if _, err := w.Sink.Write(buf); err != nil {
 		return err
 	}
 	w.buf = buf[:0]
@@ -668,25 +610,21 @@ func (w *writer) begin(s *record.Schema) error {
 	if w.schema == nil {
 		w.schema = s
 	}
-	if w.sink.Offset() > 0 {
+	if w.Sink.Offset() > 0 {
 		return nil
 	}
 	b, err := json.Marshal(spoolHeader{Schema: w.schema})
 	if err != nil {
 		return err
 	}
-	if _, err := w.sink.Write(append(b, '\n')); err != nil {
+	if _, err := w.Sink.Write(append(b, '\n')); err != nil {
 		return err
 	}
 	return nil
 }
 
-func (w *writer) Commit(ctx context.Context) error                    { return w.sink.Commit() }
-func (w *writer) CommitState() (json.RawMessage, error)               { return w.sink.CommitState() }
-func (w *writer) ResumeAt(_ context.Context, t json.RawMessage) error { return w.sink.ResumeAt(t) }
-
 func (w *writer) Abort(ctx context.Context) error {
-	err := w.sink.Abort()
+	err := w.Sink.Abort()
 	os.Remove(w.spoolPath)
 	return err
 }
@@ -700,7 +638,7 @@ func (w *writer) Close(ctx context.Context) error {
 	}
 	// The spool stays committed (and its commit record in place) until the workbook has replaced the
 	// old file, so a process that dies in here resumes from the spool.
-	if err := w.sink.Commit(); err != nil {
+	if err := w.Sink.Commit(); err != nil {
 		return err
 	}
 	tmp := filepath.Join(filepath.Dir(w.path), "."+filepath.Base(w.path)+".tmp.xlsx")
@@ -719,7 +657,7 @@ func (w *writer) Close(ctx context.Context) error {
 		_ = d.Sync()
 		d.Close()
 	}
-	if err := w.sink.Close(); err != nil {
+	if err := w.Sink.Close(); err != nil {
 		return err
 	}
 	os.Remove(w.spoolPath)
