@@ -2,31 +2,25 @@ package csv
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"path/filepath"
 	"unicode/utf8"
 
 	"github.com/dataaggregator/aggregator/internal/configspec"
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/connector/files/internal/fileio"
-	"github.com/dataaggregator/aggregator/internal/record"
 )
 
 // Config is a CSV connector's configuration (see Spec for each field's meaning).
 type Config struct {
-	Path           string            `json:"path"`
-	Upload         string            `json:"upload"`
-	Delimiter      string            `json:"delimiter"`
-	Quote          string            `json:"quote"`
-	Header         bool              `json:"header"`
-	Columns        []string          `json:"columns"`
-	Encoding       string            `json:"encoding"`
-	BOM            bool              `json:"bom"`
-	InferRows      int               `json:"infer_rows"`
-	Types          map[string]string `json:"types"`
-	NullValues     []string          `json:"null_values"`
-	MaxRecordBytes int               `json:"max_record_bytes"`
+	fileio.Source
+	Delimiter      string   `json:"delimiter"`
+	Quote          string   `json:"quote"`
+	Header         bool     `json:"header"`
+	Columns        []string `json:"columns"`
+	Encoding       string   `json:"encoding"`
+	BOM            bool     `json:"bom"`
+	NullValues     []string `json:"null_values"`
+	MaxRecordBytes int      `json:"max_record_bytes"`
 }
 
 // Connector is the CSV (or TSV) file connector, a source and a destination.
@@ -48,7 +42,7 @@ var (
 )
 
 // DefaultMaxRecordBytes caps one record (a line, or several for quoted newlines).
-const DefaultMaxRecordBytes = 16 << 20
+const DefaultMaxRecordBytes = fileio.DefaultMaxRecordBytes
 
 // Spec describes the connector and its configuration.
 func (c *Connector) Spec() connector.Spec {
@@ -61,18 +55,18 @@ func (c *Connector) Spec() connector.Spec {
 		Destination: true,
 		WriteModes:  []connector.WriteMode{connector.Append, connector.Overwrite},
 		Config: configspec.Spec{Params: []configspec.Param{
-			{Name: "path", Type: configspec.String, Description: "File path, relative to the first allowed file root (absolute paths must lie within a root). A .gz file (or gzip content) is decompressed when read.", Examples: []any{"data/orders.csv"}},
-			{Name: "upload", Type: configspec.String, Description: "Read an uploaded file by its id instead of a path (source only)."},
+			fileio.PathParam("File", "data/orders.csv", true),
+			fileio.UploadParam("file"),
 			{Name: "delimiter", Type: configspec.String, Default: c.delim, Description: "Field delimiter: one character (use \"\\t\" for tab)."},
 			{Name: "quote", Type: configspec.String, Default: `"`, Description: "Quote character; empty disables quoting. A quote inside a quoted field is doubled."},
 			{Name: "header", Type: configspec.Boolean, Default: true, Description: "The first line holds the column names (read), and is written (write)."},
 			{Name: "columns", Type: configspec.Array, Items: &configspec.Param{Type: configspec.String}, Description: "Column names: required names when header is false; with a header they rename its columns in order."},
 			{Name: "encoding", Type: configspec.String, Default: "utf-8", Enum: []string{"utf-8", "latin-1", "windows-1252"}, Description: "Text encoding of the file. Invalid UTF-8 rejects the row; Latin-1 (ISO-8859-1) and Windows-1252 are converted to UTF-8 when read and back when written (a character they cannot hold rejects the row)."},
 			{Name: "bom", Type: configspec.Boolean, Default: false, Description: "Write a UTF-8 byte order mark at the start of a new file. A BOM is always skipped when reading."},
-			{Name: "infer_rows", Type: configspec.Integer, Default: 1000, Min: configspec.Ptr(0), Description: "Number of rows sampled to infer each column's type (bool, int, float, date, timestamp, else string); 0 reads every column as string."},
-			{Name: "types", Type: configspec.Object, Items: &configspec.Param{Type: configspec.String}, Description: "Per-column type overrides, e.g. {zip: string, amount: decimal}. Types: bool, int, float, decimal, string, bytes (base64), date, timestamp, json.", Examples: []any{map[string]any{"amount": "decimal", "zip": "string"}}},
+			fileio.InferRowsParam(0, "Number of rows sampled to infer each column's type (bool, int, float, date, timestamp, else string); 0 reads every column as string."),
+			fileio.TypesParam("Per-column type overrides, e.g. {zip: string, amount: decimal}. Types: bool, int, float, decimal, string, bytes (base64), date, timestamp, json.", map[string]any{"amount": "decimal", "zip": "string"}),
 			{Name: "null_values", Type: configspec.Array, Items: &configspec.Param{Type: configspec.String}, Default: []any{""}, Description: "Unquoted field values read as NULL (default: only the empty field); the first is written for NULL. A quoted empty field (\"\") is an empty string, never NULL."},
-			{Name: "max_record_bytes", Type: configspec.Integer, Default: DefaultMaxRecordBytes, Min: configspec.Ptr(1024), Description: "Largest record (line) accepted; a longer one is rejected as a row without being held in memory."},
+			fileio.MaxRecordBytesParam("Largest record (line) accepted; a longer one is rejected as a row without being held in memory."),
 		}},
 	}
 }
@@ -110,11 +104,7 @@ func (c *Connector) decode(raw map[string]any) (*settings, error) {
 	default:
 		errs = append(errs, configspec.FieldError{Path: "quote", Message: fmt.Sprintf("must be empty or one ASCII character other than the delimiter, got %q", cfg.Quote)})
 	}
-	for n, t := range cfg.Types {
-		if _, err := record.ParseKind(t); err != nil {
-			errs = append(errs, configspec.FieldError{Path: "types." + n, Message: err.Error()})
-		}
-	}
+	errs = append(errs, fileio.TypeErrors(cfg.Types)...)
 	s.nulls = make(map[string]bool, len(cfg.NullValues))
 	for _, v := range cfg.NullValues {
 		s.nulls[v] = true
@@ -136,51 +126,33 @@ func (c *Connector) decode(raw map[string]any) (*settings, error) {
 	return s, nil
 }
 
+// format adapts the connector to fileio's shared Check, Discover and Open.
+type format struct{ c *Connector }
+
+func (f format) Decode(raw map[string]any) (*settings, error) { return f.c.decode(raw) }
+
+func (f format) Reader(ctx context.Context, env connector.Env, s *settings, req connector.ReadRequest) (connector.Reader, error) {
+	r, err := f.c.open(ctx, env, s, req)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
 // Check validates the config; for an existing file it reads the header and the inference sample, for a
 // new one it checks that its directory is allowed and exists.
 func (c *Connector) Check(ctx context.Context, env connector.Env, raw map[string]any) error {
-	s, err := c.decode(raw)
-	if err != nil {
-		return err
-	}
-	if s.Upload == "" {
-		if _, err := fileio.Local(env, s.Path, false); errors.Is(err, connector.ErrNotFound) {
-			_, err := fileio.Local(env, s.Path, true)
-			return err
-		}
-	}
-	r, err := c.open(ctx, env, s, connector.ReadRequest{BatchSize: 1})
-	if err != nil {
-		return err
-	}
-	return r.Close()
+	return fileio.Check(ctx, env, format{c}, raw)
 }
 
 // Discover reads the header and infers the column types from the sample.
 func (c *Connector) Discover(ctx context.Context, env connector.Env, raw map[string]any) (*connector.Catalog, error) {
-	s, err := c.decode(raw)
-	if err != nil {
-		return nil, err
-	}
-	r, err := c.open(ctx, env, s, connector.ReadRequest{BatchSize: 1})
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	name := s.Upload
-	if name == "" {
-		name = filepath.Base(s.Path)
-	}
-	return &connector.Catalog{Streams: []connector.Stream{{Name: name, Kind: "file", Schema: r.Schema()}}}, nil
+	return fileio.Discover(ctx, env, format{c}, raw)
 }
 
 // Open starts reading the file (from the checkpoint in req.State, if any).
 func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]any, req connector.ReadRequest) (connector.Reader, error) {
-	s, err := c.decode(raw)
-	if err != nil {
-		return nil, err
-	}
-	return c.open(ctx, env, s, req)
+	return fileio.OpenReader(ctx, env, format{c}, raw, req)
 }
 
 // OpenWriter starts writing the file.
@@ -189,10 +161,7 @@ func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[s
 	if err != nil {
 		return nil, err
 	}
-	if s.Upload != "" {
-		return nil, connector.ConfigError(errors.New("upload: a destination writes to a path, not an upload"))
-	}
-	path, err := fileio.Local(env, s.Path, true)
+	path, err := fileio.Destination(env, s.Path, s.Upload)
 	if err != nil {
 		return nil, err
 	}
