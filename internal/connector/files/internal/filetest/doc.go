@@ -1,3 +1,4 @@
 // Package filetest holds test helpers shared by the file connectors' tests: write a file into a
-// fresh root and read a source to the end, collecting rows as text and rejects.
+// fresh root, read a source to the end (collecting rows as text and rejects), the conformance harness
+// of a file connector, and the read and write benchmarks.
 package filetest
