@@ -114,25 +114,35 @@ func appendBinaryField(dst []byte, v record.Value, typ string) []byte {
 // appendNumeric writes decimal text (canonical: optional '-', digits, optional fraction) as a
 // binary numeric: ndigits, weight, sign, dscale, then base-10000 digits.
 func appendNumeric(dst []byte, s string) []byte {
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
+	neg := len(s) > 0 && s[0] == '-'
+	if neg {
+		s = s[1:]
+	}
 	intPart, frac, _ := strings.Cut(s, ".")
 	dscale := len(frac)
 	intPart = strings.TrimLeft(intPart, "0")
-	// pad the integer part on the left and the fraction on the right to whole groups of 4 digits
-	if r := len(intPart) % 4; r != 0 {
-		intPart = strings.Repeat("0", 4-r) + intPart
+	// the digits as if the integer part were padded on the left and the fraction on the right to
+	// whole groups of 4
+	lead := (4 - len(intPart)%4) % 4
+	intLen := lead + len(intPart)
+	total := intLen + len(frac) + (4-len(frac)%4)%4
+	digit := func(i int) uint16 {
+		switch {
+		case i < lead:
+			return 0
+		case i < intLen:
+			return uint16(intPart[i-lead] - '0')
+		case i-intLen < len(frac):
+			return uint16(frac[i-intLen] - '0')
+		}
+		return 0
 	}
-	if r := len(frac) % 4; r != 0 {
-		frac += strings.Repeat("0", 4-r)
+	var small [32]uint16
+	groups := small[:0]
+	for i := 0; i < total; i += 4 {
+		groups = append(groups, digit(i)*1000+digit(i+1)*100+digit(i+2)*10+digit(i+3))
 	}
-	all := intPart + frac
-	groups := make([]uint16, 0, len(all)/4)
-	for i := 0; i < len(all); i += 4 {
-		g := uint16(all[i]-'0')*1000 + uint16(all[i+1]-'0')*100 + uint16(all[i+2]-'0')*10 + uint16(all[i+3]-'0')
-		groups = append(groups, g)
-	}
-	weight := len(intPart)/4 - 1
+	weight := intLen/4 - 1
 	for len(groups) > 0 && groups[0] == 0 { // leading zero groups
 		groups = groups[1:]
 		weight--
