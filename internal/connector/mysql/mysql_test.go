@@ -335,3 +335,26 @@ func TestQuerySource(t *testing.T) {
 		t.Errorf("b kind = %s", f.Kind)
 	}
 }
+
+func TestWriteTableDroppedMidRun(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	s := record.MustSchema(record.Field{Name: "id", Kind: record.KindInt})
+	ctx := context.Background()
+	w, err := New().OpenWriter(ctx, connector.Env{}, e.with("table", "t"), connector.WriteRequest{Mode: connector.Append, Schema: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort(ctx)
+	if err := w.Write(ctx, batchOf(s, record.Row{record.Int(1)})); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.exec(t, "DROP TABLE t")
+	err = w.Write(ctx, batchOf(s, record.Row{record.Int(2)}))
+	if !errors.Is(err, connector.ErrNotFound) || !strings.Contains(err.Error(), e.my.Database+".t") {
+		t.Fatalf("err = %v, want ErrNotFound naming the table", err)
+	}
+}

@@ -249,3 +249,25 @@ func TestInjectionThroughNamesAndCursor(t *testing.T) {
 		t.Fatalf("victim: %v", got)
 	}
 }
+
+func TestWriteTableDroppedMidRun(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	w, err := New().OpenWriter(ctx, connector.Env{}, e.with("table", "people"), connector.WriteRequest{Mode: connector.Append, Schema: people})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort(ctx)
+	if err := w.Write(ctx, batchOf(people, person(1, "a"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.exec(t, `DROP TABLE people`)
+	err = w.Write(ctx, batchOf(people, person(2, "b")))
+	if !errors.Is(err, connector.ErrNotFound) || !strings.Contains(err.Error(), e.pg.Schema+".people") {
+		t.Fatalf("err = %v, want ErrNotFound naming the table", err)
+	}
+}
