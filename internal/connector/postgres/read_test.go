@@ -245,3 +245,22 @@ func TestStateWithoutKeyRereads(t *testing.T) {
 		t.Fatalf("read %d rows, want all 5 again", len(rows))
 	}
 }
+
+func TestStatementTimeout(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	r, err := New().Open(ctx, connector.Env{}, e.with("query", "SELECT pg_sleep(5) AS s", "statement_timeout", 1), connector.ReadRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	start := time.Now()
+	_, err = r.Next(ctx)
+	if err == nil || !strings.Contains(err.Error(), "statement timeout") {
+		t.Fatalf("err = %v, want the statement timeout", err)
+	}
+	if d := time.Since(start); d > 4*time.Second {
+		t.Fatalf("the timeout took %v", d)
+	}
+}
