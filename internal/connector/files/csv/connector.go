@@ -23,22 +23,31 @@ type Config struct {
 	MaxRecordBytes int      `json:"max_record_bytes"`
 }
 
-// Connector is the CSV (or TSV) file connector, a source and a destination.
+// Connector is the CSV (or TSV) file connector, a source and a destination: fileio's file connector
+// (Check, Discover, Open, OpenWriter) over the delimited text format.
 type Connector struct {
+	*fileio.Connector[*settings]
 	name, title, delim string
 }
 
 // New returns the CSV connector (type "csv", delimiter ",").
-func New() *Connector { return &Connector{name: "csv", title: "CSV file", delim: ","} }
+func New() *Connector { return newConnector("csv", "CSV file", ",") }
 
 // NewTSV returns the TSV connector (type "tsv"): the CSV connector with a tab delimiter by default.
-func NewTSV() *Connector { return &Connector{name: "tsv", title: "TSV file", delim: "\t"} }
+func NewTSV() *Connector { return newConnector("tsv", "TSV file", "\t") }
+
+func newConnector(name, title, delim string) *Connector {
+	c := &Connector{name: name, title: title, delim: delim}
+	c.Connector = fileio.NewConnector[*settings](format{c})
+	return c
+}
 
 var (
-	_ connector.Source      = (*Connector)(nil)
-	_ connector.Destination = (*Connector)(nil)
-	_ connector.Checker     = (*Connector)(nil)
-	_ connector.Discoverer  = (*Connector)(nil)
+	_ connector.Source         = (*Connector)(nil)
+	_ connector.Destination    = (*Connector)(nil)
+	_ connector.Checker        = (*Connector)(nil)
+	_ connector.Discoverer     = (*Connector)(nil)
+	_ fileio.Format[*settings] = format{}
 )
 
 // DefaultMaxRecordBytes caps one record (a line, or several for quoted newlines).
@@ -126,11 +135,13 @@ func (c *Connector) decode(raw map[string]any) (*settings, error) {
 	return s, nil
 }
 
-// format adapts the connector to fileio's shared Check, Discover and Open.
+// format is the delimited text format of a connector (its spec says the default delimiter).
 type format struct{ c *Connector }
 
+func (f format) Spec() connector.Spec                         { return f.c.Spec() }
 func (f format) Decode(raw map[string]any) (*settings, error) { return f.c.decode(raw) }
 
+// Reader reads the header and the inference sample (then seeks to the checkpoint, if any).
 func (f format) Reader(ctx context.Context, env connector.Env, s *settings, req connector.ReadRequest) (connector.Reader, error) {
 	r, err := f.c.open(ctx, env, s, req)
 	if err != nil {
@@ -139,28 +150,8 @@ func (f format) Reader(ctx context.Context, env connector.Env, s *settings, req 
 	return r, nil
 }
 
-// Check validates the config; for an existing file it reads the header and the inference sample, for a
-// new one it checks that its directory is allowed and exists.
-func (c *Connector) Check(ctx context.Context, env connector.Env, raw map[string]any) error {
-	return fileio.Check(ctx, env, format{c}, raw)
-}
-
-// Discover reads the header and infers the column types from the sample.
-func (c *Connector) Discover(ctx context.Context, env connector.Env, raw map[string]any) (*connector.Catalog, error) {
-	return fileio.Discover(ctx, env, format{c}, raw)
-}
-
-// Open starts reading the file (from the checkpoint in req.State, if any).
-func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]any, req connector.ReadRequest) (connector.Reader, error) {
-	return fileio.OpenReader(ctx, env, format{c}, raw, req)
-}
-
-// OpenWriter starts writing the file.
-func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) (connector.Writer, error) {
-	s, err := c.decode(raw)
-	if err != nil {
-		return nil, err
-	}
+// Writer starts writing the file.
+func (f format) Writer(ctx context.Context, env connector.Env, s *settings, req connector.WriteRequest) (connector.Writer, error) {
 	path, err := fileio.Destination(env, s.Path, s.Upload)
 	if err != nil {
 		return nil, err

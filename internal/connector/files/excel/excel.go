@@ -35,22 +35,23 @@ type Config struct {
 	Password   string `json:"password"`
 }
 
-// Connector is the Excel connector.
-type Connector struct{}
+// Connector is the Excel connector: fileio's file connector over the .xlsx format.
+type Connector = fileio.Connector[*Config]
 
 // New returns the Excel connector (type "excel").
-func New() *Connector { return &Connector{} }
+func New() *Connector { return fileio.NewConnector[*Config](format{}) }
+
+// format is the .xlsx workbook format; fileio.Connector does the rest.
+type format struct{}
 
 var (
-	_ connector.Source          = (*Connector)(nil)
-	_ connector.Destination     = (*Connector)(nil)
-	_ connector.Checker         = (*Connector)(nil)
-	_ connector.Discoverer      = (*Connector)(nil)
-	_ connector.ResumableWriter = (*writer)(nil)
+	_ fileio.Format[*Config]       = format{}
+	_ fileio.StreamLister[*Config] = format{}
+	_ connector.ResumableWriter    = (*writer)(nil)
 )
 
 // Spec describes the connector.
-func (c *Connector) Spec() connector.Spec {
+func (format) Spec() connector.Spec {
 	return connector.Spec{
 		Name:        "excel",
 		Title:       "Excel workbook (.xlsx)",
@@ -72,63 +73,34 @@ func (c *Connector) Spec() connector.Spec {
 	}
 }
 
-// format adapts the connector to fileio's shared Check and Open.
-type format struct{ c *Connector }
-
 func (f format) Decode(raw map[string]any) (*Config, error) {
-	var cfg Config
-	if err := fileio.Decode(f.c.Spec(), raw, &cfg, &cfg.Source); err != nil {
-		return nil, err
-	}
-	return &cfg, nil
-}
-
-func (f format) Reader(ctx context.Context, env connector.Env, cfg *Config, req connector.ReadRequest) (connector.Reader, error) {
-	r, err := open(ctx, env, cfg, req)
-	if err != nil {
-		return nil, err
-	}
-	return r, nil
-}
-
-// Check validates the config and opens the workbook (or, for a new file, checks its directory).
-func (c *Connector) Check(ctx context.Context, env connector.Env, raw map[string]any) error {
-	return fileio.Check(ctx, env, format{c}, raw)
+	return fileio.DecodeConfig[Config](f.Spec(), raw)
 }
 
 // Discover lists every sheet with the schema inferred from its rows.
-func (c *Connector) Discover(ctx context.Context, env connector.Env, raw map[string]any) (*connector.Catalog, error) {
-	cfg, err := format{c}.Decode(raw)
-	if err != nil {
-		return nil, err
-	}
+func (f format) Discover(ctx context.Context, env connector.Env, cfg *Config) (*connector.Catalog, error) {
 	path, name, err := fileio.Input(ctx, env, cfg.Path, cfg.Upload)
 	if err != nil {
 		return nil, err
 	}
-	f, err := openBook(path, name, cfg.Password)
+	book, err := openBook(path, name, cfg.Password)
 	if err != nil {
 		return nil, err
 	}
-	sheets := f.GetSheetList()
-	f.Close()
+	sheets := book.GetSheetList()
+	book.Close()
 	cat := &connector.Catalog{}
 	for _, s := range sheets {
-		r, err := open(ctx, env, cfg, connector.ReadRequest{Stream: s, BatchSize: 1})
+		r, err := f.Reader(ctx, env, cfg, connector.ReadRequest{Stream: s, BatchSize: 1})
 		if err != nil {
 			// An empty sheet (no header row) is listed without fields rather than failing the rest.
 			cat.Streams = append(cat.Streams, connector.Stream{Name: s, Kind: "sheet", Schema: record.MustSchema()})
 			continue
 		}
-		cat.Streams = append(cat.Streams, connector.Stream{Name: s, Kind: "sheet", Schema: r.schema})
+		cat.Streams = append(cat.Streams, connector.Stream{Name: s, Kind: "sheet", Schema: r.Schema()})
 		r.Close()
 	}
 	return cat, nil
-}
-
-// Open starts reading a sheet (ReadRequest.Stream, when set, names the sheet).
-func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]any, req connector.ReadRequest) (connector.Reader, error) {
-	return fileio.OpenReader(ctx, env, format{c}, raw, req)
 }
 
 var oleMagic = []byte{0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1}
@@ -183,7 +155,9 @@ type reader struct {
 	st       state
 }
 
-func open(ctx context.Context, env connector.Env, cfg *Config, req connector.ReadRequest) (*reader, error) {
+// Reader opens the workbook and reads a sheet (ReadRequest.Stream, when set, names it): its header
+// and inference sample, then to the checkpoint, if any.
+func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req connector.ReadRequest) (connector.Reader, error) {
 	path, name, err := fileio.Input(ctx, env, cfg.Path, cfg.Upload)
 	if err != nil {
 		return nil, err
@@ -502,12 +476,8 @@ func parse(s string, k record.Kind) (record.Value, error) {
 	return record.Parse(s, k)
 }
 
-// OpenWriter starts writing the workbook (overwrite only).
-func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) (connector.Writer, error) {
-	cfg, err := format{c}.Decode(raw)
-	if err != nil {
-		return nil, err
-	}
+// Writer starts writing the workbook (overwrite only).
+func (format) Writer(ctx context.Context, env connector.Env, cfg *Config, req connector.WriteRequest) (connector.Writer, error) {
 	if req.Mode == "" {
 		req.Mode = connector.Overwrite
 	}

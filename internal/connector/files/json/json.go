@@ -24,17 +24,17 @@ type Config struct {
 	MaxRecordBytes int    `json:"max_record_bytes"`
 }
 
-// Connector is the JSON connector.
-type Connector struct{}
+// Connector is the JSON connector: fileio's file connector over the JSON format.
+type Connector = fileio.Connector[*Config]
 
 // New returns the JSON connector (type "json").
-func New() *Connector { return &Connector{} }
+func New() *Connector { return fileio.NewConnector[*Config](format{}) }
+
+// format is the JSON array format; fileio.Connector does the rest.
+type format struct{}
 
 var (
-	_ connector.Source          = (*Connector)(nil)
-	_ connector.Destination     = (*Connector)(nil)
-	_ connector.Checker         = (*Connector)(nil)
-	_ connector.Discoverer      = (*Connector)(nil)
+	_ fileio.Format[*Config]    = format{}
 	_ connector.ResumableWriter = (*writer)(nil)
 )
 
@@ -42,7 +42,7 @@ var (
 const DefaultMaxRecordBytes = fileio.DefaultMaxRecordBytes
 
 // Spec describes the connector.
-func (c *Connector) Spec() connector.Spec {
+func (format) Spec() connector.Spec {
 	return connector.Spec{
 		Name:        "json",
 		Title:       "JSON file",
@@ -62,23 +62,8 @@ func (c *Connector) Spec() connector.Spec {
 	}
 }
 
-// format adapts the connector to fileio's shared Check, Discover and Open.
-type format struct{ c *Connector }
-
 func (f format) Decode(raw map[string]any) (*Config, error) {
-	var cfg Config
-	if err := fileio.Decode(f.c.Spec(), raw, &cfg, &cfg.Source); err != nil {
-		return nil, err
-	}
-	return &cfg, nil
-}
-
-func (f format) Reader(ctx context.Context, env connector.Env, cfg *Config, req connector.ReadRequest) (connector.Reader, error) {
-	r, err := open(ctx, env, cfg, req)
-	if err != nil {
-		return nil, err
-	}
-	return r, nil
+	return fileio.DecodeConfig[Config](f.Spec(), raw)
 }
 
 func (cfg *Config) keys() []string {
@@ -86,21 +71,6 @@ func (cfg *Config) keys() []string {
 		return nil
 	}
 	return strings.Split(cfg.RecordsPath, ".")
-}
-
-// Check validates the config and opens the file (or, for a new file, checks its directory).
-func (c *Connector) Check(ctx context.Context, env connector.Env, raw map[string]any) error {
-	return fileio.Check(ctx, env, format{c}, raw)
-}
-
-// Discover infers the schema of the records.
-func (c *Connector) Discover(ctx context.Context, env connector.Env, raw map[string]any) (*connector.Catalog, error) {
-	return fileio.Discover(ctx, env, format{c}, raw)
-}
-
-// Open starts reading.
-func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]any, req connector.ReadRequest) (connector.Reader, error) {
-	return fileio.OpenReader(ctx, env, format{c}, raw, req)
 }
 
 type state struct {
@@ -129,7 +99,8 @@ type reader struct {
 	done    bool
 }
 
-func open(ctx context.Context, env connector.Env, cfg *Config, req connector.ReadRequest) (*reader, error) {
+// Reader opens the file and reads the inference sample (then seeks to the checkpoint, if any).
+func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req connector.ReadRequest) (connector.Reader, error) {
 	path, name, err := fileio.Input(ctx, env, cfg.Path, cfg.Upload)
 	if err != nil {
 		return nil, err
@@ -365,12 +336,8 @@ func footer(keys []string) []byte {
 	return append(b, '\n')
 }
 
-// OpenWriter starts writing the file.
-func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) (connector.Writer, error) {
-	cfg, err := format{c}.Decode(raw)
-	if err != nil {
-		return nil, err
-	}
+// Writer starts writing the file.
+func (format) Writer(ctx context.Context, env connector.Env, cfg *Config, req connector.WriteRequest) (connector.Writer, error) {
 	path, err := fileio.Destination(env, cfg.Path, cfg.Upload)
 	if err != nil {
 		return nil, err

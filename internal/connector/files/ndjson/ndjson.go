@@ -23,17 +23,17 @@ type Config struct {
 	MaxRecordBytes int `json:"max_record_bytes"`
 }
 
-// Connector is the NDJSON connector.
-type Connector struct{}
+// Connector is the NDJSON connector: fileio's file connector over the newline-delimited JSON format.
+type Connector = fileio.Connector[*Config]
 
 // New returns the NDJSON connector (type "ndjson").
-func New() *Connector { return &Connector{} }
+func New() *Connector { return fileio.NewConnector[*Config](format{}) }
+
+// format is the newline-delimited JSON format; fileio.Connector does the rest.
+type format struct{}
 
 var (
-	_ connector.Source          = (*Connector)(nil)
-	_ connector.Destination     = (*Connector)(nil)
-	_ connector.Checker         = (*Connector)(nil)
-	_ connector.Discoverer      = (*Connector)(nil)
+	_ fileio.Format[*Config]    = format{}
 	_ connector.ResumableWriter = (*writer)(nil)
 )
 
@@ -41,7 +41,7 @@ var (
 const DefaultMaxRecordBytes = fileio.DefaultMaxRecordBytes
 
 // Spec describes the connector.
-func (c *Connector) Spec() connector.Spec {
+func (format) Spec() connector.Spec {
 	return connector.Spec{
 		Name:        "ndjson",
 		Title:       "NDJSON file",
@@ -60,38 +60,8 @@ func (c *Connector) Spec() connector.Spec {
 	}
 }
 
-// format adapts the connector to fileio's shared Check, Discover and Open.
-type format struct{ c *Connector }
-
 func (f format) Decode(raw map[string]any) (*Config, error) {
-	var cfg Config
-	if err := fileio.Decode(f.c.Spec(), raw, &cfg, &cfg.Source); err != nil {
-		return nil, err
-	}
-	return &cfg, nil
-}
-
-func (f format) Reader(ctx context.Context, env connector.Env, cfg *Config, req connector.ReadRequest) (connector.Reader, error) {
-	r, err := open(ctx, env, cfg, req)
-	if err != nil {
-		return nil, err
-	}
-	return r, nil
-}
-
-// Check validates the config and opens the file (or, for a new file, checks its directory).
-func (c *Connector) Check(ctx context.Context, env connector.Env, raw map[string]any) error {
-	return fileio.Check(ctx, env, format{c}, raw)
-}
-
-// Discover infers the file's schema from its sample.
-func (c *Connector) Discover(ctx context.Context, env connector.Env, raw map[string]any) (*connector.Catalog, error) {
-	return fileio.Discover(ctx, env, format{c}, raw)
-}
-
-// Open starts reading.
-func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]any, req connector.ReadRequest) (connector.Reader, error) {
-	return fileio.OpenReader(ctx, env, format{c}, raw, req)
+	return fileio.DecodeConfig[Config](f.Spec(), raw)
 }
 
 type state struct {
@@ -117,7 +87,8 @@ type reader struct {
 	st      state
 }
 
-func open(ctx context.Context, env connector.Env, cfg *Config, req connector.ReadRequest) (*reader, error) {
+// Reader opens the file and reads the inference sample (then seeks to the checkpoint, if any).
+func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req connector.ReadRequest) (connector.Reader, error) {
 	overrides, err := fileio.Overrides(cfg.Types, req.Overrides)
 	if err != nil {
 		return nil, err
@@ -247,12 +218,8 @@ func (r *reader) add(sm sample) {
 	r.st = sm.st
 }
 
-// OpenWriter starts writing the file.
-func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) (connector.Writer, error) {
-	cfg, err := format{c}.Decode(raw)
-	if err != nil {
-		return nil, err
-	}
+// Writer starts writing the file.
+func (format) Writer(ctx context.Context, env connector.Env, cfg *Config, req connector.WriteRequest) (connector.Writer, error) {
 	path, err := fileio.Destination(env, cfg.Path, cfg.Upload)
 	if err != nil {
 		return nil, err

@@ -29,17 +29,17 @@ type Config struct {
 	MaxRecordBytes int    `json:"max_record_bytes"`
 }
 
-// Connector is the XML connector.
-type Connector struct{}
+// Connector is the XML connector: fileio's file connector over the XML records format.
+type Connector = fileio.Connector[*Config]
 
 // New returns the XML connector (type "xml").
-func New() *Connector { return &Connector{} }
+func New() *Connector { return fileio.NewConnector[*Config](format{}) }
+
+// format is the XML records format; fileio.Connector does the rest.
+type format struct{}
 
 var (
-	_ connector.Source          = (*Connector)(nil)
-	_ connector.Destination     = (*Connector)(nil)
-	_ connector.Checker         = (*Connector)(nil)
-	_ connector.Discoverer      = (*Connector)(nil)
+	_ fileio.Format[*Config]    = format{}
 	_ connector.ResumableWriter = (*writer)(nil)
 )
 
@@ -47,7 +47,7 @@ var (
 const DefaultMaxRecordBytes = fileio.DefaultMaxRecordBytes
 
 // Spec describes the connector.
-func (c *Connector) Spec() connector.Spec {
+func (format) Spec() connector.Spec {
 	return connector.Spec{
 		Name:        "xml",
 		Title:       "XML file",
@@ -67,38 +67,8 @@ func (c *Connector) Spec() connector.Spec {
 	}
 }
 
-// format adapts the connector to fileio's shared Check, Discover and Open.
-type format struct{ c *Connector }
-
 func (f format) Decode(raw map[string]any) (*Config, error) {
-	var cfg Config
-	if err := fileio.Decode(f.c.Spec(), raw, &cfg, &cfg.Source); err != nil {
-		return nil, err
-	}
-	return &cfg, nil
-}
-
-func (f format) Reader(ctx context.Context, env connector.Env, cfg *Config, req connector.ReadRequest) (connector.Reader, error) {
-	r, err := open(ctx, env, cfg, req)
-	if err != nil {
-		return nil, err
-	}
-	return r, nil
-}
-
-// Check validates the config and opens the file (or, for a new file, checks its directory).
-func (c *Connector) Check(ctx context.Context, env connector.Env, raw map[string]any) error {
-	return fileio.Check(ctx, env, format{c}, raw)
-}
-
-// Discover infers the records' fields.
-func (c *Connector) Discover(ctx context.Context, env connector.Env, raw map[string]any) (*connector.Catalog, error) {
-	return fileio.Discover(ctx, env, format{c}, raw)
-}
-
-// Open starts reading.
-func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]any, req connector.ReadRequest) (connector.Reader, error) {
-	return fileio.OpenReader(ctx, env, format{c}, raw, req)
+	return fileio.DecodeConfig[Config](f.Spec(), raw)
 }
 
 type state struct {
@@ -154,7 +124,8 @@ type reader struct {
 	unknown map[string]bool // fields reported as not in the schema
 }
 
-func open(ctx context.Context, env connector.Env, cfg *Config, req connector.ReadRequest) (*reader, error) {
+// Reader opens the file and reads the inference sample (then seeks to the checkpoint, if any).
+func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req connector.ReadRequest) (connector.Reader, error) {
 	path, name, err := fileio.Input(ctx, env, cfg.Path, cfg.Upload)
 	if err != nil {
 		return nil, err
@@ -500,12 +471,8 @@ func (rc *rec) flat() map[string]string {
 	return m
 }
 
-// OpenWriter starts writing the file.
-func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) (connector.Writer, error) {
-	cfg, err := format{c}.Decode(raw)
-	if err != nil {
-		return nil, err
-	}
+// Writer starts writing the file.
+func (format) Writer(ctx context.Context, env connector.Env, cfg *Config, req connector.WriteRequest) (connector.Writer, error) {
 	path, err := fileio.Destination(env, cfg.Path, cfg.Upload)
 	if err != nil {
 		return nil, err

@@ -8,22 +8,51 @@ import (
 	"github.com/dataaggregator/aggregator/internal/connector"
 )
 
-// Located is a decoded file connector config: it says where its file is.
-type Located interface {
+// Config is a decoded file connector config: it says where its file is. Configs that embed Source
+// have it.
+type Config interface {
 	Location() (path, upload string)
 }
 
-// Format is what a single-file connector supplies to the shared Check, Discover and Open: how to
-// decode its config and how to open a reader on it. The reader's schema is known once it is open.
-type Format[C Located] interface {
+// Format is what a file connector supplies; Connector makes a source and destination of it. Reader
+// opens the configured file (from the checkpoint in req.State, if any); its schema is known once open.
+// Writer opens the destination (resolve its path with Destination).
+type Format[C Config] interface {
+	Spec() connector.Spec
 	Decode(raw map[string]any) (C, error)
 	Reader(ctx context.Context, env connector.Env, cfg C, req connector.ReadRequest) (connector.Reader, error)
+	Writer(ctx context.Context, env connector.Env, cfg C, req connector.WriteRequest) (connector.Writer, error)
 }
+
+// StreamLister is an optional Format capability: a format whose file holds several streams (the
+// sheets of a workbook) lists them itself; otherwise Discover returns the file as one stream.
+type StreamLister[C Config] interface {
+	Discover(ctx context.Context, env connector.Env, cfg C) (*connector.Catalog, error)
+}
+
+// Connector is a file connector made of its Format: the config decoding, Check, Discover, Open and
+// OpenWriter every file connector shares.
+type Connector[C Config] struct {
+	f Format[C]
+}
+
+// NewConnector returns the connector of a format.
+func NewConnector[C Config](f Format[C]) *Connector[C] { return &Connector[C]{f: f} }
+
+var (
+	_ connector.Source      = (*Connector[*Source])(nil)
+	_ connector.Destination = (*Connector[*Source])(nil)
+	_ connector.Checker     = (*Connector[*Source])(nil)
+	_ connector.Discoverer  = (*Connector[*Source])(nil)
+)
+
+// Spec describes the connector.
+func (c *Connector[C]) Spec() connector.Spec { return c.f.Spec() }
 
 // Check validates the config; an existing file is opened and its inference sample read, for a path
 // that does not exist yet (a destination's new file) its directory must be allowed and exist.
-func Check[C Located](ctx context.Context, env connector.Env, f Format[C], raw map[string]any) error {
-	cfg, err := f.Decode(raw)
+func (c *Connector[C]) Check(ctx context.Context, env connector.Env, raw map[string]any) error {
+	cfg, err := c.f.Decode(raw)
 	if err != nil {
 		return err
 	}
@@ -33,7 +62,7 @@ func Check[C Located](ctx context.Context, env connector.Env, f Format[C], raw m
 			return err
 		}
 	}
-	r, err := f.Reader(ctx, env, cfg, connector.ReadRequest{BatchSize: 1})
+	r, err := c.f.Reader(ctx, env, cfg, connector.ReadRequest{BatchSize: 1})
 	if err != nil {
 		return err
 	}
@@ -41,13 +70,16 @@ func Check[C Located](ctx context.Context, env connector.Env, f Format[C], raw m
 }
 
 // Discover returns the file as one stream (named after the file, or the upload id) with the schema
-// inferred from its sample.
-func Discover[C Located](ctx context.Context, env connector.Env, f Format[C], raw map[string]any) (*connector.Catalog, error) {
-	cfg, err := f.Decode(raw)
+// inferred from its sample, unless the format lists its streams itself (StreamLister).
+func (c *Connector[C]) Discover(ctx context.Context, env connector.Env, raw map[string]any) (*connector.Catalog, error) {
+	cfg, err := c.f.Decode(raw)
 	if err != nil {
 		return nil, err
 	}
-	r, err := f.Reader(ctx, env, cfg, connector.ReadRequest{BatchSize: 1})
+	if l, ok := c.f.(StreamLister[C]); ok {
+		return l.Discover(ctx, env, cfg)
+	}
+	r, err := c.f.Reader(ctx, env, cfg, connector.ReadRequest{BatchSize: 1})
 	if err != nil {
 		return nil, err
 	}
@@ -59,17 +91,26 @@ func Discover[C Located](ctx context.Context, env connector.Env, f Format[C], ra
 	return &connector.Catalog{Streams: []connector.Stream{{Name: name, Kind: "file", Schema: r.Schema()}}}, nil
 }
 
-// OpenReader decodes the config and opens a reader (from the checkpoint in req.State, if any).
-func OpenReader[C Located](ctx context.Context, env connector.Env, f Format[C], raw map[string]any, req connector.ReadRequest) (connector.Reader, error) {
-	cfg, err := f.Decode(raw)
+// Open starts reading (from the checkpoint in req.State, if any).
+func (c *Connector[C]) Open(ctx context.Context, env connector.Env, raw map[string]any, req connector.ReadRequest) (connector.Reader, error) {
+	cfg, err := c.f.Decode(raw)
 	if err != nil {
 		return nil, err
 	}
-	return f.Reader(ctx, env, cfg, req)
+	return c.f.Reader(ctx, env, cfg, req)
+}
+
+// OpenWriter starts writing the file.
+func (c *Connector[C]) OpenWriter(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) (connector.Writer, error) {
+	cfg, err := c.f.Decode(raw)
+	if err != nil {
+		return nil, err
+	}
+	return c.f.Writer(ctx, env, cfg, req)
 }
 
 // OpenInput resolves a source's file (upload or confined path, see Input) and opens it (see Open):
-// the opened input, the resolved path (to open it again), and the name errors call it.
+// the opened input, and the resolved path (to open it again).
 func OpenInput(ctx context.Context, env connector.Env, path, upload string) (in *In, real string, err error) {
 	real, name, err := Input(ctx, env, path, upload)
 	if err != nil {

@@ -19,7 +19,9 @@ type Source struct {
 }
 
 // Location returns the configured path and upload id.
-func (s Source) Location() (path, upload string) { return s.Path, s.Upload }
+func (s *Source) Location() (path, upload string) { return s.Path, s.Upload }
+
+func (s *Source) source() *Source { return s }
 
 // DefaultMaxRecordBytes is the default max_record_bytes: the largest single record a reader holds.
 const DefaultMaxRecordBytes = 16 << 20
@@ -80,12 +82,20 @@ func CheckTypes(types map[string]string) error {
 	return nil
 }
 
-// Decode decodes raw into cfg with the connector's spec and checks the type names of src.Types.
-func Decode(spec connector.Spec, raw map[string]any, cfg any, src *Source) error {
+// DecodeConfig decodes raw into a new T with the connector's spec and checks the type names of its
+// types option. T embeds Source.
+func DecodeConfig[T any, P interface {
+	*T
+	source() *Source
+}](spec connector.Spec, raw map[string]any) (P, error) {
+	cfg := P(new(T))
 	if err := connector.DecodeConfig(spec, raw, cfg); err != nil {
-		return err
+		return nil, err
 	}
-	return CheckTypes(src.Types)
+	if err := CheckTypes(cfg.source().Types); err != nil {
+		return nil, err
+	}
+	return cfg, nil
 }
 
 func sortedKeys(m map[string]string) []string {
