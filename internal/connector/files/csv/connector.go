@@ -38,7 +38,7 @@ func NewTSV() *Connector { return newConnector("tsv", "TSV file", "\t") }
 
 func newConnector(name, title, delim string) *Connector {
 	c := &Connector{name: name, title: title, delim: delim}
-	c.Connector = fileio.NewConnector[*settings](format{c})
+	c.Connector = fileio.NewConnectorWith[*settings](format{c}, c.decode)
 	return c
 }
 
@@ -55,29 +55,22 @@ const DefaultMaxRecordBytes = fileio.DefaultMaxRecordBytes
 
 // Spec describes the connector and its configuration.
 func (c *Connector) Spec() connector.Spec {
-	return connector.Spec{
-		Name:        c.name,
-		Title:       c.title,
-		Description: "Reads and writes delimited text files (local path or upload; gzip input detected), with type inference, null tokens, UTF-8 or Latin-1.",
-		Category:    "file",
-		Source:      true,
-		Destination: true,
-		WriteModes:  []connector.WriteMode{connector.Append, connector.Overwrite},
-		Config: configspec.Spec{Params: []configspec.Param{
-			fileio.PathParam("File", "data/orders.csv", true),
-			fileio.UploadParam("file"),
-			{Name: "delimiter", Type: configspec.String, Default: c.delim, Description: "Field delimiter: one character (use \"\\t\" for tab)."},
-			{Name: "quote", Type: configspec.String, Default: `"`, Description: "Quote character; empty disables quoting. A quote inside a quoted field is doubled."},
-			{Name: "header", Type: configspec.Boolean, Default: true, Description: "The first line holds the column names (read), and is written (write)."},
-			{Name: "columns", Type: configspec.Array, Items: &configspec.Param{Type: configspec.String}, Description: "Column names: required names when header is false; with a header they rename its columns in order."},
-			{Name: "encoding", Type: configspec.String, Default: "utf-8", Enum: []string{"utf-8", "latin-1", "windows-1252"}, Description: "Text encoding of the file. Invalid UTF-8 rejects the row; Latin-1 (ISO-8859-1) and Windows-1252 are converted to UTF-8 when read and back when written (a character they cannot hold rejects the row)."},
-			{Name: "bom", Type: configspec.Boolean, Default: false, Description: "Write a UTF-8 byte order mark at the start of a new file. A BOM is always skipped when reading."},
-			fileio.InferRowsParam(0, "Number of rows sampled to infer each column's type (bool, int, float, date, timestamp, else string); 0 reads every column as string."),
-			fileio.TypesParam("Per-column type overrides, e.g. {zip: string, amount: decimal}. Types: bool, int, float, decimal, string, bytes (base64), date, timestamp, json.", map[string]any{"amount": "decimal", "zip": "string"}),
-			{Name: "null_values", Type: configspec.Array, Items: &configspec.Param{Type: configspec.String}, Default: []any{""}, Description: "Unquoted field values read as NULL (default: only the empty field); the first is written for NULL. A quoted empty field (\"\") is an empty string, never NULL."},
-			fileio.MaxRecordBytesParam("Largest record (line) accepted; a longer one is rejected as a row without being held in memory."),
-		}},
-	}
+	return fileio.ConnectorSpec(c.name, c.title,
+		"Reads and writes delimited text files (local path or upload; gzip input detected), with type inference, null tokens, UTF-8, Latin-1 or Windows-1252.",
+		fileio.AppendOrOverwrite(),
+		fileio.PathParam("File", "data/orders.csv", true),
+		fileio.UploadParam("file"),
+		configspec.Param{Name: "delimiter", Type: configspec.String, Default: c.delim, Description: "Field delimiter: one character (use \"\\t\" for tab)."},
+		configspec.Param{Name: "quote", Type: configspec.String, Default: `"`, Description: "Quote character; empty disables quoting. A quote inside a quoted field is doubled."},
+		configspec.Param{Name: "header", Type: configspec.Boolean, Default: true, Description: "The first line holds the column names (read), and is written (write)."},
+		configspec.Param{Name: "columns", Type: configspec.Array, Items: &configspec.Param{Type: configspec.String}, Description: "Column names: required names when header is false; with a header they rename its columns in order."},
+		configspec.Param{Name: "encoding", Type: configspec.String, Default: "utf-8", Enum: []string{"utf-8", "latin-1", "windows-1252"}, Description: "Text encoding of the file. Invalid UTF-8 rejects the row; Latin-1 (ISO-8859-1) and Windows-1252 are converted to UTF-8 when read and back when written (a character they cannot hold rejects the row)."},
+		configspec.Param{Name: "bom", Type: configspec.Boolean, Default: false, Description: "Write a UTF-8 byte order mark at the start of a new file. A BOM is always skipped when reading."},
+		fileio.InferRowsParam(0, "Number of rows sampled to infer each column's type (bool, int, float, date, timestamp, else string); 0 reads every column as string."),
+		fileio.TypesParam("Per-column type overrides, e.g. {zip: string, amount: decimal}. Types: bool, int, float, decimal, string, bytes (base64), date, timestamp, json.", map[string]any{"amount": "decimal", "zip": "string"}),
+		configspec.Param{Name: "null_values", Type: configspec.Array, Items: &configspec.Param{Type: configspec.String}, Default: []any{""}, Description: "Unquoted field values read as NULL (default: only the empty field); the first is written for NULL. A quoted empty field (\"\") is an empty string, never NULL."},
+		fileio.MaxRecordBytesParam("Largest record (line) accepted; a longer one is rejected as a row without being held in memory."),
+	)
 }
 
 // settings is a decoded, checked config.

@@ -39,42 +39,30 @@ type Config struct {
 type Connector = fileio.Connector[*Config]
 
 // New returns the Excel connector (type "excel").
-func New() *Connector { return fileio.NewConnector[*Config](format{}) }
+func New() *Connector { return fileio.NewConnector[Config](format{}) }
 
 // format is the .xlsx workbook format; fileio.Connector does the rest.
 type format struct{}
 
 var (
-	_ fileio.Format[*Config]       = format{}
 	_ fileio.StreamLister[*Config] = format{}
 	_ connector.ResumableWriter    = (*writer)(nil)
 )
 
 // Spec describes the connector.
 func (format) Spec() connector.Spec {
-	return connector.Spec{
-		Name:        "excel",
-		Title:       "Excel workbook (.xlsx)",
-		Description: "Reads a sheet of an .xlsx workbook as records (typed cells, header row) and writes one (local path or upload).",
-		Category:    "file",
-		Source:      true,
-		Destination: true,
-		WriteModes:  []connector.WriteMode{connector.Overwrite},
-		Config: configspec.Spec{Params: []configspec.Param{
-			fileio.PathParam("Workbook", "data/report.xlsx", false),
-			fileio.UploadParam("workbook"),
-			{Name: "sheet", Type: configspec.String, Description: "Sheet name to read or write (reading: default the sheet at sheet_index; writing: default Sheet1)."},
-			{Name: "sheet_index", Type: configspec.Integer, Default: 0, Min: configspec.Ptr(0), Description: "0-based position of the sheet to read when sheet is not set."},
-			{Name: "header_row", Type: configspec.Integer, Default: 1, Min: configspec.Ptr(0), Description: "1-based row holding the column names; rows above it are skipped; 0 means no header (columns are named A, B, C...)."},
-			fileio.InferRowsParam(0, "Number of rows sampled to infer each column's type (0: cells are read as text)."),
-			fileio.TypesParam("Per-column type overrides, e.g. {zip: string, amount: decimal}."),
-			{Name: "password", Type: configspec.String, Secret: true, Description: "Password of an encrypted workbook (read), or to encrypt the written workbook with."},
-		}},
-	}
-}
-
-func (f format) Decode(raw map[string]any) (*Config, error) {
-	return fileio.DecodeConfig[Config](f.Spec(), raw)
+	return fileio.ConnectorSpec("excel", "Excel workbook (.xlsx)",
+		"Reads a sheet of an .xlsx workbook as records (typed cells, header row) and writes one (local path or upload).",
+		[]connector.WriteMode{connector.Overwrite},
+		fileio.PathParam("Workbook", "data/report.xlsx", false),
+		fileio.UploadParam("workbook"),
+		configspec.Param{Name: "sheet", Type: configspec.String, Description: "Sheet name to read or write (reading: default the sheet at sheet_index; writing: default Sheet1)."},
+		configspec.Param{Name: "sheet_index", Type: configspec.Integer, Default: 0, Min: configspec.Ptr(0), Description: "0-based position of the sheet to read when sheet is not set."},
+		configspec.Param{Name: "header_row", Type: configspec.Integer, Default: 1, Min: configspec.Ptr(0), Description: "1-based row holding the column names; rows above it are skipped; 0 means no header (columns are named A, B, C...)."},
+		fileio.InferRowsParam(0, "Number of rows sampled to infer each column's type (0: cells are read as text)."),
+		fileio.TypesParam("Per-column type overrides, e.g. {zip: string, amount: decimal}."),
+		configspec.Param{Name: "password", Type: configspec.String, Secret: true, Description: "Password of an encrypted workbook (read), or to encrypt the written workbook with."},
+	)
 }
 
 // Discover lists every sheet with the schema inferred from its rows.
@@ -233,9 +221,9 @@ func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req co
 		return nil, err
 	}
 	if len(req.State) > 0 {
-		if err := json.Unmarshal(req.State, &r.st); err != nil {
+		if err := fileio.Checkpoint(name, req.State, &r.st); err != nil {
 			r.Close()
-			return nil, fmt.Errorf("%s: bad checkpoint %s: %w", name, req.State, err)
+			return nil, err
 		}
 		r.samples = nil
 		if err := r.rewind(); err != nil {

@@ -28,42 +28,28 @@ type Config struct {
 type Connector = fileio.Connector[*Config]
 
 // New returns the JSON connector (type "json").
-func New() *Connector { return fileio.NewConnector[*Config](format{}) }
+func New() *Connector { return fileio.NewConnector[Config](format{}) }
 
 // format is the JSON array format; fileio.Connector does the rest.
 type format struct{}
 
-var (
-	_ fileio.Format[*Config]    = format{}
-	_ connector.ResumableWriter = (*writer)(nil)
-)
+var _ connector.ResumableWriter = (*writer)(nil)
 
 // DefaultMaxRecordBytes caps one array element.
 const DefaultMaxRecordBytes = fileio.DefaultMaxRecordBytes
 
 // Spec describes the connector.
 func (format) Spec() connector.Spec {
-	return connector.Spec{
-		Name:        "json",
-		Title:       "JSON file",
-		Description: "Reads and writes a JSON array of objects, at the top level or at a path such as data.items (local path or upload; gzip input detected).",
-		Category:    "file",
-		Source:      true,
-		Destination: true,
-		WriteModes:  []connector.WriteMode{connector.Append, connector.Overwrite},
-		Config: configspec.Spec{Params: []configspec.Param{
-			fileio.PathParam("File", "data/orders.json", true),
-			fileio.UploadParam("file"),
-			{Name: "records_path", Type: configspec.String, Default: "", Pattern: `^([^.]+(\.[^.]+)*)?$`, Description: "Dot-separated object keys leading to the array of records (empty: the file is the array). Written files nest the array the same way.", Examples: []any{"data.items"}},
-			fileio.InferRowsParam(1, "Number of objects sampled to infer the fields and their types."),
-			fileio.TypesParam("Per-field type overrides, e.g. {amount: decimal}; a field named here but absent from the sample is added."),
-			fileio.MaxRecordBytesParam("Largest array element (or skipped value on the way to records_path) accepted; a larger one fails the read with a clear error instead of being loaded."),
-		}},
-	}
-}
-
-func (f format) Decode(raw map[string]any) (*Config, error) {
-	return fileio.DecodeConfig[Config](f.Spec(), raw)
+	return fileio.ConnectorSpec("json", "JSON file",
+		"Reads and writes a JSON array of objects, at the top level or at a path such as data.items (local path or upload; gzip input detected).",
+		fileio.AppendOrOverwrite(),
+		fileio.PathParam("File", "data/orders.json", true),
+		fileio.UploadParam("file"),
+		configspec.Param{Name: "records_path", Type: configspec.String, Default: "", Pattern: `^([^.]+(\.[^.]+)*)?$`, Description: "Dot-separated object keys leading to the array of records (empty: the file is the array). Written files nest the array the same way.", Examples: []any{"data.items"}},
+		fileio.InferRowsParam(1, "Number of objects sampled to infer the fields and their types."),
+		fileio.TypesParam("Per-field type overrides, e.g. {amount: decimal}; a field named here but absent from the sample is added."),
+		fileio.MaxRecordBytesParam("Largest array element (or skipped value on the way to records_path) accepted; a larger one fails the read with a clear error instead of being loaded."),
+	)
 }
 
 func (cfg *Config) keys() []string {
@@ -134,9 +120,9 @@ func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req co
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if len(req.State) > 0 {
-		if err := ejson.Unmarshal(req.State, &r.st); err != nil {
+		if err := fileio.Checkpoint(name, req.State, &r.st); err != nil {
 			r.Close()
-			return nil, fmt.Errorf("%s: bad checkpoint %s: %w", name, req.State, err)
+			return nil, err
 		}
 		r.Close()
 		r.samples, r.done = nil, false

@@ -10,7 +10,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/dataaggregator/aggregator/internal/configspec"
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/connector/files/internal/fileio"
 	"github.com/dataaggregator/aggregator/internal/connector/files/internal/jsonrec"
@@ -27,41 +26,27 @@ type Config struct {
 type Connector = fileio.Connector[*Config]
 
 // New returns the NDJSON connector (type "ndjson").
-func New() *Connector { return fileio.NewConnector[*Config](format{}) }
+func New() *Connector { return fileio.NewConnector[Config](format{}) }
 
 // format is the newline-delimited JSON format; fileio.Connector does the rest.
 type format struct{}
 
-var (
-	_ fileio.Format[*Config]    = format{}
-	_ connector.ResumableWriter = (*writer)(nil)
-)
+var _ connector.ResumableWriter = (*writer)(nil)
 
 // DefaultMaxRecordBytes caps one line.
 const DefaultMaxRecordBytes = fileio.DefaultMaxRecordBytes
 
 // Spec describes the connector.
 func (format) Spec() connector.Spec {
-	return connector.Spec{
-		Name:        "ndjson",
-		Title:       "NDJSON file",
-		Description: "Reads and writes newline-delimited JSON (one object per line; local path or upload; gzip input detected).",
-		Category:    "file",
-		Source:      true,
-		Destination: true,
-		WriteModes:  []connector.WriteMode{connector.Append, connector.Overwrite},
-		Config: configspec.Spec{Params: []configspec.Param{
-			fileio.PathParam("File", "out/orders.ndjson", true),
-			fileio.UploadParam("file"),
-			fileio.InferRowsParam(1, "Number of objects sampled to infer the fields and their types."),
-			fileio.TypesParam("Per-field type overrides, e.g. {amount: decimal, payload: json}; a field named here but absent from the sample is added."),
-			fileio.MaxRecordBytesParam("Longest line accepted; a longer one is rejected as a row without being held in memory."),
-		}},
-	}
-}
-
-func (f format) Decode(raw map[string]any) (*Config, error) {
-	return fileio.DecodeConfig[Config](f.Spec(), raw)
+	return fileio.ConnectorSpec("ndjson", "NDJSON file",
+		"Reads and writes newline-delimited JSON (one object per line; local path or upload; gzip input detected).",
+		fileio.AppendOrOverwrite(),
+		fileio.PathParam("File", "out/orders.ndjson", true),
+		fileio.UploadParam("file"),
+		fileio.InferRowsParam(1, "Number of objects sampled to infer the fields and their types."),
+		fileio.TypesParam("Per-field type overrides, e.g. {amount: decimal, payload: json}; a field named here but absent from the sample is added."),
+		fileio.MaxRecordBytesParam("Longest line accepted; a longer one is rejected as a row without being held in memory."),
+	)
 }
 
 type state struct {
@@ -93,7 +78,7 @@ func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req co
 	if err != nil {
 		return nil, err
 	}
-	in, path, err := fileio.OpenInput(ctx, env, cfg.Path, cfg.Upload)
+	in, err := fileio.OpenInput(ctx, env, cfg.Path, cfg.Upload)
 	if err != nil {
 		return nil, err
 	}
@@ -122,16 +107,11 @@ func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req co
 	}
 	if len(req.State) > 0 {
 		var st state
-		if err := json.Unmarshal(req.State, &st); err != nil {
+		if err := fileio.Checkpoint(name, req.State, &st); err != nil {
 			in.Close()
-			return nil, fmt.Errorf("%s: bad checkpoint %s: %w", name, req.State, err)
-		}
-		in.Close()
-		if r.in, err = fileio.Open(path, name); err != nil {
 			return nil, err
 		}
-		if err := r.in.SeekTo(st.Offset); err != nil {
-			r.in.Close()
+		if r.in, err = in.Reopen(st.Offset); err != nil {
 			return nil, err
 		}
 		r.lr = fileio.NewLineReader(r.in, cfg.MaxRecordBytes)

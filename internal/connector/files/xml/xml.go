@@ -33,42 +33,28 @@ type Config struct {
 type Connector = fileio.Connector[*Config]
 
 // New returns the XML connector (type "xml").
-func New() *Connector { return fileio.NewConnector[*Config](format{}) }
+func New() *Connector { return fileio.NewConnector[Config](format{}) }
 
 // format is the XML records format; fileio.Connector does the rest.
 type format struct{}
 
-var (
-	_ fileio.Format[*Config]    = format{}
-	_ connector.ResumableWriter = (*writer)(nil)
-)
+var _ connector.ResumableWriter = (*writer)(nil)
 
 // DefaultMaxRecordBytes caps one record element.
 const DefaultMaxRecordBytes = fileio.DefaultMaxRecordBytes
 
 // Spec describes the connector.
 func (format) Spec() connector.Spec {
-	return connector.Spec{
-		Name:        "xml",
-		Title:       "XML file",
-		Description: "Reads and writes repeating XML elements as records, flattening attributes and nested elements to fields (local path or upload; gzip input detected).",
-		Category:    "file",
-		Source:      true,
-		Destination: true,
-		WriteModes:  []connector.WriteMode{connector.Append, connector.Overwrite},
-		Config: configspec.Spec{Params: []configspec.Param{
-			fileio.PathParam("File", "data/orders.xml", true),
-			fileio.UploadParam("file"),
-			{Name: "record_path", Type: configspec.String, Default: "records/record", Pattern: `^[^/\s]+(/[^/\s]+)+$`, Description: "Slash-separated element names from the root element to the repeating record element (at least two).", Examples: []any{"orders/order"}},
-			fileio.InferRowsParam(0, "Number of records sampled to infer the fields and their types (0: every field is a string)."),
-			fileio.TypesParam("Per-field type overrides by flattened name, e.g. {\"@id\": int, customer.since: date}."),
-			fileio.MaxRecordBytesParam("Largest record element (or text node) accepted; a larger one fails the read with a clear error instead of being loaded."),
-		}},
-	}
-}
-
-func (f format) Decode(raw map[string]any) (*Config, error) {
-	return fileio.DecodeConfig[Config](f.Spec(), raw)
+	return fileio.ConnectorSpec("xml", "XML file",
+		"Reads and writes repeating XML elements as records, flattening attributes and nested elements to fields (local path or upload; gzip input detected).",
+		fileio.AppendOrOverwrite(),
+		fileio.PathParam("File", "data/orders.xml", true),
+		fileio.UploadParam("file"),
+		configspec.Param{Name: "record_path", Type: configspec.String, Default: "records/record", Pattern: `^[^/\s]+(/[^/\s]+)+$`, Description: "Slash-separated element names from the root element to the repeating record element (at least two).", Examples: []any{"orders/order"}},
+		fileio.InferRowsParam(0, "Number of records sampled to infer the fields and their types (0: every field is a string)."),
+		fileio.TypesParam("Per-field type overrides by flattened name, e.g. {\"@id\": int, customer.since: date}."),
+		fileio.MaxRecordBytesParam("Largest record element (or text node) accepted; a larger one fails the read with a clear error instead of being loaded."),
+	)
 }
 
 type state struct {
@@ -173,9 +159,9 @@ func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req co
 		return nil, err
 	}
 	if len(req.State) > 0 {
-		if err := json.Unmarshal(req.State, &r.st); err != nil {
+		if err := fileio.Checkpoint(name, req.State, &r.st); err != nil {
 			r.Close()
-			return nil, fmt.Errorf("%s: bad checkpoint %s: %w", name, req.State, err)
+			return nil, err
 		}
 		r.Close()
 		r.samples, r.done = nil, false

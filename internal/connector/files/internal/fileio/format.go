@@ -19,7 +19,6 @@ type Config interface {
 // Writer opens the destination (resolve its path with Destination).
 type Format[C Config] interface {
 	Spec() connector.Spec
-	Decode(raw map[string]any) (C, error)
 	Reader(ctx context.Context, env connector.Env, cfg C, req connector.ReadRequest) (connector.Reader, error)
 	Writer(ctx context.Context, env connector.Env, cfg C, req connector.WriteRequest) (connector.Writer, error)
 }
@@ -33,11 +32,25 @@ type StreamLister[C Config] interface {
 // Connector is a file connector made of its Format: the config decoding, Check, Discover, Open and
 // OpenWriter every file connector shares.
 type Connector[C Config] struct {
-	f Format[C]
+	f      Format[C]
+	decode func(raw map[string]any) (C, error)
 }
 
-// NewConnector returns the connector of a format.
-func NewConnector[C Config](f Format[C]) *Connector[C] { return &Connector[C]{f: f} }
+// NewConnector returns the connector of a format whose config T embeds Source: a config is decoded
+// by the format's spec and its types option checked (DecodeConfig).
+func NewConnector[T any, C interface {
+	*T
+	Config
+	source() *Source
+}](f Format[C]) *Connector[C] {
+	return &Connector[C]{f: f, decode: func(raw map[string]any) (C, error) { return DecodeConfig[T, C](f.Spec(), raw) }}
+}
+
+// NewConnectorWith returns the connector of a format whose config needs more than its spec checks:
+// decode turns a raw config into it.
+func NewConnectorWith[C Config](f Format[C], decode func(raw map[string]any) (C, error)) *Connector[C] {
+	return &Connector[C]{f: f, decode: decode}
+}
 
 var (
 	_ connector.Source      = (*Connector[*Source])(nil)
@@ -52,7 +65,7 @@ func (c *Connector[C]) Spec() connector.Spec { return c.f.Spec() }
 // Check validates the config; an existing file is opened and its inference sample read, for a path
 // that does not exist yet (a destination's new file) its directory must be allowed and exist.
 func (c *Connector[C]) Check(ctx context.Context, env connector.Env, raw map[string]any) error {
-	cfg, err := c.f.Decode(raw)
+	cfg, err := c.decode(raw)
 	if err != nil {
 		return err
 	}
@@ -72,7 +85,7 @@ func (c *Connector[C]) Check(ctx context.Context, env connector.Env, raw map[str
 // Discover returns the file as one stream (named after the file, or the upload id) with the schema
 // inferred from its sample, unless the format lists its streams itself (StreamLister).
 func (c *Connector[C]) Discover(ctx context.Context, env connector.Env, raw map[string]any) (*connector.Catalog, error) {
-	cfg, err := c.f.Decode(raw)
+	cfg, err := c.decode(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +106,7 @@ func (c *Connector[C]) Discover(ctx context.Context, env connector.Env, raw map[
 
 // Open starts reading (from the checkpoint in req.State, if any).
 func (c *Connector[C]) Open(ctx context.Context, env connector.Env, raw map[string]any, req connector.ReadRequest) (connector.Reader, error) {
-	cfg, err := c.f.Decode(raw)
+	cfg, err := c.decode(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -102,25 +115,21 @@ func (c *Connector[C]) Open(ctx context.Context, env connector.Env, raw map[stri
 
 // OpenWriter starts writing the file.
 func (c *Connector[C]) OpenWriter(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) (connector.Writer, error) {
-	cfg, err := c.f.Decode(raw)
+	cfg, err := c.decode(raw)
 	if err != nil {
 		return nil, err
 	}
 	return c.f.Writer(ctx, env, cfg, req)
 }
 
-// OpenInput resolves a source's file (upload or confined path, see Input) and opens it (see Open):
-// the opened input, and the resolved path (to open it again).
-func OpenInput(ctx context.Context, env connector.Env, path, upload string) (in *In, real string, err error) {
+// OpenInput resolves a source's file (upload or confined path, see Input) and opens it (see Open);
+// In.Reopen opens it again.
+func OpenInput(ctx context.Context, env connector.Env, path, upload string) (*In, error) {
 	real, name, err := Input(ctx, env, path, upload)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	in, err = Open(real, name)
-	if err != nil {
-		return nil, "", err
-	}
-	return in, real, nil
+	return Open(real, name)
 }
 
 // Destination resolves a destination's file: a path (an upload cannot be written), confined to the

@@ -3,6 +3,7 @@ package fileio
 import (
 	"bufio"
 	"compress/gzip"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 // In is an opened input file: plain, or gzip (detected by its magic bytes or a .gz name).
 type In struct {
 	Name string // what errors call the file
+	path string
 	Gzip bool
 	f    *os.File
 	gz   *gzip.Reader
@@ -25,7 +27,7 @@ func Open(path, name string) (*In, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", name, err)
 	}
-	in := &In{Name: name, f: f, r: f}
+	in := &In{Name: name, path: path, f: f, r: f}
 	var magic [2]byte
 	n, _ := io.ReadFull(f, magic[:])
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -76,6 +78,30 @@ func (in *In) SeekTo(off int64) error {
 	n, err := io.CopyN(io.Discard, in.r, off)
 	if err != nil {
 		return fmt.Errorf("%s: skip to offset %d (reached %d): %w", in.Name, off, n, err)
+	}
+	return nil
+}
+
+// Reopen closes in and opens its file again, positioned at byte offset off of the content (see
+// SeekTo): how a reader continues after a checkpoint once the sample has been read.
+func (in *In) Reopen(off int64) (*In, error) {
+	in.Close()
+	again, err := Open(in.path, in.Name)
+	if err != nil {
+		return nil, err
+	}
+	if err := again.SeekTo(off); err != nil {
+		again.Close()
+		return nil, err
+	}
+	return again, nil
+}
+
+// Checkpoint decodes a reader's checkpoint (ReadRequest.State) into st; a malformed one is an error
+// naming the file called name.
+func Checkpoint(name string, state json.RawMessage, st any) error {
+	if err := json.Unmarshal(state, st); err != nil {
+		return fmt.Errorf("%s: bad checkpoint %s: %w", name, state, err)
 	}
 	return nil
 }

@@ -29,6 +29,26 @@ const DefaultMaxRecordBytes = 16 << 20
 // DefaultInferRows is the default infer_rows.
 const DefaultInferRows = 1000
 
+// AppendOrOverwrite are the write modes of a file written as a stream.
+func AppendOrOverwrite() []connector.WriteMode {
+	return []connector.WriteMode{connector.Append, connector.Overwrite}
+}
+
+// ConnectorSpec is the spec of a file connector: category "file", a source and a destination with
+// the given write modes and config params.
+func ConnectorSpec(name, title, description string, modes []connector.WriteMode, params ...configspec.Param) connector.Spec {
+	return connector.Spec{
+		Name:        name,
+		Title:       title,
+		Description: description,
+		Category:    "file",
+		Source:      true,
+		Destination: true,
+		WriteModes:  modes,
+		Config:      configspec.Spec{Params: params},
+	}
+}
+
 // PathParam is the "path" parameter. noun names what the file is ("File", "Workbook"); gzip says
 // that the format decompresses gzip input.
 func PathParam(noun, example string, gzip bool) configspec.Param {

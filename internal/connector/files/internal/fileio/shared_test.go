@@ -58,24 +58,38 @@ func TestDestination(t *testing.T) {
 	}
 }
 
-func TestOpenInput(t *testing.T) {
+func TestOpenInputAndReopen(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
 	if err := os.WriteFile(filepath.Join(root, "in.txt"), []byte("hello"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	env := connector.Env{FileRoots: []string{root}}
-	in, path, err := OpenInput(t.Context(), env, "in.txt", "")
+	in, err := OpenInput(t.Context(), env, "in.txt", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer in.Close()
 	b, _ := io.ReadAll(in)
-	if string(b) != "hello" || in.Name != "in.txt" || filepath.Base(path) != "in.txt" {
-		t.Fatalf("read %q, name %q, path %q", b, in.Name, path)
+	if string(b) != "hello" || in.Name != "in.txt" {
+		t.Fatalf("read %q, name %q", b, in.Name)
 	}
-	if _, _, err := OpenInput(t.Context(), env, "missing.txt", ""); !errors.Is(err, connector.ErrNotFound) {
+	again, err := in.Reopen(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if b, _ := io.ReadAll(again); string(b) != "llo" {
+		t.Fatalf("after Reopen(2): %q", b)
+	}
+	if _, err := OpenInput(t.Context(), env, "missing.txt", ""); !errors.Is(err, connector.ErrNotFound) {
 		t.Fatalf("missing file: %v", err)
+	}
+	var st struct{ Offset int64 }
+	if err := Checkpoint("in.txt", []byte(`{"Offset":`), &st); err == nil || !strings.HasPrefix(err.Error(), "in.txt: bad checkpoint") {
+		t.Fatalf("bad checkpoint: %v", err)
+	}
+	if err := Checkpoint("in.txt", []byte(`{"Offset":7}`), &st); err != nil || st.Offset != 7 {
+		t.Fatalf("checkpoint: %v, %+v", err, st)
 	}
 }
 
