@@ -385,3 +385,21 @@ func TestStatusWriterPassesFlushAndUnwrap(t *testing.T) {
 		t.Fatalf("ResponseController through the wrappers: %v", err)
 	}
 }
+
+func TestRootLeadsToDocsWithoutUI(t *testing.T) {
+	t.Parallel()
+	e := setup(t, setupOptions{})
+	c := *e.srv.Client()
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	res, err := c.Get(e.srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusFound || res.Header.Get("Location") != "/docs" {
+		t.Fatalf("GET / = %d Location %q, want 302 to /docs", res.StatusCode, res.Header.Get("Location"))
+	}
+	if r := e.do("GET", "/not-a-page", "", nil); r.status != http.StatusNotFound {
+		t.Fatalf("GET /not-a-page = %d, want 404", r.status)
+	}
+}

@@ -121,6 +121,9 @@ func New(d Deps) (*Server, error) {
 	})
 	if d.UI != nil {
 		mux.Handle("/", d.UI)
+	} else {
+		// Without a built web UI the root leads to the interactive API docs.
+		mux.Handle("GET /{$}", http.RedirectHandler("/docs", http.StatusFound))
 	}
 
 	s.handler = chain(mux,

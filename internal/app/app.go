@@ -265,6 +265,7 @@ func printBanner(w io.Writer, title string, b auth.Bootstrap, baseURL string) {
    username: %s
    password: %s
  Sign in at %s/
+   (API docs at /docs; or POST /api/v1/auth/login with {"login", "password"})
  This password is shown once; change it after signing in.
 ================================================================
 
