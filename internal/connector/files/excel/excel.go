@@ -146,11 +146,7 @@ type reader struct {
 // Reader opens the workbook and reads a sheet (ReadRequest.Stream, when set, names it): its header
 // and inference sample, then to the checkpoint, if any.
 func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req connector.ReadRequest) (connector.Reader, error) {
-	path, name, err := fileio.Input(ctx, env, cfg.Path, cfg.Upload)
-	if err != nil {
-		return nil, err
-	}
-	overrides, err := fileio.Overrides(cfg.Types, req.Overrides)
+	path, name, overrides, err := cfg.Resolve(ctx, env, req)
 	if err != nil {
 		return nil, err
 	}

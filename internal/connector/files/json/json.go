@@ -35,9 +35,6 @@ type format struct{}
 
 var _ connector.ResumableWriter = (*writer)(nil)
 
-// DefaultMaxRecordBytes caps one array element.
-const DefaultMaxRecordBytes = fileio.DefaultMaxRecordBytes
-
 // Spec describes the connector.
 func (format) Spec() connector.Spec {
 	return fileio.ConnectorSpec("json", "JSON file",
@@ -70,28 +67,24 @@ type element struct {
 }
 
 type reader struct {
-	cfg     *Config
-	name    string
-	in      *fileio.In
-	win     *fileio.Window
-	sc      *elemScanner
-	dec     *ejson.Decoder
-	schema  *record.Schema
-	conv    *jsonrec.Converter
-	q       fileio.Batches[element]
-	samples []element // the inference sample, then q.Samples
-	index   int64     // elements read from the decoder
-	st      state
-	done    bool
+	cfg                *Config
+	name               string
+	fileio.InputCloser // Close
+	win                *fileio.Window
+	sc                 *elemScanner
+	dec                *ejson.Decoder
+	schema             *record.Schema
+	conv               *jsonrec.Converter
+	q                  fileio.Batches[element]
+	samples            []element // the inference sample, then q.Samples
+	index              int64     // elements read from the decoder
+	st                 state
+	done               bool
 }
 
 // Reader opens the file and reads the inference sample (then seeks to the checkpoint, if any).
 func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req connector.ReadRequest) (connector.Reader, error) {
-	path, name, err := fileio.Input(ctx, env, cfg.Path, cfg.Upload)
-	if err != nil {
-		return nil, err
-	}
-	overrides, err := fileio.Overrides(cfg.Types, req.Overrides)
+	path, name, overrides, err := cfg.Resolve(ctx, env, req)
 	if err != nil {
 		return nil, err
 	}
@@ -153,13 +146,13 @@ func (r *reader) start(path string) error {
 	if err != nil {
 		return err
 	}
-	r.in, r.index = in, 0
+	r.In, r.index = in, 0
 	r.win = &fileio.Window{R: in, Max: int64(r.cfg.MaxRecordBytes)}
 	r.dec = ejson.NewDecoder(r.win)
 	r.dec.UseNumber()
 	if err := r.descend(); err != nil {
 		in.Close()
-		r.in = nil
+		r.In = nil
 		return err
 	}
 	// From the '[' on, elements are split by elemScanner (which caps them itself), reading what the
@@ -284,14 +277,6 @@ func (r *reader) element() (element, error) {
 
 func (r *reader) Schema() *record.Schema           { return r.schema }
 func (r *reader) State() (ejson.RawMessage, error) { return ejson.Marshal(r.st) }
-func (r *reader) Close() error {
-	if r.in == nil {
-		return nil
-	}
-	err := r.in.Close()
-	r.in = nil
-	return err
-}
 
 func (r *reader) Next(ctx context.Context) (*record.Batch, error) {
 	r.conv.NewBatch()

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
@@ -32,9 +31,6 @@ func New() *Connector { return fileio.NewConnector[Config](format{}) }
 type format struct{}
 
 var _ connector.ResumableWriter = (*writer)(nil)
-
-// DefaultMaxRecordBytes caps one line.
-const DefaultMaxRecordBytes = fileio.DefaultMaxRecordBytes
 
 // Spec describes the connector.
 func (format) Spec() connector.Spec {
@@ -62,28 +58,27 @@ type sample struct {
 }
 
 type reader struct {
-	name    string
-	in      *fileio.In
-	lr      *fileio.LineReader
-	schema  *record.Schema
-	conv    *jsonrec.Converter
-	q       fileio.Batches[sample]
-	samples []sample // the inference sample, then q.Samples
-	st      state
+	name               string
+	fileio.InputCloser // Close
+	lr                 *fileio.LineReader
+	schema             *record.Schema
+	conv               *jsonrec.Converter
+	q                  fileio.Batches[sample]
+	samples            []sample // the inference sample, then q.Samples
+	st                 state
 }
 
 // Reader opens the file and reads the inference sample (then seeks to the checkpoint, if any).
 func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req connector.ReadRequest) (connector.Reader, error) {
-	overrides, err := fileio.Overrides(cfg.Types, req.Overrides)
+	path, name, overrides, err := cfg.Resolve(ctx, env, req)
 	if err != nil {
 		return nil, err
 	}
-	in, err := fileio.OpenInput(ctx, env, cfg.Path, cfg.Upload)
+	in, err := fileio.Open(path, name)
 	if err != nil {
 		return nil, err
 	}
-	name := in.Name
-	r := &reader{name: name, in: in, lr: fileio.NewLineReader(in, cfg.MaxRecordBytes)}
+	r := &reader{InputCloser: fileio.InputCloser{In: in}, name: name, lr: fileio.NewLineReader(in, cfg.MaxRecordBytes)}
 	inf := jsonrec.NewInferrer()
 	for len(r.samples) < cfg.InferRows {
 		sm, err := r.line()
@@ -111,10 +106,10 @@ func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req co
 			in.Close()
 			return nil, err
 		}
-		if r.in, err = in.Reopen(st.Offset); err != nil {
+		if r.In, err = in.Reopen(st.Offset); err != nil {
 			return nil, err
 		}
-		r.lr = fileio.NewLineReader(r.in, cfg.MaxRecordBytes)
+		r.lr = fileio.NewLineReader(r.In, cfg.MaxRecordBytes)
 		r.lr.Off, r.lr.Line = st.Offset, st.Line
 		r.samples, r.st = nil, st
 	}
@@ -179,14 +174,6 @@ func firstNonSpace(b []byte) int {
 
 func (r *reader) Schema() *record.Schema          { return r.schema }
 func (r *reader) State() (json.RawMessage, error) { return json.Marshal(r.st) }
-func (r *reader) Close() error {
-	if r.in == nil {
-		return nil
-	}
-	err := r.in.Close()
-	r.in = nil
-	return err
-}
 
 func (r *reader) Next(ctx context.Context) (*record.Batch, error) {
 	r.conv.NewBatch()
@@ -208,15 +195,7 @@ func (format) Writer(ctx context.Context, env connector.Env, cfg *Config, req co
 		req.Mode = connector.Append
 	}
 	var needNL bool
-	tail := func(f *os.File, size int64) (int64, bool, error) {
-		last := make([]byte, 1)
-		if _, err := f.ReadAt(last, size-1); err != nil {
-			return 0, false, err
-		}
-		needNL = last[0] != '\n'
-		return size, true, nil
-	}
-	sink, err := fileio.OpenSink(fileio.SinkOptions{Path: path, Name: cfg.Path, Mode: req.Mode, RunID: req.RunID, Resume: req.Resume, Tail: tail})
+	sink, err := fileio.OpenSink(fileio.SinkOptions{Path: path, Name: cfg.Path, Mode: req.Mode, RunID: req.RunID, Resume: req.Resume, Tail: fileio.LinesTail(&needNL, nil)})
 	if err != nil {
 		return nil, err
 	}

@@ -40,9 +40,6 @@ type format struct{}
 
 var _ connector.ResumableWriter = (*writer)(nil)
 
-// DefaultMaxRecordBytes caps one record element.
-const DefaultMaxRecordBytes = fileio.DefaultMaxRecordBytes
-
 // Spec describes the connector.
 func (format) Spec() connector.Spec {
 	return fileio.ConnectorSpec("xml", "XML file",
@@ -91,32 +88,28 @@ func (r *rec) text(name string) (string, bool) {
 }
 
 type reader struct {
-	cfg     *Config
-	path    []string
-	name    string
-	in      *fileio.In
-	win     *fileio.Window
-	dec     *xml.Decoder
-	stack   []string
-	schema  *record.Schema
-	kinds   []record.Kind
-	q       fileio.Batches[*rec]
-	samples []*rec // the inference sample, then q.Samples
-	index   int64
-	st      state
-	done    bool
-	sc      scratch
-	log     *slog.Logger
-	unknown map[string]bool // fields reported as not in the schema
+	cfg                *Config
+	path               []string
+	name               string
+	fileio.InputCloser // Close
+	win                *fileio.Window
+	dec                *xml.Decoder
+	stack              []string
+	schema             *record.Schema
+	kinds              []record.Kind
+	q                  fileio.Batches[*rec]
+	samples            []*rec // the inference sample, then q.Samples
+	index              int64
+	st                 state
+	done               bool
+	sc                 scratch
+	log                *slog.Logger
+	unknown            map[string]bool // fields reported as not in the schema
 }
 
 // Reader opens the file and reads the inference sample (then seeks to the checkpoint, if any).
 func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req connector.ReadRequest) (connector.Reader, error) {
-	path, name, err := fileio.Input(ctx, env, cfg.Path, cfg.Upload)
-	if err != nil {
-		return nil, err
-	}
-	overrides, err := fileio.Overrides(cfg.Types, req.Overrides)
+	path, name, overrides, err := cfg.Resolve(ctx, env, req)
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +182,7 @@ func (r *reader) start(path string) error {
 	if err != nil {
 		return err
 	}
-	r.in, r.index, r.stack = in, 0, r.stack[:0]
+	r.In, r.index, r.stack = in, 0, r.stack[:0]
 	r.win = &fileio.Window{R: in, Max: int64(r.cfg.MaxRecordBytes)}
 	r.dec = xml.NewDecoder(r.win)
 	r.dec.CharsetReader = func(label string, input io.Reader) (io.Reader, error) {
@@ -391,14 +384,6 @@ func attrName(n xml.Name) string { return n.Local }
 
 func (r *reader) Schema() *record.Schema          { return r.schema }
 func (r *reader) State() (json.RawMessage, error) { return json.Marshal(r.st) }
-func (r *reader) Close() error {
-	if r.in == nil {
-		return nil
-	}
-	err := r.in.Close()
-	r.in = nil
-	return err
-}
 
 func (r *reader) Next(ctx context.Context) (*record.Batch, error) {
 	return r.q.Next(ctx, r.record, r.add, r.dec.InputOffset)

@@ -122,16 +122,6 @@ func (c *Connector[C]) OpenWriter(ctx context.Context, env connector.Env, raw ma
 	return c.f.Writer(ctx, env, cfg, req)
 }
 
-// OpenInput resolves a source's file (upload or confined path, see Input) and opens it (see Open);
-// In.Reopen opens it again.
-func OpenInput(ctx context.Context, env connector.Env, path, upload string) (*In, error) {
-	real, name, err := Input(ctx, env, path, upload)
-	if err != nil {
-		return nil, err
-	}
-	return Open(real, name)
-}
-
 // Destination resolves a destination's file: a path (an upload cannot be written), confined to the
 // roots, whose directory exists.
 func Destination(env connector.Env, path, upload string) (string, error) {

@@ -106,6 +106,21 @@ func Checkpoint(name string, state json.RawMessage, st any) error {
 	return nil
 }
 
+// InputCloser gives a reader its Close: it closes In once (embed it and set In when opening).
+type InputCloser struct {
+	In *In
+}
+
+// Close closes the input; closing again does nothing.
+func (c *InputCloser) Close() error {
+	if c.In == nil {
+		return nil
+	}
+	err := c.In.Close()
+	c.In = nil
+	return err
+}
+
 // Close closes the file.
 func (in *In) Close() error {
 	if in.gz != nil {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"io"
+	"os"
 )
 
 // LineReader reads lines of at most Max bytes; a longer line is skipped to its end without being
@@ -66,4 +67,23 @@ func (l *LineReader) Next() (line []byte, tooLong bool, err error) {
 		line = line[:n-1]
 	}
 	return line, false, nil
+}
+
+// LinesTail is the SinkOptions.Tail of a line-oriented file opened for append: new records go at its
+// end, and *missingNL says that its last line lacks its newline (write one first). check, when not
+// nil, looks at the existing file too (a header that must match).
+func LinesTail(missingNL *bool, check func(f *os.File) error) func(f *os.File, size int64) (int64, bool, error) {
+	return func(f *os.File, size int64) (int64, bool, error) {
+		last := make([]byte, 1)
+		if _, err := f.ReadAt(last, size-1); err != nil {
+			return 0, false, err
+		}
+		*missingNL = last[0] != '\n'
+		if check != nil {
+			if err := check(f); err != nil {
+				return 0, false, err
+			}
+		}
+		return size, true, nil
+	}
 }

@@ -1,6 +1,7 @@
 package fileio
 
 import (
+	"context"
 	"fmt"
 	"sort"
 
@@ -22,6 +23,18 @@ type Source struct {
 func (s *Source) Location() (path, upload string) { return s.Path, s.Upload }
 
 func (s *Source) source() *Source { return s }
+
+// Resolve is a reader's first step: the source's file (see Input) and its type overrides (the types
+// option merged with the engine's, see Overrides).
+func (s *Source) Resolve(ctx context.Context, env connector.Env, req connector.ReadRequest) (path, name string, overrides map[string]record.Kind, err error) {
+	if path, name, err = Input(ctx, env, s.Path, s.Upload); err != nil {
+		return "", "", nil, err
+	}
+	if overrides, err = Overrides(s.Types, req.Overrides); err != nil {
+		return "", "", nil, err
+	}
+	return path, name, overrides, nil
+}
 
 // DefaultMaxRecordBytes is the default max_record_bytes: the largest single record a reader holds.
 const DefaultMaxRecordBytes = 16 << 20

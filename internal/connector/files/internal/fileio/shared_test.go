@@ -58,14 +58,22 @@ func TestDestination(t *testing.T) {
 	}
 }
 
-func TestOpenInputAndReopen(t *testing.T) {
+func TestResolveReopenClose(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
 	if err := os.WriteFile(filepath.Join(root, "in.txt"), []byte("hello"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	env := connector.Env{FileRoots: []string{root}}
-	in, err := OpenInput(t.Context(), env, "in.txt", "")
+	src := &Source{Path: "in.txt", Types: map[string]string{"a": "int", "b": "date"}}
+	path, name, overrides, err := src.Resolve(t.Context(), env, connector.ReadRequest{Overrides: map[string]record.Kind{"b": record.KindString}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name != "in.txt" || filepath.Base(path) != "in.txt" || overrides["a"] != record.KindInt || overrides["b"] != record.KindString {
+		t.Fatalf("Resolve = %q, %q, %v", path, name, overrides)
+	}
+	in, err := Open(path, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,12 +85,21 @@ func TestOpenInputAndReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer again.Close()
+	c := InputCloser{In: again}
 	if b, _ := io.ReadAll(again); string(b) != "llo" {
 		t.Fatalf("after Reopen(2): %q", b)
 	}
-	if _, err := OpenInput(t.Context(), env, "missing.txt", ""); !errors.Is(err, connector.ErrNotFound) {
+	if err := c.Close(); err != nil || c.In != nil {
+		t.Fatalf("Close: %v, %v", err, c.In)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, _, _, err := (&Source{Path: "missing.txt"}).Resolve(t.Context(), env, connector.ReadRequest{}); !errors.Is(err, connector.ErrNotFound) {
 		t.Fatalf("missing file: %v", err)
+	}
+	if _, _, _, err := (&Source{Path: "in.txt", Types: map[string]string{"a": "nope"}}).Resolve(t.Context(), env, connector.ReadRequest{}); !errors.Is(err, connector.ErrConfig) {
+		t.Fatalf("bad type: %v", err)
 	}
 	var st struct{ Offset int64 }
 	if err := Checkpoint("in.txt", []byte(`{"Offset":`), &st); err == nil || !strings.HasPrefix(err.Error(), "in.txt: bad checkpoint") {
@@ -90,6 +107,42 @@ func TestOpenInputAndReopen(t *testing.T) {
 	}
 	if err := Checkpoint("in.txt", []byte(`{"Offset":7}`), &st); err != nil || st.Offset != 7 {
 		t.Fatalf("checkpoint: %v, %+v", err, st)
+	}
+}
+
+func TestLinesTail(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	checkErr := errors.New("header differs")
+	cases := []struct {
+		content   string
+		check     func(*os.File) error
+		missingNL bool
+		err       error
+	}{
+		{content: "a\nb\n"},
+		{content: "a\nb", missingNL: true},
+		{content: "a\n", check: func(*os.File) error { return checkErr }, err: checkErr},
+	}
+	for i, c := range cases {
+		p := filepath.Join(dir, fmt.Sprintf("f%d", i))
+		if err := os.WriteFile(p, []byte(c.content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var missing bool
+		off, recs, err := LinesTail(&missing, c.check)(f, int64(len(c.content)))
+		f.Close()
+		if !errors.Is(err, c.err) {
+			t.Errorf("%q: err %v; want %v", c.content, err, c.err)
+			continue
+		}
+		if c.err == nil && (off != int64(len(c.content)) || !recs || missing != c.missingNL) {
+			t.Errorf("%q: offset %d, records %v, missing newline %v", c.content, off, recs, missing)
+		}
 	}
 }
 
