@@ -184,22 +184,15 @@ func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req co
 		}
 	}
 	r.st.Row = r.row
-	width := len(names)
-	for len(r.samples) < max(cfg.InferRows, 1) {
-		sr, err := r.next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			r.Close()
-			return nil, err
-		}
-		r.samples = append(r.samples, sr)
-		if cfg.HeaderRow == 0 {
-			width = max(width, len(sr.cells))
-		}
+	if r.samples, err = fileio.Sample(max(cfg.InferRows, 1), r.next); err != nil {
+		r.Close()
+		return nil, err
 	}
 	if cfg.HeaderRow == 0 {
+		width := 0
+		for _, sr := range r.samples {
+			width = max(width, len(sr.cells))
+		}
 		for i := range width {
 			n, _ := excelize.ColumnNumberToName(i + 1)
 			names = append(names, n)

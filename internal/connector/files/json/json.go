@@ -92,21 +92,20 @@ func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req co
 	if err := r.start(path); err != nil {
 		return nil, err
 	}
-	inf := jsonrec.NewInferrer()
-	for len(r.samples) < cfg.InferRows {
+	r.samples, err = fileio.Sample(cfg.InferRows, func() (element, error) {
 		el, err := r.element()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			r.Close()
-			return nil, err
-		}
+		el.obj = bytes.Clone(el.obj) // the scanner reuses its buffer
+		return el, err
+	})
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	inf := jsonrec.NewInferrer()
+	for _, el := range r.samples {
 		if el.reason == "" {
 			_ = inf.Observe(el.obj)
 		}
-		el.obj = bytes.Clone(el.obj) // the scanner reuses its buffer
-		r.samples = append(r.samples, el)
 	}
 	if r.schema, err = record.NewSchema(inf.Fields(overrides)...); err != nil {
 		r.Close()

@@ -79,21 +79,20 @@ func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req co
 		return nil, err
 	}
 	r := &reader{InputCloser: fileio.InputCloser{In: in}, name: name, lr: fileio.NewLineReader(in, cfg.MaxRecordBytes)}
-	inf := jsonrec.NewInferrer()
-	for len(r.samples) < cfg.InferRows {
+	r.samples, err = fileio.Sample(cfg.InferRows, func() (sample, error) {
 		sm, err := r.line()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			in.Close()
-			return nil, err
-		}
+		sm.obj = bytes.Clone(sm.obj) // the line reader reuses its buffer
+		return sm, err
+	})
+	if err != nil {
+		in.Close()
+		return nil, err
+	}
+	inf := jsonrec.NewInferrer()
+	for _, sm := range r.samples {
 		if sm.reason == "" {
 			_ = inf.Observe(sm.obj)
 		}
-		sm.obj = bytes.Clone(sm.obj) // the line reader reuses its buffer
-		r.samples = append(r.samples, sm)
 	}
 	r.schema, err = record.NewSchema(inf.Fields(overrides)...)
 	if err != nil {

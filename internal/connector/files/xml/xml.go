@@ -117,24 +117,19 @@ func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req co
 	if err := r.start(path); err != nil {
 		return nil, err
 	}
+	if r.samples, err = fileio.Sample(max(cfg.InferRows, 1), r.record); err != nil {
+		r.Close()
+		return nil, err
+	}
 	var names []string
 	seen := map[string]bool{}
-	for len(r.samples) < max(cfg.InferRows, 1) {
-		rc, err := r.record()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			r.Close()
-			return nil, err
-		}
+	for _, rc := range r.samples {
 		for _, n := range rc.names {
 			if !seen[n] {
 				seen[n] = true
 				names = append(names, n)
 			}
 		}
-		r.samples = append(r.samples, rc)
 	}
 	names = fileio.Declared(names, overrides)
 	inf := record.NewInferrer(names, overrides)

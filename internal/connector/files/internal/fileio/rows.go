@@ -86,3 +86,20 @@ func BatchSize(n int) int {
 	}
 	return n
 }
+
+// Sample reads the inference sample: up to n records from next, fewer when it reports io.EOF. Any
+// other error is returned. A next whose records share a buffer copies each.
+func Sample[T any](n int, next func() (T, error)) ([]T, error) {
+	var out []T
+	for len(out) < n {
+		it, err := next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, nil
+}

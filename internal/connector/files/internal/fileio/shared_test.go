@@ -221,3 +221,35 @@ func TestBatches(t *testing.T) {
 		t.Fatalf("cancelled: %v", err)
 	}
 }
+
+func TestSample(t *testing.T) {
+	t.Parallel()
+	boom := errors.New("boom")
+	counter := func(limit int, end error) func() (int, error) {
+		i := 0
+		return func() (int, error) {
+			if i == limit {
+				return 0, end
+			}
+			i++
+			return i, nil
+		}
+	}
+	cases := []struct {
+		n, limit int
+		end      error
+		want     string
+		err      error
+	}{
+		{n: 3, limit: 10, end: io.EOF, want: "[1 2 3]"},
+		{n: 3, limit: 2, end: io.EOF, want: "[1 2]"},
+		{n: 0, limit: 2, end: io.EOF, want: "[]"},
+		{n: 3, limit: 1, end: boom, err: boom},
+	}
+	for _, c := range cases {
+		got, err := Sample(c.n, counter(c.limit, c.end))
+		if !errors.Is(err, c.err) || (c.err == nil && fmt.Sprint(got) != c.want) {
+			t.Errorf("Sample(%d) over %d records = %v, %v; want %s, %v", c.n, c.limit, got, err, c.want, c.err)
+		}
+	}
+}
