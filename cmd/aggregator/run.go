@@ -70,9 +70,9 @@ func runPipeline(cmd *cobra.Command, f runFlags) error {
 		f.deadLetter = filepath.Join(p.cfg.DataDir, "dead-letters", name+".ndjson")
 	}
 	if os.Getenv("GOGC") == "" {
-		// Batches are short-lived garbage; collecting at twice the live heap instead of once saves
-		// about a tenth of the CPU of a file pipeline for a third more memory (docs/benchmarks.md).
-		debug.SetGCPercent(200)
+		// Batches are short-lived garbage; collecting at four times the live heap instead of once
+		// saves about a fifth of the CPU of a file pipeline for 30-40 MB more (docs/benchmarks.md).
+		debug.SetGCPercent(400)
 	}
 	sink := newFileSink(f.deadLetter)
 	defer sink.Close()
