@@ -199,13 +199,14 @@ func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req co
 		}
 	}
 	names = fileio.UniqueNames(names)
-	inf := record.NewInferrer(names, overrides)
-	if cfg.InferRows > 0 {
+	cells := func(yield func([]string) bool) {
 		for _, sr := range r.samples {
-			inf.Observe(sr.cells)
+			if !yield(sr.cells) {
+				return
+			}
 		}
 	}
-	if r.schema, r.kinds, err = fileio.TextSchema(name, inf, overrides, cfg.InferRows); err != nil {
+	if r.schema, r.kinds, err = fileio.TextSchema(name, names, overrides, cfg.InferRows, cells); err != nil {
 		r.Close()
 		return nil, err
 	}

@@ -132,17 +132,18 @@ func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req co
 		}
 	}
 	names = fileio.Declared(names, overrides)
-	inf := record.NewInferrer(names, overrides)
-	if cfg.InferRows > 0 {
+	texts := func(yield func([]string) bool) {
 		row := make([]string, len(names))
 		for _, rc := range r.samples {
 			for i, n := range names {
 				row[i], _ = rc.text(n)
 			}
-			inf.Observe(row)
+			if !yield(row) {
+				return
+			}
 		}
 	}
-	if r.schema, r.kinds, err = fileio.TextSchema(name, inf, overrides, cfg.InferRows); err != nil {
+	if r.schema, r.kinds, err = fileio.TextSchema(name, names, overrides, cfg.InferRows, texts); err != nil {
 		r.Close()
 		return nil, err
 	}

@@ -253,3 +253,44 @@ func TestSample(t *testing.T) {
 		}
 	}
 }
+
+func TestTextSchema(t *testing.T) {
+	t.Parallel()
+	rows := func(yield func([]string) bool) {
+		for _, r := range [][]string{{"1", "2024-01-31", "x"}, {"2", "2024-02-01", "y"}} {
+			if !yield(r) {
+				return
+			}
+		}
+	}
+	names := []string{"id", "day", "name"}
+	cases := []struct {
+		inferRows int
+		overrides map[string]record.Kind
+		want      string
+	}{
+		{inferRows: 10, want: "id:int day:date name:string"},
+		{inferRows: 0, want: "id:string day:string name:string"},
+		{inferRows: 0, overrides: map[string]record.Kind{"id": record.KindInt}, want: "id:int day:string name:string"},
+		{inferRows: 10, overrides: map[string]record.Kind{"day": record.KindString}, want: "id:int day:string name:string"},
+	}
+	for _, c := range cases {
+		s, kinds, err := TextSchema("f.csv", names, c.overrides, c.inferRows, rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for i, f := range s.Fields {
+			if !f.Nullable || kinds[i] != f.Kind {
+				t.Errorf("field %s: nullable %v, kind %v vs %v", f.Name, f.Nullable, kinds[i], f.Kind)
+			}
+			got = append(got, f.Name+":"+f.Kind.String())
+		}
+		if strings.Join(got, " ") != c.want {
+			t.Errorf("inferRows %d, overrides %v: %s; want %s", c.inferRows, c.overrides, strings.Join(got, " "), c.want)
+		}
+	}
+	if _, _, err := TextSchema("f.csv", []string{"a", "a"}, nil, 0, rows); err == nil || !strings.HasPrefix(err.Error(), "f.csv: ") {
+		t.Fatalf("duplicate names: %v", err)
+	}
+}

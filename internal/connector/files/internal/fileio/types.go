@@ -2,6 +2,7 @@ package fileio
 
 import (
 	"fmt"
+	"iter"
 	"sort"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
@@ -52,10 +53,17 @@ func UniqueNames(names []string) []string {
 	return out
 }
 
-// TextSchema finishes the schema of a text format (CSV, XML, sheet cells) from its inferrer: every
-// field is nullable, and with inferRows 0 a field without an override is a string. It returns the
-// schema and its field kinds; name is what errors call the file.
-func TextSchema(name string, inf *record.Inferrer, overrides map[string]record.Kind, inferRows int) (*record.Schema, []record.Kind, error) {
+// TextSchema infers the schema of a text format (CSV, XML, sheet cells) whose fields are names: the
+// texts of the sample rows (read only when inferRows > 0) decide each type, overrides win. Every field
+// is nullable, and with inferRows 0 a field without an override is a string. It returns the schema and
+// its field kinds; name is what errors call the file.
+func TextSchema(name string, names []string, overrides map[string]record.Kind, inferRows int, rows iter.Seq[[]string]) (*record.Schema, []record.Kind, error) {
+	inf := record.NewInferrer(names, overrides)
+	if inferRows > 0 {
+		for row := range rows {
+			inf.Observe(row)
+		}
+	}
 	fields := inf.Fields()
 	kinds := make([]record.Kind, len(fields))
 	for i := range fields {
