@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -335,8 +336,9 @@ func TestRunFailsPerErrorPolicyAndKeepsStateUnderDataDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if lines := strings.Split(strings.TrimSpace(string(b)), "\n"); len(lines) != 5 || lines[0] != "node,source,line,field,reason,raw,values" {
-		t.Errorf("dead-letter CSV:\n%s", b)
+	recs, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+	if err != nil || len(recs) != 5 || strings.Join(recs[0], ",") != "node,source,line,field,reason,raw,values" {
+		t.Errorf("dead-letter CSV (%v):\n%s", err, b)
 	}
 	if _, err := os.Stat(filepath.Join(data, "state", "customers-clean.json")); err != nil {
 		t.Errorf("state file not under DATA_DIR/state: %v", err)
