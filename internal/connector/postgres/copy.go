@@ -19,7 +19,9 @@ type copyReader struct {
 	rows   []record.Row
 	idx    []int
 	arrays []bool
-	ord    bool // append the row index as an extra ordinal column (upsert staging)
+	ord    bool // append the row's ordinal (ordBase + its index) as an extra column (upsert staging)
+	// ordBase is added to a row's index to make its ordinal, so ordinals grow across batches
+	ordBase int64
 	// binary writes the binary COPY format, each field as its column's type (types)
 	binary bool
 	types  []string
@@ -73,7 +75,7 @@ func (c *copyReader) appendRow(dst []byte, ri int) []byte {
 	}
 	if c.ord {
 		dst = append(dst, '\t')
-		dst = strconv.AppendInt(dst, int64(ri), 10)
+		dst = strconv.AppendInt(dst, c.ordBase+int64(ri), 10)
 	}
 	return append(dst, '\n')
 }
@@ -89,7 +91,7 @@ func (c *copyReader) appendBinaryRow(dst []byte, ri int) []byte {
 		dst = appendBinaryField(dst, v, c.types[j])
 	}
 	if c.ord {
-		dst = appendBinaryField(dst, record.Int(int64(ri)), "int8")
+		dst = appendBinaryField(dst, record.Int(c.ordBase+int64(ri)), "int8")
 	}
 	return dst
 }

@@ -8,8 +8,10 @@
 // Destination: creates the table from the record schema (see docs/connectors/postgres.md for the type
 // mapping), adds new source columns, refuses incompatible ones; loads with COPY; append, overwrite
 // (staging table swapped in one transaction) and upsert (staging table + INSERT ... ON CONFLICT).
-// Writer.Commit commits the transaction. Rows the table refuses come back as *connector.RowError
-// while every other row is written.
+// Write encodes its rows into a buffer that one COPY loads when it holds 8,192 rows or 1 MiB, and
+// always at Commit, which then commits the transaction. Rows the table refuses come back as
+// *connector.RowError while every other row is written: from the Write whose COPY found them (rows of
+// an earlier batch with Index -1), or, when Commit's COPY found them, from the next Write or Close.
 //
 // Identifiers are always quoted; values only travel as parameters or COPY data. The password never
 // appears in errors or logs.

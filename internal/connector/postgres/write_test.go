@@ -191,6 +191,7 @@ func TestBadRowsAreIsolated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	w.(*writer).flushRows = 1 // load each Write at once, so its bad rows come back from it
 	err = w.Write(ctx, batchOf(s, rows...))
 	var re *connector.RowError
 	if !errors.As(err, &re) {
@@ -266,8 +267,75 @@ func TestWriteTableDroppedMidRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.exec(t, `DROP TABLE people`)
+	// Write may buffer: the load, and so the error, may come with the Commit
 	err = w.Write(ctx, batchOf(people, person(2, "b")))
+	if err == nil {
+		err = w.Commit(ctx)
+	}
 	if !errors.Is(err, connector.ErrNotFound) || !strings.Contains(err.Error(), e.pg.Schema+".people") {
 		t.Fatalf("err = %v, want ErrNotFound naming the table", err)
+	}
+}
+
+// TestBufferedBadRows: rows buffered across Writes are loaded by one COPY; a bad row of an earlier
+// batch comes back from the Write that loaded it with Index -1 and a message naming table, key and
+// column; a bad row found at Commit comes back from the next Write; every good row is written.
+func TestBufferedBadRows(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.exec(t, `CREATE TABLE people (id bigint PRIMARY KEY, name varchar(5) NOT NULL)`)
+	ctx := context.Background()
+	w, err := New().OpenWriter(ctx, connector.Env{}, e.with("table", "people"), connector.WriteRequest{Mode: connector.Append, Schema: people})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort(ctx)
+	w.(*writer).flushRows = 4
+	problems := func(err error) []string {
+		t.Helper()
+		if err == nil {
+			return nil
+		}
+		var re *connector.RowError
+		if !errors.As(err, &re) {
+			t.Fatalf("err = %v, want *connector.RowError", err)
+		}
+		var got []string
+		for _, p := range re.Rows {
+			got = append(got, fmt.Sprintf("%d:%s:%s", p.Index, p.Field, p.Reason))
+		}
+		return got
+	}
+	// 2 rows buffered, nothing loaded yet
+	if got := problems(w.Write(ctx, batchOf(people, person(1, "a"), person(2, "too long")))); got != nil {
+		t.Fatalf("first write: %v", got)
+	}
+	if n := e.rowsOf(t, "SELECT count(*) FROM people"); n[0] != "0" {
+		t.Fatalf("rows visible before commit = %s", n[0])
+	}
+	// 4 rows: loaded; id 2 (earlier batch) and id 4 (this batch, index 1) are refused
+	got := problems(w.Write(ctx, batchOf(people, person(3, "c"), person(4, "also long"))))
+	if len(got) != 2 || !strings.HasPrefix(got[0], "-1:name:table "+e.pg.Schema+".people, key id=2, column name: ") ||
+		!strings.HasPrefix(got[1], "1:name:table "+e.pg.Schema+".people, key id=4, column name: ") {
+		t.Fatalf("second write: %q", got)
+	}
+	if got := problems(w.Write(ctx, batchOf(people, person(5, "e"), person(6, "longer!")))); got != nil {
+		t.Fatalf("third write: %v", got)
+	}
+	if err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.rowsOf(t, "SELECT string_agg(id::text, ',' ORDER BY id) FROM people"); n[0] != "1,3,5" {
+		t.Fatalf("rows after commit = %s, want 1,3,5", n[0])
+	}
+	got = problems(w.Write(ctx, batchOf(people, person(7, "g"))))
+	if len(got) != 1 || !strings.HasPrefix(got[0], "-1:name:table "+e.pg.Schema+".people, key id=6, column name: ") {
+		t.Fatalf("write after commit: %q", got)
+	}
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.rowsOf(t, "SELECT string_agg(id::text, ',' ORDER BY id) FROM people"); n[0] != "1,3,5,7" {
+		t.Fatalf("rows after close = %s, want 1,3,5,7", n[0])
 	}
 }

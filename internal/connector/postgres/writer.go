@@ -48,6 +48,15 @@ type writer struct {
 	written int64
 	// savepoint is true while the transaction holds the agg_rows savepoint
 	savepoint bool
+
+	pend       pending // rows encoded but not yet loaded
+	flushRows  int     // load when this many rows are buffered
+	flushBytes int     // or this many bytes
+	seq        int64   // the number of the current Write
+	ordSeq     int64   // upsert: the next row's ordinal
+	// deferred are problems found outside a Write (at Commit, or flushing before a schema change),
+	// returned by the next Write or Close
+	deferred []connector.RowProblem
 }
 
 func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) (connector.Writer, error) {
@@ -78,7 +87,8 @@ func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[s
 	if err != nil {
 		return nil, err
 	}
-	w := &writer{pool: pool, log: logger(env), secrets: cfg.secrets(), req: req, schemaName: cfg.Schema, tableName: name}
+	w := &writer{pool: pool, log: logger(env), secrets: cfg.secrets(), req: req, schemaName: cfg.Schema, tableName: name,
+		flushRows: defaultFlushRows, flushBytes: defaultFlushBytes}
 	if w.req.Mode == "" {
 		w.req.Mode = connector.Append
 	}
@@ -327,6 +337,12 @@ func (w *writer) Write(ctx context.Context, b *record.Batch) error {
 		return nil
 	}
 	if w.schema == nil || (b.Schema != w.schema && !b.Schema.Equal(w.schema)) {
+		// rows buffered for the old schema go first, with the old COPY statement
+		bad, err := w.flush(ctx, 0)
+		if err != nil {
+			return err
+		}
+		w.deferred = append(w.deferred, bad...)
 		if err := w.prepare(ctx, b.Schema); err != nil {
 			return err
 		}
@@ -339,58 +355,21 @@ func (w *writer) Write(ctx context.Context, b *record.Batch) error {
 		w.tx = tx
 	}
 	rows, idx, problems := w.convertRows(b)
-	// A savepoint marks the last good point, so a failed COPY undoes only itself. Releasing the
-	// previous savepoint, taking the next one and the COPY go as one query: one round trip a batch.
-	sp := "SAVEPOINT agg_rows; "
-	if w.savepoint {
-		sp = "RELEASE SAVEPOINT agg_rows; SAVEPOINT agg_rows; "
-	}
-	first := true
-	copyRows := func(ctx context.Context, sub []int) error {
-		cr := &copyReader{rows: rows, idx: sub, arrays: w.arrays, ord: w.tmp != "", types: w.types, binary: w.binary}
-		sql := w.copySQL
-		if first {
-			sql, first = sp+sql, false
-		}
-		_, err := w.tx.Conn().PgConn().CopyFrom(ctx, cr, sql)
-		w.savepoint = true
+	w.seq++
+	w.add(b, rows, idx)
+	if w.full() {
+		bad, err := w.flush(ctx, w.seq)
 		if err != nil {
-			if _, rerr := w.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT agg_rows"); rerr != nil {
-				return errors.Join(err, rerr)
-			}
-		}
-		return err
-	}
-	var bad map[int]error
-	if err := copyRows(ctx, idx); err != nil {
-		failed := err
-		if !isDataError(err) {
-			return w.err("load rows", err)
-		}
-		// isolate the bad rows: load in halves, keeping each part that succeeds
-		isolate := func(ctx context.Context, sub []int) error {
-			if err := copyRows(ctx, sub); err != nil {
-				return err
-			}
-			_, err := w.tx.Exec(ctx, "RELEASE SAVEPOINT agg_rows; SAVEPOINT agg_rows")
 			return err
 		}
-		if bad, err = sqlutil.Isolate(ctx, idx, failed, isolate, isDataError, copyLine); err != nil {
-			return w.err("load rows", err)
-		}
+		problems = append(problems, bad...)
 	}
-	if w.merge != "" {
-		// merge and empty the temp table in one round trip
-		if _, err := w.tx.Exec(ctx, w.merge+"; TRUNCATE "+q(w.tmp)); err != nil {
-			return w.err("merge rows by key ("+joinNames(w.req.Key)+")", err)
-		}
+	if len(w.deferred) > 0 {
+		problems = append(problems, w.deferred...)
+		w.deferred = nil
 	}
-	for i, e := range bad {
-		problems = append(problems, w.problem(b, i, e))
-	}
-	w.written += int64(len(idx) - len(bad))
 	if len(problems) > 0 {
-		sort.Slice(problems, func(i, j int) bool { return problems[i].Index < problems[j].Index })
+		sort.SliceStable(problems, func(i, j int) bool { return problems[i].Index < problems[j].Index })
 		return &connector.RowError{Rows: problems}
 	}
 	return nil
@@ -459,7 +438,7 @@ func (w *writer) convertRows(b *record.Batch) ([]record.Row, []int, []connector.
 
 var copyColumnRe = regexp.MustCompile(`, column (.+?)(?:: "|$)`)
 
-func (w *writer) problem(b *record.Batch, i int, err error) connector.RowProblem {
+func (w *writer) problem(index int, keys []record.Value, pos int64, err error) connector.RowProblem {
 	field := ""
 	reason := err.Error()
 	var pgErr *pgconn.PgError
@@ -476,33 +455,54 @@ func (w *writer) problem(b *record.Batch, i int, err error) connector.RowProblem
 		}
 		reason += " [SQLSTATE " + pgErr.Code + "]"
 	}
-	return w.rowProblem(b, i, field, reason)
+	return w.problemAt(index, keys, pos, field, reason)
 }
 
+// rowProblem is a problem with row i of batch b.
 func (w *writer) rowProblem(b *record.Batch, i int, field, reason string) connector.RowProblem {
+	var keys []record.Value
+	for _, k := range w.keyIdx {
+		keys = append(keys, b.Rows[i][k])
+	}
+	return w.problemAt(i, keys, b.PosOf(i), field, reason)
+}
+
+// problemAt names the row by its key values, else its source position, else its index in the
+// batch (index -1: a row of an earlier batch).
+func (w *writer) problemAt(index int, keys []record.Value, pos int64, field, reason string) connector.RowProblem {
 	var where string
-	if len(w.keyIdx) > 0 {
-		parts := make([]string, len(w.keyIdx))
+	switch {
+	case len(keys) > 0:
+		parts := make([]string, len(keys))
 		for n, k := range w.keyIdx {
-			parts[n] = w.schema.Fields[k].Name + "=" + b.Rows[i][k].String()
+			parts[n] = w.schema.Fields[k].Name + "=" + keys[n].String()
 		}
 		where = "key " + strings.Join(parts, ", ")
-	} else if p := b.PosOf(i); p > 0 {
-		where = fmt.Sprintf("source row %d", p)
-	} else {
-		where = fmt.Sprintf("batch row %d", i)
+	case pos > 0:
+		where = fmt.Sprintf("source row %d", pos)
+	case index >= 0:
+		where = fmt.Sprintf("batch row %d", index)
+	default:
+		where = "a row of an earlier batch"
 	}
 	msg := "table " + w.display + ", " + where
 	if field != "" {
 		msg += ", column " + field
 	}
-	return connector.RowProblem{Index: i, Field: field, Reason: sqlutil.ScrubString(msg+": "+reason, w.secrets...)}
+	return connector.RowProblem{Index: index, Field: field, Reason: sqlutil.ScrubString(msg+": "+reason, w.secrets...)}
 }
 
+// Commit loads what is buffered and commits. Rows the table refuses here are not written; they
+// come back as a RowError from the next Write (or from Close), since Commit reports no rows.
 func (w *writer) Commit(ctx context.Context) error {
 	if w.tx == nil {
 		return nil
 	}
+	bad, err := w.flush(ctx, 0)
+	if err != nil {
+		return err
+	}
+	w.deferred = append(w.deferred, bad...)
 	tx := w.tx
 	w.tx, w.savepoint = nil, false
 	if err := tx.Commit(ctx); err != nil {
@@ -516,6 +516,13 @@ func (w *writer) Close(ctx context.Context) error {
 	defer w.release(ctx)
 	if err := w.Commit(ctx); err != nil {
 		return err
+	}
+	if len(w.deferred) > 0 {
+		// rows refused by the last load have nowhere else to go: fail, keeping the old table
+		re := &connector.RowError{Rows: w.deferred}
+		w.deferred = nil
+		w.dropStaging(ctx)
+		return re
 	}
 	if w.req.Mode != connector.Overwrite {
 		return nil
@@ -567,6 +574,7 @@ func (w *writer) Abort(ctx context.Context) error {
 		_ = w.tx.Rollback(ctx)
 		w.tx, w.savepoint = nil, false
 	}
+	w.pend.reset()
 	w.dropStaging(ctx)
 	return nil
 }
@@ -589,6 +597,7 @@ func (w *writer) release(ctx context.Context) {
 		_ = w.tx.Rollback(ctx)
 		w.tx, w.savepoint = nil, false
 	}
+	w.pend.reset()
 	if w.conn != nil {
 		if w.tmp != "" && !w.conn.Conn().IsClosed() {
 			_, _ = w.conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS pg_temp."+q(w.tmp))
