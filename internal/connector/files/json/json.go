@@ -33,8 +33,6 @@ func New() *Connector { return fileio.NewConnector[Config](format{}) }
 // format is the JSON array format; fileio.Connector does the rest.
 type format struct{}
 
-var _ connector.ResumableWriter = (*writer)(nil)
-
 // Spec describes the connector.
 func (format) Spec() connector.Spec {
 	return fileio.ConnectorSpec("json", "JSON file",
@@ -357,6 +355,8 @@ type writer struct {
 	sink              *fileio.Sink
 	buf               []byte
 }
+
+var _ connector.ResumableWriter = (*writer)(nil)
 
 func (w *writer) Write(ctx context.Context, b *record.Batch) error {
 	if err := ctx.Err(); err != nil {

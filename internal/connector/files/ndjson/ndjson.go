@@ -30,8 +30,6 @@ func New() *Connector { return fileio.NewConnector[Config](format{}) }
 // format is the newline-delimited JSON format; fileio.Connector does the rest.
 type format struct{}
 
-var _ connector.ResumableWriter = (*writer)(nil)
-
 // Spec describes the connector.
 func (format) Spec() connector.Spec {
 	return fileio.ConnectorSpec("ndjson", "NDJSON file",
@@ -211,6 +209,8 @@ type writer struct {
 	name              string
 	buf               []byte
 }
+
+var _ connector.ResumableWriter = (*writer)(nil)
 
 func (w *writer) Write(ctx context.Context, b *record.Batch) error {
 	if err := ctx.Err(); err != nil {

@@ -38,8 +38,6 @@ func New() *Connector { return fileio.NewConnector[Config](format{}) }
 // format is the XML records format; fileio.Connector does the rest.
 type format struct{}
 
-var _ connector.ResumableWriter = (*writer)(nil)
-
 // Spec describes the connector.
 func (format) Spec() connector.Spec {
 	return fileio.ConnectorSpec("xml", "XML file",
@@ -517,6 +515,8 @@ type writer struct {
 	schema            *record.Schema
 	plan              []fieldPlan
 }
+
+var _ connector.ResumableWriter = (*writer)(nil)
 
 // fieldPlan says how one field is written: as an attribute of the record, or at a path of elements.
 type fieldPlan struct {
