@@ -87,3 +87,23 @@ func BenchmarkAppendText(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkAppendFloat(b *testing.B) {
+	vals := []float64{0.2857, 2.02, 19.99, 0.8571000000000001, 1.7144, 123456.5}
+	buf := make([]byte, 0, 64)
+	for b.Loop() {
+		for _, f := range vals {
+			buf = appendFloat(buf[:0], f)
+		}
+	}
+}
+
+func BenchmarkAppendFloatStrconv(b *testing.B) {
+	vals := []float64{0.2857, 2.02, 19.99, 0.8571000000000001, 1.7144, 123456.5}
+	buf := make([]byte, 0, 64)
+	for b.Loop() {
+		for _, f := range vals {
+			buf = strconv.AppendFloat(buf[:0], f, 'g', -1, 64)
+		}
+	}
+}
