@@ -2,8 +2,8 @@
 //
 // Source: a table, a view or a custom SQL query; full refresh or incremental by a cursor column, with
 // the primary key (or the configured key) as tie-breaker. Tables with a key are read in keyset chunks
-// (ORDER BY key LIMIT n, WHERE key > last), so memory stays flat and a run resumes after its last
-// checkpoint. Discover reads the catalog.
+// (ORDER BY key LIMIT n, WHERE key > last), each emitted in batches of 1,024 rows (or the engine's
+// size) as it arrives, so memory stays flat and a run resumes after its last checkpoint. Discover reads the catalog.
 //
 // Destination: creates the table from the record schema (see docs/connectors/postgres.md for the type
 // mapping), adds new source columns, refuses incompatible ones; loads with COPY; append, overwrite

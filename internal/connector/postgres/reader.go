@@ -19,8 +19,8 @@ import (
 	"github.com/dataaggregator/aggregator/internal/record"
 )
 
-// reader reads a table, view or query. With a key it reads in keyset chunks, one query per batch;
-// without one it streams a single query.
+// reader reads a table, view or query. With a key it reads in keyset chunks, one query per chunk,
+// emitting each chunk in batches as its rows arrive; without one it streams a single query.
 type reader struct {
 	pool    *pgxpool.Pool
 	log     *slog.Logger
@@ -34,8 +34,10 @@ type reader struct {
 
 	key       []int // indices of the key columns
 	cursor    int   // index of the cursor column; -1 for full refresh
-	batchSize int
+	batchSize int   // rows per batch
+	chunk     int   // rows per keyset query
 	chunked   bool
+	inChunk   int // rows read from the current keyset query
 
 	// position after the last emitted row
 	hasPos    bool
@@ -65,12 +67,16 @@ func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]
 }
 
 func newReader(ctx context.Context, pool *pgxpool.Pool, cfg Config, env connector.Env, req connector.ReadRequest) (*reader, error) {
-	r := &reader{pool: pool, log: logger(env), secrets: cfg.secrets(), cursor: -1, batchSize: cfg.BatchSize}
+	r := &reader{pool: pool, log: logger(env), secrets: cfg.secrets(), cursor: -1, chunk: cfg.BatchSize}
+	if r.chunk <= 0 {
+		r.chunk = defaultChunk
+	}
+	// Batches are small (the engine's size, else defaultBatch) whatever the chunk: the engine holds
+	// a few batches in flight, so their size, not the chunk's, sets the memory a read needs.
+	r.batchSize = min(r.chunk, defaultBatch)
 	if req.BatchSize > 0 {
 		r.batchSize = req.BatchSize
-	}
-	if r.batchSize <= 0 {
-		r.batchSize = 10000
+		r.chunk = max(r.chunk, req.BatchSize)
 	}
 	keyNames := cfg.Key
 	switch {
@@ -178,6 +184,12 @@ func (r *reader) checkNullCursor(ctx context.Context, policy string) error {
 	return nil
 }
 
+// Default rows per keyset query and per batch.
+const (
+	defaultChunk = 10000
+	defaultBatch = 1024
+)
+
 func (r *reader) Schema() *record.Schema { return r.schema }
 
 // query builds the read: the select list over the relation, after the saved position, in cursor
@@ -237,7 +249,7 @@ func (r *reader) query() (string, []any) {
 		}
 	}
 	if r.chunked {
-		b.WriteString(" LIMIT " + strconv.Itoa(r.batchSize))
+		b.WriteString(" LIMIT " + strconv.Itoa(r.chunk))
 	}
 	return b.String(), args
 }
@@ -247,23 +259,34 @@ func (r *reader) Next(ctx context.Context) (*record.Batch, error) {
 		return nil, io.EOF
 	}
 	rows := r.stream
-	if rows == nil {
-		sql, args := r.query()
-		var err error
-		rows, err = r.pool.Query(ctx, sql, args...)
-		if err != nil {
-			return nil, r.readErr(ctx, err)
-		}
-		if !r.chunked {
-			r.stream = rows
-		}
-	}
 	bld := record.NewBuilder(r.schema, r.batchSize)
 	n := 0
-	fds := rows.FieldDescriptions()
-	for n < r.batchSize && rows.Next() {
+	for n < r.batchSize {
+		if rows == nil {
+			sql, args := r.query()
+			var err error
+			if rows, err = r.pool.Query(ctx, sql, args...); err != nil {
+				return nil, r.readErr(ctx, err)
+			}
+			r.stream, r.inChunk = rows, 0
+		}
+		if !rows.Next() {
+			rows.Close()
+			r.stream = nil
+			if err := rows.Err(); err != nil {
+				return nil, r.readErr(ctx, err)
+			}
+			if r.chunked && r.inChunk == r.chunk {
+				rows = nil // a full chunk: the next one starts after its last key
+				continue
+			}
+			r.done = true
+			break
+		}
 		n++
 		r.nrows++
+		r.inChunk++
+		fds := rows.FieldDescriptions()
 		raw := rows.RawValues()
 		row := bld.Row(r.nrows)
 		var bad error
@@ -285,21 +308,14 @@ func (r *reader) Next(ctx context.Context) (*record.Batch, error) {
 			bld.Reject(record.Reject{Source: r.display, Pos: r.nrows, Field: badCol, Reason: fmt.Sprintf("column %q: %v", badCol, bad), Values: vals})
 		}
 	}
-	if r.chunked {
-		rows.Close()
-		if err := rows.Err(); err != nil {
+	if r.chunked && r.stream != nil && r.inChunk == r.chunk {
+		// the chunk is read: free its connection now; the next Next starts the next chunk
+		r.stream.Close()
+		if err := r.stream.Err(); err != nil {
+			r.stream = nil
 			return nil, r.readErr(ctx, err)
 		}
-		if n < r.batchSize {
-			r.done = true
-		}
-	} else if n < r.batchSize {
-		rows.Close()
 		r.stream = nil
-		if err := rows.Err(); err != nil {
-			return nil, r.readErr(ctx, err)
-		}
-		r.done = true
 	}
 	b := bld.Take()
 	if b == nil {
