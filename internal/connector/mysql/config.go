@@ -41,34 +41,26 @@ type Config struct {
 	NullCursor     string   `json:"null_cursor"`
 }
 
-var configSpec = configspec.Spec{Params: []configspec.Param{
-	{Name: "host", Type: configspec.String, Default: "127.0.0.1", Description: "Server host name or IP address."},
-	{Name: "port", Type: configspec.Integer, Default: 3306, Min: configspec.Ptr(1), Max: configspec.Ptr(65535), Description: "Server port."},
-	{Name: "user", Type: configspec.String, Default: "root", Description: "User name."},
-	{Name: "password", Type: configspec.String, Secret: true, Description: "Password."},
-	{Name: "database", Type: configspec.String, Required: true, Description: "Database (schema) to read from or write to."},
-	{Name: "ssl_mode", Type: configspec.String, Default: "preferred", Enum: []string{"disabled", "preferred", "required", "verify-ca", "verify-full"}, Description: "TLS: disabled, preferred (TLS when the server offers it), required (TLS without verifying the certificate), verify-ca or verify-full (verify against ssl_root_cert or the system roots; verify-full also checks the host name)."},
-	{Name: "ssl_root_cert", Type: configspec.String, Description: "Path of the CA certificate file (PEM) for verify-ca and verify-full."},
-	{Name: "table", Type: configspec.String, Description: "Table or view to read, or table to write (default: the pipeline's stream name)."},
-	{Name: "query", Type: configspec.String, Description: "A custom SELECT to read instead of a table (source only)."},
-	{Name: "key", Type: configspec.Array, Items: &configspec.Param{Type: configspec.String}, Description: "Columns that identify a row, for keyset chunking and as the incremental tie-breaker (default: the primary key)."},
-	{Name: "batch_size", Type: configspec.Integer, Default: 10000, Min: configspec.Ptr(1), Max: configspec.Ptr(1000000), Description: "Rows per read chunk."},
-	{Name: "max_connections", Type: configspec.Integer, Default: 4, Min: configspec.Ptr(1), Max: configspec.Ptr(100), Description: "Connection pool limit per reader or writer."},
-	{Name: "connect_timeout", Type: configspec.Integer, Default: 10, Min: configspec.Ptr(1), Description: "Seconds to wait for a connection."},
-	{Name: "read_timeout", Type: configspec.Integer, Default: 0, Min: configspec.Ptr(0), Description: "Seconds a statement may wait for the server's answer before it fails (0: no limit)."},
-	{Name: "null_cursor", Type: configspec.String, Default: "skip", Enum: []string{"skip", "fail"}, Description: "Incremental reads: rows whose cursor is NULL are skipped with a warning (skip) or fail the read (fail)."},
-}}
+var configSpec = sqlutil.Params(
+	sqlutil.ServerParams(3306, "root", "User name."),
+	[]configspec.Param{
+		{Name: "database", Type: configspec.String, Required: true, Description: "Database (schema) to read from or write to."},
+		{Name: "ssl_mode", Type: configspec.String, Default: "preferred", Enum: []string{"disabled", "preferred", "required", "verify-ca", "verify-full"}, Description: "TLS: disabled, preferred (TLS when the server offers it), required (TLS without verifying the certificate), verify-ca or verify-full (verify against ssl_root_cert or the system roots; verify-full also checks the host name)."},
+		{Name: "ssl_root_cert", Type: configspec.String, Description: "Path of the CA certificate file (PEM) for verify-ca and verify-full."},
+	},
+	sqlutil.TableParams("the primary key"),
+	[]configspec.Param{
+		{Name: "read_timeout", Type: configspec.Integer, Default: 0, Min: configspec.Ptr(0), Description: "Seconds a statement may wait for the server's answer before it fails (0: no limit)."},
+		sqlutil.NullCursorParam,
+	},
+)
 
 func decodeConfig(spec connector.Spec, raw map[string]any) (Config, error) {
-	var c Config
-	if err := connector.DecodeConfig(spec, raw, &c); err != nil {
-		return c, err
-	}
-	if c.Table != "" && c.Query != "" {
-		return c, connector.ConfigError(errors.New("table, query: set one of them, not both"))
-	}
-	return c, nil
+	return sqlutil.DecodeConfig[Config](spec, raw)
 }
+
+// TableAndQuery is what the config names to read.
+func (c Config) TableAndQuery() (table, query string) { return c.Table, c.Query }
 
 func (c Config) secrets() []string { return []string{c.Password} }
 

@@ -44,38 +44,32 @@ type Config struct {
 	ApplicationName  string   `json:"application_name"`
 }
 
-var configSpec = configspec.Spec{Params: []configspec.Param{
-	{Name: "url", Type: configspec.String, Secret: true, Description: "A connection URL (postgres://user:password@host:5432/db?sslmode=require). When set, host, port, user, password and database are taken from it unless also given.", Examples: []any{"postgres://app@db.example.com:5432/sales?sslmode=require"}},
-	{Name: "host", Type: configspec.String, Default: "127.0.0.1", Description: "Server host name or IP address."},
-	{Name: "port", Type: configspec.Integer, Default: 5432, Min: configspec.Ptr(1), Max: configspec.Ptr(65535), Description: "Server port."},
-	{Name: "user", Type: configspec.String, Default: "postgres", Description: "User name."},
-	{Name: "password", Type: configspec.String, Secret: true, Description: "Password."},
-	{Name: "database", Type: configspec.String, Default: "postgres", Description: "Database name."},
-	{Name: "ssl_mode", Type: configspec.String, Enum: []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}, Description: "TLS mode, as libpq's sslmode (default prefer, or the URL's)."},
-	{Name: "ssl_root_cert", Type: configspec.String, Description: "Path of the CA certificate file for verify-ca and verify-full."},
-	{Name: "schema", Type: configspec.String, Description: "Schema of the table (default: the first schema of the search_path); for Discover, the only schema listed."},
-	{Name: "table", Type: configspec.String, Description: "Table or view to read, or table to write (default: the pipeline's stream name)."},
-	{Name: "query", Type: configspec.String, Description: "A custom SELECT to read instead of a table (source only)."},
-	{Name: "key", Type: configspec.Array, Items: &configspec.Param{Type: configspec.String}, Description: "Columns that identify a row, for keyset chunking and as the incremental tie-breaker (default: the table's primary key)."},
-	{Name: "batch_size", Type: configspec.Integer, Default: 10000, Min: configspec.Ptr(1), Max: configspec.Ptr(1000000), Description: "Rows per read chunk."},
-	{Name: "max_connections", Type: configspec.Integer, Default: 4, Min: configspec.Ptr(1), Max: configspec.Ptr(100), Description: "Connection pool limit per reader or writer."},
-	{Name: "connect_timeout", Type: configspec.Integer, Default: 10, Min: configspec.Ptr(1), Description: "Seconds to wait for a connection."},
-	{Name: "statement_timeout", Type: configspec.Integer, Default: 0, Min: configspec.Ptr(0), Description: "Seconds a statement may run before the server cancels it (0: no limit)."},
-	{Name: "null_cursor", Type: configspec.String, Default: "skip", Enum: []string{"skip", "fail"}, Description: "Incremental reads: rows whose cursor is NULL are skipped with a warning (skip) or fail the read (fail)."},
-	{Name: "application_name", Type: configspec.String, Default: "aggregator", Description: "application_name the server shows in pg_stat_activity."},
-}}
+var configSpec = sqlutil.Params(
+	[]configspec.Param{
+		{Name: "url", Type: configspec.String, Secret: true, Description: "A connection URL (postgres://user:password@host:5432/db?sslmode=require). When set, host, port, user, password and database are taken from it unless also given.", Examples: []any{"postgres://app@db.example.com:5432/sales?sslmode=require"}},
+	},
+	sqlutil.ServerParams(5432, "postgres", "User name."),
+	[]configspec.Param{
+		{Name: "database", Type: configspec.String, Default: "postgres", Description: "Database name."},
+		{Name: "ssl_mode", Type: configspec.String, Enum: []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}, Description: "TLS mode, as libpq's sslmode (default prefer, or the URL's)."},
+		{Name: "ssl_root_cert", Type: configspec.String, Description: "Path of the CA certificate file for verify-ca and verify-full."},
+		{Name: "schema", Type: configspec.String, Description: "Schema of the table (default: the first schema of the search_path); for Discover, the only schema listed."},
+	},
+	sqlutil.TableParams("the table's primary key"),
+	[]configspec.Param{
+		{Name: "statement_timeout", Type: configspec.Integer, Default: 0, Min: configspec.Ptr(0), Description: "Seconds a statement may run before the server cancels it (0: no limit)."},
+		sqlutil.NullCursorParam,
+		{Name: "application_name", Type: configspec.String, Default: "aggregator", Description: "application_name the server shows in pg_stat_activity."},
+	},
+)
 
 // decodeConfig decodes and validates the raw config.
 func decodeConfig(spec connector.Spec, raw map[string]any) (Config, error) {
-	var c Config
-	if err := connector.DecodeConfig(spec, raw, &c); err != nil {
-		return c, err
-	}
-	if c.Table != "" && c.Query != "" {
-		return c, connector.ConfigError(errors.New("table, query: set one of them, not both"))
-	}
-	return c, nil
+	return sqlutil.DecodeConfig[Config](spec, raw)
 }
+
+// TableAndQuery is what the config names to read.
+func (c Config) TableAndQuery() (table, query string) { return c.Table, c.Query }
 
 // connString builds the pgx connection string: the URL (if any) with the discrete fields applied.
 func (c Config) connString() (string, error) {

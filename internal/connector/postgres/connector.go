@@ -22,17 +22,9 @@ var (
 
 // Spec describes the connector.
 func (c *Connector) Spec() connector.Spec {
-	return connector.Spec{
-		Name:        "postgres",
-		Title:       "PostgreSQL",
-		Description: "Reads tables, views or queries (full or incremental by a cursor column) and writes tables with COPY: append, atomic overwrite or upsert.",
-		Category:    "database",
-		Source:      true,
-		Destination: true,
-		Config:      configSpec,
-		WriteModes:  []connector.WriteMode{connector.Append, connector.Overwrite, connector.Upsert},
-		Incremental: true,
-	}
+	return sqlutil.DatabaseSpec("postgres", "PostgreSQL",
+		"Reads tables, views or queries (full or incremental by a cursor column) and writes tables with COPY: append, atomic overwrite or upsert.",
+		configSpec)
 }
 
 // Check connects and, when a table or query is configured, checks that it can be read.

@@ -40,9 +40,7 @@ type reader struct {
 	inChunk   int // rows read from the current keyset query
 
 	// position after the last emitted row
-	hasPos    bool
-	posCursor record.Value
-	posKey    []record.Value
+	pos sqlutil.Position
 
 	stream pgx.Rows // open result of a streamed read
 	done   bool
@@ -67,7 +65,7 @@ func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]
 }
 
 func newReader(ctx context.Context, pool *pgxpool.Pool, cfg Config, env connector.Env, req connector.ReadRequest) (*reader, error) {
-	r := &reader{pool: pool, log: logger(env), secrets: cfg.secrets(), cursor: -1, chunk: cfg.BatchSize}
+	r := &reader{pool: pool, log: sqlutil.Logger(env), secrets: cfg.secrets(), cursor: -1, chunk: cfg.BatchSize}
 	if r.chunk <= 0 {
 		r.chunk = defaultChunk
 	}
@@ -147,13 +145,13 @@ func newReader(ctx context.Context, pool *pgxpool.Pool, cfg Config, env connecto
 	case r.cursor >= 0 && st.Cursor != nil:
 		switch {
 		case !r.chunked:
-			r.hasPos, r.posCursor = true, cur
+			r.pos.Set, r.pos.Cursor = true, cur
 		case len(key) == len(r.key):
-			r.hasPos, r.posCursor, r.posKey = true, cur, key
+			r.pos.Set, r.pos.Cursor, r.pos.Key = true, cur, key
 		}
 		// a state without the key cannot place a keyset read: read everything again (nothing is lost)
 	case r.cursor < 0 && r.chunked && len(key) == len(r.key):
-		r.hasPos, r.posKey = true, key
+		r.pos.Set, r.pos.Key = true, key
 	}
 	return r, nil
 }
@@ -207,16 +205,16 @@ func (r *reader) query() (string, []any) {
 	if r.chunked {
 		order = append(order, r.key...)
 	}
-	if r.hasPos {
+	if r.pos.Set {
 		var cols []string
 		var vals []record.Value
 		var idx []int
 		if r.cursor >= 0 {
-			cols, vals, idx = append(cols, "q."+q(r.cols[r.cursor].name)), append(vals, r.posCursor), append(idx, r.cursor)
+			cols, vals, idx = append(cols, "q."+q(r.cols[r.cursor].name)), append(vals, r.pos.Cursor), append(idx, r.cursor)
 		}
 		if r.chunked {
 			for i, k := range r.key {
-				cols, vals, idx = append(cols, "q."+q(r.cols[k].name)), append(vals, r.posKey[i]), append(idx, k)
+				cols, vals, idx = append(cols, "q."+q(r.cols[k].name)), append(vals, r.pos.Key[i]), append(idx, k)
 			}
 		}
 		n := 0
@@ -298,7 +296,7 @@ func (r *reader) Next(ctx context.Context) (*record.Batch, error) {
 			}
 			row[i] = v
 		}
-		r.advance(row)
+		r.pos.Advance(row, r.cursor, r.key, r.chunked)
 		if bad != nil {
 			vals := map[string]string{}
 			for i, c := range r.cols {
@@ -327,25 +325,6 @@ func (r *reader) Next(ctx context.Context) (*record.Batch, error) {
 	return b, nil
 }
 
-// advance records the position after row.
-func (r *reader) advance(row record.Row) {
-	if r.cursor < 0 && !r.chunked {
-		return
-	}
-	r.hasPos = true
-	if r.cursor >= 0 {
-		r.posCursor = row[r.cursor]
-	}
-	if r.chunked {
-		if r.posKey == nil {
-			r.posKey = make([]record.Value, len(r.key))
-		}
-		for i, k := range r.key {
-			r.posKey[i] = row[k]
-		}
-	}
-}
-
 func (r *reader) readErr(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("postgres source %s: read cancelled: %w", r.display, ctx.Err())
@@ -357,21 +336,15 @@ func (r *reader) readErr(ctx context.Context, err error) error {
 }
 
 func (r *reader) State() (json.RawMessage, error) {
-	if !r.hasPos {
-		return nil, nil
-	}
-	var st sqlutil.State
+	cursorField := ""
 	if r.cursor >= 0 {
-		cv := sqlutil.EncodeValue(r.posCursor)
-		st.Cursor, st.CursorField = &cv, r.cols[r.cursor].name
+		cursorField = r.cols[r.cursor].name
 	}
+	var keyFields []string
 	if r.chunked {
-		st.KeyFields = r.keyNames()
-		for _, v := range r.posKey {
-			st.Key = append(st.Key, sqlutil.EncodeValue(v))
-		}
+		keyFields = r.keyNames()
 	}
-	return st.Marshal()
+	return r.pos.State(cursorField, keyFields)
 }
 
 func (r *reader) Close() error {
@@ -381,11 +354,4 @@ func (r *reader) Close() error {
 	}
 	r.pool.Close()
 	return nil
-}
-
-func logger(env connector.Env) *slog.Logger {
-	if env.Logger != nil {
-		return env.Logger
-	}
-	return slog.New(slog.DiscardHandler)
 }

@@ -87,7 +87,7 @@ func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[s
 	if err != nil {
 		return nil, err
 	}
-	w := &writer{pool: pool, log: logger(env), secrets: cfg.secrets(), req: req, schemaName: cfg.Schema, tableName: name,
+	w := &writer{pool: pool, log: sqlutil.Logger(env), secrets: cfg.secrets(), req: req, schemaName: cfg.Schema, tableName: name,
 		flushRows: defaultFlushRows, flushBytes: defaultFlushBytes}
 	if w.req.Mode == "" {
 		w.req.Mode = connector.Append

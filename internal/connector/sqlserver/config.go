@@ -43,36 +43,33 @@ type Config struct {
 	NullCursor             string   `json:"null_cursor"`
 }
 
-var configSpec = configspec.Spec{Params: []configspec.Param{
-	{Name: "host", Type: configspec.String, Default: "127.0.0.1", Description: "Server host name or IP address."},
-	{Name: "port", Type: configspec.Integer, Default: 1433, Min: configspec.Ptr(1), Max: configspec.Ptr(65535), Description: "Server port."},
-	{Name: "instance", Type: configspec.String, Description: "Named instance (resolved through the SQL Browser service; port is then ignored)."},
-	{Name: "user", Type: configspec.String, Default: "sa", Description: "SQL Server login."},
-	{Name: "password", Type: configspec.String, Secret: true, Description: "Password."},
-	{Name: "database", Type: configspec.String, Required: true, Description: "Database name."},
-	{Name: "encrypt", Type: configspec.String, Default: "true", Enum: []string{"disable", "false", "true", "strict"}, Description: "TLS: disable (never), false (login packet only), true (whole connection), strict (TDS 8.0)."},
-	{Name: "trust_server_certificate", Type: configspec.Boolean, Default: false, Description: "Accept the server certificate without verifying it (test servers with self-signed certificates)."},
-	{Name: "ssl_root_cert", Type: configspec.String, Description: "Path of the CA certificate file (PEM) that signs the server certificate."},
-	{Name: "schema", Type: configspec.String, Description: "Schema of the table (default: the login's default schema, usually dbo)."},
-	{Name: "table", Type: configspec.String, Description: "Table or view to read, or table to write (default: the pipeline's stream name)."},
-	{Name: "query", Type: configspec.String, Description: "A custom SELECT to read instead of a table (source only)."},
-	{Name: "key", Type: configspec.Array, Items: &configspec.Param{Type: configspec.String}, Description: "Columns that identify a row, for keyset chunking and as the incremental tie-breaker (default: the primary key)."},
-	{Name: "batch_size", Type: configspec.Integer, Default: 10000, Min: configspec.Ptr(1), Max: configspec.Ptr(1000000), Description: "Rows per read chunk."},
-	{Name: "max_connections", Type: configspec.Integer, Default: 4, Min: configspec.Ptr(1), Max: configspec.Ptr(100), Description: "Connection pool limit per reader or writer."},
-	{Name: "connect_timeout", Type: configspec.Integer, Default: 10, Min: configspec.Ptr(1), Description: "Seconds to wait for a connection."},
-	{Name: "null_cursor", Type: configspec.String, Default: "skip", Enum: []string{"skip", "fail"}, Description: "Incremental reads: rows whose cursor is NULL are skipped with a warning (skip) or fail the read (fail)."},
-}}
+var server = sqlutil.ServerParams(1433, "sa", "SQL Server login.")
+
+var configSpec = sqlutil.Params(
+	server[:2],
+	[]configspec.Param{
+		{Name: "instance", Type: configspec.String, Description: "Named instance (resolved through the SQL Browser service; port is then ignored)."},
+	},
+	server[2:],
+	[]configspec.Param{
+		{Name: "database", Type: configspec.String, Required: true, Description: "Database name."},
+		{Name: "encrypt", Type: configspec.String, Default: "true", Enum: []string{"disable", "false", "true", "strict"}, Description: "TLS: disable (never), false (login packet only), true (whole connection), strict (TDS 8.0)."},
+		{Name: "trust_server_certificate", Type: configspec.Boolean, Default: false, Description: "Accept the server certificate without verifying it (test servers with self-signed certificates)."},
+		{Name: "ssl_root_cert", Type: configspec.String, Description: "Path of the CA certificate file (PEM) that signs the server certificate."},
+		{Name: "schema", Type: configspec.String, Description: "Schema of the table (default: the login's default schema, usually dbo)."},
+	},
+	sqlutil.TableParams("the primary key"),
+	[]configspec.Param{
+		sqlutil.NullCursorParam,
+	},
+)
 
 func decodeConfig(spec connector.Spec, raw map[string]any) (Config, error) {
-	var c Config
-	if err := connector.DecodeConfig(spec, raw, &c); err != nil {
-		return c, err
-	}
-	if c.Table != "" && c.Query != "" {
-		return c, connector.ConfigError(errors.New("table, query: set one of them, not both"))
-	}
-	return c, nil
+	return sqlutil.DecodeConfig[Config](spec, raw)
 }
+
+// TableAndQuery is what the config names to read.
+func (c Config) TableAndQuery() (table, query string) { return c.Table, c.Query }
 
 func (c Config) secrets() []string {
 	return []string{c.Password, url.QueryEscape(c.Password), url.PathEscape(c.Password)}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
@@ -27,38 +26,14 @@ var (
 
 // Spec describes the connector.
 func (c *Connector) Spec() connector.Spec {
-	return connector.Spec{
-		Name:        "sqlserver",
-		Title:       "Microsoft SQL Server",
-		Description: "Reads tables, views or queries (full or incremental by a cursor column) and writes tables with bulk copy: append, atomic overwrite or upsert (MERGE).",
-		Category:    "database",
-		Source:      true,
-		Destination: true,
-		Config:      configSpec,
-		WriteModes:  []connector.WriteMode{connector.Append, connector.Overwrite, connector.Upsert},
-		Incremental: true,
-	}
-}
-
-func logger(env connector.Env) *slog.Logger {
-	if env.Logger != nil {
-		return env.Logger
-	}
-	return slog.New(slog.DiscardHandler)
+	return sqlutil.DatabaseSpec("sqlserver", "Microsoft SQL Server",
+		"Reads tables, views or queries (full or incremental by a cursor column) and writes tables with bulk copy: append, atomic overwrite or upsert (MERGE).",
+		configSpec)
 }
 
 // findTable looks a table up; a missing one is ErrNotFound.
 func findTable(ctx context.Context, d *Dialect, db sqlutil.Queryer, schema, name string) (*sqlutil.Table, error) {
-	ts, err := d.Tables(ctx, db, schema, name)
-	if err != nil {
-		return nil, fmt.Errorf("read catalog for %s.%s: %w", schema, name, err)
-	}
-	for _, t := range ts {
-		if t.Name == name {
-			return t, nil
-		}
-	}
-	return nil, fmt.Errorf("table %q not found in schema %q: %w", name, schema, connector.ErrNotFound)
+	return sqlutil.FindTable(ctx, d, db, schema, name, "schema")
 }
 
 // schemaOf is the configured schema, or the login's default one.
@@ -114,23 +89,9 @@ func (c *Connector) Discover(ctx context.Context, env connector.Env, raw map[str
 	if err != nil {
 		return nil, sqlutil.Scrub(fmt.Errorf("sqlserver: discover: %w", err), cfg.secrets()...)
 	}
-	ts, err := d.Tables(ctx, db, schema, "")
+	cat, err := sqlutil.Discover(ctx, d, db, schema)
 	if err != nil {
-		return nil, sqlutil.Scrub(fmt.Errorf("sqlserver: discover: %w", err), cfg.secrets()...)
-	}
-	cat := &connector.Catalog{Streams: []connector.Stream{}}
-	for _, t := range ts {
-		s, err := t.SchemaOf()
-		if err != nil {
-			return nil, fmt.Errorf("sqlserver: discover %s: %w", t.Name, err)
-		}
-		st := connector.Stream{Name: t.Name, Namespace: t.Schema, Kind: t.Kind, Schema: s, PrimaryKey: t.PK, RowEstimate: t.Rows}
-		for _, col := range t.Cols {
-			if d.CursorCandidate(col) {
-				st.CursorCandidates = append(st.CursorCandidates, col.Name)
-			}
-		}
-		cat.Streams = append(cat.Streams, st)
+		return nil, sqlutil.Scrub(err, cfg.secrets()...)
 	}
 	return cat, nil
 }
@@ -155,7 +116,7 @@ func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]
 
 func (c *Connector) newReader(ctx context.Context, db *sql.DB, cfg Config, env connector.Env, req connector.ReadRequest) (*sqlutil.Reader, error) {
 	d := &Dialect{}
-	o := sqlutil.ReadOptions{Key: cfg.Key, BatchSize: cfg.BatchSize, Req: req, NullCursor: cfg.NullCursor, Log: logger(env), Secrets: cfg.secrets()}
+	o := sqlutil.ReadOptions{Key: cfg.Key, BatchSize: cfg.BatchSize, Req: req, NullCursor: cfg.NullCursor, Log: sqlutil.Logger(env), Secrets: cfg.secrets()}
 	if cfg.Query != "" {
 		cols, err := d.DescribeQuery(ctx, db, strings.TrimRight(strings.TrimSpace(cfg.Query), ";"))
 		if err != nil {
@@ -211,5 +172,5 @@ func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[s
 	if req.RunID == "" {
 		req.RunID = sqlutil.RandomID()
 	}
-	return sqlutil.NewWriter(ctx, db, &Dialect{RunID: req.RunID}, sqlutil.WriteOptions{Schema: cfg.Schema, Table: name, Req: req, Log: logger(env), Secrets: cfg.secrets()})
+	return sqlutil.NewWriter(ctx, db, &Dialect{RunID: req.RunID}, sqlutil.WriteOptions{Schema: cfg.Schema, Table: name, Req: req, Log: sqlutil.Logger(env), Secrets: cfg.secrets()})
 }

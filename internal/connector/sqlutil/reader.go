@@ -39,9 +39,7 @@ type Reader struct {
 	cursor  int
 	chunked bool
 
-	hasPos    bool
-	posCursor record.Value
-	posKey    []record.Value
+	pos Position
 
 	stream *sql.Rows
 	done   bool
@@ -105,14 +103,14 @@ func NewReader(ctx context.Context, db *sql.DB, d Dialect, o ReadOptions) (*Read
 	}
 	switch {
 	case r.cursor >= 0 && st.Cursor != nil:
-		r.hasPos, r.posCursor = true, cur
+		r.pos.Set, r.pos.Cursor = true, cur
 		if r.chunked && len(key) == len(r.key) {
-			r.posKey = key
+			r.pos.Key = key
 		} else if r.chunked {
-			r.hasPos = false // a state without the key cannot place a keyset read: start over
+			r.pos.Set = false // a state without the key cannot place a keyset read: start over
 		}
 	case r.cursor < 0 && r.chunked && len(key) == len(r.key):
-		r.hasPos, r.posKey = true, key
+		r.pos.Set, r.pos.Key = true, key
 	}
 	r.scan = make([]any, len(o.Cols))
 	r.vals = make([]any, len(o.Cols))
@@ -161,16 +159,16 @@ func (r *Reader) Query() (string, []any, error) {
 	if r.chunked {
 		order = append(order, r.key...)
 	}
-	if r.hasPos {
+	if r.pos.Set {
 		var cols []string
 		var vals []record.Value
 		var idx []int
 		if r.cursor >= 0 {
-			cols, vals, idx = append(cols, "q."+r.d.Quote(r.o.Cols[r.cursor].Name)), append(vals, r.posCursor), append(idx, r.cursor)
+			cols, vals, idx = append(cols, "q."+r.d.Quote(r.o.Cols[r.cursor].Name)), append(vals, r.pos.Cursor), append(idx, r.cursor)
 		}
 		if r.chunked {
 			for i, k := range r.key {
-				cols, vals, idx = append(cols, "q."+r.d.Quote(r.o.Cols[k].Name)), append(vals, r.posKey[i]), append(idx, k)
+				cols, vals, idx = append(cols, "q."+r.d.Quote(r.o.Cols[k].Name)), append(vals, r.pos.Key[i]), append(idx, k)
 			}
 		}
 		n := 0
@@ -237,7 +235,7 @@ func (r *Reader) Next(ctx context.Context) (*record.Batch, error) {
 			}
 			row[i] = v
 		}
-		r.advance(row)
+		r.pos.Advance(row, r.cursor, r.key, r.chunked)
 		if bad != nil {
 			vals := map[string]string{}
 			for i, c := range r.o.Cols {
@@ -268,24 +266,6 @@ func (r *Reader) Next(ctx context.Context) (*record.Batch, error) {
 	return b, nil
 }
 
-func (r *Reader) advance(row record.Row) {
-	if r.cursor < 0 && !r.chunked {
-		return
-	}
-	r.hasPos = true
-	if r.cursor >= 0 {
-		r.posCursor = row[r.cursor]
-	}
-	if r.chunked {
-		if r.posKey == nil {
-			r.posKey = make([]record.Value, len(r.key))
-		}
-		for i, k := range r.key {
-			r.posKey[i] = row[k]
-		}
-	}
-}
-
 func (r *Reader) err(ctx context.Context, what string, err error) error {
 	prefix := r.d.Name() + " source " + r.o.Display
 	switch {
@@ -301,21 +281,15 @@ func (r *Reader) err(ctx context.Context, what string, err error) error {
 
 // State is the checkpoint after the last batch.
 func (r *Reader) State() (json.RawMessage, error) {
-	if !r.hasPos {
-		return nil, nil
-	}
-	var st State
+	cursorField := ""
 	if r.cursor >= 0 {
-		cv := EncodeValue(r.posCursor)
-		st.Cursor, st.CursorField = &cv, r.o.Cols[r.cursor].Name
+		cursorField = r.o.Cols[r.cursor].Name
 	}
+	var keyFields []string
 	if r.chunked {
-		st.KeyFields = r.keyNames()
-		for _, v := range r.posKey {
-			st.Key = append(st.Key, EncodeValue(v))
-		}
+		keyFields = r.keyNames()
 	}
-	return st.Marshal()
+	return r.pos.State(cursorField, keyFields)
 }
 
 // Close ends the read and closes the database handle.
