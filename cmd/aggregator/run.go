@@ -71,7 +71,7 @@ func runPipeline(cmd *cobra.Command, f runFlags) error {
 	}
 	if os.Getenv("GOGC") == "" {
 		// Batches are short-lived garbage; collecting at four times the live heap instead of once
-		// saves about a fifth of the CPU of a file pipeline for 30-40 MB more (docs/benchmarks.md).
+		// saves about a quarter of the CPU of a file pipeline for 20-60 MB more (docs/benchmarks.md).
 		debug.SetGCPercent(400)
 	}
 	sink := newFileSink(f.deadLetter)
