@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/connector/sqlutil"
@@ -110,30 +109,7 @@ func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]
 func (c *Connector) newReader(ctx context.Context, db *sql.DB, cfg Config, env connector.Env, req connector.ReadRequest) (*sqlutil.Reader, error) {
 	d := &Dialect{}
 	o := sqlutil.ReadOptions{Key: cfg.Key, BatchSize: cfg.BatchSize, Req: req, NullCursor: cfg.NullCursor, Log: sqlutil.Logger(env), Secrets: cfg.secrets()}
-	if cfg.Query != "" {
-		cols, err := d.DescribeQuery(ctx, db, strings.TrimRight(strings.TrimSpace(cfg.Query), ";"))
-		if err != nil {
-			return nil, fmt.Errorf("mysql source: %w", err)
-		}
-		o.Cols, o.Display, o.From = cols, "query", "("+strings.TrimRight(strings.TrimSpace(cfg.Query), ";")+")"
-	} else {
-		name := cfg.Table
-		if name == "" {
-			name = req.Stream
-		}
-		if name == "" {
-			return nil, connector.ConfigError(errors.New("table: required (or query, or a stream name)"))
-		}
-		t, err := findTable(ctx, d, db, cfg.Database, name)
-		if err != nil {
-			return nil, fmt.Errorf("mysql source: %w", err)
-		}
-		o.Cols, o.Display, o.From = t.Cols, t.Schema+"."+t.Name, sqlutil.Qualified(q, t.Schema, t.Name)
-		if len(o.Key) == 0 {
-			o.Key = t.PK
-		}
-	}
-	return sqlutil.NewReader(ctx, db, d, o)
+	return sqlutil.NewTableReader(ctx, db, d, o, cfg.Query, cfg.Table, "database", func(context.Context) (string, error) { return cfg.Database, nil })
 }
 
 // OpenWriter opens a writer on the configured table (or the stream's).

@@ -410,28 +410,7 @@ func (d *Dialect) DDLType(f record.Field, key bool) string {
 }
 
 func (d *Dialect) CreateTable(table string, s *record.Schema, key []string) string {
-	isKey := map[string]bool{}
-	for _, k := range key {
-		isKey[k] = true
-	}
-	var b strings.Builder
-	b.WriteString("CREATE TABLE IF NOT EXISTS " + table + " (")
-	for i, f := range s.Fields {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(q(f.Name) + " " + d.DDLType(f, isKey[f.Name]))
-		if isKey[f.Name] {
-			b.WriteString(" NOT NULL")
-		} else {
-			b.WriteString(" NULL")
-		}
-	}
-	if len(key) > 0 {
-		b.WriteString(", PRIMARY KEY (" + sqlutil.QuoteAll(q, key) + ")")
-	}
-	b.WriteString(") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin")
-	return b.String()
+	return "CREATE TABLE IF NOT EXISTS " + table + " (" + sqlutil.ColumnList(s, key, q, d.DDLType) + ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
 }
 
 func (d *Dialect) AddColumn(table string, f record.Field) string {

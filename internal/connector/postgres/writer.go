@@ -467,29 +467,14 @@ func (w *writer) rowProblem(b *record.Batch, i int, field, reason string) connec
 	return w.problemAt(i, keys, b.PosOf(i), field, reason)
 }
 
-// problemAt names the row by its key values, else its source position, else its index in the
-// batch (index -1: a row of an earlier batch).
+// problemAt is the problem of a row with these key values (of keyIdx), source position and batch
+// index (-1: a row of an earlier batch).
 func (w *writer) problemAt(index int, keys []record.Value, pos int64, field, reason string) connector.RowProblem {
-	var where string
-	switch {
-	case len(keys) > 0:
-		parts := make([]string, len(keys))
-		for n, k := range w.keyIdx {
-			parts[n] = w.schema.Fields[k].Name + "=" + keys[n].String()
-		}
-		where = "key " + strings.Join(parts, ", ")
-	case pos > 0:
-		where = fmt.Sprintf("source row %d", pos)
-	case index >= 0:
-		where = fmt.Sprintf("batch row %d", index)
-	default:
-		where = "a row of an earlier batch"
+	names := make([]string, len(w.keyIdx))
+	for n, k := range w.keyIdx {
+		names[n] = w.schema.Fields[k].Name
 	}
-	msg := "table " + w.display + ", " + where
-	if field != "" {
-		msg += ", column " + field
-	}
-	return connector.RowProblem{Index: index, Field: field, Reason: sqlutil.ScrubString(msg+": "+reason, w.secrets...)}
+	return sqlutil.Problem(w.display, names, keys, pos, index, field, reason, w.secrets...)
 }
 
 // Commit loads what is buffered and commits. Rows the table refuses here are not written; they

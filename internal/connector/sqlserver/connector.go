@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/connector/sqlutil"
@@ -117,34 +116,7 @@ func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]
 func (c *Connector) newReader(ctx context.Context, db *sql.DB, cfg Config, env connector.Env, req connector.ReadRequest) (*sqlutil.Reader, error) {
 	d := &Dialect{}
 	o := sqlutil.ReadOptions{Key: cfg.Key, BatchSize: cfg.BatchSize, Req: req, NullCursor: cfg.NullCursor, Log: sqlutil.Logger(env), Secrets: cfg.secrets()}
-	if cfg.Query != "" {
-		cols, err := d.DescribeQuery(ctx, db, strings.TrimRight(strings.TrimSpace(cfg.Query), ";"))
-		if err != nil {
-			return nil, fmt.Errorf("sqlserver source: %w", err)
-		}
-		o.Cols, o.Display, o.From = cols, "query", "("+strings.TrimRight(strings.TrimSpace(cfg.Query), ";")+")"
-	} else {
-		name := cfg.Table
-		if name == "" {
-			name = req.Stream
-		}
-		if name == "" {
-			return nil, connector.ConfigError(errors.New("table: required (or query, or a stream name)"))
-		}
-		schema, err := schemaOf(ctx, d, db, cfg)
-		if err != nil {
-			return nil, fmt.Errorf("sqlserver source: %w", err)
-		}
-		t, err := findTable(ctx, d, db, schema, name)
-		if err != nil {
-			return nil, fmt.Errorf("sqlserver source: %w", err)
-		}
-		o.Cols, o.Display, o.From = t.Cols, t.Schema+"."+t.Name, sqlutil.Qualified(q, t.Schema, t.Name)
-		if len(o.Key) == 0 {
-			o.Key = t.PK
-		}
-	}
-	return sqlutil.NewReader(ctx, db, d, o)
+	return sqlutil.NewTableReader(ctx, db, d, o, cfg.Query, cfg.Table, "schema", func(ctx context.Context) (string, error) { return schemaOf(ctx, d, db, cfg) })
 }
 
 // OpenWriter opens a writer on the configured table (or the stream's).

@@ -311,28 +311,7 @@ func (d *Dialect) DDLType(f record.Field, key bool) string {
 }
 
 func (d *Dialect) CreateTable(table string, s *record.Schema, key []string) string {
-	isKey := map[string]bool{}
-	for _, k := range key {
-		isKey[k] = true
-	}
-	var b strings.Builder
-	b.WriteString("IF OBJECT_ID(N'" + strings.ReplaceAll(table, "'", "''") + "', N'U') IS NULL CREATE TABLE " + table + " (")
-	for i, f := range s.Fields {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(q(f.Name) + " " + d.DDLType(f, isKey[f.Name]))
-		if isKey[f.Name] {
-			b.WriteString(" NOT NULL")
-		} else {
-			b.WriteString(" NULL")
-		}
-	}
-	if len(key) > 0 {
-		b.WriteString(", PRIMARY KEY (" + sqlutil.QuoteAll(q, key) + ")")
-	}
-	b.WriteString(")")
-	return b.String()
+	return "IF OBJECT_ID(N'" + strings.ReplaceAll(table, "'", "''") + "', N'U') IS NULL CREATE TABLE " + table + " (" + sqlutil.ColumnList(s, key, q, d.DDLType) + ")"
 }
 
 func (d *Dialect) AddColumn(table string, f record.Field) string {

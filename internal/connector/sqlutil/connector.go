@@ -2,9 +2,11 @@ package sqlutil
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/dataaggregator/aggregator/internal/configspec"
 	"github.com/dataaggregator/aggregator/internal/connector"
@@ -123,4 +125,39 @@ func Discover(ctx context.Context, d Dialect, db Queryer, schema string) (*conne
 		cat.Streams = append(cat.Streams, st)
 	}
 	return cat, nil
+}
+
+// NewTableReader starts the read of a custom query (when query is set) or of a table: table, or the
+// request's stream when table is empty, looked up in the schema schemaOf names (container as in
+// FindTable). o's columns, display name, relation and (when unset) key come from what it finds.
+func NewTableReader(ctx context.Context, db *sql.DB, d Dialect, o ReadOptions, query, table, container string, schemaOf func(context.Context) (string, error)) (*Reader, error) {
+	if query != "" {
+		query = strings.TrimRight(strings.TrimSpace(query), ";")
+		cols, err := d.DescribeQuery(ctx, db, query)
+		if err != nil {
+			return nil, fmt.Errorf("%s source: %w", d.Name(), err)
+		}
+		o.Cols, o.Display, o.From = cols, "query", "("+query+")"
+		return NewReader(ctx, db, d, o)
+	}
+	name := table
+	if name == "" {
+		name = o.Req.Stream
+	}
+	if name == "" {
+		return nil, connector.ConfigError(errors.New("table: required (or query, or a stream name)"))
+	}
+	schema, err := schemaOf(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s source: %w", d.Name(), err)
+	}
+	t, err := FindTable(ctx, d, db, schema, name, container)
+	if err != nil {
+		return nil, fmt.Errorf("%s source: %w", d.Name(), err)
+	}
+	o.Cols, o.Display, o.From = t.Cols, t.Schema+"."+t.Name, Qualified(d.Quote, t.Schema, t.Name)
+	if len(o.Key) == 0 {
+		o.Key = t.PK
+	}
+	return NewReader(ctx, db, d, o)
 }

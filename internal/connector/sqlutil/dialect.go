@@ -126,3 +126,28 @@ type Dialect interface {
 
 // Fold returns s as a map key for case-insensitive names.
 func Fold(s string) string { return strings.ToLower(s) }
+
+// ColumnList is the inside of a CREATE TABLE for s: each field quoted with its ddlType, NOT NULL
+// for key fields and NULL for the others, then the PRIMARY KEY when key is set.
+func ColumnList(s *record.Schema, key []string, quote func(string) string, ddlType func(f record.Field, key bool) string) string {
+	isKey := map[string]bool{}
+	for _, k := range key {
+		isKey[k] = true
+	}
+	var b strings.Builder
+	for i, f := range s.Fields {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quote(f.Name) + " " + ddlType(f, isKey[f.Name]))
+		if isKey[f.Name] {
+			b.WriteString(" NOT NULL")
+		} else {
+			b.WriteString(" NULL")
+		}
+	}
+	if len(key) > 0 {
+		b.WriteString(", PRIMARY KEY (" + QuoteAll(quote, key) + ")")
+	}
+	return b.String()
+}

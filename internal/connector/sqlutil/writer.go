@@ -360,23 +360,12 @@ func (w *Writer) rowArgs(row record.Row, i int) ([]any, string, error) {
 }
 
 func (w *Writer) rowProblem(b *record.Batch, i int, field, reason string) connector.RowProblem {
-	var where string
-	if len(w.keyIdx) > 0 {
-		parts := make([]string, len(w.keyIdx))
-		for n, k := range w.keyIdx {
-			parts[n] = w.schema.Fields[k].Name + "=" + b.Rows[i][k].String()
-		}
-		where = "key " + strings.Join(parts, ", ")
-	} else if p := b.PosOf(i); p > 0 {
-		where = fmt.Sprintf("source row %d", p)
-	} else {
-		where = fmt.Sprintf("batch row %d", i)
+	names := make([]string, len(w.keyIdx))
+	keys := make([]record.Value, len(w.keyIdx))
+	for n, k := range w.keyIdx {
+		names[n], keys[n] = w.schema.Fields[k].Name, b.Rows[i][k]
 	}
-	msg := "table " + w.display + ", " + where
-	if field != "" {
-		msg += ", column " + field
-	}
-	return connector.RowProblem{Index: i, Field: field, Reason: ScrubString(msg+": "+reason, w.o.Secrets...)}
+	return Problem(w.display, names, keys, b.PosOf(i), i, field, reason, w.o.Secrets...)
 }
 
 // Commit commits the open transaction.
@@ -488,3 +477,30 @@ func (w *Writer) err(what string, err error) error {
 
 // Namespace is the schema (database) the writer writes into.
 func (w *Writer) Namespace() string { return w.o.Schema }
+
+// Problem is the RowProblem of a refused row: its message names the table (display), the row (by
+// its key values when keyNames is set, else its source position, else its index in the batch;
+// index -1 is a row of an earlier batch), the column when field is set, and the reason, scrubbed of
+// secrets.
+func Problem(display string, keyNames []string, keys []record.Value, pos int64, index int, field, reason string, secrets ...string) connector.RowProblem {
+	var where string
+	switch {
+	case len(keyNames) > 0:
+		parts := make([]string, len(keyNames))
+		for n, k := range keyNames {
+			parts[n] = k + "=" + keys[n].String()
+		}
+		where = "key " + strings.Join(parts, ", ")
+	case pos > 0:
+		where = fmt.Sprintf("source row %d", pos)
+	case index >= 0:
+		where = fmt.Sprintf("batch row %d", index)
+	default:
+		where = "a row of an earlier batch"
+	}
+	msg := "table " + display + ", " + where
+	if field != "" {
+		msg += ", column " + field
+	}
+	return connector.RowProblem{Index: index, Field: field, Reason: ScrubString(msg+": "+reason, secrets...)}
+}
