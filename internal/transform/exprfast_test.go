@@ -116,3 +116,49 @@ func TestFastExprNullGoesToVM(t *testing.T) {
 		}
 	}
 }
+
+// FuzzFastExpr compares the fast path with the VM on fuzzed expressions and rows.
+func FuzzFastExpr(f *testing.F) {
+	for _, s := range []string{"price * q", "active && q > 2", "-(q * 3) > n", "q / n + price", "!active || q == n",
+		"9223372036854775807 + q * n", "price >= 1.5 and not vip", "(q - 1) * 2.5 < price"} {
+		f.Add(s, int64(3), int64(-2), 19.99, true, false, uint8(0))
+	}
+	schema, err := record.NewSchema(
+		record.Field{Name: "q", Kind: record.KindInt, Nullable: true},
+		record.Field{Name: "n", Kind: record.KindInt, Nullable: true},
+		record.Field{Name: "price", Kind: record.KindFloat, Nullable: true},
+		record.Field{Name: "active", Kind: record.KindBool, Nullable: true},
+		record.Field{Name: "vip", Kind: record.KindBool, Nullable: true},
+	)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, src string, q, n int64, price float64, active, vip bool, nulls uint8) {
+		if len(src) > 200 || checkSyntax(src) != nil {
+			return
+		}
+		p, err := compileProgram(src, schema)
+		if err != nil || p.fast == nil {
+			return
+		}
+		row := record.Row{record.Int(q), record.Int(n), record.Float(price), record.Bool(active), record.Bool(vip)}
+		for i := range row {
+			if nulls&(1<<i) != 0 {
+				row[i] = record.Null
+			}
+		}
+		vm := *p
+		vm.fast = nil
+		want, werr := vm.run(row)
+		got, ok := p.fast(row)
+		if !ok {
+			return
+		}
+		if werr != nil {
+			t.Fatalf("%s on %v: fast path gave %v, the VM failed: %v", src, row, got.box(), werr)
+		}
+		if g := got.box(); fmt.Sprintf("%T %v", g, g) != fmt.Sprintf("%T %v", want, want) {
+			t.Fatalf("%s on %v: fast %T %v, VM %T %v", src, row, g, g, want, want)
+		}
+	})
+}
