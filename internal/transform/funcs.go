@@ -61,7 +61,7 @@ type funcDef struct {
 	name  string
 	group string
 	sig   string
-	fn    func(l *funcLib, args []any) (any, error)
+	fn    libFunc
 	types []any
 }
 
@@ -204,48 +204,6 @@ func (l *funcLib) zone(name string) (*time.Location, error) {
 	return loc, nil
 }
 
-// Argument helpers: each reports what it wanted.
-
-func argString(args []any, i int) (string, error) {
-	switch t := args[i].(type) {
-	case string:
-		return t, nil
-	case decimalText:
-		return string(t), nil
-	case []byte:
-		return string(t), nil
-	}
-	return "", fmt.Errorf("argument %d: want a string, got %s", i+1, typeName(args[i]))
-}
-
-func argInt(args []any, i int) (int64, error) {
-	if n, ok := toInt64(args[i]); ok {
-		return n, nil
-	}
-	return 0, fmt.Errorf("argument %d: want an integer, got %s", i+1, typeName(args[i]))
-}
-
-func argFloat(args []any, i int) (float64, error) {
-	if f, ok := toFloat64(args[i]); ok {
-		return f, nil
-	}
-	return 0, fmt.Errorf("argument %d: want a number, got %s", i+1, typeName(args[i]))
-}
-
-func argTime(args []any, i int) (time.Time, error) {
-	switch t := args[i].(type) {
-	case time.Time:
-		return t, nil
-	case string:
-		ts, err := record.ParseTime(t, time.UTC)
-		if err != nil {
-			return time.Time{}, fmt.Errorf("argument %d: %v", i+1, err)
-		}
-		return ts, nil
-	}
-	return time.Time{}, fmt.Errorf("argument %d: want a date or timestamp, got %s", i+1, typeName(args[i]))
-}
-
 func typeName(x any) string {
 	switch x.(type) {
 	case nil:
@@ -327,41 +285,22 @@ func isInteger(x any) bool {
 	return false
 }
 
-// anyNil reports whether one of the first n arguments is null: most functions return null then.
-func anyNil(args []any, n int) bool {
-	for i := 0; i < n && i < len(args); i++ {
-		if args[i] == nil {
-			return true
-		}
-	}
-	return false
+// strFn, mathFn, datePart and strPred adapt plain Go functions that cannot fail.
+
+func strFn(f func(string) any) libFunc {
+	return fn1(argString, func(_ *funcLib, s string) (any, error) { return f(s), nil })
 }
 
-// strFn wraps a one-string function with null propagation.
-func strFn(f func(string) any) func(*funcLib, []any) (any, error) {
-	return func(_ *funcLib, args []any) (any, error) {
-		if args[0] == nil {
-			return nil, nil
-		}
-		s, err := argString(args, 0)
-		if err != nil {
-			return nil, err
-		}
-		return f(s), nil
-	}
+func mathFn(f func(float64) float64) libFunc {
+	return fn1(argFloat, func(_ *funcLib, x float64) (any, error) { return f(x), nil })
 }
 
-func mathFn(f func(float64) float64) func(*funcLib, []any) (any, error) {
-	return func(_ *funcLib, args []any) (any, error) {
-		if args[0] == nil {
-			return nil, nil
-		}
-		x, err := argFloat(args, 0)
-		if err != nil {
-			return nil, err
-		}
-		return f(x), nil
-	}
+func datePart(f func(time.Time) int) libFunc {
+	return fn1(argTime, func(_ *funcLib, t time.Time) (any, error) { return int64(f(t)), nil })
+}
+
+func strPred(f func(s, t string) bool) libFunc {
+	return fn2(argString, argString, func(_ *funcLib, s, t string) (any, error) { return f(s, t), nil })
 }
 
 func funcDefs() []funcDef {
@@ -384,10 +323,10 @@ func funcDefs() []funcDef {
 			fn: strFn(func(s string) any { return strings.ToLower(s) })},
 		{name: "upper", group: "strings", sig: "upper(s string) string", types: []any{s1},
 			fn: strFn(func(s string) any { return strings.ToUpper(s) })},
-		{name: "trim", group: "strings", sig: "trim(s string [, cutset string]) string", types: []any{s1, s2}, fn: fnTrim},
-		{name: "replace", group: "strings", sig: "replace(s, old, new string) string", types: []any{s3}, fn: fnReplace},
-		{name: "split", group: "strings", sig: "split(s, sep string) []string", types: []any{new(func(any, any) []any)}, fn: fnSplit},
-		{name: "substr", group: "strings", sig: "substr(s string, start int [, length int]) string", types: []any{s2, s3}, fn: fnSubstr},
+		{name: "trim", group: "strings", sig: "trim(s string [, cutset string]) string", types: []any{s1, s2}, fn: fn2(argString, opt(argString), fnTrim)},
+		{name: "replace", group: "strings", sig: "replace(s, old, new string) string", types: []any{s3}, fn: fn3(argString, argString, argString, fnReplace)},
+		{name: "split", group: "strings", sig: "split(s, sep string) []string", types: []any{new(func(any, any) []any)}, fn: fn2(argString, argString, fnSplit)},
+		{name: "substr", group: "strings", sig: "substr(s string, start int [, length int]) string", types: []any{s2, s3}, fn: fn3(argString, argInt, opt(argLength), fnSubstr)},
 		{name: "str_contains", group: "strings", sig: "str_contains(s, sub string) bool (the operator form is: s contains sub)", types: []any{b2}, fn: strPred(strings.Contains)},
 		{name: "starts_with", group: "strings", sig: "starts_with(s, prefix string) bool", types: []any{b2}, fn: strPred(strings.HasPrefix)},
 		{name: "ends_with", group: "strings", sig: "ends_with(s, suffix string) bool", types: []any{b2}, fn: strPred(strings.HasSuffix)},
@@ -398,30 +337,30 @@ func funcDefs() []funcDef {
 		{name: "len", group: "strings", sig: "len(x string|list|object) int", types: []any{i1}, fn: fnLen},
 		// math
 		{name: "abs", group: "math", sig: "abs(x number) number", types: []any{new(func(int64) int64), new(func(float64) float64), new(func(any) any)}, fn: fnAbs},
-		{name: "round", group: "math", sig: "round(x number [, places int]) float", types: []any{f1, new(func(any, any) float64)}, fn: fnRound},
+		{name: "round", group: "math", sig: "round(x number [, places int]) float", types: []any{f1, new(func(any, any) float64)}, fn: fn2(argFloat, opt(argInt), fnRound)},
 		{name: "floor", group: "math", sig: "floor(x number) float", types: []any{f1}, fn: mathFn(math.Floor)},
 		{name: "ceil", group: "math", sig: "ceil(x number) float", types: []any{f1}, fn: mathFn(math.Ceil)},
 		{name: "min", group: "math", sig: "min(x ...number) number", types: []any{new(func(...int64) int64), new(func(...float64) float64), anyN}, fn: minMax(-1)},
 		{name: "max", group: "math", sig: "max(x ...number) number", types: []any{new(func(...int64) int64), new(func(...float64) float64), anyN}, fn: minMax(1)},
-		{name: "pow", group: "math", sig: "pow(x, y number) float", types: []any{new(func(any, any) float64)}, fn: fnPow},
+		{name: "pow", group: "math", sig: "pow(x, y number) float", types: []any{new(func(any, any) float64)}, fn: fn2(argFloat, argFloat, fnPow)},
 		// dates
 		{name: "now", group: "dates", sig: "now() timestamp", types: []any{new(func() time.Time)},
 			fn: func(*funcLib, []any) (any, error) { return time.Now().UTC(), nil }},
 		{name: "parse_date", group: "dates", sig: "parse_date(s string [, layout string [, tz string]]) date", types: []any{t1, t2, t3}, fn: parseFn(true)},
 		{name: "parse_time", group: "dates", sig: "parse_time(s string [, layout string [, tz string]]) timestamp", types: []any{t1, t2, t3}, fn: parseFn(false)},
-		{name: "format_date", group: "dates", sig: "format_date(t timestamp, layout string [, tz string]) string", types: []any{s2, s3}, fn: fnFormatDate},
-		{name: "date_add", group: "dates", sig: "date_add(t timestamp, n int, unit string) timestamp", types: []any{t3}, fn: fnDateAdd},
-		{name: "date_diff", group: "dates", sig: "date_diff(a, b timestamp, unit string) int", types: []any{new(func(any, any, any) int64)}, fn: fnDateDiff},
-		{name: "to_timezone", group: "dates", sig: "to_timezone(t timestamp, tz string) timestamp", types: []any{t2}, fn: fnToTimezone},
+		{name: "format_date", group: "dates", sig: "format_date(t timestamp, layout string [, tz string]) string", types: []any{s2, s3}, fn: fn3(argTime, argString, opt(argZone), fnFormatDate)},
+		{name: "date_add", group: "dates", sig: "date_add(t timestamp, n int, unit string) timestamp", types: []any{t3}, fn: fn3(argTime, argInt, argString, fnDateAdd)},
+		{name: "date_diff", group: "dates", sig: "date_diff(a, b timestamp, unit string) int", types: []any{new(func(any, any, any) int64)}, fn: fn3(argTime, argTime, argString, fnDateDiff)},
+		{name: "to_timezone", group: "dates", sig: "to_timezone(t timestamp, tz string) timestamp", types: []any{t2}, fn: fn2(argTime, argZone, fnToTimezone)},
 		{name: "year", group: "dates", sig: "year(t timestamp) int", types: []any{i1}, fn: datePart(func(t time.Time) int { return t.Year() })},
 		{name: "month", group: "dates", sig: "month(t timestamp) int", types: []any{i1}, fn: datePart(func(t time.Time) int { return int(t.Month()) })},
 		{name: "day", group: "dates", sig: "day(t timestamp) int", types: []any{i1}, fn: datePart(func(t time.Time) int { return t.Day() })},
 		{name: "hour", group: "dates", sig: "hour(t timestamp) int", types: []any{i1}, fn: datePart(func(t time.Time) int { return t.Hour() })},
 		{name: "weekday", group: "dates", sig: "weekday(t timestamp) int (0 = Sunday)", types: []any{i1}, fn: datePart(func(t time.Time) int { return int(t.Weekday()) })},
 		// regular expressions
-		{name: "regex_match", group: "regex", sig: "regex_match(s, pattern string) bool (the operator form is: s matches pattern)", types: []any{b2}, fn: fnMatches},
-		{name: "regex_replace", group: "regex", sig: "regex_replace(s, pattern, replacement string) string", types: []any{s3}, fn: fnRegexReplace},
-		{name: "regex_extract", group: "regex", sig: "regex_extract(s, pattern string [, group int]) string", types: []any{s2, s3}, fn: fnRegexExtract},
+		{name: "regex_match", group: "regex", sig: "regex_match(s, pattern string) bool (the operator form is: s matches pattern)", types: []any{b2}, fn: fn2(argString, argPattern, fnMatches)},
+		{name: "regex_replace", group: "regex", sig: "regex_replace(s, pattern, replacement string) string", types: []any{s3}, fn: fn3(argString, argString, argString, fnRegexReplace)},
+		{name: "regex_extract", group: "regex", sig: "regex_extract(s, pattern string [, group int]) string", types: []any{s2, s3}, fn: fn3(argString, argPattern, opt(argInt), fnRegexExtract)},
 		// hashing
 		{name: "md5", group: "hashing", sig: "md5(s string) string (hex)", types: []any{s1}, fn: strFn(func(s string) any { h := md5.Sum([]byte(s)); return hex.EncodeToString(h[:]) })},
 		{name: "sha1", group: "hashing", sig: "sha1(s string) string (hex)", types: []any{s1}, fn: strFn(func(s string) any { h := sha1.Sum([]byte(s)); return hex.EncodeToString(h[:]) })},
@@ -436,55 +375,22 @@ func funcDefs() []funcDef {
 		{name: "to_int", group: "conversions", sig: "to_int(x any) int", types: []any{i1}, fn: fnToInt},
 		{name: "to_float", group: "conversions", sig: "to_float(x any) float", types: []any{f1}, fn: fnToFloat},
 		{name: "to_string", group: "conversions", sig: "to_string(x any) string", types: []any{s1}, fn: fnToString},
-		{name: "to_decimal", group: "conversions", sig: "to_decimal(x any [, scale int]) decimal", types: []any{new(func(any) decimalText), new(func(any, any) decimalText)}, fn: fnToDecimal},
+		{name: "to_decimal", group: "conversions", sig: "to_decimal(x any [, scale int]) decimal", types: []any{new(func(any) decimalText), new(func(any, any) decimalText)}, fn: fn2(argDecimal, opt(argInt), fnToDecimal)},
 	}
 }
 
-func fnTrim(_ *funcLib, args []any) (any, error) {
-	if anyNil(args, len(args)) {
-		return nil, nil
-	}
-	s, err := argString(args, 0)
-	if err != nil {
-		return nil, err
-	}
-	if len(args) == 1 {
+func fnTrim(_ *funcLib, s string, cutset optional[string]) (any, error) {
+	if !cutset.ok {
 		return strings.TrimSpace(s), nil
 	}
-	cut, err := argString(args, 1)
-	if err != nil {
-		return nil, err
-	}
-	return strings.Trim(s, cut), nil
+	return strings.Trim(s, cutset.val), nil
 }
 
-func fnReplace(_ *funcLib, args []any) (any, error) {
-	if anyNil(args, 3) {
-		return nil, nil
-	}
-	var ss [3]string
-	for i := range ss {
-		s, err := argString(args, i)
-		if err != nil {
-			return nil, err
-		}
-		ss[i] = s
-	}
-	return strings.ReplaceAll(ss[0], ss[1], ss[2]), nil
+func fnReplace(_ *funcLib, s, old, repl string) (any, error) {
+	return strings.ReplaceAll(s, old, repl), nil
 }
 
-func fnSplit(_ *funcLib, args []any) (any, error) {
-	if anyNil(args, 2) {
-		return nil, nil
-	}
-	s, err := argString(args, 0)
-	if err != nil {
-		return nil, err
-	}
-	sep, err := argString(args, 1)
-	if err != nil {
-		return nil, err
-	}
+func fnSplit(_ *funcLib, s, sep string) (any, error) {
 	parts := strings.Split(s, sep)
 	out := make([]any, len(parts))
 	for i, p := range parts {
@@ -495,18 +401,7 @@ func fnSplit(_ *funcLib, args []any) (any, error) {
 
 // fnSubstr takes characters (not bytes) from start (0-based; negative counts from the end) for
 // length characters (all the rest when absent). Out-of-range bounds are clamped.
-func fnSubstr(_ *funcLib, args []any) (any, error) {
-	if anyNil(args, len(args)) {
-		return nil, nil
-	}
-	s, err := argString(args, 0)
-	if err != nil {
-		return nil, err
-	}
-	start, err := argInt(args, 1)
-	if err != nil {
-		return nil, err
-	}
+func fnSubstr(_ *funcLib, s string, start int64, length optional[int64]) (any, error) {
 	runes := []rune(s)
 	n := int64(len(runes))
 	if start < 0 {
@@ -516,62 +411,17 @@ func fnSubstr(_ *funcLib, args []any) (any, error) {
 		start = n
 	}
 	end := n
-	if len(args) > 2 {
-		l, err := argInt(args, 2)
-		if err != nil {
-			return nil, err
-		}
-		if l < 0 {
-			return nil, fmt.Errorf("argument 3: length %d is negative", l)
-		}
-		if l < n-start {
-			end = start + l
-		}
+	if length.ok && length.val < n-start {
+		end = start + length.val
 	}
 	return string(runes[start:end]), nil
 }
 
-func strPred(f func(s, t string) bool) func(*funcLib, []any) (any, error) {
-	return func(_ *funcLib, args []any) (any, error) {
-		if anyNil(args, 2) {
-			return nil, nil
-		}
-		s, err := argString(args, 0)
-		if err != nil {
-			return nil, err
-		}
-		t, err := argString(args, 1)
-		if err != nil {
-			return nil, err
-		}
-		return f(s, t), nil
-	}
-}
-
-func padFn(left bool) func(*funcLib, []any) (any, error) {
-	return func(_ *funcLib, args []any) (any, error) {
-		if anyNil(args, len(args)) {
-			return nil, nil
-		}
-		s, err := argString(args, 0)
-		if err != nil {
-			return nil, err
-		}
-		w, err := argInt(args, 1)
-		if err != nil {
-			return nil, err
-		}
-		if w > maxPad {
-			return nil, fmt.Errorf("argument 2: width %d is above %d", w, maxPad)
-		}
+func padFn(left bool) libFunc {
+	return fn3(argString, argPadWidth, opt(argPadText), func(_ *funcLib, s string, w int64, padText optional[string]) (any, error) {
 		pad := " "
-		if len(args) > 2 {
-			if pad, err = argString(args, 2); err != nil {
-				return nil, err
-			}
-			if pad == "" {
-				return nil, fmt.Errorf("argument 3: the pad string is empty")
-			}
+		if padText.ok {
+			pad = padText.val
 		}
 		n := utf8.RuneCountInString(s)
 		if int64(n) >= w {
@@ -591,7 +441,7 @@ func padFn(left bool) func(*funcLib, []any) (any, error) {
 			return fill.String() + s, nil
 		}
 		return s + fill.String(), nil
-	}
+	})
 }
 
 // fnConcat joins the text of every argument; null counts as empty.
@@ -651,7 +501,7 @@ func fnLen(_ *funcLib, args []any) (any, error) {
 	return nil, fmt.Errorf("argument 1: want a string, list or object, got %s", typeName(args[0]))
 }
 
-func fnAbs(_ *funcLib, args []any) (any, error) {
+func fnAbs(l *funcLib, args []any) (any, error) {
 	if args[0] == nil {
 		return nil, nil
 	}
@@ -665,7 +515,7 @@ func fnAbs(_ *funcLib, args []any) (any, error) {
 		}
 		return n, nil
 	}
-	f, err := argFloat(args, 0)
+	f, err := argFloat(l, args, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -674,21 +524,11 @@ func fnAbs(_ *funcLib, args []any) (any, error) {
 
 // fnRound rounds half away from zero to places decimal places (0 when absent; negative rounds to
 // tens, hundreds...).
-func fnRound(_ *funcLib, args []any) (any, error) {
-	if anyNil(args, len(args)) {
-		return nil, nil
-	}
-	x, err := argFloat(args, 0)
-	if err != nil {
-		return nil, err
-	}
-	if len(args) == 1 {
+func fnRound(_ *funcLib, x float64, places optional[int64]) (any, error) {
+	if !places.ok {
 		return math.Round(x), nil
 	}
-	p, err := argInt(args, 1)
-	if err != nil {
-		return nil, err
-	}
+	p := places.val
 	if p < -15 || p > 15 {
 		return nil, fmt.Errorf("argument 2: places %d is outside -15..15", p)
 	}
@@ -709,8 +549,8 @@ func fnRound(_ *funcLib, args []any) (any, error) {
 	return f, nil
 }
 
-func minMax(sign int) func(*funcLib, []any) (any, error) {
-	return func(_ *funcLib, args []any) (any, error) {
+func minMax(sign int) libFunc {
+	return func(l *funcLib, args []any) (any, error) {
 		if len(args) == 0 {
 			return nil, fmt.Errorf("needs at least one argument")
 		}
@@ -731,7 +571,7 @@ func minMax(sign int) func(*funcLib, []any) (any, error) {
 				seen = true
 				continue
 			}
-			f, err := argFloat(args, i)
+			f, err := argFloat(l, args, i)
 			if err != nil {
 				return nil, err
 			}
@@ -756,18 +596,7 @@ func minMax(sign int) func(*funcLib, []any) (any, error) {
 	}
 }
 
-func fnPow(_ *funcLib, args []any) (any, error) {
-	if anyNil(args, 2) {
-		return nil, nil
-	}
-	x, err := argFloat(args, 0)
-	if err != nil {
-		return nil, err
-	}
-	y, err := argFloat(args, 1)
-	if err != nil {
-		return nil, err
-	}
+func fnPow(_ *funcLib, x, y float64) (any, error) {
 	return math.Pow(x, y), nil
 }
 
@@ -776,7 +605,7 @@ var dateLayouts = []string{
 	"2006-01-02", "2006/01/02", "20060102", "02.01.2006", "2 Jan 2006", "Jan 2, 2006", "January 2, 2006",
 }
 
-func parseFn(dateOnly bool) func(*funcLib, []any) (any, error) {
+func parseFn(dateOnly bool) libFunc {
 	return func(l *funcLib, args []any) (any, error) {
 		if anyNil(args, len(args)) {
 			return nil, nil
@@ -787,24 +616,20 @@ func parseFn(dateOnly bool) func(*funcLib, []any) (any, error) {
 			}
 			return t, nil
 		}
-		s, err := argString(args, 0)
+		s, err := argString(l, args, 0)
 		if err != nil {
 			return nil, err
 		}
 		s = strings.TrimSpace(s)
 		loc := time.UTC
 		if len(args) > 2 {
-			name, err := argString(args, 2)
-			if err != nil {
-				return nil, err
-			}
-			if loc, err = l.zone(name); err != nil {
+			if loc, err = argZone(l, args, 2); err != nil {
 				return nil, err
 			}
 		}
 		var t time.Time
 		if len(args) > 1 {
-			layout, err := argString(args, 1)
+			layout, err := argString(l, args, 1)
 			if err != nil {
 				return nil, err
 			}
@@ -836,48 +661,14 @@ func parseAnyTime(s string, loc *time.Location) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("cannot read %q as a date or time (give a layout such as \"02/01/2006\")", s)
 }
 
-func fnFormatDate(l *funcLib, args []any) (any, error) {
-	if anyNil(args, len(args)) {
-		return nil, nil
-	}
-	t, err := argTime(args, 0)
-	if err != nil {
-		return nil, err
-	}
-	layout, err := argString(args, 1)
-	if err != nil {
-		return nil, err
-	}
-	if len(args) > 2 {
-		name, err := argString(args, 2)
-		if err != nil {
-			return nil, err
-		}
-		loc, err := l.zone(name)
-		if err != nil {
-			return nil, err
-		}
-		t = t.In(loc)
+func fnFormatDate(_ *funcLib, t time.Time, layout string, loc optional[*time.Location]) (any, error) {
+	if loc.ok {
+		t = t.In(loc.val)
 	}
 	return t.Format(layout), nil
 }
 
-func fnDateAdd(_ *funcLib, args []any) (any, error) {
-	if anyNil(args, 3) {
-		return nil, nil
-	}
-	t, err := argTime(args, 0)
-	if err != nil {
-		return nil, err
-	}
-	n, err := argInt(args, 1)
-	if err != nil {
-		return nil, err
-	}
-	unit, err := argString(args, 2)
-	if err != nil {
-		return nil, err
-	}
+func fnDateAdd(_ *funcLib, t time.Time, n int64, unit string) (any, error) {
 	if n > 1<<31 || n < -(1<<31) {
 		return nil, fmt.Errorf("argument 2: %d is too large", n)
 	}
@@ -910,22 +701,7 @@ func addDuration(t time.Time, n int64, unit time.Duration, name string) (any, er
 
 // fnDateDiff returns a - b in whole units (truncated toward zero); months and years count
 // calendar months.
-func fnDateDiff(_ *funcLib, args []any) (any, error) {
-	if anyNil(args, 3) {
-		return nil, nil
-	}
-	a, err := argTime(args, 0)
-	if err != nil {
-		return nil, err
-	}
-	b, err := argTime(args, 1)
-	if err != nil {
-		return nil, err
-	}
-	unit, err := argString(args, 2)
-	if err != nil {
-		return nil, err
-	}
+func fnDateDiff(_ *funcLib, a, b time.Time, unit string) (any, error) {
 	d := a.Sub(b)
 	switch strings.TrimSuffix(strings.ToLower(unit), "s") {
 	case "year", "month":
@@ -954,74 +730,17 @@ func fnDateDiff(_ *funcLib, args []any) (any, error) {
 	return nil, fmt.Errorf("argument 3: unknown unit %q (want year, month, week, day, hour, minute or second)", unit)
 }
 
-func fnToTimezone(l *funcLib, args []any) (any, error) {
-	if anyNil(args, 2) {
-		return nil, nil
-	}
-	t, err := argTime(args, 0)
-	if err != nil {
-		return nil, err
-	}
-	name, err := argString(args, 1)
-	if err != nil {
-		return nil, err
-	}
-	loc, err := l.zone(name)
-	if err != nil {
-		return nil, err
-	}
+func fnToTimezone(_ *funcLib, t time.Time, loc *time.Location) (any, error) {
 	return t.In(loc), nil
 }
 
-func datePart(f func(time.Time) int) func(*funcLib, []any) (any, error) {
-	return func(_ *funcLib, args []any) (any, error) {
-		if args[0] == nil {
-			return nil, nil
-		}
-		t, err := argTime(args, 0)
-		if err != nil {
-			return nil, err
-		}
-		return int64(f(t)), nil
-	}
-}
-
-func fnMatches(l *funcLib, args []any) (any, error) {
-	if anyNil(args, 2) {
-		return nil, nil
-	}
-	s, err := argString(args, 0)
-	if err != nil {
-		return nil, err
-	}
-	p, err := argString(args, 1)
-	if err != nil {
-		return nil, err
-	}
-	re, err := l.regex(p)
-	if err != nil {
-		return nil, err
-	}
+func fnMatches(_ *funcLib, s string, re *regexp.Regexp) (any, error) {
 	return re.MatchString(s), nil
 }
 
-func fnRegexReplace(l *funcLib, args []any) (any, error) {
-	if anyNil(args, 3) {
-		return nil, nil
-	}
-	s, err := argString(args, 0)
-	if err != nil {
-		return nil, err
-	}
-	p, err := argString(args, 1)
-	if err != nil {
-		return nil, err
-	}
-	repl, err := argString(args, 2)
-	if err != nil {
-		return nil, err
-	}
-	re, err := l.regex(p)
+// fnRegexReplace reads the replacement before it compiles the pattern.
+func fnRegexReplace(l *funcLib, s, pattern, repl string) (any, error) {
+	re, err := l.regex(pattern)
 	if err != nil {
 		return nil, err
 	}
@@ -1029,30 +748,10 @@ func fnRegexReplace(l *funcLib, args []any) (any, error) {
 }
 
 // fnRegexExtract returns the first match (or its numbered group); null when nothing matches.
-func fnRegexExtract(l *funcLib, args []any) (any, error) {
-	if anyNil(args, len(args)) {
-		return nil, nil
-	}
-	s, err := argString(args, 0)
-	if err != nil {
-		return nil, err
-	}
-	p, err := argString(args, 1)
-	if err != nil {
-		return nil, err
-	}
-	re, err := l.regex(p)
-	if err != nil {
-		return nil, err
-	}
-	g := int64(0)
-	if len(args) > 2 {
-		if g, err = argInt(args, 2); err != nil {
-			return nil, err
-		}
-		if g < 0 || g > int64(re.NumSubexp()) {
-			return nil, fmt.Errorf("argument 3: group %d does not exist (the pattern has %d)", g, re.NumSubexp())
-		}
+func fnRegexExtract(_ *funcLib, s string, re *regexp.Regexp, group optional[int64]) (any, error) {
+	g := group.val
+	if group.ok && (g < 0 || g > int64(re.NumSubexp())) {
+		return nil, fmt.Errorf("argument 3: group %d does not exist (the pattern has %d)", g, re.NumSubexp())
 	}
 	m := re.FindStringSubmatchIndex(s)
 	if m == nil || m[2*g] < 0 {
@@ -1141,47 +840,16 @@ func fnToString(_ *funcLib, args []any) (any, error) {
 
 // fnToDecimal converts to exact decimal text; with a scale it rounds half away from zero to that
 // many fractional digits.
-func fnToDecimal(_ *funcLib, args []any) (any, error) {
-	if anyNil(args, len(args)) {
-		return nil, nil
+func fnToDecimal(_ *funcLib, dec string, scale optional[int64]) (any, error) {
+	if !scale.ok {
+		return decimalText(dec), nil
 	}
-	var txt string
-	switch t := args[0].(type) {
-	case string:
-		txt = strings.TrimSpace(t)
-	case decimalText:
-		txt = string(t)
-	case float64:
-		if math.IsNaN(t) || math.IsInf(t, 0) {
-			return nil, fmt.Errorf("%v is not a decimal", t)
-		}
-		txt = strconv.FormatFloat(t, 'f', -1, 64)
-	case float32:
-		txt = strconv.FormatFloat(float64(t), 'f', -1, 32)
-	default:
-		n, ok := toInt64(t)
-		if !ok {
-			return nil, fmt.Errorf("cannot convert %s to a decimal", typeName(t))
-		}
-		txt = strconv.FormatInt(n, 10)
+	if scale.val < 0 || scale.val > 38 {
+		return nil, fmt.Errorf("argument 2: scale %d is outside 0..38", scale.val)
 	}
-	v, err := record.Decimal(txt)
-	if err != nil {
-		return nil, err
-	}
-	if len(args) < 2 {
-		return decimalText(v.Str()), nil
-	}
-	scale, err := argInt(args, 1)
-	if err != nil {
-		return nil, err
-	}
-	if scale < 0 || scale > 38 {
-		return nil, fmt.Errorf("argument 2: scale %d is outside 0..38", scale)
-	}
-	r, ok := new(big.Rat).SetString(v.Str())
+	r, ok := new(big.Rat).SetString(dec)
 	if !ok {
-		return nil, fmt.Errorf("%q is not a decimal", v.Str())
+		return nil, fmt.Errorf("%q is not a decimal", dec)
 	}
-	return decimalText(r.FloatString(int(scale))), nil
+	return decimalText(r.FloatString(int(scale.val))), nil
 }

@@ -296,3 +296,38 @@ func TestFieldNamedLikeFunction(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// BenchmarkFunctionCalls measures the library's own cost per call (argument reading, null checks
+// and the function), without the expression VM around it.
+func BenchmarkFunctionCalls(b *testing.B) {
+	ts := time.Date(2024, 3, 15, 10, 30, 0, 0, time.UTC)
+	cases := []struct {
+		name string
+		args []any
+	}{
+		{"lower", []any{"Hello World"}},
+		{"floor", []any{2.5}},
+		{"starts_with", []any{"abcdef", "abc"}},
+		{"substr", []any{"hello world", int64(2), int64(5)}},
+		{"date_add", []any{ts, int64(3), "day"}},
+		{"regex_match", []any{"abc123", `\d+`}},
+	}
+	defs := map[string]funcDef{}
+	for _, d := range funcDefs() {
+		defs[d.name] = d
+	}
+	for _, c := range cases {
+		d, ok := defs[c.name]
+		if !ok {
+			b.Fatalf("no function %s", c.name)
+		}
+		b.Run(c.name, func(b *testing.B) {
+			l := newFuncLib()
+			for b.Loop() {
+				if _, err := d.fn(l, c.args); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
