@@ -270,7 +270,7 @@ func validateValue(p Param, v any, path string, errs *Errors) {
 			bad("must be at least %v characters", *p.Min)
 		}
 	case Integer, Number:
-		f, ok := number(v)
+		f, ok := AsNumber(v)
 		if !ok {
 			bad("must be a number, got %s", jsonKind(v))
 			return
@@ -323,7 +323,9 @@ func validateValue(p Param, v any, path string, errs *Errors) {
 	}
 }
 
-func number(v any) (float64, bool) {
+// AsNumber returns a decoded JSON or YAML number (float64, float32, int, int64, uint64 or
+// json.Number) as a float64; ok is false for anything else.
+func AsNumber(v any) (f float64, ok bool) {
 	switch n := v.(type) {
 	case float64:
 		return n, true
@@ -355,7 +357,7 @@ func jsonKind(v any) string {
 	case map[string]any:
 		return "an object"
 	}
-	if _, ok := number(v); ok {
+	if _, ok := AsNumber(v); ok {
 		return "a number"
 	}
 	return fmt.Sprintf("%T", v)

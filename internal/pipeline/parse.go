@@ -13,6 +13,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 
+	"github.com/dataaggregator/aggregator/internal/configspec"
 	"github.com/dataaggregator/aggregator/internal/connector"
 )
 
@@ -330,7 +331,7 @@ func (d *decoder) spec(v any, s *Spec) {
 		if em, ok := d.object(ev, "error_policy", "on_reject", "max_reject_ratio"); ok {
 			s.ErrorPolicy.OnReject = OnReject(d.str(em, "on_reject", "error_policy"))
 			if rv, has := em["max_reject_ratio"]; has && rv != nil {
-				f, ok := toFloat(rv)
+				f, ok := configspec.AsNumber(rv)
 				if !ok {
 					d.c.add("error_policy.max_reject_ratio", "must be a number between 0 and 1, got %s", describe(rv))
 				} else {
@@ -350,26 +351,8 @@ func contains(l []string, s string) bool {
 	return false
 }
 
-func toFloat(v any) (float64, bool) {
-	switch n := v.(type) {
-	case float64:
-		return n, true
-	case float32:
-		return float64(n), true
-	case int:
-		return float64(n), true
-	case int64:
-		return float64(n), true
-	case uint64:
-		return float64(n), true
-	case string:
-		return 0, false
-	}
-	return 0, false
-}
-
 func wholeNumber(v any) (int64, bool) {
-	f, ok := toFloat(v)
+	f, ok := configspec.AsNumber(v)
 	if !ok || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
 		return 0, false
 	}
@@ -389,7 +372,7 @@ func describe(v any) string {
 	case map[string]any:
 		return "a mapping"
 	}
-	if _, ok := toFloat(v); ok {
+	if _, ok := configspec.AsNumber(v); ok {
 		return "a number"
 	}
 	return fmt.Sprintf("%T", v)
