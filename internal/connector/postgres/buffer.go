@@ -66,16 +66,59 @@ func (w *writer) full() bool {
 	return w.pend.len() >= w.flushRows || len(w.pend.data) >= w.flushBytes
 }
 
-// flush loads the buffered rows with one COPY. When the COPY fails on bad data, the rows are loaded
+// flush loads what is buffered, after the load in flight (if any) ends.
+func (w *writer) flush(ctx context.Context, cur int64) ([]connector.RowProblem, error) {
+	if err := w.wait(); err != nil {
+		return nil, err
+	}
+	return w.loadRows(ctx, &w.pend, cur)
+}
+
+// loadResult is what a background load found.
+type loadResult struct {
+	problems []connector.RowProblem
+	err      error
+}
+
+// flushAsync starts loading the buffer in the background, after the load in flight (if any) ends,
+// so that the next Writes encode their rows while the server works on these. Only that load uses
+// the connection until wait returns; what it finds comes back through wait.
+func (w *writer) flushAsync(ctx context.Context) error {
+	if err := w.wait(); err != nil {
+		return err
+	}
+	w.pend, w.spare = w.spare, w.pend
+	p := &w.spare
+	done := make(chan loadResult, 1)
+	w.inflight = done
+	go func() {
+		problems, err := w.loadRows(ctx, p, 0)
+		done <- loadResult{problems, err}
+	}()
+	return nil
+}
+
+// wait waits for the background load, if any; its bad rows join the deferred problems.
+func (w *writer) wait() error {
+	if w.inflight == nil {
+		return nil
+	}
+	r := <-w.inflight
+	w.inflight = nil
+	w.deferred = append(w.deferred, r.problems...)
+	return r.err
+}
+
+// loadRows loads the rows of p with one COPY. When the COPY fails on bad data, the rows are loaded
 // in halves until each bad row is pinned down; every good row is loaded. Bad rows come back as
 // problems: rows of the Write numbered cur carry their batch index, rows of earlier Writes Index -1
 // (their message still names the table, the key or source row, and the column).
-func (w *writer) flush(ctx context.Context, cur int64) ([]connector.RowProblem, error) {
-	n := w.pend.len()
+func (w *writer) loadRows(ctx context.Context, p *pending, cur int64) ([]connector.RowProblem, error) {
+	n := p.len()
 	if n == 0 {
 		return nil, nil
 	}
-	defer w.pend.reset()
+	defer p.reset()
 	// A savepoint marks the last good point, so a failed COPY undoes only itself. Releasing the
 	// previous savepoint, taking the next one and the COPY go as one query: one round trip.
 	sp := "SAVEPOINT agg_rows; "
@@ -84,7 +127,7 @@ func (w *writer) flush(ctx context.Context, cur int64) ([]connector.RowProblem, 
 	}
 	first := true
 	load := func(ctx context.Context, sub []int) error {
-		sr := &segmentReader{p: &w.pend, sel: sub, binary: w.binary}
+		sr := &segmentReader{p: p, sel: sub, binary: w.binary}
 		sql := w.copySQL
 		if first {
 			sql, first = sp+sql, false
@@ -137,12 +180,12 @@ func (w *writer) flush(ctx context.Context, cur int64) ([]connector.RowProblem, 
 	problems := make([]connector.RowProblem, 0, len(bad))
 	nk := len(w.keyIdx)
 	for _, i := range at {
-		r := w.pend.rows[i]
+		r := p.rows[i]
 		index := r.idx
 		if r.seq != cur {
 			index = -1
 		}
-		problems = append(problems, w.problem(index, w.pend.keys[i*nk:(i+1)*nk], r.pos, bad[i]))
+		problems = append(problems, w.problem(index, p.keys[i*nk:(i+1)*nk], r.pos, bad[i]))
 	}
 	return problems, nil
 }

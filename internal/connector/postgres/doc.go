@@ -8,10 +8,12 @@
 // Destination: creates the table from the record schema (see docs/connectors/postgres.md for the type
 // mapping), adds new source columns, refuses incompatible ones; loads with COPY; append, overwrite
 // (staging table swapped in one transaction) and upsert (staging table + INSERT ... ON CONFLICT).
-// Write encodes its rows into a buffer that one COPY loads when it holds 8,192 rows or 1 MiB, and
-// always at Commit, which then commits the transaction. Rows the table refuses come back as
-// *connector.RowError while every other row is written: from the Write whose COPY found them (rows of
-// an earlier batch with Index -1), or, when Commit's COPY found them, from the next Write or Close.
+// Write encodes its rows into a buffer; when it holds 8,192 rows or 1 MiB, one COPY loads it in the
+// background (under the Write's context) while the next Writes fill a second buffer. Commit waits for
+// that load, loads the rest and commits the transaction; Abort waits for it and rolls back. Rows the
+// table refuses come back as *connector.RowError while every other row is written: rows Write itself
+// cannot convert from that Write with their index, rows the server refuses from the next Write (or
+// Close) with Index -1 and a message naming table, key or source row, and column.
 //
 // Identifiers are always quoted; values only travel as parameters or COPY data. The password never
 // appears in errors or logs.

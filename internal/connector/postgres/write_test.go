@@ -191,22 +191,27 @@ func TestBadRowsAreIsolated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.(*writer).flushRows = 1 // load each Write at once, so its bad rows come back from it
+	// the rows are buffered: only the row that cannot be converted comes back from the Write
 	err = w.Write(ctx, batchOf(s, rows...))
 	var re *connector.RowError
 	if !errors.As(err, &re) {
 		t.Fatalf("err = %v, want *connector.RowError", err)
 	}
-	if err := w.Close(ctx); err != nil {
+	if got := problemList(re); got != "19:age" {
+		t.Errorf("write: problems = %v (%+v)", got, re.Rows)
+	}
+	// Commit loads them: the table refuses three, which come back from Close (no Write follows)
+	if err := w.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, p := range re.Rows {
-		got = append(got, fmt.Sprintf("%d:%s", p.Index, p.Field))
+	var atClose *connector.RowError
+	if err := w.Close(ctx); !errors.As(err, &atClose) {
+		t.Fatalf("close: err = %v, want *connector.RowError", err)
 	}
-	if strings.Join(got, ",") != "9:name,19:age,49:name,79:" {
-		t.Errorf("problems = %v (%+v)", got, re.Rows)
+	if got := problemList(atClose); got != "-1:name,-1:name,-1:" {
+		t.Errorf("close: problems = %v (%+v)", got, atClose.Rows)
 	}
+	re.Rows = append(re.Rows, atClose.Rows...)
 	for _, want := range []string{"key id=10, column name", "key id=20, column age", "key id=50", "key id=80"} {
 		found := false
 		for _, p := range re.Rows {
@@ -219,6 +224,15 @@ func TestBadRowsAreIsolated(t *testing.T) {
 	if n := e.rowsOf(t, "SELECT count(*) FROM people"); n[0] != "96" {
 		t.Fatalf("rows written = %s, want 96", n[0])
 	}
+}
+
+// problemList is "index:field" of each problem, comma-separated.
+func problemList(re *connector.RowError) string {
+	var got []string
+	for _, p := range re.Rows {
+		got = append(got, fmt.Sprintf("%d:%s", p.Index, p.Field))
+	}
+	return strings.Join(got, ",")
 }
 
 func TestInjectionThroughNamesAndCursor(t *testing.T) {
@@ -277,9 +291,9 @@ func TestWriteTableDroppedMidRun(t *testing.T) {
 	}
 }
 
-// TestBufferedBadRows: rows buffered across Writes are loaded by one COPY; a bad row of an earlier
-// batch comes back from the Write that loaded it with Index -1 and a message naming table, key and
-// column; a bad row found at Commit comes back from the next Write; every good row is written.
+// TestBufferedBadRows: rows buffered across Writes are loaded by one COPY in the background while
+// later Writes encode theirs; a bad row comes back from the next Write (or Commit's next Write) with
+// Index -1 and a message naming table, key and column; every good row is written.
 func TestBufferedBadRows(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
@@ -291,7 +305,7 @@ func TestBufferedBadRows(t *testing.T) {
 	}
 	defer w.Abort(ctx)
 	w.(*writer).flushRows = 4
-	problems := func(err error) []string {
+	reasons := func(err error) []string {
 		t.Helper()
 		if err == nil {
 			return nil
@@ -306,36 +320,65 @@ func TestBufferedBadRows(t *testing.T) {
 		}
 		return got
 	}
-	// 2 rows buffered, nothing loaded yet
-	if got := problems(w.Write(ctx, batchOf(people, person(1, "a"), person(2, "too long")))); got != nil {
-		t.Fatalf("first write: %v", got)
+	refused := func(got []string, ids ...int) {
+		t.Helper()
+		if len(got) != len(ids) {
+			t.Fatalf("problems = %q, want ids %v", got, ids)
+		}
+		for i, id := range ids {
+			if want := fmt.Sprintf("-1:name:table %s.people, key id=%d, column name: ", e.pg.Schema, id); !strings.HasPrefix(got[i], want) {
+				t.Errorf("problem %d = %q, want prefix %q", i, got[i], want)
+			}
+		}
 	}
+	// 2 rows buffered, nothing loaded yet
+	refused(reasons(w.Write(ctx, batchOf(people, person(1, "a"), person(2, "too long")))))
 	if n := e.rowsOf(t, "SELECT count(*) FROM people"); n[0] != "0" {
 		t.Fatalf("rows visible before commit = %s", n[0])
 	}
-	// 4 rows: loaded; id 2 (earlier batch) and id 4 (this batch, index 1) are refused
-	got := problems(w.Write(ctx, batchOf(people, person(3, "c"), person(4, "also long"))))
-	if len(got) != 2 || !strings.HasPrefix(got[0], "-1:name:table "+e.pg.Schema+".people, key id=2, column name: ") ||
-		!strings.HasPrefix(got[1], "1:name:table "+e.pg.Schema+".people, key id=4, column name: ") {
-		t.Fatalf("second write: %q", got)
-	}
-	if got := problems(w.Write(ctx, batchOf(people, person(5, "e"), person(6, "longer!")))); got != nil {
-		t.Fatalf("third write: %v", got)
-	}
+	// 4 rows: their load starts in the background
+	refused(reasons(w.Write(ctx, batchOf(people, person(3, "c"), person(4, "also long")))))
+	refused(reasons(w.Write(ctx, batchOf(people, person(5, "e"), person(6, "longer!")))))
+	// 4 more: the next load waits for the first, whose bad rows come back now
+	refused(reasons(w.Write(ctx, batchOf(people, person(7, "g"), person(8, "longest")))), 2, 4)
 	if err := w.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := e.rowsOf(t, "SELECT string_agg(id::text, ',' ORDER BY id) FROM people"); n[0] != "1,3,5" {
-		t.Fatalf("rows after commit = %s, want 1,3,5", n[0])
+	if n := e.rowsOf(t, "SELECT string_agg(id::text, ',' ORDER BY id) FROM people"); n[0] != "1,3,5,7" {
+		t.Fatalf("rows after commit = %s, want 1,3,5,7", n[0])
 	}
-	got = problems(w.Write(ctx, batchOf(people, person(7, "g"))))
-	if len(got) != 1 || !strings.HasPrefix(got[0], "-1:name:table "+e.pg.Schema+".people, key id=6, column name: ") {
-		t.Fatalf("write after commit: %q", got)
-	}
+	// the second load's bad rows, found by Commit, come back from the next Write
+	refused(reasons(w.Write(ctx, batchOf(people, person(9, "i")))), 6, 8)
 	if err := w.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := e.rowsOf(t, "SELECT string_agg(id::text, ',' ORDER BY id) FROM people"); n[0] != "1,3,5,7" {
-		t.Fatalf("rows after close = %s, want 1,3,5,7", n[0])
+	if n := e.rowsOf(t, "SELECT string_agg(id::text, ',' ORDER BY id) FROM people"); n[0] != "1,3,5,7,9" {
+		t.Fatalf("rows after close = %s, want 1,3,5,7,9", n[0])
+	}
+}
+
+// TestAbortDuringBackgroundLoad: Abort waits for the load in flight and rolls everything back.
+func TestAbortDuringBackgroundLoad(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	w, err := New().OpenWriter(ctx, connector.Env{}, e.with("table", "people"), connector.WriteRequest{Mode: connector.Append, Schema: people})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.(*writer).flushRows = 2
+	for i := int64(0); i < 5; i++ {
+		if err := w.Write(ctx, batchOf(people, person(2*i, "a"), person(2*i+1, "b"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w.(*writer).inflight == nil {
+		t.Fatal("no load in flight after a full buffer")
+	}
+	if err := w.Abort(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.rowsOf(t, "SELECT count(*) FROM people"); n[0] != "0" {
+		t.Fatalf("rows after abort = %s, want 0", n[0])
 	}
 }

@@ -50,10 +50,12 @@ type writer struct {
 	savepoint bool
 
 	pend       pending // rows encoded but not yet loaded
-	flushRows  int     // load when this many rows are buffered
-	flushBytes int     // or this many bytes
-	seq        int64   // the number of the current Write
-	ordSeq     int64   // upsert: the next row's ordinal
+	spare      pending // the buffer a background load is sending (owned by it while inflight is set)
+	inflight   chan loadResult
+	flushRows  int   // load when this many rows are buffered
+	flushBytes int   // or this many bytes
+	seq        int64 // the number of the current Write
+	ordSeq     int64 // upsert: the next row's ordinal
 	// deferred are problems found outside a Write (at Commit, or flushing before a schema change),
 	// returned by the next Write or Close
 	deferred []connector.RowProblem
@@ -358,11 +360,9 @@ func (w *writer) Write(ctx context.Context, b *record.Batch) error {
 	w.seq++
 	w.add(b, rows, idx)
 	if w.full() {
-		bad, err := w.flush(ctx, w.seq)
-		if err != nil {
+		if err := w.flushAsync(ctx); err != nil {
 			return err
 		}
-		problems = append(problems, bad...)
 	}
 	if len(w.deferred) > 0 {
 		problems = append(problems, w.deferred...)
@@ -555,6 +555,7 @@ func (w *writer) Close(ctx context.Context) error {
 // Abort rolls back what is not committed and drops the staging table; the old table stays as it was.
 func (w *writer) Abort(ctx context.Context) error {
 	defer w.release(ctx)
+	_ = w.wait()
 	if w.tx != nil {
 		_ = w.tx.Rollback(ctx)
 		w.tx, w.savepoint = nil, false
@@ -578,6 +579,7 @@ func (w *writer) dropStaging(ctx context.Context) {
 }
 
 func (w *writer) release(ctx context.Context) {
+	_ = w.wait()
 	if w.tx != nil {
 		_ = w.tx.Rollback(ctx)
 		w.tx, w.savepoint = nil, false
