@@ -3,12 +3,9 @@ package mysql
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"net"
 	"regexp"
 	"sort"
 	"strconv"
@@ -230,27 +227,14 @@ func (d *Dialect) DescribeQuery(ctx context.Context, db sqlutil.Queryer, query s
 	return out, nil
 }
 
-func (d *Dialect) CursorCandidate(c sqlutil.Col) bool {
-	switch c.Kind {
-	case record.KindInt, record.KindDate, record.KindTimestamp, record.KindDecimal:
-		return true
-	}
-	return false
-}
+func (d *Dialect) CursorCandidate(c sqlutil.Col) bool { return sqlutil.Orderable(c.Kind) }
 
 func (d *Dialect) Select(list, from, where, order string, limit int) string {
-	var b strings.Builder
-	b.WriteString("SELECT " + list + " FROM " + from + " AS q")
-	if where != "" {
-		b.WriteString(" WHERE " + where)
-	}
-	if order != "" {
-		b.WriteString(" ORDER BY " + order)
-	}
+	tail := ""
 	if limit > 0 {
-		b.WriteString(" LIMIT " + strconv.Itoa(limit))
+		tail = "LIMIT " + strconv.Itoa(limit)
 	}
-	return b.String()
+	return sqlutil.SelectSQL("", list, from, where, order, tail)
 }
 
 func (d *Dialect) SelectExpr(c sqlutil.Col, alias string) string {
@@ -281,11 +265,7 @@ func (d *Dialect) Decode(src any, c sqlutil.Col) (record.Value, error) {
 		}
 		return record.Timestamp(s), nil
 	}
-	v, err := record.FromGo(src)
-	if err != nil {
-		return record.Null, err
-	}
-	return record.Cast(v, c.Kind)
+	return sqlutil.FromDriver(src, c.Kind)
 }
 
 func decodeText(b []byte, k record.Kind) (record.Value, error) {
@@ -598,7 +578,7 @@ func (d *Dialect) IsData(err error) bool {
 }
 
 func (d *Dialect) IsTransient(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if sqlutil.Cancelled(err) {
 		return false
 	}
 	if me := mysqlErr(err); me != nil {
@@ -608,10 +588,7 @@ func (d *Dialect) IsTransient(err error) bool {
 		}
 		return false
 	}
-	var ne net.Error
-	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, io.EOF) ||
-		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
-		errors.Is(err, syscall.EPIPE) || errors.Is(err, sql.ErrConnDone) || errors.As(err, &ne)
+	return sqlutil.ConnectionLost(err, mysql.ErrInvalidConn, syscall.ECONNREFUSED)
 }
 
 func (d *Dialect) IsUndefinedTable(err error) bool {

@@ -3,16 +3,12 @@ package sqlserver
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"net"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	mssql "github.com/microsoft/go-mssqldb"
@@ -179,27 +175,15 @@ func (d *Dialect) DescribeQuery(ctx context.Context, db sqlutil.Queryer, query s
 }
 
 func (d *Dialect) CursorCandidate(c sqlutil.Col) bool {
-	switch c.Kind {
-	case record.KindInt, record.KindDate, record.KindTimestamp, record.KindDecimal:
-		return true
-	}
-	return c.Type == "rowversion" || c.Type == "timestamp"
+	return sqlutil.Orderable(c.Kind) || c.Type == "rowversion" || c.Type == "timestamp"
 }
 
 func (d *Dialect) Select(list, from, where, order string, limit int) string {
-	var b strings.Builder
-	b.WriteString("SELECT ")
+	top := ""
 	if limit > 0 {
-		b.WriteString("TOP (" + strconv.Itoa(limit) + ") ")
+		top = "TOP (" + strconv.Itoa(limit) + ")"
 	}
-	b.WriteString(list + " FROM " + from + " AS q")
-	if where != "" {
-		b.WriteString(" WHERE " + where)
-	}
-	if order != "" {
-		b.WriteString(" ORDER BY " + order)
-	}
-	return b.String()
+	return sqlutil.SelectSQL(top, list, from, where, order, "")
 }
 
 func (d *Dialect) SelectExpr(c sqlutil.Col, alias string) string {
@@ -234,11 +218,7 @@ func (d *Dialect) Decode(src any, c sqlutil.Col) (record.Value, error) {
 	case string:
 		return textValue(s, c.Kind)
 	}
-	v, err := record.FromGo(src)
-	if err != nil {
-		return record.Null, err
-	}
-	return record.Cast(v, c.Kind)
+	return sqlutil.FromDriver(src, c.Kind)
 }
 
 func textValue(s string, k record.Kind) (record.Value, error) {
@@ -462,7 +442,7 @@ func (d *Dialect) IsData(err error) bool {
 }
 
 func (d *Dialect) IsTransient(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if sqlutil.Cancelled(err) {
 		return false
 	}
 	if me, ok := msErr(err); ok {
@@ -472,9 +452,7 @@ func (d *Dialect) IsTransient(err error) bool {
 		}
 		return false
 	}
-	var ne net.Error
-	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, sql.ErrConnDone) || errors.As(err, &ne)
+	return sqlutil.ConnectionLost(err)
 }
 
 func (d *Dialect) IsUndefinedTable(err error) bool {

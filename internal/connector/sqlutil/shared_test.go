@@ -1,8 +1,12 @@
 package sqlutil
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"io"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/dataaggregator/aggregator/internal/configspec"
@@ -88,5 +92,49 @@ func TestColumnList(t *testing.T) {
 	}
 	if got, want := ColumnList(s, nil, QuoteMySQL, ddl), "`id` T NULL, `a\"b` T NULL"; got != want {
 		t.Errorf("without key: %s, want %s", got, want)
+	}
+}
+
+func TestSelectSQL(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ top, where, order, tail, want string }{
+		{"", "", "", "", "SELECT a FROM t AS q"},
+		{"", "x > 1", "a", "LIMIT 5", "SELECT a FROM t AS q WHERE x > 1 ORDER BY a LIMIT 5"},
+		{"TOP (5)", "", "a", "", "SELECT TOP (5) a FROM t AS q ORDER BY a"},
+	}
+	for _, c := range cases {
+		if got := SelectSQL(c.top, "a", "t", c.where, c.order, c.tail); got != c.want {
+			t.Errorf("SelectSQL(%q, %q, %q, %q) = %s, want %s", c.top, c.where, c.order, c.tail, got, c.want)
+		}
+	}
+}
+
+func TestRetryClassification(t *testing.T) {
+	t.Parallel()
+	extra := errors.New("driver: invalid connection")
+	cases := []struct {
+		name             string
+		err              error
+		cancelled, alone bool // Cancelled, ConnectionLost without extras
+		withExtra        bool // ConnectionLost(err, extra)
+	}{
+		{"nil", nil, true, false, false},
+		{"cancelled", fmt.Errorf("query: %w", context.Canceled), true, false, false},
+		{"deadline", context.DeadlineExceeded, true, true, true}, // a deadline is also a net.Error timeout
+		{"reset", fmt.Errorf("read: %w", syscall.ECONNRESET), false, true, true},
+		{"eof", io.ErrUnexpectedEOF, false, true, true},
+		{"extra", fmt.Errorf("x: %w", extra), false, false, true},
+		{"data", errors.New("value too long"), false, false, false},
+	}
+	for _, c := range cases {
+		if got := Cancelled(c.err); got != c.cancelled {
+			t.Errorf("%s: Cancelled = %v", c.name, got)
+		}
+		if got := ConnectionLost(c.err); got != c.alone {
+			t.Errorf("%s: ConnectionLost = %v", c.name, got)
+		}
+		if got := ConnectionLost(c.err, extra); got != c.withExtra {
+			t.Errorf("%s: ConnectionLost(extra) = %v", c.name, got)
+		}
 	}
 }
