@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -52,25 +51,13 @@ func (s *Store) CreateAlertRule(ctx context.Context, r AlertRule) (AlertRule, er
 	}
 	now := s.nowUTC()
 	r.CreatedAt, r.UpdatedAt = now, now
-	_, err = s.db.ExecContext(ctx, `INSERT INTO alert_rules (`+alertRuleCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		r.ID, r.Name, r.Description, r.Kind, r.PipelineID, r.Threshold, r.Severity, ch, r.Enabled, r.CreatedBy, s.ts(now), s.ts(now))
-	if err != nil {
-		return AlertRule{}, s.mapErr(err, "create alert rule")
-	}
-	return r, nil
+	return valueOr(r, s.insert(ctx, s.db, "create alert rule", "alert_rules", alertRuleCols,
+		r.ID, r.Name, r.Description, r.Kind, r.PipelineID, r.Threshold, r.Severity, ch, r.Enabled, r.CreatedBy, s.ts(now), s.ts(now)))
 }
 
 // GetAlertRule returns a rule by id.
 func (s *Store) GetAlertRule(ctx context.Context, id string) (AlertRule, error) {
-	r, err := scanAlertRule(s.db.QueryRowContext(ctx, `SELECT `+alertRuleCols+` FROM alert_rules WHERE id = $1`, id))
-	if err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return AlertRule{}, notFound("alert rule", id)
-		}
-		return AlertRule{}, s.mapErr(err, "get alert rule")
-	}
-	return r, nil
+	return getOne(ctx, s, "get alert rule", "alert rule", id, scanAlertRule, `SELECT `+alertRuleCols+` FROM alert_rules WHERE id = $1`, id)
 }
 
 // ListAlertRules lists rules by name; enabledOnly keeps enabled ones.
@@ -150,25 +137,13 @@ func (s *Store) CreateAlert(ctx context.Context, a Alert) (Alert, error) {
 	}
 	a.ID, a.Status, a.CreatedAt = id, AlertOpen, s.nowUTC()
 	a.AcknowledgedBy, a.AcknowledgedAt, a.ResolvedAt = "", nil, nil
-	_, err = s.db.ExecContext(ctx, `INSERT INTO alerts (`+alertCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '', NULL, NULL)`,
-		a.ID, a.RuleID, a.PipelineID, a.RunID, a.Severity, a.Title, a.Message, a.Status, s.ts(a.CreatedAt))
-	if err != nil {
-		return Alert{}, s.mapErr(err, "create alert")
-	}
-	return a, nil
+	return valueOr(a, s.insert(ctx, s.db, "create alert", "alerts", alertCols,
+		a.ID, a.RuleID, a.PipelineID, a.RunID, a.Severity, a.Title, a.Message, a.Status, s.ts(a.CreatedAt), "", nil, nil))
 }
 
 // GetAlert returns an alert by id.
 func (s *Store) GetAlert(ctx context.Context, id string) (Alert, error) {
-	a, err := scanAlert(s.db.QueryRowContext(ctx, `SELECT `+alertCols+` FROM alerts WHERE id = $1`, id))
-	if err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return Alert{}, notFound("alert", id)
-		}
-		return Alert{}, s.mapErr(err, "get alert")
-	}
-	return a, nil
+	return getOne(ctx, s, "get alert", "alert", id, scanAlert, `SELECT `+alertCols+` FROM alerts WHERE id = $1`, id)
 }
 
 // AlertFilter selects alerts. Empty fields do not filter.
@@ -182,15 +157,9 @@ type AlertFilter struct {
 // ListAlerts lists alerts, newest first.
 func (s *Store) ListAlerts(ctx context.Context, f AlertFilter) ([]Alert, int, error) {
 	var w where
-	if f.Status != "" {
-		w.add(`status = ?`, f.Status)
-	}
-	if f.Severity != "" {
-		w.add(`severity = ?`, f.Severity)
-	}
-	if f.PipelineID != "" {
-		w.add(`pipeline_id = ?`, f.PipelineID)
-	}
+	w.eq(`status`, f.Status)
+	w.eq(`severity`, f.Severity)
+	w.eq(`pipeline_id`, f.PipelineID)
 	return listQuery(ctx, s, "list alerts", "alerts", alertCols, w, "created_at DESC, id DESC", f.Page, scanAlert)
 }
 

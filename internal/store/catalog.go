@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -40,25 +38,17 @@ func (s *Store) CreateTransformation(ctx context.Context, t Transformation) (Tra
 	if t.Name == "" || t.Type == "" {
 		return Transformation{}, fmt.Errorf("create transformation: %w: name and type are required", ErrInvalid)
 	}
-	cfg, err := jsonArg("config", t.Config, "{}")
+	cfg, err := jsonDocArg("config", &t.Config)
 	if err != nil {
 		return Transformation{}, fmt.Errorf("create transformation: %w", err)
 	}
 	if t.ID, err = newID(); err != nil {
 		return Transformation{}, err
 	}
-	if len(t.Config) == 0 {
-		t.Config = json.RawMessage("{}")
-	}
 	now := s.nowUTC()
 	t.Version, t.CreatedAt, t.UpdatedAt, t.UpdatedBy = 1, now, now, t.CreatedBy
-	_, err = s.db.ExecContext(ctx, `INSERT INTO transformations (`+transformationCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		t.ID, t.Name, t.Type, t.Description, cfg, t.Version, t.CreatedBy, t.UpdatedBy, s.ts(now), s.ts(now))
-	if err != nil {
-		return Transformation{}, s.mapErr(err, "create transformation")
-	}
-	return t, nil
+	return valueOr(t, s.insert(ctx, s.db, "create transformation", "transformations", transformationCols,
+		t.ID, t.Name, t.Type, t.Description, cfg, t.Version, t.CreatedBy, t.UpdatedBy, s.ts(now), s.ts(now)))
 }
 
 // GetTransformation returns a transformation by id.
@@ -72,14 +62,8 @@ func (s *Store) GetTransformationByName(ctx context.Context, name string) (Trans
 }
 
 func (s *Store) getTransformation(ctx context.Context, cond, arg string) (Transformation, error) {
-	t, err := scanTransformation(s.db.QueryRowContext(ctx, `SELECT `+transformationCols+` FROM transformations WHERE `+cond, arg))
-	if err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return Transformation{}, notFound("transformation", arg)
-		}
-		return Transformation{}, s.mapErr(err, "get transformation")
-	}
-	return t, nil
+	return getOne(ctx, s, "get transformation", "transformation", arg, scanTransformation,
+		`SELECT `+transformationCols+` FROM transformations WHERE `+cond, arg)
 }
 
 // ListTransformations lists transformations by name; search matches name or description.
@@ -99,7 +83,7 @@ func (s *Store) UpdateTransformation(ctx context.Context, t Transformation, expe
 	if t.Name == "" || t.Type == "" {
 		return Transformation{}, fmt.Errorf("update transformation: %w: name and type are required", ErrInvalid)
 	}
-	cfg, err := jsonArg("config", t.Config, "{}")
+	cfg, err := jsonDocArg("config", &t.Config)
 	if err != nil {
 		return Transformation{}, fmt.Errorf("update transformation: %w", err)
 	}
@@ -172,32 +156,19 @@ func (s *Store) CreateUploadedFile(ctx context.Context, f UploadedFile) (Uploade
 		f.ID = id
 	}
 	f.CreatedAt = s.nowUTC()
-	_, err := s.db.ExecContext(ctx, `INSERT INTO uploaded_files (`+fileCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		f.ID, f.OriginalName, f.StoredPath, f.Size, f.ContentType, f.SHA256, f.UploadedBy, s.ts(f.CreatedAt))
-	if err != nil {
-		return UploadedFile{}, s.mapErr(err, "create uploaded file")
-	}
-	return f, nil
+	return valueOr(f, s.insert(ctx, s.db, "create uploaded file", "uploaded_files", fileCols,
+		f.ID, f.OriginalName, f.StoredPath, f.Size, f.ContentType, f.SHA256, f.UploadedBy, s.ts(f.CreatedAt)))
 }
 
 // GetUploadedFile returns a file's metadata.
 func (s *Store) GetUploadedFile(ctx context.Context, id string) (UploadedFile, error) {
-	f, err := scanFile(s.db.QueryRowContext(ctx, `SELECT `+fileCols+` FROM uploaded_files WHERE id = $1`, id))
-	if err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return UploadedFile{}, notFound("file", id)
-		}
-		return UploadedFile{}, s.mapErr(err, "get uploaded file")
-	}
-	return f, nil
+	return getOne(ctx, s, "get uploaded file", "file", id, scanFile, `SELECT `+fileCols+` FROM uploaded_files WHERE id = $1`, id)
 }
 
 // ListUploadedFiles lists files, newest first; uploadedBy "" lists everyone's.
 func (s *Store) ListUploadedFiles(ctx context.Context, uploadedBy string, page Page) ([]UploadedFile, int, error) {
 	var w where
-	if uploadedBy != "" {
-		w.add(`uploaded_by = ?`, uploadedBy)
-	}
+	w.eq(`uploaded_by`, uploadedBy)
 	return listQuery(ctx, s, "list uploaded files", "uploaded_files", fileCols, w, "created_at DESC, id DESC", page, scanFile)
 }
 

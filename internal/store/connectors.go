@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -43,7 +41,7 @@ func (s *Store) CreateConnector(ctx context.Context, c Connector) (Connector, er
 	if c.Name == "" || c.Type == "" {
 		return Connector{}, fmt.Errorf("create connector: %w: name and type are required", ErrInvalid)
 	}
-	cfg, err := jsonArg("config", c.Config, "{}")
+	cfg, err := jsonDocArg("config", &c.Config)
 	if err != nil {
 		return Connector{}, fmt.Errorf("create connector: %w", err)
 	}
@@ -52,16 +50,8 @@ func (s *Store) CreateConnector(ctx context.Context, c Connector) (Connector, er
 	}
 	now := s.nowUTC()
 	c.CreatedAt, c.UpdatedAt, c.DeletedAt, c.UpdatedBy = now, now, nil, c.CreatedBy
-	if len(c.Config) == 0 {
-		c.Config = json.RawMessage("{}")
-	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO connectors (`+connectorCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL)`,
-		c.ID, c.Name, c.Type, c.Description, cfg, c.CreatedBy, c.UpdatedBy, s.ts(now), s.ts(now))
-	if err != nil {
-		return Connector{}, s.mapErr(err, "create connector")
-	}
-	return c, nil
+	return valueOr(c, s.insert(ctx, s.db, "create connector", "connectors", connectorCols,
+		c.ID, c.Name, c.Type, c.Description, cfg, c.CreatedBy, c.UpdatedBy, s.ts(now), s.ts(now), nil))
 }
 
 // GetConnector returns a live connector by id.
@@ -75,15 +65,8 @@ func (s *Store) GetConnectorByName(ctx context.Context, name string) (Connector,
 }
 
 func (s *Store) getConnector(ctx context.Context, cond, arg string) (Connector, error) {
-	c, err := scanConnector(s.db.QueryRowContext(ctx, `SELECT `+connectorCols+` FROM connectors
-		WHERE `+cond+` AND deleted_at IS NULL`, arg))
-	if err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return Connector{}, notFound("connector", arg)
-		}
-		return Connector{}, s.mapErr(err, "get connector")
-	}
-	return c, nil
+	return getOne(ctx, s, "get connector", "connector", arg, scanConnector, `SELECT `+connectorCols+` FROM connectors
+		WHERE `+cond+` AND deleted_at IS NULL`, arg)
 }
 
 // ConnectorFilter selects connectors for ListConnectors.
@@ -100,9 +83,7 @@ func (s *Store) ListConnectors(ctx context.Context, f ConnectorFilter) ([]Connec
 	if f.Search != "" {
 		w.add(`LOWER(name) LIKE ? ESCAPE '\'`, likePattern(f.Search))
 	}
-	if f.Type != "" {
-		w.add(`type = ?`, f.Type)
-	}
+	w.eq(`type`, f.Type)
 	return listQuery(ctx, s, "list connectors", "connectors", connectorCols, w, "LOWER(name), id", f.Page, scanConnector)
 }
 
@@ -113,7 +94,7 @@ func (s *Store) UpdateConnector(ctx context.Context, c Connector) (Connector, er
 	if c.Name == "" || c.Type == "" {
 		return Connector{}, fmt.Errorf("update connector: %w: name and type are required", ErrInvalid)
 	}
-	cfg, err := jsonArg("config", c.Config, "{}")
+	cfg, err := jsonDocArg("config", &c.Config)
 	if err != nil {
 		return Connector{}, fmt.Errorf("update connector: %w", err)
 	}

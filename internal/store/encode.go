@@ -116,6 +116,14 @@ func jsonArg(field string, raw json.RawMessage, def any) (any, error) {
 	return string(raw), nil
 }
 
+// jsonDocArg is jsonArg for a JSON document column: an empty document is {}, in *doc too.
+func jsonDocArg(field string, doc *json.RawMessage) (any, error) {
+	if len(*doc) == 0 {
+		*doc = json.RawMessage("{}")
+	}
+	return jsonArg(field, *doc, nil)
+}
+
 // Page bounds a list. Limit 0 means DefaultLimit; larger than MaxLimit is capped.
 type Page struct {
 	Limit  int
@@ -161,6 +169,36 @@ func (w *where) sql() string {
 		return ""
 	}
 	return " WHERE " + strings.Join(w.conds, " AND ")
+}
+
+// eq adds `col = value` when value is set; an empty filter field does not filter.
+func (w *where) eq(col, value string) {
+	if value != "" {
+		w.add(col+` = ?`, value)
+	}
+}
+
+// whereIn adds `col IN (values...)` when there are values.
+func whereIn[T ~string](w *where, col string, values []T) {
+	if len(values) == 0 {
+		return
+	}
+	marks := make([]string, len(values))
+	args := make([]any, len(values))
+	for i, v := range values {
+		marks[i], args[i] = "?", string(v)
+	}
+	w.add(col+` IN (`+strings.Join(marks, ", ")+`)`, args...)
+}
+
+// timeRange adds `col >= from` and `col < to` for the bounds that are set.
+func (s *Store) timeRange(w *where, col string, from, to time.Time) {
+	if !from.IsZero() {
+		w.add(col+` >= ?`, s.ts(from))
+	}
+	if !to.IsZero() {
+		w.add(col+` < ?`, s.ts(to))
+	}
 }
 
 // next returns the next placeholder number.

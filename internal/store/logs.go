@@ -74,26 +74,10 @@ type LogFilter struct {
 // ListLogs returns entries matching f and their total.
 func (s *Store) ListLogs(ctx context.Context, f LogFilter) ([]LogEntry, int, error) {
 	var w where
-	if f.RunID != "" {
-		w.add(`run_id = ?`, f.RunID)
-	}
-	if len(f.Level) > 0 {
-		marks := make([]string, len(f.Level))
-		args := make([]any, len(f.Level))
-		for i, l := range f.Level {
-			marks[i], args[i] = "?", l
-		}
-		w.add(`level IN (`+strings.Join(marks, ", ")+`)`, args...)
-	}
-	if f.Source != "" {
-		w.add(`source = ?`, f.Source)
-	}
-	if !f.From.IsZero() {
-		w.add(`time >= ?`, s.ts(f.From))
-	}
-	if !f.To.IsZero() {
-		w.add(`time < ?`, s.ts(f.To))
-	}
+	w.eq(`run_id`, f.RunID)
+	whereIn(&w, `level`, f.Level)
+	w.eq(`source`, f.Source)
+	s.timeRange(&w, `time`, f.From, f.To)
 	if f.AfterID > 0 {
 		w.add(`id > ?`, f.AfterID)
 	}
@@ -175,9 +159,7 @@ type AuditFilter struct {
 // ListAudit returns entries newest first and the total matching.
 func (s *Store) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, int, error) {
 	var w where
-	if f.ActorID != "" {
-		w.add(`actor_id = ?`, f.ActorID)
-	}
+	w.eq(`actor_id`, f.ActorID)
 	if f.Action != "" {
 		if strings.HasSuffix(f.Action, ".") {
 			w.add(`action LIKE ? ESCAPE '\'`, strings.TrimSuffix(likePattern(f.Action), "%")[1:]+"%")
@@ -185,20 +167,9 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, int
 			w.add(`action = ?`, f.Action)
 		}
 	}
-	if f.TargetType != "" {
-		w.add(`target_type = ?`, f.TargetType)
-	}
-	if f.TargetID != "" {
-		w.add(`target_id = ?`, f.TargetID)
-	}
-	if f.Result != "" {
-		w.add(`result = ?`, f.Result)
-	}
-	if !f.From.IsZero() {
-		w.add(`time >= ?`, s.ts(f.From))
-	}
-	if !f.To.IsZero() {
-		w.add(`time < ?`, s.ts(f.To))
-	}
+	w.eq(`target_type`, f.TargetType)
+	w.eq(`target_id`, f.TargetID)
+	w.eq(`result`, f.Result)
+	s.timeRange(&w, `time`, f.From, f.To)
 	return listQuery(ctx, s, "list audit", "audit_logs", auditCols, w, "time DESC, id DESC", f.Page, scanAudit)
 }

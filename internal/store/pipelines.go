@@ -69,11 +69,10 @@ func (s *Store) CreatePipeline(ctx context.Context, p Pipeline) (Pipeline, error
 	now := s.nowUTC()
 	p.ID, p.Version, p.CreatedAt, p.UpdatedAt, p.DeletedAt, p.UpdatedBy = id, 1, now, now, nil, p.CreatedBy
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO pipelines (`+pipelineCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL)`,
+		if err := s.insert(ctx, tx, "create pipeline", "pipelines", pipelineCols,
 			p.ID, p.Name, p.Description, p.Spec, p.Version, p.Schedule, p.Timezone, p.Enabled,
-			p.CreatedBy, p.UpdatedBy, s.ts(now), s.ts(now)); err != nil {
-			return s.mapErr(err, "create pipeline")
+			p.CreatedBy, p.UpdatedBy, s.ts(now), s.ts(now), nil); err != nil {
+			return err
 		}
 		if err := s.insertVersion(ctx, tx, PipelineVersion{PipelineID: p.ID, Version: 1, Spec: p.Spec, CreatedBy: p.CreatedBy, CreatedAt: now}); err != nil {
 			return s.mapErr(err, "create pipeline version")
@@ -160,15 +159,8 @@ func (s *Store) GetPipelineByName(ctx context.Context, name string) (Pipeline, e
 }
 
 func (s *Store) getPipeline(ctx context.Context, cond, arg string) (Pipeline, error) {
-	p, err := scanPipeline(s.db.QueryRowContext(ctx, `SELECT `+pipelineCols+` FROM pipelines
-		WHERE `+cond+` AND deleted_at IS NULL`, arg))
-	if err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return Pipeline{}, notFound("pipeline", arg)
-		}
-		return Pipeline{}, s.mapErr(err, "get pipeline")
-	}
-	return p, nil
+	return getOne(ctx, s, "get pipeline", "pipeline", arg, scanPipeline, `SELECT `+pipelineCols+` FROM pipelines
+		WHERE `+cond+` AND deleted_at IS NULL`, arg)
 }
 
 // PipelineFilter selects pipelines for ListPipelines.
@@ -211,15 +203,8 @@ func scanVersion(row scanner) (PipelineVersion, error) {
 // GetPipelineVersion returns one version of a pipeline (deleted pipelines
 // included, so that old runs can show what they ran).
 func (s *Store) GetPipelineVersion(ctx context.Context, pipelineID string, version int) (PipelineVersion, error) {
-	v, err := scanVersion(s.db.QueryRowContext(ctx, `SELECT `+versionCols+` FROM pipeline_versions
-		WHERE pipeline_id = $1 AND version = $2`, pipelineID, version))
-	if err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return PipelineVersion{}, notFound("pipeline version", fmt.Sprintf("%s@%d", pipelineID, version))
-		}
-		return PipelineVersion{}, s.mapErr(err, "get pipeline version")
-	}
-	return v, nil
+	return getOne(ctx, s, "get pipeline version", "pipeline version", fmt.Sprintf("%s@%d", pipelineID, version), scanVersion,
+		`SELECT `+versionCols+` FROM pipeline_versions WHERE pipeline_id = $1 AND version = $2`, pipelineID, version)
 }
 
 // ListPipelineVersions lists a pipeline's versions, newest first.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -92,25 +91,14 @@ func (s *Store) CreateRun(ctx context.Context, r Run) (Run, error) {
 	r.ID, r.Status, r.CreatedAt, r.UpdatedAt = id, RunQueued, now, now
 	r.Error, r.NodeStats, r.Checkpoint, r.WorkerID, r.Attempt, r.CancelRequested = "", nil, nil, "", 0, false
 	r.StartedAt, r.FinishedAt, r.HeartbeatAt = nil, nil, nil
-	_, err = s.db.ExecContext(ctx, `INSERT INTO pipeline_runs (`+runCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, '', NULL, NULL, '', 0, $8, $9, $10, NULL, NULL, NULL)`,
-		r.ID, r.PipelineID, r.PipelineVersion, string(r.Status), r.Trigger, r.ActorID, r.ActorName, false, s.ts(now), s.ts(now))
-	if err != nil {
-		return Run{}, s.mapErr(err, "create run")
-	}
-	return r, nil
+	return valueOr(r, s.insert(ctx, s.db, "create run", "pipeline_runs", runCols,
+		r.ID, r.PipelineID, r.PipelineVersion, string(r.Status), r.Trigger, r.ActorID, r.ActorName, "", nil, nil, "", 0,
+		false, s.ts(now), s.ts(now), nil, nil, nil))
 }
 
 // GetRun returns a run by id.
 func (s *Store) GetRun(ctx context.Context, id string) (Run, error) {
-	r, err := scanRun(s.db.QueryRowContext(ctx, `SELECT `+runCols+` FROM pipeline_runs WHERE id = $1`, id))
-	if err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return Run{}, notFound("run", id)
-		}
-		return Run{}, s.mapErr(err, "get run")
-	}
-	return r, nil
+	return getOne(ctx, s, "get run", "run", id, scanRun, `SELECT `+runCols+` FROM pipeline_runs WHERE id = $1`, id)
 }
 
 // RunFilter selects runs for ListRuns. Empty fields do not filter; From and
@@ -125,23 +113,9 @@ type RunFilter struct {
 // ListRuns lists runs, newest first.
 func (s *Store) ListRuns(ctx context.Context, f RunFilter) ([]Run, int, error) {
 	var w where
-	if f.PipelineID != "" {
-		w.add(`pipeline_id = ?`, f.PipelineID)
-	}
-	if len(f.Status) > 0 {
-		marks := make([]string, len(f.Status))
-		args := make([]any, len(f.Status))
-		for i, st := range f.Status {
-			marks[i], args[i] = "?", string(st)
-		}
-		w.add(`status IN (`+strings.Join(marks, ", ")+`)`, args...)
-	}
-	if !f.From.IsZero() {
-		w.add(`created_at >= ?`, s.ts(f.From))
-	}
-	if !f.To.IsZero() {
-		w.add(`created_at < ?`, s.ts(f.To))
-	}
+	w.eq(`pipeline_id`, f.PipelineID)
+	whereIn(&w, `status`, f.Status)
+	s.timeRange(&w, `created_at`, f.From, f.To)
 	return listQuery(ctx, s, "list runs", "pipeline_runs", runCols, w, "created_at DESC, id DESC", f.Page, scanRun)
 }
 

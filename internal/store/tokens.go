@@ -197,13 +197,8 @@ func (s *Store) CreateAPIToken(ctx context.Context, t APIToken) (APIToken, error
 	}
 	t.CreatedAt = s.nowUTC()
 	t.LastUsedAt, t.RevokedAt = nil, nil
-	_, err := s.db.ExecContext(ctx, `INSERT INTO api_tokens (`+apiTokenCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL)`,
-		t.ID, t.UserID, t.Name, t.Prefix, t.TokenHash, s.ts(t.CreatedAt), s.tsPtr(t.ExpiresAt))
-	if err != nil {
-		return APIToken{}, s.mapErr(err, "create api token")
-	}
-	return t, nil
+	return valueOr(t, s.insert(ctx, s.db, "create api token", "api_tokens", apiTokenCols,
+		t.ID, t.UserID, t.Name, t.Prefix, t.TokenHash, s.ts(t.CreatedAt), s.tsPtr(t.ExpiresAt), nil, nil))
 }
 
 // GetAPITokenByHash finds a token by hash, whatever its state.

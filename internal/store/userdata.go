@@ -84,15 +84,12 @@ func (s *Store) CreateDashboardLayout(ctx context.Context, d DashboardLayout) (D
 	if d.UserID == "" || d.Name == "" {
 		return DashboardLayout{}, fmt.Errorf("create dashboard layout: %w: user and name are required", ErrInvalid)
 	}
-	layout, err := jsonArg("layout", d.Layout, "{}")
+	layout, err := jsonDocArg("layout", &d.Layout)
 	if err != nil {
 		return DashboardLayout{}, fmt.Errorf("create dashboard layout: %w", err)
 	}
 	if d.ID, err = newID(); err != nil {
 		return DashboardLayout{}, err
-	}
-	if len(d.Layout) == 0 {
-		d.Layout = json.RawMessage("{}")
 	}
 	now := s.nowUTC()
 	d.CreatedAt, d.UpdatedAt = now, now
@@ -109,9 +106,8 @@ func (s *Store) CreateDashboardLayout(ctx context.Context, d DashboardLayout) (D
 				return s.mapErr(err, "create dashboard layout")
 			}
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO dashboard_layouts (`+layoutCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		return s.insert(ctx, tx, "create dashboard layout", "dashboard_layouts", layoutCols,
 			d.ID, d.UserID, d.Name, layout, d.IsDefault, s.ts(now), s.ts(now))
-		return s.mapErr(err, "create dashboard layout")
 	})
 	if err != nil {
 		return DashboardLayout{}, err
@@ -121,14 +117,8 @@ func (s *Store) CreateDashboardLayout(ctx context.Context, d DashboardLayout) (D
 
 // GetDashboardLayout returns one of the user's layouts (another user's is ErrNotFound).
 func (s *Store) GetDashboardLayout(ctx context.Context, userID, id string) (DashboardLayout, error) {
-	d, err := scanLayout(s.db.QueryRowContext(ctx, `SELECT `+layoutCols+` FROM dashboard_layouts WHERE id = $1 AND user_id = $2`, id, userID))
-	if err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return DashboardLayout{}, notFound("dashboard layout", id)
-		}
-		return DashboardLayout{}, s.mapErr(err, "get dashboard layout")
-	}
-	return d, nil
+	return getOne(ctx, s, "get dashboard layout", "dashboard layout", id, scanLayout,
+		`SELECT `+layoutCols+` FROM dashboard_layouts WHERE id = $1 AND user_id = $2`, id, userID)
 }
 
 // ListDashboardLayouts returns the user's layouts, default first, then by name.
@@ -145,7 +135,7 @@ func (s *Store) UpdateDashboardLayout(ctx context.Context, d DashboardLayout) (D
 	if d.Name == "" {
 		return DashboardLayout{}, fmt.Errorf("update dashboard layout: %w: name is required", ErrInvalid)
 	}
-	layout, err := jsonArg("layout", d.Layout, "{}")
+	layout, err := jsonDocArg("layout", &d.Layout)
 	if err != nil {
 		return DashboardLayout{}, fmt.Errorf("update dashboard layout: %w", err)
 	}

@@ -58,41 +58,22 @@ func (s *Store) CreateUser(ctx context.Context, u User) (User, error) {
 	}
 	now := s.nowUTC()
 	u.ID, u.CreatedAt, u.UpdatedAt, u.PasswordChangedAt, u.LastLoginAt = id, now, now, now, nil
-	_, err = s.db.ExecContext(ctx, `INSERT INTO users (`+userCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL)`,
+	return valueOr(u, s.insert(ctx, s.db, "create user", "users", userCols,
 		u.ID, u.Username, u.Email, u.FullName, u.PasswordHash, u.Role, u.Active, u.MustChangePassword,
-		s.ts(now), s.ts(now), s.ts(now))
-	if err != nil {
-		return User{}, s.mapErr(err, "create user")
-	}
-	return u, nil
+		s.ts(now), s.ts(now), s.ts(now), nil))
 }
 
 // GetUser returns the user with id.
 func (s *Store) GetUser(ctx context.Context, id string) (User, error) {
-	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id))
-	if err != nil {
-		if err == sql.ErrNoRows {
-			return User{}, notFound("user", id)
-		}
-		return User{}, s.mapErr(err, "get user")
-	}
-	return u, nil
+	return getOne(ctx, s, "get user", "user", id, scanUser, `SELECT `+userCols+` FROM users WHERE id = $1`, id)
 }
 
 // GetUserByLogin finds a user by username or email, case-insensitively.
 func (s *Store) GetUserByLogin(ctx context.Context, login string) (User, error) {
 	login = strings.TrimSpace(login)
-	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users
+	return getOne(ctx, s, "get user by login", "user", login, scanUser, `SELECT `+userCols+` FROM users
 		WHERE LOWER(username) = LOWER($1) OR LOWER(email) = LOWER($1)
-		ORDER BY CASE WHEN LOWER(username) = LOWER($1) THEN 0 ELSE 1 END LIMIT 1`, login))
-	if err != nil {
-		if err == sql.ErrNoRows {
-			return User{}, notFound("user", login)
-		}
-		return User{}, s.mapErr(err, "get user by login")
-	}
-	return u, nil
+		ORDER BY CASE WHEN LOWER(username) = LOWER($1) THEN 0 ELSE 1 END LIMIT 1`, login)
 }
 
 // UserFilter selects users for ListUsers. Empty fields do not filter.
@@ -111,9 +92,7 @@ func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]User, int, error
 		p := likePattern(f.Search)
 		w.add(`(LOWER(username) LIKE ? ESCAPE '\' OR LOWER(email) LIKE ? ESCAPE '\' OR LOWER(full_name) LIKE ? ESCAPE '\')`, p, p, p)
 	}
-	if f.Role != "" {
-		w.add(`role = ?`, f.Role)
-	}
+	w.eq(`role`, f.Role)
 	if f.Active != nil {
 		w.add(`active = ?`, *f.Active)
 	}
