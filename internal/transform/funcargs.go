@@ -15,8 +15,9 @@ import (
 // their number is already checked against the function's signatures.
 type libFunc func(l *funcLib, args []any) (any, error)
 
-// argReader reads argument i (0-based) as a T; its error names the argument ("argument 2: ...")
-// and what it wanted. It gets the library for the readers that use its caches (patterns, zones).
+// argReader reads argument i (0-based) as a T, or says what was wrong with it (the type readers
+// name the argument: "argument 2: want an integer, got a string"). It gets the library for the
+// readers that use its caches (patterns, zones).
 type argReader[T any] func(l *funcLib, args []any, i int) (T, error)
 
 // The adapters below turn a typed function into a libFunc: a null argument makes the result null,
