@@ -30,11 +30,6 @@ func (c *Connector) Spec() connector.Spec {
 		configSpec)
 }
 
-// findTable looks a table up; a missing one is ErrNotFound.
-func findTable(ctx context.Context, d *Dialect, db sqlutil.Queryer, schema, name string) (*sqlutil.Table, error) {
-	return sqlutil.FindTable(ctx, d, db, schema, name, "database")
-}
-
 func (c *Connector) dialect(ctx context.Context, db *sql.DB) *Dialect {
 	d := &Dialect{}
 	var packet int
@@ -55,18 +50,8 @@ func (c *Connector) Check(ctx context.Context, env connector.Env, raw map[string
 		return err
 	}
 	defer db.Close()
-	d := &Dialect{}
-	switch {
-	case cfg.Query != "":
-		if _, err := d.DescribeQuery(ctx, db, cfg.Query); err != nil {
-			return sqlutil.Scrub(fmt.Errorf("mysql: check query: %w", err), cfg.secrets()...)
-		}
-	case cfg.Table != "":
-		if _, err := findTable(ctx, d, db, cfg.Database, cfg.Table); err != nil {
-			return sqlutil.Scrub(fmt.Errorf("mysql: check table: %w", err), cfg.secrets()...)
-		}
-	}
-	return nil
+	database := func(context.Context) (string, error) { return cfg.Database, nil }
+	return sqlutil.Scrub(sqlutil.CheckReadable(ctx, &Dialect{}, db, cfg.Query, cfg.Table, "database", database), cfg.secrets()...)
 }
 
 // Discover lists the database's tables and views with columns, primary keys and cursor candidates.

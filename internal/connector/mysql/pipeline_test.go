@@ -3,9 +3,7 @@ package mysql_test
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -17,6 +15,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/connector/mysql"
 	"github.com/dataaggregator/aggregator/internal/connector/postgres"
+	"github.com/dataaggregator/aggregator/internal/connector/sqlutil/sqltest"
 	"github.com/dataaggregator/aggregator/internal/engine"
 	"github.com/dataaggregator/aggregator/internal/pipeline"
 	"github.com/dataaggregator/aggregator/internal/record"
@@ -102,24 +101,8 @@ func myConfig(t *testing.T, my testutil.MY) string {
 
 func readPG(t *testing.T, url, table string) (*record.Schema, []record.Row) {
 	t.Helper()
-	ctx := context.Background()
-	r, err := postgres.New().Open(ctx, connector.Env{}, map[string]any{"url": url, "table": table, "key": []any{"id"}}, connector.ReadRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	var rows []record.Row
-	for {
-		b, err := r.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		rows = append(rows, b.Rows...)
-	}
-	return r.Schema(), rows
+	rows, schema, _ := sqltest.ReadAll(t, postgres.New(), map[string]any{"url": url, "table": table, "key": []any{"id"}}, connector.ReadRequest{})
+	return schema, rows
 }
 
 // TestPostgresToMariaDBAndBack copies a 30-column table to MariaDB and back with two pipelines and

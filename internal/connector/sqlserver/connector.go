@@ -30,11 +30,6 @@ func (c *Connector) Spec() connector.Spec {
 		configSpec)
 }
 
-// findTable looks a table up; a missing one is ErrNotFound.
-func findTable(ctx context.Context, d *Dialect, db sqlutil.Queryer, schema, name string) (*sqlutil.Table, error) {
-	return sqlutil.FindTable(ctx, d, db, schema, name, "schema")
-}
-
 // schemaOf is the configured schema, or the login's default one.
 func schemaOf(ctx context.Context, d *Dialect, db sqlutil.Queryer, cfg Config) (string, error) {
 	if cfg.Schema != "" {
@@ -55,21 +50,8 @@ func (c *Connector) Check(ctx context.Context, env connector.Env, raw map[string
 	}
 	defer db.Close()
 	d := &Dialect{}
-	switch {
-	case cfg.Query != "":
-		if _, err := d.DescribeQuery(ctx, db, cfg.Query); err != nil {
-			return sqlutil.Scrub(fmt.Errorf("sqlserver: check query: %w", err), cfg.secrets()...)
-		}
-	case cfg.Table != "":
-		schema, err := schemaOf(ctx, d, db, cfg)
-		if err != nil {
-			return sqlutil.Scrub(fmt.Errorf("sqlserver: check table: %w", err), cfg.secrets()...)
-		}
-		if _, err := findTable(ctx, d, db, schema, cfg.Table); err != nil {
-			return sqlutil.Scrub(fmt.Errorf("sqlserver: check table: %w", err), cfg.secrets()...)
-		}
-	}
-	return nil
+	schema := func(ctx context.Context) (string, error) { return schemaOf(ctx, d, db, cfg) }
+	return sqlutil.Scrub(sqlutil.CheckReadable(ctx, d, db, cfg.Query, cfg.Table, "schema", schema), cfg.secrets()...)
 }
 
 // Discover lists the database's tables and views with columns, primary keys and cursor candidates.

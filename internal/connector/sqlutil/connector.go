@@ -161,3 +161,24 @@ func NewTableReader(ctx context.Context, db *sql.DB, d Dialect, o ReadOptions, q
 	}
 	return NewReader(ctx, db, d, o)
 }
+
+// CheckReadable checks that a custom query (when set) can be described, or that a table (when set)
+// exists in the schema schemaOf names (container as in FindTable). Errors start with
+// "<dialect>: check query" or "<dialect>: check table".
+func CheckReadable(ctx context.Context, d Dialect, db Queryer, query, table, container string, schemaOf func(context.Context) (string, error)) error {
+	switch {
+	case query != "":
+		if _, err := d.DescribeQuery(ctx, db, query); err != nil {
+			return fmt.Errorf("%s: check query: %w", d.Name(), err)
+		}
+	case table != "":
+		schema, err := schemaOf(ctx)
+		if err != nil {
+			return fmt.Errorf("%s: check table: %w", d.Name(), err)
+		}
+		if _, err := FindTable(ctx, d, db, schema, table, container); err != nil {
+			return fmt.Errorf("%s: check table: %w", d.Name(), err)
+		}
+	}
+	return nil
+}
