@@ -24,21 +24,12 @@ import (
 
 // Config is the decoded configuration.
 type Config struct {
-	Host           string   `json:"host"`
-	Port           int      `json:"port"`
-	User           string   `json:"user"`
-	Password       string   `json:"password"`
-	Database       string   `json:"database"`
-	SSLMode        string   `json:"ssl_mode"`
-	SSLRootCert    string   `json:"ssl_root_cert"`
-	Table          string   `json:"table"`
-	Query          string   `json:"query"`
-	Key            []string `json:"key"`
-	BatchSize      int      `json:"batch_size"`
-	MaxConnections int      `json:"max_connections"`
-	ConnectTimeout int      `json:"connect_timeout"`
-	ReadTimeout    int      `json:"read_timeout"`
-	NullCursor     string   `json:"null_cursor"`
+	sqlutil.ServerConfig
+	sqlutil.TableConfig
+	Database    string `json:"database"`
+	SSLMode     string `json:"ssl_mode"`
+	SSLRootCert string `json:"ssl_root_cert"`
+	ReadTimeout int    `json:"read_timeout"`
 }
 
 var configSpec = sqlutil.Params(
@@ -58,9 +49,6 @@ var configSpec = sqlutil.Params(
 func decodeConfig(spec connector.Spec, raw map[string]any) (Config, error) {
 	return sqlutil.DecodeConfig[Config](spec, raw)
 }
-
-// TableAndQuery is what the config names to read.
-func (c Config) TableAndQuery() (table, query string) { return c.Table, c.Query }
 
 func (c Config) secrets() []string { return []string{c.Password} }
 

@@ -24,24 +24,15 @@ import (
 
 // Config is the decoded configuration.
 type Config struct {
-	URL              string   `json:"url"`
-	Host             string   `json:"host"`
-	Port             int      `json:"port"`
-	User             string   `json:"user"`
-	Password         string   `json:"password"`
-	Database         string   `json:"database"`
-	SSLMode          string   `json:"ssl_mode"`
-	SSLRootCert      string   `json:"ssl_root_cert"`
-	Schema           string   `json:"schema"`
-	Table            string   `json:"table"`
-	Query            string   `json:"query"`
-	Key              []string `json:"key"`
-	BatchSize        int      `json:"batch_size"`
-	MaxConnections   int      `json:"max_connections"`
-	ConnectTimeout   int      `json:"connect_timeout"`
-	StatementTimeout int      `json:"statement_timeout"`
-	NullCursor       string   `json:"null_cursor"`
-	ApplicationName  string   `json:"application_name"`
+	sqlutil.ServerConfig
+	sqlutil.TableConfig
+	URL              string `json:"url"`
+	Database         string `json:"database"`
+	SSLMode          string `json:"ssl_mode"`
+	SSLRootCert      string `json:"ssl_root_cert"`
+	Schema           string `json:"schema"`
+	StatementTimeout int    `json:"statement_timeout"`
+	ApplicationName  string `json:"application_name"`
 }
 
 var configSpec = sqlutil.Params(
@@ -67,9 +58,6 @@ var configSpec = sqlutil.Params(
 func decodeConfig(spec connector.Spec, raw map[string]any) (Config, error) {
 	return sqlutil.DecodeConfig[Config](spec, raw)
 }
-
-// TableAndQuery is what the config names to read.
-func (c Config) TableAndQuery() (table, query string) { return c.Table, c.Query }
 
 // connString builds the pgx connection string: the URL (if any) with the discrete fields applied.
 func (c Config) connString() (string, error) {

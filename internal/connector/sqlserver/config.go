@@ -24,23 +24,14 @@ import (
 
 // Config is the decoded configuration.
 type Config struct {
-	Host                   string   `json:"host"`
-	Port                   int      `json:"port"`
-	Instance               string   `json:"instance"`
-	User                   string   `json:"user"`
-	Password               string   `json:"password"`
-	Database               string   `json:"database"`
-	Encrypt                string   `json:"encrypt"`
-	TrustServerCertificate bool     `json:"trust_server_certificate"`
-	SSLRootCert            string   `json:"ssl_root_cert"`
-	Schema                 string   `json:"schema"`
-	Table                  string   `json:"table"`
-	Query                  string   `json:"query"`
-	Key                    []string `json:"key"`
-	BatchSize              int      `json:"batch_size"`
-	MaxConnections         int      `json:"max_connections"`
-	ConnectTimeout         int      `json:"connect_timeout"`
-	NullCursor             string   `json:"null_cursor"`
+	sqlutil.ServerConfig
+	sqlutil.TableConfig
+	Instance               string `json:"instance"`
+	Database               string `json:"database"`
+	Encrypt                string `json:"encrypt"`
+	TrustServerCertificate bool   `json:"trust_server_certificate"`
+	SSLRootCert            string `json:"ssl_root_cert"`
+	Schema                 string `json:"schema"`
 }
 
 var server = sqlutil.ServerParams(1433, "sa", "SQL Server login.")
@@ -67,9 +58,6 @@ var configSpec = sqlutil.Params(
 func decodeConfig(spec connector.Spec, raw map[string]any) (Config, error) {
 	return sqlutil.DecodeConfig[Config](spec, raw)
 }
-
-// TableAndQuery is what the config names to read.
-func (c Config) TableAndQuery() (table, query string) { return c.Table, c.Query }
 
 func (c Config) secrets() []string {
 	return []string{c.Password, url.QueryEscape(c.Password), url.PathEscape(c.Password)}

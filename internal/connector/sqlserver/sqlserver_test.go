@@ -212,7 +212,7 @@ const secret = "p@ss:w/rd&x=y s3cr3t"
 
 func TestDSNEscapesAndRedacts(t *testing.T) {
 	t.Parallel()
-	c := Config{Host: "db.example.com", Port: 1433, User: "app", Password: secret, Database: "sales & co", Encrypt: "true", ConnectTimeout: 5}
+	c := Config{ServerConfig: sqlutil.ServerConfig{Host: "db.example.com", Port: 1433, User: "app", Password: secret}, Database: "sales & co", Encrypt: "true", TableConfig: sqlutil.TableConfig{ConnectTimeout: 5}}
 	u, err := url.Parse(c.dsn())
 	if err != nil {
 		t.Fatal(err)

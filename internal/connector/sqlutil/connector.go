@@ -182,3 +182,26 @@ func CheckReadable(ctx context.Context, d Dialect, db Queryer, query, table, con
 	}
 	return nil
 }
+
+// ServerConfig is the decoded form of ServerParams, embedded in a connector's Config.
+type ServerConfig struct {
+	Host     string `json:"host"`
+	Port     int    `json:"port"`
+	User     string `json:"user"`
+	Password string `json:"password"`
+}
+
+// TableConfig is the decoded form of TableParams and NullCursorParam, embedded in a connector's
+// Config.
+type TableConfig struct {
+	Table          string   `json:"table"`
+	Query          string   `json:"query"`
+	Key            []string `json:"key"`
+	BatchSize      int      `json:"batch_size"`
+	MaxConnections int      `json:"max_connections"`
+	ConnectTimeout int      `json:"connect_timeout"`
+	NullCursor     string   `json:"null_cursor"`
+}
+
+// TableAndQuery is what the config names to read.
+func (c TableConfig) TableAndQuery() (table, query string) { return c.Table, c.Query }
