@@ -33,6 +33,7 @@ type Config struct {
 	Schema           string `json:"schema"`
 	StatementTimeout int    `json:"statement_timeout"`
 	ApplicationName  string `json:"application_name"`
+	CopyBufferRows   int    `json:"copy_buffer_rows"`
 }
 
 var configSpec = sqlutil.Params(
@@ -51,6 +52,7 @@ var configSpec = sqlutil.Params(
 		{Name: "statement_timeout", Type: configspec.Integer, Default: 0, Min: configspec.Ptr(0), Description: "Seconds a statement may run before the server cancels it (0: no limit)."},
 		sqlutil.NullCursorParam,
 		{Name: "application_name", Type: configspec.String, Default: "aggregator", Description: "application_name the server shows in pg_stat_activity."},
+		{Name: "copy_buffer_rows", Type: configspec.Integer, Default: defaultFlushRows, Min: configspec.Ptr(0), Max: configspec.Ptr(1000000), Description: "Destination: rows buffered (at most 1 MiB) before one COPY loads them in the background; a row the table refuses then comes back from a later write. 0: each batch is loaded by its own COPY before its write returns, so refused rows come back with their batch (slower: one round trip per batch)."},
 	},
 )
 

@@ -8,12 +8,14 @@
 // Destination: creates the table from the record schema (see docs/connectors/postgres.md for the type
 // mapping), adds new source columns, refuses incompatible ones; loads with COPY; append, overwrite
 // (staging table swapped in one transaction) and upsert (staging table + INSERT ... ON CONFLICT).
-// Write encodes its rows into a buffer; when it holds 8,192 rows or 1 MiB, one COPY loads it in the
-// background (under the Write's context) while the next Writes fill a second buffer. Commit waits for
-// that load, loads the rest and commits the transaction; Abort waits for it and rolls back. Rows the
-// table refuses come back as *connector.RowError while every other row is written: rows Write itself
-// cannot convert from that Write with their index, rows the server refuses from the next Write (or
-// Close) with Index -1 and a message naming table, key or source row, and column.
+// Write encodes its rows into a buffer; when it holds copy_buffer_rows (8,192) rows or 1 MiB, one COPY
+// loads it in the background (under the Write's context) while the next Writes fill a second buffer.
+// Commit waits for that load, loads the rest and commits the transaction; Abort waits for it and
+// rolls back. Rows the table refuses come back as *connector.RowError while every other row is
+// written: rows Write itself cannot convert from that Write with their index, rows the server
+// refuses from the next Write (or Close) with Index -1 and a message naming table, key or source row,
+// and column. copy_buffer_rows 0 loads each Write with its own COPY before it returns, so every
+// refused row comes back from its Write with its index.
 //
 // Identifiers are always quoted; values only travel as parameters or COPY data. The password never
 // appears in errors or logs.

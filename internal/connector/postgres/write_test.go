@@ -167,9 +167,62 @@ func TestSchemaEvolution(t *testing.T) {
 	}
 }
 
-// TestBadRowsAreIsolated: rows the table refuses come back as RowError entries naming table, key and
-// column; every other row of the batch is written.
+// TestBadRowsAreIsolated: with copy_buffer_rows 0, rows the table refuses come back from their Write
+// as RowError entries naming table, key and column; every other row of the batch is written.
 func TestBadRowsAreIsolated(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.exec(t, `CREATE TABLE people (id bigint PRIMARY KEY, name varchar(5) NOT NULL, age int CHECK (age >= 0))`)
+	s := record.MustSchema(
+		record.Field{Name: "id", Kind: record.KindInt},
+		record.Field{Name: "name", Kind: record.KindString, Nullable: true},
+		record.Field{Name: "age", Kind: record.KindString, Nullable: true},
+	)
+	var rows []record.Row
+	for i := int64(1); i <= 100; i++ {
+		rows = append(rows, record.Row{record.Int(i), record.String("ok"), record.String("30")})
+	}
+	rows[9][1] = record.Null                  // id 10: NOT NULL
+	rows[19][2] = record.String("abc")        // id 20: not an int
+	rows[49][1] = record.String("too long!!") // id 50: varchar(5)
+	rows[79][2] = record.String("-1")         // id 80: CHECK
+	ctx := context.Background()
+	w, err := New().OpenWriter(ctx, connector.Env{}, e.with("table", "people", "copy_buffer_rows", 0), connector.WriteRequest{Mode: connector.Append, Schema: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = w.Write(ctx, batchOf(s, rows...))
+	var re *connector.RowError
+	if !errors.As(err, &re) {
+		t.Fatalf("err = %v, want *connector.RowError", err)
+	}
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range re.Rows {
+		got = append(got, fmt.Sprintf("%d:%s", p.Index, p.Field))
+	}
+	if strings.Join(got, ",") != "9:name,19:age,49:name,79:" {
+		t.Errorf("problems = %v (%+v)", got, re.Rows)
+	}
+	for _, want := range []string{"key id=10, column name", "key id=20, column age", "key id=50", "key id=80"} {
+		found := false
+		for _, p := range re.Rows {
+			found = found || strings.Contains(p.Reason, "table "+e.pg.Schema+".people, "+want)
+		}
+		if !found {
+			t.Errorf("no problem mentions %q: %+v", want, re.Rows)
+		}
+	}
+	if n := e.rowsOf(t, "SELECT count(*) FROM people"); n[0] != "96" {
+		t.Fatalf("rows written = %s, want 96", n[0])
+	}
+}
+
+// TestBadRowsAreIsolatedBuffered: by default the rows are buffered; the table's verdict comes with
+// Commit, and the refused rows from Close (no Write follows), named the same way.
+func TestBadRowsAreIsolatedBuffered(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	e.exec(t, `CREATE TABLE people (id bigint PRIMARY KEY, name varchar(5) NOT NULL, age int CHECK (age >= 0))`)

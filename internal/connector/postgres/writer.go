@@ -90,7 +90,7 @@ func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[s
 		return nil, err
 	}
 	w := &writer{pool: pool, log: sqlutil.Logger(env), secrets: cfg.secrets(), req: req, schemaName: cfg.Schema, tableName: name,
-		flushRows: defaultFlushRows, flushBytes: defaultFlushBytes}
+		flushRows: cfg.CopyBufferRows, flushBytes: defaultFlushBytes}
 	if w.req.Mode == "" {
 		w.req.Mode = connector.Append
 	}
@@ -359,7 +359,15 @@ func (w *writer) Write(ctx context.Context, b *record.Batch) error {
 	rows, idx, problems := w.convertRows(b)
 	w.seq++
 	w.add(b, rows, idx)
-	if w.full() {
+	switch {
+	case w.flushRows <= 0:
+		// unbuffered: this batch's COPY, before returning, so its refused rows carry their index
+		bad, err := w.flush(ctx, w.seq)
+		if err != nil {
+			return err
+		}
+		problems = append(problems, bad...)
+	case w.full():
 		if err := w.flushAsync(ctx); err != nil {
 			return err
 		}
