@@ -167,115 +167,84 @@ func TestSchemaEvolution(t *testing.T) {
 	}
 }
 
-// TestBadRowsAreIsolated: with copy_buffer_rows 0, rows the table refuses come back from their Write
-// as RowError entries naming table, key and column; every other row of the batch is written.
+// TestBadRowsAreIsolated: rows the table refuses come back as RowError entries naming table, key and
+// column; every other row is written. With copy_buffer_rows 0 they come back from their Write with
+// their index; by default the rows are buffered, the table's verdict comes with Commit and the
+// refused rows from Close (no Write follows). A row that cannot be converted comes back from its
+// Write either way.
 func TestBadRowsAreIsolated(t *testing.T) {
 	t.Parallel()
-	e := setup(t)
-	e.exec(t, `CREATE TABLE people (id bigint PRIMARY KEY, name varchar(5) NOT NULL, age int CHECK (age >= 0))`)
-	s := record.MustSchema(
-		record.Field{Name: "id", Kind: record.KindInt},
-		record.Field{Name: "name", Kind: record.KindString, Nullable: true},
-		record.Field{Name: "age", Kind: record.KindString, Nullable: true},
-	)
-	var rows []record.Row
-	for i := int64(1); i <= 100; i++ {
-		rows = append(rows, record.Row{record.Int(i), record.String("ok"), record.String("30")})
+	cases := []struct {
+		name    string
+		config  []any
+		atWrite string // problems returned by the Write
+		atClose string // problems returned by Close after a Commit ("": none)
+	}{
+		{"one COPY per write", []any{"copy_buffer_rows", 0}, "9:name,19:age,49:name,79:", ""},
+		{"buffered", nil, "19:age", "-1:name,-1:name,-1:"},
 	}
-	rows[9][1] = record.Null                  // id 10: NOT NULL
-	rows[19][2] = record.String("abc")        // id 20: not an int
-	rows[49][1] = record.String("too long!!") // id 50: varchar(5)
-	rows[79][2] = record.String("-1")         // id 80: CHECK
-	ctx := context.Background()
-	w, err := New().OpenWriter(ctx, connector.Env{}, e.with("table", "people", "copy_buffer_rows", 0), connector.WriteRequest{Mode: connector.Append, Schema: s})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = w.Write(ctx, batchOf(s, rows...))
-	var re *connector.RowError
-	if !errors.As(err, &re) {
-		t.Fatalf("err = %v, want *connector.RowError", err)
-	}
-	if err := w.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, p := range re.Rows {
-		got = append(got, fmt.Sprintf("%d:%s", p.Index, p.Field))
-	}
-	if strings.Join(got, ",") != "9:name,19:age,49:name,79:" {
-		t.Errorf("problems = %v (%+v)", got, re.Rows)
-	}
-	for _, want := range []string{"key id=10, column name", "key id=20, column age", "key id=50", "key id=80"} {
-		found := false
-		for _, p := range re.Rows {
-			found = found || strings.Contains(p.Reason, "table "+e.pg.Schema+".people, "+want)
-		}
-		if !found {
-			t.Errorf("no problem mentions %q: %+v", want, re.Rows)
-		}
-	}
-	if n := e.rowsOf(t, "SELECT count(*) FROM people"); n[0] != "96" {
-		t.Fatalf("rows written = %s, want 96", n[0])
-	}
-}
-
-// TestBadRowsAreIsolatedBuffered: by default the rows are buffered; the table's verdict comes with
-// Commit, and the refused rows from Close (no Write follows), named the same way.
-func TestBadRowsAreIsolatedBuffered(t *testing.T) {
-	t.Parallel()
-	e := setup(t)
-	e.exec(t, `CREATE TABLE people (id bigint PRIMARY KEY, name varchar(5) NOT NULL, age int CHECK (age >= 0))`)
-	s := record.MustSchema(
-		record.Field{Name: "id", Kind: record.KindInt},
-		record.Field{Name: "name", Kind: record.KindString, Nullable: true},
-		record.Field{Name: "age", Kind: record.KindString, Nullable: true},
-	)
-	var rows []record.Row
-	for i := int64(1); i <= 100; i++ {
-		rows = append(rows, record.Row{record.Int(i), record.String("ok"), record.String("30")})
-	}
-	rows[9][1] = record.Null                  // id 10: NOT NULL
-	rows[19][2] = record.String("abc")        // id 20: not an int
-	rows[49][1] = record.String("too long!!") // id 50: varchar(5)
-	rows[79][2] = record.String("-1")         // id 80: CHECK
-	ctx := context.Background()
-	w, err := New().OpenWriter(ctx, connector.Env{}, e.with("table", "people"), connector.WriteRequest{Mode: connector.Append, Schema: s})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// the rows are buffered: only the row that cannot be converted comes back from the Write
-	err = w.Write(ctx, batchOf(s, rows...))
-	var re *connector.RowError
-	if !errors.As(err, &re) {
-		t.Fatalf("err = %v, want *connector.RowError", err)
-	}
-	if got := problemList(re); got != "19:age" {
-		t.Errorf("write: problems = %v (%+v)", got, re.Rows)
-	}
-	// Commit loads them: the table refuses three, which come back from Close (no Write follows)
-	if err := w.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var atClose *connector.RowError
-	if err := w.Close(ctx); !errors.As(err, &atClose) {
-		t.Fatalf("close: err = %v, want *connector.RowError", err)
-	}
-	if got := problemList(atClose); got != "-1:name,-1:name,-1:" {
-		t.Errorf("close: problems = %v (%+v)", got, atClose.Rows)
-	}
-	re.Rows = append(re.Rows, atClose.Rows...)
-	for _, want := range []string{"key id=10, column name", "key id=20, column age", "key id=50", "key id=80"} {
-		found := false
-		for _, p := range re.Rows {
-			found = found || strings.Contains(p.Reason, "table "+e.pg.Schema+".people, "+want)
-		}
-		if !found {
-			t.Errorf("no problem mentions %q: %+v", want, re.Rows)
-		}
-	}
-	if n := e.rowsOf(t, "SELECT count(*) FROM people"); n[0] != "96" {
-		t.Fatalf("rows written = %s, want 96", n[0])
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			e := setup(t)
+			e.exec(t, `CREATE TABLE people (id bigint PRIMARY KEY, name varchar(5) NOT NULL, age int CHECK (age >= 0))`)
+			s := record.MustSchema(
+				record.Field{Name: "id", Kind: record.KindInt},
+				record.Field{Name: "name", Kind: record.KindString, Nullable: true},
+				record.Field{Name: "age", Kind: record.KindString, Nullable: true},
+			)
+			var rows []record.Row
+			for i := int64(1); i <= 100; i++ {
+				rows = append(rows, record.Row{record.Int(i), record.String("ok"), record.String("30")})
+			}
+			rows[9][1] = record.Null                  // id 10: NOT NULL
+			rows[19][2] = record.String("abc")        // id 20: not an int
+			rows[49][1] = record.String("too long!!") // id 50: varchar(5)
+			rows[79][2] = record.String("-1")         // id 80: CHECK
+			ctx := context.Background()
+			w, err := New().OpenWriter(ctx, connector.Env{}, e.with(append([]any{"table", "people"}, c.config...)...), connector.WriteRequest{Mode: connector.Append, Schema: s})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = w.Write(ctx, batchOf(s, rows...))
+			var re *connector.RowError
+			if !errors.As(err, &re) {
+				t.Fatalf("err = %v, want *connector.RowError", err)
+			}
+			if got := problemList(re); got != c.atWrite {
+				t.Errorf("write: problems = %v (%+v)", got, re.Rows)
+			}
+			if err := w.Commit(ctx); err != nil {
+				t.Fatal(err)
+			}
+			err = w.Close(ctx)
+			if c.atClose == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				var atClose *connector.RowError
+				if !errors.As(err, &atClose) {
+					t.Fatalf("close: err = %v, want *connector.RowError", err)
+				}
+				if got := problemList(atClose); got != c.atClose {
+					t.Errorf("close: problems = %v (%+v)", got, atClose.Rows)
+				}
+				re.Rows = append(re.Rows, atClose.Rows...)
+			}
+			for _, want := range []string{"key id=10, column name", "key id=20, column age", "key id=50", "key id=80"} {
+				found := false
+				for _, p := range re.Rows {
+					found = found || strings.Contains(p.Reason, "table "+e.pg.Schema+".people, "+want)
+				}
+				if !found {
+					t.Errorf("no problem mentions %q: %+v", want, re.Rows)
+				}
+			}
+			if n := e.rowsOf(t, "SELECT count(*) FROM people"); n[0] != "96" {
+				t.Fatalf("rows written = %s, want 96", n[0])
+			}
+		})
 	}
 }
 
