@@ -126,7 +126,10 @@ type WriteRequest struct {
 }
 
 // Writer writes batches. Write may buffer. Commit makes everything written so far durable; only after
-// it returns may the engine save a checkpoint. Close finishes the write when the run succeeded (for
+// it returns may the engine save a checkpoint. Write and Commit may return a *RowError: the rows it
+// names were refused (a buffering writer names rows of earlier Writes with Index -1) and every other
+// row was written (by Commit: committed); any other error from Commit means the rows since the last
+// successful Commit are not durable. Close finishes the write when the run succeeded (for
 // overwrite: the atomic swap); Abort discards what it can (staging objects, temp files) when the run
 // failed or was cancelled, and leaves the previous data intact.
 type Writer interface {
@@ -160,9 +163,15 @@ type RowError struct {
 
 // RowProblem is one rejected row of a Write.
 type RowProblem struct {
+	// Index is the row's index in the batch of the Write that returns it; -1 for a row of an earlier
+	// Write (a buffering writer) or a row refused at Commit.
 	Index  int
 	Field  string
 	Reason string
+	// Pos and Values describe a row that Index cannot (Index -1), when the writer knows them: its
+	// source position and its values as text.
+	Pos    int64
+	Values map[string]string
 }
 
 func (e *RowError) Error() string {

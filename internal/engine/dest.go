@@ -67,10 +67,17 @@ func (d *destWorker) loop(ctx context.Context) {
 			continue
 		}
 		if err := d.w.Commit(ctx); err != nil {
-			err = fmt.Errorf("destination %s (%s): commit: %w", d.n.p.ID, d.n.p.Type, err)
-			d.fail(err)
-			m.commit <- commitResult{err: err}
-			continue
+			var re *connector.RowError
+			if errors.As(err, &re) {
+				err = d.rowRejects(ctx, nil, re) // rows refused while committing; the rest is committed
+			} else {
+				err = fmt.Errorf("destination %s (%s): commit: %w", d.n.p.ID, d.n.p.Type, err)
+			}
+			if err != nil {
+				d.fail(err)
+				m.commit <- commitResult{err: err}
+				continue
+			}
 		}
 		var res commitResult
 		if rw, ok := d.w.(connector.ResumableWriter); ok {
@@ -89,18 +96,8 @@ func (d *destWorker) write(ctx context.Context, b *record.Batch) error {
 	err := d.w.Write(ctx, b)
 	var re *connector.RowError
 	if errors.As(err, &re) {
-		for _, p := range re.Rows {
-			rj := record.Reject{Field: p.Field, Reason: p.Reason}
-			if p.Index >= 0 && p.Index < b.Len() {
-				rj.Pos = b.PosOf(p.Index)
-				rj.Values = b.TextValues(p.Index)
-			}
-			if err := d.r.reject(ctx, d.n, rj); err != nil {
-				return err
-			}
-		}
-		d.n.stats.out.Add(int64(b.Len() - len(re.Rows)))
-		return nil
+		d.n.stats.out.Add(int64(b.Len()))
+		return d.rowRejects(ctx, b, re)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -109,6 +106,23 @@ func (d *destWorker) write(ctx context.Context, b *record.Batch) error {
 		return fmt.Errorf("destination %s (%s): write: %w", d.n.p.ID, d.n.p.Type, err)
 	}
 	d.n.stats.out.Add(int64(b.Len()))
+	return nil
+}
+
+// rowRejects applies the error policy to the rows a Write of b (or, with b nil, a Commit) refused.
+// Those rows were counted out when they were written; they are taken back here.
+func (d *destWorker) rowRejects(ctx context.Context, b *record.Batch, re *connector.RowError) error {
+	for _, p := range re.Rows {
+		rj := record.Reject{Field: p.Field, Reason: p.Reason, Pos: p.Pos, Values: p.Values}
+		if b != nil && p.Index >= 0 && p.Index < b.Len() {
+			rj.Pos = b.PosOf(p.Index)
+			rj.Values = b.TextValues(p.Index)
+		}
+		if err := d.r.reject(ctx, d.n, rj); err != nil {
+			return err
+		}
+	}
+	d.n.stats.out.Add(-int64(len(re.Rows)))
 	return nil
 }
 

@@ -138,6 +138,7 @@ func (memConn) Spec() connector.Spec {
 		Config: configspec.Spec{Params: []configspec.Param{
 			{Name: "table", Type: configspec.String, Required: true},
 			{Name: "fail_names", Type: configspec.Array},
+			{Name: "refuse_at_commit", Type: configspec.Boolean},
 		}}}
 }
 
@@ -146,6 +147,7 @@ func (m memConn) OpenWriter(_ context.Context, _ connector.Env, cfg map[string]a
 	m.db.opens++
 	m.db.mu.Unlock()
 	w := &memWriter{db: m.db, table: cfg["table"].(string), mode: req.Mode, fail: map[string]bool{}}
+	w.atCommit, _ = cfg["refuse_at_commit"].(bool)
 	if l, ok := cfg["fail_names"].([]any); ok {
 		for _, n := range l {
 			w.fail[n.(string)] = true
@@ -162,6 +164,8 @@ type memWriter struct {
 	table     string
 	mode      connector.WriteMode
 	fail      map[string]bool
+	atCommit  bool                   // refuse failing rows at Commit (a buffering writer) instead of at Write
+	refused   []connector.RowProblem // rows refused since the last Commit, when atCommit
 	pending   []record.Row
 	staged    []record.Row // overwrite: everything, swapped in at Close
 	committed int          // append: rows of the table that are committed
@@ -171,6 +175,11 @@ func (w *memWriter) Write(_ context.Context, b *record.Batch) error {
 	var re connector.RowError
 	for i, row := range b.Rows {
 		if w.fail[row[1].Str()] {
+			if w.atCommit {
+				w.refused = append(w.refused, connector.RowProblem{Index: -1, Field: "name", Reason: "refused by the table at commit",
+					Pos: b.PosOf(i), Values: b.TextValues(i)})
+				continue
+			}
 			re.Rows = append(re.Rows, connector.RowProblem{Index: i, Field: "name", Reason: "refused by the table"})
 			continue
 		}
@@ -192,6 +201,11 @@ func (w *memWriter) Commit(context.Context) error {
 		w.committed = len(w.db.tables[w.table])
 	}
 	w.pending = nil
+	if len(w.refused) > 0 {
+		re := &connector.RowError{Rows: w.refused}
+		w.refused = nil
+		return re
+	}
 	return nil
 }
 

@@ -501,3 +501,54 @@ destinations: [{id: out, type: mem, inputs: [src], config: {table: t}}]
 		t.Errorf("Run = %v, want cancelled", err)
 	}
 }
+
+// TestRowsRefusedAtCommit: a buffering destination names the rows it refused when it commits; they
+// follow the error policy like rows refused by a Write, and the run goes on.
+func TestRowsRefusedAtCommit(t *testing.T) {
+	t.Parallel()
+	const base = `version: 1
+name: p
+sources: [{id: src, type: gen, config: {rows: 1000, path: in.csv}}]
+destinations: [{id: out, type: mem, inputs: [src], config: {table: t, fail_names: [n10, n500, n999], refuse_at_commit: true}}]
+`
+	tests := []struct {
+		policy   string
+		wantErr  string
+		wantDead int
+	}{
+		{`{on_reject: dead_letter}`, "", 3},
+		{`{on_reject: drop}`, "", 0},
+		{`{on_reject: fail}`, "row rejected (error_policy.on_reject is fail): node out: in.csv line 10: field name: refused by the table at commit", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.policy, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t)
+			sink := &memSink{}
+			res, err := Run(context.Background(), f.plan(t, base+"error_policy: "+tc.policy+"\n"), Options{DeadLetters: sink, BatchSize: 64, CommitRows: 300})
+			if tc.wantErr != "" {
+				if err == nil || err.Error() != tc.wantErr {
+					t.Fatalf("error = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if got := len(f.table("t")); got != 997 {
+				t.Errorf("written %d rows, want 997", got)
+			}
+			if s := stat(res, "out"); s.In != 1000 || s.Out != 997 || s.Rejected != 3 {
+				t.Errorf("destination stats %+v, want in 1000, out 997, rejected 3", s)
+			}
+			if len(sink.rows) != tc.wantDead {
+				t.Fatalf("dead letters %d, want %d", len(sink.rows), tc.wantDead)
+			}
+			for _, r := range sink.rows {
+				if r.Node != "out" || r.Pos == 0 || r.Values["name"] == "" || r.Field != "name" {
+					t.Errorf("dead letter lacks node, line, values or field: %+v", r)
+				}
+			}
+		})
+	}
+}

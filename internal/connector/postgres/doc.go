@@ -13,8 +13,8 @@
 // Commit waits for that load, loads the rest and commits the transaction; Abort waits for it and
 // rolls back. Rows the table refuses come back as *connector.RowError while every other row is
 // written: rows Write itself cannot convert from that Write with their index, rows the server
-// refuses from the next Write (or Close) with Index -1 and a message naming table, key or source row,
-// and column. copy_buffer_rows 0 loads each Write with its own COPY before it returns, so every
+// refuses from a later Write or from Commit (after committing the rest) with Index -1, the source
+// position and a message naming table, key or source row, and column. copy_buffer_rows 0 loads each Write with its own COPY before it returns, so every
 // refused row comes back from its Write with its index.
 //
 // Identifiers are always quoted; values only travel as parameters or COPY data. The password never

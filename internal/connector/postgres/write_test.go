@@ -169,16 +169,15 @@ func TestSchemaEvolution(t *testing.T) {
 
 // TestBadRowsAreIsolated: rows the table refuses come back as RowError entries naming table, key and
 // column; every other row is written. With copy_buffer_rows 0 they come back from their Write with
-// their index; by default the rows are buffered, the table's verdict comes with Commit and the
-// refused rows from Close (no Write follows). A row that cannot be converted comes back from its
-// Write either way.
+// their index; by default the rows are buffered and the table's verdict comes back from Commit, which
+// commits every other row. A row that cannot be converted comes back from its Write either way.
 func TestBadRowsAreIsolated(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		name    string
-		config  []any
-		atWrite string // problems returned by the Write
-		atClose string // problems returned by Close after a Commit ("": none)
+		name     string
+		config   []any
+		atWrite  string // problems returned by the Write
+		atCommit string // problems returned by Commit ("": none)
 	}{
 		{"one COPY per write", []any{"copy_buffer_rows", 0}, "9:name,19:age,49:name,79:", ""},
 		{"buffered", nil, "19:age", "-1:name,-1:name,-1:"},
@@ -214,23 +213,23 @@ func TestBadRowsAreIsolated(t *testing.T) {
 			if got := problemList(re); got != c.atWrite {
 				t.Errorf("write: problems = %v (%+v)", got, re.Rows)
 			}
-			if err := w.Commit(ctx); err != nil {
-				t.Fatal(err)
-			}
-			err = w.Close(ctx)
-			if c.atClose == "" {
+			err = w.Commit(ctx)
+			if c.atCommit == "" {
 				if err != nil {
 					t.Fatal(err)
 				}
 			} else {
-				var atClose *connector.RowError
-				if !errors.As(err, &atClose) {
-					t.Fatalf("close: err = %v, want *connector.RowError", err)
+				var atCommit *connector.RowError
+				if !errors.As(err, &atCommit) {
+					t.Fatalf("commit: err = %v, want *connector.RowError", err)
 				}
-				if got := problemList(atClose); got != c.atClose {
-					t.Errorf("close: problems = %v (%+v)", got, atClose.Rows)
+				if got := problemList(atCommit); got != c.atCommit {
+					t.Errorf("commit: problems = %v (%+v)", got, atCommit.Rows)
 				}
-				re.Rows = append(re.Rows, atClose.Rows...)
+				re.Rows = append(re.Rows, atCommit.Rows...)
+			}
+			if err := w.Close(ctx); err != nil {
+				t.Fatal(err)
 			}
 			for _, want := range []string{"key id=10, column name", "key id=20, column age", "key id=50", "key id=80"} {
 				found := false
@@ -363,14 +362,12 @@ func TestBufferedBadRows(t *testing.T) {
 	refused(reasons(w.Write(ctx, batchOf(people, person(5, "e"), person(6, "longer!")))))
 	// 4 more: the next load waits for the first, whose bad rows come back now
 	refused(reasons(w.Write(ctx, batchOf(people, person(7, "g"), person(8, "longest")))), 2, 4)
-	if err := w.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
+	// the second load's bad rows, found by Commit, come back from it; the good rows are committed
+	refused(reasons(w.Commit(ctx)), 6, 8)
 	if n := e.rowsOf(t, "SELECT string_agg(id::text, ',' ORDER BY id) FROM people"); n[0] != "1,3,5,7" {
 		t.Fatalf("rows after commit = %s, want 1,3,5,7", n[0])
 	}
-	// the second load's bad rows, found by Commit, come back from the next Write
-	refused(reasons(w.Write(ctx, batchOf(people, person(9, "i")))), 6, 8)
+	refused(reasons(w.Write(ctx, batchOf(people, person(9, "i")))))
 	if err := w.Close(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -485,21 +485,26 @@ func (w *writer) problemAt(index int, keys []record.Value, pos int64, field, rea
 	return sqlutil.Problem(w.display, names, keys, pos, index, field, reason, w.secrets...)
 }
 
-// Commit loads what is buffered and commits. Rows the table refuses here are not written; they
-// come back as a RowError from the next Write (or from Close), since Commit reports no rows.
+// Commit loads what is buffered and commits. Rows the table refused since the last Write returned
+// (here or in a background load) are not written: they come back as a RowError naming each one
+// (Index -1, with its source position), after everything else is committed.
 func (w *writer) Commit(ctx context.Context) error {
-	if w.tx == nil {
-		return nil
+	if w.tx != nil {
+		bad, err := w.flush(ctx, 0)
+		if err != nil {
+			return err
+		}
+		w.deferred = append(w.deferred, bad...)
+		tx := w.tx
+		w.tx, w.savepoint = nil, false
+		if err := tx.Commit(ctx); err != nil {
+			return w.err("commit", err)
+		}
 	}
-	bad, err := w.flush(ctx, 0)
-	if err != nil {
-		return err
-	}
-	w.deferred = append(w.deferred, bad...)
-	tx := w.tx
-	w.tx, w.savepoint = nil, false
-	if err := tx.Commit(ctx); err != nil {
-		return w.err("commit", err)
+	if len(w.deferred) > 0 {
+		re := &connector.RowError{Rows: w.deferred}
+		w.deferred = nil
+		return re
 	}
 	return nil
 }
@@ -508,14 +513,12 @@ func (w *writer) Commit(ctx context.Context) error {
 func (w *writer) Close(ctx context.Context) error {
 	defer w.release(ctx)
 	if err := w.Commit(ctx); err != nil {
+		var re *connector.RowError
+		if errors.As(err, &re) {
+			// rows refused by the last load have nowhere else to go: fail, keeping the old table
+			w.dropStaging(ctx)
+		}
 		return err
-	}
-	if len(w.deferred) > 0 {
-		// rows refused by the last load have nowhere else to go: fail, keeping the old table
-		re := &connector.RowError{Rows: w.deferred}
-		w.deferred = nil
-		w.dropStaging(ctx)
-		return re
 	}
 	if w.req.Mode != connector.Overwrite {
 		return nil

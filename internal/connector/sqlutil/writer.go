@@ -502,5 +502,9 @@ func Problem(display string, keyNames []string, keys []record.Value, pos int64, 
 	if field != "" {
 		msg += ", column " + field
 	}
-	return connector.RowProblem{Index: index, Field: field, Reason: ScrubString(msg+": "+reason, secrets...)}
+	p := connector.RowProblem{Index: index, Field: field, Reason: ScrubString(msg+": "+reason, secrets...)}
+	if index < 0 {
+		p.Pos = pos
+	}
+	return p
 }
