@@ -592,6 +592,11 @@ func (w *writer) Close(ctx context.Context) error {
 	tmp := filepath.Join(filepath.Dir(w.path), "."+filepath.Base(w.path)+".tmp.xlsx")
 	err := w.build(ctx, tmp)
 	if err == nil {
+		// excelize creates the file with mode 0777 (less the umask): make it the 0644 of every other
+		// file a destination writes, not an executable.
+		err = os.Chmod(tmp, 0o644)
+	}
+	if err == nil {
 		err = syncFile(tmp)
 	}
 	if err == nil {
