@@ -66,6 +66,8 @@ func (s *Store) mapErr(err error, op string) error {
 			return fmt.Errorf("%s: referenced row: %w", op, ErrNotFound)
 		case "22P02", "23502", "23514", "22001": // bad text repr, not null, check, too long
 			return fmt.Errorf("%s: %w: %s", op, ErrInvalid, pgErr.Message)
+		case "22021", "22P05": // a NUL byte in text, \u0000 in JSON: PostgreSQL stores neither
+			return fmt.Errorf("%s: %w: text must not contain NUL characters (%s)", op, ErrInvalid, pgErr.Message)
 		}
 	}
 	var sqErr *sqlite.Error
