@@ -15,6 +15,12 @@ type Batch struct {
 	Rejects []Reject
 	// Bytes is the number of input bytes this batch represents, when the producer knows it.
 	Bytes int64
+	// RowCap, when above zero, promises that every row's slots up to RowCap values (its length
+	// plus spare capacity) belong to that row alone: no other row, in this batch or elsewhere,
+	// shares them, so the node that owns the batch may extend a row in place with row[:n] for any
+	// n <= RowCap. 0 promises nothing. Whoever puts a row of other origin into a batch it keeps
+	// must reset RowCap (a new Batch starts at 0); moving the batch's own rows around keeps it.
+	RowCap int
 }
 
 // Reject is a row that could not be processed.
@@ -37,6 +43,7 @@ func NewBatch(s *Schema, n int) *Batch {
 type Builder struct {
 	schema *Schema
 	size   int
+	spare  int // extra capacity per row (see Reserve)
 	vals   []Value
 	batch  *Batch
 }
@@ -49,15 +56,29 @@ func NewBuilder(s *Schema, size int) *Builder {
 	return &Builder{schema: s, size: size}
 }
 
+// Reserve gives every row of the batches started after the call n spare slots of capacity
+// (zeroed, owned by that row alone; the batch's RowCap says so), so that a node downstream can
+// append fields to the rows in place instead of copying each into a wider row. n <= 0 reserves
+// nothing (the default).
+func (b *Builder) Reserve(n int) {
+	b.spare = max(n, 0)
+}
+
+// start begins a new batch; every row owns stride slots of one backing array.
+func (b *Builder) start() {
+	stride := len(b.schema.Fields) + b.spare
+	b.batch = &Batch{Schema: b.schema, Rows: make([]Row, 0, b.size), Pos: make([]int64, 0, b.size), RowCap: stride}
+	b.vals = make([]Value, b.size*stride)
+}
+
 // Row returns a zeroed row to fill, belonging to the current batch; pos is its source position.
 func (b *Builder) Row(pos int64) Row {
-	w := len(b.schema.Fields)
 	if b.batch == nil {
-		b.batch = &Batch{Schema: b.schema, Rows: make([]Row, 0, b.size), Pos: make([]int64, 0, b.size)}
-		b.vals = make([]Value, b.size*w)
+		b.start()
 	}
+	w, stride := len(b.schema.Fields), b.batch.RowCap
 	i := len(b.batch.Rows)
-	r := Row(b.vals[i*w : (i+1)*w : (i+1)*w])
+	r := Row(b.vals[i*stride : i*stride+w : (i+1)*stride])
 	b.batch.Rows = append(b.batch.Rows, r)
 	b.batch.Pos = append(b.batch.Pos, pos)
 	return r
@@ -77,8 +98,7 @@ func (b *Builder) Unrow() {
 // Reject records a rejected row in the current batch.
 func (b *Builder) Reject(r Reject) {
 	if b.batch == nil {
-		b.batch = &Batch{Schema: b.schema, Rows: make([]Row, 0, b.size), Pos: make([]int64, 0, b.size)}
-		b.vals = make([]Value, b.size*len(b.schema.Fields))
+		b.start()
 	}
 	b.batch.Rejects = append(b.batch.Rejects, r)
 }

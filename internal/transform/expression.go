@@ -81,6 +81,9 @@ type expressionNode struct {
 	width   int // input width
 	derived []derived
 	inPlace bool // every derived field replaces an input field
+	// extend: every derived field is appended after the input fields, so a batch whose rows own
+	// enough capacity (record.Batch.RowCap) gets them in place, without copying each row.
+	extend bool
 }
 
 func (n *expressionNode) Init(inputs []*record.Schema) (*record.Schema, error) {
@@ -131,6 +134,12 @@ func (n *expressionNode) Init(inputs []*record.Schema) (*record.Schema, error) {
 		return nil, fmt.Errorf("expression: %w", err)
 	}
 	n.schema, n.width = s, len(in.Fields)
+	n.extend = !n.inPlace
+	for _, d := range n.derived {
+		if d.pos < n.width {
+			n.extend = false
+		}
+	}
 	return s, nil
 }
 
@@ -178,6 +187,9 @@ func (n *expressionNode) Process(_ context.Context, _ int, in *record.Batch, out
 		}
 		return emitInPlace(out, in, n.schema)
 	}
+	if n.extend && n.canExtend(in) {
+		return n.processExtend(in, out)
+	}
 	bld := record.NewBuilder(n.schema, len(in.Rows))
 	for i, row := range in.Rows {
 		r := bld.Row(in.PosOf(i))
@@ -190,6 +202,53 @@ func (n *expressionNode) Process(_ context.Context, _ int, in *record.Batch, out
 		}
 	}
 	return emitBuilt(out, bld, in.Bytes)
+}
+
+// canExtend reports whether every row of in owns room for the output row (record.Batch.RowCap).
+func (n *expressionNode) canExtend(in *record.Batch) bool {
+	w := len(n.schema.Fields)
+	if in.RowCap < w {
+		return false
+	}
+	for _, row := range in.Rows {
+		if len(row) != n.width || cap(row) < w {
+			return false
+		}
+	}
+	return true
+}
+
+// processExtend appends the derived fields to the rows of in, in place. The input fields are
+// not written, so a rejected row is sent to the error policy with its input values as they came.
+func (n *expressionNode) processExtend(in *record.Batch, out Output) error {
+	w := len(n.schema.Fields)
+	var keep []bool
+	for i, row := range in.Rows {
+		r := row[:w]
+		clear(r[n.width:]) // spare slots are the row's own; start them null
+		field, reason, good := n.eval(r)
+		if good {
+			in.Rows[i] = r
+			if keep != nil {
+				keep[i] = true
+			}
+			continue
+		}
+		clear(r[n.width:])
+		if keep == nil {
+			keep = make([]bool, len(in.Rows))
+			for j := range i {
+				keep[j] = true
+			}
+		}
+		if err := rejectRow(out, in, i, field, reason); err != nil {
+			return err
+		}
+	}
+	if keep != nil {
+		compact(in, keep)
+	}
+	return emitInPlace(out, in, n.schema)
 }
 
 // eval computes the derived fields into r, in order.

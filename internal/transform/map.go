@@ -286,7 +286,13 @@ func (n *mapNode) processInPlace(in *record.Batch, out Output) error {
 		field, reason, ok := n.fill(row, src)
 		if ok && n.narrow {
 			clear(row[w:])
-			in.Rows[i] = row[:w:w]
+			// The row keeps the slots it owns (see record.Batch.RowCap), so that a node downstream
+			// can append fields in place; without that promise its capacity ends at its length.
+			c := w
+			if in.RowCap > w {
+				c = min(in.RowCap, cap(row))
+			}
+			in.Rows[i] = row[:w:c]
 		}
 		keep[i] = ok
 		if !ok {
