@@ -323,8 +323,8 @@ func (s *Store) AddDeadLetters(ctx context.Context, rows []DeadLetter) error {
 	}
 	args := make([]any, 0, len(rows)*8)
 	for _, d := range rows {
-		raw, _ := jsonArg("raw", d.Raw, nil)
-		args = append(args, d.RunID, d.Node, d.Source, d.Line, d.Field, d.Reason, raw, now)
+		raw, _ := jsonArg("raw", noNULJSON(d.Raw), nil)
+		args = append(args, d.RunID, noNUL(d.Node), noNUL(d.Source), d.Line, noNUL(d.Field), noNUL(d.Reason), raw, now)
 	}
 	const insert = `INSERT INTO dead_letters (run_id, node, source, line, field, reason, raw, created_at) VALUES `
 	return s.inTx(ctx, func(tx *sql.Tx) error {
