@@ -129,6 +129,13 @@ func (s *Store) AppendAudit(ctx context.Context, a AuditEntry) (AuditEntry, erro
 	if err != nil {
 		return AuditEntry{}, fmt.Errorf("append audit: %w", err)
 	}
+	// An entry is never lost to a NUL character (a login attempt with one): stored as U+FFFD.
+	if details != nil {
+		details = string(noNULJSON(a.Details))
+	}
+	for _, f := range []*string{&a.ActorName, &a.TargetType, &a.TargetID, &a.IP, &a.UserAgent, &a.RequestID} {
+		*f = noNUL(*f)
+	}
 	if a.Time.IsZero() {
 		a.Time = s.nowUTC()
 	}

@@ -6,9 +6,10 @@ import (
 	"strings"
 )
 
-// PostgreSQL holds neither a NUL character in text nor a \u0000 escape in JSONB. Rows rejected by a
-// pipeline are diagnostics of arbitrary input, so a dead letter keeps them: its NUL characters are
-// stored as U+FFFD (on every dialect, so both read back the same).
+// PostgreSQL holds neither a NUL character in text nor a \u0000 escape in JSONB. Dead letters (rows
+// of arbitrary input) and audit entries (a login attempt with a NUL) must not be lost to one, so
+// their NUL characters are stored as U+FFFD (on every dialect, so both read back the same). Other
+// values with a NUL are refused as ErrInvalid by PostgreSQL (see mapErr).
 
 // noNUL replaces each NUL character of s by U+FFFD.
 func noNUL(s string) string {

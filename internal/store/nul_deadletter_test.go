@@ -56,3 +56,29 @@ func TestDeadLetterWithNUL(t *testing.T) {
 		})
 	}
 }
+
+// An audit entry whose details or names hold a NUL character (a login attempt with one) is recorded,
+// with U+FFFD in its place, on both dialects.
+func TestAuditWithNUL(t *testing.T) {
+	t.Parallel()
+	for _, d := range []struct {
+		name string
+		open func(*testing.T, func() time.Time) *store.Store
+	}{{"sqlite", openSQLite}, {"postgres", openPostgres}} {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			s := d.open(t, newClock().Now)
+			if _, err := s.Migrate(ctx); err != nil {
+				t.Fatalf("migrate: %v", err)
+			}
+			a := must(s.AppendAudit(ctx, store.AuditEntry{Action: "auth.login", Result: "failure", ActorName: "ad\x00min",
+				TargetID: "x\x00", Details: json.RawMessage(`{"login":"ad\u0000min"}`)}))(t)
+			got := must2(s.ListAudit(ctx, store.AuditFilter{Action: "auth.login"}))
+			items, _ := got(t)
+			if len(items) != 1 || items[0].ID != a.ID || items[0].ActorName != "ad\uFFFDmin" || items[0].TargetID != "x\uFFFD" ||
+				!jsonEqual(items[0].Details, json.RawMessage(`{"login":"ad\ufffdmin"}`)) {
+				t.Fatalf("audit entries %+v, want the one appended with U+FFFD for NUL", items)
+			}
+		})
+	}
+}
