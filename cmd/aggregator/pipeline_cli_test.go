@@ -178,18 +178,25 @@ func TestConnectorsJSON(t *testing.T) {
 	}
 }
 
-// The kill test: a real aggregator process is SIGKILLed after it saved a checkpoint; running it again
-// resumes, and the output holds every row exactly once.
+// The kill test: a real aggregator process is SIGKILLed (or stopped with Ctrl-C's SIGINT) after it
+// saved a checkpoint; running it again resumes, and every output, appended or overwritten, holds every
+// row exactly once.
 func TestKilledRunResumesExactlyOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and processes a large file")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "aggregator")
+	bin := filepath.Join(t.TempDir(), "aggregator")
 	build := exec.Command("go", "build", "-o", bin, ".")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
+	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) { testInterruptedRunResumes(t, bin, sig) })
+	}
+}
+
+func testInterruptedRunResumes(t *testing.T, bin string, sig syscall.Signal) {
+	dir := t.TempDir()
 	const rows = 600_000
 	in, err := os.Create(filepath.Join(dir, "in.csv"))
 	if err != nil {
@@ -211,6 +218,7 @@ transforms: [{id: f, type: filter, inputs: [in], config: {expression: "id > 0"}}
 destinations:
   - {id: out, type: csv, inputs: [f], config: {path: out.csv}, write: {mode: append}}
   - {id: out2, type: ndjson, inputs: [f], config: {path: out.ndjson}, write: {mode: append}}
+  - {id: out3, type: ndjson, inputs: [f], config: {path: replaced.ndjson}, write: {mode: overwrite}}
 `
 	file := filepath.Join(dir, "pipeline.yaml")
 	if err := os.WriteFile(file, []byte(spec), 0o644); err != nil {
@@ -238,7 +246,7 @@ destinations:
 		}
 		time.Sleep(2 * time.Millisecond) // polling a file another process writes; there is no event to wait on
 	}
-	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := first.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	_ = first.Wait()
@@ -283,25 +291,27 @@ destinations:
 	if n != rows {
 		t.Fatalf("output has %d rows, want %d", n, rows)
 	}
-	b, err = os.ReadFile(filepath.Join(dir, "out.ndjson"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen = make([]bool, rows+1)
-	n = 0
-	for i, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
-		var r struct{ ID int }
-		if err := json.Unmarshal([]byte(line), &r); err != nil || r.ID < 1 || r.ID > rows {
-			t.Fatalf("out.ndjson line %d: bad row %q (%v)", i+1, line, err)
+	for _, name := range []string{"out.ndjson", "replaced.ndjson"} {
+		b, err = os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
 		}
-		if seen[r.ID] {
-			t.Fatalf("out.ndjson: row %d written twice", r.ID)
+		seen = make([]bool, rows+1)
+		n = 0
+		for i, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+			var r struct{ ID int }
+			if err := json.Unmarshal([]byte(line), &r); err != nil || r.ID < 1 || r.ID > rows {
+				t.Fatalf("%s line %d: bad row %q (%v)", name, i+1, line, err)
+			}
+			if seen[r.ID] {
+				t.Fatalf("%s: row %d written twice", name, r.ID)
+			}
+			seen[r.ID] = true
+			n++
 		}
-		seen[r.ID] = true
-		n++
-	}
-	if n != rows {
-		t.Fatalf("out.ndjson has %d rows, want %d", n, rows)
+		if n != rows {
+			t.Fatalf("%s has %d rows, want %d", name, n, rows)
+		}
 	}
 }
 
@@ -342,5 +352,53 @@ func TestRunFailsPerErrorPolicyAndKeepsStateUnderDataDir(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(data, "state", "customers-clean.json")); err != nil {
 		t.Errorf("state file not under DATA_DIR/state: %v", err)
+	}
+}
+
+// A run that fails after a checkpoint rolls its overwrite output back, keeping the old file; running
+// it again cannot resume and says to start afresh, and --fresh does.
+func TestFailedOverwriteRunAsksForFresh(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("id,amount\n")
+	for i := 1; i <= 3000; i++ {
+		fmt.Fprintf(&b, "%d,%d\n", i, i)
+	}
+	bad := b.String() + "3001,not-a-number\n"
+	if err := os.WriteFile(filepath.Join(dir, "in.csv"), []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "out.ndjson"), []byte("{\"old\":true}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec := `version: 1
+name: fail-overwrite
+sources: [{id: in, type: csv, config: {path: in.csv, types: {amount: int}}}]
+destinations: [{id: out, type: ndjson, inputs: [in], config: {path: out.ndjson}, write: {mode: overwrite}}]
+error_policy: {on_reject: fail}
+`
+	file := filepath.Join(dir, "p.yaml")
+	if err := os.WriteFile(file, []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"run", "-f", file, "--data-dir", dir, "--progress", "none", "--commit-rows", "500", "--batch-size", "100"}
+	if _, _, err := runCLI(t, args...); err == nil || !strings.Contains(err.Error(), "line 3002") {
+		t.Fatalf("first run: error = %v, want the bad line named", err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "out.ndjson")); string(got) != "{\"old\":true}\n" {
+		t.Fatalf("the failed overwrite replaced the old file: %.80q", got)
+	}
+	if _, _, err := runCLI(t, args...); err == nil || !strings.Contains(err.Error(), "--fresh") {
+		t.Fatalf("second run: error = %v, want advice to start afresh with --fresh", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "in.csv"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runCLI(t, append(args, "--fresh")...); err != nil {
+		t.Fatalf("fresh run: %v", err)
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, "out.ndjson"))
+	if n := strings.Count(string(got), "\n"); n != 3000 {
+		t.Fatalf("fresh run wrote %d rows, want 3000", n)
 	}
 }

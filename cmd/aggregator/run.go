@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -88,7 +90,17 @@ func runPipeline(cmd *cobra.Command, f runFlags) error {
 		defer pprof.StopCPUProfile()
 	}
 	prog := newProgressReporter(cmd.ErrOrStderr(), f.progress)
-	res, runErr := engine.Run(cmd.Context(), p.plan, engine.Options{
+	// Ctrl-C or SIGTERM stops the run as a kill would: the output stays staged for the next run to resume.
+	ctx, stop := context.WithCancelCause(context.WithoutCancel(cmd.Context()))
+	defer stop(nil)
+	go func() {
+		select {
+		case <-cmd.Context().Done():
+			stop(engine.ErrInterrupted)
+		case <-ctx.Done():
+		}
+	}()
+	res, runErr := engine.Run(ctx, p.plan, engine.Options{
 		Env:            p.env,
 		BatchSize:      f.batchSize,
 		CommitRows:     f.commitRows,
@@ -105,6 +117,10 @@ func runPipeline(cmd *cobra.Command, f runFlags) error {
 		}
 	}
 	writeSummary(cmd.OutOrStdout(), name, res, sink, f.state)
+	var resumeErr *engine.ResumeError
+	if errors.As(runErr, &resumeErr) {
+		return fmt.Errorf("pipeline %s %s: %w (the previous run's output was rolled back when it failed or was cancelled: run again with --fresh to start over)", name, res.Status, runErr)
+	}
 	if runErr != nil {
 		return fmt.Errorf("pipeline %s %s: %w", name, res.Status, runErr)
 	}

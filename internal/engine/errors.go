@@ -8,6 +8,24 @@ import (
 	"github.com/dataaggregator/aggregator/internal/pipeline"
 )
 
+// ErrInterrupted, as the cause of the run context's cancellation (context.WithCancelCause), stops a
+// run the way a killed process would: destinations are not aborted, so what they committed (and, for
+// a ResumableWriter, what it staged) stays in place and the next run resumes from the last
+// checkpoint. Any other cancellation or failure aborts them: the previous data stays intact.
+var ErrInterrupted = errors.New("interrupted")
+
+// ResumeError is a destination that cannot continue from the checkpoint: what it had staged is gone
+// (a failed or cancelled run rolled it back, or someone removed it). The run must start afresh.
+type ResumeError struct {
+	ID, Type string
+	Err      error
+}
+
+func (e *ResumeError) Error() string {
+	return "resume destination " + e.ID + " (" + e.Type + "): " + e.Err.Error()
+}
+func (e *ResumeError) Unwrap() error { return e.Err }
+
 // NodeError is a node that could not be built, opened (a source) or initialised with its input
 // schemas (a field an expression names does not exist, a join key is missing). Path is the node's
 // place in the spec.

@@ -141,8 +141,13 @@ func (r *runner) run(ctx context.Context) (res *Result, err error) {
 		}
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
 		defer cancel()
+		interrupted := errors.Is(context.Cause(ctx), ErrInterrupted)
 		for _, d := range workers {
 			d.stop()
+			if interrupted {
+				// like a killed process: what was committed and staged stays for the resume
+				continue
+			}
 			if aerr := d.w.Abort(actx); aerr != nil {
 				r.log.Warn("abort destination", "node", d.n.p.ID, "err", aerr)
 			}
@@ -169,7 +174,7 @@ func (r *runner) run(ctx context.Context) (res *Result, err error) {
 				}
 				if err := rw.ResumeAt(ctx, tok); err != nil {
 					_ = w.Abort(ctx)
-					return res, fmt.Errorf("resume destination %s (%s): %w", n.p.ID, n.p.Type, err)
+					return res, &ResumeError{ID: n.p.ID, Type: n.p.Type, Err: err}
 				}
 			}
 		}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	"github.com/dataaggregator/aggregator/internal/engine"
@@ -17,21 +16,19 @@ import (
 // Why a run's engine context was cancelled.
 var (
 	errCancelRequested = errors.New("cancelled by request")
-	errShutdown        = errors.New("interrupted: the worker is shutting down")
+	// errShutdown stops a run as a killed process would (engine.ErrInterrupted): destinations keep
+	// what they staged, and the requeued run resumes from its last checkpoint.
+	errShutdown = fmt.Errorf("the worker is shutting down: %w", engine.ErrInterrupted)
 	errLostRun         = errors.New("the run is no longer owned by this worker")
 )
 
 // execution is a run executing in this process.
 type execution struct {
-	cancel      context.CancelCauseFunc
-	interrupted atomic.Bool
+	cancel context.CancelCauseFunc
 }
 
 // interrupt stops the run for a shutdown: its staged output is kept and it is requeued.
-func (e *execution) interrupt() {
-	e.interrupted.Store(true)
-	e.cancel(errShutdown)
-}
+func (e *execution) interrupt() { e.cancel(errShutdown) }
 
 // Execute claims the queued run and runs it to its end. It returns nil without doing anything when
 // the run is no longer queued (another worker took it, or it was cancelled). When ctx is done before
@@ -84,7 +81,6 @@ func (s *Service) execute(parent context.Context, run store.Run) {
 		s.finish(ctx, log, rl, run, store.RunFailed, err.Error(), nil)
 		return
 	}
-	guardPlan(plan, &ex.interrupted)
 
 	hbDone := make(chan struct{})
 	go s.heartbeat(ctx, log, run, ex, hbDone)
