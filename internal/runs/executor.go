@@ -19,7 +19,7 @@ var (
 	// errShutdown stops a run as a killed process would (engine.ErrInterrupted): destinations keep
 	// what they staged, and the requeued run resumes from its last checkpoint.
 	errShutdown = fmt.Errorf("the worker is shutting down: %w", engine.ErrInterrupted)
-	errLostRun         = errors.New("the run is no longer owned by this worker")
+	errLostRun  = errors.New("the run is no longer owned by this worker")
 )
 
 // execution is a run executing in this process.
