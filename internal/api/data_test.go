@@ -539,3 +539,57 @@ func TestUploadIsDocumentedAsMultipart(t *testing.T) {
 		t.Fatalf("upload request body = %+v", op.RequestBody)
 	}
 }
+
+// A stored pipeline is readable by roles that may not see credentials: a secret written inline is
+// refused (with its path), and the same pipeline saved with `connector:` is accepted.
+func TestInlineSecretsAreRefusedInStoredPipelines(t *testing.T) {
+	e := setup(t, setupOptions{})
+	designer := e.tokens[auth.RoleDesigner]
+	const secret = "inline-pa55-never-stored"
+	inline := `version: 1
+name: pg-copy
+sources:
+  - id: src
+    type: postgres
+    config: {host: db.invalid, password: ` + secret + `, table: orders}
+destinations:
+  - id: out
+    type: csv
+    inputs: [src]
+    config: {path: out.csv}
+`
+	r := e.do(http.MethodPost, "/api/v1/pipelines", designer, inline, "Content-Type", "application/yaml")
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(string(r.body), "sources[0].config.password") || !strings.Contains(string(r.body), "connector") {
+		t.Fatalf("inline secret: %d %s", r.status, r.body)
+	}
+	if strings.Contains(string(r.body), secret) {
+		t.Fatalf("the refusal echoes the secret: %s", r.body)
+	}
+	var out Validation
+	e.do(http.MethodPost, "/api/v1/pipelines/validate", designer, inline, "Content-Type", "application/yaml").decode(t, &out)
+	if out.Valid || len(out.Problems) != 1 || out.Problems[0].Path != "sources[0].config.password" || out.Problems[0].Line != 6 {
+		t.Fatalf("validate: %+v", out)
+	}
+	var list Page[Pipeline]
+	e.do(http.MethodGet, "/api/v1/pipelines", designer, nil).decode(t, &list)
+	if list.Total != 0 {
+		t.Fatalf("the refused pipeline was stored: %+v", list)
+	}
+	// The credentials in a saved connector, named by the pipeline: accepted, and no secret in sight.
+	c := e.do(http.MethodPost, "/api/v1/connectors", designer, map[string]any{"name": "warehouse", "type": "postgres",
+		"config": map[string]any{"host": "db.invalid", "password": secret, "table": "orders"}})
+	if c.status != http.StatusCreated {
+		t.Fatalf("create connector: %d %s", c.status, c.body)
+	}
+	named := strings.Replace(inline, "    type: postgres\n    config: {host: db.invalid, password: "+secret+", table: orders}\n", "    connector: warehouse\n", 1)
+	r = e.do(http.MethodPost, "/api/v1/pipelines", designer, named, "Content-Type", "application/yaml")
+	if r.status != http.StatusCreated {
+		t.Fatalf("pipeline with connector: %d %s", r.status, r.body)
+	}
+	var p Pipeline
+	r.decode(t, &p)
+	g := e.do(http.MethodGet, "/api/v1/pipelines/"+p.ID, e.tokens[auth.RoleViewer], nil)
+	if g.status != http.StatusOK || strings.Contains(string(g.body), secret) {
+		t.Fatalf("viewer reading the pipeline: %d %s", g.status, g.body)
+	}
+}

@@ -112,8 +112,21 @@ func scheduleOf(spec *pipeline.Spec) (cron, tz string) {
 	return spec.Schedule.Cron, spec.Schedule.Timezone
 }
 
+// parseForSave is parseAndPlan for a spec about to be stored: a stored spec is readable by roles that
+// may not see credentials, so inline secrets are refused (they belong in a saved connector).
+func (s *Server) parseForSave(ctx context.Context, raw []byte) (*pipeline.Spec, error) {
+	spec, plan, err := s.parseAndPlan(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	if ps := plan.InlineSecrets(); len(ps) > 0 {
+		return nil, specError(ps)
+	}
+	return spec, nil
+}
+
 func (s *Server) createPipeline(ctx context.Context, in *specBodyInput) (*pipelineOutput, error) {
-	spec, _, err := s.parseAndPlan(ctx, in.RawBody)
+	spec, err := s.parseForSave(ctx, in.RawBody)
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +164,7 @@ func (s *Server) updatePipeline(ctx context.Context, in *updatePipelineInput) (*
 	if _, err := s.store.GetPipeline(ctx, in.ID); err != nil {
 		return nil, err
 	}
-	spec, _, err := s.parseAndPlan(ctx, in.RawBody)
+	spec, err := s.parseForSave(ctx, in.RawBody)
 	if err != nil {
 		return nil, err
 	}
@@ -218,6 +231,11 @@ func (s *Server) validatePipeline(ctx context.Context, in *validateInput) (*stru
 	var plan *pipeline.Plan
 	if err == nil {
 		plan, err = s.data.Runs.Plan(ctx, spec)
+	}
+	if err == nil {
+		if ps := plan.InlineSecrets(); len(ps) > 0 {
+			err = ps
+		}
 	}
 	if err == nil && in.Deep {
 		if _, serr := engine.Schemas(ctx, plan, engine.Options{Env: s.data.Runs.Env(), Logger: s.log}); serr != nil {
