@@ -23,7 +23,7 @@ func newRootCmd(info buildInfo) *cobra.Command {
 		Use:   "aggregator",
 		Short: "Data Aggregator: connect sources, transform records, deliver them to destinations",
 		Long: `Data Aggregator moves records from sources through transformations to destinations,
-in batch and in real time, with a REST API, a web UI, six roles and an audit trail.
+in batch and in real time, with a REST API, six roles and an audit trail.
 
 Configuration comes from environment variables (see docs/configuration.md);
 flags override them.`,

@@ -13,7 +13,7 @@ import (
 func newServeCmd(info buildInfo) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run the API server (and the web UI) on http://localhost:PORT",
+		Short: "Run the API server, its docs and the run workers on http://localhost:PORT",
 		Long: `Run the API server on PORT (default 8001) with the metadata store named by the
 configuration: SQLite in DATA_DIR by default, PostgreSQL with DATABASE_URL.
 
