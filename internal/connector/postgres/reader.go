@@ -256,6 +256,10 @@ func (r *reader) Next(ctx context.Context) (*record.Batch, error) {
 	if r.done {
 		return nil, io.EOF
 	}
+	// rows of a chunk already received would otherwise keep coming after a cancel
+	if err := ctx.Err(); err != nil {
+		return nil, r.readErr(ctx, err)
+	}
 	rows := r.stream
 	bld := record.NewBuilder(r.schema, r.batchSize)
 	n := 0
