@@ -4,7 +4,7 @@ BIN       := bin/aggregator
 PKGS      := ./...
 TEST_FLAGS ?= -race -count=1 -timeout 30m
 
-.PHONY: all build run test lint vet fmt-check unit bench fuzz clean
+.PHONY: all build run test lint vet staticcheck fmt-check unit bench fuzz clean
 
 all: build
 
@@ -18,7 +18,7 @@ run: build
 # Every test: formatting, vet, and the Go tests (race detector on) against the real services on 127.0.0.1.
 test: lint unit
 
-lint: fmt-check vet
+lint: fmt-check vet staticcheck
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './web/node_modules/*')); \
@@ -26,6 +26,10 @@ fmt-check:
 
 vet:
 	$(GO) vet $(PKGS)
+
+# staticcheck is a tool dependency in go.mod: `go tool` builds it from the module cache, nothing to install.
+staticcheck:
+	$(GO) tool staticcheck $(PKGS)
 
 unit:
 	$(GO) test $(TEST_FLAGS) $(PKGS)

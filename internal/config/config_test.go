@@ -211,7 +211,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "config", c)
 	outputs := map[string]string{
 		"String": c.String(), "%v": fmt.Sprintf("%v", c), "%+v": fmt.Sprintf("%+v", c), "%#v": fmt.Sprintf("%#v", c),
-		"%s ptr": fmt.Sprintf("%s", &c), "slog": buf.String(),
+		"%s ptr": fmt.Sprint(&c), "slog": buf.String(),
 	}
 	for name, out := range outputs {
 		for _, secret := range []string{"super-secret-key", "admin-pass-value", "db-pass-value", "query-pass-value", "redis-pass-value", "pg-pass-value"} {

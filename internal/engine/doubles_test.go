@@ -383,7 +383,6 @@ type fixture struct {
 	db  *memDB
 	env pipeline.Env
 	log []int
-	gen genConn
 }
 
 func setup(t *testing.T) *fixture {

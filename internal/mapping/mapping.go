@@ -291,7 +291,7 @@ func diceWords(a, b []string) float64 {
 	}
 	// Names have a handful of words: compare pairwise, each word of a used at most once.
 	var usedBuf [16]bool
-	used := usedBuf[:0]
+	var used []bool
 	if len(a) <= len(usedBuf) {
 		used = usedBuf[:len(a)]
 	} else {
@@ -326,7 +326,7 @@ func jaroWinklerRunes(ra, rb []rune) float64 {
 		window = 0
 	}
 	var bufA, bufB [64]bool
-	ma, mb := bufA[:0], bufB[:0]
+	var ma, mb []bool
 	if la <= len(bufA) {
 		ma = bufA[:la]
 	} else {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 
 	"github.com/dataaggregator/aggregator/internal/engine"
@@ -177,5 +176,3 @@ func (l *runLog) flush(ctx context.Context) error {
 	}
 	return nil
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -3,6 +3,7 @@ package transform
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
@@ -228,8 +229,8 @@ func TestDedupKeyEquality(t *testing.T) {
 	n, _ := setup(t, "dedup", map[string]any{"key": []any{"d", "f", "s"}}, in)
 	c := runNode(t, n, batchOf(t, in,
 		[]any{"1.50", 0.0, "ab"},
-		[]any{"1.5", -0.0, "ab"}, // same key: scale and sign of zero do not matter
-		[]any{"1.5", 0.0, "a"},   // different text
+		[]any{"1.5", math.Copysign(0, -1), "ab"}, // same key: scale and sign of zero do not matter
+		[]any{"1.5", 0.0, "a"},                   // different text
 	))
 	if len(c.rows()) != 2 {
 		t.Errorf("rows = %v, want 2 distinct keys", c.rows())

@@ -49,7 +49,7 @@ func TestStagingName(t *testing.T) {
 	if len(long) > 63 || !strings.HasSuffix(long, "_run1") {
 		t.Errorf("long name %s (%d bytes)", long, len(long))
 	}
-	if StagingName("_p_", "t", "r", 63) != StagingName("_p_", "t", "r", 63) {
+	if a, b := StagingName("_p_", "t", "r", 63), StagingName("_p_", "t", "r", 63); a != b {
 		t.Error("not deterministic")
 	}
 }

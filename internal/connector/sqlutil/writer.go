@@ -44,7 +44,6 @@ type Writer struct {
 	ord     bool
 	merge   []Stmt
 	staging string
-	tmpDrop []Stmt
 }
 
 var _ connector.Writer = (*Writer)(nil)

@@ -58,11 +58,10 @@ type state struct {
 
 // rec is one flattened record.
 type rec struct {
-	line   int64
-	index  int64
-	names  []string // in order of first appearance
-	vals   map[string][]string
-	reason string
+	line  int64
+	index int64
+	names []string // in order of first appearance
+	vals  map[string][]string
 }
 
 func (r *rec) add(name, val string) {
@@ -372,9 +371,6 @@ func (sc *scratch) name(b []byte) string {
 	}
 	return s
 }
-
-// attrName is an attribute's local name (a namespace prefix is dropped).
-func attrName(n xml.Name) string { return n.Local }
 
 func (r *reader) Schema() *record.Schema          { return r.schema }
 func (r *reader) State() (json.RawMessage, error) { return json.Marshal(r.st) }

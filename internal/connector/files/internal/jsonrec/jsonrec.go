@@ -153,11 +153,10 @@ const (
 // booleans is bool, of integers int, of numbers float, of objects or arrays json, of strings the
 // narrowest of date, timestamp or string; a mix is json (objects with other values) or string.
 type Inferrer struct {
-	names  []string
-	index  map[string]int
-	seen   []uint8
-	text   []*record.Inferrer
-	counts []int
+	names []string
+	index map[string]int
+	seen  []uint8
+	text  []*record.Inferrer
 }
 
 // NewInferrer starts an inference.
