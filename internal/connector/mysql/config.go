@@ -19,35 +19,35 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/configspec"
 	"github.com/dataaggregator/aggregator/internal/connector"
-	"github.com/dataaggregator/aggregator/internal/connector/sqlutil"
+	"github.com/dataaggregator/aggregator/internal/connector/sqlkit"
 )
 
 // Config is the decoded configuration.
 type Config struct {
-	sqlutil.ServerConfig
-	sqlutil.TableConfig
+	sqlkit.ServerConfig
+	sqlkit.TableConfig
 	Database    string `json:"database"`
 	SSLMode     string `json:"ssl_mode"`
 	SSLRootCert string `json:"ssl_root_cert"`
 	ReadTimeout int    `json:"read_timeout"`
 }
 
-var configSpec = sqlutil.Params(
-	sqlutil.ServerParams(3306, "root", "User name."),
+var configSpec = sqlkit.Params(
+	sqlkit.ServerParams(3306, "root", "User name."),
 	[]configspec.Param{
 		{Name: "database", Type: configspec.String, Required: true, Description: "Database (schema) to read from or write to."},
 		{Name: "ssl_mode", Type: configspec.String, Default: "preferred", Enum: []string{"disabled", "preferred", "required", "verify-ca", "verify-full"}, Description: "TLS: disabled, preferred (TLS when the server offers it), required (TLS without verifying the certificate), verify-ca or verify-full (verify against ssl_root_cert or the system roots; verify-full also checks the host name)."},
 		{Name: "ssl_root_cert", Type: configspec.String, Description: "Path of the CA certificate file (PEM) for verify-ca and verify-full."},
 	},
-	sqlutil.TableParams("the primary key"),
+	sqlkit.TableParams("the primary key"),
 	[]configspec.Param{
 		{Name: "read_timeout", Type: configspec.Integer, Default: 0, Min: configspec.Ptr(0), Description: "Seconds a statement may wait for the server's answer before it fails (0: no limit)."},
-		sqlutil.NullCursorParam,
+		sqlkit.NullCursorParam,
 	},
 )
 
 func decodeConfig(spec connector.Spec, raw map[string]any) (Config, error) {
-	return sqlutil.DecodeConfig[Config](spec, raw)
+	return sqlkit.DecodeConfig[Config](spec, raw)
 }
 
 func (c Config) secrets() []string { return []string{c.Password} }
@@ -133,7 +133,7 @@ func (c Config) open(ctx context.Context) (*sql.DB, error) {
 	}
 	conn, err := mysql.NewConnector(dc)
 	if err != nil {
-		return nil, connector.ConfigError(sqlutil.Scrub(fmt.Errorf("connection settings: %w", err), c.secrets()...))
+		return nil, connector.ConfigError(sqlkit.Scrub(fmt.Errorf("connection settings: %w", err), c.secrets()...))
 	}
 	db := sql.OpenDB(conn)
 	db.SetMaxOpenConns(max(c.MaxConnections, 1))
@@ -188,7 +188,7 @@ func (c Config) connError(err error, timeout time.Duration) error {
 	default:
 		out = fmt.Errorf("%s: connect: %w", where, err)
 	}
-	return sqlutil.Scrub(out, c.secrets()...)
+	return sqlkit.Scrub(out, c.secrets()...)
 }
 
 func isTimeout(err error) bool {

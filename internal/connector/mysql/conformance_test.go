@@ -8,7 +8,7 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/connector/conformance"
-	"github.com/dataaggregator/aggregator/internal/connector/sqlutil"
+	"github.com/dataaggregator/aggregator/internal/connector/sqlkit"
 	"github.com/dataaggregator/aggregator/internal/record"
 	"github.com/dataaggregator/aggregator/internal/testutil"
 )
@@ -45,7 +45,7 @@ func TestConformance(t *testing.T) {
 			record.KindJSON:      conformance.Exact(record.KindJSON),
 		},
 		Crash: func(t *testing.T, w connector.Writer) {
-			killSessions(t, w.(*sqlutil.Writer))
+			killSessions(t, w.(*sqlkit.Writer))
 		},
 		BadConfigs: []conformance.BadConfig{
 			{Name: "missing table", Config: func(tg conformance.Target) map[string]any {
@@ -70,7 +70,7 @@ func TestConformance(t *testing.T) {
 
 // killSessions kills the writer's server session (every session on its database but ours), as the
 // death of its process would: the server rolls back what was not committed.
-func killSessions(t *testing.T, w *sqlutil.Writer) {
+func killSessions(t *testing.T, w *sqlkit.Writer) {
 	t.Helper()
 	db, err := sql.Open("mysql", testutil.MySQLDSN())
 	if err != nil {

@@ -7,7 +7,7 @@ import (
 	"fmt"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
-	"github.com/dataaggregator/aggregator/internal/connector/sqlutil"
+	"github.com/dataaggregator/aggregator/internal/connector/sqlkit"
 )
 
 // Connector is the MySQL/MariaDB connector type. It is stateless.
@@ -25,7 +25,7 @@ var (
 
 // Spec describes the connector.
 func (c *Connector) Spec() connector.Spec {
-	return sqlutil.DatabaseSpec("mysql", "MySQL / MariaDB",
+	return sqlkit.DatabaseSpec("mysql", "MySQL / MariaDB",
 		"Reads tables, views or queries (full or incremental by a cursor column) and writes tables with batched multi-row INSERT: append, atomic overwrite or upsert.",
 		configSpec)
 }
@@ -51,7 +51,7 @@ func (c *Connector) Check(ctx context.Context, env connector.Env, raw map[string
 	}
 	defer db.Close()
 	database := func(context.Context) (string, error) { return cfg.Database, nil }
-	return sqlutil.Scrub(sqlutil.CheckReadable(ctx, &Dialect{}, db, cfg.Query, cfg.Table, "database", database), cfg.secrets()...)
+	return sqlkit.Scrub(sqlkit.CheckReadable(ctx, &Dialect{}, db, cfg.Query, cfg.Table, "database", database), cfg.secrets()...)
 }
 
 // Discover lists the database's tables and views with columns, primary keys and cursor candidates.
@@ -66,9 +66,9 @@ func (c *Connector) Discover(ctx context.Context, env connector.Env, raw map[str
 	}
 	defer db.Close()
 	d := &Dialect{}
-	cat, err := sqlutil.Discover(ctx, d, db, cfg.Database)
+	cat, err := sqlkit.Discover(ctx, d, db, cfg.Database)
 	if err != nil {
-		return nil, sqlutil.Scrub(err, cfg.secrets()...)
+		return nil, sqlkit.Scrub(err, cfg.secrets()...)
 	}
 	return cat, nil
 }
@@ -86,15 +86,15 @@ func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]
 	r, err := c.newReader(ctx, db, cfg, env, req)
 	if err != nil {
 		db.Close()
-		return nil, sqlutil.Scrub(err, cfg.secrets()...)
+		return nil, sqlkit.Scrub(err, cfg.secrets()...)
 	}
 	return r, nil
 }
 
-func (c *Connector) newReader(ctx context.Context, db *sql.DB, cfg Config, env connector.Env, req connector.ReadRequest) (*sqlutil.Reader, error) {
+func (c *Connector) newReader(ctx context.Context, db *sql.DB, cfg Config, env connector.Env, req connector.ReadRequest) (*sqlkit.Reader, error) {
 	d := &Dialect{}
-	o := sqlutil.ReadOptions{Key: cfg.Key, BatchSize: cfg.BatchSize, Req: req, NullCursor: cfg.NullCursor, Log: sqlutil.Logger(env), Secrets: cfg.secrets()}
-	return sqlutil.NewTableReader(ctx, db, d, o, cfg.Query, cfg.Table, "database", func(context.Context) (string, error) { return cfg.Database, nil })
+	o := sqlkit.ReadOptions{Key: cfg.Key, BatchSize: cfg.BatchSize, Req: req, NullCursor: cfg.NullCursor, Log: sqlkit.Logger(env), Secrets: cfg.secrets()}
+	return sqlkit.NewTableReader(ctx, db, d, o, cfg.Query, cfg.Table, "database", func(context.Context) (string, error) { return cfg.Database, nil })
 }
 
 // OpenWriter opens a writer on the configured table (or the stream's).
@@ -119,5 +119,5 @@ func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[s
 	if err != nil {
 		return nil, err
 	}
-	return sqlutil.NewWriter(ctx, db, c.dialect(ctx, db), sqlutil.WriteOptions{Schema: cfg.Database, Table: name, Req: req, Log: sqlutil.Logger(env), Secrets: cfg.secrets()})
+	return sqlkit.NewWriter(ctx, db, c.dialect(ctx, db), sqlkit.WriteOptions{Schema: cfg.Database, Table: name, Req: req, Log: sqlkit.Logger(env), Secrets: cfg.secrets()})
 }

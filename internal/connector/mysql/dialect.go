@@ -15,19 +15,19 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
-	"github.com/dataaggregator/aggregator/internal/connector/sqlutil"
+	"github.com/dataaggregator/aggregator/internal/connector/sqlkit"
 	"github.com/dataaggregator/aggregator/internal/record"
 )
 
-// Dialect is MySQL/MariaDB for sqlutil's Reader and Writer.
+// Dialect is MySQL/MariaDB for sqlkit's Reader and Writer.
 type Dialect struct {
 	// MaxPacket bounds the size of one multi-row INSERT (bytes); 0 means 16 MiB.
 	MaxPacket int
 }
 
-var _ sqlutil.Dialect = (*Dialect)(nil)
+var _ sqlkit.Dialect = (*Dialect)(nil)
 
-var q = sqlutil.QuoteMySQL
+var q = sqlkit.QuoteMySQL
 
 // maxPlaceholders is the protocol's limit of parameters per prepared statement; multi-row inserts
 // stay below it even though arguments are interpolated client-side (the fallback prepares).
@@ -38,7 +38,7 @@ func (d *Dialect) Quote(name string) string { return q(name) }
 func (d *Dialect) MaxIdent() int            { return 64 }
 func (d *Dialect) Placeholder(int) string   { return "?" }
 
-func (d *Dialect) CurrentSchema(ctx context.Context, db sqlutil.Queryer) (string, error) {
+func (d *Dialect) CurrentSchema(ctx context.Context, db sqlkit.Queryer) (string, error) {
 	var s sql.NullString
 	if err := db.QueryRowContext(ctx, "SELECT DATABASE()").Scan(&s); err != nil {
 		return "", err
@@ -86,7 +86,7 @@ func kindOf(dataType, columnType string) record.Kind {
 	return record.KindString
 }
 
-func (d *Dialect) Tables(ctx context.Context, db sqlutil.Queryer, schema, name string) ([]*sqlutil.Table, error) {
+func (d *Dialect) Tables(ctx context.Context, db sqlkit.Queryer, schema, name string) ([]*sqlkit.Table, error) {
 	rows, err := db.QueryContext(ctx, `
 SELECT c.TABLE_NAME, t.TABLE_TYPE, c.COLUMN_NAME, c.DATA_TYPE, c.COLUMN_TYPE, c.IS_NULLABLE,
        IFNULL(c.NUMERIC_PRECISION, 0), IFNULL(c.NUMERIC_SCALE, 0), IFNULL(t.TABLE_ROWS, 0)
@@ -98,8 +98,8 @@ ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION`, schema, name, name)
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*sqlutil.Table
-	byName := map[string]*sqlutil.Table{}
+	var out []*sqlkit.Table
+	byName := map[string]*sqlkit.Table{}
 	for rows.Next() {
 		var tname, ttype, cname, dtype, ctype, nullable string
 		var prec, scale, nrows int64
@@ -115,11 +115,11 @@ ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION`, schema, name, name)
 			if strings.Contains(ttype, "VIEW") {
 				kind = "view"
 			}
-			t = &sqlutil.Table{Schema: schema, Name: tname, Kind: kind, Rows: nrows}
+			t = &sqlkit.Table{Schema: schema, Name: tname, Kind: kind, Rows: nrows}
 			byName[tname] = t
 			out = append(out, t)
 		}
-		c := sqlutil.Col{Name: cname, Type: strings.ToLower(dtype), Native: ctype, Kind: kindOf(dtype, ctype), Nullable: nullable == "YES"}
+		c := sqlkit.Col{Name: cname, Type: strings.ToLower(dtype), Native: ctype, Kind: kindOf(dtype, ctype), Nullable: nullable == "YES"}
 		if c.Kind == record.KindDecimal {
 			c.Precision, c.Scale = int(prec), int(scale)
 		}
@@ -138,7 +138,7 @@ ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION`, schema, name, name)
 	return out, nil
 }
 
-func (d *Dialect) primaryKeys(ctx context.Context, db sqlutil.Queryer, schema string, byName map[string]*sqlutil.Table) error {
+func (d *Dialect) primaryKeys(ctx context.Context, db sqlkit.Queryer, schema string, byName map[string]*sqlkit.Table) error {
 	rows, err := db.QueryContext(ctx, `SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE
 WHERE TABLE_SCHEMA = ? AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY TABLE_NAME, ORDINAL_POSITION`, schema)
 	if err != nil {
@@ -159,7 +159,7 @@ WHERE TABLE_SCHEMA = ? AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY TABLE_NAME, ORDI
 
 // jsonColumns marks MariaDB JSON columns (LONGTEXT with a json_valid check) as json. MySQL reports
 // JSON as its own type; there the query may fail (no TABLE_NAME column) and is ignored.
-func (d *Dialect) jsonColumns(ctx context.Context, db sqlutil.Queryer, schema string, byName map[string]*sqlutil.Table) {
+func (d *Dialect) jsonColumns(ctx context.Context, db sqlkit.Queryer, schema string, byName map[string]*sqlkit.Table) {
 	rows, err := db.QueryContext(ctx, `SELECT TABLE_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ?`, schema)
 	if err != nil {
 		return
@@ -182,7 +182,7 @@ func (d *Dialect) jsonColumns(ctx context.Context, db sqlutil.Queryer, schema st
 	}
 }
 
-func (d *Dialect) DescribeQuery(ctx context.Context, db sqlutil.Queryer, query string) ([]sqlutil.Col, error) {
+func (d *Dialect) DescribeQuery(ctx context.Context, db sqlkit.Queryer, query string) ([]sqlkit.Col, error) {
 	rows, err := db.QueryContext(ctx, "SELECT * FROM ("+query+") AS q LIMIT 0")
 	if err != nil {
 		return nil, fmt.Errorf("query: %w", err)
@@ -192,12 +192,12 @@ func (d *Dialect) DescribeQuery(ctx context.Context, db sqlutil.Queryer, query s
 	if err != nil {
 		return nil, fmt.Errorf("query: %w", err)
 	}
-	out := make([]sqlutil.Col, len(cts))
+	out := make([]sqlkit.Col, len(cts))
 	for i, ct := range cts {
 		dt := strings.ToLower(ct.DatabaseTypeName())
 		dt = strings.TrimPrefix(dt, "unsigned ")
 		native := dt
-		c := sqlutil.Col{Name: ct.Name(), Type: dt, Native: native}
+		c := sqlkit.Col{Name: ct.Name(), Type: dt, Native: native}
 		c.Nullable, _ = ct.Nullable()
 		switch dt {
 		case "char", "varchar", "text", "blob", "tinyblob", "mediumblob", "longblob", "tinytext", "mediumtext", "longtext":
@@ -227,17 +227,17 @@ func (d *Dialect) DescribeQuery(ctx context.Context, db sqlutil.Queryer, query s
 	return out, nil
 }
 
-func (d *Dialect) CursorCandidate(c sqlutil.Col) bool { return sqlutil.Orderable(c.Kind) }
+func (d *Dialect) CursorCandidate(c sqlkit.Col) bool { return sqlkit.Orderable(c.Kind) }
 
 func (d *Dialect) Select(list, from, where, order string, limit int) string {
 	tail := ""
 	if limit > 0 {
 		tail = "LIMIT " + strconv.Itoa(limit)
 	}
-	return sqlutil.SelectSQL("", list, from, where, order, tail)
+	return sqlkit.SelectSQL("", list, from, where, order, tail)
 }
 
-func (d *Dialect) SelectExpr(c sqlutil.Col, alias string) string {
+func (d *Dialect) SelectExpr(c sqlkit.Col, alias string) string {
 	ref := alias + "." + q(c.Name)
 	switch c.Type {
 	case "bit":
@@ -251,7 +251,7 @@ func (d *Dialect) SelectExpr(c sqlutil.Col, alias string) string {
 const dateTimeLayout = "2006-01-02 15:04:05.999999"
 
 // Decode reads a scanned value: text (the text protocol) or a typed driver value.
-func (d *Dialect) Decode(src any, c sqlutil.Col) (record.Value, error) {
+func (d *Dialect) Decode(src any, c sqlkit.Col) (record.Value, error) {
 	switch s := src.(type) {
 	case nil:
 		return record.Null, nil
@@ -265,7 +265,7 @@ func (d *Dialect) Decode(src any, c sqlutil.Col) (record.Value, error) {
 		}
 		return record.Timestamp(s), nil
 	}
-	return sqlutil.FromDriver(src, c.Kind)
+	return sqlkit.FromDriver(src, c.Kind)
 }
 
 func decodeText(b []byte, k record.Kind) (record.Value, error) {
@@ -330,7 +330,7 @@ func decodeText(b []byte, k record.Kind) (record.Value, error) {
 }
 
 // Arg turns a value into a driver argument for column c.
-func (d *Dialect) Arg(v record.Value, c sqlutil.Col) (any, error) {
+func (d *Dialect) Arg(v record.Value, c sqlkit.Col) (any, error) {
 	switch v.Kind() {
 	case record.KindNull:
 		return nil, nil
@@ -390,32 +390,32 @@ func (d *Dialect) DDLType(f record.Field, key bool) string {
 }
 
 func (d *Dialect) CreateTable(table string, s *record.Schema, key []string) string {
-	return "CREATE TABLE IF NOT EXISTS " + table + " (" + sqlutil.ColumnList(s, key, q, d.DDLType) + ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+	return "CREATE TABLE IF NOT EXISTS " + table + " (" + sqlkit.ColumnList(s, key, q, d.DDLType) + ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
 }
 
 func (d *Dialect) AddColumn(table string, f record.Field) string {
 	return "ALTER TABLE " + table + " ADD COLUMN " + q(f.Name) + " " + d.DDLType(f, false) + " NULL"
 }
 
-func (d *Dialect) CreateLike(stage, target string) []sqlutil.Stmt {
-	return []sqlutil.Stmt{{SQL: "CREATE TABLE " + stage + " LIKE " + target}}
+func (d *Dialect) CreateLike(stage, target string) []sqlkit.Stmt {
+	return []sqlkit.Stmt{{SQL: "CREATE TABLE " + stage + " LIKE " + target}}
 }
 
 // Swap renames both tables in one RENAME TABLE (atomic), then drops the old one.
-func (d *Dialect) Swap(schema, stage, target string, exists bool) []sqlutil.Stmt {
-	st, tg := sqlutil.Qualified(q, schema, stage), sqlutil.Qualified(q, schema, target)
+func (d *Dialect) Swap(schema, stage, target string, exists bool) []sqlkit.Stmt {
+	st, tg := sqlkit.Qualified(q, schema, stage), sqlkit.Qualified(q, schema, target)
 	if !exists {
-		return []sqlutil.Stmt{{SQL: "RENAME TABLE " + st + " TO " + tg}}
+		return []sqlkit.Stmt{{SQL: "RENAME TABLE " + st + " TO " + tg}}
 	}
-	old := sqlutil.Qualified(q, schema, sqlutil.StagingName("_agg_old_", target, strings.TrimPrefix(stage, "_agg_stage_"), d.MaxIdent()))
-	return []sqlutil.Stmt{
+	old := sqlkit.Qualified(q, schema, sqlkit.StagingName("_agg_old_", target, strings.TrimPrefix(stage, "_agg_stage_"), d.MaxIdent()))
+	return []sqlkit.Stmt{
 		{SQL: "DROP TABLE IF EXISTS " + old},
 		{SQL: "RENAME TABLE " + tg + " TO " + old + ", " + st + " TO " + tg},
 		{SQL: "DROP TABLE " + old},
 	}
 }
 
-func (d *Dialect) HasUniqueKey(ctx context.Context, db sqlutil.Queryer, t *sqlutil.Table, key []string) (bool, error) {
+func (d *Dialect) HasUniqueKey(ctx context.Context, db sqlkit.Queryer, t *sqlkit.Table, key []string) (bool, error) {
 	rows, err := db.QueryContext(ctx, `SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS
 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0 ORDER BY INDEX_NAME, SEQ_IN_INDEX`, t.Schema, t.Name)
 	if err != nil {
@@ -445,13 +445,13 @@ WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0 ORDER BY INDEX_NAME
 }
 
 // Upsert loads straight into the target with ON DUPLICATE KEY UPDATE (see Load).
-func (d *Dialect) Upsert(_ context.Context, _ sqlutil.Queryer, target string, _ *record.Schema, _ []string) (string, bool, []sqlutil.Stmt, []sqlutil.Stmt, error) {
+func (d *Dialect) Upsert(_ context.Context, _ sqlkit.Queryer, target string, _ *record.Schema, _ []string) (string, bool, []sqlkit.Stmt, []sqlkit.Stmt, error) {
 	return target, false, nil, nil, nil
 }
 
 // Load inserts rows with multi-row INSERT statements, each below the placeholder limit and half the
 // packet size.
-func (d *Dialect) Load(ctx context.Context, tx *sql.Tx, table string, cols []sqlutil.Col, rows [][]any, upsertKey []string) error {
+func (d *Dialect) Load(ctx context.Context, tx *sql.Tx, table string, cols []sqlkit.Col, rows [][]any, upsertKey []string) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -497,12 +497,12 @@ func (d *Dialect) Load(ctx context.Context, tx *sql.Tx, table string, cols []sql
 	return flush()
 }
 
-func insertParts(table string, cols []sqlutil.Col, upsertKey []string) (string, string) {
+func insertParts(table string, cols []sqlkit.Col, upsertKey []string) (string, string) {
 	names := make([]string, len(cols))
 	for i, c := range cols {
 		names[i] = c.Name
 	}
-	head := "INSERT INTO " + table + " (" + sqlutil.QuoteAll(q, names) + ") VALUES "
+	head := "INSERT INTO " + table + " (" + sqlkit.QuoteAll(q, names) + ") VALUES "
 	if len(upsertKey) == 0 {
 		return head, ""
 	}
@@ -578,7 +578,7 @@ func (d *Dialect) IsData(err error) bool {
 }
 
 func (d *Dialect) IsTransient(err error) bool {
-	if sqlutil.Cancelled(err) {
+	if sqlkit.Cancelled(err) {
 		return false
 	}
 	if me := mysqlErr(err); me != nil {
@@ -588,7 +588,7 @@ func (d *Dialect) IsTransient(err error) bool {
 		}
 		return false
 	}
-	return sqlutil.ConnectionLost(err, mysql.ErrInvalidConn, syscall.ECONNREFUSED)
+	return sqlkit.ConnectionLost(err, mysql.ErrInvalidConn, syscall.ECONNREFUSED)
 }
 
 func (d *Dialect) IsUndefinedTable(err error) bool {

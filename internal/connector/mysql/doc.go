@@ -10,5 +10,5 @@
 // an atomic RENAME TABLE) and upsert (INSERT ... ON DUPLICATE KEY UPDATE). Sessions run in strict
 // SQL mode and UTC, so a bad value fails its row instead of being silently truncated.
 //
-// The reader and writer are sqlutil's database/sql Reader and Writer driven by this package's Dialect.
+// The reader and writer are sqlkit's database/sql Reader and Writer driven by this package's Dialect.
 package mysql

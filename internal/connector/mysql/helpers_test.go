@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
-	"github.com/dataaggregator/aggregator/internal/connector/sqlutil/sqltest"
+	"github.com/dataaggregator/aggregator/internal/connector/sqlkit/sqltest"
 	"github.com/dataaggregator/aggregator/internal/record"
 	"github.com/dataaggregator/aggregator/internal/testutil"
 )

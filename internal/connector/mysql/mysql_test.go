@@ -14,7 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
-	"github.com/dataaggregator/aggregator/internal/connector/sqlutil"
+	"github.com/dataaggregator/aggregator/internal/connector/sqlkit"
 	"github.com/dataaggregator/aggregator/internal/record"
 	"github.com/dataaggregator/aggregator/internal/testutil"
 )
@@ -287,7 +287,7 @@ func TestServerRestartMidRunIsTransient(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.db.SetMaxOpenConns(1)
-	killSessions(t, w.(*sqlutil.Writer))
+	killSessions(t, w.(*sqlkit.Writer))
 	err = w.Commit(ctx)
 	if !errors.Is(err, connector.ErrTransient) {
 		t.Fatalf("commit after the session died: %v, want ErrTransient", err)

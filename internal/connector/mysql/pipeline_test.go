@@ -15,7 +15,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/connector/mysql"
 	"github.com/dataaggregator/aggregator/internal/connector/postgres"
-	"github.com/dataaggregator/aggregator/internal/connector/sqlutil/sqltest"
+	"github.com/dataaggregator/aggregator/internal/connector/sqlkit/sqltest"
 	"github.com/dataaggregator/aggregator/internal/engine"
 	"github.com/dataaggregator/aggregator/internal/pipeline"
 	"github.com/dataaggregator/aggregator/internal/record"

@@ -7,7 +7,7 @@ import (
 	"sort"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
-	"github.com/dataaggregator/aggregator/internal/connector/sqlutil"
+	"github.com/dataaggregator/aggregator/internal/connector/sqlkit"
 	"github.com/dataaggregator/aggregator/internal/record"
 )
 
@@ -158,7 +158,7 @@ func (w *writer) loadRows(ctx context.Context, p *pending, cur int64) ([]connect
 			_, err := w.tx.Exec(ctx, "RELEASE SAVEPOINT agg_rows; SAVEPOINT agg_rows")
 			return err
 		}
-		if bad, err = sqlutil.Isolate(ctx, all, failed, isolate, isDataError, copyLine); err != nil {
+		if bad, err = sqlkit.Isolate(ctx, all, failed, isolate, isDataError, copyLine); err != nil {
 			return nil, w.err("load rows", err)
 		}
 	}

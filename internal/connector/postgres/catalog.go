@@ -10,11 +10,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
-	"github.com/dataaggregator/aggregator/internal/connector/sqlutil"
+	"github.com/dataaggregator/aggregator/internal/connector/sqlkit"
 	"github.com/dataaggregator/aggregator/internal/record"
 )
 
-var q = sqlutil.QuotePostgres
+var q = sqlkit.QuotePostgres
 
 // maxIdent is PostgreSQL's identifier length limit (NAMEDATALEN-1).
 const maxIdent = 63
@@ -120,7 +120,7 @@ type table struct {
 	rows         int64
 }
 
-func (t *table) qualified() string { return sqlutil.Qualified(q, t.schema, t.name) }
+func (t *table) qualified() string { return sqlkit.Qualified(q, t.schema, t.name) }
 
 func (t *table) display() string { return t.schema + "." + t.name }
 

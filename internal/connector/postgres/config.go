@@ -19,13 +19,13 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/configspec"
 	"github.com/dataaggregator/aggregator/internal/connector"
-	"github.com/dataaggregator/aggregator/internal/connector/sqlutil"
+	"github.com/dataaggregator/aggregator/internal/connector/sqlkit"
 )
 
 // Config is the decoded configuration.
 type Config struct {
-	sqlutil.ServerConfig
-	sqlutil.TableConfig
+	sqlkit.ServerConfig
+	sqlkit.TableConfig
 	URL              string `json:"url"`
 	Database         string `json:"database"`
 	SSLMode          string `json:"ssl_mode"`
@@ -36,21 +36,21 @@ type Config struct {
 	CopyBufferRows   int    `json:"copy_buffer_rows"`
 }
 
-var configSpec = sqlutil.Params(
+var configSpec = sqlkit.Params(
 	[]configspec.Param{
 		{Name: "url", Type: configspec.String, Secret: true, Description: "A connection URL (postgres://user:password@host:5432/db?sslmode=require). When set, host, port, user, password and database are taken from it unless also given.", Examples: []any{"postgres://app@db.example.com:5432/sales?sslmode=require"}},
 	},
-	sqlutil.ServerParams(5432, "postgres", "User name."),
+	sqlkit.ServerParams(5432, "postgres", "User name."),
 	[]configspec.Param{
 		{Name: "database", Type: configspec.String, Default: "postgres", Description: "Database name."},
 		{Name: "ssl_mode", Type: configspec.String, Enum: []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}, Description: "TLS mode, as libpq's sslmode (default prefer, or the URL's)."},
 		{Name: "ssl_root_cert", Type: configspec.String, Description: "Path of the CA certificate file for verify-ca and verify-full."},
 		{Name: "schema", Type: configspec.String, Description: "Schema of the table (default: the first schema of the search_path); for Discover, the only schema listed."},
 	},
-	sqlutil.TableParams("the table's primary key"),
+	sqlkit.TableParams("the table's primary key"),
 	[]configspec.Param{
 		{Name: "statement_timeout", Type: configspec.Integer, Default: 0, Min: configspec.Ptr(0), Description: "Seconds a statement may run before the server cancels it (0: no limit)."},
-		sqlutil.NullCursorParam,
+		sqlkit.NullCursorParam,
 		{Name: "application_name", Type: configspec.String, Default: "aggregator", Description: "application_name the server shows in pg_stat_activity."},
 		{Name: "copy_buffer_rows", Type: configspec.Integer, Default: defaultFlushRows, Min: configspec.Ptr(0), Max: configspec.Ptr(1000000), Description: "Destination: rows buffered (at most 1 MiB) before one COPY loads them in the background; a row the table refuses then comes back from a later write. 0: each batch is loaded by its own COPY before its write returns, so refused rows come back with their batch (slower: one round trip per batch)."},
 	},
@@ -58,7 +58,7 @@ var configSpec = sqlutil.Params(
 
 // decodeConfig decodes and validates the raw config.
 func decodeConfig(spec connector.Spec, raw map[string]any) (Config, error) {
-	return sqlutil.DecodeConfig[Config](spec, raw)
+	return sqlkit.DecodeConfig[Config](spec, raw)
 }
 
 // connString builds the pgx connection string: the URL (if any) with the discrete fields applied.
@@ -133,7 +133,7 @@ func (c Config) poolConfig() (*pgxpool.Config, target, error) {
 	}
 	pc, err := pgxpool.ParseConfig(cs)
 	if err != nil {
-		return nil, target{}, connector.ConfigError(sqlutil.Scrub(fmt.Errorf("connection settings: %w", err), c.secrets()...))
+		return nil, target{}, connector.ConfigError(sqlkit.Scrub(fmt.Errorf("connection settings: %w", err), c.secrets()...))
 	}
 	pc.MaxConns = int32(max(c.MaxConnections, 1))
 	pc.MinConns = 0
@@ -205,7 +205,7 @@ func connError(err error, t target, secrets []string) error {
 	default:
 		out = fmt.Errorf("%s: connect: %w", where, err)
 	}
-	return sqlutil.Scrub(out, secrets...)
+	return sqlkit.Scrub(out, secrets...)
 }
 
 func tlsReason(err error) string {

@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
-	"github.com/dataaggregator/aggregator/internal/connector/sqlutil"
+	"github.com/dataaggregator/aggregator/internal/connector/sqlkit"
 )
 
 // Connector is the PostgreSQL connector type. It is stateless.
@@ -22,7 +22,7 @@ var (
 
 // Spec describes the connector.
 func (c *Connector) Spec() connector.Spec {
-	return sqlutil.DatabaseSpec("postgres", "PostgreSQL",
+	return sqlkit.DatabaseSpec("postgres", "PostgreSQL",
 		"Reads tables, views or queries (full or incremental by a cursor column) and writes tables with COPY: append, atomic overwrite or upsert.",
 		configSpec)
 }
@@ -41,11 +41,11 @@ func (c *Connector) Check(ctx context.Context, env connector.Env, raw map[string
 	switch {
 	case cfg.Query != "":
 		if _, err := describeQuery(ctx, pool, cfg.Query); err != nil {
-			return sqlutil.Scrub(wrap("postgres: check query", err), cfg.secrets()...)
+			return sqlkit.Scrub(wrap("postgres: check query", err), cfg.secrets()...)
 		}
 	case cfg.Table != "":
 		if _, err := findTable(ctx, pool, cfg.Schema, cfg.Table); err != nil {
-			return sqlutil.Scrub(wrap("postgres: check table", err), cfg.secrets()...)
+			return sqlkit.Scrub(wrap("postgres: check table", err), cfg.secrets()...)
 		}
 	}
 	return nil
@@ -64,7 +64,7 @@ func (c *Connector) Discover(ctx context.Context, env connector.Env, raw map[str
 	defer pool.Close()
 	cat, err := discover(ctx, pool, cfg.Schema)
 	if err != nil {
-		return nil, sqlutil.Scrub(wrap("postgres: discover", err), cfg.secrets()...)
+		return nil, sqlkit.Scrub(wrap("postgres: discover", err), cfg.secrets()...)
 	}
 	return cat, nil
 }

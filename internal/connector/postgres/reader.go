@@ -15,7 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
-	"github.com/dataaggregator/aggregator/internal/connector/sqlutil"
+	"github.com/dataaggregator/aggregator/internal/connector/sqlkit"
 	"github.com/dataaggregator/aggregator/internal/record"
 )
 
@@ -40,7 +40,7 @@ type reader struct {
 	inChunk   int // rows read from the current keyset query
 
 	// position after the last emitted row
-	pos sqlutil.Position
+	pos sqlkit.Position
 
 	stream pgx.Rows // open result of a streamed read
 	done   bool
@@ -59,13 +59,13 @@ func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]
 	r, err := newReader(ctx, pool, cfg, env, req)
 	if err != nil {
 		pool.Close()
-		return nil, sqlutil.Scrub(err, cfg.secrets()...)
+		return nil, sqlkit.Scrub(err, cfg.secrets()...)
 	}
 	return r, nil
 }
 
 func newReader(ctx context.Context, pool *pgxpool.Pool, cfg Config, env connector.Env, req connector.ReadRequest) (*reader, error) {
-	r := &reader{pool: pool, log: sqlutil.Logger(env), secrets: cfg.secrets(), cursor: -1, chunk: cfg.BatchSize}
+	r := &reader{pool: pool, log: sqlkit.Logger(env), secrets: cfg.secrets(), cursor: -1, chunk: cfg.BatchSize}
 	if r.chunk <= 0 {
 		r.chunk = defaultChunk
 	}
@@ -133,7 +133,7 @@ func newReader(ctx context.Context, pool *pgxpool.Pool, cfg Config, env connecto
 			return nil, err
 		}
 	}
-	st, err := sqlutil.ParseState(req.State, req.CursorField, r.keyNames())
+	st, err := sqlkit.ParseState(req.State, req.CursorField, r.keyNames())
 	if err != nil {
 		return nil, connector.ConfigError(fmt.Errorf("postgres source %s: %w", r.display, err))
 	}
@@ -218,7 +218,7 @@ func (r *reader) query() (string, []any) {
 			}
 		}
 		n := 0
-		where = append(where, sqlutil.After(cols, func(i int) string {
+		where = append(where, sqlkit.After(cols, func(i int) string {
 			n++
 			c := r.cols[idx[i]]
 			if c.typname == "bytea" {
@@ -226,7 +226,7 @@ func (r *reader) query() (string, []any) {
 			}
 			return "$" + strconv.Itoa(n) + "::text::" + c.format
 		}))
-		for _, v := range sqlutil.AfterArgs(vals) {
+		for _, v := range sqlkit.AfterArgs(vals) {
 			if v.Kind() == record.KindBytes {
 				args = append(args, base64.StdEncoding.EncodeToString(v.AsBytes()))
 			} else {
@@ -336,7 +336,7 @@ func (r *reader) readErr(ctx context.Context, err error) error {
 	if isUndefinedTable(err) {
 		return fmt.Errorf("postgres source %s: the table was dropped or renamed during the read: %w", r.display, connector.ErrNotFound)
 	}
-	return sqlutil.Scrub(wrap("postgres source "+r.display+": read", err), r.secrets...)
+	return sqlkit.Scrub(wrap("postgres source "+r.display+": read", err), r.secrets...)
 }
 
 func (r *reader) State() (json.RawMessage, error) {

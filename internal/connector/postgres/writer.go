@@ -15,7 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
-	"github.com/dataaggregator/aggregator/internal/connector/sqlutil"
+	"github.com/dataaggregator/aggregator/internal/connector/sqlkit"
 	"github.com/dataaggregator/aggregator/internal/record"
 )
 
@@ -70,7 +70,7 @@ func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[s
 	if name == "" {
 		name = req.Stream
 	}
-	if err := sqlutil.CheckIdent("table", name, maxIdent); err != nil {
+	if err := sqlkit.CheckIdent("table", name, maxIdent); err != nil {
 		return nil, connector.ConfigError(fmt.Errorf("table: %w", err))
 	}
 	if cfg.Query != "" {
@@ -89,13 +89,13 @@ func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[s
 	if err != nil {
 		return nil, err
 	}
-	w := &writer{pool: pool, log: sqlutil.Logger(env), secrets: cfg.secrets(), req: req, schemaName: cfg.Schema, tableName: name,
+	w := &writer{pool: pool, log: sqlkit.Logger(env), secrets: cfg.secrets(), req: req, schemaName: cfg.Schema, tableName: name,
 		flushRows: cfg.CopyBufferRows, flushBytes: defaultFlushBytes}
 	if w.req.Mode == "" {
 		w.req.Mode = connector.Append
 	}
 	if w.req.RunID == "" {
-		w.req.RunID = sqlutil.RandomID()
+		w.req.RunID = sqlkit.RandomID()
 	}
 	if err := w.open(ctx); err != nil {
 		w.release(ctx)
@@ -127,7 +127,7 @@ func (w *writer) open(ctx context.Context) error {
 	return nil
 }
 
-func (w *writer) target() string { return sqlutil.Qualified(q, w.schemaName, w.tableName) }
+func (w *writer) target() string { return sqlkit.Qualified(q, w.schemaName, w.tableName) }
 
 func (w *writer) exec(ctx context.Context, sql string, args ...any) error {
 	var err error
@@ -143,7 +143,7 @@ func (w *writer) exec(ctx context.Context, sql string, args ...any) error {
 // staging table (overwrite) or the temp table (upsert).
 func (w *writer) prepare(ctx context.Context, s *record.Schema) error {
 	for _, f := range s.Fields {
-		if err := sqlutil.CheckIdent("column", f.Name, maxIdent); err != nil {
+		if err := sqlkit.CheckIdent("column", f.Name, maxIdent); err != nil {
 			return connector.ConfigError(fmt.Errorf("table %s: %w", w.display, err))
 		}
 	}
@@ -160,7 +160,7 @@ func (w *writer) prepare(ctx context.Context, s *record.Schema) error {
 	switch w.req.Mode {
 	case connector.Overwrite:
 		if w.staging == "" {
-			w.staging = sqlutil.StagingName("_agg_stage_", w.tableName, w.req.RunID, maxIdent)
+			w.staging = sqlkit.StagingName("_agg_stage_", w.tableName, w.req.RunID, maxIdent)
 			st, err := findTable(ctx, w.conn, w.schemaName, w.staging)
 			switch {
 			case err == nil && w.req.Resume:
@@ -168,7 +168,7 @@ func (w *writer) prepare(ctx context.Context, s *record.Schema) error {
 			case err != nil && !errors.Is(err, connector.ErrNotFound):
 				return w.err("read staging table", err)
 			default:
-				stg := sqlutil.Qualified(q, w.schemaName, w.staging)
+				stg := sqlkit.Qualified(q, w.schemaName, w.staging)
 				if err := w.exec(ctx, "DROP TABLE IF EXISTS "+stg); err != nil {
 					return w.err("drop old staging table", err)
 				}
@@ -187,7 +187,7 @@ func (w *writer) prepare(ctx context.Context, s *record.Schema) error {
 		} else if into, err = findTable(ctx, w.conn, w.schemaName, w.staging); err != nil {
 			return w.err("read staging table", err)
 		}
-		w.load = sqlutil.Qualified(q, w.schemaName, w.staging)
+		w.load = sqlkit.Qualified(q, w.schemaName, w.staging)
 	default:
 		if existing == nil {
 			if err := w.exec(ctx, createSQL(w.target(), s, w.req.Key)); err != nil {
@@ -200,13 +200,13 @@ func (w *writer) prepare(ctx context.Context, s *record.Schema) error {
 		w.load = w.target()
 	}
 	// evolve: add what the table lacks, refuse what it cannot hold
-	cols := make([]sqlutil.Column, len(into.cols))
+	cols := make([]sqlkit.Column, len(into.cols))
 	byName := map[string]column{}
 	for i, c := range into.cols {
-		cols[i] = sqlutil.Column{Name: c.name, Native: c.format, Kind: c.kind(), Nullable: !c.notNull}
+		cols[i] = sqlkit.Column{Name: c.name, Native: c.format, Kind: c.kind(), Nullable: !c.notNull}
 		byName[c.name] = c
 	}
-	plan, err := sqlutil.Evolve(w.display, s, cols, nil)
+	plan, err := sqlkit.Evolve(w.display, s, cols, nil)
 	if err != nil {
 		return err
 	}
@@ -249,7 +249,7 @@ func (w *writer) prepare(ctx context.Context, s *record.Schema) error {
 			w.keyIdx = append(w.keyIdx, i)
 		}
 	}
-	names := sqlutil.QuoteAll(q, s.Names())
+	names := sqlkit.QuoteAll(q, s.Names())
 	if w.req.Mode == connector.Upsert {
 		if err := w.prepareUpsert(ctx, s, into); err != nil {
 			return err
@@ -276,7 +276,7 @@ SELECT EXISTS (
 	if !unique {
 		return connector.ConfigError(fmt.Errorf("table %s: upsert by (%s) needs a primary key or unique index on exactly those columns; create one or choose write.key to match", w.display, joinNames(w.req.Key)))
 	}
-	w.tmp = sqlutil.StagingName("_agg_upsert_", "", w.req.RunID, maxIdent)
+	w.tmp = sqlkit.StagingName("_agg_upsert_", "", w.req.RunID, maxIdent)
 	if err := w.exec(ctx, "DROP TABLE IF EXISTS pg_temp."+q(w.tmp)); err != nil {
 		return w.err("drop temp table", err)
 	}
@@ -286,8 +286,8 @@ SELECT EXISTS (
 	if err := w.exec(ctx, "ALTER TABLE "+q(w.tmp)+" ADD COLUMN "+q(ordColumn)+" bigint"); err != nil {
 		return w.err("create temp table", err)
 	}
-	names := sqlutil.QuoteAll(q, s.Names())
-	keys := sqlutil.QuoteAll(q, w.req.Key)
+	names := sqlkit.QuoteAll(q, s.Names())
+	keys := sqlkit.QuoteAll(q, w.req.Key)
 	var b strings.Builder
 	b.WriteString("INSERT INTO " + w.target() + " (" + names + ") SELECT DISTINCT ON (" + keys + ") " + names +
 		" FROM " + q(w.tmp) + " ORDER BY " + keys + ", " + q(ordColumn) + " DESC ON CONFLICT (" + keys + ") DO ")
@@ -328,7 +328,7 @@ func createSQL(name string, s *record.Schema, key []string) string {
 		}
 	}
 	if len(key) > 0 {
-		b.WriteString(", PRIMARY KEY (" + sqlutil.QuoteAll(q, key) + ")")
+		b.WriteString(", PRIMARY KEY (" + sqlkit.QuoteAll(q, key) + ")")
 	}
 	b.WriteString(")")
 	return b.String()
@@ -400,7 +400,7 @@ func (w *writer) convertRows(b *record.Batch) ([]record.Row, []int, []connector.
 		}
 		for j, v := range r {
 			if w.convert && w.kinds[j] != w.schema.Fields[j].Kind {
-				cv, err := sqlutil.Convert(v, w.kinds[j])
+				cv, err := sqlkit.Convert(v, w.kinds[j])
 				if err != nil {
 					problems = append(problems, w.rowProblem(b, i, w.schema.Fields[j].Name, err.Error()))
 					ok = false
@@ -482,7 +482,7 @@ func (w *writer) problemAt(index int, keys []record.Value, pos int64, field, rea
 	for n, k := range w.keyIdx {
 		names[n] = w.schema.Fields[k].Name
 	}
-	return sqlutil.Problem(w.display, names, keys, pos, index, field, reason, w.secrets...)
+	return sqlkit.Problem(w.display, names, keys, pos, index, field, reason, w.secrets...)
 }
 
 // Commit loads what is buffered and commits. Rows the table refused since the last Write returned
@@ -530,7 +530,7 @@ func (w *writer) Close(ctx context.Context) error {
 		}
 		return nil
 	}
-	stg := sqlutil.Qualified(q, w.schemaName, w.staging)
+	stg := sqlkit.Qualified(q, w.schemaName, w.staging)
 	err := pgx.BeginFunc(ctx, w.conn, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "DROP TABLE IF EXISTS "+w.target()); err != nil {
 			return err
@@ -546,7 +546,7 @@ func (w *writer) Close(ctx context.Context) error {
 					return err
 				}
 			}
-			names := sqlutil.QuoteAll(q, w.schema.Names())
+			names := sqlkit.QuoteAll(q, w.schema.Names())
 			for _, s := range []string{"TRUNCATE " + w.target(), "INSERT INTO " + w.target() + " (" + names + ") SELECT " + names + " FROM " + stg, "DROP TABLE " + stg} {
 				if _, err := tx.Exec(ctx, s); err != nil {
 					return err
@@ -582,8 +582,8 @@ func (w *writer) dropStaging(ctx context.Context) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if _, err := w.conn.Exec(ctx, "DROP TABLE IF EXISTS "+sqlutil.Qualified(q, w.schemaName, w.staging)); err != nil {
-		w.log.Warn("could not drop staging table", "table", w.staging, "error", sqlutil.ScrubString(err.Error(), w.secrets...))
+	if _, err := w.conn.Exec(ctx, "DROP TABLE IF EXISTS "+sqlkit.Qualified(q, w.schemaName, w.staging)); err != nil {
+		w.log.Warn("could not drop staging table", "table", w.staging, "error", sqlkit.ScrubString(err.Error(), w.secrets...))
 		return
 	}
 	w.staging = ""
@@ -610,5 +610,5 @@ func (w *writer) release(ctx context.Context) {
 }
 
 func (w *writer) err(what string, err error) error {
-	return sqlutil.Scrub(wrap("postgres destination "+w.display+": "+what, err), w.secrets...)
+	return sqlkit.Scrub(wrap("postgres destination "+w.display+": "+what, err), w.secrets...)
 }

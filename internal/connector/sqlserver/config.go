@@ -19,13 +19,13 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/configspec"
 	"github.com/dataaggregator/aggregator/internal/connector"
-	"github.com/dataaggregator/aggregator/internal/connector/sqlutil"
+	"github.com/dataaggregator/aggregator/internal/connector/sqlkit"
 )
 
 // Config is the decoded configuration.
 type Config struct {
-	sqlutil.ServerConfig
-	sqlutil.TableConfig
+	sqlkit.ServerConfig
+	sqlkit.TableConfig
 	Instance               string `json:"instance"`
 	Database               string `json:"database"`
 	Encrypt                string `json:"encrypt"`
@@ -34,9 +34,9 @@ type Config struct {
 	Schema                 string `json:"schema"`
 }
 
-var server = sqlutil.ServerParams(1433, "sa", "SQL Server login.")
+var server = sqlkit.ServerParams(1433, "sa", "SQL Server login.")
 
-var configSpec = sqlutil.Params(
+var configSpec = sqlkit.Params(
 	server[:2],
 	[]configspec.Param{
 		{Name: "instance", Type: configspec.String, Description: "Named instance (resolved through the SQL Browser service; port is then ignored)."},
@@ -49,14 +49,14 @@ var configSpec = sqlutil.Params(
 		{Name: "ssl_root_cert", Type: configspec.String, Description: "Path of the CA certificate file (PEM) that signs the server certificate."},
 		{Name: "schema", Type: configspec.String, Description: "Schema of the table (default: the login's default schema, usually dbo)."},
 	},
-	sqlutil.TableParams("the primary key"),
+	sqlkit.TableParams("the primary key"),
 	[]configspec.Param{
-		sqlutil.NullCursorParam,
+		sqlkit.NullCursorParam,
 	},
 )
 
 func decodeConfig(spec connector.Spec, raw map[string]any) (Config, error) {
-	return sqlutil.DecodeConfig[Config](spec, raw)
+	return sqlkit.DecodeConfig[Config](spec, raw)
 }
 
 func (c Config) secrets() []string {
@@ -87,7 +87,7 @@ func (c Config) dsn() string {
 func (c Config) open(ctx context.Context) (*sql.DB, error) {
 	conn, err := mssql.NewConnector(c.dsn())
 	if err != nil {
-		return nil, connector.ConfigError(sqlutil.Scrub(fmt.Errorf("connection settings: %w", err), c.secrets()...))
+		return nil, connector.ConfigError(sqlkit.Scrub(fmt.Errorf("connection settings: %w", err), c.secrets()...))
 	}
 	db := sql.OpenDB(conn)
 	db.SetMaxOpenConns(max(c.MaxConnections, 1))
@@ -136,5 +136,5 @@ func (c Config) connError(err error, timeout time.Duration) error {
 	default:
 		out = fmt.Errorf("%s: connect: %w", where, err)
 	}
-	return sqlutil.Scrub(out, c.secrets()...)
+	return sqlkit.Scrub(out, c.secrets()...)
 }

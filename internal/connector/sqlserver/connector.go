@@ -7,7 +7,7 @@ import (
 	"fmt"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
-	"github.com/dataaggregator/aggregator/internal/connector/sqlutil"
+	"github.com/dataaggregator/aggregator/internal/connector/sqlkit"
 )
 
 // Connector is the SQL Server connector type. It is stateless.
@@ -25,13 +25,13 @@ var (
 
 // Spec describes the connector.
 func (c *Connector) Spec() connector.Spec {
-	return sqlutil.DatabaseSpec("sqlserver", "Microsoft SQL Server",
+	return sqlkit.DatabaseSpec("sqlserver", "Microsoft SQL Server",
 		"Reads tables, views or queries (full or incremental by a cursor column) and writes tables with bulk copy: append, atomic overwrite or upsert (MERGE).",
 		configSpec)
 }
 
 // schemaOf is the configured schema, or the login's default one.
-func schemaOf(ctx context.Context, d *Dialect, db sqlutil.Queryer, cfg Config) (string, error) {
+func schemaOf(ctx context.Context, d *Dialect, db sqlkit.Queryer, cfg Config) (string, error) {
 	if cfg.Schema != "" {
 		return cfg.Schema, nil
 	}
@@ -51,7 +51,7 @@ func (c *Connector) Check(ctx context.Context, env connector.Env, raw map[string
 	defer db.Close()
 	d := &Dialect{}
 	schema := func(ctx context.Context) (string, error) { return schemaOf(ctx, d, db, cfg) }
-	return sqlutil.Scrub(sqlutil.CheckReadable(ctx, d, db, cfg.Query, cfg.Table, "schema", schema), cfg.secrets()...)
+	return sqlkit.Scrub(sqlkit.CheckReadable(ctx, d, db, cfg.Query, cfg.Table, "schema", schema), cfg.secrets()...)
 }
 
 // Discover lists the database's tables and views with columns, primary keys and cursor candidates.
@@ -68,11 +68,11 @@ func (c *Connector) Discover(ctx context.Context, env connector.Env, raw map[str
 	d := &Dialect{}
 	schema, err := schemaOf(ctx, d, db, cfg)
 	if err != nil {
-		return nil, sqlutil.Scrub(fmt.Errorf("sqlserver: discover: %w", err), cfg.secrets()...)
+		return nil, sqlkit.Scrub(fmt.Errorf("sqlserver: discover: %w", err), cfg.secrets()...)
 	}
-	cat, err := sqlutil.Discover(ctx, d, db, schema)
+	cat, err := sqlkit.Discover(ctx, d, db, schema)
 	if err != nil {
-		return nil, sqlutil.Scrub(err, cfg.secrets()...)
+		return nil, sqlkit.Scrub(err, cfg.secrets()...)
 	}
 	return cat, nil
 }
@@ -90,15 +90,15 @@ func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]
 	r, err := c.newReader(ctx, db, cfg, env, req)
 	if err != nil {
 		db.Close()
-		return nil, sqlutil.Scrub(err, cfg.secrets()...)
+		return nil, sqlkit.Scrub(err, cfg.secrets()...)
 	}
 	return r, nil
 }
 
-func (c *Connector) newReader(ctx context.Context, db *sql.DB, cfg Config, env connector.Env, req connector.ReadRequest) (*sqlutil.Reader, error) {
+func (c *Connector) newReader(ctx context.Context, db *sql.DB, cfg Config, env connector.Env, req connector.ReadRequest) (*sqlkit.Reader, error) {
 	d := &Dialect{}
-	o := sqlutil.ReadOptions{Key: cfg.Key, BatchSize: cfg.BatchSize, Req: req, NullCursor: cfg.NullCursor, Log: sqlutil.Logger(env), Secrets: cfg.secrets()}
-	return sqlutil.NewTableReader(ctx, db, d, o, cfg.Query, cfg.Table, "schema", func(ctx context.Context) (string, error) { return schemaOf(ctx, d, db, cfg) })
+	o := sqlkit.ReadOptions{Key: cfg.Key, BatchSize: cfg.BatchSize, Req: req, NullCursor: cfg.NullCursor, Log: sqlkit.Logger(env), Secrets: cfg.secrets()}
+	return sqlkit.NewTableReader(ctx, db, d, o, cfg.Query, cfg.Table, "schema", func(ctx context.Context) (string, error) { return schemaOf(ctx, d, db, cfg) })
 }
 
 // OpenWriter opens a writer on the configured table (or the stream's).
@@ -124,7 +124,7 @@ func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[s
 		return nil, err
 	}
 	if req.RunID == "" {
-		req.RunID = sqlutil.RandomID()
+		req.RunID = sqlkit.RandomID()
 	}
-	return sqlutil.NewWriter(ctx, db, &Dialect{RunID: req.RunID}, sqlutil.WriteOptions{Schema: cfg.Schema, Table: name, Req: req, Log: sqlutil.Logger(env), Secrets: cfg.secrets()})
+	return sqlkit.NewWriter(ctx, db, &Dialect{RunID: req.RunID}, sqlkit.WriteOptions{Schema: cfg.Schema, Table: name, Req: req, Log: sqlkit.Logger(env), Secrets: cfg.secrets()})
 }

@@ -13,26 +13,26 @@ import (
 
 	mssql "github.com/microsoft/go-mssqldb"
 
-	"github.com/dataaggregator/aggregator/internal/connector/sqlutil"
+	"github.com/dataaggregator/aggregator/internal/connector/sqlkit"
 	"github.com/dataaggregator/aggregator/internal/record"
 )
 
-// Dialect is SQL Server for sqlutil's Reader and Writer.
+// Dialect is SQL Server for sqlkit's Reader and Writer.
 type Dialect struct {
 	// RunID names the upsert temp table.
 	RunID string
 }
 
-var _ sqlutil.Dialect = (*Dialect)(nil)
+var _ sqlkit.Dialect = (*Dialect)(nil)
 
-var q = sqlutil.QuoteSQLServer
+var q = sqlkit.QuoteSQLServer
 
 func (d *Dialect) Name() string             { return "sqlserver" }
 func (d *Dialect) Quote(name string) string { return q(name) }
 func (d *Dialect) MaxIdent() int            { return 128 }
 func (d *Dialect) Placeholder(n int) string { return "@p" + strconv.Itoa(n) }
 
-func (d *Dialect) CurrentSchema(ctx context.Context, db sqlutil.Queryer) (string, error) {
+func (d *Dialect) CurrentSchema(ctx context.Context, db sqlkit.Queryer) (string, error) {
 	var s sql.NullString
 	if err := db.QueryRowContext(ctx, "SELECT SCHEMA_NAME()").Scan(&s); err != nil {
 		return "", err
@@ -95,14 +95,14 @@ JOIN INFORMATION_SCHEMA.KEY_COLUMN_USAGE k ON k.CONSTRAINT_NAME = tc.CONSTRAINT_
 WHERE tc.CONSTRAINT_TYPE = 'PRIMARY KEY' AND tc.TABLE_SCHEMA = @p1
 ORDER BY k.TABLE_NAME, k.ORDINAL_POSITION`
 
-func (d *Dialect) Tables(ctx context.Context, db sqlutil.Queryer, schema, name string) ([]*sqlutil.Table, error) {
+func (d *Dialect) Tables(ctx context.Context, db sqlkit.Queryer, schema, name string) ([]*sqlkit.Table, error) {
 	rows, err := db.QueryContext(ctx, tablesSQL, schema, name)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*sqlutil.Table
-	byName := map[string]*sqlutil.Table{}
+	var out []*sqlkit.Table
+	byName := map[string]*sqlkit.Table{}
 	for rows.Next() {
 		var tname, ttype, cname, dtype, nullable string
 		var length, prec, scale int
@@ -118,11 +118,11 @@ func (d *Dialect) Tables(ctx context.Context, db sqlutil.Queryer, schema, name s
 			if ttype == "VIEW" {
 				kind = "view"
 			}
-			t = &sqlutil.Table{Schema: schema, Name: tname, Kind: kind}
+			t = &sqlkit.Table{Schema: schema, Name: tname, Kind: kind}
 			byName[tname] = t
 			out = append(out, t)
 		}
-		c := sqlutil.Col{Name: cname, Type: strings.ToLower(dtype), Native: native(dtype, length, prec, scale), Kind: kindOf(dtype), Nullable: nullable == "YES"}
+		c := sqlkit.Col{Name: cname, Type: strings.ToLower(dtype), Native: native(dtype, length, prec, scale), Kind: kindOf(dtype), Nullable: nullable == "YES"}
 		if c.Kind == record.KindDecimal {
 			c.Precision, c.Scale = prec, scale
 		}
@@ -151,7 +151,7 @@ func (d *Dialect) Tables(ctx context.Context, db sqlutil.Queryer, schema, name s
 	return out, pk.Err()
 }
 
-func (d *Dialect) DescribeQuery(ctx context.Context, db sqlutil.Queryer, query string) ([]sqlutil.Col, error) {
+func (d *Dialect) DescribeQuery(ctx context.Context, db sqlkit.Queryer, query string) ([]sqlkit.Col, error) {
 	rows, err := db.QueryContext(ctx, "SELECT TOP (0) * FROM ("+query+") AS q")
 	if err != nil {
 		return nil, fmt.Errorf("query: %w", err)
@@ -161,10 +161,10 @@ func (d *Dialect) DescribeQuery(ctx context.Context, db sqlutil.Queryer, query s
 	if err != nil {
 		return nil, fmt.Errorf("query: %w", err)
 	}
-	out := make([]sqlutil.Col, len(cts))
+	out := make([]sqlkit.Col, len(cts))
 	for i, ct := range cts {
 		dt := strings.ToLower(ct.DatabaseTypeName())
-		c := sqlutil.Col{Name: ct.Name(), Type: dt, Native: dt, Kind: kindOf(dt)}
+		c := sqlkit.Col{Name: ct.Name(), Type: dt, Native: dt, Kind: kindOf(dt)}
 		c.Nullable, _ = ct.Nullable()
 		if p, s, ok := ct.DecimalSize(); ok && c.Kind == record.KindDecimal {
 			c.Precision, c.Scale = int(p), int(s)
@@ -174,8 +174,8 @@ func (d *Dialect) DescribeQuery(ctx context.Context, db sqlutil.Queryer, query s
 	return out, nil
 }
 
-func (d *Dialect) CursorCandidate(c sqlutil.Col) bool {
-	return sqlutil.Orderable(c.Kind) || c.Type == "rowversion" || c.Type == "timestamp"
+func (d *Dialect) CursorCandidate(c sqlkit.Col) bool {
+	return sqlkit.Orderable(c.Kind) || c.Type == "rowversion" || c.Type == "timestamp"
 }
 
 func (d *Dialect) Select(list, from, where, order string, limit int) string {
@@ -183,10 +183,10 @@ func (d *Dialect) Select(list, from, where, order string, limit int) string {
 	if limit > 0 {
 		top = "TOP (" + strconv.Itoa(limit) + ")"
 	}
-	return sqlutil.SelectSQL(top, list, from, where, order, "")
+	return sqlkit.SelectSQL(top, list, from, where, order, "")
 }
 
-func (d *Dialect) SelectExpr(c sqlutil.Col, alias string) string {
+func (d *Dialect) SelectExpr(c sqlkit.Col, alias string) string {
 	ref := alias + "." + q(c.Name)
 	switch c.Type {
 	case "decimal", "numeric", "money", "smallmoney":
@@ -200,7 +200,7 @@ func (d *Dialect) SelectExpr(c sqlutil.Col, alias string) string {
 }
 
 // Decode reads a go-mssqldb value.
-func (d *Dialect) Decode(src any, c sqlutil.Col) (record.Value, error) {
+func (d *Dialect) Decode(src any, c sqlkit.Col) (record.Value, error) {
 	switch s := src.(type) {
 	case nil:
 		return record.Null, nil
@@ -218,7 +218,7 @@ func (d *Dialect) Decode(src any, c sqlutil.Col) (record.Value, error) {
 	case string:
 		return textValue(s, c.Kind)
 	}
-	return sqlutil.FromDriver(src, c.Kind)
+	return sqlkit.FromDriver(src, c.Kind)
 }
 
 func textValue(s string, k record.Kind) (record.Value, error) {
@@ -234,7 +234,7 @@ func textValue(s string, k record.Kind) (record.Value, error) {
 }
 
 // Arg turns a value into a driver argument for column c (what mssql.CopyIn and parameters take).
-func (d *Dialect) Arg(v record.Value, c sqlutil.Col) (any, error) {
+func (d *Dialect) Arg(v record.Value, c sqlkit.Col) (any, error) {
 	switch v.Kind() {
 	case record.KindNull:
 		return nil, nil
@@ -291,7 +291,7 @@ func (d *Dialect) DDLType(f record.Field, key bool) string {
 }
 
 func (d *Dialect) CreateTable(table string, s *record.Schema, key []string) string {
-	return "IF OBJECT_ID(N'" + strings.ReplaceAll(table, "'", "''") + "', N'U') IS NULL CREATE TABLE " + table + " (" + sqlutil.ColumnList(s, key, q, d.DDLType) + ")"
+	return "IF OBJECT_ID(N'" + strings.ReplaceAll(table, "'", "''") + "', N'U') IS NULL CREATE TABLE " + table + " (" + sqlkit.ColumnList(s, key, q, d.DDLType) + ")"
 }
 
 func (d *Dialect) AddColumn(table string, f record.Field) string {
@@ -299,26 +299,26 @@ func (d *Dialect) AddColumn(table string, f record.Field) string {
 }
 
 // CreateLike copies the target's columns (not its keys or constraints) into an empty stage.
-func (d *Dialect) CreateLike(stage, target string) []sqlutil.Stmt {
-	return []sqlutil.Stmt{{SQL: "SELECT * INTO " + stage + " FROM " + target + " WHERE 1 = 0"}}
+func (d *Dialect) CreateLike(stage, target string) []sqlkit.Stmt {
+	return []sqlkit.Stmt{{SQL: "SELECT * INTO " + stage + " FROM " + target + " WHERE 1 = 0"}}
 }
 
 // Swap drops the target and renames the stage in its place; the Writer runs both in one transaction
 // (SQL Server DDL is transactional), so a failure leaves the old table.
-func (d *Dialect) Swap(schema, stage, target string, exists bool) []sqlutil.Stmt {
-	var out []sqlutil.Stmt
+func (d *Dialect) Swap(schema, stage, target string, exists bool) []sqlkit.Stmt {
+	var out []sqlkit.Stmt
 	if exists {
-		out = append(out, sqlutil.Stmt{SQL: "DROP TABLE " + sqlutil.Qualified(q, schema, target)})
+		out = append(out, sqlkit.Stmt{SQL: "DROP TABLE " + sqlkit.Qualified(q, schema, target)})
 	}
-	return append(out, sqlutil.Stmt{SQL: "EXEC sp_rename @p1, @p2, 'OBJECT'", Args: []any{sqlutil.Qualified(q, schema, stage), target}})
+	return append(out, sqlkit.Stmt{SQL: "EXEC sp_rename @p1, @p2, 'OBJECT'", Args: []any{sqlkit.Qualified(q, schema, stage), target}})
 }
 
-func (d *Dialect) HasUniqueKey(ctx context.Context, db sqlutil.Queryer, t *sqlutil.Table, key []string) (bool, error) {
+func (d *Dialect) HasUniqueKey(ctx context.Context, db sqlkit.Queryer, t *sqlkit.Table, key []string) (bool, error) {
 	rows, err := db.QueryContext(ctx, `
 SELECT i.name, c.name FROM sys.indexes i
 JOIN sys.index_columns ic ON ic.object_id = i.object_id AND ic.index_id = i.index_id AND ic.is_included_column = 0
 JOIN sys.columns c ON c.object_id = ic.object_id AND c.column_id = ic.column_id
-WHERE i.object_id = OBJECT_ID(@p1) AND i.is_unique = 1 AND i.has_filter = 0`, sqlutil.Qualified(q, t.Schema, t.Name))
+WHERE i.object_id = OBJECT_ID(@p1) AND i.is_unique = 1 AND i.has_filter = 0`, sqlkit.Qualified(q, t.Schema, t.Name))
 	if err != nil {
 		return false, err
 	}
@@ -351,19 +351,19 @@ func matchesKey(idx map[string][]string, key []string) bool {
 
 // tempName is the upsert temp table (session-scoped #table).
 func (d *Dialect) tempName() string {
-	return "#" + sqlutil.StagingName("agg_upsert_", "", d.RunID, 100)
+	return "#" + sqlkit.StagingName("agg_upsert_", "", d.RunID, 100)
 }
 
 // Upsert bulk-loads into a temp table with an ordinal, then MERGEs the last row of each key.
-func (d *Dialect) Upsert(_ context.Context, _ sqlutil.Queryer, target string, s *record.Schema, key []string) (string, bool, []sqlutil.Stmt, []sqlutil.Stmt, error) {
+func (d *Dialect) Upsert(_ context.Context, _ sqlkit.Queryer, target string, s *record.Schema, key []string) (string, bool, []sqlkit.Stmt, []sqlkit.Stmt, error) {
 	tmp := d.tempName()
 	names := s.Names()
-	setup := []sqlutil.Stmt{
+	setup := []sqlkit.Stmt{
 		{SQL: "IF OBJECT_ID(N'tempdb.." + tmp + "') IS NOT NULL DROP TABLE " + tmp},
-		{SQL: "SELECT TOP (0) " + sqlutil.QuoteAll(q, names) + " INTO " + tmp + " FROM " + target},
-		{SQL: "ALTER TABLE " + tmp + " ADD " + q(sqlutil.OrdColumn) + " bigint NULL"},
+		{SQL: "SELECT TOP (0) " + sqlkit.QuoteAll(q, names) + " INTO " + tmp + " FROM " + target},
+		{SQL: "ALTER TABLE " + tmp + " ADD " + q(sqlkit.OrdColumn) + " bigint NULL"},
 	}
-	return tmp, true, setup, []sqlutil.Stmt{{SQL: mergeSQL(target, tmp, names, key)}, {SQL: "TRUNCATE TABLE " + tmp}}, nil
+	return tmp, true, setup, []sqlkit.Stmt{{SQL: mergeSQL(target, tmp, names, key)}, {SQL: "TRUNCATE TABLE " + tmp}}, nil
 }
 
 // mergeSQL merges the last row per key of tmp into target.
@@ -381,10 +381,10 @@ func mergeSQL(target, tmp string, names, key []string) string {
 			sets = append(sets, "t."+q(n)+" = s."+q(n))
 		}
 	}
-	cols := sqlutil.QuoteAll(q, names)
+	cols := sqlkit.QuoteAll(q, names)
 	var b strings.Builder
 	b.WriteString("MERGE INTO " + target + " WITH (HOLDLOCK) AS t USING (SELECT " + cols + " FROM (SELECT " + cols +
-		", ROW_NUMBER() OVER (PARTITION BY " + sqlutil.QuoteAll(q, key) + " ORDER BY " + q(sqlutil.OrdColumn) + " DESC) AS " + q("__aggregator_rn") +
+		", ROW_NUMBER() OVER (PARTITION BY " + sqlkit.QuoteAll(q, key) + " ORDER BY " + q(sqlkit.OrdColumn) + " DESC) AS " + q("__aggregator_rn") +
 		" FROM " + tmp + ") AS x WHERE " + q("__aggregator_rn") + " = 1) AS s ON " + strings.Join(on, " AND "))
 	if len(sets) > 0 {
 		b.WriteString(" WHEN MATCHED THEN UPDATE SET " + strings.Join(sets, ", "))
@@ -394,7 +394,7 @@ func mergeSQL(target, tmp string, names, key []string) string {
 }
 
 // Load bulk-copies rows with the TDS bulk load (mssql.CopyIn), checking constraints and keeping NULLs.
-func (d *Dialect) Load(ctx context.Context, tx *sql.Tx, table string, cols []sqlutil.Col, rows [][]any, _ []string) error {
+func (d *Dialect) Load(ctx context.Context, tx *sql.Tx, table string, cols []sqlkit.Col, rows [][]any, _ []string) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -442,7 +442,7 @@ func (d *Dialect) IsData(err error) bool {
 }
 
 func (d *Dialect) IsTransient(err error) bool {
-	if sqlutil.Cancelled(err) {
+	if sqlkit.Cancelled(err) {
 		return false
 	}
 	if me, ok := msErr(err); ok {
@@ -452,7 +452,7 @@ func (d *Dialect) IsTransient(err error) bool {
 		}
 		return false
 	}
-	return sqlutil.ConnectionLost(err)
+	return sqlkit.ConnectionLost(err)
 }
 
 func (d *Dialect) IsUndefinedTable(err error) bool {

@@ -1,6 +1,6 @@
 // Package sqlserver is the Microsoft SQL Server connector (go-mssqldb), a source and a destination.
 //
-// It follows the same contract as the postgres and mysql connectors, on sqlutil's database/sql
+// It follows the same contract as the postgres and mysql connectors, on sqlkit's database/sql
 // Reader and Writer: tables, views or queries, full refresh or incremental by a cursor column with a
 // key tie-breaker, keyset chunks (SELECT TOP (n) ... ORDER BY key); the destination creates and
 // evolves tables, loads with the TDS bulk copy (mssql.CopyIn), upserts with a temp table and MERGE,

@@ -13,7 +13,7 @@ import (
 	mssql "github.com/microsoft/go-mssqldb"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
-	"github.com/dataaggregator/aggregator/internal/connector/sqlutil"
+	"github.com/dataaggregator/aggregator/internal/connector/sqlkit"
 	"github.com/dataaggregator/aggregator/internal/record"
 	"github.com/dataaggregator/aggregator/internal/testutil"
 )
@@ -96,25 +96,25 @@ func TestSQLGeneration(t *testing.T) {
 		record.Field{Name: "na]me", Kind: record.KindString, Nullable: true},
 		record.Field{Name: "amount", Kind: record.KindDecimal, Precision: 12, Scale: 2, Nullable: true},
 	)
-	target := sqlutil.Qualified(q, "dbo", "Orders ✓")
+	target := sqlkit.Qualified(q, "dbo", "Orders ✓")
 	cases := []struct{ name, got, want string }{
 		{"create", d.CreateTable(target, s, []string{"id"}),
 			"IF OBJECT_ID(N'[dbo].[Orders ✓]', N'U') IS NULL CREATE TABLE [dbo].[Orders ✓] ([id] bigint NOT NULL, [na]]me] nvarchar(max) NULL, [amount] decimal(12,2) NULL, PRIMARY KEY ([id]))"},
-		{"create with a quote in the name", d.CreateTable(sqlutil.Qualified(q, "dbo", "it's"), record.MustSchema(record.Field{Name: "a", Kind: record.KindInt}), nil),
+		{"create with a quote in the name", d.CreateTable(sqlkit.Qualified(q, "dbo", "it's"), record.MustSchema(record.Field{Name: "a", Kind: record.KindInt}), nil),
 			"IF OBJECT_ID(N'[dbo].[it''s]', N'U') IS NULL CREATE TABLE [dbo].[it's] ([a] bigint NULL)"},
 		{"add column", d.AddColumn(target, record.Field{Name: "new col", Kind: record.KindTimestamp}), "ALTER TABLE [dbo].[Orders ✓] ADD [new col] datetime2(6) NULL"},
 		{"like", d.CreateLike("[dbo].[_agg_stage_x]", target)[0].SQL, "SELECT * INTO [dbo].[_agg_stage_x] FROM [dbo].[Orders ✓] WHERE 1 = 0"},
 		{"chunk", d.Select("q.[id], q.[na]]me]", target, "q.[id] > @p1", "q.[id]", 500), "SELECT TOP (500) q.[id], q.[na]]me] FROM [dbo].[Orders ✓] AS q WHERE q.[id] > @p1 ORDER BY q.[id]"},
 		{"stream", d.Select("q.[id]", "(SELECT 1 AS id)", "", "", 0), "SELECT q.[id] FROM (SELECT 1 AS id) AS q"},
-		{"keyset", sqlutil.After([]string{"q.[updated]", "q.[id]"}, func() func(int) string { n := 0; return func(int) string { n++; return d.Placeholder(n) } }()),
+		{"keyset", sqlkit.After([]string{"q.[updated]", "q.[id]"}, func() func(int) string { n := 0; return func(int) string { n++; return d.Placeholder(n) } }()),
 			"((q.[updated] > @p1 OR (q.[updated] = @p2 AND q.[id] > @p3)))"},
 		{"merge", mergeSQL(target, "#tmp", s.Names(), []string{"id"}),
 			"MERGE INTO [dbo].[Orders ✓] WITH (HOLDLOCK) AS t USING (SELECT [id], [na]]me], [amount] FROM (SELECT [id], [na]]me], [amount], ROW_NUMBER() OVER (PARTITION BY [id] ORDER BY [__aggregator_ord] DESC) AS [__aggregator_rn] FROM #tmp) AS x WHERE [__aggregator_rn] = 1) AS s ON t.[id] = s.[id] WHEN MATCHED THEN UPDATE SET t.[na]]me] = s.[na]]me], t.[amount] = s.[amount] WHEN NOT MATCHED THEN INSERT ([id], [na]]me], [amount]) VALUES (s.[id], s.[na]]me], s.[amount]);"},
 		{"merge key only", mergeSQL(target, "#tmp", []string{"id"}, []string{"id"}),
 			"MERGE INTO [dbo].[Orders ✓] WITH (HOLDLOCK) AS t USING (SELECT [id] FROM (SELECT [id], ROW_NUMBER() OVER (PARTITION BY [id] ORDER BY [__aggregator_ord] DESC) AS [__aggregator_rn] FROM #tmp) AS x WHERE [__aggregator_rn] = 1) AS s ON t.[id] = s.[id] WHEN NOT MATCHED THEN INSERT ([id]) VALUES (s.[id]);"},
-		{"select decimal", d.SelectExpr(sqlutil.Col{Name: "amount", Type: "decimal"}, "q"), "CONVERT(varchar(50), q.[amount])"},
-		{"select uuid", d.SelectExpr(sqlutil.Col{Name: "u", Type: "uniqueidentifier"}, "q"), "CONVERT(nvarchar(max), q.[u])"},
-		{"select offset", d.SelectExpr(sqlutil.Col{Name: "ts", Type: "datetimeoffset"}, "q"), "CONVERT(datetime2(7), SWITCHOFFSET(q.[ts], '+00:00'))"},
+		{"select decimal", d.SelectExpr(sqlkit.Col{Name: "amount", Type: "decimal"}, "q"), "CONVERT(varchar(50), q.[amount])"},
+		{"select uuid", d.SelectExpr(sqlkit.Col{Name: "u", Type: "uniqueidentifier"}, "q"), "CONVERT(nvarchar(max), q.[u])"},
+		{"select offset", d.SelectExpr(sqlkit.Col{Name: "ts", Type: "datetimeoffset"}, "q"), "CONVERT(datetime2(7), SWITCHOFFSET(q.[ts], '+00:00'))"},
 	}
 	for _, c := range cases {
 		if c.got != c.want {
@@ -144,20 +144,20 @@ func TestValues(t *testing.T) {
 	ts := time.Date(1955, 11, 5, 6, 15, 0, 123456000, time.UTC)
 	decode := []struct {
 		src  any
-		col  sqlutil.Col
+		col  sqlkit.Col
 		want record.Value
 	}{
-		{nil, sqlutil.Col{Kind: record.KindInt}, record.Null},
-		{int64(-5), sqlutil.Col{Kind: record.KindInt}, record.Int(-5)},
-		{true, sqlutil.Col{Kind: record.KindBool}, record.Bool(true)},
-		{3.25, sqlutil.Col{Kind: record.KindFloat}, record.Float(3.25)},
-		{"12345678901234567890.0123456789", sqlutil.Col{Kind: record.KindDecimal}, record.MustDecimal("12345678901234567890.0123456789")},
-		{"", sqlutil.Col{Kind: record.KindString}, record.String("")},
-		{"Grüße ✓", sqlutil.Col{Kind: record.KindString}, record.String("Grüße ✓")},
-		{[]byte{0, 0xff}, sqlutil.Col{Kind: record.KindBytes}, record.Bytes([]byte{0, 0xff})},
-		{`{"a": 1}`, sqlutil.Col{Kind: record.KindJSON}, record.JSON(`{"a":1}`)},
-		{time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC), sqlutil.Col{Kind: record.KindDate}, record.Date(time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC))},
-		{ts.In(time.FixedZone("x", 3600)), sqlutil.Col{Kind: record.KindTimestamp}, record.Timestamp(ts.Add(time.Hour))},
+		{nil, sqlkit.Col{Kind: record.KindInt}, record.Null},
+		{int64(-5), sqlkit.Col{Kind: record.KindInt}, record.Int(-5)},
+		{true, sqlkit.Col{Kind: record.KindBool}, record.Bool(true)},
+		{3.25, sqlkit.Col{Kind: record.KindFloat}, record.Float(3.25)},
+		{"12345678901234567890.0123456789", sqlkit.Col{Kind: record.KindDecimal}, record.MustDecimal("12345678901234567890.0123456789")},
+		{"", sqlkit.Col{Kind: record.KindString}, record.String("")},
+		{"Grüße ✓", sqlkit.Col{Kind: record.KindString}, record.String("Grüße ✓")},
+		{[]byte{0, 0xff}, sqlkit.Col{Kind: record.KindBytes}, record.Bytes([]byte{0, 0xff})},
+		{`{"a": 1}`, sqlkit.Col{Kind: record.KindJSON}, record.JSON(`{"a":1}`)},
+		{time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC), sqlkit.Col{Kind: record.KindDate}, record.Date(time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC))},
+		{ts.In(time.FixedZone("x", 3600)), sqlkit.Col{Kind: record.KindTimestamp}, record.Timestamp(ts.Add(time.Hour))},
 	}
 	for _, c := range decode {
 		got, err := d.Decode(c.src, c.col)
@@ -177,12 +177,12 @@ func TestValues(t *testing.T) {
 		{record.Timestamp(ts), ts.String()},
 	}
 	for _, c := range args {
-		got, err := d.Arg(c.v, sqlutil.Col{Native: "x"})
+		got, err := d.Arg(c.v, sqlkit.Col{Native: "x"})
 		if err != nil || fmt.Sprint(got) != c.want {
 			t.Errorf("Arg(%v) = %v, %v; want %s", c.v, got, err, c.want)
 		}
 	}
-	if _, err := d.Arg(record.Float(math.NaN()), sqlutil.Col{Native: "float"}); err == nil {
+	if _, err := d.Arg(record.Float(math.NaN()), sqlkit.Col{Native: "float"}); err == nil {
 		t.Error("NaN accepted")
 	}
 }
@@ -212,7 +212,7 @@ const secret = "p@ss:w/rd&x=y s3cr3t"
 
 func TestDSNEscapesAndRedacts(t *testing.T) {
 	t.Parallel()
-	c := Config{ServerConfig: sqlutil.ServerConfig{Host: "db.example.com", Port: 1433, User: "app", Password: secret}, Database: "sales & co", Encrypt: "true", TableConfig: sqlutil.TableConfig{ConnectTimeout: 5}}
+	c := Config{ServerConfig: sqlkit.ServerConfig{Host: "db.example.com", Port: 1433, User: "app", Password: secret}, Database: "sales & co", Encrypt: "true", TableConfig: sqlkit.TableConfig{ConnectTimeout: 5}}
 	u, err := url.Parse(c.dsn())
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package sqlutil
+package sqlkit
 
 import "strings"
 

@@ -1,8 +1,0 @@
-// Package sqlutil holds what the SQL database connectors (postgres, mysql, sqlserver) share: identifier
-// quoting per dialect, the checkpoint state of keyset-chunked and incremental reads, keyset predicates,
-// the kind compatibility rules used for schema evolution, isolation of bad rows after a failed bulk load,
-// secret scrubbing for errors, and a database/sql based reader and writer driven by a Dialect.
-//
-// Identifiers are always quoted by the dialect's Quote; values only ever travel as parameters or bulk
-// load data. Nothing here holds package-level mutable state.
-package sqlutil
