@@ -7,12 +7,12 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/configspec"
 	"github.com/dataaggregator/aggregator/internal/connector"
-	"github.com/dataaggregator/aggregator/internal/connector/files/internal/fileio"
+	"github.com/dataaggregator/aggregator/internal/connector/files/internal/filekit"
 )
 
 // Config is a CSV connector's configuration (see Spec for each field's meaning).
 type Config struct {
-	fileio.Source
+	filekit.Source
 	Delimiter      string   `json:"delimiter"`
 	Quote          string   `json:"quote"`
 	Header         bool     `json:"header"`
@@ -23,10 +23,10 @@ type Config struct {
 	MaxRecordBytes int      `json:"max_record_bytes"`
 }
 
-// Connector is the CSV (or TSV) file connector, a source and a destination: fileio's file connector
+// Connector is the CSV (or TSV) file connector, a source and a destination: filekit's file connector
 // (Check, Discover, Open, OpenWriter) over the delimited text format.
 type Connector struct {
-	*fileio.Connector[*settings]
+	*filekit.Connector[*settings]
 	name, title, delim string
 }
 
@@ -38,38 +38,38 @@ func NewTSV() *Connector { return newConnector("tsv", "TSV file", "\t") }
 
 func newConnector(name, title, delim string) *Connector {
 	c := &Connector{name: name, title: title, delim: delim}
-	c.Connector = fileio.NewConnectorWith[*settings](format{c}, c.decode)
+	c.Connector = filekit.NewConnectorWith[*settings](format{c}, c.decode)
 	return c
 }
 
 var (
-	_ connector.Source         = (*Connector)(nil)
-	_ connector.Destination    = (*Connector)(nil)
-	_ connector.Checker        = (*Connector)(nil)
-	_ connector.Discoverer     = (*Connector)(nil)
-	_ fileio.Format[*settings] = format{}
+	_ connector.Source          = (*Connector)(nil)
+	_ connector.Destination     = (*Connector)(nil)
+	_ connector.Checker         = (*Connector)(nil)
+	_ connector.Discoverer      = (*Connector)(nil)
+	_ filekit.Format[*settings] = format{}
 )
 
 // DefaultMaxRecordBytes caps one record (a line, or several for quoted newlines).
-const DefaultMaxRecordBytes = fileio.DefaultMaxRecordBytes
+const DefaultMaxRecordBytes = filekit.DefaultMaxRecordBytes
 
 // Spec describes the connector and its configuration.
 func (c *Connector) Spec() connector.Spec {
-	return fileio.ConnectorSpec(c.name, c.title,
+	return filekit.ConnectorSpec(c.name, c.title,
 		"Reads and writes delimited text files (local path or upload; gzip input detected), with type inference, null tokens, UTF-8, Latin-1 or Windows-1252.",
-		fileio.AppendOrOverwrite(),
-		fileio.PathParam("File", "data/orders.csv", true),
-		fileio.UploadParam("file"),
+		filekit.AppendOrOverwrite(),
+		filekit.PathParam("File", "data/orders.csv", true),
+		filekit.UploadParam("file"),
 		configspec.Param{Name: "delimiter", Type: configspec.String, Default: c.delim, Description: "Field delimiter: one character (use \"\\t\" for tab)."},
 		configspec.Param{Name: "quote", Type: configspec.String, Default: `"`, Description: "Quote character; empty disables quoting. A quote inside a quoted field is doubled."},
 		configspec.Param{Name: "header", Type: configspec.Boolean, Default: true, Description: "The first line holds the column names (read), and is written (write)."},
 		configspec.Param{Name: "columns", Type: configspec.Array, Items: &configspec.Param{Type: configspec.String}, Description: "Column names: required names when header is false; with a header they rename its columns in order."},
 		configspec.Param{Name: "encoding", Type: configspec.String, Default: "utf-8", Enum: []string{"utf-8", "latin-1", "windows-1252"}, Description: "Text encoding of the file. Invalid UTF-8 rejects the row; Latin-1 (ISO-8859-1) and Windows-1252 are converted to UTF-8 when read and back when written (a character they cannot hold rejects the row)."},
 		configspec.Param{Name: "bom", Type: configspec.Boolean, Default: false, Description: "Write a UTF-8 byte order mark at the start of a new file. A BOM is always skipped when reading."},
-		fileio.InferRowsParam(0, "Number of rows sampled to infer each column's type (bool, int, float, date, timestamp, else string); 0 reads every column as string."),
-		fileio.TypesParam("Per-column type overrides, e.g. {zip: string, amount: decimal}. Types: bool, int, float, decimal, string, bytes (base64), date, timestamp, json.", map[string]any{"amount": "decimal", "zip": "string"}),
+		filekit.InferRowsParam(0, "Number of rows sampled to infer each column's type (bool, int, float, date, timestamp, else string); 0 reads every column as string."),
+		filekit.TypesParam("Per-column type overrides, e.g. {zip: string, amount: decimal}. Types: bool, int, float, decimal, string, bytes (base64), date, timestamp, json.", map[string]any{"amount": "decimal", "zip": "string"}),
 		configspec.Param{Name: "null_values", Type: configspec.Array, Items: &configspec.Param{Type: configspec.String}, Default: []any{""}, Description: "Unquoted field values read as NULL (default: only the empty field); the first is written for NULL. A quoted empty field (\"\") is an empty string, never NULL."},
-		fileio.MaxRecordBytesParam("Largest record (line) accepted; a longer one is rejected as a row without being held in memory."),
+		filekit.MaxRecordBytesParam("Largest record (line) accepted; a longer one is rejected as a row without being held in memory."),
 	)
 }
 
@@ -106,7 +106,7 @@ func (c *Connector) decode(raw map[string]any) (*settings, error) {
 	default:
 		errs = append(errs, configspec.FieldError{Path: "quote", Message: fmt.Sprintf("must be empty or one ASCII character other than the delimiter, got %q", cfg.Quote)})
 	}
-	errs = append(errs, fileio.TypeErrors(cfg.Types)...)
+	errs = append(errs, filekit.TypeErrors(cfg.Types)...)
 	s.nulls = make(map[string]bool, len(cfg.NullValues))
 	for _, v := range cfg.NullValues {
 		s.nulls[v] = true
@@ -145,7 +145,7 @@ func (f format) Reader(ctx context.Context, env connector.Env, s *settings, req 
 
 // Writer starts writing the file.
 func (f format) Writer(ctx context.Context, env connector.Env, s *settings, req connector.WriteRequest) (connector.Writer, error) {
-	path, err := fileio.Destination(env, s.Path, s.Upload)
+	path, err := filekit.Destination(env, s.Path, s.Upload)
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,7 @@
 // on. A file-level problem (missing, empty without a header, unreadable) is an error naming the file.
 // The checkpoint is the byte offset and line after the last row returned.
 //
-// The writer writes through fileio.Sink: overwrite is atomic (temp file renamed on Close), append
+// The writer writes through filekit.Sink: overwrite is atomic (temp file renamed on Close), append
 // appends (checking the existing header), Commit fsyncs and records the committed offset, and a
 // resumed run continues from its last commit. NULL is written as the first null value (empty by
 // default) and an empty string as "", so both read back as they were; bytes are written as base64.

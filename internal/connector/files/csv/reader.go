@@ -14,7 +14,7 @@ import (
 	"unsafe"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
-	"github.com/dataaggregator/aggregator/internal/connector/files/internal/fileio"
+	"github.com/dataaggregator/aggregator/internal/connector/files/internal/filekit"
 	"github.com/dataaggregator/aggregator/internal/record"
 )
 
@@ -39,7 +39,7 @@ type sample struct {
 type reader struct {
 	s         *settings
 	name      string
-	in        *fileio.In
+	in        *filekit.In
 	p         *parser
 	schema    *record.Schema
 	kinds     []record.Kind
@@ -56,15 +56,15 @@ type reader struct {
 const arenaSize = 64 << 10
 
 func (c *Connector) open(ctx context.Context, env connector.Env, s *settings, req connector.ReadRequest) (*reader, error) {
-	path, name, err := fileio.Input(ctx, env, s.Path, s.Upload)
+	path, name, err := filekit.Input(ctx, env, s.Path, s.Upload)
 	if err != nil {
 		return nil, err
 	}
-	overrides, err := fileio.Overrides(s.Types, req.Overrides)
+	overrides, err := filekit.Overrides(s.Types, req.Overrides)
 	if err != nil {
 		return nil, err
 	}
-	in, err := fileio.Open(path, name)
+	in, err := filekit.Open(path, name)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +84,7 @@ func (c *Connector) open(ctx context.Context, env connector.Env, s *settings, re
 		}
 		// Reopen and continue after the checkpoint; the schema came from the same header and sample.
 		in.Close()
-		if r.in, err = fileio.Open(path, name); err != nil {
+		if r.in, err = filekit.Open(path, name); err != nil {
 			return nil, err
 		}
 		if err := r.in.SeekTo(st.Offset); err != nil {
@@ -177,7 +177,7 @@ func (r *reader) start(overrides map[string]record.Kind) error {
 	if names == nil && len(overrides) > 0 {
 		return fmt.Errorf("%s: the file is empty and has no header; set columns to name its columns", r.name)
 	}
-	names = fileio.UniqueNames(names)
+	names = filekit.UniqueNames(names)
 	inf := record.NewInferrer(names, overrides)
 	if s.InferRows > 0 {
 		for _, v := range vals {
@@ -332,7 +332,7 @@ func (r *reader) raw() string {
 			out = append(out, p.buf[:min(len(p.buf), 1024)]...)
 		}
 	}
-	return fileio.Truncate(string(out), 1024)
+	return filekit.Truncate(string(out), 1024)
 }
 
 // keep copies b into the batch's arena and returns it as a string without another allocation. The
@@ -371,7 +371,7 @@ func (r *reader) value(f []byte, k record.Kind, quoted bool) (record.Value, stri
 	case record.KindString:
 		return record.String(r.keep(f)), ""
 	case record.KindInt:
-		if n, ok := fileio.Atoi(f); ok {
+		if n, ok := filekit.Atoi(f); ok {
 			return record.Int(n), ""
 		}
 		n, err := strconv.ParseInt(strings.TrimSpace(tmp), 10, 64)
@@ -380,7 +380,7 @@ func (r *reader) value(f []byte, k record.Kind, quoted bool) (record.Value, stri
 		}
 		return record.Int(n), ""
 	case record.KindFloat:
-		if x, ok := fileio.FastFloat(f); ok {
+		if x, ok := filekit.FastFloat(f); ok {
 			return record.Float(x), ""
 		}
 		x, err := strconv.ParseFloat(strings.TrimSpace(tmp), 64)
@@ -395,7 +395,7 @@ func (r *reader) value(f []byte, k record.Kind, quoted bool) (record.Value, stri
 		}
 		return record.Bool(b), ""
 	case record.KindDate:
-		if d, ok := fileio.FastDate(f); ok {
+		if d, ok := filekit.FastDate(f); ok {
 			return d, ""
 		}
 		v, err := record.Parse(tmp, record.KindDate)
@@ -404,7 +404,7 @@ func (r *reader) value(f []byte, k record.Kind, quoted bool) (record.Value, stri
 		}
 		return v, ""
 	case record.KindTimestamp:
-		if v, ok := fileio.FastTimestamp(f); ok {
+		if v, ok := filekit.FastTimestamp(f); ok {
 			return v, ""
 		}
 		t, err := record.ParseTime(tmp, time.UTC)

@@ -10,14 +10,14 @@ import (
 	"strings"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
-	"github.com/dataaggregator/aggregator/internal/connector/files/internal/fileio"
+	"github.com/dataaggregator/aggregator/internal/connector/files/internal/filekit"
 	"github.com/dataaggregator/aggregator/internal/record"
 )
 
 type writer struct {
 	s       *settings
 	name    string
-	sink    *fileio.Sink
+	sink    *filekit.Sink
 	schema  *record.Schema
 	buf     []byte
 	scratch []byte
@@ -48,7 +48,7 @@ func newWriter(s *settings, path string, req connector.WriteRequest) (*writer, e
 		}
 		return size, true, nil
 	}
-	sink, err := fileio.OpenSink(fileio.SinkOptions{Path: path, Name: w.name, Mode: req.Mode, RunID: req.RunID, Resume: req.Resume, Tail: tail})
+	sink, err := filekit.OpenSink(filekit.SinkOptions{Path: path, Name: w.name, Mode: req.Mode, RunID: req.RunID, Resume: req.Resume, Tail: tail})
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,7 @@
 // with an error naming the file. The checkpoint is the number of sheet rows consumed.
 //
 // The writer supports overwrite: rows are appended to a durable spool beside the target (through
-// fileio.Sink, so Commit is an fsync and a resumed run continues from its last commit); Close turns
+// filekit.Sink, so Commit is an fsync and a resumed run continues from its last commit); Close turns
 // the spool into the workbook with excelize's StreamWriter (dates and timestamps as date cells,
 // integers beyond 2^53 and inexact decimals as text so that nothing is rounded), fsyncs it and renames
 // it over the old file. Abort removes the spool and leaves the old file intact.

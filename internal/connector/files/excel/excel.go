@@ -21,53 +21,53 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/configspec"
 	"github.com/dataaggregator/aggregator/internal/connector"
-	"github.com/dataaggregator/aggregator/internal/connector/files/internal/fileio"
+	"github.com/dataaggregator/aggregator/internal/connector/files/internal/filekit"
 	"github.com/dataaggregator/aggregator/internal/connector/files/internal/jsonrec"
 	"github.com/dataaggregator/aggregator/internal/record"
 )
 
 // Config is the Excel connector's configuration.
 type Config struct {
-	fileio.Source
+	filekit.Source
 	Sheet      string `json:"sheet"`
 	SheetIndex int    `json:"sheet_index"`
 	HeaderRow  int    `json:"header_row"`
 	Password   string `json:"password"`
 }
 
-// Connector is the Excel connector: fileio's file connector over the .xlsx format.
-type Connector = fileio.Connector[*Config]
+// Connector is the Excel connector: filekit's file connector over the .xlsx format.
+type Connector = filekit.Connector[*Config]
 
 // New returns the Excel connector (type "excel").
-func New() *Connector { return fileio.NewConnector[Config](format{}) }
+func New() *Connector { return filekit.NewConnector[Config](format{}) }
 
-// format is the .xlsx workbook format; fileio.Connector does the rest.
+// format is the .xlsx workbook format; filekit.Connector does the rest.
 type format struct{}
 
 var (
-	_ fileio.StreamLister[*Config] = format{}
-	_ connector.ResumableWriter    = (*writer)(nil)
+	_ filekit.StreamLister[*Config] = format{}
+	_ connector.ResumableWriter     = (*writer)(nil)
 )
 
 // Spec describes the connector.
 func (format) Spec() connector.Spec {
-	return fileio.ConnectorSpec("excel", "Excel workbook (.xlsx)",
+	return filekit.ConnectorSpec("excel", "Excel workbook (.xlsx)",
 		"Reads a sheet of an .xlsx workbook as records (typed cells, header row) and writes one (local path or upload).",
 		[]connector.WriteMode{connector.Overwrite},
-		fileio.PathParam("Workbook", "data/report.xlsx", false),
-		fileio.UploadParam("workbook"),
+		filekit.PathParam("Workbook", "data/report.xlsx", false),
+		filekit.UploadParam("workbook"),
 		configspec.Param{Name: "sheet", Type: configspec.String, Description: "Sheet name to read or write (reading: default the sheet at sheet_index; writing: default Sheet1)."},
 		configspec.Param{Name: "sheet_index", Type: configspec.Integer, Default: 0, Min: configspec.Ptr(0), Description: "0-based position of the sheet to read when sheet is not set."},
 		configspec.Param{Name: "header_row", Type: configspec.Integer, Default: 1, Min: configspec.Ptr(0), Description: "1-based row holding the column names; rows above it are skipped; 0 means no header (columns are named A, B, C...)."},
-		fileio.InferRowsParam(0, "Number of rows sampled to infer each column's type (0: cells are read as text)."),
-		fileio.TypesParam("Per-column type overrides, e.g. {zip: string, amount: decimal}."),
+		filekit.InferRowsParam(0, "Number of rows sampled to infer each column's type (0: cells are read as text)."),
+		filekit.TypesParam("Per-column type overrides, e.g. {zip: string, amount: decimal}."),
 		configspec.Param{Name: "password", Type: configspec.String, Secret: true, Description: "Password of an encrypted workbook (read), or to encrypt the written workbook with."},
 	)
 }
 
 // Discover lists every sheet with the schema inferred from its rows.
 func (f format) Discover(ctx context.Context, env connector.Env, cfg *Config) (*connector.Catalog, error) {
-	path, name, err := fileio.Input(ctx, env, cfg.Path, cfg.Upload)
+	path, name, err := filekit.Input(ctx, env, cfg.Path, cfg.Upload)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +138,7 @@ type reader struct {
 	row      int64
 	schema   *record.Schema
 	kinds    []record.Kind
-	q        fileio.Batches[sheetRow]
+	q        filekit.Batches[sheetRow]
 	samples  []sheetRow // the inference sample, then q.Samples
 	st       state
 }
@@ -184,7 +184,7 @@ func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req co
 		}
 	}
 	r.st.Row = r.row
-	if r.samples, err = fileio.Sample(max(cfg.InferRows, 1), r.next); err != nil {
+	if r.samples, err = filekit.Sample(max(cfg.InferRows, 1), r.next); err != nil {
 		r.Close()
 		return nil, err
 	}
@@ -198,7 +198,7 @@ func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req co
 			names = append(names, n)
 		}
 	}
-	names = fileio.UniqueNames(names)
+	names = filekit.UniqueNames(names)
 	cells := func(yield func([]string) bool) {
 		for _, sr := range r.samples {
 			if !yield(sr.cells) {
@@ -206,12 +206,12 @@ func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req co
 			}
 		}
 	}
-	if r.schema, r.kinds, err = fileio.TextSchema(name, names, overrides, cfg.InferRows, cells); err != nil {
+	if r.schema, r.kinds, err = filekit.TextSchema(name, names, overrides, cfg.InferRows, cells); err != nil {
 		r.Close()
 		return nil, err
 	}
 	if len(req.State) > 0 {
-		if err := fileio.Checkpoint(name, req.State, &r.st); err != nil {
+		if err := filekit.Checkpoint(name, req.State, &r.st); err != nil {
 			r.Close()
 			return nil, err
 		}
@@ -229,7 +229,7 @@ func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req co
 			r.row++
 		}
 	}
-	r.q.B = record.NewBuilder(r.schema, fileio.BatchSize(req.BatchSize))
+	r.q.B = record.NewBuilder(r.schema, filekit.BatchSize(req.BatchSize))
 	r.q.Samples, r.samples = r.samples, nil
 	// Formatting every cell is slow in excelize; the sample has told which columns hold dates.
 	r.stopFormats()
@@ -422,7 +422,7 @@ func (r *reader) add(sr sheetRow) {
 	if len(sr.cells) > len(r.kinds) {
 		for _, c := range sr.cells[len(r.kinds):] {
 			if c != "" {
-				r.q.B.Reject(fileio.Reject(r.name, sr.n, "", fmt.Sprintf("has %d cells, the header names %d columns", len(sr.cells), len(r.kinds)), strings.Join(sr.cells, "\t")))
+				r.q.B.Reject(filekit.Reject(r.name, sr.n, "", fmt.Sprintf("has %d cells, the header names %d columns", len(sr.cells), len(r.kinds)), strings.Join(sr.cells, "\t")))
 				return
 			}
 		}
@@ -436,7 +436,7 @@ func (r *reader) add(sr sheetRow) {
 		if err != nil {
 			r.q.B.Unrow()
 			col, _ := excelize.ColumnNumberToName(i + 1)
-			r.q.B.Reject(fileio.Reject(r.name, sr.n, r.schema.Fields[i].Name, fmt.Sprintf("cell %s%d: %v", col, sr.n, err), strings.Join(sr.cells, "\t")))
+			r.q.B.Reject(filekit.Reject(r.name, sr.n, r.schema.Fields[i].Name, fmt.Sprintf("cell %s%d: %v", col, sr.n, err), strings.Join(sr.cells, "\t")))
 			return
 		}
 		row[i] = v
@@ -462,7 +462,7 @@ func (format) Writer(ctx context.Context, env connector.Env, cfg *Config, req co
 	if req.Mode != connector.Overwrite {
 		return nil, fmt.Errorf("write mode %q: %w (an .xlsx workbook is written whole: use overwrite)", req.Mode, connector.ErrUnsupported)
 	}
-	path, err := fileio.Destination(env, cfg.Path, cfg.Upload)
+	path, err := filekit.Destination(env, cfg.Path, cfg.Upload)
 	if err != nil {
 		return nil, err
 	}
@@ -471,7 +471,7 @@ func (format) Writer(ctx context.Context, env connector.Env, cfg *Config, req co
 		run = "run"
 	}
 	spool := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+"."+run+".spool")
-	sink, err := fileio.OpenSink(fileio.SinkOptions{Path: spool, Name: cfg.Path + " (spool)", Mode: connector.Append, RunID: run, Resume: req.Resume})
+	sink, err := filekit.OpenSink(filekit.SinkOptions{Path: spool, Name: cfg.Path + " (spool)", Mode: connector.Append, RunID: run, Resume: req.Resume})
 	if err != nil {
 		return nil, err
 	}
@@ -486,18 +486,18 @@ func (format) Writer(ctx context.Context, env connector.Env, cfg *Config, req co
 	if sheet == "" {
 		sheet = "Sheet1"
 	}
-	w := &writer{SinkWriter: fileio.SinkWriter{Sink: sink}, cfg: cfg, path: path, spoolPath: spool, sheet: sheet, schema: req.Schema}
+	w := &writer{SinkWriter: filekit.SinkWriter{Sink: sink}, cfg: cfg, path: path, spoolPath: spool, sheet: sheet, schema: req.Schema}
 	return w, nil
 }
 
 type writer struct {
-	fileio.SinkWriter // Commit, CommitState, ResumeAt (Close and Abort are the writer's own)
-	cfg               *Config
-	path              string
-	spoolPath         string
-	sheet             string
-	schema            *record.Schema
-	buf               []byte
+	filekit.SinkWriter // Commit, CommitState, ResumeAt (Close and Abort are the writer's own)
+	cfg                *Config
+	path               string
+	spoolPath          string
+	sheet              string
+	schema             *record.Schema
+	buf                []byte
 }
 
 // spoolHeader is the spool's first line: the schema of the rows that follow.
@@ -635,7 +635,7 @@ func (w *writer) build(ctx context.Context, tmp string) error {
 		return fmt.Errorf("open spool: %w", err)
 	}
 	defer sp.Close()
-	lr := fileio.NewLineReader(bufio.NewReaderSize(sp, 256<<10), math.MaxInt32)
+	lr := filekit.NewLineReader(bufio.NewReaderSize(sp, 256<<10), math.MaxInt32)
 	f := excelize.NewFile()
 	defer f.Close()
 	if w.sheet != "Sheet1" {

@@ -9,7 +9,7 @@
 // expected, or holds a record above the cap fails with an error naming the file, the byte offset and
 // the record. The checkpoint is the number of elements consumed.
 //
-// The writer writes the array (inside its records_path objects) through fileio.Sink; the closing
+// The writer writes the array (inside its records_path objects) through filekit.Sink; the closing
 // brackets are written at every Commit, so the committed file is always valid JSON, and append
 // continues an existing array.
 package json

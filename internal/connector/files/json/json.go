@@ -12,38 +12,38 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/configspec"
 	"github.com/dataaggregator/aggregator/internal/connector"
-	"github.com/dataaggregator/aggregator/internal/connector/files/internal/fileio"
+	"github.com/dataaggregator/aggregator/internal/connector/files/internal/filekit"
 	"github.com/dataaggregator/aggregator/internal/connector/files/internal/jsonrec"
 	"github.com/dataaggregator/aggregator/internal/record"
 )
 
 // Config is the JSON connector's configuration.
 type Config struct {
-	fileio.Source
+	filekit.Source
 	RecordsPath    string `json:"records_path"`
 	MaxRecordBytes int    `json:"max_record_bytes"`
 }
 
-// Connector is the JSON connector: fileio's file connector over the JSON format.
-type Connector = fileio.Connector[*Config]
+// Connector is the JSON connector: filekit's file connector over the JSON format.
+type Connector = filekit.Connector[*Config]
 
 // New returns the JSON connector (type "json").
-func New() *Connector { return fileio.NewConnector[Config](format{}) }
+func New() *Connector { return filekit.NewConnector[Config](format{}) }
 
-// format is the JSON array format; fileio.Connector does the rest.
+// format is the JSON array format; filekit.Connector does the rest.
 type format struct{}
 
 // Spec describes the connector.
 func (format) Spec() connector.Spec {
-	return fileio.ConnectorSpec("json", "JSON file",
+	return filekit.ConnectorSpec("json", "JSON file",
 		"Reads and writes a JSON array of objects, at the top level or at a path such as data.items (local path or upload; gzip input detected).",
-		fileio.AppendOrOverwrite(),
-		fileio.PathParam("File", "data/orders.json", true),
-		fileio.UploadParam("file"),
+		filekit.AppendOrOverwrite(),
+		filekit.PathParam("File", "data/orders.json", true),
+		filekit.UploadParam("file"),
 		configspec.Param{Name: "records_path", Type: configspec.String, Default: "", Pattern: `^([^.]+(\.[^.]+)*)?$`, Description: "Dot-separated object keys leading to the array of records (empty: the file is the array). Written files nest the array the same way.", Examples: []any{"data.items"}},
-		fileio.InferRowsParam(1, "Number of objects sampled to infer the fields and their types."),
-		fileio.TypesParam("Per-field type overrides, e.g. {amount: decimal}; a field named here but absent from the sample is added."),
-		fileio.MaxRecordBytesParam("Largest array element (or skipped value on the way to records_path) accepted; a larger one fails the read with a clear error instead of being loaded."),
+		filekit.InferRowsParam(1, "Number of objects sampled to infer the fields and their types."),
+		filekit.TypesParam("Per-field type overrides, e.g. {amount: decimal}; a field named here but absent from the sample is added."),
+		filekit.MaxRecordBytesParam("Largest array element (or skipped value on the way to records_path) accepted; a larger one fails the read with a clear error instead of being loaded."),
 	)
 }
 
@@ -65,19 +65,19 @@ type element struct {
 }
 
 type reader struct {
-	cfg                *Config
-	name               string
-	fileio.InputCloser // Close
-	win                *fileio.Window
-	sc                 *elemScanner
-	dec                *ejson.Decoder
-	schema             *record.Schema
-	conv               *jsonrec.Converter
-	q                  fileio.Batches[element]
-	samples            []element // the inference sample, then q.Samples
-	index              int64     // elements read from the decoder
-	st                 state
-	done               bool
+	cfg                 *Config
+	name                string
+	filekit.InputCloser // Close
+	win                 *filekit.Window
+	sc                  *elemScanner
+	dec                 *ejson.Decoder
+	schema              *record.Schema
+	conv                *jsonrec.Converter
+	q                   filekit.Batches[element]
+	samples             []element // the inference sample, then q.Samples
+	index               int64     // elements read from the decoder
+	st                  state
+	done                bool
 }
 
 // Reader opens the file and reads the inference sample (then seeks to the checkpoint, if any).
@@ -90,7 +90,7 @@ func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req co
 	if err := r.start(path); err != nil {
 		return nil, err
 	}
-	r.samples, err = fileio.Sample(cfg.InferRows, func() (element, error) {
+	r.samples, err = filekit.Sample(cfg.InferRows, func() (element, error) {
 		el, err := r.element()
 		el.obj = bytes.Clone(el.obj) // the scanner reuses its buffer
 		return el, err
@@ -110,7 +110,7 @@ func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req co
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if len(req.State) > 0 {
-		if err := fileio.Checkpoint(name, req.State, &r.st); err != nil {
+		if err := filekit.Checkpoint(name, req.State, &r.st); err != nil {
 			r.Close()
 			return nil, err
 		}
@@ -129,7 +129,7 @@ func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req co
 			}
 		}
 	}
-	r.q.B = record.NewBuilder(r.schema, fileio.BatchSize(req.BatchSize))
+	r.q.B = record.NewBuilder(r.schema, filekit.BatchSize(req.BatchSize))
 	r.q.Samples, r.samples = r.samples, nil
 	r.q.From(r.sc.off)
 	r.conv = jsonrec.NewConverter(r.schema)
@@ -139,12 +139,12 @@ func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req co
 
 // start opens the file and walks to the first element of the records array.
 func (r *reader) start(path string) error {
-	in, err := fileio.Open(path, r.name)
+	in, err := filekit.Open(path, r.name)
 	if err != nil {
 		return err
 	}
 	r.In, r.index = in, 0
-	r.win = &fileio.Window{R: in, Max: int64(r.cfg.MaxRecordBytes)}
+	r.win = &filekit.Window{R: in, Max: int64(r.cfg.MaxRecordBytes)}
 	r.dec = ejson.NewDecoder(r.win)
 	r.dec.UseNumber()
 	if err := r.descend(); err != nil {
@@ -167,7 +167,7 @@ func (r *reader) fail(what string, err error) error {
 			return fmt.Errorf("%s: the file is empty (want a JSON array)", r.name)
 		}
 		return fmt.Errorf("%s: unexpected end of the file at byte %d %s", r.name, r.dec.InputOffset(), what)
-	case errors.Is(err, fileio.ErrRecordTooLarge):
+	case errors.Is(err, filekit.ErrRecordTooLarge):
 		return fmt.Errorf("%s: %s at byte %d exceeds max_record_bytes (%d)", r.name, what, r.dec.InputOffset(), r.cfg.MaxRecordBytes)
 	}
 	return fmt.Errorf("%s: invalid JSON near byte %d %s: %s", r.name, r.dec.InputOffset(), what, strings.TrimPrefix(err.Error(), "json: "))
@@ -254,7 +254,7 @@ func (r *reader) element() (element, error) {
 	switch {
 	case errors.Is(err, errTruncated):
 		return element{}, fmt.Errorf("%s: unexpected end of the file at byte %d %s", r.name, at, what())
-	case errors.Is(err, fileio.ErrRecordTooLarge):
+	case errors.Is(err, filekit.ErrRecordTooLarge):
 		return element{}, fmt.Errorf("%s: %s at byte %d exceeds max_record_bytes (%d)", r.name, what(), at, r.cfg.MaxRecordBytes)
 	case err != nil:
 		return element{}, fmt.Errorf("%s: invalid JSON near byte %d %s: %v", r.name, at, what(), err)
@@ -306,7 +306,7 @@ func footer(keys []string) []byte {
 
 // Writer starts writing the file.
 func (format) Writer(ctx context.Context, env connector.Env, cfg *Config, req connector.WriteRequest) (connector.Writer, error) {
-	path, err := fileio.Destination(env, cfg.Path, cfg.Upload)
+	path, err := filekit.Destination(env, cfg.Path, cfg.Upload)
 	if err != nil {
 		return nil, err
 	}
@@ -332,7 +332,7 @@ func (format) Writer(ctx context.Context, env connector.Env, cfg *Config, req co
 		}
 		return size - n + int64(len(t)), t[len(t)-1] != '[', nil
 	}
-	sink, err := fileio.OpenSink(fileio.SinkOptions{Path: path, Name: cfg.Path, Mode: req.Mode, RunID: req.RunID, Resume: req.Resume, Tail: tail, Footer: foot})
+	sink, err := filekit.OpenSink(filekit.SinkOptions{Path: path, Name: cfg.Path, Mode: req.Mode, RunID: req.RunID, Resume: req.Resume, Tail: tail, Footer: foot})
 	if err != nil {
 		return nil, err
 	}
@@ -346,14 +346,14 @@ func (format) Writer(ctx context.Context, env connector.Env, cfg *Config, req co
 			return nil, err
 		}
 	}
-	return &writer{SinkWriter: fileio.SinkWriter{Sink: sink}, sink: sink}, nil
+	return &writer{SinkWriter: filekit.SinkWriter{Sink: sink}, sink: sink}, nil
 }
 
 type writer struct {
-	fileio.SinkWriter // Commit, CommitState, ResumeAt, Close, Abort
-	enc               jsonrec.Encoder
-	sink              *fileio.Sink
-	buf               []byte
+	filekit.SinkWriter // Commit, CommitState, ResumeAt, Close, Abort
+	enc                jsonrec.Encoder
+	sink               *filekit.Sink
+	buf                []byte
 }
 
 var _ connector.ResumableWriter = (*writer)(nil)

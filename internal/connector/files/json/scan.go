@@ -4,7 +4,7 @@ import (
 	"errors"
 	"io"
 
-	"github.com/dataaggregator/aggregator/internal/connector/files/internal/fileio"
+	"github.com/dataaggregator/aggregator/internal/connector/files/internal/filekit"
 )
 
 // errTruncated is returned when the input ends inside the array.
@@ -39,7 +39,7 @@ func (s *elemScanner) fill() error {
 	}
 	if s.end == len(s.buf) {
 		if len(s.buf) > s.max+64<<10 {
-			return fileio.ErrRecordTooLarge
+			return filekit.ErrRecordTooLarge
 		}
 		nb := make([]byte, 2*len(s.buf))
 		copy(nb, s.buf[:s.end])
@@ -137,7 +137,7 @@ func (s *elemScanner) next() ([]byte, int64, error) {
 			}
 			k++
 			if k > s.max {
-				return nil, s.off, fileio.ErrRecordTooLarge
+				return nil, s.off, filekit.ErrRecordTooLarge
 			}
 		}
 		if err := s.fill(); err != nil {

@@ -6,6 +6,6 @@
 // and converts each field straight to a typed value. A line that is not a JSON object, or a value
 // that does not convert to its field's type, becomes a record.Reject naming the file, line and field;
 // keys not in the schema are ignored. The checkpoint is the byte offset and line after the last row.
-// An empty file is an empty stream. The writer writes one object per line through fileio.Sink
+// An empty file is an empty stream. The writer writes one object per line through filekit.Sink
 // (atomic overwrite, append, durable Commit, resume from the last commit).
 package ndjson

@@ -10,36 +10,36 @@ import (
 	"strings"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
-	"github.com/dataaggregator/aggregator/internal/connector/files/internal/fileio"
+	"github.com/dataaggregator/aggregator/internal/connector/files/internal/filekit"
 	"github.com/dataaggregator/aggregator/internal/connector/files/internal/jsonrec"
 	"github.com/dataaggregator/aggregator/internal/record"
 )
 
 // Config is the NDJSON connector's configuration.
 type Config struct {
-	fileio.Source
+	filekit.Source
 	MaxRecordBytes int `json:"max_record_bytes"`
 }
 
-// Connector is the NDJSON connector: fileio's file connector over the newline-delimited JSON format.
-type Connector = fileio.Connector[*Config]
+// Connector is the NDJSON connector: filekit's file connector over the newline-delimited JSON format.
+type Connector = filekit.Connector[*Config]
 
 // New returns the NDJSON connector (type "ndjson").
-func New() *Connector { return fileio.NewConnector[Config](format{}) }
+func New() *Connector { return filekit.NewConnector[Config](format{}) }
 
-// format is the newline-delimited JSON format; fileio.Connector does the rest.
+// format is the newline-delimited JSON format; filekit.Connector does the rest.
 type format struct{}
 
 // Spec describes the connector.
 func (format) Spec() connector.Spec {
-	return fileio.ConnectorSpec("ndjson", "NDJSON file",
+	return filekit.ConnectorSpec("ndjson", "NDJSON file",
 		"Reads and writes newline-delimited JSON (one object per line; local path or upload; gzip input detected).",
-		fileio.AppendOrOverwrite(),
-		fileio.PathParam("File", "out/orders.ndjson", true),
-		fileio.UploadParam("file"),
-		fileio.InferRowsParam(1, "Number of objects sampled to infer the fields and their types."),
-		fileio.TypesParam("Per-field type overrides, e.g. {amount: decimal, payload: json}; a field named here but absent from the sample is added."),
-		fileio.MaxRecordBytesParam("Longest line accepted; a longer one is rejected as a row without being held in memory."),
+		filekit.AppendOrOverwrite(),
+		filekit.PathParam("File", "out/orders.ndjson", true),
+		filekit.UploadParam("file"),
+		filekit.InferRowsParam(1, "Number of objects sampled to infer the fields and their types."),
+		filekit.TypesParam("Per-field type overrides, e.g. {amount: decimal, payload: json}; a field named here but absent from the sample is added."),
+		filekit.MaxRecordBytesParam("Longest line accepted; a longer one is rejected as a row without being held in memory."),
 	)
 }
 
@@ -56,14 +56,14 @@ type sample struct {
 }
 
 type reader struct {
-	name               string
-	fileio.InputCloser // Close
-	lr                 *fileio.LineReader
-	schema             *record.Schema
-	conv               *jsonrec.Converter
-	q                  fileio.Batches[sample]
-	samples            []sample // the inference sample, then q.Samples
-	st                 state
+	name                string
+	filekit.InputCloser // Close
+	lr                  *filekit.LineReader
+	schema              *record.Schema
+	conv                *jsonrec.Converter
+	q                   filekit.Batches[sample]
+	samples             []sample // the inference sample, then q.Samples
+	st                  state
 }
 
 // Reader opens the file and reads the inference sample (then seeks to the checkpoint, if any).
@@ -72,12 +72,12 @@ func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req co
 	if err != nil {
 		return nil, err
 	}
-	in, err := fileio.Open(path, name)
+	in, err := filekit.Open(path, name)
 	if err != nil {
 		return nil, err
 	}
-	r := &reader{InputCloser: fileio.InputCloser{In: in}, name: name, lr: fileio.NewLineReader(in, cfg.MaxRecordBytes)}
-	r.samples, err = fileio.Sample(cfg.InferRows, func() (sample, error) {
+	r := &reader{InputCloser: filekit.InputCloser{In: in}, name: name, lr: filekit.NewLineReader(in, cfg.MaxRecordBytes)}
+	r.samples, err = filekit.Sample(cfg.InferRows, func() (sample, error) {
 		sm, err := r.line()
 		sm.obj = bytes.Clone(sm.obj) // the line reader reuses its buffer
 		return sm, err
@@ -99,18 +99,18 @@ func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req co
 	}
 	if len(req.State) > 0 {
 		var st state
-		if err := fileio.Checkpoint(name, req.State, &st); err != nil {
+		if err := filekit.Checkpoint(name, req.State, &st); err != nil {
 			in.Close()
 			return nil, err
 		}
 		if r.In, err = in.Reopen(st.Offset); err != nil {
 			return nil, err
 		}
-		r.lr = fileio.NewLineReader(r.In, cfg.MaxRecordBytes)
+		r.lr = filekit.NewLineReader(r.In, cfg.MaxRecordBytes)
 		r.lr.Off, r.lr.Line = st.Offset, st.Line
 		r.samples, r.st = nil, st
 	}
-	r.q.B = record.NewBuilder(r.schema, fileio.BatchSize(req.BatchSize))
+	r.q.B = record.NewBuilder(r.schema, filekit.BatchSize(req.BatchSize))
 	r.q.Samples, r.samples = r.samples, nil
 	r.q.From(r.st.Offset)
 	r.conv = jsonrec.NewConverter(r.schema)
@@ -184,7 +184,7 @@ func (r *reader) add(sm sample) {
 
 // Writer starts writing the file.
 func (format) Writer(ctx context.Context, env connector.Env, cfg *Config, req connector.WriteRequest) (connector.Writer, error) {
-	path, err := fileio.Destination(env, cfg.Path, cfg.Upload)
+	path, err := filekit.Destination(env, cfg.Path, cfg.Upload)
 	if err != nil {
 		return nil, err
 	}
@@ -192,22 +192,22 @@ func (format) Writer(ctx context.Context, env connector.Env, cfg *Config, req co
 		req.Mode = connector.Append
 	}
 	var needNL bool
-	sink, err := fileio.OpenSink(fileio.SinkOptions{Path: path, Name: cfg.Path, Mode: req.Mode, RunID: req.RunID, Resume: req.Resume, Tail: fileio.LinesTail(&needNL, nil)})
+	sink, err := filekit.OpenSink(filekit.SinkOptions{Path: path, Name: cfg.Path, Mode: req.Mode, RunID: req.RunID, Resume: req.Resume, Tail: filekit.LinesTail(&needNL, nil)})
 	if err != nil {
 		return nil, err
 	}
 	if needNL {
 		_, _ = sink.Write([]byte{'\n'})
 	}
-	return &writer{SinkWriter: fileio.SinkWriter{Sink: sink}, sink: sink, name: cfg.Path}, nil
+	return &writer{SinkWriter: filekit.SinkWriter{Sink: sink}, sink: sink, name: cfg.Path}, nil
 }
 
 type writer struct {
-	fileio.SinkWriter // Commit, CommitState, ResumeAt, Close, Abort
-	enc               jsonrec.Encoder
-	sink              *fileio.Sink
-	name              string
-	buf               []byte
+	filekit.SinkWriter // Commit, CommitState, ResumeAt, Close, Abort
+	enc                jsonrec.Encoder
+	sink               *filekit.Sink
+	name               string
+	buf                []byte
 }
 
 var _ connector.ResumableWriter = (*writer)(nil)

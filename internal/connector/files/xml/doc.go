@@ -11,5 +11,5 @@
 //
 // The writer writes <root><record>…</record></root> following record_path, fields as child elements
 // (nested by "." in their names, attributes for "@" names), NULL as an absent element, through
-// fileio.Sink; the closing tags are written at every Commit, so a committed file is well-formed.
+// filekit.Sink; the closing tags are written at every Commit, so a committed file is well-formed.
 package xml

@@ -18,37 +18,37 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/configspec"
 	"github.com/dataaggregator/aggregator/internal/connector"
-	"github.com/dataaggregator/aggregator/internal/connector/files/internal/fileio"
+	"github.com/dataaggregator/aggregator/internal/connector/files/internal/filekit"
 	"github.com/dataaggregator/aggregator/internal/record"
 )
 
 // Config is the XML connector's configuration.
 type Config struct {
-	fileio.Source
+	filekit.Source
 	RecordPath     string `json:"record_path"`
 	MaxRecordBytes int    `json:"max_record_bytes"`
 }
 
-// Connector is the XML connector: fileio's file connector over the XML records format.
-type Connector = fileio.Connector[*Config]
+// Connector is the XML connector: filekit's file connector over the XML records format.
+type Connector = filekit.Connector[*Config]
 
 // New returns the XML connector (type "xml").
-func New() *Connector { return fileio.NewConnector[Config](format{}) }
+func New() *Connector { return filekit.NewConnector[Config](format{}) }
 
-// format is the XML records format; fileio.Connector does the rest.
+// format is the XML records format; filekit.Connector does the rest.
 type format struct{}
 
 // Spec describes the connector.
 func (format) Spec() connector.Spec {
-	return fileio.ConnectorSpec("xml", "XML file",
+	return filekit.ConnectorSpec("xml", "XML file",
 		"Reads and writes repeating XML elements as records, flattening attributes and nested elements to fields (local path or upload; gzip input detected).",
-		fileio.AppendOrOverwrite(),
-		fileio.PathParam("File", "data/orders.xml", true),
-		fileio.UploadParam("file"),
+		filekit.AppendOrOverwrite(),
+		filekit.PathParam("File", "data/orders.xml", true),
+		filekit.UploadParam("file"),
 		configspec.Param{Name: "record_path", Type: configspec.String, Default: "records/record", Pattern: `^[^/\s]+(/[^/\s]+)+$`, Description: "Slash-separated element names from the root element to the repeating record element (at least two).", Examples: []any{"orders/order"}},
-		fileio.InferRowsParam(0, "Number of records sampled to infer the fields and their types (0: every field is a string)."),
-		fileio.TypesParam("Per-field type overrides by flattened name, e.g. {\"@id\": int, customer.since: date}."),
-		fileio.MaxRecordBytesParam("Largest record element (or text node) accepted; a larger one fails the read with a clear error instead of being loaded."),
+		filekit.InferRowsParam(0, "Number of records sampled to infer the fields and their types (0: every field is a string)."),
+		filekit.TypesParam("Per-field type overrides by flattened name, e.g. {\"@id\": int, customer.since: date}."),
+		filekit.MaxRecordBytesParam("Largest record element (or text node) accepted; a larger one fails the read with a clear error instead of being loaded."),
 	)
 }
 
@@ -85,23 +85,23 @@ func (r *rec) text(name string) (string, bool) {
 }
 
 type reader struct {
-	cfg                *Config
-	path               []string
-	name               string
-	fileio.InputCloser // Close
-	win                *fileio.Window
-	dec                *xml.Decoder
-	stack              []string
-	schema             *record.Schema
-	kinds              []record.Kind
-	q                  fileio.Batches[*rec]
-	samples            []*rec // the inference sample, then q.Samples
-	index              int64
-	st                 state
-	done               bool
-	sc                 scratch
-	log                *slog.Logger
-	unknown            map[string]bool // fields reported as not in the schema
+	cfg                 *Config
+	path                []string
+	name                string
+	filekit.InputCloser // Close
+	win                 *filekit.Window
+	dec                 *xml.Decoder
+	stack               []string
+	schema              *record.Schema
+	kinds               []record.Kind
+	q                   filekit.Batches[*rec]
+	samples             []*rec // the inference sample, then q.Samples
+	index               int64
+	st                  state
+	done                bool
+	sc                  scratch
+	log                 *slog.Logger
+	unknown             map[string]bool // fields reported as not in the schema
 }
 
 // Reader opens the file and reads the inference sample (then seeks to the checkpoint, if any).
@@ -114,7 +114,7 @@ func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req co
 	if err := r.start(path); err != nil {
 		return nil, err
 	}
-	if r.samples, err = fileio.Sample(max(cfg.InferRows, 1), r.record); err != nil {
+	if r.samples, err = filekit.Sample(max(cfg.InferRows, 1), r.record); err != nil {
 		r.Close()
 		return nil, err
 	}
@@ -128,7 +128,7 @@ func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req co
 			}
 		}
 	}
-	names = fileio.Declared(names, overrides)
+	names = filekit.Declared(names, overrides)
 	texts := func(yield func([]string) bool) {
 		row := make([]string, len(names))
 		for _, rc := range r.samples {
@@ -140,12 +140,12 @@ func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req co
 			}
 		}
 	}
-	if r.schema, r.kinds, err = fileio.TextSchema(name, names, overrides, cfg.InferRows, texts); err != nil {
+	if r.schema, r.kinds, err = filekit.TextSchema(name, names, overrides, cfg.InferRows, texts); err != nil {
 		r.Close()
 		return nil, err
 	}
 	if len(req.State) > 0 {
-		if err := fileio.Checkpoint(name, req.State, &r.st); err != nil {
+		if err := filekit.Checkpoint(name, req.State, &r.st); err != nil {
 			r.Close()
 			return nil, err
 		}
@@ -164,19 +164,19 @@ func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req co
 			}
 		}
 	}
-	r.q.B = record.NewBuilder(r.schema, fileio.BatchSize(req.BatchSize))
+	r.q.B = record.NewBuilder(r.schema, filekit.BatchSize(req.BatchSize))
 	r.q.Samples, r.samples = r.samples, nil
 	r.q.From(r.dec.InputOffset())
 	return r, nil
 }
 
 func (r *reader) start(path string) error {
-	in, err := fileio.Open(path, r.name)
+	in, err := filekit.Open(path, r.name)
 	if err != nil {
 		return err
 	}
 	r.In, r.index, r.stack = in, 0, r.stack[:0]
-	r.win = &fileio.Window{R: in, Max: int64(r.cfg.MaxRecordBytes)}
+	r.win = &filekit.Window{R: in, Max: int64(r.cfg.MaxRecordBytes)}
 	r.dec = xml.NewDecoder(r.win)
 	r.dec.CharsetReader = func(label string, input io.Reader) (io.Reader, error) {
 		enc, err := ianaindex.IANA.Encoding(label)
@@ -192,7 +192,7 @@ func (r *reader) fail(err error) error {
 	line, _ := r.dec.InputPos()
 	var se *xml.SyntaxError
 	switch {
-	case errors.Is(err, fileio.ErrRecordTooLarge):
+	case errors.Is(err, filekit.ErrRecordTooLarge):
 		return fmt.Errorf("%s: line %d: record %d exceeds max_record_bytes (%d)", r.name, line, r.index+1, r.cfg.MaxRecordBytes)
 	case errors.As(err, &se):
 		return fmt.Errorf("%s: line %d: XML is not well-formed: %s", r.name, se.Line, se.Msg)
@@ -427,14 +427,14 @@ func (rc *rec) flat() map[string]string {
 	m := make(map[string]string, len(rc.names))
 	for _, n := range rc.names {
 		s, _ := rc.text(n)
-		m[n] = fileio.Truncate(s, 256)
+		m[n] = filekit.Truncate(s, 256)
 	}
 	return m
 }
 
 // Writer starts writing the file.
 func (format) Writer(ctx context.Context, env connector.Env, cfg *Config, req connector.WriteRequest) (connector.Writer, error) {
-	path, err := fileio.Destination(env, cfg.Path, cfg.Upload)
+	path, err := filekit.Destination(env, cfg.Path, cfg.Upload)
 	if err != nil {
 		return nil, err
 	}
@@ -472,7 +472,7 @@ func (format) Writer(ctx context.Context, env connector.Env, cfg *Config, req co
 		t = t[:len(t)-len(want)]
 		return size - n + int64(len(t)), bytes.Contains(buf, []byte("<"+parts[len(parts)-1])), nil
 	}
-	sink, err := fileio.OpenSink(fileio.SinkOptions{Path: path, Name: cfg.Path, Mode: req.Mode, RunID: req.RunID, Resume: req.Resume, Tail: tail, Footer: foot})
+	sink, err := filekit.OpenSink(filekit.SinkOptions{Path: path, Name: cfg.Path, Mode: req.Mode, RunID: req.RunID, Resume: req.Resume, Tail: tail, Footer: foot})
 	if err != nil {
 		return nil, err
 	}
@@ -486,7 +486,7 @@ func (format) Writer(ctx context.Context, env connector.Env, cfg *Config, req co
 			return nil, err
 		}
 	}
-	return &writer{SinkWriter: fileio.SinkWriter{Sink: sink}, sink: sink, elem: parts[len(parts)-1], name: cfg.Path}, nil
+	return &writer{SinkWriter: filekit.SinkWriter{Sink: sink}, sink: sink, elem: parts[len(parts)-1], name: cfg.Path}, nil
 }
 
 func validName(s string) bool {
@@ -503,13 +503,13 @@ func validName(s string) bool {
 }
 
 type writer struct {
-	fileio.SinkWriter // Commit, CommitState, ResumeAt, Close, Abort
-	sink              *fileio.Sink
-	elem              string
-	name              string
-	buf               []byte
-	schema            *record.Schema
-	plan              []fieldPlan
+	filekit.SinkWriter // Commit, CommitState, ResumeAt, Close, Abort
+	sink               *filekit.Sink
+	elem               string
+	name               string
+	buf                []byte
+	schema             *record.Schema
+	plan               []fieldPlan
 }
 
 var _ connector.ResumableWriter = (*writer)(nil)

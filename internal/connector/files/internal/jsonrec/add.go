@@ -3,7 +3,7 @@ package jsonrec
 import (
 	"log/slog"
 
-	"github.com/dataaggregator/aggregator/internal/connector/files/internal/fileio"
+	"github.com/dataaggregator/aggregator/internal/connector/files/internal/filekit"
 	"github.com/dataaggregator/aggregator/internal/record"
 )
 
@@ -12,7 +12,7 @@ import (
 // non-empty reason rejects the object as it is (it was not an object, or not valid JSON).
 func (c *Converter) Add(b *record.Builder, source string, pos int64, obj []byte, reason string) {
 	if reason != "" {
-		b.Reject(fileio.Reject(source, pos, "", reason, string(obj)))
+		b.Reject(filekit.Reject(source, pos, "", reason, string(obj)))
 		return
 	}
 	row := b.Row(pos)
@@ -22,7 +22,7 @@ func (c *Converter) Add(b *record.Builder, source string, pos int64, obj []byte,
 	}
 	if reason != "" {
 		b.Unrow()
-		b.Reject(fileio.Reject(source, pos, field, reason, string(obj)))
+		b.Reject(filekit.Reject(source, pos, field, reason, string(obj)))
 	}
 }
 

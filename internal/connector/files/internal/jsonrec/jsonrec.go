@@ -12,7 +12,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
-	"github.com/dataaggregator/aggregator/internal/connector/files/internal/fileio"
+	"github.com/dataaggregator/aggregator/internal/connector/files/internal/filekit"
 	"github.com/dataaggregator/aggregator/internal/record"
 )
 
@@ -450,7 +450,7 @@ func (c *Converter) Value(val []byte, k record.Kind) (record.Value, string) {
 		switch k {
 		case record.KindInt:
 			if !isStr {
-				if n, ok := fileio.Atoi(val); ok {
+				if n, ok := filekit.Atoi(val); ok {
 					return record.Int(n), ""
 				}
 			}
@@ -461,7 +461,7 @@ func (c *Converter) Value(val []byte, k record.Kind) (record.Value, string) {
 			return record.Int(n), ""
 		case record.KindFloat:
 			if !isStr {
-				if f, ok := fileio.FastFloat(val); ok {
+				if f, ok := filekit.FastFloat(val); ok {
 					return record.Float(f), ""
 				}
 			}
@@ -485,7 +485,7 @@ func (c *Converter) Value(val []byte, k record.Kind) (record.Value, string) {
 			return record.Null, fmt.Sprintf("want a %s string, got %s", k, abbrev(val))
 		}
 		if k == record.KindTimestamp {
-			if v, ok := fileio.FastTimestamp(val[1 : len(val)-1]); ok {
+			if v, ok := filekit.FastTimestamp(val[1 : len(val)-1]); ok {
 				return v, ""
 			}
 			t, err := record.ParseTime(text, time.UTC)
@@ -494,7 +494,7 @@ func (c *Converter) Value(val []byte, k record.Kind) (record.Value, string) {
 			}
 			return record.Timestamp(t), ""
 		}
-		if v, ok := fileio.FastDate(val[1 : len(val)-1]); ok {
+		if v, ok := filekit.FastDate(val[1 : len(val)-1]); ok {
 			return v, ""
 		}
 		v, err := record.Parse(text, k)

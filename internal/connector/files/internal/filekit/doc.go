@@ -1,4 +1,4 @@
-// Package fileio holds what every file connector shares, so that each connector package holds only
+// Package filekit holds what every file connector shares, so that each connector package holds only
 // its format: the common config (Source and the path, upload, infer_rows, types, max_record_bytes
 // params), Connector, the generic connector (Check, Discover, Open, OpenWriter) made of a small
 // per-format Format interface, confinement of local paths to the configured roots (several roots
@@ -7,4 +7,4 @@
 // reject building readers share (Batches, Reject, TextSchema), and Sink, the atomic, resumable
 // destination file (temp file + fsync + rename, commit records in a sidecar) with SinkWriter giving a
 // writer its commit methods.
-package fileio
+package filekit
