@@ -2,47 +2,30 @@ package connector
 
 import (
 	"fmt"
-	"sort"
-	"strings"
+
+	"github.com/dataaggregator/aggregator/internal/registry"
 )
 
 // Registry maps connector type names to connectors. Build one in the composition root with the
 // connectors the application offers; tests build one with what they need.
 type Registry struct {
-	byName map[string]Connector
+	r *registry.Registry[Connector]
 }
 
 // NewRegistry builds a registry; it fails on a duplicate or empty name.
 func NewRegistry(cs ...Connector) (*Registry, error) {
-	r := &Registry{byName: make(map[string]Connector, len(cs))}
-	for _, c := range cs {
-		if err := r.Add(c); err != nil {
-			return nil, err
-		}
+	r, err := registry.New("connector", func(c Connector) string { return c.Spec().Name }, cs...)
+	if err != nil {
+		return nil, err
 	}
-	return r, nil
+	return &Registry{r: r}, nil
 }
 
 // Add registers a connector.
-func (r *Registry) Add(c Connector) error {
-	name := c.Spec().Name
-	if name == "" {
-		return fmt.Errorf("connector %T has an empty name", c)
-	}
-	if _, dup := r.byName[name]; dup {
-		return fmt.Errorf("connector %q registered twice", name)
-	}
-	r.byName[name] = c
-	return nil
-}
+func (r *Registry) Add(c Connector) error { return r.r.Add(c) }
 
 // Get returns the named connector or an error listing the known ones.
-func (r *Registry) Get(name string) (Connector, error) {
-	if c, ok := r.byName[name]; ok {
-		return c, nil
-	}
-	return nil, fmt.Errorf("unknown connector type %q (known: %s)", name, strings.Join(r.Names(), ", "))
-}
+func (r *Registry) Get(name string) (Connector, error) { return r.r.Get(name) }
 
 // Source returns the named connector as a Source.
 func (r *Registry) Source(name string) (Source, Spec, error) {
@@ -71,20 +54,14 @@ func (r *Registry) Destination(name string) (Destination, Spec, error) {
 }
 
 // Names lists the registered type names, sorted.
-func (r *Registry) Names() []string {
-	out := make([]string, 0, len(r.byName))
-	for n := range r.byName {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
+func (r *Registry) Names() []string { return r.r.Names() }
 
 // Specs lists every connector's spec, sorted by name.
 func (r *Registry) Specs() []Spec {
-	out := make([]Spec, 0, len(r.byName))
-	for _, n := range r.Names() {
-		out = append(out, r.byName[n].Spec())
+	all := r.r.All()
+	out := make([]Spec, len(all))
+	for i, c := range all {
+		out[i] = c.Spec()
 	}
 	return out
 }

@@ -3,11 +3,10 @@ package transform
 import (
 	"context"
 	"fmt"
-	"sort"
-	"strings"
 
 	"github.com/dataaggregator/aggregator/internal/configspec"
 	"github.com/dataaggregator/aggregator/internal/record"
+	"github.com/dataaggregator/aggregator/internal/registry"
 )
 
 // Spec describes a transformation type.
@@ -73,47 +72,35 @@ type LookupInputs interface {
 
 // Registry maps transformation type names to definitions. Build it in the composition root.
 type Registry struct {
-	byName map[string]Definition
+	r *registry.Registry[Definition]
 }
 
-// NewRegistry builds a registry; it fails on a duplicate or empty name.
+// NewRegistry builds a registry; it fails on a duplicate, empty or incomplete definition.
 func NewRegistry(defs ...Definition) (*Registry, error) {
-	r := &Registry{byName: make(map[string]Definition, len(defs))}
 	for _, d := range defs {
-		if d.Spec.Name == "" || d.New == nil {
-			return nil, fmt.Errorf("transformation definition %q is incomplete", d.Spec.Name)
+		if d.Spec.Name != "" && d.New == nil {
+			return nil, fmt.Errorf("transformation %q has no constructor", d.Spec.Name)
 		}
-		if _, dup := r.byName[d.Spec.Name]; dup {
-			return nil, fmt.Errorf("transformation %q registered twice", d.Spec.Name)
-		}
-		r.byName[d.Spec.Name] = d
 	}
-	return r, nil
+	r, err := registry.New("transformation", func(d Definition) string { return d.Spec.Name }, defs...)
+	if err != nil {
+		return nil, err
+	}
+	return &Registry{r: r}, nil
 }
 
 // Get returns the named definition or an error listing the known ones.
-func (r *Registry) Get(name string) (Definition, error) {
-	if d, ok := r.byName[name]; ok {
-		return d, nil
-	}
-	return Definition{}, fmt.Errorf("unknown transformation type %q (known: %s)", name, strings.Join(r.Names(), ", "))
-}
+func (r *Registry) Get(name string) (Definition, error) { return r.r.Get(name) }
 
 // Names lists the registered type names, sorted.
-func (r *Registry) Names() []string {
-	out := make([]string, 0, len(r.byName))
-	for n := range r.byName {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
+func (r *Registry) Names() []string { return r.r.Names() }
 
 // Specs lists every definition's spec, sorted by name.
 func (r *Registry) Specs() []Spec {
-	out := make([]Spec, 0, len(r.byName))
-	for _, n := range r.Names() {
-		out = append(out, r.byName[n].Spec)
+	all := r.r.All()
+	out := make([]Spec, len(all))
+	for i, d := range all {
+		out[i] = d.Spec
 	}
 	return out
 }

@@ -424,3 +424,26 @@ func TestSpecsHaveSchemas(t *testing.T) {
 		}
 	}
 }
+
+func TestRegistryRefusesIncompleteAndDuplicateDefinitions(t *testing.T) {
+	t.Parallel()
+	f := filterDefinition()
+	tests := []struct {
+		name string
+		defs []Definition
+		want string
+	}{
+		{"no constructor", []Definition{{Spec: Spec{Name: "x"}}}, `transformation "x" has no constructor`},
+		{"empty name", []Definition{{New: f.New}}, "has an empty name"},
+		{"duplicate", []Definition{f, f}, `transformation "filter" registered twice`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := NewRegistry(tt.defs...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
