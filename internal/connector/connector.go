@@ -103,6 +103,15 @@ type Reader interface {
 	Close() error
 }
 
+// Acker is an optional capability of a Reader: Ack is called with the reader's state as saved in a
+// checkpoint, after that checkpoint is durable (every destination committed what came before it).
+// A streaming source commits its position there (a Kafka offset, a JetStream ack, a replication
+// slot's LSN). Ack may be called while Next runs in another goroutine. An error is logged and the
+// run goes on: the next checkpoint acknowledges a later state.
+type Acker interface {
+	Ack(ctx context.Context, state json.RawMessage) error
+}
+
 // WriteMode says how a destination treats existing data.
 type WriteMode string
 
@@ -187,7 +196,9 @@ var (
 	ErrConfig = errors.New("invalid configuration")
 	// ErrNotFound marks a missing stream, table or file.
 	ErrNotFound = errors.New("not found")
-	// ErrTransient marks a failure worth retrying (connection reset, server restarting).
+	// ErrTransient marks a failure worth retrying (connection reset, server restarting). The engine
+	// retries opening a source or destination, and a Next that fails with it: it closes the reader
+	// and opens the source again at the state after the last batch Next returned.
 	ErrTransient = errors.New("transient failure")
 	// ErrUnsupported marks an operation a connector does not support (e.g. upsert on CSV).
 	ErrUnsupported = errors.New("unsupported")

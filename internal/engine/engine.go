@@ -132,9 +132,10 @@ type rnode struct {
 	origin string
 
 	// sources
-	reader connector.Reader
-	state  json.RawMessage // after the last batch pushed through the DAG
-	lookup bool            // read to the end before other sources (feeds a join's lookup side)
+	readerMu sync.Mutex // guards reader, which a transient failure replaces while acks read it
+	reader   connector.Reader
+	state    json.RawMessage // after the last batch pushed through the DAG
+	lookup   bool            // read to the end before other sources (feeds a join's lookup side)
 	// transforms
 	node        transform.Node
 	endedInputs int
@@ -188,6 +189,7 @@ func newRunner(plan *pipeline.Plan, opts Options) *runner {
 	if opts.ProgressInterval <= 0 {
 		opts.ProgressInterval = 500 * time.Millisecond
 	}
+	opts.Retry = opts.Retry.withDefaults()
 	r := &runner{plan: plan, opts: opts, log: opts.Logger, by: map[string]*rnode{},
 		policy: plan.OnReject(), maxRatio: plan.Spec.ErrorPolicy.MaxRejectRatio}
 	for _, n := range plan.Nodes {
@@ -313,9 +315,7 @@ func (r *runner) openSources(ctx context.Context, states map[string]json.RawMess
 		if rn.p.Kind != pipeline.KindSource {
 			continue
 		}
-		req := connector.ReadRequest{Stream: rn.p.Stream, Mode: rn.p.Sync.Mode, CursorField: rn.p.Sync.CursorField,
-			State: states[rn.p.ID], BatchSize: r.opts.BatchSize, Overrides: rn.p.Overrides}
-		rd, err := rn.p.Source.Open(ctx, r.opts.Env, configOrEmpty(rn.p.Config), req)
+		rd, err := r.openReader(ctx, rn, states[rn.p.ID])
 		if err != nil {
 			return &NodeError{ID: rn.p.ID, Path: rn.p.Path, Err: fmt.Errorf("open %s source: %w", rn.p.Type, err)}
 		}
@@ -539,7 +539,7 @@ type sourceItem struct {
 }
 
 // readSource reads n until the end, ctx is done or limit rows (preview; 0: no limit) were read.
-func readSource(ctx context.Context, n *rnode, limit int64, out chan<- sourceItem) {
+func (r *runner) readSource(ctx context.Context, n *rnode, limit int64, out chan<- sourceItem) {
 	send := func(it sourceItem) bool {
 		select {
 		case out <- it:
@@ -549,8 +549,9 @@ func readSource(ctx context.Context, n *rnode, limit int64, out chan<- sourceIte
 		}
 	}
 	var rows int64
+	src := &sourceReader{r: r, n: n, state: n.state}
 	for {
-		b, err := n.reader.Next(ctx)
+		b, st, err := src.next(ctx)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				send(sourceItem{n: n, err: io.EOF})
@@ -561,11 +562,6 @@ func readSource(ctx context.Context, n *rnode, limit int64, out chan<- sourceIte
 		}
 		if b == nil {
 			continue
-		}
-		st, err := n.reader.State()
-		if err != nil {
-			send(sourceItem{n: n, err: fmt.Errorf("state: %w", err)})
-			return
 		}
 		rows += int64(b.Len()) // before the send: the batch belongs to the driver after it
 		if !send(sourceItem{n: n, batch: b, state: st}) {
@@ -618,7 +614,7 @@ func (r *runner) pump(ctx context.Context, limit int64, tick func(ctx context.Co
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					readSource(ctx, rn, limit, items)
+					r.readSource(ctx, rn, limit, items)
 				}()
 			}
 		}

@@ -190,7 +190,7 @@ func (r *runner) pumpParallel(ctx context.Context, n int, tick func(ctx context.
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				readSource(ctx, rn, 0, items)
+				r.readSource(ctx, rn, 0, items)
 			}()
 		}
 	}

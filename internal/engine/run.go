@@ -161,7 +161,7 @@ func (r *runner) run(ctx context.Context) (res *Result, err error) {
 		}
 		req := connector.WriteRequest{Stream: n.p.Stream, Mode: n.p.Write.Mode, Key: n.p.Write.Key, Schema: n.schema,
 			RunID: r.runID, Resume: resume}
-		w, err := n.p.Destination.OpenWriter(ctx, r.opts.Env, configOrEmpty(n.p.Config), req)
+		w, err := r.openWriter(ctx, n, req)
 		if err != nil {
 			return res, fmt.Errorf("open destination %s (%s): %w", n.p.ID, n.p.Type, err)
 		}
@@ -235,6 +235,7 @@ func (r *runner) run(ctx context.Context) (res *Result, err error) {
 		if err := r.opts.Checkpointer.Save(ctx, final); err != nil {
 			return res, fmt.Errorf("save final checkpoint: %w", err)
 		}
+		r.ack(ctx, final)
 	}
 	return res, nil
 }
@@ -291,6 +292,7 @@ func (r *runner) checkpoint(ctx context.Context, save bool) error {
 		return fmt.Errorf("save checkpoint: %w", err)
 	}
 	r.checkpoints++
+	r.ack(ctx, cp)
 	return nil
 }
 

@@ -109,6 +109,8 @@ type Options struct {
 	Progress         func(Progress)
 	ProgressInterval time.Duration
 	Logger           *slog.Logger
+	// Retry says how failures marked connector.ErrTransient are retried (zero: the defaults).
+	Retry Retry
 	// PreviewWait bounds how long Preview waits for rows from an unbounded source (default 10s).
 	PreviewWait time.Duration
 	// Now is the clock (tests); nil: time.Now.
