@@ -36,6 +36,20 @@ func testRefreshRotationAndReuse(t *testing.T, opts setupOptions) {
 	if r := e.do("POST", "/api/v1/auth/refresh", "", map[string]any{"refresh_token": pair.RefreshToken}); r.status != 401 {
 		t.Fatalf("refresh with the family's newest token after reuse: %d, want 401", r.status)
 	}
+	// The revoked session's access token stops working too.
+	if r := e.do("GET", "/api/v1/auth/me", pair.AccessToken, nil); r.status != 401 {
+		t.Fatalf("access token of a session revoked for reuse: %d, want 401", r.status)
+	}
+	// Every refresh is audited with its user as the actor, the refused reuse too.
+	refreshes := e.auditEntries(store.AuditFilter{Action: "auth.refresh"})
+	if len(refreshes) != 3 {
+		t.Fatalf("audited %d refreshes, want 3", len(refreshes))
+	}
+	for _, a := range refreshes {
+		if a.ActorName != "viewer1" || a.ActorID == "" {
+			t.Errorf("auth.refresh audit entry (%s) has actor %q/%q, want viewer1", a.Result, a.ActorID, a.ActorName)
+		}
+	}
 
 	// Logout revokes the session's refresh token.
 	_, rt3 := e.loginPair("viewer1")

@@ -33,7 +33,7 @@ func (s *Server) authenticate(ctx context.Context, header string) (principal, er
 		s.log.ErrorContext(ctx, "authenticate", "error", err)
 		return principal{}, errors.New("authentication failed")
 	}
-	out := principal{UserID: p.UserID, Username: p.Username, Role: p.Role}
+	out := principal{UserID: p.UserID, Username: p.Username, Role: p.Role, MustChangePassword: p.MustChangePassword}
 	if p.TokenKind == auth.KindAPIToken {
 		out.APITokenID = p.TokenID
 	}
@@ -142,7 +142,10 @@ type tokensOutput struct {
 }
 
 func (s *Server) refresh(ctx context.Context, in *refreshInput) (*tokensOutput, error) {
-	toks, err := s.auth.Refresh(ctx, in.Body.RefreshToken, clientOf(ctx))
+	toks, u, err := s.auth.Refresh(ctx, in.Body.RefreshToken, clientOf(ctx))
+	if u.ID != "" {
+		infoFrom(ctx).setActor(u.ID, u.Username)
+	}
 	if err != nil {
 		switch {
 		case errors.Is(err, auth.ErrTokenReused):

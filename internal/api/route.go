@@ -35,6 +35,10 @@ type route struct {
 	MaxBody int64
 	// Description is the long text of the OpenAPI operation.
 	Description string
+	// WhilePasswordChange allows the route to a user who must change a
+	// temporary password first (reading the own profile, changing it);
+	// every other authenticated route refuses them.
+	WhilePasswordChange bool
 }
 
 // handle registers one route with huma: authentication, RBAC, the per-user
@@ -94,6 +98,8 @@ type principal struct {
 	Role     auth.Role
 	// APITokenID is set when the caller used an API token.
 	APITokenID string
+	// MustChangePassword: the user signed in with a temporary password.
+	MustChangePassword bool
 }
 
 type principalKey struct{}
@@ -129,6 +135,12 @@ func (s *Server) routeMiddleware(r route) func(huma.Context, func(huma.Context))
 			return
 		}
 		ri.setActor(p.UserID, p.Username)
+		if p.MustChangePassword && !r.WhilePasswordChange {
+			ri.deny("password change required")
+			_ = huma.WriteErr(s.api, ctx, http.StatusForbidden,
+				"password change required: this account has a temporary password; change it at POST /api/v1/auth/password first")
+			return
+		}
 		if !auth.Can(p.Role, r.Perm) {
 			ri.deny("role " + string(p.Role) + " lacks " + string(r.Perm))
 			_ = huma.WriteErr(s.api, ctx, http.StatusForbidden,

@@ -32,9 +32,9 @@ func (s *Server) registerRoutes(api huma.API) {
 		Summary: "Exchange a refresh token for a new token pair (the old refresh token is spent)"}, s.refresh)
 	handle(s, api, route{Method: post, Path: "/api/v1/auth/logout", ID: "logout", Action: "auth.logout", Tag: "auth", Public: true, Status: empty,
 		Summary: "Revoke a refresh token and every token of its login session"}, s.logout)
-	handle(s, api, route{Method: get, Path: "/api/v1/auth/me", ID: "get-me", Tag: "auth", Perm: auth.PermProfileSelf,
+	handle(s, api, route{Method: get, Path: "/api/v1/auth/me", ID: "get-me", Tag: "auth", Perm: auth.PermProfileSelf, WhilePasswordChange: true,
 		Summary: "The signed-in user, with the permissions of their role"}, s.me)
-	handle(s, api, route{Method: post, Path: "/api/v1/auth/password", ID: "change-password", Action: "auth.password_change", Tag: "auth", Perm: auth.PermProfileSelf, Status: empty,
+	handle(s, api, route{Method: post, Path: "/api/v1/auth/password", ID: "change-password", Action: "auth.password_change", Tag: "auth", Perm: auth.PermProfileSelf, Status: empty, WhilePasswordChange: true,
 		Summary: "Change your own password (the current one is required); ends your other sessions"}, s.changePassword)
 
 	// API tokens (own).

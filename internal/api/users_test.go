@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/dataaggregator/aggregator/internal/auth"
@@ -110,15 +111,19 @@ func testUserLifecycle(t *testing.T, opts setupOptions) {
 		t.Fatalf("email search: %+v", page)
 	}
 
-	// A role change applies to existing tokens at once and ends refresh sessions.
+	// A role change ends the user's sessions (access and refresh tokens); the
+	// next sign-in carries the new role.
 	if r := e.do("PATCH", "/api/v1/users/"+ana.ID, admin, map[string]any{"role": "viewer"}); r.status != 200 {
 		t.Fatalf("update: %d %s", r.status, r.body)
+	}
+	if r := e.do("GET", "/api/v1/auth/me", anaToken, nil); r.status != 401 {
+		t.Fatalf("access token after a role change: %d, want 401", r.status)
 	}
 	var me struct {
 		Role        string            `json:"role"`
 		Permissions []auth.Permission `json:"permissions"`
 	}
-	e.do("GET", "/api/v1/auth/me", anaToken, nil).decode(t, &me)
+	e.do("GET", "/api/v1/auth/me", e.login("ana", testPassword), nil).decode(t, &me)
 	if me.Role != "viewer" {
 		t.Fatalf("role after change: %q", me.Role)
 	}
@@ -157,6 +162,28 @@ func testUserLifecycle(t *testing.T, opts setupOptions) {
 	tmp.decode(t, &loginOut)
 	if tmp.status != 200 || !loginOut.User.MustChangePassword {
 		t.Fatalf("login with the temporary password: %d must_change=%v", tmp.status, loginOut.User.MustChangePassword)
+	}
+	// Until it is changed, the temporary password opens only the profile and
+	// the password change (no runs, no pipelines, no API tokens).
+	tmpToken := e.login("ana", "Temporary-Passw0rd-1")
+	for _, tc := range []struct{ method, path string }{
+		{"GET", "/api/v1/pipelines"},
+		{"POST", "/api/v1/auth/tokens"},
+		{"GET", "/api/v1/runs"},
+	} {
+		r := e.do(tc.method, tc.path, tmpToken, map[string]any{"name": "x"})
+		if r.status != 403 || !strings.Contains(r.problem(t).Detail, "password change required") {
+			t.Errorf("%s %s with a temporary password: %d %s, want 403 password change required", tc.method, tc.path, r.status, r.body)
+		}
+	}
+	if r := e.do("GET", "/api/v1/auth/me", tmpToken, nil); r.status != 200 {
+		t.Fatalf("me with a temporary password: %d %s", r.status, r.body)
+	}
+	if r := e.do("POST", "/api/v1/auth/password", tmpToken, map[string]any{"current_password": "Temporary-Passw0rd-1", "new_password": "Quiet-River-Stone-92"}); r.status != 204 {
+		t.Fatalf("change the temporary password: %d %s", r.status, r.body)
+	}
+	if r := e.do("GET", "/api/v1/pipelines", e.login("ana", "Quiet-River-Stone-92"), nil); r.status != 200 {
+		t.Fatalf("pipelines after the change: %d %s", r.status, r.body)
 	}
 
 	// Delete: gone, but the audit trail keeps the actor's name.

@@ -10,17 +10,19 @@ import (
 	"github.com/dataaggregator/aggregator/internal/store"
 )
 
-// accessClaims are the claims of an access token. Subject is the user id and
-// ID the token id; username and role are informational (Authenticate reads
-// the current role from the store).
+// accessClaims are the claims of an access token. Subject is the user id, ID
+// the token id and SessionID the refresh-token family it was issued in (a
+// revoked family voids the token); username and role are informational
+// (Authenticate reads the current role from the store).
 type accessClaims struct {
 	jwt.RegisteredClaims
-	Username string `json:"username"`
-	Role     Role   `json:"role"`
-	Kind     string `json:"kind"`
+	Username  string `json:"username"`
+	Role      Role   `json:"role"`
+	Kind      string `json:"kind"`
+	SessionID string `json:"sid"`
 }
 
-func (s *Service) issueAccess(u store.User, role Role, now time.Time) (string, time.Time, error) {
+func (s *Service) issueAccess(u store.User, role Role, session string, now time.Time) (string, time.Time, error) {
 	id, err := randomToken(16)
 	if err != nil {
 		return "", time.Time{}, err
@@ -36,9 +38,10 @@ func (s *Service) issueAccess(u store.User, role Role, now time.Time) (string, t
 			IssuedAt:  jwt.NewNumericDate(now),
 			ID:        id,
 		},
-		Username: u.Username,
-		Role:     role,
-		Kind:     string(KindAccess),
+		Username:  u.Username,
+		Role:      role,
+		Kind:      string(KindAccess),
+		SessionID: session,
 	}
 	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(s.signingKey)
 	if err != nil {
@@ -68,7 +71,7 @@ func (s *Service) parseAccess(token string) (*accessClaims, error) {
 	if err != nil {
 		return nil, errors.Join(ErrInvalidToken, err)
 	}
-	if c.Kind != string(KindAccess) || c.Subject == "" {
+	if c.Kind != string(KindAccess) || c.Subject == "" || c.SessionID == "" {
 		return nil, ErrInvalidToken
 	}
 	return &c, nil

@@ -67,6 +67,13 @@ type Principal struct {
 	Role      Role
 	TokenKind TokenKind
 	TokenID   string // JWT id or API token id
+	// SessionID is the login session (refresh-token family) an access token
+	// belongs to; empty for API tokens.
+	SessionID string
+	// MustChangePassword is set while the user holds a temporary password:
+	// the API then allows only changing it, reading the own profile and
+	// signing out.
+	MustChangePassword bool
 }
 
 // Tokens is the result of Login and Refresh.
@@ -100,6 +107,7 @@ type Store interface {
 	GetRefreshTokenByHash(ctx context.Context, hash string) (store.RefreshToken, error)
 	RotateRefreshToken(ctx context.Context, oldID string, next store.RefreshToken) (store.RefreshToken, error)
 	RevokeRefreshFamily(ctx context.Context, familyID string) (int, error)
+	RefreshFamilyLive(ctx context.Context, familyID string) (bool, error)
 	RevokeUserRefreshTokens(ctx context.Context, userID string) (int, error)
 
 	CreateAPIToken(ctx context.Context, t store.APIToken) (store.APIToken, error)
@@ -303,7 +311,7 @@ func (s *Service) Login(ctx context.Context, login, password string, client Clie
 	if err != nil {
 		return Tokens{}, u, fmt.Errorf("login: %w", err)
 	}
-	access, exp, err := s.issueAccess(u, role, now)
+	access, exp, err := s.issueAccess(u, role, family, now)
 	if err != nil {
 		return Tokens{}, u, err
 	}
@@ -330,48 +338,51 @@ func (s *Service) fail(ctx context.Context, aKey, iKey string) (time.Duration, e
 }
 
 // Refresh rotates a refresh token: the presented token is marked rotated and
-// a new one in the same family is returned with a new access token. A token
-// presented after it was rotated revokes the whole family (ErrTokenReused).
-func (s *Service) Refresh(ctx context.Context, refreshToken string, client ClientInfo) (Tokens, error) {
+// a new one in the same family is returned with a new access token, and the
+// user it belongs to. A token presented after it was rotated revokes the
+// whole family (ErrTokenReused), which also voids the family's access
+// tokens; the user is returned then too (for the audit trail), as it is for
+// a deactivated or refused account.
+func (s *Service) Refresh(ctx context.Context, refreshToken string, client ClientInfo) (Tokens, store.User, error) {
 	if refreshToken == "" {
-		return Tokens{}, ErrInvalidToken
+		return Tokens{}, store.User{}, ErrInvalidToken
 	}
 	old, err := s.store.GetRefreshTokenByHash(ctx, hashToken(refreshToken))
 	if errors.Is(err, store.ErrNotFound) {
-		return Tokens{}, ErrInvalidToken
+		return Tokens{}, store.User{}, ErrInvalidToken
 	}
 	if err != nil {
-		return Tokens{}, fmt.Errorf("refresh: %w", err)
+		return Tokens{}, store.User{}, fmt.Errorf("refresh: %w", err)
+	}
+	u, err := s.store.GetUser(ctx, old.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return Tokens{}, store.User{}, ErrInvalidToken
+	}
+	if err != nil {
+		return Tokens{}, store.User{}, fmt.Errorf("refresh: %w", err)
 	}
 	now := s.now()
 	switch {
 	case old.RevokedAt != nil:
-		return Tokens{}, ErrInvalidToken
+		return Tokens{}, u, ErrInvalidToken
 	case old.RotatedAt != nil:
-		return Tokens{}, s.reuse(ctx, old)
+		return Tokens{}, u, s.reuse(ctx, old)
 	case !now.Before(old.ExpiresAt):
-		return Tokens{}, ErrInvalidToken
-	}
-	u, err := s.store.GetUser(ctx, old.UserID)
-	if errors.Is(err, store.ErrNotFound) {
-		return Tokens{}, ErrInvalidToken
-	}
-	if err != nil {
-		return Tokens{}, fmt.Errorf("refresh: %w", err)
+		return Tokens{}, u, ErrInvalidToken
 	}
 	if !u.Active {
-		return Tokens{}, ErrAccountDisabled
+		return Tokens{}, u, ErrAccountDisabled
 	}
 	role, err := ParseRole(u.Role)
 	if err != nil {
-		return Tokens{}, fmt.Errorf("refresh: user %s: %w", u.ID, err)
+		return Tokens{}, u, fmt.Errorf("refresh: user %s: %w", u.ID, err)
 	}
 	if err := s.roleAllowed(role); err != nil {
-		return Tokens{}, err
+		return Tokens{}, u, err
 	}
 	refresh, hashed, err := newRefreshSecret()
 	if err != nil {
-		return Tokens{}, err
+		return Tokens{}, u, err
 	}
 	next, err := s.store.RotateRefreshToken(ctx, old.ID, store.RefreshToken{
 		UserID: u.ID, TokenHash: hashed, ExpiresAt: now.Add(s.refreshTTL),
@@ -379,16 +390,16 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, client Clien
 	})
 	if errors.Is(err, store.ErrConflict) {
 		// Another request rotated it first: the token was used twice.
-		return Tokens{}, s.reuse(ctx, old)
+		return Tokens{}, u, s.reuse(ctx, old)
 	}
 	if err != nil {
-		return Tokens{}, fmt.Errorf("refresh: %w", err)
+		return Tokens{}, u, fmt.Errorf("refresh: %w", err)
 	}
-	access, exp, err := s.issueAccess(u, role, now)
+	access, exp, err := s.issueAccess(u, role, old.FamilyID, now)
 	if err != nil {
-		return Tokens{}, err
+		return Tokens{}, u, err
 	}
-	return Tokens{AccessToken: access, AccessExpiresAt: exp, RefreshToken: refresh, RefreshExpiresAt: next.ExpiresAt, TokenType: "Bearer"}, nil
+	return Tokens{AccessToken: access, AccessExpiresAt: exp, RefreshToken: refresh, RefreshExpiresAt: next.ExpiresAt, TokenType: "Bearer"}, u, nil
 }
 
 func (s *Service) reuse(ctx context.Context, old store.RefreshToken) error {
@@ -400,9 +411,9 @@ func (s *Service) reuse(ctx context.Context, old store.RefreshToken) error {
 	return ErrTokenReused
 }
 
-// Logout revokes the refresh token's whole family (the login session).
-// Unknown or already revoked tokens are not an error. Access tokens already
-// issued stay valid until they expire (at most the access TTL).
+// Logout revokes the refresh token's whole family (the login session) and
+// with it every access token issued in that session. Unknown or already
+// revoked tokens are not an error.
 func (s *Service) Logout(ctx context.Context, refreshToken string) error {
 	if refreshToken == "" {
 		return nil
@@ -443,6 +454,15 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 	if c.IssuedAt != nil && c.IssuedAt.Time.Before(u.PasswordChangedAt.Truncate(time.Second)) {
 		return Principal{}, ErrInvalidToken
 	}
+	// So are tokens of a session that was revoked (logout, refresh-token
+	// reuse, password change, deactivation).
+	live, err := s.store.RefreshFamilyLive(ctx, c.SessionID)
+	if err != nil {
+		return Principal{}, fmt.Errorf("authenticate: %w", err)
+	}
+	if !live {
+		return Principal{}, ErrInvalidToken
+	}
 	role, err := ParseRole(u.Role)
 	if err != nil {
 		return Principal{}, ErrInvalidToken
@@ -450,7 +470,8 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 	if err := s.roleAllowed(role); err != nil {
 		return Principal{}, err
 	}
-	return Principal{UserID: u.ID, Username: u.Username, Role: role, TokenKind: KindAccess, TokenID: c.ID}, nil
+	return Principal{UserID: u.ID, Username: u.Username, Role: role, TokenKind: KindAccess, TokenID: c.ID,
+		SessionID: c.SessionID, MustChangePassword: u.MustChangePassword}, nil
 }
 
 func (s *Service) activeUser(ctx context.Context, id string) (store.User, error) {
@@ -496,7 +517,8 @@ func (s *Service) authenticateAPIToken(ctx context.Context, token string) (Princ
 			return Principal{}, fmt.Errorf("authenticate: %w", err)
 		}
 	}
-	return Principal{UserID: u.ID, Username: u.Username, Role: role, TokenKind: KindAPIToken, TokenID: t.ID}, nil
+	return Principal{UserID: u.ID, Username: u.Username, Role: role, TokenKind: KindAPIToken, TokenID: t.ID,
+		MustChangePassword: u.MustChangePassword}, nil
 }
 
 // NewUser is the input of CreateUser.

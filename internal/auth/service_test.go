@@ -267,6 +267,10 @@ func TestAccessTokenValidation(t *testing.T) {
 	u := e.user(t, "ivy", RoleAdmin)
 	good := e.login(t, "ivy").AccessToken
 	now := e.clock.Now()
+	claims, err := e.svc.parseAccess(good)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	sign := func(method jwt.SigningMethod, key any, mutate func(*accessClaims)) string {
 		c := accessClaims{
@@ -275,7 +279,7 @@ func TestAccessTokenValidation(t *testing.T) {
 				ExpiresAt: jwt.NewNumericDate(now.Add(time.Minute)), NotBefore: jwt.NewNumericDate(now),
 				IssuedAt: jwt.NewNumericDate(now), ID: "x",
 			},
-			Username: "ivy", Role: RoleAdmin, Kind: string(KindAccess),
+			Username: "ivy", Role: RoleAdmin, Kind: string(KindAccess), SessionID: claims.SessionID,
 		}
 		if mutate != nil {
 			mutate(&c)
@@ -311,6 +315,8 @@ func TestAccessTokenValidation(t *testing.T) {
 		{"wrong audience", sign(jwt.SigningMethodHS256, e.svc.signingKey, func(c *accessClaims) { c.Audience = jwt.ClaimStrings{"other"} }), false},
 		{"wrong kind", sign(jwt.SigningMethodHS256, e.svc.signingKey, func(c *accessClaims) { c.Kind = "refresh" }), false},
 		{"unknown user", sign(jwt.SigningMethodHS256, e.svc.signingKey, func(c *accessClaims) { c.Subject = "ghost" }), false},
+		{"no session", sign(jwt.SigningMethodHS256, e.svc.signingKey, func(c *accessClaims) { c.SessionID = "" }), false},
+		{"unknown session", sign(jwt.SigningMethodHS256, e.svc.signingKey, func(c *accessClaims) { c.SessionID = "ghost" }), false},
 		{"garbage", "not.a.token", false},
 		{"empty", "", false},
 		{"unknown api token", APITokenPrefix + "nope", false},
@@ -342,7 +348,7 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 	other := e.login(t, "jack") // a second session (another family)
 
 	e.clock.Advance(time.Minute)
-	second, err := e.svc.Refresh(bg, first.RefreshToken, ClientInfo{IP: "192.0.2.1"})
+	second, _, err := e.svc.Refresh(bg, first.RefreshToken, ClientInfo{IP: "192.0.2.1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -352,23 +358,41 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 	if _, err := e.svc.Authenticate(bg, second.AccessToken); err != nil {
 		t.Fatal(err)
 	}
-	third, err := e.svc.Refresh(bg, second.RefreshToken, ClientInfo{})
+	third, _, err := e.svc.Refresh(bg, second.RefreshToken, ClientInfo{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Reusing a rotated token revokes the whole family, including the newest.
-	if _, err := e.svc.Refresh(bg, first.RefreshToken, ClientInfo{}); !errors.Is(err, ErrTokenReused) || !errors.Is(err, ErrInvalidToken) {
+	if _, err := e.svc.Authenticate(bg, third.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+	// Reusing a rotated token revokes the whole family, including the newest,
+	// and names the user whose session it was (for the audit trail).
+	_, who, err := e.svc.Refresh(bg, first.RefreshToken, ClientInfo{})
+	if !errors.Is(err, ErrTokenReused) || !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("reuse: %v", err)
 	}
-	if _, err := e.svc.Refresh(bg, third.RefreshToken, ClientInfo{}); !errors.Is(err, ErrInvalidToken) {
+	if who.Username != "jack" {
+		t.Errorf("reuse names user %q, want jack", who.Username)
+	}
+	// The family's access tokens die with it (the session is revoked), the
+	// other session's keep working.
+	for name, tok := range map[string]string{"first": first.AccessToken, "second": second.AccessToken, "third": third.AccessToken} {
+		if _, err := e.svc.Authenticate(bg, tok); !errors.Is(err, ErrInvalidToken) {
+			t.Errorf("%s access token after reuse revoked its family: %v", name, err)
+		}
+	}
+	if _, err := e.svc.Authenticate(bg, other.AccessToken); err != nil {
+		t.Errorf("access token of the other session: %v", err)
+	}
+	if _, _, err := e.svc.Refresh(bg, third.RefreshToken, ClientInfo{}); !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("newest token of a revoked family: %v", err)
 	}
 	// The other session is untouched.
-	if _, err := e.svc.Refresh(bg, other.RefreshToken, ClientInfo{}); err != nil {
+	if _, _, err := e.svc.Refresh(bg, other.RefreshToken, ClientInfo{}); err != nil {
 		t.Fatalf("other family: %v", err)
 	}
 	for _, bad := range []string{"", "unknown", first.AccessToken} {
-		if _, err := e.svc.Refresh(bg, bad, ClientInfo{}); !errors.Is(err, ErrInvalidToken) {
+		if _, _, err := e.svc.Refresh(bg, bad, ClientInfo{}); !errors.Is(err, ErrInvalidToken) {
 			t.Errorf("Refresh(%q): %v", bad, err)
 		}
 	}
@@ -380,18 +404,27 @@ func TestRefreshExpiresAndLogout(t *testing.T) {
 	e.user(t, "kate", RoleViewer)
 	tok := e.login(t, "kate")
 	e.clock.Advance(time.Hour)
-	if _, err := e.svc.Refresh(bg, tok.RefreshToken, ClientInfo{}); !errors.Is(err, ErrInvalidToken) {
+	if _, _, err := e.svc.Refresh(bg, tok.RefreshToken, ClientInfo{}); !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("expired refresh: %v", err)
 	}
 	tok = e.login(t, "kate")
-	next, err := e.svc.Refresh(bg, tok.RefreshToken, ClientInfo{})
+	next, who, err := e.svc.Refresh(bg, tok.RefreshToken, ClientInfo{})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if who.Username != "kate" {
+		t.Errorf("refresh names user %q, want kate", who.Username)
+	}
+	if _, err := e.svc.Authenticate(bg, next.AccessToken); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.svc.Logout(bg, next.RefreshToken); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.Refresh(bg, next.RefreshToken, ClientInfo{}); !errors.Is(err, ErrInvalidToken) {
+	if _, err := e.svc.Authenticate(bg, next.AccessToken); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("access token after logout: %v", err)
+	}
+	if _, _, err := e.svc.Refresh(bg, next.RefreshToken, ClientInfo{}); !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("refresh after logout: %v", err)
 	}
 	if err := e.svc.Logout(bg, "unknown"); err != nil {
@@ -411,7 +444,7 @@ func TestConcurrentRefreshOnlyOneWins(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := e.svc.Refresh(bg, tok.RefreshToken, ClientInfo{})
+			_, _, err := e.svc.Refresh(bg, tok.RefreshToken, ClientInfo{})
 			errs <- err
 		}()
 	}
@@ -510,7 +543,7 @@ func TestChangePassword(t *testing.T) {
 	if _, _, err := e.svc.Login(bg, "noah", "a new long password", ClientInfo{}); err != nil {
 		t.Fatalf("new password: %v", err)
 	}
-	if _, err := e.svc.Refresh(bg, before.RefreshToken, ClientInfo{}); !errors.Is(err, ErrInvalidToken) {
+	if _, _, err := e.svc.Refresh(bg, before.RefreshToken, ClientInfo{}); !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("refresh token from before the change: %v", err)
 	}
 	if _, err := e.svc.Authenticate(bg, before.AccessToken); !errors.Is(err, ErrInvalidToken) {

@@ -133,6 +133,19 @@ func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string) (int, 
 	return rowsAffected(s, res, err, "revoke refresh family")
 }
 
+// RefreshFamilyLive reports whether a refresh-token family (a login session)
+// still has a token that was not revoked: access tokens of a session are
+// valid only while it is.
+func (s *Store) RefreshFamilyLive(ctx context.Context, familyID string) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM refresh_tokens
+		WHERE family_id = $1 AND revoked_at IS NULL`, familyID).Scan(&n)
+	if err != nil {
+		return false, s.mapErr(err, "refresh family live")
+	}
+	return n > 0, nil
+}
+
 // RevokeUserRefreshTokens revokes every live refresh token of a user (on
 // password change, deactivation or role change).
 func (s *Store) RevokeUserRefreshTokens(ctx context.Context, userID string) (int, error) {
