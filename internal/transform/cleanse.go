@@ -13,6 +13,7 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/configspec"
 	"github.com/dataaggregator/aggregator/internal/record"
+	"github.com/dataaggregator/aggregator/internal/transform/expr"
 )
 
 type cleanseConfig struct {
@@ -356,7 +357,7 @@ func normaliseDate(s string, layouts []string, loc *time.Location, k record.Kind
 	var t time.Time
 	var err error
 	if len(layouts) == 0 {
-		t, err = parseAnyTime(s, loc)
+		t, err = expr.ParseAnyTime(s, loc)
 	} else {
 		err = fmt.Errorf("%q matches none of the layouts %s", s, strings.Join(layouts, ", "))
 		for _, l := range layouts {

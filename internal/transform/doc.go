@@ -1,6 +1,6 @@
 // Package transform holds the transformation nodes (map, expression, filter, validate, cleanse, dedup,
-// union, join, aggregate), the expression function library they share, and Preview, which runs one
-// node on sample rows.
+// union, join, aggregate) and Preview, which runs one node on sample rows. The expression language
+// the nodes share (compilation, function library, fast path) is the subpackage expr.
 //
 // node.go is the contract the engine drives: a Definition's New validates and compiles a config once
 // per run; Init checks field references against the input schemas and returns the output schema;

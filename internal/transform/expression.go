@@ -4,10 +4,9 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/expr-lang/expr/ast"
-
 	"github.com/dataaggregator/aggregator/internal/configspec"
 	"github.com/dataaggregator/aggregator/internal/record"
+	"github.com/dataaggregator/aggregator/internal/transform/expr"
 )
 
 type expressionConfig struct {
@@ -53,7 +52,7 @@ func newExpressionNode(raw map[string]any) (Node, error) {
 			e.add(path+".name", "field %q is already derived by fields[%d]", f.Name, j)
 		}
 		seen[f.Name] = i
-		if err := checkSyntax(f.Expression); err != nil {
+		if err := expr.CheckSyntax(f.Expression); err != nil {
 			e.add(path+".expression", "%v", err)
 		}
 		if f.Type != "" {
@@ -72,7 +71,7 @@ type derived struct {
 	name string
 	pos  int // position in the output row
 	kind record.Kind
-	prog *program
+	prog *expr.Program
 }
 
 type expressionNode struct {
@@ -101,18 +100,18 @@ func (n *expressionNode) Init(inputs []*record.Schema) (*record.Schema, error) {
 		if err != nil {
 			return nil, fmt.Errorf("expression: %w", err)
 		}
-		p, err := compileProgram(f.Expression, stage)
+		p, err := expr.Compile(f.Expression, stage)
 		if err != nil {
 			e.add(path+".expression", "%v", err)
 			continue
 		}
-		kind := p.kind
+		kind, known := p.Kind()
 		if f.Type != "" {
 			kind, _ = record.ParseKind(f.Type)
-		} else if !p.known {
+		} else if !known {
 			e.add(path+".type", "the type of %q is only known at run time; set type (one of %v)", f.Expression, kindEnum())
 			continue
-		} else if kind == record.KindTimestamp && returnsDate(p) {
+		} else if kind == record.KindTimestamp && p.ReturnsDate() {
 			kind = record.KindDate
 		}
 		pos := stageIndex(fields, f.Name)
@@ -150,16 +149,6 @@ func stageIndex(fields []record.Field, name string) int {
 		}
 	}
 	return -1
-}
-
-// returnsDate reports whether the expression's outermost operation is parse_date.
-func returnsDate(p *program) bool {
-	call, ok := p.prog.Node().(*ast.CallNode)
-	if !ok {
-		return false
-	}
-	id, ok := call.Callee.(*ast.IdentifierNode)
-	return ok && id.Value == "parse_date"
 }
 
 func (n *expressionNode) Process(_ context.Context, _ int, in *record.Batch, out Output) error {
@@ -255,11 +244,11 @@ func (n *expressionNode) processExtend(in *record.Batch, out Output) error {
 func (n *expressionNode) eval(r record.Row) (field, reason string, ok bool) {
 	for i := range n.derived {
 		d := &n.derived[i]
-		res, err := d.prog.run(r)
+		res, err := d.prog.Run(r)
 		if err != nil {
 			return d.name, err.Error(), false
 		}
-		v, err := fromResult(res, d.kind)
+		v, err := expr.FromResult(res, d.kind)
 		if err != nil {
 			return d.name, err.Error(), false
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/configspec"
 	"github.com/dataaggregator/aggregator/internal/record"
+	"github.com/dataaggregator/aggregator/internal/transform/expr"
 )
 
 type filterConfig struct {
@@ -32,7 +33,7 @@ func newFilterNode(raw map[string]any) (Node, error) {
 	if err := decodeConfig(filterSpec, raw, &c); err != nil {
 		return nil, err
 	}
-	if err := checkSyntax(c.Expression); err != nil {
+	if err := expr.CheckSyntax(c.Expression); err != nil {
 		return nil, configspec.Errors{{Path: "expression", Message: err.Error()}}
 	}
 	return &filterNode{cfg: c}, nil
@@ -41,7 +42,7 @@ func newFilterNode(raw map[string]any) (Node, error) {
 type filterNode struct {
 	cfg    filterConfig
 	schema *record.Schema
-	prog   *program
+	prog   *expr.Program
 	keep   []bool
 }
 
@@ -49,12 +50,12 @@ func (n *filterNode) Init(inputs []*record.Schema) (*record.Schema, error) {
 	if err := singleInput("filter", inputs); err != nil {
 		return nil, err
 	}
-	p, err := compileProgram(n.cfg.Expression, inputs[0])
+	p, err := expr.Compile(n.cfg.Expression, inputs[0])
 	if err != nil {
 		return nil, configspec.Errors{{Path: "expression", Message: err.Error()}}
 	}
-	if p.known && p.kind != record.KindBool {
-		return nil, configspec.Errors{{Path: "expression", Message: fmt.Sprintf("must be a boolean, but it is %s", p.kind)}}
+	if kind, known := p.Kind(); known && kind != record.KindBool {
+		return nil, configspec.Errors{{Path: "expression", Message: fmt.Sprintf("must be a boolean, but it is %s", kind)}}
 	}
 	n.schema, n.prog = inputs[0], p
 	return inputs[0], nil
@@ -67,7 +68,7 @@ func (n *filterNode) Process(_ context.Context, _ int, in *record.Batch, out Out
 	keep := n.keep[:len(in.Rows)]
 	var filtered int64
 	for i, row := range in.Rows {
-		res, err := n.prog.run(row)
+		res, err := n.prog.Run(row)
 		keep[i] = false
 		if err != nil {
 			if err := rejectRow(out, in, i, "", "filter: "+err.Error()); err != nil {
@@ -84,7 +85,7 @@ func (n *filterNode) Process(_ context.Context, _ int, in *record.Batch, out Out
 		case nil:
 			filtered++
 		default:
-			if err := rejectRow(out, in, i, "", fmt.Sprintf("filter: the expression gave %s, not a boolean", typeName(res))); err != nil {
+			if err := rejectRow(out, in, i, "", fmt.Sprintf("filter: the expression gave %s, not a boolean", expr.TypeName(res))); err != nil {
 				return err
 			}
 		}

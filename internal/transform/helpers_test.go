@@ -3,7 +3,6 @@ package transform
 import (
 	"context"
 	"errors"
-	"os"
 	"runtime"
 	"testing"
 
@@ -150,11 +149,6 @@ func runNode(t testing.TB, n Node, batches ...*record.Batch) *collector {
 }
 
 var errStop = errors.New("stop")
-
-func readFile(name string) (string, error) {
-	b, err := os.ReadFile(name)
-	return string(b), err
-}
 
 type runtimeMem struct{ heap uint64 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/configspec"
 	"github.com/dataaggregator/aggregator/internal/record"
+	"github.com/dataaggregator/aggregator/internal/transform/expr"
 )
 
 type validateConfig struct {
@@ -87,7 +88,7 @@ func newValidateNode(raw map[string]any) (Node, error) {
 			}
 		}
 		if r.Expression != "" {
-			if err := checkSyntax(r.Expression); err != nil {
+			if err := expr.CheckSyntax(r.Expression); err != nil {
 				e.add(path+".expression", "%v", err)
 			}
 		}
@@ -121,7 +122,7 @@ type check struct {
 	hasMax   bool
 	hasher   *keyHasher
 	seen     *hashSet
-	prog     *program
+	prog     *expr.Program
 }
 
 type validateNode struct {
@@ -212,13 +213,13 @@ func (n *validateNode) Init(inputs []*record.Schema) (*record.Schema, error) {
 			})
 		}
 		if r.Expression != "" {
-			p, err := compileProgram(r.Expression, in)
+			p, err := expr.Compile(r.Expression, in)
 			if err != nil {
 				e.add(path+".expression", "%v", err)
 				continue
 			}
-			if p.known && p.kind != record.KindBool {
-				e.add(path+".expression", "must be a boolean, but it is %s", p.kind)
+			if kind, known := p.Kind(); known && kind != record.KindBool {
+				e.add(path+".expression", "must be a boolean, but it is %s", kind)
 				continue
 			}
 			add("expression", func(c *check) error { c.prog = p; return nil })
@@ -345,14 +346,14 @@ func (c *check) run(row record.Row) string {
 		}
 		return ""
 	case "expression":
-		res, err := c.prog.run(row)
+		res, err := c.prog.Run(row)
 		if err != nil {
 			return "expression: " + err.Error()
 		}
 		if b, ok := res.(bool); ok && b {
 			return ""
 		}
-		return fmt.Sprintf("expression: %s is not true", c.prog.src)
+		return fmt.Sprintf("expression: %s is not true", c.prog.Source())
 	}
 	return ""
 }

@@ -1,4 +1,4 @@
-package transform
+package expr
 
 import (
 	"encoding/json"
@@ -93,8 +93,8 @@ func kindOfType(t reflect.Type) (record.Kind, bool) {
 	return record.KindNull, false
 }
 
-// fromResult converts an expression result to a value of kind k. Null stays null.
-func fromResult(x any, k record.Kind) (record.Value, error) {
+// FromResult converts an expression result to a value of kind k. Null stays null.
+func FromResult(x any, k record.Kind) (record.Value, error) {
 	if x == nil {
 		return record.Null, nil
 	}
@@ -142,29 +142,4 @@ func fromResult(x any, k record.Kind) (record.Value, error) {
 		return record.Null, fmt.Errorf("result %s: %w", v.String(), err)
 	}
 	return out, nil
-}
-
-// valueFromJSON converts a config constant (from JSON or YAML) to a value of kind k (KindNull: the
-// constant's own kind).
-func valueFromJSON(x any, k record.Kind) (record.Value, error) {
-	if n, ok := x.(json.Number); ok {
-		if i, err := n.Int64(); err == nil {
-			x = i
-		} else if f, err := n.Float64(); err == nil && k != record.KindDecimal {
-			x = f
-		} else {
-			x = n.String()
-		}
-	}
-	if f, ok := x.(float64); ok && f == math.Trunc(f) && math.Abs(f) < 1<<53 && k != record.KindFloat {
-		x = int64(f)
-	}
-	v, err := record.FromGo(x)
-	if err != nil {
-		return record.Null, err
-	}
-	if k == record.KindNull || v.Kind() == k {
-		return v, nil
-	}
-	return record.Cast(v, k)
 }

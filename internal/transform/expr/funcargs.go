@@ -1,4 +1,4 @@
-package transform
+package expr
 
 import (
 	"fmt"
@@ -116,21 +116,21 @@ func argString(_ *funcLib, args []any, i int) (string, error) {
 	case []byte:
 		return string(t), nil
 	}
-	return "", fmt.Errorf("argument %d: want a string, got %s", i+1, typeName(args[i]))
+	return "", fmt.Errorf("argument %d: want a string, got %s", i+1, TypeName(args[i]))
 }
 
 func argInt(_ *funcLib, args []any, i int) (int64, error) {
 	if n, ok := toInt64(args[i]); ok {
 		return n, nil
 	}
-	return 0, fmt.Errorf("argument %d: want an integer, got %s", i+1, typeName(args[i]))
+	return 0, fmt.Errorf("argument %d: want an integer, got %s", i+1, TypeName(args[i]))
 }
 
 func argFloat(_ *funcLib, args []any, i int) (float64, error) {
 	if f, ok := toFloat64(args[i]); ok {
 		return f, nil
 	}
-	return 0, fmt.Errorf("argument %d: want a number, got %s", i+1, typeName(args[i]))
+	return 0, fmt.Errorf("argument %d: want a number, got %s", i+1, TypeName(args[i]))
 }
 
 func argTime(_ *funcLib, args []any, i int) (time.Time, error) {
@@ -144,7 +144,7 @@ func argTime(_ *funcLib, args []any, i int) (time.Time, error) {
 		}
 		return ts, nil
 	}
-	return time.Time{}, fmt.Errorf("argument %d: want a date or timestamp, got %s", i+1, typeName(args[i]))
+	return time.Time{}, fmt.Errorf("argument %d: want a date or timestamp, got %s", i+1, TypeName(args[i]))
 }
 
 // argPattern reads a regular expression, compiled through the library's cache.
@@ -219,7 +219,7 @@ func argDecimal(_ *funcLib, args []any, i int) (string, error) {
 	default:
 		n, ok := toInt64(t)
 		if !ok {
-			return "", fmt.Errorf("cannot convert %s to a decimal", typeName(t))
+			return "", fmt.Errorf("cannot convert %s to a decimal", TypeName(t))
 		}
 		txt = strconv.FormatInt(n, 10)
 	}

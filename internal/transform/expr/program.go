@@ -1,4 +1,4 @@
-package transform
+package expr
 
 import (
 	"errors"
@@ -6,7 +6,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/expr-lang/expr"
+	exprlang "github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/parser"
@@ -16,10 +16,10 @@ import (
 	"github.com/dataaggregator/aggregator/internal/record"
 )
 
-// program is an expression compiled against a schema. It evaluates rows of that schema with a
+// Program is an expression compiled against a schema. It evaluates rows of that schema with a
 // reused environment map and VM: only the fields the expression names are loaded per row.
-// A program is used by one goroutine at a time.
-type program struct {
+// A Program is used by one goroutine at a time.
+type Program struct {
 	src  string
 	prog *vm.Program
 	// kind is the statically known result kind; known is false for untyped results.
@@ -41,10 +41,10 @@ type fieldRef struct {
 	loaded bool
 }
 
-// checkSyntax parses src, so that New reports syntax errors (and bad constant patterns) before any
-// schema is known; names and types are checked by compileProgram in Init. Positions are
-// line:column, 1-based.
-func checkSyntax(src string) error {
+// CheckSyntax parses src, so that a node's constructor reports syntax errors (and bad constant
+// patterns) before any schema is known; names and types are checked by Compile once the schema is
+// known. Positions are line:column, 1-based.
+func CheckSyntax(src string) error {
 	tree, err := parser.Parse(src)
 	if err != nil {
 		return errors.New(exprMessage(err))
@@ -52,9 +52,9 @@ func checkSyntax(src string) error {
 	return newFuncLib().checkConstPatterns(tree.Node)
 }
 
-// compileProgram compiles src against schema s. Errors read like
+// Compile compiles src against schema s. Errors read like
 // `unknown field "x" at 1:5`.
-func compileProgram(src string, s *record.Schema) (*program, error) {
+func Compile(src string, s *record.Schema) (*Program, error) {
 	typeEnv := make(types.Map, len(s.Fields))
 	shadowed := aliasCalls{}
 	for _, f := range s.Fields {
@@ -64,15 +64,15 @@ func compileProgram(src string, s *record.Schema) (*program, error) {
 		}
 	}
 	lib := newFuncLib()
-	opts := append([]expr.Option{expr.Env(typeEnv)}, lib.options(shadowed)...)
-	prog, err := expr.Compile(src, opts...)
+	opts := append([]exprlang.Option{exprlang.Env(typeEnv)}, lib.options(shadowed)...)
+	prog, err := exprlang.Compile(src, opts...)
 	if err != nil {
 		return nil, errors.New(exprMessage(err))
 	}
 	if err := lib.checkConstPatterns(prog.Node()); err != nil {
 		return nil, err
 	}
-	p := &program{src: src, prog: prog}
+	p := &Program{src: src, prog: prog}
 	p.kind, p.known = kindOfType(prog.Node().Type())
 	p.fast = compileFast(prog.Node(), s)
 	names := referencedFields(prog.Node(), s)
@@ -83,8 +83,9 @@ func compileProgram(src string, s *record.Schema) (*program, error) {
 	return p, nil
 }
 
-// run evaluates the program on row (of the schema it was compiled against).
-func (p *program) run(row record.Row) (any, error) {
+// Run evaluates the program on row (of the schema it was compiled against). The result is a plain
+// Go value (see convert.go); FromResult turns it into a record.Value.
+func (p *Program) Run(row record.Row) (any, error) {
 	if p.fast != nil {
 		if v, ok := p.fast(row); ok {
 			return v.box(), nil
@@ -104,6 +105,24 @@ func (p *program) run(row record.Row) (any, error) {
 		return nil, errors.New(exprMessage(err))
 	}
 	return out, nil
+}
+
+// Source returns the expression's text.
+func (p *Program) Source() string { return p.src }
+
+// Kind returns the statically known result kind; known is false when the kind is only known at
+// run time (untyped fields, json).
+func (p *Program) Kind() (k record.Kind, known bool) { return p.kind, p.known }
+
+// ReturnsDate reports whether the expression's outermost operation is parse_date, whose
+// timestamp result is a date.
+func (p *Program) ReturnsDate() bool {
+	call, ok := p.prog.Node().(*ast.CallNode)
+	if !ok {
+		return false
+	}
+	id, ok := call.Callee.(*ast.IdentifierNode)
+	return ok && id.Value == "parse_date"
 }
 
 // referencedFields lists the schema fields an expression names, as identifiers or as

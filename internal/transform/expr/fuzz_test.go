@@ -1,4 +1,4 @@
-package transform
+package expr
 
 import (
 	"testing"
@@ -19,14 +19,14 @@ func FuzzExpression(f *testing.F) {
 			return
 		}
 		s, row := funcEnv(t)
-		if err := checkSyntax(src); err != nil {
+		if err := CheckSyntax(src); err != nil {
 			return
 		}
-		p, err := compileProgram(src, s)
+		p, err := Compile(src, s)
 		if err != nil {
 			return
 		}
-		res, err := p.run(row)
+		res, err := p.Run(row)
 		if err != nil {
 			return
 		}
@@ -34,6 +34,6 @@ func FuzzExpression(f *testing.F) {
 		if !p.known {
 			kind = record.KindString
 		}
-		_, _ = fromResult(res, kind)
+		_, _ = FromResult(res, kind)
 	})
 }

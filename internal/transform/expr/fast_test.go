@@ -1,4 +1,4 @@
-package transform
+package expr
 
 import (
 	"fmt"
@@ -55,7 +55,7 @@ func TestFastExprMatchesVM(t *testing.T) {
 		}
 	}
 	for _, src := range covered {
-		p, err := compileProgram(src, schema)
+		p, err := Compile(src, schema)
 		if err != nil {
 			t.Fatalf("%s: %v", src, err)
 		}
@@ -67,7 +67,7 @@ func TestFastExprMatchesVM(t *testing.T) {
 		fast := 0
 		for range 2000 {
 			randomRow()
-			want, werr := vm.run(row)
+			want, werr := vm.Run(row)
 			got, ok := p.fast(row)
 			if !ok {
 				continue // handed to the VM
@@ -86,7 +86,7 @@ func TestFastExprMatchesVM(t *testing.T) {
 		}
 	}
 	for _, src := range uncovered {
-		p, err := compileProgram(src, schema)
+		p, err := Compile(src, schema)
 		if err != nil {
 			t.Fatalf("%s: %v", src, err)
 		}
@@ -102,15 +102,15 @@ func TestFastExprNullGoesToVM(t *testing.T) {
 		record.Field{Name: "q", Kind: record.KindInt, Nullable: true},
 		record.Field{Name: "active", Kind: record.KindBool, Nullable: true},
 	)
-	p, err := compileProgram("active && q > 2", schema)
+	p, err := Compile("active && q > 2", schema)
 	if err != nil || p.fast == nil {
 		t.Fatalf("compile: %v (fast %v)", err, p.fast != nil)
 	}
 	vm := *p
 	vm.fast = nil
 	for _, row := range []record.Row{{record.Null, record.Bool(true)}, {record.Null, record.Bool(false)}, {record.Int(3), record.Null}} {
-		want, werr := vm.run(row)
-		got, gerr := p.run(row)
+		want, werr := vm.Run(row)
+		got, gerr := p.Run(row)
 		if fmt.Sprint(want, werr) != fmt.Sprint(got, gerr) {
 			t.Errorf("row %v: run gave %v %v, the VM %v %v", row, got, gerr, want, werr)
 		}
@@ -134,10 +134,10 @@ func FuzzFastExpr(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, src string, q, n int64, price float64, active, vip bool, nulls uint8) {
-		if len(src) > 200 || checkSyntax(src) != nil {
+		if len(src) > 200 || CheckSyntax(src) != nil {
 			return
 		}
-		p, err := compileProgram(src, schema)
+		p, err := Compile(src, schema)
 		if err != nil || p.fast == nil {
 			return
 		}
@@ -149,7 +149,7 @@ func FuzzFastExpr(f *testing.F) {
 		}
 		vm := *p
 		vm.fast = nil
-		want, werr := vm.run(row)
+		want, werr := vm.Run(row)
 		got, ok := p.fast(row)
 		if !ok {
 			return

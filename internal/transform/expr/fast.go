@@ -1,4 +1,4 @@
-package transform
+package expr
 
 import (
 	"github.com/expr-lang/expr/ast"

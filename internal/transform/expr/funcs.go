@@ -1,4 +1,4 @@
-package transform
+package expr
 
 import (
 	"crypto/md5"
@@ -17,7 +17,7 @@ import (
 	_ "time/tzdata" // time zones for to_timezone, parse_time and cleanse, also where the OS has none
 	"unicode/utf8"
 
-	"github.com/expr-lang/expr"
+	exprlang "github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/google/uuid"
 
@@ -101,11 +101,11 @@ func (a aliasCalls) Visit(node *ast.Node) {
 }
 
 // options registers the functions; shadowed lists function names that are also field names.
-func (l *funcLib) options(shadowed aliasCalls) []expr.Option {
+func (l *funcLib) options(shadowed aliasCalls) []exprlang.Option {
 	defs := funcDefs()
-	opts := make([]expr.Option, 0, len(defs)+len(shadowed)+1)
+	opts := make([]exprlang.Option, 0, len(defs)+len(shadowed)+1)
 	if len(shadowed) > 0 {
-		opts = append(opts, expr.Patch(shadowed))
+		opts = append(opts, exprlang.Patch(shadowed))
 	}
 	for _, d := range defs {
 		d := d
@@ -124,7 +124,7 @@ func (l *funcLib) options(shadowed aliasCalls) []expr.Option {
 		if shadowed[name] {
 			name = calleeAlias + name
 		}
-		opts = append(opts, expr.Function(name, fn, d.types...))
+		opts = append(opts, exprlang.Function(name, fn, d.types...))
 	}
 	return opts
 }
@@ -204,7 +204,8 @@ func (l *funcLib) zone(name string) (*time.Location, error) {
 	return loc, nil
 }
 
-func typeName(x any) string {
+// TypeName names the type of an expression value for messages: "a string", "an integer", "null".
+func TypeName(x any) string {
 	switch x.(type) {
 	case nil:
 		return "null"
@@ -498,7 +499,7 @@ func fnLen(_ *funcLib, args []any) (any, error) {
 	case map[string]any:
 		return int64(len(t)), nil
 	}
-	return nil, fmt.Errorf("argument 1: want a string, list or object, got %s", typeName(args[0]))
+	return nil, fmt.Errorf("argument 1: want a string, list or object, got %s", TypeName(args[0]))
 }
 
 func fnAbs(l *funcLib, args []any) (any, error) {
@@ -637,7 +638,7 @@ func parseFn(dateOnly bool) libFunc {
 				return nil, fmt.Errorf("%q does not match layout %q", s, layout)
 			}
 		} else {
-			t, err = parseAnyTime(s, loc)
+			t, err = ParseAnyTime(s, loc)
 			if err != nil {
 				return nil, err
 			}
@@ -649,7 +650,9 @@ func parseFn(dateOnly bool) libFunc {
 	}
 }
 
-func parseAnyTime(s string, loc *time.Location) (time.Time, error) {
+// ParseAnyTime reads s as a timestamp (RFC 3339 and the forms record.ParseTime knows) or a date in
+// one of the common layouts, in loc when s carries no zone. parse_date, parse_time and cleanse use it.
+func ParseAnyTime(s string, loc *time.Location) (time.Time, error) {
 	if t, err := record.ParseTime(s, loc); err == nil {
 		return t, nil
 	}
@@ -798,7 +801,7 @@ func fnToInt(_ *funcLib, args []any) (any, error) {
 	if n, ok := toInt64(args[0]); ok {
 		return n, nil
 	}
-	return nil, fmt.Errorf("cannot convert %s to an integer", typeName(args[0]))
+	return nil, fmt.Errorf("cannot convert %s to an integer", TypeName(args[0]))
 }
 
 // floatToInt truncates toward zero.
@@ -828,7 +831,7 @@ func fnToFloat(_ *funcLib, args []any) (any, error) {
 	if f, ok := toFloat64(args[0]); ok {
 		return f, nil
 	}
-	return nil, fmt.Errorf("cannot convert %s to a float", typeName(args[0]))
+	return nil, fmt.Errorf("cannot convert %s to a float", TypeName(args[0]))
 }
 
 func fnToString(_ *funcLib, args []any) (any, error) {
