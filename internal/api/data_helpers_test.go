@@ -27,14 +27,14 @@ type testData struct {
 // testMaxUpload is the upload limit in API tests.
 const testMaxUpload = 64 << 10
 
-func newTestData(t *testing.T, st *store.Store, logger *slog.Logger) *testData {
+func newTestData(t *testing.T, st *store.Store, logger *slog.Logger, opts setupOptions) *testData {
 	t.Helper()
 	dir := t.TempDir()
 	files := filepath.Join(dir, "files")
 	if err := os.MkdirAll(files, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	conns, err := connector.NewRegistry(csv.New(), csv.NewTSV(), postgres.New())
+	conns, err := connector.NewRegistry(append([]connector.Connector{csv.New(), csv.NewTSV(), postgres.New()}, opts.connectors...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,12 +43,17 @@ func newTestData(t *testing.T, st *store.Store, logger *slog.Logger) *testData {
 		t.Fatal(err)
 	}
 	uploads := filepath.Join(dir, "uploads")
-	svc, err := runs.New(runs.Options{Store: st, Connectors: conns, Transforms: trs, Logger: logger,
-		Env: connector.Env{FileRoots: []string{files}, UploadDir: uploads}, Heartbeat: 100 * time.Millisecond})
+	ro := runs.Options{Store: st, Connectors: conns, Transforms: trs, Logger: logger,
+		Env: connector.Env{FileRoots: []string{files}, UploadDir: uploads}}
+	if opts.runOpts != nil {
+		opts.runOpts(&ro)
+	}
+	svc, err := runs.New(ro)
 	if err != nil {
 		t.Fatal(err)
 	}
-	disp, err := runs.NewDispatcher(svc, runs.DispatcherOptions{Workers: 2, Poll: 100 * time.Millisecond, DrainTimeout: 5 * time.Second})
+	disp, err := runs.NewDispatcher(svc, runs.DispatcherOptions{Workers: 2, Poll: 100 * time.Millisecond, DrainTimeout: 5 * time.Second,
+		Heartbeat: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

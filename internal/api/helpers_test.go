@@ -16,7 +16,9 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/dataaggregator/aggregator/internal/auth"
+	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/ratelimit"
+	"github.com/dataaggregator/aggregator/internal/runs"
 	"github.com/dataaggregator/aggregator/internal/store"
 	"github.com/dataaggregator/aggregator/internal/testutil"
 )
@@ -44,6 +46,9 @@ type setupOptions struct {
 	cors        []string
 	maxBody     int64
 	authOpts    func(*auth.Options)
+	// connectors are registered besides the test data's; runOpts adjusts the run service's options.
+	connectors []connector.Connector
+	runOpts    func(*runs.Options)
 }
 
 // setup starts the API on a fresh store (SQLite in t.TempDir(), or an
@@ -74,7 +79,7 @@ func setup(t *testing.T, opts setupOptions) *env {
 	}
 	logs := &bytes.Buffer{}
 	logger := slog.New(ContextHandler(slog.NewJSONHandler(&lockedWriter{w: logs}, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	data := newTestData(t, st, logger)
+	data := newTestData(t, st, logger, opts)
 	srv, err := New(Deps{
 		Logger: logger, Store: st, Auth: as, Metrics: prometheus.NewRegistry(), Data: data.deps,
 		IPLimiter: opts.ipLimiter, UserLimiter: opts.userLimiter,

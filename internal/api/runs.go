@@ -34,7 +34,9 @@ type Run struct {
 	FinishedAt      *time.Time         `json:"finished_at,omitempty"`
 	HeartbeatAt     *time.Time         `json:"heartbeat_at,omitempty"`
 	DurationMS      *int64             `json:"duration_ms,omitempty" doc:"From start to finish (or to now while running)"`
-	Nodes           []engine.NodeStats `json:"nodes" nullable:"false" doc:"Per-node counters: records in, out, rejected, deduplicated, filtered, bytes"`
+	Nodes           []engine.NodeStats `json:"nodes" nullable:"false" doc:"Per-node counters: records in, out, rejected, deduplicated, filtered, bytes. While the run runs, the latest progress snapshot (at most a second old), else the last checkpoint's"`
+	RowsPerSecond   *float64           `json:"rows_per_second,omitempty" doc:"While the run runs: rows read per second over the last second or more"`
+	CountersAt      *time.Time         `json:"counters_at,omitempty" doc:"While the run runs: when the live node counters were taken"`
 	DeadLetters     *int               `json:"dead_letters,omitempty" doc:"Number of dead-letter rows (single-run responses only)"`
 }
 
@@ -56,6 +58,12 @@ func (s *Server) toRunDTO(ctx context.Context, r store.Run, detail bool) Run {
 			s.log.WarnContext(ctx, "run node stats unreadable", "run_id", r.ID, "error", err)
 			d.Nodes = []engine.NodeStats{}
 		}
+	}
+	// A running run's counters between checkpoints come from its latest progress event.
+	if ev, ok := s.data.Runs.Live(r.ID); ok && r.Status == store.RunRunning && ev.Progress != nil {
+		d.Nodes = append([]engine.NodeStats{}, ev.Progress.Nodes...)
+		rate, at := ev.RowsPerSecond, ev.Time
+		d.RowsPerSecond, d.CountersAt = &rate, &at
 	}
 	if detail {
 		if n, err := s.store.CountDeadLetters(ctx, r.ID); err == nil {

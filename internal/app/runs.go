@@ -27,7 +27,8 @@ func (a *App) buildRuns(trs *transform.Registry) error {
 	if err != nil {
 		return err
 	}
-	disp, err := runs.NewDispatcher(svc, runs.DispatcherOptions{Workers: a.cfg.RunWorkers, DrainTimeout: a.cfg.ShutdownTimeout})
+	disp, err := runs.NewDispatcher(svc, runs.DispatcherOptions{Workers: a.cfg.RunWorkers, DrainTimeout: a.cfg.ShutdownTimeout,
+		MaxAttempts: a.cfg.RunMaxAttempts})
 	if err != nil {
 		return err
 	}

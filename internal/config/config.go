@@ -38,6 +38,7 @@ const (
 	DefaultMaxUploadBytes  = 100 << 20 // 100 MiB
 	DefaultMaxBodyBytes    = 1 << 20   // 1 MiB
 	DefaultRunWorkers      = 2
+	DefaultRunMaxAttempts  = 3
 	DefaultAPIRateLimit    = 600 // requests per minute per user and per IP
 	DefaultAccessTokenTTL  = 15 * time.Minute
 	DefaultRefreshTokenTTL = 7 * 24 * time.Hour
@@ -83,6 +84,7 @@ type Config struct {
 	MaxBodyBytes    int64         // MAX_BODY_BYTES
 	FileRoots       []string      // FILE_ROOTS
 	RunWorkers      int           // RUN_WORKERS
+	RunMaxAttempts  int           // RUN_MAX_ATTEMPTS
 	APIRateLimit    int           // API_RATE_LIMIT (per minute; 0 disables)
 	AccessTokenTTL  time.Duration // ACCESS_TOKEN_TTL
 	RefreshTokenTTL time.Duration // REFRESH_TOKEN_TTL
@@ -102,6 +104,7 @@ func Default() Config {
 		MaxUploadBytes:  DefaultMaxUploadBytes,
 		MaxBodyBytes:    DefaultMaxBodyBytes,
 		RunWorkers:      DefaultRunWorkers,
+		RunMaxAttempts:  DefaultRunMaxAttempts,
 		APIRateLimit:    DefaultAPIRateLimit,
 		AccessTokenTTL:  DefaultAccessTokenTTL,
 		RefreshTokenTTL: DefaultRefreshTokenTTL,
@@ -163,6 +166,9 @@ func Load(env func(string) string) (Config, error) {
 	c.FileRoots = splitList(p.str("FILE_ROOTS"))
 	if v := p.str("RUN_WORKERS"); v != "" {
 		c.RunWorkers = p.int("RUN_WORKERS", v)
+	}
+	if v := p.str("RUN_MAX_ATTEMPTS"); v != "" {
+		c.RunMaxAttempts = p.int("RUN_MAX_ATTEMPTS", v)
 	}
 	if v := p.str("API_RATE_LIMIT"); v != "" {
 		c.APIRateLimit = p.int("API_RATE_LIMIT", v)
@@ -352,6 +358,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RunWorkers < 0 || c.RunWorkers > 256 {
 		bad("RUN_WORKERS", "must be between 0 and 256, got %d", c.RunWorkers)
+	}
+	if c.RunMaxAttempts < 1 || c.RunMaxAttempts > 100 {
+		bad("RUN_MAX_ATTEMPTS", "must be between 1 and 100, got %d", c.RunMaxAttempts)
 	}
 	if c.APIRateLimit < 0 {
 		bad("API_RATE_LIMIT", "must be 0 (off) or positive, got %d", c.APIRateLimit)

@@ -52,7 +52,7 @@ func TestLoadParsesEveryVariable(t *testing.T) {
 		"AUTO_INIT_DB": "false", "CREATE_DEV_USER": "no", "ALLOW_DEV_ROLE_IN_PRODUCTION": "yes",
 		"ADMIN_PASSWORD": " spaced secret ", "CORS_ORIGINS": "https://a.example.com, https://b.example.com,",
 		"LOG_LEVEL": "DEBUG", "LOG_FORMAT": "text", "MAX_UPLOAD_BYTES": "1048576", "MAX_BODY_BYTES": "2048",
-		"FILE_ROOTS": "/srv/in,/srv/out", "RUN_WORKERS": "4", "API_RATE_LIMIT": "0",
+		"FILE_ROOTS": "/srv/in,/srv/out", "RUN_WORKERS": "4", "RUN_MAX_ATTEMPTS": "5", "API_RATE_LIMIT": "0",
 		"ACCESS_TOKEN_TTL": "10m", "REFRESH_TOKEN_TTL": "24h", "SHUTDOWN_TIMEOUT": "5s",
 	}))
 	if err != nil {
@@ -64,7 +64,7 @@ func TestLoadParsesEveryVariable(t *testing.T) {
 		AutoInitDB: false, CreateDevUser: false, AllowDevRoleInProduction: true, AdminPassword: " spaced secret ",
 		CORSOrigins: []string{"https://a.example.com", "https://b.example.com"}, LogLevel: "debug", LogFormat: "text",
 		MaxUploadBytes: 1 << 20, MaxBodyBytes: 2048, FileRoots: []string{"/srv/in", "/srv/out"}, RunWorkers: 4,
-		APIRateLimit: 0, AccessTokenTTL: 10 * time.Minute, RefreshTokenTTL: 24 * time.Hour, ShutdownTimeout: 5 * time.Second,
+		RunMaxAttempts: 5, APIRateLimit: 0, AccessTokenTTL: 10 * time.Minute, RefreshTokenTTL: 24 * time.Hour, ShutdownTimeout: 5 * time.Second,
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Fatalf("Load mismatch (-want +got):\n%s", diff)
@@ -138,9 +138,15 @@ func TestValidate(t *testing.T) {
 		{"log level", func(c *Config) { c.LogLevel = "verbose" }, []string{`LOG_LEVEL: must be debug, info, warn or error, got "verbose"`}},
 		{"log format", func(c *Config) { c.LogFormat = "xml" }, []string{`LOG_FORMAT: must be json or text, got "xml"`}},
 		{"public url", func(c *Config) { c.PublicURL = "agg.example.com" }, []string{"PUBLIC_URL: must be an absolute http(s) URL"}},
-		{"sizes and workers", func(c *Config) { c.MaxUploadBytes = 0; c.MaxBodyBytes = 10; c.RunWorkers = -1; c.APIRateLimit = -5 }, []string{
+		{"sizes and workers", func(c *Config) {
+			c.MaxUploadBytes = 0
+			c.MaxBodyBytes = 10
+			c.RunWorkers = -1
+			c.APIRateLimit = -5
+			c.RunMaxAttempts = 0
+		}, []string{
 			"MAX_UPLOAD_BYTES: must be positive, got 0", "MAX_BODY_BYTES: must be at least 1024, got 10",
-			"RUN_WORKERS: must be between 0 and 256, got -1", "API_RATE_LIMIT: must be 0 (off) or positive, got -5"}},
+			"RUN_WORKERS: must be between 0 and 256, got -1", "RUN_MAX_ATTEMPTS: must be between 1 and 100, got 0", "API_RATE_LIMIT: must be 0 (off) or positive, got -5"}},
 		{"token ttls", func(c *Config) { c.AccessTokenTTL = time.Second; c.RefreshTokenTTL = 100 * 24 * time.Hour }, []string{
 			"ACCESS_TOKEN_TTL: must be between 1m and 24h, got 1s", "REFRESH_TOKEN_TTL: must be between ACCESS_TOKEN_TTL and 2160h"}},
 		{"empty data dir and file root", func(c *Config) { c.DataDir = " "; c.FileRoots = []string{"a", ""} }, []string{

@@ -17,9 +17,8 @@ import (
 // it was interrupted and requeued (the engine resumes from it), else the final checkpoint of the
 // pipeline's last successful run (incremental sources continue from their cursor).
 type storeCheckpointer struct {
-	st       *store.Store
-	run      store.Run
-	workerID string
+	st  *store.Store
+	run store.Run // as claimed: its WorkerID fences the saves
 	// afterSave runs after each successful save (flushes the run log, publishes progress).
 	afterSave func(ctx context.Context, cp *engine.Checkpoint)
 }
@@ -53,7 +52,7 @@ func (c *storeCheckpointer) Save(ctx context.Context, cp *engine.Checkpoint) err
 	if err != nil {
 		return fmt.Errorf("encode node stats: %w", err)
 	}
-	if err := c.st.SaveCheckpoint(ctx, c.run.ID, c.workerID, raw, stats); err != nil {
+	if err := c.st.SaveCheckpoint(ctx, c.run.ID, c.run.WorkerID, raw, stats); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return fmt.Errorf("run %s is no longer running on this worker (cancelled or taken over): %w", c.run.ID, err)
 		}

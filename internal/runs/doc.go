@@ -1,19 +1,22 @@
 // Package runs is the run service: it turns a saved pipeline version into a run and executes it.
 //
-//   - Service.Start records a queued run of a pipeline version (the run keeps the version it ran)
-//     and hands it to a Queue. Service.Cancel cancels a queued run at once, or flags a running one:
-//     the worker that runs it cancels the engine (writers are aborted) and records "cancelled".
-//   - Executor.Execute runs one claimed run with the engine: a store-backed Checkpointer
-//     (store.SaveCheckpoint with the node counters after every engine checkpoint), a store-backed
-//     dead-letter sink, a heartbeat that also picks up cancel requests, run log lines
-//     (store.AppendLogs) and progress Events. It is what a queue's worker calls; River can call it
-//     from a job as the in-process Dispatcher does.
-//   - Dispatcher is the in-process Queue: N worker goroutines claim queued runs oldest first. On
-//     start it requeues runs whose heartbeat went stale (their process died); they resume from their
-//     last checkpoint. Shutdown is two-phase: stop claiming and let running runs finish, then, after
-//     the drain timeout, interrupt them without discarding their staged output and put them back in
-//     the queue, so the next start resumes them from their last checkpoint.
-//   - Events go to a Publisher; Broker is the in-process fan-out (Subscribe with a filter).
+//   - Service.Start checks the pipeline version, then, in one store transaction (store.InTx),
+//     records a queued run of it and hands the run to the Queue (Queue.Enqueue with the
+//     transaction: River's InsertTx), so a run never exists without its job. Service.Cancel cancels
+//     a queued run at once, or flags a running one and tells the Queue (Queue.Cancel).
+//   - The Queue owns everything between "queued" and the outcome: claiming, the lease of a running
+//     run (heartbeats, which also carry cancel requests from other processes), recording the
+//     outcome, putting runs whose worker died back in the queue, and giving up on a run after
+//     MaxAttempts attempts (a poison input does not loop). Dispatcher is the in-process Queue: N
+//     worker goroutines claim queued runs oldest first; shutdown is two-phase (stop claiming, let
+//     running runs finish, then interrupt them without discarding their staged output and requeue
+//     them).
+//   - The executor (Service.execute, called by the Queue) runs one claimed run with the engine: a
+//     store-backed Checkpointer fenced by the claiming worker, a store-backed dead-letter sink, run
+//     log lines (store.AppendLogs) and progress Events with rows per second; it reports how the
+//     attempt ended and the Queue records it.
+//   - Events go to a Publisher; Broker is the in-process fan-out (Subscribe with a filter) and keeps
+//     the latest progress event of each running run (Service.Live: counters between checkpoints).
 //   - Resolver resolves `connector:` and `transformation:` references of a spec through the store.
 //
 // Everything is safe for concurrent use. The package knows nothing of HTTP.

@@ -14,8 +14,8 @@ const (
 	// EventStatus is sent when a run changes status (queued, running, succeeded, failed,
 	// cancelled; and queued again when it is requeued to resume).
 	EventStatus = "run.status"
-	// EventProgress carries a progress snapshot (per-node counters) of a running run, at most every
-	// engine progress interval.
+	// EventProgress carries a progress snapshot (per-node counters, rows per second) of a running
+	// run, every engine progress interval (500 ms by default; at least once a second).
 	EventProgress = "run.progress"
 )
 
@@ -28,7 +28,9 @@ type Event struct {
 	Status     store.RunStatus  `json:"status"`
 	Error      string           `json:"error,omitempty"`
 	Progress   *engine.Progress `json:"progress,omitempty"`
-	Time       time.Time        `json:"time"`
+	// RowsPerSecond is the rate rows were read at over the last second or more (progress events).
+	RowsPerSecond float64   `json:"rows_per_second,omitempty"`
+	Time          time.Time `json:"time"`
 }
 
 // Publisher receives run events. Publish must not block for long: it is called from the goroutine
@@ -39,10 +41,13 @@ type Publisher interface {
 
 // Broker is the in-process fan-out of events to subscribers. A subscriber that does not keep up
 // loses events (Dropped counts them) instead of slowing runs down; the store stays the source of
-// truth, so a consumer that sees a gap re-reads the run.
+// truth, so a consumer that sees a gap re-reads the run. The broker also keeps the latest progress
+// event of each running run (Latest), until a status event says the run stopped running: what
+// `GET /runs/{id}` shows between checkpoints, and where a new subscriber starts from.
 type Broker struct {
 	mu      sync.Mutex
 	subs    map[*subscriber]struct{}
+	latest  map[string]Event // run id -> its latest progress event, while it runs
 	dropped atomic.Int64
 }
 
@@ -52,12 +57,20 @@ type subscriber struct {
 }
 
 // NewBroker returns an empty broker.
-func NewBroker() *Broker { return &Broker{subs: map[*subscriber]struct{}{}} }
+func NewBroker() *Broker {
+	return &Broker{subs: map[*subscriber]struct{}{}, latest: map[string]Event{}}
+}
 
 // Publish sends e to every subscriber whose filter accepts it, without blocking.
 func (b *Broker) Publish(e Event) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	switch {
+	case e.Type == EventProgress && e.Progress != nil && !e.Progress.Done:
+		b.latest[e.RunID] = e
+	case e.Type == EventProgress || (e.Type == EventStatus && e.Status != store.RunRunning):
+		delete(b.latest, e.RunID)
+	}
 	for s := range b.subs {
 		if s.filter != nil && !s.filter(e) {
 			continue
@@ -86,6 +99,15 @@ func (b *Broker) Subscribe(filter func(Event) bool, buffer int) (<-chan Event, f
 			close(s.ch)
 		})
 	}
+}
+
+// Latest returns the latest progress event of a running run, if one was published since it
+// started running.
+func (b *Broker) Latest(runID string) (Event, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e, ok := b.latest[runID]
+	return e, ok
 }
 
 // Dropped is the number of events subscribers did not take in time.

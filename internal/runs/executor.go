@@ -22,71 +22,34 @@ var (
 	errLostRun  = errors.New("the run is no longer owned by this worker")
 )
 
-// execution is a run executing in this process.
-type execution struct {
-	cancel context.CancelCauseFunc
+// outcome is how an attempt ended, for the queue to record.
+type outcome struct {
+	status      store.RunStatus // succeeded, failed or cancelled
+	err         string
+	stats       json.RawMessage
+	interrupted bool // stopped by a shutdown: back to the queue, to resume (err says why)
+	lost        bool // another worker owns the run now: record nothing
 }
 
-// interrupt stops the run for a shutdown: its staged output is kept and it is requeued.
-func (e *execution) interrupt() { e.cancel(errShutdown) }
-
-// Execute claims the queued run and runs it to its end. It returns nil without doing anything when
-// the run is no longer queued (another worker took it, or it was cancelled). When ctx is done before
-// the run ends, the run is interrupted as for a shutdown: it goes back to the queue and resumes from
-// its last checkpoint. Execute records the outcome in the store; its error is only for failures to
-// claim.
-func (s *Service) Execute(ctx context.Context, runID string) error {
-	run, err := s.st.ClaimRun(ctx, runID, s.workerID)
-	if errors.Is(err, store.ErrConflict) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("claim run %s: %w", runID, err)
-	}
-	s.execute(ctx, run)
-	return nil
-}
-
-func (s *Service) execute(parent context.Context, run store.Run) {
-	ctx, cancel := context.WithCancelCause(context.WithoutCancel(parent))
-	defer cancel(nil)
-	ex := &execution{cancel: cancel}
-	s.mu.Lock()
-	s.active[run.ID] = ex
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.active, run.ID)
-		s.mu.Unlock()
-	}()
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		select {
-		case <-parent.Done():
-			ex.interrupt()
-		case <-done:
-		}
-	}()
-
+// execute runs one claimed run with the engine and reports how it ended; the queue records that.
+// It keeps the run's checkpoints, dead letters and log lines in the store and publishes progress.
+// The queue stops it by cancelling ctx with a cause: errCancelRequested (the run ends cancelled,
+// destinations rolled back), errShutdown (interrupted: staged output kept for the resume) or
+// errLostRun (nothing more is recorded).
+func (s *Service) execute(ctx context.Context, run store.Run) outcome {
 	rl := &runLog{st: s.st, runID: run.ID}
 	log := s.log.With("run_id", run.ID, "pipeline_id", run.PipelineID)
-	rl.add("info", "", fmt.Sprintf("run started: pipeline version %d, attempt %d, worker %s", run.PipelineVersion, run.Attempt, s.workerID),
+	defer s.flushLog(context.WithoutCancel(ctx), log, rl)
+	rl.add("info", "", fmt.Sprintf("run started: pipeline version %d, attempt %d, worker %s", run.PipelineVersion, run.Attempt, run.WorkerID),
 		map[string]any{"trigger": run.Trigger, "actor": run.ActorName})
 	s.publishStatus(run, "")
 
 	plan, err := s.loadPlan(ctx, run)
 	if err != nil {
 		rl.add("error", "", "the pipeline cannot run: "+err.Error(), nil)
-		s.finish(ctx, log, rl, run, store.RunFailed, err.Error(), nil)
-		return
+		return outcome{status: store.RunFailed, err: err.Error()}
 	}
-
-	hbDone := make(chan struct{})
-	go s.heartbeat(ctx, log, run, ex, hbDone)
-	defer func() { <-hbDone }()
-
-	cp := &storeCheckpointer{st: s.st, run: run, workerID: s.workerID,
+	cp := &storeCheckpointer{st: s.st, run: run,
 		afterSave: func(ctx context.Context, _ *engine.Checkpoint) {
 			if err := rl.flush(ctx); err != nil {
 				log.WarnContext(ctx, "run log not written", "error", err)
@@ -96,38 +59,57 @@ func (s *Service) execute(parent context.Context, run store.Run) {
 		rl.add("info", "", "resuming from the last checkpoint of the interrupted attempt", nil)
 	}
 	engineLog := slog.New(&runLogHandler{next: s.log.Handler(), log: rl}).With("run_id", run.ID)
+	rate := &rateMeter{}
 	res, runErr := engine.Run(ctx, plan, engine.Options{
 		RunID: run.ID, Env: s.env, BatchSize: s.opts.BatchSize,
 		CommitRows: s.opts.CommitRows, CommitInterval: s.opts.CommitInterval,
 		Checkpointer: cp, DeadLetters: &storeSink{st: s.st, runID: run.ID},
 		Progress: func(p engine.Progress) {
+			now := time.Now().UTC()
 			s.events.Publish(Event{Type: EventProgress, RunID: run.ID, PipelineID: run.PipelineID,
-				Status: store.RunRunning, Progress: &p, Time: time.Now().UTC()})
+				Status: store.RunRunning, Progress: &p, RowsPerSecond: rate.update(now, p.RowsRead), Time: now})
 		},
 		ProgressInterval: s.opts.ProgressInterval,
 		Logger:           engineLog,
 	})
-	cancel(nil) // stop the heartbeat
 	stats, _ := json.Marshal(res.Nodes)
 	cause := context.Cause(ctx)
 	switch {
 	case runErr == nil:
 		rl.add("info", "", fmt.Sprintf("run succeeded: %d rows read, %d written, %d rejected, %d checkpoints",
 			res.RowsRead, res.RowsWritten, res.Rejected, res.Checkpoints), resultDetails(res))
-		s.finish(ctx, log, rl, run, store.RunSucceeded, "", stats)
+		return outcome{status: store.RunSucceeded, stats: stats}
 	case errors.Is(cause, errShutdown):
 		rl.add("warn", "", "interrupted by a worker shutdown; queued again to resume from the last checkpoint", resultDetails(res))
-		s.requeue(ctx, log, rl, run)
+		return outcome{interrupted: true, err: "interrupted by the shutdown of worker " + run.WorkerID}
 	case errors.Is(cause, errLostRun):
 		rl.add("warn", "", "stopped: "+errLostRun.Error(), nil)
-		s.flushLog(ctx, log, rl)
+		return outcome{lost: true}
 	case errors.Is(cause, errCancelRequested):
 		rl.add("info", "", "run cancelled by request; destinations rolled back to their state before the run", resultDetails(res))
-		s.finish(ctx, log, rl, run, store.RunCancelled, errCancelRequested.Error(), stats)
+		return outcome{status: store.RunCancelled, err: errCancelRequested.Error(), stats: stats}
 	default:
 		rl.add("error", "", "run failed: "+runErr.Error(), resultDetails(res))
-		s.finish(ctx, log, rl, run, store.RunFailed, runErr.Error(), stats)
+		return outcome{status: store.RunFailed, err: runErr.Error(), stats: stats}
 	}
+}
+
+// rateMeter turns progress snapshots into rows read per second over the last second or more.
+type rateMeter struct {
+	at   time.Time
+	rows int64
+	rate float64
+}
+
+func (m *rateMeter) update(now time.Time, rows int64) float64 {
+	switch {
+	case m.at.IsZero():
+		m.at, m.rows = now, rows
+	case now.Sub(m.at) >= time.Second:
+		m.rate = float64(rows-m.rows) / now.Sub(m.at).Seconds()
+		m.at, m.rows = now, rows
+	}
+	return m.rate
 }
 
 func resultDetails(res *engine.Result) map[string]any {
@@ -149,64 +131,15 @@ func (s *Service) loadPlan(ctx context.Context, run store.Run) (*pipeline.Plan, 
 	return s.Plan(ctx, spec)
 }
 
-// heartbeat refreshes the run's heartbeat and turns a cancel request into a cancellation.
-func (s *Service) heartbeat(ctx context.Context, log *slog.Logger, run store.Run, ex *execution, done chan<- struct{}) {
-	defer close(done)
-	t := time.NewTicker(s.opts.Heartbeat)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		cancelled, err := s.st.Heartbeat(ctx, run.ID, s.workerID)
-		switch {
-		case errors.Is(err, store.ErrConflict):
-			ex.cancel(errLostRun)
-			return
-		case err != nil:
-			if ctx.Err() == nil {
-				log.WarnContext(ctx, "heartbeat failed", "error", err)
-			}
-		case cancelled:
-			ex.cancel(errCancelRequested)
-			return
-		}
-	}
-}
-
-// finish records the outcome when this worker still owns the attempt it ran.
-func (s *Service) finish(ctx context.Context, log *slog.Logger, rl *runLog, run store.Run, status store.RunStatus, msg string, stats json.RawMessage) {
-	ctx = context.WithoutCancel(ctx)
-	s.flushLog(ctx, log, rl)
-	fin, err := s.st.FinishRun(ctx, run.ID, []store.RunStatus{store.RunRunning}, store.RunFinish{
-		Status: status, Error: msg, NodeStats: stats, WorkerID: s.workerID, Attempt: run.Attempt,
-	})
-	if errors.Is(err, store.ErrConflict) {
-		log.WarnContext(ctx, "run outcome not recorded: another worker owns the run now", "status", status)
-		return
-	}
-	if err != nil {
-		log.ErrorContext(ctx, "record run outcome", "status", status, "error", err)
-		return
-	}
-	s.publishStatus(fin, msg)
-}
-
-func (s *Service) requeue(ctx context.Context, log *slog.Logger, rl *runLog, run store.Run) {
-	ctx = context.WithoutCancel(ctx)
-	s.flushLog(ctx, log, rl)
-	r, err := s.st.RequeueRun(ctx, run.ID, s.workerID)
-	if err != nil {
-		log.ErrorContext(ctx, "requeue interrupted run", "error", err)
-		return
-	}
-	s.publishStatus(r, "")
-}
-
 func (s *Service) flushLog(ctx context.Context, log *slog.Logger, rl *runLog) {
 	if err := rl.flush(context.WithoutCancel(ctx)); err != nil {
 		log.WarnContext(ctx, "run log not written", "error", err)
+	}
+}
+
+// runLogLine appends one line to a run's log.
+func (s *Service) runLogLine(ctx context.Context, runID, level, msg string) {
+	if err := s.st.AppendLogs(ctx, []store.LogEntry{{Level: level, Source: "runs", Message: msg, RunID: runID}}); err != nil {
+		s.log.WarnContext(ctx, "run log not written", "run_id", runID, "error", err)
 	}
 }

@@ -118,7 +118,8 @@ type setupOptions struct {
 // idleQueue accepts runs and leaves them queued.
 type idleQueue struct{}
 
-func (idleQueue) Enqueue(context.Context, store.Run) error { return nil }
+func (idleQueue) Enqueue(context.Context, *store.Tx, store.Run) error { return nil }
+func (idleQueue) Cancel(string)                                       {}
 
 // setup builds the service and runs its dispatcher until the test ends.
 func setup(t *testing.T, b backend, o setupOptions) *env {
@@ -148,7 +149,7 @@ func setupOn(t *testing.T, st *store.Store, o setupOptions) *env {
 	svc, err := runs.New(runs.Options{
 		Store: st, Connectors: conns, Transforms: trs,
 		Env:       connector.Env{FileRoots: []string{o.dir}, UploadDir: filepath.Join(o.dir, "uploads")},
-		Heartbeat: 50 * time.Millisecond, BatchSize: 50, CommitRows: commitRows,
+		BatchSize: 50, CommitRows: commitRows,
 		ProgressInterval: 20 * time.Millisecond,
 	})
 	if err != nil {
@@ -158,7 +159,8 @@ func setupOn(t *testing.T, st *store.Store, o setupOptions) *env {
 		svc.SetQueue(idleQueue{})
 		return &env{t: t, st: st, svc: svc, dir: o.dir, gate: gate}
 	}
-	disp, err := runs.NewDispatcher(svc, runs.DispatcherOptions{Workers: 2, Poll: 50 * time.Millisecond, DrainTimeout: 5 * time.Second, Now: o.now})
+	disp, err := runs.NewDispatcher(svc, runs.DispatcherOptions{Workers: 2, Poll: 50 * time.Millisecond, DrainTimeout: 5 * time.Second,
+		Heartbeat: 50 * time.Millisecond, Now: o.now})
 	if err != nil {
 		t.Fatal(err)
 	}

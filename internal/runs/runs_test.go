@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -201,8 +203,12 @@ func TestCancelQueuedRun(t *testing.T) {
 		if ev := await(t, events, "terminal", terminal); ev.Status != store.RunCancelled {
 			t.Fatalf("event status %s", ev.Status)
 		}
-		// An executor that gets it later does nothing.
-		if err := e.svc.Execute(bg, run.ID); err != nil {
+		// A queue that gets it later does nothing.
+		disp, err := runs.NewDispatcher(e.svc, runs.DispatcherOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := disp.Execute(bg, run.ID); err != nil {
 			t.Fatal(err)
 		}
 		if got, _ := e.st.GetRun(bg, run.ID); got.Status != store.RunCancelled || got.Attempt != 0 {
@@ -296,6 +302,76 @@ func TestStaleRunWithCancelRequestEndsCancelled(t *testing.T) {
 		got, _ := st.GetRun(bg, run.ID)
 		if got.Status != store.RunCancelled || got.Attempt != 1 {
 			t.Fatalf("orphaned cancelled run = %+v", got)
+		}
+	})
+}
+
+// TestPoisonRunStopsAfterItsAttempts: a run whose worker dies on every attempt (as a process does
+// when an input exhausts its memory) is requeued until it has had MaxAttempts attempts, then fails
+// with the reason instead of being requeued at every start.
+func TestPoisonRunStopsAfterItsAttempts(t *testing.T) {
+	backends(t, func(t *testing.T, b backend) {
+		st := openStore(t, b)
+		e := &env{t: t, st: st}
+		p := e.createPipeline("poison", cleanSpec)
+		run, err := st.CreateRun(bg, store.Run{PipelineID: p.ID, PipelineVersion: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e2 := setupOn(t, st, setupOptions{noDispatcher: true})
+		events, stop := e2.svc.Broker().Subscribe(forPipeline(p.ID), 64)
+		defer stop()
+		// The clock of the recovering dispatcher is an hour ahead: every heartbeat is stale to it.
+		disp, err := runs.NewDispatcher(e2.svc, runs.DispatcherOptions{MaxAttempts: 3, Now: func() time.Time { return time.Now().Add(time.Hour) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for attempt := 1; attempt <= 3; attempt++ {
+			// A worker claims the run and dies without a word.
+			claimed, err := st.ClaimRun(bg, run.ID, fmt.Sprintf("doomed-%d", attempt))
+			if err != nil {
+				t.Fatalf("attempt %d: claim: %v", attempt, err)
+			}
+			if claimed.Attempt != attempt {
+				t.Fatalf("attempt %d: the run counts %d attempts", attempt, claimed.Attempt)
+			}
+			if err := disp.RecoverStale(bg); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := st.GetRun(bg, run.ID)
+			if attempt < 3 {
+				if got.Status != store.RunQueued || !strings.Contains(got.Error, "doomed-"+strconv.Itoa(attempt)+" stopped sending heartbeats") {
+					t.Fatalf("after attempt %d: %+v, want queued again with the reason", attempt, got)
+				}
+				continue
+			}
+			if got.Status != store.RunFailed || got.Attempt != 3 {
+				t.Fatalf("after the last attempt: %+v, want failed after 3 attempts", got)
+			}
+			for _, want := range []string{"gave up after 3 attempts", "worker doomed-3 stopped sending heartbeats"} {
+				if !strings.Contains(got.Error, want) {
+					t.Errorf("error %q lacks %q", got.Error, want)
+				}
+			}
+		}
+		if ev := await(t, events, "terminal", terminal); ev.Status != store.RunFailed || !strings.Contains(ev.Error, "gave up after 3 attempts") {
+			t.Errorf("terminal event = %+v", ev)
+		}
+		// Another start finds nothing to requeue: the run does not come back.
+		if err := disp.RecoverStale(bg); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := st.GetRun(bg, run.ID); got.Status != store.RunFailed {
+			t.Fatalf("a later recovery changed the failed run: %+v", got)
+		}
+		logs, _, _ := st.ListLogs(bg, store.LogFilter{RunID: run.ID, Oldest: true})
+		var text []string
+		for _, l := range logs {
+			text = append(text, l.Message)
+		}
+		joined := strings.Join(text, "\n")
+		if !strings.Contains(joined, "attempt 2 of 3") || !strings.Contains(joined, "gave up after 3 attempts") {
+			t.Errorf("run log does not tell the attempts:\n%s", joined)
 		}
 	})
 }

@@ -5,26 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/pipeline"
 	"github.com/dataaggregator/aggregator/internal/store"
 	"github.com/dataaggregator/aggregator/internal/transform"
 )
-
-// Queue hands queued runs to executors. The in-process Dispatcher is one; a River client that
-// inserts a job calling Executor.Execute is the other the design plans for. Enqueue is called after
-// the run was stored as queued; it must not run the pipeline itself.
-type Queue interface {
-	Enqueue(ctx context.Context, run store.Run) error
-}
 
 // Options configure a Service. Store, Connectors and Transforms are required.
 type Options struct {
@@ -38,14 +27,6 @@ type Options struct {
 	// Events receives run events; a new Broker when nil.
 	Events Publisher
 
-	// WorkerID names this process in claimed runs; hostname-pid-random when empty.
-	WorkerID string
-	// Heartbeat is how often a running run's heartbeat is refreshed and cancel requests are
-	// checked (default 5s). StaleAfter is how old a heartbeat must be for the run to count as
-	// abandoned by a dead process (default 1m, at least 3 heartbeats).
-	Heartbeat  time.Duration
-	StaleAfter time.Duration
-
 	// Engine settings (0: the engine's defaults).
 	BatchSize        int
 	CommitRows       int64
@@ -55,19 +36,15 @@ type Options struct {
 
 // Service creates, cancels and executes runs. Build it with New.
 type Service struct {
-	st       *store.Store
-	conns    *connector.Registry
-	trs      *transform.Registry
-	env      connector.Env
-	log      *slog.Logger
-	events   Publisher
-	broker   *Broker
-	workerID string
-	opts     Options
-	queue    Queue
-
-	mu     sync.Mutex
-	active map[string]*execution // runs executing in this process, by id
+	st     *store.Store
+	conns  *connector.Registry
+	trs    *transform.Registry
+	env    connector.Env
+	log    *slog.Logger
+	events Publisher
+	broker *Broker
+	opts   Options
+	queue  Queue
 }
 
 // New checks the options and builds the service. Call SetQueue (or build a Dispatcher with it)
@@ -83,28 +60,14 @@ func New(o Options) (*Service, error) {
 	if o.Transforms == nil {
 		problems = append(problems, "Transforms is required")
 	}
-	if o.Heartbeat < 0 || o.StaleAfter < 0 {
-		problems = append(problems, "Heartbeat and StaleAfter must not be negative")
-	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("runs: %s", strings.Join(problems, "; "))
 	}
-	if o.Heartbeat == 0 {
-		o.Heartbeat = 5 * time.Second
-	}
-	if o.StaleAfter == 0 {
-		o.StaleAfter = time.Minute
-	}
-	o.StaleAfter = max(o.StaleAfter, 3*o.Heartbeat)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.WorkerID == "" {
-		host, _ := os.Hostname()
-		o.WorkerID = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), uuid.NewString()[:8])
-	}
 	s := &Service{st: o.Store, conns: o.Connectors, trs: o.Transforms, env: o.Env, log: o.Logger,
-		workerID: o.WorkerID, opts: o, active: map[string]*execution{}}
+		opts: o}
 	if o.Events == nil {
 		s.broker = NewBroker()
 		s.events = s.broker
@@ -129,8 +92,14 @@ func (s *Service) SetQueue(q Queue) { s.queue = q }
 // Broker is the in-process event fan-out, or nil when Options.Events was another Publisher.
 func (s *Service) Broker() *Broker { return s.broker }
 
-// WorkerID names this process in the runs it claims.
-func (s *Service) WorkerID() string { return s.workerID }
+// Live returns the latest progress event of a running run (per-node counters and rows per second,
+// newer than its last checkpoint), when the service's Broker has one.
+func (s *Service) Live(runID string) (Event, bool) {
+	if s.broker == nil {
+		return Event{}, false
+	}
+	return s.broker.Latest(runID)
+}
 
 // Env is what connectors are given (for check, discover and previews).
 func (s *Service) Env() connector.Env { return s.env }
@@ -210,16 +179,24 @@ func (s *Service) Start(ctx context.Context, pipelineID string, version int, tri
 	if _, err := s.Plan(ctx, spec); err != nil {
 		return store.Run{}, err
 	}
-	run, err := s.st.CreateRun(ctx, store.Run{PipelineID: pipelineID, PipelineVersion: version, Trigger: trigger,
-		ActorID: actor.ID, ActorName: actor.Name})
+	// The run and its job are created together or not at all.
+	var run store.Run
+	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		run, err = tx.CreateRun(ctx, store.Run{PipelineID: pipelineID, PipelineVersion: version, Trigger: trigger,
+			ActorID: actor.ID, ActorName: actor.Name})
+		if err != nil {
+			return err
+		}
+		if err := s.queue.Enqueue(ctx, tx, run); err != nil {
+			return fmt.Errorf("enqueue run: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
 		return store.Run{}, err
 	}
 	s.publishStatus(run, "")
-	if err := s.queue.Enqueue(ctx, run); err != nil {
-		// The run stays queued in the store; a dispatcher's poll picks it up.
-		s.log.WarnContext(ctx, "enqueue run", "run_id", run.ID, "error", err)
-	}
 	return run, nil
 }
 
@@ -234,11 +211,8 @@ func (s *Service) Cancel(ctx context.Context, runID string) (store.Run, error) {
 		s.publishStatus(run, run.Error)
 		return run, nil
 	}
-	s.mu.Lock()
-	ex := s.active[runID]
-	s.mu.Unlock()
-	if ex != nil {
-		ex.cancel(errCancelRequested)
+	if s.queue != nil {
+		s.queue.Cancel(runID)
 	}
 	return run, nil
 }

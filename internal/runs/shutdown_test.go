@@ -106,7 +106,7 @@ func newService(t *testing.T, st *store.Store, dir string, gate gatedCSV) *runs.
 	}
 	svc, err := runs.New(runs.Options{Store: st, Connectors: conns, Transforms: trs,
 		Env:       connector.Env{FileRoots: []string{dir}},
-		Heartbeat: 50 * time.Millisecond, BatchSize: 50, CommitRows: 100, ProgressInterval: 20 * time.Millisecond})
+		BatchSize: 50, CommitRows: 100, ProgressInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,6 +43,7 @@ func RunContract(t *testing.T, open Factory) {
 		{"Pipelines", testPipelines},
 		{"Runs", testRuns},
 		{"RunClaimRace", testRunClaimRace},
+		{"Transactions", testTransactions},
 		{"ConcurrentWrites", testConcurrentWrites},
 		{"DeadLetters", testDeadLetters},
 		{"Logs", testLogs},
@@ -498,14 +499,14 @@ func testRuns(t *testing.T, s *store.Store, c *clock) {
 	if none := must(s.FindStaleRuns(ctx, c.Now().Add(-time.Hour)))(t); len(none) != 0 {
 		t.Fatalf("FindStaleRuns with old cutoff = %d runs", len(none))
 	}
-	_, err = s.RequeueRun(ctx, r.ID, "w9")
+	_, err = s.RequeueRun(ctx, r.ID, "w9", "")
 	wantErr(t, err, store.ErrConflict)
-	requeued := must(s.RequeueRun(ctx, r.ID, "w1"))(t)
-	if requeued.Status != store.RunQueued || requeued.WorkerID != "" || !jsonEqual(requeued.Checkpoint, cp) {
+	requeued := must(s.RequeueRun(ctx, r.ID, "w1", "worker w1 stopped"))(t)
+	if requeued.Status != store.RunQueued || requeued.WorkerID != "" || !jsonEqual(requeued.Checkpoint, cp) || requeued.Error != "worker w1 stopped" {
 		t.Fatalf("requeued run = %+v", requeued)
 	}
 	resumed := must(s.ClaimRun(ctx, r.ID, "w3"))(t)
-	if resumed.Attempt != 2 || !resumed.StartedAt.Equal(*claimed.StartedAt) {
+	if resumed.Attempt != 2 || !resumed.StartedAt.Equal(*claimed.StartedAt) || resumed.Error != "" {
 		t.Fatalf("resumed run = %+v", resumed)
 	}
 	final := json.RawMessage(`{"orders":{"in":100,"out":98}}`)
@@ -968,5 +969,84 @@ func testDashboards(t *testing.T, s *store.Store, c *clock) {
 	}
 	if got := must(s.ListDashboardLayouts(ctx, u.ID))(t); len(got) != 0 {
 		t.Fatalf("layouts left: %d", len(got))
+	}
+}
+
+// testTransactions: what is done through a Tx commits together, or not at all on an error or a
+// panic; AfterCommit functions run only after a commit.
+func testTransactions(t *testing.T, s *store.Store, _ *clock) {
+	p := newPipeline(t, s, "tx")
+	runsOf := func() int {
+		t.Helper()
+		_, total := must2(s.ListRuns(ctx, store.RunFilter{PipelineID: p.ID}))(t)
+		return total
+	}
+	var created store.Run
+	afterCommit := 0
+	err := s.InTx(ctx, func(tx *store.Tx) error {
+		r, err := tx.CreateRun(ctx, store.Run{PipelineID: p.ID, PipelineVersion: 1, Trigger: "api"})
+		if err != nil {
+			return err
+		}
+		if got, err := tx.GetRun(ctx, r.ID); err != nil || got.ID != r.ID {
+			return fmt.Errorf("GetRun in the transaction = %+v, %v", got, err)
+		}
+		if err := tx.AppendLogs(ctx, []store.LogEntry{{Level: "info", Source: "runs", Message: "queued", RunID: r.ID}}); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM pipeline_runs WHERE id = $1`, r.ID).Scan(&n); err != nil || n != 1 {
+			return fmt.Errorf("the run through SQL(): %d rows, %v", n, err)
+		}
+		tx.AfterCommit(func() { afterCommit++ })
+		created = r
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("InTx: %v", err)
+	}
+	if got := must(s.GetRun(ctx, created.ID))(t); got.Status != store.RunQueued {
+		t.Fatalf("committed run = %+v", got)
+	}
+	if logs, _ := must2(s.ListLogs(ctx, store.LogFilter{RunID: created.ID}))(t); len(logs) != 1 {
+		t.Fatalf("committed log lines = %d, want 1", len(logs))
+	}
+	if afterCommit != 1 {
+		t.Fatalf("AfterCommit ran %d times, want 1", afterCommit)
+	}
+
+	// An error rolls everything back and is returned as it is.
+	boom := errors.New("enqueue failed")
+	err = s.InTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.CreateRun(ctx, store.Run{PipelineID: p.ID, PipelineVersion: 1}); err != nil {
+			return err
+		}
+		tx.AfterCommit(func() { afterCommit++ })
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("InTx error = %v, want %v", err, boom)
+	}
+	// A panic rolls back too, and goes on.
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("the panic did not propagate")
+			}
+		}()
+		_ = s.InTx(ctx, func(tx *store.Tx) error {
+			if _, err := tx.CreateRun(ctx, store.Run{PipelineID: p.ID, PipelineVersion: 1}); err != nil {
+				return err
+			}
+			panic("worker crashed")
+		})
+	}()
+	if n := runsOf(); n != 1 || afterCommit != 1 {
+		t.Fatalf("after a rollback: %d runs (want 1), AfterCommit ran %d times (want 1)", n, afterCommit)
+	}
+	// The store is usable after both rollbacks (no connection or lock left behind).
+	_ = must(s.CreateRun(ctx, store.Run{PipelineID: p.ID, PipelineVersion: 1}))(t)
+	if n := runsOf(); n != 2 {
+		t.Fatalf("runs = %d, want 2", n)
 	}
 }

@@ -119,13 +119,14 @@ func (s *Store) ListRuns(ctx context.Context, f RunFilter) ([]Run, int, error) {
 	return listQuery(ctx, s, "list runs", "pipeline_runs", runCols, w, "created_at DESC, id DESC", f.Page, scanRun)
 }
 
-// ClaimRun moves a queued run to running for workerID, increments Attempt
-// and sets StartedAt (kept from the first attempt) and the heartbeat. It
+// ClaimRun moves a queued run to running for workerID, increments Attempt,
+// clears Error (a requeued run's reason) and sets StartedAt (kept from the
+// first attempt) and the heartbeat. It
 // returns ErrConflict when the run is not queued (another worker won, or it
 // was cancelled).
 func (s *Store) ClaimRun(ctx context.Context, id, workerID string) (Run, error) {
 	now := s.ts(s.nowUTC())
-	res, err := s.db.ExecContext(ctx, `UPDATE pipeline_runs SET status = $1, worker_id = $2, attempt = attempt + 1,
+	res, err := s.db.ExecContext(ctx, `UPDATE pipeline_runs SET status = $1, worker_id = $2, attempt = attempt + 1, error = '',
 		started_at = COALESCE(started_at, $3), heartbeat_at = $3, updated_at = $3
 		WHERE id = $4 AND status = $5`, string(RunRunning), workerID, now, id, string(RunQueued))
 	if err := s.expectTransition(ctx, res, err, "claim run", id, RunQueued); err != nil {
@@ -202,10 +203,13 @@ func (s *Store) FinishRun(ctx context.Context, id string, from []RunStatus, fin 
 
 // RequeueRun moves a running run back to queued (to resume it from its
 // checkpoint) when it is still owned by workerID ("" matches any owner).
-func (s *Store) RequeueRun(ctx context.Context, id, workerID string) (Run, error) {
+// reason (why the attempt ended without an outcome) is kept in Error until
+// the run is claimed again.
+func (s *Store) RequeueRun(ctx context.Context, id, workerID, reason string) (Run, error) {
 	var w where
 	w.add(`status = ?`, string(RunQueued))
 	w.add(`worker_id = ?`, "")
+	w.add(`error = ?`, noNUL(reason))
 	w.add(`updated_at = ?`, s.ts(s.nowUTC()))
 	set := strings.Join(w.conds, ", ")
 	w.conds = nil

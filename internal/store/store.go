@@ -49,7 +49,10 @@ type Options struct {
 
 // Store is the metadata store. Build it with Open; it is safe for concurrent use.
 type Store struct {
-	db      *sql.DB
+	// db runs the queries: the pool, or the transaction of a store bound to one (InTx).
+	db      execer
+	pool    *sql.DB
+	tx      *txState
 	dialect Dialect
 	now     func() time.Time
 	log     *slog.Logger
@@ -97,7 +100,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	db.SetMaxIdleConns(maxOpen)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 
-	s := &Store{db: db, dialect: opts.Dialect, now: opts.Now, log: opts.Logger}
+	s := &Store{db: db, pool: db, dialect: opts.Dialect, now: opts.Now, log: opts.Logger}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -127,18 +130,18 @@ func sqliteDSN(path string) string {
 }
 
 // Close releases the pool.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error { return s.pool.Close() }
 
 // DB exposes the pool for components that share it (queue drivers, pool
 // metrics). Do not use it to bypass the store's methods.
-func (s *Store) DB() *sql.DB { return s.db }
+func (s *Store) DB() *sql.DB { return s.pool }
 
 // Dialect reports which database the store uses.
 func (s *Store) Dialect() Dialect { return s.dialect }
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.db.PingContext(ctx); err != nil {
+	if err := s.pool.PingContext(ctx); err != nil {
 		return fmt.Errorf("ping %s: %w", s.dialect, err)
 	}
 	return nil
@@ -169,7 +172,7 @@ func (s *Store) provider() (*goose.Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
-	p, err := goose.NewProvider(dialect, s.db, fsys, goose.WithDisableGlobalRegistry(true))
+	p, err := goose.NewProvider(dialect, s.pool, fsys, goose.WithDisableGlobalRegistry(true))
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
@@ -181,7 +184,7 @@ func (s *Store) provider() (*goose.Provider, error) {
 // schema, so several processes may start at once.
 func (s *Store) Migrate(ctx context.Context) ([]int64, error) {
 	if s.dialect == Postgres {
-		conn, err := s.db.Conn(ctx)
+		conn, err := s.pool.Conn(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("migrate: %w", err)
 		}
@@ -271,9 +274,13 @@ func newID() (string, error) {
 	return id.String(), nil
 }
 
-// inTx runs fn in a transaction, committing when fn returns nil.
+// inTx runs fn in a transaction, committing when fn returns nil. In a store bound to a transaction
+// (InTx) it runs fn in that transaction.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	if s.tx != nil {
+		return fn(s.tx.tx)
+	}
+	tx, err := s.pool.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
