@@ -46,9 +46,13 @@ type Param struct {
 	Examples []any
 }
 
-// Spec is a component's configuration: its parameters, in the order forms show them.
+// Spec is a component's configuration: its parameters, in the order forms show them. Build it with
+// Describe, which binds each parameter to a field of the component's config type, so that the one
+// description also decodes.
 type Spec struct {
 	Params []Param
+	// bind returns a Builder whose setters fill dst (nil: a Spec written as a bare Param list).
+	bind func(dst any) (*Builder, error)
 }
 
 // Ptr returns a pointer to f, for Min and Max.
@@ -115,11 +119,21 @@ func (s Spec) Validate(raw map[string]any) Errors {
 	return errs
 }
 
-// Decode validates raw, fills defaults, and decodes it strictly into dst (a pointer to the
-// component's config struct with json tags). Unknown keys are errors.
+// Decode validates raw (every problem, with its path; unknown keys are errors), then fills dst, a
+// pointer to the config type the Spec was described from, taking each missing parameter's default.
+// A Spec written as a bare Param list decodes into a struct with json tags instead, strictly.
 func (s Spec) Decode(raw map[string]any, dst any) error {
 	if errs := s.Validate(raw); len(errs) > 0 {
 		return errs
+	}
+	if s.bind != nil {
+		b, err := s.bind(dst)
+		if err != nil {
+			return err
+		}
+		var errs Errors
+		b.decode(raw, "", &errs)
+		return errs.Err()
 	}
 	full := s.WithDefaults(raw)
 	b, err := json.Marshal(full)
@@ -275,8 +289,11 @@ func validateValue(p Param, v any, path string, errs *Errors) {
 			bad("must be a number, got %s", jsonKind(v))
 			return
 		}
-		if p.Type == Integer && f != float64(int64(f)) {
-			bad("must be a whole number, got %v", f)
+		if p.Type == Integer {
+			if _, msg := exactInt(v); msg != "" {
+				bad("%s", msg)
+				return
+			}
 		}
 		if p.Min != nil && f < *p.Min {
 			bad("must be at least %v, got %v", *p.Min, f)

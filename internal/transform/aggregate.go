@@ -11,15 +11,15 @@ import (
 )
 
 type aggregateConfig struct {
-	GroupBy    []string  `json:"group_by"`
-	Aggregates []aggItem `json:"aggregates"`
-	MaxGroups  int64     `json:"max_groups"`
+	GroupBy    []string
+	Aggregates []aggItem
+	MaxGroups  int64
 }
 
 type aggItem struct {
-	Name     string `json:"name"`
-	Function string `json:"function"`
-	Field    string `json:"field"`
+	Name     string
+	Function string
+	Field    string
 }
 
 const defaultMaxGroups = 1_000_000
@@ -27,20 +27,18 @@ const defaultMaxGroups = 1_000_000
 // avgExtraScale is how many fractional digits an average of decimals has beyond its inputs'.
 const avgExtraScale = 6
 
-var aggregateSpec = configspec.Spec{Params: []configspec.Param{
-	{Name: "group_by", Type: configspec.Array, Items: &configspec.Param{Type: configspec.String},
-		Description: "Fields whose values form a group (nulls form a group of their own). Empty: one group for the whole input."},
-	{Name: "aggregates", Type: configspec.Array, Required: true, Min: configspec.Ptr(1),
-		Description: "Output fields computed per group.",
-		Items: &configspec.Param{Type: configspec.Object, Fields: []configspec.Param{
-			{Name: "name", Type: configspec.String, Required: true, Min: configspec.Ptr(1), Description: "The output field."},
-			{Name: "function", Type: configspec.String, Required: true, Enum: []string{"count", "sum", "min", "max", "avg"},
-				Description: "count (rows, or non-null values of field), sum, min, max, avg; nulls are ignored."},
-			{Name: "field", Type: configspec.String, Description: "The input field (optional for count)."},
-		}}},
-	{Name: "max_groups", Type: configspec.Integer, Min: configspec.Ptr(1), Default: defaultMaxGroups,
-		Description: "Fail the run when there are more groups than this (groups are held in memory until the input ends)."},
-}}
+var aggregateSpec = configspec.Describe(func(c *aggregateConfig, b *configspec.Builder) {
+	b.Strings(&c.GroupBy, "group_by").
+		Doc("Fields whose values form a group (nulls form a group of their own). Empty: one group for the whole input.")
+	configspec.List(b, &c.Aggregates, "aggregates", func(a *aggItem, b *configspec.Builder) {
+		b.String(&a.Name, "name").Required().Min(1).Doc("The output field.")
+		b.String(&a.Function, "function").Required().Enum("count", "sum", "min", "max", "avg").
+			Doc("count (rows, or non-null values of field), sum, min, max, avg; nulls are ignored.")
+		b.String(&a.Field, "field").Doc("The input field (optional for count).")
+	}).Required().Min(1).Doc("Output fields computed per group.")
+	b.Int64(&c.MaxGroups, "max_groups").Min(1).Default(defaultMaxGroups).
+		Doc("Fail the run when there are more groups than this (groups are held in memory until the input ends).")
+})
 
 func aggregateDefinition() Definition {
 	return Definition{

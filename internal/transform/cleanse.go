@@ -17,57 +17,55 @@ import (
 )
 
 type cleanseConfig struct {
-	Rules []cleanseRule `json:"rules"`
+	Rules []cleanseRule
 }
 
 type cleanseRule struct {
-	Fields             []string       `json:"fields"`
-	Trim               bool           `json:"trim"`
-	CollapseWhitespace bool           `json:"collapse_whitespace"`
-	Case               string         `json:"case"`
-	NullTokens         []string       `json:"null_tokens"`
-	Number             *numberOptions `json:"number"`
-	Date               *dateOptions   `json:"date"`
+	Fields             []string
+	Trim               bool
+	CollapseWhitespace bool
+	Case               string
+	NullTokens         []string
+	Number             *numberOptions
+	Date               *dateOptions
 }
 
 type numberOptions struct {
-	DecimalSeparator   string `json:"decimal_separator"`
-	ThousandsSeparator string `json:"thousands_separator"`
-	To                 string `json:"to"`
+	DecimalSeparator   string
+	ThousandsSeparator string
+	To                 string
 }
 
 type dateOptions struct {
-	Layouts  []string `json:"layouts"`
-	Timezone string   `json:"timezone"`
-	To       string   `json:"to"`
+	Layouts  []string
+	Timezone string
+	To       string
 }
 
-var cleanseSpec = configspec.Spec{Params: []configspec.Param{
-	{Name: "rules", Type: configspec.Array, Required: true, Min: configspec.Ptr(1),
-		Description: "Clean-ups applied in order; each names its fields (default: every text field).",
-		Items: &configspec.Param{Type: configspec.Object, Fields: []configspec.Param{
-			{Name: "fields", Type: configspec.Array, Items: &configspec.Param{Type: configspec.String}, Description: "Fields to clean (default: every string field)."},
-			{Name: "trim", Type: configspec.Boolean, Description: "Remove leading and trailing white space."},
-			{Name: "collapse_whitespace", Type: configspec.Boolean, Description: "Replace each run of white space inside the text with one space."},
-			{Name: "case", Type: configspec.String, Enum: []string{"upper", "lower", "title"}, Description: "Change the letter case."},
-			{Name: "null_tokens", Type: configspec.Array, Items: &configspec.Param{Type: configspec.String},
-				Description: "Values that mean null, compared after trimming and ignoring case.", Examples: []any{[]any{"", "N/A", "null", "-"}}},
-			{Name: "number", Type: configspec.Object, Description: "Read the text as a number: currency symbols and codes, spaces and thousands separators are removed; (12.50) is -12.50.",
-				Fields: []configspec.Param{
-					{Name: "decimal_separator", Type: configspec.String, Default: ".", Enum: []string{".", ","}, Description: "The character before the fraction."},
-					{Name: "thousands_separator", Type: configspec.String, Enum: []string{",", ".", " ", "'", "_"}, Description: "Default: the other of , and ."},
-					{Name: "to", Type: configspec.String, Default: "decimal", Enum: []string{"decimal", "float", "int"}, Description: "The type of the cleaned field."},
-				}},
-			{Name: "date", Type: configspec.Object, Description: "Read the text as a date or timestamp.",
-				Fields: []configspec.Param{
-					{Name: "layouts", Type: configspec.Array, Items: &configspec.Param{Type: configspec.String},
-						Description: "Go time layouts tried in order (default: ISO 8601 forms, 2006/01/02, 20060102, 02.01.2006, 2 Jan 2006, Jan 2, 2006).",
-						Examples:    []any{[]any{"02/01/2006", "02/01/2006 15:04"}}},
-					{Name: "timezone", Type: configspec.String, Default: "UTC", Description: "IANA zone for text without an offset (e.g. Europe/Paris)."},
-					{Name: "to", Type: configspec.String, Default: "date", Enum: []string{"date", "timestamp"}, Description: "The type of the cleaned field (a timestamp is the instant, kept in UTC)."},
-				}},
-		}}},
-}}
+var cleanseSpec = configspec.Describe(func(c *cleanseConfig, b *configspec.Builder) {
+	configspec.List(b, &c.Rules, "rules", func(r *cleanseRule, b *configspec.Builder) {
+		b.Strings(&r.Fields, "fields").Doc("Fields to clean (default: every string field).")
+		b.Bool(&r.Trim, "trim").Doc("Remove leading and trailing white space.")
+		b.Bool(&r.CollapseWhitespace, "collapse_whitespace").Doc("Replace each run of white space inside the text with one space.")
+		b.String(&r.Case, "case").Enum("upper", "lower", "title").Doc("Change the letter case.")
+		b.Strings(&r.NullTokens, "null_tokens").
+			Doc("Values that mean null, compared after trimming and ignoring case.").
+			Example([]any{"", "N/A", "null", "-"})
+		configspec.Nested(b, &r.Number, "number", func(n *numberOptions, b *configspec.Builder) {
+			b.String(&n.DecimalSeparator, "decimal_separator").Default(".").Enum(".", ",").Doc("The character before the fraction.")
+			b.String(&n.ThousandsSeparator, "thousands_separator").Enum(",", ".", " ", "'", "_").Doc("Default: the other of , and .")
+			b.String(&n.To, "to").Default("decimal").Enum("decimal", "float", "int").Doc("The type of the cleaned field.")
+		}).Doc("Read the text as a number: currency symbols and codes, spaces and thousands separators are removed; (12.50) is -12.50.")
+		configspec.Nested(b, &r.Date, "date", func(d *dateOptions, b *configspec.Builder) {
+			b.Strings(&d.Layouts, "layouts").
+				Doc("Go time layouts tried in order (default: ISO 8601 forms, 2006/01/02, 20060102, 02.01.2006, 2 Jan 2006, Jan 2, 2006).").
+				Example([]any{"02/01/2006", "02/01/2006 15:04"})
+			b.String(&d.Timezone, "timezone").Default("UTC").Doc("IANA zone for text without an offset (e.g. Europe/Paris).")
+			b.String(&d.To, "to").Default("date").Enum("date", "timestamp").Doc("The type of the cleaned field (a timestamp is the instant, kept in UTC).")
+		}).Doc("Read the text as a date or timestamp.")
+	}).Required().Min(1).
+		Doc("Clean-ups applied in order; each names its fields (default: every text field).")
+})
 
 func cleanseDefinition() Definition {
 	return Definition{
@@ -111,28 +109,16 @@ func newCleanseNode(raw map[string]any) (Node, error) {
 			e.add(path, "number and date cannot both apply to the same fields")
 		}
 		if r.Number != nil {
-			if r.Number.DecimalSeparator == "" {
-				r.Number.DecimalSeparator = "."
-			}
 			if r.Number.ThousandsSeparator == "" {
 				r.Number.ThousandsSeparator = map[string]string{".": ",", ",": "."}[r.Number.DecimalSeparator]
 			}
 			if r.Number.ThousandsSeparator == r.Number.DecimalSeparator {
 				e.add(path+".number.thousands_separator", "is the same as decimal_separator")
 			}
-			if r.Number.To == "" {
-				r.Number.To = "decimal"
-			}
 		}
 		if r.Date != nil {
-			if r.Date.Timezone == "" {
-				r.Date.Timezone = "UTC"
-			}
 			if _, err := time.LoadLocation(r.Date.Timezone); err != nil {
 				e.add(path+".date.timezone", "unknown time zone %q", r.Date.Timezone)
-			}
-			if r.Date.To == "" {
-				r.Date.To = "date"
 			}
 		}
 	}

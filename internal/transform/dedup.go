@@ -10,23 +10,23 @@ import (
 )
 
 type dedupConfig struct {
-	Key     []string `json:"key"`
-	Keep    string   `json:"keep"`
-	MaxKeys int64    `json:"max_keys"`
+	Key     []string
+	Keep    string
+	MaxKeys int64
 }
 
 // defaultMaxKeysLast bounds the rows keep: last holds until the end of the run.
 const defaultMaxKeysLast = 1_000_000
 
-var dedupSpec = configspec.Spec{Params: []configspec.Param{
-	{Name: "key", Type: configspec.Array, Required: true, Min: configspec.Ptr(1), Items: &configspec.Param{Type: configspec.String},
-		Description: "The fields that identify a row; rows with equal keys are duplicates (null equals null here).",
-		Examples:    []any{[]any{"id"}}},
-	{Name: "keep", Type: configspec.String, Default: "first", Enum: []string{"first", "last"},
-		Description: "first: pass the first row of each key as it arrives (holds an 8-byte hash per key); last: hold the latest row of each key and emit them all when the input ends."},
-	{Name: "max_keys", Type: configspec.Integer, Min: configspec.Ptr(0),
-		Description: "Fail the run when more distinct keys than this are seen (0: no limit for keep first, 1000000 for keep last)."},
-}}
+var dedupSpec = configspec.Describe(func(c *dedupConfig, b *configspec.Builder) {
+	b.Strings(&c.Key, "key").Required().Min(1).
+		Doc("The fields that identify a row; rows with equal keys are duplicates (null equals null here).").
+		Example([]any{"id"})
+	b.String(&c.Keep, "keep").Default("first").Enum("first", "last").
+		Doc("first: pass the first row of each key as it arrives (holds an 8-byte hash per key); last: hold the latest row of each key and emit them all when the input ends.")
+	b.Int64(&c.MaxKeys, "max_keys").Min(0).
+		Doc("Fail the run when more distinct keys than this are seen (0: no limit for keep first, 1000000 for keep last).")
+})
 
 func dedupDefinition() Definition {
 	return Definition{

@@ -10,25 +10,26 @@ import (
 )
 
 type expressionConfig struct {
-	Fields []exprField `json:"fields"`
+	Fields []exprField
 }
 
 type exprField struct {
-	Name       string `json:"name"`
-	Expression string `json:"expression"`
-	Type       string `json:"type"`
+	Name       string
+	Expression string
+	Type       string
 }
 
-var expressionSpec = configspec.Spec{Params: []configspec.Param{
-	{Name: "fields", Type: configspec.Array, Required: true, Min: configspec.Ptr(1),
-		Description: "Fields to derive, in order; each may use the fields derived before it. A name that exists replaces that field in place.",
-		Items: &configspec.Param{Type: configspec.Object, Fields: []configspec.Param{
-			{Name: "name", Type: configspec.String, Required: true, Min: configspec.Ptr(1), Description: "The field to set."},
-			{Name: "expression", Type: configspec.String, Required: true, Min: configspec.Ptr(1), Description: "An expr-lang expression over the row's fields (see docs/expressions.md).",
-				Examples: []any{"price * quantity", `upper(trim(country))`}},
-			{Name: "type", Type: configspec.String, Enum: kindEnum(), Description: "The result type; inferred when absent (required when the expression's type is only known at run time, e.g. coalesce)."},
-		}}},
-}}
+var expressionSpec = configspec.Describe(func(c *expressionConfig, b *configspec.Builder) {
+	configspec.List(b, &c.Fields, "fields", func(f *exprField, b *configspec.Builder) {
+		b.String(&f.Name, "name").Required().Min(1).Doc("The field to set.")
+		b.String(&f.Expression, "expression").Required().Min(1).
+			Doc("An expr-lang expression over the row's fields (see docs/expressions.md).").
+			Example("price * quantity", `upper(trim(country))`)
+		b.String(&f.Type, "type").Enum(kindEnum()...).
+			Doc("The result type; inferred when absent (required when the expression's type is only known at run time, e.g. coalesce).")
+	}).Required().Min(1).
+		Doc("Fields to derive, in order; each may use the fields derived before it. A name that exists replaces that field in place.")
+})
 
 func expressionDefinition() Definition {
 	return Definition{

@@ -10,14 +10,14 @@ import (
 )
 
 type filterConfig struct {
-	Expression string `json:"expression"`
+	Expression string
 }
 
-var filterSpec = configspec.Spec{Params: []configspec.Param{
-	{Name: "expression", Type: configspec.String, Required: true, Min: configspec.Ptr(1),
-		Description: "A boolean expression; rows for which it is true are kept. Null or false drops the row (counted as filtered); an evaluation error rejects it.",
-		Examples:    []any{"is_active && amount > 100", `country in ["FR", "DE"]`}},
-}}
+var filterSpec = configspec.Describe(func(c *filterConfig, b *configspec.Builder) {
+	b.String(&c.Expression, "expression").Required().Min(1).
+		Doc("A boolean expression; rows for which it is true are kept. Null or false drops the row (counted as filtered); an evaluation error rejects it.").
+		Example("is_active && amount > 100", `country in ["FR", "DE"]`)
+})
 
 func filterDefinition() Definition {
 	return Definition{

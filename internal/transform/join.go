@@ -9,30 +9,30 @@ import (
 )
 
 type joinConfig struct {
-	On       []string `json:"on"`
-	LookupOn []string `json:"lookup_on"`
-	Type     string   `json:"type"`
-	Fields   []string `json:"fields"`
-	Prefix   string   `json:"prefix"`
-	MaxRows  int64    `json:"max_rows"`
+	On       []string
+	LookupOn []string
+	Type     string
+	Fields   []string
+	Prefix   string
+	MaxRows  int64
 }
 
 const defaultJoinMaxRows = 1_000_000
 
-var joinSpec = configspec.Spec{Params: []configspec.Param{
-	{Name: "on", Type: configspec.Array, Required: true, Min: configspec.Ptr(1), Items: &configspec.Param{Type: configspec.String},
-		Description: "Key fields of the stream (input 0)."},
-	{Name: "lookup_on", Type: configspec.Array, Items: &configspec.Param{Type: configspec.String},
-		Description: "Key fields of the lookup table (input 1), in the same order as on (default: the same names)."},
-	{Name: "type", Type: configspec.String, Default: "left", Enum: []string{"inner", "left"},
-		Description: "inner drops stream rows without a match; left keeps them with null lookup fields."},
-	{Name: "fields", Type: configspec.Array, Items: &configspec.Param{Type: configspec.String},
-		Description: "Lookup fields to add (default: every lookup field except its keys)."},
-	{Name: "prefix", Type: configspec.String,
-		Description: "Prefix for the added fields' names (needed when a name exists in the stream)."},
-	{Name: "max_rows", Type: configspec.Integer, Min: configspec.Ptr(1), Default: defaultJoinMaxRows,
-		Description: "Fail the run when the lookup table has more rows than this (it is held in memory)."},
-}}
+var joinSpec = configspec.Describe(func(c *joinConfig, b *configspec.Builder) {
+	b.Strings(&c.On, "on").Required().Min(1).
+		Doc("Key fields of the stream (input 0).")
+	b.Strings(&c.LookupOn, "lookup_on").
+		Doc("Key fields of the lookup table (input 1), in the same order as on (default: the same names).")
+	b.String(&c.Type, "type").Default("left").Enum("inner", "left").
+		Doc("inner drops stream rows without a match; left keeps them with null lookup fields.")
+	b.Strings(&c.Fields, "fields").
+		Doc("Lookup fields to add (default: every lookup field except its keys).")
+	b.String(&c.Prefix, "prefix").
+		Doc("Prefix for the added fields' names (needed when a name exists in the stream).")
+	b.Int64(&c.MaxRows, "max_rows").Min(1).Default(defaultJoinMaxRows).
+		Doc("Fail the run when the lookup table has more rows than this (it is held in memory).")
+})
 
 func joinDefinition() Definition {
 	return Definition{

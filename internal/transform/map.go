@@ -10,40 +10,39 @@ import (
 )
 
 type mapConfig struct {
-	Rename   map[string]string `json:"rename"`
-	Select   []string          `json:"select"`
-	Drop     []string          `json:"drop"`
-	Cast     map[string]string `json:"cast"`
-	Defaults map[string]any    `json:"defaults"`
-	Add      []addField        `json:"add"`
+	Rename   map[string]string
+	Select   []string
+	Drop     []string
+	Cast     map[string]string
+	Defaults map[string]any
+	Add      []addField
 }
 
 type addField struct {
-	Name  string `json:"name"`
-	Value any    `json:"value"`
-	Type  string `json:"type"`
+	Name  string
+	Value any
+	Type  string
 }
 
-var mapSpec = configspec.Spec{Params: []configspec.Param{
-	{Name: "rename", Type: configspec.Object, Items: &configspec.Param{Type: configspec.String},
-		Description: "Old name -> new name. Renamed fields keep their position. Every other option uses the new names.",
-		Examples:    []any{map[string]any{"cust_id": "customer_id"}}},
-	{Name: "select", Type: configspec.Array, Items: &configspec.Param{Type: configspec.String},
-		Description: "Keep only these fields, in this order (names after rename)."},
-	{Name: "drop", Type: configspec.Array, Items: &configspec.Param{Type: configspec.String},
-		Description: "Remove these fields (names after rename)."},
-	{Name: "cast", Type: configspec.Object, Items: &configspec.Param{Type: configspec.String, Enum: kindEnum()},
-		Description: "Field -> type. A value that does not convert rejects the row, naming the field and the reason.",
-		Examples:    []any{map[string]any{"amount": "decimal", "created": "timestamp"}}},
-	{Name: "defaults", Type: configspec.Object, Items: &configspec.Param{Type: configspec.Any},
-		Description: "Field -> value used when the field is null (applied after cast, converted to the field's type)."},
-	{Name: "add", Type: configspec.Array, Description: "Constant fields appended to every row.",
-		Items: &configspec.Param{Type: configspec.Object, Fields: []configspec.Param{
-			{Name: "name", Type: configspec.String, Required: true, Description: "The new field's name."},
-			{Name: "value", Type: configspec.Any, Description: "The constant (null when absent)."},
-			{Name: "type", Type: configspec.String, Enum: kindEnum(), Description: "The field's type (default: the constant's own type)."},
-		}}},
-}}
+var mapSpec = configspec.Describe(func(c *mapConfig, b *configspec.Builder) {
+	b.StringMap(&c.Rename, "rename").
+		Doc("Old name -> new name. Renamed fields keep their position. Every other option uses the new names.").
+		Example(map[string]any{"cust_id": "customer_id"})
+	b.Strings(&c.Select, "select").
+		Doc("Keep only these fields, in this order (names after rename).")
+	b.Strings(&c.Drop, "drop").
+		Doc("Remove these fields (names after rename).")
+	b.StringMap(&c.Cast, "cast").Enum(kindEnum()...).
+		Doc("Field -> type. A value that does not convert rejects the row, naming the field and the reason.").
+		Example(map[string]any{"amount": "decimal", "created": "timestamp"})
+	b.AnyMap(&c.Defaults, "defaults").
+		Doc("Field -> value used when the field is null (applied after cast, converted to the field's type).")
+	configspec.List(b, &c.Add, "add", func(a *addField, b *configspec.Builder) {
+		b.String(&a.Name, "name").Required().Doc("The new field's name.")
+		b.Any(&a.Value, "value").Doc("The constant (null when absent).")
+		b.String(&a.Type, "type").Enum(kindEnum()...).Doc("The field's type (default: the constant's own type).")
+	}).Doc("Constant fields appended to every row.")
+})
 
 func mapDefinition() Definition {
 	return Definition{

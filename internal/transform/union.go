@@ -8,7 +8,8 @@ import (
 	"github.com/dataaggregator/aggregator/internal/record"
 )
 
-var unionSpec = configspec.Spec{}
+// unionSpec: union takes no options.
+var unionSpec = configspec.Describe(func(*struct{}, *configspec.Builder) {})
 
 func unionDefinition() Definition {
 	return Definition{

@@ -15,45 +15,44 @@ import (
 )
 
 type validateConfig struct {
-	Rules []validateRule `json:"rules"`
+	Rules []validateRule
 }
 
 type validateRule struct {
-	Field      string `json:"field"`
-	Required   bool   `json:"required"`
-	Type       string `json:"type"`
-	Regex      string `json:"regex"`
-	Min        any    `json:"min"`
-	Max        any    `json:"max"`
-	Enum       []any  `json:"enum"`
-	MinLength  *int   `json:"min_length"`
-	MaxLength  *int   `json:"max_length"`
-	Unique     bool   `json:"unique"`
-	Expression string `json:"expression"`
-	Action     string `json:"action"`
-	Message    string `json:"message"`
+	Field      string
+	Required   bool
+	Type       string
+	Regex      string
+	Min        any
+	Max        any
+	Enum       []any
+	MinLength  *int
+	MaxLength  *int
+	Unique     bool
+	Expression string
+	Action     string
+	Message    string
 }
 
-var validateSpec = configspec.Spec{Params: []configspec.Param{
-	{Name: "rules", Type: configspec.Array, Required: true, Min: configspec.Ptr(1),
-		Description: "Checks applied to every row, in order. A rule may combine several checks on one field; the first that fails decides.",
-		Items: &configspec.Param{Type: configspec.Object, Fields: []configspec.Param{
-			{Name: "field", Type: configspec.String, Description: "The field checked (optional for an expression rule)."},
-			{Name: "required", Type: configspec.Boolean, Description: "The field must not be null (or empty text)."},
-			{Name: "type", Type: configspec.String, Enum: kindEnum(), Description: "The value must be of this type, or text that reads as it."},
-			{Name: "regex", Type: configspec.String, Description: "Text must match this regular expression (RE2 syntax; anchor it with ^...$ for a full match)."},
-			{Name: "min", Type: configspec.Any, Description: "Smallest allowed value (a number, or a date/timestamp text for date fields)."},
-			{Name: "max", Type: configspec.Any, Description: "Largest allowed value."},
-			{Name: "enum", Type: configspec.Array, Items: &configspec.Param{Type: configspec.Any}, Description: "Allowed values (compared as text)."},
-			{Name: "min_length", Type: configspec.Integer, Min: configspec.Ptr(0), Description: "Fewest characters."},
-			{Name: "max_length", Type: configspec.Integer, Min: configspec.Ptr(0), Description: "Most characters."},
-			{Name: "unique", Type: configspec.Boolean, Description: "No two rows of the run have the same value (a hash per distinct value is held)."},
-			{Name: "expression", Type: configspec.String, Description: "A boolean expression that must be true."},
-			{Name: "action", Type: configspec.String, Default: "dead_letter", Enum: []string{"dead_letter", "drop", "fail"},
-				Description: "dead_letter: reject the row with the field and reason; drop: discard it (counted as dropped); fail: stop the run."},
-			{Name: "message", Type: configspec.String, Description: "Reason given instead of the generated one."},
-		}}},
-}}
+var validateSpec = configspec.Describe(func(c *validateConfig, b *configspec.Builder) {
+	configspec.List(b, &c.Rules, "rules", func(r *validateRule, b *configspec.Builder) {
+		b.String(&r.Field, "field").Doc("The field checked (optional for an expression rule).")
+		b.Bool(&r.Required, "required").Doc("The field must not be null (or empty text).")
+		b.String(&r.Type, "type").Enum(kindEnum()...).Doc("The value must be of this type, or text that reads as it.")
+		b.String(&r.Regex, "regex").Doc("Text must match this regular expression (RE2 syntax; anchor it with ^...$ for a full match).")
+		b.Any(&r.Min, "min").Doc("Smallest allowed value (a number, or a date/timestamp text for date fields).")
+		b.Any(&r.Max, "max").Doc("Largest allowed value.")
+		b.AnyList(&r.Enum, "enum").Doc("Allowed values (compared as text).")
+		b.IntPtr(&r.MinLength, "min_length").Min(0).Doc("Fewest characters.")
+		b.IntPtr(&r.MaxLength, "max_length").Min(0).Doc("Most characters.")
+		b.Bool(&r.Unique, "unique").Doc("No two rows of the run have the same value (a hash per distinct value is held).")
+		b.String(&r.Expression, "expression").Doc("A boolean expression that must be true.")
+		b.String(&r.Action, "action").Default("dead_letter").Enum("dead_letter", "drop", "fail").
+			Doc("dead_letter: reject the row with the field and reason; drop: discard it (counted as dropped); fail: stop the run.")
+		b.String(&r.Message, "message").Doc("Reason given instead of the generated one.")
+	}).Required().Min(1).
+		Doc("Checks applied to every row, in order. A rule may combine several checks on one field; the first that fails decides.")
+})
 
 func validateDefinition() Definition {
 	return Definition{
