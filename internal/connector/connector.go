@@ -130,6 +130,8 @@ type WriteRequest struct {
 	Schema *record.Schema
 	// RunID identifies the run; destinations use it to name staging objects so a resumed run finds them.
 	RunID string
+	// Node is the destination's node id in the pipeline (a MarkedWriter keys its marker by run and node).
+	Node string
 	// Resume is true when this run continues an interrupted one from a checkpoint.
 	Resume bool
 }

@@ -19,6 +19,13 @@ type destWorker struct {
 	w  connector.Writer
 	ch chan destMsg
 
+	// For a connector.MarkedWriter (touched by the worker goroutine only, once it runs): delivered
+	// counts the rows of this run handed to the writer, in every attempt; skip is how many replayed
+	// rows an earlier attempt already committed, dropped before they reach the writer.
+	marked    connector.MarkedWriter
+	delivered int64
+	skip      int64
+
 	failOnce sync.Once
 	stopOnce sync.Once
 	failed   chan struct{} // closed when err is set
@@ -33,11 +40,17 @@ type destMsg struct {
 
 type commitResult struct {
 	token json.RawMessage
-	err   error
+	// delivered is the marked writer's row count the commit stored (-1 for other writers).
+	delivered int64
+	err       error
 }
 
-func newDestWorker(ctx context.Context, r *runner, n *rnode, w connector.Writer) *destWorker {
-	d := &destWorker{r: r, n: n, w: w, ch: make(chan destMsg, 4), failed: make(chan struct{}), done: make(chan struct{})}
+// newDestWorker starts the worker; for a marked writer, delivered and skip come from the resume
+// reconciliation (both 0 for a fresh run).
+func newDestWorker(ctx context.Context, r *runner, n *rnode, w connector.Writer, delivered, skip int64) *destWorker {
+	d := &destWorker{r: r, n: n, w: w, ch: make(chan destMsg, 4), failed: make(chan struct{}), done: make(chan struct{}),
+		delivered: delivered, skip: skip}
+	d.marked, _ = w.(connector.MarkedWriter)
 	go d.loop(ctx)
 	return d
 }
@@ -61,10 +74,17 @@ func (d *destWorker) loop(ctx context.Context) {
 		default:
 		}
 		if m.batch != nil {
-			if err := d.write(ctx, m.batch); err != nil {
+			b := d.skipCommitted(m.batch)
+			if b == nil {
+				continue
+			}
+			if err := d.write(ctx, b); err != nil {
 				d.fail(err)
 			}
 			continue
+		}
+		if d.marked != nil {
+			d.marked.SetMarker(connector.Marker{Rows: d.delivered})
 		}
 		if err := d.w.Commit(ctx); err != nil {
 			var re *connector.RowError
@@ -79,17 +99,64 @@ func (d *destWorker) loop(ctx context.Context) {
 				continue
 			}
 		}
-		var res commitResult
+		res := commitResult{delivered: -1}
+		if d.marked != nil {
+			res.delivered = d.delivered
+		}
 		if rw, ok := d.w.(connector.ResumableWriter); ok {
 			tok, err := rw.CommitState()
 			if err != nil {
 				err = fmt.Errorf("destination %s (%s): commit state: %w", d.n.p.ID, d.n.p.Type, err)
 				d.fail(err)
 			}
-			res = commitResult{token: tok, err: err}
+			res.token, res.err = tok, err
 		}
 		m.commit <- res
 	}
+}
+
+// skipCommitted drops the leading rows of b that an earlier attempt of the run already committed
+// (see connector.MarkedWriter) and counts the rows handed on; nil when nothing is left to write.
+func (d *destWorker) skipCommitted(b *record.Batch) *record.Batch {
+	if d.marked == nil {
+		return b
+	}
+	if d.skip > 0 {
+		k := min(d.skip, int64(b.Len()))
+		d.skip -= k
+		d.delivered += k
+		d.n.stats.out.Add(k) // written by the earlier attempt
+		if k == int64(b.Len()) {
+			return nil
+		}
+		b = dropRows(b, int(k))
+	}
+	d.delivered += int64(b.Len())
+	return b
+}
+
+// dropRows is b without its first k rows (0 < k < b.Len()).
+func dropRows(b *record.Batch, k int) *record.Batch {
+	out := &record.Batch{Schema: b.Schema, Rows: b.Rows[k:], RowCap: b.RowCap}
+	if len(b.Pos) == len(b.Rows) {
+		out.Pos = b.Pos[k:]
+	}
+	return out
+}
+
+// finish stores the closed marker and closes the writer; the worker goroutine must have stopped.
+func (d *destWorker) finish(ctx context.Context) error {
+	if d.marked != nil {
+		if d.skip > 0 {
+			return &ResumeError{ID: d.n.p.ID, Type: d.n.p.Type, Err: fmt.Errorf(
+				"an earlier attempt of this run committed %d more rows than the resumed run produced; the input changed since, so the run must start afresh", d.skip)}
+		}
+		d.marked.SetMarker(connector.Marker{Rows: d.delivered, Closed: true})
+	}
+	if err := d.w.Close(ctx); err != nil {
+		return fmt.Errorf("close destination %s (%s): %w", d.n.p.ID, d.n.p.Type, err)
+	}
+	return nil
 }
 
 func (d *destWorker) write(ctx context.Context, b *record.Batch) error {
@@ -139,20 +206,20 @@ func (d *destWorker) send(ctx context.Context, b *record.Batch) error {
 }
 
 // commit waits until every batch sent before it is written and committed.
-func (d *destWorker) commit(ctx context.Context) (json.RawMessage, error) {
+func (d *destWorker) commit(ctx context.Context) (commitResult, error) {
 	reply := make(chan commitResult, 1)
 	select {
 	case d.ch <- destMsg{commit: reply}:
 	case <-d.failed:
-		return nil, d.err
+		return commitResult{}, d.err
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return commitResult{}, ctx.Err()
 	}
 	select {
 	case res := <-reply:
-		return res.token, res.err
+		return res, res.err
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return commitResult{}, ctx.Err()
 	}
 }
 

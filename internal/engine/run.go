@@ -160,7 +160,7 @@ func (r *runner) run(ctx context.Context) (res *Result, err error) {
 			continue
 		}
 		req := connector.WriteRequest{Stream: n.p.Stream, Mode: n.p.Write.Mode, Key: n.p.Write.Key, Schema: n.schema,
-			RunID: r.runID, Resume: resume}
+			RunID: r.runID, Node: n.p.ID, Resume: resume}
 		w, err := r.openWriter(ctx, n, req)
 		if err != nil {
 			return res, fmt.Errorf("open destination %s (%s): %w", n.p.ID, n.p.Type, err)
@@ -178,7 +178,14 @@ func (r *runner) run(ctx context.Context) (res *Result, err error) {
 				}
 			}
 		}
-		n.dest = newDestWorker(wctx, r, n, w)
+		var delivered, skip int64
+		if mw, ok := w.(connector.MarkedWriter); ok && resume {
+			if delivered, skip, err = r.reconcile(ctx, n, mw, cp); err != nil {
+				_ = w.Abort(ctx)
+				return res, err
+			}
+		}
+		n.dest = newDestWorker(wctx, r, n, w, delivered, skip)
 		workers = append(workers, n.dest)
 	}
 	if resume && r.opts.DeadLetters != nil && cp.DeadLetters != nil {
@@ -224,8 +231,8 @@ func (r *runner) run(ctx context.Context) (res *Result, err error) {
 		d.stop()
 	}
 	for _, d := range workers {
-		if err := d.w.Close(ctx); err != nil {
-			return res, fmt.Errorf("close destination %s (%s): %w", d.n.p.ID, d.n.p.Type, err)
+		if err := d.finish(ctx); err != nil {
+			return res, err
 		}
 	}
 	workers = nil
@@ -256,16 +263,20 @@ func (r *runner) newCheckpoint(fp string) *Checkpoint {
 func (r *runner) checkpoint(ctx context.Context, save bool) error {
 	r.sinceCommit = 0
 	tokens := map[string]json.RawMessage{}
+	delivered := map[string]int64{}
 	for _, n := range r.nodes {
 		if n.dest == nil {
 			continue
 		}
-		tok, err := n.dest.commit(ctx)
+		res, err := n.dest.commit(ctx)
 		if err != nil {
 			return err
 		}
-		if tok != nil {
-			tokens[n.p.ID] = tok
+		if res.token != nil {
+			tokens[n.p.ID] = res.token
+		}
+		if res.delivered >= 0 {
+			delivered[n.p.ID] = res.delivered
 		}
 	}
 	var dlTok json.RawMessage
@@ -287,7 +298,7 @@ func (r *runner) checkpoint(ctx context.Context, save bool) error {
 		return nil
 	}
 	cp := r.newCheckpoint(Fingerprint(r.plan.Spec))
-	cp.Destinations, cp.DeadLetters = tokens, dlTok
+	cp.Destinations, cp.DeadLetters, cp.Delivered = tokens, dlTok, delivered
 	if err := r.opts.Checkpointer.Save(ctx, cp); err != nil {
 		return fmt.Errorf("save checkpoint: %w", err)
 	}
@@ -311,4 +322,33 @@ func (r *runner) checkRatio() error {
 		return &RatioError{Rejected: rej, Read: read, Max: *r.maxRatio}
 	}
 	return nil
+}
+
+// reconcile compares a marked destination's committed marker with the checkpoint the run resumes
+// from. It returns the rows delivered to the destination at the checkpoint and how many of the rows
+// the resumed run replays the destination already committed (the process died between its commit and
+// the checkpoint save); those are skipped. A pipeline with stateful nodes restarts from the beginning,
+// so everything the destination committed is skipped.
+func (r *runner) reconcile(ctx context.Context, n *rnode, mw connector.MarkedWriter, cp *Checkpoint) (delivered, skip int64, err error) {
+	if len(r.stateful) == 0 {
+		delivered = cp.Delivered[n.p.ID]
+	}
+	m, ok, err := mw.Committed(ctx)
+	if err != nil {
+		return 0, 0, &ResumeError{ID: n.p.ID, Type: n.p.Type, Err: fmt.Errorf("read commit marker: %w", err)}
+	}
+	switch {
+	case !ok && delivered > 0:
+		return 0, 0, &ResumeError{ID: n.p.ID, Type: n.p.Type, Err: fmt.Errorf(
+			"the checkpoint counts %d rows committed in run %s but the destination holds no commit marker for it (removed?); the run must start afresh", delivered, r.runID)}
+	case !ok:
+		return 0, 0, nil
+	case m.Rows < delivered:
+		return 0, 0, &ResumeError{ID: n.p.ID, Type: n.p.Type, Err: fmt.Errorf(
+			"the destination's commit marker counts %d rows of run %s, fewer than the %d of the checkpoint; the run must start afresh", m.Rows, r.runID, delivered)}
+	}
+	if skip = m.Rows - delivered; skip > 0 {
+		r.log.Info("destination committed rows after the last checkpoint; the resumed run skips them", "node", n.p.ID, "rows", skip, "run", r.runID)
+	}
+	return delivered, skip, nil
 }

@@ -24,6 +24,9 @@ type Checkpoint struct {
 	Sources map[string]json.RawMessage `json:"sources,omitempty"`
 	// Destinations holds each resumable destination's commit token by node id.
 	Destinations map[string]json.RawMessage `json:"destinations,omitempty"`
+	// Delivered holds, for each destination that keeps a commit marker (connector.MarkedWriter), the
+	// rows of this run handed to it and committed when the checkpoint was taken.
+	Delivered map[string]int64 `json:"delivered,omitempty"`
 	// DeadLetters is the dead-letter sink's commit token, when it has one.
 	DeadLetters json.RawMessage `json:"dead_letters,omitempty"`
 	// Stats are the counters at the checkpoint; a resumed run continues from them.

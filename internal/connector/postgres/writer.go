@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -59,7 +60,13 @@ type writer struct {
 	// deferred are problems found outside a Write (at Commit, or flushing before a schema change),
 	// returned by the next Write or Close
 	deferred []connector.RowProblem
+
+	marks *sqlkit.Marks // nil when the request names no node (a writer used outside a pipeline run)
+	// closedBefore: an earlier attempt of the run closed this destination (its marker is closed)
+	closedBefore bool
 }
+
+var _ connector.MarkedWriter = (*writer)(nil)
 
 func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) (connector.Writer, error) {
 	cfg, err := decodeConfig(c.Spec(), raw)
@@ -101,7 +108,13 @@ func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[s
 		w.release(ctx)
 		return nil, err
 	}
-	if req.Schema != nil {
+	if req.Node != "" {
+		if err := w.openMarks(ctx); err != nil {
+			w.release(ctx)
+			return nil, err
+		}
+	}
+	if req.Schema != nil && !w.closedBefore {
 		if err := w.prepare(ctx, req.Schema); err != nil {
 			w.release(ctx)
 			return nil, err
@@ -128,6 +141,84 @@ func (w *writer) open(ctx context.Context) error {
 }
 
 func (w *writer) target() string { return sqlkit.Qualified(q, w.schemaName, w.tableName) }
+
+func placeholder(n int) string { return "$" + strconv.Itoa(n) }
+
+// openMarks creates the commit marker table when missing, purges old markers and, on resume, reads
+// this run's marker.
+func (w *writer) openMarks(ctx context.Context) error {
+	w.marks = sqlkit.NewMarks(q, placeholder, w.schemaName, w.req.RunID, w.req.Node, w.display)
+	if err := w.exec(ctx, createSQL(w.marks.Table(), sqlkit.MarkSchema(), sqlkit.MarkKey)); err != nil {
+		// CREATE TABLE IF NOT EXISTS races with a writer creating it at the same moment
+		if _, ferr := findTable(ctx, w.conn, w.schemaName, sqlkit.MarkTable); ferr != nil {
+			return w.err("create commit marker table "+sqlkit.MarkTable, err)
+		}
+	}
+	if err := w.run(ctx, w.marks.Purge(time.Now())); err != nil {
+		return w.err("purge old commit markers", err)
+	}
+	if !w.req.Resume {
+		return nil
+	}
+	var mk connector.Marker
+	sel := w.marks.Select()
+	switch err := w.conn.QueryRow(ctx, sel.SQL, sel.Args...).Scan(&mk.Rows, &mk.Closed); {
+	case errors.Is(err, pgx.ErrNoRows):
+		w.marks.Found(mk, false)
+	case err != nil:
+		return w.err("read commit marker", err)
+	default:
+		w.marks.Found(mk, true)
+		w.closedBefore = mk.Closed
+	}
+	return nil
+}
+
+func (w *writer) run(ctx context.Context, stmts ...sqlkit.Stmt) error {
+	for _, st := range stmts {
+		if err := w.exec(ctx, st.SQL, st.Args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SetMarker sets the marker the next Commit or Close stores with the rows.
+func (w *writer) SetMarker(m connector.Marker) {
+	if w.marks != nil {
+		w.marks.Set(m)
+	}
+}
+
+// Committed is this run's marker read when the writer was opened to resume.
+func (w *writer) Committed(context.Context) (connector.Marker, bool, error) {
+	if w.marks == nil {
+		return connector.Marker{}, false, nil
+	}
+	m, ok := w.marks.Committed()
+	return m, ok, nil
+}
+
+// resumedRows is the number of rows an earlier attempt of the run committed (0: none or not resuming).
+func (w *writer) resumedRows() int64 {
+	if w.marks == nil || !w.req.Resume {
+		return 0
+	}
+	m, _ := w.marks.Committed()
+	return m.Rows
+}
+
+func (w *writer) begin(ctx context.Context) error {
+	if w.tx != nil {
+		return nil
+	}
+	tx, err := w.conn.Begin(ctx)
+	if err != nil {
+		return w.err("begin", err)
+	}
+	w.tx = tx
+	return nil
+}
 
 func (w *writer) exec(ctx context.Context, sql string, args ...any) error {
 	var err error
@@ -167,6 +258,8 @@ func (w *writer) prepare(ctx context.Context, s *record.Schema) error {
 				into = st // continue the interrupted run's staging table
 			case err != nil && !errors.Is(err, connector.ErrNotFound):
 				return w.err("read staging table", err)
+			case w.resumedRows() > 0:
+				return fmt.Errorf("postgres destination %s: the staging table %s holding the %d rows the interrupted run committed is gone; the run must start afresh", w.display, w.staging, w.resumedRows())
 			default:
 				stg := sqlkit.Qualified(q, w.schemaName, w.staging)
 				if err := w.exec(ctx, "DROP TABLE IF EXISTS "+stg); err != nil {
@@ -338,6 +431,9 @@ func (w *writer) Write(ctx context.Context, b *record.Batch) error {
 	if b == nil || len(b.Rows) == 0 {
 		return nil
 	}
+	if w.closedBefore {
+		return fmt.Errorf("postgres destination %s: an earlier attempt of run %s finished this destination; nothing more can be written", w.display, w.req.RunID)
+	}
 	if w.schema == nil || (b.Schema != w.schema && !b.Schema.Equal(w.schema)) {
 		// rows buffered for the old schema go first, with the old COPY statement
 		bad, err := w.flush(ctx, 0)
@@ -349,12 +445,8 @@ func (w *writer) Write(ctx context.Context, b *record.Batch) error {
 			return err
 		}
 	}
-	if w.tx == nil {
-		tx, err := w.conn.Begin(ctx)
-		if err != nil {
-			return w.err("begin", err)
-		}
-		w.tx = tx
+	if err := w.begin(ctx); err != nil {
+		return err
 	}
 	rows, idx, problems := w.convertRows(b)
 	w.seq++
@@ -485,20 +577,35 @@ func (w *writer) problemAt(index int, keys []record.Value, pos int64, field, rea
 	return sqlkit.Problem(w.display, names, keys, pos, index, field, reason, w.secrets...)
 }
 
-// Commit loads what is buffered and commits. Rows the table refused since the last Write returned
-// (here or in a background load) are not written: they come back as a RowError naming each one
-// (Index -1, with its source position), after everything else is committed.
+// Commit loads what is buffered and commits, with the marker set by SetMarker when it changed. Rows
+// the table refused since the last Write returned (here or in a background load) are not written:
+// they come back as a RowError naming each one (Index -1, with its source position), after
+// everything else is committed.
 func (w *writer) Commit(ctx context.Context) error {
+	dirty := w.marks != nil && w.marks.Dirty()
+	if w.tx == nil && dirty {
+		if err := w.begin(ctx); err != nil {
+			return err
+		}
+	}
 	if w.tx != nil {
 		bad, err := w.flush(ctx, 0)
 		if err != nil {
 			return err
 		}
 		w.deferred = append(w.deferred, bad...)
+		if dirty {
+			if err := w.run(ctx, w.marks.Store(time.Now())...); err != nil {
+				return w.err("store commit marker", err)
+			}
+		}
 		tx := w.tx
 		w.tx, w.savepoint = nil, false
 		if err := tx.Commit(ctx); err != nil {
 			return w.err("commit", err)
+		}
+		if dirty {
+			w.marks.Stored()
 		}
 	}
 	if len(w.deferred) > 0 {
@@ -509,26 +616,54 @@ func (w *writer) Commit(ctx context.Context) error {
 	return nil
 }
 
-// Close commits and, for overwrite, swaps the staging table in, in one transaction.
+// Close commits (storing the closed marker) and, for overwrite, swaps the staging table in, in one
+// transaction. When an earlier attempt of the run closed the destination, Close only completes its
+// swap if it was cut short.
 func (w *writer) Close(ctx context.Context) error {
 	defer w.release(ctx)
-	if err := w.Commit(ctx); err != nil {
-		var re *connector.RowError
-		if errors.As(err, &re) {
-			// rows refused by the last load have nowhere else to go: fail, keeping the old table
-			w.dropStaging(ctx)
+	if w.closedBefore {
+		if w.req.Mode != connector.Overwrite {
+			return nil
 		}
-		return err
-	}
-	if w.req.Mode != connector.Overwrite {
-		return nil
-	}
-	if w.staging == "" {
-		// nothing was written and the schema is unknown: an overwrite with no rows empties the table
-		if err := w.exec(ctx, "TRUNCATE "+w.target()); err != nil && !isUndefinedTable(err) {
-			return w.err("truncate", err)
+		w.staging = sqlkit.StagingName("_agg_stage_", w.tableName, w.req.RunID, maxIdent)
+		switch _, err := findTable(ctx, w.conn, w.schemaName, w.staging); {
+		case errors.Is(err, connector.ErrNotFound): // swapped in by the earlier attempt
+			w.staging = ""
+			return nil
+		case err != nil:
+			return w.err("read staging table", err)
 		}
-		return nil
+	} else {
+		if w.req.Mode == connector.Overwrite && w.staging == "" {
+			// nothing was written and the schema is unknown: an overwrite with no rows empties the
+			// table, in the transaction that stores the closed marker
+			if err := w.begin(ctx); err != nil {
+				return err
+			}
+			if _, err := w.tx.Exec(ctx, "SAVEPOINT agg_trunc"); err != nil {
+				return w.err("truncate", err)
+			}
+			if _, err := w.tx.Exec(ctx, "TRUNCATE "+w.target()); err != nil {
+				if !isUndefinedTable(err) {
+					return w.err("truncate", err)
+				}
+				if _, err := w.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT agg_trunc"); err != nil {
+					return w.err("truncate", err)
+				}
+			}
+			return w.Commit(ctx)
+		}
+		if err := w.Commit(ctx); err != nil {
+			var re *connector.RowError
+			if errors.As(err, &re) {
+				// rows refused by the last load have nowhere else to go: fail, keeping the old table
+				w.dropStaging(ctx)
+			}
+			return err
+		}
+		if w.req.Mode != connector.Overwrite {
+			return nil
+		}
 	}
 	stg := sqlkit.Qualified(q, w.schemaName, w.staging)
 	err := pgx.BeginFunc(ctx, w.conn, func(tx pgx.Tx) error {
@@ -541,12 +676,20 @@ func (w *writer) Close(ctx context.Context) error {
 	if pgCode(err) == "2BP01" {
 		// views depend on the table: replace its rows instead of the table, still in one transaction
 		err = pgx.BeginFunc(ctx, w.conn, func(tx pgx.Tx) error {
-			for _, f := range w.schema.Fields {
+			s := w.schema
+			if s == nil { // completing an earlier attempt's swap: the staging table has the columns
+				st, err := findTable(ctx, tx, w.schemaName, w.staging)
+				if err != nil {
+					return err
+				}
+				s = st.schemaOf()
+			}
+			for _, f := range s.Fields {
 				if _, err := tx.Exec(ctx, "ALTER TABLE "+w.target()+" ADD COLUMN IF NOT EXISTS "+q(f.Name)+" "+ddlType(f)); err != nil {
 					return err
 				}
 			}
-			names := sqlkit.QuoteAll(q, w.schema.Names())
+			names := sqlkit.QuoteAll(q, s.Names())
 			for _, s := range []string{"TRUNCATE " + w.target(), "INSERT INTO " + w.target() + " (" + names + ") SELECT " + names + " FROM " + stg, "DROP TABLE " + stg} {
 				if _, err := tx.Exec(ctx, s); err != nil {
 					return err

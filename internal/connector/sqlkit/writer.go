@@ -44,9 +44,13 @@ type Writer struct {
 	ord     bool
 	merge   []Stmt
 	staging string
+
+	marks *Marks // nil when the request names no node (a writer used outside a pipeline run)
+	// closedBefore: an earlier attempt of the run closed this destination (its marker is closed)
+	closedBefore bool
 }
 
-var _ connector.Writer = (*Writer)(nil)
+var _ connector.MarkedWriter = (*Writer)(nil)
 
 // NewWriter opens a writer on a dedicated connection of db (which it closes when done).
 func NewWriter(ctx context.Context, db *sql.DB, d Dialect, o WriteOptions) (*Writer, error) {
@@ -89,7 +93,13 @@ func NewWriter(ctx context.Context, db *sql.DB, d Dialect, o WriteOptions) (*Wri
 		w.o.Schema = s
 	}
 	w.display = w.o.Schema + "." + w.o.Table
-	if o.Req.Schema != nil {
+	if o.Req.Node != "" {
+		if err := w.openMarks(ctx); err != nil {
+			w.release(ctx)
+			return nil, err
+		}
+	}
+	if o.Req.Schema != nil && !w.closedBefore {
 		if err := w.prepare(ctx, o.Req.Schema); err != nil {
 			w.release(ctx)
 			return nil, err
@@ -99,6 +109,67 @@ func NewWriter(ctx context.Context, db *sql.DB, d Dialect, o WriteOptions) (*Wri
 }
 
 func (w *Writer) target() string { return Qualified(w.d.Quote, w.o.Schema, w.o.Table) }
+
+// openMarks creates the marker table when missing, purges old markers and, on resume, reads this
+// run's marker.
+func (w *Writer) openMarks(ctx context.Context) error {
+	w.marks = NewMarks(w.d.Quote, w.d.Placeholder, w.o.Schema, w.o.Req.RunID, w.o.Req.Node, w.display)
+	t, err := w.find(ctx, MarkTable)
+	if err != nil {
+		return w.err("read commit marker table", err)
+	}
+	if t == nil {
+		if err := w.run(ctx, Stmt{SQL: w.d.CreateTable(w.marks.Table(), MarkSchema(), MarkKey)}); err != nil {
+			// another writer may have created it at the same moment
+			if t, ferr := w.find(ctx, MarkTable); ferr != nil || t == nil {
+				return w.err("create commit marker table "+MarkTable, err)
+			}
+		}
+	}
+	if err := w.run(ctx, w.marks.Purge(time.Now())); err != nil {
+		return w.err("purge old commit markers", err)
+	}
+	if !w.o.Req.Resume {
+		return nil
+	}
+	var mk connector.Marker
+	sel := w.marks.Select()
+	switch err := w.conn.QueryRowContext(ctx, sel.SQL, sel.Args...).Scan(&mk.Rows, &mk.Closed); {
+	case errors.Is(err, sql.ErrNoRows):
+		w.marks.Found(mk, false)
+	case err != nil:
+		return w.err("read commit marker", err)
+	default:
+		w.marks.Found(mk, true)
+		w.closedBefore = mk.Closed
+	}
+	return nil
+}
+
+// SetMarker sets the marker the next Commit or Close stores with the rows.
+func (w *Writer) SetMarker(m connector.Marker) {
+	if w.marks != nil {
+		w.marks.Set(m)
+	}
+}
+
+// Committed is this run's marker read when the writer was opened to resume.
+func (w *Writer) Committed(context.Context) (connector.Marker, bool, error) {
+	if w.marks == nil {
+		return connector.Marker{}, false, nil
+	}
+	m, ok := w.marks.Committed()
+	return m, ok, nil
+}
+
+// resumedRows is the number of rows an earlier attempt of the run committed (0: none or not resuming).
+func (w *Writer) resumedRows() int64 {
+	if w.marks == nil || !w.o.Req.Resume {
+		return 0
+	}
+	m, _ := w.marks.Committed()
+	return m.Rows
+}
 
 func (w *Writer) q() Queryer {
 	if w.tx != nil {
@@ -161,6 +232,8 @@ func (w *Writer) prepare(ctx context.Context, s *record.Schema) error {
 			stg := Qualified(w.d.Quote, w.o.Schema, w.staging)
 			if st != nil && w.o.Req.Resume {
 				into = st
+			} else if n := w.resumedRows(); n > 0 {
+				return fmt.Errorf("%s destination %s: the staging table %s holding the %d rows the interrupted run committed is gone; the run must start afresh", w.d.Name(), w.display, w.staging, n)
 			} else {
 				if err := w.run(ctx, Stmt{SQL: "DROP TABLE IF EXISTS " + stg}); err != nil {
 					return w.err("drop old staging table", err)
@@ -257,6 +330,9 @@ func (w *Writer) prepare(ctx context.Context, s *record.Schema) error {
 func (w *Writer) Write(ctx context.Context, b *record.Batch) error {
 	if b == nil || len(b.Rows) == 0 {
 		return nil
+	}
+	if w.closedBefore {
+		return fmt.Errorf("%s destination %s: an earlier attempt of run %s finished this destination; nothing more can be written", w.d.Name(), w.display, w.o.Req.RunID)
 	}
 	if w.schema == nil || (b.Schema != w.schema && !b.Schema.Equal(w.schema)) {
 		if err := w.prepare(ctx, b.Schema); err != nil {
@@ -367,36 +443,77 @@ func (w *Writer) rowProblem(b *record.Batch, i int, field, reason string) connec
 	return Problem(w.display, names, keys, b.PosOf(i), i, field, reason, w.o.Secrets...)
 }
 
-// Commit commits the open transaction.
+// Commit commits the open transaction, with the marker set by SetMarker when it changed.
 func (w *Writer) Commit(ctx context.Context) error {
-	if w.tx == nil {
+	dirty := w.marks != nil && w.marks.Dirty()
+	if w.tx == nil && !dirty {
 		return nil
+	}
+	if w.tx == nil {
+		tx, err := w.conn.BeginTx(ctx, nil)
+		if err != nil {
+			return w.err("begin", err)
+		}
+		w.tx = tx
+	}
+	if dirty {
+		if err := w.run(ctx, w.marks.Store(time.Now())...); err != nil {
+			_ = w.tx.Rollback()
+			w.tx = nil
+			return w.err("store commit marker", err)
+		}
 	}
 	tx := w.tx
 	w.tx = nil
 	if err := tx.Commit(); err != nil {
 		return w.err("commit", err)
 	}
+	if dirty {
+		w.marks.Stored()
+	}
 	return nil
 }
 
-// Close commits and, for overwrite, swaps the staging table in.
+// Close commits (storing the closed marker) and, for overwrite, swaps the staging table in. When an
+// earlier attempt of the run closed the destination, Close only completes its swap if it was cut short.
 func (w *Writer) Close(ctx context.Context) error {
 	defer w.release(ctx)
-	if err := w.Commit(ctx); err != nil {
-		return err
-	}
-	if w.o.Req.Mode != connector.Overwrite {
-		return nil
-	}
-	if w.staging == "" {
-		// nothing was written and the schema is unknown: an overwrite with no rows empties the table
+	if w.closedBefore {
+		if w.o.Req.Mode != connector.Overwrite {
+			return nil
+		}
+		w.staging = StagingName("_agg_stage_", w.o.Table, w.o.Req.RunID, w.d.MaxIdent())
+		st, err := w.find(ctx, w.staging)
+		if err != nil {
+			return w.err("read staging table", err)
+		}
+		if st == nil { // swapped in by the earlier attempt
+			w.staging = ""
+			return nil
+		}
+	} else if w.o.Req.Mode == connector.Overwrite && w.staging == "" {
+		// nothing was written and the schema is unknown: an overwrite with no rows empties the table,
+		// in the transaction that stores the closed marker
 		if t, err := w.find(ctx, w.o.Table); err == nil && t != nil {
+			if w.tx == nil {
+				tx, err := w.conn.BeginTx(ctx, nil)
+				if err != nil {
+					return w.err("begin", err)
+				}
+				w.tx = tx
+			}
 			if err := w.run(ctx, Stmt{SQL: "DELETE FROM " + w.target()}); err != nil {
 				return w.err("empty table", err)
 			}
 		}
-		return nil
+		return w.Commit(ctx)
+	} else {
+		if err := w.Commit(ctx); err != nil {
+			return err
+		}
+		if w.o.Req.Mode != connector.Overwrite {
+			return nil
+		}
 	}
 	existing, err := w.find(ctx, w.o.Table)
 	if err != nil {
