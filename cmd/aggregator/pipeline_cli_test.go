@@ -16,7 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/dataaggregator/aggregator/internal/engine"
+	"github.com/dataaggregator/aggregator/internal/runner"
 )
 
 // runCLI runs the aggregator command tree in process with args, returning stdout, stderr and the error.
@@ -83,6 +86,19 @@ func TestExamplesRun(t *testing.T) {
 	}
 }
 
+// customersDeadLetters are the dead letters of examples/customers-clean.yaml; the API's download
+// of the same run holds the same records (internal/api TestRunDeadLettersMatchTheCLI).
+var customersDeadLetters = []runner.DeadLetter{
+	{Node: "customers", Source: "data/customers.csv", Line: 5, Reason: "has 3 fields, want 6 (id, name, email, country, signup_date, balance)",
+		Raw: "4,Broken Row,only-three-columns"},
+	{Node: "customers", Source: "data/customers.csv", Line: 7, Field: "signup_date", Reason: `invalid date "not-a-date" (want YYYY-MM-DD)`,
+		Raw: "7,Barbara Liskov,barbara@example.com,US,not-a-date,310.00"},
+	{Node: "customers", Source: "data/customers.csv", Line: 11, Field: "balance", Reason: `invalid decimal "abc": unexpected 'a'`,
+		Raw: "10,Niklaus Wirth,niklaus@example.com,CH,2024-05-02,abc"},
+	{Node: "customers", Source: "data/customers.csv", Line: 12, Reason: "unterminated quoted field 2: the quote opened on line 12 is never closed",
+		Raw: "6,Unbalanced quote,bad@example.com,US,2024-03-06,1\n"},
+}
+
 func TestRunWritesDeadLettersNamingEachBrokenLine(t *testing.T) {
 	data := t.TempDir()
 	dl := filepath.Join(data, "rejects.ndjson")
@@ -94,26 +110,56 @@ func TestRunWritesDeadLettersNamingEachBrokenLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var lines []int64
+	var got []runner.DeadLetter
 	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		var r struct {
-			Source string `json:"source"`
-			Pos    int64  `json:"pos"`
-			Reason string `json:"reason"`
-		}
+		var r runner.DeadLetter
 		if err := json.Unmarshal([]byte(l), &r); err != nil {
 			t.Fatalf("dead letter %q: %v", l, err)
 		}
-		if r.Source != "data/customers.csv" || r.Reason == "" {
-			t.Errorf("dead letter lacks its file or reason: %s", l)
-		}
-		lines = append(lines, r.Pos)
+		got = append(got, r)
 	}
-	if fmt.Sprint(lines) != "[5 7 11 12]" {
-		t.Errorf("dead-letter lines = %v, want the broken lines [5 7 11 12]", lines)
+	if diff := cmp.Diff(customersDeadLetters, got); diff != "" {
+		t.Errorf("dead letters (-want +got):\n%s", diff)
 	}
 	if !strings.Contains(out, "dead letters: 4 rows in "+dl) {
 		t.Errorf("summary does not name the dead-letter file:\n%s", out)
+	}
+}
+
+// A missing input names the file roots it was looked for in, with one root (FILE_ROOTS set, as in
+// the server) as with the CLI's default two (the pipeline's directory and the current one).
+func TestRunMissingFileNamesTheRootsTried(t *testing.T) {
+	dir := copyExamples(t)
+	spec := filepath.Join(dir, "customers-clean.yaml")
+	b, err := os.ReadFile(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(spec, bytes.Replace(b, []byte("data/customers.csv"), []byte("data/gone.csv"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cwd, _ := os.Getwd()
+	realDir, _ := filepath.EvalSymlinks(dir)
+	realCwd, _ := filepath.EvalSymlinks(cwd)
+	for _, tc := range []struct {
+		name  string
+		roots string
+		want  []string
+	}{
+		{"default roots", "", []string{realDir, realCwd}},
+		{"one root", dir, []string{realDir}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("FILE_ROOTS", tc.roots)
+			_, stderr, err := runCLI(t, "run", "-f", spec, "--data-dir", t.TempDir(), "--progress", "none")
+			if err == nil {
+				t.Fatal("run of a missing file succeeded")
+			}
+			want := `file "data/gone.csv" does not exist in any file root (tried ` + strings.Join(tc.want, ", ") + ")"
+			if !strings.Contains(stderr, want) {
+				t.Errorf("stderr = %q, want it to contain %q", stderr, want)
+			}
+		})
 	}
 }
 

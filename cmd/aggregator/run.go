@@ -13,11 +13,10 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/dataaggregator/aggregator/internal/engine"
+	"github.com/dataaggregator/aggregator/internal/runner"
 )
 
 type runFlags struct {
@@ -76,7 +75,11 @@ func runPipeline(cmd *cobra.Command, f runFlags) error {
 		// saves about a quarter of the CPU of a file pipeline for 20-60 MB more (docs/benchmarks.md).
 		debug.SetGCPercent(400)
 	}
-	sink := newFileSink(f.deadLetter)
+	prog, err := runner.NewReporter(cmd.ErrOrStderr(), f.progress)
+	if err != nil {
+		return err
+	}
+	sink := runner.NewFileSink(f.deadLetter)
 	defer sink.Close()
 	if f.cpuProfile != "" {
 		pf, err := os.Create(f.cpuProfile)
@@ -89,7 +92,6 @@ func runPipeline(cmd *cobra.Command, f runFlags) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	prog := newProgressReporter(cmd.ErrOrStderr(), f.progress)
 	// Ctrl-C or SIGTERM stops the run as a kill would: the output stays staged for the next run to resume.
 	ctx, stop := context.WithCancelCause(context.WithoutCancel(cmd.Context()))
 	defer stop(nil)
@@ -105,12 +107,12 @@ func runPipeline(cmd *cobra.Command, f runFlags) error {
 		BatchSize:      f.batchSize,
 		CommitRows:     f.commitRows,
 		CommitInterval: f.commitInterval,
-		Checkpointer:   &fileCheckpointer{path: f.state, fresh: f.fresh},
+		Checkpointer:   &runner.FileCheckpointer{Path: f.state, Fresh: f.fresh},
 		DeadLetters:    sink,
-		Progress:       prog.update,
+		Progress:       prog.Update,
 		Logger:         p.env.Logger,
 	})
-	prog.finish()
+	prog.Finish()
 	if runErr != nil {
 		if ne := nodeProblems(cmd.ErrOrStderr(), p, runErr); ne != runErr {
 			return ne
@@ -127,7 +129,7 @@ func runPipeline(cmd *cobra.Command, f runFlags) error {
 	return nil
 }
 
-func writeSummary(w io.Writer, name string, res *engine.Result, sink *fileSink, state string) {
+func writeSummary(w io.Writer, name string, res *engine.Result, sink *runner.FileSink, state string) {
 	took := res.Finished.Sub(res.Started).Round(time.Millisecond)
 	note := ""
 	switch {
@@ -147,13 +149,13 @@ func writeSummary(w io.Writer, name string, res *engine.Result, sink *fileSink, 
 	secs := res.Finished.Sub(res.Started).Seconds()
 	rate := ""
 	if secs > 0 {
-		rate = fmt.Sprintf(" (%s rows/s)", humanCount(float64(res.RowsRead)/secs))
+		rate = fmt.Sprintf(" (%s rows/s)", runner.HumanCount(float64(res.RowsRead)/secs))
 	}
 	fmt.Fprintf(w, "rows read %d%s, written %d, rejected %d\n", res.RowsRead, rate, res.RowsWritten, res.Rejected)
-	if sink.rows > 0 {
-		fmt.Fprintf(w, "dead letters: %d rows in %s\n", sink.rows, sink.path)
+	if sink.Rows() > 0 {
+		fmt.Fprintf(w, "dead letters: %d rows in %s\n", sink.Rows(), sink.Path())
 	} else {
-		fmt.Fprintf(w, "dead letters: none (would go to %s)\n", sink.path)
+		fmt.Fprintf(w, "dead letters: none (would go to %s)\n", sink.Path())
 	}
 	fmt.Fprintf(w, "checkpoints: %d saved in %s\n", res.Checkpoints, state)
 }
@@ -170,72 +172,4 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 	}
 	return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
-}
-
-func humanCount(f float64) string {
-	switch {
-	case f >= 1e6:
-		return fmt.Sprintf("%.2fM", f/1e6)
-	case f >= 1e3:
-		return fmt.Sprintf("%.1fk", f/1e3)
-	}
-	return fmt.Sprintf("%.0f", f)
-}
-
-// progressReporter shows progress: a bar with rows/s on a terminal, a plain line every few seconds
-// otherwise.
-type progressReporter struct {
-	w        io.Writer
-	bar      *progressbar.ProgressBar
-	plain    bool
-	last     time.Time
-	lastRows int64
-}
-
-func newProgressReporter(w io.Writer, mode string) *progressReporter {
-	p := &progressReporter{w: w}
-	if mode == "auto" {
-		mode = "plain"
-		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-			mode = "bar"
-		}
-	}
-	switch mode {
-	case "bar":
-		p.bar = progressbar.NewOptions64(-1, progressbar.OptionSetWriter(w), progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(), progressbar.OptionSetItsString("rows"), progressbar.OptionSetDescription("reading"),
-			progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish(), progressbar.OptionSpinnerType(14))
-	case "plain":
-		p.plain = true
-	}
-	return p
-}
-
-func (p *progressReporter) update(pr engine.Progress) {
-	if p.bar != nil {
-		p.bar.Describe(fmt.Sprintf("written %d, rejected %d, checkpoints %d", pr.RowsWritten, pr.Rejected, pr.Checkpoints))
-		_ = p.bar.Set64(pr.RowsRead)
-		return
-	}
-	if !p.plain || pr.Done {
-		return
-	}
-	now := time.Now()
-	if p.last.IsZero() { // the first line comes after a period, with a rate
-		p.last, p.lastRows = now, pr.RowsRead
-		return
-	}
-	if now.Sub(p.last) < 2*time.Second {
-		return
-	}
-	rate := float64(pr.RowsRead-p.lastRows) / now.Sub(p.last).Seconds()
-	fmt.Fprintf(p.w, "progress: read %d rows (%s rows/s), written %d, rejected %d, checkpoints %d, %s\n",
-		pr.RowsRead, humanCount(rate), pr.RowsWritten, pr.Rejected, pr.Checkpoints, pr.Elapsed.Round(time.Second))
-	p.last, p.lastRows = now, pr.RowsRead
-}
-
-func (p *progressReporter) finish() {
-	if p.bar != nil {
-		_ = p.bar.Finish()
-	}
 }

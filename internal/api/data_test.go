@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dataaggregator/aggregator/internal/auth"
+	"github.com/dataaggregator/aggregator/internal/runner"
 	"github.com/dataaggregator/aggregator/internal/store"
 )
 
@@ -134,8 +135,8 @@ func TestPipelineLifecycleThroughTheAPI(t *testing.T) {
 			}
 			r = e.do(http.MethodGet, "/api/v1/runs/"+run.ID+"/dead-letters?format=ndjson", e.tokens[auth.RoleViewer], nil)
 			lines := strings.Split(strings.TrimSpace(string(r.body)), "\n")
-			var first deadLetterRecord
-			if len(lines) != 2 || json.Unmarshal([]byte(lines[0]), &first) != nil || first.Line != 7 || !strings.Contains(first.Raw, "short") {
+			var first runner.DeadLetter
+			if len(lines) != 2 || json.Unmarshal([]byte(lines[0]), &first) != nil || first.Line != 7 || first.Node != "orders" || first.Source != "in.csv" || !strings.Contains(first.Raw, "short") {
 				t.Fatalf("ndjson dead letters = %s", r.body)
 			}
 

@@ -7,12 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/dataaggregator/aggregator/internal/engine"
+	"github.com/dataaggregator/aggregator/internal/runner"
 	"github.com/dataaggregator/aggregator/internal/runs"
 	"github.com/dataaggregator/aggregator/internal/store"
 )
@@ -164,17 +164,6 @@ type deadLettersInput struct {
 	Format string `query:"format" enum:"csv,ndjson" default:"ndjson" doc:"csv or ndjson"`
 }
 
-// deadLetterRecord is one NDJSON line of the download.
-type deadLetterRecord struct {
-	Node   string            `json:"node,omitempty"`
-	Source string            `json:"source,omitempty"`
-	Line   int64             `json:"line,omitempty"`
-	Field  string            `json:"field,omitempty"`
-	Reason string            `json:"reason"`
-	Raw    string            `json:"raw,omitempty"`
-	Values map[string]string `json:"values,omitempty"`
-}
-
 // deadLetters streams a run's dead letters page by page from the store, so a
 // large download never sits in memory.
 func (s *Server) deadLetters(ctx context.Context, in *deadLettersInput) (*huma.StreamResponse, error) {
@@ -204,25 +193,15 @@ func (s *Server) deadLetters(ctx context.Context, in *deadLettersInput) (*huma.S
 		enc := json.NewEncoder(w)
 		if format == "csv" {
 			cw = csv.NewWriter(w)
-			_ = cw.Write([]string{"node", "source", "line", "field", "reason", "raw", "values"})
+			_ = cw.Write(runner.DeadLetterCSVHeader)
 		}
 		page := first
 		for len(page) > 0 {
 			for _, d := range page {
-				var row runs.DeadLetterRow
-				_ = json.Unmarshal(d.Raw, &row)
+				dl := runs.DeadLetter(d)
 				if cw != nil {
-					vals, line := "", ""
-					if len(row.Values) > 0 {
-						b, _ := json.Marshal(row.Values)
-						vals = string(b)
-					}
-					if d.Line > 0 {
-						line = strconv.FormatInt(d.Line, 10)
-					}
-					_ = cw.Write([]string{d.Node, d.Source, line, d.Field, d.Reason, row.Raw, vals})
-				} else if err := enc.Encode(deadLetterRecord{Node: d.Node, Source: d.Source, Line: d.Line, Field: d.Field,
-					Reason: d.Reason, Raw: row.Raw, Values: row.Values}); err != nil {
+					_ = cw.Write(dl.CSV())
+				} else if err := enc.Encode(dl); err != nil {
 					return // the client went away
 				}
 			}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/engine"
 	"github.com/dataaggregator/aggregator/internal/record"
+	"github.com/dataaggregator/aggregator/internal/runner"
 	"github.com/dataaggregator/aggregator/internal/store"
 )
 
@@ -82,7 +83,7 @@ type sinkToken struct {
 }
 
 // DeadLetterRow is what a dead letter's Raw column holds: the raw input line and the parsed values,
-// when the reader had them.
+// when the reader had them. DeadLetter turns a stored row back into the shared format.
 type DeadLetterRow struct {
 	Raw    string            `json:"raw,omitempty"`
 	Values map[string]string `json:"values,omitempty"`
@@ -90,16 +91,13 @@ type DeadLetterRow struct {
 
 func (s *storeSink) Put(ctx context.Context, rejects []record.Reject) error {
 	for _, r := range rejects {
-		raw, err := json.Marshal(DeadLetterRow{Raw: r.Raw, Values: r.Values})
+		d := runner.FromReject(r)
+		raw, err := json.Marshal(DeadLetterRow{Raw: d.Raw, Values: d.Values})
 		if err != nil {
 			return fmt.Errorf("encode dead letter: %w", err)
 		}
-		reason := r.Reason
-		if reason == "" {
-			reason = "rejected"
-		}
-		s.buf = append(s.buf, store.DeadLetter{RunID: s.runID, Node: r.Node, Source: r.Source, Line: r.Pos,
-			Field: r.Field, Reason: reason, Raw: raw})
+		s.buf = append(s.buf, store.DeadLetter{RunID: s.runID, Node: d.Node, Source: d.Source, Line: d.Line,
+			Field: d.Field, Reason: d.Reason, Raw: raw})
 	}
 	if len(s.buf) >= sinkFlushAt {
 		return s.flush(ctx)
@@ -174,4 +172,12 @@ func (l *runLog) flush(ctx context.Context) error {
 		return fmt.Errorf("append run log: %w", err)
 	}
 	return nil
+}
+
+// DeadLetter is a stored dead letter in the format the CLI writes and the API serves.
+func DeadLetter(d store.DeadLetter) runner.DeadLetter {
+	var row DeadLetterRow
+	_ = json.Unmarshal(d.Raw, &row) // written by storeSink; an unreadable raw column leaves them empty
+	return runner.DeadLetter{Node: d.Node, Source: d.Source, Line: d.Line, Field: d.Field, Reason: d.Reason,
+		Raw: row.Raw, Values: row.Values}
 }

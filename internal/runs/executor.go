@@ -10,6 +10,7 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/engine"
 	"github.com/dataaggregator/aggregator/internal/pipeline"
+	"github.com/dataaggregator/aggregator/internal/runner"
 	"github.com/dataaggregator/aggregator/internal/store"
 )
 
@@ -59,15 +60,16 @@ func (s *Service) execute(ctx context.Context, run store.Run) outcome {
 		rl.add("info", "", "resuming from the last checkpoint of the interrupted attempt", nil)
 	}
 	engineLog := slog.New(&runLogHandler{next: s.log.Handler(), log: rl}).With("run_id", run.ID)
-	rate := &rateMeter{}
+	var rate runner.RateMeter
 	res, runErr := engine.Run(ctx, plan, engine.Options{
 		RunID: run.ID, Env: s.env, BatchSize: s.opts.BatchSize,
 		CommitRows: s.opts.CommitRows, CommitInterval: s.opts.CommitInterval,
 		Checkpointer: cp, DeadLetters: &storeSink{st: s.st, runID: run.ID},
 		Progress: func(p engine.Progress) {
 			now := time.Now().UTC()
+			perSec, _ := rate.Update(now, p.RowsRead)
 			s.events.Publish(Event{Type: EventProgress, RunID: run.ID, PipelineID: run.PipelineID,
-				Status: store.RunRunning, Progress: &p, RowsPerSecond: rate.update(now, p.RowsRead), Time: now})
+				Status: store.RunRunning, Progress: &p, RowsPerSecond: perSec, Time: now})
 		},
 		ProgressInterval: s.opts.ProgressInterval,
 		Logger:           engineLog,
@@ -92,24 +94,6 @@ func (s *Service) execute(ctx context.Context, run store.Run) outcome {
 		rl.add("error", "", "run failed: "+runErr.Error(), resultDetails(res))
 		return outcome{status: store.RunFailed, err: runErr.Error(), stats: stats}
 	}
-}
-
-// rateMeter turns progress snapshots into rows read per second over the last second or more.
-type rateMeter struct {
-	at   time.Time
-	rows int64
-	rate float64
-}
-
-func (m *rateMeter) update(now time.Time, rows int64) float64 {
-	switch {
-	case m.at.IsZero():
-		m.at, m.rows = now, rows
-	case now.Sub(m.at) >= time.Second:
-		m.rate = float64(rows-m.rows) / now.Sub(m.at).Seconds()
-		m.at, m.rows = now, rows
-	}
-	return m.rate
 }
 
 func resultDetails(res *engine.Result) map[string]any {

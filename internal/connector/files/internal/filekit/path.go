@@ -93,9 +93,6 @@ func Local(env connector.Env, path string, forWrite bool) (string, error) {
 		}
 		return real, err
 	}
-	if len(roots) == 1 {
-		return "", fmt.Errorf("file %q does not exist: %w", path, connector.ErrNotFound)
-	}
 	return "", fmt.Errorf("file %q does not exist in any file root (tried %s): %w", path, strings.Join(roots, ", "), connector.ErrNotFound)
 }
 

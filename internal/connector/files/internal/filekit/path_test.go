@@ -126,3 +126,15 @@ func TestInputSearchesRoots(t *testing.T) {
 		t.Fatalf("Input = %q, %q; want %q, in.csv", got, name, want)
 	}
 }
+
+// A missing file names the root it was looked for in also when there is only one (the server's
+// default), as with several (the CLI's).
+func TestMissingFileNamesTheOneRoot(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	_, err := Local(connector.Env{FileRoots: []string{root}}, "none.csv", false)
+	real, _ := filepath.EvalSymlinks(root)
+	if !errors.Is(err, connector.ErrNotFound) || !strings.Contains(err.Error(), `"none.csv" does not exist in any file root (tried `+real+`)`) {
+		t.Fatalf("err = %v, want ErrNotFound naming the root %s", err, real)
+	}
+}
