@@ -33,6 +33,7 @@ type flakyConn struct {
 	acks      []json.RawMessage
 	ackCheck  func(state json.RawMessage) // called by Ack (asserts the checkpoint is already saved)
 	onFail    chan struct{}               // receives after each failed Open, when set
+	noState   bool                        // the reader has no position (State is nil)
 }
 
 func (f *flakyConn) Spec() connector.Spec {
@@ -79,6 +80,13 @@ func (r *flakyReader) Next(ctx context.Context) (*record.Batch, error) {
 		return nil, fmt.Errorf("connection reset: %w", connector.ErrTransient)
 	}
 	return r.genReader.Next(ctx)
+}
+
+func (r *flakyReader) State() (json.RawMessage, error) {
+	if r.c.noState {
+		return nil, nil
+	}
+	return r.genReader.State()
 }
 
 func (r *flakyReader) Ack(_ context.Context, state json.RawMessage) error {
@@ -251,5 +259,20 @@ func TestAckAfterTheCheckpointIsSaved(t *testing.T) {
 	last := string(src.acks[len(src.acks)-1])
 	if last != `{"Next":1000}` || len(src.acks) < res.Checkpoints {
 		t.Errorf("acks = %d (last %s), checkpoints %d; want one per checkpoint ending at {\"Next\":1000}", len(src.acks), last, res.Checkpoints)
+	}
+}
+
+// A reader without a position cannot be reopened where it stopped: its transient failure fails the
+// run instead of reading rows twice.
+func TestTransientReadWithoutPositionIsNotRetried(t *testing.T) {
+	t.Parallel()
+	src := &flakyConn{failAt: 450, noState: true}
+	_, plan := retrySetup(t, src, &flakyDest{})
+	_, err := Run(context.Background(), plan(flakySpec), Options{BatchSize: 100, Retry: fastRetry})
+	if !errors.Is(err, connector.ErrTransient) || !strings.Contains(err.Error(), "no position to reopen at") {
+		t.Fatalf("err = %v, want the transient error, not retried", err)
+	}
+	if src.opens != 1 {
+		t.Errorf("opened %d times, want 1", src.opens)
 	}
 }
