@@ -3,8 +3,6 @@ package mysql
 import (
 	"context"
 	"database/sql"
-	"errors"
-	"fmt"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/connector/sqlkit"
@@ -39,85 +37,42 @@ func (c *Connector) dialect(ctx context.Context, db *sql.DB) *Dialect {
 	return d
 }
 
+func (c *Connector) kit() sqlkit.Kit[Config, *sql.DB] {
+	return sqlkit.Kit[Config, *sql.DB]{Spec: c.Spec(), Decode: decodeConfig, Connect: func(ctx context.Context, cfg Config) (*sql.DB, error) { return cfg.open(ctx) }, Close: sqlkit.CloseDB, Secrets: Config.secrets}
+}
+
+func tableConfig(cfg Config) sqlkit.TableConfig { return cfg.TableConfig }
+
+func database(cfg Config) func(context.Context) (string, error) {
+	return func(context.Context) (string, error) { return cfg.Database, nil }
+}
+
 // Check connects and, when a table or query is configured, checks that it can be read.
 func (c *Connector) Check(ctx context.Context, env connector.Env, raw map[string]any) error {
-	cfg, err := decodeConfig(c.Spec(), raw)
-	if err != nil {
-		return err
-	}
-	db, err := cfg.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	database := func(context.Context) (string, error) { return cfg.Database, nil }
-	return sqlkit.Scrub(sqlkit.CheckReadable(ctx, &Dialect{}, db, cfg.Query, cfg.Table, "database", database), cfg.secrets()...)
+	_, err := sqlkit.Use(ctx, c.kit(), raw, func(cfg Config, db *sql.DB) (struct{}, error) {
+		return sqlkit.Done(sqlkit.CheckReadable(ctx, &Dialect{}, db, cfg.Query, cfg.Table, "database", database(cfg)))
+	})
+	return err
 }
 
 // Discover lists the database's tables and views with columns, primary keys and cursor candidates.
 func (c *Connector) Discover(ctx context.Context, env connector.Env, raw map[string]any) (*connector.Catalog, error) {
-	cfg, err := decodeConfig(c.Spec(), raw)
-	if err != nil {
-		return nil, err
-	}
-	db, err := cfg.open(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	d := &Dialect{}
-	cat, err := sqlkit.Discover(ctx, d, db, cfg.Database)
-	if err != nil {
-		return nil, sqlkit.Scrub(err, cfg.secrets()...)
-	}
-	return cat, nil
+	return sqlkit.Use(ctx, c.kit(), raw, func(cfg Config, db *sql.DB) (*connector.Catalog, error) {
+		return sqlkit.Discover(ctx, &Dialect{}, db, cfg.Database)
+	})
 }
 
 // Open starts a read of the configured table or query (or the stream's table).
 func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]any, req connector.ReadRequest) (connector.Reader, error) {
-	cfg, err := decodeConfig(c.Spec(), raw)
-	if err != nil {
-		return nil, err
-	}
-	db, err := cfg.open(ctx)
-	if err != nil {
-		return nil, err
-	}
-	r, err := c.newReader(ctx, db, cfg, env, req)
-	if err != nil {
-		db.Close()
-		return nil, sqlkit.Scrub(err, cfg.secrets()...)
-	}
-	return r, nil
-}
-
-func (c *Connector) newReader(ctx context.Context, db *sql.DB, cfg Config, env connector.Env, req connector.ReadRequest) (*sqlkit.Reader, error) {
-	d := &Dialect{}
-	o := sqlkit.ReadOptions{Key: cfg.Key, BatchSize: cfg.BatchSize, Req: req, NullCursor: cfg.NullCursor, Log: sqlkit.Logger(env), Secrets: cfg.secrets()}
-	return sqlkit.NewTableReader(ctx, db, d, o, cfg.Query, cfg.Table, "database", func(context.Context) (string, error) { return cfg.Database, nil })
+	return sqlkit.Hand(ctx, c.kit(), raw, func(cfg Config, db *sql.DB) (connector.Reader, error) {
+		o := sqlkit.ReadOptions{Key: cfg.Key, BatchSize: cfg.BatchSize, Req: req, NullCursor: cfg.NullCursor, Log: sqlkit.Logger(env), Secrets: cfg.secrets()}
+		return sqlkit.NewTableReader(ctx, db, &Dialect{}, o, cfg.Query, cfg.Table, "database", database(cfg))
+	})
 }
 
 // OpenWriter opens a writer on the configured table (or the stream's).
 func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) (connector.Writer, error) {
-	cfg, err := decodeConfig(c.Spec(), raw)
-	if err != nil {
-		return nil, err
-	}
-	if cfg.Query != "" {
-		return nil, connector.ConfigError(errors.New("query: a destination writes a table; remove query"))
-	}
-	name := cfg.Table
-	if name == "" {
-		name = req.Stream
-	}
-	switch req.Mode {
-	case "", connector.Append, connector.Overwrite, connector.Upsert:
-	default:
-		return nil, fmt.Errorf("write mode %q: %w", req.Mode, connector.ErrUnsupported)
-	}
-	db, err := cfg.open(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return sqlkit.NewWriter(ctx, db, c.dialect(ctx, db), sqlkit.WriteOptions{Schema: cfg.Database, Table: name, Req: req, Log: sqlkit.Logger(env), Secrets: cfg.secrets()})
+	return sqlkit.Hand(ctx, sqlkit.ForWriter(c.kit(), tableConfig, req), raw, func(cfg Config, db *sql.DB) (connector.Writer, error) {
+		return sqlkit.NewWriter(ctx, db, c.dialect(ctx, db), sqlkit.WriteOptions{Schema: cfg.Database, Table: sqlkit.TableOf(cfg.TableConfig, req), Req: req, Log: sqlkit.Logger(env), Secrets: cfg.secrets()})
+	})
 }

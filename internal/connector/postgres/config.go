@@ -56,6 +56,8 @@ var configSpec = sqlkit.Params(
 	},
 )
 
+func (c Config) tableConfig() sqlkit.TableConfig { return c.TableConfig }
+
 // decodeConfig decodes and validates the raw config.
 func decodeConfig(spec connector.Spec, raw map[string]any) (Config, error) {
 	return sqlkit.DecodeConfig[Config](spec, raw)

@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/connector/sqlkit"
 )
@@ -27,44 +29,36 @@ func (c *Connector) Spec() connector.Spec {
 		configSpec)
 }
 
+func (c *Connector) kit() sqlkit.Kit[Config, *pgxpool.Pool] {
+	return sqlkit.Kit[Config, *pgxpool.Pool]{Spec: c.Spec(), Decode: decodeConfig, Close: (*pgxpool.Pool).Close, Secrets: Config.secrets,
+		Connect: func(ctx context.Context, cfg Config) (*pgxpool.Pool, error) { return cfg.connect(ctx) }}
+}
+
 // Check connects and, when a table or query is configured, checks that it can be read.
 func (c *Connector) Check(ctx context.Context, env connector.Env, raw map[string]any) error {
-	cfg, err := decodeConfig(c.Spec(), raw)
-	if err != nil {
-		return err
-	}
-	pool, err := cfg.connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	switch {
-	case cfg.Query != "":
-		if _, err := describeQuery(ctx, pool, cfg.Query); err != nil {
-			return sqlkit.Scrub(wrap("postgres: check query", err), cfg.secrets()...)
+	_, err := sqlkit.Use(ctx, c.kit(), raw, func(cfg Config, pool *pgxpool.Pool) (struct{}, error) {
+		switch {
+		case cfg.Query != "":
+			if _, err := describeQuery(ctx, pool, cfg.Query); err != nil {
+				return sqlkit.Done(wrap("postgres: check query", err))
+			}
+		case cfg.Table != "":
+			if _, err := findTable(ctx, pool, cfg.Schema, cfg.Table); err != nil {
+				return sqlkit.Done(wrap("postgres: check table", err))
+			}
 		}
-	case cfg.Table != "":
-		if _, err := findTable(ctx, pool, cfg.Schema, cfg.Table); err != nil {
-			return sqlkit.Scrub(wrap("postgres: check table", err), cfg.secrets()...)
-		}
-	}
-	return nil
+		return sqlkit.Done(nil)
+	})
+	return err
 }
 
 // Discover lists the tables and views with their columns, primary keys and cursor candidates.
 func (c *Connector) Discover(ctx context.Context, env connector.Env, raw map[string]any) (*connector.Catalog, error) {
-	cfg, err := decodeConfig(c.Spec(), raw)
-	if err != nil {
-		return nil, err
-	}
-	pool, err := cfg.connect(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer pool.Close()
-	cat, err := discover(ctx, pool, cfg.Schema)
-	if err != nil {
-		return nil, sqlkit.Scrub(wrap("postgres: discover", err), cfg.secrets()...)
-	}
-	return cat, nil
+	return sqlkit.Use(ctx, c.kit(), raw, func(cfg Config, pool *pgxpool.Pool) (*connector.Catalog, error) {
+		cat, err := discover(ctx, pool, cfg.Schema)
+		if err != nil {
+			return nil, wrap("postgres: discover", err)
+		}
+		return cat, nil
+	})
 }

@@ -47,21 +47,11 @@ type reader struct {
 	nrows  int64
 }
 
+// Open starts a read of the configured table or query (or the stream's table).
 func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]any, req connector.ReadRequest) (connector.Reader, error) {
-	cfg, err := decodeConfig(c.Spec(), raw)
-	if err != nil {
-		return nil, err
-	}
-	pool, err := cfg.connect(ctx)
-	if err != nil {
-		return nil, err
-	}
-	r, err := newReader(ctx, pool, cfg, env, req)
-	if err != nil {
-		pool.Close()
-		return nil, sqlkit.Scrub(err, cfg.secrets()...)
-	}
-	return r, nil
+	return sqlkit.Hand(ctx, c.kit(), raw, func(cfg Config, pool *pgxpool.Pool) (connector.Reader, error) {
+		return newReader(ctx, pool, cfg, env, req)
+	})
 }
 
 func newReader(ctx context.Context, pool *pgxpool.Pool, cfg Config, env connector.Env, req connector.ReadRequest) (*reader, error) {

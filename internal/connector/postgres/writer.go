@@ -68,59 +68,39 @@ type writer struct {
 
 var _ connector.MarkedWriter = (*writer)(nil)
 
+// OpenWriter opens a writer on the configured table (or the stream's).
 func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) (connector.Writer, error) {
-	cfg, err := decodeConfig(c.Spec(), raw)
-	if err != nil {
-		return nil, err
-	}
-	name := cfg.Table
-	if name == "" {
-		name = req.Stream
-	}
-	if err := sqlkit.CheckIdent("table", name, maxIdent); err != nil {
-		return nil, connector.ConfigError(fmt.Errorf("table: %w", err))
-	}
-	if cfg.Query != "" {
-		return nil, connector.ConfigError(errors.New("query: a destination writes a table; remove query"))
-	}
-	switch req.Mode {
-	case "", connector.Append, connector.Overwrite:
-	case connector.Upsert:
-		if len(req.Key) == 0 {
-			return nil, connector.ConfigError(errors.New("write.key: upsert needs a key"))
+	return sqlkit.Hand(ctx, sqlkit.ForWriter(c.kit(), Config.tableConfig, req), raw, func(cfg Config, pool *pgxpool.Pool) (connector.Writer, error) {
+		name := sqlkit.TableOf(cfg.TableConfig, req)
+		if err := sqlkit.CheckIdent("table", name, maxIdent); err != nil {
+			return nil, connector.ConfigError(fmt.Errorf("table: %w", err))
 		}
-	default:
-		return nil, fmt.Errorf("write mode %q: %w", req.Mode, connector.ErrUnsupported)
-	}
-	pool, err := cfg.connect(ctx)
-	if err != nil {
-		return nil, err
-	}
-	w := &writer{pool: pool, log: sqlkit.Logger(env), secrets: cfg.secrets(), req: req, schemaName: cfg.Schema, tableName: name,
-		flushRows: cfg.CopyBufferRows, flushBytes: defaultFlushBytes}
-	if w.req.Mode == "" {
-		w.req.Mode = connector.Append
-	}
-	if w.req.RunID == "" {
-		w.req.RunID = sqlkit.RandomID()
-	}
-	if err := w.open(ctx); err != nil {
-		w.release(ctx)
-		return nil, err
-	}
-	if req.Node != "" {
-		if err := w.openMarks(ctx); err != nil {
+		w := &writer{pool: pool, log: sqlkit.Logger(env), secrets: cfg.secrets(), req: req, schemaName: cfg.Schema, tableName: name,
+			flushRows: cfg.CopyBufferRows, flushBytes: defaultFlushBytes}
+		if w.req.Mode == "" {
+			w.req.Mode = connector.Append
+		}
+		if w.req.RunID == "" {
+			w.req.RunID = sqlkit.RandomID()
+		}
+		if err := w.open(ctx); err != nil {
 			w.release(ctx)
 			return nil, err
 		}
-	}
-	if req.Schema != nil && !w.closedBefore {
-		if err := w.prepare(ctx, req.Schema); err != nil {
-			w.release(ctx)
-			return nil, err
+		if req.Node != "" {
+			if err := w.openMarks(ctx); err != nil {
+				w.release(ctx)
+				return nil, err
+			}
 		}
-	}
-	return w, nil
+		if req.Schema != nil && !w.closedBefore {
+			if err := w.prepare(ctx, req.Schema); err != nil {
+				w.release(ctx)
+				return nil, err
+			}
+		}
+		return w, nil
+	})
 }
 
 func (w *writer) open(ctx context.Context) error {

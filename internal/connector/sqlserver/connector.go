@@ -3,7 +3,6 @@ package sqlserver
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
@@ -38,93 +37,50 @@ func schemaOf(ctx context.Context, d *Dialect, db sqlkit.Queryer, cfg Config) (s
 	return d.CurrentSchema(ctx, db)
 }
 
+func (c *Connector) kit() sqlkit.Kit[Config, *sql.DB] {
+	return sqlkit.Kit[Config, *sql.DB]{Spec: c.Spec(), Decode: decodeConfig, Close: sqlkit.CloseDB, Secrets: Config.secrets,
+		Connect: func(ctx context.Context, cfg Config) (*sql.DB, error) { return cfg.open(ctx) }}
+}
+
+func tableConfig(cfg Config) sqlkit.TableConfig { return cfg.TableConfig }
+
 // Check connects and, when a table or query is configured, checks that it can be read.
 func (c *Connector) Check(ctx context.Context, env connector.Env, raw map[string]any) error {
-	cfg, err := decodeConfig(c.Spec(), raw)
-	if err != nil {
-		return err
-	}
-	db, err := cfg.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	d := &Dialect{}
-	schema := func(ctx context.Context) (string, error) { return schemaOf(ctx, d, db, cfg) }
-	return sqlkit.Scrub(sqlkit.CheckReadable(ctx, d, db, cfg.Query, cfg.Table, "schema", schema), cfg.secrets()...)
+	_, err := sqlkit.Use(ctx, c.kit(), raw, func(cfg Config, db *sql.DB) (struct{}, error) {
+		d := &Dialect{}
+		schema := func(ctx context.Context) (string, error) { return schemaOf(ctx, d, db, cfg) }
+		return sqlkit.Done(sqlkit.CheckReadable(ctx, d, db, cfg.Query, cfg.Table, "schema", schema))
+	})
+	return err
 }
 
 // Discover lists the database's tables and views with columns, primary keys and cursor candidates.
 func (c *Connector) Discover(ctx context.Context, env connector.Env, raw map[string]any) (*connector.Catalog, error) {
-	cfg, err := decodeConfig(c.Spec(), raw)
-	if err != nil {
-		return nil, err
-	}
-	db, err := cfg.open(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	d := &Dialect{}
-	schema, err := schemaOf(ctx, d, db, cfg)
-	if err != nil {
-		return nil, sqlkit.Scrub(fmt.Errorf("sqlserver: discover: %w", err), cfg.secrets()...)
-	}
-	cat, err := sqlkit.Discover(ctx, d, db, schema)
-	if err != nil {
-		return nil, sqlkit.Scrub(err, cfg.secrets()...)
-	}
-	return cat, nil
+	return sqlkit.Use(ctx, c.kit(), raw, func(cfg Config, db *sql.DB) (*connector.Catalog, error) {
+		d := &Dialect{}
+		schema, err := schemaOf(ctx, d, db, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("sqlserver: discover: %w", err)
+		}
+		return sqlkit.Discover(ctx, d, db, schema)
+	})
 }
 
 // Open starts a read of the configured table or query (or the stream's table).
 func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]any, req connector.ReadRequest) (connector.Reader, error) {
-	cfg, err := decodeConfig(c.Spec(), raw)
-	if err != nil {
-		return nil, err
-	}
-	db, err := cfg.open(ctx)
-	if err != nil {
-		return nil, err
-	}
-	r, err := c.newReader(ctx, db, cfg, env, req)
-	if err != nil {
-		db.Close()
-		return nil, sqlkit.Scrub(err, cfg.secrets()...)
-	}
-	return r, nil
-}
-
-func (c *Connector) newReader(ctx context.Context, db *sql.DB, cfg Config, env connector.Env, req connector.ReadRequest) (*sqlkit.Reader, error) {
-	d := &Dialect{}
-	o := sqlkit.ReadOptions{Key: cfg.Key, BatchSize: cfg.BatchSize, Req: req, NullCursor: cfg.NullCursor, Log: sqlkit.Logger(env), Secrets: cfg.secrets()}
-	return sqlkit.NewTableReader(ctx, db, d, o, cfg.Query, cfg.Table, "schema", func(ctx context.Context) (string, error) { return schemaOf(ctx, d, db, cfg) })
+	return sqlkit.Hand(ctx, c.kit(), raw, func(cfg Config, db *sql.DB) (connector.Reader, error) {
+		d := &Dialect{}
+		o := sqlkit.ReadOptions{Key: cfg.Key, BatchSize: cfg.BatchSize, Req: req, NullCursor: cfg.NullCursor, Log: sqlkit.Logger(env), Secrets: cfg.secrets()}
+		return sqlkit.NewTableReader(ctx, db, d, o, cfg.Query, cfg.Table, "schema", func(ctx context.Context) (string, error) { return schemaOf(ctx, d, db, cfg) })
+	})
 }
 
 // OpenWriter opens a writer on the configured table (or the stream's).
 func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) (connector.Writer, error) {
-	cfg, err := decodeConfig(c.Spec(), raw)
-	if err != nil {
-		return nil, err
-	}
-	if cfg.Query != "" {
-		return nil, connector.ConfigError(errors.New("query: a destination writes a table; remove query"))
-	}
-	name := cfg.Table
-	if name == "" {
-		name = req.Stream
-	}
-	switch req.Mode {
-	case "", connector.Append, connector.Overwrite, connector.Upsert:
-	default:
-		return nil, fmt.Errorf("write mode %q: %w", req.Mode, connector.ErrUnsupported)
-	}
-	db, err := cfg.open(ctx)
-	if err != nil {
-		return nil, err
-	}
 	if req.RunID == "" {
 		req.RunID = sqlkit.RandomID()
 	}
-	return sqlkit.NewWriter(ctx, db, &Dialect{RunID: req.RunID}, sqlkit.WriteOptions{Schema: cfg.Schema, Table: name, Req: req, Log: sqlkit.Logger(env), Secrets: cfg.secrets()})
+	return sqlkit.Hand(ctx, sqlkit.ForWriter(c.kit(), tableConfig, req), raw, func(cfg Config, db *sql.DB) (connector.Writer, error) {
+		return sqlkit.NewWriter(ctx, db, &Dialect{RunID: req.RunID}, sqlkit.WriteOptions{Schema: cfg.Schema, Table: sqlkit.TableOf(cfg.TableConfig, req), Req: req, Log: sqlkit.Logger(env), Secrets: cfg.secrets()})
+	})
 }

@@ -1,0 +1,99 @@
+package sqlkit
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/dataaggregator/aggregator/internal/connector"
+)
+
+// Kit is how one database connector decodes its config and connects. Use and Hand run the steps
+// every connector operation (Check, Discover, Open, OpenWriter) repeats around its own work: decode
+// the config against the spec, connect, do the work, close the connection when it is no longer
+// needed, and scrub the config's secrets from every error.
+type Kit[C, H any] struct {
+	Spec    connector.Spec
+	Decode  func(connector.Spec, map[string]any) (C, error)
+	Connect func(context.Context, C) (H, error)
+	Close   func(H)
+	Secrets func(C) []string
+}
+
+// Use runs fn with the decoded config and a new connection, which it closes when fn returns.
+func Use[C, H, R any](ctx context.Context, k Kit[C, H], raw map[string]any, fn func(C, H) (R, error)) (R, error) {
+	return run(ctx, k, raw, true, fn)
+}
+
+// Hand is Use for a result that keeps the connection (a reader, a writer, which close it
+// themselves): the connection is closed only when fn fails.
+func Hand[C, H, R any](ctx context.Context, k Kit[C, H], raw map[string]any, fn func(C, H) (R, error)) (R, error) {
+	return run(ctx, k, raw, false, fn)
+}
+
+func run[C, H, R any](ctx context.Context, k Kit[C, H], raw map[string]any, closeAfter bool, fn func(C, H) (R, error)) (R, error) {
+	var zero R
+	cfg, err := k.Decode(k.Spec, raw)
+	if err != nil {
+		return zero, err
+	}
+	h, err := k.Connect(ctx, cfg)
+	if err != nil {
+		return zero, Scrub(err, k.Secrets(cfg)...)
+	}
+	r, err := fn(cfg, h)
+	if closeAfter || err != nil {
+		k.Close(h)
+	}
+	if err != nil {
+		return zero, Scrub(err, k.Secrets(cfg)...)
+	}
+	return r, nil
+}
+
+// CloseDB closes a database/sql pool (a Kit's Close).
+func CloseDB(db *sql.DB) { _ = db.Close() }
+
+// Done adapts a function returning only an error to Use.
+func Done(err error) (struct{}, error) { return struct{}{}, err }
+
+// ForWriter is k whose Decode also refuses, before connecting, what a destination cannot do
+// (CheckWrite).
+func ForWriter[C, H any](k Kit[C, H], table func(C) TableConfig, req connector.WriteRequest) Kit[C, H] {
+	decode := k.Decode
+	k.Decode = func(s connector.Spec, raw map[string]any) (C, error) {
+		c, err := decode(s, raw)
+		if err != nil {
+			return c, err
+		}
+		return c, CheckWrite(table(c), req)
+	}
+	return k
+}
+
+// CheckWrite refuses a destination config with a query, an upsert without a key, and a write mode
+// no SQL destination knows.
+func CheckWrite(t TableConfig, req connector.WriteRequest) error {
+	if t.Query != "" {
+		return connector.ConfigError(errors.New("query: a destination writes a table; remove query"))
+	}
+	switch req.Mode {
+	case "", connector.Append, connector.Overwrite:
+	case connector.Upsert:
+		if len(req.Key) == 0 {
+			return connector.ConfigError(errors.New("write.key: upsert needs a key"))
+		}
+	default:
+		return fmt.Errorf("write mode %q: %w", req.Mode, connector.ErrUnsupported)
+	}
+	return nil
+}
+
+// TableOf is the table a destination writes: the config's, else the request's stream.
+func TableOf(t TableConfig, req connector.WriteRequest) string {
+	if t.Table != "" {
+		return t.Table
+	}
+	return req.Stream
+}
