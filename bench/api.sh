@@ -46,7 +46,7 @@ echo "saved $PIPELINES pipelines; $(nproc) cores; commit $(git rev-parse --short
 
 for r in $(seq "$REPEAT"); do
   if [ "$r" = 1 ] && [ -n "${PPROF:-}" ]; then
-    (sleep 3 && curl -fsS -o "$PPROF" "$BASE/debug/pprof/profile?seconds=10") &
+    (sleep 3 && curl -fsS -o "$PPROF" "http://127.0.0.1:6060/debug/pprof/profile?seconds=10") &
     PROF=$!
   fi
   "$DIR/apiload" -url "$BASE/api/v1/pipelines" -token "$TOKEN" -c "$CLIENTS" -d "$DURATION"

@@ -9,12 +9,15 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/configspec"
 	"github.com/dataaggregator/aggregator/internal/pipeline"
+	"github.com/dataaggregator/aggregator/internal/pipelines"
 	"github.com/dataaggregator/aggregator/internal/runs"
 )
 
 // DataDeps are the services behind the data routes: pipelines, runs,
 // transformations, saved connectors, uploaded files and mappings.
 type DataDeps struct {
+	// Pipelines saves, plans, validates and previews pipelines.
+	Pipelines *pipelines.Service
 	// Runs validates, previews, starts and cancels runs; it also holds the
 	// connector and transformation registries and the connector Env.
 	Runs *runs.Service

@@ -11,6 +11,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/connector/files/csv"
 	"github.com/dataaggregator/aggregator/internal/connector/postgres"
+	"github.com/dataaggregator/aggregator/internal/pipelines"
 	"github.com/dataaggregator/aggregator/internal/runs"
 	"github.com/dataaggregator/aggregator/internal/store"
 	"github.com/dataaggregator/aggregator/internal/transform"
@@ -64,5 +65,10 @@ func newTestData(t *testing.T, st *store.Store, logger *slog.Logger, opts setupO
 		cancel()
 		<-done
 	})
-	return &testData{deps: DataDeps{Runs: svc, UploadDir: uploads, MaxUploadBytes: testMaxUpload}, runs: svc, files: files}
+	pls, err := pipelines.New(pipelines.Options{Store: st, Connectors: conns, Transforms: trs,
+		Resolver: runs.Resolver{Store: st}, Env: svc.Env(), Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testData{deps: DataDeps{Runs: svc, Pipelines: pls, UploadDir: uploads, MaxUploadBytes: testMaxUpload}, runs: svc, files: files}
 }

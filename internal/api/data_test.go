@@ -65,11 +65,15 @@ func TestPipelineLifecycleThroughTheAPI(t *testing.T) {
 			}
 			var p Pipeline
 			r.decode(t, &p)
-			if p.Name != "orders" || p.Version != 1 || p.SpecText != yamlSpec || p.Spec["name"] != "orders" {
+			var specObj map[string]any
+			if err := json.Unmarshal(p.Spec, &specObj); err != nil {
+				t.Fatalf("spec is not a JSON object: %v: %s", err, p.Spec)
+			}
+			if p.Name != "orders" || p.Version != 1 || p.SpecText != yamlSpec || specObj["name"] != "orders" {
 				t.Fatalf("created pipeline = %+v", p)
 			}
 			// Every save is a version; JSON bodies work too.
-			specJSON, _ := json.Marshal(p.Spec)
+			specJSON := []byte(p.Spec)
 			r = e.do(http.MethodPut, "/api/v1/pipelines/"+p.ID+"?comment=json&expected_version=1", designer, specJSON)
 			if r.status != http.StatusOK {
 				t.Fatalf("update: %d %s", r.status, r.body)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/engine"
 	"github.com/dataaggregator/aggregator/internal/pipeline"
+	"github.com/dataaggregator/aggregator/internal/pipelines"
 	"github.com/dataaggregator/aggregator/internal/record"
 	"github.com/dataaggregator/aggregator/internal/runs"
 	"github.com/dataaggregator/aggregator/internal/store"
@@ -22,48 +23,40 @@ import (
 // Pipeline is a saved pipeline. Spec (the parsed spec as JSON) and SpecText
 // (the document as saved) are shown by the routes that return one pipeline.
 type Pipeline struct {
-	ID          string         `json:"id"`
-	Name        string         `json:"name"`
-	Description string         `json:"description"`
-	Version     int            `json:"version" doc:"Current version; every save adds one"`
-	Schedule    string         `json:"schedule" doc:"Cron expression from the spec, empty when not scheduled"`
-	Timezone    string         `json:"timezone"`
-	Enabled     bool           `json:"enabled"`
-	CreatedBy   string         `json:"created_by"`
-	UpdatedBy   string         `json:"updated_by"`
-	CreatedAt   time.Time      `json:"created_at"`
-	UpdatedAt   time.Time      `json:"updated_at"`
-	Spec        map[string]any `json:"spec,omitempty"`
-	SpecText    string         `json:"spec_text,omitempty"`
+	ID          string          `json:"id"`
+	Name        string          `json:"name"`
+	Description string          `json:"description"`
+	Version     int             `json:"version" doc:"Current version; every save adds one"`
+	Schedule    string          `json:"schedule" doc:"Cron expression from the spec, empty when not scheduled"`
+	Timezone    string          `json:"timezone"`
+	Enabled     bool            `json:"enabled" doc:"The schedule is switched on; schedules are not executed yet (see warnings)"`
+	Warnings    []string        `json:"warnings,omitempty" doc:"What the author should know, e.g. that schedules are not executed yet"`
+	CreatedBy   string          `json:"created_by"`
+	UpdatedBy   string          `json:"updated_by"`
+	CreatedAt   time.Time       `json:"created_at"`
+	UpdatedAt   time.Time       `json:"updated_at"`
+	Spec        json.RawMessage `json:"spec,omitempty" doc:"The parsed spec as a JSON object"`
+	SpecText    string          `json:"spec_text,omitempty"`
 }
 
-func toPipelineDTO(p store.Pipeline, withSpec bool) Pipeline {
-	d := Pipeline{ID: p.ID, Name: p.Name, Description: p.Description, Version: p.Version, Schedule: p.Schedule,
-		Timezone: p.Timezone, Enabled: p.Enabled, CreatedBy: p.CreatedBy, UpdatedBy: p.UpdatedBy,
-		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
-	if withSpec {
-		d.SpecText = p.Spec
-		d.Spec = specObject(p.Spec)
+func toPipelineSummary(p store.Pipeline) Pipeline {
+	return Pipeline{ID: p.ID, Name: p.Name, Description: p.Description, Version: p.Version, Schedule: p.Schedule,
+		Timezone: p.Timezone, Enabled: p.Enabled, Warnings: pipelines.ScheduleWarnings(p), CreatedBy: p.CreatedBy,
+		UpdatedBy: p.UpdatedBy, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+}
+
+// toPipelineDTO renders one pipeline with its spec (the parsed spec marshalled once; nil when the
+// stored text no longer parses, e.g. after a format change; spec_text still shows it).
+func toPipelineDTO(p pipelines.Pipeline) Pipeline {
+	d := toPipelineSummary(p.Pipeline)
+	d.Warnings = p.Warnings
+	d.SpecText = p.Pipeline.Spec
+	if p.Spec != nil {
+		if b, err := json.Marshal(p.Spec); err == nil {
+			d.Spec = b
+		}
 	}
 	return d
-}
-
-// specObject renders a saved spec document as a JSON object (nil when it no
-// longer parses, e.g. after a format change; spec_text still shows it).
-func specObject(text string) map[string]any {
-	spec, err := pipeline.Parse([]byte(text))
-	if err != nil {
-		return nil
-	}
-	b, err := json.Marshal(spec)
-	if err != nil {
-		return nil
-	}
-	var m map[string]any
-	if json.Unmarshal(b, &m) != nil {
-		return nil
-	}
-	return m
 }
 
 type pipelineOutput struct {
@@ -76,13 +69,13 @@ type listPipelinesInput struct {
 }
 
 func (s *Server) listPipelines(ctx context.Context, in *listPipelinesInput) (*struct{ Body Page[Pipeline] }, error) {
-	list, total, err := s.store.ListPipelines(ctx, store.PipelineFilter{Search: strings.TrimSpace(in.Search), Page: in.store()})
+	list, total, err := s.data.Pipelines.List(ctx, store.PipelineFilter{Search: strings.TrimSpace(in.Search), Page: in.store()})
 	if err != nil {
 		return nil, err
 	}
 	items := make([]Pipeline, len(list))
 	for i, p := range list {
-		items[i] = toPipelineDTO(p, false)
+		items[i] = toPipelineSummary(p)
 	}
 	return &struct{ Body Page[Pipeline] }{Body: newPage(items, total, in.PageQuery)}, nil
 }
@@ -91,54 +84,13 @@ type specBodyInput struct {
 	RawBody []byte `contentType:"application/yaml" doc:"The pipeline spec, YAML or JSON"`
 }
 
-// parseAndPlan parses a spec document and validates it against the
-// registries and saved items; problems come back as a 422.
-func (s *Server) parseAndPlan(ctx context.Context, raw []byte) (*pipeline.Spec, *pipeline.Plan, error) {
-	spec, err := pipeline.Parse(raw)
-	if err != nil {
-		return nil, nil, specError(err)
-	}
-	plan, err := s.data.Runs.Plan(ctx, spec)
-	if err != nil {
-		return nil, nil, specError(err)
-	}
-	return spec, plan, nil
-}
-
-func scheduleOf(spec *pipeline.Spec) (cron, tz string) {
-	if spec.Schedule == nil {
-		return "", ""
-	}
-	return spec.Schedule.Cron, spec.Schedule.Timezone
-}
-
-// parseForSave is parseAndPlan for a spec about to be stored: a stored spec is readable by roles that
-// may not see credentials, so inline secrets are refused (they belong in a saved connector).
-func (s *Server) parseForSave(ctx context.Context, raw []byte) (*pipeline.Spec, error) {
-	spec, plan, err := s.parseAndPlan(ctx, raw)
-	if err != nil {
-		return nil, err
-	}
-	if ps := plan.InlineSecrets(); len(ps) > 0 {
-		return nil, specError(ps)
-	}
-	return spec, nil
-}
-
 func (s *Server) createPipeline(ctx context.Context, in *specBodyInput) (*pipelineOutput, error) {
-	spec, err := s.parseForSave(ctx, in.RawBody)
+	p, err := s.data.Pipelines.Create(ctx, in.RawBody, principalFrom(ctx).Username)
 	if err != nil {
-		return nil, err
-	}
-	cron, tz := scheduleOf(spec)
-	actor := principalFrom(ctx).Username
-	p, err := s.store.CreatePipeline(ctx, store.Pipeline{Name: spec.Name, Description: spec.Description, Spec: string(in.RawBody),
-		Schedule: cron, Timezone: tz, Enabled: cron != "", CreatedBy: actor})
-	if err != nil {
-		return nil, err
+		return nil, specError(err)
 	}
 	infoFrom(ctx).setTarget("pipeline", p.ID)
-	return &pipelineOutput{Body: toPipelineDTO(p, true)}, nil
+	return &pipelineOutput{Body: toPipelineDTO(p)}, nil
 }
 
 type pipelineIDInput struct {
@@ -146,11 +98,11 @@ type pipelineIDInput struct {
 }
 
 func (s *Server) getPipeline(ctx context.Context, in *pipelineIDInput) (*pipelineOutput, error) {
-	p, err := s.store.GetPipeline(ctx, in.ID)
+	p, err := s.data.Pipelines.Get(ctx, in.ID)
 	if err != nil {
 		return nil, err
 	}
-	return &pipelineOutput{Body: toPipelineDTO(p, true)}, nil
+	return &pipelineOutput{Body: toPipelineDTO(p)}, nil
 }
 
 type updatePipelineInput struct {
@@ -161,25 +113,16 @@ type updatePipelineInput struct {
 }
 
 func (s *Server) updatePipeline(ctx context.Context, in *updatePipelineInput) (*pipelineOutput, error) {
-	if _, err := s.store.GetPipeline(ctx, in.ID); err != nil {
-		return nil, err
-	}
-	spec, err := s.parseForSave(ctx, in.RawBody)
-	if err != nil {
-		return nil, err
-	}
-	cron, tz := scheduleOf(spec)
-	p, err := s.store.UpdatePipeline(ctx, in.ID, store.PipelineUpdate{Name: spec.Name, Description: spec.Description,
-		Spec: string(in.RawBody), Schedule: cron, Timezone: tz, Enabled: cron != "", Comment: in.Comment,
+	p, err := s.data.Pipelines.Update(ctx, in.ID, pipelines.Update{Spec: in.RawBody, Comment: in.Comment,
 		Actor: principalFrom(ctx).Username, ExpectedVersion: in.ExpectedVersion})
 	if err != nil {
-		return nil, err
+		return nil, specError(err)
 	}
-	return &pipelineOutput{Body: toPipelineDTO(p, true)}, nil
+	return &pipelineOutput{Body: toPipelineDTO(p)}, nil
 }
 
 func (s *Server) deletePipeline(ctx context.Context, in *pipelineIDInput) (*noContent, error) {
-	if err := s.store.DeletePipeline(ctx, in.ID, principalFrom(ctx).Username); err != nil {
+	if err := s.data.Pipelines.Delete(ctx, in.ID, principalFrom(ctx).Username); err != nil {
 		return nil, err
 	}
 	return &noContent{}, nil
@@ -200,10 +143,7 @@ type listVersionsInput struct {
 }
 
 func (s *Server) listPipelineVersions(ctx context.Context, in *listVersionsInput) (*struct{ Body Page[PipelineVersion] }, error) {
-	if _, err := s.store.GetPipeline(ctx, in.ID); err != nil {
-		return nil, err
-	}
-	list, total, err := s.store.ListPipelineVersions(ctx, in.ID, in.store())
+	list, total, err := s.data.Pipelines.Versions(ctx, in.ID, in.store())
 	if err != nil {
 		return nil, err
 	}
@@ -218,45 +158,27 @@ func (s *Server) listPipelineVersions(ctx context.Context, in *listVersionsInput
 type Validation struct {
 	Valid    bool              `json:"valid"`
 	Problems pipeline.Problems `json:"problems" nullable:"false"`
+	Warnings []string          `json:"warnings" nullable:"false" doc:"What a valid spec should still tell its author, e.g. that schedules are not executed yet"`
 }
 
 type validateInput struct {
-	Deep    bool   `query:"deep" doc:"Also open the sources and initialise every node with its input schema: catches fields an expression names that do not exist, type mismatches and missing files (reads only what sources need for their schema)"`
+	Deep    bool   `query:"deep" doc:"Also open the sources and initialise every node with its input schema (fields an expression names that do not exist, type mismatches, missing files), and check every destination (connect; for databases the table, the write mode and the upsert key's unique index). Every problem is listed with its node's path"`
 	RawBody []byte `contentType:"application/yaml" doc:"The pipeline spec, YAML or JSON"`
 }
 
 func (s *Server) validatePipeline(ctx context.Context, in *validateInput) (*struct{ Body Validation }, error) {
-	out := &struct{ Body Validation }{Body: Validation{Valid: true, Problems: pipeline.Problems{}}}
-	spec, err := pipeline.Parse(in.RawBody)
-	var plan *pipeline.Plan
-	if err == nil {
-		plan, err = s.data.Runs.Plan(ctx, spec)
-	}
-	if err == nil {
-		if ps := plan.InlineSecrets(); len(ps) > 0 {
-			err = ps
-		}
-	}
-	if err == nil && in.Deep {
-		if _, serr := engine.Schemas(ctx, plan, engine.Options{Env: s.data.Runs.Env(), Logger: s.log}); serr != nil {
-			if pe, ok := nodeProblems(serr); ok {
-				err = pe
-			} else {
-				if ctx.Err() != nil {
-					return nil, ctx.Err()
-				}
-				err = pipeline.Problems{{Message: serr.Error()}}
-			}
-		}
-	}
+	v, err := s.data.Pipelines.Validate(ctx, in.RawBody, in.Deep)
 	if err != nil {
-		ps, ok := pipeline.AsProblems(err)
-		if !ok {
-			return nil, err
-		}
-		out.Body = Validation{Valid: false, Problems: ps}
+		return nil, err
 	}
-	return out, nil
+	out := Validation{Valid: v.Valid(), Problems: v.Problems, Warnings: v.Warnings}
+	if out.Problems == nil {
+		out.Problems = pipeline.Problems{}
+	}
+	if out.Warnings == nil {
+		out.Warnings = []string{}
+	}
+	return &struct{ Body Validation }{Body: out}, nil
 }
 
 // Field is one field of a schema.
@@ -326,7 +248,7 @@ type previewSpecInput struct {
 }
 
 func (s *Server) previewSpec(ctx context.Context, in *previewSpecInput) (*struct{ Body Preview }, error) {
-	return s.preview(ctx, in.RawBody, in.Rows)
+	return previewOutput(s.data.Pipelines.Preview(ctx, in.RawBody, in.Rows))
 }
 
 type previewPipelineInput struct {
@@ -335,41 +257,31 @@ type previewPipelineInput struct {
 }
 
 func (s *Server) previewPipeline(ctx context.Context, in *previewPipelineInput) (*struct{ Body Preview }, error) {
-	p, err := s.store.GetPipeline(ctx, in.ID)
-	if err != nil {
-		return nil, err
-	}
-	return s.preview(ctx, []byte(p.Spec), in.Rows)
+	return previewOutput(s.data.Pipelines.PreviewSaved(ctx, in.ID, in.Rows))
 }
 
-func (s *Server) preview(ctx context.Context, raw []byte, rows int) (*struct{ Body Preview }, error) {
-	_, plan, err := s.parseAndPlan(ctx, raw)
-	if err != nil {
-		return nil, err
-	}
-	res, err := engine.Preview(ctx, plan, engine.Options{Env: s.data.Runs.Env(), Logger: s.log}, rows)
+func previewOutput(res *engine.PreviewResult, err error) (*struct{ Body Preview }, error) {
 	if err != nil {
 		return nil, runError(err)
 	}
 	return &struct{ Body Preview }{Body: toPreviewDTO(res)}, nil
 }
 
-// nodeProblems extracts the spec problems of engine node errors (one node's
-// *engine.NodeError, or engine.NodeErrors for several).
-func nodeProblems(err error) (pipeline.Problems, bool) {
-	var pe interface{ Problems() pipeline.Problems }
-	if errors.As(err, &pe) {
-		return pe.Problems(), true
-	}
-	return nil, false
-}
-
 // runError maps errors of opening sources and initialising nodes (a missing
 // file, a field an expression names that does not exist) to a 422 that says
 // what is wrong; they are about the spec and its inputs, not the server.
 func runError(err error) error {
-	if ps, ok := nodeProblems(err); ok {
+	if ps, ok := pipeline.AsProblems(err); ok {
 		return problemsError(ps)
+	}
+	if ps, ok := pipelines.NodeProblems(err); ok {
+		return problemsError(ps)
+	}
+	if pipelines.IsBudget(err) {
+		return newProblem(http.StatusUnprocessableEntity, err.Error())
+	}
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, context.Canceled) {
+		return err
 	}
 	return newProblem(http.StatusUnprocessableEntity, "the pipeline cannot read its inputs: "+err.Error())
 }

@@ -84,6 +84,8 @@ func New(d Deps) (*Server, error) {
 		return nil, errors.New("api: Deps.Metrics is required")
 	case d.Data.Runs == nil:
 		return nil, errors.New("api: Deps.Data.Runs is required")
+	case d.Data.Pipelines == nil:
+		return nil, errors.New("api: Deps.Data.Pipelines is required")
 	}
 	s := &Server{
 		log:         d.Logger,

@@ -19,6 +19,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/auth"
 	"github.com/dataaggregator/aggregator/internal/config"
 	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/pipelines"
 	"github.com/dataaggregator/aggregator/internal/ratelimit"
 	"github.com/dataaggregator/aggregator/internal/runs"
 	"github.com/dataaggregator/aggregator/internal/store"
@@ -60,6 +61,7 @@ type App struct {
 	listener   net.Listener
 	connectors *connector.Registry
 	runs       *runs.Service
+	pipelines  *pipelines.Service
 	dispatcher *runs.Dispatcher
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/api"
 	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/pipelines"
 	"github.com/dataaggregator/aggregator/internal/runs"
 	"github.com/dataaggregator/aggregator/internal/transform"
 )
@@ -32,13 +33,18 @@ func (a *App) buildRuns(trs *transform.Registry) error {
 	if err != nil {
 		return err
 	}
-	a.runs, a.dispatcher = svc, disp
+	pls, err := pipelines.New(pipelines.Options{Store: a.store, Connectors: a.connectors, Transforms: trs,
+		Resolver: runs.Resolver{Store: a.store}, Env: svc.Env(), Logger: a.log})
+	if err != nil {
+		return err
+	}
+	a.runs, a.dispatcher, a.pipelines = svc, disp, pls
 	return nil
 }
 
 // dataDeps are the API's data services.
 func (a *App) dataDeps() api.DataDeps {
-	return api.DataDeps{Runs: a.runs, UploadDir: a.cfg.UploadDir(), MaxUploadBytes: a.cfg.MaxUploadBytes}
+	return api.DataDeps{Runs: a.runs, Pipelines: a.pipelines, UploadDir: a.cfg.UploadDir(), MaxUploadBytes: a.cfg.MaxUploadBytes}
 }
 
 // startRuns runs the dispatcher until ctx is cancelled; the returned function

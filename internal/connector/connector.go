@@ -66,6 +66,15 @@ type Destination interface {
 	OpenWriter(ctx context.Context, env Env, config map[string]any, req WriteRequest) (Writer, error)
 }
 
+// DestinationChecker is an optional capability of a Destination: CheckDestination tests, without
+// writing anything, that a run could write with req (req.Schema may be nil): it connects, and checks
+// what the connector can know beforehand (the table exists or can be created, the write mode is
+// possible, an upsert key has a unique index). It says clearly what is wrong. Validation uses it; a
+// destination without it is checked with its Checker, if any.
+type DestinationChecker interface {
+	CheckDestination(ctx context.Context, env Env, config map[string]any, req WriteRequest) error
+}
+
 // SyncMode says how a source reads.
 type SyncMode string
 

@@ -16,7 +16,7 @@ func TestCronNext(t *testing.T) {
 		{"30 9 * * mon-fri", "2026-02-02T09:30:00Z"},
 		{"0 0 29 feb *", "2028-02-29T00:00:00Z"},
 		{"0 12 1 * 0", "2026-02-01T12:00:00Z"}, // Feb 1 2026 is a Sunday and the 1st
-		{"0 0 * * 7", "2026-02-01T00:00:00Z"},
+		{"0 0 * * sun", "2026-02-01T00:00:00Z"},
 		{"10-20/5 10 * * *", "2026-01-30T10:10:00Z"},
 	}
 	for _, tc := range tests {
@@ -44,14 +44,17 @@ func mustCron(t *testing.T, s string) *Cron {
 func TestCronErrors(t *testing.T) {
 	t.Parallel()
 	for expr, want := range map[string]string{
-		"* * * *":      "want 5 fields",
-		"60 * * * *":   "minute: 60 is out of range",
-		"* 24 * * *":   "hour: 24",
-		"* * 0 * *":    "day-of-month: 0",
-		"* * * foo *":  `month: "foo" is not a number`,
-		"*/0 * * * *":  "minute: bad step",
-		"5-1 * * * *":  "runs backwards",
-		"@fortnightly": "unknown macro",
+		"* * * *":             "want 5 fields",
+		"60 * * * *":          `minute: "60": end of range (60) above maximum (59)`,
+		"* 24 * * *":          `hour: "24"`,
+		"* * 0 * *":           `day-of-month: "0"`,
+		"* * * foo *":         `month: "foo"`,
+		"*/0 * * * *":         `minute: "*/0"`,
+		"5-1 * * * *":         "beginning of range (5) beyond end of range (1)",
+		"* * * * 8":           `day-of-week: "8"`,
+		"@fortnightly":        "unknown macro",
+		"TZ=UTC 0 * * * *":    "want 5 fields",
+		"CRON_TZ=UTC * * * *": "schedule.timezone",
 	} {
 		_, err := ParseCron(expr)
 		if err == nil || !strings.Contains(err.Error(), want) {

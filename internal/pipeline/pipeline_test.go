@@ -278,7 +278,7 @@ error_policy: {on_reject: ignore, max_reject_ratio: 2}
 		`destinations[1].inputs[0]: "out" is a destination; destinations have no output`,
 		`transforms[2].inputs: cycle: c1 -> c2 -> c1`,
 		`sources[2]: "saved" is not used: no transform or destination lists it in inputs`,
-		`schedule.cron: minute: 61 is out of range 0-59`,
+		`schedule.cron: minute: "61": end of range (61) above maximum (59)`,
 		`schedule.timezone: unknown time zone "Mars/Olympus"`,
 		`error_policy.on_reject: must be dead_letter, drop or fail, got "ignore"`,
 		`error_policy.max_reject_ratio: must be between 0 and 1`,

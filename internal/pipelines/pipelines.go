@@ -1,0 +1,228 @@
+package pipelines
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/pipeline"
+	"github.com/dataaggregator/aggregator/internal/store"
+	"github.com/dataaggregator/aggregator/internal/transform"
+)
+
+// Store is the persistence the service needs.
+type Store interface {
+	CreatePipeline(ctx context.Context, p store.Pipeline) (store.Pipeline, error)
+	UpdatePipeline(ctx context.Context, id string, u store.PipelineUpdate) (store.Pipeline, error)
+	GetPipeline(ctx context.Context, id string) (store.Pipeline, error)
+	ListPipelines(ctx context.Context, f store.PipelineFilter) ([]store.Pipeline, int, error)
+	ListPipelineVersions(ctx context.Context, pipelineID string, page store.Page) ([]store.PipelineVersion, int, error)
+	DeletePipeline(ctx context.Context, id, actor string) error
+}
+
+// WarnSchedulesNotExecuted is the warning of a pipeline with a schedule: schedules are stored and
+// checked, but nothing fires them yet.
+const WarnSchedulesNotExecuted = "schedules are not executed yet: this schedule is saved and checked, but no run starts from it; start runs with POST /api/v1/pipelines/{id}/run or `aggregator run`"
+
+// Default preview budget.
+const (
+	DefaultPreviewTimeout = 30 * time.Second
+	DefaultPreviewBytes   = 16 << 20
+)
+
+// ErrPreviewBudget is returned (wrapped) when a preview runs past its time or size budget.
+var ErrPreviewBudget = errors.New("preview budget exceeded")
+
+// Options configure a Service. Store, Connectors and Transforms are required.
+type Options struct {
+	Store      Store
+	Connectors *connector.Registry
+	Transforms *transform.Registry
+	// Resolver resolves `connector:` and `transformation:` references (nil: none exist).
+	Resolver pipeline.Resolver
+	// Env is what connectors are given when a deep validation or a preview opens them.
+	Env    connector.Env
+	Logger *slog.Logger
+	// PreviewTimeout and PreviewBytes bound one preview: its run time, and the size of the values
+	// of the rows and rejects it keeps (defaults DefaultPreviewTimeout, DefaultPreviewBytes).
+	PreviewTimeout time.Duration
+	PreviewBytes   int64
+}
+
+// Service implements the pipeline use cases. Build it with New.
+type Service struct {
+	o Options
+}
+
+// New checks the options and builds the service.
+func New(o Options) (*Service, error) {
+	var problems []string
+	if o.Store == nil {
+		problems = append(problems, "Store is required")
+	}
+	if o.Connectors == nil {
+		problems = append(problems, "Connectors is required")
+	}
+	if o.Transforms == nil {
+		problems = append(problems, "Transforms is required")
+	}
+	if o.PreviewTimeout < 0 || o.PreviewBytes < 0 {
+		problems = append(problems, "PreviewTimeout and PreviewBytes must not be negative")
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("pipelines: %s", strings.Join(problems, "; "))
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.PreviewTimeout == 0 {
+		o.PreviewTimeout = DefaultPreviewTimeout
+	}
+	if o.PreviewBytes == 0 {
+		o.PreviewBytes = DefaultPreviewBytes
+	}
+	return &Service{o: o}, nil
+}
+
+// Pipeline is a saved pipeline with its parsed spec (nil when the stored text no longer parses, e.g.
+// after a format change) and its warnings.
+type Pipeline struct {
+	store.Pipeline
+	Spec     *pipeline.Spec
+	Warnings []string
+}
+
+// Plan parses a spec document and validates it against the registries and the saved connectors
+// and transformations. A wrong spec is pipeline.Problems, each with its path, line and column.
+func (s *Service) Plan(ctx context.Context, raw []byte) (*pipeline.Plan, error) {
+	spec, err := pipeline.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	return pipeline.Validate(ctx, spec, pipeline.Env{Connectors: s.o.Connectors, Transforms: s.o.Transforms, Resolver: s.o.Resolver})
+}
+
+// planForSave is Plan plus the rules of a stored spec: no inline secret (a stored spec is readable by
+// roles that may not see credentials), no file path outside the file roots.
+func (s *Service) planForSave(ctx context.Context, raw []byte) (*pipeline.Plan, error) {
+	plan, err := s.Plan(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	ps := plan.InlineSecrets()
+	ps = append(ps, s.pathProblems(plan)...)
+	if len(ps) > 0 {
+		return nil, ps
+	}
+	return plan, nil
+}
+
+// Warnings are what a valid plan should still tell its author.
+func Warnings(spec *pipeline.Spec) []string {
+	if spec != nil && spec.Schedule != nil && spec.Schedule.Cron != "" {
+		return []string{WarnSchedulesNotExecuted}
+	}
+	return nil
+}
+
+func scheduleOf(spec *pipeline.Spec) (cron, tz string) {
+	if spec.Schedule == nil {
+		return "", ""
+	}
+	return spec.Schedule.Cron, spec.Schedule.Timezone
+}
+
+// Create saves a new pipeline from its spec document (kept as written, comments included).
+func (s *Service) Create(ctx context.Context, raw []byte, actor string) (Pipeline, error) {
+	plan, err := s.planForSave(ctx, raw)
+	if err != nil {
+		return Pipeline{}, err
+	}
+	spec := plan.Spec
+	cron, tz := scheduleOf(spec)
+	p, err := s.o.Store.CreatePipeline(ctx, store.Pipeline{Name: spec.Name, Description: spec.Description, Spec: string(raw),
+		Schedule: cron, Timezone: tz, Enabled: cron != "", CreatedBy: actor})
+	if err != nil {
+		return Pipeline{}, err
+	}
+	s.o.Logger.InfoContext(ctx, "pipeline saved", "pipeline_id", p.ID, "name", p.Name, "version", p.Version, "actor", actor)
+	return Pipeline{Pipeline: p, Spec: spec, Warnings: Warnings(spec)}, nil
+}
+
+// Update is one save of a new version of a live pipeline.
+type Update struct {
+	Spec    []byte
+	Comment string
+	Actor   string
+	// ExpectedVersion, when > 0, must be the current version (else store.ErrConflict).
+	ExpectedVersion int
+}
+
+// Update saves a new version of a live pipeline.
+func (s *Service) Update(ctx context.Context, id string, u Update) (Pipeline, error) {
+	if _, err := s.o.Store.GetPipeline(ctx, id); err != nil {
+		return Pipeline{}, err
+	}
+	plan, err := s.planForSave(ctx, u.Spec)
+	if err != nil {
+		return Pipeline{}, err
+	}
+	spec := plan.Spec
+	cron, tz := scheduleOf(spec)
+	p, err := s.o.Store.UpdatePipeline(ctx, id, store.PipelineUpdate{Name: spec.Name, Description: spec.Description,
+		Spec: string(u.Spec), Schedule: cron, Timezone: tz, Enabled: cron != "", Comment: u.Comment,
+		Actor: u.Actor, ExpectedVersion: u.ExpectedVersion})
+	if err != nil {
+		return Pipeline{}, err
+	}
+	s.o.Logger.InfoContext(ctx, "pipeline saved", "pipeline_id", p.ID, "name", p.Name, "version", p.Version, "actor", u.Actor)
+	return Pipeline{Pipeline: p, Spec: spec, Warnings: Warnings(spec)}, nil
+}
+
+// Get returns a live pipeline with its parsed spec.
+func (s *Service) Get(ctx context.Context, id string) (Pipeline, error) {
+	p, err := s.o.Store.GetPipeline(ctx, id)
+	if err != nil {
+		return Pipeline{}, err
+	}
+	out := Pipeline{Pipeline: p}
+	if spec, err := pipeline.Parse([]byte(p.Spec)); err == nil {
+		out.Spec = spec
+	}
+	out.Warnings = ScheduleWarnings(p)
+	return out, nil
+}
+
+// ScheduleWarnings are the warnings of a stored pipeline, from its stored schedule (no parse).
+func ScheduleWarnings(p store.Pipeline) []string {
+	if p.Schedule != "" {
+		return []string{WarnSchedulesNotExecuted}
+	}
+	return nil
+}
+
+// List lists live pipelines by name.
+func (s *Service) List(ctx context.Context, f store.PipelineFilter) ([]store.Pipeline, int, error) {
+	return s.o.Store.ListPipelines(ctx, f)
+}
+
+// Versions lists a live pipeline's versions, newest first.
+func (s *Service) Versions(ctx context.Context, id string, page store.Page) ([]store.PipelineVersion, int, error) {
+	if _, err := s.o.Store.GetPipeline(ctx, id); err != nil {
+		return nil, 0, err
+	}
+	return s.o.Store.ListPipelineVersions(ctx, id, page)
+}
+
+// Delete soft-deletes a live pipeline (its versions and runs stay).
+func (s *Service) Delete(ctx context.Context, id, actor string) error {
+	if err := s.o.Store.DeletePipeline(ctx, id, actor); err != nil {
+		return err
+	}
+	s.o.Logger.InfoContext(ctx, "pipeline deleted", "pipeline_id", id, "actor", actor)
+	return nil
+}
