@@ -20,6 +20,7 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/engine"
 	"github.com/dataaggregator/aggregator/internal/runner"
+	"github.com/dataaggregator/aggregator/internal/testutil"
 )
 
 // runCLI runs the aggregator command tree in process with args, returning stdout, stderr and the error.
@@ -446,5 +447,44 @@ error_policy: {on_reject: fail}
 	got, _ := os.ReadFile(filepath.Join(dir, "out.ndjson"))
 	if n := strings.Count(string(got), "\n"); n != 3000 {
 		t.Fatalf("fresh run wrote %d rows, want 3000", n)
+	}
+}
+
+// TestValidateChecksDestinations: validate connects to each destination and names the one that
+// fails (a wrong MariaDB password), together with the problems of the other nodes.
+func TestValidateChecksDestinations(t *testing.T) {
+	my := testutil.MySQL(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "in.csv"), []byte("id,name\n1,a\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := strings.Cut(my.Config.Addr, ":")
+	file := filepath.Join(dir, "p.yaml")
+	spec := fmt.Sprintf(`version: 1
+name: dest
+sources:
+  - id: a
+    type: csv
+    config: {path: missing.csv}
+destinations:
+  - id: out
+    type: mysql
+    inputs: [a]
+    config: {host: %q, port: %s, user: %q, password: "certainly-wrong", database: %q, table: t}
+`, host, port, my.Config.User, my.Database)
+	if err := os.WriteFile(file, []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runCLI(t, "validate", "-f", file, "--data-dir", dir)
+	if err == nil || !strings.Contains(err.Error(), "2 problems") {
+		t.Fatalf("validate error = %v, want 2 problems:\n%s", err, out)
+	}
+	for _, want := range []string{file + `:8:7: destinations[0]: destination "out": mysql at `, "access denied", "missing.csv"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, _, err := runCLI(t, "validate", "--no-open", "-f", file, "--data-dir", dir); err != nil {
+		t.Errorf("validate --no-open connects to nothing, got %v", err)
 	}
 }

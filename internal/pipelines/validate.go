@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strings"
 
@@ -39,7 +40,7 @@ func (s *Service) Validate(ctx context.Context, raw []byte, deep bool) (Validati
 	}
 	out := Validation{Plan: plan, Warnings: Warnings(plan.Spec)}
 	if deep {
-		ps, err := s.deepProblems(ctx, plan)
+		ps, err := Deep(ctx, plan, s.o.Env, s.o.Logger)
 		if err != nil {
 			return Validation{}, err
 		}
@@ -48,10 +49,13 @@ func (s *Service) Validate(ctx context.Context, raw []byte, deep bool) (Validati
 	return out, nil
 }
 
-// deepProblems opens the sources, initialises the nodes and checks the destinations.
-func (s *Service) deepProblems(ctx context.Context, plan *pipeline.Plan) (pipeline.Problems, error) {
+// Deep checks a plan as far as it can without writing: it opens the sources, initialises every node
+// with its input schema and checks every destination (see Validate). Every problem is returned, each
+// with its node's path and, when the spec was parsed from text, line and column; the CLI's validate
+// and the service share it.
+func Deep(ctx context.Context, plan *pipeline.Plan, env connector.Env, log *slog.Logger) (pipeline.Problems, error) {
 	var ps pipeline.Problems
-	if _, err := engine.Schemas(ctx, plan, engine.Options{Env: s.o.Env, Logger: s.o.Logger}); err != nil {
+	if _, err := engine.Schemas(ctx, plan, engine.Options{Env: env, Logger: log}); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -61,7 +65,7 @@ func (s *Service) deepProblems(ctx context.Context, plan *pipeline.Plan) (pipeli
 		}
 		ps = append(ps, nps...)
 	}
-	ps = append(ps, s.destinationProblems(ctx, plan)...)
+	ps = append(ps, destinationProblems(ctx, plan, env)...)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
@@ -77,15 +81,15 @@ func (s *Service) deepProblems(ctx context.Context, plan *pipeline.Plan) (pipeli
 
 // destinationProblems checks each destination without writing: with its connector's
 // connector.DestinationChecker when it has one, else with its connector.Checker (connect).
-func (s *Service) destinationProblems(ctx context.Context, plan *pipeline.Plan) pipeline.Problems {
+func destinationProblems(ctx context.Context, plan *pipeline.Plan, env connector.Env) pipeline.Problems {
 	var ps pipeline.Problems
 	for _, n := range plan.Destinations {
 		var err error
 		switch c := n.Destination.(type) {
 		case connector.DestinationChecker:
-			err = c.CheckDestination(ctx, s.o.Env, n.Config, connector.WriteRequest{Stream: n.Stream, Mode: n.Write.Mode, Key: n.Write.Key})
+			err = c.CheckDestination(ctx, env, n.Config, connector.WriteRequest{Stream: n.Stream, Mode: n.Write.Mode, Key: n.Write.Key})
 		case connector.Checker:
-			err = c.Check(ctx, s.o.Env, n.Config)
+			err = c.Check(ctx, env, n.Config)
 		}
 		if err != nil {
 			ps = append(ps, pipeline.Problem{Path: n.Path, Message: fmt.Sprintf("destination %q: %v", n.ID, err)})
