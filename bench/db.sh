@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Database benchmarks (make bench). Each pipeline runs beside its baseline in the same run:
 #   1. CSV -> PostgreSQL with `aggregator run` (COPY)      vs  psql "\copy ... FROM file CSV HEADER"
-#      (twice: with the CSV source's default 1,024-row batches, and with --batch-size 10000)
+#      (three times: with the CSV source's default 1,024-row batches, with --batch-size 10000, and with
+#      no declared types: the source infers them and the destination creates the table from them)
 #   2. PostgreSQL -> PostgreSQL table copy                  vs  psql "\copy (SELECT ...) TO STDOUT" | psql "\copy ... FROM STDIN"
-#   3. PostgreSQL -> MariaDB (multi-row INSERT)             vs  psql "\copy ... TO STDOUT" | mariadb "LOAD DATA LOCAL INFILE"
+#   3. PostgreSQL -> MariaDB (LOAD DATA LOCAL INFILE)       vs  psql "\copy ... TO STDOUT" | mariadb "LOAD DATA LOCAL INFILE"
 #   4. upsert of 1,000,000 rows, 10% changed (PostgreSQL)   vs  psql: \copy into a temp table + INSERT ... ON CONFLICT
 # The input is bench/gen's 1,000,000-row CSV (10 mixed columns, quoted commas and newlines, 0.5% duplicate
 # ids). Every measurement runs REPEAT times, baseline and pipeline alternating; the table shows the fastest
@@ -69,6 +70,14 @@ sources:
     config: {path: in.csv, types: {id: int, amount: decimal, quantity: int, price: float, created_at: timestamp, active: bool}}
 destinations:
   - {id: out, type: postgres, inputs: [in], config: {url: "$PGURL", schema: $SCHEMA, table: from_csv}, write: {mode: append}}
+YAML
+cat > "$W/csv-pg-infer.yaml" <<YAML
+version: 1
+name: bench-csv-pg-infer
+sources:
+  - {id: in, type: csv, config: {path: in.csv}}
+destinations:
+  - {id: out, type: postgres, inputs: [in], config: {url: "$PGURL", schema: $SCHEMA, table: inferred}, write: {mode: append}}
 YAML
 cat > "$W/pg-pg.yaml" <<YAML
 version: 1
@@ -149,6 +158,8 @@ pair "CSV -> PostgreSQL" "pg -c 'TRUNCATE $SCHEMA.from_csv'" 'psql \copy FROM fi
   psql -X -q "$PGURL" -c "\copy $SCHEMA.from_csv FROM 'in.csv' CSV HEADER" -- $(run csv-pg.yaml)
 pair "CSV -> PostgreSQL, --batch-size 10000" "pg -c 'TRUNCATE $SCHEMA.from_csv'" 'psql \copy FROM file CSV' \
   psql -X -q "$PGURL" -c "\copy $SCHEMA.from_csv FROM 'in.csv' CSV HEADER" -- $(run csv-pg.yaml --batch-size 10000)
+pair "CSV -> PostgreSQL, types inferred" "pg -c 'TRUNCATE $SCHEMA.from_csv; DROP TABLE IF EXISTS $SCHEMA.inferred'" 'psql \copy FROM file CSV' \
+  psql -X -q "$PGURL" -c "\copy $SCHEMA.from_csv FROM 'in.csv' CSV HEADER" -- $(run csv-pg-infer.yaml)
 pair "PostgreSQL -> PostgreSQL" "pg -c 'TRUNCATE $SCHEMA.copy_dst'" 'psql \copy TO STDOUT | psql \copy FROM STDIN' \
   sh -c "psql -X -q '$PGURL' -c '\copy (SELECT * FROM $SCHEMA.src) TO STDOUT' | psql -X -q '$PGURL' -c '\copy $SCHEMA.copy_dst FROM STDIN'" -- $(run pg-pg.yaml)
 pair "PostgreSQL -> MariaDB" "my -e 'DROP TABLE IF EXISTS $SCHEMA.psql_dst, $SCHEMA.pipeline_dst; CREATE TABLE $SCHEMA.psql_dst LIKE $SCHEMA.base'" \
@@ -163,6 +174,7 @@ pair "Upsert by key, 10% of rows changed (PostgreSQL)" "pg -c 'TRUNCATE $SCHEMA.
 check() { [ -n "${ONLY:-}" ] || [ "$1" = "$2" ] || { echo "bench: $3 holds $1 rows, want $2" >&2; exit 1; }; }
 check "$(pg -At -c "SELECT count(*) FROM $SCHEMA.copy_dst")" "$ROWS" copy_dst
 check "$(my -N -e "SELECT COUNT(*) FROM $SCHEMA.pipeline_dst")" "$ROWS" pipeline_dst
+check "$(pg -At -c "SELECT count(*) FROM $SCHEMA.inferred")" "$ROWS" inferred
 check "$(pg -At -c "SELECT count(*) FROM $SCHEMA.up_dst WHERE note = 'changed'")" "$((ROWS / 10))" "up_dst (changed rows)"
 
 pg -c "SET client_min_messages = warning; DROP SCHEMA $SCHEMA CASCADE"

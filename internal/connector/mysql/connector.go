@@ -24,7 +24,7 @@ var (
 // Spec describes the connector.
 func (c *Connector) Spec() connector.Spec {
 	return sqlkit.DatabaseSpec("mysql", "MySQL / MariaDB",
-		"Reads tables, views or queries (full or incremental by a cursor column) and writes tables with batched multi-row INSERT: append, atomic overwrite or upsert.",
+		"Reads tables, views or queries (full or incremental by a cursor column) and writes tables with LOAD DATA LOCAL INFILE (checked for warnings; multi-row INSERT for upsert and for rows it refuses): append, atomic overwrite or upsert.",
 		configSpec)
 }
 
@@ -33,6 +33,10 @@ func (c *Connector) dialect(ctx context.Context, db *sql.DB) *Dialect {
 	var packet int
 	if err := db.QueryRowContext(ctx, "SELECT @@max_allowed_packet").Scan(&packet); err == nil {
 		d.MaxPacket = packet
+	}
+	var local int
+	if err := db.QueryRowContext(ctx, "SELECT @@local_infile").Scan(&local); err == nil {
+		d.LoadData = local == 1
 	}
 	return d
 }

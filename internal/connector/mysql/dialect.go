@@ -23,6 +23,9 @@ import (
 type Dialect struct {
 	// MaxPacket bounds the size of one multi-row INSERT (bytes); 0 means 16 MiB.
 	MaxPacket int
+	// LoadData loads append and overwrite rows with LOAD DATA LOCAL INFILE (see loadData) instead of
+	// multi-row INSERT; set when the server allows local_infile.
+	LoadData bool
 }
 
 var _ sqlkit.Dialect = (*Dialect)(nil)
@@ -449,11 +452,18 @@ func (d *Dialect) Upsert(_ context.Context, _ sqlkit.Queryer, target string, _ *
 	return target, false, nil, nil, nil
 }
 
-// Load inserts rows with multi-row INSERT statements, each below the placeholder limit and half the
-// packet size.
+// Load loads append and overwrite rows with LOAD DATA LOCAL INFILE when LoadData is set and the load
+// raises no warning (loadData); otherwise, and for upsert, with multi-row INSERT statements, each below
+// the placeholder limit and half the packet size.
 func (d *Dialect) Load(ctx context.Context, tx *sql.Tx, table string, cols []sqlkit.Col, rows [][]any, upsertKey []string) error {
 	if len(rows) == 0 {
 		return nil
+	}
+	if d.LoadData && len(upsertKey) == 0 {
+		ok, err := d.loadData(ctx, tx, table, cols, rows)
+		if ok || err != nil {
+			return err
+		}
 	}
 	maxBytes := d.MaxPacket
 	if maxBytes <= 0 {

@@ -358,3 +358,46 @@ func TestWriteTableDroppedMidRun(t *testing.T) {
 		t.Fatalf("err = %v, want ErrNotFound naming the table", err)
 	}
 }
+
+// Clean rows of append go through LOAD DATA LOCAL INFILE (the server's Com_load counter moves) and
+// arrive byte for byte, escapes and NULLs included; TestBadRowsAreIsolated covers the rows LOAD DATA
+// would have written wrong (it falls back to INSERT, which refuses them).
+func TestCleanRowsLoadWithLoadData(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	s := record.MustSchema(record.Field{Name: "id", Kind: record.KindInt}, record.Field{Name: "txt", Kind: record.KindString, Nullable: true},
+		record.Field{Name: "f", Kind: record.KindFloat, Nullable: true})
+	tricky := []string{"tab\there", "line\nbreak", `back\slash`, "cr\rlf", "nul\x00byte", `\N`, "Grüße 日本語 🎉", ""}
+	var rows []record.Row
+	for i := int64(0); i < 2000; i++ {
+		txt := record.String(tricky[i%int64(len(tricky))])
+		if i%11 == 0 {
+			txt = record.Null
+		}
+		rows = append(rows, record.Row{record.Int(i), txt, record.Float(float64(i) / 3)})
+	}
+	loads := func() int {
+		v := e.strings(t, "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'COM_LOAD'")
+		n, _ := strconv.Atoi(v[0])
+		return n
+	}
+	before := loads()
+	write(t, e.with("table", "tricky"), connector.WriteRequest{Mode: connector.Append, Schema: s}, batchOf(s, rows...))
+	if loads() <= before {
+		t.Error("LOAD DATA was not used")
+	}
+	got := e.strings(t, "SELECT CONCAT(id, '|', COALESCE(HEX(txt), 'NULL'), '|', f) FROM tricky ORDER BY id")
+	if len(got) != len(rows) {
+		t.Fatalf("%d rows, want %d", len(got), len(rows))
+	}
+	for i, r := range rows {
+		hex := "NULL"
+		if !r[1].IsNull() {
+			hex = strings.ToUpper(fmt.Sprintf("%x", r[1].Str()))
+		}
+		want := fmt.Sprintf("%d|%s|%s", i, hex, strconv.FormatFloat(r[2].AsFloat(), 'g', -1, 64))
+		if got[i] != want {
+			t.Fatalf("row %d = %q, want %q", i, got[i], want)
+		}
+	}
+}
