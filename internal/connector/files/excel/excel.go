@@ -1,6 +1,7 @@
 package excel
 
 import (
+	"archive/zip"
 	"bufio"
 	"bytes"
 	"context"
@@ -71,7 +72,7 @@ func (f format) Discover(ctx context.Context, env connector.Env, cfg *Config) (*
 	if err != nil {
 		return nil, err
 	}
-	book, err := openBook(path, name, cfg.Password)
+	book, err := openBook(ctx, path, name, cfg.Password)
 	if err != nil {
 		return nil, err
 	}
@@ -93,13 +94,37 @@ func (f format) Discover(ctx context.Context, env connector.Env, cfg *Config) (*
 
 var oleMagic = []byte{0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1}
 
-func openBook(path, name, password string) (*excelize.File, error) {
-	head := make([]byte, 8)
-	if fh, err := os.Open(path); err == nil {
-		n, _ := io.ReadFull(fh, head)
-		fh.Close()
-		head = head[:n]
+// workbook is an opened workbook and the private directory excelize spills large parts to; Close
+// removes the directory, whatever excelize left in it.
+type workbook struct {
+	*excelize.File
+	tmp string
+}
+
+func (b *workbook) Close() error {
+	err := b.File.Close()
+	if rerr := os.RemoveAll(b.tmp); err == nil {
+		err = rerr
 	}
+	return err
+}
+
+// openBook checks the workbook against the limits of guard.go (stopping when ctx is cancelled) and
+// opens it with excelize, its temp files in a directory of its own that Close removes. On an error
+// nothing is left behind.
+func openBook(ctx context.Context, path, name, password string) (*workbook, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", name, err)
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	head := make([]byte, 8)
+	n, _ := io.ReadFull(fh, head)
+	head = head[:n]
 	if len(head) == 0 {
 		return nil, fmt.Errorf("%s: the file is empty (want an .xlsx workbook)", name)
 	}
@@ -107,14 +132,54 @@ func openBook(path, name, password string) (*excelize.File, error) {
 	if encrypted && password == "" {
 		return nil, connector.ConfigError(fmt.Errorf("%s: the workbook is password-protected (or a legacy .xls file): set password", name))
 	}
-	f, err := excelize.OpenFile(path, excelize.Options{Password: password, ShortDatePattern: "yyyy-mm-dd", LongDatePattern: "yyyy-mm-dd", LongTimePattern: "hh:mm:ss"})
-	switch {
-	case err == nil:
-		return f, nil
-	case encrypted || errors.Is(err, excelize.ErrWorkbookPassword):
-		return nil, connector.ConfigError(fmt.Errorf("%s: cannot decrypt the workbook: wrong password, or a legacy .xls file", name))
+	badPassword := connector.ConfigError(fmt.Errorf("%s: cannot decrypt the workbook: wrong password, or a legacy .xls file", name))
+	// An encrypted workbook is decrypted in memory (as excelize does), then checked and opened from there.
+	var plain []byte
+	var zr *zip.Reader
+	if encrypted {
+		if st.Size() > maxInMemory {
+			return nil, limitError(name, "(encrypted package)", fmt.Sprintf("is larger than %s, the most an encrypted workbook is decrypted in memory", mib(maxInMemory)))
+		}
+		raw, err := io.ReadAll(io.NewSectionReader(fh, 0, st.Size()))
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", name, err)
+		}
+		if plain, err = excelize.Decrypt(raw, &excelize.Options{Password: password}); err != nil {
+			return nil, badPassword
+		}
+		zr, err = zip.NewReader(bytes.NewReader(plain), int64(len(plain)))
+		if err != nil {
+			return nil, badPassword
+		}
+	} else if zr, err = zip.NewReader(fh, st.Size()); err != nil {
+		return nil, fmt.Errorf("%s: not a valid .xlsx workbook: %w", name, err)
 	}
-	return nil, fmt.Errorf("%s: not a valid .xlsx workbook: %w", name, err)
+	if err := checkZip(ctx, zr, name); err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp("", "aggregator-xlsx-")
+	if err != nil {
+		return nil, fmt.Errorf("%s: temp directory: %w", name, err)
+	}
+	opts := excelize.Options{UnzipSizeLimit: maxInflated, UnzipXMLSizeLimit: xmlSpill, TmpDir: tmp,
+		ShortDatePattern: "yyyy-mm-dd", LongDatePattern: "yyyy-mm-dd", LongTimePattern: "hh:mm:ss"}
+	var f *excelize.File
+	if encrypted {
+		f, err = excelize.OpenReader(bytes.NewReader(plain), opts)
+	} else {
+		f, err = excelize.OpenFile(path, opts)
+	}
+	if err != nil {
+		if f != nil {
+			f.Close()
+		}
+		os.RemoveAll(tmp)
+		if errors.Is(err, excelize.ErrWorkbookPassword) {
+			return nil, badPassword
+		}
+		return nil, fmt.Errorf("%s: not a valid .xlsx workbook: %w", name, err)
+	}
+	return &workbook{File: f, tmp: tmp}, nil
 }
 
 type state struct {
@@ -129,7 +194,7 @@ type sheetRow struct {
 type reader struct {
 	cfg      *Config
 	name     string
-	book     *excelize.File
+	book     *workbook
 	sheet    string
 	formats  *excelize.Rows // formatted values, while sampling (to see booleans and dates); then nil
 	raws     *excelize.Rows // stored values (exact numbers)
@@ -150,7 +215,7 @@ func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req co
 	if err != nil {
 		return nil, err
 	}
-	book, err := openBook(path, name, cfg.Password)
+	book, err := openBook(ctx, path, name, cfg.Password)
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +234,7 @@ func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req co
 	var names []string
 	if cfg.HeaderRow > 0 {
 		for r.row < int64(cfg.HeaderRow) {
-			sr, err := r.next()
+			sr, err := r.next(ctx)
 			if errors.Is(err, io.EOF) {
 				r.Close()
 				return nil, fmt.Errorf("%s: sheet %q has no header row %d (it is empty)", name, r.sheet, cfg.HeaderRow)
@@ -184,7 +249,7 @@ func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req co
 		}
 	}
 	r.st.Row = r.row
-	if r.samples, err = filekit.Sample(max(cfg.InferRows, 1), r.next); err != nil {
+	if r.samples, err = filekit.Sample(max(cfg.InferRows, 1), func() (sheetRow, error) { return r.next(ctx) }); err != nil {
 		r.Close()
 		return nil, err
 	}
@@ -222,6 +287,10 @@ func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req co
 		}
 		r.stopFormats()
 		for r.row < r.st.Row {
+			if r.row&4095 == 0 && ctx.Err() != nil {
+				r.Close()
+				return nil, ctx.Err()
+			}
 			if !r.raws.Next() {
 				r.Close()
 				return nil, fmt.Errorf("%s: checkpoint at row %d but sheet %q has only %d: %w", name, r.st.Row, r.sheet, r.row, connector.ErrNotFound)
@@ -287,9 +356,13 @@ func (r *reader) closeRows() {
 	}
 }
 
-// next returns the next non-empty sheet row.
-func (r *reader) next() (sheetRow, error) {
+// next returns the next non-empty sheet row. It stops when ctx is cancelled, also in a long run of
+// empty rows.
+func (r *reader) next(ctx context.Context) (sheetRow, error) {
 	for {
+		if r.row&4095 == 4095 && ctx.Err() != nil {
+			return sheetRow{}, ctx.Err()
+		}
 		more := r.raws.Next()
 		if r.formats != nil {
 			more = r.formats.Next() && more
@@ -405,12 +478,12 @@ func (r *reader) Close() error {
 }
 
 func (r *reader) Next(ctx context.Context) (*record.Batch, error) {
-	return r.q.Next(ctx, r.nextRow, r.add, nil)
+	return r.q.Next(ctx, func() (sheetRow, error) { return r.nextRow(ctx) }, r.add, nil)
 }
 
 // nextRow is next for the batch loop: at the end, the checkpoint covers every row of the sheet.
-func (r *reader) nextRow() (sheetRow, error) {
-	sr, err := r.next()
+func (r *reader) nextRow(ctx context.Context) (sheetRow, error) {
+	sr, err := r.next(ctx)
 	if errors.Is(err, io.EOF) {
 		r.st.Row = r.row
 	}
@@ -636,7 +709,13 @@ func (w *writer) build(ctx context.Context, tmp string) error {
 	}
 	defer sp.Close()
 	lr := filekit.NewLineReader(bufio.NewReaderSize(sp, 256<<10), math.MaxInt32)
-	f := excelize.NewFile()
+	// The stream writer spills to temp files: in a directory of its own, removed whatever happens.
+	tmpDir, err := os.MkdirTemp("", "aggregator-xlsx-")
+	if err != nil {
+		return fmt.Errorf("temp directory: %w", err)
+	}
+	defer os.RemoveAll(tmpDir)
+	f := excelize.NewFile(excelize.Options{TmpDir: tmpDir})
 	defer f.Close()
 	if w.sheet != "Sheet1" {
 		if err := f.SetSheetName("Sheet1", w.sheet); err != nil {
