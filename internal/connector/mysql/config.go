@@ -26,25 +26,23 @@ import (
 type Config struct {
 	sqlkit.ServerConfig
 	sqlkit.TableConfig
-	Database    string `json:"database"`
-	SSLMode     string `json:"ssl_mode"`
-	SSLRootCert string `json:"ssl_root_cert"`
-	ReadTimeout int    `json:"read_timeout"`
+	Database    string
+	SSLMode     string
+	SSLRootCert string
+	ReadTimeout int
 }
 
-var configSpec = sqlkit.Params(
-	sqlkit.ServerParams(3306, "root", "User name."),
-	[]configspec.Param{
-		{Name: "database", Type: configspec.String, Required: true, Description: "Database (schema) to read from or write to."},
-		{Name: "ssl_mode", Type: configspec.String, Default: "preferred", Enum: []string{"disabled", "preferred", "required", "verify-ca", "verify-full"}, Description: "TLS: disabled, preferred (TLS when the server offers it), required (TLS without verifying the certificate), verify-ca or verify-full (verify against ssl_root_cert or the system roots; verify-full also checks the host name)."},
-		{Name: "ssl_root_cert", Type: configspec.String, Description: "Path of the CA certificate file (PEM) for verify-ca and verify-full."},
-	},
-	sqlkit.TableParams("the primary key"),
-	[]configspec.Param{
-		{Name: "read_timeout", Type: configspec.Integer, Default: 0, Min: configspec.Ptr(0), Description: "Seconds a statement may wait for the server's answer before it fails (0: no limit)."},
-		sqlkit.NullCursorParam,
-	},
-)
+var configSpec = configspec.Describe(func(c *Config, b *configspec.Builder) {
+	c.BindServer(b, 3306, "root", "User name.")
+	b.String(&c.Database, "database").Required().Doc("Database (schema) to read from or write to.")
+	b.String(&c.SSLMode, "ssl_mode").Default("preferred").Enum("disabled", "preferred", "required", "verify-ca", "verify-full").
+		Doc("TLS: disabled, preferred (TLS when the server offers it), required (TLS without verifying the certificate), verify-ca or verify-full (verify against ssl_root_cert or the system roots; verify-full also checks the host name).")
+	b.String(&c.SSLRootCert, "ssl_root_cert").Doc("Path of the CA certificate file (PEM) for verify-ca and verify-full.")
+	c.BindTable(b, "the primary key")
+	b.Int(&c.ReadTimeout, "read_timeout").Default(0).Min(0).
+		Doc("Seconds a statement may wait for the server's answer before it fails (0: no limit).")
+	c.BindNullCursor(b)
+})
 
 func decodeConfig(spec connector.Spec, raw map[string]any) (Config, error) {
 	return sqlkit.DecodeConfig[Config](spec, raw)

@@ -26,35 +26,35 @@ import (
 type Config struct {
 	sqlkit.ServerConfig
 	sqlkit.TableConfig
-	URL              string `json:"url"`
-	Database         string `json:"database"`
-	SSLMode          string `json:"ssl_mode"`
-	SSLRootCert      string `json:"ssl_root_cert"`
-	Schema           string `json:"schema"`
-	StatementTimeout int    `json:"statement_timeout"`
-	ApplicationName  string `json:"application_name"`
-	CopyBufferRows   int    `json:"copy_buffer_rows"`
+	URL              string
+	Database         string
+	SSLMode          string
+	SSLRootCert      string
+	Schema           string
+	StatementTimeout int
+	ApplicationName  string
+	CopyBufferRows   int
 }
 
-var configSpec = sqlkit.Params(
-	[]configspec.Param{
-		{Name: "url", Type: configspec.String, Secret: true, Description: "A connection URL (postgres://user:password@host:5432/db?sslmode=require). When set, host, port, user, password and database are taken from it unless also given.", Examples: []any{"postgres://app@db.example.com:5432/sales?sslmode=require"}},
-	},
-	sqlkit.ServerParams(5432, "postgres", "User name."),
-	[]configspec.Param{
-		{Name: "database", Type: configspec.String, Default: "postgres", Description: "Database name."},
-		{Name: "ssl_mode", Type: configspec.String, Enum: []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}, Description: "TLS mode, as libpq's sslmode (default prefer, or the URL's)."},
-		{Name: "ssl_root_cert", Type: configspec.String, Description: "Path of the CA certificate file for verify-ca and verify-full."},
-		{Name: "schema", Type: configspec.String, Description: "Schema of the table (default: the first schema of the search_path); for Discover, the only schema listed."},
-	},
-	sqlkit.TableParams("the table's primary key"),
-	[]configspec.Param{
-		{Name: "statement_timeout", Type: configspec.Integer, Default: 0, Min: configspec.Ptr(0), Description: "Seconds a statement may run before the server cancels it (0: no limit)."},
-		sqlkit.NullCursorParam,
-		{Name: "application_name", Type: configspec.String, Default: "aggregator", Description: "application_name the server shows in pg_stat_activity."},
-		{Name: "copy_buffer_rows", Type: configspec.Integer, Default: defaultFlushRows, Min: configspec.Ptr(0), Max: configspec.Ptr(1000000), Description: "Destination: rows buffered (at most 1 MiB) before one COPY loads them in the background; a row the table refuses then comes back from a later write. 0: each batch is loaded by its own COPY before its write returns, so refused rows come back with their batch (slower: one round trip per batch)."},
-	},
-)
+var configSpec = configspec.Describe(func(c *Config, b *configspec.Builder) {
+	b.String(&c.URL, "url").Secret().
+		Doc("A connection URL (postgres://user:password@host:5432/db?sslmode=require). When set, host, port, user, password and database are taken from it unless also given.").
+		Example("postgres://app@db.example.com:5432/sales?sslmode=require")
+	c.BindServer(b, 5432, "postgres", "User name.")
+	b.String(&c.Database, "database").Default("postgres").Doc("Database name.")
+	b.String(&c.SSLMode, "ssl_mode").Enum("disable", "allow", "prefer", "require", "verify-ca", "verify-full").
+		Doc("TLS mode, as libpq's sslmode (default prefer, or the URL's).")
+	b.String(&c.SSLRootCert, "ssl_root_cert").Doc("Path of the CA certificate file for verify-ca and verify-full.")
+	b.String(&c.Schema, "schema").Doc("Schema of the table (default: the first schema of the search_path); for Discover, the only schema listed.")
+	c.BindTable(b, "the table's primary key")
+	b.Int(&c.StatementTimeout, "statement_timeout").Default(0).Min(0).
+		Doc("Seconds a statement may run before the server cancels it (0: no limit).")
+	c.BindNullCursor(b)
+	b.String(&c.ApplicationName, "application_name").Default("aggregator").
+		Doc("application_name the server shows in pg_stat_activity.")
+	b.Int(&c.CopyBufferRows, "copy_buffer_rows").Default(defaultFlushRows).Min(0).Max(1000000).
+		Doc("Destination: rows buffered (at most 1 MiB) before one COPY loads them in the background; a row the table refuses then comes back from a later write. 0: each batch is loaded by its own COPY before its write returns, so refused rows come back with their batch (slower: one round trip per batch).")
+})
 
 func (c Config) tableConfig() sqlkit.TableConfig { return c.TableConfig }
 

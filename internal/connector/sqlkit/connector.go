@@ -36,39 +36,39 @@ func Logger(env connector.Env) *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// ServerParams are the host, port, user and password parameters, with the database's defaults.
-func ServerParams(port int, user, userDescription string) []configspec.Param {
-	return []configspec.Param{
-		{Name: "host", Type: configspec.String, Default: "127.0.0.1", Description: "Server host name or IP address."},
-		{Name: "port", Type: configspec.Integer, Default: port, Min: configspec.Ptr(1), Max: configspec.Ptr(65535), Description: "Server port."},
-		{Name: "user", Type: configspec.String, Default: user, Description: userDescription},
-		{Name: "password", Type: configspec.String, Secret: true, Description: "Password."},
-	}
+// BindServer declares host, port, user and password on b, bound to s, with the database's defaults.
+func (s *ServerConfig) BindServer(b *configspec.Builder, port int, user, userDescription string) {
+	s.BindAddress(b, port)
+	s.BindLogin(b, user, userDescription)
 }
 
-// TableParams are the parameters naming what to read or write and how (table, query, key,
+// BindAddress declares host and port (for a connector that puts a parameter between them and the login).
+func (s *ServerConfig) BindAddress(b *configspec.Builder, port int) {
+	b.String(&s.Host, "host").Default("127.0.0.1").Doc("Server host name or IP address.")
+	b.Int(&s.Port, "port").Default(port).Min(1).Max(65535).Doc("Server port.")
+}
+
+// BindLogin declares user and password.
+func (s *ServerConfig) BindLogin(b *configspec.Builder, user, userDescription string) {
+	b.String(&s.User, "user").Default(user).Doc(userDescription)
+	b.String(&s.Password, "password").Secret().Doc("Password.")
+}
+
+// BindTable declares the parameters naming what to read or write and how (table, query, key,
 // batch_size, max_connections, connect_timeout); keyDefault says what key defaults to.
-func TableParams(keyDefault string) []configspec.Param {
-	return []configspec.Param{
-		{Name: "table", Type: configspec.String, Description: "Table or view to read, or table to write (default: the pipeline's stream name)."},
-		{Name: "query", Type: configspec.String, Description: "A custom SELECT to read instead of a table (source only)."},
-		{Name: "key", Type: configspec.Array, Items: &configspec.Param{Type: configspec.String}, Description: "Columns that identify a row, for keyset chunking and as the incremental tie-breaker (default: " + keyDefault + ")."},
-		{Name: "batch_size", Type: configspec.Integer, Default: 10000, Min: configspec.Ptr(1), Max: configspec.Ptr(1000000), Description: "Rows per read chunk."},
-		{Name: "max_connections", Type: configspec.Integer, Default: 4, Min: configspec.Ptr(1), Max: configspec.Ptr(100), Description: "Connection pool limit per reader or writer."},
-		{Name: "connect_timeout", Type: configspec.Integer, Default: 10, Min: configspec.Ptr(1), Description: "Seconds to wait for a connection."},
-	}
+func (t *TableConfig) BindTable(b *configspec.Builder, keyDefault string) {
+	b.String(&t.Table, "table").Doc("Table or view to read, or table to write (default: the pipeline's stream name).")
+	b.String(&t.Query, "query").Doc("A custom SELECT to read instead of a table (source only).")
+	b.Strings(&t.Key, "key").Doc("Columns that identify a row, for keyset chunking and as the incremental tie-breaker (default: " + keyDefault + ").")
+	b.Int(&t.BatchSize, "batch_size").Default(10000).Min(1).Max(1000000).Doc("Rows per read chunk.")
+	b.Int(&t.MaxConnections, "max_connections").Default(4).Min(1).Max(100).Doc("Connection pool limit per reader or writer.")
+	b.Int(&t.ConnectTimeout, "connect_timeout").Default(10).Min(1).Doc("Seconds to wait for a connection.")
 }
 
-// NullCursorParam is the null_cursor parameter of incremental reads.
-var NullCursorParam = configspec.Param{Name: "null_cursor", Type: configspec.String, Default: "skip", Enum: []string{"skip", "fail"}, Description: "Incremental reads: rows whose cursor is NULL are skipped with a warning (skip) or fail the read (fail)."}
-
-// Params joins parameter lists into one spec.
-func Params(lists ...[]configspec.Param) configspec.Spec {
-	var s configspec.Spec
-	for _, l := range lists {
-		s.Params = append(s.Params, l...)
-	}
-	return s
+// BindNullCursor declares null_cursor, the NULL-cursor policy of incremental reads.
+func (t *TableConfig) BindNullCursor(b *configspec.Builder) {
+	b.String(&t.NullCursor, "null_cursor").Default("skip").Enum("skip", "fail").
+		Doc("Incremental reads: rows whose cursor is NULL are skipped with a warning (skip) or fail the read (fail).")
 }
 
 // TableQuery is a config that names a table or a query to read.
@@ -183,24 +183,25 @@ func CheckReadable(ctx context.Context, d Dialect, db Queryer, query, table, con
 	return nil
 }
 
-// ServerConfig is the decoded form of ServerParams, embedded in a connector's Config.
+// ServerConfig is where a database server is and how to log in, embedded in a connector's Config;
+// BindServer (or BindAddress and BindLogin) declares its parameters.
 type ServerConfig struct {
-	Host     string `json:"host"`
-	Port     int    `json:"port"`
-	User     string `json:"user"`
-	Password string `json:"password"`
+	Host     string
+	Port     int
+	User     string
+	Password string
 }
 
-// TableConfig is the decoded form of TableParams and NullCursorParam, embedded in a connector's
-// Config.
+// TableConfig is what to read or write and how, embedded in a connector's Config; BindTable and
+// BindNullCursor declare its parameters.
 type TableConfig struct {
-	Table          string   `json:"table"`
-	Query          string   `json:"query"`
-	Key            []string `json:"key"`
-	BatchSize      int      `json:"batch_size"`
-	MaxConnections int      `json:"max_connections"`
-	ConnectTimeout int      `json:"connect_timeout"`
-	NullCursor     string   `json:"null_cursor"`
+	Table          string
+	Query          string
+	Key            []string
+	BatchSize      int
+	MaxConnections int
+	ConnectTimeout int
+	NullCursor     string
 }
 
 // TableAndQuery is what the config names to read.

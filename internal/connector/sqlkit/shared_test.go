@@ -56,15 +56,12 @@ func TestPosition(t *testing.T) {
 }
 
 type tqConfig struct {
-	Table string `json:"table"`
-	Query string `json:"query"`
+	TableConfig
 }
-
-func (c tqConfig) TableAndQuery() (string, string) { return c.Table, c.Query }
 
 func TestDecodeConfigRefusesTableAndQuery(t *testing.T) {
 	t.Parallel()
-	spec := connector.Spec{Config: configspec.Spec{Params: TableParams("the primary key")[:2]}}
+	spec := connector.Spec{Config: configspec.Describe(func(c *tqConfig, b *configspec.Builder) { c.BindTable(b, "the primary key") })}
 	c, err := DecodeConfig[tqConfig](spec, map[string]any{"table": "t"})
 	if err != nil || c.Table != "t" {
 		t.Fatalf("table only: %+v, %v", c, err)

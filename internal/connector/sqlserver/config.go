@@ -26,34 +26,28 @@ import (
 type Config struct {
 	sqlkit.ServerConfig
 	sqlkit.TableConfig
-	Instance               string `json:"instance"`
-	Database               string `json:"database"`
-	Encrypt                string `json:"encrypt"`
-	TrustServerCertificate bool   `json:"trust_server_certificate"`
-	SSLRootCert            string `json:"ssl_root_cert"`
-	Schema                 string `json:"schema"`
+	Instance               string
+	Database               string
+	Encrypt                string
+	TrustServerCertificate bool
+	SSLRootCert            string
+	Schema                 string
 }
 
-var server = sqlkit.ServerParams(1433, "sa", "SQL Server login.")
-
-var configSpec = sqlkit.Params(
-	server[:2],
-	[]configspec.Param{
-		{Name: "instance", Type: configspec.String, Description: "Named instance (resolved through the SQL Browser service; port is then ignored)."},
-	},
-	server[2:],
-	[]configspec.Param{
-		{Name: "database", Type: configspec.String, Required: true, Description: "Database name."},
-		{Name: "encrypt", Type: configspec.String, Default: "true", Enum: []string{"disable", "false", "true", "strict"}, Description: "TLS: disable (never), false (login packet only), true (whole connection), strict (TDS 8.0)."},
-		{Name: "trust_server_certificate", Type: configspec.Boolean, Default: false, Description: "Accept the server certificate without verifying it (test servers with self-signed certificates)."},
-		{Name: "ssl_root_cert", Type: configspec.String, Description: "Path of the CA certificate file (PEM) that signs the server certificate."},
-		{Name: "schema", Type: configspec.String, Description: "Schema of the table (default: the login's default schema, usually dbo)."},
-	},
-	sqlkit.TableParams("the primary key"),
-	[]configspec.Param{
-		sqlkit.NullCursorParam,
-	},
-)
+var configSpec = configspec.Describe(func(c *Config, b *configspec.Builder) {
+	c.BindAddress(b, 1433)
+	b.String(&c.Instance, "instance").Doc("Named instance (resolved through the SQL Browser service; port is then ignored).")
+	c.BindLogin(b, "sa", "SQL Server login.")
+	b.String(&c.Database, "database").Required().Doc("Database name.")
+	b.String(&c.Encrypt, "encrypt").Default("true").Enum("disable", "false", "true", "strict").
+		Doc("TLS: disable (never), false (login packet only), true (whole connection), strict (TDS 8.0).")
+	b.Bool(&c.TrustServerCertificate, "trust_server_certificate").Default(false).
+		Doc("Accept the server certificate without verifying it (test servers with self-signed certificates).")
+	b.String(&c.SSLRootCert, "ssl_root_cert").Doc("Path of the CA certificate file (PEM) that signs the server certificate.")
+	b.String(&c.Schema, "schema").Doc("Schema of the table (default: the login's default schema, usually dbo).")
+	c.BindTable(b, "the primary key")
+	c.BindNullCursor(b)
+})
 
 func decodeConfig(spec connector.Spec, raw map[string]any) (Config, error) {
 	return sqlkit.DecodeConfig[Config](spec, raw)
