@@ -13,14 +13,14 @@ import (
 // Config is a CSV connector's configuration (see Spec for each field's meaning).
 type Config struct {
 	filekit.Source
-	Delimiter      string   `json:"delimiter"`
-	Quote          string   `json:"quote"`
-	Header         bool     `json:"header"`
-	Columns        []string `json:"columns"`
-	Encoding       string   `json:"encoding"`
-	BOM            bool     `json:"bom"`
-	NullValues     []string `json:"null_values"`
-	MaxRecordBytes int      `json:"max_record_bytes"`
+	Delimiter      string
+	Quote          string
+	Header         bool
+	Columns        []string
+	Encoding       string
+	BOM            bool
+	NullValues     []string
+	MaxRecordBytes int
 }
 
 // Connector is the CSV (or TSV) file connector, a source and a destination: filekit's file connector
@@ -58,19 +58,19 @@ func (c *Connector) Spec() connector.Spec {
 	return filekit.ConnectorSpec(c.name, c.title,
 		"Reads and writes delimited text files (local path or upload; gzip input detected), with type inference, null tokens, UTF-8, Latin-1 or Windows-1252.",
 		filekit.AppendOrOverwrite(),
-		filekit.PathParam("File", "data/orders.csv", true),
-		filekit.UploadParam("file"),
-		configspec.Param{Name: "delimiter", Type: configspec.String, Default: c.delim, Description: "Field delimiter: one character (use \"\\t\" for tab)."},
-		configspec.Param{Name: "quote", Type: configspec.String, Default: `"`, Description: "Quote character; empty disables quoting. A quote inside a quoted field is doubled."},
-		configspec.Param{Name: "header", Type: configspec.Boolean, Default: true, Description: "The first line holds the column names (read), and is written (write)."},
-		configspec.Param{Name: "columns", Type: configspec.Array, Items: &configspec.Param{Type: configspec.String}, Description: "Column names: required names when header is false; with a header they rename its columns in order."},
-		configspec.Param{Name: "encoding", Type: configspec.String, Default: "utf-8", Enum: []string{"utf-8", "latin-1", "windows-1252"}, Description: "Text encoding of the file. Invalid UTF-8 rejects the row; Latin-1 (ISO-8859-1) and Windows-1252 are converted to UTF-8 when read and back when written (a character they cannot hold rejects the row)."},
-		configspec.Param{Name: "bom", Type: configspec.Boolean, Default: false, Description: "Write a UTF-8 byte order mark at the start of a new file. A BOM is always skipped when reading."},
-		filekit.InferRowsParam(0, "Number of rows sampled to infer each column's type (bool, int, float, date, timestamp, else string); 0 reads every column as string."),
-		filekit.TypesParam("Per-column type overrides, e.g. {zip: string, amount: decimal}. Types: bool, int, float, decimal, string, bytes (base64), date, timestamp, json.", map[string]any{"amount": "decimal", "zip": "string"}),
-		configspec.Param{Name: "null_values", Type: configspec.Array, Items: &configspec.Param{Type: configspec.String}, Default: []any{""}, Description: "Unquoted field values read as NULL (default: only the empty field); the first is written for NULL. A quoted empty field (\"\") is an empty string, never NULL."},
-		filekit.MaxRecordBytesParam("Largest record (line) accepted; a longer one is rejected as a row without being held in memory."),
-	)
+		configspec.Describe(func(cfg *Config, b *configspec.Builder) {
+			cfg.BindLocation(b, "File", "data/orders.csv", true)
+			b.String(&cfg.Delimiter, "delimiter").Default(c.delim).Doc("Field delimiter: one character (use \"\\t\" for tab).")
+			b.String(&cfg.Quote, "quote").Default(`"`).Doc("Quote character; empty disables quoting. A quote inside a quoted field is doubled.")
+			b.Bool(&cfg.Header, "header").Default(true).Doc("The first line holds the column names (read), and is written (write).")
+			b.Strings(&cfg.Columns, "columns").Doc("Column names: required names when header is false; with a header they rename its columns in order.")
+			b.String(&cfg.Encoding, "encoding").Default("utf-8").Enum("utf-8", "latin-1", "windows-1252").Doc("Text encoding of the file. Invalid UTF-8 rejects the row; Latin-1 (ISO-8859-1) and Windows-1252 are converted to UTF-8 when read and back when written (a character they cannot hold rejects the row).")
+			b.Bool(&cfg.BOM, "bom").Default(false).Doc("Write a UTF-8 byte order mark at the start of a new file. A BOM is always skipped when reading.")
+			cfg.BindInferRows(b, 0, "Number of rows sampled to infer each column's type (bool, int, float, date, timestamp, else string); 0 reads every column as string.")
+			cfg.BindTypes(b, "Per-column type overrides, e.g. {zip: string, amount: decimal}. Types: bool, int, float, decimal, string, bytes (base64), date, timestamp, json.", map[string]any{"amount": "decimal", "zip": "string"})
+			b.Strings(&cfg.NullValues, "null_values").Default([]string{""}).Doc("Unquoted field values read as NULL (default: only the empty field); the first is written for NULL. A quoted empty field (\"\") is an empty string, never NULL.")
+			filekit.BindMaxRecordBytes(b, &cfg.MaxRecordBytes, "Largest record (line) accepted; a longer one is rejected as a row without being held in memory.")
+		}))
 }
 
 // settings is a decoded, checked config.

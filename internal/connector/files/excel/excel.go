@@ -30,10 +30,10 @@ import (
 // Config is the Excel connector's configuration.
 type Config struct {
 	filekit.Source
-	Sheet      string `json:"sheet"`
-	SheetIndex int    `json:"sheet_index"`
-	HeaderRow  int    `json:"header_row"`
-	Password   string `json:"password"`
+	Sheet      string
+	SheetIndex int
+	HeaderRow  int
+	Password   string
 }
 
 // Connector is the Excel connector: filekit's file connector over the .xlsx format.
@@ -55,15 +55,15 @@ func (format) Spec() connector.Spec {
 	return filekit.ConnectorSpec("excel", "Excel workbook (.xlsx)",
 		"Reads a sheet of an .xlsx workbook as records (typed cells, header row) and writes one (local path or upload).",
 		[]connector.WriteMode{connector.Overwrite},
-		filekit.PathParam("Workbook", "data/report.xlsx", false),
-		filekit.UploadParam("workbook"),
-		configspec.Param{Name: "sheet", Type: configspec.String, Description: "Sheet name to read or write (reading: default the sheet at sheet_index; writing: default Sheet1)."},
-		configspec.Param{Name: "sheet_index", Type: configspec.Integer, Default: 0, Min: configspec.Ptr(0), Description: "0-based position of the sheet to read when sheet is not set."},
-		configspec.Param{Name: "header_row", Type: configspec.Integer, Default: 1, Min: configspec.Ptr(0), Description: "1-based row holding the column names; rows above it are skipped; 0 means no header (columns are named A, B, C...)."},
-		filekit.InferRowsParam(0, "Number of rows sampled to infer each column's type (0: cells are read as text)."),
-		filekit.TypesParam("Per-column type overrides, e.g. {zip: string, amount: decimal}."),
-		configspec.Param{Name: "password", Type: configspec.String, Secret: true, Description: "Password of an encrypted workbook (read), or to encrypt the written workbook with."},
-	)
+		configspec.Describe(func(c *Config, b *configspec.Builder) {
+			c.BindLocation(b, "Workbook", "data/report.xlsx", false)
+			b.String(&c.Sheet, "sheet").Doc("Sheet name to read or write (reading: default the sheet at sheet_index; writing: default Sheet1).")
+			b.Int(&c.SheetIndex, "sheet_index").Default(0).Min(0).Doc("0-based position of the sheet to read when sheet is not set.")
+			b.Int(&c.HeaderRow, "header_row").Default(1).Min(0).Doc("1-based row holding the column names; rows above it are skipped; 0 means no header (columns are named A, B, C...).")
+			c.BindInferRows(b, 0, "Number of rows sampled to infer each column's type (0: cells are read as text).")
+			c.BindTypes(b, "Per-column type overrides, e.g. {zip: string, amount: decimal}.")
+			b.String(&c.Password, "password").Secret().Doc("Password of an encrypted workbook (read), or to encrypt the written workbook with.")
+		}))
 }
 
 // Discover lists every sheet with the schema inferred from its rows.

@@ -20,8 +20,8 @@ import (
 // Config is the JSON connector's configuration.
 type Config struct {
 	filekit.Source
-	RecordsPath    string `json:"records_path"`
-	MaxRecordBytes int    `json:"max_record_bytes"`
+	RecordsPath    string
+	MaxRecordBytes int
 }
 
 // Connector is the JSON connector: filekit's file connector over the JSON format.
@@ -38,13 +38,15 @@ func (format) Spec() connector.Spec {
 	return filekit.ConnectorSpec("json", "JSON file",
 		"Reads and writes a JSON array of objects, at the top level or at a path such as data.items (local path or upload; gzip input detected).",
 		filekit.AppendOrOverwrite(),
-		filekit.PathParam("File", "data/orders.json", true),
-		filekit.UploadParam("file"),
-		configspec.Param{Name: "records_path", Type: configspec.String, Default: "", Pattern: `^([^.]+(\.[^.]+)*)?$`, Description: "Dot-separated object keys leading to the array of records (empty: the file is the array). Written files nest the array the same way.", Examples: []any{"data.items"}},
-		filekit.InferRowsParam(1, "Number of objects sampled to infer the fields and their types."),
-		filekit.TypesParam("Per-field type overrides, e.g. {amount: decimal}; a field named here but absent from the sample is added."),
-		filekit.MaxRecordBytesParam("Largest array element (or skipped value on the way to records_path) accepted; a larger one fails the read with a clear error instead of being loaded."),
-	)
+		configspec.Describe(func(c *Config, b *configspec.Builder) {
+			c.BindLocation(b, "File", "data/orders.json", true)
+			b.String(&c.RecordsPath, "records_path").Default("").Pattern(`^([^.]+(\.[^.]+)*)?$`).
+				Doc("Dot-separated object keys leading to the array of records (empty: the file is the array). Written files nest the array the same way.").
+				Example("data.items")
+			c.BindInferRows(b, 1, "Number of objects sampled to infer the fields and their types.")
+			c.BindTypes(b, "Per-field type overrides, e.g. {amount: decimal}; a field named here but absent from the sample is added.")
+			filekit.BindMaxRecordBytes(b, &c.MaxRecordBytes, "Largest array element (or skipped value on the way to records_path) accepted; a larger one fails the read with a clear error instead of being loaded.")
+		}))
 }
 
 func (cfg *Config) keys() []string {

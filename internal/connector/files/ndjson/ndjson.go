@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/dataaggregator/aggregator/internal/configspec"
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/connector/files/internal/filekit"
 	"github.com/dataaggregator/aggregator/internal/connector/files/internal/jsonrec"
@@ -18,7 +19,7 @@ import (
 // Config is the NDJSON connector's configuration.
 type Config struct {
 	filekit.Source
-	MaxRecordBytes int `json:"max_record_bytes"`
+	MaxRecordBytes int
 }
 
 // Connector is the NDJSON connector: filekit's file connector over the newline-delimited JSON format.
@@ -35,12 +36,12 @@ func (format) Spec() connector.Spec {
 	return filekit.ConnectorSpec("ndjson", "NDJSON file",
 		"Reads and writes newline-delimited JSON (one object per line; local path or upload; gzip input detected).",
 		filekit.AppendOrOverwrite(),
-		filekit.PathParam("File", "out/orders.ndjson", true),
-		filekit.UploadParam("file"),
-		filekit.InferRowsParam(1, "Number of objects sampled to infer the fields and their types."),
-		filekit.TypesParam("Per-field type overrides, e.g. {amount: decimal, payload: json}; a field named here but absent from the sample is added."),
-		filekit.MaxRecordBytesParam("Longest line accepted; a longer one is rejected as a row without being held in memory."),
-	)
+		configspec.Describe(func(c *Config, b *configspec.Builder) {
+			c.BindLocation(b, "File", "out/orders.ndjson", true)
+			c.BindInferRows(b, 1, "Number of objects sampled to infer the fields and their types.")
+			c.BindTypes(b, "Per-field type overrides, e.g. {amount: decimal, payload: json}; a field named here but absent from the sample is added.")
+			filekit.BindMaxRecordBytes(b, &c.MaxRecordBytes, "Longest line accepted; a longer one is rejected as a row without being held in memory.")
+		}))
 }
 
 type state struct {

@@ -25,8 +25,8 @@ import (
 // Config is the XML connector's configuration.
 type Config struct {
 	filekit.Source
-	RecordPath     string `json:"record_path"`
-	MaxRecordBytes int    `json:"max_record_bytes"`
+	RecordPath     string
+	MaxRecordBytes int
 }
 
 // Connector is the XML connector: filekit's file connector over the XML records format.
@@ -43,13 +43,15 @@ func (format) Spec() connector.Spec {
 	return filekit.ConnectorSpec("xml", "XML file",
 		"Reads and writes repeating XML elements as records, flattening attributes and nested elements to fields (local path or upload; gzip input detected).",
 		filekit.AppendOrOverwrite(),
-		filekit.PathParam("File", "data/orders.xml", true),
-		filekit.UploadParam("file"),
-		configspec.Param{Name: "record_path", Type: configspec.String, Default: "records/record", Pattern: `^[^/\s]+(/[^/\s]+)+$`, Description: "Slash-separated element names from the root element to the repeating record element (at least two).", Examples: []any{"orders/order"}},
-		filekit.InferRowsParam(0, "Number of records sampled to infer the fields and their types (0: every field is a string)."),
-		filekit.TypesParam("Per-field type overrides by flattened name, e.g. {\"@id\": int, customer.since: date}."),
-		filekit.MaxRecordBytesParam("Largest record element (or text node) accepted; a larger one fails the read with a clear error instead of being loaded."),
-	)
+		configspec.Describe(func(c *Config, b *configspec.Builder) {
+			c.BindLocation(b, "File", "data/orders.xml", true)
+			b.String(&c.RecordPath, "record_path").Default("records/record").Pattern(`^[^/\s]+(/[^/\s]+)+$`).
+				Doc("Slash-separated element names from the root element to the repeating record element (at least two).").
+				Example("orders/order")
+			c.BindInferRows(b, 0, "Number of records sampled to infer the fields and their types (0: every field is a string).")
+			c.BindTypes(b, "Per-field type overrides by flattened name, e.g. {\"@id\": int, customer.since: date}.")
+			filekit.BindMaxRecordBytes(b, &c.MaxRecordBytes, "Largest record element (or text node) accepted; a larger one fails the read with a clear error instead of being loaded.")
+		}))
 }
 
 type state struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/dataaggregator/aggregator/internal/configspec"
 	"github.com/dataaggregator/aggregator/internal/connector"
@@ -11,12 +12,12 @@ import (
 )
 
 // Source is the part of a file connector's config every format has; connectors embed it in their
-// Config (encoding/json promotes its fields, so the config keys stay flat).
+// Config and declare its parameters with BindLocation, BindInferRows and BindTypes.
 type Source struct {
-	Path      string            `json:"path"`
-	Upload    string            `json:"upload"`
-	InferRows int               `json:"infer_rows"`
-	Types     map[string]string `json:"types"`
+	Path      string
+	Upload    string
+	InferRows int
+	Types     map[string]string
 }
 
 // Location returns the configured path and upload id.
@@ -48,8 +49,8 @@ func AppendOrOverwrite() []connector.WriteMode {
 }
 
 // ConnectorSpec is the spec of a file connector: category "file", a source and a destination with
-// the given write modes and config params.
-func ConnectorSpec(name, title, description string, modes []connector.WriteMode, params ...configspec.Param) connector.Spec {
+// the given write modes and config (built with configspec.Describe).
+func ConnectorSpec(name, title, description string, modes []connector.WriteMode, config configspec.Spec) connector.Spec {
 	return connector.Spec{
 		Name:        name,
 		Title:       title,
@@ -58,40 +59,36 @@ func ConnectorSpec(name, title, description string, modes []connector.WriteMode,
 		Source:      true,
 		Destination: true,
 		WriteModes:  modes,
-		Config:      configspec.Spec{Params: params},
+		Config:      config,
 	}
 }
 
-// PathParam is the "path" parameter. noun names what the file is ("File", "Workbook"); gzip says
-// that the format decompresses gzip input.
-func PathParam(noun, example string, gzip bool) configspec.Param {
+// BindLocation declares the "path" and "upload" parameters. noun names what the file is ("File",
+// "Workbook"); gzip says that the format decompresses gzip input.
+func (s *Source) BindLocation(b *configspec.Builder, noun, example string, gzip bool) {
 	d := noun + " path; a relative path is looked up in the allowed file roots in order (a source takes the first root that has it), an absolute one must lie within a root."
 	if gzip {
 		d += " A .gz file (or gzip content) is decompressed when read."
 	}
-	return configspec.Param{Name: "path", Type: configspec.String, Description: d, Examples: []any{example}}
+	b.String(&s.Path, "path").Doc(d).Example(example)
+	b.String(&s.Upload, "upload").Doc("Read an uploaded " + strings.ToLower(noun) + " by its id instead of a path (source only).")
 }
 
-// UploadParam is the "upload" parameter; noun is what is uploaded ("file", "workbook").
-func UploadParam(noun string) configspec.Param {
-	return configspec.Param{Name: "upload", Type: configspec.String, Description: "Read an uploaded " + noun + " by its id instead of a path (source only)."}
+// BindInferRows declares the "infer_rows" parameter (default DefaultInferRows, at least min);
+// description says what the sample is and what min means for the format.
+func (s *Source) BindInferRows(b *configspec.Builder, min int, description string) {
+	b.Int(&s.InferRows, "infer_rows").Default(DefaultInferRows).Min(float64(min)).Doc(description)
 }
 
-// InferRowsParam is the "infer_rows" parameter (default DefaultInferRows, at least min); description
-// says what the sample is and what min means for the format.
-func InferRowsParam(min int, description string) configspec.Param {
-	return configspec.Param{Name: "infer_rows", Type: configspec.Integer, Default: DefaultInferRows, Min: configspec.Ptr(float64(min)), Description: description}
+// BindTypes declares the "types" parameter: an object of field name to type name.
+func (s *Source) BindTypes(b *configspec.Builder, description string, examples ...any) {
+	b.StringMap(&s.Types, "types").Doc(description).Example(examples...)
 }
 
-// TypesParam is the "types" parameter: an object of field name to type name.
-func TypesParam(description string, examples ...any) configspec.Param {
-	return configspec.Param{Name: "types", Type: configspec.Object, Items: &configspec.Param{Type: configspec.String}, Description: description, Examples: examples}
-}
-
-// MaxRecordBytesParam is the "max_record_bytes" parameter (default DefaultMaxRecordBytes, at least
-// 1 KiB); description says what happens to a larger record in the format.
-func MaxRecordBytesParam(description string) configspec.Param {
-	return configspec.Param{Name: "max_record_bytes", Type: configspec.Integer, Default: DefaultMaxRecordBytes, Min: configspec.Ptr(1024), Description: description}
+// BindMaxRecordBytes declares the "max_record_bytes" parameter bound to p (default
+// DefaultMaxRecordBytes, at least 1 KiB); description says what happens to a larger record.
+func BindMaxRecordBytes(b *configspec.Builder, p *int, description string) {
+	b.Int(p, "max_record_bytes").Default(DefaultMaxRecordBytes).Min(1024).Doc(description)
 }
 
 // TypeErrors checks the type names of a "types" option, one error per bad name, in name order.
