@@ -1,7 +1,6 @@
 package configspec
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -121,32 +120,21 @@ func (s Spec) Validate(raw map[string]any) Errors {
 
 // Decode validates raw (every problem, with its path; unknown keys are errors), then fills dst, a
 // pointer to the config type the Spec was described from, taking each missing parameter's default.
-// A Spec written as a bare Param list decodes into a struct with json tags instead, strictly.
+// A Spec that Describe did not build (a bare Param list) validates but cannot decode.
 func (s Spec) Decode(raw map[string]any, dst any) error {
 	if errs := s.Validate(raw); len(errs) > 0 {
 		return errs
 	}
-	if s.bind != nil {
-		b, err := s.bind(dst)
-		if err != nil {
-			return err
-		}
-		var errs Errors
-		b.decode(raw, "", &errs)
-		return errs.Err()
+	if s.bind == nil {
+		return fmt.Errorf("configspec: cannot decode into %T: the spec binds no fields (build it with Describe)", dst)
 	}
-	full := s.WithDefaults(raw)
-	b, err := json.Marshal(full)
+	b, err := s.bind(dst)
 	if err != nil {
-		return fmt.Errorf("encode config: %w", err)
+		return err
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	dec.UseNumber()
-	if err := dec.Decode(dst); err != nil {
-		return Errors{{Message: strings.TrimPrefix(err.Error(), "json: ")}}
-	}
-	return nil
+	var errs Errors
+	b.decode(raw, "", &errs)
+	return errs.Err()
 }
 
 // WithDefaults returns a copy of raw with each missing top-level parameter that has a default set to it.

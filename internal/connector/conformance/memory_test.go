@@ -38,13 +38,13 @@ func newMem(fault string) *memConn {
 	return &memConn{fault: fault, data: map[string]*table{}, stage: map[string]*staging{}}
 }
 
-var memSpec = configspec.Spec{Params: []configspec.Param{
-	{Name: "table", Type: configspec.String, Required: true, Min: configspec.Ptr(1), Description: "Table name."},
-}}
-
 type memConfig struct {
-	Table string `json:"table"`
+	Table string
 }
+
+var memSpec = configspec.Describe(func(c *memConfig, b *configspec.Builder) {
+	b.String(&c.Table, "table").Required().Min(1).Doc("Table name.")
+})
 
 func (m *memConn) Spec() connector.Spec {
 	return connector.Spec{Name: "memory", Title: "Memory", Category: "test", Source: true, Destination: true,
