@@ -11,18 +11,43 @@ import (
 var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
 
 // appendFloat appends strconv.AppendFloat(dst, f, 'g', -1, 64).
-//
-// Fast path: 1e-4 <= |f| < 1e6 (where 'g' uses plain decimal notation) and f equal to m/10^k for an
-// integer |m| < 2^50 with the smallest such k. The decimal m/10^k then is the shortest text that
-// reads back as f: no text with fewer decimals does (k is minimal), and texts with k decimals are
-// 10^-k apart, more than f's ulp (|f|·2^-52 < 10^-k/4), so only one of them reads back as f. That
-// one is within 1/8 of |f|·10^k, and the product is computed to within 1/16, so rounding the
-// product finds it; the division (exact operands, correctly rounded) confirms it.
 func appendFloat(dst []byte, f float64) []byte {
-	a := math.Abs(f)
-	if !(a >= 1e-4 && a < 1e6) {
-		return strconv.AppendFloat(dst, f, 'g', -1, 64)
+	if a := math.Abs(f); a >= 1e-4 && a < 1e6 {
+		if out, ok := appendShortDecimal(dst, f, a); ok {
+			return out
+		}
 	}
+	return strconv.AppendFloat(dst, f, 'g', -1, 64)
+}
+
+// appendFloatJSON appends f as encoding/json writes a float64: the shortest text that reads back as f,
+// in plain decimal notation for 1e-6 <= |f| < 1e21 (and zero), in exponent notation with at least one
+// exponent digit (1e-7, 1e+21) otherwise. f must be finite.
+func appendFloatJSON(dst []byte, f float64) []byte {
+	a := math.Abs(f)
+	if a == 0 || (a >= 1e-6 && a < 1e21) {
+		if out, ok := appendShortDecimal(dst, f, a); ok {
+			return out
+		}
+		return strconv.AppendFloat(dst, f, 'f', -1, 64)
+	}
+	dst = strconv.AppendFloat(dst, f, 'e', -1, 64)
+	// e-07 -> e-7, as encoding/json does (positive exponents here have two digits at least: e+21).
+	if n := len(dst); n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
+		dst[n-2] = dst[n-1]
+		dst = dst[:n-1]
+	}
+	return dst
+}
+
+// appendShortDecimal appends f (|f| = a) in plain decimal notation when f equals m/10^k for an
+// integer m < 2^50 with the smallest such k <= 15, and reports whether it did. The decimal m/10^k
+// then is the shortest text that reads back as f: no text with fewer decimals does (k is minimal), and
+// texts with k decimals are 10^-k apart, more than f's ulp (a·2^-52 < 10^-k/4 as a·10^k < 2^50), so
+// only one of them reads back as f. That one is within 1/8 of a·10^k, and the product is computed to
+// within 1/16, so rounding the product finds it; the division (exact operands, correctly rounded)
+// confirms it. Zero is "0" (or "-0").
+func appendShortDecimal(dst []byte, f, a float64) ([]byte, bool) {
 	for k := 0; k < len(pow10); k++ {
 		p := pow10[k]
 		m := math.Round(a * p)
@@ -33,7 +58,7 @@ func appendFloat(dst []byte, f float64) []byte {
 			continue
 		}
 		u := uint64(m)
-		if f < 0 {
+		if math.Signbit(f) {
 			dst = append(dst, '-')
 		}
 		var buf [24]byte
@@ -56,9 +81,9 @@ func appendFloat(dst []byte, f float64) []byte {
 			buf[i] = byte('0' + u%10)
 			u /= 10
 		}
-		return append(dst, buf[i:]...)
+		return append(dst, buf[i:]...), true
 	}
-	return strconv.AppendFloat(dst, f, 'g', -1, 64)
+	return dst, false
 }
 
 // appendDate appends days since 1970-01-01 as 2006-01-02 (years 0-9999; others via time).

@@ -1,6 +1,7 @@
 package record
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -105,5 +106,64 @@ func BenchmarkAppendFloatStrconv(b *testing.B) {
 		for _, f := range vals {
 			buf = strconv.AppendFloat(buf[:0], f, 'g', -1, 64)
 		}
+	}
+}
+
+// checkJSON compares AppendJSON of a float with encoding/json's encoding of the same float64.
+func checkJSON(t *testing.T, f float64) {
+	t.Helper()
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return // encoding/json refuses them; AppendJSON writes strings (TestFloatJSONNonFinite)
+	}
+	want, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := Float(f).AppendJSON(nil); string(got) != string(want) {
+		t.Fatalf("AppendJSON(%v) = %s, want %s as encoding/json (bits %#x)", f, got, want, math.Float64bits(f))
+	}
+}
+
+// The NDJSON and JSON writers (and every JSON response) format floats as encoding/json does: plain
+// decimals below 1e21, never 3.548482e+06 for 3548482.
+func TestFloatJSONMatchesEncodingJSON(t *testing.T) {
+	edges := []float64{0, math.Copysign(0, -1), 1, -1, 0.1, 3548482, 5552541.819999999, 1e6, 1e6 - 1,
+		999999.9999999999, 1e20, 1e21, 1e21 - 65536, 123456789012345678, 9007199254740993, 1 << 50, 1<<50 + 1,
+		1e-6, 1e-7, 9.99999e-7, 0.000001234, 1e-4, 1e-5, 5e-324, math.SmallestNonzeroFloat64, math.MaxFloat64,
+		-math.MaxFloat64, 1e300, 1e-300, 0.1 + 0.2, 1.0 / 3, math.Pi, -1e-400, 4503599627.370496, 33.33 * 3}
+	for _, f := range edges {
+		checkJSON(t, f)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 200_000 {
+		checkJSON(t, math.Float64frombits(r.Uint64())) // every exponent, every mantissa
+		checkJSON(t, float64(r.Int64N(1<<53))/pow10[r.IntN(len(pow10))])
+		checkJSON(t, math.Round(r.NormFloat64()*1e7)/100) // money-like totals, 3548482.17
+	}
+}
+
+func TestFloatJSONNonFinite(t *testing.T) {
+	for f, want := range map[float64]string{math.Inf(1): `"+Inf"`, math.Inf(-1): `"-Inf"`} {
+		if got := string(Float(f).AppendJSON(nil)); got != want {
+			t.Errorf("AppendJSON(%v) = %s, want %s", f, got, want)
+		}
+	}
+	if got := string(Float(math.NaN()).AppendJSON(nil)); got != `"NaN"` {
+		t.Errorf("AppendJSON(NaN) = %s", got)
+	}
+}
+
+func FuzzFloatJSON(f *testing.F) {
+	for _, s := range []uint64{0, math.Float64bits(3548482), math.Float64bits(1e21), math.Float64bits(1e-7)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, bits uint64) { checkJSON(t, math.Float64frombits(bits)) })
+}
+
+func BenchmarkAppendFloatJSON(b *testing.B) {
+	fs := []float64{3548482, 5552541.819999999, 12.34, 0.1, 1234567.89}
+	var buf []byte
+	for i := 0; i < b.N; i++ {
+		buf = Float(fs[i%len(fs)]).AppendJSON(buf[:0])
 	}
 }

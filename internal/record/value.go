@@ -424,7 +424,9 @@ func fromUint(u uint64) Value {
 // their exact digits), strings, bytes as base64 strings, dates and timestamps as strings, json as is.
 func (v Value) MarshalJSON() ([]byte, error) { return v.AppendJSON(nil), nil }
 
-// AppendJSON appends the JSON form of the value to dst.
+// AppendJSON appends the JSON form of the value to dst. Floats are formatted exactly as encoding/json
+// formats a float64 (plain decimals below 1e21: 3548482, not 3.548482e+06); NaN and infinities, which
+// JSON cannot hold, become strings ("NaN", "+Inf", "-Inf").
 func (v Value) AppendJSON(dst []byte) []byte {
 	switch v.k {
 	case KindNull:
@@ -436,7 +438,7 @@ func (v Value) AppendJSON(dst []byte) []byte {
 		if math.IsNaN(f) || math.IsInf(f, 0) {
 			return strconv.AppendQuote(dst, strconv.FormatFloat(f, 'g', -1, 64))
 		}
-		return appendFloat(dst, f)
+		return appendFloatJSON(dst, f)
 	case KindDecimal:
 		return append(dst, v.s...)
 	case KindJSON:
