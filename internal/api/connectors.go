@@ -2,22 +2,22 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/dataaggregator/aggregator/internal/connections"
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/store"
 )
 
-// Saved connectors and connector types. A saved connector's config is
-// validated against its type's config spec on every save. Secrets are never
-// returned: reads show them as "********", and an update that sends
-// "********" (or leaves a secret out) keeps the stored value. The list shows
-// no configs at all; reading one config needs connectors:read_config, which
-// viewers and executives do not hold.
+// Saved connectors and connector types: decode, call internal/connections,
+// respond. That service validates each save against the type's config spec
+// and seals secrets; they are never returned: reads show them as "********",
+// and an update that sends "********" (or leaves a secret out) keeps the
+// stored value. The list shows no configs at all; reading one config needs
+// connectors:read_config, which viewers and executives do not hold.
 
 // Connector is a saved connector. Config is present only on single-item
 // responses, with secrets redacted.
@@ -33,19 +33,32 @@ type Connector struct {
 	UpdatedAt   time.Time      `json:"updated_at"`
 }
 
-func (s *Server) toConnectorDTO(c store.Connector, withConfig bool) Connector {
-	d := Connector{ID: c.ID, Name: c.Name, Type: c.Type, Description: c.Description, CreatedBy: c.CreatedBy,
-		UpdatedBy: c.UpdatedBy, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
-	if withConfig {
-		cfg := map[string]any{}
-		_ = json.Unmarshal(c.Config, &cfg)
-		if conn, err := s.data.Runs.Connectors().Get(c.Type); err == nil {
-			d.Config = conn.Spec().Config.Redact(cfg)
-		} else {
-			d.Config = map[string]any{} // unknown type: show nothing rather than a secret
+func toConnectorDTO(c connections.Connector) Connector {
+	return Connector{ID: c.ID, Name: c.Name, Type: c.Type, Description: c.Description, Config: c.Config,
+		CreatedBy: c.CreatedBy, UpdatedBy: c.UpdatedBy, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+}
+
+// connectionsError maps the connections service's errors to problems; others
+// pass to the funnel.
+func connectionsError(err error) error {
+	var ie *connections.InputError
+	var de *connections.DiscoverError
+	switch {
+	case errors.As(err, &ie):
+		if len(ie.Errs) > 0 {
+			return configError("body."+ie.Field, ie.Errs)
 		}
+		return invalid("body."+ie.Field, ie.Message, nil)
+	case errors.As(err, &de):
+		return newProblem(http.StatusUnprocessableEntity, de.Error())
+	case errors.Is(err, connections.ErrCannotDiscover):
+		return newProblem(http.StatusUnprocessableEntity, err.Error())
+	case errors.Is(err, connections.ErrTypeUnavailable):
+		return conflict(err.Error() + " in this server")
+	case errors.Is(err, connections.ErrUnknownKey):
+		return conflict(err.Error())
 	}
-	return d
+	return err
 }
 
 type connectorOutput struct {
@@ -59,13 +72,13 @@ type listConnectorsInput struct {
 }
 
 func (s *Server) listConnectors(ctx context.Context, in *listConnectorsInput) (*struct{ Body Page[Connector] }, error) {
-	list, total, err := s.store.ListConnectors(ctx, store.ConnectorFilter{Search: strings.TrimSpace(in.Search), Type: in.Type, Page: in.store()})
+	list, total, err := s.data.Connections.List(ctx, store.ConnectorFilter{Search: strings.TrimSpace(in.Search), Type: in.Type, Page: in.store()})
 	if err != nil {
 		return nil, err
 	}
 	items := make([]Connector, len(list))
 	for i, c := range list {
-		items[i] = s.toConnectorDTO(c, false)
+		items[i] = toConnectorDTO(c)
 	}
 	return &struct{ Body Page[Connector] }{Body: newPage(items, total, in.PageQuery)}, nil
 }
@@ -77,34 +90,17 @@ type connectorBody struct {
 	Config      map[string]any `json:"config,omitempty"`
 }
 
-// checkConnectorConfig validates config against the type's spec.
-func (s *Server) checkConnectorConfig(typ string, config map[string]any) (connector.Connector, error) {
-	conn, err := s.data.Runs.Connectors().Get(typ)
-	if err != nil {
-		return nil, invalid("body.type", err.Error(), typ)
-	}
-	if errs := conn.Spec().Config.Validate(orEmpty(config)); len(errs) > 0 {
-		return nil, configError("body.config", errs)
-	}
-	return conn, nil
+func (b connectorBody) input() connections.Input {
+	return connections.Input{Name: b.Name, Type: b.Type, Description: b.Description, Config: b.Config}
 }
 
 func (s *Server) createConnector(ctx context.Context, in *struct{ Body connectorBody }) (*connectorOutput, error) {
-	b := in.Body
-	if _, err := s.checkConnectorConfig(b.Type, b.Config); err != nil {
-		return nil, err
-	}
-	cfg, err := json.Marshal(orEmpty(b.Config))
+	c, err := s.data.Connections.Create(ctx, in.Body.input(), principalFrom(ctx).Username)
 	if err != nil {
-		return nil, invalid("body.config", err.Error(), nil)
-	}
-	c, err := s.store.CreateConnector(ctx, store.Connector{Name: b.Name, Type: b.Type, Description: b.Description,
-		Config: cfg, CreatedBy: principalFrom(ctx).Username})
-	if err != nil {
-		return nil, err
+		return nil, connectionsError(err)
 	}
 	infoFrom(ctx).setTarget("connector", c.ID)
-	return &connectorOutput{Body: s.toConnectorDTO(c, true)}, nil
+	return &connectorOutput{Body: toConnectorDTO(c)}, nil
 }
 
 type connectorIDInput struct {
@@ -112,11 +108,11 @@ type connectorIDInput struct {
 }
 
 func (s *Server) getConnector(ctx context.Context, in *connectorIDInput) (*connectorOutput, error) {
-	c, err := s.store.GetConnector(ctx, in.ID)
+	c, err := s.data.Connections.Get(ctx, in.ID)
 	if err != nil {
 		return nil, err
 	}
-	return &connectorOutput{Body: s.toConnectorDTO(c, true)}, nil
+	return &connectorOutput{Body: toConnectorDTO(c)}, nil
 }
 
 type updateConnectorInput struct {
@@ -125,56 +121,18 @@ type updateConnectorInput struct {
 }
 
 func (s *Server) updateConnector(ctx context.Context, in *updateConnectorInput) (*connectorOutput, error) {
-	cur, err := s.store.GetConnector(ctx, in.ID)
+	c, err := s.data.Connections.Update(ctx, in.ID, in.Body.input(), principalFrom(ctx).Username)
 	if err != nil {
-		return nil, err
+		return nil, connectionsError(err)
 	}
-	b := in.Body
-	config := orEmpty(b.Config)
-	if b.Type == cur.Type {
-		stored := map[string]any{}
-		_ = json.Unmarshal(cur.Config, &stored)
-		if conn, err := s.data.Runs.Connectors().Get(b.Type); err == nil {
-			config = conn.Spec().Config.MergeSecrets(config, stored)
-		}
-	}
-	if _, err := s.checkConnectorConfig(b.Type, config); err != nil {
-		return nil, err
-	}
-	cfg, err := json.Marshal(config)
-	if err != nil {
-		return nil, invalid("body.config", err.Error(), nil)
-	}
-	c, err := s.store.UpdateConnector(ctx, store.Connector{ID: in.ID, Name: b.Name, Type: b.Type, Description: b.Description,
-		Config: cfg, UpdatedBy: principalFrom(ctx).Username})
-	if err != nil {
-		return nil, err
-	}
-	return &connectorOutput{Body: s.toConnectorDTO(c, true)}, nil
+	return &connectorOutput{Body: toConnectorDTO(c)}, nil
 }
 
 func (s *Server) deleteConnector(ctx context.Context, in *connectorIDInput) (*noContent, error) {
-	if err := s.store.DeleteConnector(ctx, in.ID, principalFrom(ctx).Username); err != nil {
+	if err := s.data.Connections.Delete(ctx, in.ID, principalFrom(ctx).Username); err != nil {
 		return nil, err
 	}
 	return &noContent{}, nil
-}
-
-// savedConnector loads a saved connector with its type and full config.
-func (s *Server) savedConnector(ctx context.Context, id string) (connector.Connector, map[string]any, error) {
-	c, err := s.store.GetConnector(ctx, id)
-	if err != nil {
-		return nil, nil, err
-	}
-	conn, err := s.data.Runs.Connectors().Get(c.Type)
-	if err != nil {
-		return nil, nil, conflict("connector type " + c.Type + " is not available in this server")
-	}
-	cfg := map[string]any{}
-	if err := json.Unmarshal(c.Config, &cfg); err != nil {
-		return nil, nil, err
-	}
-	return conn, cfg, nil
 }
 
 // CheckResult says whether a saved connector can connect.
@@ -184,21 +142,11 @@ type CheckResult struct {
 }
 
 func (s *Server) checkConnector(ctx context.Context, in *connectorIDInput) (*struct{ Body CheckResult }, error) {
-	conn, cfg, err := s.savedConnector(ctx, in.ID)
+	res, err := s.data.Connections.Check(ctx, in.ID)
 	if err != nil {
-		return nil, err
+		return nil, connectionsError(err)
 	}
-	ch, ok := conn.(connector.Checker)
-	if !ok {
-		return &struct{ Body CheckResult }{Body: CheckResult{OK: true, Message: "connector type " + conn.Spec().Name + " has no connection to test; its config is valid"}}, nil
-	}
-	if err := ch.Check(ctx, s.data.Runs.Env(), cfg); err != nil {
-		if errors.Is(err, context.Canceled) {
-			return nil, err
-		}
-		return &struct{ Body CheckResult }{Body: CheckResult{OK: false, Message: err.Error()}}, nil
-	}
-	return &struct{ Body CheckResult }{Body: CheckResult{OK: true, Message: "connection works"}}, nil
+	return &struct{ Body CheckResult }{Body: CheckResult{OK: res.OK, Message: res.Message}}, nil
 }
 
 // Catalog is what a connector can read: streams with their fields.
@@ -218,20 +166,9 @@ type Stream struct {
 }
 
 func (s *Server) discoverConnector(ctx context.Context, in *connectorIDInput) (*struct{ Body Catalog }, error) {
-	conn, cfg, err := s.savedConnector(ctx, in.ID)
+	cat, err := s.data.Connections.Discover(ctx, in.ID)
 	if err != nil {
-		return nil, err
-	}
-	d, ok := conn.(connector.Discoverer)
-	if !ok {
-		return nil, newProblem(http.StatusUnprocessableEntity, "connector type "+conn.Spec().Name+" cannot list its streams")
-	}
-	cat, err := d.Discover(ctx, s.data.Runs.Env(), cfg)
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return nil, err
-		}
-		return nil, newProblem(http.StatusUnprocessableEntity, "discover failed: "+err.Error())
+		return nil, connectionsError(err)
 	}
 	out := Catalog{Streams: []Stream{}}
 	for _, st := range cat.Streams {

@@ -8,6 +8,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/dataaggregator/aggregator/internal/configspec"
+	"github.com/dataaggregator/aggregator/internal/connections"
 	"github.com/dataaggregator/aggregator/internal/pipeline"
 	"github.com/dataaggregator/aggregator/internal/pipelines"
 	"github.com/dataaggregator/aggregator/internal/runs"
@@ -21,6 +22,9 @@ type DataDeps struct {
 	// Runs validates, previews, starts and cancels runs; it also holds the
 	// connector and transformation registries and the connector Env.
 	Runs *runs.Service
+	// Connections owns saved connectors (secrets sealed at rest, redacted on
+	// read).
+	Connections *connections.Service
 	// UploadDir is where uploads are stored (DATA_DIR/uploads).
 	UploadDir string
 	// MaxUploadBytes limits one uploaded file (default 100 MiB).

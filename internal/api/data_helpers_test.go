@@ -8,11 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dataaggregator/aggregator/internal/connections"
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/connector/files/csv"
 	"github.com/dataaggregator/aggregator/internal/connector/postgres"
 	"github.com/dataaggregator/aggregator/internal/pipelines"
 	"github.com/dataaggregator/aggregator/internal/runs"
+	"github.com/dataaggregator/aggregator/internal/secrets"
 	"github.com/dataaggregator/aggregator/internal/store"
 	"github.com/dataaggregator/aggregator/internal/transform"
 )
@@ -24,6 +26,9 @@ type testData struct {
 	runs  *runs.Service
 	files string // the file root pipelines read and write
 }
+
+// testEncryptionKey seals saved connectors' secrets in API tests.
+const testEncryptionKey = "api-test-encryption-key-0123456789abcdef"
 
 // testMaxUpload is the upload limit in API tests.
 const testMaxUpload = 64 << 10
@@ -44,8 +49,16 @@ func newTestData(t *testing.T, st *store.Store, logger *slog.Logger, opts setupO
 		t.Fatal(err)
 	}
 	uploads := filepath.Join(dir, "uploads")
-	ro := runs.Options{Store: st, Connectors: conns, Transforms: trs, Logger: logger,
-		Env: connector.Env{FileRoots: []string{files}, UploadDir: uploads}}
+	connEnv := connector.Env{FileRoots: []string{files}, UploadDir: uploads}
+	keys, err := secrets.NewKeyring(testEncryptionKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved, err := connections.New(connections.Options{Store: st, Connectors: conns, Keys: keys, Env: connEnv, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro := runs.Options{Store: st, Connectors: conns, Transforms: trs, Logger: logger, Env: connEnv, SavedConnectors: saved}
 	if opts.runOpts != nil {
 		opts.runOpts(&ro)
 	}
@@ -66,9 +79,9 @@ func newTestData(t *testing.T, st *store.Store, logger *slog.Logger, opts setupO
 		<-done
 	})
 	pls, err := pipelines.New(pipelines.Options{Store: st, Connectors: conns, Transforms: trs,
-		Resolver: runs.Resolver{Store: st}, Env: svc.Env(), Logger: logger})
+		Resolver: runs.Resolver{Store: st, Connectors: saved}, Env: svc.Env(), Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testData{deps: DataDeps{Runs: svc, Pipelines: pls, UploadDir: uploads, MaxUploadBytes: testMaxUpload}, runs: svc, files: files}
+	return &testData{deps: DataDeps{Runs: svc, Pipelines: pls, Connections: saved, UploadDir: uploads, MaxUploadBytes: testMaxUpload}, runs: svc, files: files}
 }

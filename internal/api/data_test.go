@@ -356,8 +356,11 @@ func TestConnectorSecretsNeverLeave(t *testing.T) {
 		t.Fatalf("update: %d %s", r.status, r.body)
 	}
 	stored, err := e.store.GetConnector(context.Background(), c.ID)
-	if err != nil || !strings.Contains(string(stored.Config), secret) || !strings.Contains(string(stored.Config), "orders_v2") {
-		t.Fatalf("stored config after a redacted update: %s (%v)", stored.Config, err)
+	if err != nil || strings.Contains(string(stored.Config)+stored.Secrets, secret) || !strings.Contains(string(stored.Config), "orders_v2") || stored.Secrets == "" {
+		t.Fatalf("stored row after a redacted update: %s %q (%v)", stored.Config, stored.Secrets, err)
+	}
+	if _, full, err := e.data.deps.Connections.Resolve(context.Background(), "warehouse"); err != nil || full["password"] != secret {
+		t.Fatalf("secret after a redacted update: %v (%v)", full["password"], err)
 	}
 	// Viewers and executives never see configs; the list shows none.
 	for _, role := range []auth.Role{auth.RoleViewer, auth.RoleExecutive, auth.RoleExecutor} {

@@ -62,14 +62,19 @@ func (p Postgres) set() bool {
 // Config is the whole validated configuration. It is plain data: build it with
 // Load, adjust fields, then call Validate.
 type Config struct {
-	Port        int         // PORT
-	DataDir     string      // DATA_DIR
-	DatabaseURL string      // DATABASE_URL (secret: may hold a password)
-	Postgres    Postgres    // POSTGRES_*
-	RedisURL    string      // REDIS_URL (secret: may hold a password)
-	SecretKey   string      // SECRET_KEY (secret)
-	Environment Environment // ENVIRONMENT
-	PublicURL   string      // PUBLIC_URL; default http://localhost:PORT
+	Port        int      // PORT
+	DataDir     string   // DATA_DIR
+	DatabaseURL string   // DATABASE_URL (secret: may hold a password)
+	Postgres    Postgres // POSTGRES_*
+	RedisURL    string   // REDIS_URL (secret: may hold a password)
+	SecretKey   string   // SECRET_KEY (secret)
+	// EncryptionKey seals saved connectors' secrets (ENCRYPTION_KEY, secret);
+	// EncryptionKeyPrevious are keys being rotated out, still readable
+	// (ENCRYPTION_KEY_PREVIOUS, comma-separated, secret).
+	EncryptionKey         string
+	EncryptionKeyPrevious []string
+	Environment           Environment // ENVIRONMENT
+	PublicURL             string      // PUBLIC_URL; default http://localhost:PORT
 
 	AutoInitDB               bool   // AUTO_INIT_DB
 	CreateDevUser            bool   // CREATE_DEV_USER
@@ -89,6 +94,11 @@ type Config struct {
 	AccessTokenTTL  time.Duration // ACCESS_TOKEN_TTL
 	RefreshTokenTTL time.Duration // REFRESH_TOKEN_TTL
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
+
+	// AllowedOutbound lists extra hosts or CIDRs the server may dial beyond
+	// the outbound guard's defaults (ALLOWED_OUTBOUND_HOSTS, comma-separated).
+	// Link-local and cloud-metadata addresses stay refused whatever it says.
+	AllowedOutbound []string
 }
 
 // Default returns the configuration used when no variable is set.
@@ -136,6 +146,9 @@ func Load(env func(string) string) (Config, error) {
 	c.Postgres.DB = p.str("POSTGRES_DB")
 	c.RedisURL = p.str("REDIS_URL")
 	c.SecretKey = env("SECRET_KEY")
+	c.EncryptionKey = strings.TrimSpace(env("ENCRYPTION_KEY"))
+	c.EncryptionKeyPrevious = splitList(env("ENCRYPTION_KEY_PREVIOUS"))
+	c.AllowedOutbound = splitList(p.str("ALLOWED_OUTBOUND_HOSTS"))
 	if v := p.str("ENVIRONMENT"); v != "" {
 		c.Environment = Environment(strings.ToLower(v))
 	}
@@ -311,6 +324,25 @@ func (c *Config) Validate() error {
 		bad("SECRET_KEY", "must be at least %d characters, got %d", MinSecretKeyLength, len(c.SecretKey))
 	}
 
+	switch {
+	case c.EncryptionKey == "" && c.Environment == Production:
+		bad("ENCRYPTION_KEY", "is required in production (at least %d characters; generate one with `openssl rand -hex 32`)", MinSecretKeyLength)
+	case c.EncryptionKey != "" && len(c.EncryptionKey) < MinSecretKeyLength:
+		bad("ENCRYPTION_KEY", "must be at least %d characters, got %d", MinSecretKeyLength, len(c.EncryptionKey))
+	}
+	for i, k := range c.EncryptionKeyPrevious {
+		if len(k) < MinSecretKeyLength {
+			bad("ENCRYPTION_KEY_PREVIOUS", "entry %d must be at least %d characters, got %d", i+1, MinSecretKeyLength, len(k))
+		}
+	}
+	for i, h := range c.AllowedOutbound {
+		if strings.ContainsAny(h, "/:") {
+			if _, _, err := net.ParseCIDR(h); err != nil && net.ParseIP(h) == nil {
+				bad("ALLOWED_OUTBOUND_HOSTS", "entry %d must be a host name, an IP address or a CIDR such as 10.0.0.0/8, got %q", i+1, h)
+			}
+		}
+	}
+
 	if c.CreateDevUser && c.Environment == Production {
 		bad("CREATE_DEV_USER", "is refused in production")
 	}
@@ -419,6 +451,10 @@ func (c *Config) UploadDir() string { return filepath.Join(c.DataDir, "uploads")
 
 // SecretFile is where the development SECRET_KEY is kept: DATA_DIR/secret_key.
 func (c *Config) SecretFile() string { return filepath.Join(c.DataDir, "secret_key") }
+
+// EncryptionKeyFile is where the development ENCRYPTION_KEY is kept:
+// DATA_DIR/encryption_key.
+func (c *Config) EncryptionKeyFile() string { return filepath.Join(c.DataDir, "encryption_key") }
 
 // Roots returns FILE_ROOTS, or the default roots when unset: DATA_DIR/files,
 // plus ./examples outside production and staging so that the shipped

@@ -54,6 +54,8 @@ func TestLoadParsesEveryVariable(t *testing.T) {
 		"LOG_LEVEL": "DEBUG", "LOG_FORMAT": "text", "MAX_UPLOAD_BYTES": "1048576", "MAX_BODY_BYTES": "2048",
 		"FILE_ROOTS": "/srv/in,/srv/out", "RUN_WORKERS": "4", "RUN_MAX_ATTEMPTS": "5", "API_RATE_LIMIT": "0",
 		"ACCESS_TOKEN_TTL": "10m", "REFRESH_TOKEN_TTL": "24h", "SHUTDOWN_TIMEOUT": "5s",
+		"ENCRYPTION_KEY": " " + goodSecret + "e ", "ENCRYPTION_KEY_PREVIOUS": goodSecret + "1," + goodSecret + "2",
+		"ALLOWED_OUTBOUND_HOSTS": "api.example.com, 10.1.0.0/16",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -65,6 +67,8 @@ func TestLoadParsesEveryVariable(t *testing.T) {
 		CORSOrigins: []string{"https://a.example.com", "https://b.example.com"}, LogLevel: "debug", LogFormat: "text",
 		MaxUploadBytes: 1 << 20, MaxBodyBytes: 2048, FileRoots: []string{"/srv/in", "/srv/out"}, RunWorkers: 4,
 		RunMaxAttempts: 5, APIRateLimit: 0, AccessTokenTTL: 10 * time.Minute, RefreshTokenTTL: 24 * time.Hour, ShutdownTimeout: 5 * time.Second,
+		EncryptionKey: goodSecret + "e", EncryptionKeyPrevious: []string{goodSecret + "1", goodSecret + "2"},
+		AllowedOutbound: []string{"api.example.com", "10.1.0.0/16"},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Fatalf("Load mismatch (-want +got):\n%s", diff)
@@ -117,10 +121,20 @@ func TestValidate(t *testing.T) {
 		{"defaults", func(*Config) {}, nil},
 		{"port range", func(c *Config) { c.Port = 70000 }, []string{"PORT: must be between 1 and 65535, got 70000"}},
 		{"environment", func(c *Config) { c.Environment = "prod" }, []string{`ENVIRONMENT: must be development, staging or production, got "prod"`}},
-		{"production needs secret", func(c *Config) { c.Environment = Production }, []string{"SECRET_KEY: is required in production"}},
+		{"production needs keys", func(c *Config) { c.Environment = Production }, []string{"SECRET_KEY: is required in production", "ENCRYPTION_KEY: is required in production"}},
 		{"short secret", func(c *Config) { c.SecretKey = "abc" }, []string{"SECRET_KEY: must be at least 32 characters, got 3"}},
-		{"production ok", func(c *Config) { c.Environment = Production; c.SecretKey = goodSecret }, nil},
-		{"dev user in production", func(c *Config) { c.Environment = Production; c.SecretKey = goodSecret; c.CreateDevUser = true },
+		{"short encryption keys", func(c *Config) { c.EncryptionKey = "abc"; c.EncryptionKeyPrevious = []string{goodSecret, "x"} }, []string{
+			"ENCRYPTION_KEY: must be at least 32 characters, got 3", "ENCRYPTION_KEY_PREVIOUS: entry 2 must be at least 32 characters, got 1"}},
+		{"outbound hosts", func(c *Config) { c.AllowedOutbound = []string{"api.example.com", "10.0.0.0/33", "fd00::1", "host:80"} }, []string{
+			`ALLOWED_OUTBOUND_HOSTS: entry 2 must be a host name, an IP address or a CIDR such as 10.0.0.0/8, got "10.0.0.0/33"`,
+			`ALLOWED_OUTBOUND_HOSTS: entry 4 must be`}},
+		{"production ok", func(c *Config) { c.Environment = Production; c.SecretKey = goodSecret; c.EncryptionKey = goodSecret }, nil},
+		{"dev user in production", func(c *Config) {
+			c.Environment = Production
+			c.SecretKey = goodSecret
+			c.EncryptionKey = goodSecret
+			c.CreateDevUser = true
+		},
 			[]string{"CREATE_DEV_USER: is refused in production"}},
 		{"database url scheme", func(c *Config) { c.DatabaseURL = "mysql://h/db" }, []string{`DATABASE_URL: scheme must be postgres:// or postgresql://, got "mysql"`}},
 		{"database url no host", func(c *Config) { c.DatabaseURL = "postgres:///db" }, []string{"DATABASE_URL: must name a host"}},
@@ -132,7 +146,11 @@ func TestValidate(t *testing.T) {
 		{"cors entry", func(c *Config) { c.CORSOrigins = []string{"https://ok.example.com", "ftp://x", "https://x.com/path"} }, []string{
 			`CORS_ORIGINS: entry 2 must be an origin such as https://app.example.com, got "ftp://x"`,
 			`CORS_ORIGINS: entry 3 must be an origin`}},
-		{"cors wildcard in production", func(c *Config) { c.Environment = Production; c.SecretKey = goodSecret; c.CORSOrigins = []string{"*"} },
+		{"cors wildcard in production", func(c *Config) {
+			c.Environment = Production
+			c.SecretKey, c.EncryptionKey = goodSecret, goodSecret
+			c.CORSOrigins = []string{"*"}
+		},
 			[]string{`CORS_ORIGINS: "*" is refused in production`}},
 		{"cors wildcard in development", func(c *Config) { c.CORSOrigins = []string{"*"} }, nil},
 		{"log level", func(c *Config) { c.LogLevel = "verbose" }, []string{`LOG_LEVEL: must be debug, info, warn or error, got "verbose"`}},
@@ -212,6 +230,8 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	c.DatabaseURL = "postgres://user:db-pass-value@db:5432/agg?password=query-pass-value"
 	c.RedisURL = "redis://:redis-pass-value@cache:6379/0"
 	c.Postgres.Password = "pg-pass-value"
+	c.EncryptionKey = "encryption-key-value-encryption-key-value"
+	c.EncryptionKeyPrevious = []string{"previous-key-value-previous-key-value"}
 
 	var buf bytes.Buffer
 	slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "config", c)
@@ -220,7 +240,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		"%s ptr": fmt.Sprint(&c), "slog": buf.String(),
 	}
 	for name, out := range outputs {
-		for _, secret := range []string{"super-secret-key", "admin-pass-value", "db-pass-value", "query-pass-value", "redis-pass-value", "pg-pass-value"} {
+		for _, secret := range []string{"super-secret-key", "admin-pass-value", "db-pass-value", "query-pass-value", "redis-pass-value", "pg-pass-value", "encryption-key-value", "previous-key-value"} {
 			if strings.Contains(out, secret) {
 				t.Errorf("%s output leaks %q: %s", name, secret, out)
 			}
@@ -233,6 +253,32 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	c.DatabaseURL = "postgres://user:db-pass-value@%zz"
 	if err := c.Validate(); err == nil || strings.Contains(err.Error(), "db-pass-value") {
 		t.Errorf("Validate error leaks the URL: %v", err)
+	}
+}
+
+func TestEnsureEncryptionKey(t *testing.T) {
+	t.Parallel()
+	c := Default()
+	c.DataDir = filepath.Join(t.TempDir(), "data")
+	created, err := EnsureEncryptionKey(&c)
+	if err != nil || !created || len(c.EncryptionKey) != 64 {
+		t.Fatalf("EnsureEncryptionKey = %v, %v, key len %d", created, err, len(c.EncryptionKey))
+	}
+	if info, err := os.Stat(c.EncryptionKeyFile()); err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v", err)
+	}
+	again := Default()
+	again.DataDir = c.DataDir
+	if created, err := EnsureEncryptionKey(&again); err != nil || created || again.EncryptionKey != c.EncryptionKey {
+		t.Fatalf("second start: %v %v, key kept %v", created, err, again.EncryptionKey == c.EncryptionKey)
+	}
+	if again.EncryptionKey == again.SecretKey || c.SecretFile() == c.EncryptionKeyFile() {
+		t.Fatal("encryption key shares the SECRET_KEY file")
+	}
+	prod := Default()
+	prod.DataDir, prod.Environment = t.TempDir(), Production
+	if _, err := EnsureEncryptionKey(&prod); err == nil || err.Error() != "ENCRYPTION_KEY: is required in production" {
+		t.Fatalf("production: %v", err)
 	}
 }
 

@@ -43,6 +43,10 @@ func (c Config) redactedCopy() Config {
 	r.DatabaseURL = redactURL(c.DatabaseURL)
 	r.RedisURL = redactURL(c.RedisURL)
 	r.SecretKey = redactSecret(c.SecretKey)
+	r.EncryptionKey = redactSecret(c.EncryptionKey)
+	if len(c.EncryptionKeyPrevious) > 0 {
+		r.EncryptionKeyPrevious = []string{redacted}
+	}
 	r.AdminPassword = redactSecret(c.AdminPassword)
 	r.Postgres.Password = redactSecret(c.Postgres.Password)
 	return r
@@ -83,6 +87,9 @@ func (c Config) LogValue() slog.Value {
 		slog.String("postgres_password", r.Postgres.Password),
 		slog.String("redis_url", r.RedisURL),
 		slog.String("secret_key", r.SecretKey),
+		slog.String("encryption_key", r.EncryptionKey),
+		slog.Any("encryption_key_previous", r.EncryptionKeyPrevious),
+		slog.Any("allowed_outbound_hosts", r.AllowedOutbound),
 		slog.String("admin_password", r.AdminPassword),
 		slog.String("public_url", r.BaseURL()),
 		slog.Bool("auto_init_db", r.AutoInitDB),

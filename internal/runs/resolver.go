@@ -10,17 +10,38 @@ import (
 	"github.com/dataaggregator/aggregator/internal/store"
 )
 
-// Resolver resolves a spec's `connector: <name>` and `transformation: <name>` references through
-// the store (pipeline.Resolver).
-type Resolver struct{ Store *store.Store }
+// SavedConnectors gives the type and full config (secrets opened) of a saved connector by name
+// (connections.Service).
+type SavedConnectors interface {
+	Resolve(ctx context.Context, name string) (typ string, config map[string]any, err error)
+}
+
+// Resolver resolves a spec's `connector: <name>` and `transformation: <name>` references
+// (pipeline.Resolver): saved connectors through Connectors, which opens their sealed secrets,
+// saved transformations through the store.
+type Resolver struct {
+	Store      *store.Store
+	Connectors SavedConnectors
+}
 
 var _ pipeline.Resolver = Resolver{}
 
-// Connector returns the type and config of a saved connector.
+// Connector returns the type and full config of a saved connector. Without Connectors it reads
+// the store and refuses a connector whose secrets are sealed.
 func (r Resolver) Connector(ctx context.Context, name string) (pipeline.Saved, error) {
+	if r.Connectors != nil {
+		typ, cfg, err := r.Connectors.Resolve(ctx, name)
+		if err != nil {
+			return pipeline.Saved{}, describeMissing(err, "saved connector")
+		}
+		return pipeline.Saved{Type: typ, Config: cfg}, nil
+	}
 	c, err := r.Store.GetConnectorByName(ctx, name)
 	if err != nil {
 		return pipeline.Saved{}, describeMissing(err, "saved connector")
+	}
+	if c.Secrets != "" {
+		return pipeline.Saved{}, fmt.Errorf("saved connector %q has encrypted secrets and this process has no key to open them", c.Name)
 	}
 	cfg, err := configMap(c.Config)
 	if err != nil {

@@ -22,8 +22,11 @@ type Options struct {
 	Transforms *transform.Registry
 	// Env is given to connectors (file roots, upload directory); ResolveUpload is filled in from the
 	// store when nil.
-	Env    connector.Env
-	Logger *slog.Logger
+	Env connector.Env
+	// SavedConnectors resolves `connector: <name>` with the connector's secrets opened
+	// (connections.Service); without it, saved connectors with sealed secrets are refused.
+	SavedConnectors SavedConnectors
+	Logger          *slog.Logger
 	// Events receives run events; a new Broker when nil.
 	Events Publisher
 
@@ -142,7 +145,7 @@ func ParseSpec(text []byte) (*pipeline.Spec, error) { return pipeline.Parse(text
 // Plan validates a spec against the registries and the saved connectors and transformations; the
 // error is pipeline.Problems when the spec is wrong.
 func (s *Service) Plan(ctx context.Context, spec *pipeline.Spec) (*pipeline.Plan, error) {
-	return pipeline.Validate(ctx, spec, pipeline.Env{Connectors: s.conns, Transforms: s.trs, Resolver: Resolver{Store: s.st}})
+	return pipeline.Validate(ctx, spec, pipeline.Env{Connectors: s.conns, Transforms: s.trs, Resolver: Resolver{Store: s.st, Connectors: s.opts.SavedConnectors}})
 }
 
 // Actor is who started a run.
