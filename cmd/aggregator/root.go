@@ -43,6 +43,7 @@ flags override them.`,
 		newValidateCmd(),
 		newPreviewCmd(),
 		newConnectorsCmd(),
+		newSecretsCmd(),
 	)
 	return root
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/api"
 	"github.com/dataaggregator/aggregator/internal/auth"
 	"github.com/dataaggregator/aggregator/internal/config"
+	"github.com/dataaggregator/aggregator/internal/connections"
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/pipelines"
 	"github.com/dataaggregator/aggregator/internal/ratelimit"
@@ -63,6 +64,8 @@ type App struct {
 	runs       *runs.Service
 	pipelines  *pipelines.Service
 	dispatcher *runs.Dispatcher
+	// connections owns saved connectors (secrets sealed with the keyring).
+	connections *connections.Service
 }
 
 // New builds every service. On error everything built so far is released.
@@ -91,6 +94,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		return nil, err
 	} else if created {
 		log.InfoContext(ctx, "generated SECRET_KEY for development", "file", a.cfg.SecretFile())
+	}
+
+	keys, err := Keyring(ctx, &a.cfg, log)
+	if err != nil {
+		return nil, err
 	}
 
 	log.DebugContext(ctx, "configuration", "config", a.cfg) // Config redacts its secrets
@@ -154,6 +162,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	reg := prometheus.NewRegistry()
 	if err := reg.Register(collectors.NewDBStatsCollector(a.store.DB(), "metadata")); err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	if a.connections, err = newConnections(ctx, a.store, a.connectors, keys, a.connectorEnv(), log); err != nil {
+		return nil, err
 	}
 	if err := a.buildRuns(opts.Transforms); err != nil {
 		return nil, fmt.Errorf("runs: %w", err)

@@ -22,8 +22,8 @@ func (a *App) buildRuns(trs *transform.Registry) error {
 		}
 	}
 	svc, err := runs.New(runs.Options{
-		Store: a.store, Connectors: a.connectors, Transforms: trs, Logger: a.log,
-		Env: connector.Env{Logger: a.log, FileRoots: a.cfg.Roots(), UploadDir: a.cfg.UploadDir()},
+		Store: a.store, Connectors: a.connectors, Transforms: trs, Logger: a.log, Env: a.connectorEnv(),
+		SavedConnectors: a.connections,
 	})
 	if err != nil {
 		return err
@@ -34,7 +34,7 @@ func (a *App) buildRuns(trs *transform.Registry) error {
 		return err
 	}
 	pls, err := pipelines.New(pipelines.Options{Store: a.store, Connectors: a.connectors, Transforms: trs,
-		Resolver: runs.Resolver{Store: a.store}, Env: svc.Env(), Logger: a.log})
+		Resolver: runs.Resolver{Store: a.store, Connectors: a.connections}, Env: svc.Env(), Logger: a.log})
 	if err != nil {
 		return err
 	}
@@ -42,9 +42,15 @@ func (a *App) buildRuns(trs *transform.Registry) error {
 	return nil
 }
 
+// connectorEnv is what connectors get besides their config, the same for
+// runs, checks and previews.
+func (a *App) connectorEnv() connector.Env {
+	return connector.Env{Logger: a.log, FileRoots: a.cfg.Roots(), UploadDir: a.cfg.UploadDir()}
+}
+
 // dataDeps are the API's data services.
 func (a *App) dataDeps() api.DataDeps {
-	return api.DataDeps{Runs: a.runs, Pipelines: a.pipelines, UploadDir: a.cfg.UploadDir(), MaxUploadBytes: a.cfg.MaxUploadBytes}
+	return api.DataDeps{Runs: a.runs, Pipelines: a.pipelines, Connections: a.connections, UploadDir: a.cfg.UploadDir(), MaxUploadBytes: a.cfg.MaxUploadBytes}
 }
 
 // startRuns runs the dispatcher until ctx is cancelled; the returned function

@@ -71,6 +71,16 @@ type RotateReport struct {
 // (ENCRYPTION_KEY_PREVIOUS) keeps reading both forms. Rows that fail are reported in Failed and
 // the others are still done; the error is for the store failing.
 func (s *Service) Rotate(ctx context.Context) (RotateReport, error) {
+	return s.walk(ctx, false)
+}
+
+// SealPlaintext seals the secrets that earlier versions stored in plain text in the config, and
+// leaves sealed values as they are (servers call it at start; Rotate changes keys).
+func (s *Service) SealPlaintext(ctx context.Context) (RotateReport, error) {
+	return s.walk(ctx, true)
+}
+
+func (s *Service) walk(ctx context.Context, plaintextOnly bool) (RotateReport, error) {
 	rep := RotateReport{KeyID: s.keys.CurrentID()}
 	after := ""
 	for {
@@ -79,6 +89,9 @@ func (s *Service) Rotate(ctx context.Context) (RotateReport, error) {
 			return rep, fmt.Errorf("rotate: %w", err)
 		}
 		for _, c := range page {
+			if plaintextOnly && c.Secrets != "" {
+				continue
+			}
 			if err := s.rotateOne(ctx, c, &rep); err != nil {
 				if ctx.Err() != nil {
 					return rep, ctx.Err()

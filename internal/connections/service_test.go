@@ -245,16 +245,26 @@ func testRotate(t *testing.T, o setupOpts) {
 		t.Fatal(err)
 	}
 
+	// At start, a server seals the plain-text row and leaves the sealed ones alone.
+	rep, err := e.svc.SealPlaintext(bg)
+	if err != nil || rep.Sealed != 1 || rep.Resealed != 0 || rep.NoSecrets != 1 {
+		t.Fatalf("seal plaintext: %+v %v", rep, err)
+	}
+	row, _ := e.st.GetConnectorByName(bg, "legacy")
+	if strings.Contains(string(row.Config), "canary") || row.Secrets == "" {
+		t.Fatalf("legacy row not sealed: %s", row.Config)
+	}
+
 	// Nodes rolled to the new key keep reading the old one through the previous key.
 	rolled := newService(t, e.st, keyring(t, keyB, keyA))
 	if err := rolled.Verify(bg); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := rolled.Rotate(bg)
+	rep, err = rolled.Rotate(bg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Resealed != 3 || rep.Sealed != 1 || rep.NoSecrets != 1 || rep.Current != 0 || len(rep.Failed) != 0 {
+	if rep.Resealed != 4 || rep.Sealed != 0 || rep.NoSecrets != 1 || rep.Current != 0 || len(rep.Failed) != 0 {
 		t.Fatalf("rotate report: %+v", rep)
 	}
 	ids, err := e.st.ConnectorKeyIDs(bg)
@@ -270,10 +280,6 @@ func testRotate(t *testing.T, o setupOpts) {
 		if _, cfg, err := onlyNew.Resolve(bg, fmt.Sprintf("c%d", i)); err != nil || cfg["password"] != fmt.Sprintf("%s-%d", canary, i) {
 			t.Fatalf("c%d after rotation: %v %v", i, cfg, err)
 		}
-	}
-	row, _ := e.st.GetConnectorByName(bg, "legacy")
-	if strings.Contains(string(row.Config), "canary") || row.Secrets == "" {
-		t.Fatalf("legacy row not sealed: %s", row.Config)
 	}
 	if _, cfg, err := onlyNew.Resolve(bg, "legacy"); err != nil || cfg["password"] != canary+"-legacy" {
 		t.Fatalf("legacy after sealing: %v %v", cfg, err)

@@ -76,6 +76,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 				return nil, fmt.Errorf("open sqlite: create directory %s: %w", dir, err)
 			}
 		}
+		if err := privateFile(opts.DSN); err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
 		driver, dsn = "sqlite", sqliteDSN(opts.DSN)
 	case Postgres:
 		if strings.TrimSpace(opts.DSN) == "" {
@@ -112,6 +115,35 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// privateFile makes the SQLite database file readable by its owner only: it
+// is created empty with mode 0600 (SQLite gives its -wal and -shm files the
+// database file's mode), and an existing database file, WAL or shared-memory
+// file open to group or others is narrowed to 0600.
+func privateFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		info, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if info.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, 0o600); err != nil {
+				return fmt.Errorf("restrict %s to mode 0600: %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 // sqliteDSN adds the pragmas every connection needs: WAL for concurrent

@@ -160,3 +160,43 @@ func TestSQLiteOddPath(t *testing.T) {
 		t.Fatalf("database not at %s: %v", path, err)
 	}
 }
+
+// TestSQLiteFilesArePrivate: the database, its WAL and shared-memory files are
+// created with mode 0600 (the store holds password hashes and sealed
+// secrets), and a database file left open to others is narrowed.
+func TestSQLiteFilesArePrivate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "meta.db")
+	st, err := store.Open(ctx, store.Options{Dialect: store.SQLite, DSN: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		info, err := os.Stat(p)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if perm := info.Mode().Perm(); perm != 0o600 {
+			t.Errorf("%s has mode %04o, want 0600", filepath.Base(p), perm)
+		}
+	}
+	_ = st.Close()
+
+	// An existing database file readable by others is narrowed on open.
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st, err = store.Open(ctx, store.Options{Dialect: store.SQLite, DSN: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if info, _ := os.Stat(path); info.Mode().Perm() != 0o600 {
+		t.Fatalf("reopened database has mode %04o, want 0600", info.Mode().Perm())
+	}
+}
