@@ -20,6 +20,17 @@ func appendFloat(dst []byte, f float64) []byte {
 	return strconv.AppendFloat(dst, f, 'g', -1, 64)
 }
 
+// AppendFloatText appends f as every file writer writes a float: exactly as encoding/json writes a
+// float64 (the shortest text that reads back as f; plain decimals for 1e-6 <= |f| < 1e21: 3548482 and
+// 5552541.819999999, not 3.548482e+06; 1e-7 and 1e+21 beyond). NaN and infinities, which JSON cannot
+// hold, are NaN, +Inf and -Inf (the JSON writers quote them).
+func AppendFloatText(dst []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return strconv.AppendFloat(dst, f, 'g', -1, 64)
+	}
+	return appendFloatJSON(dst, f)
+}
+
 // appendFloatJSON appends f as encoding/json writes a float64: the shortest text that reads back as f,
 // in plain decimal notation for 1e-6 <= |f| < 1e21 (and zero), in exponent notation with at least one
 // exponent digit (1e-7, 1e+21) otherwise. f must be finite.

@@ -264,6 +264,15 @@ func (v Value) AppendText(dst []byte) []byte {
 	}
 }
 
+// AppendFileText appends the text a file writer (CSV, XML) writes for the value: AppendText, except
+// that floats are written as the JSON writers write them (AppendFloatText: 3548482, not 3.548482e+06).
+func (v Value) AppendFileText(dst []byte) []byte {
+	if v.k == KindFloat {
+		return AppendFloatText(dst, v.AsFloat())
+	}
+	return v.AppendText(dst)
+}
+
 // Equal reports whether two values have the same kind and the same content. Floats compare by bits
 // (NaN equals NaN), decimals by their canonical text.
 func (v Value) Equal(o Value) bool { return v.k == o.k && v.n == o.n && v.s == o.s }
@@ -436,9 +445,11 @@ func (v Value) AppendJSON(dst []byte) []byte {
 	case KindFloat:
 		f := v.AsFloat()
 		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return strconv.AppendQuote(dst, strconv.FormatFloat(f, 'g', -1, 64))
+			dst = append(dst, '"')
+			dst = AppendFloatText(dst, f)
+			return append(dst, '"')
 		}
-		return appendFloatJSON(dst, f)
+		return AppendFloatText(dst, f)
 	case KindDecimal:
 		return append(dst, v.s...)
 	case KindJSON:

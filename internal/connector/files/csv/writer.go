@@ -210,7 +210,7 @@ func (w *writer) appendValue(dst []byte, v record.Value) ([]byte, string) {
 		base64.StdEncoding.Encode(dst[start:], v.AsBytes())
 		return dst, ""
 	default:
-		text = v.AppendText(w.scratch[:0])
+		text = v.AppendFileText(w.scratch[:0])
 	}
 	w.scratch = text
 	if s.cs != nil {

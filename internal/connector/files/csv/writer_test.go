@@ -3,8 +3,10 @@ package csv_test
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -117,5 +119,34 @@ func TestWriterWindows1252(t *testing.T) {
 	var re *connector.RowError
 	if !errors.As(err, &re) || !strings.Contains(re.Rows[0].Reason, "Latin-1 cannot encode") {
 		t.Fatalf("euro in latin-1: %v", err)
+	}
+}
+
+// The CSV writer formats floats as the JSON writers and encoding/json do (3548482, not 3.548482e+06);
+// NaN and infinities, which JSON cannot hold, as NaN, +Inf, -Inf.
+func TestWriterFloatsAsEncodingJSON(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	env := connector.Env{FileRoots: []string{dir}}
+	s := record.MustSchema(record.Field{Name: "f", Kind: record.KindFloat})
+	fs := []float64{3548482, 5552541.819999999, 1e6, 1e20, 1e21, 1e-6, 1e-7, 0.1, -0.5, 123456789012345678, 5e-324, 1.7976931348623157e308}
+	var rows []record.Row
+	want := "f\n"
+	for _, f := range fs {
+		rows = append(rows, record.Row{record.Float(f)})
+		j, err := json.Marshal(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want += string(j) + "\n"
+	}
+	rows = append(rows, record.Row{record.Float(math.NaN())}, record.Row{record.Float(math.Inf(1))}, record.Row{record.Float(math.Inf(-1))})
+	want += "NaN\n+Inf\n-Inf\n"
+	if err := write(t, env, map[string]any{"path": "f.csv"}, connector.Overwrite, s, rows...); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, "f.csv"))
+	if string(got) != want {
+		t.Fatalf("file\n%s\nwant\n%s", got, want)
 	}
 }

@@ -75,6 +75,7 @@ type reader struct {
 	dec                 *ejson.Decoder
 	schema              *record.Schema
 	conv                *jsonrec.Converter
+	dups                *jsonrec.Duplicates
 	q                   filekit.Batches[element]
 	samples             []element // the inference sample, then q.Samples
 	index               int64     // elements read from the decoder
@@ -136,7 +137,14 @@ func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req co
 	r.q.From(r.sc.off)
 	r.conv = jsonrec.NewConverter(r.schema)
 	r.conv.WarnUnknown(env.Logger, name, cfg.InferRows)
+	r.dups = r.conv.CountDuplicates(env.Logger, name, "record")
 	return r, nil
+}
+
+// Close closes the file and logs how many duplicate keys were met, if any.
+func (r *reader) Close() error {
+	r.dups.Summary()
+	return r.InputCloser.Close()
 }
 
 // start opens the file and walks to the first element of the records array.

@@ -62,6 +62,7 @@ type reader struct {
 	lr                  *filekit.LineReader
 	schema              *record.Schema
 	conv                *jsonrec.Converter
+	dups                *jsonrec.Duplicates
 	q                   filekit.Batches[sample]
 	samples             []sample // the inference sample, then q.Samples
 	st                  state
@@ -116,7 +117,14 @@ func (format) Reader(ctx context.Context, env connector.Env, cfg *Config, req co
 	r.q.From(r.st.Offset)
 	r.conv = jsonrec.NewConverter(r.schema)
 	r.conv.WarnUnknown(env.Logger, name, cfg.InferRows)
+	r.dups = r.conv.CountDuplicates(env.Logger, name, "line")
 	return r, nil
+}
+
+// Close closes the file and logs how many duplicate keys were met, if any.
+func (r *reader) Close() error {
+	r.dups.Summary()
+	return r.InputCloser.Close()
 }
 
 // line reads the next non-blank line; sample.reason is set when it is not a JSON object.

@@ -614,7 +614,7 @@ func closeTag(dst []byte, name string) []byte {
 	return append(append(append(dst, "</"...), name...), '>')
 }
 
-// appendValue appends a value's text, escaped: bytes as base64, the rest as Value.AppendText.
+// appendValue appends a value's text, escaped: bytes as base64, the rest as Value.AppendFileText.
 func appendValue(dst []byte, v record.Value) []byte {
 	if v.Kind() == record.KindBytes {
 		return appendEscaped(dst, base64.StdEncoding.EncodeToString(v.AsBytes()))
@@ -623,7 +623,7 @@ func appendValue(dst []byte, v record.Value) []byte {
 	case record.KindString, record.KindDecimal, record.KindJSON:
 		return appendEscaped(dst, v.Str())
 	}
-	return v.AppendText(dst) // numbers, booleans, dates and timestamps need no escaping
+	return v.AppendFileText(dst) // numbers, booleans, dates and timestamps need no escaping
 }
 
 // appendEscaped escapes text for element content and attribute values as xml.EscapeText does:

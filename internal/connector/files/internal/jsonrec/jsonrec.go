@@ -144,14 +144,21 @@ const (
 	seenNull = 1 << iota
 	seenBool
 	seenInt
-	seenFloat
+	seenWideInt // an integer beyond ±2^53, which a float64 cannot hold exactly
+	seenFloat   // a number a float64 holds exactly (record.ParseFloatExact)
+	seenDecimal // a number neither int64 nor float64 holds exactly
 	seenString
 	seenComplex
+
+	seenNumber = seenInt | seenWideInt | seenFloat | seenDecimal
 )
 
 // Inferrer infers a schema from sample objects: field order is first appearance; a field of only
 // booleans is bool, of integers int, of numbers float, of objects or arrays json, of strings the
 // narrowest of date, timestamp or string; a mix is json (objects with other values) or string.
+// Numbers are never rounded: a field holding a number that neither int64 nor float64 holds exactly
+// (2^64+1, a 30-digit integer, 1.00000000000000000000001, 1e-400), or integers beyond ±2^53 mixed
+// with fractions, is decimal.
 type Inferrer struct {
 	names []string
 	index map[string]int
@@ -189,10 +196,16 @@ func (in *Inferrer) Observe(obj []byte) error {
 		case val[0] == '{' || val[0] == '[':
 			in.seen[i] |= seenComplex
 		default:
-			if _, err := strconv.ParseInt(string(val), 10, 64); err == nil {
+			num := string(val)
+			if n, err := strconv.ParseInt(num, 10, 64); err == nil {
 				in.seen[i] |= seenInt
-			} else {
+				if n > 1<<53 || n < -(1<<53) {
+					in.seen[i] |= seenWideInt
+				}
+			} else if _, exact, err := record.ParseFloatExact(num); err == nil && exact {
 				in.seen[i] |= seenFloat
+			} else {
+				in.seen[i] |= seenDecimal
 			}
 		}
 	})
@@ -232,15 +245,20 @@ func sortStrings(s []string) {
 
 func (in *Inferrer) kind(i int) record.Kind {
 	s := in.seen[i] &^ seenNull
+	if s != 0 && s&^seenNumber == 0 {
+		switch {
+		case s&(seenFloat|seenDecimal) == 0:
+			return record.KindInt
+		case s&seenDecimal != 0 || s&seenWideInt != 0:
+			return record.KindDecimal
+		}
+		return record.KindFloat
+	}
 	switch s {
 	case 0:
 		return record.KindString
 	case seenBool:
 		return record.KindBool
-	case seenInt:
-		return record.KindInt
-	case seenInt | seenFloat, seenFloat:
-		return record.KindFloat
 	case seenString:
 		switch k := in.text[i].Fields()[0].Kind; k {
 		case record.KindDate, record.KindTimestamp:
@@ -258,15 +276,24 @@ func (in *Inferrer) kind(i int) record.Kind {
 type Converter struct {
 	// Unknown, when set, is called once for each key that is not in the schema (the first 100).
 	Unknown func(key string)
-	unknown map[string]bool
-	arena   []byte
-	s       *record.Schema
-	index   map[string]int
+	// Duplicate, when set, is called by Add for each key that appears more than once in one object
+	// (pos is the object's position in the file); the last value is kept, as encoding/json does.
+	Duplicate func(pos int64, key string)
+	unknown   map[string]bool
+	// Duplicate keys: seen[j] == gen when field j was set in the current object; other lists the
+	// keys outside the schema met in it; dups the keys met again.
+	seen  []uint32
+	gen   uint32
+	other []string
+	dups  []string
+	arena []byte
+	s     *record.Schema
+	index map[string]int
 }
 
 // NewConverter makes a converter for rows of schema s.
 func NewConverter(s *record.Schema) *Converter {
-	c := &Converter{s: s, index: make(map[string]int, len(s.Fields))}
+	c := &Converter{s: s, index: make(map[string]int, len(s.Fields)), seen: make([]uint32, len(s.Fields))}
 	for i, f := range s.Fields {
 		c.index[f.Name] = i
 	}
@@ -456,18 +483,25 @@ func (c *Converter) Value(val []byte, k record.Kind) (record.Value, string) {
 			}
 			n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
 			if err != nil {
+				if errors.Is(err, strconv.ErrRange) {
+					return record.Null, fmt.Sprintf("integer %s is outside the int64 range; declare the field decimal in types to keep it", abbrev(val))
+				}
 				return record.Null, fmt.Sprintf("invalid integer %s", abbrev(val))
 			}
 			return record.Int(n), ""
 		case record.KindFloat:
 			if !isStr {
-				if f, ok := filekit.FastFloat(val); ok {
+				if f, ok := filekit.FastFloat(val); ok { // at most 15 digits: always exact
 					return record.Float(f), ""
 				}
 			}
-			f, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+			f, exact, err := record.ParseFloatExact(strings.TrimSpace(num))
 			if err != nil {
 				return record.Null, fmt.Sprintf("invalid number %s", abbrev(val))
+			}
+			if !exact {
+				return record.Null, fmt.Sprintf("number %s does not fit a float exactly (it would become %s); declare the field decimal in types to keep it",
+					abbrev(val), strconv.FormatFloat(f, 'g', -1, 64))
 			}
 			return record.Float(f), ""
 		default:
@@ -514,18 +548,45 @@ func abbrev(b []byte) string {
 }
 
 // Row fills row (of the converter's schema) from the object obj. It returns the field and reason of
-// the first value that does not convert; keys the schema lacks are ignored.
+// the first value that does not convert; keys the schema lacks are ignored. A key met twice keeps its
+// last value; Dups lists such keys afterwards.
 func (c *Converter) Row(obj []byte, row record.Row) (field, reason string, err error) {
 	it, err := newIter(obj)
 	if err != nil {
 		return "", "", err
 	}
+	c.gen++
+	if c.gen == 0 { // wrapped: forget every mark
+		clear(c.seen)
+		c.gen = 1
+	}
+	c.other, c.dups = c.other[:0], c.dups[:0]
 	for {
 		kq, val, ok := it.next()
 		if !ok {
 			return "", "", nil
 		}
 		j, known := c.index[string(Key(kq))]
+		if known {
+			if c.seen[j] == c.gen {
+				c.dups = append(c.dups, c.s.Fields[j].Name)
+			}
+			c.seen[j] = c.gen
+		} else {
+			k := string(Key(kq))
+			dup := false
+			for _, o := range c.other {
+				if o == k {
+					dup = true
+					break
+				}
+			}
+			if dup {
+				c.dups = append(c.dups, k)
+			} else {
+				c.other = append(c.other, k)
+			}
+		}
 		if !known {
 			if c.Unknown != nil && len(c.unknown) < 100 {
 				if k := Key(kq); !c.unknown[string(k)] {
@@ -545,6 +606,9 @@ func (c *Converter) Row(obj []byte, row record.Row) (field, reason string, err e
 		row[j] = v
 	}
 }
+
+// Dups returns the keys the last Row met more than once (valid until the next Row).
+func (c *Converter) Dups() []string { return c.dups }
 
 // AppendObject appends row as a JSON object with the schema's field names.
 func AppendObject(dst []byte, s *record.Schema, row record.Row) []byte {
