@@ -11,6 +11,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/engine"
 	"github.com/dataaggregator/aggregator/internal/pipeline"
+	"github.com/dataaggregator/aggregator/internal/record"
 )
 
 // Validation is the outcome of checking a spec: every problem (none when valid) and the warnings
@@ -55,7 +56,8 @@ func (s *Service) Validate(ctx context.Context, raw []byte, deep bool) (Validati
 // and the service share it.
 func Deep(ctx context.Context, plan *pipeline.Plan, env connector.Env, log *slog.Logger) (pipeline.Problems, error) {
 	var ps pipeline.Problems
-	if _, err := engine.Schemas(ctx, plan, engine.Options{Env: env, Logger: log}); err != nil {
+	schemas, err := engine.Schemas(ctx, plan, engine.Options{Env: env, Logger: log})
+	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -65,7 +67,7 @@ func Deep(ctx context.Context, plan *pipeline.Plan, env connector.Env, log *slog
 		}
 		ps = append(ps, nps...)
 	}
-	ps = append(ps, destinationProblems(ctx, plan, env)...)
+	ps = append(ps, destinationProblems(ctx, plan, env, schemas)...)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
@@ -80,14 +82,15 @@ func Deep(ctx context.Context, plan *pipeline.Plan, env connector.Env, log *slog
 }
 
 // destinationProblems checks each destination without writing: with its connector's
-// connector.DestinationChecker when it has one, else with its connector.Checker (connect).
-func destinationProblems(ctx context.Context, plan *pipeline.Plan, env connector.Env) pipeline.Problems {
+// connector.DestinationChecker when it has one (given the destination's input schema when every
+// node initialised), else with its connector.Checker (connect).
+func destinationProblems(ctx context.Context, plan *pipeline.Plan, env connector.Env, schemas map[string]*record.Schema) pipeline.Problems {
 	var ps pipeline.Problems
 	for _, n := range plan.Destinations {
 		var err error
 		switch c := n.Destination.(type) {
 		case connector.DestinationChecker:
-			err = c.CheckDestination(ctx, env, n.Config, connector.WriteRequest{Stream: n.Stream, Mode: n.Write.Mode, Key: n.Write.Key})
+			err = c.CheckDestination(ctx, env, n.Config, connector.WriteRequest{Stream: n.Stream, Mode: n.Write.Mode, Key: n.Write.Key, Schema: schemas[n.ID], Node: n.ID})
 		case connector.Checker:
 			err = c.Check(ctx, env, n.Config)
 		}

@@ -15,10 +15,11 @@ type Connector struct{}
 func New() *Connector { return &Connector{} }
 
 var (
-	_ connector.Checker     = (*Connector)(nil)
-	_ connector.Discoverer  = (*Connector)(nil)
-	_ connector.Source      = (*Connector)(nil)
-	_ connector.Destination = (*Connector)(nil)
+	_ connector.Checker            = (*Connector)(nil)
+	_ connector.Discoverer         = (*Connector)(nil)
+	_ connector.Source             = (*Connector)(nil)
+	_ connector.Destination        = (*Connector)(nil)
+	_ connector.DestinationChecker = (*Connector)(nil)
 )
 
 // Spec describes the connector.
@@ -78,5 +79,14 @@ func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]
 func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) (connector.Writer, error) {
 	return sqlkit.Hand(ctx, sqlkit.ForWriter(c.kit(), tableConfig, req), raw, func(cfg Config, db *sql.DB) (connector.Writer, error) {
 		return sqlkit.NewWriter(ctx, db, c.dialect(ctx, db), sqlkit.WriteOptions{Schema: cfg.Database, Table: sqlkit.TableOf(cfg.TableConfig, req), Req: req, Log: sqlkit.Logger(env), Secrets: cfg.secrets()})
+	})
+}
+
+// CheckDestination checks, without writing, that a run could write the configured table (see
+// sqlkit.CheckTarget). Privileges are not read beforehand (MySQL grants through roles and wildcards
+// are not resolved here); a missing one fails the run's first statement with the server's message.
+func (c *Connector) CheckDestination(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) error {
+	return sqlkit.CheckDestination(ctx, c.kit(), raw, req, tableConfig, func(_ context.Context, cfg Config, db *sql.DB) (sqlkit.Inspector, string, error) {
+		return sqlkit.DialectInspector(&Dialect{}, db, "database"), cfg.Database, nil
 	})
 }

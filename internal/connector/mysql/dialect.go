@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -52,6 +51,12 @@ func (d *Dialect) CurrentSchema(ctx context.Context, db sqlkit.Queryer) (string,
 	return s.String, nil
 }
 
+func (d *Dialect) SchemaExists(ctx context.Context, db sqlkit.Queryer, schema string) (bool, error) {
+	var n int
+	err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", schema).Scan(&n)
+	return n > 0, err
+}
+
 // kindOf maps a column type to a record kind. See docs/connectors/mysql.md.
 func kindOf(dataType, columnType string) record.Kind {
 	ct := strings.ToLower(columnType)
@@ -92,7 +97,8 @@ func kindOf(dataType, columnType string) record.Kind {
 func (d *Dialect) Tables(ctx context.Context, db sqlkit.Queryer, schema, name string) ([]*sqlkit.Table, error) {
 	rows, err := db.QueryContext(ctx, `
 SELECT c.TABLE_NAME, t.TABLE_TYPE, c.COLUMN_NAME, c.DATA_TYPE, c.COLUMN_TYPE, c.IS_NULLABLE,
-       IFNULL(c.NUMERIC_PRECISION, 0), IFNULL(c.NUMERIC_SCALE, 0), IFNULL(t.TABLE_ROWS, 0)
+       IFNULL(c.NUMERIC_PRECISION, 0), IFNULL(c.NUMERIC_SCALE, 0), IFNULL(t.TABLE_ROWS, 0),
+       c.COLUMN_DEFAULT IS NOT NULL OR c.EXTRA LIKE '%auto_increment%' OR c.EXTRA LIKE '%GENERATED%' OR c.EXTRA LIKE '%VIRTUAL%' OR c.EXTRA LIKE '%PERSISTENT%' OR c.EXTRA LIKE '%STORED%' 
 FROM information_schema.COLUMNS c
 JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME
 WHERE c.TABLE_SCHEMA = ? AND (? = '' OR c.TABLE_NAME = ?)
@@ -106,7 +112,8 @@ ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION`, schema, name, name)
 	for rows.Next() {
 		var tname, ttype, cname, dtype, ctype, nullable string
 		var prec, scale, nrows int64
-		if err := rows.Scan(&tname, &ttype, &cname, &dtype, &ctype, &nullable, &prec, &scale, &nrows); err != nil {
+		var def bool
+		if err := rows.Scan(&tname, &ttype, &cname, &dtype, &ctype, &nullable, &prec, &scale, &nrows, &def); err != nil {
 			return nil, err
 		}
 		if name != "" && tname != name {
@@ -122,7 +129,7 @@ ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION`, schema, name, name)
 			byName[tname] = t
 			out = append(out, t)
 		}
-		c := sqlkit.Col{Name: cname, Type: strings.ToLower(dtype), Native: ctype, Kind: kindOf(dtype, ctype), Nullable: nullable == "YES"}
+		c := sqlkit.Col{Name: cname, Type: strings.ToLower(dtype), Native: ctype, Kind: kindOf(dtype, ctype), Nullable: nullable == "YES", Default: def}
 		if c.Kind == record.KindDecimal {
 			c.Precision, c.Scale = int(prec), int(scale)
 		}
@@ -431,20 +438,9 @@ WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0 ORDER BY INDEX_NAME
 		if err := rows.Scan(&n, &c); err != nil {
 			return false, err
 		}
-		idx[n] = append(idx[n], strings.ToLower(c))
+		idx[n] = append(idx[n], c)
 	}
-	want := make([]string, len(key))
-	for i, k := range key {
-		want[i] = strings.ToLower(k)
-	}
-	sort.Strings(want)
-	for _, cols := range idx {
-		sort.Strings(cols)
-		if strings.Join(cols, "\x00") == strings.Join(want, "\x00") {
-			return true, rows.Err()
-		}
-	}
-	return false, rows.Err()
+	return sqlkit.MatchesKey(idx, key), rows.Err()
 }
 
 // Upsert loads straight into the target with ON DUPLICATE KEY UPDATE (see Load).

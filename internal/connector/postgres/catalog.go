@@ -27,6 +27,7 @@ type column struct {
 	format   string // format_type(): "numeric(38,10)", "integer[]"
 	typmod   int32
 	notNull  bool
+	hasDef   bool // a default, an identity or a generated column: the server fills it when a row leaves it out
 }
 
 // kindOf maps a PostgreSQL type to a record kind. See docs/connectors/postgres.md.
@@ -135,7 +136,8 @@ func (t *table) schemaOf() *record.Schema {
 
 const catalogSQL = `
 SELECT n.nspname, c.relname, c.relkind::text, a.attname, t.typname, t.typcategory::text,
-       format_type(a.atttypid, a.atttypmod), a.atttypmod, a.attnotnull, greatest(c.reltuples, 0)::bigint,
+       format_type(a.atttypid, a.atttypmod), a.atttypmod, a.attnotnull,
+       a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '', greatest(c.reltuples, 0)::bigint,
        coalesce((SELECT array_agg(pa.attname::text ORDER BY array_position(i.indkey::int2[], pa.attnum))
                  FROM pg_index i JOIN pg_attribute pa ON pa.attrelid = i.indrelid AND pa.attnum = ANY(i.indkey)
                  WHERE i.indrelid = c.oid AND i.indisprimary), '{}')
@@ -174,7 +176,7 @@ func loadTables(ctx context.Context, db querier, schema, name string) ([]*table,
 		var col column
 		var nrows int64
 		var pk []string
-		if err := rows.Scan(&sch, &rel, &relkind, &col.name, &col.typname, &col.category, &col.format, &col.typmod, &col.notNull, &nrows, &pk); err != nil {
+		if err := rows.Scan(&sch, &rel, &relkind, &col.name, &col.typname, &col.category, &col.format, &col.typmod, &col.notNull, &col.hasDef, &nrows, &pk); err != nil {
 			return nil, err
 		}
 		if cur == nil || cur.schema != sch || cur.name != rel {

@@ -335,14 +335,7 @@ func (w *writer) prepare(ctx context.Context, s *record.Schema) error {
 }
 
 func (w *writer) prepareUpsert(ctx context.Context, s *record.Schema, t *table) error {
-	var unique bool
-	err := w.conn.QueryRow(ctx, `
-SELECT EXISTS (
-  SELECT 1 FROM pg_index i
-  WHERE i.indrelid = $1::regclass AND i.indisunique AND i.indpred IS NULL
-    AND (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a
-         WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)) = (SELECT array_agg(k ORDER BY k) FROM unnest($2::text[]) k)
-    AND i.indnkeyatts = cardinality($2::text[]))`, w.target(), w.req.Key).Scan(&unique)
+	unique, err := hasUniqueKey(ctx, w.conn, w.target(), w.req.Key)
 	if err != nil {
 		return w.err("read indexes", err)
 	}

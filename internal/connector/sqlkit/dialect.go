@@ -10,11 +10,14 @@ import (
 
 // Col is a column of a table or a query result, as a dialect describes it.
 type Col struct {
-	Name      string
-	Type      string // the base type name, lower case: "int", "varchar", "decimal", "datetime2"
-	Native    string // the full type as the database writes it: "decimal(38,10)", "varchar(20)"
-	Kind      record.Kind
-	Nullable  bool
+	Name     string
+	Type     string // the base type name, lower case: "int", "varchar", "decimal", "datetime2"
+	Native   string // the full type as the database writes it: "decimal(38,10)", "varchar(20)"
+	Kind     record.Kind
+	Nullable bool
+	// Default: the database fills the column when a row leaves it out (a default, an identity or
+	// auto-increment, a generated column).
+	Default   bool
 	Precision int
 	Scale     int
 }
@@ -72,6 +75,8 @@ type Dialect interface {
 
 	// CurrentSchema is the schema (database) unqualified names resolve to.
 	CurrentSchema(ctx context.Context, db Queryer) (string, error)
+	// SchemaExists reports whether a schema (database) exists.
+	SchemaExists(ctx context.Context, db Queryer, schema string) (bool, error)
 	// Tables reads tables and views of a schema; name "" means all.
 	Tables(ctx context.Context, db Queryer, schema, name string) ([]*Table, error)
 	// DescribeQuery returns the columns a custom query yields.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sort"
 	"strings"
 	"syscall"
 
@@ -70,4 +71,25 @@ func ConnectionLost(err error, also ...error) bool {
 	var ne net.Error
 	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, sql.ErrConnDone) || errors.As(err, &ne)
+}
+
+// MatchesKey reports whether one of the unique indexes (index name -> its columns) covers exactly
+// the columns of key, compared case-insensitively and in any order.
+func MatchesKey(idx map[string][]string, key []string) bool {
+	want := make([]string, len(key))
+	for i, k := range key {
+		want[i] = Fold(k)
+	}
+	sort.Strings(want)
+	for _, cols := range idx {
+		got := make([]string, len(cols))
+		for i, c := range cols {
+			got[i] = Fold(c)
+		}
+		sort.Strings(got)
+		if strings.Join(got, "\x00") == strings.Join(want, "\x00") {
+			return true
+		}
+	}
+	return false
 }

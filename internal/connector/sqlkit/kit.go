@@ -90,6 +90,21 @@ func CheckWrite(t TableConfig, req connector.WriteRequest) error {
 	return nil
 }
 
+// CheckDestination is a connector's connector.DestinationChecker: it decodes the config, connects,
+// and checks with CheckTarget the table the destination would write (TableOf) in the schema inspect
+// names, through the Inspector inspect gives. Secrets are scrubbed from every error.
+func CheckDestination[C, H any](ctx context.Context, k Kit[C, H], raw map[string]any, req connector.WriteRequest, table func(C) TableConfig,
+	inspect func(context.Context, C, H) (ins Inspector, schema string, err error)) error {
+	_, err := Use(ctx, k, raw, func(cfg C, h H) (struct{}, error) {
+		ins, schema, err := inspect(ctx, cfg, h)
+		if err != nil {
+			return Done(err)
+		}
+		return Done(CheckTarget(ctx, ins, schema, TableOf(table(cfg), req), table(cfg), req))
+	})
+	return err
+}
+
 // TableOf is the table a destination writes: the config's, else the request's stream.
 func TableOf(t TableConfig, req connector.WriteRequest) string {
 	if t.Table != "" {

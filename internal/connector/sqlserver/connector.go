@@ -16,10 +16,11 @@ type Connector struct{}
 func New() *Connector { return &Connector{} }
 
 var (
-	_ connector.Checker     = (*Connector)(nil)
-	_ connector.Discoverer  = (*Connector)(nil)
-	_ connector.Source      = (*Connector)(nil)
-	_ connector.Destination = (*Connector)(nil)
+	_ connector.Checker            = (*Connector)(nil)
+	_ connector.Discoverer         = (*Connector)(nil)
+	_ connector.Source             = (*Connector)(nil)
+	_ connector.Destination        = (*Connector)(nil)
+	_ connector.DestinationChecker = (*Connector)(nil)
 )
 
 // Spec describes the connector.
@@ -82,5 +83,18 @@ func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[s
 	}
 	return sqlkit.Hand(ctx, sqlkit.ForWriter(c.kit(), tableConfig, req), raw, func(cfg Config, db *sql.DB) (connector.Writer, error) {
 		return sqlkit.NewWriter(ctx, db, &Dialect{RunID: req.RunID}, sqlkit.WriteOptions{Schema: cfg.Schema, Table: sqlkit.TableOf(cfg.TableConfig, req), Req: req, Log: sqlkit.Logger(env), Secrets: cfg.secrets()})
+	})
+}
+
+// CheckDestination checks, without writing, that a run could write the configured table (see
+// sqlkit.CheckTarget); the login's CREATE TABLE, ALTER (schema) and INSERT permissions are checked too.
+func (c *Connector) CheckDestination(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) error {
+	return sqlkit.CheckDestination(ctx, c.kit(), raw, req, tableConfig, func(ctx context.Context, cfg Config, db *sql.DB) (sqlkit.Inspector, string, error) {
+		d := &Dialect{}
+		schema, err := schemaOf(ctx, d, db, cfg)
+		if err != nil {
+			return nil, "", fmt.Errorf("sqlserver destination: find schema: %w", err)
+		}
+		return sqlkit.DialectInspector(d, db, "schema"), schema, nil
 	})
 }

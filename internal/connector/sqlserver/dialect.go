@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -23,7 +22,10 @@ type Dialect struct {
 	RunID string
 }
 
-var _ sqlkit.Dialect = (*Dialect)(nil)
+var (
+	_ sqlkit.Dialect    = (*Dialect)(nil)
+	_ sqlkit.Privileger = (*Dialect)(nil)
+)
 
 var q = sqlkit.QuoteSQLServer
 
@@ -82,7 +84,11 @@ func native(dataType string, length, prec, scale int) string {
 
 const tablesSQL = `
 SELECT c.TABLE_NAME, t.TABLE_TYPE, c.COLUMN_NAME, c.DATA_TYPE, ISNULL(c.CHARACTER_MAXIMUM_LENGTH, 0),
-       ISNULL(CAST(c.NUMERIC_PRECISION AS int), 0), ISNULL(c.NUMERIC_SCALE, 0), c.IS_NULLABLE
+       ISNULL(CAST(c.NUMERIC_PRECISION AS int), 0), ISNULL(c.NUMERIC_SCALE, 0), c.IS_NULLABLE,
+       CASE WHEN c.COLUMN_DEFAULT IS NOT NULL
+              OR COLUMNPROPERTY(OBJECT_ID(QUOTENAME(c.TABLE_SCHEMA) + '.' + QUOTENAME(c.TABLE_NAME)), c.COLUMN_NAME, 'IsIdentity') = 1
+              OR COLUMNPROPERTY(OBJECT_ID(QUOTENAME(c.TABLE_SCHEMA) + '.' + QUOTENAME(c.TABLE_NAME)), c.COLUMN_NAME, 'IsComputed') = 1
+              OR c.DATA_TYPE IN ('timestamp', 'rowversion') THEN 1 ELSE 0 END
 FROM INFORMATION_SCHEMA.COLUMNS c
 JOIN INFORMATION_SCHEMA.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME
 WHERE c.TABLE_SCHEMA = @p1 AND (@p2 = N'' OR c.TABLE_NAME = @p2)
@@ -95,6 +101,26 @@ JOIN INFORMATION_SCHEMA.KEY_COLUMN_USAGE k ON k.CONSTRAINT_NAME = tc.CONSTRAINT_
 WHERE tc.CONSTRAINT_TYPE = 'PRIMARY KEY' AND tc.TABLE_SCHEMA = @p1
 ORDER BY k.TABLE_NAME, k.ORDINAL_POSITION`
 
+func (d *Dialect) SchemaExists(ctx context.Context, db sqlkit.Queryer, schema string) (bool, error) {
+	var n int
+	err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM sys.schemas WHERE name = @p1", schema).Scan(&n)
+	return n > 0, err
+}
+
+// CanCreate: CREATE TABLE in the database and ALTER on the schema (what SQL Server requires).
+func (d *Dialect) CanCreate(ctx context.Context, db sqlkit.Queryer, schema string) (bool, error) {
+	var ok int
+	err := db.QueryRowContext(ctx, "SELECT CASE WHEN HAS_PERMS_BY_NAME(NULL, NULL, 'CREATE TABLE') = 1 AND HAS_PERMS_BY_NAME(QUOTENAME(@p1), 'SCHEMA', 'ALTER') = 1 THEN 1 ELSE 0 END", schema).Scan(&ok)
+	return ok == 1, err
+}
+
+// CanInsert: INSERT on the table.
+func (d *Dialect) CanInsert(ctx context.Context, db sqlkit.Queryer, t *sqlkit.Table) (bool, error) {
+	var ok sql.NullInt64
+	err := db.QueryRowContext(ctx, "SELECT HAS_PERMS_BY_NAME(@p1, 'OBJECT', 'INSERT')", sqlkit.Qualified(q, t.Schema, t.Name)).Scan(&ok)
+	return ok.Valid && ok.Int64 == 1, err
+}
+
 func (d *Dialect) Tables(ctx context.Context, db sqlkit.Queryer, schema, name string) ([]*sqlkit.Table, error) {
 	rows, err := db.QueryContext(ctx, tablesSQL, schema, name)
 	if err != nil {
@@ -105,8 +131,8 @@ func (d *Dialect) Tables(ctx context.Context, db sqlkit.Queryer, schema, name st
 	byName := map[string]*sqlkit.Table{}
 	for rows.Next() {
 		var tname, ttype, cname, dtype, nullable string
-		var length, prec, scale int
-		if err := rows.Scan(&tname, &ttype, &cname, &dtype, &length, &prec, &scale, &nullable); err != nil {
+		var length, prec, scale, def int
+		if err := rows.Scan(&tname, &ttype, &cname, &dtype, &length, &prec, &scale, &nullable, &def); err != nil {
 			return nil, err
 		}
 		if name != "" && tname != name {
@@ -122,7 +148,7 @@ func (d *Dialect) Tables(ctx context.Context, db sqlkit.Queryer, schema, name st
 			byName[tname] = t
 			out = append(out, t)
 		}
-		c := sqlkit.Col{Name: cname, Type: strings.ToLower(dtype), Native: native(dtype, length, prec, scale), Kind: kindOf(dtype), Nullable: nullable == "YES"}
+		c := sqlkit.Col{Name: cname, Type: strings.ToLower(dtype), Native: native(dtype, length, prec, scale), Kind: kindOf(dtype), Nullable: nullable == "YES", Default: def == 1}
 		if c.Kind == record.KindDecimal {
 			c.Precision, c.Scale = prec, scale
 		}
@@ -329,24 +355,9 @@ WHERE i.object_id = OBJECT_ID(@p1) AND i.is_unique = 1 AND i.has_filter = 0`, sq
 		if err := rows.Scan(&n, &c); err != nil {
 			return false, err
 		}
-		idx[n] = append(idx[n], strings.ToLower(c))
+		idx[n] = append(idx[n], c)
 	}
-	return matchesKey(idx, key), rows.Err()
-}
-
-func matchesKey(idx map[string][]string, key []string) bool {
-	want := make([]string, len(key))
-	for i, k := range key {
-		want[i] = strings.ToLower(k)
-	}
-	sort.Strings(want)
-	for _, cols := range idx {
-		sort.Strings(cols)
-		if strings.Join(cols, "\x00") == strings.Join(want, "\x00") {
-			return true
-		}
-	}
-	return false
+	return sqlkit.MatchesKey(idx, key), rows.Err()
 }
 
 // tempName is the upsert temp table (session-scoped #table).

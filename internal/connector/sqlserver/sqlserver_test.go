@@ -234,7 +234,8 @@ func TestDSNEscapesAndRedacts(t *testing.T) {
 	}
 }
 
-// TestCheckWithoutServer runs the checks that need no SQL Server: a refused port and an unknown host.
+// TestCheckWithoutServer runs the checks that need no SQL Server: a refused port and an unknown host,
+// through Check and through CheckDestination.
 func TestCheckWithoutServer(t *testing.T) {
 	t.Parallel()
 	port := testutil.FreePort(t)
@@ -247,13 +248,21 @@ func TestCheckWithoutServer(t *testing.T) {
 		{map[string]any{"host": "no-such-host.invalid", "database": "x", "password": secret, "connect_timeout": 3}, `unknown host "no-such-host.invalid"`, connector.ErrConfig},
 		{map[string]any{"database": "x", "encrypt": "maybe"}, "encrypt: must be one of", connector.ErrConfig},
 	}
-	for _, c := range cases {
-		err := New().Check(context.Background(), connector.Env{}, c.cfg)
-		if err == nil || !strings.Contains(err.Error(), c.want) || !errors.Is(err, c.is) {
-			t.Errorf("Check(%v) = %v; want %q", c.cfg["host"], err, c.want)
-		}
-		if err != nil && strings.Contains(err.Error(), "s3cr3t") {
-			t.Errorf("secret leaked: %v", err)
+	checks := map[string]func(map[string]any) error{
+		"Check": func(cfg map[string]any) error { return New().Check(context.Background(), connector.Env{}, cfg) },
+		"CheckDestination": func(cfg map[string]any) error {
+			return New().CheckDestination(context.Background(), connector.Env{}, cfg, connector.WriteRequest{Stream: "t", Mode: connector.Upsert, Key: []string{"id"}})
+		},
+	}
+	for name, check := range checks {
+		for _, c := range cases {
+			err := check(c.cfg)
+			if err == nil || !strings.Contains(err.Error(), c.want) || !errors.Is(err, c.is) {
+				t.Errorf("%s(%v) = %v; want %q", name, c.cfg["host"], err, c.want)
+			}
+			if err != nil && strings.Contains(err.Error(), "s3cr3t") {
+				t.Errorf("secret leaked: %v", err)
+			}
 		}
 	}
 }
