@@ -53,14 +53,16 @@ func decimalDigits(s string) (digits string, exp int, ok bool) {
 			neg = es[0] == '-'
 			es = es[1:]
 		}
-		if es == "" || len(es) > 9 {
+		if es == "" {
 			return "", 0, false
 		}
 		for j := 0; j < len(es); j++ {
 			if es[j] < '0' || es[j] > '9' {
 				return "", 0, false
 			}
-			e = e*10 + int(es[j]-'0')
+			if e < 1<<30 { // saturate: far beyond any float64, and no overflow of exp below
+				e = e*10 + int(es[j]-'0')
+			}
 		}
 		if neg {
 			e = -e

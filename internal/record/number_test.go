@@ -26,7 +26,8 @@ func TestParseFloatExact(t *testing.T) {
 		{"1.00000000000000000000001", false, false},
 		{"1e-400", false, false}, {"-1e-400", false, false}, {"1e400", false, false}, {"-1e400", false, false},
 		{"0.30000000000000004", true, false}, {"0.30000000000000004441", false, false},
-		{"NaN", true, false}, {"abc", false, true}, {"", false, true},
+		{"1.00000000000000000001e0000000000000000000000", false, false}, {"0e100000000000000000000", true, false},
+		{"1e-100000000000000000000", false, false}, {"NaN", true, false}, {"abc", false, true}, {"", false, true},
 	}
 	for _, c := range cases {
 		_, exact, err := ParseFloatExact(c.in)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math/big"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/dataaggregator/aggregator/internal/record"
@@ -20,18 +21,24 @@ func FuzzNumber(f *testing.F) {
 		if len(num) > 200 || !json.Valid([]byte(num)) {
 			return
 		}
+		num = strings.TrimSpace(num) // the object walker hands values over without surrounding space
 		if num[0] != '-' && (num[0] < '0' || num[0] > '9') {
 			return // not a number
-		}
-		want, ok := new(big.Rat).SetString(num)
-		if !ok {
-			t.Fatalf("big.Rat cannot read %q", num)
 		}
 		inf := NewInferrer()
 		if err := inf.Observe([]byte(`{"x":` + num + `}`)); err != nil {
 			t.Fatal(err)
 		}
 		k := inf.Fields(nil)[0].Kind
+		want, ok := new(big.Rat).SetString(num)
+		if !ok { // big.Rat refuses exponents beyond a million: such a number is a decimal, or zero
+			mant, _, _ := strings.Cut(strings.ToLower(num), "e")
+			zero := strings.Trim(mant, "-0.") == ""
+			if k != record.KindDecimal && !(zero && k == record.KindFloat) {
+				t.Fatalf("%s inferred %s", num, k)
+			}
+			return
+		}
 		c := NewConverter(record.MustSchema(record.Field{Name: "x", Kind: k, Nullable: true}))
 		v, why := c.Value([]byte(num), k)
 		if why != "" {
