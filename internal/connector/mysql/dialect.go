@@ -27,7 +27,10 @@ type Dialect struct {
 	LoadData bool
 }
 
-var _ sqlkit.Dialect = (*Dialect)(nil)
+var (
+	_ sqlkit.Dialect   = (*Dialect)(nil)
+	_ sqlkit.Buffering = (*Dialect)(nil)
+)
 
 var q = sqlkit.QuoteMySQL
 

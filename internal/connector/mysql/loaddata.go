@@ -14,6 +14,21 @@ import (
 	"github.com/dataaggregator/aggregator/internal/connector/sqlkit"
 )
 
+// Rows and bytes (estimated) the writer gathers over several batches for one LOAD DATA statement.
+const (
+	loadBufferRows  = 100000
+	loadBufferBytes = 16 << 20
+)
+
+// LoadBuffer makes the writer gather the rows of several batches (up to a commit) into one LOAD DATA
+// statement while LOAD DATA is in use; with INSERT, each batch is loaded as it comes.
+func (d *Dialect) LoadBuffer() (rows, bytes int) {
+	if !d.LoadData {
+		return 0, 0
+	}
+	return loadBufferRows, loadBufferBytes
+}
+
 // loadData loads rows with LOAD DATA LOCAL INFILE, streamed from memory through the driver's reader
 // handler. With LOCAL the server turns data errors into warnings and goes on (a row it cannot store
 // is written wrong, a duplicate is skipped), so every load runs after a savepoint and counts its
@@ -23,6 +38,11 @@ import (
 // text that is not valid UTF-8, a value of another type).
 func (d *Dialect) loadData(ctx context.Context, tx *sql.Tx, table string, cols []sqlkit.Col, rows [][]any) (ok bool, err error) {
 	var buf bytes.Buffer
+	size := 0
+	for _, r := range rows {
+		size += sqlkit.RowBytes(r)
+	}
+	buf.Grow(size)
 	for _, r := range rows {
 		for j, a := range r {
 			if j > 0 {

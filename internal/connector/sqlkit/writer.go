@@ -48,6 +48,45 @@ type Writer struct {
 	marks *Marks // nil when the request names no node (a writer used outside a pipeline run)
 	// closedBefore: an earlier attempt of the run closed this destination (its marker is closed)
 	closedBefore bool
+
+	// rows of earlier Writes not loaded yet (a Buffering dialect, append and overwrite): loaded
+	// together when they reach bufRows rows or bufBytes bytes, and at Commit
+	bufRows, bufBytes int
+	pend              [][]any
+	pendMeta          []pendingRow
+	pendBytes         int
+}
+
+// Buffering is an optional capability of a Dialect whose Load costs much less per row when it loads
+// many rows at once (one LOAD DATA statement): the Writer gathers the rows of several Writes of an
+// append or overwrite and loads them with one Load when they reach LoadBuffer's rows or bytes (an
+// estimate: RowBytes), and at the latest at Commit, in the transaction that stores the commit marker.
+// Rows such a load refuses come back from that Write or Commit with Index -1, their source position
+// and key.
+type Buffering interface {
+	LoadBuffer() (rows, bytes int)
+}
+
+// pendingRow is what a problem report needs of a buffered row.
+type pendingRow struct {
+	pos  int64
+	keys []record.Value
+}
+
+// RowBytes estimates the size of a row of driver arguments.
+func RowBytes(r []any) int {
+	n := 3
+	for _, a := range r {
+		switch t := a.(type) {
+		case string:
+			n += len(t) + 1
+		case []byte:
+			n += 2*len(t) + 1
+		default:
+			n += 12
+		}
+	}
+	return n
 }
 
 var _ connector.MarkedWriter = (*Writer)(nil)
@@ -306,6 +345,10 @@ func (w *Writer) prepare(ctx context.Context, s *record.Schema) error {
 			w.keyIdx = append(w.keyIdx, i)
 		}
 	}
+	w.bufRows, w.bufBytes = 0, 0
+	if b, ok := w.d.(Buffering); ok && w.o.Req.Mode != connector.Upsert {
+		w.bufRows, w.bufBytes = b.LoadBuffer()
+	}
 	if w.o.Req.Mode == connector.Upsert {
 		ok, err := w.d.HasUniqueKey(ctx, w.q(), into, w.o.Req.Key)
 		if err != nil {
@@ -334,21 +377,22 @@ func (w *Writer) Write(ctx context.Context, b *record.Batch) error {
 	if w.closedBefore {
 		return fmt.Errorf("%s destination %s: an earlier attempt of run %s finished this destination; nothing more can be written", w.d.Name(), w.display, w.o.Req.RunID)
 	}
+	var problems []connector.RowProblem
 	if w.schema == nil || (b.Schema != w.schema && !b.Schema.Equal(w.schema)) {
+		ps, err := w.flush(ctx) // buffered rows go in with the columns they were converted for
+		if err != nil {
+			return err
+		}
+		problems = append(problems, ps...)
 		if err := w.prepare(ctx, b.Schema); err != nil {
 			return err
 		}
 	}
-	if w.tx == nil {
-		tx, err := w.conn.BeginTx(ctx, nil)
-		if err != nil {
-			return w.err("begin", err)
-		}
-		w.tx = tx
+	if err := w.begin(ctx); err != nil {
+		return err
 	}
 	args := make([][]any, len(b.Rows))
 	idx := make([]int, 0, len(b.Rows))
-	var problems []connector.RowProblem
 	for i, row := range b.Rows {
 		a, field, err := w.rowArgs(row, i)
 		if err != nil {
@@ -358,6 +402,50 @@ func (w *Writer) Write(ctx context.Context, b *record.Batch) error {
 		args[i] = a
 		idx = append(idx, i)
 	}
+	if w.bufRows > 0 {
+		for _, i := range idx {
+			w.pend = append(w.pend, args[i])
+			w.pendMeta = append(w.pendMeta, pendingRow{pos: b.PosOf(i), keys: w.keysOf(b.Rows[i])})
+			w.pendBytes += RowBytes(args[i])
+		}
+		if len(w.pend) >= w.bufRows || w.pendBytes >= w.bufBytes {
+			ps, err := w.flush(ctx)
+			if err != nil {
+				return err
+			}
+			problems = append(problems, ps...)
+		}
+	} else {
+		bad, err := w.loadRows(ctx, args, idx)
+		if err != nil {
+			return err
+		}
+		for i, e := range bad {
+			field, reason := w.d.Problem(e)
+			problems = append(problems, w.rowProblem(b, i, field, reason))
+		}
+	}
+	if len(problems) > 0 {
+		sort.Slice(problems, func(i, j int) bool { return problems[i].Index < problems[j].Index })
+		return &connector.RowError{Rows: problems}
+	}
+	return nil
+}
+
+func (w *Writer) begin(ctx context.Context) error {
+	if w.tx == nil {
+		tx, err := w.conn.BeginTx(ctx, nil)
+		if err != nil {
+			return w.err("begin", err)
+		}
+		w.tx = tx
+	}
+	return nil
+}
+
+// loadRows loads the rows idx of args (then merges them for an upsert); it returns the rows the
+// table refused, by index, with their errors.
+func (w *Writer) loadRows(ctx context.Context, args [][]any, idx []int) (map[int]error, error) {
 	var upsertKey []string
 	if w.o.Req.Mode == connector.Upsert && len(w.merge) == 0 {
 		upsertKey = w.o.Req.Key
@@ -392,22 +480,64 @@ func (w *Writer) Write(ctx context.Context, b *record.Batch) error {
 	}
 	bad, err := Isolate(ctx, idx, nil, load, w.d.IsData, w.d.RowHint)
 	if err != nil {
-		return w.err("load rows", err)
+		return nil, w.err("load rows", err)
 	}
 	for _, m := range w.merge {
 		if _, err := w.tx.ExecContext(ctx, m.SQL, m.Args...); err != nil {
-			return w.err("merge rows by key ("+strings.Join(w.o.Req.Key, ", ")+")", err)
+			return nil, w.err("merge rows by key ("+strings.Join(w.o.Req.Key, ", ")+")", err)
 		}
 	}
-	for i, e := range bad {
-		field, reason := w.d.Problem(e)
-		problems = append(problems, w.rowProblem(b, i, field, reason))
+	return bad, nil
+}
+
+// flush loads the buffered rows in the open transaction; the rows refused come back as problems
+// with Index -1.
+func (w *Writer) flush(ctx context.Context) ([]connector.RowProblem, error) {
+	if len(w.pend) == 0 {
+		return nil, nil
 	}
-	if len(problems) > 0 {
-		sort.Slice(problems, func(i, j int) bool { return problems[i].Index < problems[j].Index })
-		return &connector.RowError{Rows: problems}
+	if err := w.begin(ctx); err != nil {
+		return nil, err
 	}
-	return nil
+	idx := make([]int, len(w.pend))
+	for i := range idx {
+		idx[i] = i
+	}
+	bad, err := w.loadRows(ctx, w.pend, idx)
+	if err != nil {
+		return nil, err
+	}
+	var problems []connector.RowProblem
+	if len(bad) > 0 {
+		names := make([]string, len(w.keyIdx))
+		for n, k := range w.keyIdx {
+			names[n] = w.schema.Fields[k].Name
+		}
+		ids := make([]int, 0, len(bad))
+		for i := range bad {
+			ids = append(ids, i)
+		}
+		sort.Ints(ids)
+		for _, i := range ids {
+			field, reason := w.d.Problem(bad[i])
+			m := w.pendMeta[i]
+			problems = append(problems, Problem(w.display, names, m.keys, m.pos, -1, field, reason, w.o.Secrets...))
+		}
+	}
+	clear(w.pend)
+	w.pend, w.pendMeta, w.pendBytes = w.pend[:0], w.pendMeta[:0], 0
+	return problems, nil
+}
+
+func (w *Writer) keysOf(row record.Row) []record.Value {
+	if len(w.keyIdx) == 0 {
+		return nil
+	}
+	keys := make([]record.Value, len(w.keyIdx))
+	for n, k := range w.keyIdx {
+		keys[n] = row[k]
+	}
+	return keys
 }
 
 func (w *Writer) rowArgs(row record.Row, i int) ([]any, string, error) {
@@ -443,8 +573,24 @@ func (w *Writer) rowProblem(b *record.Batch, i int, field, reason string) connec
 	return Problem(w.display, names, keys, b.PosOf(i), i, field, reason, w.o.Secrets...)
 }
 
-// Commit commits the open transaction, with the marker set by SetMarker when it changed.
+// Commit loads the buffered rows and commits the open transaction, with the marker set by SetMarker
+// when it changed. Buffered rows the table refused come back as a *connector.RowError after the
+// commit (every other row is committed).
 func (w *Writer) Commit(ctx context.Context) error {
+	problems, err := w.flush(ctx)
+	if err != nil {
+		return err
+	}
+	if err := w.commit(ctx); err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		return &connector.RowError{Rows: problems}
+	}
+	return nil
+}
+
+func (w *Writer) commit(ctx context.Context) error {
 	dirty := w.marks != nil && w.marks.Dirty()
 	if w.tx == nil && !dirty {
 		return nil
@@ -476,8 +622,14 @@ func (w *Writer) Commit(ctx context.Context) error {
 
 // Close commits (storing the closed marker) and, for overwrite, swaps the staging table in. When an
 // earlier attempt of the run closed the destination, Close only completes its swap if it was cut short.
-func (w *Writer) Close(ctx context.Context) error {
+func (w *Writer) Close(ctx context.Context) (err error) {
 	defer w.release(ctx)
+	var refused *connector.RowError
+	defer func() {
+		if err == nil && refused != nil {
+			err = refused
+		}
+	}()
 	if w.closedBefore {
 		if w.o.Req.Mode != connector.Overwrite {
 			return nil
@@ -509,10 +661,14 @@ func (w *Writer) Close(ctx context.Context) error {
 		return w.Commit(ctx)
 	} else {
 		if err := w.Commit(ctx); err != nil {
-			return err
+			var re *connector.RowError
+			if !errors.As(err, &re) {
+				return err
+			}
+			refused = re // committed without these rows: finish, then report them
 		}
 		if w.o.Req.Mode != connector.Overwrite {
-			return nil
+			return nil // the deferred function reports refused rows
 		}
 	}
 	existing, err := w.find(ctx, w.o.Table)
