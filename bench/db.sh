@@ -7,7 +7,7 @@
 #   3. PostgreSQL -> MariaDB (LOAD DATA LOCAL INFILE)       vs  psql "\copy ... TO STDOUT" | mariadb "LOAD DATA LOCAL INFILE"
 #   4. upsert of 1,000,000 rows, 10% changed (PostgreSQL)   vs  psql: \copy into a temp table + INSERT ... ON CONFLICT
 # The input is bench/gen's 1,000,000-row CSV (10 mixed columns, quoted commas and newlines, 0.5% duplicate
-# ids). Every measurement runs REPEAT times, baseline and pipeline alternating; the table shows the fastest
+# ids). Every measurement runs REPEAT times, baseline and pipeline alternating; the table shows the median
 # wall time of each, and the largest peak RSS seen (GNU time's %M, the biggest process of the command).
 # Environment: ROWS (1000000), REPEAT (3), BENCH_DIR (/tmp/aggregator-bench), BIN (bin/aggregator),
 # PGURL (postgres://postgres@127.0.0.1:5432/test), MYSQL_HOST (127.0.0.1), MYSQL_PORT (3306), MYSQL_USER (root),
@@ -128,24 +128,28 @@ timed() {
 }
 
 RESULTS=()
-# pair title reset baseline-label baseline-cmd -- pipeline-cmd: alternate REPEAT times, keep the best walls
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# pair title reset baseline-label baseline-cmd -- pipeline-cmd: alternate REPEAT times, keep the median walls
 pair() {
   local title=$1 reset=$2 blabel=$3; shift 3
   [ -z "${ONLY:-}" ] || [[ "$title" == *"$ONLY"* ]] || return 0
   local bcmd=() pcmd=()
   while [ "$1" != "--" ]; do bcmd+=("$1"); shift; done; shift
   pcmd=("$@")
-  local bbest="" pbest="" brss=0 prss=0
+  local bwalls=() pwalls=() bbest pbest brss=0 prss=0
   for i in $(seq "$REPEAT"); do
     eval "$reset"
     timed "${bcmd[@]}"
     echo "  $title, $blabel #$i: ${WALL}s, ${RSS} MB" >&2
-    bbest=$(awk -v a="$bbest" -v b="$WALL" 'BEGIN { print (a == "" || b < a) ? b : a }'); [ "$RSS" -gt "$brss" ] && brss=$RSS
+    bwalls+=("$WALL"); [ "$RSS" -gt "$brss" ] && brss=$RSS
     eval "$reset"
     timed "${pcmd[@]}"
     echo "  $title, aggregator #$i: ${WALL}s, ${RSS} MB" >&2
-    pbest=$(awk -v a="$pbest" -v b="$WALL" 'BEGIN { print (a == "" || b < a) ? b : a }'); [ "$RSS" -gt "$prss" ] && prss=$RSS
+    pwalls+=("$WALL"); [ "$RSS" -gt "$prss" ] && prss=$RSS
   done
+  bbest=$(median "${bwalls[@]}")
+  pbest=$(median "${pwalls[@]}")
   local brps prps ratio
   brps=$(awk -v r="$ROWS" -v w="$bbest" 'BEGIN { printf "%.0f", r / w }')
   prps=$(awk -v r="$ROWS" -v w="$pbest" 'BEGIN { printf "%.0f", r / w }')
@@ -182,7 +186,7 @@ my -e "DROP DATABASE $SCHEMA"
 rm -rf "$W"
 
 echo
-echo "Database pipelines, $(date -u +%Y-%m-%d), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(go env GOVERSION), $(psql -X -At "$PGURL" -c 'SHOW server_version' | cut -d' ' -f1) / MariaDB $(mariadb -N -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_USER" -e 'SELECT VERSION()' | cut -d- -f1), best of $REPEAT, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "Database pipelines, $(date -u +%Y-%m-%d), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(go env GOVERSION), $(psql -X -At "$PGURL" -c 'SHOW server_version' | cut -d' ' -f1) / MariaDB $(mariadb -N -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_USER" -e 'SELECT VERSION()' | cut -d- -f1), median of $REPEAT, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "| pipeline ($ROWS rows) | baseline | baseline s | baseline rows/s | baseline RSS MB | aggregator s | aggregator rows/s | aggregator RSS MB | vs baseline |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
