@@ -16,8 +16,8 @@ import (
 
 // Rows and bytes (estimated) the writer gathers over several batches for one LOAD DATA statement.
 const (
-	loadBufferRows  = 100000
-	loadBufferBytes = 16 << 20
+	loadBufferRows  = 16384
+	loadBufferBytes = 4 << 20
 )
 
 // LoadBuffer makes the writer gather the rows of several batches (up to a commit) into one LOAD DATA
