@@ -45,7 +45,7 @@ func (a *App) buildRuns(trs *transform.Registry) error {
 // connectorEnv is what connectors get besides their config, the same for
 // runs, checks and previews.
 func (a *App) connectorEnv() connector.Env {
-	return connector.Env{Logger: a.log, FileRoots: a.cfg.Roots(), UploadDir: a.cfg.UploadDir()}
+	return Outbound(a.cfg, connector.Env{Logger: a.log, FileRoots: a.cfg.Roots(), UploadDir: a.cfg.UploadDir()})
 }
 
 // dataDeps are the API's data services.

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dataaggregator/aggregator/internal/netguard"
 )
 
 // Environment is the deployment environment.
@@ -336,10 +338,8 @@ func (c *Config) Validate() error {
 		}
 	}
 	for i, h := range c.AllowedOutbound {
-		if strings.ContainsAny(h, "/:") {
-			if _, _, err := net.ParseCIDR(h); err != nil && net.ParseIP(h) == nil {
-				bad("ALLOWED_OUTBOUND_HOSTS", "entry %d must be a host name, an IP address or a CIDR such as 10.0.0.0/8, got %q", i+1, h)
-			}
+		if _, _, err := netguard.ParseEntry(h); err != nil {
+			bad("ALLOWED_OUTBOUND_HOSTS", "entry %d must be a host name, an IP address or a CIDR such as 10.0.0.0/8, got %q", i+1, h)
 		}
 	}
 

@@ -6,8 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
 
 	"github.com/dataaggregator/aggregator/internal/configspec"
+	"github.com/dataaggregator/aggregator/internal/netguard"
 	"github.com/dataaggregator/aggregator/internal/record"
 )
 
@@ -34,7 +39,10 @@ type Connector interface {
 }
 
 // Env is what the application gives a connector besides its config: a logger, the directories local
-// files may be read from and written to, and where uploads live. Connectors never read global state.
+// files may be read from and written to, where uploads live, the guarded ways out to the network, a
+// clock and a way to persist refreshed credentials. Connectors never read global state, never dial
+// or build an HTTP client of their own, and use the helper methods (Dialer, HTTP, Now,
+// PersistCredentials), which are safe on a zero Env.
 type Env struct {
 	Logger *slog.Logger
 	// FileRoots are the directories local paths must stay within (after resolving symlinks). Empty
@@ -44,6 +52,66 @@ type Env struct {
 	UploadDir string
 	// ResolveUpload maps an upload id to its stored path; nil when uploads are not available (CLI).
 	ResolveUpload func(ctx context.Context, id string) (string, error)
+	// Dial opens the network connections of connectors that speak their own protocol (databases,
+	// brokers): the outbound guard's database policy (internal/netguard), which refuses link-local
+	// and cloud-metadata addresses whatever the config. nil: a guard with an empty allow list.
+	Dial DialFunc
+	// HTTPClient is the one outbound HTTP client (the guard's HTTP policy, ALLOWED_OUTBOUND_HOSTS,
+	// at most 5 redirects, each checked again). nil: a guarded client with an empty allow list.
+	HTTPClient *http.Client
+	// Clock tells the time (token expiry, timestamps a connector stamps); nil means time.Now.
+	Clock func() time.Time
+	// SaveCredentials persists credentials a connector refreshed (an OAuth refresh token that
+	// rotates) into the saved connector it runs for, by config field name. nil when there is nothing
+	// to save into (the CLI, an inline config): PersistCredentials then says so.
+	SaveCredentials func(ctx context.Context, fields map[string]string) error
+}
+
+// DialFunc opens a network connection, as net.Dialer.DialContext does.
+type DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// ErrCredentialsNotPersisted says that refreshed credentials could not be saved: the connector has
+// no saved connector to save them into.
+var ErrCredentialsNotPersisted = errors.New("refreshed credentials could not be persisted: the configuration is not a saved connector; save it as a connector (or update its secrets by hand) before the old credential expires")
+
+var defaultGuard = sync.OnceValue(func() *netguard.Guard {
+	g, _ := netguard.New(netguard.Options{}) // no entries: cannot fail
+	return g
+})
+
+var defaultHTTP = sync.OnceValue(func() *http.Client { return defaultGuard().HTTPClient() })
+
+// Dialer is env's dialer, or the guard's database-policy dialer with an empty allow list.
+func (e Env) Dialer() DialFunc {
+	if e.Dial != nil {
+		return e.Dial
+	}
+	return defaultGuard().Dialer(netguard.Database).DialContext
+}
+
+// HTTP is env's HTTP client, or a guarded one with an empty allow list.
+func (e Env) HTTP() *http.Client {
+	if e.HTTPClient != nil {
+		return e.HTTPClient
+	}
+	return defaultHTTP()
+}
+
+// Now is the current time by env's clock.
+func (e Env) Now() time.Time {
+	if e.Clock != nil {
+		return e.Clock()
+	}
+	return time.Now()
+}
+
+// PersistCredentials saves refreshed credentials through SaveCredentials; without it, the error is
+// ErrCredentialsNotPersisted.
+func (e Env) PersistCredentials(ctx context.Context, fields map[string]string) error {
+	if e.SaveCredentials == nil {
+		return ErrCredentialsNotPersisted
+	}
+	return e.SaveCredentials(ctx, fields)
 }
 
 // Checker tests that a configuration can connect, and says clearly what is wrong if not.

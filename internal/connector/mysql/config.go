@@ -124,11 +124,12 @@ func verifyCA(roots *x509.CertPool) func([][]byte, [][]*x509.Certificate) error 
 }
 
 // open returns a pool that has connected once.
-func (c Config) open(ctx context.Context) (*sql.DB, error) {
+func (c Config) open(ctx context.Context, dial connector.DialFunc) (*sql.DB, error) {
 	dc, err := c.driverConfig()
 	if err != nil {
 		return nil, err
 	}
+	dc.DialFunc = dial
 	conn, err := mysql.NewConnector(dc)
 	if err != nil {
 		return nil, connector.ConfigError(sqlkit.Scrub(fmt.Errorf("connection settings: %w", err), c.secrets()...))

@@ -42,8 +42,10 @@ func (c *Connector) dialect(ctx context.Context, db *sql.DB) *Dialect {
 	return d
 }
 
-func (c *Connector) kit() sqlkit.Kit[Config, *sql.DB] {
-	return sqlkit.Kit[Config, *sql.DB]{Spec: c.Spec(), Decode: decodeConfig, Connect: func(ctx context.Context, cfg Config) (*sql.DB, error) { return cfg.open(ctx) }, Close: sqlkit.CloseDB, Secrets: Config.secrets}
+func (c *Connector) kit(env connector.Env) sqlkit.Kit[Config, *sql.DB] {
+	return sqlkit.Kit[Config, *sql.DB]{Spec: c.Spec(), Decode: decodeConfig, Env: env, Connect: func(ctx context.Context, dial connector.DialFunc, cfg Config) (*sql.DB, error) {
+		return cfg.open(ctx, dial)
+	}, Close: sqlkit.CloseDB, Secrets: Config.secrets}
 }
 
 func tableConfig(cfg Config) sqlkit.TableConfig { return cfg.TableConfig }
@@ -54,7 +56,7 @@ func database(cfg Config) func(context.Context) (string, error) {
 
 // Check connects and, when a table or query is configured, checks that it can be read.
 func (c *Connector) Check(ctx context.Context, env connector.Env, raw map[string]any) error {
-	_, err := sqlkit.Use(ctx, c.kit(), raw, func(cfg Config, db *sql.DB) (struct{}, error) {
+	_, err := sqlkit.Use(ctx, c.kit(env), raw, func(cfg Config, db *sql.DB) (struct{}, error) {
 		return sqlkit.Done(sqlkit.CheckReadable(ctx, &Dialect{}, db, cfg.Query, cfg.Table, "database", database(cfg)))
 	})
 	return err
@@ -62,14 +64,14 @@ func (c *Connector) Check(ctx context.Context, env connector.Env, raw map[string
 
 // Discover lists the database's tables and views with columns, primary keys and cursor candidates.
 func (c *Connector) Discover(ctx context.Context, env connector.Env, raw map[string]any) (*connector.Catalog, error) {
-	return sqlkit.Use(ctx, c.kit(), raw, func(cfg Config, db *sql.DB) (*connector.Catalog, error) {
+	return sqlkit.Use(ctx, c.kit(env), raw, func(cfg Config, db *sql.DB) (*connector.Catalog, error) {
 		return sqlkit.Discover(ctx, &Dialect{}, db, cfg.Database)
 	})
 }
 
 // Open starts a read of the configured table or query (or the stream's table).
 func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]any, req connector.ReadRequest) (connector.Reader, error) {
-	return sqlkit.Hand(ctx, c.kit(), raw, func(cfg Config, db *sql.DB) (connector.Reader, error) {
+	return sqlkit.Hand(ctx, c.kit(env), raw, func(cfg Config, db *sql.DB) (connector.Reader, error) {
 		o := sqlkit.ReadOptions{Key: cfg.Key, BatchSize: cfg.BatchSize, Req: req, NullCursor: cfg.NullCursor, Log: sqlkit.Logger(env), Secrets: cfg.secrets()}
 		return sqlkit.NewTableReader(ctx, db, &Dialect{}, o, cfg.Query, cfg.Table, "database", database(cfg))
 	})
@@ -77,7 +79,7 @@ func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]
 
 // OpenWriter opens a writer on the configured table (or the stream's).
 func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) (connector.Writer, error) {
-	return sqlkit.Hand(ctx, sqlkit.ForWriter(c.kit(), tableConfig, req), raw, func(cfg Config, db *sql.DB) (connector.Writer, error) {
+	return sqlkit.Hand(ctx, sqlkit.ForWriter(c.kit(env), tableConfig, req), raw, func(cfg Config, db *sql.DB) (connector.Writer, error) {
 		return sqlkit.NewWriter(ctx, db, c.dialect(ctx, db), sqlkit.WriteOptions{Schema: cfg.Database, Table: sqlkit.TableOf(cfg.TableConfig, req), Req: req, Log: sqlkit.Logger(env), Secrets: cfg.secrets()})
 	})
 }

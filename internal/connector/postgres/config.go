@@ -152,11 +152,14 @@ func (c Config) poolConfig() (*pgxpool.Config, target, error) {
 }
 
 // connect opens a pool and checks that it can connect.
-func (c Config) connect(ctx context.Context) (*pgxpool.Pool, error) {
+func (c Config) connect(ctx context.Context, dial connector.DialFunc) (*pgxpool.Pool, error) {
 	pc, t, err := c.poolConfig()
 	if err != nil {
 		return nil, err
 	}
+	// dial resolves host names itself (through the outbound guard), so pgx hands it the name as is.
+	pc.ConnConfig.LookupFunc = func(_ context.Context, host string) ([]string, error) { return []string{host}, nil }
+	pc.ConnConfig.DialFunc = pgconn.DialFunc(dial)
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, connError(err, t, c.secrets())

@@ -29,14 +29,16 @@ func (c *Connector) Spec() connector.Spec {
 		configSpec)
 }
 
-func (c *Connector) kit() sqlkit.Kit[Config, *pgxpool.Pool] {
-	return sqlkit.Kit[Config, *pgxpool.Pool]{Spec: c.Spec(), Decode: decodeConfig, Close: (*pgxpool.Pool).Close, Secrets: Config.secrets,
-		Connect: func(ctx context.Context, cfg Config) (*pgxpool.Pool, error) { return cfg.connect(ctx) }}
+func (c *Connector) kit(env connector.Env) sqlkit.Kit[Config, *pgxpool.Pool] {
+	return sqlkit.Kit[Config, *pgxpool.Pool]{Spec: c.Spec(), Env: env, Decode: decodeConfig, Close: (*pgxpool.Pool).Close, Secrets: Config.secrets,
+		Connect: func(ctx context.Context, dial connector.DialFunc, cfg Config) (*pgxpool.Pool, error) {
+			return cfg.connect(ctx, dial)
+		}}
 }
 
 // Check connects and, when a table or query is configured, checks that it can be read.
 func (c *Connector) Check(ctx context.Context, env connector.Env, raw map[string]any) error {
-	_, err := sqlkit.Use(ctx, c.kit(), raw, func(cfg Config, pool *pgxpool.Pool) (struct{}, error) {
+	_, err := sqlkit.Use(ctx, c.kit(env), raw, func(cfg Config, pool *pgxpool.Pool) (struct{}, error) {
 		switch {
 		case cfg.Query != "":
 			if _, err := describeQuery(ctx, pool, cfg.Query); err != nil {
@@ -54,7 +56,7 @@ func (c *Connector) Check(ctx context.Context, env connector.Env, raw map[string
 
 // Discover lists the tables and views with their columns, primary keys and cursor candidates.
 func (c *Connector) Discover(ctx context.Context, env connector.Env, raw map[string]any) (*connector.Catalog, error) {
-	return sqlkit.Use(ctx, c.kit(), raw, func(cfg Config, pool *pgxpool.Pool) (*connector.Catalog, error) {
+	return sqlkit.Use(ctx, c.kit(env), raw, func(cfg Config, pool *pgxpool.Pool) (*connector.Catalog, error) {
 		cat, err := discover(ctx, pool, cfg.Schema)
 		if err != nil {
 			return nil, wrap("postgres: discover", err)

@@ -49,7 +49,7 @@ type reader struct {
 
 // Open starts a read of the configured table or query (or the stream's table).
 func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]any, req connector.ReadRequest) (connector.Reader, error) {
-	return sqlkit.Hand(ctx, c.kit(), raw, func(cfg Config, pool *pgxpool.Pool) (connector.Reader, error) {
+	return sqlkit.Hand(ctx, c.kit(env), raw, func(cfg Config, pool *pgxpool.Pool) (connector.Reader, error) {
 		return newReader(ctx, pool, cfg, env, req)
 	})
 }

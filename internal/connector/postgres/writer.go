@@ -70,7 +70,7 @@ var _ connector.MarkedWriter = (*writer)(nil)
 
 // OpenWriter opens a writer on the configured table (or the stream's).
 func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) (connector.Writer, error) {
-	return sqlkit.Hand(ctx, sqlkit.ForWriter(c.kit(), Config.tableConfig, req), raw, func(cfg Config, pool *pgxpool.Pool) (connector.Writer, error) {
+	return sqlkit.Hand(ctx, sqlkit.ForWriter(c.kit(env), Config.tableConfig, req), raw, func(cfg Config, pool *pgxpool.Pool) (connector.Writer, error) {
 		name := sqlkit.TableOf(cfg.TableConfig, req)
 		if err := sqlkit.CheckIdent("table", name, maxIdent); err != nil {
 			return nil, connector.ConfigError(fmt.Errorf("table: %w", err))

@@ -7,16 +7,21 @@ import (
 	"fmt"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/netguard"
 )
 
 // Kit is how one database connector decodes its config and connects. Use and Hand run the steps
 // every connector operation (Check, Discover, Open, OpenWriter) repeats around its own work: decode
-// the config against the spec, connect, do the work, close the connection when it is no longer
-// needed, and scrub the config's secrets from every error.
+// the config against the spec, connect through Env's guarded dialer, do the work, close the
+// connection when it is no longer needed, and scrub the config's secrets from every error.
 type Kit[C, H any] struct {
-	Spec    connector.Spec
-	Decode  func(connector.Spec, map[string]any) (C, error)
-	Connect func(context.Context, C) (H, error)
+	Spec connector.Spec
+	// Env is the environment of the operation; Connect dials through its Dialer, so the outbound
+	// guard applies to every check, discover, preview and run.
+	Env    connector.Env
+	Decode func(connector.Spec, map[string]any) (C, error)
+	// Connect opens the connection (pool), every network connection through dial.
+	Connect func(ctx context.Context, dial connector.DialFunc, cfg C) (H, error)
 	Close   func(H)
 	Secrets func(C) []string
 }
@@ -38,8 +43,12 @@ func run[C, H, R any](ctx context.Context, k Kit[C, H], raw map[string]any, clos
 	if err != nil {
 		return zero, err
 	}
-	h, err := k.Connect(ctx, cfg)
+	h, err := k.Connect(ctx, k.Env.Dialer(), cfg)
 	if err != nil {
+		if r := netguard.Refusal(err); r != nil {
+			// The guard's own message says what and why; the driver's wrapping adds nothing.
+			return zero, connector.ConfigError(fmt.Errorf("%s: %w", k.Spec.Name, r))
+		}
 		return zero, Scrub(err, k.Secrets(cfg)...)
 	}
 	r, err := fn(cfg, h)

@@ -3,10 +3,13 @@ package sqlkit
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"strings"
 	"testing"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/netguard"
 )
 
 type fakeConn struct{ closed int }
@@ -20,7 +23,7 @@ func fakeKit(conn *fakeConn, connectErr error) Kit[TableConfig, *fakeConn] {
 			q, _ := raw["query"].(string)
 			return TableConfig{Table: "t", Query: q}, nil
 		},
-		Connect: func(context.Context, TableConfig) (*fakeConn, error) { return conn, connectErr },
+		Connect: func(context.Context, connector.DialFunc, TableConfig) (*fakeConn, error) { return conn, connectErr },
 		Close:   func(c *fakeConn) { c.closed++ },
 		Secrets: func(TableConfig) []string { return []string{"s3cret"} },
 	}
@@ -90,5 +93,50 @@ func TestForWriterRefusesBeforeConnecting(t *testing.T) {
 	}
 	if got := TableOf(TableConfig{}, connector.WriteRequest{Stream: "s"}); got != "s" {
 		t.Errorf("TableOf = %q, want the stream", got)
+	}
+}
+
+// dialKit is a kit whose Connect dials addr through the dial the kit hands it and wraps the error
+// as drivers do.
+func dialKit(env connector.Env, addr string) Kit[TableConfig, *fakeConn] {
+	k := fakeKit(&fakeConn{}, nil)
+	k.Spec, k.Env = connector.Spec{Name: "fake"}, env
+	k.Connect = func(ctx context.Context, dial connector.DialFunc, _ TableConfig) (*fakeConn, error) {
+		conn, err := dial(ctx, "tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("fake at %s: connect: failed to connect: dial error: %w", addr, err)
+		}
+		conn.Close()
+		return &fakeConn{}, nil
+	}
+	return k
+}
+
+func TestKitDialsThroughTheEnvGuard(t *testing.T) {
+	ctx := context.Background()
+	noop := func(TableConfig, *fakeConn) (int, error) { return 0, nil }
+
+	// A zero Env still dials through the guard: the refusal is a config error with the guard's
+	// message alone, not the driver's wrapping.
+	_, err := Use(ctx, dialKit(connector.Env{}, "169.254.169.254:5432"), map[string]any{}, noop)
+	want := "fake: refused to connect to 169.254.169.254:5432 (link-local / cloud metadata address): not allowed for any connector"
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v\nwant %s", err, want)
+	}
+	if !errors.Is(err, connector.ErrConfig) || !errors.Is(err, netguard.ErrRefused) {
+		t.Errorf("err = %v: want ErrConfig and netguard.ErrRefused in its chain", err)
+	}
+
+	// The Env's own dialer is the one used.
+	var dialed []string
+	env := connector.Env{Dial: func(_ context.Context, network, addr string) (net.Conn, error) {
+		dialed = append(dialed, network+" "+addr)
+		return nil, errors.New("no network here")
+	}}
+	if _, err := Use(ctx, dialKit(env, "db.internal:5432"), map[string]any{}, noop); err == nil || !strings.Contains(err.Error(), "no network here") {
+		t.Errorf("err = %v, want the env dialer's error", err)
+	}
+	if len(dialed) != 1 || dialed[0] != "tcp db.internal:5432" {
+		t.Errorf("env dialer saw %q, want one dial of tcp db.internal:5432", dialed)
 	}
 }

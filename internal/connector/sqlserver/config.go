@@ -78,11 +78,12 @@ func (c Config) dsn() string {
 	return u.String()
 }
 
-func (c Config) open(ctx context.Context) (*sql.DB, error) {
+func (c Config) open(ctx context.Context, dial connector.DialFunc) (*sql.DB, error) {
 	conn, err := mssql.NewConnector(c.dsn())
 	if err != nil {
 		return nil, connector.ConfigError(sqlkit.Scrub(fmt.Errorf("connection settings: %w", err), c.secrets()...))
 	}
+	conn.Dialer = hostDialer(dial)
 	db := sql.OpenDB(conn)
 	db.SetMaxOpenConns(max(c.MaxConnections, 1))
 	db.SetMaxIdleConns(max(c.MaxConnections, 1))
@@ -132,3 +133,14 @@ func (c Config) connError(err error, timeout time.Duration) error {
 	}
 	return sqlkit.Scrub(out, c.secrets()...)
 }
+
+// hostDialer is the driver's Dialer for dial. Being a HostDialer, it receives host names
+// unresolved, so name resolution goes through dial (the outbound guard) too.
+type hostDialer connector.DialFunc
+
+func (d hostDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	return d(ctx, network, addr)
+}
+
+// HostName is part of mssql.HostDialer; the driver does not use its value.
+func (d hostDialer) HostName() string { return "" }

@@ -38,16 +38,18 @@ func schemaOf(ctx context.Context, d *Dialect, db sqlkit.Queryer, cfg Config) (s
 	return d.CurrentSchema(ctx, db)
 }
 
-func (c *Connector) kit() sqlkit.Kit[Config, *sql.DB] {
+func (c *Connector) kit(env connector.Env) sqlkit.Kit[Config, *sql.DB] {
 	return sqlkit.Kit[Config, *sql.DB]{Spec: c.Spec(), Decode: decodeConfig, Close: sqlkit.CloseDB, Secrets: Config.secrets,
-		Connect: func(ctx context.Context, cfg Config) (*sql.DB, error) { return cfg.open(ctx) }}
+		Env: env, Connect: func(ctx context.Context, dial connector.DialFunc, cfg Config) (*sql.DB, error) {
+			return cfg.open(ctx, dial)
+		}}
 }
 
 func tableConfig(cfg Config) sqlkit.TableConfig { return cfg.TableConfig }
 
 // Check connects and, when a table or query is configured, checks that it can be read.
 func (c *Connector) Check(ctx context.Context, env connector.Env, raw map[string]any) error {
-	_, err := sqlkit.Use(ctx, c.kit(), raw, func(cfg Config, db *sql.DB) (struct{}, error) {
+	_, err := sqlkit.Use(ctx, c.kit(env), raw, func(cfg Config, db *sql.DB) (struct{}, error) {
 		d := &Dialect{}
 		schema := func(ctx context.Context) (string, error) { return schemaOf(ctx, d, db, cfg) }
 		return sqlkit.Done(sqlkit.CheckReadable(ctx, d, db, cfg.Query, cfg.Table, "schema", schema))
@@ -57,7 +59,7 @@ func (c *Connector) Check(ctx context.Context, env connector.Env, raw map[string
 
 // Discover lists the database's tables and views with columns, primary keys and cursor candidates.
 func (c *Connector) Discover(ctx context.Context, env connector.Env, raw map[string]any) (*connector.Catalog, error) {
-	return sqlkit.Use(ctx, c.kit(), raw, func(cfg Config, db *sql.DB) (*connector.Catalog, error) {
+	return sqlkit.Use(ctx, c.kit(env), raw, func(cfg Config, db *sql.DB) (*connector.Catalog, error) {
 		d := &Dialect{}
 		schema, err := schemaOf(ctx, d, db, cfg)
 		if err != nil {
@@ -69,7 +71,7 @@ func (c *Connector) Discover(ctx context.Context, env connector.Env, raw map[str
 
 // Open starts a read of the configured table or query (or the stream's table).
 func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]any, req connector.ReadRequest) (connector.Reader, error) {
-	return sqlkit.Hand(ctx, c.kit(), raw, func(cfg Config, db *sql.DB) (connector.Reader, error) {
+	return sqlkit.Hand(ctx, c.kit(env), raw, func(cfg Config, db *sql.DB) (connector.Reader, error) {
 		d := &Dialect{}
 		o := sqlkit.ReadOptions{Key: cfg.Key, BatchSize: cfg.BatchSize, Req: req, NullCursor: cfg.NullCursor, Log: sqlkit.Logger(env), Secrets: cfg.secrets()}
 		return sqlkit.NewTableReader(ctx, db, d, o, cfg.Query, cfg.Table, "schema", func(ctx context.Context) (string, error) { return schemaOf(ctx, d, db, cfg) })
@@ -81,7 +83,7 @@ func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[s
 	if req.RunID == "" {
 		req.RunID = sqlkit.RandomID()
 	}
-	return sqlkit.Hand(ctx, sqlkit.ForWriter(c.kit(), tableConfig, req), raw, func(cfg Config, db *sql.DB) (connector.Writer, error) {
+	return sqlkit.Hand(ctx, sqlkit.ForWriter(c.kit(env), tableConfig, req), raw, func(cfg Config, db *sql.DB) (connector.Writer, error) {
 		return sqlkit.NewWriter(ctx, db, &Dialect{RunID: req.RunID}, sqlkit.WriteOptions{Schema: cfg.Schema, Table: sqlkit.TableOf(cfg.TableConfig, req), Req: req, Log: sqlkit.Logger(env), Secrets: cfg.secrets()})
 	})
 }
