@@ -344,7 +344,7 @@ func (s *Service) Check(ctx context.Context, id string) (CheckResult, error) {
 	if !ok {
 		return CheckResult{OK: true, Message: "connector type " + conn.Spec().Name + " has no connection to test; its config is valid"}, nil
 	}
-	if err := ch.Check(ctx, s.env, cfg); err != nil {
+	if err := ch.Check(ctx, s.envFor(c.ID), cfg); err != nil {
 		if errors.Is(err, context.Canceled) {
 			return CheckResult{}, err
 		}
@@ -372,7 +372,7 @@ func (s *Service) Discover(ctx context.Context, id string) (*connector.Catalog, 
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", ErrCannotDiscover, conn.Spec().Name)
 	}
-	cat, err := d.Discover(ctx, s.env, cfg)
+	cat, err := d.Discover(ctx, s.envFor(c.ID), cfg)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return nil, err
