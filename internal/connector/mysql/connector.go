@@ -88,7 +88,7 @@ func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[s
 // sqlkit.CheckTarget). Privileges are not read beforehand (MySQL grants through roles and wildcards
 // are not resolved here); a missing one fails the run's first statement with the server's message.
 func (c *Connector) CheckDestination(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) error {
-	return sqlkit.CheckDestination(ctx, c.kit(), raw, req, tableConfig, func(_ context.Context, cfg Config, db *sql.DB) (sqlkit.Inspector, string, error) {
+	return sqlkit.CheckDestination(ctx, c.kit(env), raw, req, tableConfig, func(_ context.Context, cfg Config, db *sql.DB) (sqlkit.Inspector, string, error) {
 		return sqlkit.DialectInspector(&Dialect{}, db, "database"), cfg.Database, nil
 	})
 }

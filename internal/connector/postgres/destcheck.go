@@ -16,7 +16,7 @@ var _ connector.DestinationChecker = (*Connector)(nil)
 // sqlkit.CheckTarget); the login's CREATE privilege on the schema and INSERT on the table are checked
 // too.
 func (c *Connector) CheckDestination(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) error {
-	return sqlkit.CheckDestination(ctx, c.kit(), raw, req, Config.tableConfig, func(ctx context.Context, cfg Config, pool *pgxpool.Pool) (sqlkit.Inspector, string, error) {
+	return sqlkit.CheckDestination(ctx, c.kit(env), raw, req, Config.tableConfig, func(ctx context.Context, cfg Config, pool *pgxpool.Pool) (sqlkit.Inspector, string, error) {
 		schema := cfg.Schema
 		if schema == "" {
 			s, err := currentSchema(ctx, pool)

@@ -91,7 +91,7 @@ func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[s
 // CheckDestination checks, without writing, that a run could write the configured table (see
 // sqlkit.CheckTarget); the login's CREATE TABLE, ALTER (schema) and INSERT permissions are checked too.
 func (c *Connector) CheckDestination(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) error {
-	return sqlkit.CheckDestination(ctx, c.kit(), raw, req, tableConfig, func(ctx context.Context, cfg Config, db *sql.DB) (sqlkit.Inspector, string, error) {
+	return sqlkit.CheckDestination(ctx, c.kit(env), raw, req, tableConfig, func(ctx context.Context, cfg Config, db *sql.DB) (sqlkit.Inspector, string, error) {
 		d := &Dialect{}
 		schema, err := schemaOf(ctx, d, db, cfg)
 		if err != nil {
