@@ -182,11 +182,7 @@ func (s *Server) resetPassword(ctx context.Context, in *resetPasswordInput) (*no
 	if target.ID == principalFrom(ctx).UserID {
 		return nil, conflict("change your own password at POST /api/v1/auth/password")
 	}
-	if err := s.auth.SetPassword(ctx, target.ID, in.Body.Password); err != nil {
-		return nil, err
-	}
-	must := true
-	if _, err := s.store.UpdateUser(ctx, target.ID, store.UserUpdate{MustChangePassword: &must}); err != nil {
+	if err := s.auth.SetPassword(ctx, target.ID, in.Body.Password, true); err != nil {
 		return nil, err
 	}
 	return &noContent{}, nil

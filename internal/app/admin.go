@@ -7,28 +7,31 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/auth"
 	"github.com/dataaggregator/aggregator/internal/config"
-	"github.com/dataaggregator/aggregator/internal/store"
 )
 
-// CreateUser is `aggregator user create`: it opens the configured store
-// (migrating it when AUTO_INIT_DB allows), creates the user through the auth
-// service (role and password policy checked, bcrypt) and closes the store.
-func CreateUser(ctx context.Context, cfg config.Config, log *slog.Logger, nu auth.NewUser) (store.User, error) {
+// CLIActor is the audit actor of user management done with `aggregator user`.
+const CLIActor = "cli"
+
+// UserAdmin is what `aggregator user` works with: it opens the configured
+// store (migrating it when AUTO_INIT_DB allows) and returns user management
+// that audits as CLIActor, and a function that closes the store.
+func UserAdmin(ctx context.Context, cfg config.Config, log *slog.Logger) (*auth.Admin, func(), error) {
 	if _, err := config.EnsureSecret(&cfg); err != nil {
-		return store.User{}, err
+		return nil, nil, err
 	}
 	st, err := OpenStore(ctx, cfg, log)
 	if err != nil {
-		return store.User{}, err
+		return nil, nil, err
 	}
-	defer st.Close()
 	if err := PrepareSchema(ctx, cfg, st, log); err != nil {
-		return store.User{}, err
+		_ = st.Close()
+		return nil, nil, err
 	}
 	svc, err := auth.NewService(auth.Options{Store: st, Secret: cfg.SecretKey, Logger: log,
 		Production: cfg.IsProduction(), AllowDevRoleInProduction: cfg.AllowDevRoleInProduction})
 	if err != nil {
-		return store.User{}, fmt.Errorf("auth: %w", err)
+		_ = st.Close()
+		return nil, nil, fmt.Errorf("auth: %w", err)
 	}
-	return svc.CreateUser(ctx, nu)
+	return auth.NewAdmin(svc, st, CLIActor), func() { _ = st.Close() }, nil
 }

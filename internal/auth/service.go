@@ -100,7 +100,7 @@ type Store interface {
 	GetUser(ctx context.Context, id string) (store.User, error)
 	GetUserByLogin(ctx context.Context, login string) (store.User, error)
 	CountUsers(ctx context.Context, role string, activeOnly bool) (int, error)
-	SetPasswordHash(ctx context.Context, id, hash string) error
+	SetPasswordHash(ctx context.Context, id, hash string, mustChange bool) error
 	RecordLogin(ctx context.Context, id string, at time.Time) error
 
 	CreateRefreshToken(ctx context.Context, t store.RefreshToken) (store.RefreshToken, error)
@@ -573,13 +573,16 @@ func (s *Service) ChangePassword(ctx context.Context, userID, oldPassword, newPa
 	if oldPassword == newPassword {
 		return &PolicyError{Problems: []string{"must differ from the current password"}}
 	}
-	return s.SetPassword(ctx, userID, newPassword)
+	return s.SetPassword(ctx, userID, newPassword, false)
 }
 
 // SetPassword replaces a user's password without the old one (an
-// administrator's reset; the API decides who may call it) and revokes the
-// user's refresh tokens.
-func (s *Service) SetPassword(ctx context.Context, userID, newPassword string) error {
+// administrator's reset; the API and the CLI decide who may call it) and
+// revokes the user's refresh tokens, which voids every access token of those
+// sessions. A temporary password sets must_change_password (the user may
+// then only change it); otherwise the flag is cleared. A password the policy
+// refuses is a *PolicyError naming each rule it breaks.
+func (s *Service) SetPassword(ctx context.Context, userID, newPassword string, temporary bool) error {
 	u, err := s.store.GetUser(ctx, userID)
 	if err != nil {
 		return fmt.Errorf("set password: %w", err)
@@ -591,7 +594,7 @@ func (s *Service) SetPassword(ctx context.Context, userID, newPassword string) e
 	if err != nil {
 		return err
 	}
-	if err := s.store.SetPasswordHash(ctx, userID, hash); err != nil {
+	if err := s.store.SetPasswordHash(ctx, userID, hash, temporary); err != nil {
 		return fmt.Errorf("set password: %w", err)
 	}
 	if _, err := s.store.RevokeUserRefreshTokens(ctx, userID); err != nil {

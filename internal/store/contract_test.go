@@ -171,11 +171,17 @@ func testUsers(t *testing.T, s *store.Store, c *clock) {
 	_, err = s.UpdateUser(ctx, "missing", store.UserUpdate{Role: &role})
 	wantErr(t, err, store.ErrNotFound)
 
-	if err := s.SetPasswordHash(ctx, u.ID, "$2a$new"); err != nil {
+	if err := s.SetPasswordHash(ctx, u.ID, "$2a$new", true); err != nil {
 		t.Fatal(err)
 	}
-	if got := must(s.GetUser(ctx, u.ID))(t); got.PasswordHash != "$2a$new" || !got.PasswordChangedAt.After(u.PasswordChangedAt) {
-		t.Fatalf("after SetPasswordHash: %+v", got)
+	if got := must(s.GetUser(ctx, u.ID))(t); got.PasswordHash != "$2a$new" || !got.MustChangePassword || !got.PasswordChangedAt.After(u.PasswordChangedAt) {
+		t.Fatalf("after SetPasswordHash(temporary): %+v", got)
+	}
+	if err := s.SetPasswordHash(ctx, u.ID, "$2a$newer", false); err != nil {
+		t.Fatal(err)
+	}
+	if got := must(s.GetUser(ctx, u.ID))(t); got.PasswordHash != "$2a$newer" || got.MustChangePassword {
+		t.Fatalf("after SetPasswordHash(permanent): %+v", got)
 	}
 	at := c.Now()
 	if err := s.RecordLogin(ctx, u.ID, at); err != nil {

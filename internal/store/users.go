@@ -163,15 +163,16 @@ func (s *Store) UpdateUser(ctx context.Context, id string, upd UserUpdate) (User
 	return s.GetUser(ctx, id)
 }
 
-// SetPasswordHash replaces the user's password hash, clears
-// MustChangePassword and records the change time.
-func (s *Store) SetPasswordHash(ctx context.Context, id, hash string) error {
+// SetPasswordHash replaces the user's password hash, sets
+// MustChangePassword to mustChange (a temporary password) and records the
+// change time, in one statement.
+func (s *Store) SetPasswordHash(ctx context.Context, id, hash string, mustChange bool) error {
 	if hash == "" {
 		return fmt.Errorf("set password: %w: hash is required", ErrInvalid)
 	}
 	now := s.ts(s.nowUTC())
 	res, err := s.db.ExecContext(ctx, `UPDATE users SET password_hash = $1, must_change_password = $2,
-		password_changed_at = $3, updated_at = $3 WHERE id = $4`, hash, false, now, id)
+		password_changed_at = $3, updated_at = $3 WHERE id = $4`, hash, mustChange, now, id)
 	return affectedOne(s, res, err, "set password", "user", id)
 }
 
