@@ -20,10 +20,15 @@ func newConnectorsCmd() *cobra.Command {
 		Use:   "connectors [type...]",
 		Short: "List the connector types with their configuration (JSON Schema with --json)",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			conns, _, err := app.Registries()
+			cfg, err := loadConfig(cmd)
 			if err != nil {
 				return err
 			}
+			comp, err := app.NewComponents(cfg, cliLogger(cfg, cmd.ErrOrStderr()))
+			if err != nil {
+				return err
+			}
+			conns := comp.Connectors
 			specs := conns.Specs()
 			if len(args) > 0 {
 				specs = specs[:0]

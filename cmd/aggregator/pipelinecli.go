@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -28,12 +27,14 @@ func (e errProblems) Error() string {
 	return fmt.Sprintf("the pipeline has %d problems", e.n)
 }
 
-// cliPipeline is a pipeline file loaded for a command.
+// cliPipeline is a pipeline file loaded for a command, with the components (registries, connector
+// environment, logger) the composition root built for it.
 type cliPipeline struct {
 	file string
 	cfg  config.Config
 	spec *pipeline.Spec
 	plan *pipeline.Plan
+	comp *app.Components
 	env  connector.Env
 }
 
@@ -51,38 +52,22 @@ func loadPipeline(cmd *cobra.Command, file string, w io.Writer) (*cliPipeline, e
 	if err != nil {
 		return nil, fmt.Errorf("read pipeline: %w", err)
 	}
-	p := &cliPipeline{file: file, cfg: cfg, env: cliEnv(cfg, file)}
-	conns, trs, err := app.Registries()
+	comp, err := app.NewComponents(cfg, app.NewLogger(cfg, cmd.ErrOrStderr()))
 	if err != nil {
 		return nil, err
 	}
+	comp = comp.ForPipelineFile(file)
+	p := &cliPipeline{file: file, cfg: cfg, comp: comp, env: comp.Env}
 	spec, err := pipeline.Parse(data)
 	if err == nil {
 		p.spec = spec
-		p.plan, err = pipeline.Validate(cmd.Context(), spec, pipeline.Env{Connectors: conns, Transforms: trs})
+		p.plan, err = comp.Plan(cmd.Context(), spec, nil)
 	}
 	if ps, ok := pipeline.AsProblems(err); ok {
 		printProblems(w, file, ps)
 		return p, errProblems{len(ps)}
 	}
 	return p, err
-}
-
-// cliEnv gives connectors the file roots: FILE_ROOTS when set, else the pipeline file's directory
-// (relative paths in a pipeline are relative to it) and the current directory.
-func cliEnv(cfg config.Config, file string) connector.Env {
-	env := connector.Env{Logger: app.NewLogger(cfg, os.Stderr), UploadDir: cfg.UploadDir()}
-	if len(cfg.FileRoots) > 0 {
-		env.FileRoots = append(env.FileRoots, cfg.FileRoots...)
-		return env
-	}
-	dir, _ := filepath.Abs(filepath.Dir(file))
-	cwd, _ := os.Getwd()
-	env.FileRoots = []string{dir}
-	if cwd != "" && cwd != dir {
-		env.FileRoots = append(env.FileRoots, cwd)
-	}
-	return env
 }
 
 func printProblems(w io.Writer, file string, ps pipeline.Problems) {

@@ -32,11 +32,11 @@ See docs/security.md.`,
 			if err != nil {
 				return err
 			}
-			conns, _, err := app.Registries()
+			comp, err := app.NewComponents(cfg, cliLogger(cfg, cmd.ErrOrStderr()))
 			if err != nil {
 				return err
 			}
-			rep, err := app.RotateSecrets(cmd.Context(), cfg, cliLogger(cfg, cmd.ErrOrStderr()), conns)
+			rep, err := app.RotateSecrets(cmd.Context(), cfg, comp)
 			if err != nil {
 				return fmt.Errorf("secrets rotate: %w", err)
 			}

@@ -30,11 +30,7 @@ SIGINT or SIGTERM stop accepting requests, drain the ones in flight and exit
 			if err != nil {
 				return err
 			}
-			conns, _, err := app.Registries()
-			if err != nil {
-				return err
-			}
-			a, err := app.New(cmd.Context(), cfg, app.Options{Version: info.Version, Console: cmd.ErrOrStderr(), Connectors: conns})
+			a, err := app.New(cmd.Context(), cfg, app.Options{Version: info.Version, Console: cmd.ErrOrStderr()})
 			if err != nil {
 				return err
 			}

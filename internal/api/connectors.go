@@ -188,7 +188,7 @@ type ConnectorType struct {
 }
 
 func (s *Server) listConnectorTypes(ctx context.Context, _ *struct{}) (*struct{ Body []ConnectorType }, error) {
-	reg := s.data.Runs.Connectors()
+	reg := s.data.Connectors
 	out := []ConnectorType{}
 	for _, name := range reg.Names() {
 		c, err := reg.Get(name)

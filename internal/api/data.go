@@ -9,9 +9,11 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/configspec"
 	"github.com/dataaggregator/aggregator/internal/connections"
+	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/pipeline"
 	"github.com/dataaggregator/aggregator/internal/pipelines"
 	"github.com/dataaggregator/aggregator/internal/runs"
+	"github.com/dataaggregator/aggregator/internal/transform"
 )
 
 // DataDeps are the services behind the data routes: pipelines, runs,
@@ -19,9 +21,12 @@ import (
 type DataDeps struct {
 	// Pipelines saves, plans, validates and previews pipelines.
 	Pipelines *pipelines.Service
-	// Runs validates, previews, starts and cancels runs; it also holds the
-	// connector and transformation registries and the connector Env.
+	// Runs starts and cancels runs and serves their live counters.
 	Runs *runs.Service
+	// Connectors and Transforms are the registries the application was built
+	// with (the connector types and transformation types the API lists).
+	Connectors *connector.Registry
+	Transforms *transform.Registry
 	// Connections owns saved connectors (secrets sealed at rest, redacted on
 	// read).
 	Connections *connections.Service

@@ -49,7 +49,7 @@ func newTestData(t *testing.T, st *store.Store, logger *slog.Logger, opts setupO
 		t.Fatal(err)
 	}
 	uploads := filepath.Join(dir, "uploads")
-	connEnv := connector.Env{FileRoots: []string{files}, UploadDir: uploads}
+	connEnv := connector.Env{FileRoots: []string{files}, UploadDir: uploads, OutputDir: files} // files plays DATA_DIR/files
 	keys, err := secrets.NewKeyring(testEncryptionKey)
 	if err != nil {
 		t.Fatal(err)
@@ -83,5 +83,5 @@ func newTestData(t *testing.T, st *store.Store, logger *slog.Logger, opts setupO
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testData{deps: DataDeps{Runs: svc, Pipelines: pls, Connections: saved, UploadDir: uploads, MaxUploadBytes: testMaxUpload}, runs: svc, files: files}
+	return &testData{deps: DataDeps{Runs: svc, Pipelines: pls, Connections: saved, Connectors: conns, Transforms: trs, UploadDir: uploads, MaxUploadBytes: testMaxUpload}, runs: svc, files: files}
 }

@@ -67,7 +67,7 @@ type transformationBody struct {
 // checkTransformation builds the node once: the type must exist and the
 // config must pass its spec (expressions compile).
 func (s *Server) checkTransformation(typ string, config map[string]any) error {
-	def, err := s.data.Runs.Transforms().Get(typ)
+	def, err := s.data.Transforms.Get(typ)
 	if err != nil {
 		return invalid("body.type", err.Error(), typ)
 	}
@@ -171,7 +171,7 @@ func (s *Server) previewTransformationWith(ctx context.Context, typ string, conf
 	if err := s.checkTransformation(typ, config); err != nil {
 		return nil, err
 	}
-	res, err := transform.PreviewInputs(ctx, s.data.Runs.Transforms(), typ, orEmpty(config), inputs)
+	res, err := transform.PreviewInputs(ctx, s.data.Transforms, typ, orEmpty(config), inputs)
 	if err != nil {
 		return nil, configError("body", err)
 	}

@@ -19,12 +19,10 @@ import (
 	"github.com/dataaggregator/aggregator/internal/auth"
 	"github.com/dataaggregator/aggregator/internal/config"
 	"github.com/dataaggregator/aggregator/internal/connections"
-	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/pipelines"
 	"github.com/dataaggregator/aggregator/internal/ratelimit"
 	"github.com/dataaggregator/aggregator/internal/runs"
 	"github.com/dataaggregator/aggregator/internal/store"
-	"github.com/dataaggregator/aggregator/internal/transform"
 )
 
 // Options are what the caller (cmd/aggregator) adds to the configuration.
@@ -36,11 +34,9 @@ type Options struct {
 	// Console receives the one-time bootstrap banner (the generated admin
 	// password and the login URL); os.Stderr when nil.
 	Console io.Writer
-	// Connectors is the connector registry; an empty one when nil.
-	Connectors *connector.Registry
-	// Transforms is the transformation registry; the built-in transformations
-	// when nil.
-	Transforms *transform.Registry
+	// Components are the registries, connector environment, logger and clock
+	// shared with the CLI; NewComponents(cfg, Logger) when nil.
+	Components *Components
 	// UI serves the web app at /; none when nil.
 	UI http.Handler
 	// Listener overrides listening on cfg.Addr() (tests pass a 127.0.0.1:0
@@ -60,7 +56,7 @@ type App struct {
 	redis      *redis.Client
 	server     *api.Server
 	listener   net.Listener
-	connectors *connector.Registry
+	comp       *Components
 	runs       *runs.Service
 	pipelines  *pipelines.Service
 	dispatcher *runs.Dispatcher
@@ -78,14 +74,14 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	if console == nil {
 		console = os.Stderr
 	}
-	a := &App{cfg: cfg, log: log, connectors: opts.Connectors}
+	a := &App{cfg: cfg, log: log, comp: opts.Components}
 	defer func() {
 		if err != nil {
 			a.Close()
 		}
 	}()
-	if a.connectors == nil {
-		if a.connectors, err = connector.NewRegistry(); err != nil {
+	if a.comp == nil {
+		if a.comp, err = NewComponents(cfg, log); err != nil {
 			return nil, err
 		}
 	}
@@ -163,10 +159,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	if err := reg.Register(collectors.NewDBStatsCollector(a.store.DB(), "metadata")); err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
-	if a.connections, err = newConnections(ctx, a.store, a.connectors, keys, a.connectorEnv(), log); err != nil {
+	if a.connections, err = newConnections(ctx, a.store, a.comp.Connectors, keys, a.comp.Env, log); err != nil {
 		return nil, err
 	}
-	if err := a.buildRuns(opts.Transforms); err != nil {
+	if err := a.buildRuns(); err != nil {
 		return nil, fmt.Errorf("runs: %w", err)
 	}
 	a.server, err = api.New(api.Deps{
@@ -291,8 +287,9 @@ func (a *App) Handler() http.Handler { return a.server.Handler() }
 // Addr is the address the app listens on.
 func (a *App) Addr() net.Addr { return a.listener.Addr() }
 
-// Connectors is the connector registry the app was built with.
-func (a *App) Connectors() *connector.Registry { return a.connectors }
+// Components are the registries, connector environment, logger and clock
+// the app was built with.
+func (a *App) Components() *Components { return a.comp }
 
 // Run serves until ctx is cancelled, then shuts down gracefully (see
 // serveHTTP) and releases every resource. It returns nil after a clean

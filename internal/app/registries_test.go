@@ -1,8 +1,11 @@
 package app
 
 import (
+	"log/slog"
 	"slices"
 	"testing"
+
+	"github.com/dataaggregator/aggregator/internal/config"
 )
 
 func TestRegistriesOfferEveryConnectorAndTransformation(t *testing.T) {
@@ -25,4 +28,14 @@ func TestRegistriesOfferEveryConnectorAndTransformation(t *testing.T) {
 			t.Errorf("connector %q is neither a source nor a destination", s.Name)
 		}
 	}
+}
+
+// mustComponents builds the components of cfg with a discarding logger.
+func mustComponents(t *testing.T, cfg config.Config) *Components {
+	t.Helper()
+	c, err := NewComponents(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -2,27 +2,23 @@ package app
 
 import (
 	"context"
-	"fmt"
+	"log/slog"
 
 	"github.com/dataaggregator/aggregator/internal/api"
+	"github.com/dataaggregator/aggregator/internal/config"
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/pipelines"
 	"github.com/dataaggregator/aggregator/internal/runs"
-	"github.com/dataaggregator/aggregator/internal/transform"
 )
 
 // buildRuns builds the run service and its in-process dispatcher (RUN_WORKERS
 // workers; shutdown drains for SHUTDOWN_TIMEOUT, then interrupted runs are
-// requeued to resume at the next start).
-func (a *App) buildRuns(trs *transform.Registry) error {
-	if trs == nil {
-		var err error
-		if trs, err = transform.NewRegistry(transform.Builtins()...); err != nil {
-			return fmt.Errorf("transformation registry: %w", err)
-		}
-	}
+// requeued to resume at the next start), and the pipeline service, all on the
+// app's components.
+func (a *App) buildRuns() error {
+	c := a.comp
 	svc, err := runs.New(runs.Options{
-		Store: a.store, Connectors: a.connectors, Transforms: trs, Logger: a.log, Env: a.connectorEnv(),
+		Store: a.store, Connectors: c.Connectors, Transforms: c.Transforms, Logger: a.log, Env: c.Env, Clock: c.Clock,
 		SavedConnectors: a.connections,
 	})
 	if err != nil {
@@ -33,7 +29,7 @@ func (a *App) buildRuns(trs *transform.Registry) error {
 	if err != nil {
 		return err
 	}
-	pls, err := pipelines.New(pipelines.Options{Store: a.store, Connectors: a.connectors, Transforms: trs,
+	pls, err := pipelines.New(pipelines.Options{Store: a.store, Connectors: c.Connectors, Transforms: c.Transforms,
 		Resolver: runs.Resolver{Store: a.store, Connectors: a.connections}, Env: svc.Env(), Logger: a.log})
 	if err != nil {
 		return err
@@ -42,15 +38,19 @@ func (a *App) buildRuns(trs *transform.Registry) error {
 	return nil
 }
 
-// connectorEnv is what connectors get besides their config, the same for
-// runs, checks and previews.
-func (a *App) connectorEnv() connector.Env {
-	return Outbound(a.cfg, connector.Env{Logger: a.log, FileRoots: a.cfg.Roots(), UploadDir: a.cfg.UploadDir()})
+// connectorEnv is what connectors get besides their config in the server, the
+// same for runs, checks and previews: file roots, the upload directory, the
+// output directory (DATA_DIR/files) where file destinations write, and the
+// outbound guard.
+func connectorEnv(cfg config.Config, log *slog.Logger) connector.Env {
+	return Outbound(cfg, connector.Env{Logger: log, FileRoots: cfg.Roots(), UploadDir: cfg.UploadDir(), OutputDir: cfg.OutputDir()})
 }
 
 // dataDeps are the API's data services.
 func (a *App) dataDeps() api.DataDeps {
-	return api.DataDeps{Runs: a.runs, Pipelines: a.pipelines, Connections: a.connections, UploadDir: a.cfg.UploadDir(), MaxUploadBytes: a.cfg.MaxUploadBytes}
+	return api.DataDeps{Runs: a.runs, Pipelines: a.pipelines, Connections: a.connections,
+		Connectors: a.comp.Connectors, Transforms: a.comp.Transforms,
+		UploadDir: a.cfg.UploadDir(), MaxUploadBytes: a.cfg.MaxUploadBytes}
 }
 
 // startRuns runs the dispatcher until ctx is cancelled; the returned function

@@ -23,11 +23,7 @@ func TestServePostedPipelineRuns(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(files, "in.csv"), []byte(in), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	conns, trs, err := Registries()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := start(t, cfg, Options{Connectors: conns, Transforms: trs})
+	r := start(t, cfg, Options{})
 	res, body := postJSON(t, r.base+"/api/v1/auth/login", map[string]any{"login": "admin", "password": cfg.AdminPassword})
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("login: %d %s", res.StatusCode, body)

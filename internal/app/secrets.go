@@ -68,7 +68,8 @@ func newConnections(ctx context.Context, st *store.Store, conns *connector.Regis
 // connector's secrets under ENCRYPTION_KEY (reading the old values with
 // ENCRYPTION_KEY_PREVIOUS) and seals secrets that earlier versions stored in
 // plain text.
-func RotateSecrets(ctx context.Context, cfg config.Config, log *slog.Logger, conns *connector.Registry) (connections.RotateReport, error) {
+func RotateSecrets(ctx context.Context, cfg config.Config, comp *Components) (connections.RotateReport, error) {
+	log := comp.Logger
 	if cfg.EncryptionKey == "" && cfg.IsProduction() {
 		return connections.RotateReport{}, errors.New("ENCRYPTION_KEY: is required in production")
 	}
@@ -84,7 +85,7 @@ func RotateSecrets(ctx context.Context, cfg config.Config, log *slog.Logger, con
 	if err := PrepareSchema(ctx, cfg, st, log); err != nil {
 		return connections.RotateReport{}, err
 	}
-	svc, err := connections.New(connections.Options{Store: st, Connectors: conns, Keys: keys, Logger: log})
+	svc, err := connections.New(connections.Options{Store: st, Connectors: comp.Connectors, Keys: keys, Logger: log})
 	if err != nil {
 		return connections.RotateReport{}, err
 	}

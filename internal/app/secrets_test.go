@@ -108,11 +108,7 @@ func testCanary(t *testing.T, pgStore bool) {
 	if err := os.WriteFile(filepath.Join(files, "in.csv"), []byte("id,name\n1,a\n2,b\n3,c\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	conns, trs, err := Registries()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := start(t, cfg, Options{Connectors: conns, Transforms: trs})
+	r := start(t, cfg, Options{})
 	s := signIn(t, r, cfg.AdminPassword)
 
 	config := map[string]any{"host": "127.0.0.1", "port": 5432, "user": "postgres", "password": canary,
@@ -228,11 +224,7 @@ func TestWrongEncryptionKeyRefusesStart(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t)
 	cfg.AdminPassword = "Key-Check-Passw0rd-1"
-	conns, trs, err := Registries()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := start(t, cfg, Options{Connectors: conns, Transforms: trs})
+	r := start(t, cfg, Options{})
 	s := signIn(t, r, cfg.AdminPassword)
 	if st := s.call(http.MethodPost, "/api/v1/connectors", map[string]any{"name": "wh", "type": "postgres",
 		"config": map[string]any{"host": "db.invalid", "password": "p-secret-1"}}, nil); st != http.StatusCreated {
@@ -255,7 +247,7 @@ func TestWrongEncryptionKeyRefusesStart(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer ln.Close()
-		a, err := New(context.Background(), c, Options{Connectors: conns, Transforms: trs, Listener: ln, Console: io.Discard, Logger: slog.New(slog.DiscardHandler)})
+		a, err := New(context.Background(), c, Options{Listener: ln, Console: io.Discard, Logger: slog.New(slog.DiscardHandler)})
 		if err == nil {
 			a.Close()
 		}
@@ -281,7 +273,7 @@ func TestWrongEncryptionKeyRefusesStart(t *testing.T) {
 	if err := tryStart(rolled); err != nil {
 		t.Fatalf("start with the old key as previous: %v", err)
 	}
-	rep, err := RotateSecrets(context.Background(), rolled, slog.New(slog.DiscardHandler), conns)
+	rep, err := RotateSecrets(context.Background(), rolled, mustComponents(t, rolled))
 	if err != nil || rep.Resealed != 1 || len(rep.Failed) != 0 {
 		t.Fatalf("rotate: %+v %v", rep, err)
 	}

@@ -456,6 +456,10 @@ func (c *Config) SecretFile() string { return filepath.Join(c.DataDir, "secret_k
 // DATA_DIR/encryption_key.
 func (c *Config) EncryptionKeyFile() string { return filepath.Join(c.DataDir, "encryption_key") }
 
+// OutputDir is where the server's file destinations write (relative destination paths resolve
+// there) and where run outputs are downloaded from: DATA_DIR/files.
+func (c *Config) OutputDir() string { return filepath.Join(c.DataDir, "files") }
+
 // Roots returns FILE_ROOTS, or the default roots when unset: DATA_DIR/files,
 // plus ./examples outside production and staging so that the shipped
 // examples run through the API.
@@ -463,7 +467,7 @@ func (c *Config) Roots() []string {
 	if len(c.FileRoots) > 0 {
 		return append([]string(nil), c.FileRoots...)
 	}
-	roots := []string{filepath.Join(c.DataDir, "files")}
+	roots := []string{c.OutputDir()}
 	if c.Environment == Development {
 		roots = append(roots, "examples")
 	}

@@ -50,6 +50,11 @@ type Env struct {
 	FileRoots []string
 	// UploadDir is where uploaded files are stored; a file source may name an upload by id.
 	UploadDir string
+	// OutputDir, when set (the server: DATA_DIR/files), is where file destinations write: a relative
+	// destination path resolves under it (its directories are created), never against FileRoots, and
+	// an absolute one may lie under it as well as under FileRoots. Empty (the CLI): destination paths
+	// resolve against FileRoots like source paths.
+	OutputDir string
 	// ResolveUpload maps an upload id to its stored path; nil when uploads are not available (CLI).
 	ResolveUpload func(ctx context.Context, id string) (string, error)
 	// Dial opens the network connections of connectors that speak their own protocol (databases,

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/dataaggregator/aggregator/internal/engine"
 	"github.com/dataaggregator/aggregator/internal/pipeline"
@@ -28,6 +27,7 @@ type outcome struct {
 	status      store.RunStatus // succeeded, failed or cancelled
 	err         string
 	stats       json.RawMessage
+	outputs     json.RawMessage // what the file destinations wrote (succeeded runs)
 	interrupted bool // stopped by a shutdown: back to the queue, to resume (err says why)
 	lost        bool // another worker owns the run now: record nothing
 }
@@ -66,7 +66,7 @@ func (s *Service) execute(ctx context.Context, run store.Run) outcome {
 		CommitRows: s.opts.CommitRows, CommitInterval: s.opts.CommitInterval,
 		Checkpointer: cp, DeadLetters: &storeSink{st: s.st, runID: run.ID},
 		Progress: func(p engine.Progress) {
-			now := time.Now().UTC()
+			now := s.now()
 			perSec, _ := rate.Update(now, p.RowsRead)
 			s.events.Publish(Event{Type: EventProgress, RunID: run.ID, PipelineID: run.PipelineID,
 				Status: store.RunRunning, Progress: &p, RowsPerSecond: perSec, Time: now})
@@ -78,9 +78,13 @@ func (s *Service) execute(ctx context.Context, run store.Run) outcome {
 	cause := context.Cause(ctx)
 	switch {
 	case runErr == nil:
+		outs := s.collectOutputs(plan, res)
+		for _, o := range outs {
+			rl.add("info", o.Node, fmt.Sprintf("output %s: %d bytes, %d rows", o.Name, o.Bytes, o.Rows), nil)
+		}
 		rl.add("info", "", fmt.Sprintf("run succeeded: %d rows read, %d written, %d rejected, %d checkpoints",
 			res.RowsRead, res.RowsWritten, res.Rejected, res.Checkpoints), resultDetails(res))
-		return outcome{status: store.RunSucceeded, stats: stats}
+		return outcome{status: store.RunSucceeded, stats: stats, outputs: encodeOutputs(outs)}
 	case errors.Is(cause, errShutdown):
 		rl.add("warn", "", "interrupted by a worker shutdown; queued again to resume from the last checkpoint", resultDetails(res))
 		return outcome{interrupted: true, err: "interrupted by the shutdown of worker " + run.WorkerID}
@@ -102,7 +106,8 @@ func resultDetails(res *engine.Result) map[string]any {
 		"duration_ms": res.Finished.Sub(res.Started).Milliseconds()}
 }
 
-// loadPlan parses and validates the version the run records.
+// loadPlan parses and plans the version the run records: the only plan of a run (Start does not
+// plan).
 func (s *Service) loadPlan(ctx context.Context, run store.Run) (*pipeline.Plan, error) {
 	v, err := s.st.GetPipelineVersion(ctx, run.PipelineID, run.PipelineVersion)
 	if err != nil {

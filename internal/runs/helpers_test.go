@@ -113,6 +113,10 @@ type setupOptions struct {
 	commitRows int64
 	// noDispatcher builds the service with a queue that never executes anything.
 	noDispatcher bool
+	// saved resolves saved connectors (none when nil).
+	saved runs.SavedConnectors
+	// outputDir is the connector Env's OutputDir (the server's DATA_DIR/files).
+	outputDir string
 }
 
 // idleQueue accepts runs and leaves them queued.
@@ -148,7 +152,8 @@ func setupOn(t *testing.T, st *store.Store, o setupOptions) *env {
 	}
 	svc, err := runs.New(runs.Options{
 		Store: st, Connectors: conns, Transforms: trs,
-		Env:       connector.Env{FileRoots: []string{o.dir}, UploadDir: filepath.Join(o.dir, "uploads")},
+		Env:             connector.Env{FileRoots: []string{o.dir}, UploadDir: filepath.Join(o.dir, "uploads"), OutputDir: o.outputDir},
+		SavedConnectors: o.saved,
 		BatchSize: 50, CommitRows: commitRows,
 		ProgressInterval: 20 * time.Millisecond,
 	})

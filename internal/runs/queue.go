@@ -288,7 +288,7 @@ func (d *Dispatcher) record(ctx context.Context, run store.Run, out outcome) {
 		return
 	}
 	fin, err := d.svc.st.FinishRun(ctx, run.ID, []store.RunStatus{store.RunRunning}, store.RunFinish{
-		Status: out.status, Error: out.err, NodeStats: out.stats, WorkerID: d.opts.WorkerID, Attempt: run.Attempt,
+		Status: out.status, Error: out.err, NodeStats: out.stats, Outputs: out.outputs, WorkerID: d.opts.WorkerID, Attempt: run.Attempt,
 	})
 	if errors.Is(err, store.ErrConflict) {
 		log.WarnContext(ctx, "run outcome not recorded: another worker owns the run now", "status", out.status)

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -217,20 +219,149 @@ func TestCancelQueuedRun(t *testing.T) {
 	})
 }
 
-func TestStartRefusesInvalidSpec(t *testing.T) {
+// Start does not plan (the spec was planned when saved); a saved version that no longer plans fails
+// its run with the problem and its path, and an unknown version is refused at once.
+func TestRunOfSpecThatNoLongerPlansFails(t *testing.T) {
 	backends(t, func(t *testing.T, b backend) {
 		e := setup(t, b, setupOptions{})
 		p := e.createPipeline("bad", strings.Replace(cleanSpec, "type: filter", "type: nosuch", 1))
-		_, err := e.svc.Start(bg, p.ID, 0, "manual", runs.Actor{})
-		ps, ok := pipeline.AsProblems(err)
-		if !ok || len(ps) == 0 || ps[0].Path != "transforms[0].type" {
-			t.Fatalf("Start error = %v, want a problem at transforms[0].type", err)
+		events, stop := e.svc.Broker().Subscribe(forPipeline(p.ID), 1024)
+		defer stop()
+		run, err := e.svc.Start(bg, p.ID, 0, "manual", runs.Actor{})
+		if err != nil {
+			t.Fatal(err)
 		}
-		list, total, _ := e.st.ListRuns(bg, store.RunFilter{PipelineID: p.ID})
-		if total != 0 {
-			t.Fatalf("a refused start created runs: %+v", list)
+		ev := await(t, events, "terminal", terminal)
+		got, _ := e.st.GetRun(bg, run.ID)
+		if ev.Status != store.RunFailed || !strings.Contains(got.Error, "transforms[0].type") {
+			t.Fatalf("run ended %s with %q, want failed naming transforms[0].type", got.Status, got.Error)
+		}
+		if _, err := e.svc.Start(bg, p.ID, 7, "manual", runs.Actor{}); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("start of version 7 = %v, want not found", err)
 		}
 	})
+}
+
+// countingSaved resolves one saved CSV connector and counts the resolutions: each plan of a spec
+// naming it resolves it once.
+type countingSaved struct{ calls *atomic.Int64 }
+
+func (c countingSaved) Resolve(_ context.Context, name string) (string, map[string]any, error) {
+	c.calls.Add(1)
+	if name != "orders file" {
+		return "", nil, store.ErrNotFound
+	}
+	return "csv", map[string]any{"path": "in.csv"}, nil
+}
+
+// A run is planned once: Start records and queues it without planning, and the executor plans the
+// recorded version once (before, Start planned it and the executor planned it again).
+func TestRunIsPlannedOnce(t *testing.T) {
+	backends(t, func(t *testing.T, b backend) {
+		calls := &atomic.Int64{}
+		e := setup(t, b, setupOptions{saved: countingSaved{calls: calls}})
+		writeCSV(t, e.dir, "in.csv", 30)
+		p := e.createPipeline("saved", strings.Replace(cleanSpec, "type: csv\n    config: {path: in.csv}", "connector: orders file", 1))
+		events, stop := e.svc.Broker().Subscribe(forPipeline(p.ID), 1024)
+		defer stop()
+		for i := 1; i <= 2; i++ {
+			if _, err := e.svc.Start(bg, p.ID, 0, "manual", runs.Actor{}); err != nil {
+				t.Fatal(err)
+			}
+			if ev := await(t, events, "terminal", terminal); ev.Status != store.RunSucceeded {
+				t.Fatalf("run %d ended %s: %s", i, ev.Status, ev.Error)
+			}
+			if n := calls.Load(); n != int64(i) {
+				t.Fatalf("after %d runs the spec was planned %d times, want %d", i, n, i)
+			}
+		}
+	})
+}
+
+// A succeeded run records what its file destinations wrote; an output under the output directory
+// opens for download, one outside it is listed but refused, an unknown node is ErrNoOutput.
+func TestRunRecordsOutputs(t *testing.T) {
+	backends(t, func(t *testing.T, b backend) {
+		outDir := t.TempDir()
+		e := setup(t, b, setupOptions{outputDir: outDir})
+		writeCSV(t, e.dir, "in.csv", 250)
+		outside := filepath.Join(e.dir, "outside.csv")
+		spec := cleanSpec + strings.Replace(`  - id: copy
+    type: csv
+    inputs: [orders]
+    config: {path: OUTSIDE}
+    write: {mode: overwrite}
+`, "OUTSIDE", outside, 1)
+		spec = strings.Replace(spec, "\nerror_policy: {on_reject: dead_letter}\n", "\n", 1) + "error_policy: {on_reject: dead_letter}\n"
+		p := e.createPipeline("outputs", spec)
+		events, stop := e.svc.Broker().Subscribe(forPipeline(p.ID), 1024)
+		defer stop()
+		run, err := e.svc.Start(bg, p.ID, 0, "manual", runs.Actor{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev := await(t, events, "terminal", terminal); ev.Status != store.RunSucceeded {
+			t.Fatalf("run ended %s: %s", ev.Status, ev.Error)
+		}
+		written, err := os.ReadFile(filepath.Join(outDir, "out.csv"))
+		if err != nil {
+			t.Fatalf("the relative destination did not write under the output directory: %v", err)
+		}
+		if _, err := os.Stat(filepath.Join(e.dir, "out.csv")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("out.csv was written into the file root: %v", err)
+		}
+		list, err := e.svc.Outputs(bg, run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []runs.Output{
+			{Node: "out", Name: "out.csv", Path: "out.csv", Bytes: int64(len(written)), Rows: 240},
+			{Node: "copy", Name: "outside.csv", Path: "", Bytes: fileSize(t, outside), Rows: 250},
+		}
+		if len(list) != len(want) {
+			t.Fatalf("outputs = %+v, want %+v", list, want)
+		}
+		for i := range want {
+			g := list[i]
+			if g.Node != want[i].Node || g.Name != want[i].Name || g.Path != want[i].Path || g.Bytes != want[i].Bytes || g.Rows != want[i].Rows {
+				t.Errorf("output %d = %+v, want %+v", i, g, want[i])
+			}
+		}
+		o, f, err := e.svc.OpenOutput(bg, run.ID, "out")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(f)
+		f.Close()
+		if string(got) != string(written) || o.Name != "out.csv" {
+			t.Errorf("opened %s: %d bytes, want %d", o.Name, len(got), len(written))
+		}
+		if _, _, err := e.svc.OpenOutput(bg, run.ID, "copy"); !errors.Is(err, runs.ErrOutputOutside) {
+			t.Errorf("open an output outside the output directory = %v, want ErrOutputOutside", err)
+		}
+		if _, _, err := e.svc.OpenOutput(bg, run.ID, "orders"); !errors.Is(err, runs.ErrNoOutput) || !strings.Contains(err.Error(), `"orders"`) {
+			t.Errorf("open a source's output = %v, want ErrNoOutput naming the node", err)
+		}
+		// A symlink swapped in after the run does not lead out of the output directory.
+		if err := os.Remove(filepath.Join(outDir, "out.csv")); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(outside, filepath.Join(outDir, "out.csv")); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.svc.OpenOutput(bg, run.ID, "out"); !errors.Is(err, runs.ErrOutputOutside) {
+			t.Errorf("open through a symlink out of the output directory = %v, want ErrOutputOutside", err)
+		}
+	})
+}
+
+func fileSize(t *testing.T, p string) int64 {
+	t.Helper()
+	st, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Size()
 }
 
 func TestSavedReferencesResolveThroughTheStore(t *testing.T) {

@@ -27,6 +27,8 @@ type Options struct {
 	// (connections.Service); without it, saved connectors with sealed secrets are refused.
 	SavedConnectors SavedConnectors
 	Logger          *slog.Logger
+	// Clock is the time of events and rates; time.Now when nil.
+	Clock func() time.Time
 	// Events receives run events; a new Broker when nil.
 	Events Publisher
 
@@ -69,6 +71,9 @@ func New(o Options) (*Service, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
 	s := &Service{st: o.Store, conns: o.Connectors, trs: o.Transforms, env: o.Env, log: o.Logger,
 		opts: o}
 	if o.Events == nil {
@@ -104,14 +109,12 @@ func (s *Service) Live(runID string) (Event, bool) {
 	return s.broker.Latest(runID)
 }
 
-// Env is what connectors are given (for check, discover and previews).
+// Env is what connectors are given (for check, discover and previews), with uploads resolved
+// through the store.
 func (s *Service) Env() connector.Env { return s.env }
 
-// Connectors is the connector registry.
-func (s *Service) Connectors() *connector.Registry { return s.conns }
-
-// Transforms is the transformation registry.
-func (s *Service) Transforms() *transform.Registry { return s.trs }
+// now is the service's clock in UTC.
+func (s *Service) now() time.Time { return s.opts.Clock().UTC() }
 
 // resolveUpload maps an upload id to its stored file, which must lie in the upload directory.
 func (s *Service) resolveUpload(ctx context.Context, id string) (string, error) {
@@ -139,9 +142,6 @@ func (s *Service) resolveUpload(ctx context.Context, id string) (string, error) 
 	return p, nil
 }
 
-// ParseSpec parses a spec document (YAML or JSON text).
-func ParseSpec(text []byte) (*pipeline.Spec, error) { return pipeline.Parse(text) }
-
 // Plan validates a spec against the registries and the saved connectors and transformations; the
 // error is pipeline.Problems when the spec is wrong.
 func (s *Service) Plan(ctx context.Context, spec *pipeline.Spec) (*pipeline.Plan, error) {
@@ -155,8 +155,9 @@ type Actor struct {
 }
 
 // Start records a queued run of the pipeline at version (0: its current version) and queues it.
-// The spec is checked first: a spec that cannot run is refused with pipeline.Problems and no run is
-// created.
+// The version must exist. Start does not plan the spec: it was planned when it was saved, and the
+// executor parses and plans it once per run (a spec that no longer plans, e.g. after a saved
+// connector it names was deleted, fails its run with every problem).
 func (s *Service) Start(ctx context.Context, pipelineID string, version int, trigger string, actor Actor) (store.Run, error) {
 	if s.queue == nil {
 		return store.Run{}, errors.New("runs: no queue configured")
@@ -165,22 +166,12 @@ func (s *Service) Start(ctx context.Context, pipelineID string, version int, tri
 	if err != nil {
 		return store.Run{}, err
 	}
-	text := p.Spec
 	if version == 0 {
 		version = p.Version
 	} else if version != p.Version {
-		v, err := s.st.GetPipelineVersion(ctx, pipelineID, version)
-		if err != nil {
+		if _, err := s.st.GetPipelineVersion(ctx, pipelineID, version); err != nil {
 			return store.Run{}, err
 		}
-		text = v.Spec
-	}
-	spec, err := pipeline.Parse([]byte(text))
-	if err != nil {
-		return store.Run{}, err
-	}
-	if _, err := s.Plan(ctx, spec); err != nil {
-		return store.Run{}, err
 	}
 	// The run and its job are created together or not at all.
 	var run store.Run
@@ -221,5 +212,5 @@ func (s *Service) Cancel(ctx context.Context, runID string) (store.Run, error) {
 }
 
 func (s *Service) publishStatus(r store.Run, msg string) {
-	s.events.Publish(Event{Type: EventStatus, RunID: r.ID, PipelineID: r.PipelineID, Status: r.Status, Error: msg, Time: time.Now().UTC()})
+	s.events.Publish(Event{Type: EventStatus, RunID: r.ID, PipelineID: r.PipelineID, Status: r.Status, Error: msg, Time: s.now()})
 }

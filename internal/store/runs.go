@@ -58,10 +58,14 @@ type Run struct {
 	StartedAt       *time.Time
 	FinishedAt      *time.Time
 	HeartbeatAt     *time.Time
+	// Outputs are what the run's file destinations wrote, recorded when it finished (a JSON array
+	// the runs package defines; nil when none was recorded).
+	Outputs json.RawMessage
 }
 
 const runCols = `id, pipeline_id, pipeline_version, status, run_trigger, actor_id, actor_name, error, node_stats,
-	checkpoint, worker_id, attempt, cancel_requested, created_at, updated_at, started_at, finished_at, heartbeat_at`
+	checkpoint, worker_id, attempt, cancel_requested, created_at, updated_at, started_at, finished_at, heartbeat_at,
+	outputs`
 
 func scanRun(row scanner) (Run, error) {
 	var r Run
@@ -69,7 +73,7 @@ func scanRun(row scanner) (Run, error) {
 	err := row.Scan(&r.ID, &r.PipelineID, &r.PipelineVersion, &status, &r.Trigger, &r.ActorID, &r.ActorName, &r.Error,
 		jsonCol{&r.NodeStats}, jsonCol{&r.Checkpoint}, &r.WorkerID, &r.Attempt, &r.CancelRequested,
 		timeCol{&r.CreatedAt}, timeCol{&r.UpdatedAt}, nullTimeCol{&r.StartedAt}, nullTimeCol{&r.FinishedAt},
-		nullTimeCol{&r.HeartbeatAt})
+		nullTimeCol{&r.HeartbeatAt}, jsonCol{&r.Outputs})
 	r.Status = RunStatus(status)
 	return r, err
 }
@@ -90,10 +94,10 @@ func (s *Store) CreateRun(ctx context.Context, r Run) (Run, error) {
 	now := s.nowUTC()
 	r.ID, r.Status, r.CreatedAt, r.UpdatedAt = id, RunQueued, now, now
 	r.Error, r.NodeStats, r.Checkpoint, r.WorkerID, r.Attempt, r.CancelRequested = "", nil, nil, "", 0, false
-	r.StartedAt, r.FinishedAt, r.HeartbeatAt = nil, nil, nil
+	r.StartedAt, r.FinishedAt, r.HeartbeatAt, r.Outputs = nil, nil, nil, nil
 	return valueOr(r, s.insert(ctx, s.db, "create run", "pipeline_runs", runCols,
 		r.ID, r.PipelineID, r.PipelineVersion, string(r.Status), r.Trigger, r.ActorID, r.ActorName, "", nil, nil, "", 0,
-		false, s.ts(now), s.ts(now), nil, nil, nil))
+		false, s.ts(now), s.ts(now), nil, nil, nil, nil))
 }
 
 // GetRun returns a run by id.
@@ -156,6 +160,7 @@ type RunFinish struct {
 	Status    RunStatus // succeeded, failed or cancelled
 	Error     string
 	NodeStats json.RawMessage // nil keeps the stored stats
+	Outputs   json.RawMessage // what the file destinations wrote; nil keeps the stored value
 	// WorkerID and Attempt, when WorkerID is set, make the update conditional on the run still being
 	// owned by that worker in that attempt (ErrConflict otherwise), in the same statement.
 	WorkerID string
@@ -175,10 +180,15 @@ func (s *Store) FinishRun(ctx context.Context, id string, from []RunStatus, fin 
 	if err != nil {
 		return Run{}, fmt.Errorf("finish run: %w", err)
 	}
+	outputs, err := jsonArg("outputs", fin.Outputs, nil)
+	if err != nil {
+		return Run{}, fmt.Errorf("finish run: %w", err)
+	}
 	var w where
 	w.add(`status = ?`, string(fin.Status))
 	w.add(`error = ?`, fin.Error)
 	w.add(`node_stats = COALESCE(CAST(? AS `+s.jsonType()+`), node_stats)`, stats)
+	w.add(`outputs = COALESCE(CAST(? AS `+s.jsonType()+`), outputs)`, outputs)
 	now := s.ts(s.nowUTC())
 	w.add(`finished_at = ?`, now)
 	w.add(`updated_at = ?`, now)

@@ -16,6 +16,7 @@ func runExtraContract(t *testing.T, open Factory) {
 	}{
 		{"NextQueuedRuns", testNextQueuedRuns},
 		{"DeadLetterRewind", testDeadLetterRewind},
+		{"RunOutputs", testRunOutputs},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -100,5 +101,30 @@ func testDeadLetterRewind(t *testing.T, s *store.Store, _ *clock) {
 	}
 	if n := must(s.CountDeadLetters(ctx, r2.ID))(t); n != 2 {
 		t.Fatalf("other run lost rows: %d", n)
+	}
+}
+
+// A finished run keeps the outputs it was finished with; a later finish without outputs keeps them.
+func testRunOutputs(t *testing.T, s *store.Store, _ *clock) {
+	p := newPipeline(t, s, "outputs")
+	r := must(s.CreateRun(ctx, store.Run{PipelineID: p.ID, PipelineVersion: 1}))(t)
+	if r.Outputs != nil {
+		t.Fatalf("new run outputs = %s, want none", r.Outputs)
+	}
+	if _, err := s.ClaimRun(ctx, r.ID, "w1"); err != nil {
+		t.Fatal(err)
+	}
+	outputs := `[{"node":"out","name":"a.ndjson","path":"out/a.ndjson","bytes":12,"rows":2}]`
+	done := must(s.FinishRun(ctx, r.ID, []store.RunStatus{store.RunRunning},
+		store.RunFinish{Status: store.RunSucceeded, Outputs: []byte(outputs), WorkerID: "w1", Attempt: 1}))(t)
+	got := must(s.GetRun(ctx, done.ID))(t)
+	if !jsonEqual(got.Outputs, []byte(outputs)) {
+		t.Fatalf("outputs = %s, want %s", got.Outputs, outputs)
+	}
+	if _, err := s.FinishRun(ctx, r.ID, []store.RunStatus{store.RunRunning}, store.RunFinish{Status: store.RunFailed}); err == nil {
+		t.Fatal("finishing a finished run again succeeded")
+	}
+	if _, err := s.FinishRun(ctx, r.ID, nil, store.RunFinish{Status: store.RunFailed, Outputs: []byte("{bad")}); err == nil {
+		t.Fatal("invalid outputs JSON accepted")
 	}
 }

@@ -37,6 +37,22 @@ func Roots(env connector.Env) ([]string, error) {
 	return out, nil
 }
 
+// outputRoot creates the output directory when missing and returns it absolute, symlinks resolved.
+func outputRoot(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("output directory %q: %w", dir, err)
+	}
+	if err := os.MkdirAll(abs, 0o750); err != nil {
+		return "", fmt.Errorf("output directory: %w", err)
+	}
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return "", fmt.Errorf("output directory: %w", err)
+	}
+	return filepath.Clean(real), nil
+}
+
 func within(p, root string) bool {
 	if p == root {
 		return true
@@ -50,7 +66,8 @@ func outside(path string, roots []string) error {
 }
 
 // Local resolves a configured local path for reading (the file must exist) or writing (its directory
-// must exist). An absolute path is taken as it is. A relative path is tried against each root in order:
+// must exist). With env.OutputDir set, a relative path for writing resolves under OutputDir only (its
+// directories are created) and an absolute one may also lie under OutputDir. An absolute path is taken as it is. A relative path is tried against each root in order:
 // for reading, the first root that holds the file wins (when none does, the error names every root
 // tried); for writing, the path is taken from the first root unless its directory is missing there and
 // exists under a later root, in which case the first such root wins. The result, with every symlink
@@ -63,6 +80,23 @@ func Local(env connector.Env, path string, forWrite bool) (string, error) {
 	roots, err := Roots(env)
 	if err != nil {
 		return "", err
+	}
+	if forWrite && env.OutputDir != "" {
+		out, err := outputRoot(env.OutputDir)
+		if err != nil {
+			return "", err
+		}
+		if !filepath.IsAbs(path) {
+			p := filepath.Clean(filepath.Join(out, path))
+			if !within(p, out) {
+				return "", outside(path, []string{out})
+			}
+			if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
+				return "", fmt.Errorf("output directory for %q: %w", path, err)
+			}
+			return resolve(path, p, []string{out}, true)
+		}
+		roots = append(roots, out)
 	}
 	if filepath.IsAbs(path) {
 		return resolve(path, filepath.Clean(path), roots, forWrite)

@@ -138,3 +138,62 @@ func TestMissingFileNamesTheOneRoot(t *testing.T) {
 		t.Fatalf("err = %v, want ErrNotFound naming the root %s", err, real)
 	}
 }
+
+// With an output directory (the server), a relative destination path resolves under it, its
+// directories created, whatever the roots hold; it never escapes it; reading is unchanged.
+func TestLocalOutputDir(t *testing.T) {
+	t.Parallel()
+	root, data, outsider := t.TempDir(), t.TempDir(), t.TempDir()
+	out := filepath.Join(data, "files")
+	// The root has an "out" directory, where a destination without an output directory would write.
+	if err := os.MkdirAll(filepath.Join(root, "out"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "in.csv"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := connector.Env{FileRoots: []string{root}, OutputDir: out}
+	realOut := func() string {
+		r, err := filepath.EvalSymlinks(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+
+	got, err := Local(env, "out/deep/a.ndjson", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(realOut(), "out", "deep", "a.ndjson"); got != want {
+		t.Errorf("relative destination = %s, want %s", got, want)
+	}
+	if st, err := os.Stat(filepath.Join(out, "out", "deep")); err != nil || !st.IsDir() {
+		t.Errorf("output directories not created: %v", err)
+	}
+	if got, err := Local(env, filepath.Join(realOut(), "b.csv"), true); err != nil || got != filepath.Join(realOut(), "b.csv") {
+		t.Errorf("absolute path under the output directory = %q, %v", got, err)
+	}
+	if got, err := Local(env, filepath.Join(root, "out", "c.csv"), true); err != nil || !strings.HasSuffix(got, filepath.Join("out", "c.csv")) {
+		t.Errorf("absolute path under a root = %q, %v", got, err)
+	}
+	for _, p := range []string{"../escape.csv", "out/../../escape.csv", filepath.Join(outsider, "x.csv")} {
+		if _, err := Local(env, p, true); !errors.Is(err, connector.ErrConfig) {
+			t.Errorf("Local(%q, write) = %v, want a refusal", p, err)
+		}
+	}
+	// A symlink in the output directory pointing out of it is refused.
+	if err := os.Symlink(outsider, filepath.Join(out, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Local(env, "link/x.csv", true); !errors.Is(err, connector.ErrConfig) {
+		t.Errorf("write through a symlink out of the output directory = %v, want a refusal", err)
+	}
+	// Sources still read from the roots.
+	if got, err := Local(env, "in.csv", false); err != nil || filepath.Base(got) != "in.csv" {
+		t.Errorf("read = %q, %v", got, err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "out", "deep")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the root's out/ was written to: %v", err)
+	}
+}
