@@ -28,8 +28,8 @@ type outcome struct {
 	err         string
 	stats       json.RawMessage
 	outputs     json.RawMessage // what the file destinations wrote (succeeded runs)
-	interrupted bool // stopped by a shutdown: back to the queue, to resume (err says why)
-	lost        bool // another worker owns the run now: record nothing
+	interrupted bool            // stopped by a shutdown: back to the queue, to resume (err says why)
+	lost        bool            // another worker owns the run now: record nothing
 }
 
 // execute runs one claimed run with the engine and reports how it ended; the queue records that.

@@ -154,7 +154,7 @@ func setupOn(t *testing.T, st *store.Store, o setupOptions) *env {
 		Store: st, Connectors: conns, Transforms: trs,
 		Env:             connector.Env{FileRoots: []string{o.dir}, UploadDir: filepath.Join(o.dir, "uploads"), OutputDir: o.outputDir},
 		SavedConnectors: o.saved,
-		BatchSize: 50, CommitRows: commitRows,
+		BatchSize:       50, CommitRows: commitRows,
 		ProgressInterval: 20 * time.Millisecond,
 	})
 	if err != nil {
