@@ -80,6 +80,33 @@ func (e *env) fixtureRun(running bool) store.Run {
 	return r
 }
 
+// fixtureRunWithOutput is a succeeded run whose destination "out" wrote out/<run>.ndjson under the
+// output directory.
+func (e *env) fixtureRunWithOutput() store.Run {
+	e.t.Helper()
+	r := e.fixtureRun(true)
+	dir, err := filepath.EvalSymlinks(e.data.files)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	abs := filepath.Join(dir, "out", r.ID+".ndjson")
+	body := []byte(`{"id":1}` + "\n")
+	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := os.WriteFile(abs, body, 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	outputs, _ := json.Marshal([]map[string]any{{"node": "out", "name": filepath.Base(abs), "path": "out/" + filepath.Base(abs),
+		"abs": abs, "bytes": len(body), "rows": 1}})
+	done, err := e.store.FinishRun(context.Background(), r.ID, []store.RunStatus{store.RunRunning},
+		store.RunFinish{Status: store.RunSucceeded, Outputs: outputs})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return done
+}
+
 func (e *env) fixtureTransformation() store.Transformation {
 	e.t.Helper()
 	t, err := e.store.CreateTransformation(context.Background(), store.Transformation{Name: uniq("tr"), Type: "filter",
@@ -180,6 +207,10 @@ func dataRouteTable() map[string]routeCase {
 		"POST /api/v1/runs/{id}/cancel":      {perm: auth.PermPipelinesCancel, prepare: runPath("/cancel", true)},
 		"GET /api/v1/runs/{id}/logs":         {perm: auth.PermRunsRead, prepare: runPath("/logs", false)},
 		"GET /api/v1/runs/{id}/dead-letters": {perm: auth.PermRunsRead, prepare: runPath("/dead-letters?format=csv", false)},
+		"GET /api/v1/runs/{id}/outputs":      {perm: auth.PermRunsRead, prepare: func(e *env, _ store.User) call { return call{path: "/api/v1/runs/" + e.fixtureRunWithOutput().ID + "/outputs"} }},
+		"GET /api/v1/runs/{id}/outputs/{node}": {perm: auth.PermRunsRead, prepare: func(e *env, _ store.User) call {
+			return call{path: "/api/v1/runs/" + e.fixtureRunWithOutput().ID + "/outputs/out"}
+		}},
 		"GET /api/v1/transformations":        {perm: auth.PermTransformationsRead, prepare: func(*env, store.User) call { return call{path: "/api/v1/transformations?search=tr"} }},
 		"POST /api/v1/transformations": {perm: auth.PermTransformationsWrite, prepare: func(*env, store.User) call {
 			return call{path: "/api/v1/transformations", body: map[string]any{"name": uniq("tr"), "type": "filter", "config": map[string]any{"expression": "amount > 2"}}}

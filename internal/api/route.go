@@ -39,6 +39,9 @@ type route struct {
 	// temporary password first (reading the own profile, changing it);
 	// every other authenticated route refuses them.
 	WhilePasswordChange bool
+	// Audit records a read route in the audit log too (downloads of run
+	// outputs); routes that change state are always audited.
+	Audit bool
 }
 
 // handle registers one route with huma: authentication, RBAC, the per-user
@@ -112,7 +115,7 @@ func principalFrom(ctx context.Context) principal {
 
 // routeMiddleware authenticates, authorises and rate-limits one route.
 func (s *Server) routeMiddleware(r route) func(huma.Context, func(huma.Context)) {
-	auditable := r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions
+	auditable := r.Audit || (r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions)
 	return func(ctx huma.Context, next func(huma.Context)) {
 		ri := infoFrom(ctx.Context())
 		action := r.Action

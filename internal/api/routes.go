@@ -116,6 +116,11 @@ func (s *Server) registerRoutes(api huma.API) {
 		Summary: "A run's log lines, oldest first"}, s.runLogs)
 	handle(s, api, route{Method: get, Path: "/api/v1/runs/{id}/dead-letters", ID: "download-run-dead-letters", Tag: "runs", Perm: auth.PermRunsRead,
 		Summary: "Download a run's rejected rows (file, line, field, reason) as CSV or NDJSON"}, s.deadLetters)
+	handle(s, api, route{Method: get, Path: "/api/v1/runs/{id}/outputs", ID: "list-run-outputs", Tag: "runs", Perm: auth.PermRunsRead,
+		Summary: "The files a succeeded run's file destinations wrote: node id, name, path under DATA_DIR/files, bytes, rows"}, s.runOutputs)
+	handle(s, api, route{Method: get, Path: "/api/v1/runs/{id}/outputs/{node}", ID: "download-run-output", Action: "run.output_download", Target: "run", Tag: "runs", Perm: auth.PermRunsRead, Audit: true,
+		Summary:     "Download the file a run's destination node wrote (audited)",
+		Description: "Only files under DATA_DIR/files are served (403 otherwise); 404 when the run has no output for the node."}, s.downloadRunOutput)
 
 	// Saved transformations.
 	handle(s, api, route{Method: get, Path: "/api/v1/transformations", ID: "list-transformations", Tag: "transformations", Perm: auth.PermTransformationsRead,

@@ -6,7 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"mime"
 	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -222,4 +227,77 @@ func (s *Server) deadLetters(ctx context.Context, in *deadLettersInput) (*huma.S
 			page = next
 		}
 	}}, nil
+}
+
+// RunOutput is a file a run's destination wrote.
+type RunOutput struct {
+	Node  string `json:"node" doc:"The destination's node id"`
+	Name  string `json:"name" doc:"The file's name"`
+	Path  string `json:"path" doc:"Where the file is under DATA_DIR/files; empty when the destination wrote outside it (not downloadable)"`
+	Bytes int64  `json:"bytes" doc:"The file's size when the run finished"`
+	Rows  int64  `json:"rows" doc:"Rows the destination wrote"`
+}
+
+func (s *Server) runOutputs(ctx context.Context, in *runIDInput) (*struct{ Body []RunOutput }, error) {
+	list, err := s.data.Runs.Outputs(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]RunOutput, len(list))
+	for i, o := range list {
+		out[i] = RunOutput{Node: o.Node, Name: o.Name, Path: o.Path, Bytes: o.Bytes, Rows: o.Rows}
+	}
+	return &struct{ Body []RunOutput }{Body: out}, nil
+}
+
+type runOutputInput struct {
+	ID   string `path:"id" maxLength:"64"`
+	Node string `path:"node" maxLength:"200"`
+}
+
+// downloadRunOutput streams the file a destination node wrote. The runs service refuses anything
+// outside DATA_DIR/files.
+func (s *Server) downloadRunOutput(ctx context.Context, in *runOutputInput) (*huma.StreamResponse, error) {
+	o, f, err := s.data.Runs.OpenOutput(ctx, in.ID, in.Node)
+	switch {
+	case errors.Is(err, runs.ErrNoOutput):
+		return nil, notFound(fmt.Sprintf("an output of node %q in run %s was", in.Node, in.ID))
+	case errors.Is(err, runs.ErrOutputOutside):
+		return nil, forbidden(fmt.Sprintf("the output of node %q is outside DATA_DIR/files and is not served", in.Node))
+	case err != nil:
+		return nil, err
+	}
+	return &huma.StreamResponse{Body: func(hc huma.Context) {
+		defer f.Close()
+		hc.SetHeader("Content-Type", outputContentType(o.Name))
+		hc.SetHeader("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": o.Name}))
+		hc.SetHeader("Content-Length", strconv.FormatInt(o.Bytes, 10))
+		hc.SetHeader("Cache-Control", "no-store")
+		hc.SetHeader("X-Content-Type-Options", "nosniff")
+		hc.SetStatus(http.StatusOK)
+		if _, err := io.CopyN(hc.BodyWriter(), f, o.Bytes); err != nil {
+			s.log.WarnContext(hc.Context(), "run output download cut short", "run_id", in.ID, "node", in.Node, "error", err)
+		}
+	}}, nil
+}
+
+// outputContentType is the media type of an output file by its extension; never text/html.
+func outputContentType(name string) string {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".gz":
+		return "application/gzip"
+	case ".csv":
+		return "text/csv; charset=utf-8"
+	case ".tsv":
+		return "text/tab-separated-values; charset=utf-8"
+	case ".ndjson", ".jsonl":
+		return "application/x-ndjson"
+	case ".json":
+		return "application/json"
+	case ".xml":
+		return "application/xml"
+	case ".xlsx":
+		return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+	}
+	return "application/octet-stream"
 }

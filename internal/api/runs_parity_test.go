@@ -96,3 +96,54 @@ func TestRunDeadLettersMatchTheCLI(t *testing.T) {
 		t.Errorf("run of a missing file = %s %q, want failed with %q", missing.Status, missing.Error, want)
 	}
 }
+
+// A run's file output is listed and downloads with its bytes and file name, by any role holding
+// runs:read (a viewer), never unauthenticated; each download is in the audit log; an unknown node is
+// 404.
+func TestRunOutputsDownload(t *testing.T) {
+	e := setup(t, setupOptions{connectors: []connector.Connector{ndjson.New()}})
+	spec := examplesIn(t, e.data.files)
+	run := e.runSpec("outputs", spec)
+	if run.Status != "succeeded" {
+		t.Fatalf("run = %+v", run)
+	}
+	written, err := os.ReadFile(filepath.Join(e.data.files, "out", "customers-clean.ndjson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	viewer := e.tokens[auth.RoleViewer]
+	var list []RunOutput
+	e.do(http.MethodGet, "/api/v1/runs/"+run.ID+"/outputs", viewer, nil).decode(t, &list)
+	want := []RunOutput{{Node: "clean", Name: "customers-clean.ndjson", Path: "out/customers-clean.ndjson", Bytes: int64(len(written)), Rows: 6}}
+	if diff := cmp.Diff(want, list); diff != "" {
+		t.Errorf("outputs (-want +got):\n%s", diff)
+	}
+
+	r := e.do(http.MethodGet, "/api/v1/runs/"+run.ID+"/outputs/clean", viewer, nil)
+	if r.status != http.StatusOK || string(r.body) != string(written) {
+		t.Fatalf("download: %d, %d bytes, want 200 and %d bytes", r.status, len(r.body), len(written))
+	}
+	if cd := r.header.Get("Content-Disposition"); cd != `attachment; filename=customers-clean.ndjson` {
+		t.Errorf("Content-Disposition = %q", cd)
+	}
+	if ct := r.header.Get("Content-Type"); ct != "application/x-ndjson" {
+		t.Errorf("Content-Type = %q", ct)
+	}
+	if r := e.do(http.MethodGet, "/api/v1/runs/"+run.ID+"/outputs/clean", "", nil); r.status != http.StatusUnauthorized {
+		t.Errorf("unauthenticated download: %d, want 401", r.status)
+	}
+	if r := e.do(http.MethodGet, "/api/v1/runs/"+run.ID+"/outputs/customers", viewer, nil); r.status != http.StatusNotFound {
+		t.Errorf("download of a source node: %d, want 404", r.status)
+	}
+	var audit Page[AuditEntry]
+	e.do(http.MethodGet, "/api/v1/audit-logs?action=run.output_download", e.tokens[auth.RoleAdmin], nil).decode(t, &audit)
+	results := map[string]int{}
+	for _, a := range audit.Items {
+		if a.TargetID == run.ID {
+			results[a.Result]++
+		}
+	}
+	if results["success"] != 1 || results["denied"] != 1 || results["failure"] != 1 {
+		t.Errorf("audit of the downloads = %v, want one success, one denied, one failure", results)
+	}
+}

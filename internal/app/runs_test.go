@@ -99,7 +99,11 @@ destinations:
 			t.Errorf("node %s counters (in, out, rejected) = %v, want %v", id, counters[id], w)
 		}
 	}
-	if b, err := os.ReadFile(filepath.Join(files, "out.ndjson")); err != nil || bytes.Count(b, []byte("\n")) != 2 {
-		t.Fatalf("out.ndjson: %q %v", b, err)
+	// The destination's relative path resolves under DATA_DIR/files, not in the file root.
+	if b, err := os.ReadFile(filepath.Join(cfg.DataDir, "files", "out.ndjson")); err != nil || bytes.Count(b, []byte("\n")) != 2 {
+		t.Fatalf("DATA_DIR/files/out.ndjson: %q %v", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(files, "out.ndjson")); !os.IsNotExist(err) {
+		t.Errorf("out.ndjson was written into the file root: %v", err)
 	}
 }
