@@ -207,11 +207,13 @@ func dataRouteTable() map[string]routeCase {
 		"POST /api/v1/runs/{id}/cancel":      {perm: auth.PermPipelinesCancel, prepare: runPath("/cancel", true)},
 		"GET /api/v1/runs/{id}/logs":         {perm: auth.PermRunsRead, prepare: runPath("/logs", false)},
 		"GET /api/v1/runs/{id}/dead-letters": {perm: auth.PermRunsRead, prepare: runPath("/dead-letters?format=csv", false)},
-		"GET /api/v1/runs/{id}/outputs":      {perm: auth.PermRunsRead, prepare: func(e *env, _ store.User) call { return call{path: "/api/v1/runs/" + e.fixtureRunWithOutput().ID + "/outputs"} }},
+		"GET /api/v1/runs/{id}/outputs": {perm: auth.PermRunsRead, prepare: func(e *env, _ store.User) call {
+			return call{path: "/api/v1/runs/" + e.fixtureRunWithOutput().ID + "/outputs"}
+		}},
 		"GET /api/v1/runs/{id}/outputs/{node}": {perm: auth.PermRunsRead, prepare: func(e *env, _ store.User) call {
 			return call{path: "/api/v1/runs/" + e.fixtureRunWithOutput().ID + "/outputs/out"}
 		}},
-		"GET /api/v1/transformations":        {perm: auth.PermTransformationsRead, prepare: func(*env, store.User) call { return call{path: "/api/v1/transformations?search=tr"} }},
+		"GET /api/v1/transformations": {perm: auth.PermTransformationsRead, prepare: func(*env, store.User) call { return call{path: "/api/v1/transformations?search=tr"} }},
 		"POST /api/v1/transformations": {perm: auth.PermTransformationsWrite, prepare: func(*env, store.User) call {
 			return call{path: "/api/v1/transformations", body: map[string]any{"name": uniq("tr"), "type": "filter", "config": map[string]any{"expression": "amount > 2"}}}
 		}},
