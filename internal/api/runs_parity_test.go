@@ -135,6 +135,17 @@ func TestRunOutputsDownload(t *testing.T) {
 	if r := e.do(http.MethodGet, "/api/v1/runs/"+run.ID+"/outputs/customers", viewer, nil); r.status != http.StatusNotFound {
 		t.Errorf("download of a source node: %d, want 404", r.status)
 	}
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Permission string `json:"x-permission"`
+		} `json:"paths"`
+	}
+	e.do(http.MethodGet, "/api/v1/openapi.json", "", nil).decode(t, &doc)
+	for _, p := range []string{"/api/v1/runs/{id}/outputs", "/api/v1/runs/{id}/outputs/{node}"} {
+		if got := doc.Paths[p]["get"].Permission; got != string(auth.PermRunsRead) {
+			t.Errorf("OpenAPI %s: x-permission %q, want %s", p, got, auth.PermRunsRead)
+		}
+	}
 	var audit Page[AuditEntry]
 	e.do(http.MethodGet, "/api/v1/audit-logs?action=run.output_download", e.tokens[auth.RoleAdmin], nil).decode(t, &audit)
 	results := map[string]int{}
