@@ -22,11 +22,7 @@ func TestOutboundGuardThroughTheAPI(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.AdminPassword = "Outbound-Guard-Passw0rd-1"
 	cfg.AllowedOutbound = []string{"169.254.0.0/16", "::/0"} // cannot allow what every connector is refused
-	conns, trs, err := Registries()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := start(t, cfg, Options{Connectors: conns, Transforms: trs})
+	r := start(t, cfg, Options{})
 	s := signIn(t, r, cfg.AdminPassword)
 
 	const refusal = "refused to connect to %s (link-local / cloud metadata address): not allowed for any connector"
