@@ -3,8 +3,11 @@ package api
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"time"
+
+	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/dataaggregator/aggregator/internal/auth"
 	"github.com/dataaggregator/aggregator/internal/store"
@@ -45,7 +48,7 @@ type TokenPair struct {
 	TokenType        string    `json:"token_type" example:"Bearer"`
 	ExpiresIn        int       `json:"expires_in" doc:"Seconds until the access token expires"`
 	AccessExpiresAt  time.Time `json:"access_expires_at"`
-	RefreshToken     string    `json:"refresh_token" doc:"Single use: every refresh returns a new one"`
+	RefreshToken     string    `json:"refresh_token,omitempty" doc:"Single use: every refresh returns a new one. Absent in the browser form (X-Session: cookie), where it travels in the httpOnly cookie aggregator_refresh"`
 	RefreshExpiresAt time.Time `json:"refresh_expires_at"`
 }
 
@@ -58,6 +61,7 @@ func toTokenPair(t auth.Tokens, now time.Time) TokenPair {
 }
 
 type loginInput struct {
+	SessionRequest
 	Body struct {
 		Login    string `json:"login,omitempty" maxLength:"254" doc:"Username or email"`
 		Username string `json:"username,omitempty" maxLength:"254" doc:"Alias of login"`
@@ -84,7 +88,8 @@ func (in *loginInput) loginName() (string, error) {
 }
 
 type loginOutput struct {
-	Body struct {
+	SetCookie string `header:"Set-Cookie" doc:"The browser form (X-Session: cookie) only: the refresh token in an httpOnly, SameSite=Strict cookie for /api/v1/auth"`
+	Body      struct {
 		TokenPair
 		User User `json:"user"`
 	}
@@ -102,6 +107,12 @@ func (s *Server) login(ctx context.Context, in *loginInput) (*loginOutput, error
 		return nil, err
 	}
 	ri.setActor("", truncate(strings.TrimSpace(name), 254))
+	if in.cookieMode() {
+		if err := in.sameOrigin(s.publicURL); err != nil {
+			ri.setDetail("cross-site request refused")
+			return nil, err
+		}
+	}
 	toks, u, err := s.auth.Login(ctx, name, in.Body.Password, clientOf(ctx))
 	if u.ID != "" {
 		ri.setActor(u.ID, u.Username)
@@ -128,21 +139,60 @@ func (s *Server) login(ctx context.Context, in *loginInput) (*loginOutput, error
 	out := &loginOutput{}
 	out.Body.TokenPair = toTokenPair(toks, time.Now())
 	out.Body.User = toUserDTO(u)
+	if in.cookieMode() {
+		out.SetCookie = in.sessionCookie(s.publicURL, toks.RefreshToken, toks.RefreshExpiresAt)
+		out.Body.RefreshToken = ""
+	}
 	return out, nil
 }
 
 type refreshInput struct {
-	Body struct {
-		RefreshToken string `json:"refresh_token" minLength:"1" maxLength:"512"`
+	SessionRequest
+	Body *struct {
+		RefreshToken string `json:"refresh_token,omitempty" maxLength:"512" doc:"The API form; the browser form sends no body and the cookie instead"`
 	}
 }
 
+// refreshToken returns the refresh token of the request: the body's, else the
+// session cookie's (accepted from this server's own pages only). "" when
+// neither was sent.
+func (in *refreshInput) refreshToken(publicURL string) (string, error) {
+	if in.Body != nil && in.Body.RefreshToken != "" {
+		if in.cookieMode() {
+			if err := in.sameOrigin(publicURL); err != nil {
+				return "", err
+			}
+		}
+		return in.Body.RefreshToken, nil
+	}
+	if in.cookieToken() == "" && !in.cookieMode() {
+		return "", invalid("body.refresh_token", "give the refresh token in the body, or send "+sessionHeader+": "+sessionHeaderMode+" with the session cookie", nil)
+	}
+	if err := in.sameOrigin(publicURL); err != nil {
+		return "", err
+	}
+	return in.cookieToken(), nil
+}
+
 type tokensOutput struct {
-	Body TokenPair
+	SetCookie string `header:"Set-Cookie" doc:"The browser form (X-Session: cookie) only: the new refresh token's cookie"`
+	Body      TokenPair
+}
+
+type logoutOutput struct {
+	SetCookie string `header:"Set-Cookie" doc:"The browser form: clears the session cookie"`
 }
 
 func (s *Server) refresh(ctx context.Context, in *refreshInput) (*tokensOutput, error) {
-	toks, u, err := s.auth.Refresh(ctx, in.Body.RefreshToken, clientOf(ctx))
+	token, err := in.refreshToken(s.publicURL)
+	if err != nil {
+		infoFrom(ctx).setDetail("refused: no token or cross-site")
+		return nil, err
+	}
+	if token == "" {
+		return nil, s.clearingCookie(in, unauthorized("no session cookie: sign in again"))
+	}
+	toks, u, err := s.auth.Refresh(ctx, token, clientOf(ctx))
 	if u.ID != "" {
 		infoFrom(ctx).setActor(u.ID, u.Username)
 	}
@@ -150,24 +200,51 @@ func (s *Server) refresh(ctx context.Context, in *refreshInput) (*tokensOutput, 
 		switch {
 		case errors.Is(err, auth.ErrTokenReused):
 			infoFrom(ctx).setDetail("refresh token reuse; family revoked")
-			return nil, unauthorized("refresh token was already used; every session of that login was revoked, sign in again")
+			return nil, s.clearingCookie(in, unauthorized("refresh token was already used; every session of that login was revoked, sign in again"))
 		case errors.Is(err, auth.ErrInvalidToken):
-			return nil, unauthorized("invalid or expired refresh token")
+			return nil, s.clearingCookie(in, unauthorized("invalid or expired refresh token"))
 		case errors.Is(err, auth.ErrAccountDisabled):
-			return nil, forbidden("account is deactivated")
+			return nil, s.clearingCookie(in, forbidden("account is deactivated"))
 		case errors.Is(err, auth.ErrRoleRefused):
 			return nil, forbidden(auth.ErrRoleRefused.Error())
 		}
 		return nil, err
 	}
-	return &tokensOutput{Body: toTokenPair(toks, time.Now())}, nil
+	out := &tokensOutput{Body: toTokenPair(toks, time.Now())}
+	if in.cookieMode() {
+		out.SetCookie = in.sessionCookie(s.publicURL, toks.RefreshToken, toks.RefreshExpiresAt)
+		out.Body.RefreshToken = ""
+	}
+	return out, nil
 }
 
-func (s *Server) logout(ctx context.Context, in *refreshInput) (*noContent, error) {
-	if err := s.auth.Logout(ctx, in.Body.RefreshToken); err != nil {
+// clearingCookie adds the clearing Set-Cookie to err when the request used
+// the browser form: a session that cannot be refreshed is over.
+func (s *Server) clearingCookie(in *refreshInput, err error) error {
+	if !in.cookieMode() {
+		return err
+	}
+	h := http.Header{}
+	h.Set("Set-Cookie", in.sessionCookie(s.publicURL, "", time.Time{}))
+	return huma.ErrorWithHeaders(err, h)
+}
+
+func (s *Server) logout(ctx context.Context, in *refreshInput) (*logoutOutput, error) {
+	token, err := in.refreshToken(s.publicURL)
+	if err != nil {
+		infoFrom(ctx).setDetail("refused: no token or cross-site")
 		return nil, err
 	}
-	return &noContent{}, nil
+	if token != "" {
+		if err := s.auth.Logout(ctx, token); err != nil {
+			return nil, err
+		}
+	}
+	out := &logoutOutput{}
+	if in.cookieMode() {
+		out.SetCookie = in.sessionCookie(s.publicURL, "", time.Time{})
+	}
+	return out, nil
 }
 
 type meOutput struct {

@@ -44,6 +44,7 @@ type setupOptions struct {
 	ipLimiter   ratelimit.Limiter
 	userLimiter ratelimit.Limiter
 	cors        []string
+	publicURL   string
 	maxBody     int64
 	authOpts    func(*auth.Options)
 	// connectors are registered besides the test data's; runOpts adjusts the run service's options.
@@ -83,7 +84,7 @@ func setup(t *testing.T, opts setupOptions) *env {
 	srv, err := New(Deps{
 		Logger: logger, Store: st, Auth: as, Metrics: prometheus.NewRegistry(), Data: data.deps,
 		IPLimiter: opts.ipLimiter, UserLimiter: opts.userLimiter,
-		CORSOrigins: opts.cors, MaxBodyBytes: opts.maxBody, Version: "test",
+		CORSOrigins: opts.cors, PublicURL: opts.publicURL, MaxBodyBytes: opts.maxBody, Version: "test",
 	})
 	if err != nil {
 		t.Fatal(err)

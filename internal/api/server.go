@@ -34,6 +34,10 @@ type Deps struct {
 
 	// CORSOrigins are the origins allowed to call the API from a browser.
 	CORSOrigins []string
+	// PublicURL is the address users reach the server at (PUBLIC_URL): an
+	// https URL makes the session cookie Secure, and its origin counts as
+	// this server's own on the cookie path.
+	PublicURL string
 	// MaxBodyBytes limits JSON request bodies (default 1 MiB).
 	MaxBodyBytes int64
 	// Version is reported by the OpenAPI document.
@@ -55,6 +59,7 @@ type Server struct {
 	ipLimiter   ratelimit.Limiter
 	userLimiter ratelimit.Limiter
 	maxBody     int64
+	publicURL   string
 	metrics     *metrics
 	data        DataDeps
 
@@ -94,6 +99,7 @@ func New(d Deps) (*Server, error) {
 		ipLimiter:   d.IPLimiter,
 		userLimiter: d.UserLimiter,
 		maxBody:     d.MaxBodyBytes,
+		publicURL:   d.PublicURL,
 		data:        d.Data,
 	}
 	if s.log == nil {

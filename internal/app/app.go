@@ -168,7 +168,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	a.server, err = api.New(api.Deps{
 		Logger: log, Store: a.store, Auth: a.auth, Metrics: reg,
 		IPLimiter: ipLimiter, UserLimiter: userLimiter,
-		CORSOrigins: a.cfg.CORSOrigins, MaxBodyBytes: a.cfg.MaxBodyBytes,
+		CORSOrigins: a.cfg.CORSOrigins, PublicURL: a.cfg.PublicURL, MaxBodyBytes: a.cfg.MaxBodyBytes,
 		Version: opts.Version, UI: opts.UI, Data: a.dataDeps(),
 	})
 	if err != nil {
