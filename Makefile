@@ -4,11 +4,26 @@ BIN       := bin/aggregator
 PKGS      := ./...
 TEST_FLAGS ?= -race -count=1 -timeout 30m
 
-.PHONY: all build install run test lint vet staticcheck fmt-check unit bench fuzz clean
+.PHONY: all build build-go install run test lint vet staticcheck fmt-check unit web-deps web-check e2e bench fuzz clean
 
 all: build
 
-build:
+# The web app (web/, its own npm project) is built into web/dist when its sources changed, and
+# embedded in the binary. `go build` alone never needs npm: it embeds whatever web/dist holds
+# (a committed .gitkeep in a fresh clone; that binary says how to build the UI).
+WEB_SRC := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/package.json web/package-lock.json \
+	web/vite.config.ts web/tsconfig.json web/tsconfig.app.json
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	@touch $@
+web-deps: web/node_modules/.package-lock.json
+
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SRC)
+	cd web && npm run build
+
+build: web/dist/index.html build-go
+
+build-go:
 	$(GO) build -o $(BIN) ./cmd/aggregator
 
 # Copies bin/aggregator to $(PREFIX)/bin when PREFIX is set (`make install PREFIX=/usr/local`), otherwise
@@ -26,9 +41,10 @@ install: build
 run: build
 	./$(BIN) serve
 
-# Every test: formatting, vet, staticcheck and the Go tests (race detector on) against PostgreSQL,
-# MariaDB and Redis on 127.0.0.1 (docs/development.md). About 6-8 minutes on 2 cores.
-test: lint unit
+# Every test: formatting, vet, staticcheck, the web app's lint, type check, unit tests and API-type
+# freshness, the Go tests (race detector on) against PostgreSQL, MariaDB and Redis on 127.0.0.1
+# (docs/development.md), and the end-to-end browser tests (Debian's chromium) against a real server.
+test: lint web-check unit e2e
 
 lint: fmt-check vet staticcheck
 
@@ -45,6 +61,19 @@ staticcheck:
 
 unit:
 	$(GO) test $(TEST_FLAGS) $(PKGS)
+
+# The web app: ESLint, tsc --noEmit, Vitest, and src/api/schema.d.ts fresh against the server's
+# OpenAPI document (fails when a Go API change was not followed by `cd web && npm run gen:api`).
+web-check: web-deps build-go
+	cd web && AGGREGATOR_BIN=../$(BIN) npm run check:api
+	cd web && npm run lint
+	cd web && npm run typecheck
+	cd web && npm test
+
+# End-to-end: the binary with the UI embedded, a temporary SQLite store, chromium (CHROMIUM, default
+# /usr/bin/chromium). Screenshots go to docs/screenshots/.
+e2e: build
+	cd web && AGGREGATOR_BIN=../$(BIN) npm run e2e
 
 # Benchmarks: file pipelines against a bare encoding/csv loop, database loads against psql \copy.
 # Results go to docs/benchmarks.md by hand, with the machine they ran on.
@@ -63,3 +92,4 @@ fuzz:
 
 clean:
 	rm -rf bin
+	find web/dist -mindepth 1 ! -name .gitkeep -exec rm -rf {} +

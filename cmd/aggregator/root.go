@@ -44,6 +44,7 @@ flags override them.`,
 		newPreviewCmd(),
 		newConnectorsCmd(),
 		newSecretsCmd(),
+		newOpenAPICmd(info),
 	)
 	return root
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/app"
 	"github.com/dataaggregator/aggregator/internal/config"
+	"github.com/dataaggregator/aggregator/web"
 )
 
 func newServeCmd(info buildInfo) *cobra.Command {
@@ -30,7 +31,7 @@ SIGINT or SIGTERM stop accepting requests, drain the ones in flight and exit
 			if err != nil {
 				return err
 			}
-			a, err := app.New(cmd.Context(), cfg, app.Options{Version: info.Version, Console: cmd.ErrOrStderr()})
+			a, err := app.New(cmd.Context(), cfg, app.Options{Version: info.Version, Console: cmd.ErrOrStderr(), UI: web.Handler()})
 			if err != nil {
 				return err
 			}

@@ -238,6 +238,7 @@ func dataRouteTable() map[string]routeCase {
 		}},
 		"GET /api/v1/files/{id}":      {perm: auth.PermFilesRead, prepare: filePath},
 		"DELETE /api/v1/files/{id}":   {perm: auth.PermFilesWrite, prepare: filePath},
+		"GET /api/v1/transform-types": {perm: auth.PermPipelinesRead, prepare: func(*env, store.User) call { return call{path: "/api/v1/transform-types"} }},
 		"GET /api/v1/connector-types": {perm: auth.PermConnectorsRead, prepare: func(*env, store.User) call { return call{path: "/api/v1/connector-types"} }},
 		"GET /api/v1/connectors":      {perm: auth.PermConnectorsRead, prepare: func(*env, store.User) call { return call{path: "/api/v1/connectors?type=csv"} }},
 		"POST /api/v1/connectors": {perm: auth.PermConnectorsWrite, prepare: func(*env, store.User) call {

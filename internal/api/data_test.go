@@ -601,3 +601,33 @@ destinations:
 		t.Fatalf("viewer reading the pipeline: %d %s", g.status, g.body)
 	}
 }
+
+func TestTransformTypesCarryTheirSchemas(t *testing.T) {
+	e := setup(t, setupOptions{})
+	var types []struct {
+		Name         string         `json:"name"`
+		MinInputs    int            `json:"min_inputs"`
+		ConfigSchema map[string]any `json:"config_schema"`
+	}
+	r := e.do(http.MethodGet, "/api/v1/transform-types", e.tokens[auth.RoleDesigner], nil)
+	if r.status != http.StatusOK {
+		t.Fatalf("transform-types: %d %s", r.status, r.body)
+	}
+	r.decode(t, &types)
+	byName := map[string]map[string]any{}
+	for _, tt := range types {
+		byName[tt.Name] = tt.ConfigSchema
+		if tt.MinInputs < 1 {
+			t.Errorf("%s: min_inputs %d", tt.Name, tt.MinInputs)
+		}
+	}
+	for _, want := range []string{"map", "filter", "validate", "dedup", "join", "aggregate"} {
+		s, ok := byName[want]
+		if !ok {
+			t.Fatalf("transform type %q missing from %v", want, byName)
+		}
+		if s["type"] != "object" || s["properties"] == nil {
+			t.Errorf("%s: config schema %v", want, s)
+		}
+	}
+}

@@ -219,3 +219,22 @@ func (s *Server) previewSavedTransformation(ctx context.Context, in *previewSave
 	}
 	return s.previewTransformationWith(ctx, t.Type, cfg, in.Body)
 }
+
+// TransformType is a transformation type for the pipeline builder's palette and forms.
+type TransformType struct {
+	transform.Spec
+	ConfigSchema map[string]any `json:"config_schema" doc:"JSON Schema of the node's config"`
+}
+
+func (s *Server) listTransformTypes(ctx context.Context, _ *struct{}) (*struct{ Body []TransformType }, error) {
+	reg := s.data.Transforms
+	out := []TransformType{}
+	for _, name := range reg.Names() {
+		d, err := reg.Get(name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, TransformType{Spec: d.Spec, ConfigSchema: d.Spec.Config.JSONSchema()})
+	}
+	return &struct{ Body []TransformType }{Body: out}, nil
+}

@@ -1,0 +1,153 @@
+// End-to-end harness: a real `aggregator serve` (the binary with the UI embedded) on a temporary
+// SQLite store and a free port, and Debian's chromium driven by playwright-core. Each test file
+// starts its own server (startServer) and browser (startBrowser) and stops them in `after`.
+//
+//   AGGREGATOR_BIN   the binary (default ../bin/aggregator, built by `make build`)
+//   CHROMIUM         the browser (default /usr/bin/chromium)
+//   SCREENSHOTS      folder for screenshots (default ../docs/screenshots)
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, mkdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import net from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { chromium } from 'playwright-core'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+export const repo = path.resolve(here, '../..')
+export const ADMIN_PASSWORD = 'Quartz-Lantern-42-Orbit'
+export const USER_PASSWORD = 'Velvet-Harbor-73-Comet'
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer()
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address()
+      s.close(() => resolve(port))
+    })
+    s.on('error', reject)
+  })
+}
+
+/** Starts a server on a fresh data directory; resolves when /readyz answers. */
+export async function startServer({ env = {} } = {}) {
+  const bin = process.env.AGGREGATOR_BIN || path.join(repo, 'bin/aggregator')
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'agg-e2e-'))
+  const port = await freePort()
+  const logs = []
+  const proc = spawn(bin, ['serve'], {
+    env: {
+      ...process.env,
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      ADMIN_PASSWORD,
+      LOG_LEVEL: 'warn',
+      FILE_ROOTS: dataDir,
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  proc.stdout.on('data', (d) => logs.push(d.toString()))
+  proc.stderr.on('data', (d) => logs.push(d.toString()))
+  const base = `http://127.0.0.1:${port}`
+  const exited = new Promise((resolve) => proc.on('exit', resolve))
+  for (let i = 0; ; i++) {
+    const code = await Promise.race([exited.then((c) => ({ exited: c })), delay(100)])
+    if (code && typeof code === 'object') throw new Error(`aggregator serve exited (${code.exited}):\n${logs.join('')}`)
+    try {
+      const r = await fetch(base + '/readyz')
+      if (r.ok) break
+    } catch {
+      /* not listening yet */
+    }
+    if (i > 300) throw new Error('aggregator serve did not become ready in 30 s:\n' + logs.join(''))
+  }
+  const server = {
+    base,
+    dataDir,
+    logs,
+    async stop() {
+      proc.kill('SIGTERM')
+      await exited
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+    /** Calls the API as admin (or with the given token); returns parsed JSON. */
+    async api(method, p, body, token) {
+      const t = token ?? (await server.adminToken())
+      const res = await fetch(base + p, {
+        method,
+        headers: { Authorization: `Bearer ${t}`, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
+        body: body !== undefined ? (typeof body === 'string' ? body : JSON.stringify(body)) : undefined,
+      })
+      const text = await res.text()
+      if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${text}`)
+      return text ? JSON.parse(text) : null
+    },
+    _admin: null,
+    async adminToken() {
+      if (!server._admin) server._admin = await login(base, 'admin', ADMIN_PASSWORD)
+      return server._admin
+    },
+    /** Creates a user with a role; returns its username. */
+    async createUser(username, role) {
+      await server.api('POST', '/api/v1/users', { username, email: `${username}@example.com`, password: USER_PASSWORD, role })
+      return username
+    },
+  }
+  return server
+}
+
+async function login(base, name, password) {
+  const r = await fetch(base + '/api/v1/auth/login', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ login: name, password }),
+  })
+  if (!r.ok) throw new Error(`login ${name}: ${r.status} ${await r.text()}`)
+  return (await r.json()).access_token
+}
+
+function delay(ms) {
+  return new Promise((r) => setTimeout(r, ms))
+}
+
+/** Launches headless chromium; the page fails the test on any console error or page error. */
+export async function startBrowser() {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
+  })
+  return {
+    browser,
+    async newPage({ width = 1440, height = 900, colorScheme = 'light' } = {}) {
+      const context = await browser.newContext({ viewport: { width, height }, colorScheme, acceptDownloads: true })
+      const page = await context.newPage()
+      page.consoleErrors = []
+      page.on('console', (m) => {
+        // A failed request (a 401 on a wrong password) is logged by the browser, not by the app: not an error here.
+        if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) page.consoleErrors.push(m.text())
+      })
+      page.on('pageerror', (e) => page.consoleErrors.push(String(e)))
+      page.setDefaultTimeout(15_000)
+      return page
+    },
+    close: () => browser.close(),
+  }
+}
+
+/** Signs in through the form, as a user would. */
+export async function signIn(page, base, username = 'admin', password = ADMIN_PASSWORD, path = '/') {
+  await page.goto(base + path)
+  await page.getByRole('textbox', { name: 'Username or email' }).fill(username)
+  await page.getByLabel('Password').fill(password)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.getByRole('navigation', { name: 'Main' }).waitFor()
+}
+
+/** Saves a screenshot of the page to docs/screenshots/<name>-<theme>.png. */
+export async function screenshot(page, name, theme = 'light') {
+  const dir = process.env.SCREENSHOTS || path.join(repo, 'docs/screenshots')
+  mkdirSync(dir, { recursive: true })
+  await page.screenshot({ path: path.join(dir, `${name}-${theme}.png`) })
+}

@@ -1,0 +1,23 @@
+// The navigation: one entry per area, each with the permission (the server's table, from /auth/me)
+// a role needs to see it. A later capability (schedules, alerts, dashboards) adds its entry here and
+// its routes in routes.tsx.
+import type { LucideIcon } from 'lucide-react'
+import { Workflow, PlayCircle, Plug, Upload, Users, ScrollText } from 'lucide-react'
+import type { Permission } from '@/auth/session'
+
+export interface NavItem {
+  to: string
+  label: string
+  icon: LucideIcon
+  permission: Permission
+  section: 'Build' | 'Operate' | 'Administration'
+}
+
+export const navItems: NavItem[] = [
+  { to: '/pipelines', label: 'Pipelines', icon: Workflow, permission: 'pipelines:read', section: 'Build' },
+  { to: '/connectors', label: 'Connectors', icon: Plug, permission: 'connectors:read', section: 'Build' },
+  { to: '/uploads', label: 'Uploads', icon: Upload, permission: 'files:read', section: 'Build' },
+  { to: '/runs', label: 'Runs', icon: PlayCircle, permission: 'runs:read', section: 'Operate' },
+  { to: '/admin/users', label: 'Users', icon: Users, permission: 'users:read', section: 'Administration' },
+  { to: '/admin/audit', label: 'Audit log', icon: ScrollText, permission: 'audit:read', section: 'Administration' },
+]

@@ -1,0 +1,31 @@
+// Every page of the app, lazy-loaded so that the sign-in page stays small (the builder, with the
+// canvas and the editors, is its own chunk). A new area adds its routes here and its entry in nav.ts.
+import { Navigate, type RouteObject } from 'react-router'
+import { Shell } from './Shell'
+import { RequireAuth } from './RequireAuth'
+import { useCan } from '@/auth/session'
+import { navItems } from './nav'
+import SignIn from '@/pages/SignIn'
+import NotFound from '@/pages/NotFound'
+
+/** The home page: the first area the role may use. */
+function Home() {
+  const can = useCan()
+  const first = navItems.find((n) => can(n.permission))
+  return <Navigate to={first ? first.to : '/profile'} replace />
+}
+
+export const routes: RouteObject[] = [
+  { path: '/sign-in', element: <SignIn /> },
+  {
+    element: (
+      <RequireAuth>
+        <Shell />
+      </RequireAuth>
+    ),
+    children: [
+      { index: true, element: <Home /> },
+      { path: '*', element: <NotFound /> },
+    ],
+  },
+]
