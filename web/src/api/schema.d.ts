@@ -1052,6 +1052,25 @@ export interface components {
             unbounded: boolean;
             write_modes?: string[] | null;
         };
+        Cookie: {
+            Domain: string;
+            /** Format: date-time */
+            Expires: string;
+            HttpOnly: boolean;
+            /** Format: int64 */
+            MaxAge: number;
+            Name: string;
+            Partitioned: boolean;
+            Path: string;
+            Quoted: boolean;
+            Raw: string;
+            RawExpires: string;
+            /** Format: int64 */
+            SameSite: number;
+            Secure: boolean;
+            Unparsed: string[] | null;
+            Value: string;
+        };
         CreateTokenInputBody: {
             /**
              * Format: int64
@@ -1199,8 +1218,8 @@ export interface components {
             expires_in: number;
             /** Format: date-time */
             refresh_expires_at: string;
-            /** @description Single use: every refresh returns a new one */
-            refresh_token: string;
+            /** @description Single use: every refresh returns a new one. Absent in the browser form (X-Session: cookie), where it travels in the httpOnly cookie aggregator_refresh */
+            refresh_token?: string;
             /** @example Bearer */
             token_type: string;
             user: components["schemas"]["User"];
@@ -1477,7 +1496,8 @@ export interface components {
             status: string;
         };
         RefreshInputBody: {
-            refresh_token: string;
+            /** @description The API form; the browser form sends no body and the cookie instead */
+            refresh_token?: string;
         };
         Reject: {
             field?: string;
@@ -1621,8 +1641,8 @@ export interface components {
             expires_in: number;
             /** Format: date-time */
             refresh_expires_at: string;
-            /** @description Single use: every refresh returns a new one */
-            refresh_token: string;
+            /** @description Single use: every refresh returns a new one. Absent in the browser form (X-Session: cookie), where it travels in the httpOnly cookie aggregator_refresh */
+            refresh_token?: string;
             /** @example Bearer */
             token_type: string;
         };
@@ -1807,7 +1827,10 @@ export interface operations {
     login: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description "cookie": the browser form; the refresh token travels in an httpOnly cookie, not in the body */
+                "X-Session"?: "cookie" | "";
+            };
             path?: never;
             cookie?: never;
         };
@@ -1820,6 +1843,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1867,11 +1891,14 @@ export interface operations {
     logout: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description "cookie": the browser form; the refresh token travels in an httpOnly cookie, not in the body */
+                "X-Session"?: "cookie" | "";
+            };
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["RefreshInputBody"];
             };
@@ -1880,6 +1907,7 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2075,11 +2103,14 @@ export interface operations {
     refresh: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description "cookie": the browser form; the refresh token travels in an httpOnly cookie, not in the body */
+                "X-Session"?: "cookie" | "";
+            };
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["RefreshInputBody"];
             };
@@ -2088,6 +2119,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content: {
