@@ -30,6 +30,11 @@ test('the sign-in page loads, a wrong password is refused with the server messag
     assert.ok(await page.getByRole('link', { name }).isVisible(), `nav link ${name}`)
   }
   assert.deepEqual(page.consoleErrors, [])
+  const dark = await browser.newPage({ colorScheme: 'dark' })
+  await dark.goto(server.base + '/sign-in')
+  await dark.getByRole('button', { name: 'Sign in' }).waitFor()
+  assert.ok(await dark.evaluate(() => document.documentElement.classList.contains('dark')), 'the system theme is dark')
+  await screenshot(dark, 'sign-in', 'dark')
 })
 
 test('a reload keeps the session (refresh cookie), and the access token is never stored', async () => {
