@@ -1,5 +1,6 @@
 // Every page of the app, lazy-loaded so that the sign-in page stays small (the builder, with the
 // canvas and the editors, is its own chunk). A new area adds its routes here and its entry in nav.ts.
+import { lazy } from 'react'
 import { Navigate, type RouteObject } from 'react-router'
 import { Shell } from './Shell'
 import { RequireAuth } from './RequireAuth'
@@ -7,6 +8,8 @@ import { useCan } from '@/auth/session'
 import { navItems } from './nav'
 import SignIn from '@/pages/SignIn'
 import NotFound from '@/pages/NotFound'
+
+const Runs = lazy(() => import('@/pages/Runs'))
 
 /** The home page: the first area the role may use. */
 function Home() {
@@ -25,6 +28,7 @@ export const routes: RouteObject[] = [
     ),
     children: [
       { index: true, element: <Home /> },
+      { path: 'runs', element: <Runs /> },
       { path: '*', element: <NotFound /> },
     ],
   },

@@ -1,0 +1,18 @@
+import type { Run } from './queries'
+
+/** The run's duration: recorded, or from start to now while it runs. */
+export function runDuration(run: Run, now: number): number | null {
+  if (run.status === 'running' && run.started_at) return Math.max(0, now - Date.parse(run.started_at))
+  if (run.duration_ms != null) return run.duration_ms
+  if (run.started_at && run.finished_at) return Date.parse(run.finished_at) - Date.parse(run.started_at)
+  return null
+}
+
+/** Rows read by the run's sources. */
+export const rowsRead = (run: Run) => run.nodes.filter((n) => n.kind === 'source').reduce((a, n) => a + n.out, 0)
+/** Rows written by the run's destinations. */
+export const rowsWritten = (run: Run) => run.nodes.filter((n) => n.kind === 'destination').reduce((a, n) => a + n.out, 0)
+/** Rows rejected by any node. */
+export const rowsRejected = (run: Run) => run.nodes.reduce((a, n) => a + n.rejected, 0)
+
+export const shortId = (id: string) => (id.length > 10 ? id.slice(0, 8) : id)

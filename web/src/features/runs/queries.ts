@@ -1,0 +1,191 @@
+// Server state of the runs area: query keys, fetchers and the pure functions that fold live events
+// into cached data (tested in queries.test.ts). Pages use the hooks; useLive.ts keeps them fresh.
+import { useQuery, keepPreviousData } from '@tanstack/react-query'
+import { api, unwrap, rawFetch, ensureOk, type Schemas } from '@/api/client'
+import type { RunEvent } from '@/lib/live'
+
+export type Run = Schemas['Run']
+export type RunPage = Schemas['PageRun']
+export type RunLogLine = Schemas['RunLogLine']
+export type RunOutput = Schemas['RunOutput']
+export type NodeStats = Schemas['NodeStats']
+export type RunStatus = Run['status']
+
+export const RUN_STATUSES: RunStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled']
+export const isActive = (s?: RunStatus) => s === 'queued' || s === 'running'
+
+export interface RunFilters {
+  pipeline?: string
+  status?: RunStatus[]
+  from?: string
+  to?: string
+  page?: number
+}
+
+export const runKeys = {
+  lists: ['runs', 'list'] as const,
+  list: (f: RunFilters) => ['runs', 'list', f] as const,
+  run: (id: string) => ['run', id] as const,
+  logs: (id: string) => ['run', id, 'logs'] as const,
+  deadLetters: (id: string) => ['run', id, 'dead-letters'] as const,
+  outputs: (id: string) => ['run', id, 'outputs'] as const,
+  pipelineNames: ['pipelines', 'names'] as const,
+}
+
+export const PER_PAGE = 50
+
+export function useRuns(f: RunFilters, pollWhileActive: boolean) {
+  return useQuery({
+    queryKey: runKeys.list(f),
+    queryFn: () =>
+      unwrap(
+        api.GET('/api/v1/runs', {
+          params: {
+            query: {
+              page: f.page ?? 1,
+              per_page: PER_PAGE,
+              pipeline_id: f.pipeline || undefined,
+              status: f.status?.length ? f.status : undefined,
+              from: f.from || undefined,
+              to: f.to || undefined,
+            },
+          },
+          querySerializer: { array: { style: 'form', explode: false } },
+        }),
+      ),
+    placeholderData: keepPreviousData,
+    refetchInterval: (q) => (pollWhileActive && q.state.data?.items.some((r) => isActive(r.status)) ? 3000 : false),
+  })
+}
+
+export function useRun(id: string, pollWhileActive: boolean) {
+  return useQuery({
+    queryKey: runKeys.run(id),
+    queryFn: () => unwrap(api.GET('/api/v1/runs/{id}', { params: { path: { id } } })),
+    refetchInterval: (q) => (pollWhileActive && isActive(q.state.data?.status) ? 1500 : false),
+  })
+}
+
+/** Names of every pipeline (id -> name), for the runs list and its filter. */
+export function usePipelineNames() {
+  return useQuery({
+    queryKey: runKeys.pipelineNames,
+    queryFn: async () => {
+      const out: Array<{ id: string; name: string }> = []
+      for (let page = 1; page < 50; page++) {
+        const p = await unwrap(api.GET('/api/v1/pipelines', { params: { query: { page, per_page: 200 } } }))
+        out.push(...p.items.map((x) => ({ id: x.id, name: x.name })))
+        if (out.length >= p.total || p.items.length === 0) break
+      }
+      return out.sort((a, b) => a.name.localeCompare(b.name))
+    },
+    staleTime: 60_000,
+  })
+}
+
+export const LOG_TAIL = 500
+
+/** The last LOG_TAIL lines of a run's log (the API pages oldest first), with the total. */
+export async function fetchLogTail(id: string): Promise<{ lines: RunLogLine[]; total: number }> {
+  const per = 200
+  const get = (page: number) => unwrap(api.GET('/api/v1/runs/{id}/logs', { params: { path: { id }, query: { page, per_page: per } } }))
+  const first = await get(1)
+  const total = first.total
+  const pages = Math.max(1, Math.ceil(total / per))
+  if (pages === 1) return { lines: first.items, total }
+  const want = Math.ceil(LOG_TAIL / per)
+  const from = Math.max(2, pages - want + 1)
+  const rest = await Promise.all(Array.from({ length: pages - from + 1 }, (_, i) => get(from + i)))
+  const lines = rest.flatMap((p) => p.items)
+  return { lines: lines.slice(-LOG_TAIL), total }
+}
+
+/** A dead letter as GET /runs/{id}/dead-letters?format=ndjson gives it. */
+export interface DeadLetter {
+  id?: number
+  node?: string
+  source?: string
+  line?: number
+  field?: string
+  reason: string
+  raw?: string
+  values?: Record<string, string>
+}
+
+export function parseNDJSON<T>(text: string): T[] {
+  const out: T[] = []
+  for (const line of text.split('\n')) {
+    const s = line.trim()
+    if (s) out.push(JSON.parse(s) as T)
+  }
+  return out
+}
+
+export async function fetchDeadLetters(id: string): Promise<DeadLetter[]> {
+  const res = await ensureOk(await rawFetch(`/api/v1/runs/${encodeURIComponent(id)}/dead-letters?format=ndjson`))
+  return parseNDJSON<DeadLetter>(await res.text())
+}
+
+export async function fetchOutputs(id: string): Promise<RunOutput[]> {
+  return (await unwrap(api.GET('/api/v1/runs/{id}/outputs', { params: { path: { id } } }))) ?? []
+}
+
+/** Downloads path (through the session's token) as a file the browser saves. */
+export async function download(path: string, fallbackName: string): Promise<void> {
+  const res = await ensureOk(await rawFetch(path))
+  const cd = res.headers.get('Content-Disposition') ?? ''
+  const m = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(cd)
+  const name = m ? decodeURIComponent(m[1]) : fallbackName
+  const url = URL.createObjectURL(await res.blob())
+  const a = document.createElement('a')
+  a.href = url
+  a.download = name
+  document.body.appendChild(a)
+  a.click()
+  a.remove()
+  setTimeout(() => URL.revokeObjectURL(url), 10_000)
+}
+
+// ---- Folding live events into cached data (pure) ----
+
+/** The run after ev (status, error, live counters). */
+export function applyToRun(run: Run, ev: RunEvent): Run {
+  if (ev.run_id !== run.id) return run
+  switch (ev.type) {
+    case 'run.status':
+      return { ...run, status: ev.status, error: ev.error ?? run.error }
+    case 'run.progress': {
+      const nodes = ev.progress?.nodes
+      return {
+        ...run,
+        status: ev.status || run.status,
+        nodes: nodes ? (nodes as NodeStats[]) : run.nodes,
+        rows_per_second: ev.rows_per_second ?? run.rows_per_second,
+        counters_at: ev.time,
+      }
+    }
+    default:
+      return run
+  }
+}
+
+/** The page of runs after ev: the run's row changes; null when the page must be refetched (a new run). */
+export function applyToRunPage(page: RunPage, ev: RunEvent): RunPage | null {
+  const i = page.items.findIndex((r) => r.id === ev.run_id)
+  if (i < 0) return ev.type === 'run.status' ? null : page
+  const items = page.items.slice()
+  items[i] = applyToRun(items[i], ev)
+  return { ...page, items }
+}
+
+export interface LogTail {
+  lines: RunLogLine[]
+  total: number
+}
+
+/** The log tail after a run.log event (appended, at most LOG_TAIL lines kept). */
+export function applyToLogs(tail: LogTail, ev: RunEvent): LogTail {
+  if (ev.type !== 'run.log' || !ev.log) return tail
+  const line: RunLogLine = { id: -ev.seq, level: ev.log.level, message: ev.log.message, node: ev.log.node, details: ev.log.details, time: ev.log.time }
+  return { lines: [...tail.lines, line].slice(-LOG_TAIL), total: tail.total + 1 }
+}
