@@ -433,6 +433,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/pipeline-templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Example pipelines to start from (examples/), each with its description and sample data
+         * @description Requires permission `pipelines:read`.
+         */
+        get: operations["list-pipeline-templates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/pipelines": {
         parameters: {
             query?: never;
@@ -1435,6 +1455,16 @@ export interface components {
             /** @description What the author should know, e.g. that schedules are not executed yet */
             warnings?: string[] | null;
         };
+        PipelineTemplate: {
+            /** @description The example's leading comment */
+            description: string;
+            /** @description Sample data files the spec reads (paths relative to the example) */
+            files: components["schemas"]["TemplateFile"][] | null;
+            /** @description The example's file name without .yaml */
+            name: string;
+            /** @description The pipeline spec as YAML, comments kept */
+            spec: string;
+        };
         PipelineVersion: {
             comment: string;
             /** Format: date-time */
@@ -1624,6 +1654,11 @@ export interface components {
             min_confidence?: number;
             /** @description The source schema's fields */
             source: components["schemas"]["MappingField"][] | null;
+        };
+        TemplateFile: {
+            content: string;
+            /** @description As the spec names it, e.g. data/orders.csv */
+            path: string;
         };
         TokenListOutputBody: {
             items: components["schemas"]["APIToken"][];
@@ -3952,6 +3987,80 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Preferences"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "list-pipeline-templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineTemplate"][] | null;
                 };
             };
             /** @description Bad Request */

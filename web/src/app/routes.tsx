@@ -10,6 +10,8 @@ import SignIn from '@/pages/SignIn'
 import NotFound from '@/pages/NotFound'
 
 const Runs = lazy(() => import('@/pages/Runs'))
+const Pipelines = lazy(() => import('@/pages/Pipelines'))
+const PipelineBuilder = lazy(() => import('@/pages/PipelineBuilder'))
 
 /** The home page: the first area the role may use. */
 function Home() {
@@ -29,6 +31,9 @@ export const routes: RouteObject[] = [
     children: [
       { index: true, element: <Home /> },
       { path: 'runs', element: <Runs /> },
+      { path: 'pipelines', element: <Pipelines /> },
+      { path: 'pipelines/new', element: <PipelineBuilder /> },
+      { path: 'pipelines/:id', element: <PipelineBuilder /> },
       { path: '*', element: <NotFound /> },
     ],
   },
