@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/dataaggregator/aggregator/internal/engine"
 	"github.com/dataaggregator/aggregator/internal/record"
@@ -140,16 +141,22 @@ func (s *storeSink) ResumeAt(ctx context.Context, token json.RawMessage) error {
 }
 
 // runLog collects a run's log lines and appends them to the store in batches (at each checkpoint
-// and at the end of the run), so the hot path never waits for the database.
+// and at the end of the run), so the hot path never waits for the database. Each line is also
+// published at once (an EventLog), so a live view tails the log before it is stored.
 type runLog struct {
-	st    *store.Store
-	runID string
-	mu    sync.Mutex
-	buf   []store.LogEntry
+	st      *store.Store
+	runID   string
+	now     func() time.Time // the time of each line; the store's clock when nil
+	publish func(LogLine)    // nil: lines are only stored
+	mu      sync.Mutex
+	buf     []store.LogEntry
 }
 
 func (l *runLog) add(level, node, msg string, details map[string]any) {
 	e := store.LogEntry{Level: level, Source: "runs", Message: msg, RunID: l.runID, Node: node}
+	if l.now != nil {
+		e.Time = l.now()
+	}
 	if len(details) > 0 {
 		if b, err := json.Marshal(details); err == nil {
 			e.Details = b
@@ -158,6 +165,9 @@ func (l *runLog) add(level, node, msg string, details map[string]any) {
 	l.mu.Lock()
 	l.buf = append(l.buf, e)
 	l.mu.Unlock()
+	if l.publish != nil {
+		l.publish(LogLine{Level: level, Message: msg, Node: node, Details: e.Details, Time: e.Time})
+	}
 }
 
 func (l *runLog) flush(ctx context.Context) error {

@@ -1,6 +1,7 @@
 package runs
 
 import (
+	"encoding/json"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,20 +18,37 @@ const (
 	// EventProgress carries a progress snapshot (per-node counters, rows per second) of a running
 	// run, every engine progress interval (500 ms by default; at least once a second).
 	EventProgress = "run.progress"
+	// EventLog carries one line of the run log (what GET /runs/{id}/logs shows), as it is written.
+	EventLog = "run.log"
 )
 
 // Event is something that happened to a run. It is plain JSON so that a Redis or WebSocket
 // publisher can forward it as it is.
 type Event struct {
-	Type       string           `json:"type"`
-	RunID      string           `json:"run_id"`
+	Type  string `json:"type"`
+	RunID string `json:"run_id"`
+	// Seq numbers the events of one run as this process published them: 1, 2, 3, ... with no gap.
+	// A consumer that sees a number other than the last one plus one missed events (or the
+	// process restarted) and re-reads the run from the store.
+	Seq        int64            `json:"seq"`
 	PipelineID string           `json:"pipeline_id"`
 	Status     store.RunStatus  `json:"status"`
 	Error      string           `json:"error,omitempty"`
 	Progress   *engine.Progress `json:"progress,omitempty"`
 	// RowsPerSecond is the rate rows were read at over the last second or more (progress events).
-	RowsPerSecond float64   `json:"rows_per_second,omitempty"`
-	Time          time.Time `json:"time"`
+	RowsPerSecond float64 `json:"rows_per_second,omitempty"`
+	// Log is the run log line of an EventLog.
+	Log  *LogLine  `json:"log,omitempty"`
+	Time time.Time `json:"time"`
+}
+
+// LogLine is one line of a run log.
+type LogLine struct {
+	Level   string          `json:"level"` // debug | info | warn | error
+	Message string          `json:"message"`
+	Node    string          `json:"node,omitempty"`
+	Details json.RawMessage `json:"details,omitempty"`
+	Time    time.Time       `json:"time"`
 }
 
 // Publisher receives run events. Publish must not block for long: it is called from the goroutine

@@ -1,9 +1,12 @@
 package runs_test
 
 import (
+	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/dataaggregator/aggregator/internal/runs"
+	"github.com/dataaggregator/aggregator/internal/store"
 )
 
 func TestBrokerFansOutFiltersAndNeverBlocks(t *testing.T) {
@@ -41,4 +44,58 @@ func TestBrokerFansOutFiltersAndNeverBlocks(t *testing.T) {
 	}
 	stopAll()
 	b.Publish(runs.Event{RunID: "r1"}) // no subscribers: nothing happens
+}
+
+// TestRunEventsAreNumberedAndCarryLogLines: every event of a run (status, progress, log line) has
+// the next sequence number of that run, and every line of the stored run log was also published
+// as an EventLog, in the same order.
+func TestRunEventsAreNumberedAndCarryLogLines(t *testing.T) {
+	e := setup(t, backend{dialect: store.SQLite, dsn: filepath.Join(t.TempDir(), "aggregator.db")}, setupOptions{})
+	writeCSV(t, e.dir, "in.csv", 250)
+	p := e.createPipeline("orders", cleanSpec)
+	events, stop := e.svc.Broker().Subscribe(forPipeline(p.ID), 4096)
+	defer stop()
+	run, err := e.svc.Start(bg, p.ID, 0, "manual", runs.Actor{ID: "u1", Name: "tester"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []runs.Event
+	for {
+		ev := await(t, events, "any", func(runs.Event) bool { return true })
+		got = append(got, ev)
+		if terminal(ev) {
+			break
+		}
+	}
+	if b := e.svc.Broker().Dropped(); b != 0 {
+		t.Fatalf("the broker dropped %d events: the sequence check proves nothing", b)
+	}
+	types := map[string]int{}
+	var lines []string
+	for i, ev := range got {
+		if ev.RunID != run.ID || ev.Seq != int64(i+1) {
+			t.Fatalf("event %d = run %s seq %d, want run %s seq %d", i, ev.RunID, ev.Seq, run.ID, i+1)
+		}
+		types[ev.Type]++
+		if ev.Type == runs.EventLog {
+			if ev.Log == nil || ev.Log.Level == "" || ev.Log.Message == "" || ev.Log.Time.IsZero() {
+				t.Fatalf("log event without its line: %+v", ev)
+			}
+			lines = append(lines, ev.Log.Level+" "+ev.Log.Message)
+		}
+	}
+	if types[runs.EventStatus] < 3 || types[runs.EventProgress] < 1 || types[runs.EventLog] < 2 {
+		t.Fatalf("event types = %v, want queued/running/succeeded, progress and log lines", types)
+	}
+	logs, _, err := e.st.ListLogs(bg, store.LogFilter{RunID: run.ID, Oldest: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored []string
+	for _, l := range logs {
+		stored = append(stored, l.Level+" "+l.Message)
+	}
+	if !slices.Equal(lines, stored) {
+		t.Fatalf("published log lines\n%q\nstored\n%q", lines, stored)
+	}
 }

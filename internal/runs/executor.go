@@ -38,7 +38,9 @@ type outcome struct {
 // destinations rolled back), errShutdown (interrupted: staged output kept for the resume) or
 // errLostRun (nothing more is recorded).
 func (s *Service) execute(ctx context.Context, run store.Run) outcome {
-	rl := &runLog{st: s.st, runID: run.ID}
+	rl := &runLog{st: s.st, runID: run.ID, now: s.now, publish: func(l LogLine) {
+		s.publish(Event{Type: EventLog, RunID: run.ID, PipelineID: run.PipelineID, Status: store.RunRunning, Log: &l, Time: l.Time})
+	}}
 	log := s.log.With("run_id", run.ID, "pipeline_id", run.PipelineID)
 	defer s.flushLog(context.WithoutCancel(ctx), log, rl)
 	rl.add("info", "", fmt.Sprintf("run started: pipeline version %d, attempt %d, worker %s", run.PipelineVersion, run.Attempt, run.WorkerID),
@@ -68,7 +70,7 @@ func (s *Service) execute(ctx context.Context, run store.Run) outcome {
 		Progress: func(p engine.Progress) {
 			now := s.now()
 			perSec, _ := rate.Update(now, p.RowsRead)
-			s.events.Publish(Event{Type: EventProgress, RunID: run.ID, PipelineID: run.PipelineID,
+			s.publish(Event{Type: EventProgress, RunID: run.ID, PipelineID: run.PipelineID,
 				Status: store.RunRunning, Progress: &p, RowsPerSecond: perSec, Time: now})
 		},
 		ProgressInterval: s.opts.ProgressInterval,

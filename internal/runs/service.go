@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
@@ -50,6 +51,10 @@ type Service struct {
 	broker *Broker
 	opts   Options
 	queue  Queue
+
+	// seqMu guards seqs and keeps events of one run published in the order of their numbers.
+	seqMu sync.Mutex
+	seqs  map[string]int64 // run id -> the last sequence number published, until the run ends
 }
 
 // New checks the options and builds the service. Call SetQueue (or build a Dispatcher with it)
@@ -75,7 +80,7 @@ func New(o Options) (*Service, error) {
 		o.Clock = time.Now
 	}
 	s := &Service{st: o.Store, conns: o.Connectors, trs: o.Transforms, env: o.Env, log: o.Logger,
-		opts: o}
+		opts: o, seqs: map[string]int64{}}
 	if o.Events == nil {
 		s.broker = NewBroker()
 		s.events = s.broker
@@ -212,5 +217,19 @@ func (s *Service) Cancel(ctx context.Context, runID string) (store.Run, error) {
 }
 
 func (s *Service) publishStatus(r store.Run, msg string) {
-	s.events.Publish(Event{Type: EventStatus, RunID: r.ID, PipelineID: r.PipelineID, Status: r.Status, Error: msg, Time: s.now()})
+	s.publish(Event{Type: EventStatus, RunID: r.ID, PipelineID: r.PipelineID, Status: r.Status, Error: msg, Time: s.now()})
+}
+
+// publish numbers e within its run and hands it to the Publisher. Numbers and publication
+// happen under one lock, so a subscriber sees each run's events in the order of their numbers. A
+// run's counter is forgotten when the run ends (succeeded, failed or cancelled).
+func (s *Service) publish(e Event) {
+	s.seqMu.Lock()
+	defer s.seqMu.Unlock()
+	e.Seq = s.seqs[e.RunID] + 1
+	s.seqs[e.RunID] = e.Seq
+	if e.Type == EventStatus && e.Status.Terminal() {
+		delete(s.seqs, e.RunID)
+	}
+	s.events.Publish(e)
 }
