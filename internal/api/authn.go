@@ -23,7 +23,17 @@ func (s *Server) authenticate(ctx context.Context, header string) (principal, er
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 		return principal{}, errors.New("malformed Authorization header: want Bearer <token>")
 	}
-	p, err := s.auth.Authenticate(ctx, strings.TrimSpace(token))
+	return s.authenticateToken(ctx, strings.TrimSpace(token))
+}
+
+// authenticateToken resolves an access JWT or API token (the Authorization
+// header's, or the one a WebSocket client sends in its auth frame). The
+// returned error is safe to show: it never echoes the token.
+func (s *Server) authenticateToken(ctx context.Context, token string) (principal, error) {
+	if token == "" {
+		return principal{}, errors.New("authentication required: the token is empty")
+	}
+	p, err := s.auth.Authenticate(ctx, token)
 	if err != nil {
 		switch {
 		case errors.Is(err, auth.ErrInvalidToken):

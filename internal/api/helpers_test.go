@@ -11,12 +11,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/dataaggregator/aggregator/internal/auth"
 	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/live"
 	"github.com/dataaggregator/aggregator/internal/ratelimit"
 	"github.com/dataaggregator/aggregator/internal/runs"
 	"github.com/dataaggregator/aggregator/internal/store"
@@ -37,6 +39,7 @@ type env struct {
 	users  map[auth.Role]store.User
 	tokens map[auth.Role]string // access tokens
 	data   *testData            // pipelines, runs, files (data_helpers_test.go)
+	hub    *live.Hub            // behind GET /api/v1/ws, running until the test ends
 }
 
 type setupOptions struct {
@@ -50,6 +53,11 @@ type setupOptions struct {
 	// connectors are registered besides the test data's; runOpts adjusts the run service's options.
 	connectors []connector.Connector
 	runOpts    func(*runs.Options)
+	// live configures the hub behind GET /api/v1/ws; liveAuthTimeout and
+	// livePing the connection's auth timeout and ping interval (the defaults when zero).
+	live            live.Options
+	liveAuthTimeout time.Duration
+	livePing        time.Duration
 }
 
 // setup starts the API on a fresh store (SQLite in t.TempDir(), or an
@@ -81,7 +89,17 @@ func setup(t *testing.T, opts setupOptions) *env {
 	logs := &bytes.Buffer{}
 	logger := slog.New(ContextHandler(slog.NewJSONHandler(&lockedWriter{w: logs}, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	data := newTestData(t, st, logger, opts)
+	lo := opts.live
+	lo.Logger = logger
+	if lo.Counts == nil {
+		lo.Counts = live.StoreCounts(st)
+	}
+	hub, err := live.New(data.runs.Broker(), lo)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv, err := New(Deps{
+		Live:   LiveDeps{Hub: hub, AuthTimeout: opts.liveAuthTimeout, PingInterval: opts.livePing},
 		Logger: logger, Store: st, Auth: as, Metrics: prometheus.NewRegistry(), Data: data.deps,
 		IPLimiter: opts.ipLimiter, UserLimiter: opts.userLimiter,
 		CORSOrigins: opts.cors, PublicURL: opts.publicURL, MaxBodyBytes: opts.maxBody, Version: "test",
@@ -91,7 +109,18 @@ func setup(t *testing.T, opts setupOptions) *env {
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	e := &env{t: t, srv: hs, api: srv, store: st, auth: as, logs: logs, data: data,
+	// The hub stops before the server closes: its connections are hijacked,
+	// which the server does not wait for.
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	hubDone := make(chan error, 1)
+	go func() { hubDone <- hub.Run(hubCtx) }()
+	t.Cleanup(func() {
+		stopHub()
+		if err := <-hubDone; err != nil {
+			t.Errorf("live hub: %v", err)
+		}
+	})
+	e := &env{t: t, srv: hs, api: srv, store: st, auth: as, logs: logs, data: data, hub: hub,
 		users: map[auth.Role]store.User{}, tokens: map[auth.Role]string{}}
 	for _, r := range auth.Roles() {
 		u := e.createUser(string(r)+"1", r)

@@ -42,6 +42,10 @@ type route struct {
 	// Audit records a read route in the audit log too (downloads of run
 	// outputs); routes that change state are always audited.
 	Audit bool
+	// InBandAuth: the caller authenticates inside the protocol, not with the
+	// Authorization header (the WebSocket's auth frame: browsers cannot set
+	// headers on a WebSocket). The handler then checks Perm itself.
+	InBandAuth bool
 }
 
 // handle registers one route with huma: authentication, RBAC, the per-user
@@ -80,7 +84,7 @@ func handle[I, O any](s *Server, api huma.API, r route, h func(context.Context, 
 		Middlewares:   huma.Middlewares{s.routeMiddleware(r)},
 		Errors:        []int{http.StatusBadRequest, http.StatusUnprocessableEntity, http.StatusTooManyRequests},
 	}
-	if !r.Public {
+	if !r.Public && !r.InBandAuth {
 		op.Security = []map[string][]string{{"bearer": {}}}
 		op.Errors = append(op.Errors, http.StatusUnauthorized, http.StatusForbidden)
 	}
@@ -126,7 +130,7 @@ func (s *Server) routeMiddleware(r route) func(huma.Context, func(huma.Context))
 		if r.Target != "" {
 			ri.setTarget(r.Target, ctx.Param("id"))
 		}
-		if r.Public {
+		if r.Public || r.InBandAuth {
 			next(ctx)
 			return
 		}

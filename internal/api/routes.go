@@ -122,6 +122,12 @@ func (s *Server) registerRoutes(api huma.API) {
 		Summary:     "Download the file a run's destination node wrote (audited)",
 		Description: "Only files under DATA_DIR/files are served (403 otherwise); 404 when the run has no output for the node."}, s.downloadRunOutput)
 
+	// Live updates (ws.go): a WebSocket; the token comes in the first frame.
+	handle(s, api, route{Method: get, Path: "/api/v1/ws", ID: "live-updates", Tag: "runs", Perm: auth.PermRunsRead, InBandAuth: true,
+		Status:      http.StatusSwitchingProtocols,
+		Summary:     "Live updates over a WebSocket: run status, progress and log lines as they happen",
+		Description: liveDescription}, s.liveUpdates)
+
 	// Saved transformations.
 	handle(s, api, route{Method: get, Path: "/api/v1/transformations", ID: "list-transformations", Tag: "transformations", Perm: auth.PermTransformationsRead,
 		Summary: "List saved transformations"}, s.listTransformations)

@@ -31,6 +31,9 @@ type routeCase struct {
 	perm    auth.Permission // "" for public routes
 	public  bool
 	prepare func(e *env, as store.User) call
+	// ws: the route is a WebSocket whose caller authenticates in its first
+	// frame; the test subscribes as the caller instead of a request.
+	ws bool
 }
 
 var seq atomic.Int64
@@ -74,8 +77,9 @@ func routeTable() map[string]routeCase {
 		return call{body: map[string]any{"refresh_token": rt}}
 	}
 	return map[string]routeCase{
-		"GET /healthz": {public: true, prepare: static("/healthz", nil)},
-		"GET /readyz":  {public: true, prepare: static("/readyz", nil)},
+		"GET /api/v1/ws": {perm: auth.PermRunsRead, ws: true},
+		"GET /healthz":   {public: true, prepare: static("/healthz", nil)},
+		"GET /readyz":    {public: true, prepare: static("/readyz", nil)},
 
 		"POST /api/v1/auth/login": {public: true, prepare: func(e *env, _ store.User) call {
 			return call{path: "/api/v1/auth/login", body: map[string]any{"login": e.users[auth.RoleExecutive].Username, "password": testPassword}}
@@ -232,6 +236,10 @@ func TestEveryRouteWithEveryRole(t *testing.T) {
 					t.Errorf("%s declares permission %q, routeTable expects %q", key, declared, wantDeclared)
 				}
 				for _, c := range callers {
+					if rc.ws {
+						e.checkLiveAccess(t, c.name, c.token, c.role, rc.perm)
+						continue
+					}
 					req := rc.prepare(e, c.user)
 					if req.path == "" {
 						req.path = strings.SplitN(key, " ", 2)[1]

@@ -49,6 +49,8 @@ type Deps struct {
 	// Data holds the services behind the pipelines, runs, transformations,
 	// connectors, files and mappings routes (data.go). Required.
 	Data DataDeps
+	// Live serves GET /api/v1/ws (ws.go).
+	Live LiveDeps
 }
 
 // Server is the HTTP interface. Build it with New; it is safe for concurrent use.
@@ -62,6 +64,8 @@ type Server struct {
 	publicURL   string
 	metrics     *metrics
 	data        DataDeps
+	live        LiveDeps
+	wsOrigins   []string
 
 	api     huma.API
 	handler http.Handler
@@ -101,6 +105,8 @@ func New(d Deps) (*Server, error) {
 		maxBody:     d.MaxBodyBytes,
 		publicURL:   d.PublicURL,
 		data:        d.Data,
+		live:        d.Live,
+		wsOrigins:   wsOriginPatterns(d.CORSOrigins),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -19,6 +19,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/auth"
 	"github.com/dataaggregator/aggregator/internal/config"
 	"github.com/dataaggregator/aggregator/internal/connections"
+	"github.com/dataaggregator/aggregator/internal/live"
 	"github.com/dataaggregator/aggregator/internal/pipelines"
 	"github.com/dataaggregator/aggregator/internal/ratelimit"
 	"github.com/dataaggregator/aggregator/internal/runs"
@@ -60,6 +61,8 @@ type App struct {
 	runs       *runs.Service
 	pipelines  *pipelines.Service
 	dispatcher *runs.Dispatcher
+	// hub fans run events out to the live-update WebSockets.
+	hub *live.Hub
 	// connections owns saved connectors (secrets sealed with the keyring).
 	connections *connections.Service
 }
@@ -170,6 +173,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		IPLimiter: ipLimiter, UserLimiter: userLimiter,
 		CORSOrigins: a.cfg.CORSOrigins, PublicURL: a.cfg.PublicURL, MaxBodyBytes: a.cfg.MaxBodyBytes,
 		Version: opts.Version, UI: opts.UI, Data: a.dataDeps(),
+		Live: api.LiveDeps{Hub: a.hub},
 	})
 	if err != nil {
 		return nil, err
@@ -300,6 +304,12 @@ func (a *App) Run(ctx context.Context) error {
 		"database", a.store.Dialect(), "environment", a.cfg.Environment, "redis", a.redis != nil)
 	waitRuns := a.startRuns(ctx)
 	defer waitRuns() // before Close: interrupted runs are requeued in the store
+	hubDone := make(chan struct{})
+	go func() {
+		defer close(hubDone)
+		_ = a.hub.Run(ctx) // returns nil when ctx is done, after closing every live connection
+	}()
+	defer func() { <-hubDone }()
 	err := serveHTTP(ctx, a.listener, a.server.Handler(), a.cfg.ShutdownTimeout, func(drainErr error) {
 		if drainErr != nil {
 			a.log.Warn("shutdown: drain timed out; closing connections", "timeout", a.cfg.ShutdownTimeout)

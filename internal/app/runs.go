@@ -7,14 +7,15 @@ import (
 	"github.com/dataaggregator/aggregator/internal/api"
 	"github.com/dataaggregator/aggregator/internal/config"
 	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/live"
 	"github.com/dataaggregator/aggregator/internal/pipelines"
 	"github.com/dataaggregator/aggregator/internal/runs"
 )
 
 // buildRuns builds the run service and its in-process dispatcher (RUN_WORKERS
 // workers; shutdown drains for SHUTDOWN_TIMEOUT, then interrupted runs are
-// requeued to resume at the next start), and the pipeline service, all on the
-// app's components.
+// requeued to resume at the next start), the pipeline service, all on the
+// app's components, and the live-update hub over the run events.
 func (a *App) buildRuns() error {
 	c := a.comp
 	svc, err := runs.New(runs.Options{
@@ -34,7 +35,12 @@ func (a *App) buildRuns() error {
 	if err != nil {
 		return err
 	}
-	a.runs, a.dispatcher, a.pipelines = svc, disp, pls
+	hub, err := live.New(svc.Broker(), live.Options{MaxClientsPerUser: a.cfg.WSMaxConnectionsPerUser,
+		Counts: live.StoreCounts(a.store), Logger: a.log})
+	if err != nil {
+		return err
+	}
+	a.runs, a.dispatcher, a.pipelines, a.hub = svc, disp, pls, hub
 	return nil
 }
 

@@ -45,6 +45,9 @@ const (
 	DefaultAccessTokenTTL  = 15 * time.Minute
 	DefaultRefreshTokenTTL = 7 * 24 * time.Hour
 	DefaultShutdownTimeout = 30 * time.Second
+	// DefaultWSMaxConnectionsPerUser caps one user's open live-update
+	// WebSockets (GET /api/v1/ws): a browser tab holds one.
+	DefaultWSMaxConnectionsPerUser = 20
 )
 
 // Postgres holds the individual POSTGRES_* variables. They are used only when
@@ -96,6 +99,9 @@ type Config struct {
 	AccessTokenTTL  time.Duration // ACCESS_TOKEN_TTL
 	RefreshTokenTTL time.Duration // REFRESH_TOKEN_TTL
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
+	// WSMaxConnectionsPerUser caps a user's open live-update WebSockets
+	// (WS_MAX_CONNECTIONS_PER_USER).
+	WSMaxConnectionsPerUser int
 
 	// AllowedOutbound lists extra hosts or CIDRs the server may dial beyond
 	// the outbound guard's defaults (ALLOWED_OUTBOUND_HOSTS, comma-separated).
@@ -121,6 +127,8 @@ func Default() Config {
 		AccessTokenTTL:  DefaultAccessTokenTTL,
 		RefreshTokenTTL: DefaultRefreshTokenTTL,
 		ShutdownTimeout: DefaultShutdownTimeout,
+
+		WSMaxConnectionsPerUser: DefaultWSMaxConnectionsPerUser,
 	}
 }
 
@@ -187,6 +195,9 @@ func Load(env func(string) string) (Config, error) {
 	}
 	if v := p.str("API_RATE_LIMIT"); v != "" {
 		c.APIRateLimit = p.int("API_RATE_LIMIT", v)
+	}
+	if v := p.str("WS_MAX_CONNECTIONS_PER_USER"); v != "" {
+		c.WSMaxConnectionsPerUser = p.int("WS_MAX_CONNECTIONS_PER_USER", v)
 	}
 	if v := p.str("ACCESS_TOKEN_TTL"); v != "" {
 		c.AccessTokenTTL = p.duration("ACCESS_TOKEN_TTL", v)
@@ -396,6 +407,9 @@ func (c *Config) Validate() error {
 	}
 	if c.APIRateLimit < 0 {
 		bad("API_RATE_LIMIT", "must be 0 (off) or positive, got %d", c.APIRateLimit)
+	}
+	if c.WSMaxConnectionsPerUser < 1 || c.WSMaxConnectionsPerUser > 1000 {
+		bad("WS_MAX_CONNECTIONS_PER_USER", "must be between 1 and 1000, got %d", c.WSMaxConnectionsPerUser)
 	}
 	if c.AccessTokenTTL < time.Minute || c.AccessTokenTTL > 24*time.Hour {
 		bad("ACCESS_TOKEN_TTL", "must be between 1m and 24h, got %s", c.AccessTokenTTL)

@@ -100,5 +100,6 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("file_roots", r.Roots()),
 		slog.Int("run_workers", r.RunWorkers),
 		slog.Int64("max_upload_bytes", r.MaxUploadBytes),
+		slog.Int("ws_max_connections_per_user", r.WSMaxConnectionsPerUser),
 	)
 }
