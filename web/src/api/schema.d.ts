@@ -951,6 +951,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ws": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live updates over a WebSocket: run status, progress and log lines as they happen
+         * @description Upgrade to a WebSocket (`ws://` or `wss://` on this path). No token in the URL or header: the first frame must be `{"type":"auth","token":"<access token or API token>"}` within 10 seconds, else the server closes with 1008 (policy violation). Then send `{"type":"subscribe","channel":"run:<id>"|"runs"|"dashboard"}`, `unsubscribe` or `ping`; the server sends `authenticated`, `subscribed`, `unsubscribed`, `event` (`{type, channel, seq, data}`, seq numbering each run's events), `error` (`data.message`) and `pong`. Subscribing needs `runs:read`. See docs/api.md, "Live updates".
+         *
+         *     Requires permission `runs:read`.
+         */
+        get: operations["live-updates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -6601,6 +6623,65 @@ export interface operations {
             };
             /** @description Forbidden */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "live-updates": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description websocket */
+                Upgrade?: string;
+                /** @description Upgrade */
+                Connection?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Switching Protocols */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
