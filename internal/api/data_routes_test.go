@@ -107,6 +107,22 @@ func (e *env) fixtureRunWithOutput() store.Run {
 	return done
 }
 
+// fixtureRunWithDeadLetter is a failed run with one dead letter (rejected by node "big").
+func (e *env) fixtureRunWithDeadLetter() store.Run {
+	e.t.Helper()
+	r := e.fixtureRun(true)
+	ctx := context.Background()
+	if err := e.store.AddDeadLetters(ctx, []store.DeadLetter{{RunID: r.ID, Node: "big", Source: "in.csv", Line: 2, Reason: "bad",
+		Raw: json.RawMessage(`{"values":{"id":"1","name":"a","amount":"9"}}`)}}); err != nil {
+		e.t.Fatal(err)
+	}
+	done, err := e.store.FinishRun(ctx, r.ID, []store.RunStatus{store.RunRunning}, store.RunFinish{Status: store.RunFailed, Error: "x"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return done
+}
+
 func (e *env) fixtureTransformation() store.Transformation {
 	e.t.Helper()
 	t, err := e.store.CreateTransformation(context.Background(), store.Transformation{Name: uniq("tr"), Type: "filter",
@@ -207,6 +223,9 @@ func dataRouteTable() map[string]routeCase {
 		"POST /api/v1/runs/{id}/cancel":      {perm: auth.PermPipelinesCancel, prepare: runPath("/cancel", true)},
 		"GET /api/v1/runs/{id}/logs":         {perm: auth.PermRunsRead, prepare: runPath("/logs", false)},
 		"GET /api/v1/runs/{id}/dead-letters": {perm: auth.PermRunsRead, prepare: runPath("/dead-letters?format=csv", false)},
+		"POST /api/v1/runs/{id}/dead-letters/replay": {perm: auth.PermRunsReplay, prepare: func(e *env, _ store.User) call {
+			return call{path: "/api/v1/runs/" + e.fixtureRunWithDeadLetter().ID + "/dead-letters/replay"}
+		}},
 		"GET /api/v1/runs/{id}/outputs": {perm: auth.PermRunsRead, prepare: func(e *env, _ store.User) call {
 			return call{path: "/api/v1/runs/" + e.fixtureRunWithOutput().ID + "/outputs"}
 		}},

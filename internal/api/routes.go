@@ -116,6 +116,14 @@ func (s *Server) registerRoutes(api huma.API) {
 		Summary: "A run's log lines, oldest first"}, s.runLogs)
 	handle(s, api, route{Method: get, Path: "/api/v1/runs/{id}/dead-letters", ID: "download-run-dead-letters", Tag: "runs", Perm: auth.PermRunsRead,
 		Summary: "Download a run's rejected rows (file, line, field, reason) as CSV or NDJSON"}, s.deadLetters)
+	handle(s, api, route{Method: post, Path: "/api/v1/runs/{id}/dead-letters/replay", ID: "replay-run-dead-letters", Action: "run.replay", Target: "run", Tag: "runs", Perm: auth.PermRunsReplay, Status: http.StatusAccepted,
+		Summary: "Replay a finished run's dead letters (optionally edited) through the current pipeline as a new run; 202 with the new run",
+		Description: "Each dead letter enters the pipeline's current version again at the node that rejected it and goes on to that node's destinations. " +
+			"`edits` replace field values of some dead letters (by dead-letter id). The new run's `replay_of` names the run replayed; rows that now pass are written " +
+			"(upsert destinations take them without duplicates), the others become the new run's dead letters with their reasons. " +
+			"409 when the run has not finished or has no dead letters; 422 naming `edits[i]` for an unknown dead letter. " +
+			"The replay run fails (nothing written) when a node on the rows' way keeps state across the run (aggregate, dedup, unique rule, join lookup) " +
+			"or a destination it reaches overwrites its content."}, s.replayRun)
 	handle(s, api, route{Method: get, Path: "/api/v1/runs/{id}/outputs", ID: "list-run-outputs", Tag: "runs", Perm: auth.PermRunsRead,
 		Summary: "The files a succeeded run's file destinations wrote: node id, name, path under DATA_DIR/files, bytes, rows"}, s.runOutputs)
 	handle(s, api, route{Method: get, Path: "/api/v1/runs/{id}/outputs/{node}", ID: "download-run-output", Action: "run.output_download", Target: "run", Tag: "runs", Perm: auth.PermRunsRead, Audit: true,

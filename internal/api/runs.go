@@ -43,13 +43,14 @@ type Run struct {
 	RowsPerSecond   *float64           `json:"rows_per_second,omitempty" doc:"While the run runs: rows read per second over the last second or more"`
 	CountersAt      *time.Time         `json:"counters_at,omitempty" doc:"While the run runs: when the live node counters were taken"`
 	DeadLetters     *int               `json:"dead_letters,omitempty" doc:"Number of dead-letter rows (single-run responses only)"`
+	ReplayOf        string             `json:"replay_of,omitempty" doc:"Set on a replay run: the run whose dead letters it replays (\"replay of run X\")"`
 }
 
 func (s *Server) toRunDTO(ctx context.Context, r store.Run, detail bool) Run {
 	d := Run{ID: r.ID, PipelineID: r.PipelineID, PipelineVersion: r.PipelineVersion, Status: string(r.Status),
 		Trigger: r.Trigger, ActorID: r.ActorID, ActorName: r.ActorName, Error: r.Error, Attempt: r.Attempt,
 		CancelRequested: r.CancelRequested, CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
-		HeartbeatAt: r.HeartbeatAt, Nodes: []engine.NodeStats{}}
+		HeartbeatAt: r.HeartbeatAt, Nodes: []engine.NodeStats{}, ReplayOf: r.ReplayOf}
 	if r.StartedAt != nil {
 		end := time.Now()
 		if r.FinishedAt != nil {
@@ -85,13 +86,14 @@ type runOutput struct {
 type listRunsInput struct {
 	PageQuery
 	PipelineID string    `query:"pipeline_id" maxLength:"64" doc:"Only runs of this pipeline"`
+	ReplayOf   string    `query:"replay_of" maxLength:"64" doc:"Only the replays of this run"`
 	Status     []string  `query:"status" enum:"queued,running,succeeded,failed,cancelled" doc:"Only runs in these states (comma-separated)"`
 	From       time.Time `query:"from" doc:"Created at or after (RFC 3339)"`
 	To         time.Time `query:"to" doc:"Created before (RFC 3339)"`
 }
 
 func (s *Server) listRuns(ctx context.Context, in *listRunsInput) (*struct{ Body Page[Run] }, error) {
-	f := store.RunFilter{PipelineID: in.PipelineID, From: in.From, To: in.To, Page: in.store()}
+	f := store.RunFilter{PipelineID: in.PipelineID, ReplayOf: in.ReplayOf, From: in.From, To: in.To, Page: in.store()}
 	for _, st := range in.Status {
 		f.Status = append(f.Status, store.RunStatus(st))
 	}
@@ -300,4 +302,65 @@ func outputContentType(name string) string {
 		return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 	}
 	return "application/octet-stream"
+}
+
+// ReplayEdit replaces field values of one dead letter before it is replayed.
+type ReplayEdit struct {
+	ID     int64          `json:"id" minimum:"1" doc:"The dead letter's id (the id field of GET /runs/{id}/dead-letters?format=ndjson)"`
+	Values map[string]any `json:"values" doc:"Field name -> new value (text, number, boolean or null); the other fields keep the dead letter's values"`
+}
+
+type replayInput struct {
+	ID   string `path:"id" maxLength:"64"`
+	Body *struct {
+		Edits []ReplayEdit `json:"edits,omitempty" maxItems:"10000" doc:"Edited rows, by dead-letter id; the other dead letters are replayed as they are"`
+	}
+}
+
+// editText is the text form of an edited value, as dead letters hold values.
+func editText(v any) (string, error) {
+	switch x := v.(type) {
+	case nil:
+		return "", nil
+	case string:
+		return x, nil
+	case bool:
+		return strconv.FormatBool(x), nil
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64), nil
+	case json.Number:
+		return x.String(), nil
+	}
+	return "", errors.New("give text, a number, a boolean or null")
+}
+
+func (s *Server) replayRun(ctx context.Context, in *replayInput) (*runOutput, error) {
+	var edits []runs.Edit
+	if in.Body != nil {
+		for i, e := range in.Body.Edits {
+			vals := make(map[string]string, len(e.Values))
+			for k, v := range e.Values {
+				txt, err := editText(v)
+				if err != nil {
+					return nil, invalid(fmt.Sprintf("body.edits[%d].values.%s", i, k), err.Error(), nil)
+				}
+				vals[k] = txt
+			}
+			edits = append(edits, runs.Edit{ID: e.ID, Values: vals})
+		}
+	}
+	p := principalFrom(ctx)
+	run, err := s.data.Runs.Replay(ctx, in.ID, edits, runs.Actor{ID: p.UserID, Name: p.Username})
+	var rc *runs.ReplayConflict
+	var ee *runs.EditError
+	switch {
+	case errors.As(err, &rc):
+		return nil, conflict(rc.Reason)
+	case errors.As(err, &ee):
+		return nil, invalid(fmt.Sprintf("body.edits[%d].%s", ee.Index, ee.Field), ee.Reason, nil)
+	case err != nil:
+		return nil, specError(err)
+	}
+	infoFrom(ctx).setDetail("replay run " + run.ID)
+	return &runOutput{Body: s.toRunDTO(ctx, run, false)}, nil
 }

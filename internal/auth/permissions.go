@@ -36,6 +36,8 @@ const (
 	PermPipelinesRun    Permission = "pipelines:run"
 	PermPipelinesCancel Permission = "pipelines:cancel"
 	PermRunsRead        Permission = "runs:read"
+	// PermRunsReplay allows replaying a run's dead letters (possibly edited) as a new run.
+	PermRunsReplay Permission = "runs:replay"
 
 	PermConnectorsRead Permission = "connectors:read"
 	// PermConnectorsReadConfig allows seeing a connector's configuration
@@ -64,7 +66,7 @@ func AllPermissions() []Permission {
 		PermProfileSelf, PermTokensSelf, PermPreferencesSelf, PermLayoutsSelf,
 		PermUsersRead, PermUsersWrite, PermUsersAdmin,
 		PermAuditRead, PermSettingsRead, PermSettingsWrite, PermCleanup,
-		PermPipelinesRead, PermPipelinesWrite, PermPipelinesRun, PermPipelinesCancel, PermRunsRead,
+		PermPipelinesRead, PermPipelinesWrite, PermPipelinesRun, PermPipelinesCancel, PermRunsRead, PermRunsReplay,
 		PermConnectorsRead, PermConnectorsReadConfig, PermConnectorsWrite,
 		PermTransformationsRead, PermTransformationsWrite, PermMappingsRead, PermMappingsWrite,
 		PermFilesRead, PermFilesWrite,
@@ -86,7 +88,7 @@ func selfPermissions() []Permission {
 //	admin      everything
 //	developer  everything except users:admin (cannot create, change or delete
 //	           admin users or grant the admin role)
-//	designer   pipelines read/write/run/cancel, connectors (with config),
+//	designer   pipelines read/write/run/cancel, runs replay, connectors (with config),
 //	           transformations, mappings, files; reads runs, monitoring, dashboards
 //	executor   pipelines read/run/cancel; reads runs, monitoring, dashboards
 //	viewer     reads dashboards, pipelines, runs, reports and the connector list
@@ -101,7 +103,7 @@ func PermissionsOf(role Role) []Permission {
 		return slices.DeleteFunc(AllPermissions(), func(p Permission) bool { return p == PermUsersAdmin })
 	case RoleDesigner:
 		extra = []Permission{
-			PermPipelinesRead, PermPipelinesWrite, PermPipelinesRun, PermPipelinesCancel, PermRunsRead,
+			PermPipelinesRead, PermPipelinesWrite, PermPipelinesRun, PermPipelinesCancel, PermRunsRead, PermRunsReplay,
 			PermConnectorsRead, PermConnectorsReadConfig, PermConnectorsWrite,
 			PermTransformationsRead, PermTransformationsWrite, PermMappingsRead, PermMappingsWrite,
 			PermFilesRead, PermFilesWrite,

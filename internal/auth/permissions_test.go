@@ -37,6 +37,7 @@ func TestPermissionMatrix(t *testing.T) {
 		PermPipelinesRun:    A | D | G | X,
 		PermPipelinesCancel: A | D | G | X,
 		PermRunsRead:        A | D | G | X | V,
+		PermRunsReplay:      A | D | G,
 
 		PermConnectorsRead:       A | D | G | V,
 		PermConnectorsReadConfig: A | D | G,

@@ -189,6 +189,11 @@ func (r *runner) replay(ctx context.Context, rows []Injection) (res *Result, err
 				Reason: "replay: " + err.Error(), Values: in.Values}})
 			continue
 		}
+		if len(in.Values) == 0 {
+			unplaced = append(unplaced, lost{n: e.n, rj: record.Reject{Node: in.Node, Source: in.Source, Pos: in.Pos,
+				Reason: "replay: the row has no field values (the reader kept only its raw input); give its values to replay it"}})
+			continue
+		}
 		row, field, err := parseRow(s, in.Values)
 		if err != nil {
 			unplaced = append(unplaced, lost{n: e.n, rj: record.Reject{Node: in.Node, Source: in.Source, Pos: in.Pos, Field: field,

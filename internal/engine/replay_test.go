@@ -30,6 +30,7 @@ func TestReplayInjectsRowsAtTheRejectingNode(t *testing.T) {
 		{Node: "check", Source: "src", Pos: 11, Values: map[string]string{"id": "x", "name": "bad"}},    // does not parse
 		{Node: "check", Source: "src", Pos: 12, Values: map[string]string{"nope": "1"}},                 // unknown field
 		{Node: "gone", Source: "src", Pos: 13, Values: map[string]string{"id": "1"}},                    // node removed
+		{Node: "check", Source: "src", Pos: 15},                                                         // raw only
 		{Node: "out", Source: "src", Pos: 14, Values: map[string]string{"id": "3", "name": "dest"}},     // a destination's reject
 	})
 	if err != nil {
@@ -54,20 +55,21 @@ func TestReplayInjectsRowsAtTheRejectingNode(t *testing.T) {
 		{"check", "id", `replay: invalid integer "x"`},
 		{"check", "nope", `replay: unknown field "nope" (fields are: id, name)`},
 		{"gone", "", `replay: node "gone" is no longer in the pipeline`},
+		{"check", "", "replay: the row has no field values (the reader kept only its raw input); give its values to replay it"},
 	}
-	if len(got) != 4 {
-		t.Fatalf("dead letters %+v, want 4", got)
+	if len(got) != 5 {
+		t.Fatalf("dead letters %+v, want 5", got)
 	}
-	if diff := cmp.Diff(want, got[:3]); diff != "" {
+	if diff := cmp.Diff(want, got[:4]); diff != "" {
 		t.Errorf("dead letters (-want +got):\n%s", diff)
 	}
-	if last := sink.rows[3]; last.Node != "check" || last.Pos != 10 || last.Values["id"] != "10" || !strings.Contains(last.Reason, "8") {
+	if last := sink.rows[4]; last.Node != "check" || last.Pos != 10 || last.Values["id"] != "10" || !strings.Contains(last.Reason, "8") {
 		t.Errorf("the still-bad row's dead letter: %+v", last)
 	}
-	if res.Status != Succeeded || res.RowsRead != 6 || res.RowsWritten != 2 || res.Rejected != 4 {
+	if res.Status != Succeeded || res.RowsRead != 7 || res.RowsWritten != 2 || res.Rejected != 5 {
 		t.Errorf("result %+v", res)
 	}
-	if s := stat(res, "check"); s.In != 2 || s.Out != 1 || s.Rejected != 3 {
+	if s := stat(res, "check"); s.In != 2 || s.Out != 1 || s.Rejected != 4 {
 		t.Errorf("check stats %+v", s)
 	}
 }

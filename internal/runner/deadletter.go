@@ -18,6 +18,8 @@ import (
 // that rejected it; Source is where the row came from (the file, table or stream its reader names,
 // else the source node's configured path or id); Line is its line or row number there (0: unknown).
 type DeadLetter struct {
+	// ID is the dead letter's id in the metadata store (API downloads; what a replay's edits name).
+	ID     int64             `json:"id,omitempty"`
 	Node   string            `json:"node,omitempty"`
 	Source string            `json:"source,omitempty"`
 	Line   int64             `json:"line,omitempty"`

@@ -188,6 +188,6 @@ func (l *runLog) flush(ctx context.Context) error {
 func DeadLetter(d store.DeadLetter) runner.DeadLetter {
 	var row DeadLetterRow
 	_ = json.Unmarshal(d.Raw, &row) // written by storeSink; an unreadable raw column leaves them empty
-	return runner.DeadLetter{Node: d.Node, Source: d.Source, Line: d.Line, Field: d.Field, Reason: d.Reason,
+	return runner.DeadLetter{ID: d.ID, Node: d.Node, Source: d.Source, Line: d.Line, Field: d.Field, Reason: d.Reason,
 		Raw: row.Raw, Values: row.Values}
 }

@@ -45,6 +45,10 @@ func (s *Service) execute(ctx context.Context, run store.Run) outcome {
 	defer s.flushLog(context.WithoutCancel(ctx), log, rl)
 	rl.add("info", "", fmt.Sprintf("run started: pipeline version %d, attempt %d, worker %s", run.PipelineVersion, run.Attempt, run.WorkerID),
 		map[string]any{"trigger": run.Trigger, "actor": run.ActorName})
+	if run.ReplayOf != "" {
+		rl.add("info", "", fmt.Sprintf("replay of run %s: its dead letters go through pipeline version %d from the node that rejected them", run.ReplayOf, run.PipelineVersion),
+			map[string]any{"replay_of": run.ReplayOf, "edited_dead_letters": editedIDs(run)})
+	}
 	s.publishStatus(run, "")
 
 	plan, err := s.loadPlan(ctx, run)
@@ -58,12 +62,12 @@ func (s *Service) execute(ctx context.Context, run store.Run) outcome {
 				log.WarnContext(ctx, "run log not written", "error", err)
 			}
 		}}
-	if len(run.Checkpoint) > 0 {
+	if len(run.Checkpoint) > 0 && run.ReplayOf == "" {
 		rl.add("info", "", "resuming from the last checkpoint of the interrupted attempt", nil)
 	}
 	engineLog := slog.New(&runLogHandler{next: s.log.Handler(), log: rl}).With("run_id", run.ID)
 	var rate runner.RateMeter
-	res, runErr := engine.Run(ctx, plan, engine.Options{
+	opts := engine.Options{
 		RunID: run.ID, Env: s.env, BatchSize: s.opts.BatchSize,
 		CommitRows: s.opts.CommitRows, CommitInterval: s.opts.CommitInterval,
 		Checkpointer: cp, DeadLetters: &storeSink{st: s.st, runID: run.ID},
@@ -75,7 +79,14 @@ func (s *Service) execute(ctx context.Context, run store.Run) outcome {
 		},
 		ProgressInterval: s.opts.ProgressInterval,
 		Logger:           engineLog,
-	})
+	}
+	var res *engine.Result
+	var runErr error
+	if run.ReplayOf != "" {
+		res, runErr = s.replay(ctx, run, plan, opts, rl)
+	} else {
+		res, runErr = engine.Run(ctx, plan, opts)
+	}
 	stats, _ := json.Marshal(res.Nodes)
 	cause := context.Cause(ctx)
 	switch {

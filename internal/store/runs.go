@@ -61,11 +61,15 @@ type Run struct {
 	// Outputs are what the run's file destinations wrote, recorded when it finished (a JSON array
 	// the runs package defines; nil when none was recorded).
 	Outputs json.RawMessage
+	// ReplayOf is the run whose dead letters this run replays ("" for other runs); ReplayEdits the
+	// edited values it was asked to replay them with (JSON owned by the runs package; nil: none).
+	ReplayOf    string
+	ReplayEdits json.RawMessage
 }
 
 const runCols = `id, pipeline_id, pipeline_version, status, run_trigger, actor_id, actor_name, error, node_stats,
 	checkpoint, worker_id, attempt, cancel_requested, created_at, updated_at, started_at, finished_at, heartbeat_at,
-	outputs`
+	outputs, replay_of, replay_edits`
 
 func scanRun(row scanner) (Run, error) {
 	var r Run
@@ -73,7 +77,7 @@ func scanRun(row scanner) (Run, error) {
 	err := row.Scan(&r.ID, &r.PipelineID, &r.PipelineVersion, &status, &r.Trigger, &r.ActorID, &r.ActorName, &r.Error,
 		jsonCol{&r.NodeStats}, jsonCol{&r.Checkpoint}, &r.WorkerID, &r.Attempt, &r.CancelRequested,
 		timeCol{&r.CreatedAt}, timeCol{&r.UpdatedAt}, nullTimeCol{&r.StartedAt}, nullTimeCol{&r.FinishedAt},
-		nullTimeCol{&r.HeartbeatAt}, jsonCol{&r.Outputs})
+		nullTimeCol{&r.HeartbeatAt}, jsonCol{&r.Outputs}, &r.ReplayOf, jsonCol{&r.ReplayEdits})
 	r.Status = RunStatus(status)
 	return r, err
 }
@@ -95,9 +99,13 @@ func (s *Store) CreateRun(ctx context.Context, r Run) (Run, error) {
 	r.ID, r.Status, r.CreatedAt, r.UpdatedAt = id, RunQueued, now, now
 	r.Error, r.NodeStats, r.Checkpoint, r.WorkerID, r.Attempt, r.CancelRequested = "", nil, nil, "", 0, false
 	r.StartedAt, r.FinishedAt, r.HeartbeatAt, r.Outputs = nil, nil, nil, nil
+	edits, err := jsonArg("replay_edits", r.ReplayEdits, nil)
+	if err != nil {
+		return Run{}, fmt.Errorf("create run: %w", err)
+	}
 	return valueOr(r, s.insert(ctx, s.db, "create run", "pipeline_runs", runCols,
 		r.ID, r.PipelineID, r.PipelineVersion, string(r.Status), r.Trigger, r.ActorID, r.ActorName, "", nil, nil, "", 0,
-		false, s.ts(now), s.ts(now), nil, nil, nil, nil))
+		false, s.ts(now), s.ts(now), nil, nil, nil, nil, noNUL(r.ReplayOf), edits))
 }
 
 // GetRun returns a run by id.
@@ -109,6 +117,7 @@ func (s *Store) GetRun(ctx context.Context, id string) (Run, error) {
 // To bound CreatedAt (From inclusive, To exclusive).
 type RunFilter struct {
 	PipelineID string
+	ReplayOf   string // only the replays of this run
 	Status     []RunStatus
 	From, To   time.Time
 	Page       Page
@@ -118,6 +127,7 @@ type RunFilter struct {
 func (s *Store) ListRuns(ctx context.Context, f RunFilter) ([]Run, int, error) {
 	var w where
 	w.eq(`pipeline_id`, f.PipelineID)
+	w.eq(`replay_of`, f.ReplayOf)
 	whereIn(&w, `status`, f.Status)
 	s.timeRange(&w, `created_at`, f.From, f.To)
 	return listQuery(ctx, s, "list runs", "pipeline_runs", runCols, w, "created_at DESC, id DESC", f.Page, scanRun)

@@ -17,6 +17,7 @@ func runExtraContract(t *testing.T, open Factory) {
 		{"NextQueuedRuns", testNextQueuedRuns},
 		{"DeadLetterRewind", testDeadLetterRewind},
 		{"RunOutputs", testRunOutputs},
+		{"RunReplayOf", testRunReplayOf},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -126,5 +127,28 @@ func testRunOutputs(t *testing.T, s *store.Store, _ *clock) {
 	}
 	if _, err := s.FinishRun(ctx, r.ID, nil, store.RunFinish{Status: store.RunFailed, Outputs: []byte("{bad")}); err == nil {
 		t.Fatal("invalid outputs JSON accepted")
+	}
+}
+
+// A replay run records the run it replays and its edits; runs can be listed by it.
+func testRunReplayOf(t *testing.T, s *store.Store, _ *clock) {
+	p := newPipeline(t, s, "replay")
+	orig := must(s.CreateRun(ctx, store.Run{PipelineID: p.ID, PipelineVersion: 1}))(t)
+	if orig.ReplayOf != "" || orig.ReplayEdits != nil {
+		t.Fatalf("a plain run has replay fields: %+v", orig)
+	}
+	edits := `{"7":{"email":"a@example.com"}}`
+	rep := must(s.CreateRun(ctx, store.Run{PipelineID: p.ID, PipelineVersion: 1, Trigger: "replay", ReplayOf: orig.ID,
+		ReplayEdits: []byte(edits)}))(t)
+	got := must(s.GetRun(ctx, rep.ID))(t)
+	if got.ReplayOf != orig.ID || !jsonEqual(got.ReplayEdits, []byte(edits)) {
+		t.Fatalf("replay run read back as replay_of %q edits %s", got.ReplayOf, got.ReplayEdits)
+	}
+	list, total, err := s.ListRuns(ctx, store.RunFilter{ReplayOf: orig.ID})
+	if err != nil || total != 1 || len(list) != 1 || list[0].ID != rep.ID {
+		t.Fatalf("runs replaying %s: %v %d %v", orig.ID, runIDs(list), total, err)
+	}
+	if _, err := s.CreateRun(ctx, store.Run{PipelineID: p.ID, PipelineVersion: 1, ReplayEdits: []byte("{bad")}); err == nil {
+		t.Fatal("invalid replay edits JSON accepted")
 	}
 }
