@@ -685,6 +685,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/runs/{id}/dead-letters/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replay a finished run's dead letters (optionally edited) through the current pipeline as a new run; 202 with the new run
+         * @description Each dead letter enters the pipeline's current version again at the node that rejected it and goes on to that node's destinations. `edits` replace field values of some dead letters (by dead-letter id). The new run's `replay_of` names the run replayed; rows that now pass are written (upsert destinations take them without duplicates), the others become the new run's dead letters with their reasons. 409 when the run has not finished or has no dead letters; 422 naming `edits[i]` for an unknown dead letter. The replay run fails (nothing written) when a node on the rows' way keeps state across the run (aggregate, dedup, unique rule, join lookup) or a destination it reaches overwrites its content.
+         *
+         *     Requires permission `runs:replay`.
+         */
+        post: operations["replay-run-dead-letters"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/runs/{id}/logs": {
         parameters: {
             query?: never;
@@ -1563,6 +1585,21 @@ export interface components {
                 [key: string]: string;
             };
         };
+        ReplayEdit: {
+            /**
+             * Format: int64
+             * @description The dead letter's id (the id field of GET /runs/{id}/dead-letters?format=ndjson)
+             */
+            id: number;
+            /** @description Field name -> new value (text, number, boolean or null); the other fields keep the dead letter's values */
+            values: {
+                [key: string]: unknown;
+            };
+        };
+        ReplayInputBody: {
+            /** @description Edited rows, by dead-letter id; the other dead letters are replayed as they are */
+            edits?: components["schemas"]["ReplayEdit"][] | null;
+        };
         ResetPasswordInputBody: {
             /** @description The new password; the user must change it at next login */
             password: string;
@@ -1607,6 +1644,8 @@ export interface components {
              * @description The pipeline version this run executes
              */
             pipeline_version: number;
+            /** @description Set on a replay run: the run whose dead letters it replays ("replay of run X") */
+            replay_of?: string;
             /**
              * Format: double
              * @description While the run runs: rows read per second over the last second or more
@@ -4945,6 +4984,8 @@ export interface operations {
                 per_page?: number;
                 /** @description Only runs of this pipeline */
                 pipeline_id?: string;
+                /** @description Only the replays of this run */
+                replay_of?: string;
                 /** @description Only runs in these states (comma-separated) */
                 status?: ("queued" | "running" | "succeeded" | "failed" | "cancelled")[] | null;
                 /** @description Created at or after (RFC 3339) */
@@ -5195,6 +5236,86 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "replay-run-dead-letters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ReplayInputBody"];
+            };
+        };
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Run"];
+                };
             };
             /** @description Bad Request */
             400: {
