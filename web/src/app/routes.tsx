@@ -12,6 +12,7 @@ import NotFound from '@/pages/NotFound'
 const Runs = lazy(() => import('@/pages/Runs'))
 const Pipelines = lazy(() => import('@/pages/Pipelines'))
 const PipelineBuilder = lazy(() => import('@/pages/PipelineBuilder'))
+const Run = lazy(() => import('@/pages/Run'))
 
 /** The home page: the first area the role may use. */
 function Home() {
@@ -34,6 +35,7 @@ export const routes: RouteObject[] = [
       { path: 'pipelines', element: <Pipelines /> },
       { path: 'pipelines/new', element: <PipelineBuilder /> },
       { path: 'pipelines/:id', element: <PipelineBuilder /> },
+      { path: 'runs/:id', element: <Run /> },
       { path: '*', element: <NotFound /> },
     ],
   },

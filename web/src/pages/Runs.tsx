@@ -12,7 +12,7 @@ import { PER_PAGE, RUN_STATUSES, isActive, usePipelineNames, useRuns, type RunSt
 import { RANGES, readFilters, toApiFilters, writeFilters, type Range, type UrlFilters } from '@/features/runs/filters'
 import { useLiveRuns } from '@/features/runs/useLive'
 import { LiveIndicator } from '@/features/runs/LiveIndicator'
-import { rowsRead, rowsRejected, runDuration } from '@/features/runs/format'
+import { rowsRead, rowsRejected, runDuration, triggerLabel } from '@/features/runs/format'
 import { useNow } from '@/features/runs/useNow'
 
 const label = (s: string) => s.charAt(0).toUpperCase() + s.slice(1)
@@ -160,7 +160,7 @@ export default function Runs() {
                           <span className="ml-2 text-xs text-slate-400">v{r.pipeline_version}</span>
                         </Td>
                         <Td className="text-slate-600 dark:text-slate-300">
-                          {label(r.trigger || 'manual')}
+                          {triggerLabel(r.trigger)}
                           {r.actor_name && <span className="text-slate-400"> · {r.actor_name}</span>}
                         </Td>
                         <Td className="whitespace-nowrap text-slate-600 dark:text-slate-300">

@@ -16,3 +16,7 @@ export const rowsWritten = (run: Run) => run.nodes.filter((n) => n.kind === 'des
 export const rowsRejected = (run: Run) => run.nodes.reduce((a, n) => a + n.rejected, 0)
 
 export const shortId = (id: string) => (id.length > 10 ? id.slice(0, 8) : id)
+
+const triggers: Record<string, string> = { api: 'API', manual: 'Manual', schedule: 'Schedule', replay: 'Replay', cli: 'CLI' }
+/** How the run was started, as a word. */
+export const triggerLabel = (t: string) => triggers[t] ?? (t ? t.charAt(0).toUpperCase() + t.slice(1) : 'Manual')

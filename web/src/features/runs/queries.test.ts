@@ -55,3 +55,11 @@ describe('runs list filters in the URL', () => {
     expect(toApiFilters(readFilters(new URLSearchParams('')), now).from).toBeUndefined()
   })
 })
+
+describe('per-node rates from live snapshots', () => {
+  it('computes rows out per second between two progress events', () => {
+    const r = { ...run('r1'), counters_at: '2026-01-01T00:00:00Z' }
+    const next = applyToRun(r, ev({ type: 'run.progress', time: '2026-01-01T00:00:02Z', progress: { rows_read: 0, rows_written: 0, rejected: 0, bytes_read: 0, done: false, nodes: [{ id: 'src', kind: 'source', type: 'csv', in: 0, out: 201, rejected: 0 }] } }))
+    expect(next.node_rates).toEqual({ src: 100 })
+  })
+})

@@ -3,8 +3,12 @@
 import { useQuery, keepPreviousData } from '@tanstack/react-query'
 import { api, unwrap, rawFetch, ensureOk, type Schemas } from '@/api/client'
 import type { RunEvent } from '@/lib/live'
+import { parse as parseYAML } from 'yaml'
+import type { PipelineSpec } from '@/features/graph'
+import { nodeRates } from './rates'
 
-export type Run = Schemas['Run']
+/** A run; node_rates (rows/s per node) is computed on the client from successive live snapshots. */
+export type Run = Schemas['Run'] & { replay_of?: string; node_rates?: Record<string, number> }
 export type RunPage = Schemas['PageRun']
 export type RunLogLine = Schemas['RunLogLine']
 export type RunOutput = Schemas['RunOutput']
@@ -54,7 +58,8 @@ export function useRuns(f: RunFilters, pollWhileActive: boolean) {
         }),
       ),
     placeholderData: keepPreviousData,
-    refetchInterval: (q) => (pollWhileActive && q.state.data?.items.some((r) => isActive(r.status)) ? 3000 : false),
+    // Without live updates: every 3 s while a listed run is active, else every 15 s (new runs).
+    refetchInterval: (q) => (!pollWhileActive ? false : q.state.data?.items.some((r) => isActive(r.status)) ? 3000 : 15_000),
   })
 }
 
@@ -155,11 +160,13 @@ export function applyToRun(run: Run, ev: RunEvent): Run {
     case 'run.status':
       return { ...run, status: ev.status, error: ev.error ?? run.error }
     case 'run.progress': {
-      const nodes = ev.progress?.nodes
+      const nodes = ev.progress?.nodes as NodeStats[] | null | undefined
+      const prevAt = run.counters_at ? Date.parse(run.counters_at) : NaN
       return {
         ...run,
         status: ev.status || run.status,
-        nodes: nodes ? (nodes as NodeStats[]) : run.nodes,
+        nodes: nodes ?? run.nodes,
+        node_rates: nodes && Number.isFinite(prevAt) ? nodeRates(run.nodes, prevAt, nodes, Date.parse(ev.time)) : run.node_rates,
         rows_per_second: ev.rows_per_second ?? run.rows_per_second,
         counters_at: ev.time,
       }
@@ -188,4 +195,49 @@ export function applyToLogs(tail: LogTail, ev: RunEvent): LogTail {
   if (ev.type !== 'run.log' || !ev.log) return tail
   const line: RunLogLine = { id: -ev.seq, level: ev.log.level, message: ev.log.message, node: ev.log.node, details: ev.log.details, time: ev.log.time }
   return { lines: [...tail.lines, line].slice(-LOG_TAIL), total: tail.total + 1 }
+}
+
+// ---- The run page ----
+
+/** The pipeline a run executed: its name and the spec of the run's version (for the DAG). */
+export function useRunPipeline(pipelineId: string | undefined, version: number | undefined) {
+  return useQuery({
+    queryKey: ['pipeline', pipelineId, 'version', version],
+    enabled: !!pipelineId && version != null,
+    staleTime: Infinity,
+    queryFn: async () => {
+      const p = await unwrap(api.GET('/api/v1/pipelines/{id}', { params: { path: { id: pipelineId as string } } }))
+      let spec = p.spec as PipelineSpec | undefined
+      if (p.version !== version) {
+        const vs = await unwrap(
+          api.GET('/api/v1/pipelines/{id}/versions', { params: { path: { id: pipelineId as string }, query: { per_page: 200 } } }),
+        )
+        const v = vs.items.find((x) => x.version === version)
+        if (v) spec = parseYAML(v.spec_text) as PipelineSpec
+      }
+      return { name: p.name, currentVersion: p.version, spec }
+    },
+  })
+}
+
+export async function cancelRun(id: string): Promise<Run> {
+  return unwrap(api.POST('/api/v1/runs/{id}/cancel', { params: { path: { id } } }))
+}
+
+/** An edited dead letter: its id and the fields whose values change. */
+export interface ReplayEdit {
+  id: number
+  values: Record<string, string>
+}
+
+/** Replays a run's dead letters (with edits) as a new run; returns the new run. */
+export async function replayRun(id: string, edits: ReplayEdit[]): Promise<Run> {
+  const res = await ensureOk(
+    await rawFetch(`/api/v1/runs/${encodeURIComponent(id)}/dead-letters/replay`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ edits }),
+    }),
+  )
+  return (await res.json()) as Run
 }
