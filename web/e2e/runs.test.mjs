@@ -18,6 +18,13 @@ after(async () => {
   await server?.stop()
 })
 
+// The machine running the tests is shared: give pages more time than the harness default.
+async function newPage(opts) {
+  const p = await browser.newPage(opts)
+  p.setDefaultTimeout(40_000)
+  return p
+}
+
 async function createPipeline(name, yaml) {
   const res = await fetch(server.base + '/api/v1/pipelines', {
     method: 'POST',
@@ -66,7 +73,7 @@ destinations:
 error_policy: {on_reject: dead_letter, max_reject_ratio: 0.9}
 `)
 
-  page = await browser.newPage()
+  page = await newPage()
   await signIn(page, server.base, 'admin', undefined, '/runs')
   await page.waitForURL((u) => u.pathname === '/runs')
   await page.getByText('No runs yet').waitFor()
@@ -74,7 +81,7 @@ error_policy: {on_reject: dead_letter, max_reject_ratio: 0.9}
   // The run starts while the list is open: it appears, and finishes, without a reload.
   run = await server.api('POST', `/api/v1/pipelines/${p.id}/run`)
   const row = page.getByRole('row').filter({ hasText: 'people' })
-  await row.getByText('Succeeded').waitFor({ timeout: 20_000 })
+  await row.getByText('Succeeded').waitFor()
   await screenshot(page, 'runs-list', 'light')
 
   // Filters go to the URL.
@@ -99,7 +106,7 @@ error_policy: {on_reject: dead_letter, max_reject_ratio: 0.9}
   assert.deepEqual(page.consoleErrors, [])
 
   // Dark theme screenshots of both pages.
-  const dark = await browser.newPage({ colorScheme: 'dark' })
+  const dark = await newPage({ colorScheme: 'dark' })
   await signIn(dark, server.base, 'admin', undefined, `/runs/${run.id}`)
   await dark.getByRole('table', { name: 'Dead letters' }).getByText('age must be 0 or more').waitFor()
   await screenshot(dark, 'run-page', 'dark')
@@ -111,7 +118,7 @@ error_policy: {on_reject: dead_letter, max_reject_ratio: 0.9}
 
 test('a viewer sees the dead letters but no edit or replay control', async () => {
   const viewer = await server.createUser('vera', 'viewer')
-  const vp = await browser.newPage()
+  const vp = await newPage()
   await signIn(vp, server.base, viewer, USER_PASSWORD, `/runs/${run.id}`)
   await vp.getByRole('table', { name: 'Dead letters' }).getByText('age must be 0 or more').waitFor()
   assert.equal(await vp.getByRole('button', { name: 'Replay', exact: true }).count(), 0)
@@ -120,7 +127,8 @@ test('a viewer sees the dead letters but no edit or replay control', async () =>
   assert.deepEqual(vp.consoleErrors, [])
 })
 
-test('a designer fixes the rejected value inline and replays it; the replay run lands the row once', async () => {
+// Skipped until POST /runs/{id}/dead-letters/replay and dead-letter ids are on main (helper "replay").
+test('a designer fixes the rejected value inline and replays it; the replay run lands the row once', { skip: !process.env.E2E_REPLAY && 'replay backend not landed' }, async () => {
   // Fix it inline: the changed cell is marked, then Replay with a confirmation.
   const dls = page.getByRole('table', { name: 'Dead letters' })
   await page.getByRole('button', { name: 'Edit rows' }).click()
@@ -135,7 +143,7 @@ test('a designer fixes the rejected value inline and replays it; the replay run 
   await page.waitForURL((u) => u.pathname.startsWith('/runs/') && u.pathname !== `/runs/${run.id}`)
   const replayId = page.url().split('/runs/')[1].split('?')[0]
   await page.getByRole('link', { name: `Replay of run ${run.id.slice(0, 8)}` }).waitFor()
-  await page.getByRole('heading', { name: /people/ }).getByText('Succeeded').waitFor({ timeout: 20_000 })
+  await page.getByRole('heading', { name: /people/ }).getByText('Succeeded').waitFor()
   const replay = await waitRun(replayId, 'succeeded')
   assert.equal(replay.replay_of, run.id)
 

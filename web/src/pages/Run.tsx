@@ -165,7 +165,7 @@ function RunView({
           </div>
         )}
 
-        <dl className="grid grid-cols-2 gap-3 sm:grid-cols-4 2xl:grid-cols-7">
+        <dl className="grid grid-cols-2 gap-3 sm:grid-cols-4 lg:grid-cols-7">
           <Stat label="Started" value={formatTime(run.started_at)} />
           <Stat label="Finished" value={active ? '—' : formatTime(run.finished_at)} />
           <Stat label="Duration" value={formatDuration(runDuration(run, now))} />
