@@ -71,3 +71,48 @@ export async function ensureOk(res: Response): Promise<Response> {
   }
   throw new ApiError(res.status, problem)
 }
+
+/**
+ * uploadFile posts one file as multipart/form-data (part "file") to path with the session's token,
+ * reporting progress (0..1) as it is sent; a 401 refreshes the session once and retries. fetch has no
+ * upload progress, so this is the one place that uses XMLHttpRequest. Resolves with the JSON body,
+ * rejects with an ApiError carrying the server's problem (413 too large, 415 unsupported, 422 empty).
+ */
+export async function uploadFile<T>(
+  path: string,
+  file: File,
+  onProgress?: (fraction: number) => void,
+  signal?: AbortSignal,
+): Promise<T> {
+  const send = () =>
+    new Promise<{ status: number; statusText: string; body: string }>((resolve, reject) => {
+      const xhr = new XMLHttpRequest()
+      xhr.open('POST', path)
+      const token = useSession.getState().accessToken
+      if (token) xhr.setRequestHeader('Authorization', `Bearer ${token}`)
+      xhr.upload.onprogress = (e) => {
+        if (e.lengthComputable && e.total > 0) onProgress?.(e.loaded / e.total)
+      }
+      xhr.onload = () => resolve({ status: xhr.status, statusText: xhr.statusText, body: xhr.responseText })
+      xhr.onerror = () => reject(new Error('The upload failed: the server could not be reached'))
+      xhr.onabort = () => reject(new DOMException('The upload was cancelled', 'AbortError'))
+      signal?.addEventListener('abort', () => xhr.abort(), { once: true })
+      const form = new FormData()
+      form.append('file', file, file.name)
+      xhr.send(form)
+    })
+  let res = await send()
+  if (res.status === 401 && (await useSession.getState().refresh())) res = await send()
+  if (res.status === 401) useSession.getState().expire()
+  if (res.status < 200 || res.status >= 300) {
+    let problem: Problem = { title: res.statusText || `Upload failed (${res.status})` }
+    try {
+      problem = JSON.parse(res.body) as Problem
+    } catch {
+      /* not JSON */
+    }
+    throw new ApiError(res.status, problem)
+  }
+  onProgress?.(1)
+  return (res.body ? JSON.parse(res.body) : null) as T
+}

@@ -3,7 +3,7 @@ import { NavLink, Outlet, useNavigate, Link } from 'react-router'
 import { Menu, Search, Sun, Moon, Monitor, LogOut, UserRound, ChevronDown } from 'lucide-react'
 import { navItems } from './nav'
 import { useSession, useCan } from '@/auth/session'
-import { usePrefs, type Theme } from './prefs'
+import { usePrefs, useServerPrefs, type Theme } from './prefs'
 import { CommandPalette, useCommandPalette } from './CommandPalette'
 import { Logo } from '@/components/Logo'
 import { Spinner } from '@/components/ui'
@@ -13,6 +13,7 @@ export function Shell() {
   const can = useCan()
   const [open, setOpen] = useState(false)
   const palette = useCommandPalette()
+  useServerPrefs()
   const sections = ['Build', 'Operate', 'Administration'] as const
   return (
     <div className="flex h-full">

@@ -3,7 +3,7 @@
 import { lazy } from 'react'
 import { Navigate, type RouteObject } from 'react-router'
 import { Shell } from './Shell'
-import { RequireAuth } from './RequireAuth'
+import { RequireAuth, RequirePermission } from './RequireAuth'
 import { useCan } from '@/auth/session'
 import { navItems } from './nav'
 import SignIn from '@/pages/SignIn'
@@ -13,6 +13,11 @@ const Runs = lazy(() => import('@/pages/Runs'))
 const Pipelines = lazy(() => import('@/pages/Pipelines'))
 const PipelineBuilder = lazy(() => import('@/pages/PipelineBuilder'))
 const Run = lazy(() => import('@/pages/Run'))
+const Profile = lazy(() => import('@/pages/Profile'))
+const AdminUsers = lazy(() => import('@/pages/AdminUsers'))
+const AdminAudit = lazy(() => import('@/pages/AdminAudit'))
+const Connectors = lazy(() => import('@/pages/Connectors'))
+const Uploads = lazy(() => import('@/pages/Uploads'))
 
 /** The home page: the first area the role may use. */
 function Home() {
@@ -36,6 +41,11 @@ export const routes: RouteObject[] = [
       { path: 'pipelines/new', element: <PipelineBuilder /> },
       { path: 'pipelines/:id', element: <PipelineBuilder /> },
       { path: 'runs/:id', element: <Run /> },
+      { path: 'profile', element: <Profile /> },
+      { path: 'admin/users', element: <RequirePermission permission="users:read"><AdminUsers /></RequirePermission> },
+      { path: 'admin/audit', element: <RequirePermission permission="audit:read"><AdminAudit /></RequirePermission> },
+      { path: 'connectors', element: <RequirePermission permission="connectors:read"><Connectors /></RequirePermission> },
+      { path: 'uploads', element: <RequirePermission permission="files:read"><Uploads /></RequirePermission> },
       { path: '*', element: <NotFound /> },
     ],
   },

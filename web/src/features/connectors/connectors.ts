@@ -1,0 +1,122 @@
+// Saved connectors and connector types: queries and mutations shared by /connectors, /connectors/new
+// and /connectors/:id.
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
+import { api, unwrap, type Schemas } from '@/api/client'
+
+export type Connector = Schemas['Connector']
+export type ConnectorType = Schemas['ConnectorType']
+export type ConnectorBody = Schemas['ConnectorBody']
+export type Stream = Schemas['Stream']
+
+export const connectorsKey = ['connectors'] as const
+export const connectorTypesKey = ['connector-types'] as const
+export const CONNECTORS_PER_PAGE = 50
+
+export function useConnectorTypes() {
+  return useQuery({
+    queryKey: connectorTypesKey,
+    staleTime: 5 * 60_000,
+    queryFn: () => unwrap(api.GET('/api/v1/connector-types')),
+  })
+}
+
+export function useConnectors(search: string, page: number) {
+  return useQuery({
+    queryKey: [...connectorsKey, 'list', search, page],
+    placeholderData: keepPreviousData,
+    queryFn: () =>
+      unwrap(api.GET('/api/v1/connectors', { params: { query: { search: search || undefined, page, per_page: CONNECTORS_PER_PAGE } } })),
+  })
+}
+
+export function useConnector(id: string, enabled = true) {
+  return useQuery({
+    queryKey: [...connectorsKey, 'one', id],
+    enabled,
+    queryFn: () => unwrap(api.GET('/api/v1/connectors/{id}', { params: { path: { id } } })),
+  })
+}
+
+export function useSaveConnector() {
+  const qc = useQueryClient()
+  return useMutation({
+    mutationFn: ({ id, body }: { id?: string; body: ConnectorBody }) =>
+      id
+        ? unwrap(api.PUT('/api/v1/connectors/{id}', { params: { path: { id } }, body }))
+        : unwrap(api.POST('/api/v1/connectors', { body })),
+    onSuccess: (c) => {
+      qc.setQueryData([...connectorsKey, 'one', c.id], c)
+      void qc.invalidateQueries({ queryKey: [...connectorsKey, 'list'] })
+    },
+  })
+}
+
+export function useDeleteConnector() {
+  const qc = useQueryClient()
+  return useMutation({
+    mutationFn: (id: string) => unwrap(api.DELETE('/api/v1/connectors/{id}', { params: { path: { id } } })),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: connectorsKey }),
+  })
+}
+
+export function useCheckConnector() {
+  return useMutation({
+    mutationFn: (id: string) => unwrap(api.POST('/api/v1/connectors/{id}/check', { params: { path: { id } } })),
+  })
+}
+
+export function useDiscover() {
+  return useMutation({
+    mutationFn: (id: string) => unwrap(api.POST('/api/v1/connectors/{id}/discover', { params: { path: { id } } })),
+  })
+}
+
+/** The names of a schema's secret properties (x-secret, writeOnly or format password), at the top level. */
+export function secretFields(schema: Record<string, unknown> | undefined): string[] {
+  const props = (schema?.properties ?? {}) as Record<string, Record<string, unknown>>
+  return Object.entries(props)
+    .filter(([, p]) => p['x-secret'] === true || p.writeOnly === true || p.format === 'password')
+    .map(([k]) => k)
+}
+
+/** The server shows a stored secret as this mask; sending it back keeps the stored value. */
+export const SECRET_MASK = '********'
+
+/**
+ * Splits a stored (redacted) config into what the form edits and which secrets are set: masked
+ * secrets are removed from the form data, so they are never filled back nor sent back.
+ */
+export function splitSecrets(config: Record<string, unknown> | undefined, secrets: string[]) {
+  const data: Record<string, unknown> = { ...(config ?? {}) }
+  const set: Record<string, boolean> = {}
+  for (const k of secrets) {
+    set[k] = data[k] !== undefined && data[k] !== null && data[k] !== ''
+    delete data[k]
+  }
+  return { data, set }
+}
+
+/** Group types by category in a stable order, filtered by a search over name, title, description and category. */
+export function groupTypes(types: ConnectorType[], search: string): Array<[string, ConnectorType[]]> {
+  const s = search.trim().toLowerCase()
+  const hit = (t: ConnectorType) =>
+    !s || [t.name, t.title, t.description, t.category].some((v) => v.toLowerCase().includes(s))
+  const order = ['database', 'file', 'api', 'saas', 'stream']
+  const groups = new Map<string, ConnectorType[]>()
+  for (const t of types.filter(hit)) {
+    const g = groups.get(t.category) ?? []
+    g.push(t)
+    groups.set(t.category, g)
+  }
+  return [...groups.entries()]
+    .sort(([a], [b]) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99) || a.localeCompare(b))
+    .map(([k, v]) => [k, v.sort((a, b) => a.title.localeCompare(b.title))])
+}
+
+export const categoryLabel: Record<string, string> = {
+  database: 'Databases',
+  file: 'Files',
+  api: 'APIs',
+  saas: 'SaaS applications',
+  stream: 'Streams and queues',
+}
