@@ -13,9 +13,16 @@ after(async () => {
   await server?.stop()
 })
 
+// The machine running the tests may be loaded: give each step more time than the harness default.
+async function newPage(opts) {
+  const page = await browser.newPage(opts)
+  page.setDefaultTimeout(30_000)
+  return page
+}
+
 test('an admin creates a user with a role from the users page; the audit log shows it with its details', async () => {
   for (const theme of ['light', 'dark']) {
-    const page = await browser.newPage({ colorScheme: theme })
+    const page = await newPage({ colorScheme: theme })
     await signIn(page, server.base, 'admin', undefined, '/admin/users')
     await page.getByRole('table', { name: 'Users' }).waitFor()
     if (theme === 'light') {
@@ -48,7 +55,7 @@ test('an admin creates a user with a role from the users page; the audit log sho
 test('a viewer sees no administration, no upload controls and no connector edit controls', async () => {
   await server.createUser('otto', 'viewer')
   await server.api('POST', '/api/v1/connectors', { name: 'warehouse', type: 'postgres', config: { host: '127.0.0.1', user: 'postgres', database: 'test' } })
-  const page = await browser.newPage()
+  const page = await newPage()
   await signIn(page, server.base, 'otto', USER_PASSWORD, '/connectors')
   await page.getByRole('table', { name: 'Connectors' }).waitFor()
   const nav = page.getByRole('navigation', { name: 'Main' })
@@ -69,7 +76,7 @@ test('a viewer sees no administration, no upload controls and no connector edit 
 
 test('uploads: a CSV uploads with progress and is listed; a 0-byte file shows the server message', async () => {
   for (const theme of ['light', 'dark']) {
-    const page = await browser.newPage({ colorScheme: theme })
+    const page = await newPage({ colorScheme: theme })
     await signIn(page, server.base, 'admin', undefined, '/uploads')
     await page.getByRole('heading', { name: 'Uploaded files' }).waitFor()
     if (theme === 'light') {
@@ -99,7 +106,7 @@ test('uploads: a CSV uploads with progress and is listed; a 0-byte file shows th
 
 test('profile: preferences are saved on the server, a token is shown once and revoked, a wrong password is named on its field', async () => {
   for (const theme of ['light', 'dark']) {
-    const page = await browser.newPage({ colorScheme: theme })
+    const page = await newPage({ colorScheme: theme })
     await signIn(page, server.base, 'admin', undefined, '/')
     await page.getByRole('button', { name: 'User menu' }).click()
     await page.getByRole('menuitem', { name: 'Profile and preferences' }).click()
@@ -142,13 +149,16 @@ test('profile: preferences are saved on the server, a token is shown once and re
 
 test('audit log: filters by action and user, entries expand to their details', async () => {
   for (const theme of ['light', 'dark']) {
-    const page = await browser.newPage({ colorScheme: theme })
+    const page = await newPage({ colorScheme: theme })
     await signIn(page, server.base, 'admin', undefined, '/admin/audit')
     const table = page.getByRole('table', { name: 'Audit entries' })
     await table.waitFor()
     await page.getByLabel('Action', { exact: true }).fill('user.create')
     await page.waitForURL((u) => u.searchParams.get('action') === 'user.create')
-    await table.getByRole('cell', { name: 'user.create' }).first().waitFor()
+    await page.waitForFunction(() => {
+      const codes = [...document.querySelectorAll('table[aria-label="Audit entries"] tbody td code')].map((c) => c.textContent)
+      return codes.length > 0 && codes.every((c) => c === 'user.create')
+    })
     const rows = table.locator('tbody tr')
     const actions = await table.locator('tbody td code').allInnerTexts()
     assert.ok(actions.length > 0 && actions.every((a) => a === 'user.create'), `only user.create: ${actions}`)

@@ -131,7 +131,7 @@ export default function AdminAudit() {
             </div>
           </div>
         </Card>
-        <Card className="overflow-hidden">
+        <Card className={cn('overflow-hidden transition-opacity', q.isPlaceholderData && 'opacity-60')} aria-busy={q.isFetching}>
           {q.isPending ? (
             <div className="space-y-2 p-4">
               {Array.from({ length: 8 }, (_, i) => <Skeleton key={i} className="h-9" />)}
