@@ -127,8 +127,7 @@ test('a viewer sees the dead letters but no edit or replay control', async () =>
   assert.deepEqual(vp.consoleErrors, [])
 })
 
-// Skipped until POST /runs/{id}/dead-letters/replay and dead-letter ids are on main (helper "replay").
-test('a designer fixes the rejected value inline and replays it; the replay run lands the row once', { skip: !process.env.E2E_REPLAY && 'replay backend not landed' }, async () => {
+test('a designer fixes the rejected value inline and replays it; the replay run lands the row once', async () => {
   // Fix it inline: the changed cell is marked, then Replay with a confirmation.
   const dls = page.getByRole('table', { name: 'Dead letters' })
   await page.getByRole('button', { name: 'Edit rows' }).click()

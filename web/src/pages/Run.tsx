@@ -9,7 +9,7 @@ import {
   Button, Card, ConfirmDialog, ErrorState, InlineError, PageHeader, Skeleton, StatusBadge, Tabs,
 } from '@/components/ui'
 import { toast } from '@/components/toasts'
-import { useCan, type Permission } from '@/auth/session'
+import { useCan } from '@/auth/session'
 import { cn } from '@/lib/cn'
 import { formatCount, formatDuration, formatTime } from '@/lib/format'
 import { cancelRun, isActive, runKeys, useRun, useRunPipeline, type Run as RunT } from '@/features/runs/queries'
@@ -22,8 +22,6 @@ import { DeadLetters } from '@/features/runs/DeadLetters'
 import { rowsRead, rowsRejected, rowsWritten, runDuration, shortId, triggerLabel } from '@/features/runs/format'
 import { useNow } from '@/features/runs/useNow'
 
-/** The permission that shows the fix-and-replay controls (the server's table decides who holds it). */
-const REPLAY = 'runs:replay' as Permission
 
 type Tab = 'dead-letters' | 'logs' | 'outputs'
 
@@ -208,7 +206,7 @@ function RunView({
             {tab === 'dead-letters' ? (
               <DeadLetters
                 run={run}
-                canReplay={can(REPLAY)}
+                canReplay={can('runs:replay')}
                 node={node}
                 onNode={setNode}
                 pipelineName={name}

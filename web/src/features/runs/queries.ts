@@ -8,7 +8,7 @@ import type { PipelineSpec } from '@/features/graph'
 import { nodeRates } from './rates'
 
 /** A run; node_rates (rows/s per node) is computed on the client from successive live snapshots. */
-export type Run = Schemas['Run'] & { replay_of?: string; node_rates?: Record<string, number> }
+export type Run = Schemas['Run'] & { node_rates?: Record<string, number> }
 export type RunPage = Schemas['PageRun']
 export type RunLogLine = Schemas['RunLogLine']
 export type RunOutput = Schemas['RunOutput']
@@ -232,12 +232,5 @@ export interface ReplayEdit {
 
 /** Replays a run's dead letters (with edits) as a new run; returns the new run. */
 export async function replayRun(id: string, edits: ReplayEdit[]): Promise<Run> {
-  const res = await ensureOk(
-    await rawFetch(`/api/v1/runs/${encodeURIComponent(id)}/dead-letters/replay`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ edits }),
-    }),
-  )
-  return (await res.json()) as Run
+  return unwrap(api.POST('/api/v1/runs/{id}/dead-letters/replay', { params: { path: { id } }, body: { edits } }))
 }
