@@ -79,8 +79,29 @@ func configError(location string, err error) error {
 // specError maps the error of parsing or validating a spec: problems become
 // a 422, anything else goes to the funnel.
 func specError(err error) error {
+	var de *pipelines.DraftError
+	if errors.As(err, &de) {
+		return draftError(de)
+	}
 	if ps, ok := pipeline.AsProblems(err); ok {
 		return problemsError(ps)
 	}
 	return err
+}
+
+// draftError is the 409 of running a draft: each problem at "spec.<path>", with its node.
+func draftError(de *pipelines.DraftError) error {
+	fields := make([]*huma.ErrorDetail, len(de.Problems))
+	for i, p := range de.Problems {
+		loc := "spec"
+		if p.Path != "" {
+			loc = "spec." + p.Path
+		}
+		msg := p.Message
+		if p.Node != "" {
+			msg = "node " + p.Node + ": " + msg
+		}
+		fields[i] = fieldError(loc, msg, nil)
+	}
+	return newProblem(http.StatusConflict, de.Error(), fields...)
 }

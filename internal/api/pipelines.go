@@ -37,7 +37,12 @@ type Pipeline struct {
 	UpdatedAt   time.Time       `json:"updated_at"`
 	Spec        json.RawMessage `json:"spec,omitempty" doc:"The parsed spec as a JSON object"`
 	SpecText    string          `json:"spec_text,omitempty"`
+	Draft       bool            `json:"draft,omitempty" doc:"The current version was saved with problems (?draft=true) and cannot run (single-pipeline responses)"`
+	Problems    []DraftProblem  `json:"problems,omitempty" doc:"A draft's problems, each with its path, node id and field within the node"`
 }
+
+// DraftProblem is one problem of a draft: where (path, node, field, line, column) and what.
+type DraftProblem = pipelines.DraftProblem
 
 func toPipelineSummary(p store.Pipeline) Pipeline {
 	return Pipeline{ID: p.ID, Name: p.Name, Description: p.Description, Version: p.Version, Schedule: p.Schedule,
@@ -51,6 +56,7 @@ func toPipelineDTO(p pipelines.Pipeline) Pipeline {
 	d := toPipelineSummary(p.Pipeline)
 	d.Warnings = p.Warnings
 	d.SpecText = p.Pipeline.Spec
+	d.Draft, d.Problems = p.Draft, p.Problems
 	if p.Spec != nil {
 		if b, err := json.Marshal(p.Spec); err == nil {
 			d.Spec = b
@@ -80,12 +86,13 @@ func (s *Server) listPipelines(ctx context.Context, in *listPipelinesInput) (*st
 	return &struct{ Body Page[Pipeline] }{Body: newPage(items, total, in.PageQuery)}, nil
 }
 
-type specBodyInput struct {
+type createPipelineInput struct {
+	Draft   bool   `query:"draft" doc:"Save a spec with problems as a draft (201, draft: true, problems) instead of refusing it with 422; a draft cannot run. The spec must still name the pipeline"`
 	RawBody []byte `contentType:"application/yaml" doc:"The pipeline spec, YAML or JSON"`
 }
 
-func (s *Server) createPipeline(ctx context.Context, in *specBodyInput) (*pipelineOutput, error) {
-	p, err := s.data.Pipelines.Create(ctx, in.RawBody, principalFrom(ctx).Username)
+func (s *Server) createPipeline(ctx context.Context, in *createPipelineInput) (*pipelineOutput, error) {
+	p, err := s.data.Pipelines.Create(ctx, in.RawBody, principalFrom(ctx).Username, in.Draft)
 	if err != nil {
 		return nil, specError(err)
 	}
@@ -109,12 +116,13 @@ type updatePipelineInput struct {
 	ID              string `path:"id" maxLength:"64"`
 	ExpectedVersion int    `query:"expected_version" minimum:"0" doc:"When set, the save is refused with 409 unless this is the current version"`
 	Comment         string `query:"comment" maxLength:"500" doc:"A note stored with the new version"`
+	Draft           bool   `query:"draft" doc:"Save a spec with problems as a draft version (draft: true, problems) instead of refusing it with 422; a draft cannot run"`
 	RawBody         []byte `contentType:"application/yaml" doc:"The pipeline spec, YAML or JSON"`
 }
 
 func (s *Server) updatePipeline(ctx context.Context, in *updatePipelineInput) (*pipelineOutput, error) {
 	p, err := s.data.Pipelines.Update(ctx, in.ID, pipelines.Update{Spec: in.RawBody, Comment: in.Comment,
-		Actor: principalFrom(ctx).Username, ExpectedVersion: in.ExpectedVersion})
+		Actor: principalFrom(ctx).Username, ExpectedVersion: in.ExpectedVersion, Draft: in.Draft})
 	if err != nil {
 		return nil, specError(err)
 	}
@@ -135,6 +143,7 @@ type PipelineVersion struct {
 	CreatedBy string    `json:"created_by"`
 	CreatedAt time.Time `json:"created_at"`
 	SpecText  string    `json:"spec_text"`
+	Draft     bool      `json:"draft,omitempty" doc:"This version was saved with problems and cannot run"`
 }
 
 type listVersionsInput struct {
@@ -149,7 +158,8 @@ func (s *Server) listPipelineVersions(ctx context.Context, in *listVersionsInput
 	}
 	items := make([]PipelineVersion, len(list))
 	for i, v := range list {
-		items[i] = PipelineVersion{Version: v.Version, Comment: v.Comment, CreatedBy: v.CreatedBy, CreatedAt: v.CreatedAt, SpecText: v.Spec}
+		items[i] = PipelineVersion{Version: v.Version, Comment: v.Comment, CreatedBy: v.CreatedBy, CreatedAt: v.CreatedAt, SpecText: v.Spec,
+			Draft: len(v.Problems) > 0 && string(v.Problems) != "null"}
 	}
 	return &struct{ Body Page[PipelineVersion] }{Body: newPage(items, total, in.PageQuery)}, nil
 }

@@ -21,6 +21,7 @@ type Store interface {
 	GetPipeline(ctx context.Context, id string) (store.Pipeline, error)
 	ListPipelines(ctx context.Context, f store.PipelineFilter) ([]store.Pipeline, int, error)
 	ListPipelineVersions(ctx context.Context, pipelineID string, page store.Page) ([]store.PipelineVersion, int, error)
+	GetPipelineVersion(ctx context.Context, pipelineID string, version int) (store.PipelineVersion, error)
 	DeletePipeline(ctx context.Context, id, actor string) error
 }
 
@@ -94,6 +95,9 @@ type Pipeline struct {
 	store.Pipeline
 	Spec     *pipeline.Spec
 	Warnings []string
+	// Draft: the current version was saved with problems and cannot run (Problems lists them).
+	Draft    bool
+	Problems []DraftProblem
 }
 
 // Plan parses a spec document and validates it against the registries and the saved connectors
@@ -136,11 +140,22 @@ func scheduleOf(spec *pipeline.Spec) (cron, tz string) {
 	return spec.Schedule.Cron, spec.Schedule.Timezone
 }
 
-// Create saves a new pipeline from its spec document (kept as written, comments included).
-func (s *Service) Create(ctx context.Context, raw []byte, actor string) (Pipeline, error) {
+// Create saves a new pipeline from its spec document (kept as written, comments included). A spec
+// with problems is refused (pipeline.Problems), unless draft is set: then it is saved as a draft
+// with its problems, provided it names the pipeline.
+func (s *Service) Create(ctx context.Context, raw []byte, actor string, draft bool) (Pipeline, error) {
 	plan, err := s.planForSave(ctx, raw)
 	if err != nil {
-		return Pipeline{}, err
+		name, ps, enc, err := draftSave(raw, err, draft, "")
+		if err != nil {
+			return Pipeline{}, err
+		}
+		p, err := s.o.Store.CreatePipeline(ctx, store.Pipeline{Name: name, Spec: string(raw), CreatedBy: actor, Problems: enc})
+		if err != nil {
+			return Pipeline{}, err
+		}
+		s.o.Logger.InfoContext(ctx, "pipeline saved as a draft", "pipeline_id", p.ID, "name", p.Name, "version", p.Version, "problems", len(ps), "actor", actor)
+		return Pipeline{Pipeline: p, Draft: true, Problems: ps}, nil
 	}
 	spec := plan.Spec
 	cron, tz := scheduleOf(spec)
@@ -160,16 +175,30 @@ type Update struct {
 	Actor   string
 	// ExpectedVersion, when > 0, must be the current version (else store.ErrConflict).
 	ExpectedVersion int
+	// Draft saves a spec with problems as a draft version (see Create) instead of refusing it; a
+	// spec that names no pipeline keeps the current name.
+	Draft bool
 }
 
 // Update saves a new version of a live pipeline.
 func (s *Service) Update(ctx context.Context, id string, u Update) (Pipeline, error) {
-	if _, err := s.o.Store.GetPipeline(ctx, id); err != nil {
+	cur, err := s.o.Store.GetPipeline(ctx, id)
+	if err != nil {
 		return Pipeline{}, err
 	}
 	plan, err := s.planForSave(ctx, u.Spec)
 	if err != nil {
-		return Pipeline{}, err
+		name, ps, enc, err := draftSave(u.Spec, err, u.Draft, cur.Name)
+		if err != nil {
+			return Pipeline{}, err
+		}
+		p, err := s.o.Store.UpdatePipeline(ctx, id, store.PipelineUpdate{Name: name, Spec: string(u.Spec), Comment: u.Comment,
+			Actor: u.Actor, ExpectedVersion: u.ExpectedVersion, Problems: enc})
+		if err != nil {
+			return Pipeline{}, err
+		}
+		s.o.Logger.InfoContext(ctx, "pipeline saved as a draft", "pipeline_id", p.ID, "name", p.Name, "version", p.Version, "problems", len(ps), "actor", u.Actor)
+		return Pipeline{Pipeline: p, Draft: true, Problems: ps}, nil
 	}
 	spec := plan.Spec
 	cron, tz := scheduleOf(spec)
@@ -194,6 +223,14 @@ func (s *Service) Get(ctx context.Context, id string) (Pipeline, error) {
 		out.Spec = spec
 	}
 	out.Warnings = ScheduleWarnings(p)
+	v, err := s.o.Store.GetPipelineVersion(ctx, p.ID, p.Version)
+	if err != nil {
+		return Pipeline{}, err
+	}
+	if out.Problems, err = DraftProblems(v); err != nil {
+		return Pipeline{}, err
+	}
+	out.Draft = out.Problems != nil
 	return out, nil
 }
 

@@ -87,7 +87,7 @@ func TestSaveWarnsThatSchedulesDoNotRun(t *testing.T) {
 	t.Parallel()
 	f := setup(t, nil)
 	ctx := context.Background()
-	p, err := f.svc.Create(ctx, spec("sched", fileDest, `schedule: {cron: "0 * * * *"}`), "alice")
+	p, err := f.svc.Create(ctx, spec("sched", fileDest, `schedule: {cron: "0 * * * *"}`), "alice", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestSaveWarnsThatSchedulesDoNotRun(t *testing.T) {
 	if len(got.Warnings) != 1 || got.Spec == nil || got.Spec.Schedule.Cron != "0 * * * *" {
 		t.Fatalf("get = %+v", got)
 	}
-	plain, err := f.svc.Create(ctx, spec("plain", fileDest, ""), "alice")
+	plain, err := f.svc.Create(ctx, spec("plain", fileDest, ""), "alice", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,14 +120,14 @@ func TestSaveRefusesPathsOutsideTheFileRoots(t *testing.T) {
 	ctx := context.Background()
 	for _, path := range []string{"../escape.ndjson", "/etc/out.ndjson", "out/../../x.ndjson"} {
 		dest := "    type: ndjson\n    config: {path: \"" + path + "\"}"
-		_, err := f.svc.Create(ctx, spec("escape", dest, ""), "alice")
+		_, err := f.svc.Create(ctx, spec("escape", dest, ""), "alice", false)
 		ps, ok := pipeline.AsProblems(err)
 		if !ok || len(ps) != 1 || ps[0].Path != "destinations[0].config.path" || !strings.Contains(ps[0].Message, "outside the allowed file roots") || ps[0].Line == 0 {
 			t.Errorf("path %q: err = %v", path, err)
 		}
 	}
 	abs := filepath.Join(f.files, "out", "abs.ndjson")
-	if _, err := f.svc.Create(ctx, spec("inside", "    type: ndjson\n    config: {path: \""+abs+"\"}", ""), "alice"); err != nil {
+	if _, err := f.svc.Create(ctx, spec("inside", "    type: ndjson\n    config: {path: \""+abs+"\"}", ""), "alice", false); err != nil {
 		t.Fatalf("absolute path inside a root refused: %v", err)
 	}
 	list, total, err := f.svc.List(ctx, store.PipelineFilter{})

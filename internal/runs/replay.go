@@ -9,6 +9,7 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/engine"
 	"github.com/dataaggregator/aggregator/internal/pipeline"
+	"github.com/dataaggregator/aggregator/internal/pipelines"
 	"github.com/dataaggregator/aggregator/internal/store"
 )
 
@@ -77,6 +78,13 @@ func (s *Service) Replay(ctx context.Context, runID string, edits []Edit, actor 
 	}
 	p, err := s.st.GetPipeline(ctx, orig.PipelineID)
 	if err != nil {
+		return store.Run{}, err
+	}
+	v, err := s.st.GetPipelineVersion(ctx, p.ID, p.Version)
+	if err != nil {
+		return store.Run{}, err
+	}
+	if err := pipelines.Runnable(v); err != nil { // the current version is a draft
 		return store.Run{}, err
 	}
 	var raw json.RawMessage

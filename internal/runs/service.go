@@ -12,6 +12,7 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/pipeline"
+	"github.com/dataaggregator/aggregator/internal/pipelines"
 	"github.com/dataaggregator/aggregator/internal/store"
 	"github.com/dataaggregator/aggregator/internal/transform"
 )
@@ -160,7 +161,7 @@ type Actor struct {
 }
 
 // Start records a queued run of the pipeline at version (0: its current version) and queues it.
-// The version must exist. Start does not plan the spec: it was planned when it was saved, and the
+// The version must exist and not be a draft (*pipelines.DraftError). Start does not plan the spec: it was planned when it was saved, and the
 // executor parses and plans it once per run (a spec that no longer plans, e.g. after a saved
 // connector it names was deleted, fails its run with every problem).
 func (s *Service) Start(ctx context.Context, pipelineID string, version int, trigger string, actor Actor) (store.Run, error) {
@@ -173,10 +174,13 @@ func (s *Service) Start(ctx context.Context, pipelineID string, version int, tri
 	}
 	if version == 0 {
 		version = p.Version
-	} else if version != p.Version {
-		if _, err := s.st.GetPipelineVersion(ctx, pipelineID, version); err != nil {
-			return store.Run{}, err
-		}
+	}
+	v, err := s.st.GetPipelineVersion(ctx, pipelineID, version)
+	if err != nil {
+		return store.Run{}, err
+	}
+	if err := pipelines.Runnable(v); err != nil { // a draft cannot run
+		return store.Run{}, err
 	}
 	// The run and its job are created together or not at all.
 	var run store.Run

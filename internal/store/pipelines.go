@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -27,6 +28,9 @@ type Pipeline struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	DeletedAt   *time.Time
+	// Problems, given to CreatePipeline, make version 1 a draft. Read a version's problems with
+	// GetPipelineVersion (they are not read back here).
+	Problems json.RawMessage
 }
 
 // PipelineVersion is one saved version of a pipeline's spec.
@@ -37,6 +41,9 @@ type PipelineVersion struct {
 	Comment    string
 	CreatedBy  string
 	CreatedAt  time.Time
+	// Problems are a draft version's problems (a JSON array owned by the pipelines package); nil
+	// for a valid version. A draft cannot run.
+	Problems json.RawMessage
 }
 
 const pipelineCols = `id, name, description, spec, version, schedule, timezone, enabled, created_by, updated_by,
@@ -50,8 +57,12 @@ func scanPipeline(row scanner) (Pipeline, error) {
 }
 
 func (s *Store) insertVersion(ctx context.Context, tx *sql.Tx, v PipelineVersion) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO pipeline_versions (pipeline_id, version, spec, comment, created_by, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`, v.PipelineID, v.Version, v.Spec, v.Comment, v.CreatedBy, s.ts(v.CreatedAt))
+	problems, err := jsonArg("problems", v.Problems, nil)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO pipeline_versions (pipeline_id, version, spec, comment, created_by, created_at, problems)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, v.PipelineID, v.Version, v.Spec, v.Comment, v.CreatedBy, s.ts(v.CreatedAt), problems)
 	return err
 }
 
@@ -74,7 +85,8 @@ func (s *Store) CreatePipeline(ctx context.Context, p Pipeline) (Pipeline, error
 			p.CreatedBy, p.UpdatedBy, s.ts(now), s.ts(now), nil); err != nil {
 			return err
 		}
-		if err := s.insertVersion(ctx, tx, PipelineVersion{PipelineID: p.ID, Version: 1, Spec: p.Spec, CreatedBy: p.CreatedBy, CreatedAt: now}); err != nil {
+		if err := s.insertVersion(ctx, tx, PipelineVersion{PipelineID: p.ID, Version: 1, Spec: p.Spec, CreatedBy: p.CreatedBy, CreatedAt: now,
+			Problems: p.Problems}); err != nil {
 			return s.mapErr(err, "create pipeline version")
 		}
 		return nil
@@ -98,6 +110,8 @@ type PipelineUpdate struct {
 	// ExpectedVersion, when > 0, must equal the current version, else
 	// ErrConflict (someone else saved in between).
 	ExpectedVersion int
+	// Problems make the new version a draft (see PipelineVersion.Problems).
+	Problems json.RawMessage
 }
 
 // UpdatePipeline saves a new version of a live pipeline and returns it.
@@ -130,7 +144,8 @@ func (s *Store) UpdatePipeline(ctx context.Context, id string, u PipelineUpdate)
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("update pipeline: changed concurrently: %w", ErrConflict)
 		}
-		if err := s.insertVersion(ctx, tx, PipelineVersion{PipelineID: id, Version: next, Spec: u.Spec, Comment: u.Comment, CreatedBy: u.Actor, CreatedAt: now}); err != nil {
+		if err := s.insertVersion(ctx, tx, PipelineVersion{PipelineID: id, Version: next, Spec: u.Spec, Comment: u.Comment, CreatedBy: u.Actor, CreatedAt: now,
+			Problems: u.Problems}); err != nil {
 			return s.mapErr(err, "update pipeline version")
 		}
 		return nil
@@ -192,11 +207,11 @@ func (s *Store) DeletePipeline(ctx context.Context, id, actor string) error {
 	return affectedOne(s, res, err, "delete pipeline", "pipeline", id)
 }
 
-const versionCols = `pipeline_id, version, spec, comment, created_by, created_at`
+const versionCols = `pipeline_id, version, spec, comment, created_by, created_at, problems`
 
 func scanVersion(row scanner) (PipelineVersion, error) {
 	var v PipelineVersion
-	err := row.Scan(&v.PipelineID, &v.Version, &v.Spec, &v.Comment, &v.CreatedBy, timeCol{&v.CreatedAt})
+	err := row.Scan(&v.PipelineID, &v.Version, &v.Spec, &v.Comment, &v.CreatedBy, timeCol{&v.CreatedAt}, jsonCol{&v.Problems})
 	return v, err
 }
 
