@@ -1180,6 +1180,16 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        DraftProblem: {
+            /** Format: int64 */
+            column?: number;
+            field?: string;
+            /** Format: int64 */
+            line?: number;
+            message: string;
+            node?: string;
+            path: string;
+        };
         ErrorDetail: {
             /** @description Where the error occurred, e.g. 'body.items[3].tags' or 'path.thing-id' */
             location?: string;
@@ -1478,10 +1488,14 @@ export interface components {
             created_at: string;
             created_by: string;
             description: string;
+            /** @description The current version was saved with problems (?draft=true) and cannot run (single-pipeline responses) */
+            draft?: boolean;
             /** @description The schedule is switched on; schedules are not executed yet (see warnings) */
             enabled: boolean;
             id: string;
             name: string;
+            /** @description A draft's problems, each with its path, node id and field within the node */
+            problems?: components["schemas"]["DraftProblem"][] | null;
             /** @description Cron expression from the spec, empty when not scheduled */
             schedule: string;
             /** @description The parsed spec as a JSON object */
@@ -1514,6 +1528,8 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             created_by: string;
+            /** @description This version was saved with problems and cannot run */
+            draft?: boolean;
             spec_text: string;
             /** Format: int64 */
             version: number;
@@ -4263,7 +4279,10 @@ export interface operations {
     };
     "create-pipeline": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Save a spec with problems as a draft (201, draft: true, problems) instead of refusing it with 422; a draft cannot run. The spec must still name the pipeline */
+                draft?: boolean;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -4584,6 +4603,8 @@ export interface operations {
                 expected_version?: number;
                 /** @description A note stored with the new version */
                 comment?: string;
+                /** @description Save a spec with problems as a draft version (draft: true, problems) instead of refusing it with 422; a draft cannot run */
+                draft?: boolean;
             };
             header?: never;
             path: {
