@@ -13,11 +13,11 @@
 //   with locations under errorPrefix) show under their fields.
 import { forwardRef, useImperativeHandle, useMemo, useRef } from 'react'
 import Form from '@rjsf/core'
-import { customizeValidator } from '@rjsf/validator-ajv8'
 import type { ErrorSchema, RJSFValidationError, UiSchema } from '@rjsf/utils'
 import type { ProblemDetail } from '@/api/errors'
 import { prepare, secretNames, toErrorSchema, type JSONSchema } from './schema'
 import { templates, widgets, type FormCtx } from './templates'
+import { validator } from './validator'
 import { cn } from '@/lib/cn'
 
 export type { JSONSchema } from './schema'
@@ -50,9 +50,7 @@ export interface SchemaFormHandle {
   validate: () => boolean
 }
 
-const validator = customizeValidator({
-  ajvOptionsOverrides: { strict: false, allErrors: true },
-})
+// Not ajv: it compiles schemas with `new Function`, which the app's CSP refuses (see validator.ts).
 
 export const SchemaForm = forwardRef<SchemaFormHandle, SchemaFormProps>(function SchemaForm(
   { schema, value, onChange, errors, errorPrefix = '', readOnly, secretsSet, primary, idPrefix = 'cfg', className },
