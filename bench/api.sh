@@ -2,7 +2,8 @@
 # API benchmark: GET /api/v1/pipelines (first page, 20 of 100 saved pipelines, each with a schedule)
 # at CLIENTS concurrent clients for DURATION, load generator (bench/apiload) on the same machine.
 # The server is `aggregator serve` on a fresh SQLite store (or DATABASE_URL), rate limit off, no run workers.
-# Every measurement runs REPEAT times; each line is one run.
+# Every measurement runs REPEAT times; each line is one run, followed by the server's CPU time (user + sys)
+# per measured request, which the other processes on the machine disturb less than requests/s.
 # Environment: BIN (bin/aggregator), PORT (18091), CLIENTS (100), DURATION (20s), PIPELINES (100), REPEAT (2),
 # BENCH_DIR (/tmp/aggregator-bench-api), DATABASE_URL (empty: SQLite), PPROF (a file: also take a 10s CPU
 # profile of the server during the first run; the server must expose it, see docs/benchmarks.md).
@@ -49,6 +50,6 @@ for r in $(seq "$REPEAT"); do
     (sleep 3 && curl -fsS -o "$PPROF" "http://127.0.0.1:6060/debug/pprof/profile?seconds=10") &
     PROF=$!
   fi
-  "$DIR/apiload" -url "$BASE/api/v1/pipelines" -token "$TOKEN" -c "$CLIENTS" -d "$DURATION"
+  "$DIR/apiload" -url "$BASE/api/v1/pipelines" -token "$TOKEN" -c "$CLIENTS" -d "$DURATION" -pid "$SERVER"
   [ -z "${PROF:-}" ] || { wait "$PROF"; PROF=; }
 done

@@ -6,6 +6,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -14,6 +15,8 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -24,18 +27,19 @@ func main() {
 	clients := flag.Int("c", 100, "concurrent clients")
 	dur := flag.Duration("d", 20*time.Second, "measurement time (after a 2s warm-up)")
 	warm := flag.Duration("warmup", 2*time.Second, "warm-up time, not measured")
+	pid := flag.Int("pid", 0, "the server's process id: also print its CPU time (user + sys, from /proc) per measured request")
 	flag.Parse()
 	if *url == "" || *clients < 1 {
 		fmt.Fprintln(os.Stderr, "apiload: -url and -c >= 1 are required")
 		os.Exit(2)
 	}
-	if err := run(*url, *token, *clients, *warm, *dur); err != nil {
+	if err := run(*url, *token, *clients, *warm, *dur, *pid); err != nil {
 		fmt.Fprintln(os.Stderr, "apiload:", err)
 		os.Exit(1)
 	}
 }
 
-func run(url, token string, clients int, warm, dur time.Duration) error {
+func run(url, token string, clients int, warm, dur time.Duration, pid int) error {
 	tr := &http.Transport{MaxIdleConns: clients, MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	get := func(ctx context.Context) error {
@@ -84,6 +88,13 @@ func run(url, token string, clients int, warm, dur time.Duration) error {
 			}
 		})
 	}
+	var cpu0, cpu1 time.Duration
+	if pid > 0 {
+		time.Sleep(time.Until(measureFrom))
+		cpu0 = procCPU(pid)
+		time.Sleep(time.Until(end))
+		cpu1 = procCPU(pid)
+	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return err
@@ -97,5 +108,34 @@ func run(url, token string, clients int, warm, dur time.Duration) error {
 	ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
 	fmt.Printf("clients %d, %s: %d requests, %.0f requests/s, p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms\n",
 		clients, dur, len(all), float64(len(all))/dur.Seconds(), ms(pct(0.50)), ms(pct(0.95)), ms(pct(0.99)), ms(all[len(all)-1]))
+	if pid > 0 && cpu0 >= 0 && cpu1 >= 0 {
+		fmt.Printf("  server CPU %.2f s in %s, %.0f us per request\n", (cpu1 - cpu0).Seconds(), dur,
+			float64(cpu1-cpu0)/1e3/float64(len(all)))
+	}
 	return nil
+}
+
+// procCPU is the user + system CPU time of process pid so far, -1 when
+// /proc cannot tell (not Linux, no such process). /proc/<pid>/stat counts
+// in clock ticks, 100 a second on Linux.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return -1
+	}
+	// The command name (field 2) is in parentheses and may hold spaces.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return -1
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return -1
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return -1
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }

@@ -631,3 +631,46 @@ func TestTransformTypesCarryTheirSchemas(t *testing.T) {
 		}
 	}
 }
+
+// The pipeline list is what the web app's list page shows: name, description, version, schedule,
+// updated_at and the latest run's status and time, without the spec.
+func TestPipelineListShowsTheLatestRun(t *testing.T) {
+	eachBackend(t, func(t *testing.T, opts setupOptions) {
+		e := setup(t, opts)
+		idle := e.fixturePipeline()
+		run := e.fixtureRunWithOutput() // succeeded, of another fixture pipeline
+		r := e.do(http.MethodGet, "/api/v1/pipelines?per_page=100", e.tokens[auth.RoleViewer], nil)
+		var list Page[Pipeline]
+		r.decode(t, &list)
+		if r.status != http.StatusOK || list.Total != 2 || len(list.Items) != 2 {
+			t.Fatalf("list: %d %s", r.status, r.body)
+		}
+		for _, key := range []string{`"spec"`, `"spec_text"`} {
+			if strings.Contains(string(r.body), key) {
+				t.Errorf("the list carries %s: %s", key, r.body)
+			}
+		}
+		byID := map[string]Pipeline{}
+		for _, p := range list.Items {
+			byID[p.ID] = p
+		}
+		for _, id := range []string{idle.ID, run.PipelineID} {
+			stored, err := e.store.GetPipeline(context.Background(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := byID[id]
+			if got.Name != stored.Name || got.Version != stored.Version || !got.UpdatedAt.Equal(stored.UpdatedAt) || got.CreatedBy != stored.CreatedBy {
+				t.Errorf("pipeline %s listed as %+v, stored %+v", id, got, stored)
+			}
+		}
+		if last := byID[idle.ID].LastRun; last != nil {
+			t.Errorf("a pipeline that never ran has a last run: %+v", last)
+		}
+		want := &PipelineLastRun{ID: run.ID, Status: "succeeded", CreatedAt: run.CreatedAt, FinishedAt: run.FinishedAt}
+		if got := byID[run.PipelineID].LastRun; got == nil || got.ID != want.ID || got.Status != want.Status ||
+			!got.CreatedAt.Equal(want.CreatedAt) || got.FinishedAt == nil || !got.FinishedAt.Equal(*want.FinishedAt) {
+			t.Errorf("last run = %+v, want %+v", got, want)
+		}
+	})
+}

@@ -23,22 +23,31 @@ import (
 // Pipeline is a saved pipeline. Spec (the parsed spec as JSON) and SpecText
 // (the document as saved) are shown by the routes that return one pipeline.
 type Pipeline struct {
-	ID          string          `json:"id"`
-	Name        string          `json:"name"`
-	Description string          `json:"description"`
-	Version     int             `json:"version" doc:"Current version; every save adds one"`
-	Schedule    string          `json:"schedule" doc:"Cron expression from the spec, empty when not scheduled"`
-	Timezone    string          `json:"timezone"`
-	Enabled     bool            `json:"enabled" doc:"The schedule is switched on; schedules are not executed yet (see warnings)"`
-	Warnings    []string        `json:"warnings,omitempty" doc:"What the author should know, e.g. that schedules are not executed yet"`
-	CreatedBy   string          `json:"created_by"`
-	UpdatedBy   string          `json:"updated_by"`
-	CreatedAt   time.Time       `json:"created_at"`
-	UpdatedAt   time.Time       `json:"updated_at"`
-	Spec        json.RawMessage `json:"spec,omitempty" doc:"The parsed spec as a JSON object"`
-	SpecText    string          `json:"spec_text,omitempty"`
-	Draft       bool            `json:"draft,omitempty" doc:"The current version was saved with problems (?draft=true) and cannot run (single-pipeline responses)"`
-	Problems    []DraftProblem  `json:"problems,omitempty" doc:"A draft's problems, each with its path, node id and field within the node"`
+	ID          string           `json:"id"`
+	Name        string           `json:"name"`
+	Description string           `json:"description"`
+	Version     int              `json:"version" doc:"Current version; every save adds one"`
+	Schedule    string           `json:"schedule" doc:"Cron expression from the spec, empty when not scheduled"`
+	Timezone    string           `json:"timezone"`
+	Enabled     bool             `json:"enabled" doc:"The schedule is switched on; schedules are not executed yet (see warnings)"`
+	Warnings    []string         `json:"warnings,omitempty" doc:"What the author should know, e.g. that schedules are not executed yet"`
+	CreatedBy   string           `json:"created_by"`
+	UpdatedBy   string           `json:"updated_by"`
+	CreatedAt   time.Time        `json:"created_at"`
+	UpdatedAt   time.Time        `json:"updated_at"`
+	LastRun     *PipelineLastRun `json:"last_run,omitempty" doc:"The latest run (the newest by created_at), in the list only; absent when the pipeline never ran"`
+	Spec        json.RawMessage  `json:"spec,omitempty" doc:"The parsed spec as a JSON object"`
+	SpecText    string           `json:"spec_text,omitempty"`
+	Draft       bool             `json:"draft,omitempty" doc:"The current version was saved with problems (?draft=true) and cannot run"`
+	Problems    []DraftProblem   `json:"problems,omitempty" doc:"A draft's problems, each with its path, node id and field within the node"`
+}
+
+// PipelineLastRun is what the pipeline list shows of a pipeline's latest run.
+type PipelineLastRun struct {
+	ID         string     `json:"id"`
+	Status     string     `json:"status"`
+	CreatedAt  time.Time  `json:"created_at"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
 }
 
 // DraftProblem is one problem of a draft: where (path, node, field, line, column) and what.
@@ -81,7 +90,11 @@ func (s *Server) listPipelines(ctx context.Context, in *listPipelinesInput) (*st
 	}
 	items := make([]Pipeline, len(list))
 	for i, p := range list {
-		items[i] = toPipelineSummary(p)
+		items[i] = toPipelineSummary(p.Pipeline)
+		items[i].Draft = p.Draft
+		if r := p.LastRun; r != nil {
+			items[i].LastRun = &PipelineLastRun{ID: r.ID, Status: string(r.Status), CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt}
+		}
 	}
 	return &struct{ Body Page[Pipeline] }{Body: newPage(items, total, in.PageQuery)}, nil
 }

@@ -107,7 +107,7 @@ type Store interface {
 	GetRefreshTokenByHash(ctx context.Context, hash string) (store.RefreshToken, error)
 	RotateRefreshToken(ctx context.Context, oldID string, next store.RefreshToken) (store.RefreshToken, error)
 	RevokeRefreshFamily(ctx context.Context, familyID string) (int, error)
-	RefreshFamilyLive(ctx context.Context, familyID string) (bool, error)
+	GetSessionUser(ctx context.Context, userID, familyID string) (store.User, bool, error)
 	RevokeUserRefreshTokens(ctx context.Context, userID string) (int, error)
 
 	CreateAPIToken(ctx context.Context, t store.APIToken) (store.APIToken, error)
@@ -446,8 +446,9 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 	if err != nil {
 		return Principal{}, err
 	}
-	u, err := s.activeUser(ctx, c.Subject)
-	if err != nil {
+	// The user and their session in one query: this runs on every request.
+	u, live, err := s.store.GetSessionUser(ctx, c.Subject, c.SessionID)
+	if u, err = usableUser(u, err); err != nil {
 		return Principal{}, err
 	}
 	// Tokens issued before a password change are void.
@@ -456,10 +457,6 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 	}
 	// So are tokens of a session that was revoked (logout, refresh-token
 	// reuse, password change, deactivation).
-	live, err := s.store.RefreshFamilyLive(ctx, c.SessionID)
-	if err != nil {
-		return Principal{}, fmt.Errorf("authenticate: %w", err)
-	}
 	if !live {
 		return Principal{}, ErrInvalidToken
 	}
@@ -475,7 +472,12 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 }
 
 func (s *Service) activeUser(ctx context.Context, id string) (store.User, error) {
-	u, err := s.store.GetUser(ctx, id)
+	return usableUser(s.store.GetUser(ctx, id))
+}
+
+// usableUser turns the lookup of a token's user into the error a request
+// gets: an unknown user voids the token, a deactivated one is refused.
+func usableUser(u store.User, err error) (store.User, error) {
 	if errors.Is(err, store.ErrNotFound) {
 		return store.User{}, ErrInvalidToken
 	}

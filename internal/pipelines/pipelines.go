@@ -19,7 +19,7 @@ type Store interface {
 	CreatePipeline(ctx context.Context, p store.Pipeline) (store.Pipeline, error)
 	UpdatePipeline(ctx context.Context, id string, u store.PipelineUpdate) (store.Pipeline, error)
 	GetPipeline(ctx context.Context, id string) (store.Pipeline, error)
-	ListPipelines(ctx context.Context, f store.PipelineFilter) ([]store.Pipeline, int, error)
+	ListPipelineSummaries(ctx context.Context, f store.PipelineFilter) ([]store.PipelineSummary, int, error)
 	ListPipelineVersions(ctx context.Context, pipelineID string, page store.Page) ([]store.PipelineVersion, int, error)
 	GetPipelineVersion(ctx context.Context, pipelineID string, version int) (store.PipelineVersion, error)
 	DeletePipeline(ctx context.Context, id, actor string) error
@@ -242,9 +242,10 @@ func ScheduleWarnings(p store.Pipeline) []string {
 	return nil
 }
 
-// List lists live pipelines by name.
-func (s *Service) List(ctx context.Context, f store.PipelineFilter) ([]store.Pipeline, int, error) {
-	return s.o.Store.ListPipelines(ctx, f)
+// List lists live pipelines by name, without their spec text, each with its
+// latest run.
+func (s *Service) List(ctx context.Context, f store.PipelineFilter) ([]store.PipelineSummary, int, error) {
+	return s.o.Store.ListPipelineSummaries(ctx, f)
 }
 
 // Versions lists a live pipeline's versions, newest first.

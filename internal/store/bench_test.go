@@ -88,3 +88,32 @@ func BenchmarkSaveCheckpoint(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkListPipelineSummaries measures the first page (20) of 100 saved
+// pipelines, each with 3 runs, as GET /api/v1/pipelines lists them, from
+// GOMAXPROCS goroutines at once.
+func BenchmarkListPipelineSummaries(b *testing.B) {
+	s := benchStore(b)
+	ctx := context.Background()
+	spec := fmt.Sprintf("version: 1\n# %0900d\n", 0)
+	for i := range 100 {
+		p, err := s.CreatePipeline(ctx, store.Pipeline{Name: fmt.Sprintf("bench-%03d", i), Spec: spec, Schedule: "0 * * * *"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for range 3 {
+			if _, err := s.CreateRun(ctx, store.Run{PipelineID: p.ID, PipelineVersion: 1}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			list, total, err := s.ListPipelineSummaries(ctx, store.PipelineFilter{Page: store.Page{Limit: 20}})
+			if err != nil || total != 100 || len(list) != 20 || list[0].LastRun == nil {
+				b.Fatalf("list: %d of %d, %v", len(list), total, err)
+			}
+		}
+	})
+}

@@ -41,6 +41,8 @@ func RunContract(t *testing.T, open Factory) {
 		{"APITokens", testAPITokens},
 		{"Connectors", testConnectors},
 		{"Pipelines", testPipelines},
+		{"PipelineSummaries", testPipelineSummaries},
+		{"SessionUser", testSessionUser},
 		{"Runs", testRuns},
 		{"RunClaimRace", testRunClaimRace},
 		{"Transactions", testTransactions},
@@ -392,6 +394,102 @@ func must2[T any](items []T, total int, err error) func(t *testing.T) ([]T, int)
 func newPipeline(t *testing.T, s *store.Store, name string) store.Pipeline {
 	t.Helper()
 	return must(s.CreatePipeline(ctx, store.Pipeline{Name: name, Spec: "version: 1\nname: " + name + "\n", Enabled: true, CreatedBy: "u1"}))(t)
+}
+
+// testPipelineSummaries: the list of GET /api/v1/pipelines is ListPipelines' page without the spec
+// text, each row with its latest run.
+func testPipelineSummaries(t *testing.T, s *store.Store, c *clock) {
+	b := newPipeline(t, s, "b-two")
+	a := newPipeline(t, s, "A-one")
+	cc := must(s.CreatePipeline(ctx, store.Pipeline{Name: "c-three", Description: "hourly import", Spec: "version: 1\n",
+		Schedule: "0 * * * *", Timezone: "UTC", Enabled: true, CreatedBy: "u2"}))(t)
+	draft := must(s.CreatePipeline(ctx, store.Pipeline{Name: "d-draft", Spec: "version: 1\nname: d-draft\nsources: [\n",
+		Problems: json.RawMessage(`[{"path":"sources","message":"unclosed"}]`)}))(t)
+	gone := newPipeline(t, s, "a-gone")
+	must(s.CreateRun(ctx, store.Run{PipelineID: gone.ID, PipelineVersion: 1}))(t)
+	if err := s.DeletePipeline(ctx, gone.ID, "u1"); err != nil {
+		t.Fatal(err)
+	}
+	// A-one: an older run, then a newer one that succeeded; c-three: one queued run.
+	must(s.CreateRun(ctx, store.Run{PipelineID: a.ID, PipelineVersion: 1}))(t)
+	c.Advance(time.Second)
+	newer := must(s.CreateRun(ctx, store.Run{PipelineID: a.ID, PipelineVersion: 1}))(t)
+	must(s.ClaimRun(ctx, newer.ID, "w1"))(t)
+	c.Advance(time.Second)
+	done := must(s.FinishRun(ctx, newer.ID, []store.RunStatus{store.RunRunning}, store.RunFinish{Status: store.RunSucceeded, WorkerID: "w1", Attempt: 1}))(t)
+	c.Advance(time.Second)
+	queued := must(s.CreateRun(ctx, store.Run{PipelineID: cc.ID, PipelineVersion: 1}))(t)
+
+	summary := func(p store.Pipeline, last *store.RunSummary) store.PipelineSummary {
+		p = must(s.GetPipeline(ctx, p.ID))(t)
+		p.Spec = ""
+		return store.PipelineSummary{Pipeline: p, LastRun: last}
+	}
+	all := []store.PipelineSummary{
+		summary(a, &store.RunSummary{ID: done.ID, Status: store.RunSucceeded, CreatedAt: done.CreatedAt, FinishedAt: done.FinishedAt}),
+		summary(b, nil),
+		summary(cc, &store.RunSummary{ID: queued.ID, Status: store.RunQueued, CreatedAt: queued.CreatedAt}),
+		summary(draft, nil),
+	}
+	all[3].Draft = true
+	tests := []struct {
+		name   string
+		filter store.PipelineFilter
+		want   []store.PipelineSummary
+		total  int
+	}{
+		{"all, by name case-insensitively", store.PipelineFilter{}, all, 4},
+		{"first page", store.PipelineFilter{Page: store.Page{Limit: 2}}, all[:2], 4},
+		{"last page", store.PipelineFilter{Page: store.Page{Limit: 2, Offset: 2}}, all[2:], 4},
+		{"past the end", store.PipelineFilter{Page: store.Page{Limit: 2, Offset: 5}}, []store.PipelineSummary{}, 4},
+		{"search in description", store.PipelineFilter{Search: "HOURLY"}, all[2:3], 1},
+		{"scheduled", store.PipelineFilter{Scheduled: true}, all[2:3], 1},
+		{"no match", store.PipelineFilter{Search: "zzz"}, []store.PipelineSummary{}, 0},
+	}
+	for _, tt := range tests {
+		got, total := must2(s.ListPipelineSummaries(ctx, tt.filter))(t)
+		if total != tt.total {
+			t.Errorf("%s: total = %d, want %d", tt.name, total, tt.total)
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("%s: summaries (-want +got):\n%s", tt.name, diff)
+		}
+		// The same pipelines, in the same order, as ListPipelines.
+		full, fullTotal := must2(s.ListPipelines(ctx, tt.filter))(t)
+		if fullTotal != total || len(full) != len(got) {
+			t.Errorf("%s: ListPipelines has %d of %d, summaries %d of %d", tt.name, len(full), fullTotal, len(got), total)
+			continue
+		}
+		for i := range full {
+			if full[i].ID != got[i].ID {
+				t.Errorf("%s: row %d is %s, ListPipelines has %s", tt.name, i, got[i].Name, full[i].Name)
+			}
+		}
+	}
+}
+
+// testSessionUser: what authenticating an access token reads, in one query.
+func testSessionUser(t *testing.T, s *store.Store, c *clock) {
+	u := newUser(t, s, "sess", "viewer")
+	exp := c.Now().Add(time.Hour)
+	must(s.CreateRefreshToken(ctx, store.RefreshToken{UserID: u.ID, FamilyID: "live", TokenHash: "h1", ExpiresAt: exp}))(t)
+	must(s.CreateRefreshToken(ctx, store.RefreshToken{UserID: u.ID, FamilyID: "revoked", TokenHash: "h2", ExpiresAt: exp}))(t)
+	must(s.RevokeRefreshFamily(ctx, "revoked"))(t)
+	want := must(s.GetUser(ctx, u.ID))(t)
+	for family, live := range map[string]bool{"live": true, "revoked": false, "unknown": false} {
+		got, gotLive, err := s.GetSessionUser(ctx, u.ID, family)
+		if err != nil {
+			t.Fatalf("%s: %v", family, err)
+		}
+		if gotLive != live {
+			t.Errorf("family %s: live = %v, want %v", family, gotLive, live)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("family %s: user (-want +got):\n%s", family, diff)
+		}
+	}
+	_, _, err := s.GetSessionUser(ctx, "ghost", "live")
+	wantErr(t, err, store.ErrNotFound)
 }
 
 func testPipelines(t *testing.T, s *store.Store, c *clock) {

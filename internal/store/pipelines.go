@@ -185,18 +185,89 @@ type PipelineFilter struct {
 	Page      Page
 }
 
-// ListPipelines lists live pipelines by name.
-func (s *Store) ListPipelines(ctx context.Context, f PipelineFilter) ([]Pipeline, int, error) {
+// where is the filter's condition on the pipelines table; col qualifies its
+// columns ("p." when the query joins other tables).
+func (f PipelineFilter) where(col string) where {
 	var w where
-	w.add(`deleted_at IS NULL`)
+	w.add(col + `deleted_at IS NULL`)
 	if f.Search != "" {
 		p := likePattern(f.Search)
-		w.add(`(LOWER(name) LIKE ? ESCAPE '\' OR LOWER(description) LIKE ? ESCAPE '\')`, p, p)
+		w.add(`(LOWER(`+col+`name) LIKE ? ESCAPE '\' OR LOWER(`+col+`description) LIKE ? ESCAPE '\')`, p, p)
 	}
 	if f.Scheduled {
-		w.add(`enabled = ? AND schedule <> ''`, true)
+		w.add(col+`enabled = ? AND `+col+`schedule <> ''`, true)
 	}
-	return listQuery(ctx, s, "list pipelines", "pipelines", pipelineCols, w, "LOWER(name), id", f.Page, scanPipeline)
+	return w
+}
+
+// ListPipelines lists live pipelines by name, each with its spec text.
+func (s *Store) ListPipelines(ctx context.Context, f PipelineFilter) ([]Pipeline, int, error) {
+	return listQuery(ctx, s, "list pipelines", "pipelines", pipelineCols, f.where(""), "LOWER(name), id", f.Page, scanPipeline)
+}
+
+// PipelineSummary is a live pipeline as a list shows it: every field of
+// Pipeline but the spec text (Spec is empty), whether its current version is
+// a draft, and its latest run, if any.
+type PipelineSummary struct {
+	Pipeline
+	Draft   bool // the current version has problems (PipelineVersion.Problems)
+	LastRun *RunSummary
+}
+
+// RunSummary is what a list of pipelines shows of a run.
+type RunSummary struct {
+	ID         string
+	Status     RunStatus
+	CreatedAt  time.Time
+	FinishedAt *time.Time
+}
+
+// ListPipelineSummaries lists live pipelines by name like ListPipelines,
+// without their spec text and with their latest run (the newest by
+// created_at), and the number of pipelines the filter selects. Two queries,
+// prepared once on SQLite (see stmtCache): the count, and the page joined to
+// each row's latest run.
+func (s *Store) ListPipelineSummaries(ctx context.Context, f PipelineFilter) ([]PipelineSummary, int, error) {
+	const op = "list pipelines"
+	limit, offset := f.Page.norm()
+	var total int
+	c := f.where("")
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pipelines`+c.sql(), c.args...).Scan(&total); err != nil {
+		return nil, 0, s.mapErr(err, op)
+	}
+	// The live pipelines' LOWER(name) is unique (ux_pipelines_name), so it
+	// orders them alone, as ListPipelines' "LOWER(name), id" does; without the
+	// id the database walks that index in order and stops after the page,
+	// looking up the latest run of the page's rows only.
+	w := f.where("p.")
+	q := fmt.Sprintf(`SELECT p.id, p.name, p.description, p.version, p.schedule, p.timezone, p.enabled, p.created_by,
+		p.updated_by, p.created_at, p.updated_at, v.problems, r.id, r.status, r.created_at, r.finished_at
+	FROM pipelines p
+	LEFT JOIN pipeline_versions v ON v.pipeline_id = p.id AND v.version = p.version
+	LEFT JOIN pipeline_runs r ON r.id = (SELECT l.id FROM pipeline_runs l WHERE l.pipeline_id = p.id
+		ORDER BY l.created_at DESC LIMIT 1)%s
+	ORDER BY LOWER(p.name) LIMIT $%d OFFSET $%d`, w.sql(), w.next(), w.next()+1)
+	args := append(append([]any(nil), w.args...), limit, offset)
+	items, err := queryAll(ctx, s, op, q, args, func(row scanner) (PipelineSummary, error) {
+		var (
+			p                   PipelineSummary
+			runID, runStatus    sql.NullString
+			runCreated, runDone *time.Time
+			problems            json.RawMessage
+		)
+		err := row.Scan(&p.ID, &p.Name, &p.Description, &p.Version, &p.Schedule, &p.Timezone, &p.Enabled,
+			&p.CreatedBy, &p.UpdatedBy, timeCol{&p.CreatedAt}, timeCol{&p.UpdatedAt}, jsonCol{&problems},
+			&runID, &runStatus, nullTimeCol{&runCreated}, nullTimeCol{&runDone})
+		p.Draft = len(problems) > 0 && string(problems) != "null"
+		if err == nil && runID.Valid && runCreated != nil {
+			p.LastRun = &RunSummary{ID: runID.String, Status: RunStatus(runStatus.String), CreatedAt: *runCreated, FinishedAt: runDone}
+		}
+		return p, err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return items, total, nil
 }
 
 // DeletePipeline soft-deletes a live pipeline; its versions and runs stay.

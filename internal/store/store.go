@@ -104,6 +104,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	db.SetConnMaxIdleTime(5 * time.Minute)
 
 	s := &Store{db: db, pool: db, dialect: opts.Dialect, now: opts.Now, log: opts.Logger}
+	if opts.Dialect == SQLite {
+		s.db = newStmtCache(db)
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -133,17 +133,21 @@ func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string) (int, 
 	return rowsAffected(s, res, err, "revoke refresh family")
 }
 
-// RefreshFamilyLive reports whether a refresh-token family (a login session)
-// still has a token that was not revoked: access tokens of a session are
-// valid only while it is.
-func (s *Store) RefreshFamilyLive(ctx context.Context, familyID string) (bool, error) {
-	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM refresh_tokens
-		WHERE family_id = $1 AND revoked_at IS NULL`, familyID).Scan(&n)
+// GetSessionUser returns a user and whether a refresh-token family (a login
+// session) still has a token that was not revoked, in one query: what
+// checking an access token needs on every request (access tokens of a
+// session are valid only while it is live). ErrNotFound when there is no
+// such user.
+func (s *Store) GetSessionUser(ctx context.Context, userID, familyID string) (User, bool, error) {
+	var live bool
+	u, err := getOne(ctx, s, "get session user", "user", userID, func(row scanner) (User, error) {
+		return scanUserWith(row, &live)
+	}, `SELECT `+userCols+`, EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = $2 AND revoked_at IS NULL)
+		FROM users WHERE id = $1`, userID, familyID)
 	if err != nil {
-		return false, s.mapErr(err, "refresh family live")
+		return User{}, false, err
 	}
-	return n > 0, nil
+	return u, live, nil
 }
 
 // RevokeUserRefreshTokens revokes every live refresh token of a user (on

@@ -28,11 +28,14 @@ type User struct {
 const userCols = `id, username, email, full_name, password_hash, role, active, must_change_password,
 	created_at, updated_at, password_changed_at, last_login_at`
 
-func scanUser(row scanner) (User, error) {
+func scanUser(row scanner) (User, error) { return scanUserWith(row) }
+
+// scanUserWith scans userCols followed by the extra columns into extra.
+func scanUserWith(row scanner, extra ...any) (User, error) {
 	var u User
-	err := row.Scan(&u.ID, &u.Username, &u.Email, &u.FullName, &u.PasswordHash, &u.Role, &u.Active,
+	err := row.Scan(append([]any{&u.ID, &u.Username, &u.Email, &u.FullName, &u.PasswordHash, &u.Role, &u.Active,
 		&u.MustChangePassword, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, timeCol{&u.PasswordChangedAt},
-		nullTimeCol{&u.LastLoginAt})
+		nullTimeCol{&u.LastLoginAt}}, extra...)...)
 	return u, err
 }
 
