@@ -68,3 +68,130 @@ test('pipelines list: search, last run, duplicate, delete with confirmation', as
     assert.deepEqual(page.consoleErrors, [])
   }
 })
+
+async function dropFile(page, target, name, content, type) {
+  const dt = await page.evaluateHandle(
+    ([n, c, t]) => {
+      const d = new DataTransfer()
+      d.items.add(new File([c], n, { type: t }))
+      return d
+    },
+    [name, content, type],
+  )
+  await target.dispatchEvent('dragover', { dataTransfer: dt })
+  await target.dispatchEvent('drop', { dataTransfer: dt })
+}
+
+/** Drags from one node's output handle to another node's input handle. */
+async function connectNodes(page, from, to) {
+  // Lay out first so that no node hides under another or under the mini map.
+  const close = page.getByRole('button', { name: 'Close panel' })
+  if (await close.isVisible()) await close.click()
+  await page.getByRole('button', { name: 'Auto-layout' }).click()
+  await page.locator('[data-testid="canvas"][data-layout="done"]').waitFor()
+  const src = page.locator(`.react-flow__node[data-id="${from}"] .react-flow__handle.source`)
+  const dst = page.locator(`.react-flow__node[data-id="${to}"] .react-flow__handle.target`)
+  const a = await src.boundingBox()
+  const b = await dst.boundingBox()
+  await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2)
+  await page.mouse.down()
+  await page.mouse.move((a.x + b.x) / 2, (a.y + b.y) / 2, { steps: 5 })
+  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 5 })
+  await page.mouse.up()
+}
+
+test('builder: drop a file, drag nodes from the palette, connect, fill forms, YAML both ways, cycle refused, preview, save, run', async () => {
+  const page = await browser.newPage()
+  await signIn(page, server.base, 'admin', undefined, '/pipelines')
+  await page.getByRole('button', { name: 'New pipeline' }).click()
+  const dialog = page.getByRole('dialog', { name: 'New pipeline' })
+  await dialog.getByLabel('Pipeline name').fill('drag-built')
+  await dialog.getByRole('button', { name: 'Create pipeline' }).click()
+  await page.waitForURL(/\/pipelines\/new$/)
+  const canvas = page.getByTestId('canvas')
+  await page.getByRole('button', { name: 'Transform: filter' }).waitFor()
+
+  // An empty file is refused with a clear message; a CSV becomes a source node reading its upload.
+  await dropFile(page, canvas, 'empty.csv', '', 'text/csv')
+  await page.getByRole('alert').filter({ hasText: 'empty.csv is empty (0 bytes)' }).waitFor()
+  await dropFile(page, canvas, 'orders.csv', 'id,amount\n1,5\n2,15\n3,25\n', 'text/csv')
+  await page.getByRole('group', { name: 'Source orders (csv)' }).waitFor()
+
+  // Drag two filters and a CSV destination from the palette.
+  const box = await canvas.boundingBox()
+  await page.getByRole('button', { name: 'Transform: filter' }).dragTo(canvas, { targetPosition: { x: box.width * 0.45, y: box.height * 0.3 } })
+  await page.getByRole('group', { name: 'Transform filter (filter)' }).waitFor()
+  await page.getByRole('button', { name: 'Transform: filter' }).dragTo(canvas, { targetPosition: { x: box.width * 0.45, y: box.height * 0.7 } })
+  await page.getByRole('group', { name: 'Transform filter_2 (filter)' }).waitFor()
+  await page.getByRole('button', { name: 'Destination: csv' }).dragTo(canvas, { targetPosition: { x: box.width * 0.8, y: box.height * 0.5 } })
+  await page.getByRole('group', { name: 'Destination csv (csv)' }).waitFor()
+
+  await connectNodes(page, 'orders', 'filter')
+  await page.locator('.react-flow__edge[data-id="orders->filter"]').waitFor()
+  await connectNodes(page, 'filter', 'filter_2')
+  await page.locator('.react-flow__edge[data-id="filter->filter_2"]').waitFor()
+  await connectNodes(page, 'filter_2', 'csv')
+  await page.locator('.react-flow__edge[data-id="filter_2->csv"]').waitFor()
+  // A cycle is refused with the reason.
+  await connectNodes(page, 'filter_2', 'filter')
+  await page.getByRole('alert').filter({ hasText: 'would make a cycle' }).first().waitFor()
+  assert.equal(await page.locator('.react-flow__edge[data-id="filter_2->filter"]').count(), 0)
+
+  // Fill the forms; validation marks the destination until its path is set.
+  await page.getByRole('group', { name: 'Transform filter (filter)' }).click()
+  const panel = page.getByRole('complementary', { name: 'Node filter' })
+  await panel.getByRole('textbox', { name: 'expression' }).fill('amount > 1')
+  await page.getByRole('group', { name: 'Transform filter_2 (filter)' }).click()
+  await page.getByRole('complementary', { name: 'Node filter_2' }).getByRole('textbox', { name: 'expression' }).fill('amount < 20')
+  await page.getByRole('group', { name: 'Destination csv (csv)' }).click()
+  const problems = page.getByRole('region', { name: 'Problems' })
+  await problems.getByText(/csv:/).first().waitFor()
+  await page.getByRole('complementary', { name: 'Node csv' }).getByRole('textbox', { name: 'path' }).fill('out/drag-built.csv')
+  await problems.getByText('The pipeline is valid').waitFor()
+  await screenshot(page, 'builder-canvas', 'light')
+
+  // The YAML tab shows the same spec; an edit there shows on the canvas.
+  await page.getByRole('tab', { name: 'YAML' }).click()
+  const editor = page.getByRole('textbox', { name: 'Pipeline YAML' })
+  await editor.waitFor()
+  const yaml = await editor.innerText()
+  assert.match(yaml, /expression: amount > 1/)
+  assert.match(yaml, /inputs: \[filter_2\]/)
+  assert.match(yaml, /upload: /)
+  await screenshot(page, 'builder-yaml', 'light')
+  await editor.click()
+  await page.keyboard.press('Control+End')
+  await page.keyboard.insertText('\n  - id: extra\n    type: csv\n    inputs: [filter]\n    config: {path: out/extra.csv}\n')
+  await page.getByRole('tab', { name: 'Canvas' }).click()
+  await page.getByRole('group', { name: 'Destination extra (csv)' }).waitFor()
+  await page.locator('.react-flow__edge[data-id="filter->extra"]').waitFor()
+
+  // Preview at the source.
+  await page.getByRole('group', { name: 'Source orders (csv)' }).click()
+  await page.getByRole('complementary', { name: 'Node orders' }).getByRole('button', { name: 'Preview' }).click()
+  const rows = page.getByRole('table', { name: 'Sample rows at orders' })
+  await rows.waitFor()
+  assert.equal(await rows.locator('tbody tr').count(), 3)
+
+  // Save (a new pipeline, then its page), and run.
+  await page.getByRole('button', { name: 'Save' }).click()
+  await page.waitForURL(/\/pipelines\/[0-9a-f-]{36}$/)
+  const pid = page.url().split('/').pop()
+  const saved = await server.api('GET', `/api/v1/pipelines/${pid}`)
+  assert.equal(saved.name, 'drag-built')
+  assert.match(saved.spec_text, /id: extra/)
+  await page.getByRole('button', { name: 'Run' }).click()
+  await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/)
+  assert.deepEqual(page.consoleErrors, [])
+
+  const dark = await browser.newPage({ colorScheme: 'dark' })
+  await signIn(dark, server.base, 'admin', undefined, `/pipelines/${pid}`)
+  await dark.getByRole('group', { name: 'Destination extra (csv)' }).waitFor()
+  await dark.getByRole('group', { name: 'Transform filter (filter)' }).click()
+  await dark.getByRole('complementary', { name: 'Node filter' }).waitFor()
+  await screenshot(dark, 'builder-canvas', 'dark')
+  await dark.getByRole('tab', { name: 'YAML' }).click()
+  await dark.getByRole('textbox', { name: 'Pipeline YAML' }).waitFor()
+  await screenshot(dark, 'builder-yaml', 'dark')
+  assert.deepEqual(dark.consoleErrors, [])
+})

@@ -50,7 +50,7 @@ function Graph({ spec, badges, problems, onNodeClick, selected, height = 360, cl
   }, [base])
 
   useEffect(() => {
-    if (positions) requestAnimationFrame(() => void fitView({ padding: 0.15 }))
+    if (positions) requestAnimationFrame(() => void fitView({ padding: 0.15, maxZoom: 1 }))
   }, [positions, fitView])
 
   const nodes = useMemo(
@@ -83,6 +83,7 @@ function Graph({ spec, badges, problems, onNodeClick, selected, height = 360, cl
         onNodeClick={onNodeClick ? (_, n) => onNodeClick(n.id) : undefined}
         colorMode={dark ? 'dark' : 'light'}
         fitView
+        fitViewOptions={{ padding: 0.15, maxZoom: 1 }}
         proOptions={{ hideAttribution: true }}
         minZoom={0.2}
       >

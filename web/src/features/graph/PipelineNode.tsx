@@ -35,7 +35,7 @@ export const PipelineNode = memo(function PipelineNode({ id, data, selected, isC
       aria-label={`${style.label} ${id} (${data.type})`}
       data-node-id={id}
       className={cn(
-        'relative flex h-[72px] w-[220px] overflow-hidden rounded-lg border bg-white shadow-sm transition-shadow dark:bg-slate-900',
+        'relative flex h-[72px] w-[220px] rounded-lg border bg-white shadow-sm transition-shadow dark:bg-slate-900',
         selected
           ? 'border-brand-500 ring-2 ring-brand-500/30'
           : problems.length
@@ -43,7 +43,7 @@ export const PipelineNode = memo(function PipelineNode({ id, data, selected, isC
             : 'border-slate-200 hover:shadow-md dark:border-slate-700',
       )}
     >
-      <div className={cn('w-1 shrink-0', style.accent)} aria-hidden />
+      <div className={cn('w-1 shrink-0 rounded-l-[7px]', style.accent)} aria-hidden />
       <div className="flex min-w-0 flex-1 items-center gap-2.5 px-3">
         <div className={cn('flex size-8 shrink-0 items-center justify-center rounded-md', style.chip)}>
           <Icon className="size-4" aria-hidden />

@@ -1,8 +1,13 @@
 // Auto-layout with elkjs (layered, left to right). Returns a position per node id; the caller merges it.
-import ELK from 'elkjs/lib/elk.bundled.js'
+// elkjs is large (about 1.4 MB): it is loaded on the first layout, as its own chunk.
+import type { ELK as Elk } from 'elkjs/lib/elk-api'
 import { NODE_HEIGHT, NODE_WIDTH } from './flow'
 
-const elk = new ELK()
+let elk: Promise<Elk> | null = null
+function getElk(): Promise<Elk> {
+  elk ??= import('elkjs/lib/elk.bundled.js').then((m) => new m.default())
+  return elk
+}
 
 export interface LayoutInput {
   nodes: Array<{ id: string; width?: number; height?: number }>
@@ -11,7 +16,7 @@ export interface LayoutInput {
 
 export async function layout({ nodes, edges }: LayoutInput): Promise<Record<string, { x: number; y: number }>> {
   const ids = new Set(nodes.map((n) => n.id))
-  const graph = await elk.layout({
+  const graph = await (await getElk()).layout({
     id: 'root',
     layoutOptions: {
       'elk.algorithm': 'layered',
