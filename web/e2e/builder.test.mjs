@@ -137,15 +137,17 @@ test('builder: drop a file, drag nodes from the palette, connect, fill forms, YA
   await page.getByRole('alert').filter({ hasText: 'would make a cycle' }).first().waitFor()
   assert.equal(await page.locator('.react-flow__edge[data-id="filter_2->filter"]').count(), 0)
 
-  // Fill the forms; validation marks the destination until its path is set.
+  // Validation as you type: the filters lack their expression, shown on the node and in the problems list.
+  const problems = page.getByRole('region', { name: 'Problems' })
+  await problems.getByRole('button', { name: /filter:.*required/ }).first().waitFor()
+  await page.getByRole('group', { name: 'Transform filter (filter)' }).getByRole('img', { name: /problem/ }).waitFor()
+  // Fill the forms.
   await page.getByRole('group', { name: 'Transform filter (filter)' }).click()
   const panel = page.getByRole('complementary', { name: 'Node filter' })
   await panel.getByRole('textbox', { name: 'expression' }).fill('amount > 1')
   await page.getByRole('group', { name: 'Transform filter_2 (filter)' }).click()
   await page.getByRole('complementary', { name: 'Node filter_2' }).getByRole('textbox', { name: 'expression' }).fill('amount < 20')
   await page.getByRole('group', { name: 'Destination csv (csv)' }).click()
-  const problems = page.getByRole('region', { name: 'Problems' })
-  await problems.getByText(/csv:/).first().waitFor()
   await page.getByRole('complementary', { name: 'Node csv' }).getByRole('textbox', { name: 'path' }).fill('out/drag-built.csv')
   await problems.getByText('The pipeline is valid').waitFor()
   await screenshot(page, 'builder-canvas', 'light')
@@ -164,7 +166,7 @@ test('builder: drop a file, drag nodes from the palette, connect, fill forms, YA
   await page.keyboard.insertText('\n  - id: extra\n    type: csv\n    inputs: [filter]\n    config: {path: out/extra.csv}\n')
   await page.getByRole('tab', { name: 'Canvas' }).click()
   await page.getByRole('group', { name: 'Destination extra (csv)' }).waitFor()
-  await page.locator('.react-flow__edge[data-id="filter->extra"]').waitFor()
+  await page.locator('.react-flow__edge[data-id="filter->extra"]').waitFor({ state: 'attached' })
 
   // Preview at the source.
   await page.getByRole('group', { name: 'Source orders (csv)' }).click()
@@ -174,13 +176,13 @@ test('builder: drop a file, drag nodes from the palette, connect, fill forms, YA
   assert.equal(await rows.locator('tbody tr').count(), 3)
 
   // Save (a new pipeline, then its page), and run.
-  await page.getByRole('button', { name: 'Save' }).click()
+  await page.getByRole('button', { name: 'Save', exact: true }).click()
   await page.waitForURL(/\/pipelines\/[0-9a-f-]{36}$/)
   const pid = page.url().split('/').pop()
   const saved = await server.api('GET', `/api/v1/pipelines/${pid}`)
   assert.equal(saved.name, 'drag-built')
   assert.match(saved.spec_text, /id: extra/)
-  await page.getByRole('button', { name: 'Run' }).click()
+  await page.getByRole('button', { name: 'Run', exact: true }).click()
   await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/)
   assert.deepEqual(page.consoleErrors, [])
 

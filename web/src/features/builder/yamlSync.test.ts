@@ -47,6 +47,14 @@ describe('YAML <-> spec', () => {
     expect(parseSpec(out).spec).toEqual(next)
   })
 
+  it('turns an empty inline list into a block list when the first node is added', () => {
+    const blank = 'version: 1\nname: x\nsources: []\ndestinations: []\n'
+    const next = addNode(parseSpec(blank).spec!, 'source', 'csv', { config: { path: 'a.csv' } }).spec
+    const out = applySpec(blank, next)
+    expect(out).toContain('sources:\n  - id: csv\n    type: csv\n    config:\n      path: a.csv\n')
+    expect(out).toContain('destinations: []')
+  })
+
   it('follows a rename, a config edit and a removal', () => {
     const spec = parseSpec(text).spec!
     let next = renameNode(spec, 'paid', 'only_paid').spec

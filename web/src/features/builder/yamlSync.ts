@@ -63,6 +63,8 @@ function sync(doc: Document, node: unknown, value: unknown): YNode {
   }
   if (Array.isArray(value)) {
     if (!isSeq(node)) return create(doc, value)
+    // "sources: []" written inline becomes a block list once it holds nodes.
+    if (node.flow && value.some(isPlainObject)) node.flow = false
     const old = [...node.items]
     const newIds = new Set(value.map((v) => (isPlainObject(v) ? v.id : undefined)))
     node.items = value.map((v, i) => {
