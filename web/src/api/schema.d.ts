@@ -1488,11 +1488,13 @@ export interface components {
             created_at: string;
             created_by: string;
             description: string;
-            /** @description The current version was saved with problems (?draft=true) and cannot run (single-pipeline responses) */
+            /** @description The current version was saved with problems (?draft=true) and cannot run */
             draft?: boolean;
             /** @description The schedule is switched on; schedules are not executed yet (see warnings) */
             enabled: boolean;
             id: string;
+            /** @description The latest run (the newest by created_at), in the list only; absent when the pipeline never ran */
+            last_run?: components["schemas"]["PipelineLastRun"];
             name: string;
             /** @description A draft's problems, each with its path, node id and field within the node */
             problems?: components["schemas"]["DraftProblem"][] | null;
@@ -1512,6 +1514,14 @@ export interface components {
             version: number;
             /** @description What the author should know, e.g. that schedules are not executed yet */
             warnings?: string[] | null;
+        };
+        PipelineLastRun: {
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            finished_at?: string;
+            id: string;
+            status: string;
         };
         PipelineTemplate: {
             /** @description The example's leading comment */

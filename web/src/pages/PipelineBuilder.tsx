@@ -128,7 +128,14 @@ function Builder() {
     }
   }, [text, ready, writable, parseError])
 
-  const [saveProblems, setSaveProblems] = useState<Array<{ path: string; message: string }>>([])
+  const [saveProblems, setSaveProblems] = useState<Array<{ path: string; message: string; line?: number }>>([])
+  const [draft, setDraft] = useState(false)
+  useEffect(() => {
+    if (pipeline.data) {
+      setDraft(!!pipeline.data.draft)
+      setSaveProblems((pipeline.data.problems ?? []).map((x) => ({ path: x.path, message: x.message, line: x.line })))
+    }
+  }, [pipeline.data])
   const problems = useMemo<ListedProblem[]>(() => {
     const out: ListedProblem[] = []
     if (parseError) out.push({ path: 'YAML', message: parseError.message, line: parseError.line })
@@ -136,7 +143,8 @@ function Builder() {
     const cycle = findCycle(spec)
     if (cycle) out.push({ node: cycle[0], path: 'inputs', message: `a cycle: ${cycle.join(' → ')}` })
     const seen = new Set<string>()
-    for (const p of [...(validation?.result.problems ?? []), ...saveProblems]) {
+    const saved = text === savedText ? saveProblems : []
+    for (const p of [...(validation?.result.problems ?? []), ...saved]) {
       const key = `${p.path}|${p.message}`
       if (seen.has(key)) continue
       seen.add(key)
@@ -144,7 +152,7 @@ function Builder() {
       out.push({ node: at?.id, path: p.path, message: p.message, line: 'line' in p ? (p.line as number | undefined) : undefined })
     }
     return out
-  }, [parseError, spec, validation, saveProblems])
+  }, [parseError, spec, validation, saveProblems, text, savedText])
   const nodeProblems = useMemo(() => {
     const m: Record<string, string[]> = {}
     for (const p of problems) if (p.node) (m[p.node] ??= []).push(p.message)
@@ -165,15 +173,19 @@ function Builder() {
   const dirty = text !== savedText
   const save = useMutation({
     mutationFn: async () => {
+      // A spec with problems is saved as a draft (it cannot run until they are fixed).
       const t = useBuilder.getState().text
-      const p = id ? await updatePipeline(id, t) : await createPipeline(t)
+      const p = id ? await updatePipeline(id, t, { draft: true }) : await createPipeline(t, true)
       return { p, t }
     },
     onSuccess: ({ p, t }) => {
-      setSaveProblems([])
+      setSaveProblems((p.problems ?? []).map((x) => ({ path: x.path, message: x.message, line: x.line })))
+      setDraft(!!p.draft)
       useBuilder.getState().markSaved(t)
       void qc.invalidateQueries({ queryKey: pipelineKeys.all })
-      toast.success(`Saved ${p.name}`, `Version ${p.version}`)
+      if (p.draft) {
+        toast.info(`Saved ${p.name} as a draft`, `Version ${p.version} has ${p.problems?.length ?? 0} problem(s): it cannot run until they are fixed`)
+      } else toast.success(`Saved ${p.name}`, `Version ${p.version}`)
       if (!id) {
         loaded.current = p.id
         navigate(`/pipelines/${p.id}`, { replace: true })
@@ -284,6 +296,11 @@ function Builder() {
           <ChevronRight className="size-4 text-slate-400" aria-hidden />
           <h1 className="truncate font-semibold">{name}</h1>
           {pipeline.data && <span className="ml-1 text-xs text-slate-400">v{pipeline.data.version}</span>}
+          {draft && !dirty && (
+            <span title="Saved with problems: it cannot run until they are fixed" className="ml-1 rounded bg-slate-200 px-1.5 text-[11px] font-medium text-slate-700 dark:bg-slate-700 dark:text-slate-200">
+              Draft
+            </span>
+          )}
           {dirty && <span className="ml-1 rounded bg-amber-100 px-1.5 text-[11px] font-medium text-amber-800 dark:bg-amber-500/20 dark:text-amber-300">Unsaved</span>}
         </nav>
         <Tabs

@@ -4,14 +4,14 @@ import { Link, useNavigate, useSearchParams } from 'react-router'
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { Copy, Pencil, Play, Plus, Search, Trash2, Workflow } from 'lucide-react'
 import {
-  Button, Card, ConfirmDialog, EmptyState, ErrorState, IconButton, Input, PageHeader, Skeleton, StatusBadge, Table, Td, Th,
+  Badge, Button, Card, ConfirmDialog, EmptyState, ErrorState, IconButton, Input, PageHeader, Skeleton, StatusBadge, Table, Td, Th,
 } from '@/components/ui'
 import { toast } from '@/components/toasts'
 import { errorMessage } from '@/api/errors'
 import { useCan } from '@/auth/session'
 import { formatTime, relativeTime } from '@/lib/format'
 import {
-  deletePipeline, lastRun, listPipelines, pipelineKeys, runPipeline, type Pipeline, type Run,
+  deletePipeline, listPipelines, pipelineKeys, runPipeline, type Pipeline,
 } from '@/features/pipelines/api'
 import { duplicatePipeline } from '@/features/pipelines/duplicate'
 import { NewPipelineDialog } from '@/features/pipelines/NewPipelineDialog'
@@ -151,6 +151,11 @@ export default function Pipelines() {
                       <Link to={`/pipelines/${p.id}`} className="font-medium text-slate-900 hover:text-brand-700 dark:text-slate-100 dark:hover:text-brand-300">
                         {p.name}
                       </Link>
+                      {p.draft && (
+                        <Badge className="ml-2" tone="amber">
+                          Draft
+                        </Badge>
+                      )}
                       {p.description && <p className="max-w-md truncate text-xs text-slate-500 dark:text-slate-400">{p.description}</p>}
                     </Td>
                     <Td className="hidden text-slate-500 md:table-cell dark:text-slate-400">v{p.version}</Td>
@@ -228,22 +233,11 @@ export default function Pipelines() {
   )
 }
 
-/** The pipeline's newest run: from the list DTO when it carries it, else from /runs?pipeline_id=. */
+/** The pipeline's newest run, from the list DTO (last_run, absent when it never ran). */
 function LastRun({ pipeline }: { pipeline: Pipeline }) {
-  const can = useCan()
-  const dto = pipeline as Pipeline & { last_run_status?: string; last_run_at?: string; last_run_id?: string }
-  const fromDto = dto.last_run_status !== undefined || dto.last_run_at !== undefined
-  const q = useQuery({
-    queryKey: pipelineKeys.lastRun(pipeline.id),
-    queryFn: () => lastRun(pipeline.id),
-    enabled: !fromDto && can('runs:read'),
-    staleTime: 15_000,
-  })
-  if (fromDto) return <RunCell status={dto.last_run_status} at={dto.last_run_at} id={dto.last_run_id} />
-  if (q.isLoading) return <Skeleton className="h-5 w-28" />
-  const r: Run | null | undefined = q.data
+  const r = pipeline.last_run
   if (!r) return <span className="text-sm text-slate-400">Never run</span>
-  return <RunCell status={r.status} at={r.finished_at ?? r.started_at ?? r.created_at} id={r.id} />
+  return <RunCell status={r.status} at={r.finished_at ?? r.created_at} id={r.id} />
 }
 
 function RunCell({ status, at, id }: { status?: string; at?: string; id?: string }) {

@@ -8,7 +8,7 @@ import {
 } from '@/features/graph'
 import type { Schemas } from '@/api/client'
 import { cn } from '@/lib/cn'
-import { ConfigForm } from './ConfigForm'
+import { SchemaForm } from '@/components/forms/SchemaForm'
 import { useBuilder } from './store'
 
 export interface NodeProblem {
@@ -41,13 +41,9 @@ export function NodePanel({
   const style = kindStyle[loc.kind]
   const Icon = style.icon
   const config = (loc.node.config && typeof loc.node.config === 'object' ? loc.node.config : {}) as Record<string, unknown>
-  const fieldErrors: Record<string, string[]> = {}
-  const other: string[] = []
-  for (const p of problems) {
-    const m = /^config\.([^.[]+)/.exec(p.field)
-    if (m) (fieldErrors[m[1]] ??= []).push(p.message)
-    else other.push(p.field ? `${p.field}: ${p.message}` : p.message)
-  }
+  // Problems at config.<field> show under their field in the form; the others above it.
+  const fieldErrors = problems.filter((p) => p.field.startsWith('config.')).map((p) => ({ location: p.field, message: p.message }))
+  const other = problems.filter((p) => !p.field.startsWith('config.')).map((p) => (p.field ? `${p.field}: ${p.message}` : p.message))
 
   const rename = () => {
     if (name === id) return
@@ -131,13 +127,18 @@ export function NodePanel({
         <section aria-label="Configuration" className="space-y-2">
           <h3 className="text-xs font-semibold uppercase tracking-wide text-slate-500 dark:text-slate-400">Configuration</h3>
           {loc.node.type ? (
-            <ConfigForm
+            <SchemaForm
               key={id}
-              schema={schema}
+              idPrefix={`node-${id}`}
+              schema={schema ?? { type: 'object' }}
               value={config}
               errors={fieldErrors}
+              errorPrefix="config"
               readOnly={readOnly}
-              onChange={(v) => useBuilder.getState().applySpec(setConfig(useBuilder.getState().spec!, id, v))}
+              onChange={(v) => {
+                const s = useBuilder.getState().spec
+                if (s && JSON.stringify(v) !== JSON.stringify(findNode(s, id)?.node.config ?? {})) useBuilder.getState().applySpec(setConfig(s, id, v))
+              }}
             />
           ) : (
             <p className="text-sm text-slate-500">This node uses a saved {loc.node.connector ? 'connector' : 'transformation'}; edit it there.</p>

@@ -29,12 +29,15 @@ export function getPipeline(id: string) {
   return unwrap(api.GET('/api/v1/pipelines/{id}', { params: { path: { id } } }))
 }
 
-export function createPipeline(text: string) {
-  return unwrap(api.POST('/api/v1/pipelines', { body: text, ...yaml }))
+/** Saves a new pipeline; with draft, a spec with problems is saved as a draft (that cannot run) instead of refused. */
+export function createPipeline(text: string, draft = false) {
+  return unwrap(api.POST('/api/v1/pipelines', { params: { query: { draft: draft || undefined } }, body: text, ...yaml }))
 }
 
-export function updatePipeline(id: string, text: string, comment?: string) {
-  return unwrap(api.PUT('/api/v1/pipelines/{id}', { params: { path: { id }, query: { comment } }, body: text, ...yaml }))
+export function updatePipeline(id: string, text: string, opts: { comment?: string; draft?: boolean } = {}) {
+  return unwrap(
+    api.PUT('/api/v1/pipelines/{id}', { params: { path: { id }, query: { comment: opts.comment, draft: opts.draft || undefined } }, body: text, ...yaml }),
+  )
 }
 
 export function deletePipeline(id: string) {
