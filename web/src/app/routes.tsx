@@ -18,6 +18,8 @@ const AdminUsers = lazy(() => import('@/pages/AdminUsers'))
 const AdminAudit = lazy(() => import('@/pages/AdminAudit'))
 const Connectors = lazy(() => import('@/pages/Connectors'))
 const Uploads = lazy(() => import('@/pages/Uploads'))
+const ConnectorNew = lazy(() => import('@/pages/ConnectorNew'))
+const ConnectorDetail = lazy(() => import('@/pages/ConnectorDetail'))
 
 /** The home page: the first area the role may use. */
 function Home() {
@@ -45,6 +47,8 @@ export const routes: RouteObject[] = [
       { path: 'admin/users', element: <RequirePermission permission="users:read"><AdminUsers /></RequirePermission> },
       { path: 'admin/audit', element: <RequirePermission permission="audit:read"><AdminAudit /></RequirePermission> },
       { path: 'connectors', element: <RequirePermission permission="connectors:read"><Connectors /></RequirePermission> },
+      { path: 'connectors/new', element: <RequirePermission permission="connectors:write"><ConnectorNew /></RequirePermission> },
+      { path: 'connectors/:id', element: <RequirePermission permission="connectors:read"><ConnectorDetail /></RequirePermission> },
       { path: 'uploads', element: <RequirePermission permission="files:read"><Uploads /></RequirePermission> },
       { path: '*', element: <NotFound /> },
     ],
