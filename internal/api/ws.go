@@ -148,8 +148,7 @@ func (s *Server) serveLive(w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 		lc.read(ctx)
 	})
-	wg.Go(func() { lc.keepAlive(ctx, cancel) })
-	lc.write(ctx)
+	lc.write(ctx, cancel, &wg)
 	cancel()
 	wg.Wait()
 }
@@ -287,8 +286,17 @@ func (lc *liveConn) fail(channel, message string) {
 }
 
 // write sends the client's frames until the connection ends or the hub drops
-// the client, and closes the connection with the reason.
-func (lc *liveConn) write(ctx context.Context) {
+// the client, and closes the connection with the reason. At every ping
+// interval it starts a check (check) in a goroutine that lives only until
+// the pong: an idle connection holds two goroutines, not three.
+func (lc *liveConn) write(ctx context.Context, cancel context.CancelFunc, wg *sync.WaitGroup) {
+	interval := lc.s.live.PingInterval
+	if interval <= 0 {
+		interval = 30 * time.Second
+	}
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	checking := make(chan struct{}, 1) // holds a token while a check runs
 	for {
 		select { // the hub's verdict first: no frame after a drop
 		case <-lc.client.Done():
@@ -302,10 +310,19 @@ func (lc *liveConn) write(ctx context.Context) {
 		case <-lc.client.Done():
 			lc.closeFor(lc.client.Err())
 			return
+		case <-ticker.C:
+			select {
+			case checking <- struct{}{}:
+				wg.Go(func() {
+					defer func() { <-checking }()
+					lc.check(ctx, cancel, max(interval, 10*time.Second))
+				})
+			default: // the previous check still waits for its pong
+			}
 		case f := <-lc.client.Frames():
-			wctx, cancel := context.WithTimeout(ctx, wsWriteTimeout)
+			wctx, wcancel := context.WithTimeout(ctx, wsWriteTimeout)
 			err := lc.conn.Write(wctx, websocket.MessageText, f)
-			cancel()
+			wcancel()
 			if err != nil {
 				return
 			}
@@ -322,45 +339,32 @@ func (lc *liveConn) closeFor(err error) {
 	}
 }
 
-// keepAlive pings the client and checks its token at every interval; a
-// client that does not answer is cut, one whose token no longer
-// authenticates (expired, revoked, account deactivated) is closed with a
-// policy violation.
-func (lc *liveConn) keepAlive(ctx context.Context, cancel context.CancelFunc) {
-	interval := lc.s.live.PingInterval
-	if interval <= 0 {
-		interval = 30 * time.Second
+// check pings the client and checks its token: a client that does not
+// answer within timeout is cut, one whose token no longer authenticates
+// (expired, revoked, account deactivated) is closed with a policy violation,
+// one whose role lost runs:read is unsubscribed from everything.
+func (lc *liveConn) check(ctx context.Context, cancel context.CancelFunc, timeout time.Duration) {
+	pctx, pcancel := context.WithTimeout(ctx, timeout)
+	err := lc.conn.Ping(pctx)
+	pcancel()
+	if err != nil {
+		cancel()
+		return
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+	p, err := lc.s.authenticateToken(ctx, lc.token)
+	if err != nil {
+		if ctx.Err() == nil {
+			_ = lc.conn.Close(websocket.StatusPolicyViolation, closeReason("token no longer valid ("+err.Error()+"): reconnect with a fresh token"))
 		}
-		pctx, pcancel := context.WithTimeout(ctx, max(interval, 10*time.Second))
-		err := lc.conn.Ping(pctx)
-		pcancel()
-		if err != nil {
-			cancel()
-			return
-		}
-		p, err := lc.s.authenticateToken(ctx, lc.token)
-		if err != nil {
-			if ctx.Err() == nil {
-				_ = lc.conn.Close(websocket.StatusPolicyViolation, closeReason("token no longer valid ("+err.Error()+"): reconnect with a fresh token"))
-			}
-			cancel()
-			return
-		}
-		lc.mu.Lock()
-		lc.role = p.Role
-		lc.mu.Unlock()
-		if !auth.Can(p.Role, wsPermission) {
-			for _, ch := range lc.client.UnsubscribeAll() {
-				lc.fail(ch, fmt.Sprintf("role %s lacks permission %s: unsubscribed", p.Role, wsPermission))
-			}
+		cancel()
+		return
+	}
+	lc.mu.Lock()
+	lc.role = p.Role
+	lc.mu.Unlock()
+	if !auth.Can(p.Role, wsPermission) {
+		for _, ch := range lc.client.UnsubscribeAll() {
+			lc.fail(ch, fmt.Sprintf("role %s lacks permission %s: unsubscribed", p.Role, wsPermission))
 		}
 	}
 }

@@ -461,3 +461,29 @@ func TestLiveConnectionCap(t *testing.T) {
 	}
 	e.wsDial().auth(token)
 }
+
+// TestLiveTokenCheckedAtEachPing: the server pings, and a connection whose API token was revoked
+// is closed with 1008 at the next ping; a valid one stays.
+func TestLiveTokenCheckedAtEachPing(t *testing.T) {
+	e := setup(t, setupOptions{livePing: 50 * time.Millisecond})
+	owner := e.users[auth.RoleViewer].ID
+	token, info, err := e.auth.CreateAPIToken(context.Background(), owner, "live-revoked", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := e.wsDial()
+	w.auth(token)
+	w.subscribe(live.ChannelRuns)
+	stays := e.wsDial()
+	stays.auth(e.tokens[auth.RoleViewer])
+
+	if err := e.auth.RevokeAPIToken(context.Background(), owner, info.ID); err != nil {
+		t.Fatal(err)
+	}
+	ce := w.closed()
+	if ce.Code != websocket.StatusPolicyViolation || !strings.Contains(ce.Reason, "token no longer valid") {
+		t.Fatalf("revoked token: closed %d %q, want 1008 token no longer valid", ce.Code, ce.Reason)
+	}
+	stays.send(`{"type":"ping"}`)
+	stays.expect(live.TypePong)
+}
