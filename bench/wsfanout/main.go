@@ -43,6 +43,7 @@ func main() {
 	conns := flag.Int("conns", 1000, "WebSocket connections (the server's WS_MAX_CONNECTIONS_PER_USER must allow them)")
 	nruns := flag.Int("runs", 10, "concurrent runs (the server needs RUN_WORKERS >= runs)")
 	input := flag.String("input", "in.csv", "CSV file under the server's DATA_DIR/files each run reads")
+	source := flag.String("source", "", "the source node of each run as a YAML flow mapping with id in (default: a csv source of -input)")
 	timeout := flag.Duration("timeout", 10*time.Minute, "give up after")
 	flag.Parse()
 	if *password == "" || *conns < 1 || *nruns < 1 {
@@ -51,7 +52,10 @@ func main() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	if err := run(ctx, *base, *login, *password, *input, *conns, *nruns); err != nil {
+	if *source == "" {
+		*source = "{id: in, type: csv, config: {path: " + *input + "}}"
+	}
+	if err := run(ctx, *base, *login, *password, *source, *conns, *nruns); err != nil {
 		fmt.Fprintln(os.Stderr, "wsfanout:", err)
 		os.Exit(1)
 	}
@@ -69,7 +73,7 @@ type frame struct {
 	} `json:"data"`
 }
 
-func run(ctx context.Context, base, login, password, input string, nconns, nruns int) error {
+func run(ctx context.Context, base, login, password, source string, nconns, nruns int) error {
 	token, err := signIn(ctx, base, login, password)
 	if err != nil {
 		return err
@@ -136,25 +140,34 @@ func run(ctx context.Context, base, login, password, input string, nconns, nruns
 					}
 					return
 				}
-				var f frame
-				if err := json.Unmarshal(b, &f); err != nil {
+				if !bytes.HasPrefix(b, []byte(`{"type":"event"`)) {
+					continue
+				}
+				// The event's time is the last "time" of the frame (data.time; a log line's comes
+				// before it): read it without decoding the frame, to keep the load generator light.
+				t, err := lastTime(b)
+				if err != nil {
 					r.err = err
 					return
 				}
-				if f.Type != "event" {
-					continue
-				}
 				r.frames++
-				r.lat = append(r.lat, now.Sub(f.Data.Time))
-				if i == 0 && f.Data.Type == "run.status" && (f.Data.Status == "succeeded" || f.Data.Status == "failed" || f.Data.Status == "cancelled") {
-					ended <- f.Data.RunID + " " + f.Data.Status
+				r.lat = append(r.lat, now.Sub(t))
+				if i == 0 && bytes.Contains(b, []byte(`"type":"run.status"`)) {
+					var f frame
+					if err := json.Unmarshal(b, &f); err != nil {
+						r.err = err
+						return
+					}
+					if s := f.Data.Status; s == "succeeded" || s == "failed" || s == "cancelled" {
+						ended <- f.Data.RunID + " " + s
+					}
 				}
 			}
 		})
 	}
 
 	started := time.Now()
-	ids, err := startRuns(ctx, base, token, input, nruns)
+	ids, err := startRuns(ctx, base, token, source, nruns)
 	if err != nil {
 		return err
 	}
@@ -214,6 +227,21 @@ func run(ctx context.Context, base, login, password, input string, nconns, nruns
 		return fmt.Errorf("%d connections ended before the runs did", failed)
 	}
 	return nil
+}
+
+// lastTime reads the value of the last "time" field of an encoded frame.
+func lastTime(b []byte) (time.Time, error) {
+	const key = `"time":"`
+	i := bytes.LastIndex(b, []byte(key))
+	if i < 0 {
+		return time.Time{}, fmt.Errorf("frame without a time: %s", b)
+	}
+	v := b[i+len(key):]
+	j := bytes.IndexByte(v, '"')
+	if j < 0 {
+		return time.Time{}, fmt.Errorf("frame with a broken time: %s", b)
+	}
+	return time.Parse(time.RFC3339Nano, string(v[:j]))
 }
 
 func ms(d time.Duration) string { return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64) + "ms" }
@@ -294,13 +322,13 @@ func signIn(ctx context.Context, base, login, password string) (string, error) {
 }
 
 // startRuns saves one pipeline per run (each writes its own output) and starts them all.
-func startRuns(ctx context.Context, base, token, input string, n int) ([]string, error) {
+func startRuns(ctx context.Context, base, token, source string, n int) ([]string, error) {
 	stamp := time.Now().UTC().Format("20060102T150405")
 	var ids []string
 	for i := range n {
-		spec := fmt.Sprintf("version: 1\nname: wsfanout-%s-%d\nsources:\n  - {id: in, type: csv, config: {path: %s}}\n"+
+		spec := fmt.Sprintf("version: 1\nname: wsfanout-%s-%d\nsources:\n  - %s\n"+
 			"destinations:\n  - {id: out, type: csv, inputs: [in], config: {path: wsfanout-out-%d.csv}, write: {mode: overwrite}}\n",
-			stamp, i, input, i)
+			stamp, i, source, i)
 		var p struct {
 			ID string `json:"id"`
 		}

@@ -116,9 +116,20 @@ func (s *Server) serveLive(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // Accept has answered the request (426, 403, ...)
 	}
-	defer conn.CloseNow()
 	conn.SetReadLimit(wsMaxClientFrame)
-	ctx, cancel := context.WithCancel(r.Context())
+	// The request's goroutine returns now: it carries the stack of the whole
+	// middleware chain, and a connection may stay open for hours. The
+	// connection lives on in goroutines with small stacks until the client
+	// leaves, the auth timeout passes or the hub ends it (slow client,
+	// shutdown).
+	go s.liveSession(context.WithoutCancel(r.Context()), conn)
+}
+
+// liveSession serves one upgraded connection: auth frame, then the reader
+// (client frames) and the writer (frames from the hub, pings).
+func (s *Server) liveSession(ctx context.Context, conn *websocket.Conn) {
+	defer conn.CloseNow()
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
 	token, p, err := s.liveAuth(ctx, conn)
