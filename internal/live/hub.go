@@ -46,9 +46,10 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Hub fans run events out to clients. Build it with New and call Run.
+// Hub fans run events out to clients. Build it with New and call Run once.
 type Hub struct {
-	broker *runs.Broker
+	events <-chan runs.Event // the subscription to the broker, taken by New
+	stop   func()            // ends it
 	opts   Options
 	log    *slog.Logger
 
@@ -61,7 +62,8 @@ type Hub struct {
 	dropped atomic.Int64 // clients dropped for being slow
 }
 
-// New returns a hub that reads broker's events once Run is called.
+// New returns a hub subscribed to broker's events; Run fans them out (events published before
+// Run starts wait in the subscription's buffer).
 func New(broker *runs.Broker, o Options) (*Hub, error) {
 	if broker == nil {
 		return nil, errors.New("live: a runs.Broker is required")
@@ -81,7 +83,8 @@ func New(broker *runs.Broker, o Options) (*Hub, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Hub{broker: broker, opts: o, log: o.Logger,
+	events, stop := broker.Subscribe(nil, o.EventBuffer)
+	return &Hub{events: events, stop: stop, opts: o, log: o.Logger,
 		subs: map[string]map[*Client]struct{}{}, clients: map[*Client]struct{}{}, perUser: map[string]int{}}, nil
 }
 
@@ -104,8 +107,8 @@ func (h *Hub) Stats() Stats {
 // Run fans events out until ctx is done, then ends every client with ErrShutdown and refuses new
 // ones. It returns nil when ctx is done.
 func (h *Hub) Run(ctx context.Context) error {
-	events, stop := h.broker.Subscribe(nil, h.opts.EventBuffer)
-	defer stop()
+	defer h.stop()
+	events := h.events
 	dash := make(chan runs.Event, 256)
 	var wg sync.WaitGroup
 	wg.Go(func() { h.dashboard(ctx, dash) })
