@@ -75,11 +75,13 @@ web-check: web-deps build-go
 e2e: build
 	cd web && AGGREGATOR_BIN=../$(BIN) npm run e2e
 
-# Benchmarks: file pipelines against a bare encoding/csv loop, database loads against psql \copy.
+# Benchmarks: file pipelines against a bare encoding/csv loop, database loads against psql \copy,
+# the live-update fan-out (1,000 WebSockets while 10 runs report progress) against 1 WebSocket.
 # Results go to docs/benchmarks.md by hand, with the machine they ran on.
 bench: build
 	bash bench/files.sh
 	bash bench/db.sh
+	SOURCE=pg bash bench/ws.sh
 
 # Short fuzzing of every parser (each target for FUZZTIME).
 FUZZTIME ?= 30s

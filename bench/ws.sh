@@ -54,8 +54,9 @@ if [ "$SOURCE" = pg ]; then # the URL is a secret: it lives in a saved connector
 fi
 echo "$CONNS connections, $RUNS runs of $ROWS rows ($SOURCE source); $(nproc) cores; commit $(git rev-parse --short HEAD); load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for _ in $(seq "$REPEAT"); do
-  echo "-- baseline: 1 connection, the same runs" >&2
-  "$DIR/wsfanout" -base "$BASE" -password "$PASSWORD" -conns 1 -runs "$RUNS" "${ARGS[@]}"
+  # The fan-out first, so that its memory figures start from a server that has not run anything yet.
   echo "-- $CONNS connections" >&2
   "$DIR/wsfanout" -base "$BASE" -password "$PASSWORD" -conns "$CONNS" -runs "$RUNS" "${ARGS[@]}"
+  echo "-- baseline: 1 connection, the same runs" >&2
+  "$DIR/wsfanout" -base "$BASE" -password "$PASSWORD" -conns 1 -runs "$RUNS" "${ARGS[@]}"
 done
