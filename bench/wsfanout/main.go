@@ -244,7 +244,9 @@ func lastTime(b []byte) (time.Time, error) {
 	return time.Parse(time.RFC3339Nano, string(v[:j]))
 }
 
-func ms(d time.Duration) string { return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64) + "ms" }
+func ms(d time.Duration) string {
+	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64) + "ms"
+}
 
 func connect(ctx context.Context, url, token string) (*websocket.Conn, error) {
 	c, _, err := websocket.Dial(ctx, url, nil)
