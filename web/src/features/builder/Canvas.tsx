@@ -43,15 +43,25 @@ export function Canvas({ bounds, problems, readOnly, readOnlyReason, onDropFiles
 
   // Rebuild the React Flow nodes when the spec, positions, problems or selection change (not per drag frame:
   // a drag moves the local node; its position reaches the store when the drag ends).
+  // A node whose position, selection, config, inputs and problems did not change keeps its object, so
+  // that React Flow redraws only what changed (a drag's end moves one node, not a hundred).
   useEffect(() => {
-    setNodes(
-      flow.nodes.map((n) => ({
-        ...n,
-        position: placed[n.id] ?? n.position,
-        selected: n.id === selected,
-        data: problems[n.id]?.length ? { ...n.data, problems: problems[n.id] } : n.data,
-      })),
-    )
+    setNodes((prev) => {
+      const old = new Map(prev.map((n) => [n.id, n]))
+      return flow.nodes.map((n) => {
+        const position = placed[n.id] ?? n.position
+        const probs = problems[n.id]?.length ? problems[n.id] : undefined
+        const o = old.get(n.id)
+        if (
+          o && o.position.x === position.x && o.position.y === position.y && !!o.selected === (n.id === selected) &&
+          o.data.kind === n.data.kind && o.data.type === n.data.type && o.data.config === n.data.config &&
+          o.data.inputs.join('\n') === n.data.inputs.join('\n') && (o.data.problems ?? []).join('\n') === (probs ?? []).join('\n')
+        ) {
+          return o
+        }
+        return { ...n, position, selected: n.id === selected, data: probs ? { ...n.data, problems: probs } : n.data }
+      })
+    })
   }, [flow, placed, problems, selected])
   useEffect(() => setEdges(flow.edges), [flow])
 
