@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { startServer, startBrowser, signIn, screenshot } from './harness.mjs'
+import { startServer, startBrowser, signIn, screenshot, USER_PASSWORD } from './harness.mjs'
 
 let server, browser
 before(async () => {
@@ -208,4 +208,24 @@ test('builder: drop a file, drag nodes from the palette, connect, fill forms, YA
   await dark.getByRole('textbox', { name: 'Pipeline YAML' }).waitFor()
   await screenshot(dark, 'builder-yaml', 'dark')
   assert.deepEqual(dark.consoleErrors, [])
+})
+
+test('a viewer sees the pipeline read-only: no palette, no Save, no Run, no edits', async () => {
+  const p = await createPipeline('viewer-sees')
+  const viewer = await server.createUser('vera', 'viewer')
+  const page = await browser.newPage()
+  await signIn(page, server.base, viewer, USER_PASSWORD, `/pipelines/${p.id}`)
+  await page.getByRole('group', { name: 'Source orders (csv)' }).waitFor()
+  assert.equal(await page.getByRole('button', { name: 'Save', exact: true }).count(), 0)
+  assert.equal(await page.getByRole('button', { name: 'Run', exact: true }).count(), 0)
+  assert.equal(await page.getByRole('complementary', { name: 'Palette' }).count(), 0)
+  await page.getByRole('group', { name: 'Source orders (csv)' }).click()
+  const panel = page.getByRole('complementary', { name: 'Node orders' })
+  assert.equal(await panel.getByRole('textbox', { name: 'Node id' }).getAttribute('readonly'), '')
+  assert.equal(await panel.getByRole('button', { name: 'Delete node orders' }).count(), 0)
+  await page.goto(server.base + '/pipelines')
+  await page.getByRole('link', { name: 'viewer-sees' }).waitFor()
+  assert.equal(await page.getByRole('button', { name: 'New pipeline' }).count(), 0)
+  assert.equal(await page.getByRole('button', { name: 'Delete viewer-sees' }).count(), 0)
+  assert.deepEqual(page.consoleErrors, [])
 })
