@@ -175,6 +175,13 @@ test('builder: drop a file, drag nodes from the palette, connect, fill forms, YA
   await rows.waitFor()
   assert.equal(await rows.locator('tbody tr').count(), 3)
 
+  // Leaving with unsaved changes asks first.
+  await page.getByRole('navigation', { name: 'Breadcrumb' }).getByRole('link', { name: 'Pipelines' }).click()
+  const leave = page.getByRole('dialog', { name: 'Leave without saving?' })
+  await leave.getByRole('button', { name: 'Cancel' }).click()
+  await leave.waitFor({ state: 'detached' })
+  assert.match(page.url(), /\/pipelines\/new$/)
+
   // Save (a new pipeline, then its page), and run.
   await page.getByRole('button', { name: 'Save', exact: true }).click()
   await page.waitForURL(/\/pipelines\/[0-9a-f-]{36}$/)

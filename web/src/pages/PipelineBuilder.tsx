@@ -2,11 +2,11 @@
 // (one spec, two-way) with the problems list | the selected node's panel. Validation runs as you type
 // (debounced POST /pipelines/validate); Save makes a new version; Run saves when needed, then opens the run.
 import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react'
-import { Link, useLocation, useNavigate, useParams } from 'react-router'
+import { Link, useBlocker, useLocation, useNavigate, useParams } from 'react-router'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { ReactFlowProvider, useReactFlow } from '@xyflow/react'
 import { ChevronRight, History, LayoutDashboard, Play, Save } from 'lucide-react'
-import { Button, ErrorState, Spinner, Tabs } from '@/components/ui'
+import { Button, ConfirmDialog, ErrorState, Spinner, Tabs } from '@/components/ui'
 import { toast } from '@/components/toasts'
 import { ApiError, errorMessage } from '@/api/errors'
 import { useCan } from '@/auth/session'
@@ -210,6 +210,20 @@ function Builder() {
     },
   })
 
+  // Leaving with unsaved changes asks first (in the app and on closing the tab).
+  const blocker = useBlocker(({ currentLocation, nextLocation }) => {
+    const st = useBuilder.getState()
+    return writable && st.text !== st.savedText && st.text !== st.loadedText && currentLocation.pathname !== nextLocation.pathname
+  })
+  useEffect(() => {
+    const onUnload = (e: BeforeUnloadEvent) => {
+      const st = useBuilder.getState()
+      if (writable && st.text !== st.savedText && st.text !== st.loadedText) e.preventDefault()
+    }
+    window.addEventListener('beforeunload', onUnload)
+    return () => window.removeEventListener('beforeunload', onUnload)
+  }, [writable])
+
   // Keyboard: Ctrl/Cmd-S saves.
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -384,6 +398,16 @@ function Builder() {
         )}
       </div>
       {id && <VersionHistory id={id} open={historyOpen} onClose={() => setHistoryOpen(false)} />}
+      <ConfirmDialog
+        open={blocker.state === 'blocked'}
+        title="Leave without saving?"
+        confirmLabel="Leave"
+        danger
+        onClose={() => blocker.reset?.()}
+        onConfirm={() => blocker.proceed?.()}
+      >
+        The changes to {name} since it was last saved will be lost.
+      </ConfirmDialog>
     </div>
   )
 

@@ -11,6 +11,8 @@ interface BuilderState {
   text: string
   /** The text as last saved (or loaded): dirty when text differs. */
   savedText: string
+  /** The text as loaded (a template or a blank spec): leaving it untouched asks nothing. */
+  loadedText: string
   /** The last spec that parsed; the canvas draws it. */
   spec: PipelineSpec | null
   parseError: { message: string; line?: number } | null
@@ -36,6 +38,7 @@ interface BuilderState {
 export const useBuilder = create<BuilderState>()((set, get) => ({
   text: '',
   savedText: '',
+  loadedText: '',
   spec: null,
   parseError: null,
   positions: {},
@@ -46,7 +49,7 @@ export const useBuilder = create<BuilderState>()((set, get) => ({
   load(text, opts = {}) {
     const p = parseSpec(text)
     set({
-      text, savedText: opts.saved ? text : '', spec: p.spec, parseError: p.error, positions: {}, selected: null,
+      text, savedText: opts.saved ? text : '', loadedText: text, spec: p.spec, parseError: p.error, positions: {}, selected: null,
       layoutRequest: get().layoutRequest + 1,
     })
   },
