@@ -264,3 +264,19 @@ test('a template starts a pipeline with its comments, its sample data uploaded, 
   assert.ok(names.includes('orders.csv') && names.includes('customers-ok.csv'), names.join(','))
   assert.deepEqual(page.consoleErrors, [])
 })
+
+test('a file over the upload limit dropped on the canvas gets a clear message and adds no node', async () => {
+  const small = await startServer({ env: { MAX_UPLOAD_BYTES: '64' } })
+  try {
+    const page = await browser.newPage()
+    await signIn(page, small.base, 'admin', undefined, '/pipelines/new')
+    const canvas = page.getByTestId('canvas')
+    await page.getByRole('button', { name: 'Transform: filter' }).waitFor()
+    await dropFile(page, canvas, 'big.csv', 'id,amount\n' + '1,2\n'.repeat(50), 'text/csv')
+    await page.getByRole('alert').filter({ hasText: /big\.csv \(\d+ B\) is larger than the server accepts/ }).waitFor()
+    assert.equal(await page.locator('.react-flow__node').count(), 0)
+    assert.deepEqual(page.consoleErrors, [])
+  } finally {
+    await small.stop()
+  }
+})
