@@ -141,6 +141,9 @@ test('builder: drop a file, drag nodes from the palette, connect, fill forms, YA
   const problems = page.getByRole('region', { name: 'Problems' })
   await problems.getByRole('button', { name: /filter:.*required/ }).first().waitFor()
   await page.getByRole('group', { name: 'Transform filter (filter)' }).getByRole('img', { name: /problem/ }).waitFor()
+  // A click on a problem selects its node (its panel opens).
+  await problems.getByRole('button', { name: /filter_2:.*required/ }).first().click()
+  await page.getByRole('complementary', { name: 'Node filter_2' }).waitFor()
   // Fill the forms.
   await page.getByRole('group', { name: 'Transform filter (filter)' }).click()
   const panel = page.getByRole('complementary', { name: 'Node filter' })

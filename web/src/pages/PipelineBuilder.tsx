@@ -45,7 +45,7 @@ function Builder() {
   const can = useCan()
   const writable = can('pipelines:write')
   const init = location.state as NewPipelineState | null
-  const { screenToFlowPosition } = useReactFlow()
+  const { screenToFlowPosition, getNode, setCenter, getZoom } = useReactFlow()
 
   const text = useBuilder((s) => s.text)
   const savedText = useBuilder((s) => s.savedText)
@@ -285,11 +285,20 @@ function Builder() {
     [screenToFlowPosition],
   )
 
+  // A problem's node is selected, brought to the middle of the view and focused.
   const focusProblem = (p: ListedProblem) => {
-    if (p.node) {
-      setTab('canvas')
-      useBuilder.getState().select(p.node)
-    } else setTab('yaml')
+    if (!p.node) {
+      setTab('yaml')
+      return
+    }
+    const nid = p.node
+    setTab('canvas')
+    useBuilder.getState().select(nid)
+    requestAnimationFrame(() => {
+      const n = getNode(nid)
+      if (n) void setCenter(n.position.x + 110, n.position.y + 36, { zoom: Math.max(getZoom(), 0.8), duration: 250 })
+      document.querySelector<HTMLElement>(`.react-flow__node[data-id="${CSS.escape(nid)}"]`)?.focus()
+    })
   }
 
   if (id && pipeline.error) return <ErrorState error={pipeline.error} retry={() => void pipeline.refetch()} title="Could not load the pipeline" />
