@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -64,14 +65,19 @@ type fileOutput struct {
 
 // uploadInput keeps the request body unread: the handler streams it.
 type uploadInput struct {
-	body        io.Reader
-	contentType string
+	body          io.Reader
+	contentType   string
+	contentLength int64 // -1: not declared (chunked)
 }
 
 // Resolve captures the body reader before huma would read it.
 func (in *uploadInput) Resolve(ctx huma.Context) []error {
 	in.body = ctx.BodyReader()
 	in.contentType = ctx.Header("Content-Type")
+	in.contentLength = -1
+	if n, err := strconv.ParseInt(ctx.Header("Content-Length"), 10, 64); err == nil && n >= 0 {
+		in.contentLength = n
+	}
 	return nil
 }
 
@@ -116,6 +122,13 @@ func (s *Server) uploadFile(ctx context.Context, in *uploadInput) (*fileOutput, 
 		return nil, newProblem(http.StatusUnsupportedMediaType, "send the file as multipart/form-data with a part named \"file\"")
 	}
 	max := s.maxUpload()
+	// A declared size over the limit is refused before a byte of the body is read: a 2 GB upload
+	// gets its answer at once, not after the limit was transferred.
+	if in.contentLength > uploadRouteLimit(max) {
+		return nil, newProblem(http.StatusRequestEntityTooLarge, fmt.Sprintf(
+			"the upload is %s, more than the upload limit of %s (MAX_UPLOAD_BYTES); split the file or ask an administrator to raise the limit",
+			sizeText(in.contentLength), sizeText(max)), fieldError("body.file", "larger than "+sizeText(max), nil))
+	}
 	mr := multipart.NewReader(&limitedReader{r: in.body, n: uploadRouteLimit(max)}, params["boundary"])
 	for {
 		part, err := mr.NextPart()
@@ -143,7 +156,27 @@ func (s *Server) uploadFile(ctx context.Context, in *uploadInput) (*fileOutput, 
 }
 
 func tooLarge(max int64) error {
-	return newProblem(http.StatusRequestEntityTooLarge, fmt.Sprintf("the file is larger than the upload limit of %d bytes (MAX_UPLOAD_BYTES)", max))
+	return newProblem(http.StatusRequestEntityTooLarge, fmt.Sprintf(
+		"the file is larger than the upload limit of %s (MAX_UPLOAD_BYTES); split the file or ask an administrator to raise the limit", sizeText(max)),
+		fieldError("body.file", "larger than "+sizeText(max), nil))
+}
+
+// sizeText writes a byte count for people: "2.0 GiB", "64 KiB", "512 bytes".
+func sizeText(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	units := []string{"KiB", "MiB", "GiB", "TiB"}
+	v, i := float64(n)/unit, 0
+	for v >= unit && i < len(units)-1 {
+		v /= unit
+		i++
+	}
+	if v == float64(int64(v)) {
+		return fmt.Sprintf("%d %s", int64(v), units[i])
+	}
+	return fmt.Sprintf("%.1f %s", v, units[i])
 }
 
 // storeUpload streams one part to a temp file in the upload directory, then
@@ -178,7 +211,7 @@ func (s *Server) storeUpload(ctx context.Context, part *multipart.Part, max int6
 	br := bufio.NewReaderSize(part, 4096)
 	head, _ := br.Peek(4096)
 	if len(head) == 0 {
-		return store.UploadedFile{}, invalid("body.file", "the file is empty", nil)
+		return store.UploadedFile{}, emptyFile(name)
 	}
 	contentType, why := sniffUpload(head, name)
 	if contentType == "" {
@@ -198,7 +231,7 @@ func (s *Server) storeUpload(ctx context.Context, part *multipart.Part, max int6
 		return store.UploadedFile{}, invalid("body.file", "upload interrupted: "+err.Error(), nil)
 	}
 	if n == 0 {
-		return store.UploadedFile{}, invalid("body.file", "the file is empty", nil)
+		return store.UploadedFile{}, emptyFile(name)
 	}
 	if err := tmp.Sync(); err != nil {
 		return store.UploadedFile{}, fmt.Errorf("uploads: %w", err)
@@ -217,6 +250,11 @@ func (s *Server) storeUpload(ctx context.Context, part *multipart.Part, max int6
 		return store.UploadedFile{}, err
 	}
 	return f, nil
+}
+
+// emptyFile is the 422 of a 0-byte upload.
+func emptyFile(name string) error {
+	return invalid("body.file", fmt.Sprintf("%q is empty (0 bytes): there is nothing to read; choose a file with data", name), nil)
 }
 
 // cleanFileName keeps the base name of what the client sent, without control
