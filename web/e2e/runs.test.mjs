@@ -134,6 +134,7 @@ test('a designer fixes the rejected value inline and replays it; the replay run 
   const age = dls.getByRole('textbox', { name: /^age of the row at line/ })
   await age.fill('29')
   await dls.getByText('was -5').waitFor()
+  await screenshot(page, 'run-page-fix', 'light')
   await page.getByRole('button', { name: 'Replay', exact: true }).click()
   const dialog = page.getByRole('dialog', { name: 'Replay the dead letters?' })
   assert.match(await dialog.innerText(), /1 row \(1 edited\)[\s\S]*current saved[\s\S]*Upsert destinations get no duplicates/)
@@ -158,5 +159,44 @@ test('a designer fixes the rejected value inline and replays it; the replay run 
   // The outputs tab lists the file.
   await page.getByRole('tab', { name: 'Outputs' }).click()
   await page.getByRole('button', { name: 'Download people.ndjson' }).waitFor()
+  await screenshot(page, 'run-page-replay', 'light')
+  assert.deepEqual(page.consoleErrors, [])
+})
+
+test('a long run shows live counters while it runs, and Cancel stops it', async () => {
+  // A run long enough to watch: eight sources read the same 2,000,000-row file into a union, and a
+  // filter that keeps nothing (no output to store).
+  const csv = path.join(server.dataDir, 'big.csv')
+  const rows = ['id,name,amount']
+  for (let i = 1; i <= 2_000_000; i++) rows.push(`${i},name-${i},${i % 1000}`)
+  writeFileSync(csv, rows.join('\n') + '\n')
+  const ids = Array.from({ length: 8 }, (_, i) => `part${i + 1}`)
+  const p = await createPipeline('big', `version: 1
+name: big
+sources:
+${ids.map((id) => `  - {id: ${id}, type: csv, config: {path: ${JSON.stringify(csv)}}}`).join('\n')}
+transforms:
+  - {id: all, type: union, inputs: [${ids.join(', ')}]}
+  - {id: none, type: filter, inputs: [all], config: {expression: "amount < 0"}}
+destinations:
+  - {id: sink, type: ndjson, inputs: [none], config: {path: out/big.ndjson}}
+`)
+  const page = await newPage()
+  await signIn(page, server.base, 'admin', undefined, '/runs')
+  const r = await server.api('POST', `/api/v1/pipelines/${p.id}/run`)
+  await page.goto(`${server.base}/runs/${r.id}`)
+  const heading = page.getByRole('heading', { name: /big/ })
+  await heading.getByText('Running').waitFor()
+  // The counters move while it runs (live events or polling).
+  const read = page.locator('dt', { hasText: 'Rows read' }).locator('xpath=following-sibling::dd')
+  const first = Number((await read.innerText()).replace(/\D/g, '') || 0)
+  await page.waitForFunction(
+    ([el, n]) => Number(el.textContent.replace(/\D/g, '') || 0) > n,
+    [await read.elementHandle(), first],
+  )
+  await screenshot(page, 'run-page-running', 'light')
+  await page.getByRole('button', { name: 'Cancel', exact: true }).click()
+  await page.getByRole('dialog', { name: 'Cancel this run?' }).getByRole('button', { name: 'Cancel run' }).click()
+  await heading.getByText('Cancelled').waitFor()
   assert.deepEqual(page.consoleErrors, [])
 })
