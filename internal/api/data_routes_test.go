@@ -255,12 +255,13 @@ func dataRouteTable() map[string]routeCase {
 			body, ct := multipartBody("file", "orders.csv", []byte(inCSV))
 			return call{path: "/api/v1/files", body: body, headers: []string{"Content-Type", ct}}
 		}},
-		"GET /api/v1/files/{id}":         {perm: auth.PermFilesRead, prepare: filePath},
-		"DELETE /api/v1/files/{id}":      {perm: auth.PermFilesWrite, prepare: filePath},
-		"GET /api/v1/transform-types":    {perm: auth.PermPipelinesRead, prepare: func(*env, store.User) call { return call{path: "/api/v1/transform-types"} }},
-		"GET /api/v1/pipeline-templates": {perm: auth.PermPipelinesRead, prepare: func(*env, store.User) call { return call{path: "/api/v1/pipeline-templates"} }},
-		"GET /api/v1/connector-types":    {perm: auth.PermConnectorsRead, prepare: func(*env, store.User) call { return call{path: "/api/v1/connector-types"} }},
-		"GET /api/v1/connectors":         {perm: auth.PermConnectorsRead, prepare: func(*env, store.User) call { return call{path: "/api/v1/connectors?type=csv"} }},
+		"GET /api/v1/files/{id}":           {perm: auth.PermFilesRead, prepare: filePath},
+		"DELETE /api/v1/files/{id}":        {perm: auth.PermFilesWrite, prepare: filePath},
+		"GET /api/v1/transform-types":      {perm: auth.PermPipelinesRead, prepare: func(*env, store.User) call { return call{path: "/api/v1/transform-types"} }},
+		"GET /api/v1/expression-functions": {perm: auth.PermPipelinesRead, prepare: func(*env, store.User) call { return call{path: "/api/v1/expression-functions"} }},
+		"GET /api/v1/pipeline-templates":   {perm: auth.PermPipelinesRead, prepare: func(*env, store.User) call { return call{path: "/api/v1/pipeline-templates"} }},
+		"GET /api/v1/connector-types":      {perm: auth.PermConnectorsRead, prepare: func(*env, store.User) call { return call{path: "/api/v1/connector-types"} }},
+		"GET /api/v1/connectors":           {perm: auth.PermConnectorsRead, prepare: func(*env, store.User) call { return call{path: "/api/v1/connectors?type=csv"} }},
 		"POST /api/v1/connectors": {perm: auth.PermConnectorsWrite, prepare: func(*env, store.User) call {
 			return call{path: "/api/v1/connectors", body: map[string]any{"name": uniq("conn"), "type": "csv", "config": map[string]any{"path": "in.csv"}}}
 		}},

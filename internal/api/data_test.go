@@ -673,4 +673,29 @@ func TestPipelineListShowsTheLatestRun(t *testing.T) {
 			t.Errorf("last run = %+v, want %+v", got, want)
 		}
 	})
+
+func TestExpressionFunctionsListed(t *testing.T) {
+	e := setup(t, setupOptions{})
+	var fns []struct {
+		Name      string `json:"name"`
+		Signature string `json:"signature"`
+		Group     string `json:"group"`
+	}
+	r := e.do(http.MethodGet, "/api/v1/expression-functions", e.tokens[auth.RoleViewer], nil)
+	if r.status != http.StatusOK {
+		t.Fatalf("expression-functions: %d %s", r.status, r.body)
+	}
+	r.decode(t, &fns)
+	byName := map[string]string{}
+	for _, f := range fns {
+		if f.Signature == "" || f.Group == "" {
+			t.Errorf("%s: signature %q group %q", f.Name, f.Signature, f.Group)
+		}
+		byName[f.Name] = f.Signature
+	}
+	for _, want := range []string{"upper", "trim", "coalesce", "to_int"} {
+		if !strings.HasPrefix(byName[want], want+"(") {
+			t.Errorf("%s: signature %q in %d functions", want, byName[want], len(fns))
+		}
+	}
 }

@@ -171,6 +171,8 @@ func (s *Server) registerRoutes(api huma.API) {
 	// Saved connectors and connector types (configs are never shown without connectors:read_config; secrets never).
 	handle(s, api, route{Method: get, Path: "/api/v1/transform-types", ID: "list-transform-types", Tag: "transformations", Perm: auth.PermPipelinesRead,
 		Summary: "Transformation types with the JSON Schema of their config and their number of inputs"}, s.listTransformTypes)
+	handle(s, api, route{Method: get, Path: "/api/v1/expression-functions", ID: "list-expression-functions", Tag: "transformations", Perm: auth.PermPipelinesRead,
+		Summary: "The functions an expression may call (name, signature, group), as docs/expressions.md lists them"}, s.listExpressionFunctions)
 	handle(s, api, route{Method: get, Path: "/api/v1/pipeline-templates", ID: "list-pipeline-templates", Tag: "pipelines", Perm: auth.PermPipelinesRead,
 		Summary: "Example pipelines to start from (examples/), each with its description and sample data"}, s.listPipelineTemplates)
 	handle(s, api, route{Method: get, Path: "/api/v1/connector-types", ID: "list-connector-types", Tag: "connectors", Perm: auth.PermConnectorsRead,

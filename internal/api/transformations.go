@@ -9,6 +9,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/record"
 	"github.com/dataaggregator/aggregator/internal/store"
 	"github.com/dataaggregator/aggregator/internal/transform"
+	"github.com/dataaggregator/aggregator/internal/transform/expr"
 )
 
 // Saved transformations: a transformation type with its config, reusable in
@@ -237,4 +238,9 @@ func (s *Server) listTransformTypes(ctx context.Context, _ *struct{}) (*struct{ 
 		out = append(out, TransformType{Spec: d.Spec, ConfigSchema: d.Spec.Config.JSONSchema()})
 	}
 	return &struct{ Body []TransformType }{Body: out}, nil
+}
+
+// listExpressionFunctions lists the functions expressions may call, for the editors' autocomplete.
+func (s *Server) listExpressionFunctions(context.Context, *struct{}) (*struct{ Body []expr.FuncDoc }, error) {
+	return &struct{ Body []expr.FuncDoc }{Body: expr.Functions()}, nil
 }

@@ -61,3 +61,50 @@ func TestFilterAndExpression(t *testing.T) {
 		t.Errorf("unknown field error = %v", err)
 	}
 }
+
+// The mapping studio writes a map whose destination fields are input fields renamed or computed by
+// an expression; the expressions run first, so select, rename and cast see them as input fields.
+func TestMapExpressions(t *testing.T) {
+	in := schemaOf(t, "first:string", "last:string", "amt:string", "note:string")
+	n, out := setup(t, "map", map[string]any{
+		"expressions": []any{
+			map[string]any{"name": "full_name", "expression": `upper(first) + " " + last`},
+			map[string]any{"name": "ratio", "expression": "1 / to_int(amt)", "type": "int"},
+		},
+		"rename": map[string]any{"amt": "amount"},
+		"select": []any{"full_name", "amount", "ratio"},
+		"cast":   map[string]any{"amount": "int"},
+	}, in)
+	if got, want := out.String(), "full_name string?, amount int?, ratio int?"; got != want {
+		t.Fatalf("schema = %q, want %q", got, want)
+	}
+	c := runNode(t, n, batchOf(t, in,
+		[]any{"ada", "Lovelace", "1", "x"},
+		[]any{"alan", "Turing", "0", "y"},
+		[]any{"grace", "Hopper", "x1", "z"},
+	))
+	if diff := cmp.Diff([][]string{{"ADA Lovelace", "1", "1"}}, c.rows()); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+	// Row 2 fails in the expressions (division by zero), row 3 in them too (to_int of "x1"):
+	// each is rejected once, naming the derived field.
+	if len(c.rejects) != 2 || c.rejects[0].Field != "ratio" || c.rejects[0].Pos != 2 || c.rejects[1].Pos != 3 {
+		t.Errorf("rejects = %+v", c.rejects)
+	}
+
+	// Errors in the expressions name their place in map's config.
+	for _, tc := range []struct {
+		cfg  map[string]any
+		want string
+	}{
+		{map[string]any{"expressions": []any{map[string]any{"name": "x", "expression": "nope + 1"}}}, "expressions[0].expression"},
+		{map[string]any{"expressions": []any{map[string]any{"name": "x", "expression": "first +"}}}, "expressions[0].expression"},
+		{map[string]any{"expressions": []any{map[string]any{"name": "x", "expression": "first"}, map[string]any{"name": "x", "expression": "last"}}}, "expressions[1].name"},
+		{map[string]any{"expressions": []any{map[string]any{"name": "x", "expression": "first"}}, "select": []any{"y"}}, "select[0]"},
+	} {
+		_, _, err := build("map", tc.cfg, in)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error = %v, want one at %s", tc.cfg, err, tc.want)
+		}
+	}
+}

@@ -20,16 +20,20 @@ type exprField struct {
 }
 
 var expressionSpec = configspec.Describe(func(c *expressionConfig, b *configspec.Builder) {
-	configspec.List(b, &c.Fields, "fields", func(f *exprField, b *configspec.Builder) {
-		b.String(&f.Name, "name").Required().Min(1).Doc("The field to set.")
-		b.String(&f.Expression, "expression").Required().Min(1).
-			Doc("An expr-lang expression over the row's fields (see docs/expressions.md).").
-			Example("price * quantity", `upper(trim(country))`)
-		b.String(&f.Type, "type").Enum(kindEnum()...).
-			Doc("The result type; inferred when absent (required when the expression's type is only known at run time, e.g. coalesce).")
-	}).Required().Min(1).
+	configspec.List(b, &c.Fields, "fields", describeExprField).Required().Min(1).
 		Doc("Fields to derive, in order; each may use the fields derived before it. A name that exists replaces that field in place.")
 })
+
+// describeExprField is the config of one derived field, shared by expression's fields and map's
+// expressions.
+func describeExprField(f *exprField, b *configspec.Builder) {
+	b.String(&f.Name, "name").Required().Min(1).Doc("The field to set.")
+	b.String(&f.Expression, "expression").Required().Min(1).
+		Doc("An expr-lang expression over the row's fields (see docs/expressions.md).").
+		Example("price * quantity", `upper(trim(country))`)
+	b.String(&f.Type, "type").Enum(kindEnum()...).
+		Doc("The result type; inferred when absent (required when the expression's type is only known at run time, e.g. coalesce).")
+}
 
 func expressionDefinition() Definition {
 	return Definition{
@@ -45,12 +49,21 @@ func newExpressionNode(raw map[string]any) (Node, error) {
 	if err := decodeConfig(expressionSpec, raw, &c); err != nil {
 		return nil, err
 	}
+	if err := checkExprFields("fields", c.Fields); err != nil {
+		return nil, err
+	}
+	return &expressionNode{cfg: c, path: "fields"}, nil
+}
+
+// checkExprFields checks the names, syntax and types of derived fields; path names the list in
+// the config ("fields", or map's "expressions").
+func checkExprFields(list string, fields []exprField) error {
 	var e errs
 	seen := map[string]int{}
-	for i, f := range c.Fields {
-		path := fmt.Sprintf("fields[%d]", i)
+	for i, f := range fields {
+		path := fmt.Sprintf("%s[%d]", list, i)
 		if j, dup := seen[f.Name]; dup {
-			e.add(path+".name", "field %q is already derived by fields[%d]", f.Name, j)
+			e.add(path+".name", "field %q is already derived by %s[%d]", f.Name, list, j)
 		}
 		seen[f.Name] = i
 		if err := expr.CheckSyntax(f.Expression); err != nil {
@@ -62,10 +75,7 @@ func newExpressionNode(raw map[string]any) (Node, error) {
 			}
 		}
 	}
-	if err := e.err(); err != nil {
-		return nil, err
-	}
-	return &expressionNode{cfg: c}, nil
+	return e.err()
 }
 
 type derived struct {
@@ -77,6 +87,7 @@ type derived struct {
 
 type expressionNode struct {
 	cfg     expressionConfig
+	path    string // the list's name in the config, for errors
 	schema  *record.Schema
 	width   int // input width
 	derived []derived
@@ -96,7 +107,7 @@ func (n *expressionNode) Init(inputs []*record.Schema) (*record.Schema, error) {
 	n.derived = n.derived[:0]
 	n.inPlace = true
 	for i, f := range n.cfg.Fields {
-		path := fmt.Sprintf("fields[%d]", i)
+		path := fmt.Sprintf("%s[%d]", n.path, i)
 		stage, err := record.NewSchema(fields...)
 		if err != nil {
 			return nil, fmt.Errorf("expression: %w", err)

@@ -16,6 +16,8 @@ type mapConfig struct {
 	Cast     map[string]string
 	Defaults map[string]any
 	Add      []addField
+	// Expressions are computed first, over the input fields (see mapNode.pre).
+	Expressions []exprField
 }
 
 type addField struct {
@@ -42,6 +44,8 @@ var mapSpec = configspec.Describe(func(c *mapConfig, b *configspec.Builder) {
 		b.Any(&a.Value, "value").Doc("The constant (null when absent).")
 		b.String(&a.Type, "type").Enum(kindEnum()...).Doc("The field's type (default: the constant's own type).")
 	}).Doc("Constant fields appended to every row.")
+	configspec.List(b, &c.Expressions, "expressions", describeExprField).
+		Doc("Fields computed first, from the input row, in order (a name that exists replaces that field); every other option then sees them like input fields.")
 })
 
 func mapDefinition() Definition {
@@ -56,6 +60,9 @@ func mapDefinition() Definition {
 func newMapNode(raw map[string]any) (Node, error) {
 	var c mapConfig
 	if err := decodeConfig(mapSpec, raw, &c); err != nil {
+		return nil, err
+	}
+	if err := checkExprFields("expressions", c.Expressions); err != nil {
 		return nil, err
 	}
 	var e errs
@@ -77,7 +84,11 @@ func newMapNode(raw map[string]any) (Node, error) {
 	if err := e.err(); err != nil {
 		return nil, err
 	}
-	return &mapNode{cfg: c}, nil
+	n := &mapNode{cfg: c}
+	if len(c.Expressions) > 0 {
+		n.pre = &expressionNode{cfg: expressionConfig{Fields: c.Expressions}, path: "expressions"}
+	}
+	return n, nil
 }
 
 // mapOut says how one output field is made.
@@ -91,6 +102,7 @@ type mapOut struct {
 
 type mapNode struct {
 	cfg     mapConfig
+	pre     *expressionNode // the expressions, computed before the rest of the map; nil without
 	schema  *record.Schema
 	outs    []mapOut
 	inPlace bool // output positions equal input positions: rows are rewritten in place
@@ -104,6 +116,13 @@ func (n *mapNode) Init(inputs []*record.Schema) (*record.Schema, error) {
 		return nil, err
 	}
 	in := inputs[0]
+	if n.pre != nil {
+		s, err := n.pre.Init(inputs)
+		if err != nil {
+			return nil, err
+		}
+		in = s
+	}
 	c := n.cfg
 	var e errs
 	names := in.Names()
@@ -252,7 +271,22 @@ func (n *mapNode) Init(inputs []*record.Schema) (*record.Schema, error) {
 	return s, nil
 }
 
-func (n *mapNode) Process(_ context.Context, _ int, in *record.Batch, out Output) error {
+func (n *mapNode) Process(ctx context.Context, input int, in *record.Batch, out Output) error {
+	if n.pre != nil {
+		return n.pre.Process(ctx, input, in, mapStage{Output: out, n: n})
+	}
+	return n.process(in, out)
+}
+
+// mapStage receives the batches the expressions emit and maps them on to the real output.
+type mapStage struct {
+	Output
+	n *mapNode
+}
+
+func (s mapStage) Emit(b *record.Batch) error { return s.n.process(b, s.Output) }
+
+func (n *mapNode) process(in *record.Batch, out Output) error {
 	if n.inPlace || n.narrow {
 		return n.processInPlace(in, out)
 	}
