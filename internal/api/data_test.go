@@ -673,6 +673,7 @@ func TestPipelineListShowsTheLatestRun(t *testing.T) {
 			t.Errorf("last run = %+v, want %+v", got, want)
 		}
 	})
+}
 
 func TestExpressionFunctionsListed(t *testing.T) {
 	e := setup(t, setupOptions{})

@@ -20,6 +20,7 @@ const Connectors = lazy(() => import('@/pages/Connectors'))
 const Uploads = lazy(() => import('@/pages/Uploads'))
 const ConnectorNew = lazy(() => import('@/pages/ConnectorNew'))
 const ConnectorDetail = lazy(() => import('@/pages/ConnectorDetail'))
+const PipelineMapping = lazy(() => import('@/pages/PipelineMapping'))
 
 /** The home page: the first area the role may use. */
 function Home() {
@@ -42,6 +43,7 @@ export const routes: RouteObject[] = [
       { path: 'pipelines', element: <Pipelines /> },
       { path: 'pipelines/new', element: <PipelineBuilder /> },
       { path: 'pipelines/:id', element: <PipelineBuilder /> },
+      { path: 'pipelines/:id/mapping/:node', element: <PipelineMapping /> },
       { path: 'runs/:id', element: <Run /> },
       { path: 'profile', element: <Profile /> },
       { path: 'admin/users', element: <RequirePermission permission="users:read"><AdminUsers /></RequirePermission> },
