@@ -40,13 +40,19 @@ export function ExpressionEditor({
     return [
       autocompletion({ override: [source], activateOnTyping: true }),
       EditorView.lineWrapping,
+      EditorView.theme({
+        '&': { backgroundColor: 'transparent' },
+        '&.cm-focused': { outline: 'none' },
+        '.cm-content': { padding: '7px 2px', fontFamily: 'ui-monospace, SFMono-Regular, Menlo, monospace' },
+        '.cm-gutters': { display: 'none' },
+      }),
       EditorView.contentAttributes.of({ 'aria-label': label, 'aria-invalid': invalid ? 'true' : 'false' }),
     ]
   }, [fields, functions, label, invalid])
   return (
     <div
       className={
-        'overflow-hidden rounded-md text-[13px] ring-1 ring-inset focus-within:ring-2 focus-within:ring-brand-500 ' +
+        'overflow-hidden rounded-md bg-white px-1 text-[13px] shadow-sm ring-1 ring-inset focus-within:ring-2 focus-within:ring-brand-500 dark:bg-slate-950 ' +
         (invalid ? 'ring-rose-500' : 'ring-slate-300 dark:ring-slate-700')
       }
     >

@@ -323,11 +323,13 @@ export function MappingStudio({ sourceFields, destinationFields = [], config, on
               }}
             >
               <Input aria-label="New destination field" placeholder="New destination field" value={newName} onChange={(e) => setNewName(e.target.value)} className="font-mono text-[13px]" />
-              <Select aria-label="Type of the new field" value={newType} onChange={(e) => setNewType(e.target.value)} className="w-32">
-                <option value="">any type</option>
-                {KINDS.map((k) => <option key={k} value={k}>{k}</option>)}
-              </Select>
-              <Button type="submit" icon={<Plus className="size-4" aria-hidden />} disabled={!newName.trim()}>
+              <div className="w-28 shrink-0">
+                <Select aria-label="Type of the new field" value={newType} onChange={(e) => setNewType(e.target.value)} className="font-mono text-[12px]">
+                  <option value="">any type</option>
+                  {KINDS.map((k) => <option key={k} value={k}>{k}</option>)}
+                </Select>
+              </div>
+              <Button type="submit" className="shrink-0" icon={<Plus className="size-4" aria-hidden />} disabled={!newName.trim()}>
                 Add field
               </Button>
             </form>

@@ -83,7 +83,13 @@ export function fromConfig(config: MapConfig | undefined, source: FieldDef[], de
       known.add(name)
     }
   }
-  for (const f of dest) if (!f.type && c.cast?.[f.name]) f.type = c.cast[f.name]
+  const sourceType = new Map(source.map((f) => [f.name, f.type]))
+  for (const f of dest) {
+    if (!f.type && c.cast?.[f.name]) f.type = c.cast[f.name]
+    // A field copied without a cast keeps its source's type.
+    const l = links[f.name]
+    if (!f.type && l?.kind === 'field') f.type = sourceType.get(l.source)
+  }
   return { destination: dest, links }
 }
 
