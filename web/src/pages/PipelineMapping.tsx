@@ -102,7 +102,7 @@ export default function PipelineMappingPage() {
     setSaving(true)
     setSaveError(null)
     try {
-      await updatePipeline(id, withNodeConfig(text, node, config), `mapping of ${node}`)
+      await updatePipeline(id, withNodeConfig(text, node, config), { comment: `mapping of ${node}` })
       await qc.invalidateQueries({ queryKey: pipelineKeys.one(id) })
       setConfig(undefined)
       toast.success('Mapping saved', `${pipeline.data?.name}: a new version with the mapping of ${node}.`)
