@@ -12,7 +12,8 @@ function psql(sql) {
 
 let server, browser
 before(async () => {
-  server = await startServer()
+  // A small upload limit, so that an over-limit file is quick to try.
+  server = await startServer({ env: { MAX_UPLOAD_BYTES: String(1 << 20) } })
   browser = await startBrowser()
 })
 after(async () => {
@@ -102,6 +103,10 @@ test('uploads: a CSV uploads with progress and is listed; a 0-byte file shows th
       const failed = page.getByRole('listitem', { name: 'Upload of empty.csv' })
       await failed.getByRole('alert').waitFor()
       assert.match(await failed.getByRole('alert').innerText(), /empty/i)
+      await page.getByLabel('Files to upload').setInputFiles({ name: 'big.csv', mimeType: 'text/csv', buffer: Buffer.alloc(3 << 20, 'a,b\n') })
+      const big = page.getByRole('listitem', { name: 'Upload of big.csv' })
+      await big.getByRole('alert').waitFor()
+      assert.match(await big.getByRole('alert').innerText(), /larger than the upload limit/i)
     }
     await screenshot(page, 'uploads', theme)
     assert.deepEqual(page.consoleErrors, [])
@@ -276,4 +281,30 @@ test('connectors: create a PostgreSQL connector with the generated form, test it
   await audit.getByRole('cell', { name: 'connector.create' }).first().waitFor()
   assert.match(await audit.innerText(), new RegExp(`connector\\s*${id.slice(0, 12)}`))
   psql(`DROP SCHEMA IF EXISTS ${PG_SCHEMA} CASCADE`)
+})
+
+test('an admin resets a password; the user must choose a new one before anything else', async () => {
+  await server.createUser('rita', 'designer')
+  const admin = await newPage()
+  await signIn(admin, server.base, 'admin', undefined, '/admin/users')
+  await admin.getByRole('searchbox', { name: 'Search users' }).fill('rita')
+  await admin.getByRole('button', { name: 'Reset password of rita' }).click()
+  const dialog = admin.getByRole('dialog', { name: 'Reset the password of rita' })
+  await dialog.getByRole('button', { name: 'Generate' }).click()
+  const temp = await dialog.getByRole('textbox', { name: 'Temporary password' }).inputValue()
+  assert.match(temp, /^[\w]{4}-[\w]{4}-[\w]{4}-[\w]{4}$/)
+  await dialog.getByRole('button', { name: 'Set temporary password' }).click()
+  await dialog.getByText('must choose a new password').waitFor()
+  await dialog.getByRole('button', { name: 'Done' }).click()
+  await admin.getByText('Temporary password').waitFor()
+  assert.deepEqual(admin.consoleErrors, [])
+
+  const page = await newPage()
+  await signIn(page, server.base, 'rita', temp, '/connectors')
+  await page.getByRole('heading', { name: 'Choose a new password' }).waitFor()
+  await page.getByLabel('Current password').fill(temp)
+  await page.getByLabel('New password').fill('Quiet-Harbor-Stone-58')
+  await page.getByRole('button', { name: 'Change password' }).click()
+  await page.getByRole('heading', { name: 'Connectors', exact: true }).waitFor()
+  assert.deepEqual(page.consoleErrors, [])
 })

@@ -8,12 +8,16 @@ import { CommandPalette, useCommandPalette } from './CommandPalette'
 import { Logo } from '@/components/Logo'
 import { Spinner } from '@/components/ui'
 import { cn } from '@/lib/cn'
+import { MustChangePassword } from '@/features/profile/MustChangePassword'
 
 export function Shell() {
   const can = useCan()
   const [open, setOpen] = useState(false)
   const palette = useCommandPalette()
   useServerPrefs()
+  // A user with a temporary password may do nothing else until they choose their own (the server
+  // refuses every other route): the page asks for it first.
+  const mustChange = useSession((s) => !!s.me?.must_change_password)
   const sections = ['Build', 'Operate', 'Administration'] as const
   return (
     <div className="flex h-full">
@@ -91,7 +95,7 @@ export function Shell() {
         </header>
         <main className="min-h-0 flex-1 overflow-y-auto">
           <Suspense fallback={<Spinner />}>
-            <Outlet />
+            {mustChange ? <MustChangePassword /> : <Outlet />}
           </Suspense>
         </main>
       </div>

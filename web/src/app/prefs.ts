@@ -85,7 +85,8 @@ export async function savePrefs(p: { theme: Theme; timezone: string; language: s
 /** useServerPrefs loads the signed-in user's saved preferences once per sign-in and applies them. */
 export function useServerPrefs() {
   const userId = useSession((s) => s.me?.id)
-  const allowed = useSession((s) => !!s.me?.permissions?.includes('preferences:self'))
+  // Nothing but the password change is allowed while a temporary password is in use.
+  const allowed = useSession((s) => !!s.me?.permissions?.includes('preferences:self') && !s.me.must_change_password)
   useEffect(() => {
     if (!userId || !allowed) return
     let live = true

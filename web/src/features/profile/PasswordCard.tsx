@@ -13,8 +13,14 @@ export function PasswordCard() {
   const [current, setCurrent] = useState('')
   const [next, setNext] = useState('')
   const mustChange = useSession((s) => s.me?.must_change_password)
+  const username = useSession((s) => s.me?.username)
   const change = useMutation({
-    mutationFn: () => unwrap(api.POST('/api/v1/auth/password', { body: { current_password: current, new_password: next } })),
+    mutationFn: async () => {
+      await unwrap(api.POST('/api/v1/auth/password', { body: { current_password: current, new_password: next } }))
+      // The server ends the login sessions of the account (this one too): sign in again with the new
+      // password, which also reloads who we are (a temporary password is cleared now).
+      if (username) await useSession.getState().signIn(username, next)
+    },
     onSuccess: () => {
       setCurrent('')
       setNext('')
