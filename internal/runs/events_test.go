@@ -1,9 +1,11 @@
 package runs_test
 
 import (
+	"context"
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/dataaggregator/aggregator/internal/runs"
 	"github.com/dataaggregator/aggregator/internal/store"
@@ -98,4 +100,54 @@ func TestRunEventsAreNumberedAndCarryLogLines(t *testing.T) {
 	if !slices.Equal(lines, stored) {
 		t.Fatalf("published log lines\n%q\nstored\n%q", lines, stored)
 	}
+}
+
+// slowPublishQueue wakes the dispatcher when the run commits, then holds the committing caller
+// until the run's "running" event was published or a moment passed: the widest window a worker
+// has to claim a run before its queued event goes out.
+type slowPublishQueue struct {
+	*runs.Dispatcher
+	events <-chan runs.Event
+}
+
+func (q slowPublishQueue) Enqueue(ctx context.Context, tx *store.Tx, r store.Run) error {
+	if err := q.Dispatcher.Enqueue(ctx, tx, r); err != nil {
+		return err
+	}
+	tx.AfterCommit(func() {
+		deadline := time.After(300 * time.Millisecond)
+		for {
+			select {
+			case ev := <-q.events:
+				if ev.RunID == r.ID && ev.Type == runs.EventStatus && ev.Status == store.RunRunning {
+					return
+				}
+			case <-deadline: // the worker waits for the queued event: nothing came
+				return
+			}
+		}
+	})
+	return nil
+}
+
+// TestQueuedEventComesFirst: a worker that claims a run the moment its transaction commits still
+// publishes its events after the run's "queued" event, which is seq 1.
+func TestQueuedEventComesFirst(t *testing.T) {
+	e := setup(t, backend{dialect: store.SQLite, dsn: filepath.Join(t.TempDir(), "aggregator.db")}, setupOptions{})
+	writeCSV(t, e.dir, "in.csv", 5)
+	p := e.createPipeline("orders", cleanSpec)
+	window, stopWindow := e.svc.Broker().Subscribe(forPipeline(p.ID), 4096)
+	defer stopWindow()
+	e.svc.SetQueue(slowPublishQueue{Dispatcher: e.disp, events: window})
+	events, stop := e.svc.Broker().Subscribe(forPipeline(p.ID), 4096)
+	defer stop()
+	run, err := e.svc.Start(bg, p.ID, 0, "manual", runs.Actor{ID: "u1", Name: "tester"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := await(t, events, "first", func(runs.Event) bool { return true })
+	if ev.RunID != run.ID || ev.Type != runs.EventStatus || ev.Status != store.RunQueued || ev.Seq != 1 {
+		t.Fatalf("first event %s %s seq %d, want status queued seq 1", ev.Type, ev.Status, ev.Seq)
+	}
+	await(t, events, "end", terminal)
 }

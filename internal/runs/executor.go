@@ -38,6 +38,8 @@ type outcome struct {
 // destinations rolled back), errShutdown (interrupted: staged output kept for the resume) or
 // errLostRun (nothing more is recorded).
 func (s *Service) execute(ctx context.Context, run store.Run) outcome {
+	s.enqueuing.Lock() // wait for the queued event of a run enqueued a moment ago
+	s.enqueuing.Unlock()
 	rl := &runLog{st: s.st, runID: run.ID, now: s.now, publish: func(l LogLine) {
 		s.publish(Event{Type: EventLog, RunID: run.ID, PipelineID: run.PipelineID, Status: store.RunRunning, Log: &l, Time: l.Time})
 	}}

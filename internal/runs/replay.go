@@ -97,24 +97,8 @@ func (s *Service) Replay(ctx context.Context, runID string, edits []Edit, actor 
 			return store.Run{}, err
 		}
 	}
-	var run store.Run
-	err = s.st.InTx(ctx, func(tx *store.Tx) error {
-		var err error
-		run, err = tx.CreateRun(ctx, store.Run{PipelineID: p.ID, PipelineVersion: p.Version, Trigger: "replay",
-			ActorID: actor.ID, ActorName: actor.Name, ReplayOf: orig.ID, ReplayEdits: raw})
-		if err != nil {
-			return err
-		}
-		if err := s.queue.Enqueue(ctx, tx, run); err != nil {
-			return fmt.Errorf("enqueue run: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return store.Run{}, err
-	}
-	s.publishStatus(run, "")
-	return run, nil
+	return s.enqueue(ctx, store.Run{PipelineID: p.ID, PipelineVersion: p.Version, Trigger: "replay",
+		ActorID: actor.ID, ActorName: actor.Name, ReplayOf: orig.ID, ReplayEdits: raw})
 }
 
 // replayRows reads the dead letters a replay run replays, with its edits applied, in their order.

@@ -56,6 +56,11 @@ type Service struct {
 	// seqMu guards seqs and keeps events of one run published in the order of their numbers.
 	seqMu sync.Mutex
 	seqs  map[string]int64 // run id -> the last sequence number published, until the run ends
+
+	// enqueuing is held for reading by enqueue from creating a run until its queued event is
+	// published, and taken for writing once by execute before a run's first event: a worker that
+	// claims a run the moment its transaction commits still publishes "running" after "queued".
+	enqueuing sync.RWMutex
 }
 
 // New checks the options and builds the service. Call SetQueue (or build a Dispatcher with it)
@@ -182,13 +187,19 @@ func (s *Service) Start(ctx context.Context, pipelineID string, version int, tri
 	if err := pipelines.Runnable(v); err != nil { // a draft cannot run
 		return store.Run{}, err
 	}
-	// The run and its job are created together or not at all.
+	return s.enqueue(ctx, store.Run{PipelineID: pipelineID, PipelineVersion: version, Trigger: trigger,
+		ActorID: actor.ID, ActorName: actor.Name})
+}
+
+// enqueue creates the run and its job in one transaction (together or not at all) and publishes
+// its queued event before any worker can publish another event of it.
+func (s *Service) enqueue(ctx context.Context, r store.Run) (store.Run, error) {
+	s.enqueuing.RLock()
+	defer s.enqueuing.RUnlock()
 	var run store.Run
-	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
 		var err error
-		run, err = tx.CreateRun(ctx, store.Run{PipelineID: pipelineID, PipelineVersion: version, Trigger: trigger,
-			ActorID: actor.ID, ActorName: actor.Name})
-		if err != nil {
+		if run, err = tx.CreateRun(ctx, r); err != nil {
 			return err
 		}
 		if err := s.queue.Enqueue(ctx, tx, run); err != nil {
