@@ -127,7 +127,7 @@ func (s *Server) uploadFile(ctx context.Context, in *uploadInput) (*fileOutput, 
 	if in.contentLength > uploadRouteLimit(max) {
 		return nil, newProblem(http.StatusRequestEntityTooLarge, fmt.Sprintf(
 			"the upload is %s, more than the upload limit of %s (MAX_UPLOAD_BYTES); split the file or ask an administrator to raise the limit",
-			sizeText(in.contentLength), sizeText(max)), fieldError("body.file", "larger than "+sizeText(max), nil))
+			sizeText(in.contentLength), sizeText(max)), fieldError("body.file", "larger than the upload limit of "+sizeText(max)+" (MAX_UPLOAD_BYTES)", nil))
 	}
 	mr := multipart.NewReader(&limitedReader{r: in.body, n: uploadRouteLimit(max)}, params["boundary"])
 	for {
@@ -158,7 +158,7 @@ func (s *Server) uploadFile(ctx context.Context, in *uploadInput) (*fileOutput, 
 func tooLarge(max int64) error {
 	return newProblem(http.StatusRequestEntityTooLarge, fmt.Sprintf(
 		"the file is larger than the upload limit of %s (MAX_UPLOAD_BYTES); split the file or ask an administrator to raise the limit", sizeText(max)),
-		fieldError("body.file", "larger than "+sizeText(max), nil))
+		fieldError("body.file", "larger than the upload limit of "+sizeText(max)+" (MAX_UPLOAD_BYTES)", nil))
 }
 
 // sizeText writes a byte count for people: "2.0 GiB", "64 KiB", "512 bytes".

@@ -60,7 +60,10 @@ destinations:
 `)
 
   const page = await newPage()
-  await signIn(page, server.base, 'admin', undefined, `/pipelines/${pipeline.id}/mapping/shape`)
+  // The builder opens the studio from the map node's panel.
+  await signIn(page, server.base, 'admin', undefined, `/pipelines/${pipeline.id}`)
+  await page.locator('.react-flow__node[data-id="shape"]').click()
+  await page.getByRole('link', { name: /Open mapping studio/ }).click()
   await page.waitForURL((u) => u.pathname === `/pipelines/${pipeline.id}/mapping/shape`)
   const sources = page.getByRole('region', { name: 'Source fields' })
   await sources.getByText('EmailAddress').waitFor()
@@ -99,8 +102,8 @@ destinations:
   const editor = page.getByRole('textbox', { name: 'Expression for full_name' })
   await editor.click()
   await page.keyboard.type('fir')
-  await page.getByRole('listbox').getByText('first', { exact: true }).waitFor()
-  await page.keyboard.press('Enter')
+  // Picked with the mouse: Enter within CodeMirror's 75 ms interaction delay would insert a newline.
+  await page.getByRole('listbox').getByText('first', { exact: true }).click()
   await page.keyboard.type(' + " " + upper(last)')
   assert.equal(await editor.innerText(), 'first + " " + upper(last)')
   const values = page.getByRole('table', { name: 'Sample values of full_name' })

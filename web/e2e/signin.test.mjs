@@ -61,6 +61,8 @@ test('an expired session returns to sign-in and then back to the page the user w
   const page = await browser.newPage()
   await signIn(page, server.base, user, USER_PASSWORD, '/connectors')
   await page.waitForURL((u) => u.pathname === '/connectors')
+  // The page has loaded what it shows (else its own requests find the session ended first).
+  await page.getByText('No connectors yet').waitFor()
   // An administrator changes her role: the server ends her sessions (access and refresh tokens).
   const users = await server.api('GET', '/api/v1/users?search=ana')
   await server.api('PATCH', `/api/v1/users/${users.items[0].id}`, { role: 'developer' })

@@ -10,7 +10,7 @@ import { Button, ConfirmDialog, ErrorState, Spinner, Tabs } from '@/components/u
 import { toast } from '@/components/toasts'
 import { ApiError, errorMessage } from '@/api/errors'
 import { useCan } from '@/auth/session'
-import { findCycle, nodeOfPath, type InputBounds } from '@/features/graph'
+import { findCycle, findNode, nodeOfPath, type InputBounds } from '@/features/graph'
 import {
   createPipeline, getPipeline, listConnectorTypes, listTemplates, listTransformTypes, pipelineKeys, previewSpec, runPipeline,
   updatePipeline, validateSpec, type Preview, type Validation,
@@ -403,6 +403,7 @@ function Builder() {
             previewing={previewM.isPending}
             previewError={previewM.error}
             onPreview={() => previewM.mutate()}
+            mappingHref={id && findNode(spec, selected)?.node.type === 'map' ? `/pipelines/${id}/mapping/${encodeURIComponent(selected)}` : undefined}
           />
         )}
       </div>

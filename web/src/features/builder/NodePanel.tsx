@@ -1,7 +1,8 @@
 // The side panel of the selected node: its id (rename), type, inputs, generated config form with the
 // problems of each field, and a data preview (sample rows at this node).
 import { useEffect, useState } from 'react'
-import { AlertCircle, Eye, Trash2, X } from 'lucide-react'
+import { AlertCircle, Eye, Trash2, Waypoints, X } from 'lucide-react'
+import { Link } from 'react-router'
 import { Badge, Button, Field, IconButton, Input, InlineError, Spinner } from '@/components/ui'
 import {
   findNode, inputsOf, kindStyle, removeNode, renameNode, setConfig, typeLabel, type PipelineSpec,
@@ -17,7 +18,7 @@ export interface NodeProblem {
 }
 
 export function NodePanel({
-  spec, id, schema, description, problems, readOnly, sample, previewing, previewError, onPreview,
+  spec, id, schema, description, problems, readOnly, sample, previewing, previewError, onPreview, mappingHref,
 }: {
   spec: PipelineSpec
   id: string
@@ -29,6 +30,8 @@ export function NodePanel({
   previewing: boolean
   previewError: unknown
   onPreview: () => void
+  /** Where the schema-mapping studio of this node is (map transforms of a saved pipeline). */
+  mappingHref?: string
 }) {
   const loc = findNode(spec, id)
   const [name, setName] = useState(id)
@@ -123,6 +126,18 @@ export function NodePanel({
               </li>
             ))}
           </ul>
+        )}
+        {mappingHref && (
+          <Link
+            to={mappingHref}
+            className="flex items-center gap-3 rounded-lg border border-violet-200 bg-violet-50 px-3 py-2.5 text-sm transition hover:border-violet-300 hover:bg-violet-100 dark:border-violet-900 dark:bg-violet-950/40 dark:hover:bg-violet-950"
+          >
+            <Waypoints className="size-4 shrink-0 text-violet-600 dark:text-violet-300" aria-hidden />
+            <span className="min-w-0 flex-1">
+              <span className="block font-medium text-violet-900 dark:text-violet-100">Open mapping studio</span>
+              <span className="block text-xs text-violet-700/80 dark:text-violet-300/80">Link fields, auto-map, write expressions with a live preview</span>
+            </span>
+          </Link>
         )}
         <section aria-label="Configuration" className="space-y-2">
           <h3 className="text-xs font-semibold uppercase tracking-wide text-slate-500 dark:text-slate-400">Configuration</h3>
