@@ -26,16 +26,7 @@ destinations:
     config: {path: out-${name}.csv}
 `
 
-async function createPipeline(name) {
-  const token = await server.adminToken()
-  const r = await fetch(server.base + '/api/v1/pipelines', {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/yaml' },
-    body: spec(name),
-  })
-  assert.equal(r.status, 201, await r.clone().text())
-  return r.json()
-}
+const createPipeline = (name) => server.createPipeline(spec(name))
 
 test('pipelines list: search, last run, duplicate, delete with confirmation', async () => {
   await createPipeline('orders-daily')

@@ -88,6 +88,17 @@ export async function startServer({ env = {} } = {}) {
       if (!server._admin) server._admin = await login(base, 'admin', ADMIN_PASSWORD)
       return server._admin
     },
+    /** Saves a pipeline from its YAML as admin; returns the created pipeline. */
+    async createPipeline(yaml) {
+      const res = await fetch(base + '/api/v1/pipelines', {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${await server.adminToken()}`, 'Content-Type': 'application/yaml' },
+        body: yaml,
+      })
+      const text = await res.text()
+      if (res.status !== 201) throw new Error(`create pipeline: ${res.status} ${text}`)
+      return JSON.parse(text)
+    },
     /** Creates a user with a role; returns its username. */
     async createUser(username, role) {
       await server.api('POST', '/api/v1/users', { username, email: `${username}@example.com`, password: USER_PASSWORD, role })

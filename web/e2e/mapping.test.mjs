@@ -24,23 +24,12 @@ async function newPage(opts) {
   return p
 }
 
-async function createPipeline(yaml) {
-  const res = await fetch(server.base + '/api/v1/pipelines', {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${await server.adminToken()}`, 'Content-Type': 'application/yaml' },
-    body: yaml,
-  })
-  const text = await res.text()
-  assert.equal(res.status, 201, `create pipeline: ${text}`)
-  return JSON.parse(text)
-}
-
 let pipeline
 
 test('mapping studio: auto-map, accept all, an expression with its live preview, save', async () => {
   const csv = path.join(server.dataDir, 'crm.csv')
   writeFileSync(csv, 'CustomerID,EmailAddress,first,last,notes\n1,ada@example.com,Ada,Lovelace,x\n2,alan@example.com,Alan,Turing,y\n')
-  pipeline = await createPipeline(`version: 1
+  pipeline = await server.createPipeline(`version: 1
 name: crm-import
 # The map node's config is what the studio writes.
 sources:

@@ -25,16 +25,7 @@ async function newPage(opts) {
   return p
 }
 
-async function createPipeline(name, yaml) {
-  const res = await fetch(server.base + '/api/v1/pipelines', {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${await server.adminToken()}`, 'Content-Type': 'application/yaml' },
-    body: yaml,
-  })
-  const text = await res.text()
-  assert.equal(res.status, 201, `create pipeline ${name}: ${text}`)
-  return JSON.parse(text)
-}
+const createPipeline = (_name, yaml) => server.createPipeline(yaml)
 
 async function waitRun(id, want) {
   for (let i = 0; i < 200; i++) {

@@ -10,7 +10,7 @@ import { Button, ConfirmDialog, ErrorState, Spinner, Tabs } from '@/components/u
 import { toast } from '@/components/toasts'
 import { ApiError, errorMessage } from '@/api/errors'
 import { useCan } from '@/auth/session'
-import { findCycle, findNode, nodeOfPath, type InputBounds } from '@/features/graph'
+import { findCycle, mappingNodeFor, nodeOfPath, type InputBounds, type PipelineSpec } from '@/features/graph'
 import {
   createPipeline, getPipeline, listConnectorTypes, listTemplates, listTransformTypes, pipelineKeys, previewSpec, runPipeline,
   updatePipeline, validateSpec, type Preview, type Validation,
@@ -403,7 +403,7 @@ function Builder() {
             previewing={previewM.isPending}
             previewError={previewM.error}
             onPreview={() => previewM.mutate()}
-            mappingHref={id && findNode(spec, selected)?.node.type === 'map' ? `/pipelines/${id}/mapping/${encodeURIComponent(selected)}` : undefined}
+            mappingHref={mappingHref(id, spec, selected)}
           />
         )}
       </div>
@@ -434,4 +434,10 @@ function Builder() {
   function descriptionOf(nodeId: string) {
     return typeInfo(nodeId)?.description
   }
+}
+
+/** The mapping studio of the map node that node edits (itself, or the map feeding a destination), once saved. */
+function mappingHref(pipelineId: string | undefined, spec: PipelineSpec, node: string): string | undefined {
+  const m = pipelineId ? mappingNodeFor(spec, node) : undefined
+  return m ? `/pipelines/${pipelineId}/mapping/${encodeURIComponent(m)}` : undefined
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import {
-  addNode, connect, connectionProblem, disconnect, findCycle, inputProblems, nodeOfPath, removeNode, renameNode,
+  addNode, connect, connectionProblem, disconnect, findCycle, inputProblems, mappingNodeFor, nodeOfPath, removeNode, renameNode,
   specEdges, uniqueId, type PipelineSpec,
 } from './spec'
 import { specToFlow } from './flow'
@@ -152,5 +152,31 @@ describe('layout', () => {
     expect(p.unique.x).toBeLessThan(p.joined.x)
     expect(p.joined.x).toBeLessThan(p.out.x)
     expect(p.customers.x).toBeLessThan(p.joined.x)
+  })
+})
+
+describe('mappingNodeFor', () => {
+  const spec: PipelineSpec = {
+    version: 1,
+    name: 'm',
+    sources: [{ id: 'crm', type: 'csv', config: {} }],
+    transforms: [
+      { id: 'shape', type: 'map', inputs: ['crm'], config: {} },
+      { id: 'keep', type: 'filter', inputs: ['crm'], config: {} },
+    ],
+    destinations: [
+      { id: 'out', type: 'ndjson', inputs: ['shape'], config: {} },
+      { id: 'raw', type: 'ndjson', inputs: ['keep'], config: {} },
+    ],
+  }
+  it.each([
+    ['shape', 'shape'], // a map node opens its own studio
+    ['out', 'shape'], // a destination fed by a map opens that map's
+    ['raw', undefined], // a destination without a map feeding it has none
+    ['keep', undefined],
+    ['crm', undefined],
+    ['nope', undefined],
+  ])('%s -> %s', (node, want) => {
+    expect(mappingNodeFor(spec, node)).toBe(want)
   })
 })

@@ -93,6 +93,22 @@ export function uniqueId(spec: PipelineSpec, base: string): string {
   for (let i = 2; ; i++) if (!taken.has(`${clean}_${i}`)) return `${clean}_${i}`
 }
 
+/**
+ * mappingNodeFor is the map transform whose fields the mapping studio edits for node id: the node
+ * itself when it is a map, the map feeding a destination directly, else undefined.
+ */
+export function mappingNodeFor(spec: PipelineSpec, id: string): string | undefined {
+  const loc = findNode(spec, id)
+  if (!loc) return undefined
+  if (loc.kind === 'transform' && loc.node.type === 'map') return id
+  if (loc.kind !== 'destination') return undefined
+  const maps = inputsOf(loc.node).filter((i) => {
+    const up = findNode(spec, i)
+    return up?.kind === 'transform' && up.node.type === 'map'
+  })
+  return maps.length === 1 ? maps[0] : undefined
+}
+
 function withList(spec: PipelineSpec, kind: NodeKind, f: (list: SpecNode[]) => SpecNode[]): PipelineSpec {
   const key = listOf[kind]
   const list = Array.isArray(spec[key]) ? (spec[key] as SpecNode[]) : []
