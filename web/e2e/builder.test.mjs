@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { startServer, startBrowser, signIn, screenshot, USER_PASSWORD } from './harness.mjs'
+import { startServer, startBrowser, signIn, screenshot, dropFile, connectNodes, USER_PASSWORD } from './harness.mjs'
 
 let server, browser
 before(async () => {
@@ -59,37 +59,6 @@ test('pipelines list: search, last run, duplicate, delete with confirmation', as
     assert.deepEqual(page.consoleErrors, [])
   }
 })
-
-async function dropFile(page, target, name, content, type) {
-  const dt = await page.evaluateHandle(
-    ([n, c, t]) => {
-      const d = new DataTransfer()
-      d.items.add(new File([c], n, { type: t }))
-      return d
-    },
-    [name, content, type],
-  )
-  await target.dispatchEvent('dragover', { dataTransfer: dt })
-  await target.dispatchEvent('drop', { dataTransfer: dt })
-}
-
-/** Drags from one node's output handle to another node's input handle. */
-async function connectNodes(page, from, to) {
-  // Lay out first so that no node hides under another or under the mini map.
-  const close = page.getByRole('button', { name: 'Close panel' })
-  if (await close.isVisible()) await close.click()
-  await page.getByRole('button', { name: 'Auto-layout' }).click()
-  await page.locator('[data-testid="canvas"][data-layout="done"]').waitFor()
-  const src = page.locator(`.react-flow__node[data-id="${from}"] .react-flow__handle.source`)
-  const dst = page.locator(`.react-flow__node[data-id="${to}"] .react-flow__handle.target`)
-  const a = await src.boundingBox()
-  const b = await dst.boundingBox()
-  await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2)
-  await page.mouse.down()
-  await page.mouse.move((a.x + b.x) / 2, (a.y + b.y) / 2, { steps: 5 })
-  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 5 })
-  await page.mouse.up()
-}
 
 test('builder: drop a file, drag nodes from the palette, connect, fill forms, YAML both ways, cycle refused, preview, save, run', async () => {
   const page = await browser.newPage()

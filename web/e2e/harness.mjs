@@ -162,3 +162,35 @@ export async function screenshot(page, name, theme = 'light') {
   mkdirSync(dir, { recursive: true })
   await page.screenshot({ path: path.join(dir, `${name}-${theme}.png`) })
 }
+
+/** Drops a file on target as a user dragging it from the desktop would. */
+export async function dropFile(page, target, name, content, type) {
+  const dt = await page.evaluateHandle(
+    ([n, c, t]) => {
+      const d = new DataTransfer()
+      d.items.add(new File([c], n, { type: t }))
+      return d
+    },
+    [name, content, type],
+  )
+  await target.dispatchEvent('dragover', { dataTransfer: dt })
+  await target.dispatchEvent('drop', { dataTransfer: dt })
+}
+
+/** Drags from one node's output handle to another node's input handle. */
+export async function connectNodes(page, from, to) {
+  // Lay out first so that no node hides under another or under the mini map.
+  const close = page.getByRole('button', { name: 'Close panel' })
+  if (await close.isVisible()) await close.click()
+  await page.getByRole('button', { name: 'Auto-layout' }).click()
+  await page.locator('[data-testid="canvas"][data-layout="done"]').waitFor()
+  const src = page.locator(`.react-flow__node[data-id="${from}"] .react-flow__handle.source`)
+  const dst = page.locator(`.react-flow__node[data-id="${to}"] .react-flow__handle.target`)
+  const a = await src.boundingBox()
+  const b = await dst.boundingBox()
+  await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2)
+  await page.mouse.down()
+  await page.mouse.move((a.x + b.x) / 2, (a.y + b.y) / 2, { steps: 5 })
+  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 5 })
+  await page.mouse.up()
+}
