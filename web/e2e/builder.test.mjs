@@ -110,6 +110,8 @@ test('builder: drop a file, drag nodes from the palette, connect, fill forms, YA
   await panel.getByRole('textbox', { name: 'expression' }).fill('amount > 1')
   await page.getByRole('group', { name: 'Transform filter_2 (filter)' }).click()
   await page.getByRole('complementary', { name: 'Node filter_2' }).getByRole('textbox', { name: 'expression' }).fill('amount < 20')
+  // The panel may cover the right-most node: close it first, as a user would.
+  await page.getByRole('button', { name: 'Close panel' }).click()
   await page.getByRole('group', { name: 'Destination csv (csv)' }).click()
   await page.getByRole('complementary', { name: 'Node csv' }).getByRole('textbox', { name: 'path' }).fill('out/drag-built.csv')
   await problems.getByText('The pipeline is valid').waitFor()
