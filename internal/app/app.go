@@ -63,6 +63,11 @@ type App struct {
 	dispatcher *runs.Dispatcher
 	// hub fans run events out to the live-update WebSockets.
 	hub *live.Hub
+	// events carries run events between the processes (events.go); closeEvents stops it.
+	events      runs.Bus
+	eventsKind  string
+	closeEvents func()
+	redisPrefix string
 	// connections owns saved connectors (secrets sealed with the keyring).
 	connections *connections.Service
 }
@@ -163,6 +168,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
 	if a.connections, err = newConnections(ctx, a.store, a.comp.Connectors, keys, a.comp.Env, log); err != nil {
+		return nil, err
+	}
+	a.redisPrefix = prefix
+	if err := a.buildEvents(ctx); err != nil {
 		return nil, err
 	}
 	if err := a.buildRuns(); err != nil {
@@ -301,7 +310,7 @@ func (a *App) Components() *Components { return a.comp }
 func (a *App) Run(ctx context.Context) error {
 	defer a.Close()
 	a.log.InfoContext(ctx, "serving", "addr", a.listener.Addr().String(), "url", a.cfg.BaseURL()+"/",
-		"database", a.store.Dialect(), "environment", a.cfg.Environment, "redis", a.redis != nil)
+		"database", a.store.Dialect(), "environment", a.cfg.Environment, "redis", a.redis != nil, "events", a.eventsKind)
 	waitRuns := a.startRuns(ctx)
 	defer waitRuns() // before Close: interrupted runs are requeued in the store
 	hubDone := make(chan struct{})
@@ -326,6 +335,10 @@ func (a *App) Close() {
 	if a.listener != nil {
 		_ = a.listener.Close()
 		a.listener = nil
+	}
+	if a.closeEvents != nil { // before Redis and the store: it flushes the last events
+		a.closeEvents()
+		a.closeEvents = nil
 	}
 	if a.redis != nil {
 		_ = a.redis.Close()

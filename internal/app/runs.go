@@ -15,12 +15,13 @@ import (
 // buildRuns builds the run service and its in-process dispatcher (RUN_WORKERS
 // workers; shutdown drains for SHUTDOWN_TIMEOUT, then interrupted runs are
 // requeued to resume at the next start), the pipeline service, all on the
-// app's components, and the live-update hub over the run events.
+// app's components, and the live-update hub over the run events (the bus of
+// buildEvents, so the events of runs any process executes).
 func (a *App) buildRuns() error {
 	c := a.comp
 	svc, err := runs.New(runs.Options{
 		Store: a.store, Connectors: c.Connectors, Transforms: c.Transforms, Logger: a.log, Env: c.Env, Clock: c.Clock,
-		SavedConnectors: a.connections,
+		SavedConnectors: a.connections, Events: a.events,
 	})
 	if err != nil {
 		return err
@@ -35,7 +36,7 @@ func (a *App) buildRuns() error {
 	if err != nil {
 		return err
 	}
-	hub, err := live.New(svc.Broker(), live.Options{MaxClientsPerUser: a.cfg.WSMaxConnectionsPerUser,
+	hub, err := live.New(svc.Events(), live.Options{MaxClientsPerUser: a.cfg.WSMaxConnectionsPerUser,
 		Counts: live.StoreCounts(a.store), Logger: a.log})
 	if err != nil {
 		return err

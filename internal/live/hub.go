@@ -38,7 +38,7 @@ type Options struct {
 	SendBuffer int
 	// MaxClientsPerUser caps the clients one user may have at once (default 20).
 	MaxClientsPerUser int
-	// EventBuffer is how many events the hub may have waiting from the broker (default 4096).
+	// EventBuffer is how many events the hub may have waiting from the source (default 4096).
 	EventBuffer int
 	// Counts returns the counts of queued and running runs that dashboard events carry; when nil
 	// they carry none. It is called from the hub's dashboard goroutine, never from the fan-out.
@@ -46,9 +46,15 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// Source is where the hub takes run events from: the run service's bus (runs.Bus), which
+// carries the events of every process.
+type Source interface {
+	Subscribe(filter func(runs.Event) bool, buffer int) (<-chan runs.Event, func())
+}
+
 // Hub fans run events out to clients. Build it with New and call Run once.
 type Hub struct {
-	events <-chan runs.Event // the subscription to the broker, taken by New
+	events <-chan runs.Event // the subscription to the source, taken by New
 	stop   func()            // ends it
 	opts   Options
 	log    *slog.Logger
@@ -62,11 +68,11 @@ type Hub struct {
 	dropped atomic.Int64 // clients dropped for being slow
 }
 
-// New returns a hub subscribed to broker's events; Run fans them out (events published before
-// Run starts wait in the subscription's buffer).
-func New(broker *runs.Broker, o Options) (*Hub, error) {
-	if broker == nil {
-		return nil, errors.New("live: a runs.Broker is required")
+// New returns a hub subscribed to the source's events; Run fans them out (events published
+// before Run starts wait in the subscription's buffer).
+func New(source Source, o Options) (*Hub, error) {
+	if source == nil {
+		return nil, errors.New("live: an event source (runs.Bus) is required")
 	}
 	if o.SendBuffer < 0 || o.MaxClientsPerUser < 0 || o.EventBuffer < 0 {
 		return nil, fmt.Errorf("live: SendBuffer, MaxClientsPerUser and EventBuffer must not be negative")
@@ -83,7 +89,7 @@ func New(broker *runs.Broker, o Options) (*Hub, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	events, stop := broker.Subscribe(nil, o.EventBuffer)
+	events, stop := source.Subscribe(nil, o.EventBuffer)
 	return &Hub{events: events, stop: stop, opts: o, log: o.Logger,
 		subs: map[string]map[*Client]struct{}{}, clients: map[*Client]struct{}{}, perUser: map[string]int{}}, nil
 }

@@ -22,14 +22,19 @@ const (
 	EventLog = "run.log"
 )
 
-// Event is something that happened to a run. It is plain JSON so that a Redis or WebSocket
-// publisher can forward it as it is.
+// SeqQueued is the sequence number of a run's first event, "queued" when the run is created: the
+// service numbers it itself. A Bus numbers every other event of the run SeqQueued+1, +2, ... at
+// publication, whichever process publishes it.
+const SeqQueued = 1
+
+// Event is something that happened to a run. It is plain JSON so that a Redis or PostgreSQL bus
+// and the WebSocket hub can forward it as it is.
 type Event struct {
 	Type  string `json:"type"`
 	RunID string `json:"run_id"`
-	// Seq numbers the events of one run as this process published them: 1, 2, 3, ... with no gap.
-	// A consumer that sees a number other than the last one plus one missed events (or the
-	// process restarted) and re-reads the run from the store.
+	// Seq numbers the events of one run 1, 2, 3, ... with no gap, across every process that
+	// publishes them (see Bus). A consumer that sees a number other than the last one plus one
+	// missed events (or the numbering restarted) and re-reads the run from the store.
 	Seq        int64            `json:"seq"`
 	PipelineID string           `json:"pipeline_id"`
 	Status     store.RunStatus  `json:"status"`
@@ -42,6 +47,10 @@ type Event struct {
 	Time time.Time `json:"time"`
 }
 
+// Ends reports whether e is the last event of its run (a terminal status): a Bus forgets the run's
+// numbering after it.
+func (e Event) Ends() bool { return e.Type == EventStatus && e.Status.Terminal() }
+
 // LogLine is one line of a run log.
 type LogLine struct {
 	Level   string          `json:"level"` // debug | info | warn | error
@@ -52,22 +61,45 @@ type LogLine struct {
 }
 
 // Publisher receives run events. Publish must not block for long: it is called from the goroutine
-// that runs the pipeline. Implementations: Broker (in process); a Redis pub/sub publisher later.
+// that runs the pipeline. When e.Seq is 0 the publisher numbers e within its run (see SeqQueued);
+// events of one run published from one goroutine, or in an order the caller guarantees, keep that
+// order.
 type Publisher interface {
 	Publish(e Event)
 }
 
-// Broker is the in-process fan-out of events to subscribers. A subscriber that does not keep up
-// loses events (Dropped counts them) instead of slowing runs down; the store stays the source of
-// truth, so a consumer that sees a gap re-reads the run. The broker also keeps the latest progress
-// event of each running run (Latest), until a status event says the run stopped running: what
-// `GET /runs/{id}` shows between checkpoints, and where a new subscriber starts from.
+// Bus carries run events from the process that publishes them to the subscribers of every process
+// that shares the store. Implementations: Broker (in process, the SQLite store) and the PostgreSQL
+// LISTEN/NOTIFY and Redis pub/sub buses of package bus.
+//
+//   - Publish numbers the event (Publisher) and never blocks for long: when the bus cannot keep
+//     up or its connection is down, events are lost, and consumers see the gap in Seq.
+//   - Subscribe returns a channel of the events filter accepts (nil: all), from every process, in
+//     the order of their numbers within each run, with room for buffer events; a subscriber that
+//     does not keep up loses events instead of slowing anyone down. The returned function ends
+//     the subscription and closes the channel (safe to call more than once).
+//   - Latest returns the latest progress event of a running run, from whichever process runs it,
+//     until a status event says the run stopped running (the live counters of GET /runs/{id}).
+type Bus interface {
+	Publisher
+	Subscribe(filter func(Event) bool, buffer int) (<-chan Event, func())
+	Latest(runID string) (Event, bool)
+}
+
+// Broker is the in-process Bus, and the local fan-out of the buses that cross processes (they
+// hand what they receive to Deliver). A subscriber that does not keep up loses events (Dropped
+// counts them) instead of slowing runs down; the store stays the source of truth, so a consumer
+// that sees a gap re-reads the run. The broker also keeps the latest progress event of each
+// running run (Latest), until a status event says the run stopped running.
 type Broker struct {
 	mu      sync.Mutex
 	subs    map[*subscriber]struct{}
 	latest  map[string]Event // run id -> its latest progress event, while it runs
+	seqs    map[string]int64 // run id -> the last number Publish gave, until the run ends
 	dropped atomic.Int64
 }
+
+var _ Bus = (*Broker)(nil)
 
 type subscriber struct {
 	ch     chan Event
@@ -76,13 +108,32 @@ type subscriber struct {
 
 // NewBroker returns an empty broker.
 func NewBroker() *Broker {
-	return &Broker{subs: map[*subscriber]struct{}{}, latest: map[string]Event{}}
+	return &Broker{subs: map[*subscriber]struct{}{}, latest: map[string]Event{}, seqs: map[string]int64{}}
 }
 
-// Publish sends e to every subscriber whose filter accepts it, without blocking.
+// Publish numbers e when its Seq is 0 (SeqQueued+1, +2, ... within its run) and delivers it.
 func (b *Broker) Publish(e Event) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if e.Seq == 0 {
+		e.Seq = max(b.seqs[e.RunID], SeqQueued) + 1
+		b.seqs[e.RunID] = e.Seq
+	}
+	if e.Ends() {
+		delete(b.seqs, e.RunID)
+	}
+	b.deliverLocked(e)
+}
+
+// Deliver sends e, numbered already, to every subscriber whose filter accepts it, without
+// blocking, and keeps it when it is the latest progress of a running run.
+func (b *Broker) Deliver(e Event) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.deliverLocked(e)
+}
+
+func (b *Broker) deliverLocked(e Event) {
 	switch {
 	case e.Type == EventProgress && e.Progress != nil && !e.Progress.Done:
 		b.latest[e.RunID] = e
@@ -119,7 +170,7 @@ func (b *Broker) Subscribe(filter func(Event) bool, buffer int) (<-chan Event, f
 	}
 }
 
-// Latest returns the latest progress event of a running run, if one was published since it
+// Latest returns the latest progress event of a running run, if one was delivered since it
 // started running.
 func (b *Broker) Latest(runID string) (Event, bool) {
 	b.mu.Lock()

@@ -31,8 +31,9 @@ type Options struct {
 	Logger          *slog.Logger
 	// Clock is the time of events and rates; time.Now when nil.
 	Clock func() time.Time
-	// Events receives run events; a new Broker when nil.
-	Events Publisher
+	// Events carries run events to the subscribers of every process (the composition root picks
+	// the Bus for the store); a new in-process Broker when nil.
+	Events Bus
 
 	// Engine settings (0: the engine's defaults).
 	BatchSize        int
@@ -48,14 +49,9 @@ type Service struct {
 	trs    *transform.Registry
 	env    connector.Env
 	log    *slog.Logger
-	events Publisher
-	broker *Broker
+	events Bus
 	opts   Options
 	queue  Queue
-
-	// seqMu guards seqs and keeps events of one run published in the order of their numbers.
-	seqMu sync.Mutex
-	seqs  map[string]int64 // run id -> the last sequence number published, until the run ends
 
 	// enqueuing is held for reading by enqueue from creating a run until its queued event is
 	// published, and taken for writing once by execute before a run's first event: a worker that
@@ -86,15 +82,9 @@ func New(o Options) (*Service, error) {
 		o.Clock = time.Now
 	}
 	s := &Service{st: o.Store, conns: o.Connectors, trs: o.Transforms, env: o.Env, log: o.Logger,
-		opts: o, seqs: map[string]int64{}}
-	if o.Events == nil {
-		s.broker = NewBroker()
-		s.events = s.broker
-	} else {
-		s.events = o.Events
-		if b, ok := o.Events.(*Broker); ok {
-			s.broker = b
-		}
+		opts: o, events: o.Events}
+	if s.events == nil {
+		s.events = NewBroker()
 	}
 	if s.env.Logger == nil {
 		s.env.Logger = o.Logger
@@ -108,17 +98,18 @@ func New(o Options) (*Service, error) {
 // SetQueue sets where Start sends new runs.
 func (s *Service) SetQueue(q Queue) { s.queue = q }
 
-// Broker is the in-process event fan-out, or nil when Options.Events was another Publisher.
-func (s *Service) Broker() *Broker { return s.broker }
+// Events is the bus the service publishes run events to (subscribe to it for every process's).
+func (s *Service) Events() Bus { return s.events }
+
+// Broker is the bus when it is the in-process Broker, else nil.
+func (s *Service) Broker() *Broker {
+	b, _ := s.events.(*Broker)
+	return b
+}
 
 // Live returns the latest progress event of a running run (per-node counters and rows per second,
-// newer than its last checkpoint), when the service's Broker has one.
-func (s *Service) Live(runID string) (Event, bool) {
-	if s.broker == nil {
-		return Event{}, false
-	}
-	return s.broker.Latest(runID)
-}
+// newer than its last checkpoint), from whichever process runs it, when the bus has one.
+func (s *Service) Live(runID string) (Event, bool) { return s.events.Latest(runID) }
 
 // Env is what connectors are given (for check, discover and previews), with uploads resolved
 // through the store.
@@ -192,7 +183,9 @@ func (s *Service) Start(ctx context.Context, pipelineID string, version int, tri
 }
 
 // enqueue creates the run and its job in one transaction (together or not at all) and publishes
-// its queued event before any worker can publish another event of it.
+// its queued event (SeqQueued) before any worker of this process can publish another event of it.
+// A worker of another process numbers its events from SeqQueued+1 on: should its "running" arrive
+// first, a subscriber sees the numbers go back and re-reads the run.
 func (s *Service) enqueue(ctx context.Context, r store.Run) (store.Run, error) {
 	s.enqueuing.RLock()
 	defer s.enqueuing.RUnlock()
@@ -210,7 +203,7 @@ func (s *Service) enqueue(ctx context.Context, r store.Run) (store.Run, error) {
 	if err != nil {
 		return store.Run{}, err
 	}
-	s.publishStatus(run, "")
+	s.publish(Event{Type: EventStatus, RunID: run.ID, Seq: SeqQueued, PipelineID: run.PipelineID, Status: run.Status, Time: s.now()})
 	return run, nil
 }
 
@@ -235,16 +228,6 @@ func (s *Service) publishStatus(r store.Run, msg string) {
 	s.publish(Event{Type: EventStatus, RunID: r.ID, PipelineID: r.PipelineID, Status: r.Status, Error: msg, Time: s.now()})
 }
 
-// publish numbers e within its run and hands it to the Publisher. Numbers and publication
-// happen under one lock, so a subscriber sees each run's events in the order of their numbers. A
-// run's counter is forgotten when the run ends (succeeded, failed or cancelled).
-func (s *Service) publish(e Event) {
-	s.seqMu.Lock()
-	defer s.seqMu.Unlock()
-	e.Seq = s.seqs[e.RunID] + 1
-	s.seqs[e.RunID] = e.Seq
-	if e.Type == EventStatus && e.Status.Terminal() {
-		delete(s.seqs, e.RunID)
-	}
-	s.events.Publish(e)
-}
+// publish hands e to the bus, which numbers it within its run unless it is the run's first
+// event (SeqQueued) and delivers it to the subscribers of every process.
+func (s *Service) publish(e Event) { s.events.Publish(e) }
