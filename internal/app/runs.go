@@ -60,9 +60,13 @@ func (a *App) dataDeps() api.DataDeps {
 		UploadDir: a.cfg.UploadDir(), MaxUploadBytes: a.cfg.MaxUploadBytes}
 }
 
-// startRuns runs the dispatcher until ctx is cancelled; the returned function
-// waits until it has drained (runs finished, or interrupted and requeued).
+// startRuns runs the dispatcher until ctx is cancelled (not at all with
+// RUN_WORKERS=0); the returned function waits until it has drained (runs
+// finished, or interrupted and requeued).
 func (a *App) startRuns(ctx context.Context) (wait func()) {
+	if a.cfg.RunWorkers == 0 { // API and UI only: runs wait for a process with workers
+		return func() {}
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -15,8 +15,11 @@
 //     store-backed Checkpointer fenced by the claiming worker, a store-backed dead-letter sink, run
 //     log lines (store.AppendLogs) and progress Events with rows per second; it reports how the
 //     attempt ended and the Queue records it.
-//   - Events go to a Publisher; Broker is the in-process fan-out (Subscribe with a filter) and keeps
-//     the latest progress event of each running run (Service.Live: counters between checkpoints).
+//   - Events go to a Bus (Options.Events), which numbers each run's events across processes
+//     (SeqQueued: the creation event is 1, the bus gives 2, 3, ...), delivers them to the
+//     subscribers of every process (Subscribe with a filter) and keeps the latest progress event
+//     of each running run (Service.Live: counters between checkpoints). Broker is the in-process
+//     Bus; package bus has the PostgreSQL and Redis ones.
 //   - Resolver resolves `connector:` and `transformation:` references of a spec through the store.
 //
 // Everything is safe for concurrent use. The package knows nothing of HTTP.
