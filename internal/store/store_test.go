@@ -112,6 +112,10 @@ func TestConcurrentMigrate(t *testing.T) {
 				t.Cleanup(func() { _ = s.Close() })
 				stores[i] = s
 			}
+			before, err := stores[0].Status(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
 			var wg sync.WaitGroup
 			applied := make([]int, n)
 			errs := make([]error, n)
@@ -135,7 +139,9 @@ func TestConcurrentMigrate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !st.UpToDate() || int64(total) != st.Latest {
+			// Every migration applied exactly once (numbers may have gaps while parts of the
+			// schema land on different branches).
+			if !st.UpToDate() || total != len(before.Pending) {
 				t.Fatalf("applied %d migrations in total, status %+v", total, st)
 			}
 		})
