@@ -64,12 +64,14 @@ unit:
 
 # The web app: ESLint, tsc --noEmit, Vitest, and src/api/schema.d.ts fresh against the server's
 # OpenAPI document (fails when a Go API change was not followed by `cd web && npm run gen:api`).
-web-check: web-deps build-go
+web-check: build
 	cd web && AGGREGATOR_BIN=../$(BIN) npm run check:api
 	cd web && npm run lint
 	cd web && npm run typecheck
 	cd web && npm test
 
+# (web-check and e2e both depend on `build`: make runs build-go once per invocation, so a binary built
+# before web/dist existed would lack the UI.)
 # End-to-end: the binary with the UI embedded, a temporary SQLite store, chromium (CHROMIUM, default
 # /usr/bin/chromium). Screenshots go to docs/screenshots/.
 e2e: build

@@ -62,6 +62,12 @@ export async function startServer({ env = {} } = {}) {
     }
     if (i > 300) throw new Error('aggregator serve did not become ready in 30 s:\n' + logs.join(''))
   }
+  // A binary built before web/dist existed serves the how-to-build page instead of the app.
+  const index = await (await fetch(base + '/')).text()
+  if (!index.includes('<div id="root"')) {
+    proc.kill('SIGTERM')
+    throw new Error(`${bin} has no web app embedded: build web/dist first, then the binary (make build)`)
+  }
   const server = {
     base,
     dataDir,
