@@ -78,12 +78,14 @@ e2e: build
 	cd web && AGGREGATOR_BIN=../$(BIN) npm run e2e
 
 # Benchmarks: file pipelines against a bare encoding/csv loop, database loads against psql \copy,
-# the live-update fan-out (1,000 WebSockets while 10 runs report progress) against 1 WebSocket.
+# the live-update fan-out (1,000 WebSockets while 10 runs report progress) against 1 WebSocket,
+# the run event buses (events/s through each; publish-to-WebSocket latency across processes).
 # Results go to docs/benchmarks.md by hand, with the machine they ran on.
 bench: build
 	bash bench/files.sh
 	bash bench/db.sh
 	SOURCE=pg bash bench/ws.sh
+	bash bench/bus.sh
 
 # Short fuzzing of every parser (each target for FUZZTIME).
 FUZZTIME ?= 30s
