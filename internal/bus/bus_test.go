@@ -328,13 +328,19 @@ func testLarge(t *testing.T, im impl) {
 	}
 	a.Publish(runs.Event{Type: runs.EventProgress, RunID: run, Status: store.RunRunning,
 		Progress: &engine.Progress{RowsRead: 99, Nodes: nodes}})
-	got := expect(t, sub, run, 2, 2)
-	l, p := got[0].Log, got[1].Progress
+	failed := status(run, store.RunFailed)
+	failed.Error = strings.Repeat("why ", 5000)
+	a.Publish(failed)
+	got := expect(t, sub, run, 2, 3)
+	l, p, errText := got[0].Log, got[1].Progress, got[2].Error
 	if im.limit == 0 {
-		if l.Message != msg || len(p.Nodes) != 400 {
-			t.Fatalf("a bus without a limit changed a large event: message %d bytes, %d nodes", len(l.Message), len(p.Nodes))
+		if l.Message != msg || len(p.Nodes) != 400 || errText != failed.Error {
+			t.Fatalf("a bus without a limit changed a large event: message %d bytes, %d nodes, error %d bytes", len(l.Message), len(p.Nodes), len(errText))
 		}
 		return
+	}
+	if !strings.HasPrefix(errText, "why why") || !strings.HasSuffix(errText, "cut by the event bus: 20000 bytes in all; the store keeps all of it]") || len(errText) > im.limit {
+		t.Fatalf("large status error arrived as %d bytes %.60q", len(errText), errText)
 	}
 	if !strings.HasPrefix(l.Message, "é\"x") || !strings.Contains(l.Message, "cut by the event bus: 40000 bytes in all") || l.Details != nil {
 		t.Fatalf("large log line arrived as %d bytes %.60q... details %d bytes", len(l.Message), l.Message, len(l.Details))
