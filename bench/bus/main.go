@@ -66,7 +66,6 @@ func main() {
 	}
 }
 
-
 // open returns a new bus instance of kind (memory: the same broker every time).
 func open(ctx context.Context, kind, dsn, redisURL, prefix string, memory *runs.Broker) (runs.Bus, func(), error) {
 	switch kind {
@@ -96,7 +95,7 @@ func open(ctx context.Context, kind, dsn, redisURL, prefix string, memory *runs.
 
 func event(run string, i int) runs.Event {
 	return runs.Event{Type: runs.EventLog, RunID: run, PipelineID: "bench", Status: store.RunRunning,
-		Log: &runs.LogLine{Level: "info", Message: fmt.Sprintf("line %d of the benchmark, about as long as a real one", i), Time: time.Now()},
+		Log:  &runs.LogLine{Level: "info", Message: fmt.Sprintf("line %d of the benchmark, about as long as a real one", i), Time: time.Now()},
 		Time: time.Now()}
 }
 
