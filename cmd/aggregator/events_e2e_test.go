@@ -27,7 +27,8 @@ import (
 // TestEventsReachEveryAPINode: two API processes (`serve` with RUN_WORKERS=0) and one worker
 // process on one PostgreSQL store; a WebSocket client on each API process subscribed to a run
 // receives every event of it (status, progress, log lines) with the same numbers 1, 2, 3, ...
-// although another process runs it. Once through PostgreSQL LISTEN/NOTIFY, once through Redis.
+// although another process runs it, and GET /runs/{id} on either shows the live counters of a run
+// the worker runs. Once through PostgreSQL LISTEN/NOTIFY, once through Redis.
 func TestEventsReachEveryAPINode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and starts three servers")
@@ -58,7 +59,8 @@ func testEventsAcrossProcesses(t *testing.T, bin, kind string) {
 		t.Fatal(err)
 	}
 	env := []string{"DATABASE_URL=" + pg.URL, "DATA_DIR=" + dir, "ADMIN_PASSWORD=" + e2ePassword,
-		"SECRET_KEY=" + strings.Repeat("e2e-secret-", 4), "API_RATE_LIMIT=0", "LOG_LEVEL=info", "LOG_FORMAT=json"}
+		"SECRET_KEY=" + strings.Repeat("e2e-secret-", 4), "API_RATE_LIMIT=0", "LOG_LEVEL=info", "LOG_FORMAT=json",
+		"ALLOWED_OUTBOUND_HOSTS=127.0.0.1"}
 	if kind == "redis" {
 		env = append(env, "REDIS_URL="+testutil.RedisURL(t).URL)
 	}
@@ -123,8 +125,54 @@ destinations: [{id: out, type: ndjson, inputs: [f], config: {path: out.ndjson}, 
 		!strings.HasPrefix(got1[len(got1)-1], strconv.Itoa(len(got1))+" run.status succeeded") || types["run.progress"] < 1 {
 		t.Fatalf("events %q: want queued, running, progress, succeeded", got1)
 	}
+	liveCountersOnEveryNode(t, api1, api2, token1, token2, pg.BaseURL)
+
 	t.Logf("%s: %d events pushed by both API processes, the run executed by the worker process (pid %d): %q",
 		kind, len(got1), worker.cmd.Process.Pid, got1)
+}
+
+// liveCountersOnEveryNode: while a slow run (a PostgreSQL query yielding 1,500 rows at about 500
+// rows/s) executes on the worker process, GET /runs/{id} on API 2 — which neither created nor runs
+// it — shows its live counters (rows per second, counters_at, node counters) from the bus.
+func liveCountersOnEveryNode(t *testing.T, api1, api2 *serveProc, token1, token2, pgURL string) {
+	t.Helper()
+	var conn struct{ ID string }
+	api1.call(t, token1, "POST", "/api/v1/connectors", "application/json", `{"name":"slow-pg","type":"postgres","config":{"url":"`+pgURL+
+		`","query":"SELECT g AS id, length(pg_sleep(0.002)::text) AS z FROM generate_series(1, 1500) g"}}`, &conn)
+	var p, run struct{ ID string }
+	api1.call(t, token1, "POST", "/api/v1/pipelines", "application/yaml", `version: 1
+name: events-e2e-slow
+sources: [{id: in, connector: slow-pg}]
+destinations: [{id: out, type: ndjson, inputs: [in], config: {path: slow.ndjson}, write: {mode: overwrite}}]
+`, &p)
+	api1.call(t, token1, "POST", "/api/v1/pipelines/"+p.ID+"/run", "application/json", `{}`, &run)
+	deadline := time.Now().Add(60 * time.Second)
+	seen := false
+	for {
+		var r struct {
+			Status        string
+			RowsPerSecond *float64   `json:"rows_per_second"`
+			CountersAt    *time.Time `json:"counters_at"`
+			Nodes         []struct {
+				ID  string
+				Out int64
+			}
+		}
+		api2.call(t, token2, "GET", "/api/v1/runs/"+run.ID, "", "", &r)
+		if r.Status == "running" && r.RowsPerSecond != nil && r.CountersAt != nil && len(r.Nodes) > 0 && r.Nodes[0].Out > 0 {
+			seen = true
+		}
+		if r.Status != "queued" && r.Status != "running" {
+			if r.Status != "succeeded" || !seen {
+				t.Fatalf("slow run ended %s; live counters seen on API 2 while it ran: %v", r.Status, seen)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("slow run still %s after 60 s", r.Status)
+		}
+		time.Sleep(100 * time.Millisecond) // polling a REST resource: there is no event to await here
+	}
 }
 
 // serveProc is an `aggregator serve` process.
