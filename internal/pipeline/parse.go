@@ -323,8 +323,9 @@ func (d *decoder) spec(v any, s *Spec) {
 		s.Destinations = append(s.Destinations, dst)
 	}
 	if sv, has := m["schedule"]; has && sv != nil {
-		if sm, ok := d.object(sv, "schedule", "cron", "timezone"); ok {
-			s.Schedule = &Schedule{Cron: d.str(sm, "cron", "schedule"), Timezone: d.str(sm, "timezone", "schedule")}
+		if sm, ok := d.object(sv, "schedule", "cron", "timezone", "misfire"); ok {
+			s.Schedule = &Schedule{Cron: d.str(sm, "cron", "schedule"), Timezone: d.str(sm, "timezone", "schedule"),
+				Misfire: Misfire(d.str(sm, "misfire", "schedule"))}
 		}
 	}
 	if ev, has := m["error_policy"]; has && ev != nil {

@@ -71,6 +71,27 @@ type Write struct {
 type Schedule struct {
 	Cron     string `json:"cron"`
 	Timezone string `json:"timezone,omitempty"`
+	// Misfire says what happens to ticks missed while no server ran (default skip).
+	Misfire Misfire `json:"misfire,omitempty"`
+}
+
+// Misfire is the policy for schedule ticks that were not handled on time (the server was down).
+type Misfire string
+
+// Misfire policies.
+const (
+	// MisfireSkip drops missed ticks: the next run is at the next tick.
+	MisfireSkip Misfire = "skip"
+	// MisfireRunOnce starts one catch-up run for all the ticks missed, then goes on with the next.
+	MisfireRunOnce Misfire = "run_once"
+)
+
+// OrDefault is m, or MisfireSkip when m is empty.
+func (m Misfire) OrDefault() Misfire {
+	if m == "" {
+		return MisfireSkip
+	}
+	return m
 }
 
 // OnReject says what happens to a rejected row.

@@ -546,13 +546,14 @@ func (v *validator) schedule() {
 	} else {
 		v.plan.Schedule = c
 	}
-	tz := s.Timezone
-	if tz == "" {
-		tz = "UTC"
+	switch s.Misfire {
+	case "", MisfireSkip, MisfireRunOnce:
+	default:
+		v.c.add("schedule.misfire", "must be skip or run_once, got %q", s.Misfire)
 	}
-	loc, err := time.LoadLocation(tz)
+	loc, err := LoadTimezone(s.Timezone)
 	if err != nil {
-		v.c.add("schedule.timezone", "unknown time zone %q (use an IANA name such as UTC or Europe/Paris)", s.Timezone)
+		v.c.add("schedule.timezone", "%v", err)
 		return
 	}
 	v.plan.Location = loc

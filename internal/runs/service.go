@@ -182,11 +182,43 @@ func (s *Service) Start(ctx context.Context, pipelineID string, version int, tri
 		ActorID: actor.ID, ActorName: actor.Name})
 }
 
+// Guard is called in the transaction that creates a run, after the run is inserted and before its
+// job: an error from it rolls both back and is returned by StartGuarded.
+type Guard func(ctx context.Context, tx *store.Tx, run store.Run) error
+
+// StartGuarded is Start of the pipeline's current version with guard in the run's transaction: the
+// schedules service records the tick a run starts for there, so that a tick claimed by another
+// process rolls the run back.
+func (s *Service) StartGuarded(ctx context.Context, pipelineID, trigger string, actor Actor, guard Guard) (store.Run, error) {
+	if s.queue == nil {
+		return store.Run{}, errors.New("runs: no queue configured")
+	}
+	p, err := s.st.GetPipeline(ctx, pipelineID)
+	if err != nil {
+		return store.Run{}, err
+	}
+	v, err := s.st.GetPipelineVersion(ctx, pipelineID, p.Version)
+	if err != nil {
+		return store.Run{}, err
+	}
+	if err := pipelines.Runnable(v); err != nil {
+		return store.Run{}, err
+	}
+	return s.enqueueGuarded(ctx, store.Run{PipelineID: pipelineID, PipelineVersion: p.Version, Trigger: trigger,
+		ActorID: actor.ID, ActorName: actor.Name}, guard)
+}
+
 // enqueue creates the run and its job in one transaction (together or not at all) and publishes
 // its queued event (SeqQueued) before any worker of this process can publish another event of it.
 // A worker of another process numbers its events from SeqQueued+1 on: should its "running" arrive
 // first, a subscriber sees the numbers go back and re-reads the run.
 func (s *Service) enqueue(ctx context.Context, r store.Run) (store.Run, error) {
+	return s.enqueueGuarded(ctx, r, nil)
+}
+
+// enqueueGuarded is enqueue with guard (when not nil) called in the transaction after the run is
+// created.
+func (s *Service) enqueueGuarded(ctx context.Context, r store.Run, guard Guard) (store.Run, error) {
 	s.enqueuing.RLock()
 	defer s.enqueuing.RUnlock()
 	var run store.Run
@@ -194,6 +226,11 @@ func (s *Service) enqueue(ctx context.Context, r store.Run) (store.Run, error) {
 		var err error
 		if run, err = tx.CreateRun(ctx, r); err != nil {
 			return err
+		}
+		if guard != nil {
+			if err := guard(ctx, tx, run); err != nil {
+				return err
+			}
 		}
 		if err := s.queue.Enqueue(ctx, tx, run); err != nil {
 			return fmt.Errorf("enqueue run: %w", err)

@@ -23,9 +23,13 @@ type Pipeline struct {
 	Schedule    string // cron expression, "" when not scheduled
 	Timezone    string
 	Enabled     bool
-	CreatedBy   string
-	UpdatedBy   string
-	CreatedAt   time.Time
+	// Misfire is the schedule's misfire policy from the spec ("skip" or "run_once"; "" reads as skip).
+	Misfire string
+	// SchedulePaused: the schedule is paused (SetSchedulePaused); a save keeps it.
+	SchedulePaused bool
+	CreatedBy      string
+	UpdatedBy      string
+	CreatedAt      time.Time
 	UpdatedAt   time.Time
 	DeletedAt   *time.Time
 	// Problems, given to CreatePipeline, make version 1 a draft. Read a version's problems with
@@ -47,12 +51,13 @@ type PipelineVersion struct {
 }
 
 const pipelineCols = `id, name, description, spec, version, schedule, timezone, enabled, created_by, updated_by,
-	created_at, updated_at, deleted_at`
+	created_at, updated_at, deleted_at, schedule_misfire, schedule_paused`
 
 func scanPipeline(row scanner) (Pipeline, error) {
 	var p Pipeline
 	err := row.Scan(&p.ID, &p.Name, &p.Description, &p.Spec, &p.Version, &p.Schedule, &p.Timezone, &p.Enabled,
-		&p.CreatedBy, &p.UpdatedBy, timeCol{&p.CreatedAt}, timeCol{&p.UpdatedAt}, nullTimeCol{&p.DeletedAt})
+		&p.CreatedBy, &p.UpdatedBy, timeCol{&p.CreatedAt}, timeCol{&p.UpdatedAt}, nullTimeCol{&p.DeletedAt},
+		&p.Misfire, &p.SchedulePaused)
 	return p, err
 }
 
@@ -79,10 +84,11 @@ func (s *Store) CreatePipeline(ctx context.Context, p Pipeline) (Pipeline, error
 	}
 	now := s.nowUTC()
 	p.ID, p.Version, p.CreatedAt, p.UpdatedAt, p.DeletedAt, p.UpdatedBy = id, 1, now, now, nil, p.CreatedBy
+	p.Misfire, p.SchedulePaused = misfireOrSkip(p.Misfire), false
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.insert(ctx, tx, "create pipeline", "pipelines", pipelineCols,
+		if err := s.insert(ctx, tx, "create pipeline", "pipelines", pipelineCols+`, schedule_since`,
 			p.ID, p.Name, p.Description, p.Spec, p.Version, p.Schedule, p.Timezone, p.Enabled,
-			p.CreatedBy, p.UpdatedBy, s.ts(now), s.ts(now), nil); err != nil {
+			p.CreatedBy, p.UpdatedBy, s.ts(now), s.ts(now), nil, p.Misfire, false, s.ts(now)); err != nil {
 			return err
 		}
 		if err := s.insertVersion(ctx, tx, PipelineVersion{PipelineID: p.ID, Version: 1, Spec: p.Spec, CreatedBy: p.CreatedBy, CreatedAt: now,
@@ -105,6 +111,7 @@ type PipelineUpdate struct {
 	Schedule    string
 	Timezone    string
 	Enabled     bool
+	Misfire     string // the schedule's misfire policy ("" reads as skip)
 	Comment     string // stored with the version
 	Actor       string
 	// ExpectedVersion, when > 0, must equal the current version, else
@@ -134,10 +141,14 @@ func (s *Store) UpdatePipeline(ctx context.Context, id string, u PipelineUpdate)
 			return fmt.Errorf("update pipeline: version is %d, not %d: %w", current, u.ExpectedVersion, ErrConflict)
 		}
 		next := current + 1
+		// A changed schedule (cron or time zone) counts its ticks from now: ticks of the old one
+		// are neither run nor missed. The pause flag is kept.
 		res, err := tx.ExecContext(ctx, `UPDATE pipelines SET name = $1, description = $2, spec = $3, version = $4,
-			schedule = $5, timezone = $6, enabled = $7, updated_by = $8, updated_at = $9
+			schedule = $5, timezone = $6, enabled = $7, updated_by = $8, updated_at = $9, schedule_misfire = $12,
+			schedule_since = CASE WHEN schedule <> $5 OR timezone <> $6 THEN $9 ELSE schedule_since END
 			WHERE id = $10 AND version = $11`,
-			u.Name, u.Description, u.Spec, next, u.Schedule, u.Timezone, u.Enabled, u.Actor, s.ts(now), id, current)
+			u.Name, u.Description, u.Spec, next, u.Schedule, u.Timezone, u.Enabled, u.Actor, s.ts(now), id, current,
+			misfireOrSkip(u.Misfire))
 		if err != nil {
 			return s.mapErr(err, "update pipeline")
 		}
@@ -241,7 +252,7 @@ func (s *Store) ListPipelineSummaries(ctx context.Context, f PipelineFilter) ([]
 	// looking up the latest run of the page's rows only.
 	w := f.where("p.")
 	q := fmt.Sprintf(`SELECT p.id, p.name, p.description, p.version, p.schedule, p.timezone, p.enabled, p.created_by,
-		p.updated_by, p.created_at, p.updated_at, v.problems, r.id, r.status, r.created_at, r.finished_at
+		p.updated_by, p.created_at, p.updated_at, p.schedule_misfire, p.schedule_paused, v.problems, r.id, r.status, r.created_at, r.finished_at
 	FROM pipelines p
 	LEFT JOIN pipeline_versions v ON v.pipeline_id = p.id AND v.version = p.version
 	LEFT JOIN pipeline_runs r ON r.id = (SELECT l.id FROM pipeline_runs l WHERE l.pipeline_id = p.id
@@ -256,7 +267,7 @@ func (s *Store) ListPipelineSummaries(ctx context.Context, f PipelineFilter) ([]
 			problems            json.RawMessage
 		)
 		err := row.Scan(&p.ID, &p.Name, &p.Description, &p.Version, &p.Schedule, &p.Timezone, &p.Enabled,
-			&p.CreatedBy, &p.UpdatedBy, timeCol{&p.CreatedAt}, timeCol{&p.UpdatedAt}, jsonCol{&problems},
+			&p.CreatedBy, &p.UpdatedBy, timeCol{&p.CreatedAt}, timeCol{&p.UpdatedAt}, &p.Misfire, &p.SchedulePaused, jsonCol{&problems},
 			&runID, &runStatus, nullTimeCol{&runCreated}, nullTimeCol{&runDone})
 		p.Draft = len(problems) > 0 && string(problems) != "null"
 		if err == nil && runID.Valid && runCreated != nil {
