@@ -60,6 +60,20 @@ func (e *env) fixturePipeline() store.Pipeline {
 	return p
 }
 
+// fixtureScheduledPipeline is a fixture pipeline with a schedule (Europe/Berlin).
+func (e *env) fixtureScheduledPipeline(cron string) store.Pipeline {
+	e.t.Helper()
+	e.writeInput()
+	name := uniq("sched")
+	spec := specYAML(name) + "schedule: {cron: \"" + cron + "\", timezone: Europe/Berlin}\n"
+	p, err := e.store.CreatePipeline(context.Background(), store.Pipeline{Name: name, Spec: spec, Schedule: cron,
+		Timezone: "Europe/Berlin", Enabled: true, CreatedBy: "fixture"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return p
+}
+
 // fixtureRun is a run of a fixture pipeline; running is true for one claimed
 // by another (imaginary) worker, so that it stays running until cancelled.
 func (e *env) fixtureRun(running bool) store.Run {
@@ -179,6 +193,11 @@ func dataRouteTable() map[string]routeCase {
 			return call{path: "/api/v1/pipelines/" + e.fixturePipeline().ID + suffix}
 		}
 	}
+	scheduledPath := func(suffix string) func(*env, store.User) call {
+		return func(e *env, _ store.User) call {
+			return call{path: "/api/v1/pipelines/" + e.fixtureScheduledPipeline("*/5 * * * *").ID + suffix}
+		}
+	}
 	runPath := func(suffix string, running bool) func(*env, store.User) call {
 		return func(e *env, _ store.User) call {
 			return call{path: "/api/v1/runs/" + e.fixtureRun(running).ID + suffix}
@@ -212,10 +231,15 @@ func dataRouteTable() map[string]routeCase {
 			p := e.fixturePipeline()
 			return call{path: "/api/v1/pipelines/" + p.ID, body: specYAML(p.Name)}
 		}},
-		"DELETE /api/v1/pipelines/{id}":       {perm: auth.PermPipelinesWrite, prepare: pipelinePath("")},
-		"GET /api/v1/pipelines/{id}/versions": {perm: auth.PermPipelinesRead, prepare: pipelinePath("/versions")},
-		"POST /api/v1/pipelines/{id}/preview": {perm: auth.PermPipelinesWrite, prepare: pipelinePath("/preview")},
-		"POST /api/v1/pipelines/{id}/run":     {perm: auth.PermPipelinesRun, prepare: pipelinePath("/run")},
+		"DELETE /api/v1/pipelines/{id}":               {perm: auth.PermPipelinesWrite, prepare: pipelinePath("")},
+		"GET /api/v1/pipelines/{id}/versions":         {perm: auth.PermPipelinesRead, prepare: pipelinePath("/versions")},
+		"POST /api/v1/pipelines/{id}/preview":         {perm: auth.PermPipelinesWrite, prepare: pipelinePath("/preview")},
+		"POST /api/v1/pipelines/{id}/run":             {perm: auth.PermPipelinesRun, prepare: pipelinePath("/run")},
+		"POST /api/v1/pipelines/{id}/schedule/pause":  {perm: auth.PermPipelinesRun, prepare: scheduledPath("/schedule/pause")},
+		"POST /api/v1/pipelines/{id}/schedule/resume": {perm: auth.PermPipelinesRun, prepare: scheduledPath("/schedule/resume")},
+		"GET /api/v1/schedules/preview": {perm: auth.PermPipelinesRead, prepare: func(*env, store.User) call {
+			return call{path: "/api/v1/schedules/preview?cron=*/15+*+*+*+*&timezone=Europe/Berlin"}
+		}},
 		"GET /api/v1/runs": {perm: auth.PermRunsRead, prepare: func(*env, store.User) call {
 			return call{path: "/api/v1/runs?status=succeeded,failed&from=2020-01-01T00:00:00Z"}
 		}},

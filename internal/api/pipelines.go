@@ -27,10 +27,9 @@ type Pipeline struct {
 	Name        string           `json:"name"`
 	Description string           `json:"description"`
 	Version     int              `json:"version" doc:"Current version; every save adds one"`
-	Schedule    string           `json:"schedule" doc:"Cron expression from the spec, empty when not scheduled"`
-	Timezone    string           `json:"timezone"`
-	Enabled     bool             `json:"enabled" doc:"The schedule is switched on; schedules are not executed yet (see warnings)"`
-	Warnings    []string         `json:"warnings,omitempty" doc:"What the author should know, e.g. that schedules are not executed yet"`
+	Schedule    *Schedule        `json:"schedule,omitempty" doc:"The spec's schedule with its pause flag and next run times; absent when the pipeline has none"`
+	Enabled     bool             `json:"enabled" doc:"The pipeline has a schedule (see schedule.paused for whether it fires)"`
+	Warnings    []string         `json:"warnings,omitempty" doc:"What the author should know about the saved spec"`
 	CreatedBy   string           `json:"created_by"`
 	UpdatedBy   string           `json:"updated_by"`
 	CreatedAt   time.Time        `json:"created_at"`
@@ -54,8 +53,8 @@ type PipelineLastRun struct {
 type DraftProblem = pipelines.DraftProblem
 
 func toPipelineSummary(p store.Pipeline) Pipeline {
-	return Pipeline{ID: p.ID, Name: p.Name, Description: p.Description, Version: p.Version, Schedule: p.Schedule,
-		Timezone: p.Timezone, Enabled: p.Enabled, Warnings: pipelines.ScheduleWarnings(p), CreatedBy: p.CreatedBy,
+	return Pipeline{ID: p.ID, Name: p.Name, Description: p.Description, Version: p.Version, Schedule: toSchedule(p, time.Now()),
+		Enabled: p.Enabled, CreatedBy: p.CreatedBy,
 		UpdatedBy: p.UpdatedBy, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
 }
 
@@ -181,7 +180,7 @@ func (s *Server) listPipelineVersions(ctx context.Context, in *listVersionsInput
 type Validation struct {
 	Valid    bool              `json:"valid"`
 	Problems pipeline.Problems `json:"problems" nullable:"false"`
-	Warnings []string          `json:"warnings" nullable:"false" doc:"What a valid spec should still tell its author, e.g. that schedules are not executed yet"`
+	Warnings []string          `json:"warnings" nullable:"false" doc:"What a valid spec should still tell its author"`
 }
 
 type validateInput struct {

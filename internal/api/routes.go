@@ -104,6 +104,12 @@ func (s *Server) registerRoutes(api huma.API) {
 		Summary: "Run the first rows of a saved pipeline through every node; per-node samples, nothing written"}, s.previewPipeline)
 	handle(s, api, route{Method: post, Path: "/api/v1/pipelines/{id}/run", ID: "run-pipeline", Action: "pipeline.run", Target: "pipeline", Tag: "pipelines", Perm: auth.PermPipelinesRun, Status: http.StatusAccepted,
 		Summary: "Queue a run of the pipeline (current version, or ?version=N); 202 with the run"}, s.runPipeline)
+	handle(s, api, route{Method: post, Path: "/api/v1/pipelines/{id}/schedule/pause", ID: "pause-pipeline-schedule", Action: "pipeline.schedule.pause", Target: "pipeline", Tag: "pipelines", Perm: auth.PermPipelinesRun,
+		Summary: "Pause the pipeline's schedule (no new version); its ticks start no run until resumed"}, s.pauseSchedule)
+	handle(s, api, route{Method: post, Path: "/api/v1/pipelines/{id}/schedule/resume", ID: "resume-pipeline-schedule", Action: "pipeline.schedule.resume", Target: "pipeline", Tag: "pipelines", Perm: auth.PermPipelinesRun,
+		Summary: "Resume the pipeline's schedule; the ticks of the pause are not caught up"}, s.resumeSchedule)
+	handle(s, api, route{Method: get, Path: "/api/v1/schedules/preview", ID: "preview-schedule", Tag: "pipelines", Perm: auth.PermPipelinesRead,
+		Summary: "Read a cron expression in a time zone: plain words and the next five run times, or 422 naming the wrong field"}, s.previewSchedule)
 
 	// Runs.
 	handle(s, api, route{Method: get, Path: "/api/v1/runs", ID: "list-runs", Tag: "runs", Perm: auth.PermRunsRead,

@@ -23,11 +23,8 @@ type Store interface {
 	ListPipelineVersions(ctx context.Context, pipelineID string, page store.Page) ([]store.PipelineVersion, int, error)
 	GetPipelineVersion(ctx context.Context, pipelineID string, version int) (store.PipelineVersion, error)
 	DeletePipeline(ctx context.Context, id, actor string) error
+	SetSchedulePaused(ctx context.Context, id string, paused bool, actor string) (store.Pipeline, error)
 }
-
-// WarnSchedulesNotExecuted is the warning of a pipeline with a schedule: schedules are stored and
-// checked, but nothing fires them yet.
-const WarnSchedulesNotExecuted = "schedules are not executed yet: this schedule is saved and checked, but no run starts from it; start runs with POST /api/v1/pipelines/{id}/run or `aggregator run`"
 
 // Default preview budget.
 const (
@@ -125,19 +122,14 @@ func (s *Service) planForSave(ctx context.Context, raw []byte) (*pipeline.Plan, 
 	return plan, nil
 }
 
-// Warnings are what a valid plan should still tell its author.
-func Warnings(spec *pipeline.Spec) []string {
-	if spec != nil && spec.Schedule != nil && spec.Schedule.Cron != "" {
-		return []string{WarnSchedulesNotExecuted}
-	}
-	return nil
-}
+// Warnings are what a valid plan should still tell its author (none today).
+func Warnings(spec *pipeline.Spec) []string { return nil }
 
-func scheduleOf(spec *pipeline.Spec) (cron, tz string) {
+func scheduleOf(spec *pipeline.Spec) (cron, tz, misfire string) {
 	if spec.Schedule == nil {
-		return "", ""
+		return "", "", ""
 	}
-	return spec.Schedule.Cron, spec.Schedule.Timezone
+	return spec.Schedule.Cron, spec.Schedule.Timezone, string(spec.Schedule.Misfire.OrDefault())
 }
 
 // Create saves a new pipeline from its spec document (kept as written, comments included). A spec
@@ -158,9 +150,9 @@ func (s *Service) Create(ctx context.Context, raw []byte, actor string, draft bo
 		return Pipeline{Pipeline: p, Draft: true, Problems: ps}, nil
 	}
 	spec := plan.Spec
-	cron, tz := scheduleOf(spec)
+	cron, tz, misfire := scheduleOf(spec)
 	p, err := s.o.Store.CreatePipeline(ctx, store.Pipeline{Name: spec.Name, Description: spec.Description, Spec: string(raw),
-		Schedule: cron, Timezone: tz, Enabled: cron != "", CreatedBy: actor})
+		Schedule: cron, Timezone: tz, Misfire: misfire, Enabled: cron != "", CreatedBy: actor})
 	if err != nil {
 		return Pipeline{}, err
 	}
@@ -201,9 +193,9 @@ func (s *Service) Update(ctx context.Context, id string, u Update) (Pipeline, er
 		return Pipeline{Pipeline: p, Draft: true, Problems: ps}, nil
 	}
 	spec := plan.Spec
-	cron, tz := scheduleOf(spec)
+	cron, tz, misfire := scheduleOf(spec)
 	p, err := s.o.Store.UpdatePipeline(ctx, id, store.PipelineUpdate{Name: spec.Name, Description: spec.Description,
-		Spec: string(u.Spec), Schedule: cron, Timezone: tz, Enabled: cron != "", Comment: u.Comment,
+		Spec: string(u.Spec), Schedule: cron, Timezone: tz, Misfire: misfire, Enabled: cron != "", Comment: u.Comment,
 		Actor: u.Actor, ExpectedVersion: u.ExpectedVersion})
 	if err != nil {
 		return Pipeline{}, err
@@ -222,7 +214,6 @@ func (s *Service) Get(ctx context.Context, id string) (Pipeline, error) {
 	if spec, err := pipeline.Parse([]byte(p.Spec)); err == nil {
 		out.Spec = spec
 	}
-	out.Warnings = ScheduleWarnings(p)
 	v, err := s.o.Store.GetPipelineVersion(ctx, p.ID, p.Version)
 	if err != nil {
 		return Pipeline{}, err
@@ -234,12 +225,16 @@ func (s *Service) Get(ctx context.Context, id string) (Pipeline, error) {
 	return out, nil
 }
 
-// ScheduleWarnings are the warnings of a stored pipeline, from its stored schedule (no parse).
-func ScheduleWarnings(p store.Pipeline) []string {
-	if p.Schedule != "" {
-		return []string{WarnSchedulesNotExecuted}
+// SetSchedulePaused pauses or resumes a live pipeline's schedule without a new version (a resumed
+// schedule does not catch up the ticks of the pause). A pipeline without a schedule is
+// store.ErrConflict.
+func (s *Service) SetSchedulePaused(ctx context.Context, id string, paused bool, actor string) (store.Pipeline, error) {
+	p, err := s.o.Store.SetSchedulePaused(ctx, id, paused, actor)
+	if err != nil {
+		return store.Pipeline{}, err
 	}
-	return nil
+	s.o.Logger.InfoContext(ctx, "pipeline schedule paused", "pipeline_id", id, "paused", paused, "actor", actor)
+	return p, nil
 }
 
 // List lists live pipelines by name, without their spec text, each with its

@@ -83,34 +83,45 @@ destinations:
 const fileDest = `    type: ndjson
     config: {path: out/out.ndjson}`
 
-func TestSaveWarnsThatSchedulesDoNotRun(t *testing.T) {
+func TestSaveStoresTheSchedule(t *testing.T) {
 	t.Parallel()
 	f := setup(t, nil)
 	ctx := context.Background()
-	p, err := f.svc.Create(ctx, spec("sched", fileDest, `schedule: {cron: "0 * * * *"}`), "alice", false)
+	p, err := f.svc.Create(ctx, spec("sched", fileDest, `schedule: {cron: "0 * * * *", timezone: Europe/Berlin, misfire: run_once}`), "alice", false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Warnings) != 1 || p.Warnings[0] != WarnSchedulesNotExecuted {
-		t.Fatalf("create warnings = %q", p.Warnings)
+	if len(p.Warnings) != 0 || p.Schedule != "0 * * * *" || p.Timezone != "Europe/Berlin" || p.Misfire != "run_once" || !p.Enabled {
+		t.Fatalf("create = %+v", p.Pipeline)
 	}
 	got, err := f.svc.Get(ctx, p.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got.Warnings) != 1 || got.Spec == nil || got.Spec.Schedule.Cron != "0 * * * *" {
+	if got.Spec == nil || got.Spec.Schedule.Cron != "0 * * * *" || got.Misfire != "run_once" {
 		t.Fatalf("get = %+v", got)
 	}
-	plain, err := f.svc.Create(ctx, spec("plain", fileDest, ""), "alice", false)
+	// The default misfire policy is skip; a pause survives a save.
+	if _, err := f.svc.SetSchedulePaused(ctx, p.ID, true, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	up, err := f.svc.Update(ctx, p.ID, Update{Spec: spec("sched", fileDest, `schedule: {cron: "@daily"}`), Actor: "bob"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(plain.Warnings) != 0 {
-		t.Fatalf("unscheduled pipeline warns %q", plain.Warnings)
+	if up.Misfire != "skip" || !up.SchedulePaused || up.Schedule != "@daily" {
+		t.Fatalf("update = %+v", up.Pipeline)
 	}
-	v, err := f.svc.Validate(ctx, spec("sched", fileDest, `schedule: {cron: "@daily"}`), false)
-	if err != nil || !v.Valid() || len(v.Warnings) != 1 {
-		t.Fatalf("validate = %+v, %v", v, err)
+	for _, bad := range []struct{ schedule, path string }{
+		{`schedule: {cron: "0 * * * *", misfire: sometimes}`, "schedule.misfire"},
+		{`schedule: {cron: "0 * * * *", timezone: Mars/Olympus}`, "schedule.timezone"},
+		{`schedule: {cron: "0 25 * * *"}`, "schedule.cron"},
+	} {
+		_, err := f.svc.Create(ctx, spec("bad", fileDest, bad.schedule), "alice", false)
+		ps, ok := pipeline.AsProblems(err)
+		if !ok || len(ps) != 1 || ps[0].Path != bad.path {
+			t.Errorf("%s: %v", bad.schedule, err)
+		}
 	}
 }
 
