@@ -30,8 +30,8 @@ type Pipeline struct {
 	CreatedBy      string
 	UpdatedBy      string
 	CreatedAt      time.Time
-	UpdatedAt   time.Time
-	DeletedAt   *time.Time
+	UpdatedAt      time.Time
+	DeletedAt      *time.Time
 	// Problems, given to CreatePipeline, make version 1 a draft. Read a version's problems with
 	// GetPipelineVersion (they are not read back here).
 	Problems json.RawMessage

@@ -113,4 +113,3 @@ func (s *Store) ListScheduleTicks(ctx context.Context, pipelineID string) ([]Sch
 		return k, err
 	})
 }
-
