@@ -23,6 +23,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/pipelines"
 	"github.com/dataaggregator/aggregator/internal/ratelimit"
 	"github.com/dataaggregator/aggregator/internal/runs"
+	"github.com/dataaggregator/aggregator/internal/schedules"
 	"github.com/dataaggregator/aggregator/internal/store"
 )
 
@@ -61,6 +62,8 @@ type App struct {
 	runs       *runs.Service
 	pipelines  *pipelines.Service
 	dispatcher *runs.Dispatcher
+	// schedules fires pipeline schedules (Run every minute from a periodic job).
+	schedules *schedules.Service
 	// hub fans run events out to the live-update WebSockets.
 	hub *live.Hub
 	// events carries run events between the processes (events.go); closeEvents stops it.

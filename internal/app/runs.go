@@ -10,6 +10,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/live"
 	"github.com/dataaggregator/aggregator/internal/pipelines"
 	"github.com/dataaggregator/aggregator/internal/runs"
+	"github.com/dataaggregator/aggregator/internal/schedules"
 )
 
 // buildRuns builds the run service and its in-process dispatcher (RUN_WORKERS
@@ -41,7 +42,11 @@ func (a *App) buildRuns() error {
 	if err != nil {
 		return err
 	}
-	a.runs, a.dispatcher, a.pipelines, a.hub = svc, disp, pls, hub
+	sched, err := schedules.New(schedules.Options{Store: a.store, Runs: svc, Logger: a.log, Clock: c.Clock})
+	if err != nil {
+		return err
+	}
+	a.runs, a.dispatcher, a.pipelines, a.hub, a.schedules = svc, disp, pls, hub, sched
 	return nil
 }
 
