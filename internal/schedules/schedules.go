@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/dataaggregator/aggregator/internal/pipeline"
@@ -54,18 +55,18 @@ type Service struct {
 
 // New checks the options and builds the service.
 func New(o Options) (*Service, error) {
-	var problems []error
+	var problems []string
 	if o.Store == nil {
-		problems = append(problems, errors.New("Store is required"))
+		problems = append(problems, "Store is required")
 	}
 	if o.Runs == nil {
-		problems = append(problems, errors.New("Runs is required"))
+		problems = append(problems, "Runs is required")
 	}
 	if o.Grace < 0 {
-		problems = append(problems, fmt.Errorf("Grace must not be negative, got %s", o.Grace))
+		problems = append(problems, fmt.Sprintf("Grace must not be negative, got %s", o.Grace))
 	}
 	if len(problems) > 0 {
-		return nil, fmt.Errorf("schedules: %w", errors.Join(problems...))
+		return nil, fmt.Errorf("schedules: %s", strings.Join(problems, "; "))
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
