@@ -605,6 +605,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/pipelines/{id}/schedule/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause the pipeline's schedule (no new version); its ticks start no run until resumed
+         * @description Requires permission `pipelines:run`.
+         */
+        post: operations["pause-pipeline-schedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pipelines/{id}/schedule/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume the pipeline's schedule; the ticks of the pause are not caught up
+         * @description Requires permission `pipelines:run`.
+         */
+        post: operations["resume-pipeline-schedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/pipelines/{id}/versions": {
         parameters: {
             query?: never;
@@ -781,6 +821,26 @@ export interface paths {
          *     Requires permission `runs:read`.
          */
         get: operations["download-run-output"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/schedules/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a cron expression in a time zone: plain words and the next five run times, or 422 naming the wrong field
+         * @description Requires permission `pipelines:read`.
+         */
+        get: operations["preview-schedule"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1515,7 +1575,7 @@ export interface components {
             description: string;
             /** @description The current version was saved with problems (?draft=true) and cannot run */
             draft?: boolean;
-            /** @description The schedule is switched on; schedules are not executed yet (see warnings) */
+            /** @description The pipeline has a schedule (see schedule.paused for whether it fires) */
             enabled: boolean;
             id: string;
             /** @description The latest run (the newest by created_at), in the list only; absent when the pipeline never ran */
@@ -1523,12 +1583,11 @@ export interface components {
             name: string;
             /** @description A draft's problems, each with its path, node id and field within the node */
             problems?: components["schemas"]["DraftProblem"][] | null;
-            /** @description Cron expression from the spec, empty when not scheduled */
-            schedule: string;
+            /** @description The spec's schedule with its pause flag and next run times; absent when the pipeline has none */
+            schedule?: components["schemas"]["Schedule"];
             /** @description The parsed spec as a JSON object */
             spec?: unknown;
             spec_text?: string;
-            timezone: string;
             /** Format: date-time */
             updated_at: string;
             updated_by: string;
@@ -1537,7 +1596,7 @@ export interface components {
              * @description Current version; every save adds one
              */
             version: number;
-            /** @description What the author should know, e.g. that schedules are not executed yet */
+            /** @description What the author should know about the saved spec */
             warnings?: string[] | null;
         };
         PipelineLastRun: {
@@ -1746,6 +1805,31 @@ export interface components {
                 [key: string]: unknown;
             }[] | null;
         };
+        Schedule: {
+            /** @description Cron expression (five fields or a macro such as @daily) */
+            cron: string;
+            /** @description The expression in plain words, e.g. "At 06:00 on Monday to Friday" */
+            description: string;
+            /**
+             * @description What happens to ticks missed while no server ran: skip them, or one catch-up run
+             * @enum {string}
+             */
+            misfire: "skip" | "run_once";
+            /** @description The next five run times (none while paused), in the schedule's time zone */
+            next_runs: string[];
+            /** @description Paused schedules start no run (POST .../schedule/pause and /resume) */
+            paused: boolean;
+            /** @description IANA time zone the expression is read in (UTC when the spec gives none) */
+            timezone: string;
+        };
+        SchedulePreview: {
+            cron: string;
+            /** @description The expression in plain words */
+            description: string;
+            /** @description The next five run times, in the time zone */
+            next_runs: string[];
+            timezone: string;
+        };
         Stream: {
             cursor_candidates?: string[] | null;
             fields: components["schemas"]["Field"][] | null;
@@ -1868,7 +1952,7 @@ export interface components {
         Validation: {
             problems: components["schemas"]["Problem"][];
             valid: boolean;
-            /** @description What a valid spec should still tell its author, e.g. that schedules are not executed yet */
+            /** @description What a valid spec should still tell its author */
             warnings: string[];
         };
     };
@@ -5024,6 +5108,158 @@ export interface operations {
             };
         };
     };
+    "pause-pipeline-schedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pipeline"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "resume-pipeline-schedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pipeline"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
     "list-pipeline-versions": {
         parameters: {
             query?: {
@@ -5682,6 +5918,85 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "preview-schedule": {
+        parameters: {
+            query?: {
+                /** @description Cron expression: five fields (minute hour day-of-month month day-of-week) or @hourly, @daily, @weekly, @monthly, @yearly */
+                cron?: string;
+                /** @description IANA time zone (default UTC) */
+                timezone?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SchedulePreview"];
+                };
             };
             /** @description Bad Request */
             400: {
