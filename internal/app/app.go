@@ -177,6 +177,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	if err := a.buildEvents(ctx); err != nil {
 		return nil, err
 	}
+	if err := registerEventMetrics(reg, a.events); err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
 	if err := a.buildRuns(); err != nil {
 		return nil, fmt.Errorf("runs: %w", err)
 	}
