@@ -36,6 +36,9 @@ func (s *Server) audit(next http.Handler) http.Handler {
 		if ri.detail != "" {
 			details["reason"] = ri.detail
 		}
+		for k, v := range ri.extra {
+			details[k] = v
+		}
 		raw, _ := json.Marshal(details)
 		entry := store.AuditEntry{
 			ActorID: ri.actorID, ActorName: ri.actorName,

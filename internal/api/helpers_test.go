@@ -20,6 +20,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/live"
 	"github.com/dataaggregator/aggregator/internal/ratelimit"
+	"github.com/dataaggregator/aggregator/internal/retention"
 	"github.com/dataaggregator/aggregator/internal/runs"
 	"github.com/dataaggregator/aggregator/internal/store"
 	"github.com/dataaggregator/aggregator/internal/testutil"
@@ -98,8 +99,12 @@ func setup(t *testing.T, opts setupOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ret, err := retention.New(retention.Options{Store: st, UploadDir: data.deps.UploadDir, OutputDir: data.files, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv, err := New(Deps{
-		Live:   LiveDeps{Hub: hub, AuthTimeout: opts.liveAuthTimeout, PingInterval: opts.livePing},
+		Live:   LiveDeps{Hub: hub, AuthTimeout: opts.liveAuthTimeout, PingInterval: opts.livePing}, Retention: ret,
 		Logger: logger, Store: st, Auth: as, Metrics: prometheus.NewRegistry(), Data: data.deps,
 		IPLimiter: opts.ipLimiter, UserLimiter: opts.userLimiter,
 		CORSOrigins: opts.cors, PublicURL: opts.publicURL, MaxBodyBytes: opts.maxBody, Version: "test",

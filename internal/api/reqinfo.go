@@ -23,7 +23,8 @@ type reqInfo struct {
 	targetType string
 	targetID   string
 	detail     string
-	denied     bool // refused by authentication or RBAC
+	extra      map[string]any // more secret-free audit details (the counts of a clean-up)
+	denied     bool           // refused by authentication or RBAC
 }
 
 type reqInfoKey struct{}
@@ -84,6 +85,16 @@ func (ri *reqInfo) setDetail(d string) {
 	ri.mu.Unlock()
 }
 
+// setExtra adds a secret-free value to the audit entry's details under key.
+func (ri *reqInfo) setExtra(key string, v any) {
+	ri.mu.Lock()
+	if ri.extra == nil {
+		ri.extra = map[string]any{}
+	}
+	ri.extra[key] = v
+	ri.mu.Unlock()
+}
+
 func (ri *reqInfo) snapshot() reqInfo {
 	ri.mu.Lock()
 	defer ri.mu.Unlock()
@@ -91,7 +102,7 @@ func (ri *reqInfo) snapshot() reqInfo {
 		id: ri.id, ip: ri.ip, userAgent: ri.userAgent,
 		route: ri.route, operation: ri.operation, auditable: ri.auditable,
 		actorID: ri.actorID, actorName: ri.actorName,
-		targetType: ri.targetType, targetID: ri.targetID, detail: ri.detail, denied: ri.denied,
+		targetType: ri.targetType, targetID: ri.targetID, detail: ri.detail, extra: ri.extra, denied: ri.denied,
 	}
 }
 

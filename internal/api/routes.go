@@ -65,6 +65,15 @@ func (s *Server) registerRoutes(api huma.API) {
 	handle(s, api, route{Method: get, Path: "/api/v1/audit-logs", ID: "list-audit-logs", Tag: "audit", Perm: auth.PermAuditRead,
 		Summary: "Audit entries, newest first, filtered by actor, action, target, result and time range"}, s.listAudit)
 
+	// Administration: retention settings and the clean-up (admin.go).
+	handle(s, api, route{Method: get, Path: "/api/v1/admin/settings/retention", ID: "get-retention-settings", Tag: "admin", Perm: auth.PermSettingsRead,
+		Summary: "How long runs, dead letters, server logs, unreferenced uploads and staged outputs are kept, with the defaults"}, s.getRetention)
+	handle(s, api, route{Method: put, Path: "/api/v1/admin/settings/retention", ID: "put-retention-settings", Action: "settings.retention_update", Target: "settings", Tag: "admin", Perm: auth.PermSettingsWrite,
+		Summary: "Change the retention settings (each a whole number of days or hours, 1h to 3650d; 422 naming the field)"}, s.putRetention)
+	handle(s, api, route{Method: post, Path: "/api/v1/admin/cleanup", ID: "run-cleanup", Action: "retention.cleanup", Target: "retention", Tag: "admin", Perm: auth.PermCleanup,
+		Summary:     "Run the clean-up now and report what it removed (audited with the counts)",
+		Description: "Deletes expired refresh tokens, finished runs past their retention with their log lines and dead letters, old dead letters, old server log lines, unreferenced uploads and staged files of abandoned runs, as docs/runs.md defines them. Queued and running runs are never touched. The clean-up also runs by itself every hour."}, s.runCleanup)
+
 	// Own preferences and dashboard layouts.
 	handle(s, api, route{Method: get, Path: "/api/v1/me/preferences", ID: "get-preferences", Tag: "me", Perm: auth.PermPreferencesSelf,
 		Summary: "Your preferences (defaults until you save them)"}, s.getPreferences)

@@ -131,6 +131,11 @@ func routeTable() map[string]routeCase {
 
 		"GET /api/v1/audit-logs": {perm: auth.PermAuditRead, prepare: static("/api/v1/audit-logs?action=auth.&result=success&from=2020-01-01T00:00:00Z", nil)},
 
+		"GET /api/v1/admin/settings/retention": {perm: auth.PermSettingsRead, prepare: static("/api/v1/admin/settings/retention", nil)},
+		"PUT /api/v1/admin/settings/retention": {perm: auth.PermSettingsWrite, prepare: static("/api/v1/admin/settings/retention",
+			map[string]any{"runs": "90d", "dead_letters": "30d", "server_logs": "30d", "uploads": "7d", "staged_outputs": "1d"})},
+		"POST /api/v1/admin/cleanup": {perm: auth.PermCleanup, prepare: static("/api/v1/admin/cleanup", nil)},
+
 		"GET /api/v1/me/preferences": {perm: auth.PermPreferencesSelf, prepare: static("/api/v1/me/preferences", nil)},
 		"PUT /api/v1/me/preferences": {perm: auth.PermPreferencesSelf, prepare: static("/api/v1/me/preferences",
 			map[string]any{"theme": "dark", "language": "de-CH", "timezone": "Europe/Zurich"})},

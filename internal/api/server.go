@@ -13,6 +13,7 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/auth"
 	"github.com/dataaggregator/aggregator/internal/ratelimit"
+	"github.com/dataaggregator/aggregator/internal/retention"
 	"github.com/dataaggregator/aggregator/internal/store"
 )
 
@@ -51,6 +52,8 @@ type Deps struct {
 	Data DataDeps
 	// Live serves GET /api/v1/ws (ws.go).
 	Live LiveDeps
+	// Retention holds the retention settings and runs the clean-up (admin.go). Required.
+	Retention *retention.Service
 }
 
 // Server is the HTTP interface. Build it with New; it is safe for concurrent use.
@@ -65,6 +68,7 @@ type Server struct {
 	metrics     *metrics
 	data        DataDeps
 	live        LiveDeps
+	retention   *retention.Service
 	wsOrigins   []string
 
 	api     huma.API
@@ -95,6 +99,8 @@ func New(d Deps) (*Server, error) {
 		return nil, errors.New("api: Deps.Data.Runs is required")
 	case d.Data.Pipelines == nil:
 		return nil, errors.New("api: Deps.Data.Pipelines is required")
+	case d.Retention == nil:
+		return nil, errors.New("api: Deps.Retention is required")
 	}
 	s := &Server{
 		log:         d.Logger,
@@ -106,6 +112,7 @@ func New(d Deps) (*Server, error) {
 		publicURL:   d.PublicURL,
 		data:        d.Data,
 		live:        d.Live,
+		retention:   d.Retention,
 		wsOrigins:   wsOriginPatterns(d.CORSOrigins),
 	}
 	if s.log == nil {

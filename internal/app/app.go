@@ -22,6 +22,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/live"
 	"github.com/dataaggregator/aggregator/internal/pipelines"
 	"github.com/dataaggregator/aggregator/internal/ratelimit"
+	"github.com/dataaggregator/aggregator/internal/retention"
 	"github.com/dataaggregator/aggregator/internal/runs"
 	"github.com/dataaggregator/aggregator/internal/schedules"
 	"github.com/dataaggregator/aggregator/internal/store"
@@ -73,6 +74,8 @@ type App struct {
 	redisPrefix string
 	// connections owns saved connectors (secrets sealed with the keyring).
 	connections *connections.Service
+	// retention holds the retention settings and runs the clean-up.
+	retention *retention.Service
 }
 
 // New builds every service. On error everything built so far is released.
@@ -183,12 +186,16 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	if err := a.buildRuns(); err != nil {
 		return nil, fmt.Errorf("runs: %w", err)
 	}
+	if a.retention, err = retention.New(retention.Options{Store: a.store, UploadDir: a.cfg.UploadDir(),
+		OutputDir: a.cfg.OutputDir(), Logger: log}); err != nil {
+		return nil, err
+	}
 	a.server, err = api.New(api.Deps{
 		Logger: log, Store: a.store, Auth: a.auth, Metrics: reg,
 		IPLimiter: ipLimiter, UserLimiter: userLimiter,
 		CORSOrigins: a.cfg.CORSOrigins, PublicURL: a.cfg.PublicURL, MaxBodyBytes: a.cfg.MaxBodyBytes,
 		Version: opts.Version, UI: opts.UI, Data: a.dataDeps(),
-		Live: api.LiveDeps{Hub: a.hub},
+		Live: api.LiveDeps{Hub: a.hub}, Retention: a.retention,
 	})
 	if err != nil {
 		return nil, err

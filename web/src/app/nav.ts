@@ -2,7 +2,7 @@
 // a role needs to see it. A later capability (schedules, alerts, dashboards) adds its entry here and
 // its routes in routes.tsx.
 import type { LucideIcon } from 'lucide-react'
-import { Workflow, PlayCircle, Plug, Upload, Users, ScrollText } from 'lucide-react'
+import { Workflow, PlayCircle, Plug, Upload, Users, ScrollText, Settings } from 'lucide-react'
 import type { Permission } from '@/auth/session'
 
 export interface NavItem {
@@ -20,4 +20,5 @@ export const navItems: NavItem[] = [
   { to: '/runs', label: 'Runs', icon: PlayCircle, permission: 'runs:read', section: 'Operate' },
   { to: '/admin/users', label: 'Users', icon: Users, permission: 'users:read', section: 'Administration' },
   { to: '/admin/audit', label: 'Audit log', icon: ScrollText, permission: 'audit:read', section: 'Administration' },
+  { to: '/admin/settings', label: 'Settings', icon: Settings, permission: 'settings:read', section: 'Administration' },
 ]

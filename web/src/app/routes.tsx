@@ -16,6 +16,7 @@ const Run = lazy(() => import('@/pages/Run'))
 const Profile = lazy(() => import('@/pages/Profile'))
 const AdminUsers = lazy(() => import('@/pages/AdminUsers'))
 const AdminAudit = lazy(() => import('@/pages/AdminAudit'))
+const AdminSettings = lazy(() => import('@/pages/AdminSettings'))
 const Connectors = lazy(() => import('@/pages/Connectors'))
 const Uploads = lazy(() => import('@/pages/Uploads'))
 const ConnectorNew = lazy(() => import('@/pages/ConnectorNew'))
@@ -48,6 +49,7 @@ export const routes: RouteObject[] = [
       { path: 'profile', element: <Profile /> },
       { path: 'admin/users', element: <RequirePermission permission="users:read"><AdminUsers /></RequirePermission> },
       { path: 'admin/audit', element: <RequirePermission permission="audit:read"><AdminAudit /></RequirePermission> },
+      { path: 'admin/settings', element: <RequirePermission permission="settings:read"><AdminSettings /></RequirePermission> },
       { path: 'connectors', element: <RequirePermission permission="connectors:read"><Connectors /></RequirePermission> },
       { path: 'connectors/new', element: <RequirePermission permission="connectors:write"><ConnectorNew /></RequirePermission> },
       { path: 'connectors/:id', element: <RequirePermission permission="connectors:read"><ConnectorDetail /></RequirePermission> },
