@@ -95,7 +95,7 @@ destinations: [{id: out, type: ndjson, inputs: [f], config: {path: out.ndjson}, 
 	if r.Status != "queued" {
 		t.Fatalf("before the worker process started the run was %s, want queued (RUN_WORKERS=0 runs nothing)", r.Status)
 	}
-	worker := startServer(t, bin, "worker", append(env, "RUN_WORKERS=1"))
+	worker := startWorker(t, bin, append(env, "RUN_WORKERS=1"))
 
 	got1, got2 := c1.runEvents(t, run.ID), c2.runEvents(t, run.ID)
 	if !slices.Equal(got1, got2) {
@@ -175,7 +175,45 @@ destinations: [{id: out, type: ndjson, inputs: [in], config: {path: slow.ndjson}
 	}
 }
 
-// serveProc is an `aggregator serve` process.
+// startWorker starts the worker process: `aggregator worker` when the binary has it (it serves no
+// HTTP: the run's events say when it works), else a `serve` with workers.
+func startWorker(t *testing.T, bin string, env []string) *serveProc {
+	t.Helper()
+	if exec.Command(bin, "worker", "--help").Run() != nil {
+		return startServer(t, bin, "worker", env)
+	}
+	cmd := exec.Command(bin, "worker")
+	cmd.Env = append(os.Environ(), env...)
+	s := &serveProc{name: "worker", cmd: cmd, log: &lockedWriter{}}
+	cmd.Stdout, cmd.Stderr = s.log, s.log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stopOnCleanup(t, s)
+	return s
+}
+
+// stopOnCleanup interrupts the process when the test ends (killing it after 20 s) and logs its
+// output when the test failed.
+func stopOnCleanup(t *testing.T, s *serveProc) chan struct{} {
+	exited := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = s.cmd.Process.Signal(syscall.SIGINT)
+		select {
+		case <-exited:
+		case <-time.After(20 * time.Second):
+			_ = s.cmd.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("%s log:\n%s", s.name, s.output())
+		}
+	})
+	return exited
+}
+
+// serveProc is an `aggregator serve` (or worker) process.
 type serveProc struct {
 	name string
 	base string
@@ -193,20 +231,7 @@ func startServer(t *testing.T, bin, name string, env []string) *serveProc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGINT)
-		select {
-		case <-exited:
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("%s log:\n%s", name, s.output())
-		}
-	})
+	exited := stopOnCleanup(t, s)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Get(s.base + "/readyz")
