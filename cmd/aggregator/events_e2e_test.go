@@ -153,13 +153,11 @@ destinations: [{id: out, type: ndjson, inputs: [in], config: {path: slow.ndjson}
 			Status        string
 			RowsPerSecond *float64   `json:"rows_per_second"`
 			CountersAt    *time.Time `json:"counters_at"`
-			Nodes         []struct {
-				ID  string
-				Out int64
-			}
+			Nodes         []struct{ In, Out int64 }
 		}
 		api2.call(t, token2, "GET", "/api/v1/runs/"+run.ID, "", "", &r)
-		if r.Status == "running" && r.RowsPerSecond != nil && r.CountersAt != nil && len(r.Nodes) > 0 && r.Nodes[0].Out > 0 {
+		moved := slices.ContainsFunc(r.Nodes, func(n struct{ In, Out int64 }) bool { return n.In > 0 || n.Out > 0 })
+		if r.Status == "running" && r.RowsPerSecond != nil && r.CountersAt != nil && moved {
 			seen = true
 		}
 		if r.Status != "queued" && r.Status != "running" {
