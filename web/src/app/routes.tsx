@@ -4,7 +4,7 @@ import { lazy } from 'react'
 import { Navigate, type RouteObject } from 'react-router'
 import { Shell } from './Shell'
 import { RequireAuth, RequirePermission } from './RequireAuth'
-import { useCan } from '@/auth/session'
+import { useCan, type Permission } from '@/auth/session'
 import { navItems } from './nav'
 import SignIn from '@/pages/SignIn'
 import NotFound from '@/pages/NotFound'
@@ -17,6 +17,7 @@ const Profile = lazy(() => import('@/pages/Profile'))
 const AdminUsers = lazy(() => import('@/pages/AdminUsers'))
 const AdminAudit = lazy(() => import('@/pages/AdminAudit'))
 const AdminSettings = lazy(() => import('@/pages/AdminSettings'))
+const Workers = lazy(() => import('@/pages/Workers'))
 const Connectors = lazy(() => import('@/pages/Connectors'))
 const Uploads = lazy(() => import('@/pages/Uploads'))
 const ConnectorNew = lazy(() => import('@/pages/ConnectorNew'))
@@ -46,6 +47,7 @@ export const routes: RouteObject[] = [
       { path: 'pipelines/:id', element: <PipelineBuilder /> },
       { path: 'pipelines/:id/mapping/:node', element: <PipelineMapping /> },
       { path: 'runs/:id', element: <Run /> },
+      { path: 'workers', element: <RequirePermission permission={'workers:read' as Permission}><Workers /></RequirePermission> },
       { path: 'profile', element: <Profile /> },
       { path: 'admin/users', element: <RequirePermission permission="users:read"><AdminUsers /></RequirePermission> },
       { path: 'admin/audit', element: <RequirePermission permission="audit:read"><AdminAudit /></RequirePermission> },

@@ -1,6 +1,6 @@
 // /runs/:id: one run, live. Header with the status as a word, "replay of run X", timings and error;
 // the pipeline's DAG with per-node counters; tabs for dead letters (fix and replay), the log tail
-// and the file outputs; Cancel while it runs.
+// and the file outputs; the attempts (worker, start, end, why each stopped); Cancel while it runs.
 import { useState } from 'react'
 import { Link, useParams, useSearchParams } from 'react-router'
 import { useQueryClient } from '@tanstack/react-query'
@@ -9,7 +9,7 @@ import {
   Button, Card, ConfirmDialog, ErrorState, InlineError, PageHeader, Skeleton, StatusBadge, Tabs,
 } from '@/components/ui'
 import { toast } from '@/components/toasts'
-import { useCan } from '@/auth/session'
+import { useCan, type Permission } from '@/auth/session'
 import { cn } from '@/lib/cn'
 import { formatCount, formatDuration, formatTime } from '@/lib/format'
 import { cancelRun, isActive, runKeys, useRun, useRunPipeline, type Run as RunT } from '@/features/runs/queries'
@@ -21,6 +21,8 @@ import { Outputs } from '@/features/runs/Outputs'
 import { DeadLetters } from '@/features/runs/DeadLetters'
 import { rowsRead, rowsRejected, rowsWritten, runDuration, shortId, triggerLabel } from '@/features/runs/format'
 import { useNow } from '@/features/runs/useNow'
+import { Attempts } from '@/features/runs/Attempts'
+import type { RunAttempt } from '@/features/workers/types'
 
 
 type Tab = 'dead-letters' | 'logs' | 'outputs'
@@ -78,6 +80,8 @@ function RunView({
     setParams(q, { replace: true })
   }
   const name = pipelineName ?? 'Pipeline'
+  // attempts come with GET /api/v1/runs/{id} (typed by hand until they are in the generated types)
+  const attempts = (run as RunT & { attempts?: RunAttempt[] | null }).attempts ?? []
 
   const doCancel = async () => {
     setCancelling(true)
@@ -172,6 +176,18 @@ function RunView({
           <Stat label="Rejected" value={formatCount(rowsRejected(run))} tone={rowsRejected(run) > 0 ? 'bad' : undefined} />
           <Stat label="Rows/s" value={active && run.rows_per_second != null ? formatCount(Math.round(run.rows_per_second)) : '—'} />
         </dl>
+
+        {attempts.length > 0 && (
+          <Card className="overflow-hidden">
+            <div className="flex items-center justify-between border-b border-slate-200 px-4 py-3 dark:border-slate-800">
+              <h2 className="text-sm font-semibold">Attempts</h2>
+              <span className="text-xs text-slate-500 dark:text-slate-400">
+                {attempts.length === 1 ? 'One attempt' : `${attempts.length} attempts`}
+              </span>
+            </div>
+            <Attempts attempts={attempts} linkWorkers={can('workers:read' as Permission)} now={now} />
+          </Card>
+        )}
 
         <Card className="p-4">
           <div className="mb-3 flex items-center justify-between">
