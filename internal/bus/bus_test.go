@@ -1,9 +1,12 @@
 package bus_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,6 +31,25 @@ type impl struct {
 	open  func(t *testing.T) runs.Bus
 	kill  func(t *testing.T)
 	limit int
+	logs  *syncBuffer // what the instances logged
+}
+
+// syncBuffer is a log destination safe for the buses' goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // implementations are the buses under test, each set up on a backend of its own for t.
@@ -57,9 +79,10 @@ func postgresImpl(t *testing.T) impl {
 	}
 	app := testutil.Name("bus")
 	dsn := pg.URL + "&application_name=" + app
-	return impl{name: "postgres", limit: 7979,
+	logs := &syncBuffer{}
+	return impl{name: "postgres", limit: 7979, logs: logs,
 		open: func(t *testing.T) runs.Bus {
-			b, err := bus.NewPostgres(bg, bus.PostgresOptions{DSN: dsn})
+			b, err := bus.NewPostgres(bg, bus.PostgresOptions{DSN: dsn, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -87,7 +110,8 @@ func postgresImpl(t *testing.T) impl {
 func redisImpl(t *testing.T) impl {
 	r := testutil.RedisURL(t)
 	url, prefix, name := r.URL, r.Prefix, strings.TrimSuffix(r.Prefix, ":")
-	return impl{name: "redis",
+	logs := &syncBuffer{}
+	return impl{name: "redis", logs: logs,
 		open: func(t *testing.T) runs.Bus {
 			opt, err := redis.ParseURL(url)
 			if err != nil {
@@ -95,7 +119,7 @@ func redisImpl(t *testing.T) impl {
 			}
 			opt.ClientName = name
 			c := redis.NewClient(opt)
-			b, err := bus.NewRedis(bg, bus.RedisOptions{Client: c, Prefix: prefix})
+			b, err := bus.NewRedis(bg, bus.RedisOptions{Client: c, Prefix: prefix, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -394,4 +418,11 @@ func testReconnect(t *testing.T, im impl) {
 		a.Publish(logEvent(run, 100+i))
 	}
 	expect(t, sub, run, last+1, 20)
+	// The loss and the return were logged, with what it means for the events.
+	logs := im.logs.String()
+	for _, want := range []string{"connection lost; reconnecting", "again; events published while disconnected were lost"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the log lacks %q:\n%s", want, logs)
+		}
+	}
 }
