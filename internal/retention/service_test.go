@@ -164,6 +164,15 @@ func TestCleanRemovesWhatIsPastRetentionAndNothingElse(t *testing.T) {
 		for _, st := range []store.RunStatus{store.RunSucceeded, store.RunFailed, store.RunCancelled, store.RunSucceeded, store.RunFailed} {
 			old = append(old, f.run(t, p, st, ""))
 		}
+		// Two of them were started by schedule ticks; the later tick is the pipeline's latest.
+		for i, r := range old[:2] {
+			if err := f.st.InTx(ctx, func(tx *store.Tx) error {
+				_, err := tx.ClaimScheduleTick(ctx, store.ScheduleTick{PipelineID: p.ID, Tick: t0.Add(time.Duration(i) * time.Minute), RunID: r.ID})
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		replayed := f.run(t, p, store.RunFailed, "")
 		queued := f.run(t, p, store.RunQueued, "")
 		running := f.run(t, p, store.RunRunning, "")
@@ -242,6 +251,10 @@ func TestCleanRemovesWhatIsPastRetentionAndNothingElse(t *testing.T) {
 			if _, err := f.st.GetRun(ctx, r.ID); err != nil {
 				t.Errorf("%s run: %v, want kept", name, err)
 			}
+		}
+		// The older tick record went with its run; the latest stays for the scheduler's exactly-once check.
+		if ticks := must(f.st.ListScheduleTicks(ctx, p.ID))(t); len(ticks) != 1 || ticks[0].RunID != old[1].ID {
+			t.Errorf("schedule ticks after the clean-up = %+v, want only the latest", ticks)
 		}
 		if _, total, _ := f.st.ListLogs(ctx, store.LogFilter{RunID: running.ID}); total != 2 {
 			t.Errorf("running run has %d log lines, want 2", total)

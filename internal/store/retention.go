@@ -66,8 +66,8 @@ type PurgedRuns struct {
 }
 
 // DeleteFinishedRuns deletes up to limit runs in a final state (succeeded, failed, cancelled) that
-// finished before cutoff, with their log lines and dead letters (their checkpoints and outputs
-// records are columns of the run). A queued or running run is never touched, nor a finished run
+// finished before cutoff, with their log lines, dead letters and schedule tick records (their
+// checkpoints and outputs records are columns of the run). A queued or running run is never touched, nor a finished run
 // whose dead letters a queued or running replay reads. Log lines and dead letters go first, in
 // statements of at most limit rows each, and the runs last: a clean-up interrupted half way leaves
 // runs that the next one finishes.
@@ -107,6 +107,12 @@ func (s *Store) DeleteFinishedRuns(ctx context.Context, cutoff time.Time, limit 
 				break
 			}
 		}
+	}
+	// The schedule tick records of these runs go too, except a pipeline's latest handled tick
+	// (which the scheduler's exactly-once check may still meet); older ticks are never handled again.
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM schedule_ticks WHERE run_id IN `+in+` AND tick <
+		(SELECT p.schedule_last_tick FROM pipelines p WHERE p.id = schedule_ticks.pipeline_id)`, args...); err != nil {
+		return out, s.mapErr(err, "delete finished runs: schedule_ticks")
 	}
 	res, err := s.db.ExecContext(ctx, `DELETE FROM pipeline_runs WHERE id IN `+in+` AND status IN `+terminalStatuses, args...)
 	n, err := rowsAffected(s, res, err, "delete finished runs")
