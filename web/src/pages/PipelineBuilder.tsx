@@ -5,7 +5,7 @@ import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } fro
 import { Link, useBlocker, useLocation, useNavigate, useParams } from 'react-router'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { ReactFlowProvider, useReactFlow } from '@xyflow/react'
-import { ChevronRight, History, LayoutDashboard, Play, Save } from 'lucide-react'
+import { CalendarClock, ChevronRight, History, LayoutDashboard, Play, Save } from 'lucide-react'
 import { Button, ConfirmDialog, ErrorState, Spinner, Tabs } from '@/components/ui'
 import { toast } from '@/components/toasts'
 import { ApiError, errorMessage } from '@/api/errors'
@@ -21,6 +21,8 @@ import { Canvas, addAt } from '@/features/builder/Canvas'
 import { NodePanel, type NodeProblem } from '@/features/builder/NodePanel'
 import { ProblemsList, type ListedProblem } from '@/features/builder/ProblemsList'
 import { VersionHistory } from '@/features/builder/VersionHistory'
+import { ScheduleDialog } from '@/features/schedules/ScheduleDialog'
+import { scheduleOf } from '@/features/schedules/model'
 import { useBuilder } from '@/features/builder/store'
 import { blankSpecText } from '@/features/builder/yamlSync'
 import { templateText } from '@/features/builder/templates'
@@ -54,6 +56,7 @@ function Builder() {
   const selected = useBuilder((s) => s.selected)
   const [tab, setTab] = useState<'canvas' | 'yaml'>('canvas')
   const [historyOpen, setHistoryOpen] = useState(false)
+  const [scheduleOpen, setScheduleOpen] = useState(false)
   const [loadError, setLoadError] = useState<unknown>(null)
   const [ready, setReady] = useState(false)
   const loaded = useRef<string | null>(null)
@@ -348,6 +351,17 @@ function Builder() {
           >
             Auto-layout
           </Button>
+          {spec && (
+            <Button size="sm" variant="ghost" icon={<CalendarClock className="size-4" aria-hidden />} onClick={() => setScheduleOpen(true)} disabled={!!parseError}>
+              Schedule
+              {scheduleOf(spec) &&
+                (pipeline.data?.schedule?.paused && pipeline.data.schedule.cron === scheduleOf(spec)?.cron ? (
+                  <span className="ml-1 rounded bg-amber-100 px-1.5 text-[11px] font-medium text-amber-800 dark:bg-amber-500/20 dark:text-amber-300">Paused</span>
+                ) : (
+                  <span className="ml-1 rounded bg-emerald-100 px-1.5 text-[11px] font-medium text-emerald-800 dark:bg-emerald-500/20 dark:text-emerald-300">On</span>
+                ))}
+            </Button>
+          )}
           {id && (
             <Button size="sm" variant="ghost" icon={<History className="size-4" aria-hidden />} onClick={() => setHistoryOpen(true)}>
               History
@@ -408,6 +422,17 @@ function Builder() {
         )}
       </div>
       {id && <VersionHistory id={id} open={historyOpen} onClose={() => setHistoryOpen(false)} />}
+      {spec && (
+        <ScheduleDialog
+          open={scheduleOpen}
+          onClose={() => setScheduleOpen(false)}
+          spec={spec}
+          onApply={(next) => useBuilder.getState().applySpec(next)}
+          pipeline={pipeline.data}
+          readOnly={readOnly}
+          canPause={can('pipelines:run')}
+        />
+      )}
       <ConfirmDialog
         open={blocker.state === 'blocked'}
         title="Leave without saving?"

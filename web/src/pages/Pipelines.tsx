@@ -45,6 +45,8 @@ export default function Pipelines() {
     queryKey: pipelineKeys.list(q, page),
     queryFn: () => listPipelines(q, page, PER_PAGE),
     placeholderData: keepPreviousData,
+    // Next run times move on: read them again every minute.
+    refetchInterval: 60_000,
   })
 
   const run = useMutation({
@@ -138,6 +140,7 @@ export default function Pipelines() {
                   <Th>Name</Th>
                   <Th className="hidden md:table-cell">Version</Th>
                   <Th>Last run</Th>
+                  <Th className="hidden sm:table-cell">Next run</Th>
                   <Th className="hidden lg:table-cell">Updated</Th>
                   <Th className="text-right">
                     <span className="sr-only">Actions</span>
@@ -161,6 +164,9 @@ export default function Pipelines() {
                     <Td className="hidden text-slate-500 md:table-cell dark:text-slate-400">v{p.version}</Td>
                     <Td>
                       <LastRun pipeline={p} />
+                    </Td>
+                    <Td className="hidden sm:table-cell">
+                      <NextRun pipeline={p} />
                     </Td>
                     <Td className="hidden text-slate-500 lg:table-cell dark:text-slate-400">
                       <span title={formatTime(p.updated_at)}>{relativeTime(p.updated_at)}</span>
@@ -238,6 +244,29 @@ function LastRun({ pipeline }: { pipeline: Pipeline }) {
   const r = pipeline.last_run
   if (!r) return <span className="text-sm text-slate-400">Never run</span>
   return <RunCell status={r.status} at={r.finished_at ?? r.created_at} id={r.id} />
+}
+
+/** When the schedule runs the pipeline next (schedule.next_runs[0]), Paused, or nothing without a schedule. */
+function NextRun({ pipeline }: { pipeline: Pipeline }) {
+  const s = pipeline.schedule
+  if (!s) return <span className="text-sm text-slate-400">Not scheduled</span>
+  const next = s.next_runs[0]
+  return (
+    <div className="min-w-0">
+      {s.paused ? (
+        <Badge tone="amber">Paused</Badge>
+      ) : next ? (
+        <span className="text-sm text-slate-700 dark:text-slate-200" title={formatTime(next, s.timezone) + ' (' + s.timezone + ')'}>
+          {relativeTime(next)}
+        </span>
+      ) : (
+        <span className="text-sm text-slate-400">No upcoming run</span>
+      )}
+      <p className="max-w-[14rem] truncate text-xs text-slate-500 dark:text-slate-400" title={`${s.cron} · ${s.timezone}`}>
+        {s.description}
+      </p>
+    </div>
+  )
 }
 
 function RunCell({ status, at, id }: { status?: string; at?: string; id?: string }) {
