@@ -94,9 +94,21 @@ type Bus interface {
 type Broker struct {
 	mu      sync.Mutex
 	subs    map[*subscriber]struct{}
-	latest  map[string]Event // run id -> its latest progress event, while it runs
-	seqs    map[string]int64 // run id -> the last number Publish gave, until the run ends
+	latest  map[string]latestEvent // run id -> its latest progress event, while it runs
+	seqs    map[string]int64       // run id -> the last number Publish gave, until the run ends
 	dropped atomic.Int64
+	now     func() time.Time
+	swept   time.Time // when latest was last cleared of stale events
+}
+
+// StaleProgress is how long a run's latest progress event is kept without a newer one. A running
+// run publishes progress at least once a second; one silent this long has stopped running, and the
+// status event that said so was lost (a bus outage), so its progress is forgotten.
+const StaleProgress = 10 * time.Minute
+
+type latestEvent struct {
+	ev Event
+	at time.Time // when it was delivered here
 }
 
 var _ Bus = (*Broker)(nil)
@@ -108,7 +120,7 @@ type subscriber struct {
 
 // NewBroker returns an empty broker.
 func NewBroker() *Broker {
-	return &Broker{subs: map[*subscriber]struct{}{}, latest: map[string]Event{}, seqs: map[string]int64{}}
+	return &Broker{subs: map[*subscriber]struct{}{}, latest: map[string]latestEvent{}, seqs: map[string]int64{}, now: time.Now}
 }
 
 // Publish numbers e when its Seq is 0 (SeqQueued+1, +2, ... within its run) and delivers it.
@@ -136,7 +148,16 @@ func (b *Broker) Deliver(e Event) {
 func (b *Broker) deliverLocked(e Event) {
 	switch {
 	case e.Type == EventProgress && e.Progress != nil && !e.Progress.Done:
-		b.latest[e.RunID] = e
+		now := b.now()
+		b.latest[e.RunID] = latestEvent{ev: e, at: now}
+		if now.Sub(b.swept) > StaleProgress/10 {
+			b.swept = now
+			for id, l := range b.latest {
+				if now.Sub(l.at) > StaleProgress {
+					delete(b.latest, id)
+				}
+			}
+		}
 	case e.Type == EventProgress || (e.Type == EventStatus && e.Status != store.RunRunning):
 		delete(b.latest, e.RunID)
 	}
@@ -171,12 +192,15 @@ func (b *Broker) Subscribe(filter func(Event) bool, buffer int) (<-chan Event, f
 }
 
 // Latest returns the latest progress event of a running run, if one was delivered since it
-// started running.
+// started running and less than StaleProgress ago.
 func (b *Broker) Latest(runID string) (Event, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	e, ok := b.latest[runID]
-	return e, ok
+	l, ok := b.latest[runID]
+	if !ok || b.now().Sub(l.at) > StaleProgress {
+		return Event{}, false
+	}
+	return l.ev, true
 }
 
 // Dropped is the number of events subscribers did not take in time.
