@@ -36,6 +36,7 @@ flags override them.`,
 
 	root.AddCommand(
 		newServeCmd(info),
+		newWorkerCmd(info),
 		newMigrateCmd(),
 		newUserCmd(),
 		newVersionCmd(info),

@@ -66,7 +66,7 @@ func newTestData(t *testing.T, st *store.Store, logger *slog.Logger, opts setupO
 	if err != nil {
 		t.Fatal(err)
 	}
-	disp, err := runs.NewDispatcher(svc, runs.DispatcherOptions{Workers: 2, Poll: 100 * time.Millisecond, DrainTimeout: 5 * time.Second,
+	disp, err := runs.NewRiver(svc, runs.RiverOptions{Workers: 2, FetchPoll: 100 * time.Millisecond, DrainTimeout: 5 * time.Second,
 		Heartbeat: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -243,6 +243,9 @@ func dataRouteTable() map[string]routeCase {
 		"GET /api/v1/runs": {perm: auth.PermRunsRead, prepare: func(*env, store.User) call {
 			return call{path: "/api/v1/runs?status=succeeded,failed&from=2020-01-01T00:00:00Z"}
 		}},
+		"GET /api/v1/workers": {perm: auth.PermWorkersRead, prepare: func(*env, store.User) call {
+			return call{path: "/api/v1/workers"}
+		}},
 		"GET /api/v1/runs/{id}":              {perm: auth.PermRunsRead, prepare: runPath("", false)},
 		"POST /api/v1/runs/{id}/cancel":      {perm: auth.PermPipelinesCancel, prepare: runPath("/cancel", true)},
 		"GET /api/v1/runs/{id}/logs":         {perm: auth.PermRunsRead, prepare: runPath("/logs", false)},

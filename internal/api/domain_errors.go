@@ -7,6 +7,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/dataaggregator/aggregator/internal/auth"
+	"github.com/dataaggregator/aggregator/internal/runs"
 	"github.com/dataaggregator/aggregator/internal/store"
 )
 
@@ -17,7 +18,10 @@ func domainError(err error) error {
 	var pe *auth.PolicyError
 	var ce *store.ConflictError
 	var te *auth.ThrottledError
+	var be *runs.BusyError
 	switch {
+	case errors.As(err, &be):
+		return conflict(be.Error())
 	case errors.As(err, &pe):
 		return policyProblem(pe, "body.password")
 	case errors.As(err, &te):

@@ -123,6 +123,8 @@ func (s *Server) registerRoutes(api huma.API) {
 	// Runs.
 	handle(s, api, route{Method: get, Path: "/api/v1/runs", ID: "list-runs", Tag: "runs", Perm: auth.PermRunsRead,
 		Summary: "Runs, newest first, filtered by pipeline, status and time"}, s.listRuns)
+	handle(s, api, route{Method: get, Path: "/api/v1/workers", ID: "list-workers", Tag: "runs", Perm: auth.PermWorkersRead,
+		Summary: "The worker processes of the run queue: host, pid, version, queues, running jobs, last heartbeat, status"}, s.listWorkers)
 	handle(s, api, route{Method: get, Path: "/api/v1/runs/{id}", ID: "get-run", Tag: "runs", Perm: auth.PermRunsRead,
 		Summary: "A run: status, timings, error, version and per-node counters"}, s.getRun)
 	handle(s, api, route{Method: post, Path: "/api/v1/runs/{id}/cancel", ID: "cancel-run", Action: "run.cancel", Target: "run", Tag: "runs", Perm: auth.PermPipelinesCancel,

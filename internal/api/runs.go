@@ -44,6 +44,17 @@ type Run struct {
 	CountersAt      *time.Time         `json:"counters_at,omitempty" doc:"While the run runs: when the live node counters were taken"`
 	DeadLetters     *int               `json:"dead_letters,omitempty" doc:"Number of dead-letter rows (single-run responses only)"`
 	ReplayOf        string             `json:"replay_of,omitempty" doc:"Set on a replay run: the run whose dead letters it replays (\"replay of run X\")"`
+	Attempts        []RunAttempt       `json:"attempts,omitempty" doc:"Single-run responses: every attempt of the run, first first"`
+}
+
+// RunAttempt is one attempt of a run.
+type RunAttempt struct {
+	Number     int        `json:"number" doc:"1 for the first attempt"`
+	WorkerID   string     `json:"worker_id" doc:"The worker process that ran it (see GET /api/v1/workers)"`
+	StartedAt  time.Time  `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	Outcome    string     `json:"outcome" enum:"running,succeeded,failed,cancelled,retry,interrupted,lost" doc:"How it ended: retry (a retryable failure; another attempt follows), interrupted (a worker shutdown), lost (its worker stopped sending heartbeats and another took the run over)"`
+	Error      string     `json:"error" doc:"Why it stopped, when it did not succeed"`
 }
 
 func (s *Server) toRunDTO(ctx context.Context, r store.Run, detail bool) Run {
@@ -74,6 +85,15 @@ func (s *Server) toRunDTO(ctx context.Context, r store.Run, detail bool) Run {
 	if detail {
 		if n, err := s.store.CountDeadLetters(ctx, r.ID); err == nil {
 			d.DeadLetters = &n
+		}
+		if list, err := s.store.ListAttempts(ctx, r.ID); err == nil {
+			d.Attempts = make([]RunAttempt, len(list))
+			for i, a := range list {
+				d.Attempts[i] = RunAttempt{Number: a.Number, WorkerID: a.WorkerID, StartedAt: a.StartedAt, FinishedAt: a.FinishedAt,
+					Outcome: a.Outcome, Error: a.Error}
+			}
+		} else {
+			s.log.WarnContext(ctx, "run attempts unreadable", "run_id", r.ID, "error", err)
 		}
 	}
 	return d

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"time"
+
 	"errors"
 	"fmt"
 	"log/slog"
@@ -54,6 +56,9 @@ type Deps struct {
 	Live LiveDeps
 	// Retention holds the retention settings and runs the clean-up (admin.go). Required.
 	Retention *retention.Service
+	// WorkerLease is how old a worker's heartbeat may be for GET /api/v1/workers to call it alive
+	// (RUN_LEASE; default 1m).
+	WorkerLease time.Duration
 }
 
 // Server is the HTTP interface. Build it with New; it is safe for concurrent use.
@@ -67,6 +72,7 @@ type Server struct {
 	publicURL   string
 	metrics     *metrics
 	data        DataDeps
+	workerLease time.Duration
 	live        LiveDeps
 	retention   *retention.Service
 	wsOrigins   []string
@@ -111,12 +117,16 @@ func New(d Deps) (*Server, error) {
 		maxBody:     d.MaxBodyBytes,
 		publicURL:   d.PublicURL,
 		data:        d.Data,
+		workerLease: d.WorkerLease,
 		live:        d.Live,
 		retention:   d.Retention,
 		wsOrigins:   wsOriginPatterns(d.CORSOrigins),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.workerLease <= 0 {
+		s.workerLease = time.Minute
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = 1 << 20

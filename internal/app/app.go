@@ -11,6 +11,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
@@ -48,21 +49,30 @@ type Options struct {
 	// RedisKeyPrefix namespaces every Redis key ("aggregator:" when empty),
 	// so several deployments or test runs can share one Redis.
 	RedisKeyPrefix string
+	// Worker, when set, builds a worker process (`aggregator worker`): the
+	// run queue's workers and periodic tasks, without the HTTP API.
+	Worker *WorkerOptions
 }
 
 // App is the running platform. Build it with New, then Run it.
 type App struct {
-	cfg        config.Config
-	log        *slog.Logger
-	store      *store.Store
-	auth       *auth.Service
-	redis      *redis.Client
-	server     *api.Server
-	listener   net.Listener
-	comp       *Components
-	runs       *runs.Service
-	pipelines  *pipelines.Service
-	dispatcher *runs.Dispatcher
+	cfg       config.Config
+	log       *slog.Logger
+	store     *store.Store
+	auth      *auth.Service
+	redis     *redis.Client
+	server    *api.Server
+	listener  net.Listener
+	comp      *Components
+	runs      *runs.Service
+	pipelines *pipelines.Service
+	queue     *runs.River
+	version   string
+	worker    *WorkerOptions
+	// listenPool gives River its LISTEN connections on PostgreSQL.
+	listenPool *pgxpool.Pool
+	// ownerLock is the SQLite queue owner's lock file, held until Close.
+	ownerLock *os.File
 	// schedules fires pipeline schedules (Run every minute from a periodic job).
 	schedules *schedules.Service
 	// hub fans run events out to the live-update WebSockets.
@@ -88,7 +98,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	if console == nil {
 		console = os.Stderr
 	}
-	a := &App{cfg: cfg, log: log, comp: opts.Components}
+	a := &App{cfg: cfg, log: log, comp: opts.Components, version: opts.Version, worker: opts.Worker}
 	defer func() {
 		if err != nil {
 			a.Close()
@@ -118,6 +128,37 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	}
 	if err := PrepareSchema(ctx, a.cfg, a.store, log); err != nil {
 		return nil, err
+	}
+
+	if a.worker != nil {
+		// A worker process: the run queue, its workers and periodic tasks; events go on the bus the
+		// API nodes listen to.
+		a.redisPrefix = opts.RedisKeyPrefix
+		if a.redisPrefix == "" {
+			a.redisPrefix = "aggregator:"
+		}
+		if a.cfg.RedisURL != "" {
+			if a.redis, err = connectRedis(ctx, a.cfg.RedisURL); err != nil {
+				return nil, err
+			}
+		}
+		if err := a.buildEvents(ctx); err != nil {
+			return nil, fmt.Errorf("run events: %w", err)
+		}
+		if a.connections, err = newConnections(ctx, a.store, a.comp.Connectors, keys, a.comp.Env, log); err != nil {
+			return nil, err
+		}
+		if err := a.buildRuns(); err != nil {
+			return nil, fmt.Errorf("runs: %w", err)
+		}
+		if a.retention, err = retention.New(retention.Options{Store: a.store, UploadDir: a.cfg.UploadDir(),
+			OutputDir: a.cfg.OutputDir(), Logger: log}); err != nil {
+			return nil, err
+		}
+		if err := a.buildQueue(ctx, nil); err != nil {
+			return nil, fmt.Errorf("run queue: %w", err)
+		}
+		return a, nil
 	}
 
 	prefix := opts.RedisKeyPrefix
@@ -190,12 +231,15 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		OutputDir: a.cfg.OutputDir(), Logger: log}); err != nil {
 		return nil, err
 	}
+	if err := a.buildQueue(ctx, reg); err != nil {
+		return nil, fmt.Errorf("run queue: %w", err)
+	}
 	a.server, err = api.New(api.Deps{
 		Logger: log, Store: a.store, Auth: a.auth, Metrics: reg,
 		IPLimiter: ipLimiter, UserLimiter: userLimiter,
 		CORSOrigins: a.cfg.CORSOrigins, PublicURL: a.cfg.PublicURL, MaxBodyBytes: a.cfg.MaxBodyBytes,
 		Version: opts.Version, UI: opts.UI, Data: a.dataDeps(),
-		Live: api.LiveDeps{Hub: a.hub}, Retention: a.retention,
+		Live: api.LiveDeps{Hub: a.hub}, Retention: a.retention, WorkerLease: a.cfg.RunLease,
 	})
 	if err != nil {
 		return nil, err
@@ -322,6 +366,14 @@ func (a *App) Components() *Components { return a.comp }
 // shutdown.
 func (a *App) Run(ctx context.Context) error {
 	defer a.Close()
+	if a.worker != nil {
+		o := a.queue.Options()
+		a.log.InfoContext(ctx, "worker started", "worker_id", o.WorkerID, "queues", o.Queues, "concurrency", o.Workers,
+			"database", a.store.Dialect())
+		a.startRuns(ctx)()
+		a.log.Info("worker stopped", "worker_id", o.WorkerID)
+		return nil
+	}
 	a.log.InfoContext(ctx, "serving", "addr", a.listener.Addr().String(), "url", a.cfg.BaseURL()+"/",
 		"database", a.store.Dialect(), "environment", a.cfg.Environment, "redis", a.redis != nil, "events", a.eventsKind)
 	waitRuns := a.startRuns(ctx)
@@ -357,8 +409,16 @@ func (a *App) Close() {
 		_ = a.redis.Close()
 		a.redis = nil
 	}
+	if a.listenPool != nil {
+		a.listenPool.Close()
+		a.listenPool = nil
+	}
 	if a.store != nil {
 		_ = a.store.Close()
 		a.store = nil
+	}
+	if a.ownerLock != nil {
+		_ = a.ownerLock.Close() // releases the lock
+		a.ownerLock = nil
 	}
 }

@@ -13,22 +13,16 @@ import (
 	"github.com/dataaggregator/aggregator/internal/schedules"
 )
 
-// buildRuns builds the run service and its in-process dispatcher (RUN_WORKERS
-// workers; shutdown drains for SHUTDOWN_TIMEOUT, then interrupted runs are
-// requeued to resume at the next start), the pipeline service, all on the
-// app's components, and the live-update hub over the run events (the bus of
-// buildEvents, so the events of runs any process executes).
+// buildRuns builds the run service (its queue comes from buildQueue), the
+// pipeline service, all on the app's components, and the live-update hub over
+// the run events (the bus of buildEvents, so the events of runs any process
+// executes).
 func (a *App) buildRuns() error {
 	c := a.comp
 	svc, err := runs.New(runs.Options{
 		Store: a.store, Connectors: c.Connectors, Transforms: c.Transforms, Logger: a.log, Env: c.Env, Clock: c.Clock,
-		SavedConnectors: a.connections, Events: a.events,
+		SavedConnectors: a.connections, Events: a.events, CommitRows: a.cfg.CheckpointRows,
 	})
-	if err != nil {
-		return err
-	}
-	disp, err := runs.NewDispatcher(svc, runs.DispatcherOptions{Workers: a.cfg.RunWorkers, DrainTimeout: a.cfg.ShutdownTimeout,
-		MaxAttempts: a.cfg.RunMaxAttempts})
 	if err != nil {
 		return err
 	}
@@ -46,7 +40,7 @@ func (a *App) buildRuns() error {
 	if err != nil {
 		return err
 	}
-	a.runs, a.dispatcher, a.pipelines, a.hub, a.schedules = svc, disp, pls, hub, sched
+	a.runs, a.pipelines, a.hub, a.schedules = svc, pls, hub, sched
 	return nil
 }
 
@@ -65,22 +59,31 @@ func (a *App) dataDeps() api.DataDeps {
 		UploadDir: a.cfg.UploadDir(), MaxUploadBytes: a.cfg.MaxUploadBytes}
 }
 
-// startRuns runs the dispatcher until ctx is cancelled (not at all with
-// RUN_WORKERS=0); the returned function waits until it has drained (runs
-// finished, or interrupted and requeued).
+// startRuns runs the queue (and, with workers, this process's row in the
+// workers registry) until ctx is cancelled; the returned function waits until
+// it has drained (runs finished, or interrupted and queued again).
 func (a *App) startRuns(ctx context.Context) (wait func()) {
-	if a.cfg.RunWorkers == 0 { // API and UI only: runs wait for a process with workers
-		return func() {}
-	}
 	done := make(chan struct{})
+	var reg <-chan struct{}
+	if a.queue.Options().Workers > 0 {
+		reg = a.registry(ctx)
+	}
 	go func() {
 		defer close(done)
-		if err := a.dispatcher.Run(ctx); err != nil {
-			a.log.Error("run dispatcher", "error", err)
+		if err := a.queue.Run(ctx); err != nil {
+			a.log.Error("run queue", "error", err)
 		}
 	}()
-	return func() { <-done }
+	return func() {
+		<-done
+		if reg != nil {
+			<-reg
+		}
+	}
 }
+
+// Queue is the run queue (tests use it).
+func (a *App) Queue() *runs.River { return a.queue }
 
 // Runs is the run service (tests and the CLI's worker use it).
 func (a *App) Runs() *runs.Service { return a.runs }

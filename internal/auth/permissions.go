@@ -38,6 +38,9 @@ const (
 	PermRunsRead        Permission = "runs:read"
 	// PermRunsReplay allows replaying a run's dead letters (possibly edited) as a new run.
 	PermRunsReplay Permission = "runs:replay"
+	// PermWorkersRead allows listing the worker processes of the run queue (GET /api/v1/workers):
+	// whoever runs or designs pipelines needs to see whether workers are there to run them.
+	PermWorkersRead Permission = "workers:read"
 
 	PermConnectorsRead Permission = "connectors:read"
 	// PermConnectorsReadConfig allows seeing a connector's configuration
@@ -66,7 +69,7 @@ func AllPermissions() []Permission {
 		PermProfileSelf, PermTokensSelf, PermPreferencesSelf, PermLayoutsSelf,
 		PermUsersRead, PermUsersWrite, PermUsersAdmin,
 		PermAuditRead, PermSettingsRead, PermSettingsWrite, PermCleanup,
-		PermPipelinesRead, PermPipelinesWrite, PermPipelinesRun, PermPipelinesCancel, PermRunsRead, PermRunsReplay,
+		PermPipelinesRead, PermPipelinesWrite, PermPipelinesRun, PermPipelinesCancel, PermRunsRead, PermRunsReplay, PermWorkersRead,
 		PermConnectorsRead, PermConnectorsReadConfig, PermConnectorsWrite,
 		PermTransformationsRead, PermTransformationsWrite, PermMappingsRead, PermMappingsWrite,
 		PermFilesRead, PermFilesWrite,
@@ -89,8 +92,8 @@ func selfPermissions() []Permission {
 //	developer  everything except users:admin (cannot create, change or delete
 //	           admin users or grant the admin role)
 //	designer   pipelines read/write/run/cancel, runs replay, connectors (with config),
-//	           transformations, mappings, files; reads runs, monitoring, dashboards
-//	executor   pipelines read/run/cancel; reads runs, monitoring, dashboards
+//	           transformations, mappings, files; reads runs, workers, monitoring, dashboards
+//	executor   pipelines read/run/cancel; reads runs, workers, monitoring, dashboards
 //	viewer     reads dashboards, pipelines, runs, reports and the connector list
 //	           (never connector configs)
 //	executive  reads analytics, reports and dashboards
@@ -103,7 +106,7 @@ func PermissionsOf(role Role) []Permission {
 		return slices.DeleteFunc(AllPermissions(), func(p Permission) bool { return p == PermUsersAdmin })
 	case RoleDesigner:
 		extra = []Permission{
-			PermPipelinesRead, PermPipelinesWrite, PermPipelinesRun, PermPipelinesCancel, PermRunsRead, PermRunsReplay,
+			PermPipelinesRead, PermPipelinesWrite, PermPipelinesRun, PermPipelinesCancel, PermRunsRead, PermRunsReplay, PermWorkersRead,
 			PermConnectorsRead, PermConnectorsReadConfig, PermConnectorsWrite,
 			PermTransformationsRead, PermTransformationsWrite, PermMappingsRead, PermMappingsWrite,
 			PermFilesRead, PermFilesWrite,
@@ -111,7 +114,7 @@ func PermissionsOf(role Role) []Permission {
 		}
 	case RoleExecutor:
 		extra = []Permission{
-			PermPipelinesRead, PermPipelinesRun, PermPipelinesCancel, PermRunsRead,
+			PermPipelinesRead, PermPipelinesRun, PermPipelinesCancel, PermRunsRead, PermWorkersRead,
 			PermMonitoringRead, PermDashboardsRead,
 		}
 	case RoleViewer:

@@ -38,6 +38,7 @@ func TestPermissionMatrix(t *testing.T) {
 		PermPipelinesCancel: A | D | G | X,
 		PermRunsRead:        A | D | G | X | V,
 		PermRunsReplay:      A | D | G,
+		PermWorkersRead:     A | D | G | X,
 
 		PermConnectorsRead:       A | D | G | V,
 		PermConnectorsReadConfig: A | D | G,

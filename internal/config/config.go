@@ -41,6 +41,8 @@ const (
 	DefaultMaxBodyBytes    = 1 << 20   // 1 MiB
 	DefaultRunWorkers      = 2
 	DefaultRunMaxAttempts  = 3
+	DefaultRunLease        = time.Minute
+	DefaultCheckpointRows  = 100_000
 	DefaultAPIRateLimit    = 600 // requests per minute per user and per IP
 	DefaultAccessTokenTTL  = 15 * time.Minute
 	DefaultRefreshTokenTTL = 7 * 24 * time.Hour
@@ -95,6 +97,8 @@ type Config struct {
 	FileRoots       []string      // FILE_ROOTS
 	RunWorkers      int           // RUN_WORKERS
 	RunMaxAttempts  int           // RUN_MAX_ATTEMPTS
+	RunLease        time.Duration // RUN_LEASE
+	CheckpointRows  int64         // RUN_CHECKPOINT_ROWS
 	APIRateLimit    int           // API_RATE_LIMIT (per minute; 0 disables)
 	AccessTokenTTL  time.Duration // ACCESS_TOKEN_TTL
 	RefreshTokenTTL time.Duration // REFRESH_TOKEN_TTL
@@ -123,6 +127,8 @@ func Default() Config {
 		MaxBodyBytes:    DefaultMaxBodyBytes,
 		RunWorkers:      DefaultRunWorkers,
 		RunMaxAttempts:  DefaultRunMaxAttempts,
+		RunLease:        DefaultRunLease,
+		CheckpointRows:  DefaultCheckpointRows,
 		APIRateLimit:    DefaultAPIRateLimit,
 		AccessTokenTTL:  DefaultAccessTokenTTL,
 		RefreshTokenTTL: DefaultRefreshTokenTTL,
@@ -192,6 +198,12 @@ func Load(env func(string) string) (Config, error) {
 	}
 	if v := p.str("RUN_MAX_ATTEMPTS"); v != "" {
 		c.RunMaxAttempts = p.int("RUN_MAX_ATTEMPTS", v)
+	}
+	if v := p.str("RUN_LEASE"); v != "" {
+		c.RunLease = p.duration("RUN_LEASE", v)
+	}
+	if v := p.str("RUN_CHECKPOINT_ROWS"); v != "" {
+		c.CheckpointRows = p.int64("RUN_CHECKPOINT_ROWS", v)
 	}
 	if v := p.str("API_RATE_LIMIT"); v != "" {
 		c.APIRateLimit = p.int("API_RATE_LIMIT", v)
@@ -404,6 +416,12 @@ func (c *Config) Validate() error {
 	}
 	if c.RunMaxAttempts < 1 || c.RunMaxAttempts > 100 {
 		bad("RUN_MAX_ATTEMPTS", "must be between 1 and 100, got %d", c.RunMaxAttempts)
+	}
+	if c.CheckpointRows < 100 || c.CheckpointRows > 100_000_000 {
+		bad("RUN_CHECKPOINT_ROWS", "must be between 100 and 100000000, got %d", c.CheckpointRows)
+	}
+	if c.RunLease < time.Second || c.RunLease > time.Hour {
+		bad("RUN_LEASE", "must be between 1s and 1h, got %s", c.RunLease)
 	}
 	if c.APIRateLimit < 0 {
 		bad("API_RATE_LIMIT", "must be 0 (off) or positive, got %d", c.APIRateLimit)

@@ -52,7 +52,7 @@ func TestLoadParsesEveryVariable(t *testing.T) {
 		"AUTO_INIT_DB": "false", "CREATE_DEV_USER": "no", "ALLOW_DEV_ROLE_IN_PRODUCTION": "yes",
 		"ADMIN_PASSWORD": " spaced secret ", "CORS_ORIGINS": "https://a.example.com, https://b.example.com,",
 		"LOG_LEVEL": "DEBUG", "LOG_FORMAT": "text", "MAX_UPLOAD_BYTES": "1048576", "MAX_BODY_BYTES": "2048",
-		"FILE_ROOTS": "/srv/in,/srv/out", "RUN_WORKERS": "4", "RUN_MAX_ATTEMPTS": "5", "API_RATE_LIMIT": "0",
+		"FILE_ROOTS": "/srv/in,/srv/out", "RUN_WORKERS": "4", "RUN_MAX_ATTEMPTS": "5", "RUN_LEASE": "90s", "RUN_CHECKPOINT_ROWS": "5000", "API_RATE_LIMIT": "0",
 		"WS_MAX_CONNECTIONS_PER_USER": "5",
 		"ACCESS_TOKEN_TTL":            "10m", "REFRESH_TOKEN_TTL": "24h", "SHUTDOWN_TIMEOUT": "5s",
 		"ENCRYPTION_KEY": " " + goodSecret + "e ", "ENCRYPTION_KEY_PREVIOUS": goodSecret + "1," + goodSecret + "2",
@@ -67,7 +67,7 @@ func TestLoadParsesEveryVariable(t *testing.T) {
 		AutoInitDB: false, CreateDevUser: false, AllowDevRoleInProduction: true, AdminPassword: " spaced secret ",
 		CORSOrigins: []string{"https://a.example.com", "https://b.example.com"}, LogLevel: "debug", LogFormat: "text",
 		MaxUploadBytes: 1 << 20, MaxBodyBytes: 2048, FileRoots: []string{"/srv/in", "/srv/out"}, RunWorkers: 4,
-		RunMaxAttempts: 5, APIRateLimit: 0, AccessTokenTTL: 10 * time.Minute, RefreshTokenTTL: 24 * time.Hour, ShutdownTimeout: 5 * time.Second,
+		RunMaxAttempts: 5, RunLease: 90 * time.Second, CheckpointRows: 5000, APIRateLimit: 0, AccessTokenTTL: 10 * time.Minute, RefreshTokenTTL: 24 * time.Hour, ShutdownTimeout: 5 * time.Second,
 		WSMaxConnectionsPerUser: 5,
 		EncryptionKey:           goodSecret + "e", EncryptionKeyPrevious: []string{goodSecret + "1", goodSecret + "2"},
 		AllowedOutbound: []string{"api.example.com", "10.1.0.0/16"},
@@ -164,10 +164,11 @@ func TestValidate(t *testing.T) {
 			c.RunWorkers = -1
 			c.APIRateLimit = -5
 			c.RunMaxAttempts = 0
+			c.RunLease = 500 * time.Millisecond
 			c.WSMaxConnectionsPerUser = 0
 		}, []string{
 			"MAX_UPLOAD_BYTES: must be positive, got 0", "MAX_BODY_BYTES: must be at least 1024, got 10",
-			"RUN_WORKERS: must be between 0 and 256, got -1", "RUN_MAX_ATTEMPTS: must be between 1 and 100, got 0", "API_RATE_LIMIT: must be 0 (off) or positive, got -5",
+			"RUN_WORKERS: must be between 0 and 256, got -1", "RUN_MAX_ATTEMPTS: must be between 1 and 100, got 0", "RUN_LEASE: must be between 1s and 1h, got 500ms", "API_RATE_LIMIT: must be 0 (off) or positive, got -5",
 			"WS_MAX_CONNECTIONS_PER_USER: must be between 1 and 1000, got 0"}},
 		{"token ttls", func(c *Config) { c.AccessTokenTTL = time.Second; c.RefreshTokenTTL = 100 * 24 * time.Hour }, []string{
 			"ACCESS_TOKEN_TTL: must be between 1m and 24h, got 1s", "REFRESH_TOKEN_TTL: must be between ACCESS_TOKEN_TTL and 2160h"}},

@@ -230,6 +230,11 @@ func (r *runner) run(ctx context.Context) (res *Result, err error) {
 	for _, d := range workers {
 		d.stop()
 	}
+	if r.opts.Fence != nil {
+		if err := r.opts.Fence(ctx); err != nil {
+			return res, err
+		}
+	}
 	for _, d := range workers {
 		if err := d.finish(ctx); err != nil {
 			return res, err
@@ -262,6 +267,11 @@ func (r *runner) newCheckpoint(fp string) *Checkpoint {
 // save is true and there is a Checkpointer) saves a checkpoint naming exactly what was committed.
 func (r *runner) checkpoint(ctx context.Context, save bool) error {
 	r.sinceCommit = 0
+	if r.opts.Fence != nil {
+		if err := r.opts.Fence(ctx); err != nil {
+			return err
+		}
+	}
 	tokens := map[string]json.RawMessage{}
 	delivered := map[string]int64{}
 	for _, n := range r.nodes {

@@ -105,6 +105,11 @@ type Options struct {
 	Workers int
 	// Checkpointer stores checkpoints; nil: no checkpoints, no resume.
 	Checkpointer Checkpointer
+	// Fence, when set, is called before every commit of the destinations (each checkpoint, and the
+	// final close); an error stops the run with it before anything is committed. A queue checks
+	// there that the attempt still owns the run, so a worker that was paused past its lease does not
+	// commit after another took the run over.
+	Fence func(ctx context.Context) error
 	// DeadLetters receives rejected rows under the dead_letter policy; nil: they are counted only.
 	DeadLetters DeadLetterSink
 	// Progress, when set, is called with a snapshot at most every ProgressInterval (default 500ms) and

@@ -17,6 +17,8 @@ type Spec struct {
 	Destinations []Destination `json:"destinations"`
 	Schedule     *Schedule     `json:"schedule,omitempty"`
 	ErrorPolicy  ErrorPolicy   `json:"error_policy"`
+	// Policy says how the run queue treats the pipeline's runs (concurrency, timeout, retries).
+	Policy *Policy `json:"policy,omitempty"`
 
 	// pos maps a path (sources[0].config.path) to where it was written; nil for specs built in code.
 	pos map[string]Position

@@ -183,6 +183,7 @@ func (v *validator) run() {
 	v.wire()
 	v.schedule()
 	v.errorPolicy()
+	v.policy()
 }
 
 func (v *validator) add(n *Node) { v.plan.byID[n.ID] = n }

@@ -54,7 +54,7 @@ func (c *storeCheckpointer) Save(ctx context.Context, cp *engine.Checkpoint) err
 	if err != nil {
 		return fmt.Errorf("encode node stats: %w", err)
 	}
-	if err := c.st.SaveCheckpoint(ctx, c.run.ID, c.run.WorkerID, raw, stats); err != nil {
+	if err := c.st.SaveCheckpoint(ctx, c.run.ID, c.run.WorkerID, c.run.Attempt, raw, stats); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return fmt.Errorf("run %s is no longer running on this worker (cancelled or taken over): %w", c.run.ID, err)
 		}

@@ -4,13 +4,15 @@
 //     records a queued run of it and hands the run to the Queue (Queue.Enqueue with the
 //     transaction: River's InsertTx), so a run never exists without its job. Service.Cancel cancels
 //     a queued run at once, or flags a running one and tells the Queue (Queue.Cancel).
-//   - The Queue owns everything between "queued" and the outcome: claiming, the lease of a running
-//     run (heartbeats, which also carry cancel requests from other processes), recording the
-//     outcome, putting runs whose worker died back in the queue, and giving up on a run after
-//     MaxAttempts attempts (a poison input does not loop). Dispatcher is the in-process Queue: N
-//     worker goroutines claim queued runs oldest first; shutdown is two-phase (stop claiming, let
-//     running runs finish, then interrupt them without discarding their staged output and requeue
-//     them).
+//   - The Queue owns everything between "queued" and the outcome: claiming (within the pipeline's
+//     policy.max_concurrent_runs), the lease of a running run (heartbeats, which also carry cancel
+//     requests from other processes), recording the outcome and each attempt, retries of retryable
+//     failures (policy.retries, with backoff and jitter), taking over runs whose worker stopped
+//     sending heartbeats (every write of an attempt fenced by worker and attempt), and giving up
+//     after MaxAttempts attempts. River is the Queue: one River job per attempt in the "runs" queue,
+//     periodic tasks (PeriodicTask) in the "maintenance" queue inserted by River's elected leader;
+//     shutdown is two-phase (stop fetching, let running runs finish, then interrupt them without
+//     discarding their staged output and queue them again).
 //   - The executor (Service.execute, called by the Queue) runs one claimed run with the engine: a
 //     store-backed Checkpointer fenced by the claiming worker, a store-backed dead-letter sink, run
 //     log lines (store.AppendLogs) and progress Events with rows per second; it reports how the

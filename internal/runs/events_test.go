@@ -106,12 +106,12 @@ func TestRunEventsAreNumberedAndCarryLogLines(t *testing.T) {
 // until the run's "running" event was published or a moment passed: the widest window a worker
 // has to claim a run before its queued event goes out.
 type slowPublishQueue struct {
-	*runs.Dispatcher
+	*runs.River
 	events <-chan runs.Event
 }
 
 func (q slowPublishQueue) Enqueue(ctx context.Context, tx *store.Tx, r store.Run) error {
-	if err := q.Dispatcher.Enqueue(ctx, tx, r); err != nil {
+	if err := q.River.Enqueue(ctx, tx, r); err != nil {
 		return err
 	}
 	tx.AfterCommit(func() {
@@ -138,7 +138,7 @@ func TestQueuedEventComesFirst(t *testing.T) {
 	p := e.createPipeline("orders", cleanSpec)
 	window, stopWindow := e.svc.Broker().Subscribe(forPipeline(p.ID), 4096)
 	defer stopWindow()
-	e.svc.SetQueue(slowPublishQueue{Dispatcher: e.disp, events: window})
+	e.svc.SetQueue(slowPublishQueue{River: e.disp, events: window})
 	events, stop := e.svc.Broker().Subscribe(forPipeline(p.ID), 4096)
 	defer stop()
 	run, err := e.svc.Start(bg, p.ID, 0, "manual", runs.Actor{ID: "u1", Name: "tester"})

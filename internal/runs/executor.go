@@ -28,6 +28,7 @@ type outcome struct {
 	err         string
 	stats       json.RawMessage
 	outputs     json.RawMessage // what the file destinations wrote (succeeded runs)
+	retryable   bool            // a failure that another attempt may not meet (policy.retries)
 	interrupted bool            // stopped by a shutdown: back to the queue, to resume (err says why)
 	lost        bool            // another worker owns the run now: record nothing
 }
@@ -75,6 +76,15 @@ func (s *Service) execute(ctx context.Context, run store.Run) outcome {
 		RunID: run.ID, Env: s.env, BatchSize: s.opts.BatchSize,
 		CommitRows: s.opts.CommitRows, CommitInterval: s.opts.CommitInterval,
 		Checkpointer: cp, DeadLetters: &storeSink{st: s.st, runID: run.ID},
+		Fence: func(ctx context.Context) error {
+			if err := s.st.CheckOwner(ctx, run.ID, run.WorkerID, run.Attempt); err != nil {
+				if errors.Is(err, store.ErrConflict) {
+					return fmt.Errorf("%w: %w", errLostRun, err)
+				}
+				return err
+			}
+			return nil
+		},
 		Progress: func(p engine.Progress) {
 			now := s.now()
 			perSec, _ := rate.Update(now, p.RowsRead)
@@ -105,15 +115,18 @@ func (s *Service) execute(ctx context.Context, run store.Run) outcome {
 	case errors.Is(cause, errShutdown):
 		rl.add("warn", "", "interrupted by a worker shutdown; queued again to resume from the last checkpoint", resultDetails(res))
 		return outcome{interrupted: true, err: "interrupted by the shutdown of worker " + run.WorkerID}
-	case errors.Is(cause, errLostRun):
+	case errors.Is(cause, errLostRun), errors.Is(runErr, errLostRun), errors.Is(runErr, store.ErrConflict):
 		rl.add("warn", "", "stopped: "+errLostRun.Error(), nil)
 		return outcome{lost: true}
+	case errors.As(cause, new(*timeoutError)):
+		rl.add("error", "", "run stopped: "+cause.Error()+"; destinations rolled back", resultDetails(res))
+		return outcome{status: store.RunFailed, err: cause.Error(), stats: stats}
 	case errors.Is(cause, errCancelRequested):
 		rl.add("info", "", "run cancelled by request; destinations rolled back to their state before the run", resultDetails(res))
 		return outcome{status: store.RunCancelled, err: errCancelRequested.Error(), stats: stats}
 	default:
 		rl.add("error", "", "run failed: "+runErr.Error(), resultDetails(res))
-		return outcome{status: store.RunFailed, err: runErr.Error(), stats: stats}
+		return outcome{status: store.RunFailed, err: runErr.Error(), stats: stats, retryable: Retryable(runErr)}
 	}
 }
 

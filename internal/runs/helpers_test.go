@@ -101,7 +101,7 @@ type env struct {
 	t    *testing.T
 	st   *store.Store
 	svc  *runs.Service
-	disp *runs.Dispatcher
+	disp *runs.River
 	dir  string
 	gate gatedCSV
 }
@@ -111,6 +111,8 @@ type setupOptions struct {
 	dir        string
 	now        func() time.Time
 	commitRows int64
+	// lease is the queue's Lease (default: the queue's).
+	lease time.Duration
 	// noDispatcher builds the service with a queue that never executes anything.
 	noDispatcher bool
 	// saved resolves saved connectors (none when nil).
@@ -164,8 +166,8 @@ func setupOn(t *testing.T, st *store.Store, o setupOptions) *env {
 		svc.SetQueue(idleQueue{})
 		return &env{t: t, st: st, svc: svc, dir: o.dir, gate: gate}
 	}
-	disp, err := runs.NewDispatcher(svc, runs.DispatcherOptions{Workers: 2, Poll: 50 * time.Millisecond, DrainTimeout: 5 * time.Second,
-		Heartbeat: 50 * time.Millisecond, Now: o.now})
+	disp, err := runs.NewRiver(svc, runs.RiverOptions{Workers: 2, FetchPoll: 50 * time.Millisecond, DrainTimeout: 5 * time.Second,
+		Heartbeat: 50 * time.Millisecond, Lease: o.lease, Now: o.now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dataaggregator/aggregator/internal/engine"
+	"github.com/dataaggregator/aggregator/internal/runs"
 	"github.com/dataaggregator/aggregator/internal/store"
 )
 
@@ -55,7 +56,14 @@ func TestStaleRunResumes(t *testing.T) {
 		writeCSV(t, dir, "in.csv", rows)
 		e := &env{t: t, st: st}
 		p := e.createPipeline("resume", resumeSpec)
-		run, err := st.CreateRun(bg, store.Run{PipelineID: p.ID, PipelineVersion: 1, Trigger: "manual"})
+		// Queued with its job by an insert-only queue (an API node).
+		api := setupOn(t, st, setupOptions{noDispatcher: true, dir: dir})
+		inserter, err := runs.NewRiver(api.svc, runs.RiverOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = inserter
+		run, err := api.svc.Start(bg, p.ID, 0, "manual", runs.Actor{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,8 +109,8 @@ func TestStaleRunResumes(t *testing.T) {
 		}
 		checkpointed := committedRecords(t, killed, "out")
 
-		// A new worker whose clock says the heartbeat is an hour old.
-		e2 := setupOn(t, st, setupOptions{dir: dir, now: func() time.Time { return time.Now().Add(time.Hour) }})
+		// A new worker with a short lease: the killed worker's heartbeat expires at once.
+		e2 := setupOn(t, st, setupOptions{dir: dir, lease: 300 * time.Millisecond})
 		sub, stop := e2.svc.Broker().Subscribe(forPipeline(p.ID), 1024)
 		defer stop()
 		final, err := st.GetRun(bg, run.ID)

@@ -205,12 +205,12 @@ func TestCancelQueuedRun(t *testing.T) {
 		if ev := await(t, events, "terminal", terminal); ev.Status != store.RunCancelled {
 			t.Fatalf("event status %s", ev.Status)
 		}
-		// A queue that gets it later does nothing.
-		disp, err := runs.NewDispatcher(e.svc, runs.DispatcherOptions{})
+		// A job that gets it later does nothing.
+		q, err := runs.NewRiver(e.svc, runs.RiverOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := disp.Execute(bg, run.ID); err != nil {
+		if err := q.RunJob(bg, run.ID); err != nil {
 			t.Fatal(err)
 		}
 		if got, _ := e.st.GetRun(bg, run.ID); got.Status != store.RunCancelled || got.Attempt != 0 {
@@ -423,11 +423,11 @@ func TestStaleRunWithCancelRequestEndsCancelled(t *testing.T) {
 			t.Fatal(err)
 		}
 		e2 := setupOn(t, st, setupOptions{noDispatcher: true})
-		disp, err := runs.NewDispatcher(e2.svc, runs.DispatcherOptions{Now: func() time.Time { return time.Now().Add(time.Hour) }})
+		disp, err := runs.NewRiver(e2.svc, runs.RiverOptions{Now: func() time.Time { return time.Now().Add(time.Hour) }})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := disp.RecoverStale(bg); err != nil {
+		if err := disp.CheckLeases(bg); err != nil {
 			t.Fatal(err)
 		}
 		got, _ := st.GetRun(bg, run.ID)
@@ -453,7 +453,7 @@ func TestPoisonRunStopsAfterItsAttempts(t *testing.T) {
 		events, stop := e2.svc.Broker().Subscribe(forPipeline(p.ID), 64)
 		defer stop()
 		// The clock of the recovering dispatcher is an hour ahead: every heartbeat is stale to it.
-		disp, err := runs.NewDispatcher(e2.svc, runs.DispatcherOptions{MaxAttempts: 3, Now: func() time.Time { return time.Now().Add(time.Hour) }})
+		disp, err := runs.NewRiver(e2.svc, runs.RiverOptions{MaxAttempts: 3, Now: func() time.Time { return time.Now().Add(time.Hour) }})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -466,7 +466,7 @@ func TestPoisonRunStopsAfterItsAttempts(t *testing.T) {
 			if claimed.Attempt != attempt {
 				t.Fatalf("attempt %d: the run counts %d attempts", attempt, claimed.Attempt)
 			}
-			if err := disp.RecoverStale(bg); err != nil {
+			if err := disp.CheckLeases(bg); err != nil {
 				t.Fatal(err)
 			}
 			got, _ := st.GetRun(bg, run.ID)
@@ -489,7 +489,7 @@ func TestPoisonRunStopsAfterItsAttempts(t *testing.T) {
 			t.Errorf("terminal event = %+v", ev)
 		}
 		// Another start finds nothing to requeue: the run does not come back.
-		if err := disp.RecoverStale(bg); err != nil {
+		if err := disp.CheckLeases(bg); err != nil {
 			t.Fatal(err)
 		}
 		if got, _ := st.GetRun(bg, run.ID); got.Status != store.RunFailed {

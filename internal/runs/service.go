@@ -178,6 +178,17 @@ func (s *Service) Start(ctx context.Context, pipelineID string, version int, tri
 	if err := pipelines.Runnable(v); err != nil { // a draft cannot run
 		return store.Run{}, err
 	}
+	if spec, err := pipeline.Parse([]byte(v.Spec)); err == nil {
+		if pol := spec.Policy.Effective(); pol.Refuse {
+			queued, running, err := s.st.CountActiveRuns(ctx, pipelineID)
+			if err != nil {
+				return store.Run{}, err
+			}
+			if queued+running >= pol.MaxConcurrentRuns {
+				return store.Run{}, &BusyError{Pipeline: p.Name, Queued: queued, Running: running, MaxConcurrentRun: pol.MaxConcurrentRuns}
+			}
+		}
+	}
 	return s.enqueue(ctx, store.Run{PipelineID: pipelineID, PipelineVersion: version, Trigger: trigger,
 		ActorID: actor.ID, ActorName: actor.Name})
 }

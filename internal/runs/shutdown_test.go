@@ -28,7 +28,7 @@ func TestShutdownRequeuesAndResumes(t *testing.T) {
 		p := e.createPipeline("shutdown", resumeSpec)
 
 		first := newService(t, st, dir, newGated(200))
-		disp, err := runs.NewDispatcher(first, runs.DispatcherOptions{Workers: 1, Poll: 50 * time.Millisecond, DrainTimeout: 100 * time.Millisecond})
+		disp, err := runs.NewRiver(first, runs.RiverOptions{Workers: 1, FetchPoll: 50 * time.Millisecond, DrainTimeout: 100 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}

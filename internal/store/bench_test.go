@@ -83,7 +83,7 @@ func BenchmarkSaveCheckpoint(b *testing.B) {
 	stats := json.RawMessage(`{"orders":{"in":100000,"out":99000,"rejected":1000,"bytes":12345678}}`)
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := s.SaveCheckpoint(ctx, r.ID, "w1", cp, stats); err != nil {
+		if err := s.SaveCheckpoint(ctx, r.ID, "w1", 1, cp, stats); err != nil {
 			b.Fatal(err)
 		}
 	}

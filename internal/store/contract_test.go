@@ -572,25 +572,25 @@ func testRuns(t *testing.T, s *store.Store, c *clock) {
 
 	cp := json.RawMessage(`{"orders":{"offset":42}}`)
 	stats := json.RawMessage(`{"orders":{"in":42,"out":40}}`)
-	if err := s.SaveCheckpoint(ctx, r.ID, "w1", cp, stats); err != nil {
+	if err := s.SaveCheckpoint(ctx, r.ID, "w1", 1, cp, stats); err != nil {
 		t.Fatal(err)
 	}
-	wantErr(t, s.SaveCheckpoint(ctx, r.ID, "w2", json.RawMessage(`{}`), nil), store.ErrConflict)
-	wantErr(t, s.SaveCheckpoint(ctx, r.ID, "w1", json.RawMessage(`{bad`), nil), store.ErrInvalid)
+	wantErr(t, s.SaveCheckpoint(ctx, r.ID, "w2", 1, json.RawMessage(`{}`), nil), store.ErrConflict)
+	wantErr(t, s.SaveCheckpoint(ctx, r.ID, "w1", 1, json.RawMessage(`{bad`), nil), store.ErrInvalid)
 	got := must(s.GetRun(ctx, r.ID))(t)
 	if !jsonEqual(got.Checkpoint, cp) || !jsonEqual(got.NodeStats, stats) {
 		t.Fatalf("checkpoint = %s, stats = %s", got.Checkpoint, got.NodeStats)
 	}
 
-	if cancel := must(s.Heartbeat(ctx, r.ID, "w1"))(t); cancel {
+	if cancel := must(s.Heartbeat(ctx, r.ID, "w1", 1))(t); cancel {
 		t.Fatal("cancel requested before RequestCancel")
 	}
-	_, err = s.Heartbeat(ctx, r.ID, "w2")
+	_, err = s.Heartbeat(ctx, r.ID, "w2", 1)
 	wantErr(t, err, store.ErrConflict)
 	if got := must(s.RequestCancel(ctx, r.ID))(t); got.Status != store.RunRunning || !got.CancelRequested {
 		t.Fatalf("cancel of running run = %+v", got)
 	}
-	if cancel := must(s.Heartbeat(ctx, r.ID, "w1"))(t); !cancel {
+	if cancel := must(s.Heartbeat(ctx, r.ID, "w1", 1))(t); !cancel {
 		t.Fatal("heartbeat does not report the cancel request")
 	}
 
@@ -639,7 +639,7 @@ func testRuns(t *testing.T, s *store.Store, c *clock) {
 	c.Advance(time.Hour)
 	f := must(s.CreateRun(ctx, store.Run{PipelineID: p.ID, PipelineVersion: 1}))(t)
 	must(s.ClaimRun(ctx, f.ID, "w1"))(t)
-	if err := s.SaveCheckpoint(ctx, f.ID, "w1", nil, stats); err != nil {
+	if err := s.SaveCheckpoint(ctx, f.ID, "w1", 1, nil, stats); err != nil {
 		t.Fatal(err)
 	}
 	failed := must(s.FinishRun(ctx, f.ID, []store.RunStatus{store.RunQueued, store.RunRunning}, store.RunFinish{Status: store.RunFailed, Error: "boom"}))(t)

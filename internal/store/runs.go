@@ -246,10 +246,11 @@ func (s *Store) RequeueRun(ctx context.Context, id, workerID, reason string) (Ru
 }
 
 // SaveCheckpoint atomically stores the checkpoint state and node stats of a
-// running run owned by workerID, and refreshes its heartbeat. ErrConflict
-// when the run is no longer running under workerID (it was cancelled or
-// taken over), so a stale worker never overwrites a newer checkpoint.
-func (s *Store) SaveCheckpoint(ctx context.Context, id, workerID string, checkpoint, nodeStats json.RawMessage) error {
+// running run owned by workerID in attempt, and refreshes its heartbeat.
+// ErrConflict when the run is no longer running under that worker and attempt
+// (it was cancelled or taken over), so a stale worker never overwrites a newer
+// checkpoint: the attempt is the fencing token.
+func (s *Store) SaveCheckpoint(ctx context.Context, id, workerID string, attempt int, checkpoint, nodeStats json.RawMessage) error {
 	cp, err := jsonArg("checkpoint", checkpoint, nil)
 	if err != nil {
 		return fmt.Errorf("save checkpoint: %w", err)
@@ -260,16 +261,17 @@ func (s *Store) SaveCheckpoint(ctx context.Context, id, workerID string, checkpo
 	}
 	now := s.ts(s.nowUTC())
 	res, err := s.db.ExecContext(ctx, `UPDATE pipeline_runs SET checkpoint = $1, node_stats = $2, heartbeat_at = $3, updated_at = $3
-		WHERE id = $4 AND status = $5 AND worker_id = $6`, cp, stats, now, id, string(RunRunning), workerID)
+		WHERE id = $4 AND status = $5 AND worker_id = $6 AND attempt = $7`, cp, stats, now, id, string(RunRunning), workerID, attempt)
 	return s.expectTransition(ctx, res, err, "save checkpoint", id, RunRunning)
 }
 
-// Heartbeat records that workerID still runs the run. It returns whether a
-// cancel was requested; ErrConflict when the run is not running under workerID.
-func (s *Store) Heartbeat(ctx context.Context, id, workerID string) (cancelRequested bool, err error) {
+// Heartbeat records that workerID still runs the run in attempt. It returns
+// whether a cancel was requested; ErrConflict when the run is not running
+// under that worker and attempt.
+func (s *Store) Heartbeat(ctx context.Context, id, workerID string, attempt int) (cancelRequested bool, err error) {
 	now := s.ts(s.nowUTC())
 	res, err := s.db.ExecContext(ctx, `UPDATE pipeline_runs SET heartbeat_at = $1
-		WHERE id = $2 AND status = $3 AND worker_id = $4`, now, id, string(RunRunning), workerID)
+		WHERE id = $2 AND status = $3 AND worker_id = $4 AND attempt = $5`, now, id, string(RunRunning), workerID, attempt)
 	if err := s.expectTransition(ctx, res, err, "heartbeat", id, RunRunning); err != nil {
 		return false, err
 	}

@@ -5,15 +5,7 @@ import (
 )
 
 // This file holds what the run service (internal/runs) needs beyond runs.go:
-// claiming in queue order and rewinding dead letters on resume.
-
-// NextQueuedRuns returns up to limit queued runs, oldest first: the order a
-// dispatcher claims them in (with ClaimRun, which settles races).
-func (s *Store) NextQueuedRuns(ctx context.Context, limit int) ([]Run, error) {
-	limit, _ = Page{Limit: limit}.norm()
-	return queryAll(ctx, s, "next queued runs", `SELECT `+runCols+` FROM pipeline_runs
-		WHERE status = $1 ORDER BY created_at, id LIMIT $2`, []any{string(RunQueued), limit}, scanRun)
-}
+// rewinding dead letters on resume (queue.go holds the queue's).
 
 // LastDeadLetterID returns the largest dead-letter ID of a run (0 when it has
 // none): a commit token for a dead-letter sink.

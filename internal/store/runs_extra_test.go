@@ -14,7 +14,10 @@ func runExtraContract(t *testing.T, open Factory) {
 		name string
 		fn   func(t *testing.T, s *store.Store, c *clock)
 	}{
-		{"NextQueuedRuns", testNextQueuedRuns},
+		{"ClaimWithinLimit", testClaimWithinLimit},
+		{"Attempts", testAttempts},
+		{"Workers", testWorkers},
+		{"QueueFigures", testQueueFigures},
 		{"DeadLetterRewind", testDeadLetterRewind},
 		{"RunOutputs", testRunOutputs},
 		{"RunReplayOf", testRunReplayOf},
@@ -40,29 +43,6 @@ func TestRunExtraSQLite(t *testing.T) {
 func TestRunExtraPostgres(t *testing.T) {
 	t.Parallel()
 	runExtraContract(t, openPostgres)
-}
-
-func testNextQueuedRuns(t *testing.T, s *store.Store, c *clock) {
-	p := newPipeline(t, s, "queue")
-	var ids []string
-	for range 4 {
-		r := must(s.CreateRun(ctx, store.Run{PipelineID: p.ID, PipelineVersion: 1}))(t)
-		ids = append(ids, r.ID)
-		c.Advance(time.Second)
-	}
-	if _, err := s.ClaimRun(ctx, ids[0], "w1"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.RequestCancel(ctx, ids[2]); err != nil {
-		t.Fatal(err)
-	}
-	got := must(s.NextQueuedRuns(ctx, 10))(t)
-	if len(got) != 2 || got[0].ID != ids[1] || got[1].ID != ids[3] {
-		t.Fatalf("queued = %v, want [%s %s] oldest first", runIDs(got), ids[1], ids[3])
-	}
-	if got := must(s.NextQueuedRuns(ctx, 1))(t); len(got) != 1 || got[0].ID != ids[1] {
-		t.Fatalf("limit 1 = %v", runIDs(got))
-	}
 }
 
 func runIDs(rs []store.Run) []string {
@@ -150,5 +130,106 @@ func testRunReplayOf(t *testing.T, s *store.Store, _ *clock) {
 	}
 	if _, err := s.CreateRun(ctx, store.Run{PipelineID: p.ID, PipelineVersion: 1, ReplayEdits: []byte("{bad")}); err == nil {
 		t.Fatal("invalid replay edits JSON accepted")
+	}
+}
+
+func testClaimWithinLimit(t *testing.T, s *store.Store, c *clock) {
+	p := newPipeline(t, s, "limited")
+	a := must(s.CreateRun(ctx, store.Run{PipelineID: p.ID, PipelineVersion: 1}))(t)
+	b := must(s.CreateRun(ctx, store.Run{PipelineID: p.ID, PipelineVersion: 1}))(t)
+	if _, err := s.ClaimRunWithin(ctx, a.ID, "w1", 1); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.ClaimRunWithin(ctx, b.ID, "w2", 1)
+	wantErr(t, err, store.ErrBusy)
+	if got := must(s.GetRun(ctx, b.ID))(t); got.Status != store.RunQueued || got.Attempt != 0 {
+		t.Fatalf("a refused claim changed the run: %+v", got)
+	}
+	q, r, err := s.CountActiveRuns(ctx, p.ID)
+	if err != nil || q != 1 || r != 1 {
+		t.Fatalf("CountActiveRuns = %d queued, %d running, %v", q, r, err)
+	}
+	if _, err := s.ClaimRunWithin(ctx, b.ID, "w2", 2); err != nil {
+		t.Fatalf("a second slot: %v", err)
+	}
+	_, err = s.ClaimRunWithin(ctx, b.ID, "w3", 0)
+	wantErr(t, err, store.ErrConflict)
+	_, err = s.ClaimRunWithin(ctx, "ghost", "w3", 0)
+	wantErr(t, err, store.ErrNotFound)
+	// fencing: a checkpoint of another attempt of the same worker is refused
+	wantErr(t, s.SaveCheckpoint(ctx, a.ID, "w1", 2, []byte(`{}`), nil), store.ErrConflict)
+	if err := s.SaveCheckpoint(ctx, a.ID, "w1", 1, []byte(`{}`), nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Heartbeat(ctx, a.ID, "w1", 7)
+	wantErr(t, err, store.ErrConflict)
+}
+
+func testAttempts(t *testing.T, s *store.Store, c *clock) {
+	p := newPipeline(t, s, "attempts")
+	r := must(s.CreateRun(ctx, store.Run{PipelineID: p.ID, PipelineVersion: 1}))(t)
+	must(s.ClaimRunWithin(ctx, r.ID, "w1", 1))(t)
+	c.Advance(time.Second)
+	if err := s.EndAttempt(ctx, r.ID, 1, "lost", "worker w1 stopped sending heartbeats"); err != nil {
+		t.Fatal(err)
+	}
+	// the first end wins
+	if err := s.EndAttempt(ctx, r.ID, 1, "failed", "late"); err != nil {
+		t.Fatal(err)
+	}
+	must(s.RequeueRun(ctx, r.ID, "w1", "taken over"))(t)
+	must(s.ClaimRunWithin(ctx, r.ID, "w2", 1))(t)
+	got := must(s.ListAttempts(ctx, r.ID))(t)
+	if len(got) != 2 || got[0].Number != 1 || got[0].WorkerID != "w1" || got[0].Outcome != "lost" || got[0].FinishedAt == nil ||
+		got[0].Error != "worker w1 stopped sending heartbeats" || got[1].Number != 2 || got[1].WorkerID != "w2" ||
+		got[1].Outcome != "running" || got[1].FinishedAt != nil {
+		t.Fatalf("attempts = %+v", got)
+	}
+}
+
+func testWorkers(t *testing.T, s *store.Store, c *clock) {
+	w := must(s.RegisterWorker(ctx, store.Worker{ID: "host-1-a", Host: "host", PID: 1, Version: "v1", Queues: []string{"runs"}, Concurrency: 4}))(t)
+	if w.StartedAt.IsZero() || w.HeartbeatAt != w.StartedAt {
+		t.Fatalf("registered = %+v", w)
+	}
+	_, err := s.RegisterWorker(ctx, store.Worker{ID: "host-1-a"})
+	wantErr(t, err, store.ErrConflict)
+	c.Advance(10 * time.Second)
+	if err := s.WorkerHeartbeat(ctx, "host-1-a", 3); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, s.WorkerHeartbeat(ctx, "nobody", 0), store.ErrNotFound)
+	must(s.RegisterWorker(ctx, store.Worker{ID: "host-2-b", Host: "host", PID: 2, Queues: []string{"runs", "maintenance"}, Concurrency: 1}))(t)
+	if err := s.StopWorker(ctx, "host-2-b"); err != nil {
+		t.Fatal(err)
+	}
+	list := must(s.ListWorkers(ctx, c.Now().Add(-time.Minute)))(t)
+	if len(list) != 2 {
+		t.Fatalf("workers = %+v", list)
+	}
+	byID := map[string]store.Worker{list[0].ID: list[0], list[1].ID: list[1]}
+	a, b := byID["host-1-a"], byID["host-2-b"]
+	if a.Running != 3 || a.Concurrency != 4 || len(a.Queues) != 1 || a.StoppedAt != nil || !a.HeartbeatAt.After(a.StartedAt) {
+		t.Fatalf("worker a = %+v", a)
+	}
+	if b.StoppedAt == nil || len(b.Queues) != 2 || b.Running != 0 {
+		t.Fatalf("worker b = %+v", b)
+	}
+	c.Advance(2 * time.Hour)
+	if n := must(s.DeleteWorkersBefore(ctx, c.Now().Add(-time.Hour)))(t); n != 2 {
+		t.Fatalf("aged out %d workers, want 2", n)
+	}
+	if list := must(s.ListWorkers(ctx, time.Time{}))(t); len(list) != 0 {
+		t.Fatalf("after age-out: %+v", list)
+	}
+}
+
+func testQueueFigures(t *testing.T, s *store.Store, c *clock) {
+	f, err := s.QueueFigures(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Waiting) != 0 || len(f.Running) != 0 || f.OldestWait != 0 {
+		t.Fatalf("empty queue figures = %+v", f)
 	}
 }

@@ -207,7 +207,8 @@ func (s *Store) provider() (*goose.Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
-	p, err := goose.NewProvider(dialect, s.pool, fsys, goose.WithDisableGlobalRegistry(true))
+	p, err := goose.NewProvider(dialect, s.pool, fsys, goose.WithDisableGlobalRegistry(true),
+		goose.WithGoMigrations(s.queueMigration()))
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
@@ -242,7 +243,11 @@ func (s *Store) Migrate(ctx context.Context) ([]int64, error) {
 		for _, r := range results {
 			if r.Error == nil {
 				applied = append(applied, r.Source.Version)
-				s.log.InfoContext(ctx, "migration applied", "version", r.Source.Version, "file", filepath.Base(r.Source.Path), "duration", r.Duration)
+				file := filepath.Base(r.Source.Path)
+				if r.Source.Path == "" {
+					file = "(in Go: River's schema, workers, run attempts)"
+				}
+				s.log.InfoContext(ctx, "migration applied", "version", r.Source.Version, "file", file, "duration", r.Duration)
 			}
 		}
 		if err == nil {

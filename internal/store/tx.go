@@ -72,3 +72,8 @@ func (t *Tx) GetRun(ctx context.Context, id string) (Run, error) { return t.s.Ge
 func (t *Tx) AppendLogs(ctx context.Context, entries []LogEntry) error {
 	return t.s.AppendLogs(ctx, entries)
 }
+
+// RequeueRun is Store.RequeueRun in the transaction.
+func (t *Tx) RequeueRun(ctx context.Context, id, workerID, reason string) (Run, error) {
+	return t.s.RequeueRun(ctx, id, workerID, reason)
+}
