@@ -86,6 +86,7 @@ bench: build
 	bash bench/db.sh
 	SOURCE=pg bash bench/ws.sh
 	bash bench/bus.sh
+	bash bench/dispatch.sh
 
 # Short fuzzing of every parser (each target for FUZZTIME).
 FUZZTIME ?= 30s

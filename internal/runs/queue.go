@@ -493,6 +493,7 @@ func (q *River) record(ctx context.Context, run store.Run, pol Policy, out outco
 	log := q.log.With("run_id", run.ID, "pipeline_id", run.PipelineID)
 	switch {
 	case out.lost:
+		log.WarnContext(ctx, "the run was taken over by another worker (this one had stopped sending heartbeats); this attempt stopped without committing or recording anything", "attempt", run.Attempt)
 		q.endAttempt(ctx, run, "lost", "the run was taken over by another worker (this one had stopped sending heartbeats)")
 		return
 	case out.interrupted:
@@ -524,7 +525,7 @@ func (q *River) record(ctx context.Context, run store.Run, pol Policy, out outco
 		Status: out.status, Error: out.err, NodeStats: out.stats, Outputs: out.outputs, WorkerID: q.opts.WorkerID, Attempt: run.Attempt,
 	})
 	if errors.Is(err, store.ErrConflict) {
-		q.endAttempt(ctx, run, "lost", "another worker owns the run now; this attempt's outcome ("+string(out.status)+") was not recorded")
+		q.endAttempt(ctx, run, "lost", "the run was taken over by another worker; this attempt's outcome ("+string(out.status)+") was not recorded")
 		log.WarnContext(ctx, "run outcome not recorded: another worker owns the run now", "status", out.status)
 		return
 	}
