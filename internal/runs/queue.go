@@ -345,7 +345,9 @@ func (q *River) Run(ctx context.Context) error {
 			"timeout", q.opts.DrainTimeout)
 	}
 	q.interrupt(errShutdown)
-	hard, cancel2 := context.WithTimeout(context.Background(), q.opts.DrainTimeout)
+	// Interrupted runs stop at once and queue themselves again; the bound is for a connector that
+	// ignores its context.
+	hard, cancel2 := context.WithTimeout(context.Background(), max(q.opts.DrainTimeout, 30*time.Second))
 	defer cancel2()
 	if err := q.client.StopAndCancel(hard); err != nil {
 		return fmt.Errorf("stop river: %w", err)
