@@ -55,7 +55,10 @@ func main() {
 		if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
 			log.Fatal(err)
 		}
-		defer func() { _, _ = conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); conn.Close(context.Background()) }()
+		defer func() {
+			_, _ = conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+			conn.Close(context.Background())
+		}()
 		url := *pgURL + "?search_path=" + schema
 		if st, err = store.Open(ctx, store.Options{Dialect: store.Postgres, DSN: url}); err != nil {
 			log.Fatal(err)
