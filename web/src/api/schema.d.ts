@@ -1099,6 +1099,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The worker processes of the run queue: host, pid, version, queues, running jobs, last heartbeat, status
+         * @description Requires permission `workers:read`.
+         */
+        get: operations["list-workers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/ws": {
         parameters: {
             query?: never;
@@ -1860,6 +1880,8 @@ export interface components {
              * @description 1 for the first execution; more when the run was resumed after an interruption
              */
             attempt: number;
+            /** @description Single-run responses: every attempt of the run, first first */
+            attempts?: components["schemas"]["RunAttempt"][] | null;
             cancel_requested: boolean;
             /**
              * Format: date-time
@@ -1904,6 +1926,26 @@ export interface components {
             /** @enum {string} */
             status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
             trigger: string;
+        };
+        RunAttempt: {
+            /** @description Why it stopped, when it did not succeed */
+            error: string;
+            /** Format: date-time */
+            finished_at?: string;
+            /**
+             * Format: int64
+             * @description 1 for the first attempt
+             */
+            number: number;
+            /**
+             * @description How it ended: retry (a retryable failure; another attempt follows), interrupted (a worker shutdown), lost (its worker stopped sending heartbeats and another took the run over)
+             * @enum {string}
+             */
+            outcome: "running" | "succeeded" | "failed" | "cancelled" | "retry" | "interrupted" | "lost";
+            /** Format: date-time */
+            started_at: string;
+            /** @description The worker process that ran it (see GET /api/v1/workers) */
+            worker_id: string;
         };
         RunLogLine: {
             details?: unknown;
@@ -2092,6 +2134,40 @@ export interface components {
             valid: boolean;
             /** @description What a valid spec should still tell its author */
             warnings: string[];
+        };
+        Worker: {
+            /**
+             * Format: int64
+             * @description Runs it executes at once
+             */
+            concurrency: number;
+            host: string;
+            /** @description Names the process in runs' attempts: host-pid-random */
+            id: string;
+            /** Format: date-time */
+            last_heartbeat: string;
+            /** Format: int64 */
+            pid: number;
+            /** @description The queues it works: runs, maintenance */
+            queues: string[];
+            /**
+             * Format: int64
+             * @description Runs it was executing at its last heartbeat
+             */
+            running: number;
+            /** Format: date-time */
+            started_at: string;
+            /**
+             * @description alive: heartbeat within the lease (RUN_LEASE); stopped: shut down cleanly; dead: no heartbeat for longer than the lease (killed, crashed, cut off from the database). Stopped and dead workers are listed for an hour, then aged out
+             * @enum {string}
+             */
+            status: "alive" | "stopped" | "dead";
+            /** Format: date-time */
+            stopped_at?: string;
+            version: string;
+        };
+        WorkersOutputBody: {
+            items: components["schemas"]["Worker"][];
         };
     };
     responses: never;
@@ -7532,6 +7608,80 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "list-workers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkersOutputBody"];
+                };
             };
             /** @description Bad Request */
             400: {
