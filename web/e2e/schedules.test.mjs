@@ -135,3 +135,27 @@ test('pipelines list: next run and its plain words, paused badge', async () => {
     assert.deepEqual(page.consoleErrors, [])
   }
 })
+
+test('a schedule fires by itself: "* * * * *" starts a run with trigger schedule within about a minute, shown in the runs list', async () => {
+  const p = await server.createPipeline(spec('every-minute', 'schedule: {cron: "* * * * *"}\n'))
+  const run = await poll(
+    'a scheduled run',
+    async () => {
+      const runs = await server.api('GET', `/api/v1/runs?pipeline_id=${p.id}`)
+      return (runs.items ?? []).find((r) => r.trigger === 'schedule')
+    },
+    150_000,
+  )
+  // Pausing stops the ticks.
+  await server.api('POST', `/api/v1/pipelines/${p.id}/schedule/pause`)
+  const page = await browser.newPage()
+  await signIn(page, server.base, 'admin', undefined, '/runs')
+  await page.getByRole('row').filter({ hasText: 'every-minute' }).filter({ hasText: 'Schedule' }).first().waitFor()
+  assert.equal(run.trigger, 'schedule')
+  // At most one run per minute boundary passed since the save.
+  const runs = await server.api('GET', `/api/v1/runs?pipeline_id=${p.id}&per_page=100`)
+  const scheduled = (runs.items ?? []).filter((r) => r.trigger === 'schedule')
+  const ticks = Math.floor(Date.now() / 60_000) - Math.floor(Date.parse(p.created_at) / 60_000)
+  assert.ok(scheduled.length >= 1 && scheduled.length <= ticks, `${scheduled.length} scheduled runs for ${ticks} ticks`)
+  assert.deepEqual(page.consoleErrors, [])
+})
