@@ -35,6 +35,9 @@ const WorkerRetention = time.Hour
 // of the maintenance queue. Add a task here; see docs/runs.md "Periodic tasks".
 func (a *App) periodicTasks() []runs.PeriodicTask {
 	return []runs.PeriodicTask{
+		// Pipeline schedules: every minute, on the minute, each due tick starts one run
+		// (internal/schedules; exactly once per tick however many processes run).
+		{Name: "schedules.tick", Cron: "* * * * *", Run: a.schedules.Run},
 		{Name: "workers.age-out", Every: 5 * time.Minute, Run: func(ctx context.Context) error {
 			n, err := a.store.DeleteWorkersBefore(ctx, time.Now().Add(-WorkerRetention))
 			if n > 0 {
