@@ -39,7 +39,8 @@ type Options struct {
 	// DSN is a file path for SQLite (its directory is created), or a
 	// PostgreSQL URL / keyword string for Postgres.
 	DSN string
-	// MaxOpenConns bounds the pool; 0 means 10 for Postgres and 8 for SQLite.
+	// MaxOpenConns bounds the pool; 0 means 10 for Postgres and 8 for SQLite. PostgreSQL gets at
+	// least 4: Migrate holds its lock on one connection while River's migrator uses two.
 	MaxOpenConns int
 	// Now is the clock used for timestamps; nil means time.Now.
 	Now func() time.Time
@@ -54,6 +55,7 @@ type Store struct {
 	pool    *sql.DB
 	tx      *txState
 	dialect Dialect
+	path    string // the SQLite file
 	now     func() time.Time
 	log     *slog.Logger
 }
@@ -99,12 +101,16 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			maxOpen = 8
 		}
 	}
+	if opts.Dialect == Postgres {
+		maxOpen = max(maxOpen, 4)
+	}
 	db.SetMaxOpenConns(maxOpen)
 	db.SetMaxIdleConns(maxOpen)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 
 	s := &Store{db: db, pool: db, dialect: opts.Dialect, now: opts.Now, log: opts.Logger}
 	if opts.Dialect == SQLite {
+		s.path = opts.DSN
 		s.db = newStmtCache(db)
 	}
 	if s.now == nil {
@@ -232,6 +238,15 @@ func (s *Store) Migrate(ctx context.Context) ([]int64, error) {
 		defer func() {
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+key+`)`)
 		}()
+	}
+	if s.dialect == SQLite {
+		// SQLite has no advisory lock, and River's migrator checks then inserts its rows outside
+		// one transaction: processes migrating one file at once take turns on a lock file.
+		unlock, err := lockFile(s.path + ".migrate.lock")
+		if err != nil {
+			return nil, fmt.Errorf("migrate: lock: %w", err)
+		}
+		defer unlock()
 	}
 	p, err := s.provider()
 	if err != nil {
