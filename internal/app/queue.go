@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/dataaggregator/aggregator/internal/retention"
 	"github.com/dataaggregator/aggregator/internal/runs"
 	"github.com/dataaggregator/aggregator/internal/store"
 )
@@ -38,6 +39,8 @@ func (a *App) periodicTasks() []runs.PeriodicTask {
 		// Pipeline schedules: every minute, on the minute, each due tick starts one run
 		// (internal/schedules; exactly once per tick however many processes run).
 		{Name: "schedules.tick", Cron: "* * * * *", Run: a.schedules.Run},
+		// Retention: every hour, the clean-up of internal/retention (audited with what it removed).
+		{Name: "retention.cleanup", Every: retention.Interval, Timeout: 30 * time.Minute, Run: a.retention.RunScheduled},
 		{Name: "workers.age-out", Every: 5 * time.Minute, Run: func(ctx context.Context) error {
 			n, err := a.store.DeleteWorkersBefore(ctx, time.Now().Add(-WorkerRetention))
 			if n > 0 {
