@@ -150,7 +150,7 @@ func (tk *takeover) spawn() *worker {
 	tk.t.Helper()
 	cmd := exec.Command(os.Args[0], "worker", "--concurrency", "1")
 	cmd.Env = append(os.Environ(), "AGGREGATOR_TEST_MAIN=1", "DATABASE_URL="+tk.metaURL, "DATA_DIR="+tk.dataDir,
-		"RUN_LEASE=1s", "RUN_MAX_ATTEMPTS=100", "RUN_CHECKPOINT_ROWS=5000", "SHUTDOWN_TIMEOUT=2s", "LOG_FORMAT=text", "LOG_LEVEL=info")
+		"RUN_LEASE=1s", "RUN_MAX_ATTEMPTS=100", "RUN_CHECKPOINT_ROWS=1000", "SHUTDOWN_TIMEOUT=2s", "LOG_FORMAT=text", "LOG_LEVEL=info")
 	w := &worker{cmd: cmd, exited: make(chan struct{}), log: &strings.Builder{}}
 	out, err := cmd.StderrPipe()
 	if err != nil {
@@ -219,6 +219,35 @@ func (tk *takeover) waitRun(id, what string, limit time.Duration, ok func(store.
 	}
 }
 
+// committed is how many rows the destination holds (the upsert run's progress).
+func (tk *takeover) committed() int64 {
+	tk.t.Helper()
+	var n int64
+	var exists bool // the run creates the table at its first commit
+	if err := tk.data.QueryRow(context.Background(), `SELECT to_regclass('dst') IS NOT NULL`).Scan(&exists); err != nil || !exists {
+		if err != nil {
+			tk.t.Fatal(err)
+		}
+		return 0
+	}
+	if err := tk.data.QueryRow(context.Background(), `SELECT COUNT(*) FROM dst`).Scan(&n); err != nil {
+		tk.t.Fatal(err)
+	}
+	return n
+}
+
+// waitCommitted polls (bounded) until the destination holds at least n rows, or all of them.
+func (tk *takeover) waitCommitted(n int64, limit time.Duration) {
+	tk.t.Helper()
+	deadline := time.Now().Add(limit)
+	for c := tk.committed(); c < min(n, takeoverRows); c = tk.committed() {
+		if time.Now().After(deadline) {
+			tk.t.Fatalf("the destination holds %d rows after %s, want %d\n%s", c, limit, n, tk.logs())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func (tk *takeover) logs() string {
 	tk.mu.Lock()
 	defer tk.mu.Unlock()
@@ -277,8 +306,11 @@ func TestKilledWorkersHandOverRunsExactlyOnce(t *testing.T) {
 		if r.Status.Terminal() {
 			break
 		}
-		// a random point of the attempt: 0.2 to 1.2 s into it
-		time.Sleep(time.Duration(200+rand.IntN(1000)) * time.Millisecond)
+		// A random point of the attempt, measured in its progress rather than in time (a fast
+		// machine finishes the run before ten time-based kills): once it has committed 1 to 5
+		// more checkpoints of 1,000 rows, plus up to 50 ms, inside the next one.
+		tk.waitCommitted(tk.committed()+int64(1+rand.IntN(5))*1000, 30*time.Second)
+		time.Sleep(time.Duration(rand.IntN(50)) * time.Millisecond)
 		r, _ = tk.st.GetRun(context.Background(), run.ID)
 		if r.Status != store.RunRunning {
 			if r.Status.Terminal() {
