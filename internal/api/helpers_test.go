@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,7 +37,7 @@ type env struct {
 	api    *Server
 	store  *store.Store
 	auth   *auth.Service
-	logs   *bytes.Buffer
+	logs   *syncBuffer
 	users  map[auth.Role]store.User
 	tokens map[auth.Role]string // access tokens
 	data   *testData            // pipelines, runs, files (data_helpers_test.go)
@@ -87,8 +88,8 @@ func setup(t *testing.T, opts setupOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &bytes.Buffer{}
-	logger := slog.New(ContextHandler(slog.NewJSONHandler(&lockedWriter{w: logs}, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	logs := &syncBuffer{}
+	logger := slog.New(ContextHandler(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	data := newTestData(t, st, logger, opts)
 	lo := opts.live
 	lo.Logger = logger
@@ -135,26 +136,23 @@ func setup(t *testing.T, opts setupOptions) *env {
 	return e
 }
 
-// lockedWriter serialises writes from concurrent handlers to the log buffer.
-type lockedWriter struct {
-	mu chanMutex
-	w  io.Writer
+// syncBuffer is the log buffer: concurrent handlers and background goroutines (River's
+// maintenance services) write while a test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
 }
 
-type chanMutex struct{ ch chan struct{} }
-
-func (m *chanMutex) lock() {
-	if m.ch == nil {
-		m.ch = make(chan struct{}, 1)
-	}
-	m.ch <- struct{}{}
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
 }
-func (m *chanMutex) unlock() { <-m.ch }
 
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.lock()
-	defer l.mu.unlock()
-	return l.w.Write(p)
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // createUser adds a user directly through the auth service.
