@@ -82,8 +82,15 @@ test('a new user builds, maps, runs, fixes a dead letter and replays it in under
   await page.getByRole('button', { name: 'Replay', exact: true }).click()
   await page.getByRole('dialog', { name: 'Replay the dead letters?' }).getByRole('button', { name: 'Start replay' }).click()
   await page.waitForURL((u) => u.pathname.startsWith('/runs/') && !u.pathname.endsWith(runId))
-  await page.getByRole('heading', { name: /people-journey/ }).getByText('Succeeded').waitFor()
   const replayId = page.url().split('/runs/')[1].split('?')[0]
+  // The replay's outcome from the API first (a failure names its status and error), then on the page.
+  for (let i = 0; ; i++) {
+    const r = await server.api('GET', `/api/v1/runs/${replayId}`)
+    if (r.status === 'succeeded') break
+    if (['failed', 'cancelled'].includes(r.status) || i === 600) assert.fail(`replay run ${replayId} is ${r.status}: ${r.error ?? ''}`)
+    await new Promise((res) => setTimeout(res, 100)) // polling the API, not the page
+  }
+  await page.getByRole('heading', { name: /people-journey/ }).getByText('Succeeded').waitFor()
 
   // The destination file (appended to by both runs) holds each person once, Bob with the fixed age as an int.
   const res = await fetch(`${server.base}/api/v1/runs/${replayId}/outputs/ndjson`, { headers: { Authorization: `Bearer ${await server.adminToken()}` } })

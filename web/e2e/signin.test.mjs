@@ -68,7 +68,7 @@ test('an expired session returns to sign-in and then back to the page the user w
   await server.api('PATCH', `/api/v1/users/${users.items[0].id}`, { role: 'developer' })
   await page.getByRole('link', { name: 'Runs' }).click()
   await page.waitForURL((u) => u.pathname === '/sign-in' && u.searchParams.get('expired') === '1')
-  assert.ok(await page.getByText('Your session expired').isVisible())
+  await page.getByText('Your session expired').waitFor()
   await page.getByRole('textbox', { name: 'Username or email' }).fill(user)
   await page.getByLabel('Password').fill(USER_PASSWORD)
   await page.getByRole('button', { name: 'Sign in' }).click()
