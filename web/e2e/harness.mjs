@@ -5,7 +5,7 @@
 //   AGGREGATOR_BIN   the binary (default ../bin/aggregator, built by `make build`)
 //   CHROMIUM         the browser (default /usr/bin/chromium)
 //   SCREENSHOTS      folder for screenshots (default ../docs/screenshots)
-import { spawn } from 'node:child_process'
+import { spawn, execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -29,24 +29,44 @@ function freePort() {
   })
 }
 
-/** Starts a server on a fresh data directory; resolves when /readyz answers. */
-export async function startServer({ env = {} } = {}) {
-  const bin = process.env.AGGREGATOR_BIN || path.join(repo, 'bin/aggregator')
+const bin = () => process.env.AGGREGATOR_BIN || path.join(repo, 'bin/aggregator')
+
+/** The PostgreSQL the Go tests use (AGG_TEST_POSTGRES_URL, docs/development.md). */
+const postgresURL = process.env.AGG_TEST_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable'
+
+/** Creates a fresh schema in the test database; returns the store URL that uses it and a drop function. */
+function freshPostgres() {
+  const schema = `e2e_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`
+  execFileSync('psql', [postgresURL, '-qAtc', `CREATE SCHEMA ${schema}`], { stdio: 'pipe' })
+  const u = new URL(postgresURL)
+  u.searchParams.set('search_path', schema)
+  return {
+    url: u.toString(),
+    drop: () => execFileSync('psql', [postgresURL, '-qAtc', `DROP SCHEMA ${schema} CASCADE`], { stdio: 'pipe' }),
+  }
+}
+
+/**
+ * Starts a server on a fresh data directory; resolves when /readyz answers. With postgres, the
+ * store is a fresh schema of the local PostgreSQL (dropped by stop) instead of SQLite, and
+ * server.startWorker starts `aggregator worker` processes on it.
+ */
+export async function startServer({ env = {}, postgres = false } = {}) {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'agg-e2e-'))
   const port = await freePort()
   const logs = []
-  const proc = spawn(bin, ['serve'], {
-    env: {
-      ...process.env,
-      DATA_DIR: dataDir,
-      PORT: String(port),
-      ADMIN_PASSWORD,
-      LOG_LEVEL: 'warn',
-      FILE_ROOTS: dataDir,
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const pg = postgres ? freshPostgres() : null
+  const common = {
+    ...process.env,
+    DATA_DIR: dataDir,
+    ADMIN_PASSWORD,
+    LOG_LEVEL: 'warn',
+    FILE_ROOTS: dataDir,
+    ...(pg ? { DATABASE_URL: pg.url } : {}),
+    ...env,
+  }
+  const proc = spawn(bin(), ['serve'], { env: { ...common, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const workers = []
   proc.stdout.on('data', (d) => logs.push(d.toString()))
   proc.stderr.on('data', (d) => logs.push(d.toString()))
   const base = `http://127.0.0.1:${port}`
@@ -66,16 +86,36 @@ export async function startServer({ env = {} } = {}) {
   const index = await (await fetch(base + '/')).text()
   if (!index.includes('<div id="root"')) {
     proc.kill('SIGTERM')
-    throw new Error(`${bin} has no web app embedded: build web/dist first, then the binary (make build)`)
+    throw new Error(`${bin()} has no web app embedded: build web/dist first, then the binary (make build)`)
   }
   const server = {
     base,
     dataDir,
     logs,
     async stop() {
+      await Promise.all(workers.map((w) => w.stop()))
       proc.kill('SIGTERM')
       await exited
+      pg?.drop()
       rmSync(dataDir, { recursive: true, force: true })
+    },
+    /** Starts an `aggregator worker` process on the server's store (PostgreSQL only); stop() ends it with SIGTERM. */
+    startWorker(args = []) {
+      if (!pg) throw new Error('startWorker needs startServer({ postgres: true }): a SQLite store has one owner')
+      const wp = spawn(bin(), ['worker', ...args], { env: common, stdio: ['ignore', 'pipe', 'pipe'] })
+      wp.stdout.on('data', (d) => logs.push(d.toString()))
+      wp.stderr.on('data', (d) => logs.push(d.toString()))
+      const done = new Promise((resolve) => wp.on('exit', resolve))
+      const w = {
+        pid: wp.pid,
+        exited: done,
+        async stop() {
+          if (wp.exitCode === null && wp.signalCode === null) wp.kill('SIGTERM')
+          return done
+        },
+      }
+      workers.push(w)
+      return w
     },
     /** Calls the API as admin (or with the given token); returns parsed JSON. */
     async api(method, p, body, token) {

@@ -19,7 +19,7 @@ export const navItems: NavItem[] = [
   { to: '/uploads', label: 'Uploads', icon: Upload, permission: 'files:read', section: 'Build' },
   { to: '/runs', label: 'Runs', icon: PlayCircle, permission: 'runs:read', section: 'Operate' },
   // workers:read comes with GET /api/v1/workers; until the server declares it, no role holds it.
-  { to: '/workers', label: 'Workers', icon: Server, permission: 'workers:read' as Permission, section: 'Operate' },
+  { to: '/workers', label: 'Workers', icon: Server, permission: 'workers:read', section: 'Operate' },
   { to: '/admin/users', label: 'Users', icon: Users, permission: 'users:read', section: 'Administration' },
   { to: '/admin/audit', label: 'Audit log', icon: ScrollText, permission: 'audit:read', section: 'Administration' },
   { to: '/admin/settings', label: 'Settings', icon: Settings, permission: 'settings:read', section: 'Administration' },

@@ -4,7 +4,7 @@ import { lazy } from 'react'
 import { Navigate, type RouteObject } from 'react-router'
 import { Shell } from './Shell'
 import { RequireAuth, RequirePermission } from './RequireAuth'
-import { useCan, type Permission } from '@/auth/session'
+import { useCan } from '@/auth/session'
 import { navItems } from './nav'
 import SignIn from '@/pages/SignIn'
 import NotFound from '@/pages/NotFound'
@@ -47,7 +47,7 @@ export const routes: RouteObject[] = [
       { path: 'pipelines/:id', element: <PipelineBuilder /> },
       { path: 'pipelines/:id/mapping/:node', element: <PipelineMapping /> },
       { path: 'runs/:id', element: <Run /> },
-      { path: 'workers', element: <RequirePermission permission={'workers:read' as Permission}><Workers /></RequirePermission> },
+      { path: 'workers', element: <RequirePermission permission={'workers:read'}><Workers /></RequirePermission> },
       { path: 'profile', element: <Profile /> },
       { path: 'admin/users', element: <RequirePermission permission="users:read"><AdminUsers /></RequirePermission> },
       { path: 'admin/audit', element: <RequirePermission permission="audit:read"><AdminAudit /></RequirePermission> },

@@ -9,7 +9,7 @@ import {
   Button, Card, ConfirmDialog, ErrorState, InlineError, PageHeader, Skeleton, StatusBadge, Tabs,
 } from '@/components/ui'
 import { toast } from '@/components/toasts'
-import { useCan, type Permission } from '@/auth/session'
+import { useCan } from '@/auth/session'
 import { cn } from '@/lib/cn'
 import { formatCount, formatDuration, formatTime } from '@/lib/format'
 import { cancelRun, isActive, runKeys, useRun, useRunPipeline, type Run as RunT } from '@/features/runs/queries'
@@ -185,7 +185,7 @@ function RunView({
                 {attempts.length === 1 ? 'One attempt' : `${attempts.length} attempts`}
               </span>
             </div>
-            <Attempts attempts={attempts} linkWorkers={can('workers:read' as Permission)} now={now} />
+            <Attempts attempts={attempts} linkWorkers={can('workers:read')} now={now} />
           </Card>
         )}
 

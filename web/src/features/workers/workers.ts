@@ -1,6 +1,6 @@
 import { useQuery } from '@tanstack/react-query'
-import { ensureOk, rawFetch } from '@/api/client'
-import type { Worker, WorkerList } from './types'
+import { api, unwrap } from '@/api/client'
+import type { Worker } from './types'
 
 export const workersKey = ['workers']
 
@@ -9,7 +9,7 @@ export function useWorkers() {
   return useQuery({
     queryKey: workersKey,
     refetchInterval: 5000,
-    queryFn: async (): Promise<WorkerList> => (await ensureOk(await rawFetch('/api/v1/workers'))).json() as Promise<WorkerList>,
+    queryFn: ({ signal }) => unwrap(api.GET('/api/v1/workers', { signal })),
   })
 }
 
