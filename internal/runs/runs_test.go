@@ -219,6 +219,39 @@ func TestCancelQueuedRun(t *testing.T) {
 	})
 }
 
+// A pipeline deleted while its run is queued fails the run with the reason when a worker takes
+// it, without reading or writing anything.
+func TestRunOfPipelineDeletedWhileQueuedFails(t *testing.T) {
+	backends(t, func(t *testing.T, b backend) {
+		e := setup(t, b, setupOptions{noDispatcher: true})
+		p := e.createPipeline("deleted", cleanSpec)
+		run, err := e.svc.Start(bg, p.ID, 0, "api", runs.Actor{ID: "u1", Name: "tester"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.st.DeletePipeline(bg, p.ID, "tester"); err != nil {
+			t.Fatal(err)
+		}
+		q, err := runs.NewRiver(e.svc, runs.RiverOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := q.RunJob(bg, run.ID); err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.st.GetRun(bg, run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != store.RunFailed || !strings.Contains(got.Error, "was deleted while this run was queued") {
+			t.Fatalf("run = %s %q, want failed saying the pipeline was deleted", got.Status, got.Error)
+		}
+		if _, err := os.Stat(filepath.Join(e.dir, "out.csv")); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("the destination was written: %v", err)
+		}
+	})
+}
+
 // Start does not plan (the spec was planned when saved); a saved version that no longer plans fails
 // its run with the problem and its path, and an unknown version is refused at once.
 func TestRunOfSpecThatNoLongerPlansFails(t *testing.T) {
