@@ -231,10 +231,21 @@ func dataRouteTable() map[string]routeCase {
 			p := e.fixturePipeline()
 			return call{path: "/api/v1/pipelines/" + p.ID, body: specYAML(p.Name)}
 		}},
-		"DELETE /api/v1/pipelines/{id}":               {perm: auth.PermPipelinesWrite, prepare: pipelinePath("")},
-		"GET /api/v1/pipelines/{id}/versions":         {perm: auth.PermPipelinesRead, prepare: pipelinePath("/versions")},
-		"POST /api/v1/pipelines/{id}/preview":         {perm: auth.PermPipelinesWrite, prepare: pipelinePath("/preview")},
-		"POST /api/v1/pipelines/{id}/run":             {perm: auth.PermPipelinesRun, prepare: pipelinePath("/run")},
+		"DELETE /api/v1/pipelines/{id}":             {perm: auth.PermPipelinesWrite, prepare: pipelinePath("")},
+		"GET /api/v1/pipelines/{id}/versions":       {perm: auth.PermPipelinesRead, prepare: pipelinePath("/versions")},
+		"POST /api/v1/pipelines/{id}/preview":       {perm: auth.PermPipelinesWrite, prepare: pipelinePath("/preview")},
+		"POST /api/v1/pipelines/{id}/run":           {perm: auth.PermPipelinesRun, prepare: pipelinePath("/run")},
+		"GET /api/v1/pipelines/{id}/trigger-token":  {perm: auth.PermPipelinesRead, prepare: pipelinePath("/trigger-token")},
+		"POST /api/v1/pipelines/{id}/trigger-token": {perm: auth.PermPipelinesWrite, prepare: pipelinePath("/trigger-token")},
+		"DELETE /api/v1/pipelines/{id}/trigger-token": {perm: auth.PermPipelinesWrite, prepare: func(e *env, _ store.User) call {
+			p := e.fixturePipeline()
+			e.triggerToken(p.ID)
+			return call{path: "/api/v1/pipelines/" + p.ID + "/trigger-token"}
+		}},
+		"POST /api/v1/pipelines/{id}/trigger": {public: true, prepare: func(e *env, _ store.User) call {
+			p := e.fixturePipeline()
+			return call{path: "/api/v1/pipelines/" + p.ID + "/trigger", headers: []string{"X-Trigger-Token", e.triggerToken(p.ID)}}
+		}},
 		"POST /api/v1/pipelines/{id}/schedule/pause":  {perm: auth.PermPipelinesRun, prepare: scheduledPath("/schedule/pause")},
 		"POST /api/v1/pipelines/{id}/schedule/resume": {perm: auth.PermPipelinesRun, prepare: scheduledPath("/schedule/resume")},
 		"GET /api/v1/schedules/preview": {perm: auth.PermPipelinesRead, prepare: func(*env, store.User) call {

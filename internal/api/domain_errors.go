@@ -19,9 +19,12 @@ func domainError(err error) error {
 	var ce *store.ConflictError
 	var te *auth.ThrottledError
 	var be *runs.BusyError
+	var de *store.DependentsError
 	switch {
 	case errors.As(err, &be):
 		return conflict(be.Error())
+	case errors.As(err, &de):
+		return conflict(de.Error())
 	case errors.As(err, &pe):
 		return policyProblem(pe, "body.password")
 	case errors.As(err, &te):

@@ -48,10 +48,12 @@ type setupOptions struct {
 	postgres    bool
 	ipLimiter   ratelimit.Limiter
 	userLimiter ratelimit.Limiter
-	cors        []string
-	publicURL   string
-	maxBody     int64
-	authOpts    func(*auth.Options)
+	// triggerLimiter locks out wrong webhook tokens (the server's default when nil).
+	triggerLimiter auth.LoginLimiter
+	cors           []string
+	publicURL      string
+	maxBody        int64
+	authOpts       func(*auth.Options)
 	// connectors are registered besides the test data's; runOpts adjusts the run service's options.
 	connectors []connector.Connector
 	runOpts    func(*runs.Options)
@@ -107,7 +109,7 @@ func setup(t *testing.T, opts setupOptions) *env {
 	srv, err := New(Deps{
 		Live:      LiveDeps{Hub: hub, AuthTimeout: opts.liveAuthTimeout, PingInterval: opts.livePing},
 		Retention: ret, Logger: logger, Store: st, Auth: as, Metrics: prometheus.NewRegistry(), Data: data.deps,
-		IPLimiter: opts.ipLimiter, UserLimiter: opts.userLimiter,
+		IPLimiter: opts.ipLimiter, UserLimiter: opts.userLimiter, TriggerLimiter: opts.triggerLimiter,
 		CORSOrigins: opts.cors, PublicURL: opts.publicURL, MaxBodyBytes: opts.maxBody, Version: "test",
 	})
 	if err != nil {

@@ -39,6 +39,34 @@ type Pipeline struct {
 	SpecText    string           `json:"spec_text,omitempty"`
 	Draft       bool             `json:"draft,omitempty" doc:"The current version was saved with problems (?draft=true) and cannot run"`
 	Problems    []DraftProblem   `json:"problems,omitempty" doc:"A draft's problems, each with its path, node id and field within the node"`
+	RunsAfter   []PipelineRef    `json:"runs_after,omitempty" doc:"Single-pipeline responses: the pipelines whose successful runs start this one (the spec's triggers.after, resolved when it was saved)"`
+	Dependents  []PipelineRef    `json:"dependents,omitempty" doc:"Single-pipeline responses: the pipelines that run after this one succeeds"`
+}
+
+// PipelineRef names a pipeline.
+type PipelineRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// withDependencies adds the pipelines d runs after and those that run after it.
+func (s *Server) withDependencies(ctx context.Context, d *Pipeline) error {
+	refs := func(list []store.PipelineRef, err error) ([]PipelineRef, error) {
+		if err != nil {
+			return nil, err
+		}
+		out := make([]PipelineRef, len(list))
+		for i, r := range list {
+			out[i] = PipelineRef{ID: r.ID, Name: r.Name}
+		}
+		return out, nil
+	}
+	var err error
+	if d.RunsAfter, err = refs(s.store.ListUpstreams(ctx, d.ID)); err != nil {
+		return err
+	}
+	d.Dependents, err = refs(s.store.ListDependents(ctx, d.ID))
+	return err
 }
 
 // PipelineLastRun is what the pipeline list shows of a pipeline's latest run.
@@ -109,7 +137,7 @@ func (s *Server) createPipeline(ctx context.Context, in *createPipelineInput) (*
 		return nil, specError(err)
 	}
 	infoFrom(ctx).setTarget("pipeline", p.ID)
-	return &pipelineOutput{Body: toPipelineDTO(p)}, nil
+	return s.pipelineOutput(ctx, p)
 }
 
 type pipelineIDInput struct {
@@ -121,7 +149,7 @@ func (s *Server) getPipeline(ctx context.Context, in *pipelineIDInput) (*pipelin
 	if err != nil {
 		return nil, err
 	}
-	return &pipelineOutput{Body: toPipelineDTO(p)}, nil
+	return s.pipelineOutput(ctx, p)
 }
 
 type updatePipelineInput struct {
@@ -138,7 +166,16 @@ func (s *Server) updatePipeline(ctx context.Context, in *updatePipelineInput) (*
 	if err != nil {
 		return nil, specError(err)
 	}
-	return &pipelineOutput{Body: toPipelineDTO(p)}, nil
+	return s.pipelineOutput(ctx, p)
+}
+
+// pipelineOutput renders one pipeline with its spec and dependencies.
+func (s *Server) pipelineOutput(ctx context.Context, p pipelines.Pipeline) (*pipelineOutput, error) {
+	d := toPipelineDTO(p)
+	if err := s.withDependencies(ctx, &d); err != nil {
+		return nil, err
+	}
+	return &pipelineOutput{Body: d}, nil
 }
 
 func (s *Server) deletePipeline(ctx context.Context, in *pipelineIDInput) (*noContent, error) {
@@ -311,11 +348,24 @@ func runError(err error) error {
 type runPipelineInput struct {
 	ID      string `path:"id" maxLength:"64"`
 	Version int    `query:"version" minimum:"0" doc:"The version to run (default: the current one)"`
+	Via     string `query:"via" enum:"ui,cli,api" doc:"Who asks: ui (the web app's Run button) and cli (aggregator trigger) record the run as manual, api as api. Default: manual for a signed-in session, api for an API token"`
 }
 
 func (s *Server) runPipeline(ctx context.Context, in *runPipelineInput) (*runOutput, error) {
 	p := principalFrom(ctx)
-	run, err := s.data.Runs.Start(ctx, in.ID, in.Version, "api", runs.Actor{ID: p.UserID, Name: p.Username})
+	via := in.Via
+	if via == "" {
+		via = "ui"
+		if p.APITokenID != "" {
+			via = "api"
+		}
+	}
+	trigger := runs.TriggerManual
+	if via == "api" {
+		trigger = runs.TriggerAPI
+	}
+	run, err := s.data.Runs.StartRun(ctx, in.ID, runs.StartRequest{Version: in.Version, Trigger: trigger,
+		Detail: runs.TriggerDetail{User: p.Username, Via: via}, Actor: runs.Actor{ID: p.UserID, Name: p.Username}})
 	if err != nil {
 		return nil, specError(err)
 	}

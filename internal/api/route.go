@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -46,6 +47,19 @@ type route struct {
 	// Authorization header (the WebSocket's auth frame: browsers cannot set
 	// headers on a WebSocket). The handler then checks Perm itself.
 	InBandAuth bool
+	// OptionalBody: the route takes an optional body of any type, read (at most this many bytes,
+	// more is dropped) before the handler and given to it by optionalBody(ctx); huma does not read
+	// or validate it. For the webhook, whose callers send what they send.
+	OptionalBody int64
+}
+
+type optionalBodyKey struct{}
+
+// optionalBody is the body of a route with OptionalBody: nil when there was none or it was longer
+// than the route allows.
+func optionalBody(ctx context.Context) []byte {
+	b, _ := ctx.Value(optionalBodyKey{}).([]byte)
+	return b
 }
 
 // handle registers one route with huma: authentication, RBAC, the per-user
@@ -129,6 +143,12 @@ func (s *Server) routeMiddleware(r route) func(huma.Context, func(huma.Context))
 		ri.setRoute(r.Method+" "+r.Path, action, auditable)
 		if r.Target != "" {
 			ri.setTarget(r.Target, ctx.Param("id"))
+		}
+		if r.OptionalBody > 0 {
+			b, err := io.ReadAll(io.LimitReader(ctx.BodyReader(), r.OptionalBody+1))
+			if err == nil && int64(len(b)) <= r.OptionalBody {
+				ctx = huma.WithValue(ctx, optionalBodyKey{}, b)
+			}
 		}
 		if r.Public || r.InBandAuth {
 			next(ctx)

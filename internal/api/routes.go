@@ -7,6 +7,7 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/auth"
 	"github.com/dataaggregator/aggregator/internal/pipeline"
+	"github.com/dataaggregator/aggregator/internal/runs"
 )
 
 // registerRoutes is the one place that lists every API route with its
@@ -113,6 +114,14 @@ func (s *Server) registerRoutes(api huma.API) {
 		Summary: "Run the first rows of a saved pipeline through every node; per-node samples, nothing written"}, s.previewPipeline)
 	handle(s, api, route{Method: post, Path: "/api/v1/pipelines/{id}/run", ID: "run-pipeline", Action: "pipeline.run", Target: "pipeline", Tag: "pipelines", Perm: auth.PermPipelinesRun, Status: http.StatusAccepted,
 		Summary: "Queue a run of the pipeline (current version, or ?version=N); 202 with the run"}, s.runPipeline)
+	handle(s, api, route{Method: post, Path: "/api/v1/pipelines/{id}/trigger", ID: "trigger-pipeline-webhook", Action: "pipeline.webhook", Target: "pipeline", Tag: "pipelines", Public: true, Status: http.StatusAccepted, OptionalBody: runs.MaxWebhookPayload,
+		Summary: "Webhook: queue a run of the pipeline, authenticated by the pipeline's webhook token (not a user); 202 with the run", Description: webhookDescription}, s.webhook)
+	handle(s, api, route{Method: get, Path: "/api/v1/pipelines/{id}/trigger-token", ID: "get-pipeline-trigger-token", Tag: "pipelines", Perm: auth.PermPipelinesRead,
+		Summary: "Whether the pipeline has a webhook token, its prefix, creation and last use (never the token), and the webhook URL"}, s.getTriggerToken)
+	handle(s, api, route{Method: post, Path: "/api/v1/pipelines/{id}/trigger-token", ID: "create-pipeline-trigger-token", Action: "pipeline.trigger_token.create", Target: "pipeline", Tag: "pipelines", Perm: auth.PermPipelinesWrite, Status: created,
+		Summary: "Create or rotate the pipeline's webhook token (the old one stops working at once); the response shows it once"}, s.createTriggerToken)
+	handle(s, api, route{Method: del, Path: "/api/v1/pipelines/{id}/trigger-token", ID: "revoke-pipeline-trigger-token", Action: "pipeline.trigger_token.revoke", Target: "pipeline", Tag: "pipelines", Perm: auth.PermPipelinesWrite, Status: empty,
+		Summary: "Revoke the pipeline's webhook token; 404 when it has none"}, s.deleteTriggerToken)
 	handle(s, api, route{Method: post, Path: "/api/v1/pipelines/{id}/schedule/pause", ID: "pause-pipeline-schedule", Action: "pipeline.schedule.pause", Target: "pipeline", Tag: "pipelines", Perm: auth.PermPipelinesRun,
 		Summary: "Pause the pipeline's schedule (no new version); its ticks start no run until resumed"}, s.pauseSchedule)
 	handle(s, api, route{Method: post, Path: "/api/v1/pipelines/{id}/schedule/resume", ID: "resume-pipeline-schedule", Action: "pipeline.schedule.resume", Target: "pipeline", Tag: "pipelines", Perm: auth.PermPipelinesRun,

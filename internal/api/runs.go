@@ -24,27 +24,28 @@ import (
 
 // Run is one execution of a pipeline version.
 type Run struct {
-	ID              string             `json:"id"`
-	PipelineID      string             `json:"pipeline_id"`
-	PipelineVersion int                `json:"pipeline_version" doc:"The pipeline version this run executes"`
-	Status          string             `json:"status" enum:"queued,running,succeeded,failed,cancelled"`
-	Trigger         string             `json:"trigger"`
-	ActorID         string             `json:"actor_id"`
-	ActorName       string             `json:"actor_name"`
-	Error           string             `json:"error"`
-	Attempt         int                `json:"attempt" doc:"1 for the first execution; more when the run was resumed after an interruption"`
-	CancelRequested bool               `json:"cancel_requested"`
-	CreatedAt       time.Time          `json:"created_at"`
-	StartedAt       *time.Time         `json:"started_at,omitempty"`
-	FinishedAt      *time.Time         `json:"finished_at,omitempty"`
-	HeartbeatAt     *time.Time         `json:"heartbeat_at,omitempty"`
-	DurationMS      *int64             `json:"duration_ms,omitempty" doc:"From start to finish (or to now while running)"`
-	Nodes           []engine.NodeStats `json:"nodes" nullable:"false" doc:"Per-node counters: records in, out, rejected, deduplicated, filtered, bytes. While the run runs, the latest progress snapshot (at most a second old), else the last checkpoint's"`
-	RowsPerSecond   *float64           `json:"rows_per_second,omitempty" doc:"While the run runs: rows read per second over the last second or more"`
-	CountersAt      *time.Time         `json:"counters_at,omitempty" doc:"While the run runs: when the live node counters were taken"`
-	DeadLetters     *int               `json:"dead_letters,omitempty" doc:"Number of dead-letter rows (single-run responses only)"`
-	ReplayOf        string             `json:"replay_of,omitempty" doc:"Set on a replay run: the run whose dead letters it replays (\"replay of run X\")"`
-	Attempts        []RunAttempt       `json:"attempts,omitempty" doc:"Single-run responses: every attempt of the run, first first"`
+	ID              string              `json:"id"`
+	PipelineID      string              `json:"pipeline_id"`
+	PipelineVersion int                 `json:"pipeline_version" doc:"The pipeline version this run executes"`
+	Status          string              `json:"status" enum:"queued,running,succeeded,failed,cancelled"`
+	Trigger         string              `json:"trigger" doc:"What started the run: manual (a person: the Run button or aggregator trigger), api (a program with an API token), schedule, webhook, dependency (a pipeline it runs after succeeded), replay ..."`
+	TriggerDetail   *runs.TriggerDetail `json:"trigger_detail,omitempty" doc:"What started the run beyond its kind: the user, the webhook token's prefix, the upstream run"`
+	ActorID         string              `json:"actor_id"`
+	ActorName       string              `json:"actor_name"`
+	Error           string              `json:"error"`
+	Attempt         int                 `json:"attempt" doc:"1 for the first execution; more when the run was resumed after an interruption"`
+	CancelRequested bool                `json:"cancel_requested"`
+	CreatedAt       time.Time           `json:"created_at"`
+	StartedAt       *time.Time          `json:"started_at,omitempty"`
+	FinishedAt      *time.Time          `json:"finished_at,omitempty"`
+	HeartbeatAt     *time.Time          `json:"heartbeat_at,omitempty"`
+	DurationMS      *int64              `json:"duration_ms,omitempty" doc:"From start to finish (or to now while running)"`
+	Nodes           []engine.NodeStats  `json:"nodes" nullable:"false" doc:"Per-node counters: records in, out, rejected, deduplicated, filtered, bytes. While the run runs, the latest progress snapshot (at most a second old), else the last checkpoint's"`
+	RowsPerSecond   *float64            `json:"rows_per_second,omitempty" doc:"While the run runs: rows read per second over the last second or more"`
+	CountersAt      *time.Time          `json:"counters_at,omitempty" doc:"While the run runs: when the live node counters were taken"`
+	DeadLetters     *int                `json:"dead_letters,omitempty" doc:"Number of dead-letter rows (single-run responses only)"`
+	ReplayOf        string              `json:"replay_of,omitempty" doc:"Set on a replay run: the run whose dead letters it replays (\"replay of run X\")"`
+	Attempts        []RunAttempt        `json:"attempts,omitempty" doc:"Single-run responses: every attempt of the run, first first"`
 }
 
 // RunAttempt is one attempt of a run.
@@ -62,6 +63,10 @@ func (s *Server) toRunDTO(ctx context.Context, r store.Run, detail bool) Run {
 		Trigger: r.Trigger, ActorID: r.ActorID, ActorName: r.ActorName, Error: r.Error, Attempt: r.Attempt,
 		CancelRequested: r.CancelRequested, CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
 		HeartbeatAt: r.HeartbeatAt, Nodes: []engine.NodeStats{}, ReplayOf: r.ReplayOf}
+	if len(r.TriggerDetail) > 0 {
+		td := runs.DecodeTriggerDetail(r.TriggerDetail)
+		d.TriggerDetail = &td
+	}
 	if r.StartedAt != nil {
 		end := time.Now()
 		if r.FinishedAt != nil {

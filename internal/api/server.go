@@ -34,6 +34,10 @@ type Deps struct {
 	// authenticated user. nil disables that limit.
 	IPLimiter   ratelimit.Limiter
 	UserLimiter ratelimit.Limiter
+	// TriggerLimiter counts wrong webhook tokens per client IP and pipeline and locks that pair
+	// out (POST /api/v1/pipelines/{id}/trigger); an in-process one with auth.DefaultWebhookPolicy
+	// when nil.
+	TriggerLimiter auth.LoginLimiter
 
 	// CORSOrigins are the origins allowed to call the API from a browser.
 	CORSOrigins []string
@@ -68,14 +72,16 @@ type Server struct {
 	auth        *auth.Service
 	ipLimiter   ratelimit.Limiter
 	userLimiter ratelimit.Limiter
-	maxBody     int64
-	publicURL   string
-	metrics     *metrics
-	data        DataDeps
-	workerLease time.Duration
-	live        LiveDeps
-	retention   *retention.Service
-	wsOrigins   []string
+	// triggerLimiter locks out an address that sends wrong webhook tokens for a pipeline.
+	triggerLimiter auth.LoginLimiter
+	maxBody        int64
+	publicURL      string
+	metrics        *metrics
+	data           DataDeps
+	workerLease    time.Duration
+	live           LiveDeps
+	retention      *retention.Service
+	wsOrigins      []string
 
 	api     huma.API
 	handler http.Handler
@@ -124,6 +130,10 @@ func New(d Deps) (*Server, error) {
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.triggerLimiter = d.TriggerLimiter
+	if s.triggerLimiter == nil {
+		s.triggerLimiter = auth.NewMemoryLimiter(auth.DefaultWebhookPolicy(), nil)
 	}
 	if s.workerLease <= 0 {
 		s.workerLease = time.Minute

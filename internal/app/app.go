@@ -165,7 +165,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	if prefix == "" {
 		prefix = "aggregator:"
 	}
-	accountLimiter, ipLoginLimiter := auth.LoginLimiter(nil), auth.LoginLimiter(nil)
+	accountLimiter, ipLoginLimiter, webhookLimiter := auth.LoginLimiter(nil), auth.LoginLimiter(nil), auth.LoginLimiter(nil)
 	var ipLimiter, userLimiter ratelimit.Limiter
 	if a.cfg.RedisURL != "" {
 		if a.redis, err = connectRedis(ctx, a.cfg.RedisURL); err != nil {
@@ -175,6 +175,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 			return nil, err
 		}
 		if ipLoginLimiter, err = redisLockout(a.redis, prefix+"login:ip:", auth.DefaultIPPolicy()); err != nil {
+			return nil, err
+		}
+		if webhookLimiter, err = redisLockout(a.redis, prefix+"webhook:", auth.DefaultWebhookPolicy()); err != nil {
 			return nil, err
 		}
 	}
@@ -236,7 +239,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	}
 	a.server, err = api.New(api.Deps{
 		Logger: log, Store: a.store, Auth: a.auth, Metrics: reg,
-		IPLimiter: ipLimiter, UserLimiter: userLimiter,
+		IPLimiter: ipLimiter, UserLimiter: userLimiter, TriggerLimiter: webhookLimiter,
 		CORSOrigins: a.cfg.CORSOrigins, PublicURL: a.cfg.PublicURL, MaxBodyBytes: a.cfg.MaxBodyBytes,
 		Version: opts.Version, UI: opts.UI, Data: a.dataDeps(),
 		Live: api.LiveDeps{Hub: a.hub}, Retention: a.retention, WorkerLease: a.cfg.RunLease,

@@ -37,6 +37,12 @@ func DefaultIPPolicy() LimiterPolicy {
 	return LimiterPolicy{MaxFailures: 20, Window: 15 * time.Minute, Lockout: 15 * time.Minute}
 }
 
+// DefaultWebhookPolicy locks a client IP out of one pipeline's webhook after 10 wrong tokens in
+// 10 minutes, for 10 minutes.
+func DefaultWebhookPolicy() LimiterPolicy {
+	return LimiterPolicy{MaxFailures: 10, Window: 10 * time.Minute, Lockout: 10 * time.Minute}
+}
+
 // MemoryLimiter is an in-process sliding-window LoginLimiter.
 type MemoryLimiter struct {
 	policy LimiterPolicy

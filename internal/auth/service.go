@@ -115,6 +115,10 @@ type Store interface {
 	ListAPITokens(ctx context.Context, userID string) ([]store.APIToken, error)
 	RevokeAPIToken(ctx context.Context, userID, id string) error
 	TouchAPIToken(ctx context.Context, id string, at time.Time) error
+
+	PutTriggerToken(ctx context.Context, t store.TriggerToken) (store.TriggerToken, error)
+	GetTriggerToken(ctx context.Context, pipelineID string) (store.TriggerToken, error)
+	TouchTriggerToken(ctx context.Context, pipelineID, hash string, at time.Time) error
 }
 
 var _ Store = (*store.Store)(nil)

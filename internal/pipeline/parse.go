@@ -239,7 +239,7 @@ func (d *decoder) list(m map[string]any, key, path string) []any {
 }
 
 func (d *decoder) spec(v any, s *Spec) {
-	m, ok := d.object(v, "", "version", "name", "description", "sources", "transforms", "destinations", "schedule", "error_policy", "policy")
+	m, ok := d.object(v, "", "version", "name", "description", "sources", "transforms", "destinations", "schedule", "error_policy", "policy", "triggers")
 	if !ok {
 		return
 	}
@@ -329,6 +329,7 @@ func (d *decoder) spec(v any, s *Spec) {
 		}
 	}
 	d.policy(m, s)
+	d.triggers(m, s)
 	if ev, has := m["error_policy"]; has && ev != nil {
 		if em, ok := d.object(ev, "error_policy", "on_reject", "max_reject_ratio"); ok {
 			s.ErrorPolicy.OnReject = OnReject(d.str(em, "on_reject", "error_policy"))

@@ -19,6 +19,8 @@ type Spec struct {
 	ErrorPolicy  ErrorPolicy   `json:"error_policy"`
 	// Policy says how the run queue treats the pipeline's runs (concurrency, timeout, retries).
 	Policy *Policy `json:"policy,omitempty"`
+	// Triggers says what else starts the pipeline's runs (runs after other pipelines succeed).
+	Triggers *Triggers `json:"triggers,omitempty"`
 
 	// pos maps a path (sources[0].config.path) to where it was written; nil for specs built in code.
 	pos map[string]Position

@@ -142,9 +142,10 @@ func (s *Service) Create(ctx context.Context, raw []byte, actor string, draft bo
 		if err != nil {
 			return Pipeline{}, err
 		}
-		p, err := s.o.Store.CreatePipeline(ctx, store.Pipeline{Name: name, Spec: string(raw), CreatedBy: actor, Problems: enc})
+		p, err := s.o.Store.CreatePipeline(ctx, store.Pipeline{Name: name, Spec: string(raw), CreatedBy: actor, Problems: enc,
+			After: draftAfter(raw)})
 		if err != nil {
-			return Pipeline{}, err
+			return Pipeline{}, dependencyProblems(err, raw)
 		}
 		s.o.Logger.InfoContext(ctx, "pipeline saved as a draft", "pipeline_id", p.ID, "name", p.Name, "version", p.Version, "problems", len(ps), "actor", actor)
 		return Pipeline{Pipeline: p, Draft: true, Problems: ps}, nil
@@ -152,9 +153,9 @@ func (s *Service) Create(ctx context.Context, raw []byte, actor string, draft bo
 	spec := plan.Spec
 	cron, tz, misfire := scheduleOf(spec)
 	p, err := s.o.Store.CreatePipeline(ctx, store.Pipeline{Name: spec.Name, Description: spec.Description, Spec: string(raw),
-		Schedule: cron, Timezone: tz, Misfire: misfire, Enabled: cron != "", CreatedBy: actor})
+		Schedule: cron, Timezone: tz, Misfire: misfire, Enabled: cron != "", CreatedBy: actor, After: spec.AfterNames()})
 	if err != nil {
-		return Pipeline{}, err
+		return Pipeline{}, dependencyProblems(err, raw)
 	}
 	s.o.Logger.InfoContext(ctx, "pipeline saved", "pipeline_id", p.ID, "name", p.Name, "version", p.Version, "actor", actor)
 	return Pipeline{Pipeline: p, Spec: spec, Warnings: Warnings(spec)}, nil
@@ -185,9 +186,9 @@ func (s *Service) Update(ctx context.Context, id string, u Update) (Pipeline, er
 			return Pipeline{}, err
 		}
 		p, err := s.o.Store.UpdatePipeline(ctx, id, store.PipelineUpdate{Name: name, Spec: string(u.Spec), Comment: u.Comment,
-			Actor: u.Actor, ExpectedVersion: u.ExpectedVersion, Problems: enc})
+			Actor: u.Actor, ExpectedVersion: u.ExpectedVersion, Problems: enc, After: draftAfter(u.Spec)})
 		if err != nil {
-			return Pipeline{}, err
+			return Pipeline{}, dependencyProblems(err, u.Spec)
 		}
 		s.o.Logger.InfoContext(ctx, "pipeline saved as a draft", "pipeline_id", p.ID, "name", p.Name, "version", p.Version, "problems", len(ps), "actor", u.Actor)
 		return Pipeline{Pipeline: p, Draft: true, Problems: ps}, nil
@@ -196,9 +197,9 @@ func (s *Service) Update(ctx context.Context, id string, u Update) (Pipeline, er
 	cron, tz, misfire := scheduleOf(spec)
 	p, err := s.o.Store.UpdatePipeline(ctx, id, store.PipelineUpdate{Name: spec.Name, Description: spec.Description,
 		Spec: string(u.Spec), Schedule: cron, Timezone: tz, Misfire: misfire, Enabled: cron != "", Comment: u.Comment,
-		Actor: u.Actor, ExpectedVersion: u.ExpectedVersion})
+		Actor: u.Actor, ExpectedVersion: u.ExpectedVersion, After: spec.AfterNames()})
 	if err != nil {
-		return Pipeline{}, err
+		return Pipeline{}, dependencyProblems(err, u.Spec)
 	}
 	s.o.Logger.InfoContext(ctx, "pipeline saved", "pipeline_id", p.ID, "name", p.Name, "version", p.Version, "actor", u.Actor)
 	return Pipeline{Pipeline: p, Spec: spec, Warnings: Warnings(spec)}, nil
@@ -251,7 +252,8 @@ func (s *Service) Versions(ctx context.Context, id string, page store.Page) ([]s
 	return s.o.Store.ListPipelineVersions(ctx, id, page)
 }
 
-// Delete soft-deletes a live pipeline (its versions and runs stay).
+// Delete soft-deletes a live pipeline (its versions and runs stay). A pipeline that other pipelines
+// run after is refused (*store.DependentsError, naming them).
 func (s *Service) Delete(ctx context.Context, id, actor string) error {
 	if err := s.o.Store.DeletePipeline(ctx, id, actor); err != nil {
 		return err

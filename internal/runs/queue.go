@@ -523,7 +523,7 @@ func (q *River) record(ctx context.Context, run store.Run, pol Policy, out outco
 		}
 		return
 	}
-	fin, err := q.svc.st.FinishRun(ctx, run.ID, []store.RunStatus{store.RunRunning}, store.RunFinish{
+	fin, err := q.svc.finishRun(ctx, run.ID, []store.RunStatus{store.RunRunning}, store.RunFinish{
 		Status: out.status, Error: out.err, NodeStats: out.stats, Outputs: out.outputs, WorkerID: q.opts.WorkerID, Attempt: run.Attempt,
 	})
 	if errors.Is(err, store.ErrConflict) {

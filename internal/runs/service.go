@@ -161,36 +161,7 @@ type Actor struct {
 // executor parses and plans it once per run (a spec that no longer plans, e.g. after a saved
 // connector it names was deleted, fails its run with every problem).
 func (s *Service) Start(ctx context.Context, pipelineID string, version int, trigger string, actor Actor) (store.Run, error) {
-	if s.queue == nil {
-		return store.Run{}, errors.New("runs: no queue configured")
-	}
-	p, err := s.st.GetPipeline(ctx, pipelineID)
-	if err != nil {
-		return store.Run{}, err
-	}
-	if version == 0 {
-		version = p.Version
-	}
-	v, err := s.st.GetPipelineVersion(ctx, pipelineID, version)
-	if err != nil {
-		return store.Run{}, err
-	}
-	if err := pipelines.Runnable(v); err != nil { // a draft cannot run
-		return store.Run{}, err
-	}
-	if spec, err := pipeline.Parse([]byte(v.Spec)); err == nil {
-		if pol := spec.Policy.Effective(); pol.Refuse {
-			queued, running, err := s.st.CountActiveRuns(ctx, pipelineID)
-			if err != nil {
-				return store.Run{}, err
-			}
-			if queued+running >= pol.MaxConcurrentRuns {
-				return store.Run{}, &BusyError{Pipeline: p.Name, Queued: queued, Running: running, MaxConcurrentRun: pol.MaxConcurrentRuns}
-			}
-		}
-	}
-	return s.enqueue(ctx, store.Run{PipelineID: pipelineID, PipelineVersion: version, Trigger: trigger,
-		ActorID: actor.ID, ActorName: actor.Name})
+	return s.StartRun(ctx, pipelineID, StartRequest{Version: version, Trigger: trigger, Actor: actor})
 }
 
 // Guard is called in the transaction that creates a run, after the run is inserted and before its

@@ -35,6 +35,10 @@ type Pipeline struct {
 	// Problems, given to CreatePipeline, make version 1 a draft. Read a version's problems with
 	// GetPipelineVersion (they are not read back here).
 	Problems json.RawMessage
+	// After, given to CreatePipeline, names the live pipelines this one runs after (the spec's
+	// triggers.after; unknown names and cycles are a *DependencyError). Read them back with
+	// ListUpstreams.
+	After []string
 }
 
 // PipelineVersion is one saved version of a pipeline's spec.
@@ -95,7 +99,7 @@ func (s *Store) CreatePipeline(ctx context.Context, p Pipeline) (Pipeline, error
 			Problems: p.Problems}); err != nil {
 			return s.mapErr(err, "create pipeline version")
 		}
-		return nil
+		return s.setDependencies(ctx, tx, p.ID, p.After)
 	})
 	if err != nil {
 		return Pipeline{}, err
@@ -119,6 +123,8 @@ type PipelineUpdate struct {
 	ExpectedVersion int
 	// Problems make the new version a draft (see PipelineVersion.Problems).
 	Problems json.RawMessage
+	// After replaces the pipelines this one runs after (see Pipeline.After).
+	After []string
 }
 
 // UpdatePipeline saves a new version of a live pipeline and returns it.
@@ -159,7 +165,7 @@ func (s *Store) UpdatePipeline(ctx context.Context, id string, u PipelineUpdate)
 			Problems: u.Problems}); err != nil {
 			return s.mapErr(err, "update pipeline version")
 		}
-		return nil
+		return s.setDependencies(ctx, tx, id, u.After)
 	})
 	if err != nil {
 		return Pipeline{}, err
@@ -281,12 +287,57 @@ func (s *Store) ListPipelineSummaries(ctx context.Context, f PipelineFilter) ([]
 	return items, total, nil
 }
 
-// DeletePipeline soft-deletes a live pipeline; its versions and runs stay.
+// DeletePipeline soft-deletes a live pipeline; its versions and runs stay. A pipeline that other
+// live pipelines run after (triggers.after) is refused with *DependentsError naming them; the
+// pipeline's own upstream edges and its webhook token go with it.
 func (s *Store) DeletePipeline(ctx context.Context, id, actor string) error {
 	now := s.ts(s.nowUTC())
-	res, err := s.db.ExecContext(ctx, `UPDATE pipelines SET deleted_at = $1, updated_at = $1, updated_by = $2
-		WHERE id = $3 AND deleted_at IS NULL`, now, actor, id)
-	return affectedOne(s, res, err, "delete pipeline", "pipeline", id)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockDependencies(ctx, tx); err != nil {
+			return err
+		}
+		var name string
+		err := tx.QueryRowContext(ctx, `SELECT name FROM pipelines WHERE id = $1 AND deleted_at IS NULL`, id).Scan(&name)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("pipeline", id)
+		}
+		if err != nil {
+			return s.mapErr(err, "delete pipeline")
+		}
+		var deps []string
+		rows, err := tx.QueryContext(ctx, `SELECT p.name FROM pipeline_dependencies d JOIN pipelines p ON p.id = d.pipeline_id
+			WHERE d.upstream_id = $1 AND d.pipeline_id <> $1 AND p.deleted_at IS NULL ORDER BY LOWER(p.name)`, id)
+		if err != nil {
+			return s.mapErr(err, "delete pipeline")
+		}
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				rows.Close()
+				return s.mapErr(err, "delete pipeline")
+			}
+			deps = append(deps, n)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return s.mapErr(err, "delete pipeline")
+		}
+		if len(deps) > 0 {
+			return &DependentsError{Pipeline: name, Dependents: deps}
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE pipelines SET deleted_at = $1, updated_at = $1, updated_by = $2
+			WHERE id = $3 AND deleted_at IS NULL`, now, actor, id)
+		if err := affectedOne(s, res, err, "delete pipeline", "pipeline", id); err != nil {
+			return err
+		}
+		for _, q := range []string{`DELETE FROM pipeline_dependencies WHERE pipeline_id = $1 OR upstream_id = $1`,
+			`DELETE FROM pipeline_trigger_tokens WHERE pipeline_id = $1`} {
+			if _, err := tx.ExecContext(ctx, q, id); err != nil {
+				return s.mapErr(err, "delete pipeline")
+			}
+		}
+		return nil
+	})
 }
 
 const versionCols = `pipeline_id, version, spec, comment, created_by, created_at, problems`

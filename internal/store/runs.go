@@ -44,7 +44,10 @@ type Run struct {
 	PipelineID      string
 	PipelineVersion int
 	Status          RunStatus
-	Trigger         string // manual | schedule | api | resume ...
+	Trigger         string // manual | api | schedule | webhook | dependency | replay ...
+	// TriggerDetail is what started the run, beyond its kind (a JSON object owned by the runs
+	// package: the user, the webhook token's prefix, the upstream run; nil: nothing more).
+	TriggerDetail   json.RawMessage
 	ActorID         string
 	ActorName       string
 	Error           string
@@ -69,7 +72,7 @@ type Run struct {
 
 const runCols = `id, pipeline_id, pipeline_version, status, run_trigger, actor_id, actor_name, error, node_stats,
 	checkpoint, worker_id, attempt, cancel_requested, created_at, updated_at, started_at, finished_at, heartbeat_at,
-	outputs, replay_of, replay_edits`
+	outputs, replay_of, replay_edits, trigger_detail`
 
 func scanRun(row scanner) (Run, error) {
 	var r Run
@@ -77,7 +80,7 @@ func scanRun(row scanner) (Run, error) {
 	err := row.Scan(&r.ID, &r.PipelineID, &r.PipelineVersion, &status, &r.Trigger, &r.ActorID, &r.ActorName, &r.Error,
 		jsonCol{&r.NodeStats}, jsonCol{&r.Checkpoint}, &r.WorkerID, &r.Attempt, &r.CancelRequested,
 		timeCol{&r.CreatedAt}, timeCol{&r.UpdatedAt}, nullTimeCol{&r.StartedAt}, nullTimeCol{&r.FinishedAt},
-		nullTimeCol{&r.HeartbeatAt}, jsonCol{&r.Outputs}, &r.ReplayOf, jsonCol{&r.ReplayEdits})
+		nullTimeCol{&r.HeartbeatAt}, jsonCol{&r.Outputs}, &r.ReplayOf, jsonCol{&r.ReplayEdits}, jsonCol{&r.TriggerDetail})
 	r.Status = RunStatus(status)
 	return r, err
 }
@@ -103,9 +106,13 @@ func (s *Store) CreateRun(ctx context.Context, r Run) (Run, error) {
 	if err != nil {
 		return Run{}, fmt.Errorf("create run: %w", err)
 	}
+	detail, err := jsonArg("trigger_detail", noNULJSON(r.TriggerDetail), nil)
+	if err != nil {
+		return Run{}, fmt.Errorf("create run: %w", err)
+	}
 	return valueOr(r, s.insert(ctx, s.db, "create run", "pipeline_runs", runCols,
 		r.ID, r.PipelineID, r.PipelineVersion, string(r.Status), r.Trigger, r.ActorID, r.ActorName, "", nil, nil, "", 0,
-		false, s.ts(now), s.ts(now), nil, nil, nil, nil, noNUL(r.ReplayOf), edits))
+		false, s.ts(now), s.ts(now), nil, nil, nil, nil, noNUL(r.ReplayOf), edits, detail))
 }
 
 // GetRun returns a run by id.
