@@ -46,6 +46,7 @@ flags override them.`,
 		newConnectorsCmd(),
 		newSecretsCmd(),
 		newOpenAPICmd(info),
+		newTriggerCmd(info),
 	)
 	return root
 }
