@@ -179,7 +179,9 @@ type apiError struct {
 	Detail string
 }
 
-func (e *apiError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, http.StatusText(e.Status), e.Detail) }
+func (e *apiError) Error() string {
+	return fmt.Sprintf("%d %s: %s", e.Status, http.StatusText(e.Status), e.Detail)
+}
 
 // resolvePipeline finds a live pipeline by id, or else by name (case-insensitive).
 func (c *apiClient) resolvePipeline(ctx context.Context, ref string) (id, name string, _ error) {

@@ -6,7 +6,9 @@
 //     (HS256, issuer and audience checked, 15 minutes by default), opaque
 //     refresh tokens stored hashed and rotated on every use (reuse of a rotated
 //     token revokes its whole family), API tokens ("agg_" prefix, stored
-//     hashed, shown once), password change and first-start bootstrap.
+//     hashed, shown once), pipeline webhook tokens ("aggwh_" prefix, one per
+//     pipeline, stored hashed the same way, shown once, rotated by creating
+//     another; trigger.go), password change and first-start bootstrap.
 //
 // Errors callers branch on are sentinels (ErrInvalidCredentials,
 // ErrInvalidToken, ErrThrottled, ...); none of them carries a secret. The

@@ -4,7 +4,9 @@
 // spec is parsed and planned once per save; a stored spec never carries an inline secret; a file
 // path outside the file roots is refused at save time; a schedule's cron, time zone and misfire
 // policy are copied into the store for the scheduler (internal/schedules), and its pause flag is
-// set apart from the versions (SetSchedulePaused).
+// set apart from the versions (SetSchedulePaused); the spec's triggers.after is resolved by the
+// store in the save's transaction, refusing unknown names and cycles as problems at
+// triggers.after[i] (triggers.go).
 //
 // It consumes a small Store interface it declares (internal/store implements it) and the connector
 // and transformation registries and connector environment that internal/app builds. Service is safe

@@ -22,6 +22,10 @@
 //     subscribers of every process (Subscribe with a filter) and keeps the latest progress event
 //     of each running run (Service.Live: counters between checkpoints). Broker is the in-process
 //     Bus; package bus has the PostgreSQL and Redis ones.
+//   - Triggers (triggers.go): a run records what started it (Trigger* kinds and a TriggerDetail);
+//     StartRun is Start with them. When the Queue records a success (finishRun), the same
+//     transaction creates one run (trigger "dependency") of every pipeline that runs after the
+//     run's pipeline (the spec's triggers.after), so each success starts its dependents once.
 //   - Resolver resolves `connector:` and `transformation:` references of a spec through the store.
 //
 // Everything is safe for concurrent use. The package knows nothing of HTTP.

@@ -691,6 +691,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/pipelines/{id}/trigger": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Webhook: queue a run of the pipeline, authenticated by the pipeline's webhook token (not a user); 202 with the run
+         * @description Authenticated by the pipeline's webhook token (create it with POST /api/v1/pipelines/{id}/trigger-token), not by a user: send it as `Authorization: Bearer <token>` or `X-Trigger-Token: <token>`. 202 with the queued run (trigger `webhook`). A wrong or missing token is 401 and is audited; after 10 wrong tokens from one address for one pipeline within 10 minutes, every call from that address for that pipeline is 429 for 10 minutes. A draft cannot run (409); a pipeline whose policy says `on_busy: refuse` and that has its maximum of runs is 409. An optional JSON body (at most 16 KiB) is kept with the run as `trigger_detail.payload`; other bodies are ignored.
+         */
+        post: operations["trigger-pipeline-webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pipelines/{id}/trigger-token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Whether the pipeline has a webhook token, its prefix, creation and last use (never the token), and the webhook URL
+         * @description Requires permission `pipelines:read`.
+         */
+        get: operations["get-pipeline-trigger-token"];
+        put?: never;
+        /**
+         * Create or rotate the pipeline's webhook token (the old one stops working at once); the response shows it once
+         * @description Requires permission `pipelines:write`.
+         */
+        post: operations["create-pipeline-trigger-token"];
+        /**
+         * Revoke the pipeline's webhook token; 404 when it has none
+         * @description Requires permission `pipelines:write`.
+         */
+        delete: operations["revoke-pipeline-trigger-token"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/pipelines/{id}/versions": {
         parameters: {
             query?: never;
@@ -1355,6 +1403,24 @@ export interface components {
             /** @description The token itself. Shown once: it cannot be read again. */
             token: string;
         };
+        CreateTriggerTokenOutputBody: {
+            /** Format: date-time */
+            created_at?: string;
+            created_by?: string;
+            /** @description The pipeline has a webhook token */
+            exists: boolean;
+            /**
+             * Format: date-time
+             * @description When a call last presented this token
+             */
+            last_used_at?: string;
+            /** @description The token's first characters, to recognise it */
+            prefix?: string;
+            /** @description The token itself. Shown once: it cannot be read again. Send it as Authorization: Bearer <token> or X-Trigger-Token: <token> */
+            token: string;
+            /** @description Where to POST to trigger a run (relative to the server when PUBLIC_URL is not set) */
+            url: string;
+        };
         CreateUserInputBody: {
             /** Format: email */
             email: string;
@@ -1688,6 +1754,8 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             created_by: string;
+            /** @description Single-pipeline responses: the pipelines that run after this one succeeds */
+            dependents?: components["schemas"]["PipelineRef"][] | null;
             description: string;
             /** @description The current version was saved with problems (?draft=true) and cannot run */
             draft?: boolean;
@@ -1699,6 +1767,8 @@ export interface components {
             name: string;
             /** @description A draft's problems, each with its path, node id and field within the node */
             problems?: components["schemas"]["DraftProblem"][] | null;
+            /** @description Single-pipeline responses: the pipelines whose successful runs start this one (the spec's triggers.after, resolved when it was saved) */
+            runs_after?: components["schemas"]["PipelineRef"][] | null;
             /** @description The spec's schedule with its pause flag and next run times; absent when the pipeline has none */
             schedule?: components["schemas"]["Schedule"];
             /** @description The parsed spec as a JSON object */
@@ -1722,6 +1792,10 @@ export interface components {
             finished_at?: string;
             id: string;
             status: string;
+        };
+        PipelineRef: {
+            id: string;
+            name: string;
         };
         PipelineTemplate: {
             /** @description The example's leading comment */
@@ -1925,7 +1999,10 @@ export interface components {
             started_at?: string;
             /** @enum {string} */
             status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            /** @description What started the run: manual (a person: the Run button or aggregator trigger), api (a program with an API token), schedule, webhook, dependency (a pipeline it runs after succeeded), replay ... */
             trigger: string;
+            /** @description What started the run beyond its kind: the user, the webhook token's prefix, the upstream run */
+            trigger_detail?: components["schemas"]["TriggerDetail"];
         };
         RunAttempt: {
             /** @description Why it stopped, when it did not succeed */
@@ -2106,6 +2183,41 @@ export interface components {
                 [key: string]: unknown;
             }[] | null;
         };
+        TriggerDetail: {
+            /** @description webhook: the JSON body of the call, as sent (at most 16 KiB; other bodies are not kept) */
+            payload?: unknown;
+            /** @description webhook: the beginning of the token used (the token itself is never stored) */
+            token_prefix?: string;
+            /** @description dependency: the pipeline of that run */
+            upstream_pipeline_id?: string;
+            /** @description dependency: its name when the run started */
+            upstream_pipeline_name?: string;
+            /** @description dependency: the run whose success started this one */
+            upstream_run_id?: string;
+            /** @description manual and api: who asked for the run */
+            user?: string;
+            /**
+             * @description manual and api: ui (the Run button), cli (aggregator trigger) or api
+             * @enum {string}
+             */
+            via?: "ui" | "cli" | "api";
+        };
+        TriggerToken: {
+            /** Format: date-time */
+            created_at?: string;
+            created_by?: string;
+            /** @description The pipeline has a webhook token */
+            exists: boolean;
+            /**
+             * Format: date-time
+             * @description When a call last presented this token
+             */
+            last_used_at?: string;
+            /** @description The token's first characters, to recognise it */
+            prefix?: string;
+            /** @description Where to POST to trigger a run (relative to the server when PUBLIC_URL is not set) */
+            url: string;
+        };
         UpdateUserInputBody: {
             active?: boolean;
             /** Format: email */
@@ -2134,6 +2246,14 @@ export interface components {
             valid: boolean;
             /** @description What a valid spec should still tell its author */
             warnings: string[];
+        };
+        WebhookRun: {
+            /** Format: date-time */
+            created_at: string;
+            pipeline_id: string;
+            run_id: string;
+            status: string;
+            trigger: string;
         };
         Worker: {
             /**
@@ -5474,6 +5594,8 @@ export interface operations {
             query?: {
                 /** @description The version to run (default: the current one) */
                 version?: number;
+                /** @description Who asks: ui (the web app's Run button) and cli (aggregator trigger) record the run as manual, api as api. Default: manual for a signed-in session, api for an API token */
+                via?: "ui" | "cli" | "api";
             };
             header?: never;
             path: {
@@ -5643,6 +5765,295 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Pipeline"];
                 };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "trigger-pipeline-webhook": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Bearer <the pipeline's webhook token> */
+                Authorization?: string;
+                /** @description The pipeline's webhook token (instead of Authorization) */
+                "X-Trigger-Token"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookRun"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-pipeline-trigger-token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TriggerToken"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "create-pipeline-trigger-token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreateTriggerTokenOutputBody"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "revoke-pipeline-trigger-token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Bad Request */
             400: {
