@@ -59,7 +59,7 @@ export function WorkersTable({ items, now }: { items: Worker[]; now: number }) {
               <Td className="text-right">
                 <div className="tabular-nums" data-testid="running">{w.running} / {w.concurrency}</div>
                 <div className="ml-auto mt-1 h-1.5 w-20 overflow-hidden rounded-full bg-slate-100 dark:bg-slate-800" aria-hidden>
-                  <div className="h-full rounded-full bg-brand-500" style={{ width: `${share * 100}%` }} />
+                  <div className={cn('h-full rounded-full', w.status === 'alive' ? 'bg-brand-500' : 'bg-slate-300 dark:bg-slate-600')} style={{ width: `${share * 100}%` }} />
                 </div>
               </Td>
               <Td className="text-right">
