@@ -46,6 +46,25 @@ type Run struct {
 	DeadLetters     *int                `json:"dead_letters,omitempty" doc:"Number of dead-letter rows (single-run responses only)"`
 	ReplayOf        string              `json:"replay_of,omitempty" doc:"Set on a replay run: the run whose dead letters it replays (\"replay of run X\")"`
 	Attempts        []RunAttempt        `json:"attempts,omitempty" doc:"Single-run responses: every attempt of the run, first first"`
+	Chunks          []RunChunk          `json:"chunks,omitempty" doc:"Single-run responses of a partitioned run: its chunks (one key range of the source each), in key order"`
+}
+
+// RunChunk is one chunk of a partitioned run: a key range of its source, run as its own job on any
+// worker.
+type RunChunk struct {
+	Idx         int        `json:"idx" doc:"0 for the first key range"`
+	Field       string     `json:"field" doc:"The partition key"`
+	Lo          string     `json:"lo" doc:"Lowest key value of the range (inclusive); empty: no lower bound (also NULL keys)"`
+	Hi          string     `json:"hi" doc:"Key value the range stops before (exclusive); empty: no upper bound"`
+	Status      string     `json:"status" enum:"queued,running,succeeded,failed,cancelled"`
+	Attempt     int        `json:"attempt" doc:"1 for the first execution; more after a retry or a take-over"`
+	WorkerID    string     `json:"worker_id" doc:"The worker process that runs it, or ran it last"`
+	RowsRead    int64      `json:"rows_read" doc:"Rows read at its last checkpoint, or in all when it ended"`
+	RowsWritten int64      `json:"rows_written" doc:"Rows written at its last checkpoint, or in all when it ended"`
+	Error       string     `json:"error" doc:"Why it failed, stopped or was queued again"`
+	StartedAt   *time.Time `json:"started_at,omitempty"`
+	FinishedAt  *time.Time `json:"finished_at,omitempty"`
+	HeartbeatAt *time.Time `json:"heartbeat_at,omitempty"`
 }
 
 // RunAttempt is one attempt of a run.
@@ -54,7 +73,7 @@ type RunAttempt struct {
 	WorkerID   string     `json:"worker_id" doc:"The worker process that ran it (see GET /api/v1/workers)"`
 	StartedAt  time.Time  `json:"started_at"`
 	FinishedAt *time.Time `json:"finished_at,omitempty"`
-	Outcome    string     `json:"outcome" enum:"running,succeeded,failed,cancelled,retry,interrupted,lost" doc:"How it ended: retry (a retryable failure; another attempt follows), interrupted (a worker shutdown), lost (its worker stopped sending heartbeats and another took the run over)"`
+	Outcome    string     `json:"outcome" enum:"running,succeeded,failed,cancelled,retry,interrupted,lost,partitioned" doc:"How it ended: partitioned (the run was split into chunks, which run as jobs of their own), retry (a retryable failure; another attempt follows), interrupted (a worker shutdown), lost (its worker stopped sending heartbeats and another took the run over)"`
 	Error      string     `json:"error" doc:"Why it stopped, when it did not succeed"`
 }
 
@@ -100,8 +119,34 @@ func (s *Server) toRunDTO(ctx context.Context, r store.Run, detail bool) Run {
 		} else {
 			s.log.WarnContext(ctx, "run attempts unreadable", "run_id", r.ID, "error", err)
 		}
+		s.addChunks(ctx, r, &d)
 	}
 	return d
+}
+
+// addChunks adds a partitioned run's chunks; while it runs, its counters are the sum of its chunks'
+// last checkpoints.
+func (s *Server) addChunks(ctx context.Context, r store.Run, d *Run) {
+	chunks, err := s.store.ListChunks(ctx, r.ID)
+	if err != nil {
+		s.log.WarnContext(ctx, "run chunks unreadable", "run_id", r.ID, "error", err)
+		return
+	}
+	if len(chunks) == 0 {
+		return
+	}
+	d.Chunks = make([]RunChunk, len(chunks))
+	for i, c := range chunks {
+		d.Chunks[i] = RunChunk{Idx: c.Idx, Field: c.Field, Lo: c.Lo, Hi: c.Hi, Status: string(c.Status), Attempt: c.Attempt,
+			WorkerID: c.WorkerID, RowsRead: c.RowsRead, RowsWritten: c.RowsWritten, Error: c.Error, StartedAt: c.StartedAt,
+			FinishedAt: c.FinishedAt, HeartbeatAt: c.HeartbeatAt}
+	}
+	if r.Status == store.RunRunning {
+		var nodes []engine.NodeStats
+		if raw := runs.SumChunkStats(chunks); raw != nil && json.Unmarshal(raw, &nodes) == nil {
+			d.Nodes = nodes
+		}
+	}
 }
 
 type runOutput struct {

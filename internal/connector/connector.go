@@ -31,6 +31,9 @@ type Spec struct {
 	Incremental bool `json:"incremental"`
 	// Unbounded says whether the source reads a stream that never ends by itself.
 	Unbounded bool `json:"unbounded"`
+	// Partitionable says whether the source can split a read into key ranges (its config has the
+	// `partition` parameter and it implements Partitioner).
+	Partitionable bool `json:"partitionable,omitempty"`
 }
 
 // Connector is a connector type. It is stateless; Open creates the per-use Reader or Writer.
@@ -171,6 +174,9 @@ type ReadRequest struct {
 	BatchSize int
 	// Schema, when set, overrides inferred field types by name (for untyped sources).
 	Overrides map[string]record.Kind
+	// Range, when set, restricts the read to one key range (a chunk of a partitioned run); only a
+	// Partitioner is given one. State positions stay inside it.
+	Range *KeyRange
 }
 
 // Reader emits batches. Next returns io.EOF at the end of a bounded input; an unbounded reader blocks

@@ -84,8 +84,12 @@ func (b *backoff) final(ctx context.Context, err error) error {
 }
 
 func (r *runner) readRequest(n *rnode, state json.RawMessage) connector.ReadRequest {
-	return connector.ReadRequest{Stream: n.p.Stream, Mode: n.p.Sync.Mode, CursorField: n.p.Sync.CursorField,
+	req := connector.ReadRequest{Stream: n.p.Stream, Mode: n.p.Sync.Mode, CursorField: n.p.Sync.CursorField,
 		State: state, BatchSize: r.opts.BatchSize, Overrides: n.p.Overrides}
+	if rg, ok := r.opts.Ranges[n.p.ID]; ok {
+		req.Range = &rg
+	}
+	return req
 }
 
 // openReader opens a source, retrying transient failures.

@@ -94,6 +94,9 @@ type Options struct {
 	RunID string
 	// Env is given to every connector.
 	Env connector.Env
+	// Ranges restrict sources to one key range each, by node id (a chunk of a partitioned run: the
+	// source's ReadRequest.Range).
+	Ranges map[string]connector.KeyRange
 	// BatchSize is the rows per batch readers are asked for (0: the connector's default).
 	BatchSize int
 	// CommitRows and CommitInterval say how often destinations commit and a checkpoint is saved:

@@ -184,6 +184,7 @@ func (v *validator) run() {
 	v.schedule()
 	v.errorPolicy()
 	v.policy()
+	v.partition()
 }
 
 func (v *validator) add(n *Node) { v.plan.byID[n.ID] = n }

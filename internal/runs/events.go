@@ -43,8 +43,10 @@ type Event struct {
 	// RowsPerSecond is the rate rows were read at over the last second or more (progress events).
 	RowsPerSecond float64 `json:"rows_per_second,omitempty"`
 	// Log is the run log line of an EventLog.
-	Log  *LogLine  `json:"log,omitempty"`
-	Time time.Time `json:"time"`
+	Log *LogLine `json:"log,omitempty"`
+	// Chunk is the state of one chunk of a partitioned run (EventChunk).
+	Chunk *ChunkEvent `json:"chunk,omitempty"`
+	Time  time.Time   `json:"time"`
 }
 
 // Ends reports whether e is the last event of its run (a terminal status): a Bus forgets the run's

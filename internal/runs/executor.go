@@ -34,11 +34,12 @@ type outcome struct {
 }
 
 // execute runs one claimed run with the engine and reports how it ended; the queue records that.
+// plan is the run's plan when the queue made it already (nil: execute makes it).
 // It keeps the run's checkpoints, dead letters and log lines in the store and publishes progress.
 // The queue stops it by cancelling ctx with a cause: errCancelRequested (the run ends cancelled,
 // destinations rolled back), errShutdown (interrupted: staged output kept for the resume) or
 // errLostRun (nothing more is recorded).
-func (s *Service) execute(ctx context.Context, run store.Run) outcome {
+func (s *Service) execute(ctx context.Context, run store.Run, plan *pipeline.Plan) outcome {
 	// Wait for the queued event of a run enqueued a moment ago (enqueue holds the read side).
 	s.enqueuing.Lock()
 	//lint:ignore SA2001 the lock is a barrier: taking it is the point, nothing is guarded
@@ -56,10 +57,12 @@ func (s *Service) execute(ctx context.Context, run store.Run) outcome {
 	}
 	s.publishStatus(run, "")
 
-	plan, err := s.loadPlan(ctx, run)
-	if err != nil {
-		rl.add("error", "", "the pipeline cannot run: "+err.Error(), nil)
-		return outcome{status: store.RunFailed, err: err.Error()}
+	if plan == nil {
+		var err error
+		if plan, err = s.loadPlan(ctx, run); err != nil {
+			rl.add("error", "", "the pipeline cannot run: "+err.Error(), nil)
+			return outcome{status: store.RunFailed, err: err.Error()}
+		}
 	}
 	cp := &storeCheckpointer{st: s.st, run: run,
 		afterSave: func(ctx context.Context, _ *engine.Checkpoint) {

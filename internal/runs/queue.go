@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/dataaggregator/aggregator/internal/pipeline"
 	"github.com/dataaggregator/aggregator/internal/store"
 )
 
@@ -212,6 +214,9 @@ func NewRiver(svc *Service, o RiverOptions) (*River, error) {
 		if err := river.AddWorkerSafely(workers, &runWorker{q: q}); err != nil {
 			return nil, err
 		}
+		if err := river.AddWorkerSafely(workers, &chunkWorker{q: q}); err != nil {
+			return nil, err
+		}
 		if err := river.AddWorkerSafely(workers, &periodicWorker{q: q}); err != nil {
 			return nil, err
 		}
@@ -305,12 +310,17 @@ func (q *River) insertTx(ctx context.Context, tx *sql.Tx, runID string, at time.
 	return nil
 }
 
-// Cancel stops the run at once when it executes in this process.
+// Cancel stops the run, or its chunks, at once when they execute in this process.
 func (q *River) Cancel(runID string) {
 	q.mu.Lock()
-	cancel := q.active[runID]
+	var cancels []context.CancelCauseFunc
+	for key, cancel := range q.active {
+		if key == runID || strings.HasPrefix(key, runID+"#") {
+			cancels = append(cancels, cancel)
+		}
+	}
 	q.mu.Unlock()
-	if cancel != nil {
+	for _, cancel := range cancels {
 		cancel(errCancelRequested)
 	}
 }
@@ -409,10 +419,14 @@ func (q *River) work(jobCtx context.Context, runID string, queuedAt time.Time) e
 		return fmt.Errorf("claim run %s: %w", runID, err)
 	}
 	q.stats.waited(q.opts.Now().Sub(queuedAt))
+	plan, split := q.split(jobCtx, claimed, pol)
+	if split {
+		return nil // a partitioned run: its chunks run as jobs of their own
+	}
 	q.running.Add(1)
 	defer q.running.Add(-1)
 	start := time.Now()
-	q.execute(jobCtx, claimed, pol)
+	q.execute(jobCtx, claimed, pol, plan)
 	q.stats.ran(time.Since(start))
 	return nil
 }
@@ -430,8 +444,9 @@ func (q *River) failQueued(ctx context.Context, run store.Run, why string) {
 	q.svc.publishStatus(fin, why)
 }
 
-// execute runs a claimed run under a lease and records its outcome.
-func (q *River) execute(jobCtx context.Context, run store.Run, pol Policy) {
+// execute runs a claimed run under a lease and records its outcome; plan is the run's plan when
+// it was already made (nil: the executor makes it).
+func (q *River) execute(jobCtx context.Context, run store.Run, pol Policy, plan *pipeline.Plan) {
 	base, stopBase := context.WithCancelCause(context.WithoutCancel(jobCtx))
 	defer stopBase(nil)
 	// River cancels the job's context only when it stops hard: that is our interrupt too.
@@ -455,7 +470,7 @@ func (q *River) execute(jobCtx context.Context, run store.Run, pol Policy) {
 	}()
 	leaseDone := make(chan struct{})
 	go q.lease(ctx, run, cancel, leaseDone)
-	out := q.svc.execute(ctx, run)
+	out := q.svc.execute(ctx, run, plan)
 	cancel(nil) // ends the lease
 	<-leaseDone
 	q.record(context.WithoutCancel(ctx), run, pol, out)
@@ -583,7 +598,8 @@ func (q *River) checkLeasesEvery(ctx context.Context) {
 // them died, or is paused): a run with a cancel request ends cancelled; a run that has had its
 // attempts fails with the reason; any other is queued again with a new job and resumes from its
 // last checkpoint on whichever worker takes it. Everything the old attempt might still try is
-// fenced by the attempt number. Every worker process runs it every Heartbeat.
+// fenced by the attempt number. The chunks of partitioned runs get the same treatment. Every
+// worker process runs it every Heartbeat.
 func (q *River) CheckLeases(ctx context.Context) error {
 	stale, err := q.svc.st.FindStaleRuns(ctx, q.opts.Now().Add(-q.opts.Lease))
 	if err != nil {
@@ -631,7 +647,7 @@ func (q *River) CheckLeases(ctx context.Context) error {
 		q.log.WarnContext(ctx, "took over a stale run", "run_id", r.ID, "worker", r.WorkerID)
 		q.svc.publishStatus(run, "")
 	}
-	return nil
+	return q.checkStaleChunks(ctx)
 }
 
 func heartbeatText(t *time.Time) string {

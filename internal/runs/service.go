@@ -240,6 +240,7 @@ func (s *Service) Cancel(ctx context.Context, runID string) (store.Run, error) {
 	if s.queue != nil {
 		s.queue.Cancel(runID)
 	}
+	s.cancelChunks(ctx, runID) // a partitioned run: its queued chunks end now
 	return run, nil
 }
 

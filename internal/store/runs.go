@@ -311,10 +311,12 @@ func (s *Store) RequestCancel(ctx context.Context, id string) (Run, error) {
 }
 
 // FindStaleRuns returns running runs whose heartbeat is older than before
-// (their process died): candidates for RequeueRun on start-up.
+// (their process died): candidates for RequeueRun on start-up. A partitioned
+// run is left out: its chunks hold the leases (FindStaleChunks).
 func (s *Store) FindStaleRuns(ctx context.Context, before time.Time) ([]Run, error) {
 	return queryAll(ctx, s, "find stale runs", `SELECT `+runCols+` FROM pipeline_runs
-		WHERE status = $1 AND (heartbeat_at IS NULL OR heartbeat_at < $2) ORDER BY created_at, id`,
+		WHERE status = $1 AND (heartbeat_at IS NULL OR heartbeat_at < $2)
+		AND NOT EXISTS (SELECT 1 FROM run_chunks c WHERE c.run_id = pipeline_runs.id) ORDER BY created_at, id`,
 		[]any{string(RunRunning), s.ts(before)}, scanRun)
 }
 

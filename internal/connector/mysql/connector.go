@@ -18,6 +18,7 @@ var (
 	_ connector.Checker            = (*Connector)(nil)
 	_ connector.Discoverer         = (*Connector)(nil)
 	_ connector.Source             = (*Connector)(nil)
+	_ connector.Partitioner        = (*Connector)(nil)
 	_ connector.Destination        = (*Connector)(nil)
 	_ connector.DestinationChecker = (*Connector)(nil)
 )
@@ -74,6 +75,21 @@ func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]
 	return sqlkit.Hand(ctx, c.kit(env), raw, func(cfg Config, db *sql.DB) (connector.Reader, error) {
 		o := sqlkit.ReadOptions{Key: cfg.Key, BatchSize: cfg.BatchSize, Req: req, NullCursor: cfg.NullCursor, Log: sqlkit.Logger(env), Secrets: cfg.secrets()}
 		return sqlkit.NewTableReader(ctx, db, &Dialect{}, o, cfg.Query, cfg.Table, "database", database(cfg))
+	})
+}
+
+// Partitions splits the read into key ranges when the config has partition (sqlkit.PartitionConfig).
+func (c *Connector) Partitions(ctx context.Context, env connector.Env, raw map[string]any, req connector.ReadRequest) ([]connector.KeyRange, error) {
+	return sqlkit.Use(ctx, c.kit(env), raw, func(cfg Config, db *sql.DB) ([]connector.KeyRange, error) {
+		if cfg.Partition == nil {
+			return nil, nil
+		}
+		o := sqlkit.ReadOptions{Key: cfg.Key, BatchSize: cfg.BatchSize, Req: req, NullCursor: cfg.NullCursor, Log: sqlkit.Logger(env), Secrets: cfg.secrets()}
+		r, err := sqlkit.NewTableReader(ctx, db, &Dialect{}, o, cfg.Query, cfg.Table, "database", database(cfg))
+		if err != nil {
+			return nil, err
+		}
+		return r.Partitions(ctx, cfg.Partition)
 	})
 }
 

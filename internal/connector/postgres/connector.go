@@ -19,6 +19,7 @@ var (
 	_ connector.Checker     = (*Connector)(nil)
 	_ connector.Discoverer  = (*Connector)(nil)
 	_ connector.Source      = (*Connector)(nil)
+	_ connector.Partitioner = (*Connector)(nil)
 	_ connector.Destination = (*Connector)(nil)
 )
 

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -45,6 +46,10 @@ type reader struct {
 	stream pgx.Rows // open result of a streamed read
 	done   bool
 	nrows  int64
+
+	// a chunk of a partitioned run: the range predicate with $1.. and its bounds
+	rangeWhere string
+	rangeArgs  []any
 }
 
 // Open starts a read of the configured table or query (or the stream's table).
@@ -123,6 +128,11 @@ func newReader(ctx context.Context, pool *pgxpool.Pool, cfg Config, env connecto
 			return nil, err
 		}
 	}
+	if req.Range != nil {
+		if err := r.setRange(*req.Range); err != nil {
+			return nil, err
+		}
+	}
 	st, err := sqlkit.ParseState(req.State, req.CursorField, r.keyNames())
 	if err != nil {
 		return nil, connector.ConfigError(fmt.Errorf("postgres source %s: %w", r.display, err))
@@ -144,6 +154,101 @@ func newReader(ctx context.Context, pool *pgxpool.Pool, cfg Config, env connecto
 		r.pos.Set, r.pos.Key = true, key
 	}
 	return r, nil
+}
+
+// setRange restricts the read to a chunk's key range (the bounds travel as text cast to the column's
+// type, as the keyset position does).
+func (r *reader) setRange(rg connector.KeyRange) error {
+	i := r.schema.Index(rg.Field)
+	if i < 0 {
+		return connector.ConfigError(fmt.Errorf("partition.key: column %q is not in %s", rg.Field, r.display))
+	}
+	c := r.cols[i]
+	n := 0
+	cond, vals, err := sqlkit.RangeWhere(rg, "q."+q(c.name), r.schema.Fields[i].Kind, func() string {
+		n++
+		return "$" + strconv.Itoa(n) + "::text::" + c.format
+	})
+	if err != nil {
+		return connector.ConfigError(fmt.Errorf("postgres source %s: %w", r.display, err))
+	}
+	r.rangeWhere = cond
+	for _, v := range vals {
+		r.rangeArgs = append(r.rangeArgs, rangeText(v))
+	}
+	return nil
+}
+
+// rangeText is a range bound as PostgreSQL reads it.
+func rangeText(v record.Value) string {
+	switch v.Kind() {
+	case record.KindTimestamp:
+		return v.AsTime().UTC().Format(time.RFC3339Nano)
+	case record.KindDate:
+		return v.AsTime().UTC().Format("2006-01-02")
+	}
+	return v.String()
+}
+
+// Partitions splits the read into key ranges when the config has partition
+// (sqlkit.PartitionConfig): it reads the key's smallest and largest values (and the row count for
+// chunk_rows) and cuts the range into chunks of equal width.
+func (c *Connector) Partitions(ctx context.Context, env connector.Env, raw map[string]any, req connector.ReadRequest) ([]connector.KeyRange, error) {
+	return sqlkit.Use(ctx, c.kit(env), raw, func(cfg Config, pool *pgxpool.Pool) ([]connector.KeyRange, error) {
+		p := cfg.Partition
+		if p == nil {
+			return nil, nil
+		}
+		if p.Chunks > 0 && p.ChunkRows > 0 {
+			return nil, connector.ConfigError(errors.New("partition: set chunks or chunk_rows, not both"))
+		}
+		req.State, req.Range = nil, nil
+		r, err := newReader(ctx, pool, cfg, env, req)
+		if err != nil {
+			return nil, err
+		}
+		i := r.schema.Index(p.Key)
+		if i < 0 {
+			return nil, connector.ConfigError(fmt.Errorf("partition.key: column %q is not in %s (columns: %s)", p.Key, r.display, joinNames(r.schema.Names())))
+		}
+		kind := r.schema.Fields[i].Kind
+		col := "q." + q(p.Key)
+		var expr string
+		switch kind {
+		case record.KindInt:
+			expr = "%s(" + col + ")::bigint"
+		case record.KindDate:
+			expr = "(%s(" + col + ") - date '1970-01-01')::bigint"
+		case record.KindTimestamp:
+			expr = "(extract(epoch from %s(" + col + ")) * 1000000)::bigint"
+		default:
+			return nil, connector.ConfigError(fmt.Errorf("partition.key: column %q is %s (%s); a partition key must be an integer, date or timestamp column", p.Key, kind, r.cols[i].format))
+		}
+		sql := "SELECT " + fmt.Sprintf(expr, "min") + ", " + fmt.Sprintf(expr, "max") + ", "
+		if p.ChunkRows > 0 {
+			sql += "count(*)"
+		} else {
+			sql += "0::bigint"
+		}
+		sql += " FROM " + r.from + " AS q"
+		var lo, hi *int64
+		var rows int64
+		if err := pool.QueryRow(ctx, sql).Scan(&lo, &hi, &rows); err != nil {
+			return nil, sqlkit.Scrub(wrap("postgres source "+r.display+": measure partition key "+p.Key, err), r.secrets...)
+		}
+		b := sqlkit.Bounds{Kind: kind, Rows: rows}
+		if lo != nil && hi != nil {
+			switch kind {
+			case record.KindTimestamp:
+				b.Min, b.Max = record.TimestampMicros(*lo), record.TimestampMicros(*hi)
+			case record.KindDate:
+				b.Min, b.Max = record.DateFromDays(*lo), record.DateFromDays(*hi)
+			default:
+				b.Min, b.Max = record.Int(*lo), record.Int(*hi)
+			}
+		}
+		return sqlkit.Split(p.Key, b, p.ChunkCount(rows))
+	})
 }
 
 func (r *reader) keyNames() []string {
@@ -188,6 +293,9 @@ func (r *reader) query() (string, []any) {
 	var where []string
 	var args []any
 	var order []int
+	if r.rangeWhere != "" {
+		where, args = append(where, r.rangeWhere), append(args, r.rangeArgs...)
+	}
 	if r.cursor >= 0 {
 		where = append(where, "q."+q(r.cols[r.cursor].name)+" IS NOT NULL")
 		order = append(order, r.cursor)
@@ -207,7 +315,7 @@ func (r *reader) query() (string, []any) {
 				cols, vals, idx = append(cols, "q."+q(r.cols[k].name)), append(vals, r.pos.Key[i]), append(idx, k)
 			}
 		}
-		n := 0
+		n := len(args)
 		where = append(where, sqlkit.After(cols, func(i int) string {
 			n++
 			c := r.cols[idx[i]]

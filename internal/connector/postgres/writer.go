@@ -264,7 +264,11 @@ func (w *writer) prepare(ctx context.Context, s *record.Schema) error {
 	default:
 		if existing == nil {
 			if err := w.exec(ctx, createSQL(w.target(), s, w.req.Key)); err != nil {
-				return w.err("create table", err)
+				// CREATE TABLE IF NOT EXISTS races with another writer (a chunk of the same
+				// partitioned run) creating it at the same moment
+				if _, ferr := findTable(ctx, w.conn, w.schemaName, w.tableName); ferr != nil {
+					return w.err("create table", err)
+				}
 			}
 			if into, err = findTable(ctx, w.conn, w.schemaName, w.tableName); err != nil {
 				return w.err("read table", err)

@@ -16,15 +16,16 @@ import (
 // destination with every write mode.
 func DatabaseSpec(name, title, description string, config configspec.Spec) connector.Spec {
 	return connector.Spec{
-		Name:        name,
-		Title:       title,
-		Description: description,
-		Category:    "database",
-		Source:      true,
-		Destination: true,
-		Config:      config,
-		WriteModes:  []connector.WriteMode{connector.Append, connector.Overwrite, connector.Upsert},
-		Incremental: true,
+		Name:          name,
+		Title:         title,
+		Description:   description,
+		Category:      "database",
+		Source:        true,
+		Destination:   true,
+		Config:        config,
+		WriteModes:    []connector.WriteMode{connector.Append, connector.Overwrite, connector.Upsert},
+		Incremental:   true,
+		Partitionable: true,
 	}
 }
 
@@ -63,6 +64,7 @@ func (t *TableConfig) BindTable(b *configspec.Builder, keyDefault string) {
 	b.Int(&t.BatchSize, "batch_size").Default(10000).Min(1).Max(1000000).Doc("Rows per read chunk.")
 	b.Int(&t.MaxConnections, "max_connections").Default(4).Min(1).Max(100).Doc("Connection pool limit per reader or writer.")
 	b.Int(&t.ConnectTimeout, "connect_timeout").Default(10).Min(1).Doc("Seconds to wait for a connection.")
+	t.BindPartition(b)
 }
 
 // BindNullCursor declares null_cursor, the NULL-cursor policy of incremental reads.
@@ -202,6 +204,7 @@ type TableConfig struct {
 	MaxConnections int
 	ConnectTimeout int
 	NullCursor     string
+	Partition      *PartitionConfig
 }
 
 // TableAndQuery is what the config names to read.

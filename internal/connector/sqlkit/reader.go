@@ -159,6 +159,28 @@ func (r *Reader) Query() (string, []any, error) {
 	if r.chunked {
 		order = append(order, r.key...)
 	}
+	n := 0
+	next := func() string { n++; return r.d.Placeholder(n) }
+	if rg := r.o.Req.Range; rg != nil {
+		i := r.schema.Index(rg.Field)
+		if i < 0 {
+			return "", nil, connector.ConfigError(fmt.Errorf("partition.key: column %q is not in %s", rg.Field, r.o.Display))
+		}
+		cond, vals, err := RangeWhere(*rg, "q."+r.d.Quote(rg.Field), r.o.Cols[i].Kind, next)
+		if err != nil {
+			return "", nil, fmt.Errorf("%s source %s: %w", r.d.Name(), r.o.Display, err)
+		}
+		if cond != "" {
+			where = append(where, cond)
+		}
+		for _, v := range vals {
+			a, err := r.d.Arg(v, r.o.Cols[i])
+			if err != nil {
+				return "", nil, fmt.Errorf("range bound for %q: %w", rg.Field, err)
+			}
+			args = append(args, a)
+		}
+	}
 	if r.pos.Set {
 		var cols []string
 		var vals []record.Value
@@ -171,8 +193,7 @@ func (r *Reader) Query() (string, []any, error) {
 				cols, vals, idx = append(cols, "q."+r.d.Quote(r.o.Cols[k].Name)), append(vals, r.pos.Key[i]), append(idx, k)
 			}
 		}
-		n := 0
-		where = append(where, After(cols, func(int) string { n++; return r.d.Placeholder(n) }))
+		where = append(where, After(cols, func(int) string { return next() }))
 		ai := AfterArgs(idx)
 		for i, v := range AfterArgs(vals) {
 			a, err := r.d.Arg(v, r.o.Cols[ai[i]])

@@ -19,6 +19,7 @@ var (
 	_ connector.Checker            = (*Connector)(nil)
 	_ connector.Discoverer         = (*Connector)(nil)
 	_ connector.Source             = (*Connector)(nil)
+	_ connector.Partitioner        = (*Connector)(nil)
 	_ connector.Destination        = (*Connector)(nil)
 	_ connector.DestinationChecker = (*Connector)(nil)
 )
@@ -75,6 +76,22 @@ func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]
 		d := &Dialect{}
 		o := sqlkit.ReadOptions{Key: cfg.Key, BatchSize: cfg.BatchSize, Req: req, NullCursor: cfg.NullCursor, Log: sqlkit.Logger(env), Secrets: cfg.secrets()}
 		return sqlkit.NewTableReader(ctx, db, d, o, cfg.Query, cfg.Table, "schema", func(ctx context.Context) (string, error) { return schemaOf(ctx, d, db, cfg) })
+	})
+}
+
+// Partitions splits the read into key ranges when the config has partition (sqlkit.PartitionConfig).
+func (c *Connector) Partitions(ctx context.Context, env connector.Env, raw map[string]any, req connector.ReadRequest) ([]connector.KeyRange, error) {
+	return sqlkit.Use(ctx, c.kit(env), raw, func(cfg Config, db *sql.DB) ([]connector.KeyRange, error) {
+		if cfg.Partition == nil {
+			return nil, nil
+		}
+		d := &Dialect{}
+		o := sqlkit.ReadOptions{Key: cfg.Key, BatchSize: cfg.BatchSize, Req: req, NullCursor: cfg.NullCursor, Log: sqlkit.Logger(env), Secrets: cfg.secrets()}
+		r, err := sqlkit.NewTableReader(ctx, db, d, o, cfg.Query, cfg.Table, "schema", func(ctx context.Context) (string, error) { return schemaOf(ctx, d, db, cfg) })
+		if err != nil {
+			return nil, err
+		}
+		return r.Partitions(ctx, cfg.Partition)
 	})
 }
 

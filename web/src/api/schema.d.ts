@@ -1355,6 +1355,7 @@ export interface components {
             discoverable: boolean;
             incremental: boolean;
             name: string;
+            partitionable?: boolean;
             source: boolean;
             title: string;
             unbounded: boolean;
@@ -1957,6 +1958,8 @@ export interface components {
             /** @description Single-run responses: every attempt of the run, first first */
             attempts?: components["schemas"]["RunAttempt"][] | null;
             cancel_requested: boolean;
+            /** @description Single-run responses of a partitioned run: its chunks (one key range of the source each), in key order */
+            chunks?: components["schemas"]["RunChunk"][] | null;
             /**
              * Format: date-time
              * @description While the run runs: when the live node counters were taken
@@ -2015,13 +2018,53 @@ export interface components {
              */
             number: number;
             /**
-             * @description How it ended: retry (a retryable failure; another attempt follows), interrupted (a worker shutdown), lost (its worker stopped sending heartbeats and another took the run over)
+             * @description How it ended: partitioned (the run was split into chunks, which run as jobs of their own), retry (a retryable failure; another attempt follows), interrupted (a worker shutdown), lost (its worker stopped sending heartbeats and another took the run over)
              * @enum {string}
              */
-            outcome: "running" | "succeeded" | "failed" | "cancelled" | "retry" | "interrupted" | "lost";
+            outcome: "running" | "succeeded" | "failed" | "cancelled" | "retry" | "interrupted" | "lost" | "partitioned";
             /** Format: date-time */
             started_at: string;
             /** @description The worker process that ran it (see GET /api/v1/workers) */
+            worker_id: string;
+        };
+        RunChunk: {
+            /**
+             * Format: int64
+             * @description 1 for the first execution; more after a retry or a take-over
+             */
+            attempt: number;
+            /** @description Why it failed, stopped or was queued again */
+            error: string;
+            /** @description The partition key */
+            field: string;
+            /** Format: date-time */
+            finished_at?: string;
+            /** Format: date-time */
+            heartbeat_at?: string;
+            /** @description Key value the range stops before (exclusive); empty: no upper bound */
+            hi: string;
+            /**
+             * Format: int64
+             * @description 0 for the first key range
+             */
+            idx: number;
+            /** @description Lowest key value of the range (inclusive); empty: no lower bound (also NULL keys) */
+            lo: string;
+            /**
+             * Format: int64
+             * @description Rows read at its last checkpoint, or in all when it ended
+             */
+            rows_read: number;
+            /**
+             * Format: int64
+             * @description Rows written at its last checkpoint, or in all when it ended
+             */
+            rows_written: number;
+            /** Format: date-time */
+            started_at?: string;
+            /** @enum {string} */
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            /** @description The worker process that runs it, or ran it last */
             worker_id: string;
         };
         RunLogLine: {
