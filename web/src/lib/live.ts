@@ -39,7 +39,7 @@ export interface LiveNodeStats {
 
 /** The data of an event frame: a run event (runs.Event on the server). */
 export interface RunEvent {
-  type: 'run.status' | 'run.progress' | 'run.log' | string
+  type: 'run.status' | 'run.progress' | 'run.log' | 'run.chunk' | string
   run_id: string
   seq: number
   pipeline_id: string
@@ -55,6 +55,17 @@ export interface RunEvent {
   }
   rows_per_second?: number
   log?: { level: string; message: string; node?: string; details?: unknown; time: string }
+  /** run.chunk: the state of one chunk of a partitioned run. */
+  chunk?: {
+    idx: number
+    status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled'
+    attempt: number
+    worker_id?: string
+    rows_read: number
+    rows_written: number
+    rows_per_second?: number
+    error?: string
+  }
   time: string
   counts?: { queued: number; running: number }
 }

@@ -1,6 +1,7 @@
 // /runs/:id: one run, live. Header with the status as a word, "replay of run X", timings and error;
 // the pipeline's DAG with per-node counters; tabs for dead letters (fix and replay), the log tail
-// and the file outputs; the attempts (worker, start, end, why each stopped); Cancel while it runs.
+// and the file outputs; the attempts (worker, start, end, why each stopped); the chunks of a
+// partitioned run; Cancel while it runs.
 import { useState } from 'react'
 import { Link, useParams, useSearchParams } from 'react-router'
 import { useQueryClient } from '@tanstack/react-query'
@@ -12,7 +13,8 @@ import { toast } from '@/components/toasts'
 import { useCan } from '@/auth/session'
 import { cn } from '@/lib/cn'
 import { formatCount, formatDuration, formatTime } from '@/lib/format'
-import { cancelRun, isActive, runKeys, useRun, useRunPipeline, type Run as RunT } from '@/features/runs/queries'
+import { cancelRun, chunkTotals, isActive, runKeys, useRun, useRunPipeline, type Run as RunT } from '@/features/runs/queries'
+import { Chunks } from '@/features/runs/Chunks'
 import { useLiveRun } from '@/features/runs/useLive'
 import { LiveIndicator } from '@/features/runs/LiveIndicator'
 import { RunGraph } from '@/features/runs/RunGraph'
@@ -82,6 +84,12 @@ function RunView({
   const name = pipelineName ?? 'Pipeline'
   // attempts come with GET /api/v1/runs/{id} (typed by hand until they are in the generated types)
   const attempts = (run as RunT & { attempts?: RunAttempt[] | null }).attempts ?? []
+  // a partitioned run: its live rows and rate are its chunks' sums
+  const chunks = chunkTotals(run)
+  const partitioned = chunks.total > 0
+  const read = partitioned && active ? Math.max(chunks.read, rowsRead(run)) : rowsRead(run)
+  const written = partitioned && active ? Math.max(chunks.written, rowsWritten(run)) : rowsWritten(run)
+  const rate = partitioned ? (chunks.by.running > 0 ? chunks.rate : null) : run.rows_per_second
 
   const doCancel = async () => {
     setCancelling(true)
@@ -152,7 +160,7 @@ function RunView({
         }
       />
       <div className="space-y-5 p-6">
-        {active && (
+        {active && !partitioned && (
           <div className="h-1 overflow-hidden rounded-full bg-slate-200 dark:bg-slate-800" role="progressbar" aria-label="Run progress" aria-valuetext={run.status === 'queued' ? 'Waiting for a worker' : 'Running'}>
             <div className={cn('h-full w-1/3 rounded-full bg-brand-500', run.status === 'running' ? 'animate-[progress_1.4s_ease-in-out_infinite]' : 'opacity-40')} />
           </div>
@@ -171,11 +179,13 @@ function RunView({
           <Stat label="Started" value={formatTime(run.started_at)} />
           <Stat label="Finished" value={active ? '—' : formatTime(run.finished_at)} />
           <Stat label="Duration" value={formatDuration(runDuration(run, now))} />
-          <Stat label="Rows read" value={formatCount(rowsRead(run))} />
-          <Stat label="Rows written" value={formatCount(rowsWritten(run))} />
+          <Stat label="Rows read" value={formatCount(read)} />
+          <Stat label="Rows written" value={formatCount(written)} />
           <Stat label="Rejected" value={formatCount(rowsRejected(run))} tone={rowsRejected(run) > 0 ? 'bad' : undefined} />
-          <Stat label="Rows/s" value={active && run.rows_per_second != null ? formatCount(Math.round(run.rows_per_second)) : '—'} />
+          <Stat label="Rows/s" value={active && rate != null ? formatCount(Math.round(rate)) : '—'} />
         </dl>
+
+        {partitioned && <Chunks run={run} linkWorkers={can('workers:read' as Permission)} />}
 
         {attempts.length > 0 && (
           <Card className="overflow-hidden">
@@ -251,7 +261,7 @@ function RunView({
         onConfirm={() => void doCancel()}
         onClose={() => setConfirmCancel(false)}
       >
-        <p>The run stops at its next batch. Destinations that commit at the end (overwrite) keep their old data; rows already committed by append destinations stay.</p>
+        <p>The run stops at its next batch{partitioned ? ' (every running chunk; queued chunks never start)' : ''}. Destinations that commit at the end (overwrite) keep their old data; rows already committed by append destinations stay.</p>
         <div className="mt-3"><InlineError error={cancelError} /></div>
       </ConfirmDialog>
     </div>

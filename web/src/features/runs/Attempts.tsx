@@ -14,12 +14,14 @@ export const outcomes: Record<string, { tone: Tone; word: string }> = {
   retry: { tone: 'amber', word: 'Failed, retried' },
   interrupted: { tone: 'gray', word: 'Interrupted' },
   lost: { tone: 'red', word: 'Worker lost' },
+  partitioned: { tone: 'blue', word: 'Split into chunks' },
 }
 
 /** Why an attempt stopped when the server gave no error text. */
 const defaultReason: Record<string, string> = {
   interrupted: 'Its worker shut down; the run went back to the queue and resumes from its last checkpoint.',
   lost: 'Its worker stopped sending heartbeats; another worker took the run over from its last checkpoint.',
+  partitioned: 'The run was split into key ranges; its chunks run as jobs of their own on every worker.',
 }
 
 /** Every attempt of a run: number, worker, start, end and why it stopped. */

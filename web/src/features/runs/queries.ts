@@ -7,8 +7,12 @@ import { parse as parseYAML } from 'yaml'
 import type { PipelineSpec } from '@/features/graph'
 import { nodeRates } from './rates'
 
-/** A run; node_rates (rows/s per node) is computed on the client from successive live snapshots. */
-export type Run = Schemas['Run'] & { node_rates?: Record<string, number> }
+/**
+ * A run; node_rates (rows/s per node) is computed on the client from successive live snapshots, and
+ * chunk_rates (rows/s per chunk of a partitioned run) comes with its run.chunk events.
+ */
+export type Run = Schemas['Run'] & { node_rates?: Record<string, number>; chunk_rates?: Record<number, number> }
+export type RunChunk = Schemas['RunChunk']
 export type RunPage = Schemas['PageRun']
 export type RunLogLine = Schemas['RunLogLine']
 export type RunOutput = Schemas['RunOutput']
@@ -171,9 +175,45 @@ export function applyToRun(run: Run, ev: RunEvent): Run {
         counters_at: ev.time,
       }
     }
+    case 'run.chunk': {
+      const c = ev.chunk
+      if (!c || !run.chunks) return run
+      const i = run.chunks.findIndex((x) => x.idx === c.idx)
+      if (i < 0) return run
+      const chunks = run.chunks.slice()
+      const prev = chunks[i]
+      chunks[i] = {
+        ...prev,
+        status: c.status,
+        attempt: c.attempt || prev.attempt,
+        worker_id: c.worker_id || prev.worker_id,
+        // a queued (retried, taken over) chunk keeps its last counts until it runs again
+        rows_read: c.status === 'queued' ? prev.rows_read : c.rows_read,
+        rows_written: c.status === 'queued' ? prev.rows_written : c.rows_written,
+        error: c.error ?? (c.status === 'running' ? '' : prev.error),
+      }
+      const rates = { ...run.chunk_rates }
+      if (c.status === 'running' && c.rows_per_second != null) rates[c.idx] = c.rows_per_second
+      else delete rates[c.idx]
+      return { ...run, chunks, chunk_rates: rates }
+    }
     default:
       return run
   }
+}
+
+/** Totals of a partitioned run's chunks: counts by status, rows, and rows/s of the running ones. */
+export function chunkTotals(run: Run) {
+  const by: Record<string, number> = { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 }
+  let read = 0
+  let written = 0
+  for (const c of run.chunks ?? []) {
+    by[c.status] = (by[c.status] ?? 0) + 1
+    read += c.rows_read
+    written += c.rows_written
+  }
+  const rate = Object.values(run.chunk_rates ?? {}).reduce((a, b) => a + b, 0)
+  return { total: run.chunks?.length ?? 0, by, read, written, rate }
 }
 
 /** The page of runs after ev: the run's row changes; null when the page must be refetched (a new run). */

@@ -41,6 +41,15 @@ export function applyEvent(ev: RunEvent) {
     return
   }
   const before = queryClient.getQueryData<Run>(runKeys.run(id))
+  if (ev.type === 'run.chunk') {
+    // a chunk the cached run does not list yet (the run was read before it was split): re-read it
+    if (before && ev.chunk && !before.chunks?.some((c) => c.idx === ev.chunk?.idx)) {
+      void queryClient.invalidateQueries({ queryKey: runKeys.run(id) })
+      return
+    }
+    queryClient.setQueryData<Run>(runKeys.run(id), (r) => (r ? applyToRun(r, ev) : r))
+    return
+  }
   queryClient.setQueryData<Run>(runKeys.run(id), (r) => (r ? applyToRun(r, ev) : r))
   let missing = false
   queryClient.setQueriesData<RunPage>({ queryKey: runKeys.lists }, (p) => {
