@@ -185,7 +185,7 @@ function RunView({
           <Stat label="Rows/s" value={active && rate != null ? formatCount(Math.round(rate)) : '—'} />
         </dl>
 
-        {partitioned && <Chunks run={run} linkWorkers={can('workers:read' as Permission)} />}
+        {partitioned && <Chunks run={run} linkWorkers={can('workers:read')} />}
 
         {attempts.length > 0 && (
           <Card className="overflow-hidden">
