@@ -370,6 +370,8 @@ func (q *River) checkStaleChunks(ctx context.Context) error {
 func (s *Service) endChunk(ctx context.Context, runID string, c store.Chunk, end store.ChunkEnd) error {
 	var fin *store.Run
 	var run store.Run
+	after := func() {}
+	s.enqueuing.RLock()
 	err := s.st.InTx(ctx, func(tx *store.Tx) error {
 		var err error
 		if run, err = tx.LockRun(ctx, runID); err != nil {
@@ -383,9 +385,10 @@ func (s *Service) endChunk(ctx context.Context, runID string, c store.Chunk, end
 				return err
 			}
 		}
-		fin, err = s.settle(ctx, tx, run)
+		fin, after, err = s.settle(ctx, tx, run)
 		return err
 	})
+	s.enqueuing.RUnlock()
 	if err != nil {
 		return err
 	}
@@ -401,6 +404,7 @@ func (s *Service) endChunk(ctx context.Context, runID string, c store.Chunk, end
 	}
 	s.runLogLine(ctx, runID, level, msg)
 	s.finished(ctx, fin)
+	after()
 	return nil
 }
 
@@ -410,6 +414,8 @@ func (s *Service) cancelChunks(ctx context.Context, runID string) {
 	var fin *store.Run
 	var run store.Run
 	var n int
+	after := func() {}
+	s.enqueuing.RLock()
 	err := s.st.InTx(ctx, func(tx *store.Tx) error {
 		var err error
 		if run, err = tx.LockRun(ctx, runID); err != nil {
@@ -418,9 +424,10 @@ func (s *Service) cancelChunks(ctx context.Context, runID string) {
 		if n, err = tx.CancelQueuedChunks(ctx, runID, errCancelRequested.Error()); err != nil {
 			return err
 		}
-		fin, err = s.settle(ctx, tx, run)
+		fin, after, err = s.settle(ctx, tx, run)
 		return err
 	})
+	s.enqueuing.RUnlock()
 	if err != nil {
 		s.log.WarnContext(ctx, "cancel chunks", "run_id", runID, "error", err)
 		return
@@ -434,6 +441,7 @@ func (s *Service) cancelChunks(ctx context.Context, runID string) {
 		}
 	}
 	s.finished(ctx, fin)
+	after()
 }
 
 // finished publishes and logs the outcome settle recorded (nil: none).
@@ -450,23 +458,26 @@ func (s *Service) finished(ctx context.Context, fin *store.Run) {
 }
 
 // settle records the outcome of a partitioned run (run, locked by tx) when none of its chunks is
-// queued or running, and returns it (nil when chunks are left, or the run already ended).
-func (s *Service) settle(ctx context.Context, tx *store.Tx, run store.Run) (*store.Run, error) {
+// queued or running, and returns it (nil when chunks are left, or the run already ended) with what
+// to do once tx has committed. A success starts the dependent pipelines in tx (triggers.after), as
+// the success of any run does: the caller holds s.enqueuing for reading.
+func (s *Service) settle(ctx context.Context, tx *store.Tx, run store.Run) (*store.Run, func(), error) {
+	none := func() {}
 	if run.Status != store.RunRunning {
-		return nil, nil
+		return nil, none, nil
 	}
 	chunks, err := tx.ListChunks(ctx, run.ID)
 	if err != nil {
-		return nil, err
+		return nil, none, err
 	}
 	if len(chunks) == 0 {
-		return nil, nil
+		return nil, none, nil
 	}
 	status, why := store.RunSucceeded, ""
 	for _, c := range chunks {
 		switch c.Status {
 		case store.RunQueued, store.RunRunning:
-			return nil, nil
+			return nil, none, nil
 		case store.RunFailed:
 			if status != store.RunFailed {
 				status, why = store.RunFailed, fmt.Sprintf("chunk %d of %d (%s) failed: %s", c.Idx, len(chunks), chunkRange(c), c.Error)
@@ -477,11 +488,11 @@ func (s *Service) settle(ctx context.Context, tx *store.Tx, run store.Run) (*sto
 			}
 		}
 	}
-	fin, err := tx.FinishRun(ctx, run.ID, []store.RunStatus{store.RunRunning}, store.RunFinish{Status: status, Error: why, NodeStats: SumChunkStats(chunks)})
+	fin, after, err := s.finishRunTx(ctx, tx, run.ID, []store.RunStatus{store.RunRunning}, store.RunFinish{Status: status, Error: why, NodeStats: SumChunkStats(chunks)})
 	if err != nil {
-		return nil, err
+		return nil, none, err
 	}
-	return &fin, nil
+	return &fin, after, nil
 }
 
 // SumChunkStats adds up the node counters of a run's chunks (the run's own counters).

@@ -152,17 +152,44 @@ func (s *Service) finishRun(ctx context.Context, id string, from []store.RunStat
 	}
 	s.enqueuing.RLock()
 	defer s.enqueuing.RUnlock()
+	var done store.Run
+	var after func()
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		done, after, err = s.finishRunTx(ctx, tx, id, from, fin)
+		return err
+	})
+	if err != nil {
+		return store.Run{}, err
+	}
+	after()
+	return done, nil
+}
+
+// finishRunTx is finishRun in tx (the caller holds s.enqueuing for reading when fin succeeds);
+// after, called once tx has committed, publishes the dependent runs it started and logs why others
+// were not.
+func (s *Service) finishRunTx(ctx context.Context, tx *store.Tx, id string, from []store.RunStatus, fin store.RunFinish) (store.Run, func(), error) {
 	var (
-		done    store.Run
 		started []store.Run
 		notes   []string
 	)
-	err := s.st.InTx(ctx, func(tx *store.Tx) error {
-		started, notes = nil, nil
-		var err error
-		if done, err = tx.FinishRun(ctx, id, from, fin); err != nil {
-			return err
+	done, err := tx.FinishRun(ctx, id, from, fin)
+	if err != nil {
+		return store.Run{}, nil, err
+	}
+	after := func() {
+		for _, r := range started {
+			s.publish(Event{Type: EventStatus, RunID: r.ID, Seq: SeqQueued, PipelineID: r.PipelineID, Status: r.Status, Time: s.now()})
 		}
+		for _, n := range notes {
+			s.runLogLine(ctx, done.ID, "info", n)
+		}
+	}
+	if fin.Status != store.RunSucceeded || s.queue == nil {
+		return done, after, nil
+	}
+	err = func() error {
 		deps, err := tx.ListDependents(ctx, done.PipelineID)
 		if err != nil || len(deps) == 0 {
 			return err
@@ -207,15 +234,9 @@ func (s *Service) finishRun(ctx context.Context, id string, from []store.RunStat
 			notes = append(notes, fmt.Sprintf("started run %s of pipeline %s, which runs after this one (triggers.after)", r.ID, p.Name))
 		}
 		return nil
-	})
+	}()
 	if err != nil {
-		return store.Run{}, err
+		return store.Run{}, nil, err
 	}
-	for _, r := range started {
-		s.publish(Event{Type: EventStatus, RunID: r.ID, Seq: SeqQueued, PipelineID: r.PipelineID, Status: r.Status, Time: s.now()})
-	}
-	for _, n := range notes {
-		s.runLogLine(ctx, done.ID, "info", n)
-	}
-	return done, nil
+	return done, after, nil
 }
