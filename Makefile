@@ -87,6 +87,7 @@ bench: build
 	SOURCE=pg bash bench/ws.sh
 	bash bench/bus.sh
 	bash bench/dispatch.sh
+	bash bench/partitions.sh
 
 # Short fuzzing of every parser (each target for FUZZTIME).
 FUZZTIME ?= 30s
