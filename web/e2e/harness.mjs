@@ -42,6 +42,9 @@ function freshPostgres() {
   u.searchParams.set('search_path', schema)
   return {
     url: u.toString(),
+    schema,
+    /** Runs SQL (psql) on the test database; qualify names with the schema. */
+    sql: (q) => execFileSync('psql', [postgresURL, '-qAtc', q], { stdio: 'pipe' }).toString(),
     drop: () => execFileSync('psql', [postgresURL, '-qAtc', `DROP SCHEMA ${schema} CASCADE`], { stdio: 'pipe' }),
   }
 }
@@ -92,6 +95,8 @@ export async function startServer({ env = {}, postgres = false } = {}) {
     base,
     dataDir,
     logs,
+    /** The PostgreSQL store's schema ({ url, schema, sql }) when started with postgres. */
+    pg,
     async stop() {
       await Promise.all(workers.map((w) => w.stop()))
       proc.kill('SIGTERM')
