@@ -221,8 +221,9 @@ type Validation struct {
 }
 
 type validateInput struct {
-	Deep    bool   `query:"deep" doc:"Also open the sources and initialise every node with its input schema (fields an expression names that do not exist, type mismatches, missing files), and check every destination (connect; for databases the table, the write mode and the upsert key's unique index). Every problem is listed with its node's path"`
-	RawBody []byte `contentType:"application/yaml" doc:"The pipeline spec, YAML or JSON"`
+	PipelineID string `query:"pipeline_id" maxLength:"64" doc:"Check triggers.after as a save of this saved pipeline would (cycles through it); without it, as a new pipeline"`
+	Deep       bool   `query:"deep" doc:"Also open the sources and initialise every node with its input schema (fields an expression names that do not exist, type mismatches, missing files), and check every destination (connect; for databases the table, the write mode and the upsert key's unique index). Every problem is listed with its node's path"`
+	RawBody    []byte `contentType:"application/yaml" doc:"The pipeline spec, YAML or JSON"`
 }
 
 func (s *Server) validatePipeline(ctx context.Context, in *validateInput) (*struct{ Body Validation }, error) {
@@ -230,6 +231,11 @@ func (s *Server) validatePipeline(ctx context.Context, in *validateInput) (*stru
 	if err != nil {
 		return nil, err
 	}
+	deps, err := s.data.Pipelines.CheckDependencies(ctx, in.PipelineID, in.RawBody)
+	if err != nil {
+		return nil, err
+	}
+	v.Problems = append(v.Problems, deps...)
 	out := Validation{Valid: v.Valid(), Problems: v.Problems, Warnings: v.Warnings}
 	if out.Problems == nil {
 		out.Problems = pipeline.Problems{}

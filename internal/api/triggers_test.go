@@ -325,6 +325,20 @@ func TestDependencySaveRefusals(t *testing.T) {
 				t.Errorf("%s: problems %+v, want %q at %s", c.name, p.Errors, c.wantWords, c.wantPath)
 			}
 		}
+		// The editor's validation as the user types finds the same problems without saving.
+		vcases := []struct{ path, spec, want string }{
+			{"/api/v1/pipelines/validate?pipeline_id=" + ids["c"], specAfter("c", "a"), "c -> a -> b -> c"},
+			{"/api/v1/pipelines/validate", specAfter("z", "z"), "z -> z"},
+			{"/api/v1/pipelines/validate", specAfter("z", "ghost"), `no saved pipeline is named "ghost"`},
+		}
+		for _, vc := range vcases {
+			var v Validation
+			vr := e.do(http.MethodPost, vc.path, designer, vc.spec)
+			vr.decode(t, &v)
+			if v.Valid || len(v.Problems) != 1 || v.Problems[0].Path != "triggers.after[0]" || !strings.Contains(v.Problems[0].Message, vc.want) {
+				t.Errorf("validate %s: %+v, want %q", vc.path, v, vc.want)
+			}
+		}
 		if _, ok := ids["d"]; ok {
 			t.Error("pipeline d after itself was created")
 		}

@@ -24,6 +24,7 @@ type Store interface {
 	GetPipelineVersion(ctx context.Context, pipelineID string, version int) (store.PipelineVersion, error)
 	DeletePipeline(ctx context.Context, id, actor string) error
 	SetSchedulePaused(ctx context.Context, id string, paused bool, actor string) (store.Pipeline, error)
+	CheckDependencies(ctx context.Context, selfID, selfName string, after []string) error
 }
 
 // Default preview budget.

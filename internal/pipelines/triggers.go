@@ -1,6 +1,7 @@
 package pipelines
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -57,4 +58,23 @@ func dependencyProblems(err error, raw []byte) error {
 		add(index(de.Cycle[1]), "the pipelines would run after each other in a cycle: "+strings.Join(de.Cycle, " -> "))
 	}
 	return ps
+}
+
+// CheckDependencies returns the problems a save of raw as pipeline id ("" for a new pipeline) would
+// have with its triggers.after (names that are no saved pipeline, a cycle), without saving: the
+// editor shows them as the user types. A spec that does not parse has none here (its parse problems
+// say enough).
+func (s *Service) CheckDependencies(ctx context.Context, id string, raw []byte) (pipeline.Problems, error) {
+	spec, err := pipeline.Parse(raw)
+	if err != nil || len(spec.AfterNames()) == 0 {
+		return nil, nil
+	}
+	err = s.o.Store.CheckDependencies(ctx, id, spec.Name, spec.AfterNames())
+	if err == nil {
+		return nil, nil
+	}
+	if ps, ok := pipeline.AsProblems(dependencyProblems(err, raw)); ok {
+		return ps, nil
+	}
+	return nil, err
 }

@@ -142,49 +142,9 @@ func (s *Store) setDependencies(ctx context.Context, tx *sql.Tx, id string, afte
 	if err := s.lockDependencies(ctx, tx); err != nil {
 		return err
 	}
-	var unknown, ups []string
-	for _, name := range after {
-		var up string
-		err := tx.QueryRowContext(ctx, `SELECT id FROM pipelines WHERE LOWER(name) = LOWER($1) AND deleted_at IS NULL`, strings.TrimSpace(name)).Scan(&up)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			unknown = append(unknown, name)
-		case err != nil:
-			return s.mapErr(err, "resolve triggers.after")
-		case !slices.Contains(ups, up):
-			ups = append(ups, up)
-		}
-	}
-	if len(unknown) > 0 {
-		return &DependencyError{Unknown: unknown}
-	}
-	if len(ups) > 0 {
-		edges := map[string][]string{id: ups}
-		rows, err := tx.QueryContext(ctx, `SELECT pipeline_id, upstream_id FROM pipeline_dependencies WHERE pipeline_id <> $1`, id)
-		if err != nil {
-			return s.mapErr(err, "read pipeline dependencies")
-		}
-		for rows.Next() {
-			var p, u string
-			if err := rows.Scan(&p, &u); err != nil {
-				rows.Close()
-				return s.mapErr(err, "read pipeline dependencies")
-			}
-			edges[p] = append(edges[p], u)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return s.mapErr(err, "read pipeline dependencies")
-		}
-		if path := findCycle(edges, id); path != nil {
-			names := make([]string, len(path))
-			for i, pid := range path {
-				if err := tx.QueryRowContext(ctx, `SELECT name FROM pipelines WHERE id = $1`, pid).Scan(&names[i]); err != nil {
-					names[i] = pid
-				}
-			}
-			return &DependencyError{Cycle: names}
-		}
+	ups, err := s.resolveDependencies(ctx, tx, id, "", after)
+	if err != nil {
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM pipeline_dependencies WHERE pipeline_id = $1`, id); err != nil {
 		return s.mapErr(err, "write pipeline dependencies")
@@ -195,6 +155,79 @@ func (s *Store) setDependencies(ctx context.Context, tx *sql.Tx, id string, afte
 		}
 	}
 	return nil
+}
+
+// CheckDependencies says whether a save of the pipeline selfID ("" for a new one) named selfName
+// with triggers.after would be refused, and why (*DependencyError; nil when it would not), without
+// writing anything: the editor's validation as the user types. The save checks again.
+func (s *Store) CheckDependencies(ctx context.Context, selfID, selfName string, after []string) error {
+	_, err := s.resolveDependencies(ctx, s.db, selfID, selfName, after)
+	return err
+}
+
+// newPipelineID stands for a pipeline not saved yet in resolveDependencies.
+const newPipelineID = "(new pipeline)"
+
+// resolveDependencies resolves after to pipeline ids, refusing unknown names and cycles. selfName,
+// when set, names the pipeline selfID ("": a new one) whatever the store holds.
+func (s *Store) resolveDependencies(ctx context.Context, q execer, selfID, selfName string, after []string) ([]string, error) {
+	if selfID == "" {
+		selfID = newPipelineID
+	}
+	var unknown, ups []string
+	for _, name := range after {
+		var up string
+		err := q.QueryRowContext(ctx, `SELECT id FROM pipelines WHERE LOWER(name) = LOWER($1) AND deleted_at IS NULL`, strings.TrimSpace(name)).Scan(&up)
+		switch {
+		case selfName != "" && strings.EqualFold(strings.TrimSpace(name), strings.TrimSpace(selfName)):
+			up = selfID
+		case errors.Is(err, sql.ErrNoRows):
+			unknown = append(unknown, name)
+			continue
+		case err != nil:
+			return nil, s.mapErr(err, "resolve triggers.after")
+		}
+		if !slices.Contains(ups, up) {
+			ups = append(ups, up)
+		}
+	}
+	if len(unknown) > 0 {
+		return nil, &DependencyError{Unknown: unknown}
+	}
+	if len(ups) == 0 {
+		return nil, nil
+	}
+	edges := map[string][]string{selfID: ups}
+	rows, err := q.QueryContext(ctx, `SELECT pipeline_id, upstream_id FROM pipeline_dependencies WHERE pipeline_id <> $1`, selfID)
+	if err != nil {
+		return nil, s.mapErr(err, "read pipeline dependencies")
+	}
+	for rows.Next() {
+		var p, u string
+		if err := rows.Scan(&p, &u); err != nil {
+			rows.Close()
+			return nil, s.mapErr(err, "read pipeline dependencies")
+		}
+		edges[p] = append(edges[p], u)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, s.mapErr(err, "read pipeline dependencies")
+	}
+	path := findCycle(edges, selfID)
+	if path == nil {
+		return ups, nil
+	}
+	names := make([]string, len(path))
+	for i, pid := range path {
+		switch {
+		case pid == selfID && selfName != "":
+			names[i] = selfName
+		case q.QueryRowContext(ctx, `SELECT name FROM pipelines WHERE id = $1`, pid).Scan(&names[i]) != nil:
+			names[i] = pid
+		}
+	}
+	return nil, &DependencyError{Cycle: names}
 }
 
 // findCycle returns a path start -> ... -> start along edges (pipeline -> its upstreams), or nil.

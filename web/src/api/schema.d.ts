@@ -5238,6 +5238,8 @@ export interface operations {
     "validate-pipeline": {
         parameters: {
             query?: {
+                /** @description Check triggers.after as a save of this saved pipeline would (cycles through it); without it, as a new pipeline */
+                pipeline_id?: string;
                 /** @description Also open the sources and initialise every node with its input schema (fields an expression names that do not exist, type mismatches, missing files), and check every destination (connect; for databases the table, the write mode and the upsert key's unique index). Every problem is listed with its node's path */
                 deep?: boolean;
             };

@@ -5,7 +5,7 @@ import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } fro
 import { Link, useBlocker, useLocation, useNavigate, useParams } from 'react-router'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { ReactFlowProvider, useReactFlow } from '@xyflow/react'
-import { CalendarClock, ChevronRight, History, LayoutDashboard, Play, Save } from 'lucide-react'
+import { CalendarClock, ChevronRight, History, LayoutDashboard, Play, Save, Zap } from 'lucide-react'
 import { Button, ConfirmDialog, ErrorState, Spinner, Tabs } from '@/components/ui'
 import { toast } from '@/components/toasts'
 import { ApiError, errorMessage } from '@/api/errors'
@@ -23,6 +23,8 @@ import { ProblemsList, type ListedProblem } from '@/features/builder/ProblemsLis
 import { VersionHistory } from '@/features/builder/VersionHistory'
 import { ScheduleDialog } from '@/features/schedules/ScheduleDialog'
 import { scheduleOf } from '@/features/schedules/model'
+import { TriggersDialog } from '@/features/triggers/TriggersDialog'
+import { afterOf } from '@/features/triggers/model'
 import { useBuilder } from '@/features/builder/store'
 import { blankSpecText } from '@/features/builder/yamlSync'
 import { templateText } from '@/features/builder/templates'
@@ -57,6 +59,7 @@ function Builder() {
   const [tab, setTab] = useState<'canvas' | 'yaml'>('canvas')
   const [historyOpen, setHistoryOpen] = useState(false)
   const [scheduleOpen, setScheduleOpen] = useState(false)
+  const [triggersOpen, setTriggersOpen] = useState(false)
   const [loadError, setLoadError] = useState<unknown>(null)
   const [ready, setReady] = useState(false)
   const loaded = useRef<string | null>(null)
@@ -116,7 +119,7 @@ function Builder() {
     const ctl = new AbortController()
     const t = setTimeout(() => {
       setChecking(true)
-      validateSpec(text, ctl.signal)
+      validateSpec(text, ctl.signal, id)
         .then((result) => setValidation({ text, result }))
         .catch((e: unknown) => {
           if (!ctl.signal.aborted) setValidation({ text, result: { valid: false, problems: [{ path: '', message: errorMessage(e) }], warnings: [] } })
@@ -129,7 +132,7 @@ function Builder() {
       clearTimeout(t)
       ctl.abort()
     }
-  }, [text, ready, writable, parseError])
+  }, [text, ready, writable, parseError, id])
 
   const [saveProblems, setSaveProblems] = useState<Array<{ path: string; message: string; line?: number }>>([])
   const [draft, setDraft] = useState(false)
@@ -362,6 +365,16 @@ function Builder() {
                 ))}
             </Button>
           )}
+          {spec && (
+            <Button size="sm" variant="ghost" icon={<Zap className="size-4" aria-hidden />} onClick={() => setTriggersOpen(true)} disabled={!!parseError}>
+              Triggers
+              {afterOf(spec).length > 0 && (
+                <span className="ml-1 rounded bg-brand-100 px-1.5 text-[11px] font-medium text-brand-800 dark:bg-brand-500/20 dark:text-brand-300" title="Runs after other pipelines">
+                  After {afterOf(spec).length}
+                </span>
+              )}
+            </Button>
+          )}
           {id && (
             <Button size="sm" variant="ghost" icon={<History className="size-4" aria-hidden />} onClick={() => setHistoryOpen(true)}>
               History
@@ -431,6 +444,16 @@ function Builder() {
           pipeline={pipeline.data}
           readOnly={readOnly}
           canPause={can('pipelines:run')}
+        />
+      )}
+      {spec && (
+        <TriggersDialog
+          open={triggersOpen}
+          onClose={() => setTriggersOpen(false)}
+          spec={spec}
+          onApply={(next) => useBuilder.getState().applySpec(next)}
+          pipeline={pipeline.data}
+          readOnly={readOnly}
         />
       )}
       <ConfirmDialog

@@ -21,7 +21,8 @@ import { RunGraph } from '@/features/runs/RunGraph'
 import { LogTail } from '@/features/runs/LogTail'
 import { Outputs } from '@/features/runs/Outputs'
 import { DeadLetters } from '@/features/runs/DeadLetters'
-import { rowsRead, rowsRejected, rowsWritten, runDuration, shortId, triggerLabel } from '@/features/runs/format'
+import { rowsRead, rowsRejected, rowsWritten, runDuration, shortId } from '@/features/runs/format'
+import { TriggeredBy } from '@/features/runs/Trigger'
 import { useNow } from '@/features/runs/useNow'
 import { Attempts } from '@/features/runs/Attempts'
 import type { RunAttempt } from '@/features/workers/types'
@@ -130,7 +131,7 @@ function RunView({
         description={
           <span className="flex flex-wrap items-center gap-x-3 gap-y-1">
             <span>Version {run.pipeline_version}</span>
-            <span>{triggerLabel(run.trigger)}{run.actor_name ? ` by ${run.actor_name}` : ''}</span>
+            <TriggeredBy run={run} />
             {run.attempt > 1 && <span>Attempt {run.attempt}</span>}
             {run.replay_of && (
               <Link to={`/runs/${run.replay_of}`} className="inline-flex items-center gap-1 font-medium text-brand-700 hover:underline dark:text-brand-300">
@@ -186,6 +187,18 @@ function RunView({
         </dl>
 
         {partitioned && <Chunks run={run} linkWorkers={can('workers:read')} />}
+
+        {run.trigger_detail?.payload != null && (
+          <Card className="overflow-hidden">
+            <div className="flex items-center justify-between border-b border-slate-200 px-4 py-3 dark:border-slate-800">
+              <h2 className="text-sm font-semibold">Webhook payload</h2>
+              <span className="text-xs text-slate-500 dark:text-slate-400">The JSON body of the call that started this run</span>
+            </div>
+            <pre aria-label="Webhook payload" className="max-h-60 overflow-auto bg-slate-50 p-4 font-mono text-xs leading-relaxed dark:bg-slate-950">
+              {JSON.stringify(run.trigger_detail.payload, null, 2)}
+            </pre>
+          </Card>
+        )}
 
         {attempts.length > 0 && (
           <Card className="overflow-hidden">

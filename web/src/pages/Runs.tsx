@@ -12,7 +12,8 @@ import { PER_PAGE, RUN_STATUSES, isActive, usePipelineNames, useRuns, type RunSt
 import { RANGES, readFilters, toApiFilters, writeFilters, type Range, type UrlFilters } from '@/features/runs/filters'
 import { useLiveRuns } from '@/features/runs/useLive'
 import { LiveIndicator } from '@/features/runs/LiveIndicator'
-import { rowsRead, rowsRejected, runDuration, triggerLabel } from '@/features/runs/format'
+import { rowsRead, rowsRejected, runDuration } from '@/features/runs/format'
+import { TriggerBadge } from '@/features/runs/Trigger'
 import { useNow } from '@/features/runs/useNow'
 
 const label = (s: string) => s.charAt(0).toUpperCase() + s.slice(1)
@@ -159,9 +160,9 @@ export default function Runs() {
                           </Link>
                           <span className="ml-2 text-xs text-slate-400">v{r.pipeline_version}</span>
                         </Td>
-                        <Td className="text-slate-600 dark:text-slate-300">
-                          {triggerLabel(r.trigger)}
-                          {r.actor_name && <span className="text-slate-400"> · {r.actor_name}</span>}
+                        <Td className="whitespace-nowrap text-slate-600 dark:text-slate-300">
+                          <TriggerBadge run={r} />
+                          {r.actor_name && <span className="ml-1.5 text-xs text-slate-400">{r.actor_name}</span>}
                         </Td>
                         <Td className="whitespace-nowrap text-slate-600 dark:text-slate-300">
                           <span title={formatTime(r.started_at ?? r.created_at)}>{relativeTime(r.started_at ?? r.created_at, now)}</span>

@@ -48,8 +48,9 @@ export function runPipeline(id: string) {
   return unwrap(api.POST('/api/v1/pipelines/{id}/run', { params: { path: { id } } }))
 }
 
-export function validateSpec(text: string, signal?: AbortSignal) {
-  return unwrap(api.POST('/api/v1/pipelines/validate', { body: text, ...yaml, signal }))
+/** Checks a spec as a save would; with pipelineId, its triggers.after as a save of that pipeline (cycles through it). */
+export function validateSpec(text: string, signal?: AbortSignal, pipelineId?: string) {
+  return unwrap(api.POST('/api/v1/pipelines/validate', { params: { query: { pipeline_id: pipelineId || undefined } }, body: text, ...yaml, signal }))
 }
 
 export function previewSpec(text: string, rows = 20) {

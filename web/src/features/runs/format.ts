@@ -17,6 +17,8 @@ export const rowsRejected = (run: Run) => run.nodes.reduce((a, n) => a + n.rejec
 
 export const shortId = (id: string) => (id.length > 10 ? id.slice(0, 8) : id)
 
-const triggers: Record<string, string> = { api: 'API', manual: 'Manual', schedule: 'Schedule', replay: 'Replay', cli: 'CLI' }
+const triggers: Record<string, string> = {
+  api: 'API', manual: 'Manual', schedule: 'Schedule', replay: 'Replay', cli: 'CLI', webhook: 'Webhook', dependency: 'Dependency',
+}
 /** How the run was started, as a word. */
 export const triggerLabel = (t: string) => triggers[t] ?? (t ? t.charAt(0).toUpperCase() + t.slice(1) : 'Manual')
