@@ -9,6 +9,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/connector/files/json"
 	"github.com/dataaggregator/aggregator/internal/connector/files/ndjson"
 	"github.com/dataaggregator/aggregator/internal/connector/files/xml"
+	"github.com/dataaggregator/aggregator/internal/connector/kafka"
 	"github.com/dataaggregator/aggregator/internal/connector/mysql"
 	"github.com/dataaggregator/aggregator/internal/connector/postgres"
 	"github.com/dataaggregator/aggregator/internal/connector/sqlserver"
@@ -28,6 +29,7 @@ func Registries() (*connector.Registry, *transform.Registry, error) {
 		postgres.New(),
 		mysql.New(),
 		sqlserver.New(),
+		kafka.New(),
 	)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connector registry: %w", err)

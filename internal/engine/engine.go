@@ -167,6 +167,7 @@ type runner struct {
 	preview *previewState
 
 	started     time.Time
+	stopped     bool // Options.Stop ended the run
 	checkpoints int
 	sinceCommit int64
 	stateful    []string
@@ -596,12 +597,30 @@ func (r *runner) handleBatch(ctx context.Context, n *rnode, b *record.Batch) err
 	return r.push(ctx, n, b)
 }
 
+// stop ends the sources that have not ended (Options.Stop): what they returned was pushed through;
+// what they read since is dropped, and read again from the last checkpoint by the next run.
+func (r *runner) stop(ctx context.Context, ended map[*rnode]bool) error {
+	r.stopped = true
+	r.log.Info("stop requested: finishing with what was read; the destinations commit and the sources acknowledge")
+	for _, n := range r.nodes {
+		if n.p.Kind == pipeline.KindSource && !ended[n] {
+			ended[n] = true
+			if err := r.ended(ctx, n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // pump reads every source and pushes its batches through the DAG. Sources feeding a lookup input
 // are read to the end first. tick is called after each batch and on each timer tick.
 func (r *runner) pump(ctx context.Context, limit int64, tick func(ctx context.Context) error) error {
 	ctx, cancel := context.WithCancel(ctx)
+	srcCtx, stopSources := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {
+		stopSources()
 		cancel()
 		wg.Wait()
 	}()
@@ -614,11 +633,16 @@ func (r *runner) pump(ctx context.Context, limit int64, tick func(ctx context.Co
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					r.readSource(ctx, rn, limit, items)
+					r.readSource(srcCtx, rn, limit, items)
 				}()
 			}
 		}
 		return n
+	}
+	ended := map[*rnode]bool{}
+	stopC := r.opts.Stop
+	if tick == nil {
+		stopC = nil // preview
 	}
 	active := start(true)
 	secondPhase := false
@@ -636,6 +660,10 @@ func (r *runner) pump(ctx context.Context, limit int64, tick func(ctx context.Co
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-stopC:
+			stopSources()
+			wg.Wait()
+			return r.stop(ctx, ended)
 		case <-tickC:
 			if err := tick(ctx); err != nil {
 				return err
@@ -644,6 +672,7 @@ func (r *runner) pump(ctx context.Context, limit int64, tick func(ctx context.Co
 			switch {
 			case it.err == io.EOF:
 				active--
+				ended[it.n] = true
 				if err := r.ended(ctx, it.n); err != nil {
 					return err
 				}

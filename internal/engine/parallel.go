@@ -183,17 +183,22 @@ func (r *runner) pumpParallel(ctx context.Context, n int, tick func(ctx context.
 		}()
 	}
 	items := make(chan sourceItem, 4)
+	srcCtx, stopSources := context.WithCancel(ctx)
+	var srcWG sync.WaitGroup
 	active := 0
 	for _, rn := range r.nodes {
 		if rn.p.Kind == pipeline.KindSource {
 			active++
-			wg.Add(1)
+			srcWG.Add(1)
 			go func() {
-				defer wg.Done()
-				r.readSource(ctx, rn, 0, items)
+				defer srcWG.Done()
+				r.readSource(srcCtx, rn, 0, items)
 			}()
 		}
 	}
+	defer srcWG.Wait()
+	defer stopSources()
+	stopC := r.opts.Stop
 	ticker := time.NewTicker(min(r.opts.CommitInterval, r.opts.ProgressInterval))
 	defer ticker.Stop()
 
@@ -211,6 +216,11 @@ func (r *runner) pumpParallel(ctx context.Context, n int, tick func(ctx context.
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-stopC:
+			// the batches handed out are released; the sources read no more
+			stopC, active, r.stopped = nil, 0, true
+			stopSources()
+			r.log.Info("stop requested: finishing with what was read; the destinations commit and the sources acknowledge")
 		case <-ticker.C:
 			if err := tick(ctx); err != nil {
 				return err

@@ -33,6 +33,7 @@ func Run(ctx context.Context, plan *pipeline.Plan, opts Options) (*Result, error
 	}
 	res.Rejected = r.rejected.Load()
 	res.Checkpoints = r.checkpoints
+	res.Stopped = r.stopped
 	switch {
 	case err == nil:
 		res.Status = Succeeded
@@ -93,8 +94,8 @@ func (r *runner) run(ctx context.Context) (res *Result, err error) {
 		r.log.Warn("the pipeline changed since the interrupted run; starting from the beginning", "run", cp.RunID)
 		res.Restarted = true
 	case cp != nil && cp.Complete:
-		for _, n := range r.plan.Sources { // incremental sources continue from the last run
-			if n.Sync.Mode == connector.Incremental && cp.Sources[n.ID] != nil {
+		for _, n := range r.plan.Sources { // incremental and stream sources continue from the last run
+			if (n.Sync.Mode == connector.Incremental || n.ConnectorSpec.Unbounded) && cp.Sources[n.ID] != nil {
 				states[n.ID] = cp.Sources[n.ID]
 			}
 		}
@@ -241,14 +242,14 @@ func (r *runner) run(ctx context.Context) (res *Result, err error) {
 		}
 	}
 	workers = nil
+	final := r.newCheckpoint(fp)
+	final.Complete = true
 	if r.opts.Checkpointer != nil {
-		final := r.newCheckpoint(fp)
-		final.Complete = true
 		if err := r.opts.Checkpointer.Save(ctx, final); err != nil {
 			return res, fmt.Errorf("save final checkpoint: %w", err)
 		}
-		r.ack(ctx, final)
 	}
+	r.ack(ctx, final)
 	return res, nil
 }
 
@@ -304,10 +305,14 @@ func (r *runner) checkpoint(ctx context.Context, save bool) error {
 	if err := r.checkRatio(); err != nil {
 		return err
 	}
-	if !save || r.opts.Checkpointer == nil {
+	if !save {
 		return nil
 	}
 	cp := r.newCheckpoint(Fingerprint(r.plan.Spec))
+	if r.opts.Checkpointer == nil {
+		r.ack(ctx, cp) // nothing to save: the destinations' commit is what makes the position durable
+		return nil
+	}
 	cp.Destinations, cp.DeadLetters, cp.Delivered = tokens, dlTok, delivered
 	if err := r.opts.Checkpointer.Save(ctx, cp); err != nil {
 		return fmt.Errorf("save checkpoint: %w", err)
@@ -315,6 +320,16 @@ func (r *runner) checkpoint(ctx context.Context, save bool) error {
 	r.checkpoints++
 	r.ack(ctx, cp)
 	return nil
+}
+
+// unbounded reports whether a source of the plan is a stream.
+func (r *runner) unbounded() bool {
+	for _, n := range r.plan.Sources {
+		if n.ConnectorSpec.Unbounded {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *runner) checkRatio() error {
@@ -346,6 +361,16 @@ func (r *runner) reconcile(ctx context.Context, n *rnode, mw connector.MarkedWri
 	m, ok, err := mw.Committed(ctx)
 	if err != nil {
 		return 0, 0, &ResumeError{ID: n.p.ID, Type: n.p.Type, Err: fmt.Errorf("read commit marker: %w", err)}
+	}
+	if r.unbounded() {
+		// A stream does not replay in the same order (partitions interleave as they arrive), so
+		// nothing can be skipped by count: what the destination committed after the checkpoint is
+		// written again (an upsert by key makes that exact). The count goes on from the marker.
+		if ok && m.Rows > delivered {
+			r.log.Info("destination committed rows after the last checkpoint; a stream re-delivers them", "node", n.p.ID, "rows", m.Rows-delivered, "run", r.runID)
+			delivered = m.Rows
+		}
+		return delivered, 0, nil
 	}
 	switch {
 	case !ok && delivered > 0:

@@ -106,8 +106,15 @@ type Options struct {
 	// Workers is the number of goroutines that run transformation nodes when every node is stateless
 	// (batches are processed in parallel and released in source order); 0: GOMAXPROCS; 1: none.
 	Workers int
-	// Checkpointer stores checkpoints; nil: no checkpoints, no resume.
+	// Checkpointer stores checkpoints; nil: no checkpoints, no resume (sources that are
+	// connector.Acker are still acknowledged after each commit of the destinations).
 	Checkpointer Checkpointer
+	// Stop, when closed, ends a run the way the end of its input would: the sources stop being read
+	// (what they had returned goes on through the pipeline), the destinations commit, the final
+	// checkpoint is saved and acknowledged to the sources (connector.Acker), and Run returns with
+	// status succeeded and Result.Stopped set. It is how an unbounded (streaming) run ends cleanly;
+	// cancelling ctx instead ends it as a failure or, with ErrInterrupted, as a kill would.
+	Stop <-chan struct{}
 	// Fence, when set, is called before every commit of the destinations (each checkpoint, and the
 	// final close); an error stops the run with it before anything is committed. A queue checks
 	// there that the attempt still owns the run, so a worker that was paused past its lease does not
@@ -148,8 +155,10 @@ type Result struct {
 	Nodes    []NodeStats `json:"nodes"`
 	// Resumed is true when the run continued from a checkpoint; Restarted when a checkpoint existed but
 	// the pipeline had to start over (stateful nodes, or the spec changed).
-	Resumed     bool  `json:"resumed"`
-	Restarted   bool  `json:"restarted"`
+	Resumed   bool `json:"resumed"`
+	Restarted bool `json:"restarted"`
+	// Stopped is true when Options.Stop ended the run (its sources had not ended).
+	Stopped     bool  `json:"stopped,omitempty"`
 	RowsRead    int64 `json:"rows_read"`
 	RowsWritten int64 `json:"rows_written"`
 	Rejected    int64 `json:"rejected"`
