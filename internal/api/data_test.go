@@ -600,6 +600,20 @@ destinations:
 	if g.status != http.StatusOK || strings.Contains(string(g.body), secret) {
 		t.Fatalf("viewer reading the pipeline: %d %s", g.status, g.body)
 	}
+	// Beside the saved connector, the pipeline picks its table; pointing the saved credentials at
+	// another host is refused at its path.
+	other := strings.Replace(named, "    connector: warehouse\n", "    connector: warehouse\n    config: {table: invoices, batch_size: 5000}\n", 1)
+	other = strings.Replace(other, "name: ", "name: other-", 1)
+	if r := e.do(http.MethodPost, "/api/v1/pipelines", designer, other, "Content-Type", "application/yaml"); r.status != http.StatusCreated {
+		t.Fatalf("pipeline with its own table beside the connector: %d %s", r.status, r.body)
+	}
+	moved := strings.Replace(named, "    connector: warehouse\n", "    connector: warehouse\n    config: {host: attacker.example, table: invoices}\n", 1)
+	moved = strings.Replace(moved, "name: ", "name: moved-", 1)
+	r = e.do(http.MethodPost, "/api/v1/pipelines", designer, moved, "Content-Type", "application/yaml")
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(string(r.body), "sources[0].config.host") ||
+		!strings.Contains(string(r.body), "cannot be set beside a saved connector") {
+		t.Fatalf("pipeline moving the saved connector's host: %d %s", r.status, r.body)
+	}
 }
 
 func TestTransformTypesCarryTheirSchemas(t *testing.T) {

@@ -97,6 +97,10 @@ func (f Field[T]) Required() Field[T] { f.p.Required = true; return f }
 // Secret marks a credential: never returned by the API nor logged; the UI draws a password field.
 func (f Field[T]) Secret() Field[T] { f.p.Secret = true; return f }
 
+// PerPipeline lets a pipeline that uses a saved connector set the parameter beside `connector:`
+// (Param.PerPipeline): only for what to read or write and how, never for connection settings.
+func (f Field[T]) PerPipeline() Field[T] { f.p.PerPipeline = true; return f }
+
 // Enum lists the allowed values of a string, or of the elements of a list or map of strings.
 func (f Field[T]) Enum(values ...string) Field[T] {
 	if f.p.Type != String && f.p.Items != nil {

@@ -6,7 +6,8 @@ import (
 )
 
 // JSONSchema returns the spec as a JSON Schema (draft 2020-12) object. Secret fields carry
-// "writeOnly": true and "format": "password", which the UI draws as password inputs.
+// "writeOnly": true and "format": "password", which the UI draws as password inputs; parameters a
+// pipeline may set beside a saved connector carry "x-per-pipeline": true.
 func (s Spec) JSONSchema() map[string]any {
 	return objectSchema(s.Params)
 }
@@ -58,6 +59,9 @@ func paramSchema(p Param) map[string]any {
 		m["writeOnly"] = true
 		m["format"] = "password"
 		m["x-secret"] = true
+	}
+	if p.PerPipeline {
+		m["x-per-pipeline"] = true
 	}
 	switch p.Type {
 	case Integer, Number:

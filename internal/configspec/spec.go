@@ -31,9 +31,14 @@ type Param struct {
 	Description string
 	Required    bool
 	// Secret marks a credential: the API never returns it, logs never show it, the UI draws a password field.
-	Secret  bool
-	Default any
-	Enum    []string
+	Secret bool
+	// PerPipeline marks a parameter that names what to read or write, or how (a table, a query, a
+	// batch size), as opposed to where to connect and as whom: a pipeline that uses a saved
+	// connector may set it beside `connector:`. Connection settings and secrets never are, so a
+	// pipeline cannot send a saved connector's credentials to another address.
+	PerPipeline bool
+	Default     any
+	Enum        []string
 	// Pattern is a regular expression a string must match.
 	Pattern string
 	Min     *float64
@@ -164,6 +169,17 @@ func (s Spec) SecretNames() []string {
 	var out []string
 	for _, p := range s.Params {
 		if p.Secret {
+			out = append(out, p.Name)
+		}
+	}
+	return out
+}
+
+// PerPipelineNames returns the names of the top-level parameters marked PerPipeline.
+func (s Spec) PerPipelineNames() []string {
+	var out []string
+	for _, p := range s.Params {
+		if p.PerPipeline {
 			out = append(out, p.Name)
 		}
 	}

@@ -24,6 +24,7 @@ func (c fakeConn) Spec() connector.Spec {
 		Config: configspec.Spec{Params: []configspec.Param{
 			{Name: "path", Type: configspec.String, Required: true},
 			{Name: "delimiter", Type: configspec.String},
+			{Name: "table", Type: configspec.String, Pattern: "^[a-z_]+$", PerPipeline: true},
 		}},
 	}
 }
@@ -347,6 +348,67 @@ destinations: [{id: d, type: csv, inputs: [t], config: {path: o.csv}}]
 	}
 	if n := plan.Node("t"); n.Type != "filter" || n.Definition.Spec.Name != "filter" {
 		t.Errorf("transform resolved to %q", n.Type)
+	}
+}
+
+// A pipeline may set, beside `connector:`, the parameters the connector type marks PerPipeline
+// (what to read or write: a table); a connection setting is refused at its path, so a pipeline cannot
+// point a saved connector's credentials elsewhere; a bad setting is reported where it is written.
+func TestSettingsBesideASavedConnector(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	env.Resolver = mapResolver{"c:crm": {Type: "db", Config: map[string]any{"path": "secret-db", "table": "accounts"}}}
+	for _, tc := range []struct {
+		name, source, dest string
+		problems           []string // path: part of the message
+		table              string   // the source's resolved table
+	}{
+		{name: "none", source: `{id: s, connector: crm}`, table: "accounts"},
+		{name: "table", source: `{id: s, connector: crm, config: {table: orders}}`, table: "orders"},
+		{name: "destination table", source: `{id: s, connector: crm}`, dest: `{id: d, connector: crm, inputs: [s], config: {table: copy}}`, table: "accounts"},
+		{name: "connection setting", source: `{id: s, connector: crm, config: {path: /elsewhere, table: orders}}`,
+			problems: []string{`sources[0].config.path: "path" cannot be set beside a saved connector: it is a connection setting or a secret, kept in the saved connector (a pipeline may set table)`}},
+		{name: "bad setting", source: `{id: s, connector: crm, config: {table: "Bad-Name"}}`,
+			problems: []string{`sources[0].config.table: `}},
+		{name: "destination connection", source: `{id: s, connector: crm}`, dest: `{id: d, connector: crm, inputs: [s], config: {delimiter: ";"}}`,
+			problems: []string{`destinations[0].config.delimiter: "delimiter" cannot be set`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dest := tc.dest
+			if dest == "" {
+				dest = `{id: d, type: csv, inputs: [s], config: {path: o.csv}}`
+			}
+			spec, err := Parse([]byte("version: 1\nname: p\nsources: [" + tc.source + "]\ndestinations: [" + dest + "]\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan, err := Validate(context.Background(), spec, env)
+			ps, _ := AsProblems(err)
+			if len(ps) != len(tc.problems) {
+				t.Fatalf("problems = %v, want %d", err, len(tc.problems))
+			}
+			for i, want := range tc.problems {
+				if got := ps[i].Path + ": " + ps[i].Message; !strings.HasPrefix(got, want) {
+					t.Errorf("problem %d = %q, want it to start with %q", i, got, want)
+				}
+			}
+			if len(tc.problems) > 0 {
+				return
+			}
+			n := plan.Node("s")
+			if n.Config["table"] != tc.table || n.Config["path"] != "secret-db" {
+				t.Errorf("source config = %v, want table %q on the saved path", n.Config, tc.table)
+			}
+			if tc.dest != "" {
+				if d := plan.Node("d"); d.Config["table"] != "copy" || d.Config["path"] != "secret-db" {
+					t.Errorf("destination config = %v", d.Config)
+				}
+			}
+			// The saved connector's own config is not changed by a pipeline's settings.
+			if saved, _ := env.Resolver.Connector(context.Background(), "crm"); saved.Config["table"] != "accounts" {
+				t.Errorf("saved connector changed: %v", saved.Config)
+			}
+		})
 	}
 }
 

@@ -196,9 +196,6 @@ func (v *validator) resolveConnector(path, typ, saved string, config map[string]
 		v.c.add(path, "set either type (with config) or connector (a saved connector), not both")
 		return "", nil, false
 	case saved != "":
-		if config != nil {
-			v.c.add(path+".config", "a saved connector brings its own config; remove config or use type instead of connector")
-		}
 		if v.env.Resolver == nil {
 			v.c.add(path+".connector", "saved connector %q cannot be used here: saved connectors live on the server (aggregator serve); without a server write type and config instead", saved)
 			return "", nil, false
@@ -229,7 +226,10 @@ func (v *validator) source(path string, s *Source) *Node {
 			v.c.add(path+".type", "%v", err)
 		} else {
 			n.Source, n.ConnectorSpec = src, spec
-			v.connectorConfig(path, s.Connector != "", spec, config)
+			if s.Connector != "" {
+				n.Config = v.withSettings(path, spec, config, s.Config)
+			}
+			v.connectorConfig(path, s.Connector != "", spec, n.Config, s.Config)
 		}
 	}
 	switch n.Sync.Mode {
@@ -261,7 +261,37 @@ func (v *validator) source(path string, s *Source) *Node {
 	return n
 }
 
-func (v *validator) connectorConfig(path string, saved bool, spec connector.Spec, config map[string]any) {
+// withSettings lays the settings a pipeline writes beside `connector:` over the saved connector's
+// config. Only the parameters the connector type marks PerPipeline (what to read or write, and how:
+// table, query, schema, partition...) may be set there; a connection setting or a secret is
+// refused, so a pipeline cannot send a saved connector's credentials to another address.
+func (v *validator) withSettings(path string, spec connector.Spec, saved, settings map[string]any) map[string]any {
+	if len(settings) == 0 {
+		return saved
+	}
+	allowed := spec.Config.PerPipelineNames()
+	merged := make(map[string]any, len(saved)+len(settings))
+	for k, val := range saved {
+		merged[k] = val
+	}
+	for _, k := range sortedKeys(settings) {
+		if !contains(allowed, k) {
+			if len(allowed) == 0 {
+				v.c.add(path+".config."+k, "connector type %q takes no settings beside a saved connector: its config is the saved connector's", spec.Name)
+			} else {
+				v.c.add(path+".config."+k, "%q cannot be set beside a saved connector: it is a connection setting or a secret, kept in the saved connector (a pipeline may set %s)", k, strings.Join(allowed, ", "))
+			}
+			continue
+		}
+		merged[k] = settings[k]
+	}
+	return merged
+}
+
+// connectorConfig validates a source's or destination's config. With a saved connector, a problem
+// of a setting the pipeline wrote beside it (settings) is reported at that setting, any other at the
+// connector.
+func (v *validator) connectorConfig(path string, saved bool, spec connector.Spec, config, settings map[string]any) {
 	if config == nil {
 		config = map[string]any{}
 	}
@@ -271,6 +301,10 @@ func (v *validator) connectorConfig(path string, saved bool, spec connector.Spec
 	}
 	if saved {
 		for _, e := range errs {
+			if _, ok := settings[strings.SplitN(strings.SplitN(e.Path, ".", 2)[0], "[", 2)[0]]; ok {
+				v.c.add(path+".config."+e.Path, "%s", e.Message)
+				continue
+			}
 			v.c.add(path+".connector", "saved connector config: %s", e.Error())
 		}
 		return
@@ -355,7 +389,10 @@ func (v *validator) destination(path string, d *Destination) *Node {
 			v.c.add(path+".type", "%v", err)
 		} else {
 			n.Destination, n.ConnectorSpec = dst, spec
-			v.connectorConfig(path, d.Connector != "", spec, config)
+			if d.Connector != "" {
+				n.Config = v.withSettings(path, spec, config, d.Config)
+			}
+			v.connectorConfig(path, d.Connector != "", spec, n.Config, d.Config)
 		}
 	}
 	switch n.Write.Mode {

@@ -245,3 +245,42 @@ test('a file over the upload limit dropped on the canvas gets a clear message an
     await small.stop()
   }
 })
+
+test('a node on a saved connector shows only what the pipeline may set beside it, and saves it', async () => {
+  await server.api('POST', '/api/v1/connectors', {
+    name: 'warehouse',
+    type: 'postgres',
+    config: { host: '127.0.0.1', user: 'app', password: 'Saved-Secret-Value-1', table: 'accounts' },
+  })
+  const p = await server.createPipeline(`version: 1
+name: on-saved-connector
+sources:
+  - id: src
+    connector: warehouse
+    config: {table: orders}
+destinations:
+  - id: out
+    type: csv
+    inputs: [src]
+    config: {path: out-saved.csv}
+`)
+  const page = await browser.newPage()
+  await signIn(page, server.base, 'admin', undefined, `/pipelines/${p.id}`)
+  await page.locator('.react-flow__node[data-id="src"]').click()
+  const panel = page.getByRole('complementary', { name: 'Node src' })
+  await panel.getByText('Uses the saved connector').waitFor()
+  const table = panel.getByRole('textbox', { name: 'Table', exact: true })
+  assert.equal(await table.inputValue(), 'orders')
+  // Where to connect and as whom stay in the saved connector: no field for them here.
+  for (const name of ['host', 'user', 'password', 'url', 'database']) {
+    assert.equal(await panel.getByLabel(new RegExp(`^${name}$`, 'i')).count(), 0, `${name} is offered beside the saved connector`)
+  }
+  await table.fill('invoices')
+  await page.getByRole('button', { name: 'Save', exact: true }).click()
+  await page.getByText('v2', { exact: true }).waitFor()
+  const saved = await server.api('GET', `/api/v1/pipelines/${p.id}`)
+  assert.equal(saved.spec.sources[0].connector, 'warehouse')
+  assert.deepEqual(saved.spec.sources[0].config, { table: 'invoices' })
+  assert.ok(!JSON.stringify(saved).includes('Saved-Secret-Value-1'))
+  assert.deepEqual(page.consoleErrors, [])
+})

@@ -45,14 +45,14 @@ var configSpec = configspec.Describe(func(c *Config, b *configspec.Builder) {
 	b.String(&c.SSLMode, "ssl_mode").Enum("disable", "allow", "prefer", "require", "verify-ca", "verify-full").
 		Doc("TLS mode, as libpq's sslmode (default prefer, or the URL's).")
 	b.String(&c.SSLRootCert, "ssl_root_cert").Doc("Path of the CA certificate file for verify-ca and verify-full.")
-	b.String(&c.Schema, "schema").Doc("Schema of the table (default: the first schema of the search_path); for Discover, the only schema listed.")
+	b.String(&c.Schema, "schema").PerPipeline().Doc("Schema of the table (default: the first schema of the search_path); for Discover, the only schema listed.")
 	c.BindTable(b, "the table's primary key")
-	b.Int(&c.StatementTimeout, "statement_timeout").Default(0).Min(0).
+	b.Int(&c.StatementTimeout, "statement_timeout").PerPipeline().Default(0).Min(0).
 		Doc("Seconds a statement may run before the server cancels it (0: no limit).")
 	c.BindNullCursor(b)
 	b.String(&c.ApplicationName, "application_name").Default("aggregator").
 		Doc("application_name the server shows in pg_stat_activity.")
-	b.Int(&c.CopyBufferRows, "copy_buffer_rows").Default(defaultFlushRows).Min(0).Max(1000000).
+	b.Int(&c.CopyBufferRows, "copy_buffer_rows").PerPipeline().Default(defaultFlushRows).Min(0).Max(1000000).
 		Doc("Destination: rows buffered (at most 1 MiB) before one COPY loads them in the background; a row the table refuses then comes back from a later write. 0: each batch is loaded by its own COPY before its write returns, so refused rows come back with their batch (slower: one round trip per batch).")
 })
 

@@ -58,10 +58,10 @@ func (s *ServerConfig) BindLogin(b *configspec.Builder, user, userDescription st
 // BindTable declares the parameters naming what to read or write and how (table, query, key,
 // batch_size, max_connections, connect_timeout); keyDefault says what key defaults to.
 func (t *TableConfig) BindTable(b *configspec.Builder, keyDefault string) {
-	b.String(&t.Table, "table").Doc("Table or view to read, or table to write (default: the pipeline's stream name).")
-	b.String(&t.Query, "query").Doc("A custom SELECT to read instead of a table (source only).")
-	b.Strings(&t.Key, "key").Doc("Columns that identify a row, for keyset chunking and as the incremental tie-breaker (default: " + keyDefault + ").")
-	b.Int(&t.BatchSize, "batch_size").Default(10000).Min(1).Max(1000000).Doc("Rows per read chunk.")
+	b.String(&t.Table, "table").PerPipeline().Doc("Table or view to read, or table to write (default: the pipeline's stream name).")
+	b.String(&t.Query, "query").PerPipeline().Doc("A custom SELECT to read instead of a table (source only).")
+	b.Strings(&t.Key, "key").PerPipeline().Doc("Columns that identify a row, for keyset chunking and as the incremental tie-breaker (default: " + keyDefault + ").")
+	b.Int(&t.BatchSize, "batch_size").PerPipeline().Default(10000).Min(1).Max(1000000).Doc("Rows per read chunk.")
 	b.Int(&t.MaxConnections, "max_connections").Default(4).Min(1).Max(100).Doc("Connection pool limit per reader or writer.")
 	b.Int(&t.ConnectTimeout, "connect_timeout").Default(10).Min(1).Doc("Seconds to wait for a connection.")
 	t.BindPartition(b)
@@ -69,7 +69,7 @@ func (t *TableConfig) BindTable(b *configspec.Builder, keyDefault string) {
 
 // BindNullCursor declares null_cursor, the NULL-cursor policy of incremental reads.
 func (t *TableConfig) BindNullCursor(b *configspec.Builder) {
-	b.String(&t.NullCursor, "null_cursor").Default("skip").Enum("skip", "fail").
+	b.String(&t.NullCursor, "null_cursor").PerPipeline().Default("skip").Enum("skip", "fail").
 		Doc("Incremental reads: rows whose cursor is NULL are skipped with a warning (skip) or fail the read (fail).")
 }
 

@@ -32,7 +32,7 @@ func (t *TableConfig) BindPartition(b *configspec.Builder) {
 		b.String(&c.Key, "key").Required().Doc("Integer, date or timestamp column whose value range is split into chunks (e.g. id).")
 		b.Int(&c.Chunks, "chunks").Min(1).Max(MaxChunks).Doc("Number of chunks (key ranges of equal width). Default 8 unless chunk_rows is set.")
 		b.Int64(&c.ChunkRows, "chunk_rows").Min(1).Doc("Rows per chunk instead of a number of chunks: the rows are counted and the key range split into count / chunk_rows ranges.")
-	}).Doc("Partitioned runs: split the read into key ranges that run as parallel chunks on every worker of the queue (aggregator worker processes, or RUN_WORKERS in serve). Destinations must write in upsert or append mode.").
+	}).PerPipeline().Doc("Partitioned runs: split the read into key ranges that run as parallel chunks on every worker of the queue (aggregator worker processes, or RUN_WORKERS in serve). Destinations must write in upsert or append mode.").
 		Example(map[string]any{"key": "id", "chunks": 8})
 }
 

@@ -44,7 +44,7 @@ var configSpec = configspec.Describe(func(c *Config, b *configspec.Builder) {
 	b.Bool(&c.TrustServerCertificate, "trust_server_certificate").Default(false).
 		Doc("Accept the server certificate without verifying it (test servers with self-signed certificates).")
 	b.String(&c.SSLRootCert, "ssl_root_cert").Doc("Path of the CA certificate file (PEM) that signs the server certificate.")
-	b.String(&c.Schema, "schema").Doc("Schema of the table (default: the login's default schema, usually dbo).")
+	b.String(&c.Schema, "schema").PerPipeline().Doc("Schema of the table (default: the login's default schema, usually dbo).")
 	c.BindTable(b, "the primary key")
 	c.BindNullCursor(b)
 })

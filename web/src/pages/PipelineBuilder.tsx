@@ -29,6 +29,8 @@ import { useBuilder } from '@/features/builder/store'
 import { blankSpecText } from '@/features/builder/yamlSync'
 import { templateText } from '@/features/builder/templates'
 import { fileProblem, sourceTypeFor, uploadFile } from '@/features/builder/upload'
+import { perPipelineSchema } from '@/features/builder/perPipeline'
+import { api, unwrap } from '@/api/client'
 import { formatBytes } from '@/lib/format'
 
 const YamlEditor = lazy(() => import('@/features/builder/YamlEditor'))
@@ -98,6 +100,18 @@ function Builder() {
   // Types for the palette, the forms and the edge rules.
   const ctypes = useQuery({ queryKey: ['connector-types'], queryFn: listConnectorTypes, staleTime: Infinity, enabled: can('connectors:read') })
   const ttypes = useQuery({ queryKey: ['transform-types'], queryFn: listTransformTypes, staleTime: Infinity })
+  // The saved connectors' types: a node that names one (`connector:`) gets the form of the settings a
+  // pipeline may write beside it.
+  const usesSaved = !!spec && [...(spec.sources ?? []), ...(spec.destinations ?? [])].some((n) => !!n.connector)
+  const saved = useQuery({
+    queryKey: ['connectors', 'types-by-name'],
+    enabled: usesSaved && can('connectors:read'),
+    staleTime: 60_000,
+    queryFn: async () => {
+      const page = await unwrap(api.GET('/api/v1/connectors', { params: { query: { per_page: 200 } } }))
+      return Object.fromEntries((page.items ?? []).map((c) => [c.name, c.type]))
+    },
+  })
   const palette = useMemo<PaletteEntry[]>(() => {
     const out: PaletteEntry[] = []
     for (const c of ctypes.data ?? []) if (c.source) out.push({ kind: 'source', type: c.name, title: c.title, description: c.description })
@@ -472,12 +486,20 @@ function Builder() {
   function typeInfo(nodeId: string) {
     const s = useBuilder.getState().spec
     const n = s && [...(s.sources ?? []), ...(s.transforms ?? []), ...(s.destinations ?? [])].find((x) => x.id === nodeId)
-    if (!s || !n?.type) return undefined
+    if (!s || !n) return undefined
     const isTransform = (s.transforms ?? []).includes(n)
+    if (!isTransform && 'connector' in n && n.connector) {
+      const typ = saved.data?.[n.connector]
+      return typ ? ctypes.data?.find((c) => c.name === typ) : undefined
+    }
+    if (!n.type) return undefined
     return isTransform ? ttypes.data?.find((t) => t.name === n.type) : ctypes.data?.find((c) => c.name === n.type)
   }
   function schemaOf(nodeId: string) {
-    return typeInfo(nodeId)?.config_schema
+    const s = useBuilder.getState().spec
+    const n = s && [...(s.sources ?? []), ...(s.destinations ?? [])].find((x) => x.id === nodeId)
+    const schema = typeInfo(nodeId)?.config_schema as Record<string, unknown> | undefined
+    return n?.connector ? perPipelineSchema(schema) : schema
   }
   function descriptionOf(nodeId: string) {
     return typeInfo(nodeId)?.description

@@ -11,6 +11,7 @@ import type { Schemas } from '@/api/client'
 import { cn } from '@/lib/cn'
 import { SchemaForm } from '@/components/forms/SchemaForm'
 import { useBuilder } from './store'
+import { useCan } from '@/auth/session'
 
 export interface NodeProblem {
   field: string
@@ -34,6 +35,7 @@ export function NodePanel({
   mappingHref?: string
 }) {
   const loc = findNode(spec, id)
+  const canEditConnectors = useCan()('connectors:read')
   const [name, setName] = useState(id)
   const [renameError, setRenameError] = useState<string | null>(null)
   useEffect(() => {
@@ -141,7 +143,14 @@ export function NodePanel({
         )}
         <section aria-label="Configuration" className="space-y-2">
           <h3 className="text-xs font-semibold uppercase tracking-wide text-slate-500 dark:text-slate-400">Configuration</h3>
-          {loc.node.type ? (
+          {'connector' in loc.node && loc.node.connector && (
+            <p className="text-xs text-slate-500 dark:text-slate-400">
+              Uses the saved connector <span className="font-medium text-slate-700 dark:text-slate-300">{loc.node.connector}</span>: where to
+              connect and the credentials are kept there ({canEditConnectors ? <Link className="text-brand-600 hover:underline dark:text-brand-400" to="/connectors">Connectors</Link> : 'Connectors'}).
+              {schema ? ' What this pipeline reads or writes through it is set here; empty fields take the connector\'s values.' : ''}
+            </p>
+          )}
+          {loc.node.type || ('connector' in loc.node && loc.node.connector && schema) ? (
             <SchemaForm
               key={id}
               idPrefix={`node-${id}`}
@@ -155,8 +164,8 @@ export function NodePanel({
                 if (s && JSON.stringify(v) !== JSON.stringify(findNode(s, id)?.node.config ?? {})) useBuilder.getState().applySpec(setConfig(s, id, v))
               }}
             />
-          ) : (
-            <p className="text-sm text-slate-500">This node uses a saved {loc.node.connector ? 'connector' : 'transformation'}; edit it there.</p>
+          ) : 'connector' in loc.node && loc.node.connector ? null : (
+            <p className="text-sm text-slate-500">This node uses a saved transformation; edit it there.</p>
           )}
         </section>
         <section aria-label="Data preview" className="space-y-2">
