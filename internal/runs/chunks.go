@@ -196,63 +196,17 @@ func (q *River) workChunk(jobCtx context.Context, runID string, idx int, queuedA
 }
 
 // executeChunk runs a claimed chunk under a lease and records its outcome (as execute does for a
-// run).
+// run). A cancel request of the run, the run's end or a failed sibling stops the chunk (cancelled);
+// the loss of the chunk to another worker stops it (lost).
 func (q *River) executeChunk(jobCtx context.Context, run store.Run, c store.Chunk, pol Policy) {
-	base, stopBase := context.WithCancelCause(context.WithoutCancel(jobCtx))
-	defer stopBase(nil)
-	stop1 := context.AfterFunc(jobCtx, func() { stopBase(errShutdown) })
-	defer stop1()
-	stop2 := context.AfterFunc(q.interruptCtx, func() { stopBase(errShutdown) })
-	defer stop2()
-	ctx, cancel := context.WithCancelCause(base)
-	defer cancel(nil)
-	if pol.Timeout > 0 {
-		t := time.AfterFunc(pol.Timeout, func() { cancel(&timeoutError{d: pol.Timeout}) })
-		defer t.Stop()
-	}
-	key := chunkKey(run.ID, c.Idx)
-	q.mu.Lock()
-	q.active[key] = cancel
-	q.mu.Unlock()
-	defer func() {
-		q.mu.Lock()
-		delete(q.active, key)
-		q.mu.Unlock()
-	}()
-	leaseDone := make(chan struct{})
-	go q.chunkLease(ctx, c, cancel, leaseDone)
-	out := q.svc.executeChunk(ctx, run, c)
-	cancel(nil)
-	<-leaseDone
-	q.recordChunk(context.WithoutCancel(ctx), run, c, pol, out)
-}
-
-// chunkLease refreshes the chunk's heartbeat; a cancel request of the run, the run's end or a failed
-// sibling stops the chunk (cancelled), the loss of the chunk to another worker stops it (lost).
-func (q *River) chunkLease(ctx context.Context, c store.Chunk, cancel context.CancelCauseFunc, done chan<- struct{}) {
-	defer close(done)
-	t := time.NewTicker(q.opts.Heartbeat)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	beat := func(ctx context.Context) (bool, error) {
 		stop, err := q.svc.st.ChunkHeartbeat(ctx, c.RunID, c.Idx, q.opts.WorkerID, c.Attempt)
-		switch {
-		case errors.Is(err, store.ErrConflict):
-			cancel(errLostRun)
-			return
-		case err != nil:
-			if ctx.Err() == nil {
-				q.log.WarnContext(ctx, "chunk heartbeat failed", "run_id", c.RunID, "chunk", c.Idx, "error", err)
-			}
-		case stop != "":
-			cancel(errCancelRequested)
-			return
-		}
+		return stop != "", err
 	}
+	ctx, out := q.underLease(jobCtx, chunkKey(run.ID, c.Idx), pol, beat, []any{"run_id", c.RunID, "chunk", c.Idx}, func(ctx context.Context) outcome {
+		return q.svc.executeChunk(ctx, run, c)
+	})
+	q.recordChunk(ctx, run, c, pol, out)
 }
 
 // recordChunk writes the outcome of a chunk's attempt: back to the queue (interrupted, or a

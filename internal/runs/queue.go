@@ -447,6 +447,25 @@ func (q *River) failQueued(ctx context.Context, run store.Run, why string) {
 // execute runs a claimed run under a lease and records its outcome; plan is the run's plan when
 // it was already made (nil: the executor makes it).
 func (q *River) execute(jobCtx context.Context, run store.Run, pol Policy, plan *pipeline.Plan) {
+	beat := func(ctx context.Context) (bool, error) {
+		return q.svc.st.Heartbeat(ctx, run.ID, q.opts.WorkerID, run.Attempt)
+	}
+	ctx, out := q.underLease(jobCtx, run.ID, pol, beat, []any{"run_id", run.ID}, func(ctx context.Context) outcome {
+		return q.svc.execute(ctx, run, plan)
+	})
+	q.record(ctx, run, pol, out)
+}
+
+// heartbeat refreshes the lease of an attempt: stop says that a cancel was requested (or that the
+// work must end); an error wrapping store.ErrConflict says that another worker owns it now.
+type heartbeat func(ctx context.Context) (stop bool, err error)
+
+// underLease runs work, an attempt of a run or of a chunk, registered under key for Cancel. Its
+// context is cancelled with errShutdown when River stops the job hard or the process interrupts its
+// runs, with a timeoutError after pol.Timeout, and by the lease (beat every Heartbeat): with
+// errCancelRequested when it says stop, with errLostRun when another worker owns the work. It returns
+// work's outcome once the lease has stopped, and a context without cancellation to record it in.
+func (q *River) underLease(jobCtx context.Context, key string, pol Policy, beat heartbeat, logAttrs []any, work func(context.Context) outcome) (context.Context, outcome) {
 	base, stopBase := context.WithCancelCause(context.WithoutCancel(jobCtx))
 	defer stopBase(nil)
 	// River cancels the job's context only when it stops hard: that is our interrupt too.
@@ -461,24 +480,24 @@ func (q *River) execute(jobCtx context.Context, run store.Run, pol Policy, plan 
 		defer t.Stop()
 	}
 	q.mu.Lock()
-	q.active[run.ID] = cancel
+	q.active[key] = cancel
 	q.mu.Unlock()
 	defer func() {
 		q.mu.Lock()
-		delete(q.active, run.ID)
+		delete(q.active, key)
 		q.mu.Unlock()
 	}()
 	leaseDone := make(chan struct{})
-	go q.lease(ctx, run, cancel, leaseDone)
-	out := q.svc.execute(ctx, run, plan)
+	go q.keepLease(ctx, beat, cancel, logAttrs, leaseDone)
+	out := work(ctx)
 	cancel(nil) // ends the lease
 	<-leaseDone
-	q.record(context.WithoutCancel(ctx), run, pol, out)
+	return context.WithoutCancel(ctx), out
 }
 
-// lease refreshes the run's heartbeat and turns a cancel request, or the loss of the run to
-// another worker, into the cancellation of ctx.
-func (q *River) lease(ctx context.Context, run store.Run, cancel context.CancelCauseFunc, done chan<- struct{}) {
+// keepLease calls beat every Heartbeat until ctx ends, and turns a stop or the loss of the work to
+// another worker into the cancellation of ctx.
+func (q *River) keepLease(ctx context.Context, beat heartbeat, cancel context.CancelCauseFunc, logAttrs []any, done chan<- struct{}) {
 	defer close(done)
 	t := time.NewTicker(q.opts.Heartbeat)
 	defer t.Stop()
@@ -488,16 +507,16 @@ func (q *River) lease(ctx context.Context, run store.Run, cancel context.CancelC
 			return
 		case <-t.C:
 		}
-		cancelled, err := q.svc.st.Heartbeat(ctx, run.ID, q.opts.WorkerID, run.Attempt)
+		stop, err := beat(ctx)
 		switch {
 		case errors.Is(err, store.ErrConflict):
 			cancel(errLostRun)
 			return
 		case err != nil:
 			if ctx.Err() == nil {
-				q.log.WarnContext(ctx, "heartbeat failed", "run_id", run.ID, "error", err)
+				q.log.WarnContext(ctx, "heartbeat failed", slices.Concat(logAttrs, []any{"error", err})...)
 			}
-		case cancelled:
+		case stop:
 			cancel(errCancelRequested)
 			return
 		}
