@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -186,19 +185,7 @@ func (tk *takeover) killAll() {
 }
 
 // owner is the child whose worker id (host-pid-random) holds the run.
-func (tk *takeover) owner(r store.Run) *worker {
-	parts := strings.Split(r.WorkerID, "-")
-	if len(parts) < 3 {
-		return nil
-	}
-	pid, err := strconv.Atoi(parts[len(parts)-2])
-	if err != nil {
-		return nil
-	}
-	tk.mu.Lock()
-	defer tk.mu.Unlock()
-	return tk.children[pid]
-}
+func (tk *takeover) owner(r store.Run) *worker { return tk.childOf(r.WorkerID) }
 
 // waitRun polls the run (bounded) until ok accepts it.
 func (tk *takeover) waitRun(id, what string, limit time.Duration, ok func(store.Run) bool) store.Run {
