@@ -15,6 +15,7 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/connector/files/internal/filekit"
+	"github.com/dataaggregator/aggregator/internal/connector/internal/rowkit"
 	"github.com/dataaggregator/aggregator/internal/record"
 )
 
@@ -332,7 +333,7 @@ func (r *reader) raw() string {
 			out = append(out, p.buf[:min(len(p.buf), 1024)]...)
 		}
 	}
-	return filekit.Truncate(string(out), 1024)
+	return rowkit.Truncate(string(out), 1024)
 }
 
 // keep copies b into the batch's arena and returns it as a string without another allocation. The
@@ -371,7 +372,7 @@ func (r *reader) value(f []byte, k record.Kind, quoted bool) (record.Value, stri
 	case record.KindString:
 		return record.String(r.keep(f)), ""
 	case record.KindInt:
-		if n, ok := filekit.Atoi(f); ok {
+		if n, ok := rowkit.Atoi(f); ok {
 			return record.Int(n), ""
 		}
 		n, err := strconv.ParseInt(strings.TrimSpace(tmp), 10, 64)
@@ -380,7 +381,7 @@ func (r *reader) value(f []byte, k record.Kind, quoted bool) (record.Value, stri
 		}
 		return record.Int(n), ""
 	case record.KindFloat:
-		if x, ok := filekit.FastFloat(f); ok {
+		if x, ok := rowkit.FastFloat(f); ok {
 			return record.Float(x), ""
 		}
 		x, err := strconv.ParseFloat(strings.TrimSpace(tmp), 64)
@@ -395,7 +396,7 @@ func (r *reader) value(f []byte, k record.Kind, quoted bool) (record.Value, stri
 		}
 		return record.Bool(b), ""
 	case record.KindDate:
-		if d, ok := filekit.FastDate(f); ok {
+		if d, ok := rowkit.FastDate(f); ok {
 			return d, ""
 		}
 		v, err := record.Parse(tmp, record.KindDate)
@@ -404,7 +405,7 @@ func (r *reader) value(f []byte, k record.Kind, quoted bool) (record.Value, stri
 		}
 		return v, ""
 	case record.KindTimestamp:
-		if v, ok := filekit.FastTimestamp(f); ok {
+		if v, ok := rowkit.FastTimestamp(f); ok {
 			return v, ""
 		}
 		t, err := record.ParseTime(tmp, time.UTC)

@@ -23,7 +23,8 @@ import (
 	"github.com/dataaggregator/aggregator/internal/configspec"
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/connector/files/internal/filekit"
-	"github.com/dataaggregator/aggregator/internal/connector/files/internal/jsonrec"
+	"github.com/dataaggregator/aggregator/internal/connector/internal/jsonrec"
+	"github.com/dataaggregator/aggregator/internal/connector/internal/rowkit"
 	"github.com/dataaggregator/aggregator/internal/record"
 )
 
@@ -495,7 +496,7 @@ func (r *reader) add(sr sheetRow) {
 	if len(sr.cells) > len(r.kinds) {
 		for _, c := range sr.cells[len(r.kinds):] {
 			if c != "" {
-				r.q.B.Reject(filekit.Reject(r.name, sr.n, "", fmt.Sprintf("has %d cells, the header names %d columns", len(sr.cells), len(r.kinds)), strings.Join(sr.cells, "\t")))
+				r.q.B.Reject(rowkit.Reject(r.name, sr.n, "", fmt.Sprintf("has %d cells, the header names %d columns", len(sr.cells), len(r.kinds)), strings.Join(sr.cells, "\t")))
 				return
 			}
 		}
@@ -509,7 +510,7 @@ func (r *reader) add(sr sheetRow) {
 		if err != nil {
 			r.q.B.Unrow()
 			col, _ := excelize.ColumnNumberToName(i + 1)
-			r.q.B.Reject(filekit.Reject(r.name, sr.n, r.schema.Fields[i].Name, fmt.Sprintf("cell %s%d: %v", col, sr.n, err), strings.Join(sr.cells, "\t")))
+			r.q.B.Reject(rowkit.Reject(r.name, sr.n, r.schema.Fields[i].Name, fmt.Sprintf("cell %s%d: %v", col, sr.n, err), strings.Join(sr.cells, "\t")))
 			return
 		}
 		row[i] = v

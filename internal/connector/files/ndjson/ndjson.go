@@ -12,7 +12,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/configspec"
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/connector/files/internal/filekit"
-	"github.com/dataaggregator/aggregator/internal/connector/files/internal/jsonrec"
+	"github.com/dataaggregator/aggregator/internal/connector/internal/jsonrec"
 	"github.com/dataaggregator/aggregator/internal/record"
 )
 

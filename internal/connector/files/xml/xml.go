@@ -19,6 +19,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/configspec"
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/connector/files/internal/filekit"
+	"github.com/dataaggregator/aggregator/internal/connector/internal/rowkit"
 	"github.com/dataaggregator/aggregator/internal/record"
 )
 
@@ -429,7 +430,7 @@ func (rc *rec) flat() map[string]string {
 	m := make(map[string]string, len(rc.names))
 	for _, n := range rc.names {
 		s, _ := rc.text(n)
-		m[n] = filekit.Truncate(s, 256)
+		m[n] = rowkit.Truncate(s, 256)
 	}
 	return m
 }

@@ -161,11 +161,3 @@ func (w *Window) Read(p []byte) (int, error) {
 	w.n += int64(n)
 	return n, err
 }
-
-// Truncate shortens s to at most n bytes for a reject's Raw text, marking the cut.
-func Truncate(s string, n int) string {
-	if len(s) <= n {
-		return strings.ToValidUTF8(s, "\uFFFD")
-	}
-	return strings.ToValidUTF8(s[:n], "\uFFFD") + "…(truncated)"
-}

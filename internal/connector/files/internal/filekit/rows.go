@@ -8,15 +8,6 @@ import (
 	"github.com/dataaggregator/aggregator/internal/record"
 )
 
-// RawMax is how much of a rejected record's text a reject keeps.
-const RawMax = 1024
-
-// Reject builds a reject for the record at pos (a line, an element index, a sheet row) of the file
-// called source, keeping at most RawMax bytes of its raw text.
-func Reject(source string, pos int64, field, reason, raw string) record.Reject {
-	return record.Reject{Source: source, Pos: pos, Field: field, Reason: reason, Raw: Truncate(raw, RawMax)}
-}
-
 // Batches is the loop every file reader's Next shares. The records sampled for inference (Samples)
 // are handed out before the rest of the file; a file-level error is returned after the rows read
 // before it, on the following call; cancellation is checked every 256 rows.

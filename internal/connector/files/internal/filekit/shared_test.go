@@ -12,6 +12,8 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/record"
+
+	"github.com/dataaggregator/aggregator/internal/connector/internal/rowkit"
 )
 
 func TestTypeChecks(t *testing.T) {
@@ -170,7 +172,7 @@ func TestBatches(t *testing.T) {
 		}
 		add := func(n int64) {
 			if n < 0 {
-				q.B.Reject(Reject("f", n, "", "negative", strings.Repeat("x", 2000)))
+				q.B.Reject(rowkit.Reject("f", n, "", "negative", strings.Repeat("x", 2000)))
 				return
 			}
 			q.B.Row(n)[0] = record.Int(n)
@@ -192,7 +194,7 @@ func TestBatches(t *testing.T) {
 				s += r[0].String() + ","
 			}
 			for _, rj := range b.Rejects {
-				if len(rj.Raw) > RawMax+20 {
+				if len(rj.Raw) > rowkit.RawMax+20 {
 					t.Errorf("reject raw not truncated: %d bytes", len(rj.Raw))
 				}
 				s += "rej" + rj.Reason + ","

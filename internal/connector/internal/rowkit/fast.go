@@ -1,4 +1,4 @@
-package filekit
+package rowkit
 
 import (
 	"github.com/dataaggregator/aggregator/internal/record"

@@ -3,7 +3,7 @@ package jsonrec
 import (
 	"log/slog"
 
-	"github.com/dataaggregator/aggregator/internal/connector/files/internal/filekit"
+	"github.com/dataaggregator/aggregator/internal/connector/internal/rowkit"
 	"github.com/dataaggregator/aggregator/internal/record"
 )
 
@@ -13,7 +13,7 @@ import (
 // twice in the object are passed to Duplicate.
 func (c *Converter) Add(b *record.Builder, source string, pos int64, obj []byte, reason string) {
 	if reason != "" {
-		b.Reject(filekit.Reject(source, pos, "", reason, string(obj)))
+		b.Reject(rowkit.Reject(source, pos, "", reason, string(obj)))
 		return
 	}
 	row := b.Row(pos)
@@ -28,7 +28,7 @@ func (c *Converter) Add(b *record.Builder, source string, pos int64, obj []byte,
 	}
 	if reason != "" {
 		b.Unrow()
-		b.Reject(filekit.Reject(source, pos, field, reason, string(obj)))
+		b.Reject(rowkit.Reject(source, pos, field, reason, string(obj)))
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
-	"github.com/dataaggregator/aggregator/internal/connector/files/internal/filekit"
+	"github.com/dataaggregator/aggregator/internal/connector/internal/rowkit"
 	"github.com/dataaggregator/aggregator/internal/record"
 )
 
@@ -477,7 +477,7 @@ func (c *Converter) Value(val []byte, k record.Kind) (record.Value, string) {
 		switch k {
 		case record.KindInt:
 			if !isStr {
-				if n, ok := filekit.Atoi(val); ok {
+				if n, ok := rowkit.Atoi(val); ok {
 					return record.Int(n), ""
 				}
 			}
@@ -491,7 +491,7 @@ func (c *Converter) Value(val []byte, k record.Kind) (record.Value, string) {
 			return record.Int(n), ""
 		case record.KindFloat:
 			if !isStr {
-				if f, ok := filekit.FastFloat(val); ok { // at most 15 digits: always exact
+				if f, ok := rowkit.FastFloat(val); ok { // at most 15 digits: always exact
 					return record.Float(f), ""
 				}
 			}
@@ -519,7 +519,7 @@ func (c *Converter) Value(val []byte, k record.Kind) (record.Value, string) {
 			return record.Null, fmt.Sprintf("want a %s string, got %s", k, abbrev(val))
 		}
 		if k == record.KindTimestamp {
-			if v, ok := filekit.FastTimestamp(val[1 : len(val)-1]); ok {
+			if v, ok := rowkit.FastTimestamp(val[1 : len(val)-1]); ok {
 				return v, ""
 			}
 			t, err := record.ParseTime(text, time.UTC)
@@ -528,7 +528,7 @@ func (c *Converter) Value(val []byte, k record.Kind) (record.Value, string) {
 			}
 			return record.Timestamp(t), ""
 		}
-		if v, ok := filekit.FastDate(val[1 : len(val)-1]); ok {
+		if v, ok := rowkit.FastDate(val[1 : len(val)-1]); ok {
 			return v, ""
 		}
 		v, err := record.Parse(text, k)
