@@ -111,6 +111,13 @@ func (f Field[T]) Enum(values ...string) Field[T] {
 	return f
 }
 
+// Variants make a Nested object a tagged union (see Param.Variants): discriminator, one of its
+// string fields, picks which of the other fields may be given.
+func (f Field[T]) Variants(discriminator string, variants ...Variant) Field[T] {
+	f.p.Discriminator, f.p.Variants = discriminator, variants
+	return f
+}
+
 // Pattern sets a regular expression a string must match.
 func (f Field[T]) Pattern(re string) Field[T] { f.p.Pattern = re; return f }
 

@@ -2,6 +2,7 @@ package configspec
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -83,7 +84,9 @@ func paramSchema(p Param) map[string]any {
 			m["minItems"] = int(*p.Min)
 		}
 	case Object:
-		if len(p.Fields) > 0 {
+		if len(p.Variants) > 0 {
+			m["oneOf"] = variantSchemas(p)
+		} else if len(p.Fields) > 0 {
 			for k, v := range objectSchema(p.Fields) {
 				m[k] = v
 			}
@@ -92,6 +95,56 @@ func paramSchema(p Param) map[string]any {
 		}
 	}
 	return m
+}
+
+// variantSchemas is a tagged union's oneOf: one object schema per variant, its discriminator a
+// const (with the variant's title), its other properties the variant's fields.
+func variantSchemas(p Param) []any {
+	out := make([]any, 0, len(p.Variants))
+	for _, v := range p.Variants {
+		var fields []Param
+		for _, f := range p.Fields {
+			switch {
+			case f.Name == p.Discriminator:
+				f.Enum, f.Default, f.Required = nil, nil, true
+				fields = append(fields, f)
+			case slices.Contains(v.Fields, f.Name):
+				f.Required = slices.Contains(v.Required, f.Name)
+				fields = append(fields, f)
+			}
+		}
+		s := objectSchema(fields)
+		d := s["properties"].(map[string]any)[p.Discriminator].(map[string]any)
+		d["const"], d["default"] = v.Value, v.Value
+		if v.Title != "" {
+			s["title"] = v.Title
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// variantNotes returns p's fields, each one that a tagged union uses in some variants only
+// documented with them.
+func variantNotes(p Param) []Param {
+	if len(p.Variants) == 0 {
+		return p.Fields
+	}
+	out := make([]Param, len(p.Fields))
+	for i, f := range p.Fields {
+		out[i] = f
+		if f.Name == p.Discriminator {
+			continue
+		}
+		var in []string
+		for _, v := range p.Variants {
+			if slices.Contains(v.Fields, f.Name) {
+				in = append(in, v.Value)
+			}
+		}
+		out[i].Description = strings.TrimSpace(f.Description + fmt.Sprintf(" Used when %s is %s.", p.Discriminator, strings.Join(in, " or ")))
+	}
+	return out
 }
 
 // Markdown renders the parameters as a Markdown table (name, type, required, default, description),
@@ -120,7 +173,7 @@ func (s Spec) Markdown() string {
 			}
 			fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", name, p.Type, req, def, strings.ReplaceAll(desc, "|", "\\|"))
 			if p.Type == Object && len(p.Fields) > 0 {
-				walk(name+".", p.Fields)
+				walk(name+".", variantNotes(p))
 			}
 			if p.Type == Array && p.Items != nil && p.Items.Type == Object && len(p.Items.Fields) > 0 {
 				walk(name+"[].", p.Items.Fields)

@@ -48,6 +48,22 @@ type Param struct {
 	Fields []Param
 	// Examples are shown in docs and the UI.
 	Examples []any
+	// Variants make an object with Fields a tagged union: the string field named Discriminator (one
+	// of Fields) picks the variant, and only that variant's fields may be given (the JSON Schema is a
+	// oneOf). Fields stays the union of every variant's fields, so that secrets are found, split and
+	// redacted at their paths whatever the variant.
+	Variants      []Variant
+	Discriminator string
+}
+
+// Variant is one shape of a tagged-union object: the fields it uses when its discriminator has Value.
+type Variant struct {
+	Value string
+	Title string
+	// Fields names the parameters (of the object's Fields) the variant uses, besides the
+	// discriminator; Required those of them that it requires.
+	Fields   []string
+	Required []string
 }
 
 // Spec is a component's configuration: its parameters, in the order forms show them. Build it with
@@ -184,6 +200,76 @@ func (s Spec) PerPipelineNames() []string {
 		}
 	}
 	return out
+}
+
+// SecretPaths returns the dotted paths of every secret parameter, in nested objects too
+// ("password", "auth.client_secret"), in declaration order.
+func (s Spec) SecretPaths() []string {
+	var out []string
+	var walk func(prefix string, ps []Param)
+	walk = func(prefix string, ps []Param) {
+		for _, p := range ps {
+			switch {
+			case p.Secret:
+				out = append(out, JoinPath(prefix, p.Name))
+			case p.Type == Object && len(p.Fields) > 0:
+				walk(JoinPath(prefix, p.Name), p.Fields)
+			}
+		}
+	}
+	walk("", s.Params)
+	return out
+}
+
+// ParamAt returns the parameter at a dotted path ("auth.refresh_token") through nested objects.
+func (s Spec) ParamAt(path string) (Param, bool) {
+	ps := s.Params
+	parts := strings.Split(path, ".")
+	for i, name := range parts {
+		j := slices.IndexFunc(ps, func(p Param) bool { return p.Name == name })
+		if j < 0 {
+			return Param{}, false
+		}
+		if i == len(parts)-1 {
+			return ps[j], true
+		}
+		ps = ps[j].Fields
+	}
+	return Param{}, false
+}
+
+// ValueAt returns the value at a dotted path of a raw config, through nested objects.
+func ValueAt(raw map[string]any, path string) (any, bool) {
+	parts := strings.Split(path, ".")
+	for _, name := range parts[:len(parts)-1] {
+		m, ok := raw[name].(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		raw = m
+	}
+	v, ok := raw[parts[len(parts)-1]]
+	return v, ok
+}
+
+// SetValueAt sets the value at a dotted path of a raw config, creating the nested objects it goes
+// through; it returns false when a value on the way is not an object.
+func SetValueAt(raw map[string]any, path string, v any) bool {
+	parts := strings.Split(path, ".")
+	for _, name := range parts[:len(parts)-1] {
+		next, ok := raw[name]
+		if !ok || next == nil {
+			next = map[string]any{}
+			raw[name] = next
+		}
+		m, ok := next.(map[string]any)
+		if !ok {
+			return false
+		}
+		raw = m
+	}
+	raw[parts[len(parts)-1]] = v
+	return true
 }
 
 // MergeSecrets fills secret values that an update left as Redacted (or absent) from the stored config,
@@ -331,6 +417,9 @@ func validateValue(p Param, v any, path string, errs *Errors) {
 		}
 		if len(p.Fields) > 0 {
 			validateObject(p.Fields, m, path, errs, true)
+			if len(p.Variants) > 0 {
+				validateVariant(p, m, path, errs)
+			}
 		} else if p.Items != nil {
 			keys := make([]string, 0, len(m))
 			for k := range m {
@@ -342,6 +431,52 @@ func validateValue(p Param, v any, path string, errs *Errors) {
 			}
 		}
 	}
+}
+
+// validateVariant checks an object against the variant its discriminator picks: a field the
+// variant does not use is an error naming the variant, a field it requires must be given.
+func validateVariant(p Param, m map[string]any, path string, errs *Errors) {
+	tag, _ := m[p.Discriminator].(string)
+	i := slices.IndexFunc(p.Variants, func(v Variant) bool { return v.Value == tag })
+	if i < 0 {
+		if _, given := m[p.Discriminator]; !given {
+			for _, f := range p.Fields {
+				if f.Name == p.Discriminator && f.Default != nil {
+					tag, _ = f.Default.(string)
+				}
+			}
+			i = slices.IndexFunc(p.Variants, func(v Variant) bool { return v.Value == tag })
+		}
+		if i < 0 {
+			return // the enum check of the discriminator has said what is wrong
+		}
+	}
+	v := p.Variants[i]
+	var extra []string
+	for k, val := range m {
+		if k != p.Discriminator && val != nil && !slices.Contains(v.Fields, k) && slices.ContainsFunc(p.Fields, func(f Param) bool { return f.Name == k }) {
+			extra = append(extra, k)
+		}
+	}
+	sort.Strings(extra)
+	for _, k := range extra {
+		*errs = append(*errs, FieldError{Path: JoinPath(path, k), Message: fmt.Sprintf("is not used when %s is %q (it is used by %s)", p.Discriminator, tag, strings.Join(variantsUsing(p, k), ", "))})
+	}
+	for _, k := range v.Required {
+		if val, ok := m[k]; !ok || val == nil || val == "" {
+			*errs = append(*errs, FieldError{Path: JoinPath(path, k), Message: fmt.Sprintf("required when %s is %q", p.Discriminator, tag)})
+		}
+	}
+}
+
+func variantsUsing(p Param, field string) []string {
+	var out []string
+	for _, v := range p.Variants {
+		if slices.Contains(v.Fields, field) {
+			out = append(out, fmt.Sprintf("%s %q", p.Discriminator, v.Value))
+		}
+	}
+	return out
 }
 
 // AsNumber returns a decoded JSON or YAML number (float64, float32, int, int64, uint64 or

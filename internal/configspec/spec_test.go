@@ -84,3 +84,90 @@ func TestMarkdownListsNestedParams(t *testing.T) {
 		}
 	}
 }
+
+func TestVariants(t *testing.T) {
+	t.Parallel()
+	type auth struct{ Type, Token, User, Password string }
+	type cfg struct{ Auth *auth }
+	spec := Describe(func(c *cfg, b *Builder) {
+		Nested(b, &c.Auth, "auth", func(a *auth, b *Builder) {
+			b.String(&a.Type, "type").Enum("none", "bearer", "basic").Default("none")
+			b.String(&a.Token, "token").Secret()
+			b.String(&a.User, "username")
+			b.String(&a.Password, "password").Secret()
+		}).Variants("type",
+			Variant{Value: "none", Title: "No authentication"},
+			Variant{Value: "bearer", Title: "Bearer token", Fields: []string{"token"}, Required: []string{"token"}},
+			Variant{Value: "basic", Title: "Basic", Fields: []string{"username", "password"}, Required: []string{"username"}})
+	})
+	for _, tc := range []struct {
+		name string
+		auth map[string]any
+		want Errors
+	}{
+		{name: "bearer", auth: map[string]any{"type": "bearer", "token": "t"}},
+		{name: "default none", auth: map[string]any{}},
+		{name: "missing token", auth: map[string]any{"type": "bearer"},
+			want: Errors{{Path: "auth.token", Message: `required when type is "bearer"`}}},
+		{name: "field of another variant", auth: map[string]any{"type": "basic", "username": "u", "token": "t"},
+			want: Errors{{Path: "auth.token", Message: `is not used when type is "basic" (it is used by type "bearer")`}}},
+		{name: "unknown type", auth: map[string]any{"type": "magic"},
+			want: Errors{{Path: "auth.type", Message: `must be one of none, bearer, basic, got "magic"`}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := spec.Validate(map[string]any{"auth": tc.auth})
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("errors (-want +got):\n%s", diff)
+			}
+		})
+	}
+	// The JSON Schema is a oneOf with the discriminator as a const; secrets stay marked in it.
+	js := spec.JSONSchema()["properties"].(map[string]any)["auth"].(map[string]any)
+	one := js["oneOf"].([]any)
+	if len(one) != 3 {
+		t.Fatalf("oneOf = %v", one)
+	}
+	bearer := one[1].(map[string]any)
+	props := bearer["properties"].(map[string]any)
+	if props["type"].(map[string]any)["const"] != "bearer" || bearer["title"] != "Bearer token" || props["token"].(map[string]any)["x-secret"] != true {
+		t.Errorf("bearer variant = %v", bearer)
+	}
+	if diff := cmp.Diff([]string{"type", "token"}, bearer["required"]); diff != "" {
+		t.Errorf("required (-want +got):\n%s", diff)
+	}
+	if _, ok := js["properties"]; ok {
+		t.Errorf("a tagged union has its properties in oneOf only: %v", js)
+	}
+	// Redaction reaches the secrets of every variant.
+	red := spec.Redact(map[string]any{"auth": map[string]any{"type": "basic", "username": "u", "password": "p"}})
+	if red["auth"].(map[string]any)["password"] != Redacted {
+		t.Errorf("redacted = %v", red)
+	}
+}
+
+func TestSecretPathsAndValueAt(t *testing.T) {
+	t.Parallel()
+	spec := Spec{Params: []Param{
+		{Name: "password", Type: String, Secret: true},
+		{Name: "auth", Type: Object, Fields: []Param{{Name: "type", Type: String}, {Name: "refresh_token", Type: String, Secret: true}}},
+	}}
+	if diff := cmp.Diff([]string{"password", "auth.refresh_token"}, spec.SecretPaths()); diff != "" {
+		t.Errorf("SecretPaths (-want +got):\n%s", diff)
+	}
+	if p, ok := spec.ParamAt("auth.refresh_token"); !ok || !p.Secret {
+		t.Errorf("ParamAt = %v, %v", p, ok)
+	}
+	if _, ok := spec.ParamAt("auth.nope"); ok {
+		t.Error("ParamAt found a missing field")
+	}
+	raw := map[string]any{"auth": map[string]any{"type": "oauth2"}}
+	if !SetValueAt(raw, "auth.refresh_token", "r2") {
+		t.Fatal("SetValueAt failed")
+	}
+	if v, ok := ValueAt(raw, "auth.refresh_token"); !ok || v != "r2" {
+		t.Errorf("ValueAt = %v, %v", v, ok)
+	}
+	if SetValueAt(map[string]any{"auth": "x"}, "auth.token", "t") {
+		t.Error("SetValueAt through a string succeeded")
+	}
+}

@@ -11,8 +11,9 @@ import (
 )
 
 // SaveCredentials replaces secret fields of the saved connector id with values its connector
-// refreshed (an OAuth refresh token that rotates) and seals them again. Only top-level fields the
-// type's config marks as secret may be saved; the config must stay valid. The connector's
+// refreshed (an OAuth refresh token that rotates) and seals them again. Fields are named by their
+// dotted path ("auth.refresh_token"); only fields the type's config marks as secret may be saved;
+// the config must stay valid. The connector's
 // updated_by stays the last user's.
 func (s *Service) SaveCredentials(ctx context.Context, id string, fields map[string]string) error {
 	cur, err := s.st.GetConnector(ctx, id)
@@ -23,7 +24,7 @@ func (s *Service) SaveCredentials(ctx context.Context, id string, fields map[str
 	if err != nil {
 		return err
 	}
-	params := conn.Spec().Config.Params
+	spec := conn.Spec().Config
 	names := make([]string, 0, len(fields))
 	for name := range fields {
 		names = append(names, name)
@@ -31,12 +32,9 @@ func (s *Service) SaveCredentials(ctx context.Context, id string, fields map[str
 	slices.Sort(names)
 	var bad []string
 	for _, name := range names {
-		i := slices.IndexFunc(params, func(p configspec.Param) bool { return p.Name == name })
-		if i < 0 || !params[i].Secret {
+		if p, ok := spec.ParamAt(name); !ok || !p.Secret || !configspec.SetValueAt(cfg, name, fields[name]) {
 			bad = append(bad, fmt.Sprintf("%q is not a secret field of connector type %s", name, cur.Type))
-			continue
 		}
-		cfg[name] = fields[name]
 	}
 	if len(bad) > 0 {
 		return fmt.Errorf("save refreshed credentials of connector %q: %s", cur.Name, strings.Join(bad, "; "))

@@ -1,9 +1,13 @@
 package pipeline
 
-import "fmt"
+import (
+	"fmt"
 
-// InlineSecrets lists the secret parameters (passwords, connection URLs: those the connector's spec
-// marks Secret) written inline in the spec's source and destination configs. A stored pipeline is
+	"github.com/dataaggregator/aggregator/internal/configspec"
+)
+
+// InlineSecrets lists the secret parameters (passwords, connection URLs, tokens: those the connector's
+// spec marks Secret, in nested objects too) written inline in the spec's source and destination configs. A stored pipeline is
 // readable by roles that may not see credentials, so the server refuses them there: credentials
 // belong in a saved connector, named with `connector:`. A config that names a saved connector is not
 // inline and is not listed.
@@ -14,8 +18,8 @@ func (p *Plan) InlineSecrets() Problems {
 		if n == nil {
 			return
 		}
-		for _, name := range n.ConnectorSpec.Config.SecretNames() {
-			if v, ok := config[name]; ok && v != nil && v != "" {
+		for _, name := range n.ConnectorSpec.Config.SecretPaths() {
+			if v, ok := configspec.ValueAt(config, name); ok && v != nil && v != "" {
 				pr := Problem{Path: path + ".config." + name,
 					Message: fmt.Sprintf("a secret cannot be stored in a pipeline: save the credentials as a connector (POST /api/v1/connectors) and name it with `connector:` instead of type %q", n.Type)}
 				if pos, ok := p.Spec.PositionOf(pr.Path); ok {
