@@ -12,6 +12,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/connector/kafka"
 	"github.com/dataaggregator/aggregator/internal/connector/mysql"
 	"github.com/dataaggregator/aggregator/internal/connector/postgres"
+	"github.com/dataaggregator/aggregator/internal/connector/rest"
 	"github.com/dataaggregator/aggregator/internal/connector/sqlserver"
 	"github.com/dataaggregator/aggregator/internal/transform"
 )
@@ -30,6 +31,7 @@ func Registries() (*connector.Registry, *transform.Registry, error) {
 		mysql.New(),
 		sqlserver.New(),
 		kafka.New(),
+		rest.New(),
 	)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connector registry: %w", err)
