@@ -148,7 +148,9 @@ type commitToken struct {
 }
 
 // CommitState is the number of records of the run sent so far.
-func (w *writer) CommitState() (json.RawMessage, error) { return json.Marshal(commitToken{Sent: w.sent}) }
+func (w *writer) CommitState() (json.RawMessage, error) {
+	return json.Marshal(commitToken{Sent: w.sent})
+}
 
 // ResumeAt restores the position of the next record, so that records sent again get the keys
 // they had.
