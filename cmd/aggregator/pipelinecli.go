@@ -17,6 +17,12 @@ import (
 
 // Helpers shared by the pipeline commands (run, validate, preview, connectors).
 
+// addNetworkFlag adds --deny-private-networks to a command that loads a pipeline file.
+func addNetworkFlag(cmd *cobra.Command) {
+	cmd.Flags().Bool("deny-private-networks", false,
+		"refuse loopback and private addresses for HTTP connectors, as the server does (ALLOWED_OUTBOUND_HOSTS still allows what it lists); link-local and cloud-metadata addresses are always refused")
+}
+
 // errProblems is returned after the problems were printed, so main adds only a short line.
 type errProblems struct{ n int }
 
@@ -38,7 +44,8 @@ type cliPipeline struct {
 	env  connector.Env
 }
 
-// loadPipeline reads, parses and validates the file; problems are printed to w, each prefixed with
+// loadPipeline reads and parses the file, expands ${NAME} references from the environment and
+// validates it; problems are printed to w, each prefixed with
 // file:line:column, and an errProblems is returned. The CLI has no saved connectors (no Resolver).
 func loadPipeline(cmd *cobra.Command, file string, w io.Writer) (*cliPipeline, error) {
 	if file == "" {
@@ -48,6 +55,8 @@ func loadPipeline(cmd *cobra.Command, file string, w io.Writer) (*cliPipeline, e
 	if err != nil {
 		return nil, err
 	}
+	deny, _ := cmd.Flags().GetBool("deny-private-networks")
+	cfg.OutboundPrivate = !deny
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("read pipeline: %w", err)
@@ -61,7 +70,13 @@ func loadPipeline(cmd *cobra.Command, file string, w io.Writer) (*cliPipeline, e
 	spec, err := pipeline.Parse(data)
 	if err == nil {
 		p.spec = spec
-		p.plan, err = comp.Plan(cmd.Context(), spec, nil)
+		// ${NAME} and ${NAME:-default} come from the environment here, and only here: the server
+		// never expands them.
+		if ps := pipeline.ExpandEnv(spec, os.LookupEnv); len(ps) > 0 {
+			err = ps
+		} else {
+			p.plan, err = comp.Plan(cmd.Context(), spec, nil)
+		}
 	}
 	if ps, ok := pipeline.AsProblems(err); ok {
 		printProblems(w, file, ps)

@@ -42,6 +42,7 @@ func newPreviewCmd() *cobra.Command {
 	cmd.Flags().StringVarP(&file, "file", "f", "", "pipeline file (YAML or JSON)")
 	cmd.Flags().IntVar(&rows, "rows", 20, "rows to read from each source and to show per node")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the samples as JSON")
+	addNetworkFlag(cmd)
 	return cmd
 }
 

@@ -55,6 +55,7 @@ policy is dead_letter. The exit code is non-zero when the run fails.`,
 	fl.StringVar(&f.progress, "progress", "auto", "auto (a bar on a terminal, lines otherwise) | bar | plain | none")
 	fl.StringVar(&f.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the run to this file")
 	_ = fl.MarkHidden("cpu-profile")
+	addNetworkFlag(cmd)
 	return cmd
 }
 

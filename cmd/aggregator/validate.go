@@ -43,5 +43,6 @@ Every problem is listed as file:line:column: path: message; the exit code is non
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "pipeline file (YAML or JSON)")
 	cmd.Flags().BoolVar(&noOpen, "no-open", false, "do not open the sources or connect to the destinations (check the file alone)")
+	addNetworkFlag(cmd)
 	return cmd
 }

@@ -714,3 +714,22 @@ func TestExpressionFunctionsListed(t *testing.T) {
 		}
 	}
 }
+
+// The server never expands ${NAME} from its environment (a pipeline designer could read it): the
+// reference stays as written, in validation and in deep validation.
+func TestServerDoesNotExpandEnvironmentReferences(t *testing.T) {
+	t.Setenv("AGG_TEST_SERVER_SECRET", "server-env-value-never-read")
+	e := setup(t, setupOptions{})
+	e.writeInput()
+	designer := e.tokens[auth.RoleDesigner]
+	spec := strings.Replace(specYAML("env"), "path: in.csv", `path: "${AGG_TEST_SERVER_SECRET}.csv"`, 1)
+	r := e.do(http.MethodPost, "/api/v1/pipelines/validate?deep=true", designer, spec)
+	var out Validation
+	r.decode(t, &out)
+	if strings.Contains(string(r.body), "server-env-value-never-read") {
+		t.Fatalf("the server expanded an environment variable: %s", r.body)
+	}
+	if out.Valid || len(out.Problems) == 0 || !strings.Contains(out.Problems[0].Message, "${AGG_TEST_SERVER_SECRET}.csv") {
+		t.Fatalf("want the literal path named in a problem: %s", r.body)
+	}
+}

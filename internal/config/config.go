@@ -111,6 +111,11 @@ type Config struct {
 	// the outbound guard's defaults (ALLOWED_OUTBOUND_HOSTS, comma-separated).
 	// Link-local and cloud-metadata addresses stay refused whatever it says.
 	AllowedOutbound []string
+	// OutboundPrivate lets HTTP connectors reach loopback and private addresses without listing
+	// them (never the link-local and cloud-metadata ones). No environment variable sets it: the
+	// command line (run, validate, preview), run by the machine's own user, does unless
+	// --deny-private-networks; the server never does.
+	OutboundPrivate bool
 }
 
 // Default returns the configuration used when no variable is set.

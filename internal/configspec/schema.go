@@ -142,7 +142,11 @@ func variantNotes(p Param) []Param {
 				in = append(in, v.Value)
 			}
 		}
-		out[i].Description = strings.TrimSpace(f.Description + fmt.Sprintf(" Used when %s is %s.", p.Discriminator, strings.Join(in, " or ")))
+		list := in[0]
+		if n := len(in); n > 1 {
+			list = strings.Join(in[:n-1], ", ") + " or " + in[n-1]
+		}
+		out[i].Description = strings.TrimSpace(f.Description + fmt.Sprintf(" Used when %s is %s.", p.Discriminator, list))
 	}
 	return out
 }

@@ -1,13 +1,18 @@
 package netguard
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // redirector answers /hop/N with a redirect to /hop/N-1 and /hop/0 with "done"; /to?u=URL
@@ -77,5 +82,66 @@ func TestHTTPClient(t *testing.T) {
 				t.Errorf("err = %v: want ErrRefused in its chain", err)
 			}
 		})
+	}
+}
+
+// Other spellings of a refused address (decimal, hex, octal, short forms, IPv6 forms) never reach
+// it: Go does not read them as IPs, so they are names, and whatever a resolver makes of them is
+// checked when it is dialed.
+func TestHTTPClientRefusesOtherSpellings(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	t.Cleanup(srv.Close)
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	g, err := New(Options{}) // the system resolver, nothing allowed
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := g.HTTPClient()
+	for _, host := range []string{
+		"2130706433",         // decimal 127.0.0.1
+		"0x7f000001",         // hex
+		"0x7f.0x0.0x0.0x1",   // dotted hex
+		"0177.0.0.1",         // octal
+		"017700000001",       // octal, one number
+		"127.1",              // short form
+		"127.0.1",            // short form
+		"[::1]",              // IPv6 loopback
+		"[::ffff:127.0.0.1]", // IPv4-mapped
+		"[::ffff:7f00:1]",    // IPv4-mapped, hex
+		"[0:0:0:0:0:ffff:127.0.0.1]",
+		"localhost",
+		"2852039166", // decimal 169.254.169.254
+	} {
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+host+":"+port+"/", nil)
+		resp, err := c.Do(req)
+		cancel()
+		if err == nil {
+			resp.Body.Close()
+			t.Errorf("%s: reached the server (%s)", host, resp.Status)
+			continue
+		}
+		var dnsErr *net.DNSError
+		if !errors.Is(err, ErrRefused) && !errors.As(err, &dnsErr) {
+			t.Errorf("%s: err = %v, want a refusal or a failed lookup", host, err)
+		}
+	}
+	if hits.Load() != 0 {
+		t.Errorf("the loopback server was reached %d times", hits.Load())
+	}
+}
+
+// AllowPrivate (the command line) reaches loopback and private addresses, never the metadata ones.
+func TestAllowPrivate(t *testing.T) {
+	g, err := New(Options{AllowPrivate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ip, refused := range map[string]bool{"127.0.0.1": false, "10.1.2.3": false, "100.64.0.1": false, "fd00::1": false,
+		"169.254.169.254": true, "::ffff:169.254.169.254": true, "0.0.0.0": true, "fd00:ec2::254": true, "224.0.0.1": true} {
+		if err := g.Check(HTTP, "", netip.MustParseAddr(ip)); (err != nil) != refused {
+			t.Errorf("%s: err = %v, want refused %v", ip, err, refused)
+		}
 	}
 }

@@ -85,6 +85,10 @@ type Options struct {
 	Lookup LookupFunc
 	// DialTimeout bounds one connection attempt (default 10s); the caller's context bounds it too.
 	DialTimeout time.Duration
+	// AllowPrivate widens the HTTP policy to loopback, private and shared (100.64/10) addresses,
+	// as the command line does for the machine's own user (unless --deny-private-networks); the
+	// always-refused addresses stay refused. The server never sets it.
+	AllowPrivate bool
 }
 
 // Guard decides which addresses may be dialed and dials them. It is safe for concurrent use.
@@ -93,12 +97,13 @@ type Guard struct {
 	prefixes []netip.Prefix
 	lookup   LookupFunc
 	timeout  time.Duration
+	private  bool
 }
 
 // New builds a Guard; an Allowed entry that is neither a host name, an IP nor a CIDR is an error
 // naming it.
 func New(o Options) (*Guard, error) {
-	g := &Guard{hosts: map[string]bool{}, lookup: o.Lookup, timeout: o.DialTimeout}
+	g := &Guard{hosts: map[string]bool{}, lookup: o.Lookup, timeout: o.DialTimeout, private: o.AllowPrivate}
 	if g.lookup == nil {
 		g.lookup = func(ctx context.Context, host string) ([]netip.Addr, error) {
 			return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
@@ -154,17 +159,19 @@ func ParseEntry(entry string) (host string, prefix netip.Prefix, err error) {
 }
 
 var (
-	linkLocal4   = netip.MustParsePrefix("169.254.0.0/16")
-	linkLocal6   = netip.MustParsePrefix("fe80::/10")
-	thisNetwork  = netip.MustParsePrefix("0.0.0.0/8")
-	awsIMDS6     = netip.MustParseAddr("fd00:ec2::254")
-	sharedSpace  = netip.MustParsePrefix("100.64.0.0/10") // carrier-grade NAT, RFC 6598
-	nat64        = netip.MustParsePrefix("64:ff9b::/96")
-	ipv4Compat   = netip.MustParsePrefix("::/96")
-	sixToFour    = netip.MustParsePrefix("2002::/16")
-	broadcast4   = netip.MustParseAddr("255.255.255.255")
-	reasonMeta   = "link-local / cloud metadata address"
-	reasonUnspec = "unspecified address"
+	linkLocal4     = netip.MustParsePrefix("169.254.0.0/16")
+	linkLocal6     = netip.MustParsePrefix("fe80::/10")
+	thisNetwork    = netip.MustParsePrefix("0.0.0.0/8")
+	awsIMDS6       = netip.MustParseAddr("fd00:ec2::254")
+	sharedSpace    = netip.MustParsePrefix("100.64.0.0/10") // carrier-grade NAT, RFC 6598
+	nat64          = netip.MustParsePrefix("64:ff9b::/96")
+	ipv4Compat     = netip.MustParsePrefix("::/96")
+	sixToFour      = netip.MustParsePrefix("2002::/16")
+	broadcast4     = netip.MustParseAddr("255.255.255.255")
+	reasonMeta     = "link-local / cloud metadata address"
+	reasonLoopback = "loopback address"
+	reasonPrivate  = "private address"
+	reasonUnspec   = "unspecified address"
 )
 
 // embedded4 is the IPv4 address an IPv6 address carries (IPv4-mapped, IPv4-compatible, NAT64 or
@@ -215,9 +222,9 @@ func nonPublic(ip netip.Addr) string {
 	}
 	switch {
 	case ip.IsLoopback():
-		return "loopback address"
+		return reasonLoopback
 	case ip.IsPrivate(), sharedSpace.Contains(ip):
-		return "private address"
+		return reasonPrivate
 	case ip.IsMulticast(), ip == broadcast4, !ip.IsGlobalUnicast():
 		return "not a public unicast address"
 	}
@@ -239,7 +246,7 @@ func (g *Guard) Check(p Policy, host string, ip netip.Addr) error {
 		return nil
 	}
 	r := nonPublic(ip)
-	if r == "" || g.allowed(host, ip) {
+	if r == "" || g.allowed(host, ip) || (g.private && (r == reasonLoopback || r == reasonPrivate)) {
 		return nil
 	}
 	if p != HTTP {

@@ -102,7 +102,7 @@ func (z *authorizer) token(ctx context.Context) (*oauth2.Token, error) {
 	}
 	if z.a.Flow == "refresh_token" && t.RefreshToken != "" && t.RefreshToken != z.refresh {
 		z.refresh = t.RefreshToken
-		z.c.secrets = append(z.c.secrets, t.RefreshToken)
+		z.c.addSecret(t.RefreshToken)
 		if err := z.env.PersistCredentials(z.ctx, map[string]string{RefreshTokenField: t.RefreshToken}); err != nil {
 			if errors.Is(err, connector.ErrCredentialsNotPersisted) {
 				if !z.warned {
@@ -114,9 +114,7 @@ func (z *authorizer) token(ctx context.Context) (*oauth2.Token, error) {
 			}
 		}
 	}
-	if len(t.AccessToken) >= 3 {
-		z.c.secrets = append(z.c.secrets, t.AccessToken)
-	}
+	z.c.addSecret(t.AccessToken)
 	z.tok = t
 	return t, nil
 }

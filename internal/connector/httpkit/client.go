@@ -43,8 +43,9 @@ type Client struct {
 	lim     Limits
 	header  http.Header
 	auth    *authorizer
-	secrets []string
-	keyName string // a query parameter that carries the API key
+	smu     sync.RWMutex
+	secrets []string // values scrubbed from messages (grows as tokens are fetched)
+	keyName string   // a query parameter that carries the API key
 	pace    pacer
 }
 
@@ -372,8 +373,20 @@ func containsAny(s string, subs []string) bool {
 	return false
 }
 
+// addSecret adds a value to scrub from messages.
+func (c *Client) addSecret(v string) {
+	if len(v) < 3 {
+		return
+	}
+	c.smu.Lock()
+	c.secrets = append(c.secrets, v)
+	c.smu.Unlock()
+}
+
 func (c *Client) scrub(s any) string {
 	msg := fmt.Sprint(s)
+	c.smu.RLock()
+	defer c.smu.RUnlock()
 	for _, v := range c.secrets {
 		msg = strings.ReplaceAll(msg, v, "REDACTED")
 		if e := url.QueryEscape(v); e != v {

@@ -52,7 +52,7 @@ var spec = configspec.Describe(func(c *Config, b *configspec.Builder) {
 	b.AnyMap(&c.Params, "params").Doc("Query parameters (and values of {placeholders} in the URL).").Example(map[string]any{"limit": 100})
 	b.Any(&c.Body, "body").Doc("Source only: a JSON body sent with every page request (search endpoints that take POST).")
 	httpkit.BindAuth(b, &c.Auth)
-	b.String(&c.RecordsPath, "records_path").Default("").
+	b.String(&c.RecordsPath, "records_path").
 		Doc("Dotted path of the records in the response body (an array of objects, or one object); empty: the body itself.").Example("data", "result.items")
 	httpkit.BindPagination(b, &c.Pagination)
 	configspec.Nested(b, &c.Incremental, "incremental", func(i *Incremental, b *configspec.Builder) {

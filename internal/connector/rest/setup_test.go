@@ -1,7 +1,6 @@
 package rest
 
 import (
-	"context"
 	"testing"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
@@ -18,5 +17,3 @@ func guardEnv(t testing.TB) connector.Env {
 	}
 	return connector.Env{HTTPClient: g.HTTPClient()}
 }
-
-var bg = context.Background()
