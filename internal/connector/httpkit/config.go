@@ -86,7 +86,8 @@ const (
 	PageLink   = "link_header"
 )
 
-// BindPagination declares the pagination object (a tagged union on type) bound to p.
+// BindPagination declares the pagination object (a tagged union on type) bound to p; a pipeline
+// may set it beside a saved connector.
 func BindPagination(b *configspec.Builder, p **Pagination) {
 	configspec.Nested(b, p, "pagination", func(g *Pagination, b *configspec.Builder) {
 		b.String(&g.Type, "type").Default(PageNone).Enum(PageNone, PageNumber, PageOffset, PageCursor, PageNext, PageLink).
@@ -97,7 +98,7 @@ func BindPagination(b *configspec.Builder, p **Pagination) {
 		b.Int(&g.Limit, "limit").Default(100).Min(1).Doc("Page size; a shorter page is the last one.")
 		b.String(&g.Path, "path").Doc("Dotted path in the body of the next cursor (cursor) or of the next page's URL (next_url); missing, null or empty ends the read.").Example("meta.next")
 		b.Int(&g.MaxPages, "max_pages").Default(0).Min(0).Doc("Stop after this many pages (0: no limit).")
-	}).Doc("Pagination: none, page, offset, cursor, next_url or link_header. A page that repeats the previous one, or a cursor or URL seen before, stops the read with an error.").
+	}).PerPipeline().Doc("Pagination: none, page, offset, cursor, next_url or link_header. A page that repeats the previous one, or a cursor or URL seen before, stops the read with an error.").
 		Variants("type",
 			configspec.Variant{Value: PageNone, Title: "No pagination"},
 			configspec.Variant{Value: PageNumber, Title: "Page number", Fields: []string{"param", "start", "max_pages"}, Required: []string{"param"}},

@@ -46,29 +46,29 @@ var spec = configspec.Describe(func(c *Config, b *configspec.Builder) {
 	b.String(&c.URL, "url").Required().Pattern(`^https?://`).
 		Doc("Endpoint URL. {name} placeholders take the value of params.name (which then stays out of the query string); {cursor} takes the incremental cursor.").
 		Example("https://api.example.com/v1/items")
-	b.String(&c.Method, "method").Enum("GET", "POST", "PUT", "PATCH").
+	b.String(&c.Method, "method").Enum("GET", "POST", "PUT", "PATCH").PerPipeline().
 		Doc("HTTP method: GET (or POST for search endpoints) for a source; POST, PUT or PATCH for a destination. Default GET for a source, POST for a destination.")
 	b.StringMap(&c.Headers, "headers").Doc("Request headers.").Example(map[string]any{"Accept": "application/json"})
-	b.AnyMap(&c.Params, "params").Doc("Query parameters (and values of {placeholders} in the URL).").Example(map[string]any{"limit": 100})
-	b.Any(&c.Body, "body").Doc("Source only: a JSON body sent with every page request (search endpoints that take POST).")
+	b.AnyMap(&c.Params, "params").PerPipeline().Doc("Query parameters (and values of {placeholders} in the URL).").Example(map[string]any{"limit": 100})
+	b.Any(&c.Body, "body").PerPipeline().Doc("Source only: a JSON body sent with every page request (search endpoints that take POST).")
 	httpkit.BindAuth(b, &c.Auth)
-	b.String(&c.RecordsPath, "records_path").
+	b.String(&c.RecordsPath, "records_path").PerPipeline().
 		Doc("Dotted path of the records in the response body (an array of objects, or one object); empty: the body itself.").Example("data", "result.items")
 	httpkit.BindPagination(b, &c.Pagination)
 	configspec.Nested(b, &c.Incremental, "incremental", func(i *Incremental, b *configspec.Builder) {
 		b.String(&i.CursorField, "cursor_field").Doc("Field of the records that orders changes (default: the pipeline's sync.cursor_field).").Example("updated_at")
 		b.String(&i.Param, "param").Doc("Query parameter the saved cursor is sent as (or use {cursor} in the URL).").Example("updated_since")
 		b.String(&i.Start, "start").Doc("Cursor of the first run (before anything was saved).").Example("2024-01-01T00:00:00Z")
-	}).Doc("Incremental reads (sync mode incremental): the highest cursor read is kept in the checkpoint and the next run asks only for what changed after it.")
-	b.Bool(&c.Flatten, "flatten").Default(false).Doc("Lift the fields of nested objects to top-level fields named parent_child (default: a nested object is one json field).")
-	b.String(&c.Stream, "stream").Doc("Stream name shown by Discover (default: the last segment of the URL path).")
-	b.Strings(&c.PrimaryKey, "primary_key").Doc("Fields that identify a record (default: id when the records have one).")
+	}).PerPipeline().Doc("Incremental reads (sync mode incremental): the highest cursor read is kept in the checkpoint and the next run asks only for what changed after it.")
+	b.Bool(&c.Flatten, "flatten").Default(false).PerPipeline().Doc("Lift the fields of nested objects to top-level fields named parent_child (default: a nested object is one json field).")
+	b.String(&c.Stream, "stream").PerPipeline().Doc("Stream name shown by Discover (default: the last segment of the URL path).")
+	b.Strings(&c.PrimaryKey, "primary_key").PerPipeline().Doc("Fields that identify a record (default: id when the records have one).")
 	httpkit.BindLimits(b, &c.Limits)
-	b.Int(&c.BatchSize, "batch_size").Default(100).Min(1).Max(100000).
+	b.Int(&c.BatchSize, "batch_size").Default(100).Min(1).Max(100000).PerPipeline().
 		Doc("Destination: records per request; 1 sends each record alone as a JSON object.")
-	b.String(&c.BodyFormat, "body_format").Default("json").Enum("json", "ndjson").
+	b.String(&c.BodyFormat, "body_format").Default("json").Enum("json", "ndjson").PerPipeline().
 		Doc("Destination: a batch is a JSON array (json) or newline-delimited JSON (ndjson).")
-	b.String(&c.IdempotencyHeader, "idempotency_header").Default("Idempotency-Key").
+	b.String(&c.IdempotencyHeader, "idempotency_header").Default("Idempotency-Key").PerPipeline().
 		Doc("Destination: header carrying a key derived from the run and the records, the same when a resumed run sends them again (empty: none).")
 })
 
