@@ -168,10 +168,10 @@ func (s *Service) Start(ctx context.Context, pipelineID string, version int, tri
 // job: an error from it rolls both back and is returned by StartGuarded.
 type Guard func(ctx context.Context, tx *store.Tx, run store.Run) error
 
-// StartGuarded is Start of the pipeline's current version with guard in the run's transaction: the
-// schedules service records the tick a run starts for there, so that a tick claimed by another
-// process rolls the run back.
-func (s *Service) StartGuarded(ctx context.Context, pipelineID, trigger string, actor Actor, guard Guard) (store.Run, error) {
+// StartGuarded is StartRun of the pipeline's current version with req.Guard in the run's
+// transaction, without the on_busy refusal: the schedules service records the tick a run starts for
+// there, so that a tick claimed by another process rolls the run back.
+func (s *Service) StartGuarded(ctx context.Context, pipelineID string, req StartRequest) (store.Run, error) {
 	if s.queue == nil {
 		return store.Run{}, errors.New("runs: no queue configured")
 	}
@@ -186,8 +186,12 @@ func (s *Service) StartGuarded(ctx context.Context, pipelineID, trigger string, 
 	if err := pipelines.Runnable(v); err != nil {
 		return store.Run{}, err
 	}
-	return s.enqueueGuarded(ctx, store.Run{PipelineID: pipelineID, PipelineVersion: p.Version, Trigger: trigger,
-		ActorID: actor.ID, ActorName: actor.Name}, guard)
+	detail, err := req.Detail.encode()
+	if err != nil {
+		return store.Run{}, err
+	}
+	return s.enqueueGuarded(ctx, store.Run{PipelineID: pipelineID, PipelineVersion: p.Version, Trigger: req.Trigger,
+		TriggerDetail: detail, ActorID: req.Actor.ID, ActorName: req.Actor.Name}, req.Guard)
 }
 
 // enqueue creates the run and its job in one transaction (together or not at all) and publishes

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/dataaggregator/aggregator/internal/pipeline"
 	"github.com/dataaggregator/aggregator/internal/pipelines"
@@ -42,6 +43,10 @@ type TriggerDetail struct {
 	UpstreamPipelineName string `json:"upstream_pipeline_name,omitempty" doc:"dependency: its name when the run started"`
 	// Payload is the JSON body a webhook call sent (at most MaxWebhookPayload bytes), kept as sent.
 	Payload json.RawMessage `json:"payload,omitempty" doc:"webhook: the JSON body of the call, as sent (at most 16 KiB; other bodies are not kept)"`
+	// Tick is the schedule time a scheduled run was started for; CatchUp says it was the one run of
+	// missed ticks (misfire: run_once).
+	Tick    *time.Time `json:"tick,omitempty" doc:"schedule: the tick (scheduled time, UTC) the run was started for"`
+	CatchUp bool       `json:"catch_up,omitempty" doc:"schedule: the one run for ticks missed while no process was running (misfire: run_once)"`
 }
 
 // MaxWebhookPayload bounds the webhook body a run keeps in its trigger detail.
@@ -50,7 +55,7 @@ const MaxWebhookPayload = 16 << 10
 // encode is the detail as stored (nil when empty).
 func (d TriggerDetail) encode() (json.RawMessage, error) {
 	if d.User == "" && d.Via == "" && d.TokenPrefix == "" && d.UpstreamRunID == "" && d.UpstreamPipelineID == "" &&
-		d.UpstreamPipelineName == "" && len(d.Payload) == 0 {
+		d.UpstreamPipelineName == "" && len(d.Payload) == 0 && d.Tick == nil && !d.CatchUp {
 		return nil, nil
 	}
 	b, err := json.Marshal(d)

@@ -21,7 +21,7 @@ type Store interface {
 
 // Runs starts runs (runs.Service).
 type Runs interface {
-	StartGuarded(ctx context.Context, pipelineID, trigger string, actor runs.Actor, guard runs.Guard) (store.Run, error)
+	StartGuarded(ctx context.Context, pipelineID string, req runs.StartRequest) (store.Run, error)
 }
 
 // Trigger is the trigger of the runs a schedule starts.
@@ -179,7 +179,7 @@ func (s *Service) tickOne(ctx context.Context, st store.ScheduleState, now time.
 
 func (s *Service) fire(ctx context.Context, pipelineID string, tick time.Time, catchUp bool, rep *Report) error {
 	tick = tick.UTC()
-	run, err := s.o.Runs.StartGuarded(ctx, pipelineID, Trigger, Actor, func(ctx context.Context, tx *store.Tx, run store.Run) error {
+	guard := func(ctx context.Context, tx *store.Tx, run store.Run) error {
 		ok, err := tx.ClaimScheduleTick(ctx, store.ScheduleTick{PipelineID: pipelineID, Tick: tick, RunID: run.ID, CatchUp: catchUp})
 		if err != nil {
 			return err
@@ -188,7 +188,9 @@ func (s *Service) fire(ctx context.Context, pipelineID string, tick time.Time, c
 			return errTaken
 		}
 		return nil
-	})
+	}
+	run, err := s.o.Runs.StartGuarded(ctx, pipelineID, runs.StartRequest{Trigger: Trigger, Actor: Actor, Guard: guard,
+		Detail: runs.TriggerDetail{Tick: &tick, CatchUp: catchUp}})
 	if errors.Is(err, errTaken) {
 		rep.Taken++
 		return nil

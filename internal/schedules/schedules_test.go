@@ -142,6 +142,10 @@ func (e *env) ticks(id string) []string {
 		if run.Trigger != schedules.Trigger || run.PipelineID != id {
 			e.t.Errorf("run %s of tick %s: trigger %q pipeline %s", run.ID, k.Tick, run.Trigger, run.PipelineID)
 		}
+		// The run says which tick started it, and whether it was the catch-up of missed ones.
+		if d := runs.DecodeTriggerDetail(run.TriggerDetail); d.Tick == nil || !d.Tick.Equal(k.Tick) || d.CatchUp != k.CatchUp {
+			e.t.Errorf("run %s of tick %s (catch-up %v): trigger detail %s", run.ID, k.Tick, k.CatchUp, run.TriggerDetail)
+		}
 		s := k.Tick.UTC().Format(time.RFC3339)
 		if k.CatchUp {
 			s += " catch-up"

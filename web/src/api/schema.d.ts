@@ -2227,8 +2227,15 @@ export interface components {
             }[] | null;
         };
         TriggerDetail: {
+            /** @description schedule: the one run for ticks missed while no process was running (misfire: run_once) */
+            catch_up?: boolean;
             /** @description webhook: the JSON body of the call, as sent (at most 16 KiB; other bodies are not kept) */
             payload?: unknown;
+            /**
+             * Format: date-time
+             * @description schedule: the tick (scheduled time, UTC) the run was started for
+             */
+            tick?: string;
             /** @description webhook: the beginning of the token used (the token itself is never stored) */
             token_prefix?: string;
             /** @description dependency: the pipeline of that run */

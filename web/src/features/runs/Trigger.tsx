@@ -6,6 +6,7 @@ import { CalendarClock, Code2, GitBranch, Hand, History, Terminal, Webhook, type
 import { Badge } from '@/components/ui'
 import type { Run } from './queries'
 import { shortId, triggerLabel } from './format'
+import { formatTime } from '@/lib/format'
 
 const icons: Record<string, LucideIcon> = {
   manual: Hand, api: Code2, schedule: CalendarClock, webhook: Webhook, dependency: GitBranch, replay: History,
@@ -60,7 +61,16 @@ export function TriggeredBy({ run }: { run: Pick<Run, 'trigger' | 'trigger_detai
         </span>
       )
     case 'schedule':
-      return <span data-testid="triggered-by">Started by its schedule</span>
+      return (
+        <span data-testid="triggered-by">
+          {d?.catch_up ? 'Catch-up run of its schedule' : 'Started by its schedule'}
+          {d?.tick && (
+            <>
+              {' '}for <time dateTime={d.tick} title={d.tick}>{formatTime(d.tick)}</time>
+            </>
+          )}
+        </span>
+      )
     case 'manual':
       return (
         <span data-testid="triggered-by">
