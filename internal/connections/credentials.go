@@ -53,6 +53,16 @@ func (s *Service) SaveCredentials(ctx context.Context, id string, fields map[str
 	return nil
 }
 
+// SaveCredentialsNamed is SaveCredentials for the saved connector called name (runs resolve
+// saved connectors by name).
+func (s *Service) SaveCredentialsNamed(ctx context.Context, name string, fields map[string]string) error {
+	c, err := s.st.GetConnectorByName(ctx, name)
+	if err != nil {
+		return fmt.Errorf("save refreshed credentials of connector %q: %w", name, err)
+	}
+	return s.SaveCredentials(ctx, c.ID, fields)
+}
+
 // envFor is the connector environment for the saved connector id: refreshed credentials are
 // saved into it.
 func (s *Service) envFor(id string) connector.Env {

@@ -92,11 +92,21 @@ func (r *runner) readRequest(n *rnode, state json.RawMessage) connector.ReadRequ
 	return req
 }
 
+// env is the connector environment of node n: the run's, with the credential hook of the saved
+// connector the node names (a rotated OAuth refresh token is saved into it).
+func (r *runner) env(n *rnode) connector.Env {
+	env := r.opts.Env
+	if n.p.SaveCredentials != nil {
+		env.SaveCredentials = n.p.SaveCredentials
+	}
+	return env
+}
+
 // openReader opens a source, retrying transient failures.
 func (r *runner) openReader(ctx context.Context, n *rnode, state json.RawMessage) (connector.Reader, error) {
 	b := r.newBackoff(n.p, "open source")
 	for {
-		rd, err := n.p.Source.Open(ctx, r.opts.Env, configOrEmpty(n.p.Config), r.readRequest(n, state))
+		rd, err := n.p.Source.Open(ctx, r.env(n), configOrEmpty(n.p.Config), r.readRequest(n, state))
 		if err == nil {
 			return rd, nil
 		}
@@ -110,7 +120,7 @@ func (r *runner) openReader(ctx context.Context, n *rnode, state json.RawMessage
 func (r *runner) openWriter(ctx context.Context, n *rnode, req connector.WriteRequest) (connector.Writer, error) {
 	b := r.newBackoff(n.p, "open destination")
 	for {
-		w, err := n.p.Destination.OpenWriter(ctx, r.opts.Env, configOrEmpty(n.p.Config), req)
+		w, err := n.p.Destination.OpenWriter(ctx, r.env(n), configOrEmpty(n.p.Config), req)
 		if err == nil {
 			return w, nil
 		}
@@ -175,7 +185,7 @@ func (s *sourceReader) reopen(ctx context.Context) error {
 			s.r.log.Warn("close source before reopening it", "node", s.n.p.ID, "err", err)
 		}
 	}
-	rd, err := s.n.p.Source.Open(ctx, s.r.opts.Env, configOrEmpty(s.n.p.Config), s.r.readRequest(s.n, s.state))
+	rd, err := s.n.p.Source.Open(ctx, s.r.env(s.n), configOrEmpty(s.n.p.Config), s.r.readRequest(s.n, s.state))
 	if err != nil {
 		return err
 	}

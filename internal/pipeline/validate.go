@@ -16,6 +16,9 @@ import (
 type Saved struct {
 	Type   string
 	Config map[string]any
+	// SaveCredentials persists credentials a connector refreshed (a rotated OAuth refresh token)
+	// into the saved connector, by the secret field's dotted path; nil when it cannot be done.
+	SaveCredentials func(ctx context.Context, fields map[string]string) error
 }
 
 // Resolver finds saved connectors and transformations by name. The server provides one backed by
@@ -66,6 +69,9 @@ type Node struct {
 	Sync          Sync
 	Overrides     map[string]record.Kind
 	Write         Write
+	// SaveCredentials is the saved connector's credential hook (Saved.SaveCredentials) when the
+	// node names one; the engine gives it to the connector as connector.Env.SaveCredentials.
+	SaveCredentials func(ctx context.Context, fields map[string]string) error
 
 	// Transforms. Definition.New builds a fresh node for each run.
 	Definition transform.Definition
@@ -190,7 +196,7 @@ func (v *validator) run() {
 func (v *validator) add(n *Node) { v.plan.byID[n.ID] = n }
 
 // resolveConnector returns the type and config of a source or destination.
-func (v *validator) resolveConnector(path, typ, saved string, config map[string]any) (string, map[string]any, bool) {
+func (v *validator) resolveConnector(n *Node, path, typ, saved string, config map[string]any) (string, map[string]any, bool) {
 	switch {
 	case typ != "" && saved != "":
 		v.c.add(path, "set either type (with config) or connector (a saved connector), not both")
@@ -205,6 +211,7 @@ func (v *validator) resolveConnector(path, typ, saved string, config map[string]
 			v.c.add(path+".connector", "saved connector %q: %v", saved, err)
 			return "", nil, false
 		}
+		n.SaveCredentials = sv.SaveCredentials
 		return sv.Type, sv.Config, true
 	case typ == "":
 		v.c.add(path+".type", "required: a connector type (known: %s), or connector: <saved connector name>", strings.Join(v.env.Connectors.Names(), ", "))
@@ -218,7 +225,7 @@ func (v *validator) source(path string, s *Source) *Node {
 	if n.Sync.Mode == "" {
 		n.Sync.Mode = connector.FullRefresh
 	}
-	typ, config, ok := v.resolveConnector(path, s.Type, s.Connector, s.Config)
+	typ, config, ok := v.resolveConnector(n, path, s.Type, s.Connector, s.Config)
 	if ok {
 		n.Type, n.Config = typ, config
 		src, spec, err := v.env.Connectors.Source(typ)
@@ -381,7 +388,7 @@ func (v *validator) destination(path string, d *Destination) *Node {
 	if n.Write.Mode == "" {
 		n.Write.Mode = connector.Append
 	}
-	typ, config, ok := v.resolveConnector(path, d.Type, d.Connector, d.Config)
+	typ, config, ok := v.resolveConnector(n, path, d.Type, d.Connector, d.Config)
 	if ok {
 		n.Type, n.Config = typ, config
 		dst, spec, err := v.env.Connectors.Destination(typ)

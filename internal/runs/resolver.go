@@ -16,6 +16,12 @@ type SavedConnectors interface {
 	Resolve(ctx context.Context, name string) (typ string, config map[string]any, err error)
 }
 
+// credentialSaver saves refreshed credentials into a saved connector by name
+// (connections.Service); runs hand it to the connector of each node that names one.
+type credentialSaver interface {
+	SaveCredentialsNamed(ctx context.Context, name string, fields map[string]string) error
+}
+
 // Resolver resolves a spec's `connector: <name>` and `transformation: <name>` references
 // (pipeline.Resolver): saved connectors through Connectors, which opens their sealed secrets,
 // saved transformations through the store.
@@ -34,7 +40,13 @@ func (r Resolver) Connector(ctx context.Context, name string) (pipeline.Saved, e
 		if err != nil {
 			return pipeline.Saved{}, describeMissing(err, "saved connector")
 		}
-		return pipeline.Saved{Type: typ, Config: cfg}, nil
+		sv := pipeline.Saved{Type: typ, Config: cfg}
+		if cs, ok := r.Connectors.(credentialSaver); ok {
+			sv.SaveCredentials = func(ctx context.Context, fields map[string]string) error {
+				return cs.SaveCredentialsNamed(ctx, name, fields)
+			}
+		}
+		return sv, nil
 	}
 	c, err := r.Store.GetConnectorByName(ctx, name)
 	if err != nil {
