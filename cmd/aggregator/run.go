@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -31,7 +33,7 @@ type runFlags struct {
 func newRunCmd() *cobra.Command {
 	var f runFlags
 	cmd := &cobra.Command{
-		Use:   "run -f pipeline.yaml",
+		Use:   "run [-f] pipeline.yaml",
 		Short: "Run a pipeline file to the end, with checkpoints; an interrupted run resumes where it stopped",
 		Long: `Run validates the pipeline and runs it without a server. Progress goes to stderr (a progress
 bar on a terminal, plain lines otherwise); a summary with per-node counters goes to stdout at the end.
@@ -40,9 +42,23 @@ Checkpoints are saved to a state file (default DATA_DIR/state/<pipeline name>.js
 destination has committed; when a run is interrupted (Ctrl-C, a crash, a kill), running it again
 resumes from the last checkpoint. --fresh ignores the state file. Rejected rows go to a dead-letter
 file (default DATA_DIR/dead-letters/<pipeline name>.ndjson; a .csv path writes CSV) when the error
-policy is dead_letter. The exit code is non-zero when the run fails.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runPipeline(cmd, f) },
+policy is dead_letter. The exit code is non-zero when the run fails.
+
+A pipeline with a stream source (kafka, nats_jetstream) runs until SIGINT or SIGTERM: it then stops
+reading, its destinations commit what they were given, the final checkpoint is saved, the source
+positions are committed (Kafka offsets, JetStream acks) and it exits 0. The next run continues
+after them. A second signal stops at once, as a kill would: the next run resumes from the last
+checkpoint (docs/streams.md).`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				if f.file != "" && f.file != args[0] {
+					return fmt.Errorf("give the pipeline file once: -f %s or %s", f.file, args[0])
+				}
+				f.file = args[0]
+			}
+			return runPipeline(cmd, f)
+		},
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&f.file, "file", "f", "", "pipeline file (YAML or JSON)")
@@ -93,14 +109,45 @@ func runPipeline(cmd *cobra.Command, f runFlags) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	// Ctrl-C or SIGTERM stops the run as a kill would: the output stays staged for the next run to resume.
+	// Ctrl-C or SIGTERM stops a bounded run as a kill would: the output stays staged for the next run
+	// to resume. A stream run stops cleanly instead (Options.Stop); a second signal interrupts it.
 	ctx, stop := context.WithCancelCause(context.WithoutCancel(cmd.Context()))
 	defer stop(nil)
+	streaming := false
+	for _, n := range p.plan.Sources {
+		streaming = streaming || n.ConnectorSpec.Unbounded
+	}
+	stopStream := make(chan struct{})
+	var again chan os.Signal
+	if streaming {
+		again = make(chan os.Signal, 1)
+		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+		defer signal.Stop(again)
+		fmt.Fprintln(cmd.ErrOrStderr(), "streaming: runs until Ctrl-C or SIGTERM, then commits and exits")
+	}
 	go func() {
 		select {
 		case <-cmd.Context().Done():
-			stop(engine.ErrInterrupted)
 		case <-ctx.Done():
+			return
+		}
+		if !streaming {
+			stop(engine.ErrInterrupted)
+			return
+		}
+		fmt.Fprintln(cmd.ErrOrStderr(), "stopping: committing what the destinations wrote (a second signal stops at once)")
+		close(stopStream)
+		// again also received the signal that cancelled cmd.Context: the second one interrupts
+		for n := 0; ; {
+			select {
+			case <-again:
+				if n++; n >= 2 {
+					stop(engine.ErrInterrupted)
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
 		}
 	}()
 	res, runErr := engine.Run(ctx, p.plan, engine.Options{
@@ -109,6 +156,7 @@ func runPipeline(cmd *cobra.Command, f runFlags) error {
 		CommitRows:     f.commitRows,
 		CommitInterval: f.commitInterval,
 		Checkpointer:   &runner.FileCheckpointer{Path: f.state, Fresh: f.fresh},
+		Stop:           stopStream,
 		DeadLetters:    sink,
 		Progress:       prog.Update,
 		Logger:         p.env.Logger,
@@ -138,6 +186,9 @@ func writeSummary(w io.Writer, name string, res *engine.Result, sink *runner.Fil
 		note = ", resumed from a checkpoint"
 	case res.Restarted:
 		note = ", restarted from the beginning"
+	}
+	if res.Stopped {
+		note += ", stopped: the sources' positions are committed"
 	}
 	fmt.Fprintf(w, "pipeline %s %s in %s (run %s%s)\n", name, res.Status, took, res.RunID, note)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)

@@ -11,6 +11,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/connector/files/xml"
 	"github.com/dataaggregator/aggregator/internal/connector/kafka"
 	"github.com/dataaggregator/aggregator/internal/connector/mysql"
+	"github.com/dataaggregator/aggregator/internal/connector/natsjs"
 	"github.com/dataaggregator/aggregator/internal/connector/postgres"
 	"github.com/dataaggregator/aggregator/internal/connector/rest"
 	"github.com/dataaggregator/aggregator/internal/connector/sqlserver"
@@ -32,6 +33,7 @@ func Registries() (*connector.Registry, *transform.Registry, error) {
 		sqlserver.New(),
 		kafka.New(),
 		rest.New(),
+		natsjs.New(),
 	)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connector registry: %w", err)
