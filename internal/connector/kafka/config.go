@@ -43,6 +43,8 @@ type Config struct {
 	Start          string
 	StartTimestamp string
 	Metadata       bool
+	InstanceID     string
+	SessionTimeout int
 	FetchMaxBytes  int
 	MaxWaitMS      int
 	streamkit.Payload
@@ -77,6 +79,8 @@ var configSpec = configspec.Describe(func(c *Config, b *configspec.Builder) {
 	b.String(&c.Group, "group").Doc("Consumer group: offsets are committed to it after the destinations commit, and instances of a group share the partitions. Without it every partition is read and the position lives only in the run's checkpoint.")
 	b.String(&c.Start, "start").Default(StartEarliest).Enum(StartEarliest, StartLatest, StartTimestamp).Doc("Where a partition without a committed offset (or checkpoint) starts: earliest, latest, or the first record at or after start_timestamp.")
 	b.String(&c.StartTimestamp, "start_timestamp").Doc("RFC 3339 time for start: timestamp.").Example("2026-01-31T00:00:00Z")
+	b.String(&c.InstanceID, "instance_id").Doc("Static group membership (group.instance.id): a member that restarts with the same id takes its partitions back at once instead of waiting for a rebalance. One id per running instance.")
+	b.Int(&c.SessionTimeout, "session_timeout_ms").Default(45000).Min(1000).Doc("How long the group waits for a silent member (a crashed process) before giving its partitions to the others.")
 	b.Bool(&c.Metadata, "metadata").Default(true).Doc("Add the fields _key, _headers, _topic, _partition, _offset and _timestamp after the payload fields.")
 	b.Int(&c.FetchMaxBytes, "fetch_max_bytes").Default(16 << 20).Min(1024).Doc("Most bytes one fetch buffers (bounds the memory of a consumer that runs ahead of its destinations).")
 	b.Int(&c.MaxWaitMS, "max_wait_ms").Default(500).Min(1).Doc("Longest time a broker holds a fetch waiting for records.")

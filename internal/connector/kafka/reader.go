@@ -108,11 +108,15 @@ func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]
 		opts = append(opts,
 			kgo.ConsumerGroup(cfg.Group),
 			kgo.DisableAutoCommit(),
+			kgo.SessionTimeout(time.Duration(cfg.SessionTimeout)*time.Millisecond),
 			kgo.AdjustFetchOffsetsFn(r.adjust),
 			kgo.OnPartitionsAssigned(r.assigned),
 			kgo.OnPartitionsRevoked(r.revoked),
 			kgo.OnPartitionsLost(r.revoked),
 		)
+		if cfg.InstanceID != "" {
+			opts = append(opts, kgo.InstanceID(cfg.InstanceID))
+		}
 	} else {
 		r.owned = nil
 		if len(st.Offsets) > 0 {

@@ -1,0 +1,176 @@
+// Command streams measures stream pipelines (issue 12, Speed): N records in a kfake cluster in this
+// process (4 partitions, JSON payloads of about 60 bytes), read by a bare franz-go consumer loop (the
+// baseline), then by `aggregator run` child processes: Kafka -> NDJSON file and Kafka -> PostgreSQL
+// (upsert by key). A run's time is from its start until its destination holds N records; then it
+// is stopped with SIGINT and its peak RSS read from the kernel.
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+func main() {
+	n := flag.Int("n", 1_000_000, "records")
+	bin := flag.String("bin", "bin/aggregator", "aggregator binary")
+	pgURL := flag.String("pg", "postgres://root@127.0.0.1:5432/test?sslmode=disable", "PostgreSQL URL for the destination (a schema of its own is created)")
+	dir := flag.String("dir", "/tmp/aggregator-bench-streams", "work directory")
+	flag.Parse()
+	if err := run(*n, *bin, *pgURL, *dir); err != nil {
+		fmt.Fprintln(os.Stderr, "bench/streams:", err)
+		os.Exit(1)
+	}
+}
+
+func run(n int, bin, pgURL, dir string) error {
+	ctx := context.Background()
+	_ = os.RemoveAll(dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, "bench"))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	addr := c.ListenAddrs()[0]
+	p, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic("bench"), kgo.ProducerLinger(5*time.Millisecond))
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	for lo := 1; lo <= n; lo += 50_000 {
+		var recs []*kgo.Record
+		for i := lo; i < lo+50_000 && i <= n; i++ {
+			recs = append(recs, &kgo.Record{Key: fmt.Appendf(nil, "%d", i), Value: fmt.Appendf(nil, `{"seq":%d,"name":"customer %d","amount":%d.25}`, i, i, i%1000)})
+		}
+		if err := p.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			return err
+		}
+	}
+	p.Close()
+	fmt.Printf("produced %d records in %s\n", n, time.Since(start).Round(time.Millisecond))
+
+	// baseline: a bare franz-go consumer loop that counts the records
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics("bench"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		return err
+	}
+	start = time.Now()
+	for got := 0; got < n; {
+		got += len(cl.PollFetches(ctx).Records())
+	}
+	cl.Close()
+	report("bare franz-go consumer loop", n, time.Since(start), 0)
+
+	fields := `fields: [{name: seq, type: int}, {name: name}, {name: amount, type: decimal}], metadata: false`
+	out := filepath.Join(dir, "out.ndjson")
+	if err := stream(bin, dir, "kafka-ndjson", fmt.Sprintf(`version: 1
+name: bench-ndjson
+sources: [{id: k, type: kafka, config: {brokers: [%q], topics: [bench], group: ndjson, %s}}]
+destinations: [{id: out, type: ndjson, inputs: [k], config: {path: %q}}]
+`, addr, fields, out), n, func() (int, error) { return countLines(out) }); err != nil {
+		return err
+	}
+
+	conn, err := pgx.Connect(ctx, pgURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	schema := fmt.Sprintf("bench_streams_%d", os.Getpid())
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		return err
+	}
+	defer conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+	return stream(bin, dir, "kafka-postgres", fmt.Sprintf(`version: 1
+name: bench-pg
+sources: [{id: k, type: kafka, config: {brokers: [%q], topics: [bench], group: pg, %s}}]
+destinations: [{id: out, type: postgres, inputs: [k], config: {url: %q, schema: %s, table: seq}, write: {mode: upsert, key: [seq]}}]
+`, addr, fields, pgURL, schema), n, func() (int, error) {
+		var rows int
+		err := conn.QueryRow(ctx, "SELECT COUNT(*) FROM "+schema+".seq").Scan(&rows)
+		if err != nil {
+			return 0, nil // not created yet
+		}
+		return rows, nil
+	})
+}
+
+// stream runs the pipeline until count reports n, then stops it with SIGINT.
+func stream(bin, dir, name, spec string, n int, count func() (int, error)) error {
+	file := filepath.Join(dir, name+".yaml")
+	if err := os.WriteFile(file, []byte(spec), 0o644); err != nil {
+		return err
+	}
+	cmd := exec.Command(bin, "run", file, "--progress", "none", "--state", filepath.Join(dir, name+".state.json"))
+	cmd.Env = append(os.Environ(), "DATA_DIR="+dir, "LOG_LEVEL=warn")
+	logf, err := os.Create(filepath.Join(dir, name+".log"))
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	for {
+		got, err := count()
+		if err != nil {
+			return err
+		}
+		if got >= n {
+			break
+		}
+		if time.Since(start) > 30*time.Minute {
+			_ = cmd.Process.Kill()
+			return fmt.Errorf("%s: %d of %d records after 30 minutes (see %s)", name, got, n, logf.Name())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	took := time.Since(start)
+	_ = cmd.Process.Signal(os.Interrupt)
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("%s: exit after SIGINT: %v (see %s)", name, err, logf.Name())
+	}
+	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
+	report("aggregator run "+name, n, took, rss)
+	return nil
+}
+
+func report(what string, n int, d time.Duration, rssKiB int64) {
+	line := fmt.Sprintf("%-36s %9d records in %8s: %9.0f records/s", what, n, d.Round(time.Millisecond), float64(n)/d.Seconds())
+	if rssKiB > 0 {
+		line += fmt.Sprintf(", peak RSS %d MiB", rssKiB/1024)
+	}
+	fmt.Println(line)
+}
+
+func countLines(path string) (int, error) {
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	n := 0
+	for sc.Scan() {
+		n++
+	}
+	return n, sc.Err()
+}
