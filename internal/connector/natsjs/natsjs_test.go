@@ -75,7 +75,7 @@ func TestAckOnlyThroughAcker(t *testing.T) {
 	t.Parallel()
 	stream, subj, js := natstest.Stream(t)
 	natstest.Publish(t, js, subj+".a", payloads(1, 10)...)
-	c := srcConfig(stream, subj, "d1", "ack_wait", 1)
+	c := srcConfig(stream, subj, "d1", "ack_wait", 2)
 
 	rd := open(t, c)
 	first, _ := read(t, rd, 10, 10*time.Second)
@@ -101,7 +101,7 @@ func TestAckOnlyThroughAcker(t *testing.T) {
 	if err := rd.(connector.Acker).Ack(context.Background(), st); err != nil {
 		t.Fatal(err)
 	}
-	read(t, rd, 0, 1500*time.Millisecond) // past ack_wait: nothing acknowledged comes back
+	read(t, rd, 0, 3*time.Second) // past ack_wait: nothing acknowledged comes back
 }
 
 func TestBadPayloadIsARejectWithItsSequence(t *testing.T) {
