@@ -133,7 +133,7 @@ test('a designer fixes the rejected value inline and replays it; the replay run 
 
   await page.waitForURL((u) => u.pathname.startsWith('/runs/') && u.pathname !== `/runs/${run.id}`)
   const replayId = page.url().split('/runs/')[1].split('?')[0]
-  await page.getByRole('link', { name: `Replay of run ${run.id.slice(0, 8)}` }).waitFor()
+  await page.getByRole('link', { name: `Replay of run ${run.id.slice(-8)}` }).waitFor()
   await page.getByRole('heading', { name: /people/ }).getByText('Succeeded').waitFor()
   const replay = await waitRun(replayId, 'succeeded')
   assert.equal(replay.replay_of, run.id)

@@ -126,7 +126,7 @@ test('triggers: webhook token created in the UI and called with fetch, a depende
   const by = page.getByTestId('triggered-by')
   await by.getByRole('link', { name: 'raw-orders' }).waitFor()
   await screenshot(page, 'run-dependency', 'light')
-  await by.getByRole('link', { name: `run ${started.run_id.slice(0, 8)}` }).click()
+  await by.getByRole('link', { name: `run ${started.run_id.slice(-8)}` }).click()
   await page.waitForURL(`**/runs/${started.run_id}`)
   assert.deepEqual(page.consoleErrors, [])
 

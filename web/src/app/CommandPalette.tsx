@@ -9,6 +9,7 @@ import { useCan } from '@/auth/session'
 import { navItems } from './nav'
 import { cn } from '@/lib/cn'
 import { relativeTime } from '@/lib/format'
+import { shortId } from '@/features/runs/format'
 
 export interface PaletteState {
   isOpen: boolean
@@ -92,7 +93,7 @@ function Palette({ close }: { close: () => void }) {
     for (const r of (runs.data?.items ?? []).filter((r) => match(r.id) || match(r.status)).slice(0, 8)) {
       out.push({
         key: 'r' + r.id,
-        label: `Run ${r.id.slice(0, 8)} · ${r.status}`,
+        label: `Run ${shortId(r.id)} · ${r.status}`,
         hint: relativeTime(r.created_at),
         to: `/runs/${r.id}`,
         icon: PlayCircle,

@@ -15,7 +15,11 @@ export const rowsWritten = (run: Run) => run.nodes.filter((n) => n.kind === 'des
 /** Rows rejected by any node. */
 export const rowsRejected = (run: Run) => run.nodes.reduce((a, n) => a + n.rejected, 0)
 
-export const shortId = (id: string) => (id.length > 10 ? id.slice(0, 8) : id)
+/**
+ * The last eight characters of an id: run ids are UUIDv7, whose first eight characters are the top of
+ * a millisecond clock (the same for every run of the same minute); the last ones are random.
+ */
+export const shortId = (id: string) => (id.length > 10 ? id.slice(-8) : id)
 
 const triggers: Record<string, string> = {
   api: 'API', manual: 'Manual', schedule: 'Schedule', replay: 'Replay', cli: 'CLI', webhook: 'Webhook', dependency: 'Dependency',
