@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/connector/amqp"
 	"github.com/dataaggregator/aggregator/internal/connector/files/csv"
 	"github.com/dataaggregator/aggregator/internal/connector/files/excel"
 	"github.com/dataaggregator/aggregator/internal/connector/files/json"
@@ -34,6 +35,7 @@ func Registries() (*connector.Registry, *transform.Registry, error) {
 		kafka.New(),
 		rest.New(),
 		natsjs.New(),
+		amqp.New(),
 	)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connector registry: %w", err)
