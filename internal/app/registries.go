@@ -14,6 +14,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/connector/mysql"
 	"github.com/dataaggregator/aggregator/internal/connector/natsjs"
 	"github.com/dataaggregator/aggregator/internal/connector/postgres"
+	"github.com/dataaggregator/aggregator/internal/connector/postgrescdc"
 	"github.com/dataaggregator/aggregator/internal/connector/rest"
 	"github.com/dataaggregator/aggregator/internal/connector/sqlserver"
 	"github.com/dataaggregator/aggregator/internal/transform"
@@ -36,6 +37,7 @@ func Registries() (*connector.Registry, *transform.Registry, error) {
 		rest.New(),
 		natsjs.New(),
 		amqp.New(),
+		postgrescdc.New(),
 	)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connector registry: %w", err)

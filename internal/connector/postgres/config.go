@@ -24,19 +24,27 @@ import (
 
 // Config is the decoded configuration.
 type Config struct {
-	sqlkit.ServerConfig
+	Connection
 	sqlkit.TableConfig
-	URL              string
-	Database         string
-	SSLMode          string
-	SSLRootCert      string
 	Schema           string
 	StatementTimeout int
-	ApplicationName  string
 	CopyBufferRows   int
 }
 
-var configSpec = configspec.Describe(func(c *Config, b *configspec.Builder) {
+// Connection is where a PostgreSQL server is and how to log in: the connection parameters of this
+// connector, shared with the connectors that reach PostgreSQL their own way (postgres_cdc), which
+// declare them with Bind and connect with Connect and ConnectReplication.
+type Connection struct {
+	sqlkit.ServerConfig
+	URL             string
+	Database        string
+	SSLMode         string
+	SSLRootCert     string
+	ApplicationName string
+}
+
+// Bind declares url, host, port, user, password, database, ssl_mode and ssl_root_cert.
+func (c *Connection) Bind(b *configspec.Builder) {
 	b.String(&c.URL, "url").Secret().
 		Doc("A connection URL (postgres://user:password@host:5432/db?sslmode=require). When set, host, port, user, password and database are taken from it unless also given.").
 		Example("postgres://app@db.example.com:5432/sales?sslmode=require")
@@ -45,13 +53,22 @@ var configSpec = configspec.Describe(func(c *Config, b *configspec.Builder) {
 	b.String(&c.SSLMode, "ssl_mode").Enum("disable", "allow", "prefer", "require", "verify-ca", "verify-full").
 		Doc("TLS mode, as libpq's sslmode (default prefer, or the URL's).")
 	b.String(&c.SSLRootCert, "ssl_root_cert").Doc("Path of the CA certificate file for verify-ca and verify-full.")
+}
+
+// BindApplicationName declares application_name.
+func (c *Connection) BindApplicationName(b *configspec.Builder) {
+	b.String(&c.ApplicationName, "application_name").Default("aggregator").
+		Doc("application_name the server shows in pg_stat_activity.")
+}
+
+var configSpec = configspec.Describe(func(c *Config, b *configspec.Builder) {
+	c.Connection.Bind(b)
 	b.String(&c.Schema, "schema").PerPipeline().Doc("Schema of the table (default: the first schema of the search_path); for Discover, the only schema listed.")
 	c.BindTable(b, "the table's primary key")
 	b.Int(&c.StatementTimeout, "statement_timeout").PerPipeline().Default(0).Min(0).
 		Doc("Seconds a statement may run before the server cancels it (0: no limit).")
 	c.BindNullCursor(b)
-	b.String(&c.ApplicationName, "application_name").Default("aggregator").
-		Doc("application_name the server shows in pg_stat_activity.")
+	c.BindApplicationName(b)
 	b.Int(&c.CopyBufferRows, "copy_buffer_rows").PerPipeline().Default(defaultFlushRows).Min(0).Max(1000000).
 		Doc("Destination: rows buffered (at most 1 MiB) before one COPY loads them in the background; a row the table refuses then comes back from a later write. 0: each batch is loaded by its own COPY before its write returns, so refused rows come back with their batch (slower: one round trip per batch).")
 })
@@ -64,7 +81,7 @@ func decodeConfig(spec connector.Spec, raw map[string]any) (Config, error) {
 }
 
 // connString builds the pgx connection string: the URL (if any) with the discrete fields applied.
-func (c Config) connString() (string, error) {
+func (c Connection) connString() (string, error) {
 	u := &url.URL{Scheme: "postgres"}
 	if c.URL != "" {
 		p, err := url.Parse(c.URL)
@@ -112,7 +129,7 @@ func (c Config) connString() (string, error) {
 }
 
 // secrets returns what must never appear in errors or logs.
-func (c Config) secrets() []string {
+func (c Connection) secrets() []string {
 	out := []string{c.Password}
 	if u, err := url.Parse(c.URL); err == nil && u.User != nil {
 		if p, ok := u.User.Password(); ok {
