@@ -475,6 +475,7 @@ func (r *reader) nextChanges(ctx context.Context) (*record.Batch, error) {
 			case <-ctx.Done():
 				return nil, ctx.Err()
 			case <-timeout:
+				r.takeCommit()
 				return b.Take(), nil
 			}
 		}
@@ -499,24 +500,29 @@ func (r *reader) nextChanges(ctx context.Context) (*record.Batch, error) {
 		}
 		r.mu.Unlock()
 		if b.Full() {
-			// take the commit that follows at once, so that the state is not a partial transaction
-			select {
-			case next := <-r.items:
-				if next.row == nil && next.err == nil {
-					r.mu.Lock()
-					r.pos.lsn, r.pos.txLSN, r.pos.txDone = next.end, 0, 0
-					r.mu.Unlock()
-				} else {
-					r.pending = &next
-				}
-			default:
-			}
+			r.takeCommit()
 			return b.Take(), nil
 		}
 		if b.Len() > 0 && timeout == nil {
 			timer = time.NewTimer(r.wait)
 			timeout = timer.C
 		}
+	}
+}
+
+// takeCommit takes the commit that follows at once, if it is there, so that the state after a
+// batch is less often inside a transaction.
+func (r *reader) takeCommit() {
+	select {
+	case next := <-r.items:
+		if next.row == nil && next.err == nil {
+			r.mu.Lock()
+			r.pos.lsn, r.pos.txLSN, r.pos.txDone = next.end, 0, 0
+			r.mu.Unlock()
+		} else {
+			r.pending = &next
+		}
+	default:
 	}
 }
 
@@ -555,10 +561,17 @@ func (r *reader) Close() error {
 	if r.cancel != nil {
 		r.cancel()
 		<-r.done
-		if r.repl != nil && !r.repl.IsClosed() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			_ = r.sendStatus(ctx)
-			cancel()
+		if r.repl != nil && !r.repl.IsClosed() && r.sendStatus(context.Background()) == nil {
+			// end the stream so that the server has applied the status before Close returns
+			ended := make(chan struct{})
+			go func() {
+				defer close(ended)
+				_, _ = pglogrepl.SendStandbyCopyDone(context.Background(), r.repl)
+			}()
+			select {
+			case <-ended:
+			case <-time.After(5 * time.Second): // closing the connection below ends the wait
+			}
 		}
 	}
 	r.closeConns()
