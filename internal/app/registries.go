@@ -11,6 +11,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/connector/files/ndjson"
 	"github.com/dataaggregator/aggregator/internal/connector/files/xml"
 	"github.com/dataaggregator/aggregator/internal/connector/kafka"
+	"github.com/dataaggregator/aggregator/internal/connector/mqtt"
 	"github.com/dataaggregator/aggregator/internal/connector/mysql"
 	"github.com/dataaggregator/aggregator/internal/connector/natsjs"
 	"github.com/dataaggregator/aggregator/internal/connector/postgres"
@@ -38,6 +39,7 @@ func Registries() (*connector.Registry, *transform.Registry, error) {
 		natsjs.New(),
 		amqp.New(),
 		postgrescdc.New(),
+		mqtt.New(),
 	)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connector registry: %w", err)

@@ -1,0 +1,133 @@
+package mqtt
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/connector/streamkit"
+	"github.com/dataaggregator/aggregator/internal/record"
+)
+
+type writer struct {
+	cfg     Config
+	cl      paho.Client
+	enc     *streamkit.Encoder
+	topic   int // -1: the topic of the config
+	pending []paho.Token
+	err     error
+}
+
+// OpenWriter connects. With a client_id its session is persistent, so that messages published but
+// not yet acknowledged when the connection drops are sent again when paho reconnects; without one
+// (a random id, a clean session) such messages fail the commit.
+func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) (connector.Writer, error) {
+	cfg, err := decode(raw, false)
+	if err != nil {
+		return nil, err
+	}
+	if req.Mode != "" && req.Mode != connector.Append {
+		return nil, fmt.Errorf("mqtt: write mode %s: %w (messages are published; use append)", req.Mode, connector.ErrUnsupported)
+	}
+	if req.Schema == nil {
+		return nil, fmt.Errorf("mqtt: no input schema")
+	}
+	enc, err := streamkit.NewEncoder(cfg.Payload, req.Schema)
+	if err != nil {
+		return nil, connector.ConfigError(err)
+	}
+	w := &writer{cfg: cfg, enc: enc, topic: -1}
+	if cfg.TopicField != "" {
+		if w.topic = req.Schema.Index(cfg.TopicField); w.topic < 0 {
+			return nil, connector.ConfigError(fmt.Errorf("topic_field: the input has no field %q (fields: %s)", cfg.TopicField, strings.Join(req.Schema.Names(), ", ")))
+		}
+	}
+	persistent := cfg.ClientID != ""
+	if !persistent {
+		cfg.ClientID = randomID("aggregator-")
+		w.cfg.ClientID = cfg.ClientID
+	}
+	o, err := cfg.options(env)
+	if err != nil {
+		return nil, err
+	}
+	o.SetCleanSession(!persistent)
+	o.SetAutoReconnect(true)
+	o.SetMaxResumePubInFlight(cfg.MaxInFlight)
+	w.cl = paho.NewClient(o)
+	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := wait(cctx, w.cl.Connect()); err != nil {
+		return nil, cfg.connectError(err)
+	}
+	return w, nil
+}
+
+// Write publishes every row with QoS 1; it waits for acknowledgements only when max_in_flight are
+// outstanding.
+func (w *writer) Write(ctx context.Context, b *record.Batch) error {
+	if w.err != nil {
+		return w.err
+	}
+	for _, row := range b.Rows {
+		if len(w.pending) >= w.cfg.MaxInFlight {
+			if err := w.settle(ctx, len(w.pending)/2+1); err != nil {
+				return err
+			}
+		}
+		topic := w.cfg.Topic
+		if w.topic >= 0 {
+			topic = string(row[w.topic].AppendText(nil))
+			if topic == "" || strings.ContainsAny(topic, "+#") {
+				return w.fail(fmt.Errorf("mqtt: topic_field %s: %q is not a topic to publish to", w.cfg.TopicField, topic))
+			}
+		}
+		w.pending = append(w.pending, w.cl.Publish(topic, 1, w.cfg.Retain, w.enc.Append(nil, row)))
+	}
+	return nil
+}
+
+func (w *writer) fail(err error) error {
+	if w.err == nil {
+		w.err = err
+	}
+	return w.err
+}
+
+// settle waits for the PUBACKs of the oldest n messages.
+func (w *writer) settle(ctx context.Context, n int) error {
+	for i, t := range w.pending[:n] {
+		if err := wait(ctx, t); err != nil {
+			w.pending = w.pending[i:]
+			if ctx.Err() != nil {
+				return err
+			}
+			return w.fail(fmt.Errorf("mqtt: publish to %s: %v (%w)", w.cfg.where(), err, connector.ErrTransient))
+		}
+	}
+	w.pending = append(w.pending[:0], w.pending[n:]...)
+	return nil
+}
+
+// Commit waits until the broker acknowledged every message published so far.
+func (w *writer) Commit(ctx context.Context) error {
+	if w.err != nil {
+		return w.err
+	}
+	return w.settle(ctx, len(w.pending))
+}
+
+func (w *writer) Close(ctx context.Context) error {
+	defer w.cl.Disconnect(250)
+	return w.Commit(ctx)
+}
+
+// Abort disconnects; messages already acknowledged stay published.
+func (w *writer) Abort(context.Context) error {
+	w.cl.Disconnect(0)
+	return nil
+}
