@@ -2,6 +2,7 @@ package amqp_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/connector/amqp"
 	"github.com/dataaggregator/aggregator/internal/record"
+	"github.com/dataaggregator/aggregator/internal/testutil"
 )
 
 func write(t *testing.T, config map[string]any, rows ...record.Row) error {
@@ -124,5 +126,38 @@ func TestSinkBackpressure(t *testing.T) {
 	}
 	if n := b.count(t); n != len(rows) {
 		t.Errorf("%d messages in the queue, want %d", n, len(rows))
+	}
+}
+
+// TestSinkBrokerLoss: a sink whose connection is cut fails its commit with a transient error that
+// names the broker (the rows since the last commit are not durable; the source is not acknowledged).
+func TestSinkBrokerLoss(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	proxy := testutil.NewProxy(t, b.addr)
+	s := record.MustSchema(record.Field{Name: "id", Kind: record.KindInt}, record.Field{Name: "name", Kind: record.KindString, Nullable: true})
+	ctx := context.Background()
+	w, err := amqp.New().OpenWriter(ctx, connector.Env{}, b.cfg("url", "amqp://"+proxy.Addr+"/"), connector.WriteRequest{Schema: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort(ctx)
+	batch := &record.Batch{Schema: s, Rows: []record.Row{{record.Int(1), record.String("a")}}}
+	if err := w.Write(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	proxy.Cut()
+	err = w.Write(ctx, batch)
+	if err == nil {
+		err = w.Commit(ctx)
+	}
+	if err == nil || !errors.Is(err, connector.ErrTransient) || !strings.Contains(err.Error(), proxy.Addr) {
+		t.Errorf("after the broker was cut: %v, want a transient error naming %s", err, proxy.Addr)
+	}
+	if n := b.count(t); n != 1 {
+		t.Errorf("%d messages in the queue, want the 1 committed", n)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/engine"
 	"github.com/dataaggregator/aggregator/internal/pipeline"
 	"github.com/dataaggregator/aggregator/internal/record"
+	"github.com/dataaggregator/aggregator/internal/testutil"
 	"github.com/dataaggregator/aggregator/internal/transform"
 )
 
@@ -183,5 +184,55 @@ destinations:
 	run(dst2, 1)
 	if got := dst2.rows(); !cmp.Equal(got, []int64{101}) {
 		t.Errorf("second run read %v, want only 101", got)
+	}
+}
+
+// TestSinkBrokerLoss: a sink with a client_id (a persistent session) that loses the broker holds
+// its messages; when the broker returns paho reconnects, sends them, and Commit returns once every
+// one is acknowledged: the subscriber gets them all.
+func TestSinkBrokerLoss(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rd := open(t, connector.Env{}, b.cfg("fields", []any{map[string]any{"name": "id", "type": "int"}}, "metadata", false))
+	proxy := testutil.NewProxy(t, b.addr)
+	s := record.MustSchema(record.Field{Name: "id", Kind: record.KindInt}, record.Field{Name: "name", Kind: record.KindString, Nullable: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	w, err := mqtt.New().OpenWriter(ctx, connector.Env{}, map[string]any{"url": "tcp://" + proxy.Addr, "topic": b.topic + "/out", "client_id": b.client + "-sink"},
+		connector.WriteRequest{Schema: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { connect(t, b.addr, b.client+"-sink", true).Disconnect(100) })
+	row := func(i int64) *record.Batch {
+		return &record.Batch{Schema: s, Rows: []record.Row{{record.Int(i), record.Null}}}
+	}
+	if err := w.Write(ctx, row(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	proxy.Cut()
+	if err := w.Write(ctx, row(2)); err != nil {
+		t.Fatal(err)
+	}
+	committed := make(chan error, 1)
+	go func() { committed <- w.Commit(ctx) }()
+	select {
+	case err := <-committed:
+		t.Fatalf("Commit returned (%v) while the broker was away", err)
+	case <-time.After(300 * time.Millisecond): // the commit must wait: nothing acknowledged yet
+	}
+	proxy.Restore()
+	if err := <-committed; err != nil {
+		t.Fatalf("commit after the broker returned: %v", err)
+	}
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := readRows(t, rd, 2)
+	if got := ints(rows, "id"); !cmp.Equal(got, []int64{1, 2}) {
+		t.Errorf("subscriber got %v, want 1, 2", got)
 	}
 }
