@@ -43,8 +43,10 @@ func (p *pending) reset() {
 }
 
 // add encodes the rows idx of the converted rows of batch b (the seq-th Write).
-func (w *writer) add(b *record.Batch, rows []record.Row, idx []int) {
-	cr := &copyReader{rows: rows, arrays: w.arrays, ord: w.tmp != "", types: w.types, binary: w.binary, ordBase: w.ordSeq}
+// With dels (an upsert whose input has sqlkit.OpField), each row also carries whether it deletes.
+func (w *writer) add(b *record.Batch, rows []record.Row, idx []int, dels []bool) {
+	cr := &copyReader{rows: rows, arrays: w.arrays, ord: w.tmp != "", types: w.types, binary: w.binary, ordBase: w.ordSeq,
+		del: w.tmp != "" && w.ops.Active(), dels: dels}
 	w.ordSeq += int64(len(rows))
 	p := &w.pend
 	for _, i := range idx {

@@ -22,6 +22,9 @@ type copyReader struct {
 	ord    bool // append the row's ordinal (ordBase + its index) as an extra column (upsert staging)
 	// ordBase is added to a row's index to make its ordinal, so ordinals grow across batches
 	ordBase int64
+	// del appends whether the row deletes (dels[row], all false when dels is nil) after the ordinal
+	del  bool
+	dels []bool
 	// binary writes the binary COPY format, each field as its column's type (types)
 	binary bool
 	types  []string
@@ -77,6 +80,13 @@ func (c *copyReader) appendRow(dst []byte, ri int) []byte {
 		dst = append(dst, '\t')
 		dst = strconv.AppendInt(dst, c.ordBase+int64(ri), 10)
 	}
+	if c.del {
+		if c.dels != nil && c.dels[ri] {
+			dst = append(dst, "\tt"...)
+		} else {
+			dst = append(dst, "\tf"...)
+		}
+	}
 	return append(dst, '\n')
 }
 
@@ -86,12 +96,18 @@ func (c *copyReader) appendBinaryRow(dst []byte, ri int) []byte {
 	if c.ord {
 		n++
 	}
+	if c.del {
+		n++
+	}
 	dst = append(dst, byte(n>>8), byte(n))
 	for j, v := range row {
 		dst = appendBinaryField(dst, v, c.types[j])
 	}
 	if c.ord {
 		dst = appendBinaryField(dst, record.Int(c.ordBase+int64(ri)), "int8")
+	}
+	if c.del {
+		dst = appendBinaryField(dst, record.Bool(c.dels != nil && c.dels[ri]), "bool")
 	}
 	return dst
 }

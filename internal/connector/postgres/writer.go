@@ -23,6 +23,9 @@ import (
 // ordColumn is the ordinal column of the upsert staging table (the last row of a key wins).
 const ordColumn = "__aggregator_ord"
 
+// delColumn is the upsert temp table's column that marks a row whose sqlkit.OpField said delete.
+const delColumn = "__aggregator_delete"
+
 type writer struct {
 	pool    *pgxpool.Pool
 	conn    *pgxpool.Conn
@@ -61,6 +64,7 @@ type writer struct {
 	// returned by the next Write or Close
 	deferred []connector.RowProblem
 
+	ops   sqlkit.Ops    // takes sqlkit.OpField out of upsert batches
 	marks *sqlkit.Marks // nil when the request names no node (a writer used outside a pipeline run)
 	// closedBefore: an earlier attempt of the run closed this destination (its marker is closed)
 	closedBefore bool
@@ -94,7 +98,7 @@ func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[s
 			}
 		}
 		if req.Schema != nil && !w.closedBefore {
-			if err := w.prepare(ctx, req.Schema); err != nil {
+			if err := w.prepare(ctx, w.ops.Schema(req.Schema, req.Mode)); err != nil {
 				w.release(ctx)
 				return nil, err
 			}
@@ -331,7 +335,11 @@ func (w *writer) prepare(ctx context.Context, s *record.Schema) error {
 		if err := w.prepareUpsert(ctx, s, into); err != nil {
 			return err
 		}
-		w.copySQL = "COPY " + q(w.tmp) + " (" + names + ", " + q(ordColumn) + ") FROM STDIN" + format
+		w.copySQL = "COPY " + q(w.tmp) + " (" + names + ", " + q(ordColumn)
+		if w.ops.Active() {
+			w.copySQL += ", " + q(delColumn)
+		}
+		w.copySQL += ") FROM STDIN" + format
 		return nil
 	}
 	w.copySQL = "COPY " + w.load + " (" + names + ") FROM STDIN" + format
@@ -358,14 +366,35 @@ func (w *writer) prepareUpsert(ctx context.Context, s *record.Schema, t *table) 
 	}
 	names := sqlkit.QuoteAll(q, s.Names())
 	keys := sqlkit.QuoteAll(q, w.req.Key)
-	var b strings.Builder
-	b.WriteString("INSERT INTO " + w.target() + " (" + names + ") SELECT DISTINCT ON (" + keys + ") " + names +
-		" FROM " + q(w.tmp) + " ORDER BY " + keys + ", " + q(ordColumn) + " DESC ON CONFLICT (" + keys + ") DO ")
-	var sets []string
 	isKey := map[string]bool{}
 	for _, k := range w.req.Key {
 		isKey[k] = true
 	}
+	var b strings.Builder
+	if w.ops.Active() {
+		// the last record of each key wins: a delete removes the row, anything else upserts it
+		if err := w.exec(ctx, "ALTER TABLE "+q(w.tmp)+" ADD COLUMN "+q(delColumn)+" boolean"); err != nil {
+			return w.err("create temp table", err)
+		}
+		for _, c := range t.cols {
+			if c.notNull && !isKey[c.name] { // a delete carries only the key
+				if err := w.exec(ctx, "ALTER TABLE "+q(w.tmp)+" ALTER COLUMN "+q(c.name)+" DROP NOT NULL"); err != nil {
+					return w.err("create temp table", err)
+				}
+			}
+		}
+		var on []string
+		for _, k := range w.req.Key {
+			on = append(on, "t."+q(k)+" = l."+q(k))
+		}
+		b.WriteString("WITH l AS MATERIALIZED (SELECT DISTINCT ON (" + keys + ") * FROM " + q(w.tmp) + " ORDER BY " + keys + ", " + q(ordColumn) + " DESC), " +
+			"d AS (DELETE FROM " + w.target() + " t USING l WHERE l." + q(delColumn) + " AND " + strings.Join(on, " AND ") + ") " +
+			"INSERT INTO " + w.target() + " (" + names + ") SELECT " + names + " FROM l WHERE NOT l." + q(delColumn) + " ON CONFLICT (" + keys + ") DO ")
+	} else {
+		b.WriteString("INSERT INTO " + w.target() + " (" + names + ") SELECT DISTINCT ON (" + keys + ") " + names +
+			" FROM " + q(w.tmp) + " ORDER BY " + keys + ", " + q(ordColumn) + " DESC ON CONFLICT (" + keys + ") DO ")
+	}
+	var sets []string
 	for _, n := range s.Names() {
 		if !isKey[n] {
 			sets = append(sets, q(n)+" = EXCLUDED."+q(n))
@@ -411,6 +440,7 @@ func (w *writer) Write(ctx context.Context, b *record.Batch) error {
 	if w.closedBefore {
 		return fmt.Errorf("postgres destination %s: an earlier attempt of run %s finished this destination; nothing more can be written", w.display, w.req.RunID)
 	}
+	b, dels := w.ops.Split(b, w.req.Mode)
 	if w.schema == nil || (b.Schema != w.schema && !b.Schema.Equal(w.schema)) {
 		// rows buffered for the old schema go first, with the old COPY statement
 		bad, err := w.flush(ctx, 0)
@@ -427,7 +457,7 @@ func (w *writer) Write(ctx context.Context, b *record.Batch) error {
 	}
 	rows, idx, problems := w.convertRows(b)
 	w.seq++
-	w.add(b, rows, idx)
+	w.add(b, rows, idx, dels)
 	switch {
 	case w.flushRows <= 0:
 		// unbuffered: this batch's COPY, before returning, so its refused rows carry their index

@@ -52,6 +52,8 @@ func (e *DestinationError) Is(target error) bool { return target == connector.Er
 // it is missing. Every problem is reported, in one *DestinationError; other errors (the catalog
 // cannot be read) are returned as they come.
 func CheckTarget(ctx context.Context, ins Inspector, schema, table string, cfg TableConfig, req connector.WriteRequest) error {
+	var ops Ops
+	req.Schema = ops.Schema(req.Schema, req.Mode) // OpField is never a column
 	display := schema + "." + table
 	var ps []string
 	add := func(format string, args ...any) { ps = append(ps, fmt.Sprintf(format, args...)) }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -45,6 +46,7 @@ type Writer struct {
 	merge   []Stmt
 	staging string
 
+	ops   Ops    // takes OpField out of upsert batches
 	marks *Marks // nil when the request names no node (a writer used outside a pipeline run)
 	// closedBefore: an earlier attempt of the run closed this destination (its marker is closed)
 	closedBefore bool
@@ -139,7 +141,7 @@ func NewWriter(ctx context.Context, db *sql.DB, d Dialect, o WriteOptions) (*Wri
 		}
 	}
 	if o.Req.Schema != nil && !w.closedBefore {
-		if err := w.prepare(ctx, o.Req.Schema); err != nil {
+		if err := w.prepare(ctx, w.ops.Schema(o.Req.Schema, o.Req.Mode)); err != nil {
 			w.release(ctx)
 			return nil, err
 		}
@@ -374,6 +376,7 @@ func (w *Writer) Write(ctx context.Context, b *record.Batch) error {
 	if b == nil || len(b.Rows) == 0 {
 		return nil
 	}
+	b, dels := w.ops.Split(b, w.o.Req.Mode)
 	if w.closedBefore {
 		return fmt.Errorf("%s destination %s: an earlier attempt of run %s finished this destination; nothing more can be written", w.d.Name(), w.display, w.o.Req.RunID)
 	}
@@ -416,7 +419,26 @@ func (w *Writer) Write(ctx context.Context, b *record.Batch) error {
 			problems = append(problems, ps...)
 		}
 	} else {
-		bad, err := w.loadRows(ctx, args, idx)
+		bad := map[int]error{}
+		var pick []bool
+		if dels != nil {
+			pick = make([]bool, len(idx))
+			for n, i := range idx {
+				pick[n] = dels[i]
+			}
+		}
+		err := Segments(len(idx), pick, func(seg []int, del bool) error {
+			rows := make([]int, len(seg))
+			for n, s := range seg {
+				rows[n] = idx[s]
+			}
+			if del {
+				return w.deleteRows(ctx, args, rows)
+			}
+			b, err := w.loadRows(ctx, args, rows)
+			maps.Copy(bad, b)
+			return err
+		})
 		if err != nil {
 			return err
 		}
@@ -488,6 +510,36 @@ func (w *Writer) loadRows(ctx context.Context, args [][]any, idx []int) (map[int
 		}
 	}
 	return bad, nil
+}
+
+// deleteRows deletes the rows with the keys of the rows idx of args (an upsert's records whose
+// OpField says delete), in the open transaction.
+func (w *Writer) deleteRows(ctx context.Context, args [][]any, idx []int) error {
+	const perStmt = 200
+	for start := 0; start < len(idx); start += perStmt {
+		part := idx[start:min(start+perStmt, len(idx))]
+		var sb strings.Builder
+		sb.WriteString("DELETE FROM " + w.target() + " WHERE ")
+		params := make([]any, 0, len(part)*len(w.keyIdx))
+		for n, i := range part {
+			if n > 0 {
+				sb.WriteString(" OR ")
+			}
+			sb.WriteByte('(')
+			for m, k := range w.keyIdx {
+				if m > 0 {
+					sb.WriteString(" AND ")
+				}
+				params = append(params, args[i][k])
+				sb.WriteString(w.d.Quote(w.cols[k].Name) + " = " + w.d.Placeholder(len(params)))
+			}
+			sb.WriteByte(')')
+		}
+		if _, err := w.tx.ExecContext(ctx, sb.String(), params...); err != nil {
+			return w.err("delete rows by key ("+strings.Join(w.o.Req.Key, ", ")+")", err)
+		}
+	}
+	return nil
 }
 
 // flush loads the buffered rows in the open transaction; the rows refused come back as problems
