@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -103,6 +104,13 @@ func TestCDCDeliveryUnderKills(t *testing.T) {
 	}
 	c := rig.start()
 	deadline := time.Now().Add(time.Duration(max(180, n/500)) * time.Second)
+	// the copy may be complete already: wait until this run streams (its signal handler is set)
+	for !strings.Contains(rig.logs(c), "streaming: runs until") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the last run did not start streaming\n%s", rig.logs(c))
+		}
+		time.Sleep(20 * time.Millisecond) // a child process's output: no event to wait on
+	}
 	for d := diff(); d != 0; d = diff() {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d rows differ between the table and its copy\n%s", d, rig.logs(c))
