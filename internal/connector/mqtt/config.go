@@ -45,7 +45,7 @@ var configSpec = configspec.Describe(func(c *Config, b *configspec.Builder) {
 	b.String(&c.Username, "username").Doc("User name (default: none, anonymous).")
 	b.String(&c.Password, "password").Secret().Doc("Password.")
 	c.TLS.Bind(b)
-	b.String(&c.ClientID, "client_id").Doc("Client id. Source: required and stable: the broker keeps the persistent session (subscriptions and unacknowledged messages) under it; two clients with one id disconnect each other. Destination: default a random one.").Example("aggregator-orders")
+	b.String(&c.ClientID, "client_id").Doc("Client id. Source: required and stable: the broker keeps the persistent session (subscriptions and unacknowledged messages) under it; two clients with one id disconnect each other. Destination: optional (default a random one; a clean session).").Example("aggregator-orders")
 	b.Int(&c.KeepAlive, "keep_alive").Default(30).Min(5).Doc("Seconds between keep-alive pings; a broker silent for longer is taken as lost.")
 	b.Strings(&c.Topics, "topics").PerPipeline().Doc("Source: topic filters to subscribe to with QoS 1 (+ and # wildcards).").Example([]string{"sensors/+/temperature"})
 	b.Int(&c.MaxInflight, "max_inflight").PerPipeline().Default(1000).Min(1).Doc("Source: most received messages buffered before the reader returns them (with the broker's own in-flight limit, this bounds memory).")

@@ -12,6 +12,6 @@
 // reject naming the topic and packet id, acknowledged with the rest. A lost broker is logged once;
 // paho reconnects and the reader logs when it resumes.
 //
-// The sink publishes each row with QoS 1; Commit waits for the PUBACK of every message written so
-// far.
+// The sink publishes each row with QoS 1 in a clean session; Commit waits for the PUBACK of every
+// message written so far, and a lost connection fails it with connector.ErrTransient.
 package mqtt

@@ -3,6 +3,7 @@ package mqtt
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -13,6 +14,9 @@ import (
 	"github.com/dataaggregator/aggregator/internal/record"
 )
 
+// ackTimeout bounds the wait for one message's PUBACK.
+const ackTimeout = 30 * time.Second
+
 type writer struct {
 	cfg     Config
 	cl      paho.Client
@@ -22,9 +26,10 @@ type writer struct {
 	err     error
 }
 
-// OpenWriter connects. With a client_id its session is persistent, so that messages published but
-// not yet acknowledged when the connection drops are sent again when paho reconnects; without one
-// (a random id, a clean session) such messages fail the commit.
+// OpenWriter connects with a clean session. A message not acknowledged when the connection drops
+// fails the commit with a transient error (the run fails and its source is not acknowledged, so the
+// rows are sent again by the next run): paho's own resending of a persistent session's messages is
+// not relied on, since it cannot tell the writer which of them the broker finally took.
 func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) (connector.Writer, error) {
 	cfg, err := decode(raw, false)
 	if err != nil {
@@ -46,8 +51,7 @@ func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[s
 			return nil, connector.ConfigError(fmt.Errorf("topic_field: the input has no field %q (fields: %s)", cfg.TopicField, strings.Join(req.Schema.Names(), ", ")))
 		}
 	}
-	persistent := cfg.ClientID != ""
-	if !persistent {
+	if cfg.ClientID == "" {
 		cfg.ClientID = randomID("aggregator-")
 		w.cfg.ClientID = cfg.ClientID
 	}
@@ -55,9 +59,15 @@ func (c *Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[s
 	if err != nil {
 		return nil, err
 	}
-	o.SetCleanSession(!persistent)
-	o.SetAutoReconnect(true)
-	o.SetMaxResumePubInFlight(cfg.MaxInFlight)
+	o.SetCleanSession(true)
+	o.SetAutoReconnect(false)
+	log := env.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	o.SetConnectionLostHandler(func(_ paho.Client, err error) {
+		log.Warn("mqtt: destination lost the broker; the messages not yet acknowledged fail the commit", "broker", cfg.where(), "err", err)
+	})
 	w.cl = paho.NewClient(o)
 	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
@@ -79,6 +89,9 @@ func (w *writer) Write(ctx context.Context, b *record.Batch) error {
 				return err
 			}
 		}
+		if !w.cl.IsConnectionOpen() {
+			return w.fail(fmt.Errorf("mqtt: publish to %s: the connection to the broker was lost (%w)", w.cfg.where(), connector.ErrTransient))
+		}
 		topic := w.cfg.Topic
 		if w.topic >= 0 {
 			topic = string(row[w.topic].AppendText(nil))
@@ -98,10 +111,16 @@ func (w *writer) fail(err error) error {
 	return w.err
 }
 
-// settle waits for the PUBACKs of the oldest n messages.
+// settle waits for the PUBACKs of the oldest n messages (at most ackTimeout for each).
 func (w *writer) settle(ctx context.Context, n int) error {
 	for i, t := range w.pending[:n] {
-		if err := wait(ctx, t); err != nil {
+		tctx, cancel := context.WithTimeout(ctx, ackTimeout)
+		err := wait(tctx, t)
+		cancel()
+		if err != nil && ctx.Err() == nil && tctx.Err() != nil {
+			err = fmt.Errorf("no acknowledgement (PUBACK) within %s", ackTimeout)
+		}
+		if err != nil {
 			w.pending = w.pending[i:]
 			if ctx.Err() != nil {
 				return err
