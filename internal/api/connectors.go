@@ -51,7 +51,7 @@ func connectionsError(err error) error {
 		return invalid("body."+ie.Field, ie.Message, nil)
 	case errors.As(err, &de):
 		return newProblem(http.StatusUnprocessableEntity, de.Error())
-	case errors.Is(err, connections.ErrCannotDiscover):
+	case errors.Is(err, connections.ErrCannotDiscover), errors.Is(err, connections.ErrCannotTestRequest):
 		return newProblem(http.StatusUnprocessableEntity, err.Error())
 	case errors.Is(err, connections.ErrTypeUnavailable):
 		return conflict(err.Error() + " in this server")
@@ -185,6 +185,8 @@ type ConnectorType struct {
 	ConfigSchema map[string]any `json:"config_schema"`
 	Checkable    bool           `json:"checkable"`
 	Discoverable bool           `json:"discoverable"`
+	// Testable says whether the type has a request tester (POST /api/v1/connectors/test-request).
+	Testable bool `json:"testable"`
 }
 
 func (s *Server) listConnectorTypes(ctx context.Context, _ *struct{}) (*struct{ Body []ConnectorType }, error) {
@@ -197,7 +199,53 @@ func (s *Server) listConnectorTypes(ctx context.Context, _ *struct{}) (*struct{ 
 		}
 		_, checkable := c.(connector.Checker)
 		_, discoverable := c.(connector.Discoverer)
-		out = append(out, ConnectorType{Spec: c.Spec(), ConfigSchema: c.Spec().Config.JSONSchema(), Checkable: checkable, Discoverable: discoverable})
+		_, testable := c.(connector.RequestTester)
+		out = append(out, ConnectorType{Spec: c.Spec(), ConfigSchema: c.Spec().Config.JSONSchema(), Checkable: checkable, Discoverable: discoverable, Testable: testable})
 	}
 	return &struct{ Body []ConnectorType }{Body: out}, nil
+}
+
+type testRequestBody struct {
+	Type   string         `json:"type" minLength:"1" maxLength:"64" doc:"A connector type whose testable is true (GET /api/v1/connector-types)"`
+	Config map[string]any `json:"config,omitempty"`
+	// ConnectorID names the saved connector being edited: secrets sent as "********" (or left out)
+	// take its stored values.
+	ConnectorID string `json:"connector_id,omitempty" maxLength:"64" doc:"The saved connector being edited, whose stored secrets fill those sent as ********"`
+	Limit       int    `json:"limit,omitempty" minimum:"1" maximum:"100" doc:"Records to return (default 20)"`
+}
+
+// TestRequestResult is what one request with a configuration returned. A request that failed is
+// ok: false with the message (the URL without secrets, the status, the first bytes of the body).
+type TestRequestResult struct {
+	OK      bool   `json:"ok"`
+	Message string `json:"message"`
+	// URL is the URL requested, without secrets.
+	URL    string `json:"url,omitempty"`
+	Status int    `json:"status,omitempty"`
+	// Records are the first records of the page; Total how many it has.
+	Records []map[string]any `json:"records"`
+	Total   int              `json:"total"`
+	// Fields is the schema inferred from the page.
+	Fields  []Field `json:"fields"`
+	HasNext bool    `json:"has_next" doc:"The pagination found a next page"`
+}
+
+// testRequestTimeout bounds a test request, retries included.
+const testRequestTimeout = 60 * time.Second
+
+func (s *Server) testConnectorRequest(ctx context.Context, in *struct{ Body testRequestBody }) (*struct{ Body TestRequestResult }, error) {
+	ctx, cancel := context.WithTimeout(ctx, testRequestTimeout)
+	defer cancel()
+	res, err := s.data.Connections.TestRequest(ctx, connections.TestRequestInput{ID: in.Body.ConnectorID, Type: in.Body.Type, Config: in.Body.Config, Limit: in.Body.Limit})
+	if err != nil {
+		return nil, connectionsError(err)
+	}
+	out := TestRequestResult{OK: res.OK, Message: res.Message, Records: []map[string]any{}, Fields: []Field{}}
+	if sm := res.Sample; sm != nil {
+		out.URL, out.Status, out.Total, out.HasNext, out.Fields = sm.URL, sm.Status, sm.Total, sm.HasNext, toFields(sm.Schema)
+		if sm.Records != nil {
+			out.Records = sm.Records
+		}
+	}
+	return &struct{ Body TestRequestResult }{Body: out}, nil
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/connector/files/csv"
 	"github.com/dataaggregator/aggregator/internal/connector/postgres"
+	"github.com/dataaggregator/aggregator/internal/connector/rest"
+	"github.com/dataaggregator/aggregator/internal/netguard"
 	"github.com/dataaggregator/aggregator/internal/pipelines"
 	"github.com/dataaggregator/aggregator/internal/runs"
 	"github.com/dataaggregator/aggregator/internal/secrets"
@@ -40,7 +42,7 @@ func newTestData(t *testing.T, st *store.Store, logger *slog.Logger, opts setupO
 	if err := os.MkdirAll(files, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	conns, err := connector.NewRegistry(append([]connector.Connector{csv.New(), csv.NewTSV(), postgres.New()}, opts.connectors...)...)
+	conns, err := connector.NewRegistry(append([]connector.Connector{csv.New(), csv.NewTSV(), postgres.New(), rest.New()}, opts.connectors...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +51,13 @@ func newTestData(t *testing.T, st *store.Store, logger *slog.Logger, opts setupO
 		t.Fatal(err)
 	}
 	uploads := filepath.Join(dir, "uploads")
-	connEnv := connector.Env{FileRoots: []string{files}, UploadDir: uploads, OutputDir: files} // files plays DATA_DIR/files
+	// files plays DATA_DIR/files; the HTTP client may reach test servers on 127.0.0.1 (as
+	// ALLOWED_OUTBOUND_HOSTS=127.0.0.1 would), nothing else private.
+	guard, err := netguard.New(netguard.Options{Allowed: []string{"127.0.0.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	connEnv := connector.Env{FileRoots: []string{files}, UploadDir: uploads, OutputDir: files, HTTPClient: guard.HTTPClient()}
 	keys, err := secrets.NewKeyring(testEncryptionKey)
 	if err != nil {
 		t.Fatal(err)

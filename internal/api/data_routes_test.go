@@ -310,5 +310,8 @@ func dataRouteTable() map[string]routeCase {
 		"DELETE /api/v1/connectors/{id}":        {perm: auth.PermConnectorsWrite, prepare: connectorPath("", nil)},
 		"POST /api/v1/connectors/{id}/check":    {perm: auth.PermConnectorsWrite, prepare: connectorPath("/check", nil)},
 		"POST /api/v1/connectors/{id}/discover": {perm: auth.PermConnectorsWrite, prepare: connectorPath("/discover", nil)},
+		"POST /api/v1/connectors/test-request": {perm: auth.PermConnectorsWrite, prepare: func(*env, store.User) call {
+			return call{body: map[string]any{"type": "rest", "config": map[string]any{"url": "http://169.254.169.254/latest/meta-data/"}}}
+		}},
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -731,5 +732,66 @@ func TestServerDoesNotExpandEnvironmentReferences(t *testing.T) {
 	}
 	if out.Valid || len(out.Problems) == 0 || !strings.Contains(out.Problems[0].Message, "${AGG_TEST_SERVER_SECRET}.csv") {
 		t.Fatalf("want the literal path named in a problem: %s", r.body)
+	}
+}
+
+// The request tester runs the first request with the settings being edited: records and schema,
+// or the error; a saved connector's stored secrets fill those the form sends as ********.
+func TestConnectorTestRequest(t *testing.T) {
+	e := setup(t, setupOptions{})
+	designer := e.tokens[auth.RoleDesigner]
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer tok-123456" {
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"error":"bad token tok-wrong"}`)
+			return
+		}
+		fmt.Fprint(w, `{"data":[{"id":1,"name":"a","at":"2024-01-01T00:00:00Z"},{"id":2,"name":"b","at":"2024-01-02T00:00:00Z"},{"id":3,"name":"c","at":null}],"next":"/x?p=2"}`)
+	}))
+	t.Cleanup(srv.Close)
+	cfg := map[string]any{"url": srv.URL + "/x", "records_path": "data", "auth": map[string]any{"type": "bearer", "token": "tok-123456"},
+		"pagination": map[string]any{"type": "next_url", "path": "next"}}
+	var out TestRequestResult
+	r := e.do(http.MethodPost, "/api/v1/connectors/test-request", designer, map[string]any{"type": "rest", "config": cfg, "limit": 2})
+	r.decode(t, &out)
+	if r.status != http.StatusOK || !out.OK || out.Status != 200 || out.Total != 3 || len(out.Records) != 2 || !out.HasNext || out.URL != srv.URL+"/x" {
+		t.Fatalf("test request: %d %s", r.status, r.body)
+	}
+	if got := fmt.Sprint(out.Fields); got != "[{id int true} {name string true} {at timestamp true}]" {
+		t.Errorf("fields = %s", got)
+	}
+	// A saved connector being edited: the form sends its secret back as ********.
+	var c Connector
+	if r := e.do(http.MethodPost, "/api/v1/connectors", designer, map[string]any{"name": "api", "type": "rest", "config": cfg}); r.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	} else {
+		r.decode(t, &c)
+	}
+	cfg["auth"] = map[string]any{"type": "bearer", "token": "********"}
+	e.do(http.MethodPost, "/api/v1/connectors/test-request", designer, map[string]any{"type": "rest", "config": cfg, "connector_id": c.ID}).decode(t, &out)
+	if !out.OK {
+		t.Errorf("with the stored secret: %+v", out)
+	}
+	// A failure is a result with the status and the first bytes of the body, never the secret.
+	cfg["auth"] = map[string]any{"type": "bearer", "token": "tok-wrong"}
+	r = e.do(http.MethodPost, "/api/v1/connectors/test-request", designer, map[string]any{"type": "rest", "config": cfg})
+	r.decode(t, &out)
+	if out.OK || !strings.Contains(out.Message, "GET "+srv.URL+`/x: 401 Unauthorized: {"error":"bad token REDACTED"}`) || strings.Contains(string(r.body), "tok-wrong") {
+		t.Errorf("failure: %s", r.body)
+	}
+	// The guard refuses what ALLOWED_OUTBOUND_HOSTS does not list, and says why.
+	e.do(http.MethodPost, "/api/v1/connectors/test-request", designer, map[string]any{"type": "rest", "config": map[string]any{"url": "http://127.0.0.2:9/x"}}).decode(t, &out)
+	if out.OK || !strings.Contains(out.Message, "refused to connect to 127.0.0.2:9 (loopback address): not allowed unless ALLOWED_OUTBOUND_HOSTS lists it") {
+		t.Errorf("guard: %+v", out)
+	}
+	// A bad config is a 422 at its path; a type without a tester is a 422 too; viewers may not.
+	if r := e.do(http.MethodPost, "/api/v1/connectors/test-request", designer, map[string]any{"type": "rest", "config": map[string]any{"url": "ftp://x"}}); r.status != http.StatusUnprocessableEntity || !strings.Contains(string(r.body), "body.config.url") {
+		t.Errorf("bad config: %d %s", r.status, r.body)
+	}
+	if r := e.do(http.MethodPost, "/api/v1/connectors/test-request", designer, map[string]any{"type": "csv", "config": map[string]any{"path": "in.csv"}}); r.status != http.StatusUnprocessableEntity || !strings.Contains(string(r.body), "no request tester") {
+		t.Errorf("csv: %d %s", r.status, r.body)
+	}
+	if r := e.do(http.MethodPost, "/api/v1/connectors/test-request", e.tokens[auth.RoleViewer], map[string]any{"type": "rest", "config": cfg}); r.status != http.StatusForbidden {
+		t.Errorf("viewer: %d", r.status)
 	}
 }

@@ -217,4 +217,6 @@ func (s *Server) registerRoutes(api huma.API) {
 		Summary: "Test a saved connector's connection"}, s.checkConnector)
 	handle(s, api, route{Method: post, Path: "/api/v1/connectors/{id}/discover", ID: "discover-connector", Action: "connector.discover", Target: "connector", Tag: "connectors", Perm: auth.PermConnectorsWrite,
 		Summary: "List the streams a saved connector can read, with their fields"}, s.discoverConnector)
+	handle(s, api, route{Method: post, Path: "/api/v1/connectors/test-request", ID: "test-connector-request", Action: "connector.test_request", Target: "connector", Tag: "connectors", Perm: auth.PermConnectorsWrite,
+		Summary: "Run the first request of a read with a configuration being edited (HTTP connectors: the form's request tester), through the outbound guard"}, s.testConnectorRequest)
 }

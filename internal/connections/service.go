@@ -424,3 +424,69 @@ func scrub(msg string, params []configspec.Param, cfg map[string]any) string {
 	}
 	return msg
 }
+
+// TestRequestInput is a configuration being edited: its type, its config and, when it edits a
+// saved connector, the connector's id (secrets left as "********" take their stored values).
+type TestRequestInput struct {
+	ID     string
+	Type   string
+	Config map[string]any
+	Limit  int
+}
+
+// TestRequestResult is what one request with the configuration returned, or why it failed
+// (Message, never showing a secret).
+type TestRequestResult struct {
+	OK      bool
+	Message string
+	Sample  *connector.RequestSample
+}
+
+// ErrCannotTestRequest says that a connector type has no request tester.
+var ErrCannotTestRequest = errors.New("this connector type has no request tester")
+
+// TestRequest runs the first request of a read with a configuration being edited, through the
+// server's outbound guard. A failed request is a result, not an error; errors are for a bad config
+// (an *InputError), an unknown connector, a type without a tester, or a cancel.
+func (s *Service) TestRequest(ctx context.Context, in TestRequestInput) (TestRequestResult, error) {
+	cfg := orEmpty(in.Config)
+	env := s.env
+	if in.ID != "" {
+		cur, err := s.st.GetConnector(ctx, in.ID)
+		if err != nil {
+			return TestRequestResult{}, err
+		}
+		if cur.Type == in.Type {
+			stored, err := s.open(cur)
+			if err != nil {
+				return TestRequestResult{}, err
+			}
+			conn, err := s.typeOf(cur.Type)
+			if err != nil {
+				return TestRequestResult{}, err
+			}
+			cfg = mergeSecrets(conn.Spec().Config.Params, cfg, stored)
+			env = s.envFor(cur.ID)
+		}
+	}
+	conn, err := s.validate(in.Type, cfg)
+	if err != nil {
+		return TestRequestResult{}, err
+	}
+	rt, ok := conn.(connector.RequestTester)
+	if !ok {
+		return TestRequestResult{}, fmt.Errorf("%w: %s", ErrCannotTestRequest, in.Type)
+	}
+	limit := in.Limit
+	if limit <= 0 || limit > 100 {
+		limit = 20
+	}
+	sample, err := rt.TestRequest(ctx, env, cfg, limit)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return TestRequestResult{}, err
+		}
+		return TestRequestResult{Message: scrub(err.Error(), conn.Spec().Config.Params, cfg)}, nil
+	}
+	return TestRequestResult{OK: true, Message: fmt.Sprintf("HTTP %d: %d records on the first page", sample.Status, sample.Total), Sample: sample}, nil
+}

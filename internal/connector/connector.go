@@ -132,6 +132,28 @@ type Discoverer interface {
 	Discover(ctx context.Context, env Env, config map[string]any) (*Catalog, error)
 }
 
+// RequestTester is an optional capability of a connector that reads an HTTP API: TestRequest runs
+// the first request of a read with config and says what came back (the request tester of the
+// connector form). A failed request is an error that names the URL without secrets, the status and
+// the first bytes of the body.
+type RequestTester interface {
+	TestRequest(ctx context.Context, env Env, config map[string]any, limit int) (*RequestSample, error)
+}
+
+// RequestSample is what one request returned.
+type RequestSample struct {
+	// URL is the URL requested, without secrets; Status the HTTP status.
+	URL    string
+	Status int
+	// Records are the first records of the page (at most the limit asked), Total how many it has.
+	Records []map[string]any
+	Total   int
+	// Schema is inferred from every record of the page.
+	Schema *record.Schema
+	// HasNext says whether the pagination found a next page.
+	HasNext bool
+}
+
 // Source reads records.
 type Source interface {
 	Open(ctx context.Context, env Env, config map[string]any, req ReadRequest) (Reader, error)

@@ -21,10 +21,11 @@ type Connector struct{}
 func New() *Connector { return &Connector{} }
 
 var (
-	_ connector.Source      = (*Connector)(nil)
-	_ connector.Destination = (*Connector)(nil)
-	_ connector.Checker     = (*Connector)(nil)
-	_ connector.Discoverer  = (*Connector)(nil)
+	_ connector.Source        = (*Connector)(nil)
+	_ connector.Destination   = (*Connector)(nil)
+	_ connector.Checker       = (*Connector)(nil)
+	_ connector.Discoverer    = (*Connector)(nil)
+	_ connector.RequestTester = (*Connector)(nil)
 )
 
 // Spec describes the connector.
@@ -113,28 +114,17 @@ func (*Connector) Check(ctx context.Context, env connector.Env, raw map[string]a
 	return err
 }
 
-// Sample is what one request with a configuration returned: the records of the first page (at
-// most limit), their inferred schema, the status and the URL requested (without secrets).
-type Sample struct {
-	URL     string
-	Status  int
-	Records []map[string]any
-	Schema  *record.Schema
-	Total   int  // records on the page
-	HasNext bool // the pagination found a next page
-}
-
 // TestRequest runs the first request of a read with raw and returns what it found (the request
 // tester of the connector form).
-func (*Connector) TestRequest(ctx context.Context, env connector.Env, raw map[string]any, limit int) (*Sample, error) {
+func (*Connector) TestRequest(ctx context.Context, env connector.Env, raw map[string]any, limit int) (*connector.RequestSample, error) {
 	return sampleN(ctx, env, raw, limit)
 }
 
-func sample(ctx context.Context, env connector.Env, raw map[string]any) (*Sample, error) {
+func sample(ctx context.Context, env connector.Env, raw map[string]any) (*connector.RequestSample, error) {
 	return sampleN(ctx, env, raw, 0)
 }
 
-func sampleN(ctx context.Context, env connector.Env, raw map[string]any, limit int) (*Sample, error) {
+func sampleN(ctx context.Context, env connector.Env, raw map[string]any, limit int) (*connector.RequestSample, error) {
 	cfg, err := decode(raw)
 	if err != nil {
 		return nil, err
@@ -159,7 +149,7 @@ func sampleN(ctx context.Context, env connector.Env, raw map[string]any, limit i
 	if err != nil {
 		return nil, err
 	}
-	s := &Sample{URL: c.Redact(u), Status: p.resp.Status, Total: len(p.objs)}
+	s := &connector.RequestSample{URL: c.Redact(u), Status: p.resp.Status, Total: len(p.objs)}
 	if s.Schema, err = infer(p.objs, p.bad, nil); err != nil {
 		return nil, err
 	}

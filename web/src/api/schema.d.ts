@@ -245,6 +245,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/connectors/test-request": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run the first request of a read with a configuration being edited (HTTP connectors: the form's request tester), through the outbound guard
+         * @description Requires permission `connectors:write`.
+         */
+        post: operations["test-connector-request"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/connectors/{id}": {
         parameters: {
             query?: never;
@@ -1357,6 +1377,7 @@ export interface components {
             name: string;
             partitionable?: boolean;
             source: boolean;
+            testable: boolean;
             title: string;
             unbounded: boolean;
             write_modes?: string[] | null;
@@ -2155,6 +2176,35 @@ export interface components {
             content: string;
             /** @description As the spec names it, e.g. data/orders.csv */
             path: string;
+        };
+        TestRequestBody: {
+            config?: {
+                [key: string]: unknown;
+            };
+            /** @description The saved connector being edited, whose stored secrets fill those sent as ******** */
+            connector_id?: string;
+            /**
+             * Format: int64
+             * @description Records to return (default 20)
+             */
+            limit?: number;
+            /** @description A connector type whose testable is true (GET /api/v1/connector-types) */
+            type: string;
+        };
+        TestRequestResult: {
+            fields: components["schemas"]["Field"][] | null;
+            /** @description The pagination found a next page */
+            has_next: boolean;
+            message: string;
+            ok: boolean;
+            records: {
+                [key: string]: unknown;
+            }[] | null;
+            /** Format: int64 */
+            status?: number;
+            /** Format: int64 */
+            total: number;
+            url?: string;
         };
         TokenListOutputBody: {
             items: components["schemas"]["APIToken"][];
@@ -3408,6 +3458,84 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Connector"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "test-connector-request": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TestRequestBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestRequestResult"];
                 };
             };
             /** @description Bad Request */
