@@ -86,6 +86,7 @@ func paramSchema(p Param) map[string]any {
 	case Object:
 		if len(p.Variants) > 0 {
 			m["oneOf"] = variantSchemas(p)
+			m["x-discriminator"] = p.Discriminator
 		} else if len(p.Fields) > 0 {
 			for k, v := range objectSchema(p.Fields) {
 				m[k] = v

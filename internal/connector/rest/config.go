@@ -20,7 +20,7 @@ type Config struct {
 	Method      string
 	Headers     map[string]string
 	Params      map[string]any
-	Body        any
+	Body        map[string]any
 	Auth        *httpkit.Auth
 	RecordsPath string
 	Pagination  *httpkit.Pagination
@@ -50,7 +50,7 @@ var spec = configspec.Describe(func(c *Config, b *configspec.Builder) {
 		Doc("HTTP method: GET (or POST for search endpoints) for a source; POST, PUT or PATCH for a destination. Default GET for a source, POST for a destination.")
 	b.StringMap(&c.Headers, "headers").Doc("Request headers.").Example(map[string]any{"Accept": "application/json"})
 	b.AnyMap(&c.Params, "params").PerPipeline().Doc("Query parameters (and values of {placeholders} in the URL).").Example(map[string]any{"limit": 100})
-	b.Any(&c.Body, "body").PerPipeline().Doc("Source only: a JSON body sent with every page request (search endpoints that take POST).")
+	b.AnyMap(&c.Body, "body").PerPipeline().Doc("Source only: a JSON object sent as the body of every page request (search endpoints that take POST).")
 	httpkit.BindAuth(b, &c.Auth)
 	b.String(&c.RecordsPath, "records_path").PerPipeline().
 		Doc("Dotted path of the records in the response body (an array of objects, or one object); empty: the body itself.").Example("data", "result.items")

@@ -143,7 +143,7 @@ function ConnectorView({ connector, type }: { connector: Connector; type: Connec
                 }}
                 className="space-y-5"
               >
-                <ConnectorForm ref={form} type={type} draft={draft} onChange={setDraft} error={err} secretsSet={secretsSet} readOnly={!write} />
+                <ConnectorForm ref={form} type={type} draft={draft} onChange={setDraft} error={err} secretsSet={secretsSet} readOnly={!write} connectorId={connector.id} />
                 {general ? <InlineError error={general} /> : null}
                 {write && (
                   <div className="flex items-center justify-end gap-2 border-t border-slate-200 pt-4 dark:border-slate-800">

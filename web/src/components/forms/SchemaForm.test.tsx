@@ -6,6 +6,7 @@ import { SchemaForm, type FormValue, type SchemaFormHandle } from './SchemaForm'
 import { locationPath, toErrorSchema } from './schema'
 import postgres from '@/test/fixtures/postgres-config-schema.json'
 import mapSchema from '@/test/fixtures/map-config-schema.json'
+import restSchema from '@/test/fixtures/rest-config-schema.json'
 
 // The postgres connector's config schema as GET /api/v1/connector-types serves it (captured from a
 // running server), with "table" made required to exercise required-field validation.
@@ -42,6 +43,26 @@ function controlNames(container: HTMLElement): string[] {
 }
 
 describe('SchemaForm', () => {
+  it('draws a tagged union (auth: oneOf by type) as a choice whose fields appear when it is picked', async () => {
+    const user = userEvent.setup()
+    const onValue = vi.fn()
+    render(<Harness schema={restSchema} onValue={onValue} secretsSet={['auth.client_secret']} />)
+    const auth = screen.getByRole('combobox', { name: 'Auth type' })
+    expect(within(auth).getAllByRole('option').map((o) => o.textContent)).toEqual([
+      'Default (none)',
+      'No authentication', 'Basic (user name and password)', 'Bearer token', 'API key', 'OAuth2',
+    ])
+    expect(screen.queryByLabelText(/^Token\*?$/)).toBeNull()
+    await user.selectOptions(auth, 'Bearer token')
+    await user.type(screen.getByLabelText(/^Token\*?$/), 'tok-1')
+    expect(onValue).toHaveBeenLastCalledWith(expect.objectContaining({ auth: { type: 'bearer', token: 'tok-1' } }))
+    // Another choice brings its own fields; a saved nested secret shows as set.
+    await user.selectOptions(auth, 'OAuth2')
+    expect(screen.getByRole('textbox', { name: 'Token URL' })).toBeTruthy()
+    expect(screen.getByRole('button', { name: 'Replace Client secret' })).toBeTruthy()
+    expect(screen.queryByLabelText(/^Token\*?$/)).toBeNull()
+  })
+
   it('renders the main fields in x-order and puts optional fields with defaults under Advanced', async () => {
     const { container } = render(<Harness />)
     const order = postgres['x-order']

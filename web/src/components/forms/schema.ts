@@ -8,6 +8,8 @@ export type JSONSchema = RJSFSchema & {
   'x-order'?: string[]
   'x-secret'?: boolean
   'x-advanced'?: boolean
+  /** On a tagged union (oneOf): the property whose const picks the option. */
+  'x-discriminator'?: string
 }
 
 /** "batch_size" -> "Batch size", "ssl_root_cert" -> "SSL root cert". */
@@ -43,18 +45,23 @@ export function isAdvanced(name: string, prop: unknown, required: string[] | und
 
 /**
  * prepare returns a copy of schema with a title on every property (humanized name when absent) and
- * the uiSchema that orders properties by x-order and draws secrets with the secret widget, recursively
- * through objects and array items.
+ * the uiSchema that orders properties by x-order and draws secrets with the secret widget (its
+ * option secretPath is the property's dotted path: "password", "auth.token"), recursively through
+ * objects, the options of a tagged union (oneOf with x-discriminator: the options share one
+ * uiSchema, their discriminator hidden: the option picker sets it) and array items.
  */
 export function prepare(schema: JSONSchema): { schema: JSONSchema; uiSchema: UiSchema } {
   const ui: UiSchema = {}
-  const out = walk(schema, ui)
+  const out = walk(schema, ui, '')
   return { schema: out, uiSchema: ui }
 }
 
-function walk(schema: JSONSchema, ui: UiSchema): JSONSchema {
-  const s: JSONSchema = { ...schema }
-  if (isSecret(s)) ui['ui:widget'] = 'secret'
+function walk(schema: JSONSchema, ui: UiSchema, path: string): JSONSchema {
+  const s: JSONSchema = taggedUnion({ ...schema })
+  if (isSecret(s)) {
+    ui['ui:widget'] = 'secret'
+    ui['ui:options'] = { ...((ui['ui:options'] as object | undefined) ?? {}), secretPath: path }
+  }
   if (s.type === 'string' && !s.enum && typeof s.maxLength !== 'number' && /query|expression|sql|template/i.test(String(s.title ?? ''))) {
     ui['ui:widget'] = 'textarea'
   }
@@ -64,25 +71,70 @@ function walk(schema: JSONSchema, ui: UiSchema): JSONSchema {
       if (typeof raw !== 'object' || raw === null) continue
       const child: JSONSchema = { ...(raw as JSONSchema) }
       if (!child.title) child.title = humanize(name)
-      const childUi: UiSchema = {}
-      props[name] = walk(child, childUi)
+      const childUi: UiSchema = { ...((ui[name] as UiSchema | undefined) ?? {}) }
+      props[name] = walk(child, childUi, path ? `${path}.${name}` : name)
       if (Object.keys(childUi).length) ui[name] = childUi
     }
     s.properties = props
     const order = Array.isArray(s['x-order']) ? s['x-order'].filter((n) => n in props) : []
-    if (order.length) ui['ui:order'] = [...order, '*']
+    if (order.length) {
+      const prev = ((ui['ui:order'] as string[] | undefined) ?? []).filter((n) => n !== '*')
+      ui['ui:order'] = [...prev, ...order.filter((n) => !prev.includes(n)), '*']
+    }
+  }
+  const dep = s.dependencies as Record<string, unknown> | undefined
+  for (const [k, d] of Object.entries(dep ?? {})) {
+    const dd = d as JSONSchema
+    if (dep && Array.isArray(dd.oneOf)) {
+      dep[k] = { ...dd, oneOf: dd.oneOf.map((o) => (typeof o === 'object' && o !== null ? walk(o as JSONSchema, ui, path) : o)) }
+    }
   }
   if (s.items && typeof s.items === 'object' && !Array.isArray(s.items)) {
     const itemsUi: UiSchema = {}
-    s.items = walk(s.items as JSONSchema, itemsUi)
+    s.items = walk(s.items as JSONSchema, itemsUi, path)
     if (Object.keys(itemsUi).length) ui.items = itemsUi
   }
   if (s.additionalProperties && typeof s.additionalProperties === 'object') {
     const apUi: UiSchema = {}
-    s.additionalProperties = walk(s.additionalProperties as JSONSchema, apUi)
+    s.additionalProperties = walk(s.additionalProperties as JSONSchema, apUi, path)
     if (Object.keys(apUi).length) ui.additionalProperties = apUi
   }
   return s
+}
+
+/**
+ * taggedUnion redraws a tagged union as the API serves it (an object whose oneOf options each fix
+ * x-discriminator with a const) as a select and dependent fields (draft-07 dependencies with a
+ * oneOf, the shape @rjsf draws as "fields that depend on a choice"): the discriminator becomes a
+ * property of its own, titled after the object ("Auth type"), whose choices are the options'
+ * titles, so that picking one always sets it; each option's other properties show when it is
+ * picked. Other schemas pass unchanged.
+ */
+export function taggedUnion(s: JSONSchema): JSONSchema {
+  const disc = s['x-discriminator']
+  if (!disc || !Array.isArray(s.oneOf)) return s
+  const opts = s.oneOf.filter((o): o is JSONSchema => typeof o === 'object' && o !== null)
+  const tag = (o: JSONSchema) => ((o.properties?.[disc] ?? {}) as JSONSchema).const as string | undefined
+  const choices = opts.map((o) => ({ const: tag(o), title: String(o.title ?? tag(o)) })).filter((c) => c.const !== undefined)
+  const branches = opts.map((o) => {
+    const props = { ...(o.properties ?? {}) }
+    delete props[disc]
+    return {
+      properties: { [disc]: { enum: [tag(o)] }, ...props },
+      required: (o.required ?? []).filter((r) => r !== disc),
+      'x-order': (o['x-order'] ?? []).filter((n) => n !== disc),
+    } as JSONSchema
+  })
+  const out: JSONSchema = { ...s }
+  delete out.oneOf
+  delete out.additionalProperties
+  out.properties = {
+    // Never under Advanced: the choice decides which fields there are.
+    [disc]: { type: 'string', title: `${s.title ?? humanize(disc)} type`, oneOf: choices, default: choices[0]?.const, 'x-advanced': false } as JSONSchema,
+  }
+  out['x-order'] = [disc]
+  out.dependencies = { [disc]: { oneOf: branches } }
+  return out
 }
 
 /** The names of the top-level secret properties of schema. */
@@ -90,6 +142,28 @@ export function secretNames(schema: JSONSchema): string[] {
   return Object.entries(schema.properties ?? {})
     .filter(([, p]) => isSecret(p))
     .map(([n]) => n)
+}
+
+/**
+ * The dotted paths of every secret property of schema: top-level ones ("password") and those of
+ * nested objects and of the options of a oneOf ("auth.token", "auth.client_secret"), once each.
+ */
+export function secretPaths(
+  schema: JSONSchema | Record<string, unknown> | undefined,
+  secret: (s: unknown) => boolean = isSecret,
+  prefix = '',
+): string[] {
+  const out: string[] = []
+  const s = (schema ?? {}) as JSONSchema
+  for (const [name, p] of Object.entries(s.properties ?? {})) {
+    const path = prefix ? `${prefix}.${name}` : name
+    if (secret(p)) out.push(path)
+    else if (p && typeof p === 'object') out.push(...secretPaths(p as JSONSchema, secret, path))
+  }
+  for (const o of Array.isArray(s.oneOf) ? s.oneOf : []) {
+    if (o && typeof o === 'object') out.push(...secretPaths(o as JSONSchema, secret, prefix))
+  }
+  return [...new Set(out)]
 }
 
 /**

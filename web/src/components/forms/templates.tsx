@@ -157,7 +157,8 @@ function CheckboxWidget(props: WidgetProps) {
 function SecretWidget(props: WidgetProps) {
   const { id, htmlName, onChange, onBlur, onFocus, disabled, readonly, rawErrors, registry, name, label, hideLabel, required, autofocus } = props
   const ctx = (registry.formContext ?? {}) as FormCtx
-  const saved = ctx.secretsSet?.includes(name) ?? false
+  const path = typeof props.options?.secretPath === 'string' && props.options.secretPath ? props.options.secretPath : name
+  const saved = ctx.secretsSet?.includes(path) ?? false
   const [replacing, setReplacing] = useState(false)
   const [typed, setTyped] = useState('')
   const ro = readonly || disabled || ctx.readOnly

@@ -100,6 +100,17 @@ function check(s0: Schema, v: unknown, root: RJSFSchema, path: string, out: RJSF
       v.forEach((x, i) => check(s.items as Schema, x, root, `${path}.${i}`, out))
     }
   }
+  if (isObj(v) && isObj(s.dependencies)) {
+    // draft-07 dependencies: a present key requires other keys (a list) or the value to match a schema.
+    for (const [k, dep] of Object.entries(s.dependencies)) {
+      if (v[k] === undefined) continue
+      if (Array.isArray(dep)) {
+        for (const r of dep) if (v[r as string] === undefined) add(out, 'dependencies', prop(path, String(r)), `must have property '${String(r)}' when '${k}' is present`, { missingProperty: r })
+      } else {
+        check(dep as Schema, v, root, path, out)
+      }
+    }
+  }
   if (isObj(v)) {
     for (const r of s.required ?? []) {
       const sub = (s.properties as Record<string, Schema> | undefined)?.[r]

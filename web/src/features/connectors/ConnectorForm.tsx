@@ -5,6 +5,7 @@ import { SchemaForm, type FormValue, type SchemaFormHandle } from '@/components/
 import type { ProblemDetail } from '@/api/errors'
 import { fieldMessage } from '@/features/admin/fieldMessage'
 import type { ConnectorType } from './connectors'
+import { RequestTester } from './RequestTester'
 
 export interface ConnectorDraft {
   name: string
@@ -25,8 +26,10 @@ export const ConnectorForm = forwardRef<
     error?: unknown
     secretsSet?: string[]
     readOnly?: boolean
+    /** The saved connector being edited (the request tester uses its stored secrets). */
+    connectorId?: string
   }
->(function ConnectorForm({ type, draft, onChange, error, secretsSet, readOnly }, ref) {
+>(function ConnectorForm({ type, draft, onChange, error, secretsSet, readOnly, connectorId }, ref) {
   const problems = (error as { problem?: { errors?: ProblemDetail[] | null } } | undefined)?.problem?.errors
   return (
     <div className="space-y-5">
@@ -57,6 +60,7 @@ export const ConnectorForm = forwardRef<
           idPrefix="connector"
         />
       </div>
+      {type.testable && !readOnly && <RequestTester type={type} config={draft.config} connectorId={connectorId} />}
     </div>
   )
 })

@@ -3,7 +3,7 @@ import { groupTypes, secretFields, splitSecrets, type ConnectorType } from './co
 
 const t = (name: string, category: string, title = name): ConnectorType => ({
   name, category, title, description: `${title} connector`, checkable: true, discoverable: true, destination: true, source: true,
-  incremental: false, unbounded: false, config_schema: {},
+  incremental: false, unbounded: false, config_schema: {}, testable: false,
 })
 
 describe('connector helpers', () => {
@@ -19,6 +19,30 @@ describe('connector helpers', () => {
   it('finds secret fields by x-secret, writeOnly or format password', () => {
     expect(secretFields(schema)).toEqual(['password', 'url', 'token'])
     expect(secretFields(undefined)).toEqual([])
+  })
+
+  it('finds secrets in nested objects and in the options of a tagged union', () => {
+    const rest = {
+      properties: {
+        url: { type: 'string' },
+        auth: {
+          type: 'object',
+          'x-discriminator': 'type',
+          oneOf: [
+            { properties: { type: { const: 'none' } } },
+            { properties: { type: { const: 'bearer' }, token: { type: 'string', 'x-secret': true } } },
+            { properties: { type: { const: 'oauth2' }, client_secret: { type: 'string', 'x-secret': true }, refresh_token: { type: 'string', 'x-secret': true } } },
+          ],
+        },
+        tls: { type: 'object', properties: { key: { type: 'string', writeOnly: true, format: 'password' } } },
+      },
+    }
+    expect(secretFields(rest)).toEqual(['auth.token', 'auth.client_secret', 'auth.refresh_token', 'tls.key'])
+    const stored = { url: 'u', auth: { type: 'bearer', token: '********' } }
+    const { data, set } = splitSecrets(stored, secretFields(rest))
+    expect(data).toEqual({ url: 'u', auth: { type: 'bearer' } })
+    expect(set).toEqual({ 'auth.token': true, 'auth.client_secret': false, 'auth.refresh_token': false, 'tls.key': false })
+    expect(stored.auth.token).toBe('********') // the stored config is not changed
   })
 
   it('never fills a stored secret back: masked secrets leave the form data and become "set"', () => {

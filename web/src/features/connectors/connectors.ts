@@ -2,11 +2,13 @@
 // and /connectors/:id.
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { api, unwrap, type Schemas } from '@/api/client'
+import { secretPaths } from '@/components/forms/schema'
 
 export type Connector = Schemas['Connector']
 export type ConnectorType = Schemas['ConnectorType']
 export type ConnectorBody = Schemas['ConnectorBody']
 export type Stream = Schemas['Stream']
+export type TestRequestResult = Schemas['TestRequestResult']
 
 export const connectorsKey = ['connectors'] as const
 export const connectorTypesKey = ['connector-types'] as const
@@ -65,18 +67,28 @@ export function useCheckConnector() {
   })
 }
 
+/** Runs the first request of a configuration being edited (HTTP connectors' request tester). */
+export function useTestRequest() {
+  return useMutation({
+    mutationFn: (body: Schemas['TestRequestBody']) => unwrap(api.POST('/api/v1/connectors/test-request', { body })),
+  })
+}
+
 export function useDiscover() {
   return useMutation({
     mutationFn: (id: string) => unwrap(api.POST('/api/v1/connectors/{id}/discover', { params: { path: { id } } })),
   })
 }
 
-/** The names of a schema's secret properties (x-secret, writeOnly or format password), at the top level. */
+/**
+ * The dotted paths of a schema's secret properties (x-secret, writeOnly or format password): top-level
+ * ones and those of nested objects and tagged-union options ("auth.token").
+ */
 export function secretFields(schema: Record<string, unknown> | undefined): string[] {
-  const props = (schema?.properties ?? {}) as Record<string, Record<string, unknown>>
-  return Object.entries(props)
-    .filter(([, p]) => p['x-secret'] === true || p.writeOnly === true || p.format === 'password')
-    .map(([k]) => k)
+  return secretPaths(schema, (p) => {
+    const o = (p ?? {}) as Record<string, unknown>
+    return o['x-secret'] === true || o.writeOnly === true || o.format === 'password'
+  })
 }
 
 /** The server shows a stored secret as this mask; sending it back keeps the stored value. */
@@ -87,11 +99,19 @@ export const SECRET_MASK = '********'
  * secrets are removed from the form data, so they are never filled back nor sent back.
  */
 export function splitSecrets(config: Record<string, unknown> | undefined, secrets: string[]) {
-  const data: Record<string, unknown> = { ...(config ?? {}) }
+  const data: Record<string, unknown> = structuredClone(config ?? {})
   const set: Record<string, boolean> = {}
-  for (const k of secrets) {
-    set[k] = data[k] !== undefined && data[k] !== null && data[k] !== ''
-    delete data[k]
+  for (const path of secrets) {
+    const segs = path.split('.')
+    let obj: Record<string, unknown> | undefined = data
+    for (const s of segs.slice(0, -1)) {
+      const next: unknown = obj?.[s]
+      obj = next && typeof next === 'object' && !Array.isArray(next) ? (next as Record<string, unknown>) : undefined
+    }
+    const k = segs[segs.length - 1]
+    const v = obj?.[k]
+    set[path] = v !== undefined && v !== null && v !== ''
+    if (obj) delete obj[k]
   }
   return { data, set }
 }
