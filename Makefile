@@ -88,6 +88,7 @@ bench: build
 	bash bench/bus.sh
 	bash bench/dispatch.sh
 	bash bench/partitions.sh
+	bash bench/rest.sh
 
 # Short fuzzing of every parser (each target for FUZZTIME).
 FUZZTIME ?= 30s

@@ -124,3 +124,37 @@ func (s *Store) get(w http.ResponseWriter, r *http.Request, coll string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(b.Bytes())
 }
+
+// Pages is an API of n generated records served by offset and limit, each page with the next
+// page's URL (the benchmark's shape): {"data":[{"id","name","email","amount","active","updated_at"}...],"next":...}.
+func Pages(t testing.TB, n int) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		off, _ := strconv.Atoi(q.Get("offset"))
+		limit, err := strconv.Atoi(q.Get("limit"))
+		if err != nil || limit <= 0 {
+			limit = 1000
+		}
+		end := min(off+limit, n)
+		b := make([]byte, 0, limit*160)
+		b = append(b, `{"data":[`...)
+		for i := off; i < end; i++ {
+			if i > off {
+				b = append(b, ',')
+			}
+			b = fmt.Appendf(b, `{"id":%d,"name":"customer %d","email":"c%d@example.com","amount":%.2f,"active":%t,"updated_at":"2024-01-01T00:00:%02dZ"}`,
+				i+1, i+1, i+1, float64(i%10000)/100, i%3 != 0, i%60)
+		}
+		b = append(b, `],"next":`...)
+		if end < n {
+			b = fmt.Appendf(b, `"/items?offset=%d&limit=%d"`, end, limit)
+		} else {
+			b = append(b, "null"...)
+		}
+		b = append(b, '}')
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(b)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
