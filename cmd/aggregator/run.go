@@ -44,9 +44,10 @@ resumes from the last checkpoint. --fresh ignores the state file. Rejected rows 
 file (default DATA_DIR/dead-letters/<pipeline name>.ndjson; a .csv path writes CSV) when the error
 policy is dead_letter. The exit code is non-zero when the run fails.
 
-A pipeline with a stream source (kafka, nats_jetstream) runs until SIGINT or SIGTERM: it then stops
-reading, its destinations commit what they were given, the final checkpoint is saved, the source
-positions are committed (Kafka offsets, JetStream acks) and it exits 0. The next run continues
+A pipeline with a stream source (kafka, nats_jetstream, amqp, mqtt) runs until SIGINT or SIGTERM:
+it then stops reading, its destinations commit what they were given, the final checkpoint is saved,
+the source positions are committed (Kafka offsets, JetStream acks, RabbitMQ acks, MQTT PUBACKs) and
+it exits 0. The next run continues
 after them. A second signal stops at once, as a kill would: the next run resumes from the last
 checkpoint (docs/streams.md).`,
 		Args: cobra.MaximumNArgs(1),
