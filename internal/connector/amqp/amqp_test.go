@@ -412,3 +412,22 @@ func TestMissingQueueAndBadPassword(t *testing.T) {
 		t.Errorf("good config: %v", err)
 	}
 }
+
+// TestDeletedQueueStopsTheReader: a queue deleted under a running reader ends it with an error that
+// says the queue does not exist, instead of waiting for it forever.
+func TestDeletedQueueStopsTheReader(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.publish(t, `{"n":1}`)
+	rd := open(t, connector.Env{}, b.cfg("fields", []any{map[string]any{"name": "n", "type": "int"}}))
+	readRows(t, rd, 1)
+	if _, err := b.ch.QueueDelete(b.queue, false, false, false); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := rd.Next(ctx)
+	if !errors.Is(err, connector.ErrNotFound) || !strings.Contains(err.Error(), b.queue) {
+		t.Errorf("Next after the queue was deleted: %v, want not found naming %s", err, b.queue)
+	}
+}

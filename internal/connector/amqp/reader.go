@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -136,6 +137,9 @@ func (r *reader) reconnect(ctx context.Context, cause error) error {
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if errors.Is(err, connector.ErrNotFound) || errors.Is(err, connector.ErrConfig) {
+			return err // the queue was deleted, the credentials changed: waiting cannot help
 		}
 		r.log.Debug("amqp: reconnect failed", "broker", r.cfg.where(), "err", err)
 		wait = min(2*wait, 10*time.Second)
