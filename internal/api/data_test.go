@@ -795,3 +795,19 @@ func TestConnectorTestRequest(t *testing.T) {
 		t.Errorf("viewer: %d", r.status)
 	}
 }
+
+// A secret in a nested object (the REST connector's auth.token) is refused inline too, at its path.
+func TestNestedInlineSecretsAreRefused(t *testing.T) {
+	e := setup(t, setupOptions{})
+	const secret = "nested-t0ken-never-stored"
+	spec := "version: 1\nname: api-copy\nsources:\n  - id: src\n    type: rest\n    config:\n      url: https://api.example.com/items\n      auth: {type: bearer, token: " + secret + "}\ndestinations:\n  - id: out\n    type: csv\n    inputs: [src]\n    config: {path: out.csv}\n"
+	var out Validation
+	r := e.do(http.MethodPost, "/api/v1/pipelines/validate", e.tokens[auth.RoleDesigner], spec, "Content-Type", "application/yaml")
+	r.decode(t, &out)
+	if out.Valid || len(out.Problems) != 1 || out.Problems[0].Path != "sources[0].config.auth.token" || out.Problems[0].Line != 8 {
+		t.Fatalf("validate: %s", r.body)
+	}
+	if strings.Contains(string(r.body), secret) {
+		t.Fatalf("the refusal echoes the secret: %s", r.body)
+	}
+}

@@ -152,10 +152,12 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 		case err == nil && resp.Status >= 200 && resp.Status < 300:
 			return resp, nil
 		case err == nil && resp.Status == http.StatusUnauthorized && reauth:
-			// A token the provider revoked early: fetch a new one, once.
-			reauth, retry = false, true
+			// A token the provider revoked early: fetch a new one and send again at once (once; it
+			// does not count as a retry).
+			reauth = false
 			c.auth.invalidate()
 			attempt--
+			continue
 		case err == nil && (resp.Status == http.StatusTooManyRequests || resp.Status == http.StatusServiceUnavailable):
 			retry = true
 			if ra, ok := retryAfter(resp.Header.Get("Retry-After"), c.env.Now()); ok {
@@ -214,7 +216,7 @@ func retryable(ctx context.Context, err error) bool {
 }
 
 func (c *Client) backoff(attempt int) time.Duration {
-	d := time.Duration(c.lim.RetryBackoffMS) * time.Millisecond << min(attempt-1, 20)
+	d := time.Duration(c.lim.RetryBackoffMS) * time.Millisecond << min(max(attempt-1, 0), 20)
 	d = min(d, maxBackoff)
 	return d/2 + rand.N(d/2+1)
 }

@@ -485,3 +485,24 @@ func TestGuardRefusesUnlistedPrivateAddresses(t *testing.T) {
 		t.Errorf("file URL: err = %v", err)
 	}
 }
+
+// A token the provider revoked before it expired (401) is fetched again once, then the request is
+// retried.
+func TestOAuth2RevokedTokenIsFetchedAgain(t *testing.T) {
+	t.Parallel()
+	ts := &tokenServer{}
+	tokenURL, api := oauthSetup(t, ts)
+	c := client(t, Options{Auth: &Auth{Type: AuthOAuth2, TokenURL: tokenURL, ClientID: "app", ClientSecret: "s3cr3t-value", Scopes: []string{"read", "write"}}}, nil)
+	if _, err := get(t, c, api); err != nil {
+		t.Fatal(err)
+	}
+	ts.mu.Lock()
+	ts.accesses = map[string]bool{} // every token issued so far is revoked
+	ts.mu.Unlock()
+	if _, err := get(t, c, api); err != nil {
+		t.Fatalf("after a revocation: %v", err)
+	}
+	if ts.calls != 2 {
+		t.Errorf("token requests = %d, want 2", ts.calls)
+	}
+}
