@@ -40,6 +40,15 @@ func toAny(ss []string) []any {
 // readRows reads from rd until n rows (and rejects) arrived.
 func readRows(t *testing.T, rd connector.Reader, n int) ([]map[string]any, []record.Reject) {
 	t.Helper()
+	rows, rejects, err := tryReadRows(rd, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows, rejects
+}
+
+// tryReadRows is readRows for a goroutine other than the test's (which must not call t.Fatal).
+func tryReadRows(rd connector.Reader, n int) ([]map[string]any, []record.Reject, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var rows []map[string]any
@@ -47,7 +56,7 @@ func readRows(t *testing.T, rd connector.Reader, n int) ([]map[string]any, []rec
 	for len(rows)+len(rejects) < n {
 		b, err := rd.Next(ctx)
 		if err != nil {
-			t.Fatalf("after %d rows and %d rejects of %d: %v", len(rows), len(rejects), n, err)
+			return rows, rejects, fmt.Errorf("after %d rows and %d rejects of %d: %w", len(rows), len(rejects), n, err)
 		}
 		for i := range b.Rows {
 			m := b.RowMap(i)
@@ -60,7 +69,7 @@ func readRows(t *testing.T, rd connector.Reader, n int) ([]map[string]any, []rec
 		}
 		rejects = append(rejects, b.Rejects...)
 	}
-	return rows, rejects
+	return rows, rejects, nil
 }
 
 func open(t *testing.T, env connector.Env, config map[string]any, state json.RawMessage) connector.Reader {
@@ -243,16 +252,35 @@ func TestStartPositions(t *testing.T) {
 		t.Errorf("start timestamp: first row %v, want n=2", rows[0])
 	}
 	latest := open(t, connector.Env{}, cfg(addrs, "topics", []any{"s"}, "fields", fields, "metadata", false, "start", "latest", "group", "lat"), nil)
-	done := make(chan []map[string]any)
-	go func() {
-		rows, _ := readRows(t, latest, 1)
-		done <- rows
+	type read struct {
+		b   *record.Batch
+		err error
+	}
+	done := make(chan read, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	go func() { // Next, not readRows: t.Fatal must not be called off the test's goroutine
+		b, err := latest.Next(ctx)
+		done <- read{b, err}
 	}()
-	// the group must be in place before the new record, or latest would start after it
+	// The consumer resolves "latest" some time after it joins its group: a record produced before
+	// that is behind its start. Produce new ones until it reads one; it must never read n < 3.
 	waitAssigned(t, addrs, "lat")
-	kafkatest.Produce(t, p, &kgo.Record{Value: []byte(`{"n":3}`)})
-	if rows := <-done; rows[0]["n"] != int64(3) {
-		t.Errorf("start latest: first row %v, want n=3", rows[0])
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for n := 3; ; n++ {
+		kafkatest.Produce(t, p, &kgo.Record{Value: fmt.Appendf(nil, `{"n":%d}`, n)})
+		select {
+		case r := <-done:
+			if r.err != nil {
+				t.Fatalf("start latest: %v", r.err)
+			}
+			if got := r.b.RowMap(0)["n"]; got.(int64) < 3 {
+				t.Errorf("start latest: first row n=%v, want a record produced after the start (n >= 3)", got)
+			}
+			return
+		case <-tick.C:
+		}
 	}
 }
 
@@ -415,22 +443,29 @@ func TestBrokerGoesAway(t *testing.T) {
 	readRows(t, rd, 1)
 
 	proxy.Cut()
-	got := make(chan []map[string]any, 1)
+	type read struct {
+		rows []map[string]any
+		err  error
+	}
+	got := make(chan read, 1)
 	go func() {
-		rows, _ := readRows(t, rd, 1)
-		got <- rows
+		rows, _, err := tryReadRows(rd, 1)
+		got <- read{rows, err}
 	}()
 	logs.waitFor(t, "kafka: cannot reach the broker")
 	kafkatest.Produce(t, p, &kgo.Record{Value: []byte(`{"n":2}`)})
 	select {
-	case rows := <-got:
-		t.Fatalf("read %v while the broker was unreachable", rows)
+	case r := <-got:
+		t.Fatalf("read %v (%v) while the broker was unreachable", r.rows, r.err)
 	default:
 	}
 	proxy.Restore()
 	logs.waitFor(t, "kafka: broker reachable again")
-	rows := <-got
-	if rows[0]["value"] != `{"n":2}` {
+	r := <-got
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if rows := r.rows; rows[0]["value"] != `{"n":2}` {
 		t.Errorf("after the broker returned: %v", rows)
 	}
 }
