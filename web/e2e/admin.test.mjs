@@ -199,7 +199,7 @@ test('connectors: create a PostgreSQL connector with the generated form, test it
   await page.getByRole('heading', { name: 'Databases' }).waitFor()
   await screenshot(page, 'connector-new', 'light')
   await page.getByRole('searchbox', { name: 'Search connector types' }).fill('postgre')
-  await page.getByRole('button', { name: 'PostgreSQL' }).click()
+  await page.getByRole('button', { name: 'PostgreSQL', exact: true }).click()
   await page.waitForURL((u) => u.searchParams.get('type') === 'postgres')
   await page.getByRole('textbox', { name: 'Name', exact: true }).fill('pg-e2e')
   await page.getByLabel('Description').fill('E2E warehouse')
