@@ -450,3 +450,20 @@ func TestDestinationErrors(t *testing.T) {
 		t.Errorf("upsert: err = %v", err)
 	}
 }
+
+// A destination is checked without sending anything (validate must not POST or GET the endpoint).
+func TestCheckDestinationSendsNothing(t *testing.T) {
+	t.Parallel()
+	c := &capture{}
+	srv := httptest.NewServer(c)
+	t.Cleanup(srv.Close)
+	if err := New().CheckDestination(t.Context(), guardEnv(t), map[string]any{"url": srv.URL + "/in"}, connector.WriteRequest{Mode: connector.Append}); err != nil {
+		t.Fatal(err)
+	}
+	if err := New().CheckDestination(t.Context(), guardEnv(t), map[string]any{"url": srv.URL, "method": "GET"}, connector.WriteRequest{}); !errors.Is(err, connector.ErrConfig) {
+		t.Errorf("GET destination: err = %v", err)
+	}
+	if len(c.reqs) != 0 {
+		t.Errorf("%d requests sent", len(c.reqs))
+	}
+}

@@ -32,10 +32,22 @@ type writer struct {
 	sent int64
 }
 
-var _ connector.ResumableWriter = (*writer)(nil)
+var (
+	_ connector.ResumableWriter    = (*writer)(nil)
+	_ connector.DestinationChecker = (*Connector)(nil)
+)
 
-// OpenWriter prepares sending records to the configured URL.
-func (*Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) (connector.Writer, error) {
+// CheckDestination checks a destination config without sending anything: an API has no way to
+// ask "could I POST here?" that every API answers (a GET of the URL, as Check does for a source,
+// may well be refused by an endpoint that only takes POST).
+func (c *Connector) CheckDestination(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) error {
+	_, err := destination(raw, req)
+	return err
+}
+
+// destination decodes a destination config (its method defaulting to POST) and checks the write
+// request.
+func destination(raw map[string]any, req connector.WriteRequest) (*Config, error) {
 	cfg, err := decode(raw)
 	if err != nil {
 		return nil, err
@@ -43,16 +55,25 @@ func (*Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[str
 	if req.Mode != "" && req.Mode != connector.Append {
 		return nil, fmt.Errorf("%w: write.mode %q: the REST destination only appends (it sends each record)", connector.ErrUnsupported, req.Mode)
 	}
-	method := cfg.Method
-	switch method {
+	switch cfg.Method {
 	case "":
-		method = http.MethodPost
+		cfg.Method = http.MethodPost
 	case http.MethodGet:
 		return nil, connector.ConfigError(errors.New("method: a destination sends with POST, PUT or PATCH, got GET"))
 	}
 	if cfg.Pagination != nil && cfg.Pagination.Type != httpkit.PageNone {
 		return nil, connector.ConfigError(errors.New("pagination: only for a source"))
 	}
+	return cfg, nil
+}
+
+// OpenWriter prepares sending records to the configured URL.
+func (*Connector) OpenWriter(ctx context.Context, env connector.Env, raw map[string]any, req connector.WriteRequest) (connector.Writer, error) {
+	cfg, err := destination(raw, req)
+	if err != nil {
+		return nil, err
+	}
+	method := cfg.Method
 	u, err := cfg.buildURL("")
 	if err != nil {
 		return nil, err
