@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -93,7 +94,7 @@ type item struct {
 	err   error
 }
 
-const defaultBatch = 2048
+const defaultBatch = 10000 // as the SQL sources' batch_size
 
 type reader struct {
 	cfg    Config
@@ -450,7 +451,7 @@ func (r *reader) startStream(ctx context.Context, from pglogrepl.LSN) error {
 	}
 	rctx, cancel := context.WithCancel(context.Background())
 	r.cancel, r.done = cancel, make(chan struct{})
-	r.items = make(chan item, 4*r.batch)
+	r.items = make(chan item, max(4*r.batch, 32768))
 	r.received = r.start.lsn
 	go r.receive(rctx)
 	return nil
@@ -560,7 +561,13 @@ func (r *reader) Ack(_ context.Context, raw json.RawMessage) error {
 func (r *reader) Close() error {
 	if r.cancel != nil {
 		r.cancel()
+		if r.repl != nil {
+			_ = r.repl.Conn().SetReadDeadline(time.Now()) // ends the receiver's read
+		}
 		<-r.done
+		if r.repl != nil {
+			_ = r.repl.Conn().SetReadDeadline(time.Time{})
+		}
 		if r.repl != nil && !r.repl.IsClosed() && r.sendStatus(context.Background()) == nil {
 			// end the stream so that the server has applied the status before Close returns
 			ended := make(chan struct{})
@@ -619,6 +626,7 @@ func (r *reader) receive(ctx context.Context) {
 	defer close(r.done)
 	interval := time.Duration(r.cfg.StatusInterval) * time.Second
 	nextStatus := time.Now().Add(interval)
+	var deadline time.Time
 	fail := func(err error) {
 		select {
 		case r.items <- item{err: err}:
@@ -646,15 +654,23 @@ func (r *reader) receive(ctx context.Context) {
 			}
 			nextStatus = time.Now().Add(interval)
 		}
-		wake := min(time.Until(nextStatus), 500*time.Millisecond)
-		rctx, cancel := context.WithTimeout(ctx, wake)
-		msg, err := r.repl.ReceiveMessage(rctx)
-		cancel()
+		// a read deadline, not a context per message: watching a context costs a goroutine
+		// hand-off per message. Close interrupts the read by moving the deadline.
+		if !deadline.After(time.Now()) {
+			deadline = time.Now().Add(min(time.Until(nextStatus), 500*time.Millisecond))
+			if err := r.repl.Conn().SetReadDeadline(deadline); err != nil {
+				fail(r.streamErr("receive", err))
+				return
+			}
+		}
+		msg, err := r.repl.ReceiveMessage(context.Background())
 		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
-			if pgconn.Timeout(err) {
+			var ne net.Error
+			if pgconn.Timeout(err) || errors.As(err, &ne) && ne.Timeout() {
+				deadline = time.Time{}
 				continue
 			}
 			fail(r.streamErr("receive", err))
