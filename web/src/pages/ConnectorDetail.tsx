@@ -137,6 +137,9 @@ function ConnectorView({ connector, type }: { connector: Connector; type: Connec
           <div className="grid gap-6 lg:grid-cols-[1fr_16rem]">
             <Card className="p-5">
               <form
+                // The schema form validates its fields and names each error at the field; the browser's own
+                // check would stop at a required field of an optional object (partition.key) left blank.
+                noValidate
                 onSubmit={(e) => {
                   e.preventDefault()
                   onSave()

@@ -83,6 +83,9 @@ function NewConnectorForm({ type, onBack }: { type: ConnectorType; onBack: () =>
         </Button>
       </div>
       <form
+        // The schema form validates its fields and names each error at the field; the browser's own
+        // check would stop at a required field of an optional object (partition.key) left blank.
+        noValidate
         className="space-y-5 p-5"
         onSubmit={(e) => {
           e.preventDefault()

@@ -2,7 +2,7 @@ import { createRef, useState } from 'react'
 import { act, render, screen, within } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
 import { describe, expect, it, vi } from 'vitest'
-import { SchemaForm, type FormValue, type SchemaFormHandle } from './SchemaForm'
+import { SchemaForm, clean, type FormValue, type SchemaFormHandle } from './SchemaForm'
 import { locationPath, toErrorSchema } from './schema'
 import postgres from '@/test/fixtures/postgres-config-schema.json'
 import mapSchema from '@/test/fixtures/map-config-schema.json'
@@ -126,6 +126,41 @@ describe('SchemaForm', () => {
       ok = ref.current!.validate()
     })
     expect(ok).toBe(true)
+  })
+
+  it('leaves an optional object out until one of its fields is set: its required fields do not block saving', async () => {
+    const schema = {
+      type: 'object',
+      properties: {
+        table: { type: 'string' },
+        partition: { type: 'object', properties: { key: { type: 'string' }, chunks: { type: 'integer' } }, required: ['key'] },
+      },
+    }
+    const ref = createRef<SchemaFormHandle>()
+    const onValue = vi.fn()
+    function Live() {
+      const [v, setV] = useState<FormValue>({})
+      return <SchemaForm ref={ref} schema={schema} value={v} onChange={(nv) => { setV(nv); onValue(nv) }} />
+    }
+    render(<Live />)
+    await userEvent.type(screen.getByLabelText('Table'), 'orders')
+    expect(onValue).toHaveBeenLastCalledWith({ table: 'orders' })
+    let ok = false
+    act(() => {
+      ok = ref.current!.validate()
+    })
+    expect(ok).toBe(true)
+    // Once the object is used, its required field is required.
+    await userEvent.type(screen.getByLabelText('Chunks'), '4')
+    expect(onValue).toHaveBeenLastCalledWith({ table: 'orders', partition: { chunks: 4 } })
+    act(() => {
+      ok = ref.current!.validate()
+    })
+    expect(ok).toBe(false)
+  })
+
+  it('clean drops undefined values and emptied objects at every depth, and keeps lists and set values', () => {
+    expect(clean({ a: undefined, b: { c: undefined, d: {} }, e: [], f: 0, g: { h: 'x', i: undefined } })).toEqual({ e: [], f: 0, g: { h: 'x' } })
   })
 
   it('shows a saved secret as "set" and never fills it back in', async () => {

@@ -116,9 +116,21 @@ export const SchemaForm = forwardRef<SchemaFormHandle, SchemaFormProps>(function
   )
 })
 
-/** Drops undefined properties so that the value holds only what the user set. */
-function clean(v: FormValue | undefined): FormValue {
+/**
+ * Drops undefined properties, at every depth, and the nested objects left empty, so that the value
+ * holds only what the user set: the form draws an optional object's fields (partition: key, chunks)
+ * and reports `{}` for it while they are blank, which would make its required fields errors.
+ */
+export function clean(v: FormValue | undefined): FormValue {
   const out: FormValue = {}
-  for (const [k, x] of Object.entries(v ?? {})) if (x !== undefined) out[k] = x
+  for (const [k, x] of Object.entries(v ?? {})) {
+    if (x === undefined) continue
+    if (x !== null && typeof x === 'object' && !Array.isArray(x)) {
+      const inner = clean(x as FormValue)
+      if (Object.keys(inner).length > 0) out[k] = inner
+      continue
+    }
+    out[k] = x
+  }
   return out
 }
