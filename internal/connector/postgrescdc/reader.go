@@ -569,16 +569,12 @@ func (r *reader) Close() error {
 			_ = r.repl.Conn().SetReadDeadline(time.Time{})
 		}
 		if r.repl != nil && !r.repl.IsClosed() && r.sendStatus(context.Background()) == nil {
-			// end the stream so that the server has applied the status before Close returns
-			ended := make(chan struct{})
-			go func() {
-				defer close(ended)
-				_, _ = pglogrepl.SendStandbyCopyDone(context.Background(), r.repl)
-			}()
-			select {
-			case <-ended:
-			case <-time.After(5 * time.Second): // closing the connection below ends the wait
-			}
+			// End the stream so that the server has applied the status before Close returns; a
+			// deadline (not a goroutine, which could still use the connection while it is closed
+			// below) bounds the wait for a server that does not answer.
+			_ = r.repl.Conn().SetDeadline(time.Now().Add(5 * time.Second))
+			_, _ = pglogrepl.SendStandbyCopyDone(context.Background(), r.repl)
+			_ = r.repl.Conn().SetDeadline(time.Time{})
 		}
 	}
 	r.closeConns()
