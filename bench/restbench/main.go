@@ -62,7 +62,7 @@ func page(dst []byte, off, n, records int) []byte {
 		dst = append(dst, `,"active":`...)
 		dst = strconv.AppendBool(dst, i%3 != 0)
 		dst = append(dst, `,"updated_at":"`...)
-		dst = base.Add(time.Duration(i) * time.Second).AppendFormat(dst, time.RFC3339)
+		dst = base.Add(time.Duration(i)*time.Second).AppendFormat(dst, time.RFC3339)
 		dst = append(dst, `"}`...)
 	}
 	dst = append(dst, `],"next":`...)
