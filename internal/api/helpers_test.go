@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,7 +36,7 @@ type env struct {
 	api    *Server
 	store  *store.Store
 	auth   *auth.Service
-	logs   *syncBuffer
+	logs   *testutil.SyncBuffer
 	users  map[auth.Role]store.User
 	tokens map[auth.Role]string // access tokens
 	data   *testData            // pipelines, runs, files (data_helpers_test.go)
@@ -90,7 +89,7 @@ func setup(t *testing.T, opts setupOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	logger := slog.New(ContextHandler(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	data := newTestData(t, st, logger, opts)
 	lo := opts.live
@@ -136,25 +135,6 @@ func setup(t *testing.T, opts setupOptions) *env {
 		e.tokens[r] = e.login(u.Username, testPassword)
 	}
 	return e
-}
-
-// syncBuffer is the log buffer: concurrent handlers and background goroutines (River's
-// maintenance services) write while a test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // createUser adds a user directly through the auth service.

@@ -11,31 +11,12 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/dataaggregator/aggregator/internal/config"
 	"github.com/dataaggregator/aggregator/internal/testutil"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func testConfig(t *testing.T) config.Config {
 	t.Helper()
@@ -51,8 +32,8 @@ func testConfig(t *testing.T) config.Config {
 type running struct {
 	app     *App
 	base    string
-	console *syncBuffer
-	logs    *syncBuffer
+	console *testutil.SyncBuffer
+	logs    *testutil.SyncBuffer
 	cancel  context.CancelFunc
 	done    chan error
 }
@@ -64,7 +45,7 @@ func start(t *testing.T, cfg config.Config, opts Options) *running {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &running{console: &syncBuffer{}, logs: &syncBuffer{}, done: make(chan error, 1)}
+	r := &running{console: &testutil.SyncBuffer{}, logs: &testutil.SyncBuffer{}, done: make(chan error, 1)}
 	opts.Listener, opts.Console = ln, r.console
 	opts.Logger = NewLogger(cfg, r.logs)
 	ctx, cancel := context.WithCancel(context.Background())

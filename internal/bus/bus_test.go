@@ -1,12 +1,10 @@
 package bus_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -31,25 +29,7 @@ type impl struct {
 	open  func(t *testing.T) runs.Bus
 	kill  func(t *testing.T)
 	limit int
-	logs  *syncBuffer // what the instances logged
-}
-
-// syncBuffer is a log destination safe for the buses' goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs  *testutil.SyncBuffer // what the instances logged
 }
 
 // implementations are the buses under test, each set up on a backend of its own for t.
@@ -79,7 +59,7 @@ func postgresImpl(t *testing.T) impl {
 	}
 	app := testutil.Name("bus")
 	dsn := pg.URL + "&application_name=" + app
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	return impl{name: "postgres", limit: 7979, logs: logs,
 		open: func(t *testing.T) runs.Bus {
 			b, err := bus.NewPostgres(bg, bus.PostgresOptions{DSN: dsn, Logger: slog.New(slog.NewTextHandler(logs, nil))})
@@ -110,7 +90,7 @@ func postgresImpl(t *testing.T) impl {
 func redisImpl(t *testing.T) impl {
 	r := testutil.RedisURL(t)
 	url, prefix, name := r.URL, r.Prefix, strings.TrimSuffix(r.Prefix, ":")
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	return impl{name: "redis", logs: logs,
 		open: func(t *testing.T) runs.Bus {
 			opt, err := redis.ParseURL(url)

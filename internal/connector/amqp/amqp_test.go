@@ -1,7 +1,6 @@
 package amqp_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -300,31 +298,13 @@ func TestPrefetchBoundsWhatIsOut(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log destination tests read while the reader writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestBrokerLossPausesAndResumes: the connection to the broker is cut; the reader says so once,
 // waits, reconnects when the broker is back and goes on, with the unacknowledged deliveries again.
 func TestBrokerLossPausesAndResumes(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	proxy := testutil.NewProxy(t, b.addr)
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	env := connector.Env{Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 	c := b.cfg("fields", []any{map[string]any{"name": "n", "type": "int"}}, "url", "amqp://"+proxy.Addr+"/")
 	b.publish(t, `{"n":1}`, `{"n":2}`)

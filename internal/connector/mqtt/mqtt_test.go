@@ -1,7 +1,6 @@
 package mqtt_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -281,24 +279,6 @@ func TestFloodStaysBounded(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log destination tests read while the reader writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestBrokerLossPausesAndResumes: the connection is cut; the reader says so once, reconnects when
 // the broker is back, and the session resumes: the unacknowledged message and the one published
 // meanwhile arrive.
@@ -306,7 +286,7 @@ func TestBrokerLossPausesAndResumes(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	proxy := testutil.NewProxy(t, b.addr)
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	env := connector.Env{Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 	rd := open(t, env, b.cfg("fields", []any{map[string]any{"name": "n", "type": "int"}}, "url", "tcp://"+proxy.Addr, "keep_alive", 5))
 	b.publish(t, `{"n":1}`)
