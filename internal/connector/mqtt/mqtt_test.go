@@ -306,9 +306,24 @@ func TestBrokerLossPausesAndResumes(t *testing.T) {
 	}
 	b.publish(t, `{"n":3}`) // queued in the session while the reader is away
 	proxy.Restore()
-	rows, _ := readRows(t, rd, 2)
-	if got := ints(rows, "n"); !cmp.Equal(got, []int64{2, 3}) {
-		t.Fatalf("after the broker returned: %v, want 2 (again) and 3", got)
+	// 2 comes again (it was not acknowledged) and 3 arrives. 1 may come again too: its PUBACK was
+	// sent before the cut, but MQTT 3.1.1 does not confirm a PUBACK, so the broker may not have had
+	// it (at-least-once). Nothing else may come.
+	var got []int64
+	for seen := map[int64]bool{}; !seen[2] || !seen[3]; {
+		if len(got) >= 4 {
+			t.Fatalf("after the broker returned: %v, want 2 (again) and 3", got)
+		}
+		rows, _ := readRows(t, rd, 1)
+		for _, n := range ints(rows, "n") {
+			seen[n] = true
+			got = append(got, n)
+		}
+	}
+	for _, n := range got {
+		if n < 1 || n > 3 {
+			t.Fatalf("after the broker returned: %v: %d was never published", got, n)
+		}
 	}
 	if !strings.Contains(logs.String(), "broker reachable again; resuming") {
 		t.Errorf("no resume logged; logs:\n%s", logs.String())
