@@ -71,7 +71,9 @@ export function useRun(id: string, pollWhileActive: boolean) {
   return useQuery({
     queryKey: runKeys.run(id),
     queryFn: () => unwrap(api.GET('/api/v1/runs/{id}', { params: { path: { id } } })),
-    refetchInterval: (q) => (pollWhileActive && isActive(q.state.data?.status) ? 1500 : false),
+    // Without live updates every 1.5 s while the run is active; with them, every 10 s as a safety net
+    // (an event lost between two processes, a socket that went quiet).
+    refetchInterval: (q) => (isActive(q.state.data?.status) ? (pollWhileActive ? 1500 : 10_000) : false),
   })
 }
 

@@ -62,10 +62,12 @@ export function applyEvent(ev: RunEvent) {
     return next
   })
   if (missing) refetchListsSoon()
-  if (ev.type === 'run.status' && !isActive(ev.status)) {
-    // Finished: timings, dead-letter count, final counters and outputs come from REST.
-    if (before) void queryClient.invalidateQueries({ queryKey: runKeys.run(id) })
-    refetchListsSoon()
+  if (ev.type === 'run.status' && (!before || !isActive(ev.status))) {
+    // Finished: timings, dead-letter count, final counters and outputs come from REST. A status the
+    // cache could not take (the run page's first read still in flight, which may answer with the
+    // state before this event) is read again too: invalidating restarts that read.
+    void queryClient.invalidateQueries({ queryKey: runKeys.run(id) })
+    if (!isActive(ev.status)) refetchListsSoon()
   }
 }
 
