@@ -2,72 +2,20 @@ package amqp_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/dataaggregator/aggregator/internal/configspec"
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/connector/amqp"
+	"github.com/dataaggregator/aggregator/internal/connector/connectortest"
 	"github.com/dataaggregator/aggregator/internal/engine"
 	"github.com/dataaggregator/aggregator/internal/pipeline"
-	"github.com/dataaggregator/aggregator/internal/record"
 	"github.com/dataaggregator/aggregator/internal/transform"
 )
 
-// sink is a destination for these tests: rows become visible when committed; it can fail commits.
-type sink struct {
-	mu         sync.Mutex
-	pending    []int64
-	committed  []int64
-	failCommit bool
-}
-
-type sinkConfig struct{}
-
-var sinkSpec = configspec.Describe(func(*sinkConfig, *configspec.Builder) {})
-
-func (s *sink) Spec() connector.Spec {
-	return connector.Spec{Name: "sink", Destination: true, Config: sinkSpec, WriteModes: []connector.WriteMode{connector.Append}}
-}
-
-func (s *sink) OpenWriter(context.Context, connector.Env, map[string]any, connector.WriteRequest) (connector.Writer, error) {
-	return s, nil
-}
-
-func (s *sink) Write(_ context.Context, b *record.Batch) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i := b.Schema.Index("n")
-	for _, r := range b.Rows {
-		s.pending = append(s.pending, r[i].AsInt())
-	}
-	return nil
-}
-
-func (s *sink) Commit(context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.failCommit && len(s.pending) > 0 {
-		return errors.New("disk full")
-	}
-	s.committed = append(s.committed, s.pending...)
-	s.pending = nil
-	return nil
-}
-
-func (s *sink) Close(ctx context.Context) error { return s.Commit(ctx) }
-func (s *sink) Abort(context.Context) error     { return nil }
-
-func (s *sink) rows() []int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]int64(nil), s.committed...)
-}
-
-func plan(t *testing.T, b *broker, dst *sink) *pipeline.Plan {
+func plan(t *testing.T, b *broker, dst *connectortest.Sink) *pipeline.Plan {
 	t.Helper()
 	cr, err := connector.NewRegistry(amqp.New(), dst)
 	if err != nil {
@@ -132,12 +80,12 @@ func TestStreamRunAcksAfterCommit(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	b.publishN(t, 1, 300)
-	bad := &sink{failCommit: true}
+	bad := &connectortest.Sink{FailCommit: true}
 	if _, err := runUntil(t, plan(t, b, bad), engine.Options{CommitRows: 40}, func(pr engine.Progress) bool { return pr.RowsRead >= 40 }); err == nil {
 		t.Fatal("a run whose destination cannot commit succeeded")
 	}
-	dst := &sink{}
-	res, err := runUntil(t, plan(t, b, dst), engine.Options{CommitRows: 40, CommitInterval: 50 * time.Millisecond}, func(engine.Progress) bool { return len(dst.rows()) >= 300 })
+	dst := &connectortest.Sink{}
+	res, err := runUntil(t, plan(t, b, dst), engine.Options{CommitRows: 40, CommitInterval: 50 * time.Millisecond}, func(engine.Progress) bool { return len(dst.Rows()) >= 300 })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +93,7 @@ func TestStreamRunAcksAfterCommit(t *testing.T) {
 		t.Fatalf("status %s stopped %v", res.Status, res.Stopped)
 	}
 	seen := map[int64]bool{}
-	for _, n := range dst.rows() {
+	for _, n := range dst.Rows() {
 		seen[n] = true
 	}
 	for i := int64(1); i <= 300; i++ {
@@ -157,11 +105,11 @@ func TestStreamRunAcksAfterCommit(t *testing.T) {
 		t.Errorf("%d messages left after a stopped run, want 0 (acknowledged at the final checkpoint)", n)
 	}
 	b.publishN(t, 301, 310)
-	dst2 := &sink{}
-	if _, err := runUntil(t, plan(t, b, dst2), engine.Options{CommitInterval: 50 * time.Millisecond}, func(engine.Progress) bool { return len(dst2.rows()) >= 10 }); err != nil {
+	dst2 := &connectortest.Sink{}
+	if _, err := runUntil(t, plan(t, b, dst2), engine.Options{CommitInterval: 50 * time.Millisecond}, func(engine.Progress) bool { return len(dst2.Rows()) >= 10 }); err != nil {
 		t.Fatal(err)
 	}
-	if got := dst2.rows(); len(got) != 10 || got[0] != 301 {
+	if got := dst2.Rows(); len(got) != 10 || got[0] != 301 {
 		t.Errorf("second run read %v, want 301..310", got)
 	}
 }

@@ -2,89 +2,25 @@ package kafka_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/dataaggregator/aggregator/internal/configspec"
 	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/connector/connectortest"
 	"github.com/dataaggregator/aggregator/internal/connector/kafka"
 	"github.com/dataaggregator/aggregator/internal/connector/kafka/kafkatest"
 	"github.com/dataaggregator/aggregator/internal/engine"
 	"github.com/dataaggregator/aggregator/internal/pipeline"
-	"github.com/dataaggregator/aggregator/internal/record"
 	"github.com/dataaggregator/aggregator/internal/runner"
 	"github.com/dataaggregator/aggregator/internal/transform"
 )
 
-// sink is a destination for these tests: rows become visible when committed; it can fail its
-// commits and write slowly.
-type sink struct {
-	mu         sync.Mutex
-	pending    []int64
-	committed  []int64
-	failCommit bool
-	delay      time.Duration
-	writes     atomic.Int64
-}
-
-type sinkConfig struct{}
-
-var sinkSpec = configspec.Describe(func(*sinkConfig, *configspec.Builder) {})
-
-func (s *sink) Spec() connector.Spec {
-	return connector.Spec{Name: "sink", Destination: true, Config: sinkSpec, WriteModes: []connector.WriteMode{connector.Append}}
-}
-
-func (s *sink) OpenWriter(context.Context, connector.Env, map[string]any, connector.WriteRequest) (connector.Writer, error) {
-	return s, nil
-}
-
-func (s *sink) Write(ctx context.Context, b *record.Batch) error {
-	if s.delay > 0 {
-		select { // a slow destination
-		case <-time.After(s.delay):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i := b.Schema.Index("n")
-	for _, r := range b.Rows {
-		s.pending = append(s.pending, r[i].AsInt())
-	}
-	s.writes.Add(int64(len(b.Rows)))
-	return nil
-}
-
-func (s *sink) Commit(context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.failCommit && len(s.pending) > 0 {
-		return errors.New("disk full")
-	}
-	s.committed = append(s.committed, s.pending...)
-	s.pending = nil
-	return nil
-}
-
-func (s *sink) Close(ctx context.Context) error { return s.Commit(ctx) }
-func (s *sink) Abort(context.Context) error     { return nil }
-
-func (s *sink) rows() []int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]int64(nil), s.committed...)
-}
-
-func plan(t *testing.T, addrs []string, group string, dst *sink) *pipeline.Plan {
+func plan(t *testing.T, addrs []string, group string, dst *connectortest.Sink) *pipeline.Plan {
 	t.Helper()
 	cr, err := connector.NewRegistry(kafka.New(), dst)
 	if err != nil {
@@ -151,14 +87,14 @@ func TestStopCommitsAndAcks(t *testing.T) {
 	addrs := kafkatest.Cluster(t, "events", 3)
 	produceN(t, addrs, 1, 500)
 	state := filepath.Join(t.TempDir(), "state.json")
-	dst := &sink{}
+	dst := &connectortest.Sink{}
 	res, err := runUntil(t, plan(t, addrs, "g1", dst), engine.Options{CommitRows: 100, Checkpointer: &runner.FileCheckpointer{Path: state}},
 		func(pr engine.Progress) bool { return pr.RowsRead >= 500 })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != engine.Succeeded || !res.Stopped || len(dst.rows()) != 500 {
-		t.Fatalf("status %s stopped %v, %d rows committed, want succeeded, stopped, 500", res.Status, res.Stopped, len(dst.rows()))
+	if res.Status != engine.Succeeded || !res.Stopped || len(dst.Rows()) != 500 {
+		t.Fatalf("status %s stopped %v, %d rows committed, want succeeded, stopped, 500", res.Status, res.Stopped, len(dst.Rows()))
 	}
 	if res.Checkpoints < 2 {
 		t.Errorf("%d checkpoints, want some on the 100-row trigger", res.Checkpoints)
@@ -166,11 +102,11 @@ func TestStopCommitsAndAcks(t *testing.T) {
 
 	// a second run of the same group, with no checkpoint (the group's offsets alone), sees 501.. only
 	produceN(t, addrs, 501, 510)
-	dst2 := &sink{}
+	dst2 := &connectortest.Sink{}
 	if _, err := runUntil(t, plan(t, addrs, "g1", dst2), engine.Options{}, func(pr engine.Progress) bool { return pr.RowsWritten >= 10 }); err != nil {
 		t.Fatal(err)
 	}
-	got := dst2.rows()
+	got := dst2.Rows()
 	if len(got) != 10 || got[0] < 501 {
 		t.Errorf("second run read %v, want 501..510", got)
 	}
@@ -182,16 +118,16 @@ func TestNoAckWithoutDestinationCommit(t *testing.T) {
 	t.Parallel()
 	addrs := kafkatest.Cluster(t, "events", 2)
 	produceN(t, addrs, 1, 50)
-	bad := &sink{failCommit: true}
+	bad := &connectortest.Sink{FailCommit: true}
 	_, err := runUntil(t, plan(t, addrs, "g2", bad), engine.Options{CommitRows: 10}, func(pr engine.Progress) bool { return pr.RowsRead >= 50 })
 	if err == nil {
 		t.Fatal("a run whose destination cannot commit succeeded")
 	}
-	good := &sink{}
+	good := &connectortest.Sink{}
 	if _, err := runUntil(t, plan(t, addrs, "g2", good), engine.Options{}, func(pr engine.Progress) bool { return pr.RowsWritten >= 50 }); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(good.rows()); n != 50 {
+	if n := len(good.Rows()); n != 50 {
 		t.Errorf("after a failed commit, the next run read %d records, want all 50 again", n)
 	}
 }
@@ -203,7 +139,7 @@ func TestCheckpointOnInterval(t *testing.T) {
 	t.Parallel()
 	addrs := kafkatest.Cluster(t, "events", 1)
 	produceN(t, addrs, 1, 5)
-	dst := &sink{}
+	dst := &connectortest.Sink{}
 	admin := kafkatest.Client(t, addrs)
 	_, err := runUntil(t, plan(t, addrs, "g3", dst), engine.Options{CommitRows: 1 << 40, CommitInterval: 50 * time.Millisecond},
 		func(pr engine.Progress) bool {
@@ -227,14 +163,14 @@ func TestBackpressure(t *testing.T) {
 	}
 	kafkatest.Produce(t, p, recs...)
 	const batch = 500
-	dst := &sink{delay: 5 * time.Millisecond}
+	dst := &connectortest.Sink{Delay: 5 * time.Millisecond}
 	var maxAhead int64
 	res, err := runUntil(t, plan(t, addrs, "g4", dst), engine.Options{BatchSize: batch, Workers: 1},
 		func(pr engine.Progress) bool {
-			if ahead := pr.RowsRead - dst.writes.Load(); ahead > maxAhead {
+			if ahead := pr.RowsRead - dst.Writes.Load(); ahead > maxAhead {
 				maxAhead = ahead
 			}
-			return dst.writes.Load() >= 20*batch
+			return dst.Writes.Load() >= 20*batch
 		})
 	if err != nil {
 		t.Fatal(err)
@@ -242,11 +178,11 @@ func TestBackpressure(t *testing.T) {
 	// Between the source and the writer: the source channel (4 batches), the batch being handed on,
 	// the destination's queue (4) and the batch being written, plus one being read.
 	const bound = 12 * batch
-	t.Logf("read %d, written %d, at most %d rows read ahead of the destination (bound %d)", res.RowsRead, dst.writes.Load(), maxAhead, bound)
+	t.Logf("read %d, written %d, at most %d rows read ahead of the destination (bound %d)", res.RowsRead, dst.Writes.Load(), maxAhead, bound)
 	if maxAhead > bound {
 		t.Errorf("%d rows read ahead of a slow destination, more than %d", maxAhead, bound)
 	}
 	if res.RowsRead > flood/4 {
-		t.Errorf("read %d of %d records while the destination wrote %d: consumption did not slow down", res.RowsRead, flood, dst.writes.Load())
+		t.Errorf("read %d of %d records while the destination wrote %d: consumption did not slow down", res.RowsRead, flood, dst.Writes.Load())
 	}
 }

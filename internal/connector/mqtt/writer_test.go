@@ -11,8 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/dataaggregator/aggregator/internal/configspec"
 	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/connector/connectortest"
 	"github.com/dataaggregator/aggregator/internal/connector/mqtt"
 	"github.com/dataaggregator/aggregator/internal/engine"
 	"github.com/dataaggregator/aggregator/internal/pipeline"
@@ -71,52 +71,6 @@ func TestSinkRoundTrip(t *testing.T) {
 	}
 }
 
-// sink is a destination for the engine test: rows become visible when committed.
-type sink struct {
-	mu        sync.Mutex
-	pending   []int64
-	committed []int64
-}
-
-type sinkConfig struct{}
-
-var sinkSpec = configspec.Describe(func(*sinkConfig, *configspec.Builder) {})
-
-func (s *sink) Spec() connector.Spec {
-	return connector.Spec{Name: "sink", Destination: true, Config: sinkSpec, WriteModes: []connector.WriteMode{connector.Append}}
-}
-
-func (s *sink) OpenWriter(context.Context, connector.Env, map[string]any, connector.WriteRequest) (connector.Writer, error) {
-	return s, nil
-}
-
-func (s *sink) Write(_ context.Context, b *record.Batch) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i := b.Schema.Index("n")
-	for _, r := range b.Rows {
-		s.pending = append(s.pending, r[i].AsInt())
-	}
-	return nil
-}
-
-func (s *sink) Commit(context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.committed = append(s.committed, s.pending...)
-	s.pending = nil
-	return nil
-}
-
-func (s *sink) Close(ctx context.Context) error { return s.Commit(ctx) }
-func (s *sink) Abort(context.Context) error     { return nil }
-
-func (s *sink) rows() []int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]int64(nil), s.committed...)
-}
-
 // TestStreamRunAcksAfterCommit: an engine run stopped after its destination committed acknowledges
 // what it read, so the next run of the same client id sees only new messages. The broker's
 // in-flight window (20 on Mosquitto's defaults) is refilled by each commit.
@@ -138,7 +92,7 @@ destinations:
     type: sink
     inputs: [m]
 `, b.addr, b.topic, b.client)
-	run := func(dst *sink, until int) {
+	run := func(dst *connectortest.Sink, until int) {
 		t.Helper()
 		cr, err := connector.NewRegistry(mqtt.New(), dst)
 		if err != nil {
@@ -158,7 +112,7 @@ destinations:
 		defer cancel()
 		res, err := engine.Run(ctx, p, engine.Options{Stop: stop, CommitInterval: 50 * time.Millisecond, ProgressInterval: 10 * time.Millisecond,
 			Progress: func(engine.Progress) {
-				if len(dst.rows()) >= until {
+				if len(dst.Rows()) >= until {
 					once.Do(func() { close(stop) })
 				}
 			}})
@@ -172,19 +126,19 @@ destinations:
 	for i := 1; i <= 100; i++ {
 		b.publish(t, fmt.Sprintf(`{"n":%d}`, i))
 	}
-	dst := &sink{}
+	dst := &connectortest.Sink{}
 	run(dst, 100)
 	want := make([]int64, 100)
 	for i := range want {
 		want[i] = int64(i + 1)
 	}
-	if got := dst.rows(); !cmp.Equal(got, want) {
+	if got := dst.Rows(); !cmp.Equal(got, want) {
 		t.Fatalf("first run committed %v, want 1..100 in order", got)
 	}
 	b.publish(t, `{"n":101}`)
-	dst2 := &sink{}
+	dst2 := &connectortest.Sink{}
 	run(dst2, 1)
-	if got := dst2.rows(); !cmp.Equal(got, []int64{101}) {
+	if got := dst2.Rows(); !cmp.Equal(got, []int64{101}) {
 		t.Errorf("second run read %v, want only 101", got)
 	}
 }
