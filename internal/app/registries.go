@@ -10,6 +10,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/connector/files/json"
 	"github.com/dataaggregator/aggregator/internal/connector/files/ndjson"
 	"github.com/dataaggregator/aggregator/internal/connector/files/xml"
+	"github.com/dataaggregator/aggregator/internal/connector/hubspot"
 	"github.com/dataaggregator/aggregator/internal/connector/kafka"
 	"github.com/dataaggregator/aggregator/internal/connector/mqtt"
 	"github.com/dataaggregator/aggregator/internal/connector/mysql"
@@ -40,6 +41,7 @@ func Registries() (*connector.Registry, *transform.Registry, error) {
 		amqp.New(),
 		postgrescdc.New(),
 		mqtt.New(),
+		hubspot.New(),
 	)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connector registry: %w", err)

@@ -7,9 +7,11 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+	"golang.org/x/oauth2/jwt"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
 )
@@ -89,6 +91,10 @@ func (z *authorizer) token(ctx context.Context) (*oauth2.Token, error) {
 	var t *oauth2.Token
 	var err error
 	switch z.a.Flow {
+	case "jwt_bearer":
+		jc := jwt.Config{Email: z.a.ClientID, Subject: z.a.Subject, Audience: z.a.Audience, PrivateKey: []byte(z.a.PrivateKey),
+			TokenURL: z.a.TokenURL, Scopes: z.a.Scopes, Expires: 3 * time.Minute}
+		t, err = jc.TokenSource(octx).Token()
 	case "refresh_token":
 		conf := oauth2.Config{ClientID: z.a.ClientID, ClientSecret: z.a.ClientSecret, Scopes: z.a.Scopes,
 			Endpoint: oauth2.Endpoint{TokenURL: z.a.TokenURL}}
@@ -133,7 +139,7 @@ func (z *authorizer) tokenError(err error) error {
 	}
 	// x/oauth2 formats transport errors with %v: the chain is lost, the text is all there is.
 	msg := fmt.Sprintf("%s failed: %s", where, z.c.scrub(strings.TrimPrefix(err.Error(), "oauth2: ")))
-	if strings.Contains(msg, "refused to connect") || strings.Contains(msg, "cannot parse") || strings.Contains(msg, "missing access_token") {
+	if strings.Contains(msg, "refused to connect") || strings.Contains(msg, "cannot parse") || strings.Contains(msg, "missing access_token") || strings.Contains(msg, "private key") {
 		return fmt.Errorf("%w: %s", errAuth, msg)
 	}
 	return &requestError{msg: msg, err: err}

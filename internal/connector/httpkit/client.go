@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/connector/internal/rowkit"
 	"github.com/dataaggregator/aggregator/internal/netguard"
@@ -34,6 +36,10 @@ type Options struct {
 	Header http.Header
 	// Secrets are further values to scrub from error messages (the connector's other secrets).
 	Secrets []string
+	// Throttled, when set, decides about a 429 or 503 before Retry-After does (providers that
+	// say in headers or the body how long to wait, or that a quota is spent for the day): ok false
+	// leaves the decision to the default rules; retry false fails the request at once.
+	Throttled func(resp *Response) (wait time.Duration, retry, ok bool)
 }
 
 // Client sends requests with authentication, pacing, retries, timeouts and a size cap.
@@ -47,12 +53,13 @@ type Client struct {
 	secrets []string // values scrubbed from messages (grows as tokens are fetched)
 	keyName string   // a query parameter that carries the API key
 	pace    pacer
+	thr     func(resp *Response) (time.Duration, bool, bool)
 }
 
 // New builds a client over env's guarded HTTP client. ctx bounds the client's life (OAuth2 token
 // requests use it).
 func New(ctx context.Context, env connector.Env, o Options) (*Client, error) {
-	c := &Client{env: env, hc: env.HTTP(), lim: o.Limits, header: o.Header}
+	c := &Client{env: env, hc: env.HTTP(), lim: o.Limits, header: o.Header, thr: o.Throttled}
 	if c.lim.MaxResponseBytes <= 0 {
 		c.lim.MaxResponseBytes = DefaultMaxResponseBytes
 	}
@@ -160,6 +167,14 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 			continue
 		case err == nil && (resp.Status == http.StatusTooManyRequests || resp.Status == http.StatusServiceUnavailable):
 			retry = true
+			if c.thr != nil {
+				if w, again, ok := c.thr(resp); ok && !again {
+					return nil, c.statusError(r.Method, u, resp, attempt)
+				} else if ok {
+					wait = w
+					break
+				}
+			}
 			if ra, ok := retryAfter(resp.Header.Get("Retry-After"), c.env.Now()); ok {
 				if ra > time.Duration(c.lim.MaxRetryWait)*time.Second {
 					se := c.statusError(r.Method, u, resp, attempt)
@@ -418,6 +433,16 @@ func (p *pacer) wait(ctx context.Context) error {
 	p.next = at.Add(p.every)
 	p.mu.Unlock()
 	return sleep(ctx, at.Sub(now))
+}
+
+// Token returns the current OAuth2 token, fetching one when there is none or it expired; nil
+// without OAuth2. Connectors read provider fields of the token response from it (Salesforce's
+// instance_url: tok.Extra("instance_url")).
+func (c *Client) Token(ctx context.Context) (*oauth2.Token, error) {
+	if c.auth == nil || !c.auth.canRefresh() {
+		return nil, nil
+	}
+	return c.auth.token(ctx)
 }
 
 // Logger is env's logger or a discarding one.

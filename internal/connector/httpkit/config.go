@@ -18,6 +18,10 @@ type Auth struct {
 	// oauth2
 	Flow, TokenURL, ClientID, ClientSecret, RefreshToken string
 	Scopes                                               []string
+	// oauth2 flow jwt_bearer (RFC 7523; connectors that offer it declare these fields themselves):
+	// the PEM private key that signs the assertion, its subject (the user) and audience; the
+	// issuer is ClientID.
+	PrivateKey, Subject, Audience string
 }
 
 // Auth types.
@@ -62,7 +66,7 @@ func (a *Auth) SecretValues() []string {
 	if a == nil {
 		return nil
 	}
-	return []string{a.Password, a.Token, a.Value, a.ClientSecret, a.RefreshToken}
+	return []string{a.Password, a.Token, a.Value, a.ClientSecret, a.RefreshToken, a.PrivateKey}
 }
 
 // Pagination says how to reach the next page.
