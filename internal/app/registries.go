@@ -18,6 +18,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/connector/postgres"
 	"github.com/dataaggregator/aggregator/internal/connector/postgrescdc"
 	"github.com/dataaggregator/aggregator/internal/connector/rest"
+	"github.com/dataaggregator/aggregator/internal/connector/salesforce"
 	"github.com/dataaggregator/aggregator/internal/connector/sqlserver"
 	"github.com/dataaggregator/aggregator/internal/transform"
 )
@@ -42,6 +43,7 @@ func Registries() (*connector.Registry, *transform.Registry, error) {
 		postgrescdc.New(),
 		mqtt.New(),
 		hubspot.New(),
+		salesforce.New(),
 	)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connector registry: %w", err)
