@@ -4,7 +4,8 @@ BIN       := bin/aggregator
 PKGS      := ./...
 TEST_FLAGS ?= -race -count=1 -timeout 30m
 
-.PHONY: all build build-go install run test lint vet staticcheck fmt-check unit web-deps web-check e2e bench fuzz clean
+.PHONY: all build build-go install run test lint vet staticcheck fmt-check unit web-deps web-check e2e bench fuzz clean \
+	release release-verify
 
 all: build
 
@@ -99,6 +100,17 @@ fuzz:
 	  done; \
 	done
 
+# Release builds (scripts/release.sh): six archives with the UI embedded, SHA256SUMS and an SBOM per
+# target in dist/. VERSION=v1.2.3 make release; TARGETS="linux/amd64" for one.
+release: web/dist/index.html
+	bash scripts/release.sh
+
+# Rebuilds linux/amd64 from a clean copy of the tree in another directory with an empty build cache
+# and compares its archive with dist/'s: the build depends on neither the path nor the cache.
+# Run `make release` first.
+release-verify:
+	bash scripts/release-verify.sh
+
 clean:
-	rm -rf bin
+	rm -rf bin dist .cluster
 	find web/dist -mindepth 1 ! -name .gitkeep -exec rm -rf {} +

@@ -12,12 +12,17 @@ import (
 	"syscall"
 )
 
-// version is stamped at build time: -ldflags "-X main.version=v1.2.3".
-var version = "dev"
+// Stamped at build time (make release): -ldflags "-X main.version=v1.2.3
+// -X main.commit=<sha> -X main.date=<RFC 3339 commit time>".
+var (
+	version = "dev"
+	commit  = ""
+	date    = ""
+)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newRootCmd(buildInfo{Version: version}).ExecuteContext(ctx)
+	err := newRootCmd(buildInfo{Version: version, Commit: commit, Date: date}).ExecuteContext(ctx)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)

@@ -108,3 +108,18 @@ func TestFlagsOverrideEnvironmentAndBadValuesNameTheVariable(t *testing.T) {
 		t.Fatalf("production without SECRET_KEY: %v", err)
 	}
 }
+
+func TestVersionOfAReleaseBuild(t *testing.T) {
+	root := newRootCmd(buildInfo{Version: "v1.4.0", Commit: "3f2c1e9a0b7d", Date: "2026-12-06T07:00:00Z"})
+	var out bytes.Buffer
+	root.SetArgs([]string{"version"})
+	root.SetOut(&out)
+	if err := root.ExecuteContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "aggregator v1.4.0 (go") ||
+		lines[1] != "commit 3f2c1e9a0b7d, built from the tree of 2026-12-06T07:00:00Z" {
+		t.Fatalf("version of a release build: %q", out.String())
+	}
+}

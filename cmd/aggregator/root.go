@@ -14,6 +14,8 @@ import (
 // buildInfo is what the binary knows about itself.
 type buildInfo struct {
 	Version string
+	// Commit and Date (RFC 3339, UTC) are empty in a local build.
+	Commit, Date string
 }
 
 // newRootCmd builds the command tree. Adding a subcommand is one file with a
@@ -38,6 +40,7 @@ flags override them.`,
 		newServeCmd(info),
 		newWorkerCmd(info),
 		newMigrateCmd(),
+		newBackupCmd(),
 		newUserCmd(),
 		newVersionCmd(info),
 		newRunCmd(),

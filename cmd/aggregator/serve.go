@@ -31,7 +31,7 @@ SIGINT or SIGTERM stop accepting requests, drain the ones in flight and exit
 			if err != nil {
 				return err
 			}
-			a, err := app.New(cmd.Context(), cfg, app.Options{Version: info.Version, Console: cmd.ErrOrStderr(), UI: web.Handler()})
+			a, err := app.New(cmd.Context(), cfg, app.Options{Version: info.Version, Commit: info.Commit, BuildDate: info.Date, Console: cmd.ErrOrStderr(), UI: web.Handler()})
 			if err != nil {
 				return err
 			}

@@ -33,7 +33,7 @@ With the SQLite store, the serve process owns the queue: a worker against the sa
 			if err != nil {
 				return err
 			}
-			a, err := app.New(cmd.Context(), cfg, app.Options{Version: info.Version, Console: cmd.ErrOrStderr(),
+			a, err := app.New(cmd.Context(), cfg, app.Options{Version: info.Version, Commit: info.Commit, BuildDate: info.Date, Console: cmd.ErrOrStderr(),
 				Worker: &app.WorkerOptions{Queues: queues, Concurrency: concurrency}})
 			if err != nil {
 				return err

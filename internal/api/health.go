@@ -8,9 +8,15 @@ import (
 	"github.com/dataaggregator/aggregator/internal/store"
 )
 
+// buildInfo says which build of the binary answers.
+type buildInfo struct{ Version, Commit, Date string }
+
 type healthOutput struct {
 	Body struct {
-		Status string `json:"status" example:"ok" doc:"ok when the check passed"`
+		Status  string `json:"status" example:"ok" doc:"ok when the check passed"`
+		Version string `json:"version" example:"v1.4.0" doc:"Release version of the binary (dev for a local build)"`
+		Commit  string `json:"commit,omitempty" example:"3f2c1e9a0b7d" doc:"Source commit of a release build"`
+		Date    string `json:"date,omitempty" example:"2026-12-06T07:00:00Z" doc:"Commit time of a release build (UTC)"`
 	}
 }
 
@@ -26,6 +32,7 @@ type readyOutput struct {
 func (s *Server) healthz(context.Context, *struct{}) (*healthOutput, error) {
 	out := &healthOutput{}
 	out.Body.Status = "ok"
+	out.Body.Version, out.Body.Commit, out.Body.Date = s.build.Version, s.build.Commit, s.build.Date
 	return out, nil
 }
 

@@ -47,8 +47,11 @@ type Deps struct {
 	PublicURL string
 	// MaxBodyBytes limits JSON request bodies (default 1 MiB).
 	MaxBodyBytes int64
-	// Version is reported by the OpenAPI document.
+	// Version is reported by the OpenAPI document and /healthz.
 	Version string
+	// Commit and BuildDate are stamped into the binary at release (-ldflags);
+	// /healthz reports them.
+	Commit, BuildDate string
 	// UI, when set, serves everything outside /api/, /docs, /metrics and the
 	// health checks (the embedded web app).
 	UI http.Handler
@@ -82,6 +85,7 @@ type Server struct {
 	live           LiveDeps
 	retention      *retention.Service
 	wsOrigins      []string
+	build          buildInfo
 
 	api     huma.API
 	handler http.Handler
@@ -127,6 +131,10 @@ func New(d Deps) (*Server, error) {
 		live:        d.Live,
 		retention:   d.Retention,
 		wsOrigins:   wsOriginPatterns(d.CORSOrigins),
+		build:       buildInfo{Version: d.Version, Commit: d.Commit, Date: d.BuildDate},
+	}
+	if s.build.Version == "" {
+		s.build.Version = "dev"
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

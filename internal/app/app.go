@@ -31,8 +31,10 @@ import (
 
 // Options are what the caller (cmd/aggregator) adds to the configuration.
 type Options struct {
-	// Version of the binary, shown in the OpenAPI document.
+	// Version of the binary, shown in the OpenAPI document and /healthz.
 	Version string
+	// Commit and BuildDate of a release build, shown by /healthz.
+	Commit, BuildDate string
 	// Logger; NewLogger(cfg, os.Stderr) when nil.
 	Logger *slog.Logger
 	// Console receives the one-time bootstrap banner (the generated admin
@@ -241,7 +243,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		Logger: log, Store: a.store, Auth: a.auth, Metrics: reg,
 		IPLimiter: ipLimiter, UserLimiter: userLimiter, TriggerLimiter: webhookLimiter,
 		CORSOrigins: a.cfg.CORSOrigins, PublicURL: a.cfg.PublicURL, MaxBodyBytes: a.cfg.MaxBodyBytes,
-		Version: opts.Version, UI: opts.UI, Data: a.dataDeps(),
+		Version: opts.Version, Commit: opts.Commit, BuildDate: opts.BuildDate, UI: opts.UI, Data: a.dataDeps(),
 		Live: api.LiveDeps{Hub: a.hub}, Retention: a.retention, WorkerLease: a.cfg.RunLease,
 	})
 	if err != nil {

@@ -1542,10 +1542,25 @@ export interface components {
         };
         HealthOutputBody: {
             /**
+             * @description Source commit of a release build
+             * @example 3f2c1e9a0b7d
+             */
+            commit?: string;
+            /**
+             * @description Commit time of a release build (UTC)
+             * @example 2026-12-06T07:00:00Z
+             */
+            date?: string;
+            /**
              * @description ok when the check passed
              * @example ok
              */
             status: string;
+            /**
+             * @description Release version of the binary (dev for a local build)
+             * @example v1.4.0
+             */
+            version: string;
         };
         LayoutBody: {
             /** @description Make this the default layout (the first one always is) */
