@@ -50,10 +50,11 @@ for target in $TARGETS; do
     tar --sort=name --mtime="@$EPOCH" --owner=0 --group=0 --numeric-owner --format=gnu \
       -C "$stage" -cf - "$name" | gzip -n -9 >"$DIST/$name.tar.gz"
   fi
-  # The SBOM of this target's binary (build constraints choose the modules it links), without the
-  # serial number and timestamp that would make two builds differ.
-  CGO_ENABLED=0 GOOS=$goos GOARCH=$goarch "$GO" run "$CYCLONEDX" app -json -licenses -noserial -notimestamp \
-    -main cmd/aggregator -output "$DIST/$name.sbom.cdx.json" . 2>"$stage/sbom.log" ||
+  # The SBOM of this target's binary, read from the module list Go embeds in it (so it names exactly
+  # the modules linked for this GOOS/GOARCH), without the serial number and timestamp that would make
+  # two builds differ.
+  "$GO" run "$CYCLONEDX" bin -json -noserial -notimestamp -version "$VERSION" \
+    -output "$DIST/$name.sbom.cdx.json" "$stage/$name/$exe" 2>"$stage/sbom.log" ||
     { cat "$stage/sbom.log" >&2; exit 1; }
 done
 

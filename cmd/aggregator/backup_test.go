@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"database/sql"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,5 +62,24 @@ func TestBackupCommand(t *testing.T) {
 				t.Fatalf("%v: %v, want %q", tt.args, err, tt.want)
 			}
 		})
+	}
+}
+
+func TestHealthcheckCommand(t *testing.T) {
+	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/healthz" {
+			http.NotFound(w, r)
+		}
+	}))
+	defer ok.Close()
+	if out, _, err := run(t, "", "healthcheck", "--url", ok.URL+"/healthz"); err != nil || !strings.Contains(out, "200 OK") {
+		t.Fatalf("healthy server: %v %q", err, out)
+	}
+	if _, _, err := run(t, "", "healthcheck", "--url", ok.URL+"/nope"); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Fatalf("404: %v", err)
+	}
+	t.Setenv("PORT", "not-a-port")
+	if _, _, err := run(t, "", "healthcheck"); err == nil || !strings.Contains(err.Error(), "PORT") {
+		t.Fatalf("bad PORT: %v", err)
 	}
 }
