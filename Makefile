@@ -5,7 +5,7 @@ PKGS      := ./...
 TEST_FLAGS ?= -race -count=1 -timeout 30m
 
 .PHONY: all build build-go install run test lint vet staticcheck fmt-check unit web-deps web-check e2e bench fuzz clean \
-	release release-verify
+	release release-verify deploy-test
 
 all: build
 
@@ -44,8 +44,9 @@ run: build
 
 # Every test: formatting, vet, staticcheck, the web app's lint, type check, unit tests and API-type
 # freshness, the Go tests (race detector on) against PostgreSQL, MariaDB and Redis on 127.0.0.1
-# (docs/development.md), and the end-to-end browser tests (Debian's chromium) against a real server.
-test: lint web-check unit e2e
+# (docs/development.md), the deployment files' checks (deploy-test), and the end-to-end browser tests
+# (Debian's chromium) against a real server.
+test: lint web-check unit deploy-test e2e
 
 lint: fmt-check vet staticcheck
 
@@ -62,6 +63,12 @@ staticcheck:
 
 unit:
 	$(GO) test $(TEST_FLAGS) $(PKGS)
+
+# The deployment files (Dockerfile, compose, Helm chart, Terraform, Grafana dashboard), checked by the
+# nested module deploy/ so that its Helm, Kubernetes, compose and HCL libraries stay out of the binary's
+# module (the root `go vet ./...` and `go test ./...` do not enter it).
+deploy-test:
+	cd deploy && $(GO) vet ./... && $(GO) test -count=1 -timeout 20m ./...
 
 # The web app: ESLint, tsc --noEmit, Vitest, and src/api/schema.d.ts fresh against the server's
 # OpenAPI document (fails when a Go API change was not followed by `cd web && npm run gen:api`).
