@@ -10,10 +10,14 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -26,12 +30,18 @@ func main() {
 	bin := flag.String("bin", "bin/aggregator", "aggregator binary")
 	pgURL := flag.String("pg", "postgres://root@127.0.0.1:5432/test?sslmode=disable", "PostgreSQL URL for the destination (a schema of its own is created)")
 	dir := flag.String("dir", "/tmp/aggregator-bench-streams", "work directory")
+	flag.StringVar(&runs, "runs", "ndjson,postgres", "which aggregator runs: ndjson, postgres (comma-separated)")
+	flag.StringVar(&heapProfile, "heap-profile", "", "with a binary built -tags pprof: save the heap profile of each run (after a GC) to this prefix + run name, when its destination holds every record")
 	flag.Parse()
 	if err := run(*n, *bin, *pgURL, *dir); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/streams:", err)
 		os.Exit(1)
 	}
 }
+
+var runs, heapProfile string
+
+func want(run string) bool { return slices.Contains(strings.Split(runs, ","), run) }
 
 func run(n int, bin, pgURL, dir string) error {
 	ctx := context.Background()
@@ -76,7 +86,9 @@ func run(n int, bin, pgURL, dir string) error {
 
 	fields := `fields: [{name: seq, type: int}, {name: name}, {name: amount, type: decimal}], metadata: false`
 	out := filepath.Join(dir, "out.ndjson")
-	if err := stream(bin, dir, "kafka-ndjson", fmt.Sprintf(`version: 1
+	if !want("ndjson") {
+		// skipped
+	} else if err := stream(bin, dir, "kafka-ndjson", fmt.Sprintf(`version: 1
 name: bench-ndjson
 sources: [{id: k, type: kafka, config: {brokers: [%q], topics: [bench], group: ndjson, %s}}]
 destinations: [{id: out, type: ndjson, inputs: [k], config: {path: %q}}]
@@ -84,6 +96,9 @@ destinations: [{id: out, type: ndjson, inputs: [k], config: {path: %q}}]
 		return err
 	}
 
+	if !want("postgres") {
+		return nil
+	}
 	conn, err := pgx.Connect(ctx, pgURL)
 	if err != nil {
 		return err
@@ -126,7 +141,11 @@ func stream(bin, dir, name, spec string, n int, count func() (int, error)) error
 	if err := cmd.Start(); err != nil {
 		return err
 	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	var hwm int64 // the child's own peak RSS (KiB), read while it runs
 	for {
+		hwm = max(hwm, peakRSS(cmd.Process.Pid))
 		got, err := count()
 		if err != nil {
 			return err
@@ -141,13 +160,59 @@ func stream(bin, dir, name, spec string, n int, count func() (int, error)) error
 		time.Sleep(20 * time.Millisecond)
 	}
 	took := time.Since(start)
-	_ = cmd.Process.Signal(os.Interrupt)
-	if err := cmd.Wait(); err != nil {
-		return fmt.Errorf("%s: exit after SIGINT: %v (see %s)", name, err, logf.Name())
+	if heapProfile != "" {
+		if err := saveHeap(heapProfile + name + ".pb.gz"); err != nil {
+			return err
+		}
 	}
-	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
-	report("aggregator run "+name, n, took, rss)
-	return nil
+	_ = cmd.Process.Signal(os.Interrupt)
+	for {
+		hwm = max(hwm, peakRSS(cmd.Process.Pid))
+		select {
+		case err := <-exited:
+			if err != nil {
+				return fmt.Errorf("%s: exit after SIGINT: %v (see %s)", name, err, logf.Name())
+			}
+			report("aggregator run "+name, n, took, hwm)
+			return nil
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// peakRSS is VmHWM of a running process in KiB (0 once it has exited). The rusage of a waited
+// child is no measure: its maxrss counts the memory of this process, which it shared between the
+// fork and the exec, and this process holds the kfake cluster with every record.
+func peakRSS(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kib, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kib
+		}
+	}
+	return 0
+}
+
+// saveHeap saves the heap profile (taken after a GC) of a child built with -tags pprof.
+func saveHeap(path string) error {
+	resp, err := http.Get("http://127.0.0.1:6060/debug/pprof/heap?gc=1")
+	if err != nil {
+		return fmt.Errorf("heap profile (is the binary built with -tags pprof?): %w", err)
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func report(what string, n int, d time.Duration, rssKiB int64) {

@@ -82,7 +82,7 @@ var configSpec = configspec.Describe(func(c *Config, b *configspec.Builder) {
 	b.String(&c.InstanceID, "instance_id").Doc("Static group membership (group.instance.id): a member that restarts with the same id takes its partitions back at once instead of waiting for a rebalance. One id per running instance.")
 	b.Int(&c.SessionTimeout, "session_timeout_ms").Default(45000).Min(1000).Doc("How long the group waits for a silent member (a crashed process) before giving its partitions to the others.")
 	b.Bool(&c.Metadata, "metadata").Default(true).Doc("Add the fields _key, _headers, _topic, _partition, _offset and _timestamp after the payload fields.")
-	b.Int(&c.FetchMaxBytes, "fetch_max_bytes").Default(16 << 20).Min(1024).Doc("Most bytes one fetch buffers (bounds the memory of a consumer that runs ahead of its destinations).")
+	b.Int(&c.FetchMaxBytes, "fetch_max_bytes").Default(1 << 20).Min(1024).Doc("Most bytes one fetch asks for, as the brokers store them (compressed). One fetch is buffered at a time, so this bounds the memory of a consumer that runs ahead of its destinations: decompressed and unpacked, small records take about ten times their compressed size.")
 	b.Int(&c.MaxWaitMS, "max_wait_ms").Default(500).Min(1).Doc("Longest time a broker holds a fetch waiting for records.")
 	c.Payload.Bind(b)
 	// sink
