@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/dataaggregator/aggregator/internal/configspec"
@@ -26,6 +27,9 @@ var genSchema = record.MustSchema(record.Field{Name: "id", Kind: record.KindInt}
 type genConn struct {
 	// block makes the reader wait for ctx after emitting this many rows (an unbounded stream); 0: never.
 	opened chan struct{}
+	// blockAt, when set, replaces block_after (read at each Next), so that a test moves the end of a
+	// stream without changing the spec.
+	blockAt *atomic.Int64
 }
 
 var genSpec = configspec.Spec{Params: []configspec.Param{
@@ -56,7 +60,7 @@ func intCfg(c map[string]any, k string) int64 {
 
 func (g genConn) Open(_ context.Context, _ connector.Env, cfg map[string]any, req connector.ReadRequest) (connector.Reader, error) {
 	rd := &genReader{total: intCfg(cfg, "rows"), badEvery: intCfg(cfg, "bad_every"), failAfter: intCfg(cfg, "fail_after"),
-		blockAfter: intCfg(cfg, "block_after"), size: req.BatchSize, path: fmt.Sprint(cfg["path"])}
+		blockAfter: intCfg(cfg, "block_after"), size: req.BatchSize, path: fmt.Sprint(cfg["path"]), blockAt: g.blockAt}
 	if rd.size == 0 {
 		rd.size = 100
 	}
@@ -77,11 +81,15 @@ type genReader struct {
 	next, total, badEvery, failAfter, blockAfter int64
 	size                                         int
 	path                                         string
+	blockAt                                      *atomic.Int64
 }
 
 func (r *genReader) Schema() *record.Schema { return genSchema }
 
 func (r *genReader) Next(ctx context.Context) (*record.Batch, error) {
+	if r.blockAt != nil {
+		r.blockAfter = r.blockAt.Load()
+	}
 	if r.blockAfter > 0 && r.next >= r.blockAfter {
 		<-ctx.Done()
 		return nil, ctx.Err()

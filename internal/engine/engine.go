@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -171,7 +172,10 @@ type runner struct {
 	checkpoints int
 	sinceCommit int64
 	stateful    []string
-	runID       string
+	// checkpointed are the stateful nodes whose state goes into checkpoints (transform.Checkpointed,
+	// with a Checkpointer): they do not force a restart from the beginning.
+	checkpointed []*rnode
+	runID        string
 }
 
 func newRunner(plan *pipeline.Plan, opts Options) *runner {
@@ -284,7 +288,11 @@ func (r *runner) initNodes() error {
 			rn.schema = s
 			rn.out = &nodeOutput{r: r, n: rn}
 			if st, ok := n.(transform.Stateful); ok && st.Stateful() {
-				r.stateful = append(r.stateful, rn.p.ID)
+				if _, ok := n.(transform.Checkpointed); ok && r.opts.Checkpointer != nil {
+					r.checkpointed = append(r.checkpointed, rn)
+				} else {
+					r.stateful = append(r.stateful, rn.p.ID)
+				}
 			}
 			if _, ok := n.(transform.LookupInputs); ok {
 				r.stateful = append(r.stateful, rn.p.ID)
@@ -521,7 +529,9 @@ func (r *runner) ended(ctx context.Context, n *rnode) error {
 			continue
 		}
 		c.out.ctx = ctx
-		if err := c.node.Flush(ctx, c.out); err != nil {
+		if r.keepsState(c) {
+			r.log.Info("stream stopped: the node's open state goes into the final checkpoint for the next run", "node", c.p.ID)
+		} else if err := c.node.Flush(ctx, c.out); err != nil {
 			return nodeErr(c, err)
 		}
 		if err := r.ended(ctx, c); err != nil {
@@ -529,6 +539,12 @@ func (r *runner) ended(ctx context.Context, n *rnode) error {
 		}
 	}
 	return nil
+}
+
+// keepsState reports whether n is a checkpointed node of a stream run that Options.Stop ended: it
+// is not flushed (its input did not end); its state is saved in the final checkpoint instead.
+func (r *runner) keepsState(n *rnode) bool {
+	return r.stopped && r.unbounded() && slices.Contains(r.checkpointed, n)
 }
 
 // sourceItem is what a source goroutine hands the driver.

@@ -214,7 +214,7 @@ func (r *runner) replay(ctx context.Context, rows []Injection) (res *Result, err
 		if !reached[n] {
 			continue
 		}
-		if slices.Contains(r.stateful, n.p.ID) {
+		if slices.Contains(r.stateful, n.p.ID) || slices.Contains(r.checkpointed, n) {
 			return res, &ReplayError{Node: n.p.ID, Reason: fmt.Sprintf("the %s node keeps state across the whole run (or reads a lookup input); "+
 				"rows replayed on their own would not give the run's result. Run the pipeline again instead", n.p.Type)}
 		}

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/pipeline"
+	"github.com/dataaggregator/aggregator/internal/transform"
 )
 
 // abortTimeout bounds the clean-up (Abort, Close) of a failed or cancelled run.
@@ -122,6 +124,9 @@ func (r *runner) run(ctx context.Context) (res *Result, err error) {
 		} else if r.opts.Checkpointer != nil {
 			r.log.Debug("pipeline has stateful nodes: if interrupted, it restarts from the beginning", "nodes", r.stateful)
 		}
+	}
+	if err := r.restoreNodes(cp, resume); err != nil {
+		return res, err
 	}
 	if resume && len(r.stateful) == 0 {
 		for _, st := range cp.Stats {
@@ -242,7 +247,10 @@ func (r *runner) run(ctx context.Context) (res *Result, err error) {
 		}
 	}
 	workers = nil
-	final := r.newCheckpoint(fp)
+	final, err := r.newCheckpoint(fp)
+	if err != nil {
+		return res, err
+	}
 	final.Complete = true
 	if r.opts.Checkpointer != nil {
 		if err := r.opts.Checkpointer.Save(ctx, final); err != nil {
@@ -253,7 +261,7 @@ func (r *runner) run(ctx context.Context) (res *Result, err error) {
 	return res, nil
 }
 
-func (r *runner) newCheckpoint(fp string) *Checkpoint {
+func (r *runner) newCheckpoint(fp string) (*Checkpoint, error) {
 	cp := &Checkpoint{Version: 1, RunID: r.runID, Pipeline: r.plan.Spec.Name, Fingerprint: fp,
 		Sources: map[string]json.RawMessage{}, SavedAt: r.opts.Now().UTC(), Stats: r.stats()}
 	for _, n := range r.nodes {
@@ -261,7 +269,45 @@ func (r *runner) newCheckpoint(fp string) *Checkpoint {
 			cp.Sources[n.p.ID] = n.state
 		}
 	}
-	return cp
+	for _, n := range r.checkpointed {
+		st, err := n.node.(transform.Checkpointed).State()
+		if err != nil {
+			return nil, nodeErr(n, fmt.Errorf("save state: %w", err))
+		}
+		if cp.Nodes == nil {
+			cp.Nodes = map[string]json.RawMessage{}
+		}
+		cp.Nodes[n.p.ID] = st
+	}
+	return cp, nil
+}
+
+// restoreNodes gives the checkpointed nodes their state from cp: when the run resumes from it, and
+// when cp is the final checkpoint of a stopped stream run of the same spec (the open windows go on).
+func (r *runner) restoreNodes(cp *Checkpoint, resume bool) error {
+	if cp == nil || len(r.checkpointed) == 0 {
+		return nil
+	}
+	carry := cp.Complete && r.unbounded()
+	if !resume && !carry {
+		return nil
+	}
+	if !resume && cp.Fingerprint != Fingerprint(r.plan.Spec) {
+		if len(cp.Nodes) > 0 {
+			r.log.Warn("the pipeline changed since the stream was stopped: the state its nodes held (open windows, remembered keys) is dropped", "nodes", slices.Collect(maps.Keys(cp.Nodes)))
+		}
+		return nil
+	}
+	for _, n := range r.checkpointed {
+		st, ok := cp.Nodes[n.p.ID]
+		if !ok {
+			continue
+		}
+		if err := n.node.(transform.Checkpointed).Restore(st); err != nil {
+			return &NodeError{ID: n.p.ID, Path: n.p.Path, Err: fmt.Errorf("restore state from the checkpoint of run %s: %w", cp.RunID, err)}
+		}
+	}
+	return nil
 }
 
 // checkpoint commits every destination and the dead-letter sink, checks the reject ratio, and (when
@@ -308,7 +354,10 @@ func (r *runner) checkpoint(ctx context.Context, save bool) error {
 	if !save {
 		return nil
 	}
-	cp := r.newCheckpoint(Fingerprint(r.plan.Spec))
+	cp, err := r.newCheckpoint(Fingerprint(r.plan.Spec))
+	if err != nil {
+		return err
+	}
 	if r.opts.Checkpointer == nil {
 		r.ack(ctx, cp) // nothing to save: the destinations' commit is what makes the position durable
 		return nil

@@ -27,6 +27,9 @@ type Checkpoint struct {
 	// Delivered holds, for each destination that keeps a commit marker (connector.MarkedWriter), the
 	// rows of this run handed to it and committed when the checkpoint was taken.
 	Delivered map[string]int64 `json:"delivered,omitempty"`
+	// Nodes holds the state of each transformation node that keeps it in checkpoints
+	// (transform.Checkpointed: window, stream_dedup) by node id, taken with the source positions.
+	Nodes map[string]json.RawMessage `json:"nodes,omitempty"`
 	// DeadLetters is the dead-letter sink's commit token, when it has one.
 	DeadLetters json.RawMessage `json:"dead_letters,omitempty"`
 	// Stats are the counters at the checkpoint; a resumed run continues from them.

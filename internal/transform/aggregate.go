@@ -30,15 +30,29 @@ const avgExtraScale = 6
 var aggregateSpec = configspec.Describe(func(c *aggregateConfig, b *configspec.Builder) {
 	b.Strings(&c.GroupBy, "group_by").
 		Doc("Fields whose values form a group (nulls form a group of their own). Empty: one group for the whole input.")
-	configspec.List(b, &c.Aggregates, "aggregates", func(a *aggItem, b *configspec.Builder) {
+	describeAggregates(b, &c.Aggregates, "Output fields computed per group.")
+	b.Int64(&c.MaxGroups, "max_groups").Min(1).Default(defaultMaxGroups).
+		Doc("Fail the run when there are more groups than this (groups are held in memory until the input ends).")
+})
+
+// describeAggregates declares the aggregates list the aggregate and window nodes share.
+func describeAggregates(b *configspec.Builder, p *[]aggItem, doc string) {
+	configspec.List(b, p, "aggregates", func(a *aggItem, b *configspec.Builder) {
 		b.String(&a.Name, "name").Required().Min(1).Doc("The output field.")
 		b.String(&a.Function, "function").Required().Enum("count", "sum", "min", "max", "avg").
 			Doc("count (rows, or non-null values of field), sum, min, max, avg; nulls are ignored.")
 		b.String(&a.Field, "field").Doc("The input field (optional for count).")
-	}).Required().Min(1).Doc("Output fields computed per group.")
-	b.Int64(&c.MaxGroups, "max_groups").Min(1).Default(defaultMaxGroups).
-		Doc("Fail the run when there are more groups than this (groups are held in memory until the input ends).")
-})
+	}).Required().Min(1).Doc(doc)
+}
+
+// checkAggregates reports aggregates that need a field and have none.
+func checkAggregates(items []aggItem, e *errs) {
+	for i, a := range items {
+		if a.Field == "" && a.Function != "count" {
+			e.add(fmt.Sprintf("aggregates[%d].field", i), "required for %s", a.Function)
+		}
+	}
+}
 
 func aggregateDefinition() Definition {
 	return Definition{
@@ -55,11 +69,7 @@ func newAggregateNode(raw map[string]any) (Node, error) {
 		return nil, err
 	}
 	var e errs
-	for i, a := range c.Aggregates {
-		if a.Field == "" && a.Function != "count" {
-			e.add(fmt.Sprintf("aggregates[%d].field", i), "required for %s", a.Function)
-		}
-	}
+	checkAggregates(c.Aggregates, &e)
 	if err := e.err(); err != nil {
 		return nil, err
 	}
@@ -123,8 +133,28 @@ func (n *aggregateNode) Init(inputs []*record.Schema) (*record.Schema, error) {
 	for _, f := range fields {
 		names[f.Name] = true
 	}
+	ops, aggFields := buildAggOps(in, n.cfg.Aggregates, names, &e)
+	fields = append(fields, aggFields...)
+	if err := e.err(); err != nil {
+		return nil, err
+	}
+	s, err := record.NewSchema(fields...)
+	if err != nil {
+		return nil, fmt.Errorf("aggregate: %w", err)
+	}
+	n.schema, n.groupIdx, n.ops = s, gi, ops
+	n.byKey = map[string]int32{}
+	n.arena = rowArena{width: len(gi)}
+	n.keyRow = make(record.Row, len(gi))
+	return s, nil
+}
+
+// buildAggOps resolves aggregates against the input schema; names holds the output names taken so
+// far (and receives the new ones). It returns the ops and their output fields.
+func buildAggOps(in *record.Schema, items []aggItem, names map[string]bool, e *errs) ([]aggOp, []record.Field) {
+	var fields []record.Field
 	var ops []aggOp
-	for i, a := range n.cfg.Aggregates {
+	for i, a := range items {
 		path := fmt.Sprintf("aggregates[%d]", i)
 		if names[a.Name] {
 			e.add(path+".name", "field %q already exists in the output", a.Name)
@@ -165,18 +195,7 @@ func (n *aggregateNode) Init(inputs []*record.Schema) (*record.Schema, error) {
 		ops = append(ops, op)
 		fields = append(fields, record.Field{Name: a.Name, Kind: op.out, Nullable: a.Function != "count"})
 	}
-	if err := e.err(); err != nil {
-		return nil, err
-	}
-	s, err := record.NewSchema(fields...)
-	if err != nil {
-		return nil, fmt.Errorf("aggregate: %w", err)
-	}
-	n.schema, n.groupIdx, n.ops = s, gi, ops
-	n.byKey = map[string]int32{}
-	n.arena = rowArena{width: len(gi)}
-	n.keyRow = make(record.Row, len(gi))
-	return s, nil
+	return ops, fields
 }
 
 func (n *aggregateNode) Process(_ context.Context, _ int, in *record.Batch, _ Output) error {
@@ -196,7 +215,7 @@ func (n *aggregateNode) Process(_ context.Context, _ int, in *record.Batch, _ Ou
 		}
 		g := &n.groups[gi]
 		for k := range n.ops {
-			if err := n.add(&n.ops[k], &g.accs[k], row); err != nil {
+			if err := n.ops[k].add(&g.accs[k], row); err != nil {
 				return fmt.Errorf("aggregate: row %d: %w", in.PosOf(i), err)
 			}
 		}
@@ -204,7 +223,8 @@ func (n *aggregateNode) Process(_ context.Context, _ int, in *record.Batch, _ Ou
 	return nil
 }
 
-func (n *aggregateNode) add(op *aggOp, a *accum, row record.Row) error {
+// add folds row into a.
+func (op *aggOp) add(a *accum, row record.Row) error {
 	if op.src < 0 {
 		a.n++
 		return nil
@@ -260,7 +280,8 @@ func (n *aggregateNode) add(op *aggOp, a *accum, row record.Row) error {
 	return nil
 }
 
-func (n *aggregateNode) result(op *aggOp, a *accum) (record.Value, error) {
+// result is the aggregate of what a holds.
+func (op *aggOp) result(a *accum) (record.Value, error) {
 	if op.fn == "count" {
 		return record.Int(a.n), nil
 	}
@@ -310,7 +331,7 @@ func (n *aggregateNode) Flush(_ context.Context, out Output) error {
 		r := bld.Row(0)
 		copy(r, g.key)
 		for k := range n.ops {
-			v, err := n.result(&n.ops[k], &g.accs[k])
+			v, err := n.ops[k].result(&g.accs[k])
 			if err != nil {
 				return fmt.Errorf("aggregate: %s: %w", n.ops[k].name, err)
 			}

@@ -13,5 +13,6 @@ func Builtins() []Definition {
 		unionDefinition(),
 		joinDefinition(),
 		aggregateDefinition(),
+		windowDefinition(),
 	}
 }

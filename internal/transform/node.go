@@ -2,6 +2,7 @@ package transform
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/dataaggregator/aggregator/internal/configspec"
@@ -62,6 +63,19 @@ const (
 // it restarts the run from the beginning instead, and says so in the run log.
 type Stateful interface {
 	Stateful() bool
+}
+
+// Checkpointed is implemented by stateful nodes that can put their state in a run's checkpoint
+// (window, stream_dedup). The engine asks for State at every checkpoint, between two batches, so it
+// matches the source positions saved beside it, and calls Restore after Init on a run that resumes
+// from that checkpoint. A pipeline whose stateful nodes are all Checkpointed therefore commits its
+// source positions as it goes and resumes mid-stream instead of restarting. When a stream run is
+// stopped (not at the end of its input), the engine does not Flush these nodes: their state goes into
+// the final checkpoint and the next run of the same spec goes on from it.
+type Checkpointed interface {
+	Stateful
+	State() (json.RawMessage, error)
+	Restore(state json.RawMessage) error
 }
 
 // LookupInputs is implemented by nodes (join) some of whose inputs must be read to the end before
