@@ -172,8 +172,8 @@ func decode(msg string) (runs.Event, error) {
 }
 
 // fit encodes e (as encode) in at most limit bytes: it drops a log line's details and cuts its
-// message, drops the per-node counters of a progress event, and cuts a status error, in that
-// order, until it fits. false when it cannot.
+// message, drops the per-node counters of a progress event, halves the partitions of an instance
+// report (counting those left out), and cuts a status error, in that order, until it fits. false when it cannot.
 func fit(e runs.Event, limit int) ([]byte, bool) {
 	b, err := encode(e)
 	if err != nil {
@@ -198,6 +198,18 @@ func fit(e runs.Event, limit int) ([]byte, bool) {
 		e.Progress = &p
 		if b, err = encode(e); err == nil && len(b) <= limit {
 			return b, true
+		}
+	}
+	if e.Instance != nil && len(e.Instance.Partitions) > 0 {
+		in := *e.Instance
+		e.Instance = &in
+		for len(in.Partitions) > 0 {
+			cut := len(in.Partitions) / 2
+			in.PartitionsOmitted += len(in.Partitions) - cut
+			in.Partitions = in.Partitions[:cut]
+			if b, err = encode(e); err == nil && len(b) <= limit {
+				return b, true
+			}
 		}
 	}
 	if e.Error != "" {

@@ -332,16 +332,26 @@ func testLarge(t *testing.T, im impl) {
 	}
 	a.Publish(runs.Event{Type: runs.EventProgress, RunID: run, Status: store.RunRunning,
 		Progress: &engine.Progress{RowsRead: 99, Nodes: nodes}})
+	parts := make([]runs.PartitionPosition, 48)
+	for i := range parts {
+		parts[i] = runs.PartitionPosition{Source: "k", Partition: fmt.Sprintf("%s/%d", strings.Repeat("t", 300), i), Committed: "offset 1", LagUnit: "records"}
+	}
+	a.Publish(runs.Event{Type: runs.EventInstance, RunID: run, Status: store.RunRunning,
+		Instance: &runs.InstanceEvent{Idx: 2, RowsRead: 7, Partitions: parts, PartitionsOmitted: 3}})
 	failed := status(run, store.RunFailed)
 	failed.Error = strings.Repeat("why ", 5000)
 	a.Publish(failed)
-	got := expect(t, sub, run, 2, 3)
-	l, p, errText := got[0].Log, got[1].Progress, got[2].Error
+	got := expect(t, sub, run, 2, 4)
+	l, p, in, errText := got[0].Log, got[1].Progress, got[2].Instance, got[3].Error
 	if im.limit == 0 {
-		if l.Message != msg || len(p.Nodes) != 400 || errText != failed.Error {
-			t.Fatalf("a bus without a limit changed a large event: message %d bytes, %d nodes, error %d bytes", len(l.Message), len(p.Nodes), len(errText))
+		if l.Message != msg || len(p.Nodes) != 400 || errText != failed.Error || len(in.Partitions) != 48 {
+			t.Fatalf("a bus without a limit changed a large event: message %d bytes, %d nodes, error %d bytes, %d partitions", len(l.Message), len(p.Nodes), len(errText), len(in.Partitions))
 		}
 		return
+	}
+	if in.Idx != 2 || in.RowsRead != 7 || len(in.Partitions) == 0 || len(in.Partitions) >= 48 || len(in.Partitions)+in.PartitionsOmitted != 48+3 ||
+		in.Partitions[0].Partition != parts[0].Partition {
+		t.Fatalf("large instance report arrived with %d partitions, %d omitted; want the first ones, the rest counted as omitted", len(in.Partitions), in.PartitionsOmitted)
 	}
 	if !strings.HasPrefix(errText, "why why") || !strings.HasSuffix(errText, "cut by the event bus: 20000 bytes in all; the store keeps all of it]") || len(errText) > im.limit {
 		t.Fatalf("large status error arrived as %d bytes %.60q", len(errText), errText)

@@ -222,6 +222,38 @@ type Acker interface {
 	Ack(ctx context.Context, state json.RawMessage) error
 }
 
+// PositionReporter is an optional capability of a Reader of an unbounded source: Positions reports,
+// for every partition (Kafka topic partition, JetStream consumer, queue, replication slot) the reader
+// consumes, the position committed to the broker and how far it is behind the end of the partition.
+// It may ask the broker (so it takes ctx and may fail) and may be called while Next runs in another
+// goroutine; the engine calls it every few seconds, not per batch.
+type PositionReporter interface {
+	Positions(ctx context.Context) ([]Position, error)
+}
+
+// Lag units of a Position.
+const (
+	LagRecords = "records" // records (messages) not yet committed
+	LagBytes   = "bytes"   // bytes of log (write-ahead log) not yet confirmed
+)
+
+// Position is the committed position of one partition a reader consumes.
+type Position struct {
+	// Partition names it: "topic/3" (Kafka), "STREAM/durable" (JetStream), the queue (AMQP), the
+	// replication slot (PostgreSQL).
+	Partition string `json:"partition"`
+	// Committed is the committed position in the source's own terms ("offset 42", "stream sequence
+	// 17", an LSN "0/16B3748"); empty when the source keeps none (a queue forgets what it delivered).
+	Committed string `json:"committed,omitempty"`
+	// Offset is the committed position as a number when it is one that grows by one per record
+	// (a Kafka offset, a stream sequence); -1 otherwise. Rates are computed from it.
+	Offset int64 `json:"offset"`
+	// Lag is how far the committed position is behind the end of the partition, in LagUnit; -1 when
+	// unknown (the end is not known yet).
+	Lag     int64  `json:"lag"`
+	LagUnit string `json:"lag_unit"`
+}
+
 // WriteMode says how a destination treats existing data.
 type WriteMode string
 

@@ -114,6 +114,7 @@ func (r *runner) run(ctx context.Context) (res *Result, err error) {
 	if err := r.openSources(ctx, states); err != nil {
 		return res, err
 	}
+	defer r.reportPositions(ctx)()
 	if err := r.initNodes(); err != nil {
 		return res, err
 	}
@@ -435,4 +436,75 @@ func (r *runner) reconcile(ctx context.Context, n *rnode, mw connector.MarkedWri
 		r.log.Info("destination committed rows after the last checkpoint; the resumed run skips them", "node", n.p.ID, "rows", skip, "run", r.runID)
 	}
 	return delivered, skip, nil
+}
+
+// positionTimeout bounds one Positions call of a source.
+const positionTimeout = 5 * time.Second
+
+// reportPositions starts the goroutine that reports the sources' positions every PositionInterval
+// (Options.Positions) and returns what stops it and waits for it (before the sources close).
+func (r *runner) reportPositions(ctx context.Context) func() {
+	if r.opts.Positions == nil {
+		return func() {}
+	}
+	var srcs []*rnode
+	for _, n := range r.nodes {
+		if _, ok := n.currentReader().(connector.PositionReporter); ok && n.p.Kind == pipeline.KindSource {
+			srcs = append(srcs, n)
+		}
+	}
+	if len(srcs) == 0 {
+		return func() {}
+	}
+	every := r.opts.PositionInterval
+	if every <= 0 {
+		every = 5 * time.Second
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			out := make([]SourcePositions, 0, len(srcs))
+			for _, n := range srcs {
+				out = append(out, n.positions(ctx))
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			r.opts.Positions(out)
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// positions asks the source's current reader for its positions (under readerMu: a reopen does not
+// close it meanwhile).
+func (n *rnode) positions(ctx context.Context) SourcePositions {
+	sp := SourcePositions{Node: n.p.ID}
+	n.readerMu.Lock()
+	defer n.readerMu.Unlock()
+	pr, ok := n.reader.(connector.PositionReporter)
+	if !ok {
+		sp.Error = "the source is reconnecting"
+		return sp
+	}
+	pctx, cancel := context.WithTimeout(ctx, positionTimeout)
+	defer cancel()
+	ps, err := pr.Positions(pctx)
+	if err != nil {
+		sp.Error = err.Error()
+	}
+	sp.Partitions = ps
+	return sp
 }

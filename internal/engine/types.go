@@ -90,6 +90,14 @@ type Progress struct {
 	Done bool `json:"done"`
 }
 
+// SourcePositions is what one source's reader reported (connector.PositionReporter): its
+// partitions' committed positions and lag, or why it could not say.
+type SourcePositions struct {
+	Node       string               `json:"node"`
+	Partitions []connector.Position `json:"partitions"`
+	Error      string               `json:"error,omitempty"`
+}
+
 // Options configure a run. The zero value works: defaults are filled in.
 type Options struct {
 	// RunID names this run (destinations name staging objects with it). A resumed run takes the
@@ -129,6 +137,12 @@ type Options struct {
 	// once at the end, from the goroutine that called Run; it must return quickly.
 	Progress         func(Progress)
 	ProgressInterval time.Duration
+	// Positions, when set, is called every PositionInterval (default 5s) with the positions of the
+	// sources whose reader is a connector.PositionReporter (asking a broker takes a round trip, so
+	// it is not per batch), from a goroutine of its own that ends before Run returns; it must return
+	// quickly. Runs without such a source never call it.
+	Positions        func([]SourcePositions)
+	PositionInterval time.Duration
 	Logger           *slog.Logger
 	// Retry says how failures marked connector.ErrTransient are retried (zero: the defaults).
 	Retry Retry

@@ -598,6 +598,7 @@ func (s *Service) executeChunk(ctx context.Context, run store.Run, c store.Chunk
 	}}
 	engineLog := slog.New(&runLogHandler{next: s.log.Handler(), log: rl}).With("run_id", run.ID, "chunk", c.Idx)
 	var rate runner.RateMeter
+	inst := newInstanceReporter(s, run, c.Idx, c.WorkerID, c.Attempt)
 	opts := engine.Options{
 		RunID: chunkKey(run.ID, c.Idx), Env: s.env, BatchSize: s.opts.BatchSize,
 		CommitRows: s.opts.CommitRows, CommitInterval: s.opts.CommitInterval,
@@ -614,10 +615,13 @@ func (s *Service) executeChunk(ctx context.Context, run store.Run, c store.Chunk
 		},
 		Progress: func(p engine.Progress) {
 			perSec, _ := rate.Update(s.now(), p.RowsRead)
+			inst.progress(p, perSec)
 			s.publishChunk(run, ChunkEvent{Idx: c.Idx, Status: store.RunRunning, Attempt: c.Attempt, WorkerID: c.WorkerID,
 				RowsRead: p.RowsRead, RowsWritten: p.RowsWritten, RowsPerSecond: perSec})
 		},
 		ProgressInterval: max(s.opts.ProgressInterval, time.Second),
+		Positions:        inst.positions,
+		PositionInterval: s.opts.PositionInterval,
 		Logger:           engineLog,
 	}
 	res, runErr := engine.Run(ctx, plan, opts)

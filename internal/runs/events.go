@@ -46,7 +46,9 @@ type Event struct {
 	Log *LogLine `json:"log,omitempty"`
 	// Chunk is the state of one chunk of a partitioned run (EventChunk).
 	Chunk *ChunkEvent `json:"chunk,omitempty"`
-	Time  time.Time   `json:"time"`
+	// Instance is the report of one consumer instance of a streaming run (EventInstance).
+	Instance *InstanceEvent `json:"instance,omitempty"`
+	Time     time.Time      `json:"time"`
 }
 
 // Ends reports whether e is the last event of its run (a terminal status): a Bus forgets the run's

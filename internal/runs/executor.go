@@ -75,6 +75,7 @@ func (s *Service) execute(ctx context.Context, run store.Run, plan *pipeline.Pla
 	}
 	engineLog := slog.New(&runLogHandler{next: s.log.Handler(), log: rl}).With("run_id", run.ID)
 	var rate runner.RateMeter
+	inst := newInstanceReporter(s, run, 0, run.WorkerID, run.Attempt)
 	opts := engine.Options{
 		RunID: run.ID, Env: s.env, BatchSize: s.opts.BatchSize,
 		CommitRows: s.opts.CommitRows, CommitInterval: s.opts.CommitInterval,
@@ -91,10 +92,13 @@ func (s *Service) execute(ctx context.Context, run store.Run, plan *pipeline.Pla
 		Progress: func(p engine.Progress) {
 			now := s.now()
 			perSec, _ := rate.Update(now, p.RowsRead)
+			inst.progress(p, perSec)
 			s.publish(Event{Type: EventProgress, RunID: run.ID, PipelineID: run.PipelineID,
 				Status: store.RunRunning, Progress: &p, RowsPerSecond: perSec, Time: now})
 		},
 		ProgressInterval: s.opts.ProgressInterval,
+		Positions:        inst.positions,
+		PositionInterval: s.opts.PositionInterval,
 		Logger:           engineLog,
 	}
 	var res *engine.Result

@@ -119,6 +119,10 @@ type setupOptions struct {
 	saved runs.SavedConnectors
 	// outputDir is the connector Env's OutputDir (the server's DATA_DIR/files).
 	outputDir string
+	// conns are connectors besides csv and the gated source.
+	conns []connector.Connector
+	// positionInterval is the service's PositionInterval.
+	positionInterval time.Duration
 }
 
 // idleQueue accepts runs and leaves them queued.
@@ -140,7 +144,7 @@ func setupOn(t *testing.T, st *store.Store, o setupOptions) *env {
 		o.dir = t.TempDir()
 	}
 	gate := newGated(o.block)
-	conns, err := connector.NewRegistry(csv.New(), gate)
+	conns, err := connector.NewRegistry(append([]connector.Connector{csv.New(), gate}, o.conns...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +161,7 @@ func setupOn(t *testing.T, st *store.Store, o setupOptions) *env {
 		Env:             connector.Env{FileRoots: []string{o.dir}, UploadDir: filepath.Join(o.dir, "uploads"), OutputDir: o.outputDir},
 		SavedConnectors: o.saved,
 		BatchSize:       50, CommitRows: commitRows,
-		ProgressInterval: 20 * time.Millisecond,
+		ProgressInterval: 20 * time.Millisecond, PositionInterval: o.positionInterval,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -40,6 +40,9 @@ type Options struct {
 	CommitRows       int64
 	CommitInterval   time.Duration
 	ProgressInterval time.Duration
+	// PositionInterval is how often a streaming run reports its sources' positions and lag
+	// (EventInstance); 0: the engine's default (5s).
+	PositionInterval time.Duration
 }
 
 // Service creates, cancels and executes runs. Build it with New.

@@ -411,3 +411,33 @@ func TestDeletedQueueStopsTheReader(t *testing.T) {
 		t.Errorf("Next after the queue was deleted: %v, want not found naming %s", err, b.queue)
 	}
 }
+
+// TestPositions: the lag is what waits in the queue plus what was delivered and not acknowledged;
+// the committed count grows with each acknowledgement.
+func TestPositions(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for i := 1; i <= 10; i++ {
+		b.publish(t, fmt.Sprintf(`{"n":%d}`, i))
+	}
+	c := b.cfg("fields", []any{map[string]any{"name": "n", "type": "int"}}, "prefetch", 4)
+	rd := open(t, connector.Env{}, c)
+	pr := rd.(connector.PositionReporter)
+	readRows(t, rd, 4)
+	ps, err := pr.Positions(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ps) != 1 || ps[0].Offset != 0 || ps[0].Lag != 10 || ps[0].LagUnit != connector.LagRecords {
+		t.Fatalf("4 delivered, none acknowledged: %+v; want offset 0, lag 10", ps)
+	}
+	ack(t, rd)
+	readRows(t, rd, 4) // the next four (prefetch): delivered, not acknowledged
+	ps, err = pr.Positions(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ps) != 1 || ps[0].Offset != 4 || ps[0].Lag != 6 || ps[0].Committed != "4 acknowledged" {
+		t.Fatalf("4 acknowledged: %+v; want offset 4, lag 6", ps)
+	}
+}

@@ -42,6 +42,7 @@ type reader struct {
 	session string
 	last    uint64 // the last delivery tag Next returned on session
 	acked   uint64 // the last delivery tag acknowledged on session
+	total   int64  // deliveries acknowledged by this reader, over every session
 	down    bool   // the broker was lost; logged once until it returns
 
 	deliveries <-chan amqp091.Delivery
@@ -266,8 +267,40 @@ func (r *reader) Ack(_ context.Context, raw json.RawMessage) error {
 	if err := r.ch.Ack(st.DeliveryTag, true); err != nil {
 		return fmt.Errorf("amqp: acknowledge queue %q up to delivery tag %d: %w", r.cfg.Queue, st.DeliveryTag, err)
 	}
+	r.total += int64(st.DeliveryTag - r.acked)
 	r.acked = st.DeliveryTag
 	return nil
+}
+
+var _ connector.PositionReporter = (*reader)(nil)
+
+// Positions reports the queue: a queue keeps no position, so the committed count is the deliveries
+// this reader acknowledged, and the lag is the messages ready in the queue (asked of the broker on a
+// channel of its own) plus those this reader returned and has not acknowledged yet (deliveries the
+// client holds and has not returned, at most prefetch, are counted by neither).
+func (r *reader) Positions(context.Context) ([]connector.Position, error) {
+	r.mu.Lock()
+	conn, out, total := r.conn, int64(r.last-r.acked), r.total
+	r.mu.Unlock()
+	if conn == nil || conn.IsClosed() {
+		return nil, fmt.Errorf("amqp: not connected to %s", r.cfg.where())
+	}
+	ch, err := conn.Channel()
+	if err != nil {
+		return nil, fmt.Errorf("amqp: open a channel on %s: %v", r.cfg.where(), err)
+	}
+	defer ch.Close()
+	q, err := ch.QueueDeclarePassive(r.cfg.Queue, true, false, false, false, nil)
+	if err != nil {
+		return nil, fmt.Errorf("amqp: inspect queue %q on %s: %v", r.cfg.Queue, r.cfg.where(), err)
+	}
+	return []connector.Position{{
+		Partition: r.cfg.Queue,
+		Committed: strconv.FormatInt(total, 10) + " acknowledged",
+		Offset:    total,
+		Lag:       int64(q.Messages) + out,
+		LagUnit:   connector.LagRecords,
+	}}, nil
 }
 
 // Close closes the connection; the broker requeues every delivery not acknowledged.

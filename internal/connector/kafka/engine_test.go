@@ -186,3 +186,40 @@ func TestBackpressure(t *testing.T) {
 		t.Errorf("read %d of %d records while the destination wrote %d: consumption did not slow down", res.RowsRead, flood, dst.Writes.Load())
 	}
 }
+
+// TestEnginePositions: a stream run reports its source's partitions every PositionInterval; once
+// every record is committed, the committed offsets add up to the records and the lag is zero.
+func TestEnginePositions(t *testing.T) {
+	t.Parallel()
+	addrs := kafkatest.Cluster(t, "events", 3)
+	produceN(t, addrs, 1, 300)
+	dst := &connectortest.Sink{}
+	stop := make(chan struct{})
+	var once sync.Once
+	var last []engine.SourcePositions
+	opts := engine.Options{CommitRows: 50, CommitInterval: 20 * time.Millisecond, Stop: stop, PositionInterval: 10 * time.Millisecond,
+		Positions: func(sp []engine.SourcePositions) {
+			var committed, lag int64
+			for _, p := range sp[0].Partitions {
+				committed += max(p.Offset, 0)
+				lag += p.Lag
+			}
+			if sp[0].Node == "k" && len(sp[0].Partitions) == 3 && committed == 300 && lag == 0 {
+				once.Do(func() { last = sp; close(stop) })
+			}
+		}}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res, err := engine.Run(ctx, plan(t, addrs, "gpos", dst), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Stopped || last == nil {
+		t.Fatalf("stopped %v, positions %+v: the positions never showed 300 records committed with no lag", res.Stopped, last)
+	}
+	for i, p := range last[0].Partitions {
+		if want := fmt.Sprintf("events/%d", i); p.Partition != want || p.Committed == "" {
+			t.Errorf("partition %d: %+v, want %s with a committed offset", i, p, want)
+		}
+	}
+}

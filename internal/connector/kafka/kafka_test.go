@@ -469,3 +469,61 @@ func TestBrokerGoesAway(t *testing.T) {
 		t.Errorf("after the broker returned: %v", rows)
 	}
 }
+
+// TestPositions: the reader reports each partition's committed offset and its lag behind the
+// high watermark; lag grows with records read and not acknowledged, and an ack clears it.
+func TestPositions(t *testing.T) {
+	t.Parallel()
+	sum := func(ps []connector.Position) (committed, lag int64) {
+		for _, p := range ps {
+			if p.LagUnit != connector.LagRecords || p.Offset < 0 || p.Lag < 0 || !strings.HasPrefix(p.Partition, "pos/") {
+				t.Fatalf("position %+v: want a committed offset and a lag in records", p)
+			}
+			committed += p.Offset
+			lag += p.Lag
+		}
+		return committed, lag
+	}
+	for _, group := range []string{"g", ""} {
+		t.Run("group="+group, func(t *testing.T) {
+			addrs := kafkatest.Cluster(t, "pos", 3)
+			p := kafkatest.Client(t, addrs, kgo.DefaultProduceTopic("pos"))
+			produce := func(from, to int) {
+				for i := from; i <= to; i++ {
+					kafkatest.Produce(t, p, &kgo.Record{Key: fmt.Appendf(nil, "%d", i), Value: fmt.Appendf(nil, `{"n":%d}`, i)})
+				}
+			}
+			c := cfg(addrs, "topics", []any{"pos"})
+			if group != "" {
+				c["group"] = "pos-" + group
+			}
+			rd := open(t, connector.Env{}, c, nil)
+			pr := rd.(connector.PositionReporter)
+			produce(1, 10)
+			readRows(t, rd, 10)
+			st, _ := rd.State()
+			if err := rd.(connector.Acker).Ack(context.Background(), st); err != nil {
+				t.Fatal(err)
+			}
+			ps, err := pr.Positions(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if committed, lag := sum(ps); committed != 10 || lag != 0 {
+				t.Fatalf("after acking 10 records: committed %d, lag %d (%+v); want 10, 0", committed, lag, ps)
+			}
+			produce(11, 15)
+			readRows(t, rd, 5)
+			ps, _ = pr.Positions(context.Background())
+			if committed, lag := sum(ps); committed != 10 || lag != 5 {
+				t.Fatalf("5 records read, not acked: committed %d, lag %d (%+v); want 10, 5", committed, lag, ps)
+			}
+			st, _ = rd.State()
+			_ = rd.(connector.Acker).Ack(context.Background(), st)
+			ps, _ = pr.Positions(context.Background())
+			if committed, lag := sum(ps); committed != 15 || lag != 0 {
+				t.Fatalf("after the ack: committed %d, lag %d; want 15, 0", committed, lag)
+			}
+		})
+	}
+}

@@ -1,12 +1,14 @@
 package kafka
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -50,6 +52,8 @@ type reader struct {
 	pos   map[string]map[int32]int64 // next offset of each partition, after the last batch returned
 	start map[string]map[int32]int64 // the checkpoint's offsets, not yet applied to an assignment
 	owned map[string]map[int32]bool  // group: the partitions assigned to this member
+	hwm   map[string]map[int32]int64 // the high watermark of each partition in its latest fetch
+	acked map[string]map[int32]int64 // without a group: the offsets of the last acknowledged state
 
 	lastErr string
 }
@@ -73,7 +77,8 @@ func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]
 		log = slog.New(slog.DiscardHandler)
 	}
 	r := &reader{cfg: cfg, dec: dec, log: log, batch: req.BatchSize, pos: map[string]map[int32]int64{},
-		start: st.Offsets, owned: map[string]map[int32]bool{}}
+		start: st.Offsets, owned: map[string]map[int32]bool{},
+		hwm: map[string]map[int32]int64{}, acked: map[string]map[int32]int64{}}
 	if r.batch <= 0 {
 		r.batch = defaultBatch
 	}
@@ -194,6 +199,8 @@ func (r *reader) revoked(_ context.Context, _ *kgo.Client, m map[string][]int32)
 	}
 }
 
+var _ connector.PositionReporter = (*reader)(nil)
+
 func (r *reader) Schema() *record.Schema { return r.dec.Schema() }
 
 // fatal reports fetch errors that retrying cannot fix.
@@ -223,6 +230,19 @@ func (r *reader) Next(ctx context.Context) (*record.Batch, error) {
 				r.log.Warn("kafka: fetch failed; retrying", "topic", fe.Topic, "partition", fe.Partition, "err", r.cfg.redact(fe.Err))
 			}
 		}
+		r.mu.Lock()
+		fs.EachPartition(func(p kgo.FetchTopicPartition) {
+			if p.Err != nil || p.HighWatermark < 0 {
+				return
+			}
+			ps := r.hwm[p.Topic]
+			if ps == nil {
+				ps = map[int32]int64{}
+				r.hwm[p.Topic] = ps
+			}
+			ps[p.Partition] = p.HighWatermark
+		})
+		r.mu.Unlock()
 		recs := fs.Records()
 		if len(recs) == 0 {
 			continue
@@ -286,12 +306,17 @@ func (r *reader) State() (json.RawMessage, error) {
 // Ack commits the offsets of a durable checkpoint to the group (partitions this member still owns).
 // Without a group there is nothing to commit: the checkpoint is the position.
 func (r *reader) Ack(ctx context.Context, raw json.RawMessage) error {
-	if r.cfg.Group == "" {
-		return nil
-	}
 	st, err := parseState(raw)
 	if err != nil {
 		return err
+	}
+	if r.cfg.Group == "" {
+		r.mu.Lock()
+		for t, ps := range st.Offsets {
+			r.acked[t] = maps.Clone(ps)
+		}
+		r.mu.Unlock()
+		return nil
 	}
 	commit := map[string]map[int32]kgo.EpochOffset{}
 	r.mu.Lock()
@@ -328,6 +353,71 @@ func (r *reader) Ack(ctx context.Context, raw json.RawMessage) error {
 		return fmt.Errorf("kafka: commit offsets to group %s: %w", r.cfg.Group, cerr)
 	}
 	return nil
+}
+
+// Positions reports the committed offset of every partition this reader owns (with a group: the
+// group's committed offsets; without: the offsets of the last acknowledged checkpoint) and its lag
+// behind the partition's high watermark in the latest fetch (-1 before a fetch returned one).
+func (r *reader) Positions(context.Context) ([]connector.Position, error) {
+	committed := map[string]map[int32]int64{}
+	if r.cfg.Group != "" {
+		for t, ps := range r.cl.CommittedOffsets() {
+			committed[t] = map[int32]int64{}
+			for p, o := range ps {
+				committed[t][p] = o.Offset
+			}
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cfg.Group == "" {
+		committed = r.acked
+	}
+	parts := map[string]map[int32]bool{}
+	add := func(t string, p int32) {
+		if parts[t] == nil {
+			parts[t] = map[int32]bool{}
+		}
+		parts[t][p] = true
+	}
+	if r.owned != nil {
+		for t, ps := range r.owned {
+			for p := range ps {
+				add(t, p)
+			}
+		}
+	} else {
+		for _, m := range []map[string]map[int32]int64{r.hwm, r.pos, committed} {
+			for t, ps := range m {
+				for p := range ps {
+					add(t, p)
+				}
+			}
+		}
+	}
+	type tp struct {
+		t string
+		p int32
+	}
+	var keys []tp
+	for t, ps := range parts {
+		for p := range ps {
+			keys = append(keys, tp{t, p})
+		}
+	}
+	slices.SortFunc(keys, func(a, b tp) int { return cmp.Or(cmp.Compare(a.t, b.t), cmp.Compare(a.p, b.p)) })
+	out := make([]connector.Position, 0, len(keys))
+	for _, k := range keys {
+		pos := connector.Position{Partition: k.t + "/" + strconv.Itoa(int(k.p)), Offset: -1, Lag: -1, LagUnit: connector.LagRecords}
+		if o, ok := committed[k.t][k.p]; ok && o >= 0 {
+			pos.Offset, pos.Committed = o, "offset "+strconv.FormatInt(o, 10)
+			if h, ok := r.hwm[k.t][k.p]; ok {
+				pos.Lag = max(h-o, 0)
+			}
+		}
+		out = append(out, pos)
+	}
+	return out, nil
 }
 
 // Close leaves the group (its partitions go to the other members at once) and closes the client.

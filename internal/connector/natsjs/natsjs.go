@@ -252,6 +252,7 @@ type reader struct {
 	cfg   Config
 	nc    *nats.Conn
 	it    jetstream.MessagesContext
+	cons  jetstream.Consumer
 	dec   *streamkit.Decoder
 	log   *slog.Logger
 	batch int
@@ -333,7 +334,7 @@ func (c *Connector) Open(ctx context.Context, env connector.Env, raw map[string]
 	}
 	var id [8]byte
 	_, _ = rand.Read(id[:])
-	r := &reader{cfg: cfg, nc: nc, it: it, dec: dec, log: log, batch: batch, id: hex.EncodeToString(id[:])}
+	r := &reader{cfg: cfg, nc: nc, it: it, cons: cons, dec: dec, log: log, batch: batch, id: hex.EncodeToString(id[:])}
 	if st, err := parseState(req.State); err == nil {
 		r.seq = st.StreamSeq
 	}
@@ -468,6 +469,26 @@ func (r *reader) Ack(ctx context.Context, raw json.RawMessage) error {
 		return fmt.Errorf("nats: acknowledge %d messages of consumer %s: %w (they are delivered again after ack_wait)", n, r.cfg.Durable, first)
 	}
 	return nil
+}
+
+var _ connector.PositionReporter = (*reader)(nil)
+
+// Positions reports the durable consumer's acknowledgement floor (the stream sequence up to which
+// every message is acknowledged) and its lag: messages not yet delivered plus those delivered and
+// not yet acknowledged.
+func (r *reader) Positions(ctx context.Context) ([]connector.Position, error) {
+	info, err := r.cons.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("nats: consumer %s of stream %s: %w", r.cfg.Durable, r.cfg.Stream, err)
+	}
+	seq := info.AckFloor.Stream
+	return []connector.Position{{
+		Partition: r.cfg.Stream + "/" + r.cfg.Durable,
+		Committed: "stream sequence " + strconv.FormatUint(seq, 10),
+		Offset:    int64(seq),
+		Lag:       int64(info.NumPending) + int64(info.NumAckPending),
+		LagUnit:   connector.LagRecords,
+	}}, nil
 }
 
 func (r *reader) Close() error {

@@ -223,3 +223,35 @@ func TestConfigProblems(t *testing.T) {
 		t.Errorf("sink without subject: %v", err)
 	}
 }
+
+// TestPositions: the consumer's acknowledgement floor is the committed position; messages not yet
+// acknowledged (delivered or not) are its lag.
+func TestPositions(t *testing.T) {
+	t.Parallel()
+	stream, subj, js := natstest.Stream(t)
+	natstest.Publish(t, js, subj+".a", payloads(1, 6)...)
+	rd := open(t, srcConfig(stream, subj, "pos"))
+	pr := rd.(connector.PositionReporter)
+	ps, err := pr.Positions(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []connector.Position{{Partition: stream + "/pos", Committed: "stream sequence 0", Offset: 0, Lag: 6, LagUnit: connector.LagRecords}}
+	if d := cmp.Diff(want, ps); d != "" {
+		t.Fatalf("before reading (-want +got):\n%s", d)
+	}
+	read(t, rd, 6, 10*time.Second)
+	st, _ := rd.State()
+	if err := rd.(connector.Acker).Ack(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	natstest.Publish(t, js, subj+".a", payloads(7, 10)...)
+	ps, err = pr.Positions(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []connector.Position{{Partition: stream + "/pos", Committed: "stream sequence 6", Offset: 6, Lag: 4, LagUnit: connector.LagRecords}}
+	if d := cmp.Diff(want, ps); d != "" {
+		t.Fatalf("after acking 6, 4 more published (-want +got):\n%s", d)
+	}
+}

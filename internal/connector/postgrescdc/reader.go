@@ -557,6 +557,32 @@ func (r *reader) Ack(_ context.Context, raw json.RawMessage) error {
 	return nil
 }
 
+var _ connector.PositionReporter = (*reader)(nil)
+
+// Positions reports the slot: its confirmed_flush_lsn (what the server may recycle WAL up to) and
+// how many bytes of WAL the server wrote after it (the WAL the slot retains for this pipeline).
+// During the initial snapshot the slot stays at its consistent point.
+func (r *reader) Positions(ctx context.Context) ([]connector.Position, error) {
+	var lsn *string
+	var lag *int64
+	err := r.pool.QueryRow(ctx, `SELECT confirmed_flush_lsn::text, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint
+		FROM pg_replication_slots WHERE slot_name = $1`, r.cfg.Slot).Scan(&lsn, &lag)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("postgres_cdc: replication slot %q does not exist", r.cfg.Slot)
+	}
+	if err != nil {
+		return nil, postgres.Wrap("postgres_cdc: read the position of slot "+r.cfg.Slot, err)
+	}
+	p := connector.Position{Partition: r.cfg.Slot, Offset: -1, Lag: -1, LagUnit: connector.LagBytes}
+	if lsn != nil {
+		p.Committed = "LSN " + *lsn
+	}
+	if lag != nil {
+		p.Lag = max(*lag, 0)
+	}
+	return []connector.Position{p}, nil
+}
+
 // Close stops the stream, confirms the last acknowledged position and closes the connections.
 func (r *reader) Close() error {
 	if r.cancel != nil {

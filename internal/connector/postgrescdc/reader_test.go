@@ -324,3 +324,31 @@ func TestDroppedSlotSaysReSnapshot(t *testing.T) {
 		t.Fatalf("want a non-transient error naming the slot and saying re-snapshot, got %v", err)
 	}
 }
+
+// TestPositions: the slot's confirmed LSN is the committed position, and the WAL written after it
+// (in bytes) its lag, which grows with changes not yet acknowledged.
+func TestPositions(t *testing.T) {
+	f := setup(t)
+	f.exec(t, "INSERT INTO items SELECT g, 'n' FROM generate_series(1, 10) g")
+	r := f.open(t, nil)
+	defer r.Close()
+	var got []change
+	read(t, r, &got, func() bool { return len(got) >= 10 })
+	pr := r.(connector.PositionReporter)
+	ps, err := pr.Positions(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ps) != 1 || ps[0].Partition != f.slot || ps[0].Committed != "LSN "+f.confirmed(t) || ps[0].LagUnit != connector.LagBytes || ps[0].Lag < 0 {
+		t.Fatalf("positions %+v: want slot %s at LSN %s with a lag in bytes", ps, f.slot, f.confirmed(t))
+	}
+	before := ps[0].Lag
+	f.exec(t, "INSERT INTO items SELECT g, repeat('x', 200) FROM generate_series(11, 1000) g")
+	ps, err = pr.Positions(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps[0].Lag < before+990*200 {
+		t.Fatalf("after 990 unacknowledged inserts of 200 bytes the lag is %d bytes (was %d)", ps[0].Lag, before)
+	}
+}
