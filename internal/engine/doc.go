@@ -8,7 +8,7 @@
 //     destination has committed every row that came before it. A run given an unfinished checkpoint
 //     resumes from it; a pipeline with a stateful node (dedup, aggregate, join lookups) restarts from
 //     the beginning instead and rewinds its destinations to where the run began. Stateful nodes that
-//     are transform.Checkpointed (window) save their state in each checkpoint instead, restored on
+//     are transform.Checkpointed (window, stream_dedup) save their state in each checkpoint instead, restored on
 //     resume; a stopped stream run does not flush them but carries their state to its next run.
 //   - DeadLetterSink receives rejected rows when the error policy is dead_letter.
 //   - Options.Progress receives progress snapshots (per-node counters) for a progress bar or a

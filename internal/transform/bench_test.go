@@ -59,7 +59,14 @@ func (o *nullOutput) Count(Counter, int64)       {}
 // benchNode feeds b.N rows through a node. Nodes work on their input in place, so each batch is
 // restored from a pristine copy before it is fed again; that copy (about 10 ns a row) is counted.
 func benchNode(b *testing.B, typ string, config map[string]any) {
+	benchNodeTimed(b, typ, config, false)
+}
+
+// benchNodeTimed is benchNode; with moveTime, the timestamp column "created" of each row fed is 1 ms
+// after the previous row's (a stream of 1,000 rows per second of event time), for the window nodes.
+func benchNodeTimed(b *testing.B, typ string, config map[string]any, moveTime bool) {
 	s, batches := benchInput(b, 16)
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
 	saved := make([][]record.Row, len(batches))
 	savedPos := make([][]int64, len(batches))
 	pristine := make([][]record.Value, len(batches))
@@ -83,6 +90,9 @@ func benchNode(b *testing.B, typ string, config map[string]any) {
 		bt.Rows = append(bt.Rows[:0], saved[k]...)
 		for j, r := range bt.Rows {
 			copy(r, pristine[k][j*w:(j+1)*w])
+			if moveTime {
+				r[6] = record.TimestampMicros(t0 + int64(rows+j)*1000)
+			}
 		}
 		bt.Pos = append(bt.Pos[:0], savedPos[k]...)
 		bt.Schema = s
@@ -146,6 +156,61 @@ func BenchmarkDedupKeyMemory(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+func windowBenchConfig(over map[string]any) map[string]any {
+	c := map[string]any{"time_field": "created", "size": "1m", "group_by": []any{"country"},
+		"aggregates": []any{
+			map[string]any{"name": "n", "function": "count"},
+			map[string]any{"name": "qty", "function": "sum", "field": "qty"},
+			map[string]any{"name": "avg_amount", "function": "avg", "field": "amount"},
+			map[string]any{"name": "top", "function": "max", "field": "score"},
+		}}
+	for k, v := range over {
+		c[k] = v
+	}
+	return c
+}
+
+// BenchmarkWindowTumbling: one-minute tumbling windows by country (5 groups), four aggregates.
+func BenchmarkWindowTumbling(b *testing.B) {
+	benchNodeTimed(b, "window", windowBenchConfig(map[string]any{"watermark": "5s"}), true)
+}
+
+// BenchmarkWindowSliding: one-minute windows every 10 s (each row in 6 windows).
+func BenchmarkWindowSliding(b *testing.B) {
+	benchNodeTimed(b, "window", windowBenchConfig(map[string]any{"type": "sliding", "slide": "10s", "watermark": "5s"}), true)
+}
+
+// BenchmarkStreamDedup: key id (0.5% duplicates) within one minute of event time.
+func BenchmarkStreamDedup(b *testing.B) {
+	benchNodeTimed(b, "stream_dedup", map[string]any{"key": []any{"id"}, "within": "1m", "time_field": "created"}, true)
+}
+
+// BenchmarkStreamDedupKeyMemory: the heap held per remembered key.
+func BenchmarkStreamDedupKeyMemory(b *testing.B) {
+	in := schemaOf(b, "id:int", "ts:timestamp")
+	const n = 1_000_000
+	for range b.N {
+		var before, after runtimeMem
+		before.read()
+		node, _ := setup(b, "stream_dedup", map[string]any{"key": []any{"id"}, "within": "24h", "time_field": "ts"}, in)
+		bld := record.NewBuilder(in, benchBatch)
+		for i := range n {
+			r := bld.Row(int64(i))
+			r[0], r[1] = record.Int(int64(i)), record.TimestampMicros(int64(i))
+			if bld.Full() || i == n-1 {
+				if err := node.Process(context.Background(), 0, bld.Take(), &nullOutput{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		after.read()
+		b.ReportMetric(float64(after.heap-before.heap)/n, "bytes/key")
+		if got := len(node.(*streamDedupNode).seen); got != n {
+			b.Fatalf("%d keys held, want %d", got, n)
+		}
 	}
 }
 

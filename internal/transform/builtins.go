@@ -14,5 +14,6 @@ func Builtins() []Definition {
 		joinDefinition(),
 		aggregateDefinition(),
 		windowDefinition(),
+		streamDedupDefinition(),
 	}
 }

@@ -1,5 +1,5 @@
 // Package transform holds the transformation nodes (map, expression, filter, validate, cleanse, dedup,
-// union, join, aggregate, window) and Preview, which runs one node on sample rows. The expression language
+// union, join, aggregate, window, stream_dedup) and Preview, which runs one node on sample rows. The expression language
 // the nodes share (compilation, function library, fast path) is the subpackage expr.
 //
 // node.go is the contract the engine drives: a Definition's New validates and compiles a config once
@@ -9,5 +9,5 @@
 // used by one goroutine at a time. Rows a node cannot handle go to Output.Reject naming the field and
 // the reason; a batch's own Rejects were already handled by the engine and are not passed on.
 // Stateful nodes say so (Stateful); those that can save their state in a checkpoint implement
-// Checkpointed (window.go, with state.go's exact encoding of values and accumulators).
+// Checkpointed (window.go, streamdedup.go, with state.go's exact encoding of values and accumulators).
 package transform

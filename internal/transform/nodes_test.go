@@ -413,7 +413,7 @@ func TestSpecsHaveSchemas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"aggregate", "cleanse", "dedup", "expression", "filter", "join", "map", "union", "validate", "window"}
+	want := []string{"aggregate", "cleanse", "dedup", "expression", "filter", "join", "map", "stream_dedup", "union", "validate", "window"}
 	if diff := cmp.Diff(want, reg.Names()); diff != "" {
 		t.Fatalf("names (-want +got):\n%s", diff)
 	}
