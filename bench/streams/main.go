@@ -6,7 +6,7 @@
 package main
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -32,6 +32,7 @@ func main() {
 	dir := flag.String("dir", "/tmp/aggregator-bench-streams", "work directory")
 	flag.StringVar(&runs, "runs", "ndjson,postgres", "which aggregator runs: ndjson, postgres (comma-separated)")
 	flag.StringVar(&heapProfile, "heap-profile", "", "with a binary built -tags pprof: save the heap profile of each run (after a GC) to this prefix + run name, when its destination holds every record")
+	flag.StringVar(&cpuProfile, "cpu-profile", "", "save a CPU profile of each run (aggregator run --cpu-profile) to this prefix + run name")
 	flag.Parse()
 	if err := run(*n, *bin, *pgURL, *dir); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/streams:", err)
@@ -39,7 +40,7 @@ func main() {
 	}
 }
 
-var runs, heapProfile string
+var runs, heapProfile, cpuProfile string
 
 func want(run string) bool { return slices.Contains(strings.Split(runs, ","), run) }
 
@@ -92,7 +93,7 @@ func run(n int, bin, pgURL, dir string) error {
 name: bench-ndjson
 sources: [{id: k, type: kafka, config: {brokers: [%q], topics: [bench], group: ndjson, %s}}]
 destinations: [{id: out, type: ndjson, inputs: [k], config: {path: %q}}]
-`, addr, fields, out), n, func() (int, error) { return countLines(out) }); err != nil {
+`, addr, fields, out), n, 20*time.Millisecond, (&lineCounter{path: out}).count); err != nil {
 		return err
 	}
 
@@ -113,7 +114,7 @@ destinations: [{id: out, type: ndjson, inputs: [k], config: {path: %q}}]
 name: bench-pg
 sources: [{id: k, type: kafka, config: {brokers: [%q], topics: [bench], group: pg, %s}}]
 destinations: [{id: out, type: postgres, inputs: [k], config: {url: %q, schema: %s, table: seq}, write: {mode: upsert, key: [seq]}}]
-`, addr, fields, pgURL, schema), n, func() (int, error) {
+`, addr, fields, pgURL, schema), n, 100*time.Millisecond, func() (int, error) { // COUNT(*) of a large table is not free
 		var rows int
 		err := conn.QueryRow(ctx, "SELECT COUNT(*) FROM "+schema+".seq").Scan(&rows)
 		if err != nil {
@@ -124,12 +125,16 @@ destinations: [{id: out, type: postgres, inputs: [k], config: {url: %q, schema: 
 }
 
 // stream runs the pipeline until count reports n, then stops it with SIGINT.
-func stream(bin, dir, name, spec string, n int, count func() (int, error)) error {
+func stream(bin, dir, name, spec string, n int, poll time.Duration, count func() (int, error)) error {
 	file := filepath.Join(dir, name+".yaml")
 	if err := os.WriteFile(file, []byte(spec), 0o644); err != nil {
 		return err
 	}
-	cmd := exec.Command(bin, "run", file, "--progress", "none", "--state", filepath.Join(dir, name+".state.json"))
+	args := []string{"run", file, "--progress", "none", "--state", filepath.Join(dir, name+".state.json")}
+	if cpuProfile != "" {
+		args = append(args, "--cpu-profile", cpuProfile+name+".pprof")
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "DATA_DIR="+dir, "LOG_LEVEL=warn")
 	logf, err := os.Create(filepath.Join(dir, name+".log"))
 	if err != nil {
@@ -144,11 +149,15 @@ func stream(bin, dir, name, spec string, n int, count func() (int, error)) error
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	var hwm int64 // the child's own peak RSS (KiB), read while it runs
+	var first time.Duration
 	for {
 		hwm = max(hwm, peakRSS(cmd.Process.Pid))
 		got, err := count()
 		if err != nil {
 			return err
+		}
+		if got > 0 && first == 0 {
+			first = time.Since(start)
 		}
 		if got >= n {
 			break
@@ -157,7 +166,7 @@ func stream(bin, dir, name, spec string, n int, count func() (int, error)) error
 			_ = cmd.Process.Kill()
 			return fmt.Errorf("%s: %d of %d records after 30 minutes (see %s)", name, got, n, logf.Name())
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(poll)
 	}
 	took := time.Since(start)
 	if heapProfile != "" {
@@ -174,6 +183,7 @@ func stream(bin, dir, name, spec string, n int, count func() (int, error)) error
 				return fmt.Errorf("%s: exit after SIGINT: %v (see %s)", name, err, logf.Name())
 			}
 			report("aggregator run "+name, n, took, hwm)
+			fmt.Printf("%-36s first records at the destination after %s: %.0f records/s from then on\n", "", first.Round(time.Millisecond), float64(n)/(took-first).Seconds())
 			return nil
 		case <-time.After(5 * time.Millisecond):
 		}
@@ -223,8 +233,16 @@ func report(what string, n int, d time.Duration, rssKiB int64) {
 	fmt.Println(line)
 }
 
-func countLines(path string) (int, error) {
-	f, err := os.Open(path)
+// lineCounter counts the lines of a growing file, reading only what was added since the last call.
+type lineCounter struct {
+	path  string
+	off   int64
+	lines int
+	buf   []byte
+}
+
+func (c *lineCounter) count() (int, error) {
+	f, err := os.Open(c.path)
 	if os.IsNotExist(err) {
 		return 0, nil
 	}
@@ -232,10 +250,18 @@ func countLines(path string) (int, error) {
 		return 0, err
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
-	n := 0
-	for sc.Scan() {
-		n++
+	if c.buf == nil {
+		c.buf = make([]byte, 1<<20)
 	}
-	return n, sc.Err()
+	for {
+		n, err := f.ReadAt(c.buf, c.off)
+		c.lines += bytes.Count(c.buf[:n], []byte{'\n'})
+		c.off += int64(n)
+		if err == io.EOF || n == 0 {
+			return c.lines, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
 }

@@ -253,8 +253,10 @@ func (r *reader) Next(ctx context.Context) (*record.Batch, error) {
 			if r.owned != nil && !r.owned[rec.Topic][rec.Partition] {
 				continue // revoked while buffered: the new owner reads it
 			}
-			src := rec.Topic + "/" + strconv.Itoa(int(rec.Partition)) + "@" + strconv.FormatInt(rec.Offset, 10)
-			r.dec.Add(b, rec.Value, rec.Offset, src, func(row record.Row) {
+			src := func() string {
+				return rec.Topic + "/" + strconv.Itoa(int(rec.Partition)) + "@" + strconv.FormatInt(rec.Offset, 10)
+			}
+			r.dec.AddFrom(b, rec.Value, rec.Offset, src, func(row record.Row) {
 				if !meta {
 					return
 				}

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/dataaggregator/aggregator/internal/configspec"
+	"github.com/dataaggregator/aggregator/internal/connector/internal/jsonrec"
 	"github.com/dataaggregator/aggregator/internal/record"
 )
 
@@ -71,6 +72,10 @@ type Decoder struct {
 	idx     map[string]int
 	whole   bool // json/ndjson without declared fields: the object is the field value
 	delim   rune
+	// conv turns a JSON object into the payload fields of a row (json/ndjson with declared
+	// fields); its strings live in an arena that a new batch replaces (used: since the last one).
+	conv *jsonrec.Converter
+	used bool
 }
 
 // NewDecoder checks the payload configuration (problems name their key) and builds a Decoder whose
@@ -122,6 +127,13 @@ func NewDecoder(p Payload, meta []record.Field) (*Decoder, error) {
 		return nil, fmt.Errorf("fields: %v (the metadata fields are %s)", err, fieldNames(meta))
 	}
 	d.schema = s
+	if (d.format == JSON || d.format == NDJSON) && !d.whole {
+		ps, err := record.NewSchema(d.payload...)
+		if err != nil {
+			return nil, fmt.Errorf("fields: %v", err)
+		}
+		d.conv = jsonrec.NewConverter(ps)
+	}
 	return d, nil
 }
 
@@ -143,6 +155,12 @@ func (d *Decoder) PayloadFields() int { return len(d.payload) }
 // sequence) and source names where it came from (topic/partition, stream); both go into rejects.
 // meta fills a row's metadata fields (row[PayloadFields():]). It returns the number of rows added.
 func (d *Decoder) Add(b *record.Builder, payload []byte, pos int64, source string, meta func(record.Row)) int {
+	return d.AddFrom(b, payload, pos, func() string { return source }, meta)
+}
+
+// AddFrom is Add with the message's source given by a function that is called only for a reject,
+// so that a reader need not build a name for every message.
+func (d *Decoder) AddFrom(b *record.Builder, payload []byte, pos int64, source func() string, meta func(record.Row)) int {
 	b.AddBytes(int64(len(payload)))
 	switch d.format {
 	case Raw:
@@ -165,15 +183,15 @@ func (d *Decoder) Add(b *record.Builder, payload []byte, pos int64, source strin
 	return d.addCSV(b, payload, pos, source, meta)
 }
 
-func reject(b *record.Builder, pos int64, source, field, reason string, raw []byte) {
+func reject(b *record.Builder, pos int64, source func() string, field, reason string, raw []byte) {
 	const maxRaw = 4096
 	if len(raw) > maxRaw {
 		raw = raw[:maxRaw]
 	}
-	b.Reject(record.Reject{Source: source, Pos: pos, Field: field, Reason: reason, Raw: strings.ToValidUTF8(string(raw), "\uFFFD")})
+	b.Reject(record.Reject{Source: source(), Pos: pos, Field: field, Reason: reason, Raw: strings.ToValidUTF8(string(raw), "\uFFFD")})
 }
 
-func (d *Decoder) addJSON(b *record.Builder, obj []byte, pos int64, source string, meta func(record.Row)) int {
+func (d *Decoder) addJSON(b *record.Builder, obj []byte, pos int64, source func() string, meta func(record.Row)) int {
 	if d.whole {
 		if len(obj) == 0 || !json.Valid(obj) {
 			reject(b, pos, source, "", "payload is not valid JSON", obj)
@@ -184,78 +202,34 @@ func (d *Decoder) addJSON(b *record.Builder, obj []byte, pos int64, source strin
 		meta(r[1:])
 		return 1
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(obj, &m); err != nil || m == nil {
+	if !json.Valid(obj) || len(obj) == 0 || obj[0] != '{' {
 		reason := "payload is not a JSON object"
-		if err != nil {
-			reason = "payload is not a JSON object: " + err.Error()
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(obj, &m); err != nil {
+			reason += ": " + err.Error()
 		}
 		reject(b, pos, source, "", reason, obj)
 		return 0
 	}
+	if b.Len() == 0 && d.used {
+		d.conv.NewBatch() // the rows of the batches taken keep the previous arena
+	}
+	d.used = true
 	r := b.Row(pos)
-	for i, f := range d.payload {
-		raw, ok := m[f.Name]
-		if !ok {
-			continue
-		}
-		v, err := fromJSON(raw, f.Kind)
-		if err != nil {
-			b.Unrow()
-			reject(b, pos, source, f.Name, err.Error(), obj)
-			return 0
-		}
-		r[i] = v
+	field, reason, err := d.conv.Row(obj, r[:len(d.payload)])
+	if err != nil {
+		reason = err.Error()
+	}
+	if reason != "" {
+		b.Unrow()
+		reject(b, pos, source, field, reason, obj)
+		return 0
 	}
 	meta(r[len(d.payload):])
 	return 1
 }
 
-// fromJSON converts one JSON value to a value of kind k.
-func fromJSON(raw json.RawMessage, k record.Kind) (record.Value, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
-		return record.Null, nil
-	}
-	if k == record.KindJSON {
-		return record.JSON(string(raw)), nil
-	}
-	switch raw[0] {
-	case '"':
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return record.Null, err
-		}
-		if k == record.KindString {
-			return record.String(s), nil
-		}
-		if k == record.KindBytes {
-			var bs []byte
-			if err := json.Unmarshal(raw, &bs); err != nil {
-				return record.Null, fmt.Errorf("invalid base64 %s", raw)
-			}
-			return record.Bytes(bs), nil
-		}
-		return record.Parse(s, k)
-	case '{', '[':
-		if k == record.KindString {
-			return record.String(string(raw)), nil
-		}
-		return record.Null, fmt.Errorf("want %s, got a JSON %s", k, map[byte]string{'{': "object", '[': "array"}[raw[0]])
-	case 't', 'f':
-		if k == record.KindBool {
-			return record.Bool(raw[0] == 't'), nil
-		}
-		if k == record.KindString {
-			return record.String(string(raw)), nil
-		}
-		return record.Null, fmt.Errorf("want %s, got %s", k, raw)
-	}
-	// a number
-	return record.Parse(string(raw), k)
-}
-
-func (d *Decoder) addCSV(b *record.Builder, payload []byte, pos int64, source string, meta func(record.Row)) int {
+func (d *Decoder) addCSV(b *record.Builder, payload []byte, pos int64, source func() string, meta func(record.Row)) int {
 	cr := csv.NewReader(bytes.NewReader(payload))
 	cr.Comma = d.delim
 	cr.FieldsPerRecord = -1
