@@ -2,7 +2,9 @@
 // process (4 partitions, JSON payloads of about 60 bytes), read by a bare franz-go consumer loop (the
 // baseline), then by `aggregator run` child processes: Kafka -> NDJSON file and Kafka -> PostgreSQL
 // (upsert by key). A run's time is from its start until its destination holds N records; then it
-// is stopped with SIGINT and its peak RSS read from the kernel.
+// is stopped with SIGINT; its peak RSS is its VmHWM, read while it runs, and its CPU time comes
+// from the kernel. With -latency, records are produced at a fixed rate instead and the end-to-end
+// latency of each is measured at the destination (latency.go).
 package main
 
 import (
@@ -33,14 +35,26 @@ func main() {
 	flag.StringVar(&runs, "runs", "ndjson,postgres", "which aggregator runs: ndjson, postgres (comma-separated)")
 	flag.StringVar(&heapProfile, "heap-profile", "", "with a binary built -tags pprof: save the heap profile of each run (after a GC) to this prefix + run name, when its destination holds every record")
 	flag.StringVar(&cpuProfile, "cpu-profile", "", "save a CPU profile of each run (aggregator run --cpu-profile) to this prefix + run name")
+	flag.BoolVar(&lat.on, "latency", false, "measure end-to-end latency at a fixed input rate instead of throughput")
+	flag.IntVar(&lat.rate, "rate", 10_000, "latency: records produced per second")
+	flag.DurationVar(&lat.dur, "duration", 30*time.Second, "latency: how long to produce")
+	flag.StringVar(&commitInterval, "commit-interval", "", "aggregator run --commit-interval (default: the CLI's)")
+	flag.StringVar(&progress, "progress", "none", "aggregator run --progress (plain: progress lines in each run's log)")
 	flag.Parse()
+	if lat.on {
+		if err := latency(*bin, *pgURL, *dir); err != nil {
+			fmt.Fprintln(os.Stderr, "bench/streams:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*n, *bin, *pgURL, *dir); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/streams:", err)
 		os.Exit(1)
 	}
 }
 
-var runs, heapProfile, cpuProfile string
+var runs, heapProfile, cpuProfile, commitInterval, progress string
 
 func want(run string) bool { return slices.Contains(strings.Split(runs, ","), run) }
 
@@ -124,36 +138,83 @@ destinations: [{id: out, type: postgres, inputs: [k], config: {url: %q, schema: 
 	})
 }
 
-// stream runs the pipeline until count reports n, then stops it with SIGINT.
-func stream(bin, dir, name, spec string, n int, poll time.Duration, count func() (int, error)) error {
+// child is a running `aggregator run` of a pipeline file.
+type child struct {
+	name   string
+	cmd    *exec.Cmd
+	log    *os.File
+	exited chan error
+	hwm    int64 // the child's own peak RSS (KiB), read while it runs
+}
+
+func startRun(bin, dir, name, spec string) (*child, error) {
 	file := filepath.Join(dir, name+".yaml")
 	if err := os.WriteFile(file, []byte(spec), 0o644); err != nil {
-		return err
+		return nil, err
 	}
-	args := []string{"run", file, "--progress", "none", "--state", filepath.Join(dir, name+".state.json")}
+	args := []string{"run", file, "--progress", progress, "--state", filepath.Join(dir, name+".state.json")}
 	if cpuProfile != "" {
 		args = append(args, "--cpu-profile", cpuProfile+name+".pprof")
+	}
+	if commitInterval != "" {
+		args = append(args, "--commit-interval", commitInterval)
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "DATA_DIR="+dir, "LOG_LEVEL=warn")
 	logf, err := os.Create(filepath.Join(dir, name+".log"))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer logf.Close()
 	cmd.Stdout, cmd.Stderr = logf, logf
-	start := time.Now()
 	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, err
+	}
+	c := &child{name: name, cmd: cmd, log: logf, exited: make(chan error, 1)}
+	go func() { c.exited <- cmd.Wait() }()
+	return c, nil
+}
+
+// sample reads the child's peak RSS so far.
+func (c *child) sample() { c.hwm = max(c.hwm, peakRSS(c.cmd.Process.Pid)) }
+
+// stop sends SIGINT and waits for a clean exit; it returns the CPU time the child used.
+func (c *child) stop() (time.Duration, error) {
+	defer c.log.Close()
+	_ = c.cmd.Process.Signal(os.Interrupt)
+	for {
+		c.sample()
+		select {
+		case err := <-c.exited:
+			if err != nil {
+				return 0, fmt.Errorf("%s: exit after SIGINT: %v (see %s)", c.name, err, c.log.Name())
+			}
+			return c.cmd.ProcessState.UserTime() + c.cmd.ProcessState.SystemTime(), nil
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// kill stops the child after a failure.
+func (c *child) kill() {
+	_ = c.cmd.Process.Kill()
+	<-c.exited
+	c.log.Close()
+}
+
+// stream runs the pipeline until count reports n, then stops it with SIGINT.
+func stream(bin, dir, name, spec string, n int, poll time.Duration, count func() (int, error)) error {
+	c, err := startRun(bin, dir, name, spec)
+	if err != nil {
 		return err
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	var hwm int64 // the child's own peak RSS (KiB), read while it runs
+	start := time.Now()
 	var first time.Duration
 	for {
-		hwm = max(hwm, peakRSS(cmd.Process.Pid))
+		c.sample()
 		got, err := count()
 		if err != nil {
+			c.kill()
 			return err
 		}
 		if got > 0 && first == 0 {
@@ -163,31 +224,26 @@ func stream(bin, dir, name, spec string, n int, poll time.Duration, count func()
 			break
 		}
 		if time.Since(start) > 30*time.Minute {
-			_ = cmd.Process.Kill()
-			return fmt.Errorf("%s: %d of %d records after 30 minutes (see %s)", name, got, n, logf.Name())
+			c.kill()
+			return fmt.Errorf("%s: %d of %d records after 30 minutes (see %s)", name, got, n, c.log.Name())
 		}
 		time.Sleep(poll)
 	}
 	took := time.Since(start)
 	if heapProfile != "" {
 		if err := saveHeap(heapProfile + name + ".pb.gz"); err != nil {
+			c.kill()
 			return err
 		}
 	}
-	_ = cmd.Process.Signal(os.Interrupt)
-	for {
-		hwm = max(hwm, peakRSS(cmd.Process.Pid))
-		select {
-		case err := <-exited:
-			if err != nil {
-				return fmt.Errorf("%s: exit after SIGINT: %v (see %s)", name, err, logf.Name())
-			}
-			report("aggregator run "+name, n, took, hwm)
-			fmt.Printf("%-36s first records at the destination after %s: %.0f records/s from then on\n", "", first.Round(time.Millisecond), float64(n)/(took-first).Seconds())
-			return nil
-		case <-time.After(5 * time.Millisecond):
-		}
+	cpu, err := c.stop()
+	if err != nil {
+		return err
 	}
+	report("aggregator run "+name, n, took, c.hwm)
+	fmt.Printf("%-36s first records at the destination after %s: %.0f records/s from then on; CPU %.1f s (%.0f records per CPU second)\n",
+		"", first.Round(time.Millisecond), float64(n)/(took-first).Seconds(), cpu.Seconds(), float64(n)/cpu.Seconds())
+	return nil
 }
 
 // peakRSS is VmHWM of a running process in KiB (0 once it has exited). The rusage of a waited
