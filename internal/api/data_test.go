@@ -636,7 +636,7 @@ func TestTransformTypesCarryTheirSchemas(t *testing.T) {
 			t.Errorf("%s: min_inputs %d", tt.Name, tt.MinInputs)
 		}
 	}
-	for _, want := range []string{"map", "filter", "validate", "dedup", "join", "aggregate"} {
+	for _, want := range []string{"map", "filter", "validate", "dedup", "join", "aggregate", "window", "stream_dedup"} {
 		s, ok := byName[want]
 		if !ok {
 			t.Fatalf("transform type %q missing from %v", want, byName)
