@@ -152,7 +152,6 @@ type windowNode struct {
 	seen  bool                  // an event time was seen: maxT is set
 	maxT  int64
 
-	arena  rowArena
 	kbuf   []byte
 	ibuf   []byte
 	keyRow record.Row
@@ -200,7 +199,6 @@ func (n *windowNode) Init(inputs []*record.Schema) (*record.Schema, error) {
 	n.schema, n.groupIdx, n.ops = s, gi, ops
 	n.open = map[string]*winState{}
 	n.byEnd = map[int64][]*winState{}
-	n.arena = rowArena{width: len(gi)}
 	n.keyRow = make(record.Row, len(gi))
 	return s, nil
 }
@@ -281,6 +279,19 @@ func (n *windowNode) Process(_ context.Context, _ int, in *record.Batch, out Out
 	return n.emitClosed(out)
 }
 
+// cloneKey copies a window's group values. Each window owns its copy (no shared arena), so the
+// memory of an emitted window is freed with it whatever windows opened beside it stay open.
+func cloneKey(row record.Row) record.Row {
+	if len(row) == 0 {
+		return nil
+	}
+	out := make(record.Row, len(row))
+	for i, v := range row {
+		out[i] = cloneValue(v)
+	}
+	return out
+}
+
 // window returns the open window starting at start for row's group (key in n.kbuf), opening it.
 func (n *windowNode) window(start int64, row record.Row, out Output) (*winState, error) {
 	n.ibuf = binary.BigEndian.AppendUint64(append(n.ibuf[:0], n.kbuf...), uint64(start))
@@ -301,7 +312,7 @@ func (n *windowNode) window(start int64, row record.Row, out Output) (*winState,
 	for k, j := range n.groupIdx {
 		n.keyRow[k] = row[j]
 	}
-	ws := &winState{id: string(n.ibuf), start: start, key: n.arena.clone(n.keyRow), accs: make([]accum, len(n.ops))}
+	ws := &winState{id: string(n.ibuf), start: start, key: cloneKey(n.keyRow), accs: make([]accum, len(n.ops))}
 	n.add(ws)
 	return ws, nil
 }
@@ -438,7 +449,7 @@ func (n *windowNode) Restore(raw json.RawMessage) error {
 		if err != nil {
 			return fmt.Errorf("window: saved window %d: %w", i, err)
 		}
-		ws := &winState{start: e.Start, key: n.arena.clone(key), accs: make([]accum, len(e.Accs))}
+		ws := &winState{start: e.Start, key: cloneKey(key), accs: make([]accum, len(e.Accs))}
 		for k := range e.Accs {
 			if ws.accs[k], err = e.Accs[k].restore(); err != nil {
 				return fmt.Errorf("window: saved window %d: %w", i, err)
