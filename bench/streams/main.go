@@ -10,6 +10,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -107,7 +109,7 @@ func run(n int, bin, pgURL, dir string) error {
 name: bench-ndjson
 sources: [{id: k, type: kafka, config: {brokers: [%q], topics: [bench], group: ndjson, %s}}]
 destinations: [{id: out, type: ndjson, inputs: [k], config: {path: %q}}]
-`, addr, fields, out), n, 20*time.Millisecond, (&lineCounter{path: out}).count); err != nil {
+`, addr, fields, out), n, (&lineCounter{path: out}).count); err != nil {
 		return err
 	}
 
@@ -128,13 +130,10 @@ destinations: [{id: out, type: ndjson, inputs: [k], config: {path: %q}}]
 name: bench-pg
 sources: [{id: k, type: kafka, config: {brokers: [%q], topics: [bench], group: pg, %s}}]
 destinations: [{id: out, type: postgres, inputs: [k], config: {url: %q, schema: %s, table: seq}, write: {mode: upsert, key: [seq]}}]
-`, addr, fields, pgURL, schema), n, 100*time.Millisecond, func() (int, error) { // COUNT(*) of a large table is not free
+`, addr, fields, pgURL, schema), n, func() (int, error) {
 		var rows int
 		err := conn.QueryRow(ctx, "SELECT COUNT(*) FROM "+schema+".seq").Scan(&rows)
-		if err != nil {
-			return 0, nil // not created yet
-		}
-		return rows, nil
+		return rows, err
 	})
 }
 
@@ -202,23 +201,31 @@ func (c *child) kill() {
 	c.log.Close()
 }
 
-// stream runs the pipeline until count reports n, then stops it with SIGINT.
-func stream(bin, dir, name, spec string, n int, poll time.Duration, count func() (int, error)) error {
+// stream runs the pipeline until the checkpoint it saves after its destination commits covers n
+// records (reading the small state file costs the machine less than counting the destination),
+// then checks with count that the destination holds them and stops the run with SIGINT.
+func stream(bin, dir, name, spec string, n int, count func() (int, error)) error {
 	c, err := startRun(bin, dir, name, spec)
 	if err != nil {
 		return err
 	}
+	state := filepath.Join(dir, name+".state.json")
+	pg0 := postgresCPU()
 	start := time.Now()
-	var first time.Duration
+	type point struct {
+		at time.Duration
+		n  int
+	}
+	var commits []point // each checkpoint seen: when, and the records it covers
 	for {
 		c.sample()
-		got, err := count()
+		got, err := committed(state)
 		if err != nil {
 			c.kill()
 			return err
 		}
-		if got > 0 && first == 0 {
-			first = time.Since(start)
+		if got > 0 && (len(commits) == 0 || commits[len(commits)-1].n != got) {
+			commits = append(commits, point{time.Since(start), got})
 		}
 		if got >= n {
 			break
@@ -227,23 +234,93 @@ func stream(bin, dir, name, spec string, n int, poll time.Duration, count func()
 			c.kill()
 			return fmt.Errorf("%s: %d of %d records after 30 minutes (see %s)", name, got, n, c.log.Name())
 		}
-		time.Sleep(poll)
+		time.Sleep(20 * time.Millisecond)
 	}
 	took := time.Since(start)
+	pgCPU := postgresCPU() - pg0
 	if heapProfile != "" {
 		if err := saveHeap(heapProfile + name + ".pb.gz"); err != nil {
 			c.kill()
 			return err
 		}
 	}
+	if got, err := count(); err != nil || got != n {
+		c.kill()
+		return fmt.Errorf("%s: the checkpoint covers %d records but the destination holds %d (%v)", name, n, got, err)
+	}
 	cpu, err := c.stop()
 	if err != nil {
 		return err
 	}
 	report("aggregator run "+name, n, took, c.hwm)
-	fmt.Printf("%-36s first records at the destination after %s: %.0f records/s from then on; CPU %.1f s (%.0f records per CPU second)\n",
-		"", first.Round(time.Millisecond), float64(n)/(took-first).Seconds(), cpu.Seconds(), float64(n)/cpu.Seconds())
+	// Between the first checkpoint and the last one before the final: commits on the row trigger
+	// while records keep coming, without the start (process, group join) nor the tail (the last
+	// records, fewer than the row trigger, wait for the interval trigger).
+	sustained := "-"
+	if k := len(commits) - 2; k > 0 {
+		sustained = fmt.Sprintf("%.0f", float64(commits[k].n-commits[0].n)/(commits[k].at-commits[0].at).Seconds())
+	}
+	fmt.Printf("%-36s %d checkpoints, the first after %s; between the first and the last but one %s records/s; CPU %.1f s (%.0f records per CPU second); PostgreSQL server processes' CPU meanwhile %.1f s\n",
+		"", len(commits), commits[0].at.Round(time.Millisecond), sustained, cpu.Seconds(), float64(n)/cpu.Seconds(), pgCPU.Seconds())
 	return nil
+}
+
+// committed sums the Kafka offsets in a run's checkpoint file (the records its destination has
+// committed, every partition starting at offset 0).
+func committed(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var st struct {
+		Sources map[string]struct {
+			Offsets map[string]map[string]int64 `json:"offsets"`
+		} `json:"sources"`
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return 0, nil // being replaced: read it again
+	}
+	n := int64(0)
+	for _, src := range st.Sources {
+		for _, ps := range src.Offsets {
+			for _, o := range ps {
+				n += o
+			}
+		}
+	}
+	return int(n), nil
+}
+
+// postgresCPU is the CPU time used so far by the processes called postgres on this machine (the
+// server of the PostgreSQL destination when it runs here; zero elsewhere).
+func postgresCPU() time.Duration {
+	ents, _ := os.ReadDir("/proc")
+	var ticks int64
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ... utime stime: fields 14 and 15, counted after the comm's ')'
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 || !bytes.HasSuffix(b[:i], []byte("(postgres")) {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		s, _ := strconv.ParseInt(f[12], 10, 64)
+		ticks += u + s
+	}
+	return time.Duration(ticks) * time.Second / 100 // USER_HZ
 }
 
 // peakRSS is VmHWM of a running process in KiB (0 once it has exited). The rusage of a waited
