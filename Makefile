@@ -5,7 +5,7 @@ PKGS      := ./...
 TEST_FLAGS ?= -race -count=1 -timeout 30m
 
 .PHONY: all build build-go install run test lint vet staticcheck fmt-check unit web-deps web-check e2e bench fuzz clean \
-	release release-verify deploy-test
+	release release-verify deploy-test cluster cluster-stop cluster-demo
 
 all: build
 
@@ -117,6 +117,19 @@ release: web/dist/index.html
 # Run `make release` first.
 release-verify:
 	bash scripts/release-verify.sh
+
+# The scaled-out shape on this machine (scripts/cluster.sh): two API processes (ports 8101, 8102) and
+# two `aggregator worker` processes on the local PostgreSQL and Redis; pid files and logs in .cluster/.
+# Refuses, and starts nothing, when PostgreSQL (or Redis; REDIS_URL= to go without) is unreachable.
+# `make cluster-demo` queues a run through one API process and follows its progress on the other.
+cluster: build
+	bash scripts/cluster.sh start
+
+cluster-stop:
+	bash scripts/cluster.sh stop
+
+cluster-demo:
+	bash scripts/cluster.sh demo
 
 clean:
 	rm -rf bin dist .cluster

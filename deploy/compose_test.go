@@ -200,8 +200,11 @@ func TestComposeScaled(t *testing.T) {
 // TestComposeRequiresSecrets: without the keys, loading fails and says which variable to set.
 func TestComposeRequiresSecrets(t *testing.T) {
 	t.Parallel()
-	for _, file := range []string{"embedded.yaml", "scaled.yaml"} {
-		for _, missing := range []string{"SECRET_KEY", "ENCRYPTION_KEY"} {
+	for file, required := range map[string][]string{
+		"embedded.yaml": {"SECRET_KEY", "ENCRYPTION_KEY"},
+		"scaled.yaml":   {"SECRET_KEY", "ENCRYPTION_KEY", "POSTGRES_PASSWORD"},
+	} {
+		for _, missing := range required {
 			var env []string
 			for _, kv := range composeEnv {
 				if !strings.HasPrefix(kv, missing+"=") {
