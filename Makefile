@@ -68,7 +68,7 @@ unit:
 # nested module deploy/ so that its Helm, Kubernetes, compose and HCL libraries stay out of the binary's
 # module (the root `go vet ./...` and `go test ./...` do not enter it).
 deploy-test:
-	cd deploy && $(GO) vet ./... && $(GO) test -count=1 -timeout 20m ./...
+	cd deploy && $(GO) vet ./... && $$(cd .. && $(GO) tool -n staticcheck) ./... && $(GO) test -count=1 -timeout 20m ./...
 
 # The web app: ESLint, tsc --noEmit, Vitest, and src/api/schema.d.ts fresh against the server's
 # OpenAPI document (fails when a Go API change was not followed by `cd web && npm run gen:api`).

@@ -218,6 +218,8 @@ func imageLayout(t *testing.T) layout {
 			return
 		}
 		layoutDir = dir
+		// Stays if buildLayout stops the test that called it (t.Fatal), for the tests after it.
+		layoutErr = "building the image layout failed: see the first test that needed it"
 		layoutRes, layoutErr = buildLayout(t, dir)
 	})
 	if layoutErr != "" {

@@ -162,15 +162,20 @@ func decodeInto[T any, PT interface {
 func TestHelmChartRefusesWithoutSecretKey(t *testing.T) {
 	t.Parallel()
 	c := loadChart(t)
+	const key32 = "0123456789abcdef0123456789abcdef"
 	cases := []struct {
 		name string
 		vals map[string]any
 		want string
 	}{
 		{"defaults", nil, "set secrets.secretKey"},
-		{"no encryption key", map[string]any{"secrets": map[string]any{"secretKey": "k"}, "database": map[string]any{"url": "postgres://db/a"}},
+		{"no encryption key", map[string]any{"secrets": map[string]any{"secretKey": key32}, "database": map[string]any{"url": "postgres://db/a"}},
 			"set secrets.encryptionKey"},
-		{"no database", map[string]any{"secrets": map[string]any{"secretKey": "k", "encryptionKey": "e"}}, "set database.url"},
+		{"short secret key", map[string]any{"secrets": map[string]any{"secretKey": "short", "encryptionKey": key32}, "database": map[string]any{"url": "postgres://db/a"}},
+			"secrets.secretKey must be at least 32 characters, got 5"},
+		{"short encryption key", map[string]any{"secrets": map[string]any{"secretKey": key32, "encryptionKey": "e"}, "database": map[string]any{"url": "postgres://db/a"}},
+			"secrets.encryptionKey must be at least 32 characters, got 1"},
+		{"no database", map[string]any{"secrets": map[string]any{"secretKey": key32, "encryptionKey": key32}}, "set database.url"},
 		{"redis without url", map[string]any{"secrets": requiredValues["secrets"], "database": requiredValues["database"],
 			"redis": map[string]any{"enabled": true}}, "set redis.url"},
 	}

@@ -48,6 +48,12 @@ The Secret the pods read. Refuses to render, naming the value to set, when a key
 {{- if and (eq .Values.environment "production") (not .Values.secrets.encryptionKey) -}}
 {{- fail "ENCRYPTION_KEY: set secrets.encryptionKey (openssl rand -hex 32, and keep it) or secrets.existingSecret (a Secret with the key ENCRYPTION_KEY); environment is production" -}}
 {{- end -}}
+{{- if and .Values.secrets.secretKey (lt (len .Values.secrets.secretKey) 32) -}}
+{{- fail (printf "SECRET_KEY: secrets.secretKey must be at least 32 characters, got %d (openssl rand -hex 32)" (len .Values.secrets.secretKey)) -}}
+{{- end -}}
+{{- if and .Values.secrets.encryptionKey (lt (len .Values.secrets.encryptionKey) 32) -}}
+{{- fail (printf "ENCRYPTION_KEY: secrets.encryptionKey must be at least 32 characters, got %d (openssl rand -hex 32)" (len .Values.secrets.encryptionKey)) -}}
+{{- end -}}
 {{- if not .Values.database.url -}}
 {{- fail "DATABASE_URL: set database.url (postgres://user:password@host:5432/aggregator) or secrets.existingSecret (a Secret with the key DATABASE_URL); the chart runs on PostgreSQL" -}}
 {{- end -}}
