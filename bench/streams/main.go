@@ -41,6 +41,7 @@ func main() {
 	flag.IntVar(&lat.rate, "rate", 10_000, "latency: records produced per second")
 	flag.DurationVar(&lat.dur, "duration", 30*time.Second, "latency: how long to produce")
 	flag.StringVar(&commitInterval, "commit-interval", "", "aggregator run --commit-interval (default: the CLI's)")
+	flag.StringVar(&pgWrite, "pg-write", "{mode: upsert, key: [seq]}", "the PostgreSQL destination's write setting (e.g. {mode: append})")
 	flag.StringVar(&progress, "progress", "none", "aggregator run --progress (plain: progress lines in each run's log)")
 	flag.Parse()
 	if lat.on {
@@ -56,7 +57,7 @@ func main() {
 	}
 }
 
-var runs, heapProfile, cpuProfile, commitInterval, progress string
+var runs, heapProfile, cpuProfile, commitInterval, progress, pgWrite string
 
 func want(run string) bool { return slices.Contains(strings.Split(runs, ","), run) }
 
@@ -129,8 +130,8 @@ destinations: [{id: out, type: ndjson, inputs: [k], config: {path: %q}}]
 	return stream(bin, dir, "kafka-postgres", fmt.Sprintf(`version: 1
 name: bench-pg
 sources: [{id: k, type: kafka, config: {brokers: [%q], topics: [bench], group: pg, %s}}]
-destinations: [{id: out, type: postgres, inputs: [k], config: {url: %q, schema: %s, table: seq}, write: {mode: upsert, key: [seq]}}]
-`, addr, fields, pgURL, schema), n, func() (int, error) {
+destinations: [{id: out, type: postgres, inputs: [k], config: {url: %q, schema: %s, table: seq}, write: %s}]
+`, addr, fields, pgURL, schema, pgWrite), n, func() (int, error) {
 		var rows int
 		err := conn.QueryRow(ctx, "SELECT COUNT(*) FROM "+schema+".seq").Scan(&rows)
 		return rows, err
