@@ -10,6 +10,7 @@
 //     the beginning instead and rewinds its destinations to where the run began. Stateful nodes that
 //     are transform.Checkpointed (window, stream_dedup) save their state in each checkpoint instead, restored on
 //     resume; a stopped stream run does not flush them but carries their state to its next run.
+//     Nodes that are transform.Ticker (window's idle_timeout) get the time between batches.
 //   - DeadLetterSink receives rejected rows when the error policy is dead_letter.
 //   - Options.Progress receives progress snapshots (per-node counters) for a progress bar or a
 //     WebSocket.

@@ -175,7 +175,9 @@ type runner struct {
 	// checkpointed are the stateful nodes whose state goes into checkpoints (transform.Checkpointed,
 	// with a Checkpointer): they do not force a restart from the beginning.
 	checkpointed []*rnode
-	runID        string
+	// tickers are the nodes that are transform.Ticker, in plan order.
+	tickers []*rnode
+	runID   string
 }
 
 func newRunner(plan *pipeline.Plan, opts Options) *runner {
@@ -293,6 +295,9 @@ func (r *runner) initNodes() error {
 				} else {
 					r.stateful = append(r.stateful, rn.p.ID)
 				}
+			}
+			if _, ok := n.(transform.Ticker); ok {
+				r.tickers = append(r.tickers, rn)
 			}
 			if _, ok := n.(transform.LookupInputs); ok {
 				r.stateful = append(r.stateful, rn.p.ID)
@@ -541,6 +546,17 @@ func (r *runner) ended(ctx context.Context, n *rnode) error {
 	return nil
 }
 
+// tickNodes gives the transform nodes that are transform.Ticker the time, in plan order.
+func (r *runner) tickNodes(ctx context.Context) error {
+	for _, n := range r.tickers {
+		n.out.ctx = ctx
+		if err := n.node.(transform.Ticker).Tick(ctx, r.opts.Now(), n.out); err != nil {
+			return nodeErr(n, err)
+		}
+	}
+	return nil
+}
+
 // keepsState reports whether n is a checkpointed node of a stream run that Options.Stop ended: it
 // is not flushed (its input did not end); its state is saved in the final checkpoint instead.
 func (r *runner) keepsState(n *rnode) bool {
@@ -681,6 +697,9 @@ func (r *runner) pump(ctx context.Context, limit int64, tick func(ctx context.Co
 			wg.Wait()
 			return r.stop(ctx, ended)
 		case <-tickC:
+			if err := r.tickNodes(ctx); err != nil {
+				return err
+			}
 			if err := tick(ctx); err != nil {
 				return err
 			}

@@ -54,7 +54,7 @@ type jobResult struct {
 // parallelWorkers returns how many workers to use: 1 when a node is stateful or has lookup inputs
 // (batches must then meet one node instance, in order).
 func (r *runner) parallelWorkers() int {
-	if len(r.stateful) > 0 || len(r.checkpointed) > 0 || r.preview != nil {
+	if len(r.stateful) > 0 || len(r.checkpointed) > 0 || len(r.tickers) > 0 || r.preview != nil {
 		return 1
 	}
 	w := r.opts.Workers

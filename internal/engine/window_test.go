@@ -209,3 +209,47 @@ destinations: [{id: out, type: mem, inputs: [d], config: {table: d}}]
 		t.Errorf("rows passed (-uninterrupted +killed and resumed):\n%s", diff)
 	}
 }
+
+// TestWindowIdleTimeoutOnAQuietStream: the engine gives a window node the time between batches, so
+// with idle_timeout the last window of a stream that went quiet is emitted and committed while the
+// run goes on.
+func TestWindowIdleTimeoutOnAQuietStream(t *testing.T) {
+	t.Parallel()
+	f, block := windowFixture(t)
+	block.Store(631) // ids 1..631 (event times 1 s apart), then the stream goes quiet
+	plan := f.plan(t, `version: 1
+name: quiet
+sources: [{id: src, type: stream, config: {rows: 1000}}]
+transforms:
+  - id: t
+    type: expression
+    inputs: [src]
+    config: {fields: [{name: ts, expression: 'date_add(parse_time("2024-01-01T00:00:00Z"), id, "second")'}]}
+  - id: w
+    type: window
+    inputs: [t]
+    config: {time_field: ts, size: 2s, idle_timeout: 100ms, aggregates: [{name: n, function: count}]}
+destinations: [{id: out, type: mem, inputs: [w], config: {table: w}}]
+`)
+	last := time.Date(2024, 1, 1, 0, 10, 30, 0, time.UTC) // the window [630 s, 632 s) holds id 630 and 631
+	stop := make(chan struct{})
+	var once sync.Once
+	ck := &memCheckpointer{}
+	ck.onSave = func(*Checkpoint) {
+		for _, r := range f.table("w") {
+			if r[0].AsTime().Equal(last) {
+				once.Do(func() { close(stop) })
+			}
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := Run(ctx, plan, Options{Checkpointer: ck, CommitInterval: 20 * time.Millisecond, BatchSize: 50, Stop: stop})
+	if err != nil || !res.Stopped {
+		t.Fatalf("stopped %v, %v: the last window was not committed while the stream was quiet", res.Stopped, err)
+	}
+	rows := f.table("w")
+	if got := rows[len(rows)-1]; !got[0].AsTime().Equal(last) || got[2].AsInt() != 2 {
+		t.Errorf("last window %v, want [00:10:30, 00:10:32) with 2 rows", got)
+	}
+}

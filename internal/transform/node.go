@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/dataaggregator/aggregator/internal/configspec"
 	"github.com/dataaggregator/aggregator/internal/record"
@@ -76,6 +77,14 @@ type Checkpointed interface {
 	Stateful
 	State() (json.RawMessage, error)
 	Restore(state json.RawMessage) error
+}
+
+// Ticker is implemented by nodes that act on the passing of time as well as on rows (window's
+// idle_timeout). The engine calls Tick between batches, on the goroutine that runs the nodes, about
+// every commit or progress interval while it reads the sources, with its clock's time; what Tick
+// emits goes downstream as from Process. Nodes that implement it run sequentially.
+type Ticker interface {
+	Tick(ctx context.Context, now time.Time, out Output) error
 }
 
 // LookupInputs is implemented by nodes (join) some of whose inputs must be read to the end before

@@ -20,6 +20,7 @@ type windowConfig struct {
 	Slide           string
 	Watermark       string
 	AllowedLateness string
+	IdleTimeout     string
 	GroupBy         []string
 	Aggregates      []aggItem
 	Late            string
@@ -46,6 +47,8 @@ var windowSpec = configspec.Describe(func(c *windowConfig, b *configspec.Builder
 		Doc("The out-of-orderness allowed: the watermark is the largest event time seen minus this. A window is emitted when the watermark reaches its end plus allowed_lateness.")
 	b.String(&c.AllowedLateness, "allowed_lateness").Default("0s").
 		Doc("How long after its end (by the watermark) a window still takes rows before it is emitted.")
+	b.String(&c.IdleTimeout, "idle_timeout").Default("0s").
+		Doc("When no row arrives for this long (by the clock), event time is taken to move on with the clock from the last row, so that a quiet stream's windows close. 0s: never; the watermark moves only with the rows.")
 	b.Strings(&c.GroupBy, "group_by").
 		Doc("Fields whose values form a group within each window (nulls form a group of their own). Empty: one row per window.")
 	describeAggregates(b, &c.Aggregates, "Output fields computed per window and group.")
@@ -95,6 +98,7 @@ func newWindowNode(raw map[string]any) (Node, error) {
 	n.size = parseDuration(&e, "size", c.Size, false)
 	n.delay = parseDuration(&e, "watermark", c.Watermark, true)
 	n.lateness = parseDuration(&e, "allowed_lateness", c.AllowedLateness, true)
+	n.idle = parseDuration(&e, "idle_timeout", c.IdleTimeout, true)
 	n.slide = n.size
 	switch {
 	case c.Type == "sliding" && c.Slide == "":
@@ -138,8 +142,8 @@ func (h *endHeap) Pop() any {
 }
 
 type windowNode struct {
-	cfg                          windowConfig
-	size, slide, delay, lateness int64 // micros
+	cfg                                windowConfig
+	size, slide, delay, lateness, idle int64 // micros
 
 	schema   *record.Schema
 	tsIdx    int
@@ -151,6 +155,12 @@ type windowNode struct {
 	ends  endHeap               // the keys of byEnd
 	seen  bool                  // an event time was seen: maxT is set
 	maxT  int64
+	// idle_timeout: the clock of the last tick that followed rows, whether rows came since, and how
+	// far event time moved on with the clock while no rows came (added to maxT when rows come again).
+	lastRows    time.Time
+	sawRows     bool
+	idleAdvance int64
+	advanced    bool // maxT holds an idle advance, not an event time seen
 
 	kbuf   []byte
 	ibuf   []byte
@@ -220,7 +230,7 @@ func floorDiv(a, b int64) int64 {
 }
 
 // watermark is the largest event time seen minus the allowed out-of-orderness.
-func (n *windowNode) watermark() (int64, bool) { return n.maxT - n.delay, n.seen }
+func (n *windowNode) watermark() (int64, bool) { return n.maxT + n.idleAdvance - n.delay, n.seen }
 
 // closed reports whether the window ending at end was (or is due to be) emitted.
 func (n *windowNode) closed(end int64) bool {
@@ -233,6 +243,13 @@ func fmtMicros(us int64) string {
 }
 
 func (n *windowNode) Process(_ context.Context, _ int, in *record.Batch, out Output) error {
+	if len(in.Rows) > 0 {
+		if n.idleAdvance > 0 {
+			n.maxT += n.idleAdvance // the watermark never goes back
+			n.advanced = true
+		}
+		n.idleAdvance, n.sawRows = 0, true
+	}
 	for i, row := range in.Rows {
 		tv := row[n.tsIdx]
 		if tv.IsNull() {
@@ -273,7 +290,7 @@ func (n *windowNode) Process(_ context.Context, _ int, in *record.Batch, out Out
 			}
 		}
 		if !n.seen || t > n.maxT {
-			n.maxT, n.seen = t, true
+			n.maxT, n.seen, n.advanced = t, true, false
 		}
 	}
 	return n.emitClosed(out)
@@ -327,6 +344,24 @@ func (n *windowNode) add(ws *winState) {
 	n.byEnd[end] = append(list, ws)
 }
 
+// Tick moves event time on with the clock once no row has come for idle_timeout, and emits the
+// windows the watermark then reaches.
+func (n *windowNode) Tick(_ context.Context, now time.Time, out Output) error {
+	if n.idle == 0 || !n.seen {
+		return nil
+	}
+	if n.sawRows || n.lastRows.IsZero() {
+		n.lastRows, n.sawRows = now, false
+		return nil
+	}
+	quiet := now.Sub(n.lastRows).Microseconds()
+	if quiet < n.idle || quiet <= n.idleAdvance {
+		return nil
+	}
+	n.idleAdvance = quiet
+	return n.emitClosed(out)
+}
+
 // late handles row i, whose event time t fell in windows already emitted (the latest of them
 // starting at start); counted is how many of its windows were still open and took it.
 func (n *windowNode) late(out Output, in *record.Batch, i int, t, start int64, counted int) error {
@@ -336,9 +371,12 @@ func (n *windowNode) late(out Output, in *record.Batch, i int, t, start int64, c
 	}
 	wm, _ := n.watermark()
 	reason := fmt.Sprintf("late: event time %s is in window [%s, %s), emitted when the watermark reached %s; the watermark is %s (largest event time %s minus watermark %s)",
-		fmtMicros(t), fmtMicros(start), fmtMicros(start+n.size), fmtMicros(start+n.size+n.lateness), fmtMicros(wm), fmtMicros(n.maxT), n.cfg.Watermark)
+		fmtMicros(t), fmtMicros(start), fmtMicros(start+n.size), fmtMicros(start+n.size+n.lateness), fmtMicros(wm), fmtMicros(n.maxT+n.idleAdvance), n.cfg.Watermark)
 	if n.lateness > 0 {
 		reason += fmt.Sprintf(", allowed_lateness %s", n.cfg.AllowedLateness)
+	}
+	if n.advanced || n.idleAdvance > 0 {
+		reason += fmt.Sprintf("; no row came for idle_timeout %s, so event time moved on with the clock", n.cfg.IdleTimeout)
 	}
 	if counted > 0 {
 		reason += fmt.Sprintf("; counted in the %d later windows still open", counted)
@@ -415,7 +453,7 @@ type windowEntry struct {
 
 // State returns the open windows and the watermark for a checkpoint.
 func (n *windowNode) State() (json.RawMessage, error) {
-	st := windowState{V: 1, Seen: n.seen, MaxT: n.maxT}
+	st := windowState{V: 1, Seen: n.seen, MaxT: n.maxT + n.idleAdvance}
 	ends := append(endHeap(nil), n.ends...)
 	slices.Sort(ends)
 	for _, end := range ends {
@@ -441,6 +479,7 @@ func (n *windowNode) Restore(raw json.RawMessage) error {
 	}
 	n.open, n.byEnd, n.ends = map[string]*winState{}, map[int64][]*winState{}, nil
 	n.seen, n.maxT = st.Seen, st.MaxT
+	n.idleAdvance, n.lastRows, n.sawRows, n.advanced = 0, time.Time{}, false, false
 	for i, e := range st.Windows {
 		if len(e.Key) != len(n.groupIdx) || len(e.Accs) != len(n.ops) {
 			return fmt.Errorf("window: saved window %d has %d group values and %d aggregates, want %d and %d", i, len(e.Key), len(e.Accs), len(n.groupIdx), len(n.ops))

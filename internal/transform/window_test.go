@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -308,4 +309,69 @@ func TestWindowStateRoundTrip(t *testing.T) {
 	if len(want.rejects) == 0 || len(c.rejects) != len(want.rejects) {
 		t.Errorf("%d late rows after restore, %d without; want the same, more than 0", len(c.rejects), len(want.rejects))
 	}
+}
+
+// TestWindowIdleTimeout: with idle_timeout, a stream that goes quiet still gets its windows emitted:
+// once no row came for idle_timeout (by the clock Tick gives), event time moves on with the clock
+// from the last row; rows that come later go on from there, and the watermark never goes back.
+func TestWindowIdleTimeout(t *testing.T) {
+	in := schemaOf(t, "ts:timestamp", "k:string", "amount:decimal")
+	n, out := setup(t, "window", windowConfigWith(map[string]any{"idle_timeout": "10s", "watermark": "5s", "group_by": []any{}}), in)
+	c := &collector{}
+	ctx := context.Background()
+	wall := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC) // the clock, unrelated to event time
+	feed := func(at string) {
+		t.Helper()
+		if err := n.Process(ctx, 0, batchOf(t, in, []any{ts(at), "a", "1"}), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tick := func(after time.Duration) {
+		t.Helper()
+		if err := n.(Ticker).Tick(ctx, wall.Add(after), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	emitted := func() []string {
+		var got []string
+		for _, r := range c.rows() {
+			got = append(got, renderWindowRow(out, r))
+		}
+		return got
+	}
+	tick(0) // before any row: nothing
+	feed("00:10")
+	feed("00:40")
+	tick(time.Second) // rows came since the last tick: the quiet time starts here
+	tick(9 * time.Second)
+	if got := emitted(); len(got) != 0 {
+		t.Fatalf("emitted %v after 8 s of quiet, want nothing before idle_timeout", got)
+	}
+	tick(26 * time.Second) // 25 s quiet: event time 00:40 + 25 s = 01:05, watermark 01:00
+	if diff := cmp.Diff([]string{"00:00..01:00 2 2 1.000000"}, emitted()); diff != "" {
+		t.Fatalf("after 25 s of quiet (-want +got):\n%s", diff)
+	}
+	feed("00:50") // its window was emitted: late
+	feed("01:01") // event time goes on from 01:05, not back to 01:01
+	if len(c.rejects) != 1 || !strings.Contains(c.rejects[0].Reason, "no row came for idle_timeout 10s, so event time moved on with the clock") {
+		t.Fatalf("rejects %v, want the 00:50 row late with the idle_timeout named", c.rejects)
+	}
+	if wm, _ := n.(*windowNode).watermark(); wm != mustMicros(t, ts("01:00")) {
+		t.Errorf("watermark %s after rows came again, want 01:00 (it never goes back)", fmtMicros(wm))
+	}
+	if err := n.Flush(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"00:00..01:00 2 2 1.000000", "01:00..02:00 1 1 1.000000"}, emitted()); diff != "" {
+		t.Errorf("in the end (-want +got):\n%s", diff)
+	}
+}
+
+func mustMicros(t *testing.T, s string) int64 {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.UnixMicro()
 }
