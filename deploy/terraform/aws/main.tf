@@ -134,23 +134,23 @@ resource "aws_db_subnet_group" "postgres" {
 }
 
 resource "aws_db_instance" "postgres" {
-  identifier                  = var.name
-  engine                      = "postgres"
-  engine_version              = "17"
-  instance_class              = var.db_instance_class
-  allocated_storage           = var.db_allocated_storage
-  storage_encrypted           = true
-  db_name                     = "aggregator"
-  username                    = "aggregator"
-  password                    = random_password.db.result
-  db_subnet_group_name        = aws_db_subnet_group.postgres.name
-  vpc_security_group_ids      = [aws_security_group.data.id]
-  multi_az                    = true
-  backup_retention_period     = 7
-  deletion_protection         = true
-  skip_final_snapshot         = false
-  final_snapshot_identifier   = "${var.name}-final"
-  auto_minor_version_upgrade  = true
+  identifier                   = var.name
+  engine                       = "postgres"
+  engine_version               = "17"
+  instance_class               = var.db_instance_class
+  allocated_storage            = var.db_allocated_storage
+  storage_encrypted            = true
+  db_name                      = "aggregator"
+  username                     = "aggregator"
+  password                     = random_password.db.result
+  db_subnet_group_name         = aws_db_subnet_group.postgres.name
+  vpc_security_group_ids       = [aws_security_group.data.id]
+  multi_az                     = true
+  backup_retention_period      = 7
+  deletion_protection          = true
+  skip_final_snapshot          = false
+  final_snapshot_identifier    = "${var.name}-final"
+  auto_minor_version_upgrade   = true
   performance_insights_enabled = true
 }
 
