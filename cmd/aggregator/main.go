@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -24,7 +25,11 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRootCmd(buildInfo{Version: version, Commit: commit, Date: date}).ExecuteContext(ctx)
 	stop()
-	if err != nil {
+	var ex errExit
+	switch {
+	case errors.As(err, &ex):
+		os.Exit(ex.code)
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}

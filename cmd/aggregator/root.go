@@ -51,6 +51,9 @@ flags override them.`,
 		newSecretsCmd(),
 		newOpenAPICmd(info),
 		newTriggerCmd(info),
+		newExportCmd(info),
+		newPlanCmd(info),
+		newApplyCmd(info),
 	)
 	return root
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dataaggregator/aggregator/internal/apiclient"
 	"github.com/dataaggregator/aggregator/internal/auth"
 )
 
@@ -59,7 +59,7 @@ when it failed or was cancelled (0 when it succeeded). Interrupting the wait doe
 				ctx, cancel = context.WithTimeout(ctx, timeout)
 				defer cancel()
 			}
-			c := &apiClient{base: strings.TrimRight(server, "/"), token: token, agent: "aggregator-cli/" + info.Version}
+			c := &apiClient{Client: apiclient.New(server, token, "aggregator-cli/"+info.Version), token: token}
 			return triggerRun(ctx, c, args[0], wait, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -134,54 +134,16 @@ func triggerRun(ctx context.Context, c *apiClient, ref string, wait bool, out, e
 
 // apiClient calls the server's API with a bearer token.
 type apiClient struct {
-	base, token, agent string
+	*apiclient.Client
+	token string
 }
 
-// do sends a request without a body and decodes a JSON answer into v; an answer of 400 and more is
-// an error with the problem's detail.
 func (c *apiClient) do(ctx context.Context, method, path string, v any) error {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("User-Agent", c.agent)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("cannot reach the server at %s: %w", c.base, err)
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(res.Body, 8<<20))
-	if err != nil {
-		return fmt.Errorf("read the answer of %s %s: %w", method, path, err)
-	}
-	if res.StatusCode >= 400 {
-		var p struct {
-			Detail string `json:"detail"`
-		}
-		if json.Unmarshal(body, &p) == nil && p.Detail != "" {
-			return &apiError{Status: res.StatusCode, Detail: p.Detail}
-		}
-		return &apiError{Status: res.StatusCode, Detail: http.StatusText(res.StatusCode)}
-	}
-	if v == nil {
-		return nil
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("the answer of %s %s is not what this version of the CLI expects: %w", method, path, err)
-	}
-	return nil
+	return c.Do(ctx, method, path, v)
 }
 
 // apiError is an error answer of the API.
-type apiError struct {
-	Status int
-	Detail string
-}
-
-func (e *apiError) Error() string {
-	return fmt.Sprintf("%d %s: %s", e.Status, http.StatusText(e.Status), e.Detail)
-}
+type apiError = apiclient.Error
 
 // resolvePipeline finds a live pipeline by id, or else by name (case-insensitive).
 func (c *apiClient) resolvePipeline(ctx context.Context, ref string) (id, name string, _ error) {

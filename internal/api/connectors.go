@@ -31,6 +31,7 @@ type Connector struct {
 	UpdatedBy   string         `json:"updated_by"`
 	CreatedAt   time.Time      `json:"created_at"`
 	UpdatedAt   time.Time      `json:"updated_at"`
+	Managed     *ManagedFrom   `json:"managed,omitempty" doc:"Present when aggregator apply last wrote the connector from a file (lists leave drifted out)"`
 }
 
 func toConnectorDTO(c connections.Connector) Connector {
@@ -76,9 +77,14 @@ func (s *Server) listConnectors(ctx context.Context, in *listConnectorsInput) (*
 	if err != nil {
 		return nil, err
 	}
+	managed, err := s.store.ListManaged(ctx, store.ManagedConnector)
+	if err != nil {
+		return nil, err
+	}
 	items := make([]Connector, len(list))
 	for i, c := range list {
 		items[i] = toConnectorDTO(c)
+		items[i].Managed = listedManaged(managed, c.ID)
 	}
 	return &struct{ Body Page[Connector] }{Body: newPage(items, total, in.PageQuery)}, nil
 }
@@ -100,7 +106,18 @@ func (s *Server) createConnector(ctx context.Context, in *struct{ Body connector
 		return nil, connectionsError(err)
 	}
 	infoFrom(ctx).setTarget("connector", c.ID)
-	return &connectorOutput{Body: toConnectorDTO(c)}, nil
+	return s.connectorOutput(ctx, c)
+}
+
+// connectorOutput renders one connector with its mark of management from a file.
+func (s *Server) connectorOutput(ctx context.Context, c connections.Connector) (*connectorOutput, error) {
+	d := toConnectorDTO(c)
+	m, err := s.managedOne(ctx, store.ManagedConnector, d.ID, connectorDigest(d))
+	if err != nil {
+		return nil, err
+	}
+	d.Managed = m
+	return &connectorOutput{Body: d}, nil
 }
 
 type connectorIDInput struct {
@@ -112,7 +129,7 @@ func (s *Server) getConnector(ctx context.Context, in *connectorIDInput) (*conne
 	if err != nil {
 		return nil, err
 	}
-	return &connectorOutput{Body: toConnectorDTO(c)}, nil
+	return s.connectorOutput(ctx, c)
 }
 
 type updateConnectorInput struct {
@@ -125,7 +142,7 @@ func (s *Server) updateConnector(ctx context.Context, in *updateConnectorInput) 
 	if err != nil {
 		return nil, connectionsError(err)
 	}
-	return &connectorOutput{Body: toConnectorDTO(c)}, nil
+	return s.connectorOutput(ctx, c)
 }
 
 func (s *Server) deleteConnector(ctx context.Context, in *connectorIDInput) (*noContent, error) {

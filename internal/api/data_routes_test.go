@@ -137,6 +137,15 @@ func (e *env) fixtureRunWithDeadLetter() store.Run {
 	return done
 }
 
+// managed marks an object as applied from a file and returns its id.
+func (e *env) managed(kind, id string) string {
+	e.t.Helper()
+	if _, err := e.store.PutManaged(context.Background(), store.Managed{Kind: kind, ObjectID: id, Path: kind + "s/x.yaml", Digest: "d"}); err != nil {
+		e.t.Fatal(err)
+	}
+	return id
+}
+
 func (e *env) fixtureTransformation() store.Transformation {
 	e.t.Helper()
 	t, err := e.store.CreateTransformation(context.Background(), store.Transformation{Name: uniq("tr"), Type: "filter",
@@ -245,6 +254,24 @@ func dataRouteTable() map[string]routeCase {
 		"POST /api/v1/pipelines/{id}/trigger": {public: true, prepare: func(e *env, _ store.User) call {
 			p := e.fixturePipeline()
 			return call{path: "/api/v1/pipelines/" + p.ID + "/trigger", headers: []string{"X-Trigger-Token", e.triggerToken(p.ID)}}
+		}},
+		"PUT /api/v1/pipelines/{id}/managed": {perm: auth.PermPipelinesWrite, prepare: func(e *env, _ store.User) call {
+			return call{path: "/api/v1/pipelines/" + e.fixturePipeline().ID + "/managed", body: map[string]any{"path": "pipelines/p.yaml"}}
+		}},
+		"DELETE /api/v1/pipelines/{id}/managed": {perm: auth.PermPipelinesWrite, prepare: func(e *env, _ store.User) call {
+			return call{path: "/api/v1/pipelines/" + e.managed(store.ManagedPipeline, e.fixturePipeline().ID) + "/managed"}
+		}},
+		"PUT /api/v1/connectors/{id}/managed": {perm: auth.PermConnectorsWrite, prepare: func(e *env, _ store.User) call {
+			return call{path: "/api/v1/connectors/" + e.fixtureConnector().ID + "/managed", body: map[string]any{"path": "connectors/c.yaml"}}
+		}},
+		"DELETE /api/v1/connectors/{id}/managed": {perm: auth.PermConnectorsWrite, prepare: func(e *env, _ store.User) call {
+			return call{path: "/api/v1/connectors/" + e.managed(store.ManagedConnector, e.fixtureConnector().ID) + "/managed"}
+		}},
+		"PUT /api/v1/transformations/{id}/managed": {perm: auth.PermTransformationsWrite, prepare: func(e *env, _ store.User) call {
+			return call{path: "/api/v1/transformations/" + e.fixtureTransformation().ID + "/managed", body: map[string]any{"path": "transformations/t.yaml"}}
+		}},
+		"DELETE /api/v1/transformations/{id}/managed": {perm: auth.PermTransformationsWrite, prepare: func(e *env, _ store.User) call {
+			return call{path: "/api/v1/transformations/" + e.managed(store.ManagedTransformation, e.fixtureTransformation().ID) + "/managed"}
 		}},
 		"POST /api/v1/pipelines/{id}/schedule/pause":  {perm: auth.PermPipelinesRun, prepare: scheduledPath("/schedule/pause")},
 		"POST /api/v1/pipelines/{id}/schedule/resume": {perm: auth.PermPipelinesRun, prepare: scheduledPath("/schedule/resume")},

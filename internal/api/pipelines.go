@@ -41,6 +41,7 @@ type Pipeline struct {
 	Problems    []DraftProblem   `json:"problems,omitempty" doc:"A draft's problems, each with its path, node id and field within the node"`
 	RunsAfter   []PipelineRef    `json:"runs_after,omitempty" doc:"Single-pipeline responses: the pipelines whose successful runs start this one (the spec's triggers.after, resolved when it was saved)"`
 	Dependents  []PipelineRef    `json:"dependents,omitempty" doc:"Single-pipeline responses: the pipelines that run after this one succeeds"`
+	Managed     *ManagedFrom     `json:"managed,omitempty" doc:"Present when aggregator apply last wrote the pipeline from a file (lists leave drifted out)"`
 }
 
 // PipelineRef names a pipeline.
@@ -115,9 +116,14 @@ func (s *Server) listPipelines(ctx context.Context, in *listPipelinesInput) (*st
 	if err != nil {
 		return nil, err
 	}
+	managed, err := s.store.ListManaged(ctx, store.ManagedPipeline)
+	if err != nil {
+		return nil, err
+	}
 	items := make([]Pipeline, len(list))
 	for i, p := range list {
 		items[i] = toPipelineSummary(p.Pipeline)
+		items[i].Managed = listedManaged(managed, p.ID)
 		items[i].Draft = p.Draft
 		if r := p.LastRun; r != nil {
 			items[i].LastRun = &PipelineLastRun{ID: r.ID, Status: string(r.Status), CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt}
@@ -175,6 +181,11 @@ func (s *Server) pipelineOutput(ctx context.Context, p pipelines.Pipeline) (*pip
 	if err := s.withDependencies(ctx, &d); err != nil {
 		return nil, err
 	}
+	m, err := s.managedOne(ctx, store.ManagedPipeline, d.ID, pipelineDigest(d))
+	if err != nil {
+		return nil, err
+	}
+	d.Managed = m
 	return &pipelineOutput{Body: d}, nil
 }
 

@@ -126,6 +126,18 @@ func (s *Server) registerRoutes(api huma.API) {
 		Summary: "Pause the pipeline's schedule (no new version); its ticks start no run until resumed"}, s.pauseSchedule)
 	handle(s, api, route{Method: post, Path: "/api/v1/pipelines/{id}/schedule/resume", ID: "resume-pipeline-schedule", Action: "pipeline.schedule.resume", Target: "pipeline", Tag: "pipelines", Perm: auth.PermPipelinesRun,
 		Summary: "Resume the pipeline's schedule; the ticks of the pause are not caught up"}, s.resumeSchedule)
+	handle(s, api, route{Method: put, Path: "/api/v1/pipelines/{id}/managed", ID: "set-pipeline-managed", Action: "pipeline.managed.set", Target: "pipeline", Tag: "pipelines", Perm: auth.PermPipelinesWrite,
+		Summary: "Mark the pipeline as written from a file now (aggregator apply does); a later change in the web app or the API shows as drift", Description: managedDescription}, s.setPipelineManaged)
+	handle(s, api, route{Method: del, Path: "/api/v1/pipelines/{id}/managed", ID: "unset-pipeline-managed", Action: "pipeline.managed.unset", Target: "pipeline", Tag: "pipelines", Perm: auth.PermPipelinesWrite, Status: empty,
+		Summary: "Stop marking the pipeline as managed from a file; 404 when it was not"}, s.unsetPipelineManaged)
+	handle(s, api, route{Method: put, Path: "/api/v1/connectors/{id}/managed", ID: "set-connector-managed", Action: "connector.managed.set", Target: "connector", Tag: "connectors", Perm: auth.PermConnectorsWrite,
+		Summary: "Mark the connector as written from a file now (aggregator apply does)", Description: managedDescription}, s.setConnectorManaged)
+	handle(s, api, route{Method: del, Path: "/api/v1/connectors/{id}/managed", ID: "unset-connector-managed", Action: "connector.managed.unset", Target: "connector", Tag: "connectors", Perm: auth.PermConnectorsWrite, Status: empty,
+		Summary: "Stop marking the connector as managed from a file; 404 when it was not"}, s.unsetConnectorManaged)
+	handle(s, api, route{Method: put, Path: "/api/v1/transformations/{id}/managed", ID: "set-transformation-managed", Action: "transformation.managed.set", Target: "transformation", Tag: "transformations", Perm: auth.PermTransformationsWrite,
+		Summary: "Mark the transformation as written from a file now (aggregator apply does)", Description: managedDescription}, s.setTransformationManaged)
+	handle(s, api, route{Method: del, Path: "/api/v1/transformations/{id}/managed", ID: "unset-transformation-managed", Action: "transformation.managed.unset", Target: "transformation", Tag: "transformations", Perm: auth.PermTransformationsWrite, Status: empty,
+		Summary: "Stop marking the transformation as managed from a file; 404 when it was not"}, s.unsetTransformationManaged)
 	handle(s, api, route{Method: get, Path: "/api/v1/schedules/preview", ID: "preview-schedule", Tag: "pipelines", Perm: auth.PermPipelinesRead,
 		Summary: "Read a cron expression in a time zone: plain words and the next five run times, or 422 naming the wrong field"}, s.previewSchedule)
 

@@ -28,6 +28,7 @@ type Transformation struct {
 	UpdatedBy   string         `json:"updated_by"`
 	CreatedAt   time.Time      `json:"created_at"`
 	UpdatedAt   time.Time      `json:"updated_at"`
+	Managed     *ManagedFrom   `json:"managed,omitempty" doc:"Present when aggregator apply last wrote the transformation from a file (lists leave drifted out)"`
 }
 
 func toTransformationDTO(t store.Transformation) Transformation {
@@ -51,9 +52,14 @@ func (s *Server) listTransformations(ctx context.Context, in *listTransformation
 	if err != nil {
 		return nil, err
 	}
+	managed, err := s.store.ListManaged(ctx, store.ManagedTransformation)
+	if err != nil {
+		return nil, err
+	}
 	items := make([]Transformation, len(list))
 	for i, t := range list {
 		items[i] = toTransformationDTO(t)
+		items[i].Managed = listedManaged(managed, t.ID)
 	}
 	return &struct{ Body Page[Transformation] }{Body: newPage(items, total, in.PageQuery)}, nil
 }
@@ -96,7 +102,7 @@ func (s *Server) createTransformation(ctx context.Context, in *struct{ Body tran
 		return nil, err
 	}
 	infoFrom(ctx).setTarget("transformation", t.ID)
-	return &transformationOutput{Body: toTransformationDTO(t)}, nil
+	return s.transformationOutput(ctx, t)
 }
 
 func orEmpty(m map[string]any) map[string]any {
@@ -104,6 +110,17 @@ func orEmpty(m map[string]any) map[string]any {
 		return map[string]any{}
 	}
 	return m
+}
+
+// transformationOutput renders one transformation with its mark of management from a file.
+func (s *Server) transformationOutput(ctx context.Context, t store.Transformation) (*transformationOutput, error) {
+	d := toTransformationDTO(t)
+	m, err := s.managedOne(ctx, store.ManagedTransformation, d.ID, transformationDigest(d))
+	if err != nil {
+		return nil, err
+	}
+	d.Managed = m
+	return &transformationOutput{Body: d}, nil
 }
 
 type transformationIDInput struct {
@@ -115,7 +132,7 @@ func (s *Server) getTransformation(ctx context.Context, in *transformationIDInpu
 	if err != nil {
 		return nil, err
 	}
-	return &transformationOutput{Body: toTransformationDTO(t)}, nil
+	return s.transformationOutput(ctx, t)
 }
 
 type updateTransformationInput struct {
@@ -141,7 +158,7 @@ func (s *Server) updateTransformation(ctx context.Context, in *updateTransformat
 	if err != nil {
 		return nil, err
 	}
-	return &transformationOutput{Body: toTransformationDTO(t)}, nil
+	return s.transformationOutput(ctx, t)
 }
 
 func (s *Server) deleteTransformation(ctx context.Context, in *transformationIDInput) (*noContent, error) {

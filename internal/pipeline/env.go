@@ -61,6 +61,12 @@ func ExpandEnv(s *Spec, lookup func(string) (string, bool)) Problems {
 }
 
 // expand replaces the references in one string.
+// ExpandString replaces ${NAME} and ${NAME:-default} in one string as ExpandEnv does; the error
+// names an unset variable or a malformed reference.
+func ExpandString(s string, lookup func(string) (string, bool)) (string, error) {
+	return expand(s, lookup)
+}
+
 func expand(s string, lookup func(string) (string, bool)) (string, error) {
 	if !strings.Contains(s, "$") {
 		return s, nil

@@ -25,11 +25,41 @@ const MaxSpecSize = 4 << 20
 // returned at once, as Problems, each with its path and its line and column. Parse checks the
 // document's shape only; Validate checks it against the registries.
 func Parse(data []byte) (*Spec, error) {
-	if len(data) > MaxSpecSize {
-		return nil, Problems{{Message: fmt.Sprintf("document is %d bytes; a pipeline spec may be at most %d", len(data), MaxSpecSize)}}
+	doc, err := DecodeDocument(data, MaxSpecSize, "a pipeline spec", "a pipeline spec starts with `version: 1`")
+	if err != nil {
+		return nil, err
+	}
+	spec := &Spec{pos: doc.pos}
+	d := &decoder{c: collector{spec: spec}}
+	d.spec(doc.Value, spec)
+	if err := d.c.err(); err != nil {
+		return nil, err
+	}
+	return spec, nil
+}
+
+// Document is one YAML or JSON document decoded into Go values (maps, lists, strings, numbers,
+// booleans, nil), with where each path of it was written.
+type Document struct {
+	Value any
+	pos   map[string]Position
+}
+
+// PositionOf returns where the value at path (a.b[2].c) was written, falling back to its closest
+// written parent.
+func (d *Document) PositionOf(path string) (Position, bool) {
+	return positionOf(d.pos, path)
+}
+
+// DecodeDocument reads one YAML or JSON document of at most max bytes; what names it in messages
+// ("a pipeline spec") and hint says what an empty one should start with. Duplicate keys and syntax
+// errors are Problems with their line and column; a stream of several documents is refused.
+func DecodeDocument(data []byte, max int, what, hint string) (*Document, error) {
+	if len(data) > max {
+		return nil, Problems{{Message: fmt.Sprintf("document is %d bytes; %s may be at most %d", len(data), what, max)}}
 	}
 	if strings.TrimSpace(string(data)) == "" {
-		return nil, Problems{{Message: "empty document: a pipeline spec starts with `version: 1`"}}
+		return nil, Problems{{Message: "empty document: " + hint}}
 	}
 	file, err := parser.ParseBytes(data, 0)
 	if err != nil {
@@ -51,22 +81,17 @@ func Parse(data []byte) (*Spec, error) {
 	}
 	switch {
 	case docs == 0:
-		return nil, Problems{{Message: "empty document: a pipeline spec starts with `version: 1`"}}
+		return nil, Problems{{Message: "empty document: " + hint}}
 	case docs > 1:
-		return nil, Problems{{Message: fmt.Sprintf("%d YAML documents in one file; a file holds one pipeline", docs)}}
+		return nil, Problems{{Message: fmt.Sprintf("%d YAML documents in one file; a file holds %s", docs, what)}}
 	}
 	var raw any
 	if err := yaml.NodeToValue(body, &raw); err != nil {
 		return nil, Problems{yamlProblem(err)}
 	}
-	spec := &Spec{pos: map[string]Position{}}
-	walkPositions(body, "", spec.pos, 0)
-	d := &decoder{c: collector{spec: spec}}
-	d.spec(raw, spec)
-	if err := d.c.err(); err != nil {
-		return nil, err
-	}
-	return spec, nil
+	doc := &Document{Value: raw, pos: map[string]Position{}}
+	walkPositions(body, "", doc.pos, 0)
+	return doc, nil
 }
 
 // ParseValue reads a spec already decoded from JSON into Go values (the API's request bodies), with

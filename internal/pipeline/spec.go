@@ -125,11 +125,18 @@ type Position struct {
 // PositionOf returns where the value at path was written in the parsed document, falling back to
 // its closest parent that was written; ok is false for specs not read by Parse.
 func (s *Spec) PositionOf(path string) (Position, bool) {
-	if s == nil || s.pos == nil {
+	if s == nil {
+		return Position{}, false
+	}
+	return positionOf(s.pos, path)
+}
+
+func positionOf(m map[string]Position, path string) (Position, bool) {
+	if m == nil {
 		return Position{}, false
 	}
 	for p := path; ; {
-		if pos, ok := s.pos[p]; ok {
+		if pos, ok := m[p]; ok {
 			return pos, true
 		}
 		parent := parentPath(p)

@@ -55,6 +55,7 @@ func RunContract(t *testing.T, open Factory) {
 		{"Alerts", testAlerts},
 		{"Preferences", testPreferences},
 		{"Dashboards", testDashboards},
+		{"Managed", testManaged},
 	}
 	t.Run("Migrations", func(t *testing.T) {
 		t.Parallel()
@@ -1152,5 +1153,35 @@ func testTransactions(t *testing.T, s *store.Store, _ *clock) {
 	_ = must(s.CreateRun(ctx, store.Run{PipelineID: p.ID, PipelineVersion: 1}))(t)
 	if n := runsOf(); n != 2 {
 		t.Fatalf("runs = %d, want 2", n)
+	}
+}
+
+func testManaged(t *testing.T, s *store.Store, c *clock) {
+	m := must(s.PutManaged(ctx, store.Managed{Kind: store.ManagedPipeline, ObjectID: "p1", Path: "pipelines/orders.yaml", Digest: "abc", AppliedBy: "ci"}))(t)
+	if !m.AppliedAt.Equal(c.Now().UTC().Truncate(time.Microsecond)) {
+		t.Fatalf("applied at %v, want the clock's %v", m.AppliedAt, c.Now())
+	}
+	c.Advance(time.Minute)
+	m2 := must(s.PutManaged(ctx, store.Managed{Kind: store.ManagedPipeline, ObjectID: "p1", Path: "pipelines/orders-v2.yaml", Digest: "def"}))(t)
+	must(s.PutManaged(ctx, store.Managed{Kind: store.ManagedConnector, ObjectID: "p1", Path: "connectors/x.yaml", Digest: "123"}))(t)
+	got := must(s.GetManaged(ctx, store.ManagedPipeline, "p1"))(t)
+	if diff := cmp.Diff(m2, got); diff != "" {
+		t.Fatalf("a second put replaces the mark (-want +got):\n%s", diff)
+	}
+	all := must(s.ListManaged(ctx, store.ManagedConnector))(t)
+	if len(all) != 1 || all["p1"].Path != "connectors/x.yaml" {
+		t.Fatalf("list of connectors = %+v", all)
+	}
+	if _, err := s.PutManaged(ctx, store.Managed{Kind: "user", ObjectID: "u", Path: "x", Digest: "y"}); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("an unknown kind: %v, want ErrInvalid", err)
+	}
+	if err := s.DeleteManaged(ctx, store.ManagedPipeline, "p1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetManaged(ctx, store.ManagedPipeline, "p1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("after delete: %v, want ErrNotFound", err)
+	}
+	if err := s.DeleteManaged(ctx, store.ManagedPipeline, "p1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a second delete: %v, want ErrNotFound", err)
 	}
 }

@@ -315,3 +315,35 @@ test('an admin resets a password; the user must choose a new one before anything
   await page.getByRole('heading', { name: 'Connectors', exact: true }).waitFor()
   assert.deepEqual(page.consoleErrors, [])
 })
+
+test('a connector applied from a file says so; an edit here shows as drift from the file', async () => {
+  const c = await server.api('POST', '/api/v1/connectors', {
+    name: 'crm-warehouse', type: 'postgres', description: 'CRM replica',
+    config: { host: '127.0.0.1', user: 'postgres', database: 'test' },
+  })
+  // What `aggregator apply` does after writing it (docs/pipelines-as-code.md).
+  await server.api('PUT', `/api/v1/connectors/${c.id}/managed`, { path: 'connectors/crm-warehouse.yaml' })
+  for (const theme of ['light', 'dark']) {
+    const page = await newPage({ colorScheme: theme })
+    await signIn(page, server.base, 'admin', undefined, '/connectors')
+    const row = page.getByRole('row').filter({ hasText: 'crm-warehouse' })
+    await row.getByText('From file').waitFor()
+    await row.getByRole('link', { name: 'crm-warehouse' }).click()
+    const note = page.getByRole('note', { name: 'Managed from a file' })
+    await note.waitFor()
+    if (theme === 'light') {
+      assert.match(await note.innerText(), /This connector is managed from connectors\/crm-warehouse\.yaml/)
+      // An edit in the API (or here): the page says the file no longer matches.
+      await server.api('PUT', `/api/v1/connectors/${c.id}`, {
+        name: 'crm-warehouse', type: 'postgres', description: 'CRM replica (moved)',
+        config: { host: '127.0.0.1', user: 'postgres', database: 'test' },
+      })
+      await page.reload()
+    }
+    await note.getByText(/Changed here since it was applied from/).waitFor()
+    assert.match(await note.innerText(), /aggregator export/)
+    await screenshot(page, 'connector-managed-drift', theme)
+    assert.deepEqual(page.consoleErrors, [])
+    await page.close()
+  }
+})

@@ -333,6 +333,36 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/connectors/{id}/managed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Mark the connector as written from a file now (aggregator apply does)
+         * @description Pipelines as code (docs/pipelines-as-code.md): after aggregator apply writes an object from a
+         *     file it marks it with the file's path. The server records a digest of the object as it is then (for a
+         *     pipeline its spec text; for a connector or transformation its name, type, description and config with
+         *     secrets redacted), and every single-object response carries managed.drifted: whether the object has
+         *     changed since.
+         *
+         *     Requires permission `connectors:write`.
+         */
+        put: operations["set-connector-managed"];
+        post?: never;
+        /**
+         * Stop marking the connector as managed from a file; 404 when it was not
+         * @description Requires permission `connectors:write`.
+         */
+        delete: operations["unset-connector-managed"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/expression-functions": {
         parameters: {
             query?: never;
@@ -626,6 +656,36 @@ export interface paths {
          * @description Requires permission `pipelines:write`.
          */
         delete: operations["delete-pipeline"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pipelines/{id}/managed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Mark the pipeline as written from a file now (aggregator apply does); a later change in the web app or the API shows as drift
+         * @description Pipelines as code (docs/pipelines-as-code.md): after aggregator apply writes an object from a
+         *     file it marks it with the file's path. The server records a digest of the object as it is then (for a
+         *     pipeline its spec text; for a connector or transformation its name, type, description and config with
+         *     secrets redacted), and every single-object response carries managed.drifted: whether the object has
+         *     changed since.
+         *
+         *     Requires permission `pipelines:write`.
+         */
+        put: operations["set-pipeline-managed"];
+        post?: never;
+        /**
+         * Stop marking the pipeline as managed from a file; 404 when it was not
+         * @description Requires permission `pipelines:write`.
+         */
+        delete: operations["unset-pipeline-managed"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1055,6 +1115,36 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/transformations/{id}/managed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Mark the transformation as written from a file now (aggregator apply does)
+         * @description Pipelines as code (docs/pipelines-as-code.md): after aggregator apply writes an object from a
+         *     file it marks it with the file's path. The server records a digest of the object as it is then (for a
+         *     pipeline its spec text; for a connector or transformation its name, type, description and config with
+         *     secrets redacted), and every single-object response carries managed.drifted: whether the object has
+         *     changed since.
+         *
+         *     Requires permission `transformations:write`.
+         */
+        put: operations["set-transformation-managed"];
+        post?: never;
+        /**
+         * Stop marking the transformation as managed from a file; 404 when it was not
+         * @description Requires permission `transformations:write`.
+         */
+        delete: operations["unset-transformation-managed"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/transformations/{id}/preview": {
         parameters: {
             query?: never;
@@ -1349,6 +1439,8 @@ export interface components {
             created_by: string;
             description: string;
             id: string;
+            /** @description Present when aggregator apply last wrote the connector from a file (lists leave drifted out) */
+            managed?: components["schemas"]["ManagedFrom"];
             name: string;
             type: string;
             /** Format: date-time */
@@ -1602,6 +1694,15 @@ export interface components {
             token_type: string;
             user: components["schemas"]["User"];
         };
+        ManagedFrom: {
+            /** Format: date-time */
+            applied_at: string;
+            applied_by: string;
+            /** @description Changed in the web app or the API since the last apply: the file no longer says what the server holds (aggregator export writes it back). Absent in lists */
+            drifted?: boolean;
+            /** @description The file, relative to the applied directory (pipelines/orders.yaml) */
+            path: string;
+        };
         MappingField: {
             name: string;
             /** @description bool, int, float, decimal, string, bytes, date, timestamp or json (default string) */
@@ -1801,6 +1902,8 @@ export interface components {
             id: string;
             /** @description The latest run (the newest by created_at), in the list only; absent when the pipeline never ran */
             last_run?: components["schemas"]["PipelineLastRun"];
+            /** @description Present when aggregator apply last wrote the pipeline from a file (lists leave drifted out) */
+            managed?: components["schemas"]["ManagedFrom"];
             name: string;
             /** @description A draft's problems, each with its path, node id and field within the node */
             problems?: components["schemas"]["DraftProblem"][] | null;
@@ -2166,6 +2269,10 @@ export interface components {
             next_runs: string[];
             timezone: string;
         };
+        SetManagedInputBody: {
+            /** @description The file the object was applied from, relative to the applied directory */
+            path: string;
+        };
         Stream: {
             cursor_candidates?: string[] | null;
             fields: components["schemas"]["Field"][] | null;
@@ -2264,6 +2371,8 @@ export interface components {
             created_by: string;
             description: string;
             id: string;
+            /** @description Present when aggregator apply last wrote the transformation from a file (lists leave drifted out) */
+            managed?: components["schemas"]["ManagedFrom"];
             name: string;
             type: string;
             /** Format: date-time */
@@ -3991,6 +4100,160 @@ export interface operations {
             };
         };
     };
+    "set-connector-managed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetManagedInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ManagedFrom"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "unset-connector-managed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
     "list-expression-functions": {
         parameters: {
             query?: never;
@@ -5632,6 +5895,160 @@ export interface operations {
         };
     };
     "delete-pipeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "set-pipeline-managed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetManagedInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ManagedFrom"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "unset-pipeline-managed": {
         parameters: {
             query?: never;
             header?: never;
@@ -7571,6 +7988,160 @@ export interface operations {
         };
     };
     "delete-transformation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "set-transformation-managed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetManagedInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ManagedFrom"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "unset-transformation-managed": {
         parameters: {
             query?: never;
             header?: never;

@@ -16,6 +16,7 @@ import { DiscoverBrowser } from '@/features/connectors/DiscoverBrowser'
 import { TypeIcon } from '@/features/connectors/TypeIcon'
 import { fieldMessage } from '@/features/admin/fieldMessage'
 import { RequirePermission } from '@/app/RequireAuth'
+import { ManagedBanner } from '@/features/ascode/Managed'
 
 type Tab = 'settings' | 'discover'
 
@@ -123,6 +124,7 @@ function ConnectorView({ connector, type }: { connector: Connector; type: Connec
         }
       />
       <div className="mx-auto max-w-6xl space-y-4 p-6">
+        <ManagedBanner managed={connector.managed} kind="connector" />
         {checkResult && <CheckBanner result={checkResult} />}
         <Tabs<Tab>
           label="Connector"

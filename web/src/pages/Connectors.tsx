@@ -7,6 +7,7 @@ import { useCan } from '@/auth/session'
 import { formatTime, relativeTime } from '@/lib/format'
 import { CONNECTORS_PER_PAGE, categoryLabel, useConnectorTypes, useConnectors } from '@/features/connectors/connectors'
 import { TypeIcon } from '@/features/connectors/TypeIcon'
+import { ManagedBadge } from '@/features/ascode/Managed'
 
 export default function Connectors() {
   const can = useCan()
@@ -86,6 +87,7 @@ export default function Connectors() {
                               ) : (
                                 <span className="font-medium">{c.name}</span>
                               )}
+                              <ManagedBadge managed={c.managed} className="ml-2" />
                               {c.description && <p className="truncate text-xs text-slate-500 dark:text-slate-400">{c.description}</p>}
                             </div>
                           </div>

@@ -32,6 +32,7 @@ import { fileProblem, sourceTypeFor, uploadFile } from '@/features/builder/uploa
 import { perPipelineSchema } from '@/features/builder/perPipeline'
 import { api, unwrap } from '@/api/client'
 import { formatBytes } from '@/lib/format'
+import { ManagedBadge } from '@/features/ascode/Managed'
 
 const YamlEditor = lazy(() => import('@/features/builder/YamlEditor'))
 
@@ -345,6 +346,7 @@ function Builder() {
             </span>
           )}
           {dirty && <span className="ml-1 rounded bg-amber-100 px-1.5 text-[11px] font-medium text-amber-800 dark:bg-amber-500/20 dark:text-amber-300">Unsaved</span>}
+          <ManagedBadge managed={pipeline.data?.managed} className="ml-1" />
         </nav>
         <Tabs
           label="Editor"

@@ -15,6 +15,7 @@ import {
 } from '@/features/pipelines/api'
 import { duplicatePipeline } from '@/features/pipelines/duplicate'
 import { NewPipelineDialog } from '@/features/pipelines/NewPipelineDialog'
+import { ManagedBadge } from '@/features/ascode/Managed'
 
 const PER_PAGE = 25
 
@@ -159,6 +160,7 @@ export default function Pipelines() {
                           Draft
                         </Badge>
                       )}
+                      <ManagedBadge managed={p.managed} className="ml-2" />
                       {p.description && <p className="max-w-md truncate text-xs text-slate-500 dark:text-slate-400">{p.description}</p>}
                     </Td>
                     <Td className="hidden text-slate-500 md:table-cell dark:text-slate-400">v{p.version}</Td>
