@@ -318,22 +318,7 @@ func driftNote(cur *Object) []string {
 
 func hasRedacted(m map[string]any) bool {
 	found := false
-	var walk func(v any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case string:
-			found = found || x == configspec.Redacted
-		case map[string]any:
-			for _, e := range x {
-				walk(e)
-			}
-		case []any:
-			for _, e := range x {
-				walk(e)
-			}
-		}
-	}
-	walk(m)
+	configspec.EachString(m, func(s string) { found = found || s == configspec.Redacted })
 	return found
 }
 

@@ -172,6 +172,23 @@ func (s Spec) WithDefaults(raw map[string]any) map[string]any {
 	return out
 }
 
+// EachString calls fn with every string in v, a value decoded from JSON or YAML (maps and lists
+// are walked, depth first).
+func EachString(v any, fn func(string)) {
+	switch x := v.(type) {
+	case string:
+		fn(x)
+	case map[string]any:
+		for _, e := range x {
+			EachString(e, fn)
+		}
+	case []any:
+		for _, e := range x {
+			EachString(e, fn)
+		}
+	}
+}
+
 // Redacted is what a secret value is replaced with.
 const Redacted = "********"
 

@@ -400,24 +400,11 @@ func (s *Service) Resolve(ctx context.Context, name string) (typ string, config 
 func scrub(msg string, params []configspec.Param, cfg map[string]any) string {
 	_, secret := split(params, cfg)
 	var vals []string
-	var walk func(v any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case string:
-			if len(x) >= 3 {
-				vals = append(vals, x)
-			}
-		case map[string]any:
-			for _, e := range x {
-				walk(e)
-			}
-		case []any:
-			for _, e := range x {
-				walk(e)
-			}
+	configspec.EachString(secret, func(s string) {
+		if len(s) >= 3 {
+			vals = append(vals, s)
 		}
-	}
-	walk(secret)
+	})
 	sort.Slice(vals, func(i, j int) bool { return len(vals[i]) > len(vals[j]) })
 	for _, v := range vals {
 		msg = strings.ReplaceAll(msg, v, configspec.Redacted)
