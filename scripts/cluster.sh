@@ -110,7 +110,9 @@ start() {
 
   mkdir -p "$STATE/data/files"
   chmod 700 "$STATE"
+  local fresh=0
   if [ ! -f "$STATE/keys.env" ]; then
+    fresh=1
     # Generated once and kept: every process needs the same keys, and the saved connectors' secrets
     # are sealed with ENCRYPTION_KEY.
     umask 077
@@ -129,22 +131,29 @@ start() {
 
   if [ "$DATABASE_URL" = "$DEFAULT_DB&search_path=$SCHEMA" ]; then
     command -v psql >/dev/null || die "psql not found: it creates the schema $SCHEMA; install the PostgreSQL client or set DATABASE_URL"
+    if [ $fresh = 1 ]; then
+      # New keys: a store left by an earlier cluster (its admin password, its sealed secrets) is
+      # unusable with them. The schema is this script's own; start it afresh.
+      say "new keys in $STATE/keys.env: resetting the schema $SCHEMA"
+      PGOPTIONS="-c client_min_messages=warning" psql "$DEFAULT_DB" -qAtc "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null ||
+        die "PostgreSQL at $DEFAULT_DB refused DROP SCHEMA $SCHEMA"
+    fi
     PGOPTIONS="-c client_min_messages=warning" psql "$DEFAULT_DB" -qAtc "CREATE SCHEMA IF NOT EXISTS $SCHEMA" >/dev/null ||
       die "PostgreSQL at $DEFAULT_DB refused CREATE SCHEMA $SCHEMA"
   fi
   say "database: ${DATABASE_URL%%\?*} (schema ${DATABASE_URL##*search_path=}), events: ${REDIS_URL:-postgres}"
   "$BIN" migrate up | sed 's/^/cluster: migrate: /'
 
+  # API 1 alone first: on a new store it creates the admin user, which two processes starting at
+  # once would both try to do.
   local i
   for i in "${!API_PORTS[@]}"; do
     RUN_WORKERS=0 PORT=${API_PORTS[$i]} start_one "api-$((i + 1))" "$BIN" serve
+    wait_http "api-$((i + 1))" "http://127.0.0.1:${API_PORTS[$i]}/readyz" || failed "api-$((i + 1))"
+    say "api-$((i + 1)): http://127.0.0.1:${API_PORTS[$i]} (pid $(alive_pid "api-$((i + 1))"), log $STATE/api-$((i + 1)).log)"
   done
   for i in $(seq 1 "$WORKERS"); do
     start_one "worker-$i" "$BIN" worker --concurrency 2
-  done
-  for i in "${!API_PORTS[@]}"; do
-    wait_http "api-$((i + 1))" "http://127.0.0.1:${API_PORTS[$i]}/readyz" || failed "api-$((i + 1))"
-    say "api-$((i + 1)): http://127.0.0.1:${API_PORTS[$i]} (pid $(alive_pid "api-$((i + 1))"), log $STATE/api-$((i + 1)).log)"
   done
   for i in $(seq 1 "$WORKERS"); do
     wait_log "worker-$i" "worker registered" || failed "worker-$i"
