@@ -153,6 +153,9 @@ func TestComposeScaled(t *testing.T) {
 			t.Errorf("%s: %s: health check %v, want /readyz (the store is reachable)", file, name, s.HealthCheck.Test)
 		}
 	}
+	if got := svc("api-2").DependsOn["api-1"].Condition; got != types.ServiceConditionHealthy {
+		t.Errorf("%s: api-2 depends_on api-1: condition %q, want service_healthy (the first start creates the admin user once)", file, got)
+	}
 	w := svc("worker")
 	if !slices.Equal(w.Command, types.ShellCommand{"worker"}) || w.Deploy == nil || w.Deploy.Replicas == nil || *w.Deploy.Replicas != 2 {
 		t.Errorf("%s: worker: want command [worker] with deploy.replicas 2, got %v %+v", file, w.Command, w.Deploy)
