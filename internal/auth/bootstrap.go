@@ -70,6 +70,11 @@ func (s *Service) bootstrap(ctx context.Context, variable, username, email, full
 	case errors.Is(err, ErrWeakPassword) && variable != "":
 		return Bootstrap{}, fmt.Errorf("%s: %w", variable, err)
 	case errors.Is(err, store.ErrConflict):
+		// Another process starting on the same store at the same moment (two API replicas) may
+		// have created the user between the check and the insert: that one is as good.
+		if u, gerr := s.store.GetUserByLogin(ctx, username); gerr == nil && u.Role == string(role) && u.Active {
+			return Bootstrap{Username: username}, nil
+		}
 		return Bootstrap{}, fmt.Errorf("create %s user: a user named %q (or with email %s) exists without the %s role: %w", role, username, email, role, err)
 	default:
 		return Bootstrap{}, fmt.Errorf("create %s user: %w", role, err)

@@ -614,6 +614,24 @@ func TestEnsureAdmin(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+	t.Run("created meanwhile by another process", func(t *testing.T) {
+		t.Parallel()
+		e := setup(t)
+		// Two replicas on one store: both counted no admin; the other one inserted first.
+		first, err := e.svc.EnsureAdmin(bg, "")
+		if err != nil || !first.Created {
+			t.Fatalf("first: %+v, %v", first, err)
+		}
+		b, err := e.svc.bootstrap(bg, "ADMIN_PASSWORD", AdminUsername, AdminEmail, "Administrator", RoleAdmin, "")
+		if err != nil || b.Created || b.Password != "" {
+			t.Fatalf("the second replica's bootstrap = %+v, %v; want the existing admin, not created", b, err)
+		}
+		// A user of that name without the role is still an error.
+		e.user(t, "otto", RoleViewer)
+		if _, err := e.svc.bootstrap(bg, "", "otto", "otto@example.com", "Otto", RoleAdmin, ""); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("a viewer of that name: %v, want a conflict", err)
+		}
+	})
 	t.Run("weak ADMIN_PASSWORD", func(t *testing.T) {
 		t.Parallel()
 		e := setup(t)
