@@ -144,8 +144,8 @@ start() {
   say "database: ${DATABASE_URL%%\?*} (schema ${DATABASE_URL##*search_path=}), events: ${REDIS_URL:-postgres}"
   "$BIN" migrate up | sed 's/^/cluster: migrate: /'
 
-  # API 1 alone first: on a new store it creates the admin user, which two processes starting at
-  # once would both try to do.
+  # API 1 alone first: on a new store it creates the admin user and prints its generated password in
+  # its log (two processes starting at once would also work: the second takes the first's admin).
   local i
   for i in "${!API_PORTS[@]}"; do
     RUN_WORKERS=0 PORT=${API_PORTS[$i]} start_one "api-$((i + 1))" "$BIN" serve
