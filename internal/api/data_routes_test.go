@@ -94,6 +94,32 @@ func (e *env) fixtureRun(running bool) store.Run {
 	return r
 }
 
+// fixtureDeployment is a running run deployed as one consumer instance that another worker runs
+// (no job is queued for it), its deployment in state.
+func (e *env) fixtureDeployment(state store.DeploymentState) store.Run {
+	e.t.Helper()
+	ctx := context.Background()
+	r := e.fixtureRun(true)
+	err := e.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.CreateChunks(ctx, r.ID, []store.Chunk{{Idx: 0}}); err != nil {
+			return err
+		}
+		return tx.CreateDeployment(ctx, r.ID, 1)
+	})
+	if err == nil {
+		_, err = e.store.ClaimChunk(ctx, r.ID, 0, "elsewhere")
+	}
+	if err == nil && state != store.DeploymentRunning {
+		err = e.store.InTx(ctx, func(tx *store.Tx) error {
+			return tx.SetDeploymentState(ctx, r.ID, []store.DeploymentState{store.DeploymentRunning}, state)
+		})
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return r
+}
+
 // fixtureRunWithOutput is a succeeded run whose destination "out" wrote out/<run>.ndjson under the
 // output directory.
 func (e *env) fixtureRunWithOutput() store.Run {
@@ -212,6 +238,11 @@ func dataRouteTable() map[string]routeCase {
 			return call{path: "/api/v1/runs/" + e.fixtureRun(running).ID + suffix}
 		}
 	}
+	deploymentPath := func(suffix string, state store.DeploymentState) func(*env, store.User) call {
+		return func(e *env, _ store.User) call {
+			return call{path: "/api/v1/runs/" + e.fixtureDeployment(state).ID + suffix}
+		}
+	}
 	specBody := func(path string) func(*env, store.User) call {
 		return func(e *env, _ store.User) call {
 			e.writeInput()
@@ -286,6 +317,10 @@ func dataRouteTable() map[string]routeCase {
 		}},
 		"GET /api/v1/runs/{id}":              {perm: auth.PermRunsRead, prepare: runPath("", false)},
 		"POST /api/v1/runs/{id}/cancel":      {perm: auth.PermPipelinesCancel, prepare: runPath("/cancel", true)},
+		"POST /api/v1/runs/{id}/stop":        {perm: auth.PermRunsControl, prepare: deploymentPath("/stop", store.DeploymentRunning)},
+		"POST /api/v1/runs/{id}/pause":       {perm: auth.PermRunsControl, prepare: deploymentPath("/pause", store.DeploymentRunning)},
+		"POST /api/v1/runs/{id}/resume":      {perm: auth.PermRunsControl, prepare: deploymentPath("/resume", store.DeploymentPaused)},
+		"POST /api/v1/runs/{id}/restart":     {perm: auth.PermRunsControl, prepare: deploymentPath("/restart", store.DeploymentRunning)},
 		"GET /api/v1/runs/{id}/logs":         {perm: auth.PermRunsRead, prepare: runPath("/logs", false)},
 		"GET /api/v1/runs/{id}/dead-letters": {perm: auth.PermRunsRead, prepare: runPath("/dead-letters?format=csv", false)},
 		"POST /api/v1/runs/{id}/dead-letters/replay": {perm: auth.PermRunsReplay, prepare: func(e *env, _ store.User) call {

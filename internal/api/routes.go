@@ -150,6 +150,18 @@ func (s *Server) registerRoutes(api huma.API) {
 		Summary: "A run: status, timings, error, version and per-node counters"}, s.getRun)
 	handle(s, api, route{Method: post, Path: "/api/v1/runs/{id}/cancel", ID: "cancel-run", Action: "run.cancel", Target: "run", Tag: "runs", Perm: auth.PermPipelinesCancel,
 		Summary: "Cancel a queued or running run"}, s.cancelRun)
+	for _, c := range []struct {
+		control runs.Control
+		summary string
+	}{
+		{runs.ControlStop, "Stop a deployed streaming run: its instances commit what they read and the run ends succeeded"},
+		{runs.ControlPause, "Pause a deployed streaming run: its instances commit what they read and stop until resumed"},
+		{runs.ControlResume, "Resume a paused deployed streaming run: its instances are queued again and continue from their committed positions"},
+		{runs.ControlRestart, "Restart a deployed streaming run: its instances commit, stop and are queued again (on any worker)"},
+	} {
+		handle(s, api, route{Method: post, Path: "/api/v1/runs/{id}/" + string(c.control), ID: string(c.control) + "-run", Action: "run." + string(c.control),
+			Target: "run", Tag: "runs", Perm: auth.PermRunsControl, Summary: c.summary}, s.controlRun(c.control))
+	}
 	handle(s, api, route{Method: get, Path: "/api/v1/runs/{id}/logs", ID: "get-run-logs", Tag: "runs", Perm: auth.PermRunsRead,
 		Summary: "A run's log lines, oldest first"}, s.runLogs)
 	handle(s, api, route{Method: get, Path: "/api/v1/runs/{id}/dead-letters", ID: "download-run-dead-letters", Tag: "runs", Perm: auth.PermRunsRead,

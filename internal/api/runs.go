@@ -24,29 +24,30 @@ import (
 
 // Run is one execution of a pipeline version.
 type Run struct {
-	ID              string              `json:"id"`
-	PipelineID      string              `json:"pipeline_id"`
-	PipelineVersion int                 `json:"pipeline_version" doc:"The pipeline version this run executes"`
-	Status          string              `json:"status" enum:"queued,running,succeeded,failed,cancelled"`
-	Trigger         string              `json:"trigger" doc:"What started the run: manual (a person: the Run button or aggregator trigger), api (a program with an API token), schedule, webhook, dependency (a pipeline it runs after succeeded), replay ..."`
-	TriggerDetail   *runs.TriggerDetail `json:"trigger_detail,omitempty" doc:"What started the run beyond its kind: the user, the webhook token's prefix, the upstream run"`
-	ActorID         string              `json:"actor_id"`
-	ActorName       string              `json:"actor_name"`
-	Error           string              `json:"error"`
-	Attempt         int                 `json:"attempt" doc:"1 for the first execution; more when the run was resumed after an interruption"`
-	CancelRequested bool                `json:"cancel_requested"`
-	CreatedAt       time.Time           `json:"created_at"`
-	StartedAt       *time.Time          `json:"started_at,omitempty"`
-	FinishedAt      *time.Time          `json:"finished_at,omitempty"`
-	HeartbeatAt     *time.Time          `json:"heartbeat_at,omitempty"`
-	DurationMS      *int64              `json:"duration_ms,omitempty" doc:"From start to finish (or to now while running)"`
-	Nodes           []engine.NodeStats  `json:"nodes" nullable:"false" doc:"Per-node counters: records in, out, rejected, deduplicated, filtered, bytes. While the run runs, the latest progress snapshot (at most a second old), else the last checkpoint's"`
-	RowsPerSecond   *float64            `json:"rows_per_second,omitempty" doc:"While the run runs: rows read per second over the last second or more"`
-	CountersAt      *time.Time          `json:"counters_at,omitempty" doc:"While the run runs: when the live node counters were taken"`
-	DeadLetters     *int                `json:"dead_letters,omitempty" doc:"Number of dead-letter rows (single-run responses only)"`
-	ReplayOf        string              `json:"replay_of,omitempty" doc:"Set on a replay run: the run whose dead letters it replays (\"replay of run X\")"`
-	Attempts        []RunAttempt        `json:"attempts,omitempty" doc:"Single-run responses: every attempt of the run, first first"`
-	Chunks          []RunChunk          `json:"chunks,omitempty" doc:"Single-run responses of a partitioned run: its chunks (one key range of the source each), in key order"`
+	ID              string               `json:"id"`
+	PipelineID      string               `json:"pipeline_id"`
+	PipelineVersion int                  `json:"pipeline_version" doc:"The pipeline version this run executes"`
+	Status          string               `json:"status" enum:"queued,running,succeeded,failed,cancelled"`
+	Trigger         string               `json:"trigger" doc:"What started the run: manual (a person: the Run button or aggregator trigger), api (a program with an API token), schedule, webhook, dependency (a pipeline it runs after succeeded), replay ..."`
+	TriggerDetail   *runs.TriggerDetail  `json:"trigger_detail,omitempty" doc:"What started the run beyond its kind: the user, the webhook token's prefix, the upstream run"`
+	ActorID         string               `json:"actor_id"`
+	ActorName       string               `json:"actor_name"`
+	Error           string               `json:"error"`
+	Attempt         int                  `json:"attempt" doc:"1 for the first execution; more when the run was resumed after an interruption"`
+	CancelRequested bool                 `json:"cancel_requested"`
+	CreatedAt       time.Time            `json:"created_at"`
+	StartedAt       *time.Time           `json:"started_at,omitempty"`
+	FinishedAt      *time.Time           `json:"finished_at,omitempty"`
+	HeartbeatAt     *time.Time           `json:"heartbeat_at,omitempty"`
+	DurationMS      *int64               `json:"duration_ms,omitempty" doc:"From start to finish (or to now while running)"`
+	Nodes           []engine.NodeStats   `json:"nodes" nullable:"false" doc:"Per-node counters: records in, out, rejected, deduplicated, filtered, bytes. While the run runs, the latest progress snapshot (at most a second old), else the last checkpoint's"`
+	RowsPerSecond   *float64             `json:"rows_per_second,omitempty" doc:"While the run runs: rows read per second over the last second or more"`
+	CountersAt      *time.Time           `json:"counters_at,omitempty" doc:"While the run runs: when the live node counters were taken"`
+	DeadLetters     *int                 `json:"dead_letters,omitempty" doc:"Number of dead-letter rows (single-run responses only)"`
+	ReplayOf        string               `json:"replay_of,omitempty" doc:"Set on a replay run: the run whose dead letters it replays (\"replay of run X\")"`
+	Attempts        []RunAttempt         `json:"attempts,omitempty" doc:"Single-run responses: every attempt of the run, first first"`
+	Chunks          []RunChunk           `json:"chunks,omitempty" doc:"Single-run responses of a partitioned run: its chunks (one key range of the source each), in key order"`
+	Deployment      *runs.DeploymentView `json:"deployment,omitempty" doc:"Single-run responses of a deployed streaming run (parallelism): its state (running, paused, restarting, stopping, stopped, failed), its consumer instances with their workers, and per partition the committed position, the lag and the committed rows per second"`
 }
 
 // RunChunk is one chunk of a partitioned run: a key range of its source, run as its own job on any
@@ -120,6 +121,11 @@ func (s *Server) toRunDTO(ctx context.Context, r store.Run, detail bool) Run {
 			s.log.WarnContext(ctx, "run attempts unreadable", "run_id", r.ID, "error", err)
 		}
 		s.addChunks(ctx, r, &d)
+		if dep, err := s.data.Runs.Deployment(ctx, r.ID); err == nil {
+			d.Deployment = dep
+		} else if !errors.Is(err, runs.ErrNotDeployment) {
+			s.log.WarnContext(ctx, "run deployment unreadable", "run_id", r.ID, "error", err)
+		}
 	}
 	return d
 }
@@ -202,6 +208,28 @@ func (s *Server) cancelRun(ctx context.Context, in *runIDInput) (*runOutput, err
 		return nil, err
 	}
 	return &runOutput{Body: s.toRunDTO(ctx, r, true)}, nil
+}
+
+// controlRun pauses, resumes, restarts or stops a deployed streaming run; the answer is the run
+// with its deployment. A run that is not a deployment, or a deployment in a state the control does
+// not apply to, is 409.
+func (s *Server) controlRun(c runs.Control) func(ctx context.Context, in *runIDInput) (*runOutput, error) {
+	return func(ctx context.Context, in *runIDInput) (*runOutput, error) {
+		if _, err := s.data.Runs.Control(ctx, in.ID, c); err != nil {
+			switch {
+			case errors.Is(err, runs.ErrNotDeployment):
+				return nil, conflict(fmt.Sprintf("cannot %s run %s: %v", c, in.ID, err))
+			case errors.Is(err, store.ErrConflict):
+				return nil, conflict(fmt.Sprintf("cannot %s run %s: %s", c, in.ID, strings.TrimSuffix(err.Error(), ": "+store.ErrConflict.Error())))
+			}
+			return nil, err
+		}
+		r, err := s.store.GetRun(ctx, in.ID)
+		if err != nil {
+			return nil, err
+		}
+		return &runOutput{Body: s.toRunDTO(ctx, r, true)}, nil
+	}
 }
 
 // RunLogLine is one line of a run's log.

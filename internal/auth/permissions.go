@@ -36,6 +36,8 @@ const (
 	PermPipelinesRun    Permission = "pipelines:run"
 	PermPipelinesCancel Permission = "pipelines:cancel"
 	PermRunsRead        Permission = "runs:read"
+	// PermRunsControl allows pausing, resuming, restarting and stopping a deployed streaming run.
+	PermRunsControl Permission = "runs:control"
 	// PermRunsReplay allows replaying a run's dead letters (possibly edited) as a new run.
 	PermRunsReplay Permission = "runs:replay"
 	// PermWorkersRead allows listing the worker processes of the run queue (GET /api/v1/workers):
@@ -69,7 +71,7 @@ func AllPermissions() []Permission {
 		PermProfileSelf, PermTokensSelf, PermPreferencesSelf, PermLayoutsSelf,
 		PermUsersRead, PermUsersWrite, PermUsersAdmin,
 		PermAuditRead, PermSettingsRead, PermSettingsWrite, PermCleanup,
-		PermPipelinesRead, PermPipelinesWrite, PermPipelinesRun, PermPipelinesCancel, PermRunsRead, PermRunsReplay, PermWorkersRead,
+		PermPipelinesRead, PermPipelinesWrite, PermPipelinesRun, PermPipelinesCancel, PermRunsRead, PermRunsControl, PermRunsReplay, PermWorkersRead,
 		PermConnectorsRead, PermConnectorsReadConfig, PermConnectorsWrite,
 		PermTransformationsRead, PermTransformationsWrite, PermMappingsRead, PermMappingsWrite,
 		PermFilesRead, PermFilesWrite,
@@ -106,7 +108,7 @@ func PermissionsOf(role Role) []Permission {
 		return slices.DeleteFunc(AllPermissions(), func(p Permission) bool { return p == PermUsersAdmin })
 	case RoleDesigner:
 		extra = []Permission{
-			PermPipelinesRead, PermPipelinesWrite, PermPipelinesRun, PermPipelinesCancel, PermRunsRead, PermRunsReplay, PermWorkersRead,
+			PermPipelinesRead, PermPipelinesWrite, PermPipelinesRun, PermPipelinesCancel, PermRunsRead, PermRunsControl, PermRunsReplay, PermWorkersRead,
 			PermConnectorsRead, PermConnectorsReadConfig, PermConnectorsWrite,
 			PermTransformationsRead, PermTransformationsWrite, PermMappingsRead, PermMappingsWrite,
 			PermFilesRead, PermFilesWrite,
@@ -114,7 +116,7 @@ func PermissionsOf(role Role) []Permission {
 		}
 	case RoleExecutor:
 		extra = []Permission{
-			PermPipelinesRead, PermPipelinesRun, PermPipelinesCancel, PermRunsRead, PermWorkersRead,
+			PermPipelinesRead, PermPipelinesRun, PermPipelinesCancel, PermRunsRead, PermRunsControl, PermWorkersRead,
 			PermMonitoringRead, PermDashboardsRead,
 		}
 	case RoleViewer:

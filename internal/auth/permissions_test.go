@@ -36,6 +36,7 @@ func TestPermissionMatrix(t *testing.T) {
 		PermPipelinesWrite:  A | D | G,
 		PermPipelinesRun:    A | D | G | X,
 		PermPipelinesCancel: A | D | G | X,
+		PermRunsControl:     A | D | G | X,
 		PermRunsRead:        A | D | G | X | V,
 		PermRunsReplay:      A | D | G,
 		PermWorkersRead:     A | D | G | X,

@@ -31,6 +31,12 @@ type Spec struct {
 	Incremental bool `json:"incremental"`
 	// Unbounded says whether the source reads a stream that never ends by itself.
 	Unbounded bool `json:"unbounded"`
+	// ConsumerGroups says whether several readers of one configuration share the work of an
+	// unbounded source, each record going to one of them (a Kafka consumer group, a JetStream durable
+	// pull consumer, competing consumers of a RabbitMQ queue): what `parallelism` needs. GroupParam,
+	// when set, is the config field that must be set for it (Kafka: group).
+	ConsumerGroups bool   `json:"consumer_groups,omitempty"`
+	GroupParam     string `json:"group_param,omitempty"`
 	// Partitionable says whether the source can split a read into key ranges (its config has the
 	// `partition` parameter and it implements Partitioner).
 	Partitionable bool `json:"partitionable,omitempty"`

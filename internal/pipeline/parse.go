@@ -264,7 +264,7 @@ func (d *decoder) list(m map[string]any, key, path string) []any {
 }
 
 func (d *decoder) spec(v any, s *Spec) {
-	m, ok := d.object(v, "", "version", "name", "description", "sources", "transforms", "destinations", "schedule", "error_policy", "policy", "triggers")
+	m, ok := d.object(v, "", "version", "name", "description", "sources", "transforms", "destinations", "schedule", "error_policy", "policy", "triggers", "parallelism")
 	if !ok {
 		return
 	}
@@ -355,6 +355,17 @@ func (d *decoder) spec(v any, s *Spec) {
 	}
 	d.policy(m, s)
 	d.triggers(m, s)
+	if pv, has := m["parallelism"]; has && pv != nil {
+		n, ok := wholeNumber(pv)
+		switch {
+		case !ok:
+			d.c.add("parallelism", "must be a whole number from 1 to %d, got %s", MaxParallelism, describe(pv))
+		case n < 1 || n > MaxParallelism:
+			d.c.add("parallelism", "must be from 1 to %d, got %d", MaxParallelism, n)
+		default:
+			s.Parallelism = int(n)
+		}
+	}
 	if ev, has := m["error_policy"]; has && ev != nil {
 		if em, ok := d.object(ev, "error_policy", "on_reject", "max_reject_ratio"); ok {
 			s.ErrorPolicy.OnReject = OnReject(d.str(em, "on_reject", "error_policy"))

@@ -21,6 +21,9 @@ type Spec struct {
 	Policy *Policy `json:"policy,omitempty"`
 	// Triggers says what else starts the pipeline's runs (runs after other pipelines succeed).
 	Triggers *Triggers `json:"triggers,omitempty"`
+	// Parallelism, for a streaming pipeline, is the number of consumer instances of one consumer
+	// group its run deploys across the workers (1..MaxParallelism; 0: not a deployment).
+	Parallelism int `json:"parallelism,omitempty"`
 
 	// pos maps a path (sources[0].config.path) to where it was written; nil for specs built in code.
 	pos map[string]Position

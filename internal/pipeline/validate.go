@@ -191,6 +191,7 @@ func (v *validator) run() {
 	v.errorPolicy()
 	v.policy()
 	v.partition()
+	v.deployment()
 }
 
 func (v *validator) add(n *Node) { v.plan.byID[n.ID] = n }

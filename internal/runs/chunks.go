@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -78,6 +79,10 @@ func (q *River) split(ctx context.Context, run store.Run, pol Policy) (*pipeline
 	plan, err := q.svc.loadPlan(ctx, run)
 	if err != nil {
 		return nil, false
+	}
+	if plan.Deployed() {
+		q.deploy(ctx, run, pol, plan)
+		return nil, true
 	}
 	src := plan.Partitioned()
 	if src == nil {
@@ -199,12 +204,18 @@ func (q *River) workChunk(jobCtx context.Context, runID string, idx int, queuedA
 // run). A cancel request of the run, the run's end or a failed sibling stops the chunk (cancelled);
 // the loss of the chunk to another worker stops it (lost).
 func (q *River) executeChunk(jobCtx context.Context, run store.Run, c store.Chunk, pol Policy) {
+	drain := make(chan struct{}) // closed: an instance of a deployment stops cleanly
+	var drainOnce sync.Once
 	beat := func(ctx context.Context) (bool, error) {
 		stop, err := q.svc.st.ChunkHeartbeat(ctx, c.RunID, c.Idx, q.opts.WorkerID, c.Attempt)
+		if strings.HasPrefix(stop, "deployment ") {
+			drainOnce.Do(func() { close(drain) })
+			return false, err
+		}
 		return stop != "", err
 	}
 	ctx, out := q.underLease(jobCtx, chunkKey(run.ID, c.Idx), pol, beat, []any{"run_id", c.RunID, "chunk", c.Idx}, func(ctx context.Context) outcome {
-		return q.svc.executeChunk(ctx, run, c)
+		return q.svc.executeChunk(ctx, run, c, drain)
 	})
 	q.recordChunk(ctx, run, c, pol, out)
 }
@@ -295,7 +306,7 @@ func (q *River) checkStaleChunks(ctx context.Context) error {
 		switch {
 		case run.CancelRequested || run.Status != store.RunRunning:
 			end = store.ChunkEnd{Status: store.RunCancelled, Error: "cancelled (its worker had stopped)"}
-		case c.Attempt >= limit:
+		case c.Attempt >= limit && !isInstance(c): // an instance of a deployment always runs again
 			end = store.ChunkEnd{Status: store.RunFailed, Error: fmt.Sprintf("gave up after %d attempts (RUN_MAX_ATTEMPTS %d); %s", c.Attempt, limit, why)}
 		}
 		if end.Status != "" {
@@ -428,6 +439,7 @@ func (s *Service) settle(ctx context.Context, tx *store.Tx, run store.Run) (*sto
 		return nil, none, nil
 	}
 	status, why := store.RunSucceeded, ""
+	instances := isInstance(chunks[0])
 	for _, c := range chunks {
 		switch c.Status {
 		case store.RunQueued, store.RunRunning:
@@ -440,6 +452,15 @@ func (s *Service) settle(ctx context.Context, tx *store.Tx, run store.Run) (*sto
 			if status == store.RunSucceeded {
 				status, why = store.RunCancelled, errCancelRequested.Error()
 			}
+		}
+	}
+	if instances {
+		d, err := tx.GetDeployment(ctx, run.ID)
+		if err != nil {
+			return nil, none, err
+		}
+		if status, why, err = s.settleDeployment(ctx, tx, run, d, status, why); err != nil || status == "" {
+			return nil, none, err
 		}
 	}
 	fin, after, err := s.finishRunTx(ctx, tx, run.ID, []store.RunStatus{store.RunRunning}, store.RunFinish{Status: status, Error: why, NodeStats: SumChunkStats(chunks)})
@@ -505,6 +526,9 @@ func nodeRows(ns []engine.NodeStats) (read, written int64) {
 
 // chunkRange is a chunk's key range as messages show it.
 func chunkRange(c store.Chunk) string {
+	if isInstance(c) {
+		return "consumer instance"
+	}
 	return connector.KeyRange{Field: c.Field, Lo: c.Lo, Hi: c.Hi}.String()
 }
 
@@ -568,7 +592,7 @@ func (k chunkSink) Commit(ctx context.Context) (json.RawMessage, error) {
 // executeChunk runs one claimed chunk with the engine and reports how it ended (execute for a
 // chunk): the plan of the run's version, the source restricted to the chunk's range, the engine
 // run named after the chunk, the chunk's checkpoints, the run's dead letters and log.
-func (s *Service) executeChunk(ctx context.Context, run store.Run, c store.Chunk) outcome {
+func (s *Service) executeChunk(ctx context.Context, run store.Run, c store.Chunk, drain <-chan struct{}) outcome {
 	label := fmt.Sprintf("chunk %d (%s)", c.Idx, chunkRange(c))
 	rl := &runLog{st: s.st, runID: run.ID, now: s.now, publish: func(l LogLine) {
 		s.publish(Event{Type: EventLog, RunID: run.ID, PipelineID: run.PipelineID, Status: store.RunRunning, Log: &l, Time: l.Time})
@@ -583,10 +607,17 @@ func (s *Service) executeChunk(ctx context.Context, run store.Run, c store.Chunk
 		rl.add("error", "", label+": the pipeline cannot run: "+err.Error(), nil)
 		return outcome{status: store.RunFailed, err: err.Error()}
 	}
-	src := plan.Partitioned()
-	if src == nil {
-		err := errors.New("the pipeline version no longer has a partitioned source")
-		return outcome{status: store.RunFailed, err: err.Error()}
+	var ranges map[string]connector.KeyRange
+	var stop <-chan struct{}
+	if isInstance(c) {
+		stop = drain
+	} else {
+		src := plan.Partitioned()
+		if src == nil {
+			err := errors.New("the pipeline version no longer has a partitioned source")
+			return outcome{status: store.RunFailed, err: err.Error()}
+		}
+		ranges = map[string]connector.KeyRange{src.ID: {Field: c.Field, Lo: c.Lo, Hi: c.Hi}}
 	}
 	if len(c.Checkpoint) > 0 {
 		rl.add("info", "", label+": resuming from its last checkpoint", nil)
@@ -599,10 +630,15 @@ func (s *Service) executeChunk(ctx context.Context, run store.Run, c store.Chunk
 	engineLog := slog.New(&runLogHandler{next: s.log.Handler(), log: rl}).With("run_id", run.ID, "chunk", c.Idx)
 	var rate runner.RateMeter
 	inst := newInstanceReporter(s, run, c.Idx, c.WorkerID, c.Attempt)
+	inst.save = func(raw json.RawMessage) {
+		if err := s.st.SaveChunkPositions(context.WithoutCancel(ctx), run.ID, c.Idx, c.WorkerID, c.Attempt, raw); err != nil && !errors.Is(err, store.ErrConflict) {
+			log.Warn("instance positions not saved", "error", err)
+		}
+	}
 	opts := engine.Options{
 		RunID: chunkKey(run.ID, c.Idx), Env: s.env, BatchSize: s.opts.BatchSize,
 		CommitRows: s.opts.CommitRows, CommitInterval: s.opts.CommitInterval,
-		Ranges:       map[string]connector.KeyRange{src.ID: {Field: c.Field, Lo: c.Lo, Hi: c.Hi}},
+		Ranges: ranges, Stop: stop,
 		Checkpointer: cp, DeadLetters: chunkSink{s: &storeSink{st: s.st, runID: run.ID}},
 		Fence: func(ctx context.Context) error {
 			if err := s.st.CheckChunkOwner(ctx, run.ID, c.Idx, c.WorkerID, c.Attempt); err != nil {
@@ -629,6 +665,9 @@ func (s *Service) executeChunk(ctx context.Context, run store.Run, c store.Chunk
 	cause := context.Cause(ctx)
 	switch {
 	case runErr == nil:
+		if isInstance(c) {
+			rl.add("info", "", fmt.Sprintf("%s stopped: its destinations committed and its positions are committed (%d rows read, %d written)", label, res.RowsRead, res.RowsWritten), resultDetails(res))
+		}
 		return outcome{status: store.RunSucceeded, stats: stats}
 	case errors.Is(cause, errShutdown):
 		rl.add("warn", "", label+": interrupted by a worker shutdown; queued again to resume from its last checkpoint", resultDetails(res))

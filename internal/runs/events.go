@@ -48,7 +48,9 @@ type Event struct {
 	Chunk *ChunkEvent `json:"chunk,omitempty"`
 	// Instance is the report of one consumer instance of a streaming run (EventInstance).
 	Instance *InstanceEvent `json:"instance,omitempty"`
-	Time     time.Time      `json:"time"`
+	// Deployment is a deployment's new state (EventDeployment).
+	Deployment string    `json:"deployment,omitempty"`
+	Time       time.Time `json:"time"`
 }
 
 // Ends reports whether e is the last event of its run (a terminal status): a Bus forgets the run's

@@ -1,6 +1,7 @@
 package runs
 
 import (
+	"encoding/json"
 	"sync"
 	"time"
 
@@ -59,6 +60,9 @@ type instanceReporter struct {
 	run store.Run
 	ev  InstanceEvent
 
+	// save, when set, keeps each report on the instance's chunk (a deployment's instances).
+	save func(json.RawMessage)
+
 	mu   sync.Mutex
 	prev map[string]prevOffset // source/partition -> the previous report's offset
 }
@@ -106,5 +110,10 @@ func (r *instanceReporter) positions(sps []engine.SourcePositions) {
 		}
 	}
 	r.mu.Unlock()
+	if r.save != nil {
+		if raw, err := json.Marshal(storedReport{InstanceEvent: ev, At: now}); err == nil {
+			r.save(raw)
+		}
+	}
 	r.s.publish(Event{Type: EventInstance, RunID: r.run.ID, PipelineID: r.run.PipelineID, Status: store.RunRunning, Instance: &ev, Time: now})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/connector/natsjs"
 	"github.com/dataaggregator/aggregator/internal/connector/postgres"
 	"github.com/dataaggregator/aggregator/internal/engine"
 	"github.com/dataaggregator/aggregator/internal/pipeline"
@@ -34,6 +35,8 @@ type fleet struct {
 	url    string
 	n      int
 	queues []*runs.River
+	// commitInterval and positionInterval are the services' (0: the defaults).
+	commitInterval, positionInterval time.Duration
 }
 
 func newFleet(t *testing.T, st *store.Store, n int) *fleet {
@@ -63,7 +66,14 @@ func newFleet(t *testing.T, st *store.Store, n int) *fleet {
 
 func (f *fleet) service() *runs.Service {
 	f.t.Helper()
-	conns, err := connector.NewRegistry(postgres.New())
+	return f.serviceOn(f.st)
+}
+
+// serviceOn is a worker's service on its own store handle (one it may close, as a dying process
+// loses its connections).
+func (f *fleet) serviceOn(st *store.Store) *runs.Service {
+	f.t.Helper()
+	conns, err := connector.NewRegistry(postgres.New(), natsjs.New())
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -71,8 +81,8 @@ func (f *fleet) service() *runs.Service {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	svc, err := runs.New(runs.Options{Store: f.st, Connectors: conns, Transforms: trs, Events: f.bus,
-		CommitRows: 2000, ProgressInterval: 50 * time.Millisecond})
+	svc, err := runs.New(runs.Options{Store: st, Connectors: conns, Transforms: trs, Events: f.bus,
+		CommitRows: 2000, ProgressInterval: 50 * time.Millisecond, CommitInterval: f.commitInterval, PositionInterval: f.positionInterval})
 	if err != nil {
 		f.t.Fatal(err)
 	}

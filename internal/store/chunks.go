@@ -32,17 +32,20 @@ type Chunk struct {
 	StartedAt     *time.Time
 	FinishedAt    *time.Time
 	UpdatedAt     time.Time
+	// Positions is the latest report of an instance of a deployed streaming run (JSON owned by the
+	// runs package; nil: none yet, or a key-range chunk).
+	Positions json.RawMessage
 }
 
 const chunkCols = `run_id, idx, range_field, range_lo, range_hi, status, attempt, worker_id, heartbeat_at, checkpoint,
-	node_stats, rows_read, rows_written, error, started_at, finished_at, updated_at`
+	node_stats, rows_read, rows_written, error, started_at, finished_at, updated_at, positions`
 
 func scanChunk(row scanner) (Chunk, error) {
 	var c Chunk
 	var status string
 	err := row.Scan(&c.RunID, &c.Idx, &c.Field, &c.Lo, &c.Hi, &status, &c.Attempt, &c.WorkerID, nullTimeCol{&c.HeartbeatAt},
 		jsonCol{&c.Checkpoint}, jsonCol{&c.NodeStats}, &c.RowsRead, &c.RowsWritten, &c.Error, nullTimeCol{&c.StartedAt},
-		nullTimeCol{&c.FinishedAt}, timeCol{&c.UpdatedAt})
+		nullTimeCol{&c.FinishedAt}, timeCol{&c.UpdatedAt}, jsonCol{&c.Positions})
 	c.Status = RunStatus(status)
 	return c, err
 }
@@ -54,7 +57,7 @@ func (t *Tx) CreateChunks(ctx context.Context, runID string, chunks []Chunk) err
 	now := s.ts(s.nowUTC())
 	for _, c := range chunks {
 		if err := s.insert(ctx, s.db, "create chunk", "run_chunks", chunkCols,
-			runID, c.Idx, noNUL(c.Field), noNUL(c.Lo), noNUL(c.Hi), string(RunQueued), 0, "", nil, nil, nil, 0, 0, "", nil, nil, now); err != nil {
+			runID, c.Idx, noNUL(c.Field), noNUL(c.Lo), noNUL(c.Hi), string(RunQueued), 0, "", nil, nil, nil, 0, 0, "", nil, nil, now, nil); err != nil {
 			return err
 		}
 	}
@@ -119,17 +122,20 @@ func (s *Store) ChunkHeartbeat(ctx context.Context, runID string, idx int, worke
 
 // chunkStop says why the chunks of a run should stop ("" none).
 func (s *Store) chunkStop(ctx context.Context, runID string) (string, error) {
-	var status string
+	var status, deployment string
 	var cancel bool
 	var failed int
 	if err := s.db.QueryRowContext(ctx, `SELECT r.status, r.cancel_requested,
-		(SELECT COUNT(*) FROM run_chunks c WHERE c.run_id = r.id AND c.status = $2)
-		FROM pipeline_runs r WHERE r.id = $1`, runID, string(RunFailed)).Scan(&status, &cancel, &failed); err != nil {
+		(SELECT COUNT(*) FROM run_chunks c WHERE c.run_id = r.id AND c.status = $2),
+		COALESCE((SELECT d.state FROM run_deployments d WHERE d.run_id = r.id), '')
+		FROM pipeline_runs r WHERE r.id = $1`, runID, string(RunFailed)).Scan(&status, &cancel, &failed, &deployment); err != nil {
 		return "", s.mapErr(err, "chunk heartbeat: read run")
 	}
 	switch {
 	case cancel:
 		return "cancel", nil
+	case deployment == string(DeploymentPaused) || deployment == string(DeploymentRestarting) || deployment == string(DeploymentStopping):
+		return "deployment " + deployment, nil
 	case status != string(RunRunning):
 		return "run " + status, nil
 	case failed > 0:

@@ -26,7 +26,7 @@ func (c *Connector) Spec() connector.Spec {
 	return connector.Spec{
 		Name: "amqp", Title: "RabbitMQ (AMQP 0-9-1)", Category: "stream",
 		Description: "Consume a queue with manual acknowledgements sent after the destinations commit (at-least-once), and publish persistent messages with publisher confirms.",
-		Source:      true, Destination: true, Unbounded: true,
+		Source:      true, Destination: true, Unbounded: true, ConsumerGroups: true,
 		Config:     configSpec,
 		WriteModes: []connector.WriteMode{connector.Append},
 	}

@@ -39,7 +39,7 @@ func (c *Connector) Spec() connector.Spec {
 	return connector.Spec{
 		Name: "kafka", Title: "Apache Kafka", Category: "stream",
 		Description: "Read topics as a consumer group (offsets committed after the destinations commit) and produce records with the idempotent producer.",
-		Source:      true, Destination: true, Unbounded: true,
+		Source:      true, Destination: true, Unbounded: true, ConsumerGroups: true, GroupParam: "group",
 		Config:     configSpec,
 		WriteModes: []connector.WriteMode{connector.Append},
 	}

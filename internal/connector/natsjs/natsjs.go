@@ -90,7 +90,7 @@ func (c *Connector) Spec() connector.Spec {
 	return connector.Spec{
 		Name: "nats_jetstream", Title: "NATS JetStream", Category: "stream",
 		Description: "Read a stream through a durable consumer (acknowledged after the destinations commit) and publish with dedup ids.",
-		Source:      true, Destination: true, Unbounded: true,
+		Source:      true, Destination: true, Unbounded: true, ConsumerGroups: true,
 		Config:     configSpec,
 		WriteModes: []connector.WriteMode{connector.Append},
 	}
