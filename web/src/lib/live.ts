@@ -39,7 +39,7 @@ export interface LiveNodeStats {
 
 /** The data of an event frame: a run event (runs.Event on the server). */
 export interface RunEvent {
-  type: 'run.status' | 'run.progress' | 'run.log' | 'run.chunk' | string
+  type: 'run.status' | 'run.progress' | 'run.log' | 'run.chunk' | 'run.instance' | 'run.deployment' | string
   run_id: string
   seq: number
   pipeline_id: string
@@ -66,6 +66,20 @@ export interface RunEvent {
     rows_per_second?: number
     error?: string
   }
+  /** run.instance: the report of one consumer instance of a streaming run. */
+  instance?: {
+    idx: number
+    worker_id?: string
+    attempt: number
+    rows_read: number
+    rows_written: number
+    rows_per_second: number
+    partitions: { source: string; partition: string; committed?: string; lag: number; lag_unit: string; rows_per_second: number }[] | null
+    partitions_omitted?: number
+    errors?: string[]
+  }
+  /** run.deployment: a deployed run's new state. */
+  deployment?: string
   time: string
   counts?: { queued: number; running: number }
 }

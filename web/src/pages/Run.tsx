@@ -13,8 +13,9 @@ import { toast } from '@/components/toasts'
 import { useCan } from '@/auth/session'
 import { cn } from '@/lib/cn'
 import { formatCount, formatDuration, formatTime } from '@/lib/format'
-import { cancelRun, chunkTotals, isActive, runKeys, useRun, useRunPipeline, type Run as RunT } from '@/features/runs/queries'
+import { cancelRun, chunkTotals, controlRun, isActive, runKeys, type Control, useRun, useRunPipeline, type Run as RunT } from '@/features/runs/queries'
 import { Chunks } from '@/features/runs/Chunks'
+import { Deployment } from '@/features/runs/Deployment'
 import { useLiveRun } from '@/features/runs/useLive'
 import { LiveIndicator } from '@/features/runs/LiveIndicator'
 import { RunGraph } from '@/features/runs/RunGraph'
@@ -87,10 +88,17 @@ function RunView({
   const attempts = (run as RunT & { attempts?: RunAttempt[] | null }).attempts ?? []
   // a partitioned run: its live rows and rate are its chunks' sums
   const chunks = chunkTotals(run)
-  const partitioned = chunks.total > 0
+  const deployed = run.deployment != null
+  const partitioned = chunks.total > 0 && !deployed
   const read = partitioned && active ? Math.max(chunks.read, rowsRead(run)) : rowsRead(run)
   const written = partitioned && active ? Math.max(chunks.written, rowsWritten(run)) : rowsWritten(run)
-  const rate = partitioned ? (chunks.by.running > 0 ? chunks.rate : null) : run.rows_per_second
+  const rate = deployed ? run.deployment?.rows_per_second : partitioned ? (chunks.by.running > 0 ? chunks.rate : null) : run.rows_per_second
+
+  const doControl = async (c: Control) => {
+    const r = await controlRun(run.id, c)
+    qc.setQueryData(runKeys.run(run.id), (old: RunT | undefined) => ({ ...old, ...r }))
+    toast.info(`${c.charAt(0).toUpperCase() + c.slice(1)} requested`, 'Each instance commits what it read at its next heartbeat.')
+  }
 
   const doCancel = async () => {
     setCancelling(true)
@@ -186,6 +194,7 @@ function RunView({
           <Stat label="Rows/s" value={active && rate != null ? formatCount(Math.round(rate)) : '—'} />
         </dl>
 
+        {deployed && <Deployment run={run} canControl={can('runs:control')} onControl={doControl} />}
         {partitioned && <Chunks run={run} linkWorkers={can('workers:read')} />}
 
         {run.trigger_detail?.payload != null && (

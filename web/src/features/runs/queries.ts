@@ -11,8 +11,16 @@ import { nodeRates } from './rates'
  * A run; node_rates (rows/s per node) is computed on the client from successive live snapshots, and
  * chunk_rates (rows/s per chunk of a partitioned run) comes with its run.chunk events.
  */
-export type Run = Schemas['Run'] & { node_rates?: Record<string, number>; chunk_rates?: Record<number, number> }
+export type Run = Schemas['Run'] & {
+  node_rates?: Record<string, number>
+  chunk_rates?: Record<number, number>
+  /** The deployment is built from live run.instance events only (a streaming run without parallelism). */
+  live_only?: boolean
+}
 export type RunChunk = Schemas['RunChunk']
+export type Deployment = Schemas['DeploymentView']
+export type Instance = Schemas['InstanceView']
+export type PartitionPosition = Schemas['PartitionPosition']
 export type RunPage = Schemas['PageRun']
 export type RunLogLine = Schemas['RunLogLine']
 export type RunOutput = Schemas['RunOutput']
@@ -199,6 +207,27 @@ export function applyToRun(run: Run, ev: RunEvent): Run {
       else delete rates[c.idx]
       return { ...run, chunks, chunk_rates: rates }
     }
+    case 'run.instance': {
+      const r = ev.instance
+      const d = run.deployment
+      if (!r) return run
+      if (!d) {
+        // a streaming run without parallelism: its one instance, from its reports
+        const one: Instance = { idx: 0, state: 'running', worker_id: r.worker_id, attempt: r.attempt, rows_read: r.rows_read,
+          rows_written: r.rows_written, rows_per_second: r.rows_per_second, partitions: r.partitions ?? [], reported_at: ev.time }
+        return { ...run, deployment: { state: 'running', parallelism: 1, rows_per_second: r.rows_per_second, instances: [one] }, live_only: true }
+      }
+      const instances = (d.instances ?? []).map((x) =>
+        x.idx === r.idx
+          ? { ...x, state: 'running', worker_id: r.worker_id || x.worker_id, attempt: r.attempt || x.attempt, rows_read: r.rows_read,
+              rows_written: r.rows_written, rows_per_second: r.rows_per_second, partitions: r.partitions ?? [], reported_at: ev.time }
+          : x,
+      )
+      const rate = instances.filter((x) => x.state === 'running').reduce((a, x) => a + x.rows_per_second, 0)
+      return { ...run, deployment: { ...d, instances, rows_per_second: rate } }
+    }
+    case 'run.deployment':
+      return run.deployment && ev.deployment ? { ...run, deployment: { ...run.deployment, state: ev.deployment } } : run
     default:
       return run
   }
@@ -264,6 +293,23 @@ export function useRunPipeline(pipelineId: string | undefined, version: number |
 
 export async function cancelRun(id: string): Promise<Run> {
   return unwrap(api.POST('/api/v1/runs/{id}/cancel', { params: { path: { id } } }))
+}
+
+export type Control = 'pause' | 'resume' | 'restart' | 'stop'
+
+/** Pauses, resumes, restarts or stops a deployed streaming run; returns the run. */
+export async function controlRun(id: string, c: Control): Promise<Run> {
+  const params = { params: { path: { id } } }
+  switch (c) {
+    case 'pause':
+      return unwrap(api.POST('/api/v1/runs/{id}/pause', params))
+    case 'resume':
+      return unwrap(api.POST('/api/v1/runs/{id}/resume', params))
+    case 'restart':
+      return unwrap(api.POST('/api/v1/runs/{id}/restart', params))
+    case 'stop':
+      return unwrap(api.POST('/api/v1/runs/{id}/stop', params))
+  }
 }
 
 /** An edited dead letter: its id and the fields whose values change. */
