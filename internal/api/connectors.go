@@ -204,6 +204,9 @@ type ConnectorType struct {
 	Discoverable bool           `json:"discoverable"`
 	// Testable says whether the type has a request tester (POST /api/v1/connectors/test-request).
 	Testable bool `json:"testable"`
+	// OAuth, when set, says that the type has "Connect with <name>" (POST
+	// /api/v1/connectors/{id}/oauth/start) for configs whose auth.type is auth_type.
+	OAuth *connector.OAuthProvider `json:"oauth,omitempty"`
 }
 
 func (s *Server) listConnectorTypes(ctx context.Context, _ *struct{}) (*struct{ Body []ConnectorType }, error) {
@@ -217,7 +220,12 @@ func (s *Server) listConnectorTypes(ctx context.Context, _ *struct{}) (*struct{ 
 		_, checkable := c.(connector.Checker)
 		_, discoverable := c.(connector.Discoverer)
 		_, testable := c.(connector.RequestTester)
-		out = append(out, ConnectorType{Spec: c.Spec(), ConfigSchema: c.Spec().Config.JSONSchema(), Checkable: checkable, Discoverable: discoverable, Testable: testable})
+		ct := ConnectorType{Spec: c.Spec(), ConfigSchema: c.Spec().Config.JSONSchema(), Checkable: checkable, Discoverable: discoverable, Testable: testable}
+		if oc, ok := c.(connector.OAuthConnector); ok {
+			p := oc.OAuthProvider()
+			ct.OAuth = &p
+		}
+		out = append(out, ct)
 	}
 	return &struct{ Body []ConnectorType }{Body: out}, nil
 }

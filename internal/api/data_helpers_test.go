@@ -13,6 +13,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/connector/files/csv"
 	"github.com/dataaggregator/aggregator/internal/connector/postgres"
 	"github.com/dataaggregator/aggregator/internal/connector/rest"
+	"github.com/dataaggregator/aggregator/internal/connector/salesforce"
 	"github.com/dataaggregator/aggregator/internal/netguard"
 	"github.com/dataaggregator/aggregator/internal/pipelines"
 	"github.com/dataaggregator/aggregator/internal/runs"
@@ -42,7 +43,7 @@ func newTestData(t *testing.T, st *store.Store, logger *slog.Logger, opts setupO
 	if err := os.MkdirAll(files, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	conns, err := connector.NewRegistry(append([]connector.Connector{csv.New(), csv.NewTSV(), postgres.New(), rest.New()}, opts.connectors...)...)
+	conns, err := connector.NewRegistry(append([]connector.Connector{csv.New(), csv.NewTSV(), postgres.New(), rest.New(), salesforce.New()}, opts.connectors...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -372,6 +372,16 @@ func dataRouteTable() map[string]routeCase {
 		"DELETE /api/v1/connectors/{id}":        {perm: auth.PermConnectorsWrite, prepare: connectorPath("", nil)},
 		"POST /api/v1/connectors/{id}/check":    {perm: auth.PermConnectorsWrite, prepare: connectorPath("/check", nil)},
 		"POST /api/v1/connectors/{id}/discover": {perm: auth.PermConnectorsWrite, prepare: connectorPath("/discover", nil)},
+		"POST /api/v1/connectors/{id}/oauth/start": {perm: auth.PermConnectorsWrite, prepare: func(e *env, _ store.User) call {
+			return call{path: "/api/v1/connectors/" + e.fixtureSalesforce().ID + "/oauth/start"}
+		}},
+		"POST /api/v1/connectors/oauth/callback": {perm: auth.PermConnectorsWrite, prepare: func(e *env, u store.User) call {
+			if u.ID == "" {
+				return call{body: map[string]any{"state": "s", "code": "c"}}
+			}
+			_, state := e.startOAuth(u)
+			return call{body: map[string]any{"state": state, "code": "good-code"}}
+		}},
 		"POST /api/v1/connectors/test-request": {perm: auth.PermConnectorsWrite, prepare: func(*env, store.User) call {
 			return call{body: map[string]any{"type": "rest", "config": map[string]any{"url": "http://169.254.169.254/latest/meta-data/"}}}
 		}},

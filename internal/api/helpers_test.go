@@ -41,6 +41,7 @@ type env struct {
 	tokens map[auth.Role]string // access tokens
 	data   *testData            // pipelines, runs, files (data_helpers_test.go)
 	hub    *live.Hub            // behind GET /api/v1/ws, running until the test ends
+	oauth  *tokenServer         // a Salesforce token endpoint, started on first use (connector_oauth_test.go)
 }
 
 type setupOptions struct {

@@ -241,6 +241,12 @@ func (s *Server) registerRoutes(api huma.API) {
 		Summary: "Test a saved connector's connection"}, s.checkConnector)
 	handle(s, api, route{Method: post, Path: "/api/v1/connectors/{id}/discover", ID: "discover-connector", Action: "connector.discover", Target: "connector", Tag: "connectors", Perm: auth.PermConnectorsWrite,
 		Summary: "List the streams a saved connector can read, with their fields"}, s.discoverConnector)
+	handle(s, api, route{Method: post, Path: "/api/v1/connectors/{id}/oauth/start", ID: "start-connector-oauth", Action: "connector.oauth_start", Target: "connector", Tag: "connectors", Perm: auth.PermConnectorsWrite,
+		Summary:     "Start \"Connect with Salesforce / HubSpot\": the provider's authorization URL (OAuth2 authorization code with PKCE)",
+		Description: "The state is kept in this API node's memory for 10 minutes, single use, bound to the caller; the provider sends the browser back to {PUBLIC_URL or the request's origin}/connectors/oauth/callback."}, s.startConnectorOAuth)
+	handle(s, api, route{Method: post, Path: "/api/v1/connectors/oauth/callback", ID: "complete-connector-oauth", Action: "connector.oauth_connect", Target: "connector", Tag: "connectors", Perm: auth.PermConnectorsWrite,
+		Summary:     "Complete \"Connect with ...\": exchange the code for a refresh token and save it (sealed) into the connector",
+		Description: "400: unknown, expired or used state; 403: the flow was started by another user; 422: the provider refused access; 502: the token endpoint failed (its status and first bytes)."}, s.completeConnectorOAuth)
 	handle(s, api, route{Method: post, Path: "/api/v1/connectors/test-request", ID: "test-connector-request", Action: "connector.test_request", Target: "connector", Tag: "connectors", Perm: auth.PermConnectorsWrite,
 		Summary: "Run the first request of a read with a configuration being edited (HTTP connectors: the form's request tester), through the outbound guard"}, s.testConnectorRequest)
 }

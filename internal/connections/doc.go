@@ -13,6 +13,10 @@
 //     config to the connector; nothing else sees it. A value sealed under a key the keyring does not
 //     hold is an error naming the connector (ErrUnknownKey).
 //   - Delete purges the config and secrets (the store keeps only the row's name and history).
+//   - StartOAuth and CompleteOAuth run "Connect with ..." (the OAuth2 authorization code with PKCE)
+//     for types that implement connector.OAuthConnector: a random state bound to the user, kept in
+//     memory for OAuthStateTTL and used once; the code is exchanged through Env's guarded client and
+//     the grant (the refresh token, sealed) saved into the connector (oauth.go).
 //   - Verify, called at start, refuses a keyring that cannot open the stored secrets; Rotate reseals
 //     every connector under the current key (and seals configs stored in plain text by earlier
 //     versions) and reports counts.

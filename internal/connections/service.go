@@ -55,6 +55,7 @@ type Service struct {
 	keys  *secrets.Keyring
 	env   connector.Env
 	log   *slog.Logger
+	flows oauthFlows // started "Connect with ..." flows (oauth.go)
 }
 
 // New builds the service.

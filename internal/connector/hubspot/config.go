@@ -36,6 +36,8 @@ type Auth struct {
 	ClientSecret string
 	RefreshToken string
 	ConnectedAs  string
+	AuthorizeURL string
+	Scopes       []string
 }
 
 // Auth types.
@@ -50,6 +52,14 @@ var Objects = []string{"contacts", "companies", "deals", "tickets"}
 // DefaultBaseURL is HubSpot's API.
 const DefaultBaseURL = "https://api.hubapi.com"
 
+// DefaultAuthorizeURL is where HubSpot users grant an app access.
+const DefaultAuthorizeURL = "https://app.hubspot.com/oauth/authorize"
+
+// DefaultScopes are the scopes "Connect with HubSpot" asks for: reading the four CRM objects and
+// their properties.
+var DefaultScopes = []string{"oauth", "crm.objects.contacts.read", "crm.objects.companies.read", "crm.objects.deals.read", "tickets",
+	"crm.schemas.contacts.read", "crm.schemas.companies.read", "crm.schemas.deals.read"}
+
 var spec = configspec.Describe(func(c *Config, b *configspec.Builder) {
 	configspec.Nested(b, &c.Auth, "auth", func(a *Auth, b *configspec.Builder) {
 		b.String(&a.Type, "type").Default(AuthPrivateApp).Enum(AuthPrivateApp, AuthOAuth2).Doc("private_app (an access token of a private app) or oauth2 (a public app's refresh token).")
@@ -58,9 +68,13 @@ var spec = configspec.Describe(func(c *Config, b *configspec.Builder) {
 		b.String(&a.ClientSecret, "client_secret").Secret().Doc("OAuth2: the app's client secret.")
 		b.String(&a.RefreshToken, "refresh_token").Secret().Doc(`OAuth2: the refresh token; "Connect with HubSpot" in the connector form fills it.`)
 		b.String(&a.ConnectedAs, "connected_as").Doc(`OAuth2: the account the refresh token was granted by (set by "Connect with HubSpot"; for information).`)
+		b.String(&a.AuthorizeURL, "authorize_url").Default(DefaultAuthorizeURL).Pattern(`^https?://`).
+			Doc(`OAuth2: where "Connect with HubSpot" sends the user to grant access (change only for a proxy).`)
+		b.Strings(&a.Scopes, "scopes").Default(DefaultScopes).
+			Doc(`OAuth2: the scopes "Connect with HubSpot" asks for; they must match the scopes the app requires.`)
 	}).Required().Doc("Authentication.").Variants("type",
 		configspec.Variant{Value: AuthPrivateApp, Title: "Private app token", Fields: []string{"token"}, Required: []string{"token"}},
-		configspec.Variant{Value: AuthOAuth2, Title: "OAuth2 (Connect with HubSpot)", Fields: []string{"client_id", "client_secret", "refresh_token", "connected_as"},
+		configspec.Variant{Value: AuthOAuth2, Title: "OAuth2 (Connect with HubSpot)", Fields: []string{"client_id", "client_secret", "refresh_token", "connected_as", "authorize_url", "scopes"},
 			Required: []string{"client_id", "client_secret"}},
 	)
 	b.String(&c.Object, "object").Enum(Objects...).PerPipeline().

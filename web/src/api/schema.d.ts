@@ -245,6 +245,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/connectors/oauth/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Complete "Connect with ...": exchange the code for a refresh token and save it (sealed) into the connector
+         * @description 400: unknown, expired or used state; 403: the flow was started by another user; 422: the provider refused access; 502: the token endpoint failed (its status and first bytes).
+         *
+         *     Requires permission `connectors:write`.
+         */
+        post: operations["complete-connector-oauth"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/connectors/test-request": {
         parameters: {
             query?: never;
@@ -358,6 +380,28 @@ export interface paths {
          * @description Requires permission `connectors:write`.
          */
         delete: operations["unset-connector-managed"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/connectors/{id}/oauth/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start "Connect with Salesforce / HubSpot": the provider's authorization URL (OAuth2 authorization code with PKCE)
+         * @description The state is kept in this API node's memory for 10 minutes, single use, bound to the caller; the provider sends the browser back to {PUBLIC_URL or the request's origin}/connectors/oauth/callback.
+         *
+         *     Requires permission `connectors:write`.
+         */
+        post: operations["start-connector-oauth"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1549,6 +1593,7 @@ export interface components {
             group_param?: string;
             incremental: boolean;
             name: string;
+            oauth?: components["schemas"]["OAuthProvider"];
             partitionable?: boolean;
             source: boolean;
             testable: boolean;
@@ -1889,6 +1934,31 @@ export interface components {
             /** Format: int64 */
             rejected: number;
             type: string;
+        };
+        OAuthProvider: {
+            auth_type: string;
+            name: string;
+        };
+        OAuthStart: {
+            /** @description Where the browser goes to grant access (the provider's authorization page) */
+            authorize_url: string;
+            /**
+             * Format: date-time
+             * @description The flow must complete before this time
+             */
+            expires_at: string;
+            /** @description Where the provider sends the browser back; register it in the provider's app */
+            redirect_uri: string;
+        };
+        OauthCallbackBody: {
+            /** @description The authorization code the provider sent back */
+            code?: string;
+            /** @description The provider's error (access_denied), when it sent one instead of a code */
+            error?: string;
+            /** @description The provider's description of its error */
+            error_description?: string;
+            /** @description The state the provider sent back */
+            state: string;
         };
         PageAuditEntry: {
             items: components["schemas"]["AuditEntry"][];
@@ -3762,6 +3832,84 @@ export interface operations {
             };
         };
     };
+    "complete-connector-oauth": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OauthCallbackBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Connector"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
     "test-connector-request": {
         parameters: {
             query?: never;
@@ -4319,6 +4467,82 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "start-connector-oauth": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthStart"];
+                };
             };
             /** @description Bad Request */
             400: {
