@@ -22,6 +22,7 @@ const Connectors = lazy(() => import('@/pages/Connectors'))
 const Uploads = lazy(() => import('@/pages/Uploads'))
 const ConnectorNew = lazy(() => import('@/pages/ConnectorNew'))
 const ConnectorDetail = lazy(() => import('@/pages/ConnectorDetail'))
+const ConnectorOAuthCallback = lazy(() => import('@/pages/ConnectorOAuthCallback'))
 const PipelineMapping = lazy(() => import('@/pages/PipelineMapping'))
 
 /** The home page: the first area the role may use. */
@@ -54,6 +55,7 @@ export const routes: RouteObject[] = [
       { path: 'admin/settings', element: <RequirePermission permission="settings:read"><AdminSettings /></RequirePermission> },
       { path: 'connectors', element: <RequirePermission permission="connectors:read"><Connectors /></RequirePermission> },
       { path: 'connectors/new', element: <RequirePermission permission="connectors:write"><ConnectorNew /></RequirePermission> },
+      { path: 'connectors/oauth/callback', element: <ConnectorOAuthCallback /> },
       { path: 'connectors/:id', element: <RequirePermission permission="connectors:read"><ConnectorDetail /></RequirePermission> },
       { path: 'uploads', element: <RequirePermission permission="files:read"><Uploads /></RequirePermission> },
       { path: '*', element: <NotFound /> },

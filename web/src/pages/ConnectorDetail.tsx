@@ -8,11 +8,12 @@ import { toast } from '@/components/toasts'
 import { useCan } from '@/auth/session'
 import { formatTime, relativeTime } from '@/lib/format'
 import {
-  secretFields, splitSecrets, useCheckConnector, useConnector, useConnectorTypes, useDeleteConnector, useSaveConnector,
+  oauthStatus, secretFields, splitSecrets, useCheckConnector, useConnector, useConnectorTypes, useDeleteConnector, useSaveConnector,
   type Connector, type ConnectorType,
 } from '@/features/connectors/connectors'
 import { CheckBanner, ConnectorForm, type ConnectorDraft } from '@/features/connectors/ConnectorForm'
 import { DiscoverBrowser } from '@/features/connectors/DiscoverBrowser'
+import { OAuthConnect } from '@/features/connectors/OAuthConnect'
 import { TypeIcon } from '@/features/connectors/TypeIcon'
 import { fieldMessage } from '@/features/admin/fieldMessage'
 import { RequirePermission } from '@/app/RequireAuth'
@@ -56,6 +57,7 @@ function ConnectorView({ connector, type }: { connector: Connector; type: Connec
   const secrets = useMemo(() => secretFields(type.config_schema), [type])
   const { data: initialConfig, set } = useMemo(() => splitSecrets(connector.config, secrets), [connector.config, secrets])
   const secretsSet = secrets.filter((s) => set[s])
+  const oauth = useMemo(() => oauthStatus(type, connector.config), [type, connector.config])
   const [draft, setDraft] = useState<ConnectorDraft>({ name: connector.name, description: connector.description, config: initialConfig })
   const form = useRef<SchemaFormHandle>(null)
   const save = useSaveConnector()
@@ -126,6 +128,9 @@ function ConnectorView({ connector, type }: { connector: Connector; type: Connec
       <div className="mx-auto max-w-6xl space-y-4 p-6">
         <ManagedBanner managed={connector.managed} kind="connector" />
         {checkResult && <CheckBanner result={checkResult} />}
+        {oauth && (
+          <OAuthConnect connectorId={connector.id} status={oauth} canWrite={write} blockedReason={dirty ? 'Save or discard your changes first' : undefined} />
+        )}
         <Tabs<Tab>
           label="Connector"
           value={tab}

@@ -140,3 +140,57 @@ export const categoryLabel: Record<string, string> = {
   saas: 'SaaS applications',
   stream: 'Streams and queues',
 }
+
+export type OAuthStart = Schemas['OAuthStart']
+
+/** Starts "Connect with ..." for a saved connector: the provider's authorization URL. */
+export function useStartOAuth() {
+  return useMutation({
+    mutationFn: (id: string) => unwrap(api.POST('/api/v1/connectors/{id}/oauth/start', { params: { path: { id } } })),
+  })
+}
+
+/** Completes "Connect with ...": posts what the provider sent back; the connector comes back connected. */
+export function useCompleteOAuth() {
+  const qc = useQueryClient()
+  return useMutation({
+    mutationFn: (body: Schemas['OauthCallbackBody']) => unwrap(api.POST('/api/v1/connectors/oauth/callback', { body })),
+    onSuccess: (c) => {
+      qc.setQueryData([...connectorsKey, 'one', c.id], c)
+      void qc.invalidateQueries({ queryKey: [...connectorsKey, 'list'] })
+    },
+  })
+}
+
+/** The web app's page the provider sends the browser back to. */
+export const OAUTH_CALLBACK_PATH = '/connectors/oauth/callback'
+
+/** Where the connector a flow was started for is remembered, so that the callback page can link back on an error. */
+export const OAUTH_PENDING_KEY = 'aggregator.oauth.connector'
+
+export interface OAuthStatus {
+  /** The provider's name: "Connect with <provider>". */
+  provider: string
+  connected: boolean
+  connectedAs: string
+}
+
+/**
+ * The "Connect with ..." status of a saved connector: null unless its type has the flow and its
+ * auth.type (or the schema's default) selects it.
+ */
+export function oauthStatus(type: ConnectorType, config: Record<string, unknown> | undefined): OAuthStatus | null {
+  const p = type.oauth
+  if (!p) return null
+  const auth = (config?.auth ?? {}) as Record<string, unknown>
+  const schemaAuth = ((type.config_schema as { properties?: Record<string, { properties?: Record<string, { default?: unknown }> }> }).properties?.auth
+    ?.properties?.type?.default)
+  const authType = auth.type ?? schemaAuth
+  if (authType !== p.auth_type) return null
+  const rt = auth.refresh_token
+  return {
+    provider: p.name,
+    connected: rt !== undefined && rt !== null && rt !== '',
+    connectedAs: typeof auth.connected_as === 'string' ? auth.connected_as : '',
+  }
+}
