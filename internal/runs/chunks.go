@@ -440,6 +440,9 @@ func (s *Service) settle(ctx context.Context, tx *store.Tx, run store.Run) (*sto
 	}
 	status, why := store.RunSucceeded, ""
 	instances := isInstance(chunks[0])
+	if instances && someActive(chunks) {
+		return nil, none, s.rejoinStopped(ctx, tx, run.ID, chunks)
+	}
 	for _, c := range chunks {
 		switch c.Status {
 		case store.RunQueued, store.RunRunning:
@@ -468,6 +471,39 @@ func (s *Service) settle(ctx context.Context, tx *store.Tx, run store.Run) (*sto
 		return nil, none, err
 	}
 	return &fin, after, nil
+}
+
+func someActive(chunks []store.Chunk) bool {
+	for _, c := range chunks {
+		if c.Status == store.RunQueued || c.Status == store.RunRunning {
+			return true
+		}
+	}
+	return false
+}
+
+// rejoinStopped queues again the instances of a running deployment that stopped cleanly while
+// others still run: an instance that saw a pause and was still draining when a resume came ends
+// after the resume queued the others again, and would otherwise stay stopped until every instance
+// ended. A failed or cancelled instance is left for settle, which ends the run when the others end.
+func (s *Service) rejoinStopped(ctx context.Context, tx *store.Tx, runID string, chunks []store.Chunk) error {
+	stopped := false
+	for _, c := range chunks {
+		switch c.Status {
+		case store.RunFailed, store.RunCancelled:
+			return nil
+		case store.RunSucceeded:
+			stopped = true
+		}
+	}
+	if !stopped {
+		return nil
+	}
+	d, err := tx.GetDeployment(ctx, runID)
+	if err != nil || d.State != store.DeploymentRunning {
+		return err
+	}
+	return s.requeueInstances(ctx, tx, runID, "queued again: the deployment is running")
 }
 
 // SumChunkStats adds up the node counters of a run's chunks (the run's own counters).
