@@ -1,8 +1,11 @@
 package main
 
 import (
+	"slices"
+
 	"github.com/spf13/cobra"
 
+	"github.com/dataaggregator/aggregator/internal/alerts"
 	"github.com/dataaggregator/aggregator/internal/app"
 	"github.com/dataaggregator/aggregator/internal/runs"
 )
@@ -42,7 +45,8 @@ With the SQLite store, the serve process owns the queue: a worker against the sa
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringSliceVar(&queues, "queues", runs.Queues, "queues to work: runs (pipeline runs), maintenance (periodic tasks: lease checks, schedules, clean-up)")
+	fs.StringSliceVar(&queues, "queues", append(slices.Clone(runs.Queues), alerts.QueueAlerts),
+		"queues to work: runs (pipeline runs), maintenance (periodic tasks: lease checks, schedules, clean-up), alerts (alert notifications)")
 	fs.IntVar(&concurrency, "concurrency", 0, "runs executed at once (default RUN_WORKERS)")
 	return cmd
 }

@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+
+	"github.com/dataaggregator/aggregator/internal/alerts"
 	"github.com/dataaggregator/aggregator/internal/connections"
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/connector/files/csv"
@@ -25,9 +28,10 @@ import (
 // testData is the run service (with a running dispatcher) behind the data
 // routes, with file roots in a temp directory.
 type testData struct {
-	deps  DataDeps
-	runs  *runs.Service
-	files string // the file root pipelines read and write
+	deps   DataDeps
+	runs   *runs.Service
+	alerts *alerts.Service
+	files  string // the file root pipelines read and write
 }
 
 // testEncryptionKey seals saved connectors' secrets in API tests.
@@ -75,13 +79,20 @@ func newTestData(t *testing.T, st *store.Store, logger *slog.Logger, opts setupO
 	if err != nil {
 		t.Fatal(err)
 	}
+	al, err := alerts.New(alerts.Options{Store: st, Keys: keys, HTTPClient: guard.HTTPClient(), Dial: guard.Dialer(netguard.HTTP).DialContext, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
 	disp, err := runs.NewRiver(svc, runs.RiverOptions{Workers: 2, FetchPoll: 100 * time.Millisecond, DrainTimeout: 5 * time.Second,
-		Heartbeat: 100 * time.Millisecond})
+		Heartbeat: 100 * time.Millisecond, Extra: []runs.ExtraQueue{{Name: alerts.QueueAlerts, Register: func(w *river.Workers) error {
+			return river.AddWorkerSafely(w, &alerts.DeliveryWorker{Service: al, RetryBase: 50 * time.Millisecond})
+		}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	al.SetQueue(riverDeliveries{disp})
 	go func() { done <- disp.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
@@ -92,5 +103,13 @@ func newTestData(t *testing.T, st *store.Store, logger *slog.Logger, opts setupO
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testData{deps: DataDeps{Runs: svc, Pipelines: pls, Connections: saved, Connectors: conns, Transforms: trs, UploadDir: uploads, MaxUploadBytes: testMaxUpload}, runs: svc, files: files}
+	return &testData{deps: DataDeps{Runs: svc, Pipelines: pls, Connections: saved, Connectors: conns, Transforms: trs, UploadDir: uploads, MaxUploadBytes: testMaxUpload}, runs: svc, alerts: al, files: files}
+}
+
+// riverDeliveries queues alert deliveries with the test's River client.
+type riverDeliveries struct{ q *runs.River }
+
+func (r riverDeliveries) EnqueueDelivery(ctx context.Context, id string) error {
+	_, err := r.q.Client().Insert(ctx, alerts.DeliveryArgs{DeliveryID: id}, nil)
+	return err
 }

@@ -218,6 +218,38 @@ func (s *Server) registerRoutes(api huma.API) {
 	handle(s, api, route{Method: del, Path: "/api/v1/files/{id}", ID: "delete-file", Action: "file.delete", Target: "file", Tag: "files", Perm: auth.PermFilesWrite, Status: empty,
 		Summary: "Delete an uploaded file"}, s.deleteFile)
 
+	// Alerts: rules, channels (secrets never shown), alerts with history and deliveries.
+	handle(s, api, route{Method: get, Path: "/api/v1/alerts", ID: "list-alerts", Tag: "alerts", Perm: auth.PermAlertsRead,
+		Summary: "Alerts, newest first (filter by state, rule, pipeline)"}, s.listAlerts)
+	handle(s, api, route{Method: get, Path: "/api/v1/alerts/rules", ID: "list-alert-rules", Tag: "alerts", Perm: auth.PermAlertsRead,
+		Summary: "Alert rules, with the problem that kept each from being evaluated, if any"}, s.listAlertRules)
+	handle(s, api, route{Method: post, Path: "/api/v1/alerts/rules", ID: "create-alert-rule", Action: "alert_rule.create", Target: "alert_rule", Tag: "alerts", Perm: auth.PermAlertsWrite, Status: created,
+		Summary: "Create an alert rule: a condition and the channels to notify"}, s.createAlertRule)
+	handle(s, api, route{Method: get, Path: "/api/v1/alerts/rules/{id}", ID: "get-alert-rule", Tag: "alerts", Perm: auth.PermAlertsRead,
+		Summary: "An alert rule"}, s.getAlertRule)
+	handle(s, api, route{Method: put, Path: "/api/v1/alerts/rules/{id}", ID: "update-alert-rule", Action: "alert_rule.update", Target: "alert_rule", Tag: "alerts", Perm: auth.PermAlertsWrite,
+		Summary: "Replace an alert rule"}, s.updateAlertRule)
+	handle(s, api, route{Method: del, Path: "/api/v1/alerts/rules/{id}", ID: "delete-alert-rule", Action: "alert_rule.delete", Target: "alert_rule", Tag: "alerts", Perm: auth.PermAlertsWrite, Status: empty,
+		Summary: "Delete an alert rule (its alerts stay in the history)"}, s.deleteAlertRule)
+	handle(s, api, route{Method: get, Path: "/api/v1/alerts/channels", ID: "list-alert-channels", Tag: "alerts", Perm: auth.PermAlertsRead,
+		Summary: "Notification channels (secrets shown as ********)"}, s.listAlertChannels)
+	handle(s, api, route{Method: post, Path: "/api/v1/alerts/channels", ID: "create-alert-channel", Action: "alert_channel.create", Target: "alert_channel", Tag: "alerts", Perm: auth.PermAlertsWrite, Status: created,
+		Summary: "Create a notification channel: webhook, email or slack (secrets sealed at rest)"}, s.createAlertChannel)
+	handle(s, api, route{Method: get, Path: "/api/v1/alerts/channels/{id}", ID: "get-alert-channel", Tag: "alerts", Perm: auth.PermAlertsRead,
+		Summary: "A notification channel (secrets shown as ********)"}, s.getAlertChannel)
+	handle(s, api, route{Method: put, Path: "/api/v1/alerts/channels/{id}", ID: "update-alert-channel", Action: "alert_channel.update", Target: "alert_channel", Tag: "alerts", Perm: auth.PermAlertsWrite,
+		Summary: "Replace a channel's name and settings (secrets sent as ******** are kept)"}, s.updateAlertChannel)
+	handle(s, api, route{Method: del, Path: "/api/v1/alerts/channels/{id}", ID: "delete-alert-channel", Action: "alert_channel.delete", Target: "alert_channel", Tag: "alerts", Perm: auth.PermAlertsWrite, Status: empty,
+		Summary: "Delete a notification channel"}, s.deleteAlertChannel)
+	handle(s, api, route{Method: post, Path: "/api/v1/alerts/channels/{id}/test", ID: "test-alert-channel", Action: "alert_channel.test", Target: "alert_channel", Tag: "alerts", Perm: auth.PermAlertsWrite,
+		Summary: "Send a test notification now, once, and return the delivery: sent, or failed with the reason"}, s.testAlertChannel)
+	handle(s, api, route{Method: get, Path: "/api/v1/alerts/{id}", ID: "get-alert", Tag: "alerts", Perm: auth.PermAlertsRead,
+		Summary: "An alert with its history and its deliveries (attempts, last error)"}, s.getAlert)
+	handle(s, api, route{Method: post, Path: "/api/v1/alerts/{id}/ack", ID: "acknowledge-alert", Action: "alert.acknowledge", Target: "alert", Tag: "alerts", Perm: auth.PermAlertsAck,
+		Summary: "Acknowledge a firing alert"}, s.ackAlert)
+	handle(s, api, route{Method: post, Path: "/api/v1/alerts/{id}/silence", ID: "silence-alert", Action: "alert.silence", Target: "alert", Tag: "alerts", Perm: auth.PermAlertsAck,
+		Summary: "Silence a firing alert for some minutes (0 lifts it): no notification of it or of its rule and subject until then"}, s.silenceAlert)
+
 	// Saved connectors and connector types (configs are never shown without connectors:read_config; secrets never).
 	handle(s, api, route{Method: get, Path: "/api/v1/transform-types", ID: "list-transform-types", Tag: "transformations", Perm: auth.PermPipelinesRead,
 		Summary: "Transformation types with the JSON Schema of their config and their number of inputs"}, s.listTransformTypes)

@@ -189,6 +189,7 @@ func TestEveryRouteWithEveryRole(t *testing.T) {
 			e := setup(t, setupOptions{postgres: backend == "postgres"})
 			table := routeTable()
 			maps.Copy(table, dataRouteTable()) // pipelines, runs, transformations, connectors, files (data_routes_test.go)
+			maps.Copy(table, alertRouteTable())
 			registered := registeredRoutes(e)
 			if len(registered) == 0 {
 				t.Fatal("no routes found in the OpenAPI document")

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/dataaggregator/aggregator/internal/alerts"
 	"github.com/dataaggregator/aggregator/internal/auth"
 	"github.com/dataaggregator/aggregator/internal/ratelimit"
 	"github.com/dataaggregator/aggregator/internal/retention"
@@ -66,6 +67,8 @@ type Deps struct {
 	// WorkerLease is how old a worker's heartbeat may be for GET /api/v1/workers to call it alive
 	// (RUN_LEASE; default 1m).
 	WorkerLease time.Duration
+	// Alerts holds alert rules and channels and raises alerts (alerts.go). Required.
+	Alerts *alerts.Service
 }
 
 // Server is the HTTP interface. Build it with New; it is safe for concurrent use.
@@ -84,6 +87,7 @@ type Server struct {
 	workerLease    time.Duration
 	live           LiveDeps
 	retention      *retention.Service
+	alerts         *alerts.Service
 	wsOrigins      []string
 	build          buildInfo
 
@@ -117,6 +121,8 @@ func New(d Deps) (*Server, error) {
 		return nil, errors.New("api: Deps.Data.Pipelines is required")
 	case d.Retention == nil:
 		return nil, errors.New("api: Deps.Retention is required")
+	case d.Alerts == nil:
+		return nil, errors.New("api: Deps.Alerts is required")
 	}
 	s := &Server{
 		log:         d.Logger,
@@ -130,6 +136,7 @@ func New(d Deps) (*Server, error) {
 		workerLease: d.WorkerLease,
 		live:        d.Live,
 		retention:   d.Retention,
+		alerts:      d.Alerts,
 		wsOrigins:   wsOriginPatterns(d.CORSOrigins),
 		build:       buildInfo{Version: d.Version, Commit: d.Commit, Date: d.BuildDate},
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/dataaggregator/aggregator/internal/alerts"
 	"github.com/dataaggregator/aggregator/internal/api"
 	"github.com/dataaggregator/aggregator/internal/auth"
 	"github.com/dataaggregator/aggregator/internal/config"
@@ -54,6 +56,12 @@ type Options struct {
 	// Worker, when set, builds a worker process (`aggregator worker`): the
 	// run queue's workers and periodic tasks, without the HTTP API.
 	Worker *WorkerOptions
+	// AlertSMTPTLS is the TLS configuration alert emails are sent with (nil:
+	// the system's roots); tests trust their SMTP server's certificate.
+	AlertSMTPTLS *tls.Config
+	// AlertRetryBase is the wait after an alert delivery's first failed
+	// attempt, doubling after each (default 10s).
+	AlertRetryBase time.Duration
 }
 
 // App is the running platform. Build it with New, then Run it.
@@ -88,6 +96,11 @@ type App struct {
 	connections *connections.Service
 	// retention holds the retention settings and runs the clean-up.
 	retention *retention.Service
+	// alerts raises alerts and sends their notifications.
+	alerts           *alerts.Service
+	alertSMTPTLS     *tls.Config
+	alertRetryBase   time.Duration
+	alertSendTimeout time.Duration
 }
 
 // New builds every service. On error everything built so far is released.
@@ -100,7 +113,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	if console == nil {
 		console = os.Stderr
 	}
-	a := &App{cfg: cfg, log: log, comp: opts.Components, version: opts.Version, worker: opts.Worker}
+	a := &App{cfg: cfg, log: log, comp: opts.Components, version: opts.Version, worker: opts.Worker,
+		alertSMTPTLS: opts.AlertSMTPTLS, alertRetryBase: opts.AlertRetryBase}
 	defer func() {
 		if err != nil {
 			a.Close()
@@ -156,6 +170,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		if a.retention, err = retention.New(retention.Options{Store: a.store, UploadDir: a.cfg.UploadDir(),
 			OutputDir: a.cfg.OutputDir(), Logger: log}); err != nil {
 			return nil, err
+		}
+		if err := a.buildAlerts(keys); err != nil {
+			return nil, fmt.Errorf("alerts: %w", err)
 		}
 		if err := a.buildQueue(ctx, nil); err != nil {
 			return nil, fmt.Errorf("run queue: %w", err)
@@ -236,6 +253,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		OutputDir: a.cfg.OutputDir(), Logger: log}); err != nil {
 		return nil, err
 	}
+	if err := a.buildAlerts(keys); err != nil {
+		return nil, fmt.Errorf("alerts: %w", err)
+	}
 	if err := a.buildQueue(ctx, reg); err != nil {
 		return nil, fmt.Errorf("run queue: %w", err)
 	}
@@ -244,7 +264,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		IPLimiter: ipLimiter, UserLimiter: userLimiter, TriggerLimiter: webhookLimiter,
 		CORSOrigins: a.cfg.CORSOrigins, PublicURL: a.cfg.PublicURL, MaxBodyBytes: a.cfg.MaxBodyBytes,
 		Version: opts.Version, Commit: opts.Commit, BuildDate: opts.BuildDate, UI: opts.UI, Data: a.dataDeps(),
-		Live: api.LiveDeps{Hub: a.hub}, Retention: a.retention, WorkerLease: a.cfg.RunLease,
+		Live: api.LiveDeps{Hub: a.hub}, Retention: a.retention, WorkerLease: a.cfg.RunLease, Alerts: a.alerts,
 	})
 	if err != nil {
 		return nil, err
@@ -389,6 +409,12 @@ func (a *App) Run(ctx context.Context) error {
 		_ = a.hub.Run(ctx) // returns nil when ctx is done, after closing every live connection
 	}()
 	defer func() { <-hubDone }()
+	alertsDone := make(chan struct{})
+	go func() {
+		defer close(alertsDone)
+		a.alerts.Watch(ctx, a.events) // alert rules on run ends, until ctx is done
+	}()
+	defer func() { <-alertsDone }()
 	err := serveHTTP(ctx, a.listener, a.server.Handler(), a.cfg.ShutdownTimeout, func(drainErr error) {
 		if drainErr != nil {
 			a.log.Warn("shutdown: drain timed out; closing connections", "timeout", a.cfg.ShutdownTimeout)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/dataaggregator/aggregator/internal/alerts"
 	"github.com/dataaggregator/aggregator/internal/retention"
 	"github.com/dataaggregator/aggregator/internal/runs"
 	"github.com/dataaggregator/aggregator/internal/store"
@@ -41,6 +43,9 @@ func (a *App) periodicTasks() []runs.PeriodicTask {
 		{Name: "schedules.tick", Cron: "* * * * *", Run: a.schedules.Run},
 		// Retention: every hour, the clean-up of internal/retention (audited with what it removed).
 		{Name: "retention.cleanup", Every: retention.Interval, Timeout: 30 * time.Minute, Run: a.retention.RunScheduled},
+		// Alerts: the conditions not tied to a run's end (freshness, workers, queue depth, stream lag),
+		// and a check that every rule's pipeline still exists.
+		{Name: "alerts.evaluate", Every: AlertEvaluateInterval, Run: a.alerts.Evaluate},
 		{Name: "workers.age-out", Every: 5 * time.Minute, Run: func(ctx context.Context) error {
 			n, err := a.store.DeleteWorkersBefore(ctx, time.Now().Add(-WorkerRetention))
 			if n > 0 {
@@ -59,7 +64,7 @@ func leaseTimes(lease time.Duration) (heartbeat, l time.Duration) {
 // buildQueue builds the River queue over the run service: workers (RUN_WORKERS, or the worker
 // process's concurrency) and the periodic tasks, or insert-only when there are no workers.
 func (a *App) buildQueue(ctx context.Context, reg prometheus.Registerer) error {
-	workers, queues := a.cfg.RunWorkers, runs.Queues
+	workers, queues := a.cfg.RunWorkers, []string(nil)
 	if a.worker != nil {
 		if a.worker.Concurrency > 0 {
 			workers = a.worker.Concurrency
@@ -82,7 +87,8 @@ func (a *App) buildQueue(ctx context.Context, reg prometheus.Registerer) error {
 	hb, lease := leaseTimes(a.cfg.RunLease)
 	metrics := newQueueMetrics()
 	o := runs.RiverOptions{Workers: workers, Queues: queues, Version: a.version, Heartbeat: hb, Lease: lease,
-		MaxAttempts: a.cfg.RunMaxAttempts, DrainTimeout: a.cfg.ShutdownTimeout, Periodic: a.periodicTasks(), Observer: metrics}
+		MaxAttempts: a.cfg.RunMaxAttempts, DrainTimeout: a.cfg.ShutdownTimeout, Periodic: a.periodicTasks(), Observer: metrics,
+		Extra: []runs.ExtraQueue{a.alertsQueue()}}
 	if a.store.Dialect() == store.Postgres && workers > 0 {
 		_, dsn := a.cfg.Database()
 		pc, err := pgxpool.ParseConfig(dsn)
@@ -100,6 +106,7 @@ func (a *App) buildQueue(ctx context.Context, reg prometheus.Registerer) error {
 		return err
 	}
 	a.queue = q
+	a.alerts.SetQueue(deliveryQueue{q.Client()})
 	if reg != nil {
 		return metrics.register(reg, a.store, lease)
 	}
@@ -254,7 +261,7 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if f, err := c.st.QueueFigures(ctx); err == nil {
-		for _, q := range runs.Queues {
+		for _, q := range append(slices.Clone(runs.Queues), alerts.QueueAlerts) {
 			ch <- prometheus.MustNewConstMetric(depthDesc, prometheus.GaugeValue, float64(f.Waiting[q]), q)
 			ch <- prometheus.MustNewConstMetric(runDesc, prometheus.GaugeValue, float64(f.Running[q]), q)
 		}

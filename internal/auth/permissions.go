@@ -59,6 +59,14 @@ const (
 	PermFilesWrite Permission = "files:write"
 
 	PermMonitoringRead Permission = "monitoring:read"
+	// PermAlertsRead allows seeing alerts, their history and deliveries, alert rules and channels
+	// (channel secrets are never shown).
+	PermAlertsRead Permission = "alerts:read"
+	// PermAlertsAck allows acknowledging and silencing alerts: whoever is on call.
+	PermAlertsAck Permission = "alerts:ack"
+	// PermAlertsWrite allows creating, changing and deleting alert rules and channels, and sending
+	// a channel's test notification.
+	PermAlertsWrite    Permission = "alerts:write"
 	PermDashboardsRead Permission = "dashboards:read"
 	PermReportsRead    Permission = "reports:read"
 	PermAnalyticsRead  Permission = "analytics:read"
@@ -75,7 +83,7 @@ func AllPermissions() []Permission {
 		PermConnectorsRead, PermConnectorsReadConfig, PermConnectorsWrite,
 		PermTransformationsRead, PermTransformationsWrite, PermMappingsRead, PermMappingsWrite,
 		PermFilesRead, PermFilesWrite,
-		PermMonitoringRead, PermDashboardsRead, PermReportsRead, PermAnalyticsRead,
+		PermMonitoringRead, PermAlertsRead, PermAlertsAck, PermAlertsWrite, PermDashboardsRead, PermReportsRead, PermAnalyticsRead,
 	}
 }
 
@@ -94,9 +102,11 @@ func selfPermissions() []Permission {
 //	developer  everything except users:admin (cannot create, change or delete
 //	           admin users or grant the admin role)
 //	designer   pipelines read/write/run/cancel, runs replay, connectors (with config),
-//	           transformations, mappings, files; reads runs, workers, monitoring, dashboards
-//	executor   pipelines read/run/cancel; reads runs, workers, monitoring, dashboards
-//	viewer     reads dashboards, pipelines, runs, reports and the connector list
+//	           transformations, mappings, files; reads runs, workers, monitoring, dashboards;
+//	           reads and acknowledges alerts
+//	executor   pipelines read/run/cancel; reads runs, workers, monitoring, dashboards;
+//	           reads and acknowledges alerts
+//	viewer     reads dashboards, pipelines, runs, reports, alerts and the connector list
 //	           (never connector configs)
 //	executive  reads analytics, reports and dashboards
 func PermissionsOf(role Role) []Permission {
@@ -112,16 +122,16 @@ func PermissionsOf(role Role) []Permission {
 			PermConnectorsRead, PermConnectorsReadConfig, PermConnectorsWrite,
 			PermTransformationsRead, PermTransformationsWrite, PermMappingsRead, PermMappingsWrite,
 			PermFilesRead, PermFilesWrite,
-			PermMonitoringRead, PermDashboardsRead,
+			PermMonitoringRead, PermAlertsRead, PermAlertsAck, PermDashboardsRead,
 		}
 	case RoleExecutor:
 		extra = []Permission{
 			PermPipelinesRead, PermPipelinesRun, PermPipelinesCancel, PermRunsRead, PermRunsControl, PermWorkersRead,
-			PermMonitoringRead, PermDashboardsRead,
+			PermMonitoringRead, PermAlertsRead, PermAlertsAck, PermDashboardsRead,
 		}
 	case RoleViewer:
 		extra = []Permission{
-			PermPipelinesRead, PermRunsRead, PermConnectorsRead, PermDashboardsRead, PermReportsRead,
+			PermPipelinesRead, PermRunsRead, PermConnectorsRead, PermAlertsRead, PermDashboardsRead, PermReportsRead,
 		}
 	case RoleExecutive:
 		extra = []Permission{PermAnalyticsRead, PermReportsRead, PermDashboardsRead}

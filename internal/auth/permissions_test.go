@@ -53,6 +53,9 @@ func TestPermissionMatrix(t *testing.T) {
 		PermFilesWrite:           A | D | G,
 
 		PermMonitoringRead: A | D | G | X,
+		PermAlertsRead:     A | D | G | X | V,
+		PermAlertsAck:      A | D | G | X,
+		PermAlertsWrite:    A | D,
 		PermDashboardsRead: A | D | G | X | V | E,
 		PermReportsRead:    A | D | V | E,
 		PermAnalyticsRead:  A | D | E,

@@ -131,6 +131,17 @@ type RiverOptions struct {
 	Now func() time.Time
 	// Observer receives the queue's timings (nil: none).
 	Observer Observer
+	// Extra are other kinds of jobs on their own queues (internal/app adds the alert deliveries).
+	// Their queues may be named in Queues, and are worked by default.
+	Extra []ExtraQueue
+}
+
+// ExtraQueue is a queue of other jobs than runs: Register adds its workers, MaxWorkers (default 2)
+// bounds how many of its jobs a process works at once.
+type ExtraQueue struct {
+	Name       string
+	MaxWorkers int
+	Register   func(*river.Workers) error
 }
 
 // River is the Queue on River: riversqlite on the embedded store, riverdatabasesql with a pgx
@@ -164,12 +175,21 @@ func NewRiver(svc *Service, o RiverOptions) (*River, error) {
 	if o.Workers < 0 || o.Heartbeat < 0 || o.Lease < 0 || o.MaxAttempts < 0 || o.DrainTimeout < 0 || o.FetchPoll < 0 {
 		return nil, errors.New("runs: river: Workers, Heartbeat, Lease, MaxAttempts, DrainTimeout and FetchPoll must not be negative")
 	}
+	known := slices.Clone(Queues)
+	extra := map[string]ExtraQueue{}
+	for _, e := range o.Extra {
+		if e.Name == "" || e.Register == nil || slices.Contains(known, e.Name) {
+			return nil, fmt.Errorf("runs: extra queue %q needs a name of its own and Register", e.Name)
+		}
+		known = append(known, e.Name)
+		extra[e.Name] = e
+	}
 	if o.Queues == nil {
-		o.Queues = Queues
+		o.Queues = known
 	}
 	for _, q := range o.Queues {
-		if !slices.Contains(Queues, q) {
-			return nil, fmt.Errorf("runs: unknown queue %q (queues: %v)", q, Queues)
+		if !slices.Contains(known, q) {
+			return nil, fmt.Errorf("runs: unknown queue %q (queues: %v)", q, known)
 		}
 	}
 	if o.Heartbeat == 0 {
@@ -220,12 +240,23 @@ func NewRiver(svc *Service, o RiverOptions) (*River, error) {
 		if err := river.AddWorkerSafely(workers, &periodicWorker{q: q}); err != nil {
 			return nil, err
 		}
+		for _, e := range o.Extra {
+			if err := e.Register(workers); err != nil {
+				return nil, fmt.Errorf("runs: queue %s: %w", e.Name, err)
+			}
+		}
 		cfg.Workers = workers
 		cfg.Queues = map[string]river.QueueConfig{}
 		for _, name := range o.Queues {
 			n := o.Workers
 			if name == QueueMaintenance {
 				n = 2
+			}
+			if e, ok := extra[name]; ok {
+				n = e.MaxWorkers
+				if n <= 0 {
+					n = 2
+				}
 			}
 			cfg.Queues[name] = river.QueueConfig{MaxWorkers: n}
 		}

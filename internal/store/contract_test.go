@@ -956,45 +956,113 @@ func testUploadedFiles(t *testing.T, s *store.Store, _ *clock) {
 	wantErr(t, s.DeleteUploadedFile(ctx, "file-1"), store.ErrNotFound)
 }
 
-func testAlerts(t *testing.T, s *store.Store, _ *clock) {
-	rule := must(s.CreateAlertRule(ctx, store.AlertRule{Name: "Failures", Kind: "run_failed", Severity: "critical", Enabled: true,
-		Threshold: 0.5, Channels: json.RawMessage(`[{"type":"webhook"}]`)}))(t)
-	_, err := s.CreateAlertRule(ctx, store.AlertRule{Name: "failures", Kind: "run_failed", Severity: "info"})
+func testAlerts(t *testing.T, s *store.Store, c *clock) {
+	chID := must(store.NewAlertID())(t)
+	ch := must(s.CreateAlertChannel(ctx, store.AlertChannel{ID: chID, Name: "Ops hook", Type: "webhook",
+		Config: json.RawMessage(`{"url":"https://example.com/h"}`), Secrets: "sealed", SecretsKeyID: "k1"}))(t)
+	_, err := s.CreateAlertChannel(ctx, store.AlertChannel{ID: must(store.NewAlertID())(t), Name: "ops HOOK", Type: "slack"})
 	wantConflict(t, err, "name")
+	ch.Name, ch.Secrets = "Ops webhook", "sealed-2"
+	if got := must(s.UpdateAlertChannel(ctx, ch))(t); got.Name != "Ops webhook" || got.Secrets != "sealed-2" || got.Type != "webhook" {
+		t.Fatalf("updated channel = %+v", got)
+	}
+
+	rule := must(s.CreateAlertRule(ctx, store.AlertRule{Name: "Failures", ConditionType: "run_failed", PipelineID: "p1", Enabled: true,
+		Condition: json.RawMessage(`{"type":"run_failed","pipeline_id":"p1"}`), Channels: []string{ch.ID}, ThrottleMinutes: 30}))(t)
+	_, err = s.CreateAlertRule(ctx, store.AlertRule{Name: "failures", ConditionType: "run_failed"})
+	wantConflict(t, err, "name")
+	if err := s.SetAlertRuleProblem(ctx, rule.ID, "pipeline p1 was deleted"); err != nil {
+		t.Fatal(err)
+	}
+	if got := must(s.GetAlertRule(ctx, rule.ID))(t); got.Problem != "pipeline p1 was deleted" || got.ThrottleMinutes != 30 || len(got.Channels) != 1 {
+		t.Fatalf("rule = %+v", got)
+	}
 	rule.Enabled = false
-	if got := must(s.UpdateAlertRule(ctx, rule))(t); got.Enabled || got.Threshold != 0.5 {
+	if got := must(s.UpdateAlertRule(ctx, rule))(t); got.Enabled || got.Problem != "" {
 		t.Fatalf("updated rule = %+v", got)
 	}
-	if _, total := must2(s.ListAlertRules(ctx, true, store.Page{}))(t); total != 0 {
+	if got := must(s.ListAlertRules(ctx, true))(t); len(got) != 0 {
 		t.Fatal("disabled rule listed as enabled")
 	}
-	a := must(s.CreateAlert(ctx, store.Alert{RuleID: rule.ID, PipelineID: "p1", RunID: "r1", Severity: "critical", Title: "Run failed"}))(t)
-	if a.Status != store.AlertOpen {
-		t.Fatal("new alert not open")
+	if got := must(s.ListAlertRules(ctx, false, "run_failed"))(t); len(got) != 1 {
+		t.Fatal("rule not listed by type")
+	}
+
+	// One firing alert per rule and subject: a second fire returns the first.
+	a, created, err := s.FireAlert(ctx, store.Alert{RuleID: rule.ID, RuleName: rule.Name, Subject: "p1", PipelineID: "p1", RunID: "r1", Title: "Run failed"})
+	if err != nil || !created || a.State != store.AlertFiring {
+		t.Fatalf("fire = %+v, %v, %v", a, created, err)
+	}
+	again, created, err := s.FireAlert(ctx, store.Alert{RuleID: rule.ID, Subject: "p1", RunID: "r2", Title: "Run failed"})
+	if err != nil || created || again.ID != a.ID {
+		t.Fatalf("second fire = %+v, %v, %v", again, created, err)
+	}
+	if err := s.MarkAlertNotified(ctx, a.ID); err != nil {
+		t.Fatal(err)
 	}
 	ack := must(s.AcknowledgeAlert(ctx, a.ID, "u1"))(t)
-	if ack.Status != store.AlertAcknowledged || ack.AcknowledgedBy != "u1" || ack.AcknowledgedAt == nil {
+	if ack.AcknowledgedBy != "u1" || ack.AcknowledgedAt == nil {
 		t.Fatalf("acknowledged = %+v", ack)
 	}
 	_, err = s.AcknowledgeAlert(ctx, a.ID, "u2")
 	wantErr(t, err, store.ErrConflict)
-	if res := must(s.ResolveAlert(ctx, a.ID))(t); res.Status != store.AlertResolved || res.ResolvedAt == nil {
-		t.Fatalf("resolved = %+v", res)
+	until := c.Now().Add(time.Hour).Truncate(time.Second)
+	if got := must(s.SilenceAlert(ctx, a.ID, "u1", &until))(t); got.SilencedUntil == nil || !got.SilencedUntil.Equal(until) {
+		t.Fatalf("silenced = %+v", got)
 	}
-	_, err = s.ResolveAlert(ctx, a.ID)
+	res, ok, err := s.ResolveFiringAlert(ctx, rule.ID, "p1", "run r3 succeeded")
+	if err != nil || !ok || res.State != store.AlertResolved || res.ResolvedAt == nil {
+		t.Fatalf("resolve = %+v, %v, %v", res, ok, err)
+	}
+	if _, ok, err := s.ResolveFiringAlert(ctx, rule.ID, "p1", ""); err != nil || ok {
+		t.Fatalf("second resolve = %v, %v", ok, err)
+	}
+	_, err = s.AcknowledgeAlert(ctx, a.ID, "u1")
 	wantErr(t, err, store.ErrConflict)
-	_, err = s.ResolveAlert(ctx, "ghost")
-	wantErr(t, err, store.ErrNotFound)
-	_ = must(s.CreateAlert(ctx, store.Alert{Severity: "info", Title: "FYI"}))(t)
-	if _, total := must2(s.ListAlerts(ctx, store.AlertFilter{Status: store.AlertOpen}))(t); total != 1 {
-		t.Fatal("open alerts")
+	events := must(s.ListAlertEvents(ctx, a.ID))(t)
+	var kinds []string
+	for _, e := range events {
+		kinds = append(kinds, e.Kind)
+	}
+	if got := strings.Join(kinds, ","); got != "fired,acknowledged,silenced,resolved" {
+		t.Fatalf("history = %s", got)
+	}
+	b, created, err := s.FireAlert(ctx, store.Alert{RuleID: rule.ID, Subject: "p1", Title: "Run failed"})
+	if err != nil || !created || b.ID == a.ID {
+		t.Fatalf("fire after resolve = %+v, %v, %v", b, created, err)
+	}
+	if at := must(s.LastNotifiedFiring(ctx, rule.ID, "p1", b.ID))(t); at == nil || !at.Equal(a.FiredAt) {
+		t.Fatalf("last notified = %v, want %v", at, a.FiredAt)
+	}
+	if prev := must(s.PreviousAlert(ctx, rule.ID, "p1", b.ID))(t); prev.ID != a.ID || prev.SilencedUntil == nil {
+		t.Fatalf("previous = %+v", prev)
+	}
+	if got := must(s.FiringAlerts(ctx, rule.ID))(t); len(got) != 1 || got[0].ID != b.ID {
+		t.Fatalf("firing = %+v", got)
+	}
+	if _, total := must2(s.ListAlerts(ctx, store.AlertFilter{State: store.AlertResolved}))(t); total != 1 {
+		t.Fatal("resolved alerts")
+	}
+
+	d := must(s.CreateAlertDelivery(ctx, store.AlertDelivery{ID: must(store.NewAlertID())(t), AlertID: a.ID, ChannelID: ch.ID, ChannelName: ch.Name, Event: "firing"}))(t)
+	must(s.RecordDeliveryAttempt(ctx, d.ID, store.DeliveryRetrying, "webhook answered 500"))(t)
+	got := must(s.RecordDeliveryAttempt(ctx, d.ID, store.DeliveryFailed, "webhook answered 500"))(t)
+	if got.Attempts != 2 || got.Status != store.DeliveryFailed || got.LastError != "webhook answered 500" || got.SentAt != nil {
+		t.Fatalf("delivery = %+v", got)
+	}
+	if ds := must(s.ListAlertDeliveries(ctx, a.ID))(t); len(ds) != 1 {
+		t.Fatalf("deliveries = %+v", ds)
 	}
 	if err := s.DeleteAlertRule(ctx, rule.ID); err != nil {
 		t.Fatal(err)
 	}
-	if got := must(s.GetAlert(ctx, a.ID))(t); got.RuleID != rule.ID {
-		t.Fatal("alert lost its rule id")
+	if got := must(s.GetAlert(ctx, a.ID))(t); got.RuleID != rule.ID || got.RuleName != "Failures" {
+		t.Fatal("alert lost its rule")
 	}
+	if err := s.DeleteAlertChannel(ctx, ch.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, s.DeleteAlertChannel(ctx, ch.ID), store.ErrNotFound)
 }
 
 func testPreferences(t *testing.T, s *store.Store, _ *clock) {
