@@ -2,7 +2,7 @@
 // a role needs to see it. A later capability (schedules, alerts, dashboards) adds its entry here and
 // its routes in routes.tsx.
 import type { LucideIcon } from 'lucide-react'
-import { Workflow, PlayCircle, Plug, Upload, Users, ScrollText, Settings, Server } from 'lucide-react'
+import { Workflow, PlayCircle, Plug, Upload, Users, ScrollText, Settings, Server, BellRing } from 'lucide-react'
 import type { Permission } from '@/auth/session'
 
 export interface NavItem {
@@ -20,6 +20,7 @@ export const navItems: NavItem[] = [
   { to: '/runs', label: 'Runs', icon: PlayCircle, permission: 'runs:read', section: 'Operate' },
   // workers:read comes with GET /api/v1/workers; until the server declares it, no role holds it.
   { to: '/workers', label: 'Workers', icon: Server, permission: 'workers:read', section: 'Operate' },
+  { to: '/alerts', label: 'Alerts', icon: BellRing, permission: 'alerts:read', section: 'Operate' },
   { to: '/admin/users', label: 'Users', icon: Users, permission: 'users:read', section: 'Administration' },
   { to: '/admin/audit', label: 'Audit log', icon: ScrollText, permission: 'audit:read', section: 'Administration' },
   { to: '/admin/settings', label: 'Settings', icon: Settings, permission: 'settings:read', section: 'Administration' },

@@ -24,6 +24,8 @@ const ConnectorNew = lazy(() => import('@/pages/ConnectorNew'))
 const ConnectorDetail = lazy(() => import('@/pages/ConnectorDetail'))
 const ConnectorOAuthCallback = lazy(() => import('@/pages/ConnectorOAuthCallback'))
 const PipelineMapping = lazy(() => import('@/pages/PipelineMapping'))
+const Alerts = lazy(() => import('@/pages/Alerts'))
+const AlertDetail = lazy(() => import('@/pages/AlertDetail'))
 
 /** The home page: the first area the role may use. */
 function Home() {
@@ -49,6 +51,10 @@ export const routes: RouteObject[] = [
       { path: 'pipelines/:id/mapping/:node', element: <PipelineMapping /> },
       { path: 'runs/:id', element: <Run /> },
       { path: 'workers', element: <RequirePermission permission={'workers:read'}><Workers /></RequirePermission> },
+      { path: 'alerts', element: <RequirePermission permission="alerts:read"><Alerts /></RequirePermission> },
+      { path: 'alerts/rules', element: <RequirePermission permission="alerts:read"><Alerts /></RequirePermission> },
+      { path: 'alerts/channels', element: <RequirePermission permission="alerts:read"><Alerts /></RequirePermission> },
+      { path: 'alerts/:id', element: <RequirePermission permission="alerts:read"><AlertDetail /></RequirePermission> },
       { path: 'profile', element: <Profile /> },
       { path: 'admin/users', element: <RequirePermission permission="users:read"><AdminUsers /></RequirePermission> },
       { path: 'admin/audit', element: <RequirePermission permission="audit:read"><AdminAudit /></RequirePermission> },
