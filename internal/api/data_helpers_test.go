@@ -20,6 +20,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/netguard"
 	"github.com/dataaggregator/aggregator/internal/pipelines"
 	"github.com/dataaggregator/aggregator/internal/runs"
+	"github.com/dataaggregator/aggregator/internal/secretref"
 	"github.com/dataaggregator/aggregator/internal/secrets"
 	"github.com/dataaggregator/aggregator/internal/store"
 	"github.com/dataaggregator/aggregator/internal/transform"
@@ -32,6 +33,7 @@ type testData struct {
 	runs   *runs.Service
 	alerts *alerts.Service
 	files  string // the file root pipelines read and write
+	refs   *secretref.Service
 }
 
 // testEncryptionKey seals saved connectors' secrets in API tests.
@@ -67,7 +69,11 @@ func newTestData(t *testing.T, st *store.Store, logger *slog.Logger, opts setupO
 	if err != nil {
 		t.Fatal(err)
 	}
-	saved, err := connections.New(connections.Options{Store: st, Connectors: conns, Keys: keys, Env: connEnv, Logger: logger})
+	refs, err := secretref.NewService(secretref.ServiceOptions{Store: st, Keys: keys, HTTPClient: connEnv.HTTPClient, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved, err := connections.New(connections.Options{Store: st, Connectors: conns, Keys: keys, Env: connEnv, Refs: refs, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,11 +105,12 @@ func newTestData(t *testing.T, st *store.Store, logger *slog.Logger, opts setupO
 		<-done
 	})
 	pls, err := pipelines.New(pipelines.Options{Store: st, Connectors: conns, Transforms: trs,
-		Resolver: runs.Resolver{Store: st, Connectors: saved}, Env: svc.Env(), Logger: logger})
+		Resolver: runs.Resolver{Store: st, Connectors: saved}, SaveResolver: runs.Resolver{Store: st, Connectors: saved.KeepingReferences()},
+		Env: svc.Env(), Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testData{deps: DataDeps{Runs: svc, Pipelines: pls, Connections: saved, Connectors: conns, Transforms: trs, UploadDir: uploads, MaxUploadBytes: testMaxUpload}, runs: svc, alerts: al, files: files}
+	return &testData{deps: DataDeps{Runs: svc, Pipelines: pls, Connections: saved, Connectors: conns, Transforms: trs, UploadDir: uploads, MaxUploadBytes: testMaxUpload}, runs: svc, alerts: al, files: files, refs: refs}
 }
 
 // riverDeliveries queues alert deliveries with the test's River client.

@@ -108,7 +108,7 @@ func setup(t *testing.T, opts setupOptions) *env {
 	}
 	srv, err := New(Deps{
 		Live:      LiveDeps{Hub: hub, AuthTimeout: opts.liveAuthTimeout, PingInterval: opts.livePing},
-		Retention: ret, Logger: logger, Store: st, Auth: as, Metrics: prometheus.NewRegistry(), Data: data.deps, Alerts: data.alerts,
+		Retention: ret, SecretRefs: data.refs, Logger: logger, Store: st, Auth: as, Metrics: prometheus.NewRegistry(), Data: data.deps, Alerts: data.alerts,
 		IPLimiter: opts.ipLimiter, UserLimiter: opts.userLimiter, TriggerLimiter: opts.triggerLimiter,
 		CORSOrigins: opts.cors, PublicURL: opts.publicURL, MaxBodyBytes: opts.maxBody, Version: "test",
 		Commit: "3f2c1e9a0b7d", BuildDate: "2026-12-06T07:00:00Z",

@@ -71,6 +71,13 @@ func (s *Server) registerRoutes(api huma.API) {
 		Summary: "How long runs, dead letters, server logs, unreferenced uploads and staged outputs are kept, with the defaults"}, s.getRetention)
 	handle(s, api, route{Method: put, Path: "/api/v1/admin/settings/retention", ID: "put-retention-settings", Action: "settings.retention_update", Target: "settings", Tag: "admin", Perm: auth.PermSettingsWrite,
 		Summary: "Change the retention settings (each a whole number of days or hours, 1h to 3650d; 422 naming the field)"}, s.putRetention)
+	// Administration: secret managers for secret references (secretrefs.go).
+	handle(s, api, route{Method: get, Path: "/api/v1/admin/settings/secret-managers", ID: "get-secret-manager-settings", Tag: "admin", Perm: auth.PermSettingsRead,
+		Summary: "The secret managers that vault:// and file:// references in saved connectors resolve with (Vault credentials shown as ********)"}, s.getSecretManagers)
+	handle(s, api, route{Method: put, Path: "/api/v1/admin/settings/secret-managers", ID: "put-secret-manager-settings", Action: "settings.secret_managers_update", Target: "settings", Tag: "admin", Perm: auth.PermSettingsWrite,
+		Summary: "Change the secret managers (Vault address and auth, file roots, cache TTL; 422 naming the field)"}, s.putSecretManagers)
+	handle(s, api, route{Method: post, Path: "/api/v1/admin/settings/secret-managers/test", ID: "test-secret-manager-settings", Action: "settings.secret_managers_test", Target: "settings", Tag: "admin", Perm: auth.PermSettingsWrite,
+		Summary: "Resolve one reference with settings being edited (not saved); says whether it resolves, never its value"}, s.testSecretManagers)
 	handle(s, api, route{Method: post, Path: "/api/v1/admin/cleanup", ID: "run-cleanup", Action: "retention.cleanup", Target: "retention", Tag: "admin", Perm: auth.PermCleanup,
 		Summary:     "Run the clean-up now and report what it removed (audited with the counts)",
 		Description: "Deletes expired refresh tokens, finished runs past their retention with their log lines and dead letters, old dead letters, old server log lines, unreferenced uploads and staged files of abandoned runs, as docs/runs.md defines them. Queued and running runs are never touched. The clean-up also runs by itself every hour."}, s.runCleanup)

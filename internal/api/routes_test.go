@@ -134,7 +134,12 @@ func routeTable() map[string]routeCase {
 		"GET /api/v1/admin/settings/retention": {perm: auth.PermSettingsRead, prepare: static("/api/v1/admin/settings/retention", nil)},
 		"PUT /api/v1/admin/settings/retention": {perm: auth.PermSettingsWrite, prepare: static("/api/v1/admin/settings/retention",
 			map[string]any{"runs": "90d", "dead_letters": "30d", "server_logs": "30d", "uploads": "7d", "staged_outputs": "1d"})},
-		"POST /api/v1/admin/cleanup": {perm: auth.PermCleanup, prepare: static("/api/v1/admin/cleanup", nil)},
+		"POST /api/v1/admin/cleanup":                 {perm: auth.PermCleanup, prepare: static("/api/v1/admin/cleanup", nil)},
+		"GET /api/v1/admin/settings/secret-managers": {perm: auth.PermSettingsRead, prepare: static("/api/v1/admin/settings/secret-managers", nil)},
+		"PUT /api/v1/admin/settings/secret-managers": {perm: auth.PermSettingsWrite, prepare: static("/api/v1/admin/settings/secret-managers",
+			map[string]any{"vault": map[string]any{"address": ""}, "file_roots": []string{}, "cache_ttl": "5m"})},
+		"POST /api/v1/admin/settings/secret-managers/test": {perm: auth.PermSettingsWrite, prepare: static("/api/v1/admin/settings/secret-managers/test",
+			map[string]any{"settings": map[string]any{"vault": map[string]any{"address": ""}, "file_roots": []string{}, "cache_ttl": "5m"}, "reference": "file:///nowhere"})},
 
 		"GET /api/v1/me/preferences": {perm: auth.PermPreferencesSelf, prepare: static("/api/v1/me/preferences", nil)},
 		"PUT /api/v1/me/preferences": {perm: auth.PermPreferencesSelf, prepare: static("/api/v1/me/preferences",

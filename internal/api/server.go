@@ -17,6 +17,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/auth"
 	"github.com/dataaggregator/aggregator/internal/ratelimit"
 	"github.com/dataaggregator/aggregator/internal/retention"
+	"github.com/dataaggregator/aggregator/internal/secretref"
 	"github.com/dataaggregator/aggregator/internal/store"
 )
 
@@ -64,6 +65,8 @@ type Deps struct {
 	Live LiveDeps
 	// Retention holds the retention settings and runs the clean-up (admin.go). Required.
 	Retention *retention.Service
+	// SecretRefs holds the secret manager settings (secretrefs.go). Required.
+	SecretRefs *secretref.Service
 	// WorkerLease is how old a worker's heartbeat may be for GET /api/v1/workers to call it alive
 	// (RUN_LEASE; default 1m).
 	WorkerLease time.Duration
@@ -88,6 +91,7 @@ type Server struct {
 	live           LiveDeps
 	retention      *retention.Service
 	alerts         *alerts.Service
+	secretRefs     *secretref.Service
 	wsOrigins      []string
 	build          buildInfo
 
@@ -123,6 +127,8 @@ func New(d Deps) (*Server, error) {
 		return nil, errors.New("api: Deps.Retention is required")
 	case d.Alerts == nil:
 		return nil, errors.New("api: Deps.Alerts is required")
+	case d.SecretRefs == nil:
+		return nil, errors.New("api: Deps.SecretRefs is required")
 	}
 	s := &Server{
 		log:         d.Logger,
@@ -137,6 +143,7 @@ func New(d Deps) (*Server, error) {
 		live:        d.Live,
 		retention:   d.Retention,
 		alerts:      d.Alerts,
+		secretRefs:  d.SecretRefs,
 		wsOrigins:   wsOriginPatterns(d.CORSOrigins),
 		build:       buildInfo{Version: d.Version, Commit: d.Commit, Date: d.BuildDate},
 	}

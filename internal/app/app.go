@@ -28,6 +28,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/retention"
 	"github.com/dataaggregator/aggregator/internal/runs"
 	"github.com/dataaggregator/aggregator/internal/schedules"
+	"github.com/dataaggregator/aggregator/internal/secretref"
 	"github.com/dataaggregator/aggregator/internal/store"
 )
 
@@ -94,6 +95,8 @@ type App struct {
 	redisPrefix string
 	// connections owns saved connectors (secrets sealed with the keyring).
 	connections *connections.Service
+	// secretRefs keeps the secret manager settings and resolves secret references.
+	secretRefs *secretref.Service
 	// retention holds the retention settings and runs the clean-up.
 	retention *retention.Service
 	// alerts raises alerts and sends their notifications.
@@ -161,7 +164,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		if err := a.buildEvents(ctx); err != nil {
 			return nil, fmt.Errorf("run events: %w", err)
 		}
-		if a.connections, err = newConnections(ctx, a.store, a.comp.Connectors, keys, a.comp.Env, log); err != nil {
+		if a.connections, a.secretRefs, err = newConnections(ctx, a.store, a.comp.Connectors, keys, a.comp.Env, log); err != nil {
 			return nil, err
 		}
 		if err := a.buildRuns(); err != nil {
@@ -236,7 +239,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	if err := reg.Register(collectors.NewDBStatsCollector(a.store.DB(), "metadata")); err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
-	if a.connections, err = newConnections(ctx, a.store, a.comp.Connectors, keys, a.comp.Env, log); err != nil {
+	if a.connections, a.secretRefs, err = newConnections(ctx, a.store, a.comp.Connectors, keys, a.comp.Env, log); err != nil {
 		return nil, err
 	}
 	a.redisPrefix = prefix
@@ -264,7 +267,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		IPLimiter: ipLimiter, UserLimiter: userLimiter, TriggerLimiter: webhookLimiter,
 		CORSOrigins: a.cfg.CORSOrigins, PublicURL: a.cfg.PublicURL, MaxBodyBytes: a.cfg.MaxBodyBytes,
 		Version: opts.Version, Commit: opts.Commit, BuildDate: opts.BuildDate, UI: opts.UI, Data: a.dataDeps(),
-		Live: api.LiveDeps{Hub: a.hub}, Retention: a.retention, WorkerLease: a.cfg.RunLease, Alerts: a.alerts,
+		Live: api.LiveDeps{Hub: a.hub}, Retention: a.retention, SecretRefs: a.secretRefs, WorkerLease: a.cfg.RunLease, Alerts: a.alerts,
 	})
 	if err != nil {
 		return nil, err

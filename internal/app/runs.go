@@ -27,7 +27,8 @@ func (a *App) buildRuns() error {
 		return err
 	}
 	pls, err := pipelines.New(pipelines.Options{Store: a.store, Connectors: c.Connectors, Transforms: c.Transforms,
-		Resolver: runs.Resolver{Store: a.store, Connectors: a.connections}, Env: svc.Env(), Logger: a.log})
+		Resolver:     runs.Resolver{Store: a.store, Connectors: a.connections},
+		SaveResolver: runs.Resolver{Store: a.store, Connectors: a.connections.KeepingReferences()}, Env: svc.Env(), Logger: a.log})
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/config"
 	"github.com/dataaggregator/aggregator/internal/connections"
 	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/secretref"
 	"github.com/dataaggregator/aggregator/internal/secrets"
 	"github.com/dataaggregator/aggregator/internal/store"
 )
@@ -39,21 +40,27 @@ func Keyring(ctx context.Context, cfg *config.Config, log *slog.Logger) (*secret
 // newConnections builds the saved-connector service and checks at once that
 // its keyring opens the stored secrets: a wrong ENCRYPTION_KEY stops the
 // start with a message that names it.
-func newConnections(ctx context.Context, st *store.Store, conns *connector.Registry, keys *secrets.Keyring, env connector.Env, log *slog.Logger) (*connections.Service, error) {
-	svc, err := connections.New(connections.Options{Store: st, Connectors: conns, Keys: keys, Env: env, Logger: log})
+func newConnections(ctx context.Context, st *store.Store, conns *connector.Registry, keys *secrets.Keyring, env connector.Env, log *slog.Logger) (*connections.Service, *secretref.Service, error) {
+	// Vault is called through the same guarded client as connectors: a Vault on a private
+	// network is reached when ALLOWED_OUTBOUND_HOSTS lists it.
+	refs, err := secretref.NewService(secretref.ServiceOptions{Store: st, Keys: keys, HTTPClient: env.HTTPClient, Logger: log})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	svc, err := connections.New(connections.Options{Store: st, Connectors: conns, Keys: keys, Env: env, Refs: refs, Logger: log})
+	if err != nil {
+		return nil, nil, err
 	}
 	if err := svc.Verify(ctx); err != nil {
 		var km *connections.KeyMismatchError
 		if errors.As(err, &km) {
-			return nil, fmt.Errorf("ENCRYPTION_KEY: does not match the stored secrets: %w; start with the key they were sealed with (in development it is kept in DATA_DIR/encryption_key), or list it in ENCRYPTION_KEY_PREVIOUS and run `aggregator secrets rotate`", err)
+			return nil, nil, fmt.Errorf("ENCRYPTION_KEY: does not match the stored secrets: %w; start with the key they were sealed with (in development it is kept in DATA_DIR/encryption_key), or list it in ENCRYPTION_KEY_PREVIOUS and run `aggregator secrets rotate`", err)
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	rep, err := svc.SealPlaintext(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("seal saved connectors' secrets: %w", err)
+		return nil, nil, fmt.Errorf("seal saved connectors' secrets: %w", err)
 	}
 	if rep.Sealed > 0 {
 		log.InfoContext(ctx, "sealed saved connectors' secrets stored in plain text by an earlier version", "connectors", rep.Sealed)
@@ -61,7 +68,7 @@ func newConnections(ctx context.Context, st *store.Store, conns *connector.Regis
 	for _, f := range rep.Failed {
 		log.WarnContext(ctx, "saved connector left unsealed", "error", f)
 	}
-	return svc, nil
+	return svc, refs, nil
 }
 
 // RotateSecrets is `aggregator secrets rotate`: it reseals every saved

@@ -44,8 +44,16 @@ type Options struct {
 	Connectors Registry
 	Keys       *secrets.Keyring
 	// Env is given to connectors for Check and Discover.
-	Env    connector.Env
+	Env connector.Env
+	// Refs resolves secret references (file://, vault://) held by secret fields when a connector
+	// is opened; nil: a reference fails with secretref.ErrNotConfigured.
+	Refs   RefResolver
 	Logger *slog.Logger
+}
+
+// RefResolver resolves a secret reference to its value (*secretref.Service).
+type RefResolver interface {
+	Resolve(ctx context.Context, ref string) (string, error)
 }
 
 // Service manages saved connectors. Safe for concurrent use.
@@ -54,8 +62,11 @@ type Service struct {
 	conns Registry
 	keys  *secrets.Keyring
 	env   connector.Env
+	refs  RefResolver
 	log   *slog.Logger
 	flows oauthFlows // started "Connect with ..." flows (oauth.go)
+	// keepRefs: Resolve leaves secret references as written (KeepingReferences).
+	keepRefs bool
 }
 
 // New builds the service.
@@ -77,7 +88,7 @@ func New(o Options) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{st: o.Store, conns: o.Connectors, keys: o.Keys, env: o.Env, log: log}, nil
+	return &Service{st: o.Store, conns: o.Connectors, keys: o.Keys, env: o.Env, refs: o.Refs, log: log}, nil
 }
 
 // Errors callers branch on.
@@ -155,7 +166,7 @@ func (s *Service) view(c store.Connector, withConfig bool) Connector {
 		v.Config = map[string]any{} // unknown type: which fields are secret is unknown
 		return v
 	}
-	v.Config = conn.Spec().Config.Redact(cfg)
+	v.Config = showRefs(conn.Spec().Config.Params, conn.Spec().Config.Redact(cfg), cfg)
 	return v
 }
 
@@ -214,7 +225,9 @@ func (s *Service) validate(typ string, cfg map[string]any) (connector.Connector,
 	if err != nil {
 		return nil, &InputError{Field: "type", Message: err.Error()}
 	}
-	if errs := conn.Spec().Config.Validate(cfg); len(errs) > 0 {
+	errs := conn.Spec().Config.Validate(cfg)
+	errs = append(errs, badRefs(conn.Spec().Config.Params, cfg, "")...)
+	if len(errs) > 0 {
 		return nil, &InputError{Field: "config", Errs: errs}
 	}
 	return conn, nil
@@ -320,6 +333,9 @@ func (s *Service) saved(ctx context.Context, c store.Connector) (connector.Conne
 	if err != nil {
 		return nil, nil, err
 	}
+	if cfg, err = s.resolveRefs(ctx, c.Name, conn.Spec().Config.Params, cfg); err != nil {
+		return nil, nil, err
+	}
 	return conn, cfg, nil
 }
 
@@ -338,6 +354,9 @@ func (s *Service) Check(ctx context.Context, id string) (CheckResult, error) {
 		return CheckResult{}, err
 	}
 	conn, cfg, err := s.saved(ctx, c)
+	if re := (*RefError)(nil); errors.As(err, &re) {
+		return CheckResult{OK: false, Message: re.Error()}, nil
+	}
 	if err != nil {
 		return CheckResult{}, err
 	}
@@ -393,6 +412,11 @@ func (s *Service) Resolve(ctx context.Context, name string) (typ string, config 
 	cfg, err := s.open(c)
 	if err != nil {
 		return "", nil, err
+	}
+	if conn, err := s.conns.Get(c.Type); err == nil {
+		if cfg, err = s.resolveRefs(ctx, c.Name, conn.Spec().Config.Params, cfg); err != nil {
+			return "", nil, err
+		}
 	}
 	return c.Type, cfg, nil
 }
@@ -464,6 +488,13 @@ func (s *Service) TestRequest(ctx context.Context, in TestRequestInput) (TestReq
 	rt, ok := conn.(connector.RequestTester)
 	if !ok {
 		return TestRequestResult{}, fmt.Errorf("%w: %s", ErrCannotTestRequest, in.Type)
+	}
+	name := in.ID
+	if name == "" {
+		name = "(unsaved)"
+	}
+	if cfg, err = s.resolveRefs(ctx, name, conn.Spec().Config.Params, cfg); err != nil {
+		return TestRequestResult{Message: err.Error()}, nil
 	}
 	limit := in.Limit
 	if limit <= 0 || limit > 100 {

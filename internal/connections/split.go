@@ -2,6 +2,7 @@ package connections
 
 import (
 	"github.com/dataaggregator/aggregator/internal/configspec"
+	"github.com/dataaggregator/aggregator/internal/secretref"
 )
 
 // split returns cfg with each secret value replaced by configspec.Redacted (so the stored config
@@ -23,6 +24,9 @@ func split(params []configspec.Param, cfg map[string]any) (plain, secret map[str
 			if v == nil || v == configspec.Redacted {
 				delete(plain, p.Name) // a placeholder with nothing behind it
 				continue
+			}
+			if ref, ok := v.(string); ok && secretref.IsRef(ref) {
+				continue // a reference is not a secret: it stays in the config as written
 			}
 			plain[p.Name] = configspec.Redacted
 			if secret == nil {

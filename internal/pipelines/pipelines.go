@@ -43,6 +43,11 @@ type Options struct {
 	Transforms *transform.Registry
 	// Resolver resolves `connector:` and `transformation:` references (nil: none exist).
 	Resolver pipeline.Resolver
+	// SaveResolver, when set, resolves them where a spec is saved or validated without opening a
+	// connection: it leaves saved connectors' secret references (vault://, file://) unresolved, so
+	// that a secret manager being down does not stop an edit. Preview and deep validation use
+	// Resolver.
+	SaveResolver pipeline.Resolver
 	// Env is what connectors are given when a deep validation or a preview opens them.
 	Env    connector.Env
 	Logger *slog.Logger
@@ -111,7 +116,15 @@ func (s *Service) Plan(ctx context.Context, raw []byte) (*pipeline.Plan, error) 
 // planForSave is Plan plus the rules of a stored spec: no inline secret (a stored spec is readable by
 // roles that may not see credentials), no file path outside the file roots.
 func (s *Service) planForSave(ctx context.Context, raw []byte) (*pipeline.Plan, error) {
-	plan, err := s.Plan(ctx, raw)
+	resolver := s.o.SaveResolver
+	if resolver == nil {
+		resolver = s.o.Resolver
+	}
+	spec, err := pipeline.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := pipeline.Validate(ctx, spec, pipeline.Env{Connectors: s.o.Connectors, Transforms: s.o.Transforms, Resolver: resolver})
 	if err != nil {
 		return nil, err
 	}

@@ -40,6 +40,17 @@ func (s *Service) Validate(ctx context.Context, raw []byte, deep bool) (Validati
 		return Validation{Problems: ps}, nil
 	}
 	out := Validation{Plan: plan, Warnings: Warnings(plan.Spec)}
+	if deep && s.o.SaveResolver != nil {
+		// Opening the sources needs the secret references resolved, as a run does.
+		if plan, err = s.Plan(ctx, raw); err != nil {
+			ps, ok := pipeline.AsProblems(err)
+			if !ok {
+				return Validation{}, err
+			}
+			out.Problems = ps
+			return out, nil
+		}
+	}
 	if deep {
 		ps, err := Deep(ctx, plan, s.o.Env, s.o.Logger)
 		if err != nil {

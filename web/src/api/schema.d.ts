@@ -46,6 +46,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/settings/secret-managers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The secret managers that vault:// and file:// references in saved connectors resolve with (Vault credentials shown as ********)
+         * @description Requires permission `settings:read`.
+         */
+        get: operations["get-secret-manager-settings"];
+        /**
+         * Change the secret managers (Vault address and auth, file roots, cache TTL; 422 naming the field)
+         * @description Requires permission `settings:write`.
+         */
+        put: operations["put-secret-manager-settings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/settings/secret-managers/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resolve one reference with settings being edited (not saved); says whether it resolves, never its value
+         * @description Requires permission `settings:write`.
+         */
+        post: operations["test-secret-manager-settings"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/alerts": {
         parameters: {
             query?: never;
@@ -2857,6 +2901,37 @@ export interface components {
             next_runs: string[];
             timezone: string;
         };
+        SecretManagerSettings: {
+            /**
+             * @description How long a resolved value is reused (Go duration, 0s to 24h; 0s: not cached)
+             * @example 5m
+             */
+            cache_ttl: string;
+            /** @description Absolute directories file:// references may point into (mounted Kubernetes secrets); none: file references are refused */
+            file_roots: string[] | null;
+            vault: components["schemas"]["VaultSettings"];
+        };
+        SecretManagerSettingsView: {
+            settings: components["schemas"]["SecretManagerSettings"];
+            /** Format: date-time */
+            updated_at?: string;
+            /** @description Who saved them last (empty: never saved) */
+            updated_by: string;
+        };
+        SecretManagerTest: {
+            /**
+             * @description A vault:// or file:// reference to resolve; its value is never returned
+             * @example vault://secret/db/orders#password
+             */
+            reference: string;
+            /** @description The settings to test (not saved); secrets sent as ******** or left out take the stored ones */
+            settings: components["schemas"]["SecretManagerSettings"];
+        };
+        SecretManagerTestResult: {
+            /** @description What happened, naming the reference (never its value) */
+            message: string;
+            ok: boolean;
+        };
         SetManagedInputBody: {
             /** @description The file the object was applied from, relative to the applied directory */
             path: string;
@@ -3065,6 +3140,32 @@ export interface components {
             valid: boolean;
             /** @description What a valid spec should still tell its author */
             warnings: string[];
+        };
+        VaultSettings: {
+            /**
+             * @description Vault's address; empty: no Vault
+             * @example https://vault.internal:8200
+             */
+            address: string;
+            /**
+             * @description token, approle or kubernetes
+             * @example approle
+             */
+            auth?: string;
+            /** @description The auth method's mount path (default: approle or kubernetes) */
+            auth_mount?: string;
+            /** @description Kubernetes auth: the Vault role */
+            kubernetes_role?: string;
+            /** @description Kubernetes auth: the service account token file (default /var/run/secrets/kubernetes.io/serviceaccount/token) */
+            kubernetes_token_path?: string;
+            /** @description Vault Enterprise namespace */
+            namespace?: string;
+            /** @description AppRole auth: the role id */
+            role_id?: string;
+            /** @description AppRole auth: the secret id (write-only, as token) */
+            secret_id?: string;
+            /** @description Token auth: the token (write-only: read as ********; sent as ******** or left out, the stored one is kept) */
+            token?: string;
         };
         WebhookRun: {
             /** Format: date-time */
@@ -3285,6 +3386,236 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RetentionSettingsView"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-secret-manager-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretManagerSettingsView"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "put-secret-manager-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SecretManagerSettings"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretManagerSettingsView"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "test-secret-manager-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SecretManagerTest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretManagerTestResult"];
                 };
             };
             /** @description Bad Request */

@@ -6,6 +6,7 @@ import { Badge, Button, Card, ErrorState, Field, InlineError, Input, PageHeader,
 import { toast } from '@/components/toasts'
 import { useCan } from '@/auth/session'
 import { fieldMessage } from '@/features/admin/fieldMessage'
+import { SecretManagersCard } from '@/features/settings/SecretManagersCard'
 import { formatBytes, formatCount, formatDuration, formatTime, relativeTime } from '@/lib/format'
 import {
   describePeriod, fromDraft, periodError, retentionFields, sameSettings, toDraft,
@@ -24,7 +25,7 @@ export default function AdminSettings() {
     <div>
       <PageHeader
         title="Settings"
-        description="How long the platform keeps runs, logs and files, and the clean-up that removes what is older."
+        description="How long the platform keeps runs, logs and files, the clean-up that removes what is older, and the secret managers connectors read their credentials from."
       />
       <div className="mx-auto grid max-w-5xl gap-6 p-6">
         <Card>
@@ -52,6 +53,7 @@ export default function AdminSettings() {
           )}
         </Card>
         <CleanupCard interval={q.data?.cleanup_interval} allowed={can('cleanup')} />
+        <SecretManagersCard editable={can('settings:write')} />
       </div>
     </div>
   )

@@ -55,7 +55,7 @@ function ConnectorView({ connector, type }: { connector: Connector; type: Connec
   const location = useLocation()
   const [tab, setTab] = useState<Tab>('settings')
   const secrets = useMemo(() => secretFields(type.config_schema), [type])
-  const { data: initialConfig, set } = useMemo(() => splitSecrets(connector.config, secrets), [connector.config, secrets])
+  const { data: initialConfig, set, refs } = useMemo(() => splitSecrets(connector.config, secrets), [connector.config, secrets])
   const secretsSet = secrets.filter((s) => set[s])
   const oauth = useMemo(() => oauthStatus(type, connector.config), [type, connector.config])
   const [draft, setDraft] = useState<ConnectorDraft>({ name: connector.name, description: connector.description, config: initialConfig })
@@ -153,7 +153,7 @@ function ConnectorView({ connector, type }: { connector: Connector; type: Connec
                 }}
                 className="space-y-5"
               >
-                <ConnectorForm ref={form} type={type} draft={draft} onChange={setDraft} error={err} secretsSet={secretsSet} readOnly={!write} connectorId={connector.id} />
+                <ConnectorForm ref={form} type={type} draft={draft} onChange={setDraft} error={err} secretsSet={secretsSet} secretRefs={refs} readOnly={!write} connectorId={connector.id} />
                 {general ? <InlineError error={general} /> : null}
                 {write && (
                   <div className="flex items-center justify-end gap-2 border-t border-slate-200 pt-4 dark:border-slate-800">

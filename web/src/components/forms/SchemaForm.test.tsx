@@ -12,10 +12,11 @@ import restSchema from '@/test/fixtures/rest-config-schema.json'
 // running server), with "table" made required to exercise required-field validation.
 const pgSchema = { ...postgres, required: ['table'] }
 
-function Harness({ initial = {}, onValue, secretsSet, errors, schema = pgSchema, readOnly }: {
+function Harness({ initial = {}, onValue, secretsSet, secretRefs, errors, schema = pgSchema, readOnly }: {
   initial?: FormValue
   onValue?: (v: FormValue) => void
   secretsSet?: string[]
+  secretRefs?: Record<string, string>
   errors?: { message: string; location: string }[]
   schema?: object
   readOnly?: boolean
@@ -30,6 +31,7 @@ function Harness({ initial = {}, onValue, secretsSet, errors, schema = pgSchema,
         onValue?.(nv)
       }}
       secretsSet={secretsSet}
+      secretRefs={secretRefs}
       errors={errors}
       errorPrefix="body.config"
       readOnly={readOnly}
@@ -179,6 +181,30 @@ describe('SchemaForm', () => {
     expect(onValue).toHaveBeenLastCalledWith({ table: 't', password: 's3cret' })
     // The secret the form was opened with was never sent back.
     for (const call of onValue.mock.calls) expect(call[0].password).not.toBe('hunter2')
+  })
+
+  it('shows a saved secret manager reference as written, with where it comes from', async () => {
+    const onValue = vi.fn()
+    render(<Harness initial={{ table: 't' }} secretsSet={['password']} secretRefs={{ password: 'vault://secret/db#password' }} onValue={onValue} />)
+    const field = screen.getByText('Password', { selector: 'label' }).parentElement!
+    expect(within(field).getByText('vault://secret/db#password')).toBeInTheDocument()
+    expect(within(field).getByText('from Vault')).toBeInTheDocument()
+    expect(within(field).queryByText('set')).toBeNull()
+    // Replacing it with a typed reference: the input shows it in clear with its chip.
+    await userEvent.click(screen.getByRole('button', { name: 'Replace Password' }))
+    const input = screen.getByLabelText('Password')
+    await userEvent.type(input, 'file:///run/secrets/pw')
+    expect(input).toHaveAttribute('type', 'text')
+    expect(within(input.parentElement!).getByText('from file')).toBeInTheDocument()
+    expect(onValue).toHaveBeenLastCalledWith({ table: 't', password: 'file:///run/secrets/pw' })
+  })
+
+  it('keeps a typed literal secret hidden (a reference needs a known scheme)', async () => {
+    render(<Harness />)
+    const input = screen.getByLabelText('Password')
+    await userEvent.type(input, 'https://not-a-ref')
+    expect(input).toHaveAttribute('type', 'password')
+    expect(within(input.parentElement!).getByText('not set')).toBeInTheDocument()
   })
 
   it('shows an unsaved secret as "not set" with an empty input', () => {

@@ -38,6 +38,8 @@ export interface SchemaFormProps {
   readOnly?: boolean
   /** Names of the secret fields that already have a saved value. */
   secretsSet?: string[]
+  /** Secret manager references (vault://, file://) saved secret fields hold, by path: shown as written. */
+  secretRefs?: Record<string, string>
   /** Properties with a default that stay out of the Advanced section (top level). */
   primary?: string[]
   /** id prefix of the generated controls (distinct per form on a page). */
@@ -53,7 +55,7 @@ export interface SchemaFormHandle {
 // Not ajv: it compiles schemas with `new Function`, which the app's CSP refuses (see validator.ts).
 
 export const SchemaForm = forwardRef<SchemaFormHandle, SchemaFormProps>(function SchemaForm(
-  { schema, value, onChange, errors, errorPrefix = '', readOnly, secretsSet, primary, idPrefix = 'cfg', className },
+  { schema, value, onChange, errors, errorPrefix = '', readOnly, secretsSet, secretRefs, primary, idPrefix = 'cfg', className },
   ref,
 ) {
   const prepared = useMemo(() => prepare(schema as JSONSchema), [schema])
@@ -74,7 +76,7 @@ export const SchemaForm = forwardRef<SchemaFormHandle, SchemaFormProps>(function
     if (!errors?.length) return undefined
     return toErrorSchema(errors, errorPrefix).errorSchema
   }, [errors, errorPrefix])
-  const formContext = useMemo<FormCtx>(() => ({ secretsSet: secretsSet ?? [], primary, readOnly }), [secretsSet, primary, readOnly])
+  const formContext = useMemo<FormCtx>(() => ({ secretsSet: secretsSet ?? [], secretRefs, primary, readOnly }), [secretsSet, secretRefs, primary, readOnly])
   const formRef = useRef<Form>(null)
   const box = useRef<HTMLDivElement>(null)
   useImperativeHandle(

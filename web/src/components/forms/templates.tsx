@@ -13,11 +13,14 @@ import {
 import { ArrowDown, ArrowUp, ChevronRight, Copy, KeyRound, Plus, Trash2 } from 'lucide-react'
 import { cn } from '@/lib/cn'
 import { Badge, Button } from '@/components/ui'
+import { refKind, refLabel } from '@/lib/secretRef'
 import { hasErrors, isAdvanced, type JSONSchema } from './schema'
 
 /** What SchemaForm passes to its templates through rjsf's formContext. */
 export interface FormCtx {
   secretsSet: string[]
+  /** Secret manager references the saved secret fields hold, by dotted path: shown as written. */
+  secretRefs?: Record<string, string>
   primary?: string[]
   readOnly?: boolean
 }
@@ -158,21 +161,35 @@ function SecretWidget(props: WidgetProps) {
   const { id, htmlName, onChange, onBlur, onFocus, disabled, readonly, rawErrors, registry, name, label, hideLabel, required, autofocus } = props
   const ctx = (registry.formContext ?? {}) as FormCtx
   const path = typeof props.options?.secretPath === 'string' && props.options.secretPath ? props.options.secretPath : name
-  const saved = ctx.secretsSet?.includes(path) ?? false
+  const savedRef = ctx.secretRefs?.[path]
+  const saved = (ctx.secretsSet?.includes(path) ?? false) || !!savedRef
   const [replacing, setReplacing] = useState(false)
   const [typed, setTyped] = useState('')
   const ro = readonly || disabled || ctx.readOnly
-  const status = (
+  const typedKind = refKind(typed)
+  const status = typedKind ? (
+    <RefChip kind={typedKind} />
+  ) : (
     <Badge tone={saved ? 'green' : 'gray'}>
       <KeyRound className="size-3" aria-hidden />
       {saved ? 'set' : 'not set'}
     </Badge>
   )
+  const savedKind = refKind(savedRef)
   if (ro || (saved && !replacing)) {
     return (
-      <div className="flex items-center gap-2" id={id} aria-describedby={ariaDescribedByIds(id)}>
+      <div className="flex min-w-0 items-center gap-2" id={id} aria-describedby={ariaDescribedByIds(id)}>
         <span className="sr-only">{label}:</span>
-        {status}
+        {savedRef && savedKind ? (
+          <>
+            <code className="truncate rounded bg-slate-100 px-1.5 py-0.5 font-mono text-xs text-slate-700 dark:bg-slate-800 dark:text-slate-300" title={savedRef}>
+              {savedRef}
+            </code>
+            <RefChip kind={savedKind} />
+          </>
+        ) : (
+          status
+        )}
         {!ro && saved && (
           <Button size="sm" variant="ghost" aria-label={`Replace ${label}`} onClick={() => setReplacing(true)}>
             Replace
@@ -186,12 +203,13 @@ function SecretWidget(props: WidgetProps) {
       <input
         id={id}
         name={htmlName || id}
-        type="password"
+        type={typedKind ? 'text' : 'password'}
         autoComplete="new-password"
+        spellCheck={false}
         value={typed}
         required={required && !saved}
         autoFocus={autofocus || replacing}
-        placeholder={saved ? 'New value' : ''}
+        placeholder={saved ? 'New value, or vault://… / file://…' : 'Value, or vault://mount/path#key'}
         aria-label={hideLabel ? label : undefined}
         aria-invalid={rawErrors?.length ? true : undefined}
         aria-describedby={ariaDescribedByIds(id)}
@@ -219,6 +237,16 @@ function SecretWidget(props: WidgetProps) {
         </Button>
       )}
     </div>
+  )
+}
+
+/** A chip that says where a secret comes from: "from Vault" or "from file". */
+function RefChip({ kind }: { kind: 'vault' | 'file' }) {
+  return (
+    <Badge tone="violet" className="shrink-0">
+      <KeyRound className="size-3" aria-hidden />
+      {refLabel[kind]}
+    </Badge>
   )
 }
 

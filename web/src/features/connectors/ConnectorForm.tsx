@@ -25,11 +25,13 @@ export const ConnectorForm = forwardRef<
     onChange: (d: ConnectorDraft) => void
     error?: unknown
     secretsSet?: string[]
+    /** Secret manager references the saved secret fields hold, by path. */
+    secretRefs?: Record<string, string>
     readOnly?: boolean
     /** The saved connector being edited (the request tester uses its stored secrets). */
     connectorId?: string
   }
->(function ConnectorForm({ type, draft, onChange, error, secretsSet, readOnly, connectorId }, ref) {
+>(function ConnectorForm({ type, draft, onChange, error, secretsSet, secretRefs, readOnly, connectorId }, ref) {
   const problems = (error as { problem?: { errors?: ProblemDetail[] | null } } | undefined)?.problem?.errors
   return (
     <div className="space-y-5">
@@ -55,6 +57,7 @@ export const ConnectorForm = forwardRef<
           errors={problems}
           errorPrefix="body.config"
           secretsSet={secretsSet}
+          secretRefs={secretRefs}
           primary={primaryFields}
           readOnly={readOnly}
           idPrefix="connector"

@@ -45,6 +45,13 @@ describe('connector helpers', () => {
     expect(stored.auth.token).toBe('********') // the stored config is not changed
   })
 
+  it('keeps secret manager references apart: shown as written, never sent back', () => {
+    const { data, set, refs } = splitSecrets({ host: 'db', password: 'vault://secret/db#password', token: '********' }, ['password', 'token'])
+    expect(data).toEqual({ host: 'db' })
+    expect(set).toEqual({ password: true, token: true })
+    expect(refs).toEqual({ password: 'vault://secret/db#password' })
+  })
+
   it('never fills a stored secret back: masked secrets leave the form data and become "set"', () => {
     const { data, set } = splitSecrets({ host: 'db', password: '********', url: '' }, ['password', 'url', 'token'])
     expect(data).toEqual({ host: 'db' })

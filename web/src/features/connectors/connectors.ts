@@ -2,6 +2,7 @@
 // and /connectors/:id.
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { api, unwrap, type Schemas } from '@/api/client'
+import { refKind } from '@/lib/secretRef'
 import { secretPaths } from '@/components/forms/schema'
 
 export type Connector = Schemas['Connector']
@@ -95,12 +96,14 @@ export function secretFields(schema: Record<string, unknown> | undefined): strin
 export const SECRET_MASK = '********'
 
 /**
- * Splits a stored (redacted) config into what the form edits and which secrets are set: masked
- * secrets are removed from the form data, so they are never filled back nor sent back.
+ * Splits a stored (redacted) config into what the form edits, which secrets are set and which hold
+ * a secret manager reference (shown as written): secrets are removed from the form data, so they
+ * are never filled back nor sent back (left out, the server keeps them).
  */
 export function splitSecrets(config: Record<string, unknown> | undefined, secrets: string[]) {
   const data: Record<string, unknown> = structuredClone(config ?? {})
   const set: Record<string, boolean> = {}
+  const refs: Record<string, string> = {}
   for (const path of secrets) {
     const segs = path.split('.')
     let obj: Record<string, unknown> | undefined = data
@@ -111,9 +114,10 @@ export function splitSecrets(config: Record<string, unknown> | undefined, secret
     const k = segs[segs.length - 1]
     const v = obj?.[k]
     set[path] = v !== undefined && v !== null && v !== ''
+    if (refKind(v)) refs[path] = v as string
     if (obj) delete obj[k]
   }
-  return { data, set }
+  return { data, set, refs }
 }
 
 /** Group types by category in a stable order, filtered by a search over name, title, description and category. */
