@@ -4,7 +4,7 @@ BIN       := bin/aggregator
 PKGS      := ./...
 TEST_FLAGS ?= -race -count=1 -timeout 30m
 
-.PHONY: all build build-go install run test lint vet staticcheck fmt-check unit web-deps web-check e2e bench fuzz clean \
+.PHONY: all build build-go install run test lint vet cross-check staticcheck fmt-check unit web-deps web-check e2e bench fuzz clean \
 	release release-verify deploy-test cluster cluster-stop cluster-demo
 
 all: build
@@ -48,7 +48,7 @@ run: build
 # (Debian's chromium) against a real server.
 test: lint web-check unit deploy-test e2e
 
-lint: fmt-check vet staticcheck
+lint: fmt-check vet staticcheck cross-check
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './web/node_modules/*')); \
@@ -56,6 +56,11 @@ fmt-check:
 
 vet:
 	$(GO) vet $(PKGS)
+
+# make release builds for Windows and macOS too: code that compiles only on Linux (a syscall) fails here,
+# not at release time.
+cross-check:
+	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./cmd/aggregator
 
 # staticcheck is a tool dependency in go.mod: `go tool` builds it from the module cache, nothing to install.
 staticcheck:

@@ -8,13 +8,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dataaggregator/aggregator/internal/alerts"
+	"github.com/dataaggregator/aggregator/internal/flock"
 	"github.com/dataaggregator/aggregator/internal/retention"
 	"github.com/dataaggregator/aggregator/internal/runs"
 	"github.com/dataaggregator/aggregator/internal/store"
@@ -123,7 +123,7 @@ func (a *App) lockSQLiteQueue() error {
 	if err != nil {
 		return fmt.Errorf("queue owner lock %s: %w", path, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := flock.TryLock(f); err != nil {
 		owner, _ := os.ReadFile(path)
 		_ = f.Close()
 		who := strings.TrimSpace(string(owner))

@@ -2,7 +2,8 @@ package store
 
 import (
 	"os"
-	"syscall"
+
+	"github.com/dataaggregator/aggregator/internal/flock"
 )
 
 // lockFile takes an exclusive lock on path (created 0600 when missing), waiting for another process
@@ -12,12 +13,12 @@ func lockFile(path string) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+	if err := flock.Lock(f); err != nil {
 		_ = f.Close()
 		return nil, err
 	}
 	return func() {
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		_ = flock.Unlock(f)
 		_ = f.Close()
 	}, nil
 }
