@@ -52,7 +52,7 @@ test('an admin changes the retention periods and runs the clean-up; the audit lo
       assert.equal(await runs.inputValue(), '90')
       assert.equal(await page.getByRole('combobox', { name: 'Finished runs: unit' }).inputValue(), 'd')
       await page.getByText('Defaults in use').waitFor()
-      const save = page.getByRole('button', { name: 'Save' })
+      const save = page.getByRole('form', { name: 'Data retention' }).getByRole('button', { name: 'Save' })
       assert.ok(await save.isDisabled(), 'nothing changed yet')
       // A period under an hour is refused before it is sent.
       await runs.fill('0')
