@@ -2,7 +2,7 @@
 // a role needs to see it. A later capability (schedules, alerts, dashboards) adds its entry here and
 // its routes in routes.tsx.
 import type { LucideIcon } from 'lucide-react'
-import { Workflow, PlayCircle, Plug, Upload, Users, ScrollText, Settings, Server, BellRing } from 'lucide-react'
+import { LayoutDashboard, Workflow, PlayCircle, Plug, Upload, Users, ScrollText, Settings, Server, BellRing } from 'lucide-react'
 import type { Permission } from '@/auth/session'
 
 export interface NavItem {
@@ -10,10 +10,11 @@ export interface NavItem {
   label: string
   icon: LucideIcon
   permission: Permission
-  section: 'Build' | 'Operate' | 'Administration'
+  section: 'Overview' | 'Build' | 'Operate' | 'Administration'
 }
 
 export const navItems: NavItem[] = [
+  { to: '/', label: 'Dashboard', icon: LayoutDashboard, permission: 'analytics:read', section: 'Overview' },
   { to: '/pipelines', label: 'Pipelines', icon: Workflow, permission: 'pipelines:read', section: 'Build' },
   { to: '/connectors', label: 'Connectors', icon: Plug, permission: 'connectors:read', section: 'Build' },
   { to: '/uploads', label: 'Uploads', icon: Upload, permission: 'files:read', section: 'Build' },

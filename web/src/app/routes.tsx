@@ -26,11 +26,13 @@ const ConnectorOAuthCallback = lazy(() => import('@/pages/ConnectorOAuthCallback
 const PipelineMapping = lazy(() => import('@/pages/PipelineMapping'))
 const Alerts = lazy(() => import('@/pages/Alerts'))
 const AlertDetail = lazy(() => import('@/pages/AlertDetail'))
+const Dashboard = lazy(() => import('@/pages/Dashboard'))
 
-/** The home page: the first area the role may use. */
+/** The home page: the dashboard for a role that reads analytics, else the first area the role may use. */
 function Home() {
   const can = useCan()
-  const first = navItems.find((n) => can(n.permission))
+  if (can('analytics:read')) return <Dashboard />
+  const first = navItems.find((n) => n.to !== '/' && can(n.permission))
   return <Navigate to={first ? first.to : '/profile'} replace />
 }
 
