@@ -5,20 +5,26 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"unicode/utf8"
 
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/dataaggregator/aggregator/internal/connector/sqlkit"
+	"github.com/dataaggregator/aggregator/internal/record"
 )
 
-// Rows and bytes (estimated) the writer gathers over several batches for one LOAD DATA statement.
+// Rows and bytes of LOAD DATA text the writer gathers over several batches for one LOAD DATA
+// statement (one buffer is loaded while the next fills: twice this in memory at most).
 const (
-	loadBufferRows  = 16384
+	loadBufferRows  = 65536
 	loadBufferBytes = 4 << 20
 )
+
+var _ sqlkit.TextLoading = (*Dialect)(nil)
 
 // LoadBuffer makes the writer gather the rows of several batches (up to a commit) into one LOAD DATA
 // statement while LOAD DATA is in use; with INSERT, each batch is loaded as it comes.
@@ -29,33 +35,194 @@ func (d *Dialect) LoadBuffer() (rows, bytes int) {
 	return loadBufferRows, loadBufferBytes
 }
 
-// loadData loads rows with LOAD DATA LOCAL INFILE, streamed from memory through the driver's reader
-// handler. With LOCAL the server turns data errors into warnings and goes on (a row it cannot store
-// is written wrong, a duplicate is skipped), so every load runs after a savepoint and counts its
-// warnings and affected rows: on any warning, or fewer rows than sent, it is rolled back to the
-// savepoint and ok is false, and the caller loads the rows with INSERT, whose errors name and isolate
-// the bad rows. ok is false too (without error) for rows LOAD DATA cannot carry faithfully (bytes,
-// text that is not valid UTF-8, a value of another type).
+// Tags of the values in LOAD DATA text (see AppendText and DecodeText).
+const (
+	tagNull   = 'n'
+	tagInt    = 'i'
+	tagFloat  = 'f'
+	tagString = 's'
+)
+
+// AppendText appends one row in LOAD DATA's tab-separated, backslash-escaped form (NULL as \N), with
+// the values Arg would give the driver, and one tag per value. ok is false for a row LOAD DATA cannot
+// carry faithfully (bytes, text that is not valid UTF-8); err for a value MySQL cannot store.
+func (d *Dialect) AppendText(text, tags []byte, row record.Row, cols []sqlkit.Col) ([]byte, []byte, bool, int, error) {
+	t0, g0 := len(text), len(tags)
+	for j, v := range row {
+		if j > 0 {
+			text = append(text, '\t')
+		}
+		var tag byte = tagString
+		switch v.Kind() {
+		case record.KindNull:
+			text, tag = append(text, '\\', 'N'), tagNull
+		case record.KindBool:
+			b := byte('0')
+			if v.AsBool() {
+				b = '1'
+			}
+			text, tag = append(text, b), tagInt
+		case record.KindInt:
+			text, tag = strconv.AppendInt(text, v.AsInt(), 10), tagInt
+		case record.KindFloat:
+			f := v.AsFloat()
+			if math.IsNaN(f) || math.IsInf(f, 0) {
+				_, err := d.Arg(v, cols[j]) // the one message for it
+				return text[:t0], tags[:g0], false, j, err
+			}
+			text, tag = strconv.AppendFloat(text, f, 'g', -1, 64), tagFloat
+		case record.KindBytes:
+			return text[:t0], tags[:g0], false, -1, nil
+		case record.KindDate:
+			text = v.AsTime().AppendFormat(text, "2006-01-02")
+		case record.KindTimestamp:
+			text = v.AsTime().AppendFormat(text, dateTimeLayout)
+		default:
+			s := v.Str()
+			if !utf8.ValidString(s) {
+				return text[:t0], tags[:g0], false, -1, nil
+			}
+			text = appendEscaped(text, s)
+		}
+		tags = append(tags, tag)
+	}
+	return append(text, '\n'), tags, true, -1, nil
+}
+
+// appendEscaped appends s with LOAD DATA's escapes (ESCAPED BY '\\'); runs without a special byte are
+// copied at once.
+func appendEscaped(b []byte, s string) []byte {
+	start := 0
+	for i := 0; i < len(s); i++ {
+		var esc byte
+		switch s[i] {
+		case '\\':
+			esc = '\\'
+		case '\t':
+			esc = 't'
+		case '\n':
+			esc = 'n'
+		case '\r':
+			esc = 'r'
+		case 0:
+			esc = '0'
+		default:
+			continue
+		}
+		b = append(b, s[start:i]...)
+		b = append(b, '\\', esc)
+		start = i + 1
+	}
+	return append(b, s[start:]...)
+}
+
+// DecodeText gives back the driver arguments of rows appended by AppendText (or appendArgs): the same
+// values Arg gives, for Load to insert when LOAD DATA refused them.
+func (d *Dialect) DecodeText(text, tags []byte, cols int) ([][]any, error) {
+	var rows [][]any
+	for len(text) > 0 {
+		end := bytes.IndexByte(text, '\n')
+		if end < 0 || len(tags) < cols {
+			return nil, errors.New("LOAD DATA text: truncated row")
+		}
+		line := text[:end]
+		text = text[end+1:]
+		row := make([]any, cols)
+		for j := range cols {
+			field := line
+			if k := bytes.IndexByte(line, '\t'); k >= 0 {
+				field, line = line[:k], line[k+1:]
+			} else if j < cols-1 {
+				return nil, errors.New("LOAD DATA text: row with too few fields")
+			}
+			switch tags[j] {
+			case tagNull:
+				row[j] = nil
+			case tagInt:
+				i, err := strconv.ParseInt(string(field), 10, 64)
+				if err != nil {
+					return nil, fmt.Errorf("LOAD DATA text: %w", err)
+				}
+				row[j] = i
+			case tagFloat:
+				f, err := strconv.ParseFloat(string(field), 64)
+				if err != nil {
+					return nil, fmt.Errorf("LOAD DATA text: %w", err)
+				}
+				row[j] = f
+			default:
+				row[j] = unescape(field)
+			}
+		}
+		tags = tags[cols:]
+		rows = append(rows, row)
+	}
+	return rows, nil
+}
+
+// unescape reverses appendEscaped.
+func unescape(b []byte) string {
+	if bytes.IndexByte(b, '\\') < 0 {
+		return string(b)
+	}
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c == '\\' && i+1 < len(b) {
+			i++
+			switch b[i] {
+			case 't':
+				c = '\t'
+			case 'n':
+				c = '\n'
+			case 'r':
+				c = '\r'
+			case '0':
+				c = 0
+			default:
+				c = b[i]
+			}
+		}
+		out = append(out, c)
+	}
+	return string(out)
+}
+
+// loadData loads rows of driver arguments with LOAD DATA (see LoadText); ok is false (without error)
+// for rows LOAD DATA cannot carry faithfully (bytes, text that is not valid UTF-8, a value of another
+// type) and when the load was refused.
 func (d *Dialect) loadData(ctx context.Context, tx *sql.Tx, table string, cols []sqlkit.Col, rows [][]any) (ok bool, err error) {
-	var buf bytes.Buffer
 	size := 0
 	for _, r := range rows {
 		size += sqlkit.RowBytes(r)
 	}
-	buf.Grow(size)
+	text := make([]byte, 0, size)
 	for _, r := range rows {
 		for j, a := range r {
 			if j > 0 {
-				buf.WriteByte('\t')
+				text = append(text, '\t')
 			}
-			if !appendField(&buf, a) {
+			if text, ok = appendArg(text, a); !ok {
 				return false, nil
 			}
 		}
-		buf.WriteByte('\n')
+		text = append(text, '\n')
+	}
+	return d.LoadText(ctx, tx, table, cols, text, len(rows))
+}
+
+// LoadText loads rows of LOAD DATA text with LOAD DATA LOCAL INFILE, streamed from memory through the
+// driver's reader handler. With LOCAL the server turns data errors into warnings and goes on (a row
+// it cannot store is written wrong, a duplicate is skipped), so every load runs after a savepoint and
+// counts its warnings and affected rows: on any warning, or fewer rows than sent, it is rolled back
+// to the savepoint and ok is false, and the caller loads the rows with INSERT, whose errors name and
+// isolate the bad rows.
+func (d *Dialect) LoadText(ctx context.Context, tx *sql.Tx, table string, cols []sqlkit.Col, text []byte, rows int) (ok bool, err error) {
+	if !d.LoadData {
+		return false, nil
 	}
 	name := "agg_" + sqlkit.RandomID()
-	mysql.RegisterReaderHandler(name, func() io.Reader { return bytes.NewReader(buf.Bytes()) })
+	mysql.RegisterReaderHandler(name, func() io.Reader { return bytes.NewReader(text) })
 	defer mysql.DeregisterReaderHandler(name)
 
 	names := make([]string, len(cols))
@@ -88,7 +255,7 @@ func (d *Dialect) loadData(ctx context.Context, tx *sql.Tx, table string, cols [
 	if err := tx.QueryRowContext(ctx, "SELECT @@warning_count").Scan(&warnings); err != nil {
 		return false, err
 	}
-	if warnings > 0 || n != int64(len(rows)) {
+	if warnings > 0 || n != int64(rows) {
 		if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT agg_load"); err != nil {
 			return false, err
 		}
@@ -100,38 +267,21 @@ func (d *Dialect) loadData(ctx context.Context, tx *sql.Tx, table string, cols [
 	return true, nil
 }
 
-// appendField writes one value in LOAD DATA's tab-separated, backslash-escaped form (NULL as \N);
-// false when the value cannot travel this way unchanged.
-func appendField(buf *bytes.Buffer, a any) bool {
+// appendArg writes one driver argument in LOAD DATA's form; false when the value cannot travel this
+// way unchanged.
+func appendArg(text []byte, a any) ([]byte, bool) {
 	switch v := a.(type) {
 	case nil:
-		buf.WriteString(`\N`)
+		return append(text, '\\', 'N'), true
 	case int64:
-		buf.WriteString(strconv.FormatInt(v, 10))
+		return strconv.AppendInt(text, v, 10), true
 	case float64:
-		buf.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
+		return strconv.AppendFloat(text, v, 'g', -1, 64), true
 	case string:
 		if !utf8.ValidString(v) {
-			return false
+			return text, false
 		}
-		for i := 0; i < len(v); i++ {
-			switch c := v[i]; c {
-			case '\\':
-				buf.WriteString(`\\`)
-			case '\t':
-				buf.WriteString(`\t`)
-			case '\n':
-				buf.WriteString(`\n`)
-			case '\r':
-				buf.WriteString(`\r`)
-			case 0:
-				buf.WriteString(`\0`)
-			default:
-				buf.WriteByte(c)
-			}
-		}
-	default:
-		return false
+		return appendEscaped(text, v), true
 	}
-	return true
+	return text, false
 }

@@ -57,6 +57,53 @@ type Writer struct {
 	pend              [][]any
 	pendMeta          []pendingRow
 	pendBytes         int
+
+	// a TextLoading dialect: rows buffered as load text (fill), the text being loaded in the
+	// background (spare, while inflight is set), and what those loads found
+	text     TextLoading
+	conv     record.Row // one row's converted values, reused
+	fill     textBuf
+	spare    textBuf
+	inflight chan loadResult
+	deferred []connector.RowProblem
+}
+
+// TextLoading is an optional capability of a Buffering dialect that loads rows from text (MySQL's
+// LOAD DATA): the Writer encodes each buffered row into that text as it arrives, so that it holds
+// bytes rather than driver arguments (a few bytes per value instead of an interface, a boxed value
+// and a reference to the engine's strings), and loads a full buffer in the background while the
+// next Writes fill the other one. A row AppendText cannot carry goes as driver arguments through
+// Load. When LoadText refuses the text (it would have changed a value), DecodeText gives the rows
+// back as driver arguments and Load loads them, isolating the rows the table refuses.
+type TextLoading interface {
+	Buffering
+	// AppendText appends one row (values already of their columns' kinds) to text, and one tag per
+	// value to tags (what DecodeText needs to rebuild the exact driver arguments). ok is false, with
+	// text and tags unchanged, when a value cannot travel as text; err (with the index of the value)
+	// when a value cannot be stored at all.
+	AppendText(text, tags []byte, row record.Row, cols []Col) (textOut, tagsOut []byte, ok bool, field int, err error)
+	// LoadText loads rows rows of text into table; ok is false, with nothing loaded and no error,
+	// when the database refused the load or it would have changed a value.
+	LoadText(ctx context.Context, tx *sql.Tx, table string, cols []Col, text []byte, rows int) (ok bool, err error)
+	// DecodeText gives back the driver arguments of the rows of text (cols values each).
+	DecodeText(text, tags []byte, cols int) ([][]any, error)
+}
+
+// textBuf holds rows encoded by a TextLoading dialect.
+type textBuf struct {
+	text, tags []byte
+	meta       []pendingRow
+}
+
+func (t *textBuf) reset() {
+	clear(t.meta)
+	t.text, t.tags, t.meta = t.text[:0], t.tags[:0], t.meta[:0]
+}
+
+// loadResult is what a background load found.
+type loadResult struct {
+	problems []connector.RowProblem
+	err      error
 }
 
 // Buffering is an optional capability of a Dialect whose Load costs much less per row when it loads
@@ -347,9 +394,12 @@ func (w *Writer) prepare(ctx context.Context, s *record.Schema) error {
 			w.keyIdx = append(w.keyIdx, i)
 		}
 	}
-	w.bufRows, w.bufBytes = 0, 0
+	w.bufRows, w.bufBytes, w.text = 0, 0, nil
 	if b, ok := w.d.(Buffering); ok && w.o.Req.Mode != connector.Upsert {
 		w.bufRows, w.bufBytes = b.LoadBuffer()
+		if t, ok := b.(TextLoading); ok && w.bufRows > 0 {
+			w.text = t
+		}
 	}
 	if w.o.Req.Mode == connector.Upsert {
 		ok, err := w.d.HasUniqueKey(ctx, w.q(), into, w.o.Req.Key)
@@ -393,6 +443,21 @@ func (w *Writer) Write(ctx context.Context, b *record.Batch) error {
 	}
 	if err := w.begin(ctx); err != nil {
 		return err
+	}
+	if w.text != nil {
+		problems = append(problems, w.addText(b)...)
+		if len(w.fill.meta)+len(w.pend) >= w.bufRows || len(w.fill.text)+w.pendBytes >= w.bufBytes {
+			if err := w.flushAsync(ctx); err != nil {
+				return err
+			}
+		}
+		problems = append(problems, w.deferred...)
+		w.deferred = w.deferred[:0]
+		if len(problems) > 0 {
+			sort.SliceStable(problems, func(i, j int) bool { return problems[i].Index < problems[j].Index })
+			return &connector.RowError{Rows: problems}
+		}
+		return nil
 	}
 	args := make([][]any, len(b.Rows))
 	idx := make([]int, 0, len(b.Rows))
@@ -542,20 +607,48 @@ func (w *Writer) deleteRows(ctx context.Context, args [][]any, idx []int) error 
 	return nil
 }
 
-// flush loads the buffered rows in the open transaction; the rows refused come back as problems
-// with Index -1.
+// flush loads the buffered rows in the open transaction (after the background load, if any); the
+// rows refused come back as problems with Index -1.
 func (w *Writer) flush(ctx context.Context) ([]connector.RowProblem, error) {
-	if len(w.pend) == 0 {
-		return nil, nil
+	if err := w.wait(); err != nil {
+		return nil, err
+	}
+	problems := w.deferred
+	w.deferred = nil
+	if len(w.pend) == 0 && len(w.fill.meta) == 0 {
+		return problems, nil
 	}
 	if err := w.begin(ctx); err != nil {
 		return nil, err
 	}
-	idx := make([]int, len(w.pend))
+	if len(w.fill.meta) > 0 {
+		ps, err := w.loadText(ctx, &w.fill)
+		if err != nil {
+			return nil, err
+		}
+		problems = append(problems, ps...)
+	}
+	if len(w.pend) == 0 {
+		return problems, nil
+	}
+	ps, err := w.loadArgs(ctx, w.pend, w.pendMeta)
+	if err != nil {
+		return nil, err
+	}
+	problems = append(problems, ps...)
+	clear(w.pend)
+	w.pend, w.pendMeta, w.pendBytes = w.pend[:0], w.pendMeta[:0], 0
+	return problems, nil
+}
+
+// loadArgs loads buffered rows of driver arguments; the rows refused come back as problems with
+// Index -1.
+func (w *Writer) loadArgs(ctx context.Context, rows [][]any, meta []pendingRow) ([]connector.RowProblem, error) {
+	idx := make([]int, len(rows))
 	for i := range idx {
 		idx[i] = i
 	}
-	bad, err := w.loadRows(ctx, w.pend, idx)
+	bad, err := w.loadRows(ctx, rows, idx)
 	if err != nil {
 		return nil, err
 	}
@@ -572,13 +665,114 @@ func (w *Writer) flush(ctx context.Context) ([]connector.RowProblem, error) {
 		sort.Ints(ids)
 		for _, i := range ids {
 			field, reason := w.d.Problem(bad[i])
-			m := w.pendMeta[i]
+			m := meta[i]
 			problems = append(problems, Problem(w.display, names, m.keys, m.pos, -1, field, reason, w.o.Secrets...))
 		}
 	}
-	clear(w.pend)
-	w.pend, w.pendMeta, w.pendBytes = w.pend[:0], w.pendMeta[:0], 0
 	return problems, nil
+}
+
+// addText encodes the rows of b into the fill buffer (a row the text cannot carry joins the
+// driver-argument buffer); it returns the rows that cannot be written, with their batch index.
+func (w *Writer) addText(b *record.Batch) []connector.RowProblem {
+	var problems []connector.RowProblem
+	if cap(w.conv) < len(w.cols) {
+		w.conv = make(record.Row, len(w.cols))
+	}
+	conv := w.conv[:len(w.cols)]
+	f := &w.fill
+	for i, row := range b.Rows {
+		bad := -1
+		var err error
+		for j, v := range row {
+			if conv[j], err = Convert(v, w.cols[j].Kind); err != nil {
+				bad = j
+				break
+			}
+		}
+		var ok bool
+		if bad < 0 {
+			f.text, f.tags, ok, bad, err = w.text.AppendText(f.text, f.tags, conv, w.cols)
+		}
+		if err != nil {
+			problems = append(problems, w.rowProblem(b, i, w.cols[bad].Name, err.Error()))
+			continue
+		}
+		meta := pendingRow{pos: b.PosOf(i), keys: w.keysOf(row)}
+		if ok {
+			f.meta = append(f.meta, meta)
+			continue
+		}
+		a, field, err := w.rowArgs(row, i)
+		if err != nil {
+			problems = append(problems, w.rowProblem(b, i, field, err.Error()))
+			continue
+		}
+		w.pend = append(w.pend, a)
+		w.pendMeta = append(w.pendMeta, meta)
+		w.pendBytes += RowBytes(a)
+	}
+	clear(conv) // no reference to the batch's values stays behind
+	return problems
+}
+
+// loadText loads the rows of t with LoadText or, when it refuses them, as driver arguments with
+// Load (which names the rows the table refuses); t is emptied.
+func (w *Writer) loadText(ctx context.Context, t *textBuf) ([]connector.RowProblem, error) {
+	defer t.reset()
+	ok, err := w.text.LoadText(ctx, w.tx, w.load, w.cols, t.text, len(t.meta))
+	if err != nil {
+		return nil, w.err("load rows", err)
+	}
+	if ok {
+		return nil, nil
+	}
+	rows, err := w.text.DecodeText(t.text, t.tags, len(w.cols))
+	if err != nil {
+		return nil, w.err("load rows", err)
+	}
+	return w.loadArgs(ctx, rows, t.meta)
+}
+
+// flushAsync starts loading the fill buffer in the background (after the load in flight, if any,
+// ends), so that the next Writes encode their rows while the database loads these; rows of
+// driver arguments are loaded at once. Only that load uses the transaction until wait returns.
+func (w *Writer) flushAsync(ctx context.Context) error {
+	if err := w.wait(); err != nil {
+		return err
+	}
+	if len(w.pend) > 0 {
+		ps, err := w.loadArgs(ctx, w.pend, w.pendMeta)
+		if err != nil {
+			return err
+		}
+		w.deferred = append(w.deferred, ps...)
+		clear(w.pend)
+		w.pend, w.pendMeta, w.pendBytes = w.pend[:0], w.pendMeta[:0], 0
+	}
+	if len(w.fill.meta) == 0 {
+		return nil
+	}
+	w.fill, w.spare = w.spare, w.fill
+	t := &w.spare
+	done := make(chan loadResult, 1)
+	w.inflight = done
+	go func() {
+		ps, err := w.loadText(ctx, t)
+		done <- loadResult{ps, err}
+	}()
+	return nil
+}
+
+// wait waits for the background load, if any; the rows it could not write join w.deferred.
+func (w *Writer) wait() error {
+	if w.inflight == nil {
+		return nil
+	}
+	r := <-w.inflight
+	w.inflight = nil
+	w.deferred = append(w.deferred, r.problems...)
+	return r.err
 }
 
 func (w *Writer) keysOf(row record.Row) []record.Value {
@@ -750,6 +944,7 @@ func (w *Writer) Close(ctx context.Context) (err error) {
 // Abort rolls back and drops the staging table; committed rows of append and upsert stay.
 func (w *Writer) Abort(ctx context.Context) error {
 	defer w.release(ctx)
+	_ = w.wait()
 	if w.tx != nil {
 		_ = w.tx.Rollback()
 		w.tx = nil
@@ -772,6 +967,7 @@ func (w *Writer) dropStaging(ctx context.Context) {
 }
 
 func (w *Writer) release(ctx context.Context) {
+	_ = w.wait() // the transaction is the background load's until it ends
 	if w.tx != nil {
 		_ = w.tx.Rollback()
 		w.tx = nil
