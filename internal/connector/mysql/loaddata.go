@@ -20,8 +20,8 @@ import (
 // Rows and bytes of LOAD DATA text the writer gathers over several batches for one LOAD DATA
 // statement (one buffer is loaded while the next fills: twice this in memory at most).
 const (
-	loadBufferRows  = 65536
-	loadBufferBytes = 4 << 20
+	loadBufferRows  = 16384
+	loadBufferBytes = 1 << 20
 )
 
 var _ sqlkit.TextLoading = (*Dialect)(nil)

@@ -681,6 +681,10 @@ func (w *Writer) addText(b *record.Batch) []connector.RowProblem {
 	}
 	conv := w.conv[:len(w.cols)]
 	f := &w.fill
+	if f.text == nil {
+		// room for the budget and one more batch's rows, so that the buffer does not double past it
+		f.text = make([]byte, 0, w.bufBytes+w.bufBytes/4)
+	}
 	for i, row := range b.Rows {
 		bad := -1
 		var err error
