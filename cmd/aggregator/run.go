@@ -161,6 +161,9 @@ func runPipeline(cmd *cobra.Command, f runFlags) error {
 		DeadLetters:    sink,
 		Progress:       prog.Update,
 		Logger:         p.env.Logger,
+		MemoryBudget:   p.cfg.RunMemoryMB << 20,
+		SpillDir:       p.cfg.SpillPath(),
+		SpillLimit:     p.cfg.SpillLimitMB << 20,
 	})
 	prog.Finish()
 	if runErr != nil {

@@ -22,6 +22,7 @@ func (a *App) buildRuns() error {
 	svc, err := runs.New(runs.Options{
 		Store: a.store, Connectors: c.Connectors, Transforms: c.Transforms, Logger: a.log, Env: c.Env, Clock: c.Clock,
 		SavedConnectors: a.connections, Events: a.events, CommitRows: a.cfg.CheckpointRows,
+		MemoryBudget: a.cfg.RunMemoryMB << 20, SpillDir: a.cfg.SpillPath(), SpillLimit: a.cfg.SpillLimitMB << 20,
 	})
 	if err != nil {
 		return err

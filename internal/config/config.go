@@ -40,6 +40,7 @@ const (
 	DefaultMaxUploadBytes  = 100 << 20 // 100 MiB
 	DefaultMaxBodyBytes    = 1 << 20   // 1 MiB
 	DefaultRunWorkers      = 2
+	DefaultRunMemoryMB     = 256
 	DefaultRunMaxAttempts  = 3
 	DefaultRunLease        = time.Minute
 	DefaultCheckpointRows  = 100_000
@@ -92,13 +93,20 @@ type Config struct {
 	LogLevel    string   // LOG_LEVEL: debug | info | warn | error
 	LogFormat   string   // LOG_FORMAT: json | text
 
-	MaxUploadBytes  int64         // MAX_UPLOAD_BYTES
-	MaxBodyBytes    int64         // MAX_BODY_BYTES
-	FileRoots       []string      // FILE_ROOTS
-	RunWorkers      int           // RUN_WORKERS
-	RunMaxAttempts  int           // RUN_MAX_ATTEMPTS
-	RunLease        time.Duration // RUN_LEASE
-	CheckpointRows  int64         // RUN_CHECKPOINT_ROWS
+	MaxUploadBytes int64         // MAX_UPLOAD_BYTES
+	MaxBodyBytes   int64         // MAX_BODY_BYTES
+	FileRoots      []string      // FILE_ROOTS
+	RunWorkers     int           // RUN_WORKERS
+	RunMaxAttempts int           // RUN_MAX_ATTEMPTS
+	RunLease       time.Duration // RUN_LEASE
+	CheckpointRows int64         // RUN_CHECKPOINT_ROWS
+	// RunMemoryMB is a run's default memory budget, in MiB, for the state of its stateful
+	// transforms (RUN_MEMORY_MB); a pipeline's resources.memory_mb overrides it. Beyond it they spill
+	// to SpillDir (SPILL_DIR, default DATA_DIR/spill), at most SpillLimitMB per node (SPILL_LIMIT_MB,
+	// 0: no cap but the disk's).
+	RunMemoryMB     int64
+	SpillDir        string
+	SpillLimitMB    int64
 	APIRateLimit    int           // API_RATE_LIMIT (per minute; 0 disables)
 	AccessTokenTTL  time.Duration // ACCESS_TOKEN_TTL
 	RefreshTokenTTL time.Duration // REFRESH_TOKEN_TTL
@@ -134,6 +142,7 @@ func Default() Config {
 		RunMaxAttempts:  DefaultRunMaxAttempts,
 		RunLease:        DefaultRunLease,
 		CheckpointRows:  DefaultCheckpointRows,
+		RunMemoryMB:     DefaultRunMemoryMB,
 		APIRateLimit:    DefaultAPIRateLimit,
 		AccessTokenTTL:  DefaultAccessTokenTTL,
 		RefreshTokenTTL: DefaultRefreshTokenTTL,
@@ -200,6 +209,13 @@ func Load(env func(string) string) (Config, error) {
 	c.FileRoots = splitList(p.str("FILE_ROOTS"))
 	if v := p.str("RUN_WORKERS"); v != "" {
 		c.RunWorkers = p.int("RUN_WORKERS", v)
+	}
+	if v := p.str("RUN_MEMORY_MB"); v != "" {
+		c.RunMemoryMB = p.int64("RUN_MEMORY_MB", v)
+	}
+	c.SpillDir = p.str("SPILL_DIR")
+	if v := p.str("SPILL_LIMIT_MB"); v != "" {
+		c.SpillLimitMB = p.int64("SPILL_LIMIT_MB", v)
 	}
 	if v := p.str("RUN_MAX_ATTEMPTS"); v != "" {
 		c.RunMaxAttempts = p.int("RUN_MAX_ATTEMPTS", v)
@@ -419,6 +435,12 @@ func (c *Config) Validate() error {
 	if c.RunWorkers < 0 || c.RunWorkers > 256 {
 		bad("RUN_WORKERS", "must be between 0 and 256, got %d", c.RunWorkers)
 	}
+	if c.RunMemoryMB < 1 || c.RunMemoryMB > 1<<20 {
+		bad("RUN_MEMORY_MB", "must be between 1 and 1048576 (MiB), got %d", c.RunMemoryMB)
+	}
+	if c.SpillLimitMB < 0 {
+		bad("SPILL_LIMIT_MB", "must be 0 (no cap) or more, got %d", c.SpillLimitMB)
+	}
 	if c.RunMaxAttempts < 1 || c.RunMaxAttempts > 100 {
 		bad("RUN_MAX_ATTEMPTS", "must be between 1 and 100, got %d", c.RunMaxAttempts)
 	}
@@ -481,6 +503,15 @@ func (c *Config) BaseURL() string {
 		return strings.TrimRight(c.PublicURL, "/")
 	}
 	return "http://localhost:" + strconv.Itoa(c.Port)
+}
+
+// SpillPath is where runs put the files of the stateful transforms that exceed their memory
+// budget: SPILL_DIR, or DATA_DIR/spill. Each run makes its own directory in it and removes it.
+func (c *Config) SpillPath() string {
+	if c.SpillDir != "" {
+		return c.SpillDir
+	}
+	return filepath.Join(c.DataDir, "spill")
 }
 
 // UploadDir is where uploaded files are stored: DATA_DIR/uploads.

@@ -143,6 +143,10 @@ type rnode struct {
 	out         *nodeOutput
 	// destinations
 	dest *destWorker
+	// area is a transform.Spiller's budget and spill statistics; queued counts a source's batches
+	// waiting for the driver.
+	area   *transform.SpillArea
+	queued atomic.Int64
 
 	// In a parallel worker's clone of the DAG: collect receives what reaches destinations and the
 	// rejected rows, to be released in source order; orig is the node cloned.
@@ -178,6 +182,7 @@ type runner struct {
 	// tickers are the nodes that are transform.Ticker, in plan order.
 	tickers []*rnode
 	runID   string
+	budget  int64 // the memory budget of the stateful transforms (0: none has one)
 }
 
 func newRunner(plan *pipeline.Plan, opts Options) *runner {
@@ -563,6 +568,9 @@ func (r *runner) keepsState(n *rnode) bool {
 	return r.stopped && r.unbounded() && slices.Contains(r.checkpointed, n)
 }
 
+// sourceQueue is how many batches the sources may have read ahead of the driver.
+const sourceQueue = 4
+
 // sourceItem is what a source goroutine hands the driver.
 type sourceItem struct {
 	n     *rnode
@@ -574,10 +582,16 @@ type sourceItem struct {
 // readSource reads n until the end, ctx is done or limit rows (preview; 0: no limit) were read.
 func (r *runner) readSource(ctx context.Context, n *rnode, limit int64, out chan<- sourceItem) {
 	send := func(it sourceItem) bool {
+		if it.batch != nil {
+			n.queued.Add(1) // before the send: the driver counts it down when it takes it
+		}
 		select {
 		case out <- it:
 			return true
 		case <-ctx.Done():
+			if it.batch != nil {
+				n.queued.Add(-1)
+			}
 			return false
 		}
 	}
@@ -656,7 +670,7 @@ func (r *runner) pump(ctx context.Context, limit int64, tick func(ctx context.Co
 		cancel()
 		wg.Wait()
 	}()
-	items := make(chan sourceItem, 4)
+	items := make(chan sourceItem, sourceQueue)
 	start := func(lookup bool) int {
 		n := 0
 		for _, rn := range r.nodes {
@@ -704,6 +718,9 @@ func (r *runner) pump(ctx context.Context, limit int64, tick func(ctx context.Co
 				return err
 			}
 		case it := <-items:
+			if it.batch != nil {
+				it.n.queued.Add(-1)
+			}
 			switch {
 			case it.err == io.EOF:
 				active--

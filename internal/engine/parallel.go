@@ -182,7 +182,7 @@ func (r *runner) pumpParallel(ctx context.Context, n int, tick func(ctx context.
 			}
 		}()
 	}
-	items := make(chan sourceItem, 4)
+	items := make(chan sourceItem, sourceQueue)
 	srcCtx, stopSources := context.WithCancel(ctx)
 	var srcWG sync.WaitGroup
 	active := 0
@@ -226,6 +226,9 @@ func (r *runner) pumpParallel(ctx context.Context, n int, tick func(ctx context.
 				return err
 			}
 		case it := <-itemsC:
+			if it.batch != nil {
+				it.n.queued.Add(-1)
+			}
 			switch {
 			case errors.Is(it.err, io.EOF):
 				active--

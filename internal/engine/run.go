@@ -52,6 +52,9 @@ func (r *runner) stats() []NodeStats {
 	out := make([]NodeStats, len(r.nodes))
 	for i, n := range r.nodes {
 		out[i] = n.stats.snapshot(n.p)
+		if n.area != nil {
+			out[i].StateBytes, out[i].SpilledBytes = n.area.StateBytes(), n.area.SpilledBytes()
+		}
 	}
 	return out
 }
@@ -61,7 +64,10 @@ func (r *runner) progress(done bool) {
 		return
 	}
 	p := Progress{RunID: r.runID, Elapsed: r.opts.Now().Sub(r.started), Checkpoints: r.checkpoints,
-		Nodes: r.stats(), Rejected: r.rejected.Load(), Done: done}
+		Nodes: r.stats(), Rejected: r.rejected.Load(), Done: done, MemoryBudget: r.budget}
+	if !done {
+		p.Buffers = r.buffers()
+	}
 	for _, n := range p.Nodes {
 		switch n.Kind {
 		case string(pipeline.KindSource):
@@ -118,6 +124,7 @@ func (r *runner) run(ctx context.Context) (res *Result, err error) {
 	if err := r.initNodes(); err != nil {
 		return res, err
 	}
+	defer r.setupSpill()()
 	if len(r.stateful) > 0 {
 		if resume {
 			r.log.Info("resuming a pipeline with stateful nodes restarts it from the beginning", "nodes", r.stateful, "run", r.runID)

@@ -74,6 +74,20 @@ type NodeStats struct {
 	Dropped      int64 `json:"dropped,omitempty"`
 	// Bytes is the input bytes read (sources).
 	Bytes int64 `json:"bytes,omitempty"`
+	// StateBytes is the estimated memory a stateful transform holds for its state now;
+	// SpilledBytes the bytes it wrote to spill files in this run (transform.Spiller nodes).
+	StateBytes   int64 `json:"state_bytes,omitempty"`
+	SpilledBytes int64 `json:"spilled_bytes,omitempty"`
+}
+
+// BufferStats is how full the queue between two nodes is: Len of Cap batches wait in it. A full
+// queue means the consumer is the slower side (backpressure). Transforms call each other directly,
+// so only the queues after sources and before destinations are reported.
+type BufferStats struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	Len  int    `json:"len"`
+	Cap  int    `json:"cap"`
 }
 
 // Progress is a snapshot of a running pipeline.
@@ -86,6 +100,10 @@ type Progress struct {
 	BytesRead   int64         `json:"bytes_read"`
 	Checkpoints int           `json:"checkpoints"`
 	Nodes       []NodeStats   `json:"nodes"`
+	// Buffers are the queues between nodes, when the snapshot was taken.
+	Buffers []BufferStats `json:"buffers,omitempty"`
+	// MemoryBudget is the bytes the run's stateful transforms share (0: none of them).
+	MemoryBudget int64 `json:"memory_budget,omitempty"`
 	// Done is true for the last snapshot of a run.
 	Done bool `json:"done"`
 }
@@ -144,6 +162,15 @@ type Options struct {
 	Positions        func([]SourcePositions)
 	PositionInterval time.Duration
 	Logger           *slog.Logger
+	// MemoryBudget is the memory, in bytes, that the stateful transforms of a run (dedup keep last,
+	// aggregate, join's lookup side; transform.Spiller) share for their state, in equal parts; beyond
+	// it they spill to files in a directory of their own under SpillDir, removed when the run ends,
+	// also after a failure. The spec's resources.memory_mb overrides it. 0: DefaultMemoryBudget.
+	MemoryBudget int64
+	// SpillDir is where runs make their spill directories ("": the system's temporary directory).
+	SpillDir string
+	// SpillLimit caps the bytes of spill files each node may have on disk (0: no cap but the disk's).
+	SpillLimit int64
 	// Retry says how failures marked connector.ErrTransient are retried (zero: the defaults).
 	Retry Retry
 	// PreviewWait bounds how long Preview waits for rows from an unbounded source (default 10s).

@@ -264,7 +264,7 @@ func (d *decoder) list(m map[string]any, key, path string) []any {
 }
 
 func (d *decoder) spec(v any, s *Spec) {
-	m, ok := d.object(v, "", "version", "name", "description", "sources", "transforms", "destinations", "schedule", "error_policy", "policy", "triggers", "parallelism")
+	m, ok := d.object(v, "", "version", "name", "description", "sources", "transforms", "destinations", "schedule", "error_policy", "policy", "triggers", "parallelism", "resources")
 	if !ok {
 		return
 	}
@@ -364,6 +364,21 @@ func (d *decoder) spec(v any, s *Spec) {
 			d.c.add("parallelism", "must be from 1 to %d, got %d", MaxParallelism, n)
 		default:
 			s.Parallelism = int(n)
+		}
+	}
+	if rv, has := m["resources"]; has && rv != nil {
+		if rm, ok := d.object(rv, "resources", "memory_mb"); ok {
+			if mv, has := rm["memory_mb"]; has && mv != nil {
+				n, ok := wholeNumber(mv)
+				switch {
+				case !ok:
+					d.c.add("resources.memory_mb", "must be a whole number of MiB from %d to %d, got %s", MinMemoryMB, MaxMemoryMB, describe(mv))
+				case n < MinMemoryMB || n > MaxMemoryMB:
+					d.c.add("resources.memory_mb", "must be from %d to %d MiB, got %d", MinMemoryMB, MaxMemoryMB, n)
+				default:
+					s.Resources = &Resources{MemoryMB: n}
+				}
+			}
 		}
 	}
 	if ev, has := m["error_policy"]; has && ev != nil {

@@ -24,6 +24,8 @@ type Spec struct {
 	// Parallelism, for a streaming pipeline, is the number of consumer instances of one consumer
 	// group its run deploys across the workers (1..MaxParallelism; 0: not a deployment).
 	Parallelism int `json:"parallelism,omitempty"`
+	// Resources bound what a run of the pipeline may use (nil: the server's defaults).
+	Resources *Resources `json:"resources,omitempty"`
 
 	// pos maps a path (sources[0].config.path) to where it was written; nil for specs built in code.
 	pos map[string]Position
@@ -109,6 +111,19 @@ const (
 	DeadLetter OnReject = "dead_letter" // kept in the dead-letter sink with file, line, field and reason
 	Drop       OnReject = "drop"        // counted and discarded
 	Fail       OnReject = "fail"        // the first rejected row fails the run
+)
+
+// Resources bound what one run of a pipeline may use.
+type Resources struct {
+	// MemoryMB is the memory, in MiB, the run's stateful transforms (dedup keep last, aggregate,
+	// join's lookup side) share for their state; beyond it they spill to disk (0: the server default).
+	MemoryMB int64 `json:"memory_mb,omitempty"`
+}
+
+// The bounds of resources.memory_mb.
+const (
+	MinMemoryMB = 1
+	MaxMemoryMB = 1 << 20
 )
 
 // ErrorPolicy says what happens to rows that cannot be read, transformed or written.

@@ -673,6 +673,7 @@ func (s *Service) executeChunk(ctx context.Context, run store.Run, c store.Chunk
 	}
 	opts := engine.Options{
 		RunID: chunkKey(run.ID, c.Idx), Env: s.env, BatchSize: s.opts.BatchSize,
+		MemoryBudget: s.opts.MemoryBudget, SpillDir: s.opts.SpillDir, SpillLimit: s.opts.SpillLimit,
 		CommitRows: s.opts.CommitRows, CommitInterval: s.opts.CommitInterval,
 		Ranges: ranges, Stop: stop,
 		Checkpointer: cp, DeadLetters: chunkSink{s: &storeSink{st: s.st, runID: run.ID}},

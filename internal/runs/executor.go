@@ -78,6 +78,7 @@ func (s *Service) execute(ctx context.Context, run store.Run, plan *pipeline.Pla
 	inst := newInstanceReporter(s, run, 0, run.WorkerID, run.Attempt)
 	opts := engine.Options{
 		RunID: run.ID, Env: s.env, BatchSize: s.opts.BatchSize,
+		MemoryBudget: s.opts.MemoryBudget, SpillDir: s.opts.SpillDir, SpillLimit: s.opts.SpillLimit,
 		CommitRows: s.opts.CommitRows, CommitInterval: s.opts.CommitInterval,
 		Checkpointer: cp, DeadLetters: &storeSink{st: s.st, runID: run.ID},
 		Fence: func(ctx context.Context) error {

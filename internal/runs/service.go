@@ -40,6 +40,10 @@ type Options struct {
 	CommitRows       int64
 	CommitInterval   time.Duration
 	ProgressInterval time.Duration
+	// MemoryBudget, SpillDir and SpillLimit bound the state of stateful transforms (engine.Options).
+	MemoryBudget int64
+	SpillDir     string
+	SpillLimit   int64
 	// PositionInterval is how often a streaming run reports its sources' positions and lag
 	// (EventInstance); 0: the engine's default (5s).
 	PositionInterval time.Duration

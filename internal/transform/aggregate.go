@@ -1,8 +1,11 @@
 package transform
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"math"
 	"math/big"
 	"strings"
 
@@ -22,8 +25,6 @@ type aggItem struct {
 	Field    string
 }
 
-const defaultMaxGroups = 1_000_000
-
 // avgExtraScale is how many fractional digits an average of decimals has beyond its inputs'.
 const avgExtraScale = 6
 
@@ -31,8 +32,8 @@ var aggregateSpec = configspec.Describe(func(c *aggregateConfig, b *configspec.B
 	b.Strings(&c.GroupBy, "group_by").
 		Doc("Fields whose values form a group (nulls form a group of their own). Empty: one group for the whole input.")
 	describeAggregates(b, &c.Aggregates, "Output fields computed per group.")
-	b.Int64(&c.MaxGroups, "max_groups").Min(1).Default(defaultMaxGroups).
-		Doc("Fail the run when there are more groups than this (groups are held in memory until the input ends).")
+	b.Int64(&c.MaxGroups, "max_groups").Min(0).
+		Doc("Fail the run when there are more groups than this (0: no limit). Groups are held within the run's memory budget and spilled to disk beyond it; with a spilled state the count is checked when the input ends.")
 })
 
 // describeAggregates declares the aggregates list the aggregate and window nodes share.
@@ -96,8 +97,9 @@ type accum struct {
 }
 
 type group struct {
-	key  record.Row
-	accs []accum
+	key   record.Row
+	accs  []accum
+	first int64 // sequence number of the group's first row
 }
 
 type aggregateNode struct {
@@ -110,6 +112,25 @@ type aggregateNode struct {
 	arena    rowArena
 	kbuf     []byte
 	keyRow   record.Row
+	inWidth  int
+	mem      int64
+	seq      int64
+	// spilled: the groups and every later row go into sorted by (group key, seq)
+	spill  *SpillArea
+	sorted *sorter
+	ebuf   []byte
+	vbuf   []byte
+}
+
+// SetSpill gives the node its memory budget.
+func (n *aggregateNode) SetSpill(a *SpillArea) { n.spill = a }
+
+// CloseSpill removes the spill files of a run that ended without Flush.
+func (n *aggregateNode) CloseSpill() {
+	if n.sorted != nil {
+		n.sorted.close()
+		n.sorted = nil
+	}
 }
 
 // Stateful: groups accumulate over the whole run.
@@ -142,7 +163,7 @@ func (n *aggregateNode) Init(inputs []*record.Schema) (*record.Schema, error) {
 	if err != nil {
 		return nil, fmt.Errorf("aggregate: %w", err)
 	}
-	n.schema, n.groupIdx, n.ops = s, gi, ops
+	n.schema, n.groupIdx, n.ops, n.inWidth = s, gi, ops, len(in.Fields)
 	n.byKey = map[string]int32{}
 	n.arena = rowArena{width: len(gi)}
 	n.keyRow = make(record.Row, len(gi))
@@ -198,20 +219,41 @@ func buildAggOps(in *record.Schema, items []aggItem, names map[string]bool, e *e
 	return ops, fields
 }
 
+// aggGroupMem is what a held group costs beside its key and accumulators (map entry, slices).
+const aggGroupMem = 96
+
+// accumMem is what one accumulator costs.
+const accumMem = 80
+
+func (n *aggregateNode) tooMany() error {
+	return fmt.Errorf("aggregate: more than max_groups (%d) groups of %v; raise max_groups or set it to 0 (no limit)", n.cfg.MaxGroups, n.cfg.GroupBy)
+}
+
 func (n *aggregateNode) Process(_ context.Context, _ int, in *record.Batch, _ Output) error {
 	for i, row := range in.Rows {
+		seq := n.seq
+		n.seq++
 		n.kbuf = appendKey(n.kbuf[:0], row, n.groupIdx)
+		if n.sorted != nil {
+			n.ebuf = sortKey(n.ebuf[:0], n.kbuf, seq)
+			n.vbuf = appendRow(binary.AppendVarint(append(n.vbuf[:0], aggEntryRow), in.PosOf(i)), row)
+			if err := n.sorted.add(n.ebuf, n.vbuf); err != nil {
+				return fmt.Errorf("aggregate: %w", err)
+			}
+			continue
+		}
 		gi, ok := n.byKey[string(n.kbuf)]
 		if !ok {
-			if int64(len(n.groups)) >= n.cfg.MaxGroups {
-				return fmt.Errorf("aggregate: more than max_groups (%d) groups of %v; raise max_groups", n.cfg.MaxGroups, n.cfg.GroupBy)
+			if n.cfg.MaxGroups > 0 && int64(len(n.groups)) >= n.cfg.MaxGroups {
+				return n.tooMany()
 			}
 			for k, j := range n.groupIdx {
 				n.keyRow[k] = row[j]
 			}
 			gi = int32(len(n.groups))
 			n.byKey[string(n.kbuf)] = gi
-			n.groups = append(n.groups, group{key: n.arena.clone(n.keyRow), accs: make([]accum, len(n.ops))})
+			n.groups = append(n.groups, group{key: n.arena.clone(n.keyRow), accs: make([]accum, len(n.ops)), first: seq})
+			n.mem += aggGroupMem + 2*int64(len(n.kbuf)) + rowMem(n.keyRow) + accumMem*int64(len(n.ops))
 		}
 		g := &n.groups[gi]
 		for k := range n.ops {
@@ -219,8 +261,101 @@ func (n *aggregateNode) Process(_ context.Context, _ int, in *record.Batch, _ Ou
 				return fmt.Errorf("aggregate: row %d: %w", in.PosOf(i), err)
 			}
 		}
+		if n.mem > n.spill.budget()/2 || len(n.groups) == math.MaxInt32 {
+			if err := n.startSpill(); err != nil {
+				return err
+			}
+		}
+	}
+	if n.sorted != nil {
+		n.spill.setState(n.sorted.memBytes())
+	} else {
+		n.spill.setState(n.mem)
 	}
 	return nil
+}
+
+// Entries of a spilled aggregate: a group's state when the node spilled (under the sequence number
+// of its first row), or a row that came after.
+const (
+	aggEntryState byte = 0
+	aggEntryRow   byte = 1
+)
+
+// startSpill moves the groups into a sorter; the rows that follow are folded into them when the
+// input ends, in the order they came, so the results are those of an all-in-memory run.
+func (n *aggregateNode) startSpill() error {
+	if n.spill == nil || n.spill.Dir == "" {
+		return fmt.Errorf("aggregate: more than %d groups held in memory and no spill directory", len(n.groups))
+	}
+	n.sorted = newSorter(n.spill, n.spill.budget()/2)
+	for k, gi := range n.byKey {
+		g := &n.groups[gi]
+		n.ebuf = sortKey(n.ebuf[:0], []byte(k), g.first)
+		n.vbuf = appendRow(append(n.vbuf[:0], aggEntryState), g.key)
+		for a := range g.accs {
+			n.vbuf = appendAccum(n.vbuf, &g.accs[a])
+		}
+		if err := n.sorted.add(n.ebuf, n.vbuf); err != nil {
+			return fmt.Errorf("aggregate: %w", err)
+		}
+	}
+	n.byKey, n.groups, n.mem = nil, nil, 0
+	n.arena = rowArena{width: len(n.groupIdx)}
+	n.sorted.budget = n.spill.budget()
+	return nil
+}
+
+func appendAccum(dst []byte, a *accum) []byte {
+	dst = binary.AppendVarint(dst, a.n)
+	dst = binary.AppendVarint(dst, a.i)
+	dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(a.f))
+	var r string
+	if a.r != nil {
+		r = a.r.RatString()
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(r)))
+	dst = append(dst, r...)
+	dst = binary.AppendVarint(dst, int64(a.scale))
+	return appendValue(dst, a.v)
+}
+
+func readAccum(src []byte, a *accum) ([]byte, error) {
+	var w int
+	if a.n, w = binary.Varint(src); w <= 0 {
+		return nil, errBadSpill
+	}
+	src = src[w:]
+	if a.i, w = binary.Varint(src); w <= 0 {
+		return nil, errBadSpill
+	}
+	src = src[w:]
+	if len(src) < 8 {
+		return nil, errBadSpill
+	}
+	a.f = math.Float64frombits(binary.LittleEndian.Uint64(src))
+	src = src[8:]
+	rl, w := binary.Uvarint(src)
+	if w <= 0 || uint64(len(src)-w) < rl {
+		return nil, errBadSpill
+	}
+	a.r = nil
+	if rl > 0 {
+		r, ok := new(big.Rat).SetString(string(src[w : w+int(rl)]))
+		if !ok {
+			return nil, errBadSpill
+		}
+		a.r = r
+	}
+	src = src[w+int(rl):]
+	sc, w := binary.Varint(src)
+	if w <= 0 {
+		return nil, errBadSpill
+	}
+	a.scale = int(sc)
+	v, rest, err := readValue(src[w:])
+	a.v = v
+	return rest, err
 }
 
 // add folds row into a.
@@ -320,22 +455,21 @@ func (op *aggOp) result(a *accum) (record.Value, error) {
 // Flush emits one row per group, in the order the groups first appeared. With no group_by and no
 // input rows, it emits one row (count 0, other aggregates null), as SQL does.
 func (n *aggregateNode) Flush(_ context.Context, out Output) error {
+	if n.sorted != nil {
+		defer n.CloseSpill()
+		if err := n.flushSpilled(out); err != nil {
+			return fmt.Errorf("aggregate: %w", err)
+		}
+		return nil
+	}
 	if len(n.groupIdx) == 0 && len(n.groups) == 0 {
 		n.groups = append(n.groups, group{accs: make([]accum, len(n.ops))})
 	}
 	const size = 1024
 	bld := record.NewBuilder(n.schema, size)
-	w := len(n.groupIdx)
 	for gi := range n.groups {
-		g := &n.groups[gi]
-		r := bld.Row(0)
-		copy(r, g.key)
-		for k := range n.ops {
-			v, err := n.ops[k].result(&g.accs[k])
-			if err != nil {
-				return fmt.Errorf("aggregate: %s: %w", n.ops[k].name, err)
-			}
-			r[w+k] = v
+		if err := n.result(&n.groups[gi], bld.Row(0)); err != nil {
+			return err
 		}
 		if bld.Full() {
 			if err := emitBuilt(out, bld, 0); err != nil {
@@ -344,5 +478,120 @@ func (n *aggregateNode) Flush(_ context.Context, out Output) error {
 		}
 	}
 	n.groups, n.byKey = nil, nil
+	n.spill.setState(0)
 	return emitBuilt(out, bld, 0)
+}
+
+// result fills r with g's key and aggregates.
+func (n *aggregateNode) result(g *group, r record.Row) error {
+	w := len(n.groupIdx)
+	copy(r, g.key)
+	for k := range n.ops {
+		v, err := n.ops[k].result(&g.accs[k])
+		if err != nil {
+			return fmt.Errorf("aggregate: %s: %w", n.ops[k].name, err)
+		}
+		r[w+k] = v
+	}
+	return nil
+}
+
+// flushSpilled merges the sorted entries group by group: a group starts from its state at the
+// spill (or from its first row) and folds its later rows in the order they came. The results go
+// into a second sorter by the sequence number of each group's first row, and are emitted in it.
+func (n *aggregateNode) flushSpilled(out Output) error {
+	it, err := n.sorted.finish(true)
+	if err != nil {
+		return err
+	}
+	order := newSorter(n.spill, n.spill.budget())
+	defer order.close()
+	var cur []byte
+	var groups int64
+	g := group{key: make(record.Row, len(n.groupIdx)), accs: make([]accum, len(n.ops))}
+	row := make(record.Row, len(n.schema.Fields))
+	in := make(record.Row, n.inWidth)
+	have := false
+	put := func() error {
+		groups++
+		if n.cfg.MaxGroups > 0 && groups > n.cfg.MaxGroups {
+			return n.tooMany()
+		}
+		if err := n.result(&g, row); err != nil {
+			return err
+		}
+		n.ebuf = seqKey(n.ebuf[:0], g.first)
+		n.vbuf = appendRow(binary.AppendVarint(n.vbuf[:0], 0), row)
+		return order.add(n.ebuf, n.vbuf)
+	}
+	for {
+		k, v, ok, err := it.next()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		gk, seq := splitSortKey(k)
+		if len(v) == 0 {
+			return errBadSpill
+		}
+		if !have || !bytes.Equal(gk, cur) {
+			if have {
+				if err := put(); err != nil {
+					return err
+				}
+			}
+			cur, have = append(cur[:0], gk...), true
+			g.first = seq
+			clear(g.accs)
+			if v[0] == aggEntryState {
+				rest, err := readRow(v[1:], g.key)
+				for a := range g.accs {
+					if err != nil {
+						break
+					}
+					rest, err = readAccum(rest, &g.accs[a])
+				}
+				if err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		if v[0] != aggEntryRow {
+			return errBadSpill
+		}
+		pos, w := binary.Varint(v[1:])
+		if w <= 0 {
+			return errBadSpill
+		}
+		if _, err := readRow(v[1+w:], in); err != nil {
+			return err
+		}
+		if g.first == seq {
+			for k, j := range n.groupIdx {
+				g.key[k] = in[j]
+			}
+		}
+		for k := range n.ops {
+			if err := n.ops[k].add(&g.accs[k], in); err != nil {
+				return fmt.Errorf("row %d: %w", pos, err)
+			}
+		}
+	}
+	if have {
+		if err := put(); err != nil {
+			return err
+		}
+	}
+	n.sorted.close()
+	n.spill.setState(order.memBytes())
+	rows, err := order.finish(false)
+	if err != nil {
+		return err
+	}
+	err = emitSpilled(rows, n.schema, out)
+	n.spill.setState(0)
+	return err
 }

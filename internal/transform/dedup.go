@@ -1,7 +1,9 @@
 package transform
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math"
 
@@ -15,17 +17,14 @@ type dedupConfig struct {
 	MaxKeys int64
 }
 
-// defaultMaxKeysLast bounds the rows keep: last holds until the end of the run.
-const defaultMaxKeysLast = 1_000_000
-
 var dedupSpec = configspec.Describe(func(c *dedupConfig, b *configspec.Builder) {
 	b.Strings(&c.Key, "key").Required().Min(1).
 		Doc("The fields that identify a row; rows with equal keys are duplicates (null equals null here).").
 		Example([]any{"id"})
 	b.String(&c.Keep, "keep").Default("first").Enum("first", "last").
-		Doc("first: pass the first row of each key as it arrives (holds an 8-byte hash per key); last: hold the latest row of each key and emit them all when the input ends.")
+		Doc("first: pass the first row of each key as it arrives (holds an 8-byte hash per key); last: hold the latest row of each key and emit them all when the input ends, in the order the keys first appeared (held within the run's memory budget, spilled to disk beyond it).")
 	b.Int64(&c.MaxKeys, "max_keys").Min(0).
-		Doc("Fail the run when more distinct keys than this are seen (0: no limit for keep first, 1000000 for keep last).")
+		Doc("Fail the run when more distinct keys than this are seen (0: no limit). With keep: last and a spilled state, the count is checked when the input ends.")
 })
 
 func dedupDefinition() Definition {
@@ -42,14 +41,6 @@ func newDedupNode(raw map[string]any) (Node, error) {
 	if err := decodeConfig(dedupSpec, raw, &c); err != nil {
 		return nil, err
 	}
-	if c.Keep == "last" {
-		if c.MaxKeys == 0 {
-			c.MaxKeys = defaultMaxKeysLast
-		}
-		if c.MaxKeys > math.MaxInt32 {
-			return nil, configspec.Errors{{Path: "max_keys", Message: fmt.Sprintf("must be at most %d with keep: last", math.MaxInt32)}}
-		}
-	}
 	return &dedupNode{cfg: c}, nil
 }
 
@@ -61,16 +52,36 @@ type dedupNode struct {
 	hasher *keyHasher
 	seen   hashSet
 	keep   []bool
-	// keep last
+	// keep last, in memory: the latest row of each key, its position, and the sequence number of
+	// the key's first row; mem estimates their size.
 	byKey map[string]int32
 	rows  []record.Row
 	pos   []int64
+	first []int64
 	arena rowArena
 	kbuf  []byte
+	mem   int64
+	seq   int64
+	// keep last, spilled: every row from then on goes into sorted by (key, seq).
+	spill  *SpillArea
+	sorted *sorter
+	ebuf   []byte
+	vbuf   []byte
 }
 
 // Stateful: the output depends on every earlier row of the run.
 func (n *dedupNode) Stateful() bool { return true }
+
+// SetSpill gives keep: last its memory budget.
+func (n *dedupNode) SetSpill(a *SpillArea) { n.spill = a }
+
+// CloseSpill removes the spill files of a run that ended without Flush.
+func (n *dedupNode) CloseSpill() {
+	if n.sorted != nil {
+		n.sorted.close()
+		n.sorted = nil
+	}
+}
 
 func (n *dedupNode) Init(inputs []*record.Schema) (*record.Schema, error) {
 	if err := singleInput("dedup", inputs); err != nil {
@@ -91,11 +102,14 @@ func (n *dedupNode) Init(inputs []*record.Schema) (*record.Schema, error) {
 }
 
 func (n *dedupNode) tooMany() error {
-	return fmt.Errorf("dedup: more than max_keys (%d) distinct keys of %v; raise max_keys or use keep: first, which holds only a hash per key", n.cfg.MaxKeys, n.cfg.Key)
+	if n.cfg.Keep == "last" {
+		return fmt.Errorf("dedup: more than max_keys (%d) distinct keys of %v; raise max_keys or set it to 0 (no limit)", n.cfg.MaxKeys, n.cfg.Key)
+	}
+	return fmt.Errorf("dedup: more than max_keys (%d) distinct keys of %v; raise max_keys or set it to 0 (no limit: keep first holds 8 to 15 bytes per key)", n.cfg.MaxKeys, n.cfg.Key)
 }
 
 func (n *dedupNode) Process(_ context.Context, _ int, in *record.Batch, out Output) error {
-	if n.byKey != nil {
+	if n.byKey != nil || n.sorted != nil {
 		return n.processLast(in, out)
 	}
 	if cap(n.keep) < len(in.Rows) {
@@ -116,6 +130,7 @@ func (n *dedupNode) Process(_ context.Context, _ int, in *record.Batch, out Outp
 		n.seen.Add(h)
 		keep[i] = true
 	}
+	n.spill.setState(n.seen.Bytes())
 	if dups > 0 {
 		out.Count(Deduplicated, dups)
 		compact(in, keep)
@@ -123,24 +138,51 @@ func (n *dedupNode) Process(_ context.Context, _ int, in *record.Batch, out Outp
 	return emitInPlace(out, in, n.schema)
 }
 
+// dedupKeyMem is what a held key costs beside its row and key bytes (map entry, slices).
+const dedupKeyMem = 96
+
 func (n *dedupNode) processLast(in *record.Batch, out Output) error {
 	var dups int64
 	for i, row := range in.Rows {
+		seq := n.seq
+		n.seq++
 		n.kbuf = appendKey(n.kbuf[:0], row, n.idx)
+		if n.sorted != nil {
+			n.ebuf = sortKey(n.ebuf[:0], n.kbuf, seq)
+			n.vbuf = appendRow(binary.AppendVarint(n.vbuf[:0], in.PosOf(i)), row)
+			if err := n.sorted.add(n.ebuf, n.vbuf); err != nil {
+				return fmt.Errorf("dedup: %w", err)
+			}
+			continue
+		}
 		if j, ok := n.byKey[string(n.kbuf)]; ok {
+			n.mem -= rowMem(n.rows[j])
 			for f, v := range row {
 				n.rows[j][f] = cloneValue(v)
 			}
+			n.mem += rowMem(n.rows[j])
 			n.pos[j] = in.PosOf(i)
 			dups++
 			continue
 		}
-		if int64(len(n.rows)) >= n.cfg.MaxKeys {
+		if n.cfg.MaxKeys > 0 && int64(len(n.rows)) >= n.cfg.MaxKeys {
 			return n.tooMany()
 		}
 		n.byKey[string(n.kbuf)] = int32(len(n.rows))
 		n.rows = append(n.rows, n.arena.clone(row))
 		n.pos = append(n.pos, in.PosOf(i))
+		n.first = append(n.first, seq)
+		n.mem += dedupKeyMem + 2*int64(len(n.kbuf)) + rowMem(row)
+		if n.mem > n.spill.budget()/2 || len(n.rows) == math.MaxInt32 {
+			if err := n.startSpill(); err != nil {
+				return err
+			}
+		}
+	}
+	if n.sorted != nil {
+		n.spill.setState(n.sorted.memBytes())
+	} else {
+		n.spill.setState(n.mem)
 	}
 	if dups > 0 {
 		out.Count(Deduplicated, dups)
@@ -148,8 +190,35 @@ func (n *dedupNode) processLast(in *record.Batch, out Output) error {
 	return nil
 }
 
+// startSpill moves the held rows into a sorter, each under its key and the sequence number of the
+// key's first row, so that merging later finds it before the key's later rows.
+func (n *dedupNode) startSpill() error {
+	if n.spill == nil || n.spill.Dir == "" {
+		return fmt.Errorf("dedup: more than %d keys held in memory and no spill directory", len(n.rows))
+	}
+	n.sorted = newSorter(n.spill, n.spill.budget()/2)
+	for k, j := range n.byKey {
+		n.ebuf = sortKey(n.ebuf[:0], []byte(k), n.first[j])
+		n.vbuf = appendRow(binary.AppendVarint(n.vbuf[:0], n.pos[j]), n.rows[j])
+		if err := n.sorted.add(n.ebuf, n.vbuf); err != nil {
+			return fmt.Errorf("dedup: %w", err)
+		}
+	}
+	n.byKey, n.rows, n.pos, n.first, n.mem = nil, nil, nil, nil, 0
+	n.arena = rowArena{width: len(n.schema.Fields)}
+	n.sorted.budget = n.spill.budget()
+	return nil
+}
+
 // Flush emits the held rows of keep: last, in the order their keys first appeared.
 func (n *dedupNode) Flush(_ context.Context, out Output) error {
+	if n.sorted != nil {
+		defer n.CloseSpill()
+		if err := n.flushSpilled(out); err != nil {
+			return fmt.Errorf("dedup: %w", err)
+		}
+		return nil
+	}
 	if n.byKey == nil {
 		return nil
 	}
@@ -161,6 +230,66 @@ func (n *dedupNode) Flush(_ context.Context, out Output) error {
 			return err
 		}
 	}
-	n.rows, n.pos, n.byKey = nil, nil, nil
+	n.rows, n.pos, n.first, n.byKey = nil, nil, nil, nil
+	n.spill.setState(0)
 	return nil
+}
+
+// flushSpilled merges the sorted rows key by key, keeps each key's last row under the sequence
+// number of its first, and emits them in that order.
+func (n *dedupNode) flushSpilled(out Output) error {
+	it, err := n.sorted.finish(true)
+	if err != nil {
+		return err
+	}
+	order := newSorter(n.spill, n.spill.budget())
+	defer order.close()
+	var cur, last []byte
+	var first, entries, keys int64
+	have := false
+	put := func() error {
+		keys++
+		if n.cfg.MaxKeys > 0 && keys > n.cfg.MaxKeys {
+			return n.tooMany()
+		}
+		n.ebuf = seqKey(n.ebuf[:0], first)
+		return order.add(n.ebuf, last)
+	}
+	for {
+		k, v, ok, err := it.next()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		entries++
+		gk, seq := splitSortKey(k)
+		if !have || !bytes.Equal(gk, cur) {
+			if have {
+				if err := put(); err != nil {
+					return err
+				}
+			}
+			cur, first, have = append(cur[:0], gk...), seq, true
+		}
+		last = append(last[:0], v...)
+	}
+	if have {
+		if err := put(); err != nil {
+			return err
+		}
+	}
+	if d := entries - keys; d > 0 {
+		out.Count(Deduplicated, d)
+	}
+	n.sorted.close()
+	n.spill.setState(order.memBytes())
+	rows, err := order.finish(false)
+	if err != nil {
+		return err
+	}
+	err = emitSpilled(rows, n.schema, out)
+	n.spill.setState(0)
+	return err
 }

@@ -2,6 +2,7 @@ package transform
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 
 	"github.com/dataaggregator/aggregator/internal/configspec"
@@ -17,8 +18,6 @@ type joinConfig struct {
 	MaxRows  int64
 }
 
-const defaultJoinMaxRows = 1_000_000
-
 var joinSpec = configspec.Describe(func(c *joinConfig, b *configspec.Builder) {
 	b.Strings(&c.On, "on").Required().Min(1).
 		Doc("Key fields of the stream (input 0).")
@@ -30,14 +29,14 @@ var joinSpec = configspec.Describe(func(c *joinConfig, b *configspec.Builder) {
 		Doc("Lookup fields to add (default: every lookup field except its keys).")
 	b.String(&c.Prefix, "prefix").
 		Doc("Prefix for the added fields' names (needed when a name exists in the stream).")
-	b.Int64(&c.MaxRows, "max_rows").Min(1).Default(defaultJoinMaxRows).
-		Doc("Fail the run when the lookup table has more rows than this (it is held in memory).")
+	b.Int64(&c.MaxRows, "max_rows").Min(0).
+		Doc("Fail the run when the lookup table has more rows than this (0: no limit). The table is held within the run's memory budget and spilled to a sorted, indexed file beyond it.")
 })
 
 func joinDefinition() Definition {
 	return Definition{
 		Spec: Spec{Name: "join", Title: "Lookup join",
-			Description: "Enrich the stream (input 0) with the fields of matching rows of a lookup table (input 1), held in memory.",
+			Description: "Enrich the stream (input 0) with the fields of matching rows of a lookup table (input 1), held in memory within the run's budget and on disk beyond it.",
 			Config:      joinSpec, MinInputs: 2, MaxInputs: 2},
 		New: newJoinNode,
 	}
@@ -69,6 +68,29 @@ type joinNode struct {
 	arena     rowArena
 	proj      record.Row
 	kbuf      []byte
+	mem       int64
+	// spilled: the lookup rows go into sorted, then into disk, a file sorted by key
+	spill   *SpillArea
+	sorted  *sorter
+	disk    *lookupFile
+	ebuf    []byte
+	vbuf    []byte
+	matches []record.Row
+}
+
+// SetSpill gives the lookup table its memory budget.
+func (n *joinNode) SetSpill(a *SpillArea) { n.spill = a }
+
+// CloseSpill removes the spill files.
+func (n *joinNode) CloseSpill() {
+	if n.sorted != nil {
+		n.sorted.close()
+		n.sorted = nil
+	}
+	if n.disk != nil {
+		n.disk.f.remove()
+		n.disk = nil
+	}
 }
 
 // LookupInputs: input 1, the lookup table, is read to the end before the stream is fed.
@@ -144,23 +166,94 @@ func (n *joinNode) Process(_ context.Context, input int, in *record.Batch, out O
 	return fmt.Errorf("join: no input %d", input)
 }
 
+// joinRowMem is what a held lookup row costs beside its values and key bytes.
+const joinRowMem = 64
+
 // load adds lookup rows; rows with a null key can never match and are skipped.
 func (n *joinNode) load(in *record.Batch) error {
 	for _, row := range in.Rows {
 		if hasNull(row, n.rightIdx) {
 			continue
 		}
-		if n.rows >= n.cfg.MaxRows {
+		if n.cfg.MaxRows > 0 && n.rows >= n.cfg.MaxRows {
 			return fmt.Errorf("join: the lookup table has more than max_rows (%d) rows; raise max_rows or filter the lookup input", n.cfg.MaxRows)
 		}
+		seq := n.rows
 		n.rows++
 		for i, j := range n.addIdx {
 			n.proj[i] = row[j]
 		}
 		n.kbuf = appendKey(n.kbuf[:0], row, n.rightIdx)
-		n.table[string(n.kbuf)] = append(n.table[string(n.kbuf)], n.arena.clone(n.proj))
+		if n.sorted != nil {
+			n.ebuf = sortKey(n.ebuf[:0], n.kbuf, seq)
+			n.vbuf = appendRow(n.vbuf[:0], n.proj)
+			if err := n.sorted.add(n.ebuf, n.vbuf); err != nil {
+				return fmt.Errorf("join: %w", err)
+			}
+			continue
+		}
+		rows, ok := n.table[string(n.kbuf)]
+		if !ok {
+			n.mem += 2*int64(len(n.kbuf)) + 48
+		}
+		n.table[string(n.kbuf)] = append(rows, n.arena.clone(n.proj))
+		n.mem += joinRowMem + rowMem(n.proj)
+		if n.mem > n.spill.budget()/2 {
+			if err := n.startSpill(); err != nil {
+				return err
+			}
+		}
+	}
+	if n.sorted != nil {
+		n.spill.setState(n.sorted.memBytes())
+	} else {
+		n.spill.setState(n.mem)
 	}
 	return nil
+}
+
+// startSpill moves the table into a sorter; each key's rows keep their order.
+func (n *joinNode) startSpill() error {
+	if n.spill == nil || n.spill.Dir == "" {
+		return fmt.Errorf("join: more than %d lookup rows held in memory and no spill directory", n.rows)
+	}
+	n.sorted = newSorter(n.spill, n.spill.budget()/2)
+	var seq int64
+	for k, rows := range n.table {
+		for _, r := range rows {
+			n.ebuf = sortKey(n.ebuf[:0], []byte(k), seq)
+			seq++
+			n.vbuf = appendRow(n.vbuf[:0], r)
+			if err := n.sorted.add(n.ebuf, n.vbuf); err != nil {
+				return fmt.Errorf("join: %w", err)
+			}
+		}
+	}
+	n.table, n.mem = nil, 0
+	n.arena = rowArena{width: len(n.addIdx)}
+	n.sorted.budget = n.spill.budget()
+	return nil
+}
+
+// lookup returns the rows of the table under key (valid until the next call).
+func (n *joinNode) lookup(key []byte) ([]record.Row, error) {
+	if n.sorted != nil { // the lookup input has ended: write the table file
+		f, err := writeLookupFile(n.spill, n.sorted, len(n.addIdx))
+		n.sorted.close()
+		n.sorted = nil
+		if err != nil {
+			return nil, err
+		}
+		n.disk = f
+		n.spill.setState(f.memBytes())
+	}
+	if n.disk == nil {
+		return n.table[string(key)], nil
+	}
+	var err error
+	n.ebuf = append(binary.AppendUvarint(n.ebuf[:0], uint64(len(key))), key...)
+	n.matches, err = n.disk.get(n.ebuf, n.matches[:0])
+	return n.matches, err
 }
 
 func (n *joinNode) probe(in *record.Batch, out Output) error {
@@ -178,7 +271,10 @@ func (n *joinNode) probe(in *record.Batch, out Output) error {
 		var matches []record.Row
 		if !hasNull(row, n.leftIdx) {
 			n.kbuf = appendKey(n.kbuf[:0], row, n.leftIdx)
-			matches = n.table[string(n.kbuf)]
+			var err error
+			if matches, err = n.lookup(n.kbuf); err != nil {
+				return fmt.Errorf("join: %w", err)
+			}
 		}
 		if len(matches) == 0 {
 			if n.cfg.Type == "inner" {
@@ -208,6 +304,8 @@ func (n *joinNode) probe(in *record.Batch, out Output) error {
 }
 
 func (n *joinNode) Flush(context.Context, Output) error {
+	n.CloseSpill()
 	n.table = nil
+	n.spill.setState(0)
 	return nil
 }

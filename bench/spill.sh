@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Bounded memory for stateful transforms (docs/benchmarks.md, "Bounded memory for stateful
+# transforms"): dedup keep-last over ROWS rows with KEYS distinct ids, CSV -> dedup -> CSV, once under
+# a 256 MiB budget (the state spills to disk) and once with a budget large enough to hold it in
+# memory. Prints wall time, rows/s, peak RSS (GNU time) and the bytes spilled.
+#
+#   ROWS=20000000 KEYS=10000000 bash bench/spill.sh
+set -euo pipefail
+ROWS=${ROWS:-20000000}
+KEYS=${KEYS:-10000000}
+DIR=${DIR:-/tmp/aggregator-bench-spill}
+BIG_MB=${BIG_MB:-16384}
+cd "$(dirname "$0")/.."
+mkdir -p "$DIR"
+go build -o "$DIR/aggregator" ./cmd/aggregator
+if [[ ! -s "$DIR/in-$ROWS-$KEYS.csv" ]]; then
+  go run ./bench/spillgen -rows "$ROWS" -keys "$KEYS" -out "$DIR/in-$ROWS-$KEYS.csv"
+fi
+for mb in 256 "$BIG_MB"; do
+  cat > "$DIR/dedup-$mb.yaml" <<YAML
+version: 1
+name: bench-spill-$mb
+sources:
+  - {id: in, type: csv, config: {path: $DIR/in-$ROWS-$KEYS.csv}}
+transforms:
+  - {id: latest, type: dedup, inputs: [in], config: {key: [id], keep: last}}
+destinations:
+  - {id: out, type: csv, inputs: [latest], config: {path: $DIR/out-$mb.csv}, write: {mode: overwrite}}
+resources: {memory_mb: $mb}
+YAML
+  echo "== memory_mb: $mb ($ROWS rows, $KEYS keys), load: $(cut -d' ' -f1-3 /proc/loadavg)"
+  start=$(date +%s.%N)
+  DATA_DIR="$DIR/data-$mb" /usr/bin/time -f "peak RSS %M KiB, %e s wall, %U s user" -o "$DIR/time-$mb.txt" \
+    "$DIR/aggregator" run "$DIR/dedup-$mb.yaml" --fresh --progress none > "$DIR/log-$mb.txt" 2>&1
+  cat "$DIR/time-$mb.txt"
+  echo "spilled: $(grep -oE '"spilled_bytes":[0-9]+' "$DIR/data-$mb/state/bench-spill-$mb.json" | head -1 || echo none)"
+  end=$(date +%s.%N)
+  echo "rows/s: $(echo "$ROWS / ($end - $start)" | bc)"
+  echo "output rows: $(($(wc -l < "$DIR/out-$mb.csv") - 1)), load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+done
+cmp "$DIR/out-256.csv" "$DIR/out-$BIG_MB.csv" && echo "outputs identical"
