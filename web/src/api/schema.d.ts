@@ -2361,6 +2361,10 @@ export interface components {
             out: number;
             /** Format: int64 */
             rejected: number;
+            /** Format: int64 */
+            spilled_bytes?: number;
+            /** Format: int64 */
+            state_bytes?: number;
             type: string;
         };
         OAuthProvider: {
