@@ -142,6 +142,7 @@ type sorter struct {
 	ents   []sortEnt
 	mem    int64
 	chunk  int
+	free   [][]byte // emptied chunks of the last run, reused
 	runs   []*spillFile
 }
 
@@ -173,7 +174,12 @@ func (s *sorter) add(k, v []byte) error {
 				return err
 			}
 		}
-		c := make([]byte, 0, max(n, s.chunk))
+		var c []byte
+		if len(s.free) > 0 && n <= s.chunk { // reuse the chunks of the last run: no garbage per run
+			c, s.free = s.free[len(s.free)-1], s.free[:len(s.free)-1]
+		} else {
+			c = make([]byte, 0, max(n, s.chunk))
+		}
 		s.chunks = append(s.chunks, c)
 		s.mem += int64(cap(c))
 	}
@@ -185,8 +191,8 @@ func (s *sorter) add(k, v []byte) error {
 	return nil
 }
 
-// memBytes is what the sorter holds in memory.
-func (s *sorter) memBytes() int64 { return s.mem }
+// memBytes is what the sorter holds in memory (the chunks kept for reuse included).
+func (s *sorter) memBytes() int64 { return s.mem + int64(len(s.free)*s.chunk) }
 
 func (s *sorter) sortMem() {
 	slices.SortFunc(s.ents, func(x, y sortEnt) int { return bytes.Compare(x.kv[:x.klen], y.kv[:y.klen]) })
@@ -215,7 +221,14 @@ func (s *sorter) writeRun() error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	s.chunks, s.ents, s.mem = nil, nil, 0
+	for _, c := range s.chunks {
+		if cap(c) == s.chunk {
+			s.free = append(s.free, c[:0])
+		}
+	}
+	clear(s.ents) // drop the references into the chunks, keep the capacity
+	s.chunks, s.ents = s.chunks[:0], s.ents[:0]
+	s.mem = 0
 	if len(s.runs) >= sortFanIn {
 		return s.mergeRuns()
 	}
@@ -271,6 +284,9 @@ func (s *sorter) finish(toDisk bool) (kvIter, error) {
 			return nil, err
 		}
 	}
+	if toDisk {
+		s.chunks, s.ents, s.free, s.mem = nil, nil, nil, 0
+	}
 	if len(s.runs) == 0 {
 		s.sortMem()
 		return &memIter{ents: s.ents}, nil
@@ -293,7 +309,7 @@ func (s *sorter) close() {
 	for _, r := range s.runs {
 		r.remove()
 	}
-	s.runs, s.chunks, s.ents, s.mem = nil, nil, nil, 0
+	s.runs, s.chunks, s.ents, s.free, s.mem = nil, nil, nil, nil, 0
 }
 
 type memIter struct {

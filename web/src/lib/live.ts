@@ -35,6 +35,17 @@ export interface LiveNodeStats {
   filtered?: number
   dropped?: number
   bytes?: number
+  /** A stateful transform's state held in memory, and what it spilled to disk, in bytes. */
+  state_bytes?: number
+  spilled_bytes?: number
+}
+
+/** A queue between two nodes: len of cap batches wait in it (engine.BufferStats). */
+export interface LiveBuffer {
+  from: string
+  to: string
+  len: number
+  cap: number
 }
 
 /** The data of an event frame: a run event (runs.Event on the server). */
@@ -51,6 +62,8 @@ export interface RunEvent {
     rejected: number
     bytes_read: number
     nodes: LiveNodeStats[] | null
+    buffers?: LiveBuffer[] | null
+    memory_budget?: number
     done: boolean
   }
   rows_per_second?: number

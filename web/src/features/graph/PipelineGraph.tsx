@@ -2,12 +2,17 @@
 // elkjs, each node with an optional badge (e.g. live counters) and problems. Props:
 //   spec      the pipeline spec (an object as the API returns it in `spec`)
 //   badges    per node id, something to show on the node (run counters, a status)
+//   chips     per node id, a chip on the node's lower edge (a stateful node's memory figures)
+//   edgeLabels  per edge id ("<source>-><target>"), something to show on the edge (a queue's fill)
 //   problems  per node id, messages shown as a red badge
 //   onNodeClick(id)  when a node is clicked (e.g. to filter dead letters by node)
 //   selected  the id of a node to highlight
 //   height    CSS height of the canvas (default 360px)
 import { useEffect, useMemo, useState, type ReactNode } from 'react'
-import { Background, Controls, ReactFlow, ReactFlowProvider, useReactFlow } from '@xyflow/react'
+import {
+  Background, BaseEdge, Controls, EdgeLabelRenderer, ReactFlow, ReactFlowProvider, getSmoothStepPath, useReactFlow,
+  type Edge, type EdgeProps,
+} from '@xyflow/react'
 import '@xyflow/react/dist/style.css'
 import { usePrefs } from '@/app/prefs'
 import { nodeTypes } from './PipelineNode'
@@ -18,6 +23,8 @@ import type { PipelineSpec } from './spec'
 export interface PipelineGraphProps {
   spec: PipelineSpec
   badges?: Record<string, ReactNode>
+  chips?: Record<string, ReactNode>
+  edgeLabels?: Record<string, ReactNode | EdgeLabel>
   problems?: Record<string, string[]>
   onNodeClick?: (id: string) => void
   selected?: string | null
@@ -33,7 +40,32 @@ export function PipelineGraph(props: PipelineGraphProps) {
   )
 }
 
-function Graph({ spec, badges, problems, onNodeClick, selected, height = 360, className }: PipelineGraphProps) {
+type LabeledEdgeType = Edge<{ label: ReactNode; tone?: string }, 'labeled'>
+
+/** A smooth-step edge with an HTML label at its middle and an optional stroke colour. */
+function LabeledEdge({ id, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, markerEnd, data }: EdgeProps<LabeledEdgeType>) {
+  const [path, x, y] = getSmoothStepPath({ sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition })
+  return (
+    <>
+      <BaseEdge id={id} path={path} markerEnd={markerEnd} style={data?.tone ? { stroke: data.tone, strokeWidth: 2 } : undefined} />
+      <EdgeLabelRenderer>
+        <div className="nodrag nopan absolute" style={{ transform: `translate(-50%, -50%) translate(${x}px, ${y}px)` }}>
+          {data?.label}
+        </div>
+      </EdgeLabelRenderer>
+    </>
+  )
+}
+
+const edgeTypes = { labeled: LabeledEdge }
+
+/** An edge label with a stroke colour for its edge (e.g. a full queue). */
+export interface EdgeLabel {
+  label: ReactNode
+  tone?: string
+}
+
+function Graph({ spec, badges, chips, edgeLabels, problems, onNodeClick, selected, height = 360, className }: PipelineGraphProps) {
   const base = useMemo(() => specToFlow(spec), [spec])
   const [positions, setPositions] = useState<Record<string, { x: number; y: number }> | null>(null)
   const { fitView } = useReactFlow()
@@ -61,9 +93,19 @@ function Graph({ spec, badges, problems, onNodeClick, selected, height = 360, cl
         selected: selected === n.id,
         draggable: false,
         connectable: false,
-        data: { ...n.data, badge: badges?.[n.id], problems: problems?.[n.id] },
+        data: { ...n.data, badge: badges?.[n.id], chip: chips?.[n.id], problems: problems?.[n.id] },
       })),
-    [base, positions, badges, problems, selected],
+    [base, positions, badges, chips, problems, selected],
+  )
+  const edges = useMemo(
+    () =>
+      base.edges.map((e) => {
+        const l = edgeLabels?.[e.id]
+        if (l == null) return e
+        const { label, tone } = isEdgeLabel(l) ? l : { label: l, tone: undefined }
+        return { ...e, type: 'labeled', data: { label, tone } }
+      }),
+    [base, edgeLabels],
   )
 
   return (
@@ -75,8 +117,9 @@ function Graph({ spec, badges, problems, onNodeClick, selected, height = 360, cl
     >
       <ReactFlow
         nodes={nodes}
-        edges={base.edges}
+        edges={edges}
         nodeTypes={nodeTypes}
+        edgeTypes={edgeTypes}
         nodesDraggable={false}
         nodesConnectable={false}
         elementsSelectable={!!onNodeClick}
@@ -92,6 +135,10 @@ function Graph({ spec, badges, problems, onNodeClick, selected, height = 360, cl
       </ReactFlow>
     </div>
   )
+}
+
+function isEdgeLabel(x: unknown): x is EdgeLabel {
+  return typeof x === 'object' && x !== null && 'label' in x && !('$$typeof' in x)
 }
 
 /** Whether the app is in dark mode (the .dark class on <html>, set from prefs). */

@@ -56,6 +56,9 @@ export const PipelineNode = memo(function PipelineNode({ id, data, selected, isC
           {data.badge != null && <div className="mt-0.5 truncate text-[11px]">{data.badge}</div>}
         </div>
       </div>
+      {data.chip != null && (
+        <div className="absolute -bottom-2.5 left-1/2 z-10 -translate-x-1/2 whitespace-nowrap">{data.chip}</div>
+      )}
       {problems.length > 0 && (
         <span
           role="img"

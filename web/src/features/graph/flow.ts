@@ -13,6 +13,8 @@ export interface PipelineNodeData extends Record<string, unknown> {
   problems?: string[]
   /** Anything the page wants to show on the node (run counters, a status). */
   badge?: React.ReactNode
+  /** A chip on the node's lower edge (a stateful node's memory and spill figures). */
+  chip?: React.ReactNode
 }
 
 export type PipelineFlowNode = Node<PipelineNodeData, 'pipeline'>

@@ -2,5 +2,5 @@
 export * from './spec'
 export * from './flow'
 export { layout } from './layout'
-export { PipelineGraph, useDark, type PipelineGraphProps } from './PipelineGraph'
+export { PipelineGraph, useDark, type EdgeLabel, type PipelineGraphProps } from './PipelineGraph'
 export { PipelineNode, nodeTypes, kindStyle } from './PipelineNode'

@@ -62,4 +62,16 @@ describe('per-node rates from live snapshots', () => {
     const next = applyToRun(r, ev({ type: 'run.progress', time: '2026-01-01T00:00:02Z', progress: { rows_read: 0, rows_written: 0, rejected: 0, bytes_read: 0, done: false, nodes: [{ id: 'src', kind: 'source', type: 'csv', in: 0, out: 201, rejected: 0 }] } }))
     expect(next.node_rates).toEqual({ src: 100 })
   })
+
+  it('keeps the queues and the memory budget of the latest snapshot and drops the queues when the run is done', () => {
+    const nodes = [{ id: 'agg', kind: 'transform', type: 'aggregate', in: 10, out: 0, rejected: 0, state_bytes: 2048, spilled_bytes: 4096 }]
+    const buffers = [{ from: 'src', to: 'agg', len: 4, cap: 4 }]
+    const live = applyToRun(run('r1'), ev({ type: 'run.progress', time: '2026-01-01T00:00:01Z', progress: { rows_read: 10, rows_written: 0, rejected: 0, bytes_read: 0, done: false, nodes, buffers, memory_budget: 1 << 28 } }))
+    expect(live.buffers).toEqual(buffers)
+    expect(live.memory_budget).toBe(1 << 28)
+    expect(live.nodes[0]).toMatchObject({ state_bytes: 2048, spilled_bytes: 4096 })
+    const done = applyToRun(live, ev({ type: 'run.progress', time: '2026-01-01T00:00:02Z', progress: { rows_read: 10, rows_written: 0, rejected: 0, bytes_read: 0, done: true, nodes } }))
+    expect(done.buffers).toBeUndefined()
+    expect(done.memory_budget).toBe(1 << 28)
+  })
 })

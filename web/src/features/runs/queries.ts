@@ -2,7 +2,7 @@
 // into cached data (tested in queries.test.ts). Pages use the hooks; useLive.ts keeps them fresh.
 import { useQuery, keepPreviousData } from '@tanstack/react-query'
 import { api, unwrap, rawFetch, ensureOk, type Schemas } from '@/api/client'
-import type { RunEvent } from '@/lib/live'
+import type { LiveBuffer, RunEvent } from '@/lib/live'
 import { parse as parseYAML } from 'yaml'
 import type { PipelineSpec } from '@/features/graph'
 import { nodeRates } from './rates'
@@ -16,6 +16,10 @@ export type Run = Schemas['Run'] & {
   chunk_rates?: Record<number, number>
   /** The deployment is built from live run.instance events only (a streaming run without parallelism). */
   live_only?: boolean
+  /** From the latest progress event while the run runs: the queues between nodes. */
+  buffers?: LiveBuffer[]
+  /** The memory budget, in bytes, of the run's stateful transforms (from progress events). */
+  memory_budget?: number
 }
 export type RunChunk = Schemas['RunChunk']
 export type Deployment = Schemas['DeploymentView']
@@ -183,6 +187,8 @@ export function applyToRun(run: Run, ev: RunEvent): Run {
         node_rates: nodes && Number.isFinite(prevAt) ? nodeRates(run.nodes, prevAt, nodes, Date.parse(ev.time)) : run.node_rates,
         rows_per_second: ev.rows_per_second ?? run.rows_per_second,
         counters_at: ev.time,
+        buffers: ev.progress?.done ? undefined : (ev.progress?.buffers ?? run.buffers),
+        memory_budget: ev.progress?.memory_budget ?? run.memory_budget,
       }
     }
     case 'run.chunk': {
