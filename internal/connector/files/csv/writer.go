@@ -15,13 +15,62 @@ import (
 )
 
 type writer struct {
+	s      *settings
+	enc    rowEncoder
+	name   string
+	sink   *filekit.Sink
+	schema *record.Schema
+	buf    []byte
+}
+
+// rowEncoder turns rows into CSV text under a config: the one place values become CSV fields, for
+// the destination and for Encoder.
+type rowEncoder struct {
 	s       *settings
-	name    string
-	sink    *filekit.Sink
-	schema  *record.Schema
-	buf     []byte
 	scratch []byte
 	nullTok string
+}
+
+func newRowEncoder(s *settings) rowEncoder {
+	e := rowEncoder{s: s}
+	if len(s.NullValues) > 0 {
+		e.nullTok = s.NullValues[0]
+	}
+	return e
+}
+
+// head is the start of a new file: the BOM and the header line, as configured.
+func (e *rowEncoder) head(schema *record.Schema) []byte {
+	var b []byte
+	if e.s.BOM {
+		b = append(b, "\xef\xbb\xbf"...)
+	}
+	if e.s.Header {
+		for i, f := range schema.Fields {
+			if i > 0 {
+				b = append(b, e.s.comma)
+			}
+			b = appendField(b, f.Name, e.s.comma, e.s.quote, false)
+		}
+		b = append(b, '\n')
+	}
+	return b
+}
+
+// appendRow appends a row and its newline; when a value cannot be written it appends nothing and
+// names the field and the reason.
+func (e *rowEncoder) appendRow(dst []byte, schema *record.Schema, row record.Row) (out []byte, field, reason string) {
+	start := len(dst)
+	for j, v := range row {
+		if j > 0 {
+			dst = append(dst, e.s.comma)
+		}
+		dst, reason = e.appendValue(dst, v)
+		if reason != "" {
+			return dst[:start], schema.Fields[j].Name, reason
+		}
+	}
+	return append(dst, '\n'), "", ""
 }
 
 var _ connector.ResumableWriter = (*writer)(nil)
@@ -30,10 +79,7 @@ func newWriter(s *settings, path string, req connector.WriteRequest) (*writer, e
 	if req.Mode == "" {
 		req.Mode = connector.Append
 	}
-	w := &writer{s: s, name: s.Path, schema: req.Schema}
-	if len(s.NullValues) > 0 {
-		w.nullTok = s.NullValues[0]
-	}
+	w := &writer{s: s, enc: newRowEncoder(s), name: s.Path, schema: req.Schema}
 	var needNL bool
 	tail := func(f *os.File, size int64) (int64, bool, error) {
 		last := make([]byte, 1)
@@ -88,19 +134,7 @@ func (w *writer) begin() error {
 	if w.sink.Offset() != 0 {
 		return nil
 	}
-	var b []byte
-	if w.s.BOM {
-		b = append(b, "\xef\xbb\xbf"...)
-	}
-	if w.s.Header {
-		for i, f := range w.schema.Fields {
-			if i > 0 {
-				b = append(b, w.s.comma)
-			}
-			b = appendField(b, f.Name, w.s.comma, w.s.quote, false)
-		}
-		b = append(b, '\n')
-	}
+	b := w.enc.head(w.schema)
 	if len(b) == 0 {
 		return nil
 	}
@@ -128,26 +162,11 @@ func (w *writer) Write(ctx context.Context, b *record.Batch) error {
 	var rowErr connector.RowError
 	buf := w.buf[:0]
 	for i, row := range b.Rows {
-		start := len(buf)
-		var problem string
-		var field string
-		for j, v := range row {
-			if j > 0 {
-				buf = append(buf, w.s.comma)
-			}
-			var reason string
-			buf, reason = w.appendValue(buf, v)
-			if reason != "" {
-				problem, field = reason, b.Schema.Fields[j].Name
-				break
-			}
-		}
-		if problem != "" {
-			buf = buf[:start]
+		var field, problem string
+		if buf, field, problem = w.enc.appendRow(buf, b.Schema, row); problem != "" {
 			rowErr.Rows = append(rowErr.Rows, connector.RowProblem{Index: i, Field: field, Reason: problem})
 			continue
 		}
-		buf = append(buf, '\n')
 		w.sink.Record()
 		if len(buf) > 128<<10 {
 			if _, err := w.sink.Write(buf); err != nil {
@@ -179,7 +198,7 @@ func sameNames(a, b *record.Schema) bool {
 }
 
 // appendValue appends one value as a CSV field; reason is set when it cannot be written.
-func (w *writer) appendValue(dst []byte, v record.Value) ([]byte, string) {
+func (w *rowEncoder) appendValue(dst []byte, v record.Value) ([]byte, string) {
 	s := w.s
 	var text []byte
 	switch v.Kind() {

@@ -710,32 +710,6 @@ func (w *writer) build(ctx context.Context, tmp string) error {
 	}
 	defer sp.Close()
 	lr := filekit.NewLineReader(bufio.NewReaderSize(sp, 256<<10), math.MaxInt32)
-	// The stream writer spills to temp files: in a directory of its own, removed whatever happens.
-	tmpDir, err := os.MkdirTemp("", "aggregator-xlsx-")
-	if err != nil {
-		return fmt.Errorf("temp directory: %w", err)
-	}
-	defer os.RemoveAll(tmpDir)
-	f := excelize.NewFile(excelize.Options{TmpDir: tmpDir})
-	defer f.Close()
-	if w.sheet != "Sheet1" {
-		if err := f.SetSheetName("Sheet1", w.sheet); err != nil {
-			return fmt.Errorf("sheet %q: %w", w.sheet, err)
-		}
-	}
-	sw, err := f.NewStreamWriter(w.sheet)
-	if err != nil {
-		return err
-	}
-	dateFmt, tsFmt := "yyyy-mm-dd", "yyyy-mm-dd hh:mm:ss.000"
-	dateStyle, err := f.NewStyle(&excelize.Style{CustomNumFmt: &dateFmt})
-	if err != nil {
-		return err
-	}
-	tsStyle, err := f.NewStyle(&excelize.Style{CustomNumFmt: &tsFmt})
-	if err != nil {
-		return err
-	}
 	line, _, err := lr.Next()
 	var schema *record.Schema
 	switch {
@@ -757,21 +731,14 @@ func (w *writer) build(ctx context.Context, tmp string) error {
 	if err != nil {
 		return err
 	}
-	head := make([]any, len(schema.Fields))
-	for i, fl := range schema.Fields {
-		head[i] = fl.Name
+	sh, err := NewSheet(w.sheet, schema)
+	if err != nil {
+		return err
 	}
-	rowNum := 1
-	if len(head) > 0 {
-		if err := sw.SetRow("A1", head); err != nil {
-			return err
-		}
-		rowNum++
-	}
+	defer sh.Close()
 	conv := jsonrec.NewConverter(schema)
 	vals := make(record.Row, len(schema.Fields))
-	cells := make([]any, len(schema.Fields))
-	for {
+	for n := 1; ; n++ {
 		line, _, err := lr.Next()
 		if errors.Is(err, io.EOF) {
 			break
@@ -779,7 +746,7 @@ func (w *writer) build(ctx context.Context, tmp string) error {
 		if err != nil {
 			return fmt.Errorf("read spool: %w", err)
 		}
-		if rowNum&1023 == 0 {
+		if n&1023 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -787,25 +754,142 @@ func (w *writer) build(ctx context.Context, tmp string) error {
 		}
 		clear(vals)
 		if field, reason, err := conv.Row(line, vals); err != nil || reason != "" {
-			return fmt.Errorf("spool row %d field %q: %s %v", rowNum, field, reason, err)
+			return fmt.Errorf("spool row %d field %q: %s %v", n, field, reason, err)
 		}
-		for i, v := range vals {
-			cells[i] = cell(v, dateStyle, tsStyle)
+		if err := sh.add(vals); err != nil {
+			return err
 		}
-		cellName, _ := excelize.CoordinatesToCellName(1, rowNum)
-		if err := sw.SetRow(cellName, cells); err != nil {
-			return fmt.Errorf("row %d: %w", rowNum, err)
-		}
-		rowNum++
 	}
-	if err := sw.Flush(); err != nil {
+	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	err = sh.Finish(out, w.cfg.Password)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Sheet writes records as the one sheet of an .xlsx workbook: a header row of the field names, then
+// a row per record with typed cells (see cell). The destination builds its workbook with it and so do
+// exports. Rows stream to temporary files (in a directory of its own, removed by Close), so memory
+// stays bounded; the workbook is assembled by Finish. It is not safe for concurrent use.
+type Sheet struct {
+	f                  *excelize.File
+	sw                 *excelize.StreamWriter
+	tmpDir             string
+	row                int
+	dateStyle, tsStyle int
+	cells              []any
+	schema             *record.Schema
+}
+
+// NewSheet starts a workbook whose sheet name holds records of schema s.
+func NewSheet(name string, s *record.Schema) (*Sheet, error) {
+	tmpDir, err := os.MkdirTemp("", "aggregator-xlsx-")
+	if err != nil {
+		return nil, fmt.Errorf("temp directory: %w", err)
+	}
+	sh := &Sheet{f: excelize.NewFile(excelize.Options{TmpDir: tmpDir}), tmpDir: tmpDir, row: 1, schema: s, cells: make([]any, len(s.Fields))}
+	if err := sh.start(name); err != nil {
+		sh.Close()
+		return nil, err
+	}
+	return sh, nil
+}
+
+func (sh *Sheet) start(name string) error {
+	if name != "Sheet1" {
+		if err := sh.f.SetSheetName("Sheet1", name); err != nil {
+			return fmt.Errorf("sheet %q: %w", name, err)
+		}
+	}
+	var err error
+	if sh.sw, err = sh.f.NewStreamWriter(name); err != nil {
+		return err
+	}
+	dateFmt, tsFmt := "yyyy-mm-dd", "yyyy-mm-dd hh:mm:ss.000"
+	if sh.dateStyle, err = sh.f.NewStyle(&excelize.Style{CustomNumFmt: &dateFmt}); err != nil {
+		return err
+	}
+	if sh.tsStyle, err = sh.f.NewStyle(&excelize.Style{CustomNumFmt: &tsFmt}); err != nil {
+		return err
+	}
+	if len(sh.schema.Fields) == 0 {
+		return nil
+	}
+	head := make([]any, len(sh.schema.Fields))
+	for i, fl := range sh.schema.Fields {
+		head[i] = fl.Name
+	}
+	if err := sh.sw.SetRow("A1", head); err != nil {
+		return err
+	}
+	sh.row++
+	return nil
+}
+
+// Write adds the rows of b, whose fields must be the sheet's. A row with a text too long for a cell
+// is reported in a *connector.RowError and the others are written; more rows than a sheet holds
+// (1,048,576 with the header) is an error.
+func (sh *Sheet) Write(b *record.Batch) error {
+	if b.Schema != sh.schema && strings.Join(b.Schema.Names(), "\x00") != strings.Join(sh.schema.Names(), "\x00") {
+		return fmt.Errorf("batch fields (%s) differ from the sheet's (%s)", strings.Join(b.Schema.Names(), ", "), strings.Join(sh.schema.Names(), ", "))
+	}
+	var rowErr connector.RowError
+	for i, row := range b.Rows {
+		if j, why := tooLong(row); why != "" {
+			rowErr.Rows = append(rowErr.Rows, connector.RowProblem{Index: i, Field: b.Schema.Fields[j].Name, Reason: why})
+			continue
+		}
+		if err := sh.add(row); err != nil {
+			return err
+		}
+	}
+	if len(rowErr.Rows) > 0 {
+		return &rowErr
+	}
+	return nil
+}
+
+func (sh *Sheet) add(vals record.Row) error {
+	if sh.row > excelize.TotalRows {
+		return fmt.Errorf("an Excel sheet holds at most %d rows (the header included): row %d does not fit", excelize.TotalRows, sh.row)
+	}
+	for i := range sh.cells {
+		var v record.Value
+		if i < len(vals) {
+			v = vals[i]
+		}
+		sh.cells[i] = cell(v, sh.dateStyle, sh.tsStyle)
+	}
+	cellName, _ := excelize.CoordinatesToCellName(1, sh.row)
+	if err := sh.sw.SetRow(cellName, sh.cells); err != nil {
+		return fmt.Errorf("row %d: %w", sh.row, err)
+	}
+	sh.row++
+	return nil
+}
+
+// Finish writes the workbook to out, encrypted with password when it is not empty.
+func (sh *Sheet) Finish(out io.Writer, password string) error {
+	if err := sh.sw.Flush(); err != nil {
 		return err
 	}
 	var opts []excelize.Options
-	if w.cfg.Password != "" {
-		opts = append(opts, excelize.Options{Password: w.cfg.Password})
+	if password != "" {
+		opts = append(opts, excelize.Options{Password: password})
 	}
-	return f.SaveAs(tmp, opts...)
+	_, err := sh.f.WriteTo(out, opts...)
+	return err
+}
+
+// Close releases the workbook and removes its temporary files.
+func (sh *Sheet) Close() error {
+	err := sh.f.Close()
+	os.RemoveAll(sh.tmpDir)
+	return err
 }
 
 const maxExact = 1 << 53

@@ -241,3 +241,32 @@ func (w *writer) Write(ctx context.Context, b *record.Batch) error {
 	w.buf = buf[:0]
 	return err
 }
+
+// Encoder writes records as newline-delimited JSON to an io.Writer, each row an object encoded as the
+// NDJSON destination writes it. It is the NDJSON of exports; it is not safe for concurrent use.
+type Encoder struct {
+	out io.Writer
+	enc jsonrec.Encoder
+	buf []byte
+}
+
+// NewEncoder returns an encoder writing to out.
+func NewEncoder(out io.Writer) *Encoder { return &Encoder{out: out} }
+
+// Write writes the rows of b.
+func (e *Encoder) Write(b *record.Batch) error {
+	buf := e.buf[:0]
+	for _, row := range b.Rows {
+		buf = e.enc.Append(buf, b.Schema, row)
+		buf = append(buf, '\n')
+		if len(buf) > 128<<10 {
+			if _, err := e.out.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+	_, err := e.out.Write(buf)
+	e.buf = buf[:0]
+	return err
+}
