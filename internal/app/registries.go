@@ -9,6 +9,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/connector/files/excel"
 	"github.com/dataaggregator/aggregator/internal/connector/files/json"
 	"github.com/dataaggregator/aggregator/internal/connector/files/ndjson"
+	"github.com/dataaggregator/aggregator/internal/connector/files/parquet"
 	"github.com/dataaggregator/aggregator/internal/connector/files/xml"
 	"github.com/dataaggregator/aggregator/internal/connector/hubspot"
 	"github.com/dataaggregator/aggregator/internal/connector/kafka"
@@ -33,6 +34,7 @@ func Registries() (*connector.Registry, *transform.Registry, error) {
 		ndjson.New(),
 		xml.New(),
 		excel.New(),
+		parquet.New(),
 		postgres.New(),
 		mysql.New(),
 		sqlserver.New(),

@@ -12,22 +12,26 @@ import (
 	"github.com/dataaggregator/aggregator/internal/connector/files/excel"
 	jsonconn "github.com/dataaggregator/aggregator/internal/connector/files/json"
 	"github.com/dataaggregator/aggregator/internal/connector/files/ndjson"
+	"github.com/dataaggregator/aggregator/internal/connector/files/parquet"
 	xmlconn "github.com/dataaggregator/aggregator/internal/connector/files/xml"
 )
 
-var update = flag.Bool("update", false, "rewrite the option tables in docs/connectors/files.md")
-
-const docPath = "../../../docs/connectors/files.md"
+var update = flag.Bool("update", false, "rewrite the option tables in docs/connectors/files.md and parquet.md")
 
 // The option tables in the docs are generated from each connector's config spec; this test fails
 // when they drift (run `go test ./internal/connector/files -run TestDocs -update` to regenerate).
 func TestDocsOptionTablesUpToDate(t *testing.T) {
+	checkDocs(t, "../../../docs/connectors/files.md", csv.New(), csv.NewTSV(), jsonconn.New(), ndjson.New(), xmlconn.New(), excel.New())
+	checkDocs(t, "../../../docs/connectors/parquet.md", parquet.New())
+}
+
+func checkDocs(t *testing.T, docPath string, conns ...connector.Connector) {
 	b, err := os.ReadFile(docPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	doc := string(b)
-	for _, c := range []connector.Connector{csv.New(), csv.NewTSV(), jsonconn.New(), ndjson.New(), xmlconn.New(), excel.New()} {
+	for _, c := range conns {
 		s := c.Spec()
 		re := regexp.MustCompile(`(?s)(<!-- options:` + s.Name + ` -->\n).*?(<!-- /options:` + s.Name + ` -->)`)
 		if !re.MatchString(doc) {
