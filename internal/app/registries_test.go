@@ -13,7 +13,7 @@ func TestRegistriesOfferEveryConnectorAndTransformation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"csv", "tsv", "json", "ndjson", "xml", "excel", "postgres", "mysql", "sqlserver", "kafka", "rest", "nats_jetstream", "amqp", "postgres_cdc", "mqtt", "hubspot", "salesforce"} {
+	for _, name := range []string{"csv", "tsv", "json", "ndjson", "xml", "excel", "parquet", "postgres", "mysql", "sqlserver", "kafka", "rest", "nats_jetstream", "amqp", "postgres_cdc", "mqtt", "hubspot", "salesforce"} {
 		if !slices.Contains(conns.Names(), name) {
 			t.Errorf("connector %q missing (have %v)", name, conns.Names())
 		}
