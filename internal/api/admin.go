@@ -21,12 +21,15 @@ type RetentionSettings struct {
 	ServerLogs    string `json:"server_logs" maxLength:"16" example:"30d" doc:"Server log lines that belong to no run are deleted this long after they were written"`
 	Uploads       string `json:"uploads" maxLength:"16" example:"7d" doc:"An uploaded file that no saved pipeline (any version), connector or transformation refers to is deleted this long after it was uploaded"`
 	StagedOutputs string `json:"staged_outputs" maxLength:"16" example:"1d" doc:"Files a file destination staged under DATA_DIR/files for a run that is no longer queued or running are deleted this long after they were last written"`
+	Metrics1m     string `json:"metrics_1m,omitempty" maxLength:"16" example:"30d" doc:"1-minute points of the metrics history are deleted this long after their minute (left out: unchanged)"`
+	Metrics1h     string `json:"metrics_1h,omitempty" maxLength:"16" example:"365d" doc:"1-hour points of the metrics history are deleted this long after their hour (left out: unchanged)"`
+	Metrics1d     string `json:"metrics_1d,omitempty" maxLength:"16" example:"1825d" doc:"1-day points of the metrics history, and the figures of each finished run, are deleted this long after their day (left out: unchanged)"`
 }
 
 func toRetentionDTO(s retention.Settings) RetentionSettings {
 	p := s.Periods()
 	return RetentionSettings{Runs: p["runs"], DeadLetters: p["dead_letters"], ServerLogs: p["server_logs"],
-		Uploads: p["uploads"], StagedOutputs: p["staged_outputs"]}
+		Uploads: p["uploads"], StagedOutputs: p["staged_outputs"], Metrics1m: p["metrics_1m"], Metrics1h: p["metrics_1h"], Metrics1d: p["metrics_1d"]}
 }
 
 // RetentionSettingsView are the settings in force with the defaults and who saved them.
@@ -68,8 +71,18 @@ type putRetentionInput struct {
 func (s *Server) putRetention(ctx context.Context, in *putRetentionInput) (*retentionOutput, error) {
 	infoFrom(ctx).setTarget("settings", retention.SettingsKey)
 	b := in.Body
-	set, err := retention.ParseSettings(retention.Periods{"runs": b.Runs, "dead_letters": b.DeadLetters,
-		"server_logs": b.ServerLogs, "uploads": b.Uploads, "staged_outputs": b.StagedOutputs}, retention.Defaults())
+	p := retention.Periods{"runs": b.Runs, "dead_letters": b.DeadLetters, "server_logs": b.ServerLogs, "uploads": b.Uploads,
+		"staged_outputs": b.StagedOutputs}
+	for name, v := range map[string]string{"metrics_1m": b.Metrics1m, "metrics_1h": b.Metrics1h, "metrics_1d": b.Metrics1d} {
+		if v != "" {
+			p[name] = v
+		}
+	}
+	cur, err := s.retention.Settings(ctx) // what the body leaves out stays as it is
+	if err != nil {
+		return nil, err
+	}
+	set, err := retention.ParseSettings(p, cur.Settings)
 	if err != nil {
 		return nil, retentionError(err)
 	}
@@ -105,6 +118,8 @@ type CleanupReport struct {
 	UploadBytes   int64     `json:"upload_bytes"`
 	StagedFiles   int       `json:"staged_files" doc:"Staged files of abandoned runs under DATA_DIR/files"`
 	StagedBytes   int64     `json:"staged_bytes"`
+	MetricPoints  int       `json:"metric_points" doc:"Metrics history points past their bucket size's retention"`
+	MetricRuns    int       `json:"metric_runs" doc:"Figures of runs past the 1-day metrics retention"`
 	Total         int       `json:"total" doc:"Everything removed"`
 	StartedAt     time.Time `json:"started_at"`
 	DurationMS    int64     `json:"duration_ms"`
@@ -125,6 +140,6 @@ func (s *Server) runCleanup(ctx context.Context, _ *struct{}) (*cleanupOutput, e
 	}
 	return &cleanupOutput{Body: CleanupReport{RefreshTokens: rep.RefreshTokens, Runs: rep.Runs, RunLogs: rep.RunLogs,
 		DeadLetters: rep.DeadLetters, ServerLogs: rep.ServerLogs, Uploads: rep.Uploads, UploadBytes: rep.UploadBytes,
-		StagedFiles: rep.StagedFiles, StagedBytes: rep.StagedBytes, Total: rep.Total(), StartedAt: rep.StartedAt,
+		StagedFiles: rep.StagedFiles, StagedBytes: rep.StagedBytes, MetricPoints: rep.MetricPoints, MetricRuns: rep.MetricRuns, Total: rep.Total(), StartedAt: rep.StartedAt,
 		DurationMS: rep.Duration.Milliseconds()}}, nil
 }

@@ -21,7 +21,8 @@ func TestRetentionSettingsAPI(t *testing.T) {
 		admin := e.tokens[auth.RoleAdmin]
 		var got RetentionSettingsView
 		e.do(http.MethodGet, "/api/v1/admin/settings/retention", admin, nil).decode(t, &got)
-		want := RetentionSettings{Runs: "90d", DeadLetters: "30d", ServerLogs: "30d", Uploads: "7d", StagedOutputs: "1d"}
+		want := RetentionSettings{Runs: "90d", DeadLetters: "30d", ServerLogs: "30d", Uploads: "7d", StagedOutputs: "1d",
+			Metrics1m: "30d", Metrics1h: "365d", Metrics1d: "1825d"}
 		if got.Settings != want || got.Defaults != want || got.UpdatedAt != nil || got.CleanupInterval != "1h" {
 			t.Fatalf("defaults = %+v", got)
 		}
@@ -32,7 +33,9 @@ func TestRetentionSettingsAPI(t *testing.T) {
 			t.Fatalf("put: %d %s", r.status, r.body)
 		}
 		e.do(http.MethodGet, "/api/v1/admin/settings/retention", e.tokens[auth.RoleDeveloper], nil).decode(t, &got)
-		if got.Settings != (RetentionSettings{Runs: "14d", DeadLetters: "7d", ServerLogs: "2d", Uploads: "2d", StagedOutputs: "6h"}) ||
+		// The metrics periods were left out: they keep their values.
+		if got.Settings != (RetentionSettings{Runs: "14d", DeadLetters: "7d", ServerLogs: "2d", Uploads: "2d", StagedOutputs: "6h",
+			Metrics1m: "30d", Metrics1h: "365d", Metrics1d: "1825d"}) ||
 			got.UpdatedBy != e.users[auth.RoleAdmin].Username || got.UpdatedAt == nil || got.Defaults != want {
 			t.Fatalf("after put = %+v", got)
 		}
@@ -46,7 +49,7 @@ func TestRetentionSettingsAPI(t *testing.T) {
 
 		// Bad values: one 422 naming every bad field; nothing changes.
 		bad := next
-		bad.Runs, bad.Uploads, bad.StagedOutputs = "0d", "soon", "30m"
+		bad.Runs, bad.Uploads, bad.StagedOutputs, bad.Metrics1h = "0d", "soon", "30m", "3651d"
 		r = e.do(http.MethodPut, "/api/v1/admin/settings/retention", admin, bad)
 		if r.status != http.StatusUnprocessableEntity {
 			t.Fatalf("bad put: %d %s", r.status, r.body)
@@ -56,7 +59,8 @@ func TestRetentionSettingsAPI(t *testing.T) {
 		for _, d := range p.Errors {
 			msgs[d.Location] = d.Message
 		}
-		for loc, part := range map[string]string{"body.runs": "at least 1h", "body.uploads": `"soon" is not a period`, "body.staged_outputs": "such as 90d or 36h"} {
+		for loc, part := range map[string]string{"body.runs": "at least 1h", "body.uploads": `"soon" is not a period`, "body.staged_outputs": "such as 90d or 36h",
+			"body.metrics_1h": "at most 3650d"} {
 			if !strings.Contains(msgs[loc], part) {
 				t.Errorf("%s: %q, want it to contain %q (all: %v)", loc, msgs[loc], part, msgs)
 			}
@@ -65,7 +69,20 @@ func TestRetentionSettingsAPI(t *testing.T) {
 		if got.Settings.Runs != "14d" {
 			t.Fatalf("a refused put changed the settings: %+v", got.Settings)
 		}
-		// A missing field is refused too (the body replaces every setting).
+		// The metrics periods are saved when given, and kept when a later body leaves them out.
+		withMetrics := next
+		withMetrics.Metrics1m, withMetrics.Metrics1h, withMetrics.Metrics1d = "7d", "90d", "730d"
+		if r := e.do(http.MethodPut, "/api/v1/admin/settings/retention", admin, withMetrics); r.status != http.StatusOK {
+			t.Fatalf("put with metrics periods: %d %s", r.status, r.body)
+		}
+		if r := e.do(http.MethodPut, "/api/v1/admin/settings/retention", admin, next); r.status != http.StatusOK {
+			t.Fatalf("put without metrics periods: %d %s", r.status, r.body)
+		}
+		e.do(http.MethodGet, "/api/v1/admin/settings/retention", admin, nil).decode(t, &got)
+		if got.Settings.Metrics1m != "7d" || got.Settings.Metrics1h != "90d" || got.Settings.Metrics1d != "730d" {
+			t.Fatalf("metrics periods after two puts: %+v", got.Settings)
+		}
+		// A missing field of the others is refused (the body replaces them).
 		r = e.do(http.MethodPut, "/api/v1/admin/settings/retention", admin, map[string]string{"runs": "10d"})
 		if r.status != http.StatusUnprocessableEntity || !strings.Contains(string(r.body), "dead_letters") {
 			t.Fatalf("partial put: %d %s", r.status, r.body)

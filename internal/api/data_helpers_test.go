@@ -17,6 +17,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/connector/postgres"
 	"github.com/dataaggregator/aggregator/internal/connector/rest"
 	"github.com/dataaggregator/aggregator/internal/connector/salesforce"
+	analytics "github.com/dataaggregator/aggregator/internal/metrics"
 	"github.com/dataaggregator/aggregator/internal/netguard"
 	"github.com/dataaggregator/aggregator/internal/pipelines"
 	"github.com/dataaggregator/aggregator/internal/runs"
@@ -34,6 +35,8 @@ type testData struct {
 	alerts *alerts.Service
 	files  string // the file root pipelines read and write
 	refs   *secretref.Service
+	// rec records the runs' metrics; tests flush it (rec.Flush) instead of waiting for its interval.
+	rec *analytics.Recorder
 }
 
 // testEncryptionKey seals saved connectors' secrets in API tests.
@@ -77,7 +80,11 @@ func newTestData(t *testing.T, st *store.Store, logger *slog.Logger, opts setupO
 	if err != nil {
 		t.Fatal(err)
 	}
-	ro := runs.Options{Store: st, Connectors: conns, Transforms: trs, Logger: logger, Env: connEnv, SavedConnectors: saved}
+	rec, err := analytics.NewRecorder(analytics.RecorderOptions{Store: st, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro := runs.Options{Store: st, Connectors: conns, Transforms: trs, Logger: logger, Env: connEnv, SavedConnectors: saved, Metrics: rec}
 	if opts.runOpts != nil {
 		opts.runOpts(&ro)
 	}
@@ -110,7 +117,7 @@ func newTestData(t *testing.T, st *store.Store, logger *slog.Logger, opts setupO
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testData{deps: DataDeps{Runs: svc, Pipelines: pls, Connections: saved, Connectors: conns, Transforms: trs, UploadDir: uploads, MaxUploadBytes: testMaxUpload}, runs: svc, alerts: al, files: files, refs: refs}
+	return &testData{deps: DataDeps{Runs: svc, Pipelines: pls, Connections: saved, Connectors: conns, Transforms: trs, UploadDir: uploads, MaxUploadBytes: testMaxUpload}, runs: svc, alerts: al, files: files, refs: refs, rec: rec}
 }
 
 // riverDeliveries queues alert deliveries with the test's River client.

@@ -19,6 +19,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/auth"
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/live"
+	analytics "github.com/dataaggregator/aggregator/internal/metrics"
 	"github.com/dataaggregator/aggregator/internal/ratelimit"
 	"github.com/dataaggregator/aggregator/internal/retention"
 	"github.com/dataaggregator/aggregator/internal/runs"
@@ -106,7 +107,12 @@ func setup(t *testing.T, opts setupOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	an, err := analytics.New(analytics.Options{Store: st, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv, err := New(Deps{
+		Analytics: an,
 		Live:      LiveDeps{Hub: hub, AuthTimeout: opts.liveAuthTimeout, PingInterval: opts.livePing},
 		Retention: ret, SecretRefs: data.refs, Logger: logger, Store: st, Auth: as, Metrics: prometheus.NewRegistry(), Data: data.deps, Alerts: data.alerts,
 		IPLimiter: opts.ipLimiter, UserLimiter: opts.userLimiter, TriggerLimiter: opts.triggerLimiter,

@@ -225,6 +225,14 @@ func (s *Server) registerRoutes(api huma.API) {
 	handle(s, api, route{Method: del, Path: "/api/v1/files/{id}", ID: "delete-file", Action: "file.delete", Target: "file", Tag: "files", Perm: auth.PermFilesWrite, Status: empty,
 		Summary: "Delete an uploaded file"}, s.deleteFile)
 
+	// Analytics over the metrics history (analytics.go): every role reads them.
+	handle(s, api, route{Method: get, Path: "/api/v1/analytics/timeseries", ID: "analytics-timeseries", Tag: "analytics", Perm: auth.PermAnalyticsRead,
+		Summary: "A metric over time in 1m, 1h or 1d buckets, over all pipelines, one pipeline or one series per pipeline (422 naming a bad parameter)"}, s.analyticsTimeseries)
+	handle(s, api, route{Method: get, Path: "/api/v1/analytics/pipelines", ID: "analytics-pipelines", Tag: "analytics", Perm: auth.PermAnalyticsRead,
+		Summary: "Per pipeline: runs, success rate, mean and p95 duration over the range; last run, last success, freshness and staleness against its schedule"}, s.analyticsPipelines)
+	handle(s, api, route{Method: get, Path: "/api/v1/analytics/summary", ID: "analytics-summary", Tag: "analytics", Perm: auth.PermAnalyticsRead,
+		Summary: "Runs by status, running now, rows, dead-letter rate, failing and stale pipelines, workers, queue depth and stream lag"}, s.analyticsSummary)
+
 	// Alerts: rules, channels (secrets never shown), alerts with history and deliveries.
 	handle(s, api, route{Method: get, Path: "/api/v1/alerts", ID: "list-alerts", Tag: "alerts", Perm: auth.PermAlertsRead,
 		Summary: "Alerts, newest first (filter by state, rule, pipeline)"}, s.listAlerts)

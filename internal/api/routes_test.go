@@ -131,6 +131,9 @@ func routeTable() map[string]routeCase {
 
 		"GET /api/v1/audit-logs": {perm: auth.PermAuditRead, prepare: static("/api/v1/audit-logs?action=auth.&result=success&from=2020-01-01T00:00:00Z", nil)},
 
+		"GET /api/v1/analytics/timeseries":     {perm: auth.PermAnalyticsRead, prepare: static("/api/v1/analytics/timeseries?metric=rows_out&group_by=pipeline&limit=5", nil)},
+		"GET /api/v1/analytics/pipelines":      {perm: auth.PermAnalyticsRead, prepare: static("/api/v1/analytics/pipelines", nil)},
+		"GET /api/v1/analytics/summary":        {perm: auth.PermAnalyticsRead, prepare: static("/api/v1/analytics/summary", nil)},
 		"GET /api/v1/admin/settings/retention": {perm: auth.PermSettingsRead, prepare: static("/api/v1/admin/settings/retention", nil)},
 		"PUT /api/v1/admin/settings/retention": {perm: auth.PermSettingsWrite, prepare: static("/api/v1/admin/settings/retention",
 			map[string]any{"runs": "90d", "dead_letters": "30d", "server_logs": "30d", "uploads": "7d", "staged_outputs": "1d"})},

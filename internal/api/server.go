@@ -15,6 +15,7 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/alerts"
 	"github.com/dataaggregator/aggregator/internal/auth"
+	analytics "github.com/dataaggregator/aggregator/internal/metrics"
 	"github.com/dataaggregator/aggregator/internal/ratelimit"
 	"github.com/dataaggregator/aggregator/internal/retention"
 	"github.com/dataaggregator/aggregator/internal/secretref"
@@ -72,6 +73,8 @@ type Deps struct {
 	WorkerLease time.Duration
 	// Alerts holds alert rules and channels and raises alerts (alerts.go). Required.
 	Alerts *alerts.Service
+	// Analytics answers the analytics queries over the metrics history (analytics.go). Required.
+	Analytics *analytics.Service
 }
 
 // Server is the HTTP interface. Build it with New; it is safe for concurrent use.
@@ -91,6 +94,7 @@ type Server struct {
 	live           LiveDeps
 	retention      *retention.Service
 	alerts         *alerts.Service
+	analytics      *analytics.Service
 	secretRefs     *secretref.Service
 	wsOrigins      []string
 	build          buildInfo
@@ -129,6 +133,8 @@ func New(d Deps) (*Server, error) {
 		return nil, errors.New("api: Deps.Alerts is required")
 	case d.SecretRefs == nil:
 		return nil, errors.New("api: Deps.SecretRefs is required")
+	case d.Analytics == nil:
+		return nil, errors.New("api: Deps.Analytics is required")
 	}
 	s := &Server{
 		log:         d.Logger,
@@ -143,6 +149,7 @@ func New(d Deps) (*Server, error) {
 		live:        d.Live,
 		retention:   d.Retention,
 		alerts:      d.Alerts,
+		analytics:   d.Analytics,
 		secretRefs:  d.SecretRefs,
 		wsOrigins:   wsOriginPatterns(d.CORSOrigins),
 		build:       buildInfo{Version: d.Version, Commit: d.Commit, Date: d.BuildDate},

@@ -23,6 +23,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/config"
 	"github.com/dataaggregator/aggregator/internal/connections"
 	"github.com/dataaggregator/aggregator/internal/live"
+	"github.com/dataaggregator/aggregator/internal/metrics"
 	"github.com/dataaggregator/aggregator/internal/pipelines"
 	"github.com/dataaggregator/aggregator/internal/ratelimit"
 	"github.com/dataaggregator/aggregator/internal/retention"
@@ -99,6 +100,10 @@ type App struct {
 	secretRefs *secretref.Service
 	// retention holds the retention settings and runs the clean-up.
 	retention *retention.Service
+	// recorder records the metrics of the runs this process executes; analytics answers the
+	// analytics queries over them.
+	recorder  *metrics.Recorder
+	analytics *metrics.Service
 	// alerts raises alerts and sends their notifications.
 	alerts           *alerts.Service
 	alertSMTPTLS     *tls.Config
@@ -268,6 +273,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		CORSOrigins: a.cfg.CORSOrigins, PublicURL: a.cfg.PublicURL, MaxBodyBytes: a.cfg.MaxBodyBytes,
 		Version: opts.Version, Commit: opts.Commit, BuildDate: opts.BuildDate, UI: opts.UI, Data: a.dataDeps(),
 		Live: api.LiveDeps{Hub: a.hub}, Retention: a.retention, SecretRefs: a.secretRefs, WorkerLease: a.cfg.RunLease, Alerts: a.alerts,
+		Analytics: a.analytics,
 	})
 	if err != nil {
 		return nil, err

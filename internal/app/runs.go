@@ -8,6 +8,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/config"
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/live"
+	"github.com/dataaggregator/aggregator/internal/metrics"
 	"github.com/dataaggregator/aggregator/internal/pipelines"
 	"github.com/dataaggregator/aggregator/internal/runs"
 	"github.com/dataaggregator/aggregator/internal/schedules"
@@ -19,9 +20,13 @@ import (
 // executes).
 func (a *App) buildRuns() error {
 	c := a.comp
+	rec, err := metrics.NewRecorder(metrics.RecorderOptions{Store: a.store, Logger: a.log, Clock: c.Clock})
+	if err != nil {
+		return err
+	}
 	svc, err := runs.New(runs.Options{
 		Store: a.store, Connectors: c.Connectors, Transforms: c.Transforms, Logger: a.log, Env: c.Env, Clock: c.Clock,
-		SavedConnectors: a.connections, Events: a.events, CommitRows: a.cfg.CheckpointRows,
+		SavedConnectors: a.connections, Events: a.events, Metrics: rec, CommitRows: a.cfg.CheckpointRows,
 		MemoryBudget: a.cfg.RunMemoryMB << 20, SpillDir: a.cfg.SpillPath(), SpillLimit: a.cfg.SpillLimitMB << 20,
 	})
 	if err != nil {
@@ -42,7 +47,11 @@ func (a *App) buildRuns() error {
 	if err != nil {
 		return err
 	}
-	a.runs, a.pipelines, a.hub, a.schedules = svc, pls, hub, sched
+	analytics, err := metrics.New(metrics.Options{Store: a.store, WorkerLease: a.cfg.RunLease, Logger: a.log, Clock: c.Clock})
+	if err != nil {
+		return err
+	}
+	a.runs, a.pipelines, a.hub, a.schedules, a.recorder, a.analytics = svc, pls, hub, sched, rec, analytics
 	return nil
 }
 
@@ -76,11 +85,21 @@ func (a *App) startRuns(ctx context.Context) (wait func()) {
 			a.log.Error("run queue", "error", err)
 		}
 	}()
+	// The metrics recorder outlives the queue: its last flush holds the ends of the runs the
+	// queue's shutdown stopped.
+	recCtx, stopRec := context.WithCancel(context.WithoutCancel(ctx))
+	recDone := make(chan struct{})
+	go func() {
+		defer close(recDone)
+		a.recorder.Run(recCtx)
+	}()
 	return func() {
 		<-done
 		if reg != nil {
 			<-reg
 		}
+		stopRec()
+		<-recDone
 	}
 }
 

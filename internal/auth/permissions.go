@@ -103,11 +103,11 @@ func selfPermissions() []Permission {
 //	           admin users or grant the admin role)
 //	designer   pipelines read/write/run/cancel, runs replay, connectors (with config),
 //	           transformations, mappings, files; reads runs, workers, monitoring, dashboards;
-//	           reads and acknowledges alerts
+//	           reads and acknowledges alerts; reads analytics
 //	executor   pipelines read/run/cancel; reads runs, workers, monitoring, dashboards;
-//	           reads and acknowledges alerts
-//	viewer     reads dashboards, pipelines, runs, reports, alerts and the connector list
-//	           (never connector configs)
+//	           reads and acknowledges alerts; reads analytics
+//	viewer     reads dashboards, pipelines, runs, reports, alerts, analytics and the connector
+//	           list (never connector configs)
 //	executive  reads analytics, reports and dashboards
 func PermissionsOf(role Role) []Permission {
 	var extra []Permission
@@ -122,16 +122,16 @@ func PermissionsOf(role Role) []Permission {
 			PermConnectorsRead, PermConnectorsReadConfig, PermConnectorsWrite,
 			PermTransformationsRead, PermTransformationsWrite, PermMappingsRead, PermMappingsWrite,
 			PermFilesRead, PermFilesWrite,
-			PermMonitoringRead, PermAlertsRead, PermAlertsAck, PermDashboardsRead,
+			PermMonitoringRead, PermAlertsRead, PermAlertsAck, PermDashboardsRead, PermAnalyticsRead,
 		}
 	case RoleExecutor:
 		extra = []Permission{
 			PermPipelinesRead, PermPipelinesRun, PermPipelinesCancel, PermRunsRead, PermRunsControl, PermWorkersRead,
-			PermMonitoringRead, PermAlertsRead, PermAlertsAck, PermDashboardsRead,
+			PermMonitoringRead, PermAlertsRead, PermAlertsAck, PermDashboardsRead, PermAnalyticsRead,
 		}
 	case RoleViewer:
 		extra = []Permission{
-			PermPipelinesRead, PermRunsRead, PermConnectorsRead, PermAlertsRead, PermDashboardsRead, PermReportsRead,
+			PermPipelinesRead, PermRunsRead, PermConnectorsRead, PermAlertsRead, PermDashboardsRead, PermReportsRead, PermAnalyticsRead,
 		}
 	case RoleExecutive:
 		extra = []Permission{PermAnalyticsRead, PermReportsRead, PermDashboardsRead}

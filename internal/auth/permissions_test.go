@@ -58,7 +58,7 @@ func TestPermissionMatrix(t *testing.T) {
 		PermAlertsWrite:    A | D,
 		PermDashboardsRead: A | D | G | X | V | E,
 		PermReportsRead:    A | D | V | E,
-		PermAnalyticsRead:  A | D | E,
+		PermAnalyticsRead:  A | D | G | X | V | E,
 	}
 	bits := map[Role]int{RoleAdmin: A, RoleDeveloper: D, RoleDesigner: G, RoleExecutor: X, RoleViewer: V, RoleExecutive: E}
 

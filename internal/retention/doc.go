@@ -1,7 +1,8 @@
 // Package retention keeps the metadata store and DATA_DIR from growing without end: it holds the
-// retention settings (how long finished runs, dead letters, server log lines, unreferenced uploads
-// and staged outputs of abandoned runs are kept; stored under the "retention" settings key, with
-// defaults) and the clean-up that deletes what is older.
+// retention settings (how long finished runs, dead letters, server log lines, unreferenced uploads,
+// staged outputs of abandoned runs and the metrics history's 1-minute, 1-hour and 1-day points are
+// kept; stored under the "retention" settings key, with defaults) and the clean-up that deletes
+// what is older.
 //
 // Clean deletes in bounded batches (each statement removes at most BatchSize rows, so no clean-up
 // holds a long transaction), works the same on SQLite and PostgreSQL, never touches a queued or

@@ -24,6 +24,8 @@ type Store interface {
 	DeleteFinishedRuns(ctx context.Context, cutoff time.Time, limit int) (store.PurgedRuns, error)
 	DeleteDeadLettersBefore(ctx context.Context, cutoff time.Time, limit int) (int, error)
 	DeleteServerLogsBefore(ctx context.Context, cutoff time.Time, limit int) (int, error)
+	DeleteMetricPointsBefore(ctx context.Context, step int64, cutoff time.Time, limit int) (int, error)
+	DeleteMetricRunsBefore(ctx context.Context, cutoff time.Time, limit int) (int, error)
 	UploadedFilesBefore(ctx context.Context, cutoff time.Time, afterID string, limit int) ([]store.UploadedFile, error)
 	UploadReferenced(ctx context.Context, id string) (bool, error)
 	GetUploadedFile(ctx context.Context, id string) (store.UploadedFile, error)
@@ -133,6 +135,8 @@ type Report struct {
 	UploadBytes   int64 `json:"upload_bytes"`
 	StagedFiles   int   `json:"staged_files"` // staged files of abandoned runs
 	StagedBytes   int64 `json:"staged_bytes"`
+	MetricPoints  int   `json:"metric_points"` // metrics history points past their bucket size's retention
+	MetricRuns    int   `json:"metric_runs"`   // run figures past the 1-day retention
 
 	StartedAt time.Time     `json:"started_at"`
 	Duration  time.Duration `json:"-"`
@@ -140,7 +144,7 @@ type Report struct {
 
 // Total is the number of things removed.
 func (r Report) Total() int {
-	return r.RefreshTokens + r.Runs + r.RunLogs + r.DeadLetters + r.ServerLogs + r.Uploads + r.StagedFiles
+	return r.RefreshTokens + r.Runs + r.RunLogs + r.DeadLetters + r.ServerLogs + r.Uploads + r.StagedFiles + r.MetricPoints + r.MetricRuns
 }
 
 // AuditDetails are the audit entry's details of a clean-up: the counts, how it was started
@@ -207,6 +211,25 @@ func (s *Service) Clean(ctx context.Context) (Report, error) {
 			return n, err
 		})
 	})
+	for _, m := range []struct {
+		step   int64
+		period time.Duration
+	}{{store.MetricStepMinute, set.Metrics1m}, {store.MetricStepHour, set.Metrics1h}, {store.MetricStepDay, set.Metrics1d}} {
+		step(fmt.Sprintf("metrics (%ds buckets)", m.step), func() error {
+			return s.batches(ctx, func() (int, error) {
+				n, err := s.opts.Store.DeleteMetricPointsBefore(ctx, m.step, start.Add(-m.period), s.opts.BatchSize)
+				rep.MetricPoints += n
+				return n, err
+			})
+		})
+	}
+	step("run figures", func() error {
+		return s.batches(ctx, func() (int, error) {
+			n, err := s.opts.Store.DeleteMetricRunsBefore(ctx, start.Add(-set.Metrics1d), s.opts.BatchSize)
+			rep.MetricRuns += n
+			return n, err
+		})
+	})
 	step("uploads", func() error { return s.cleanUploads(ctx, start.Add(-set.Uploads), &rep) })
 	step("staged outputs", func() error { return s.cleanStaged(ctx, start.Add(-set.StagedOutputs), &rep) })
 	if err := ctx.Err(); err != nil {
@@ -216,7 +239,8 @@ func (s *Service) Clean(ctx context.Context) (Report, error) {
 	err = errors.Join(errs...)
 	s.log.InfoContext(ctx, "clean-up finished", "removed", rep.Total(), "runs", rep.Runs, "run_logs", rep.RunLogs,
 		"dead_letters", rep.DeadLetters, "server_logs", rep.ServerLogs, "refresh_tokens", rep.RefreshTokens,
-		"uploads", rep.Uploads, "staged_files", rep.StagedFiles, "duration", rep.Duration, "error", err)
+		"uploads", rep.Uploads, "staged_files", rep.StagedFiles, "metric_points", rep.MetricPoints, "metric_runs", rep.MetricRuns,
+		"duration", rep.Duration, "error", err)
 	return rep, err
 }
 

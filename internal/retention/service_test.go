@@ -408,3 +408,56 @@ func TestParseSettings(t *testing.T) {
 		}
 	}
 }
+
+// The metrics history is cleaned per bucket size: 1-minute points after Metrics1m, 1-hour points
+// after Metrics1h, 1-day points and run figures after Metrics1d.
+func TestCleanMetricsPerBucketSize(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, f *fixture) {
+		now := f.clock.Now()
+		ago := func(d time.Duration) time.Time { return now.Add(-d) }
+		var points []store.MetricPoint
+		for _, age := range []time.Duration{time.Hour, 40 * day, 400 * day, 2000 * day} {
+			points = append(points, store.MetricPoint{PipelineID: "p", Bucket: ago(age), RowsIn: 1})
+		}
+		oldStart, newStart := ago(2000*day), ago(10*day)
+		if err := f.st.AddMetrics(ctx, store.MetricBatch{Points: points, Runs: []store.MetricRun{
+			{RunID: "old", PipelineID: "p", Status: store.RunSucceeded, StartedAt: &oldStart, FinishedAt: oldStart},
+			{RunID: "new", PipelineID: "p", Status: store.RunSucceeded, StartedAt: &newStart, FinishedAt: newStart},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := f.svc.Clean(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Defaults 30d / 365d / 1825d: 1m loses 3 points, 1h 2 points, 1d 1 point; 1 run figure.
+		if rep.MetricPoints != 6 || rep.MetricRuns != 1 {
+			t.Errorf("removed %d points and %d run figures, want 6 and 1", rep.MetricPoints, rep.MetricRuns)
+		}
+		count := func(step int64) int {
+			vs := must(f.st.MetricSeries(ctx, store.MetricSeriesQuery{Column: store.MetricRowsIn, Step: step, From: ago(3000 * day), To: now.Add(time.Hour),
+				PerPipeline: true}))(t)
+			return len(vs)
+		}
+		if got := []int{count(60), count(3600), count(86400)}; !cmp.Equal(got, []int{1, 2, 3}) {
+			t.Errorf("points left per 1m/1h/1d = %v, want [1 2 3]", got)
+		}
+		figs := must(f.st.PipelineRunFigures(ctx, ago(3000*day), now))(t)
+		if figs["p"].Runs != 1 {
+			t.Errorf("run figures left: %+v, want the recent run only", figs["p"])
+		}
+		// Shorter periods saved by an administrator apply at the next clean-up.
+		set := retention.Defaults()
+		set.Metrics1h, set.Metrics1d = 30*day, 100*day
+		if _, err := f.svc.Save(ctx, set, "admin"); err != nil {
+			t.Fatal(err)
+		}
+		if rep, err := f.svc.Clean(ctx); err != nil || rep.MetricPoints != 2 || rep.MetricRuns != 0 {
+			t.Errorf("second clean-up: %+v (%v), want 2 points (the 40-day hour, the 400-day day)", rep, err)
+		}
+		if got := []int{count(60), count(3600), count(86400)}; !cmp.Equal(got, []int{1, 1, 2}) {
+			t.Errorf("points left after shorter periods = %v, want [1 1 2]", got)
+		}
+	})
+}

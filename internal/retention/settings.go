@@ -36,12 +36,19 @@ type Settings struct {
 	// StagedOutputs: the staged files of an abandoned run (see docs/runs.md) are deleted this long
 	// after they were last written.
 	StagedOutputs time.Duration
+	// Metrics1m, Metrics1h and Metrics1d: the metrics history's 1-minute, 1-hour and 1-day
+	// points are deleted this long after their bucket started (docs/metrics.md); the figures of
+	// each finished run go with the 1-day points.
+	Metrics1m time.Duration
+	Metrics1h time.Duration
+	Metrics1d time.Duration
 }
 
 // Defaults are the settings used until an administrator saves others.
 func Defaults() Settings {
 	const day = 24 * time.Hour
-	return Settings{Runs: 90 * day, DeadLetters: 30 * day, ServerLogs: 30 * day, Uploads: 7 * day, StagedOutputs: day}
+	return Settings{Runs: 90 * day, DeadLetters: 30 * day, ServerLogs: 30 * day, Uploads: 7 * day, StagedOutputs: day,
+		Metrics1m: 30 * day, Metrics1h: 365 * day, Metrics1d: 1825 * day}
 }
 
 // field is one setting: its name in the API and the stored document, and where it lives.
@@ -56,6 +63,9 @@ var fields = []field{
 	{"server_logs", func(s *Settings) *time.Duration { return &s.ServerLogs }},
 	{"uploads", func(s *Settings) *time.Duration { return &s.Uploads }},
 	{"staged_outputs", func(s *Settings) *time.Duration { return &s.StagedOutputs }},
+	{"metrics_1m", func(s *Settings) *time.Duration { return &s.Metrics1m }},
+	{"metrics_1h", func(s *Settings) *time.Duration { return &s.Metrics1h }},
+	{"metrics_1d", func(s *Settings) *time.Duration { return &s.Metrics1d }},
 }
 
 // FieldError is a problem with one setting, named as in the API ("runs", "dead_letters", ...).

@@ -34,6 +34,9 @@ type Options struct {
 	// Events carries run events to the subscribers of every process (the composition root picks
 	// the Bus for the store); a new in-process Broker when nil.
 	Events Bus
+	// Metrics also receives every event this process publishes, before the bus (the metrics
+	// recorder, internal/metrics); nil: none. Its Publish must not block.
+	Metrics Publisher
 
 	// Engine settings (0: the engine's defaults).
 	BatchSize        int
@@ -261,4 +264,9 @@ func (s *Service) publishStatus(r store.Run, msg string) {
 
 // publish hands e to the bus, which numbers it within its run unless it is the run's first
 // event (SeqQueued) and delivers it to the subscribers of every process.
-func (s *Service) publish(e Event) { s.events.Publish(e) }
+func (s *Service) publish(e Event) {
+	if s.opts.Metrics != nil {
+		s.opts.Metrics.Publish(e)
+	}
+	s.events.Publish(e)
+}

@@ -56,6 +56,8 @@ func RunContract(t *testing.T, open Factory) {
 		{"Preferences", testPreferences},
 		{"Dashboards", testDashboards},
 		{"Managed", testManaged},
+		{"Metrics", testMetrics},
+		{"MetricRuns", testMetricRuns},
 	}
 	t.Run("Migrations", func(t *testing.T) {
 		t.Parallel()

@@ -294,6 +294,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/analytics/pipelines": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Per pipeline: runs, success rate, mean and p95 duration over the range; last run, last success, freshness and staleness against its schedule
+         * @description Requires permission `analytics:read`.
+         */
+        get: operations["analytics-pipelines"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Runs by status, running now, rows, dead-letter rate, failing and stale pipelines, workers, queue depth and stream lag
+         * @description Requires permission `analytics:read`.
+         */
+        get: operations["analytics-summary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/timeseries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A metric over time in 1m, 1h or 1d buckets, over all pipelines, one pipeline or one series per pipeline (422 naming a bad parameter)
+         * @description Requires permission `analytics:read`.
+         */
+        get: operations["analytics-timeseries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit-logs": {
         parameters: {
             query?: never;
@@ -1903,6 +1963,47 @@ export interface components {
              */
             throttle_minutes?: number;
         };
+        AnalyticsSummary: {
+            /**
+             * Format: double
+             * @description dead_letters / rows read in the range (0 when none read)
+             */
+            dead_letter_rate: number;
+            /** Format: int64 */
+            dead_letters: number;
+            /**
+             * Format: int64
+             * @description Pipelines whose latest run failed
+             */
+            failing_pipelines: number;
+            /** Format: date-time */
+            from: string;
+            /**
+             * Format: int64
+             * @description Largest stream lag reported in the last 5 minutes (0 without streams)
+             */
+            max_stream_lag: number;
+            /**
+             * Format: int64
+             * @description Jobs waiting in the queue
+             */
+            queue_depth: number;
+            /** Format: int64 */
+            rows_out: number;
+            /** Format: int64 */
+            rows_rejected: number;
+            /** Format: int64 */
+            running_now: number;
+            /** @description Runs created in the range, by status (every status present) */
+            runs_by_status: {
+                [key: string]: number;
+            };
+            /** Format: int64 */
+            stale_pipelines: number;
+            /** Format: date-time */
+            to: string;
+            workers: components["schemas"]["WorkerCounts"];
+        };
         AuditEntry: {
             action: string;
             actor_id: string;
@@ -1940,6 +2041,16 @@ export interface components {
             dead_letters: number;
             /** Format: int64 */
             duration_ms: number;
+            /**
+             * Format: int64
+             * @description Metrics history points past their bucket size's retention
+             */
+            metric_points: number;
+            /**
+             * Format: int64
+             * @description Figures of runs past the 1-day metrics retention
+             */
+            metric_runs: number;
             /**
              * Format: int64
              * @description Expired refresh tokens
@@ -2559,6 +2670,63 @@ export interface components {
             /** @description What the author should know about the saved spec */
             warnings?: string[] | null;
         };
+        PipelineAnalytics: {
+            /**
+             * Format: double
+             * @description Longest gap between the next firings of its enabled schedule; null without one
+             */
+            expected_interval_seconds: number | null;
+            /** Format: int64 */
+            failed: number;
+            /**
+             * Format: double
+             * @description Seconds since last_success_at; null if it never succeeded
+             */
+            freshness_seconds: number | null;
+            /**
+             * Format: date-time
+             * @description When its latest run finished (any time)
+             */
+            last_run_at: string | null;
+            /** @description Status of its latest finished run (empty: none) */
+            last_status: string;
+            /**
+             * Format: date-time
+             * @description When its latest successful run finished (any time)
+             */
+            last_success_at: string | null;
+            /**
+             * Format: double
+             * @description Mean duration of the runs that started and finished in the range; null when none
+             */
+            mean_duration_ms: number | null;
+            /**
+             * Format: int64
+             * @description 95th percentile (nearest rank) of those durations; null when none
+             */
+            p95_duration_ms: number | null;
+            pipeline_id: string;
+            pipeline_name: string;
+            /**
+             * Format: int64
+             * @description Rows written by the runs that finished in the range
+             */
+            rows_out: number;
+            /**
+             * Format: int64
+             * @description Runs that finished in the range (succeeded, failed, cancelled)
+             */
+            runs: number;
+            /** @description Scheduled and no success for more than twice the expected interval (since it was created, if it never succeeded) */
+            stale: boolean;
+            /** Format: int64 */
+            succeeded: number;
+            /**
+             * Format: double
+             * @description succeeded / (succeeded + failed), 0 to 1; null when neither
+             */
+            success_rate: number | null;
+        };
         PipelineLastRun: {
             /** Format: date-time */
             created_at: string;
@@ -2591,6 +2759,13 @@ export interface components {
             spec_text: string;
             /** Format: int64 */
             version: number;
+        };
+        PipelinesAnalytics: {
+            /** Format: date-time */
+            from: string;
+            items: components["schemas"]["PipelineAnalytics"][];
+            /** Format: date-time */
+            to: string;
         };
         Preferences: {
             /** @description BCP 47 language tag, e.g. en or de-CH */
@@ -2684,6 +2859,21 @@ export interface components {
              * @example 30d
              */
             dead_letters: string;
+            /**
+             * @description 1-day points of the metrics history, and the figures of each finished run, are deleted this long after their day (left out: unchanged)
+             * @example 1825d
+             */
+            metrics_1d?: string;
+            /**
+             * @description 1-hour points of the metrics history are deleted this long after their hour (left out: unchanged)
+             * @example 365d
+             */
+            metrics_1h?: string;
+            /**
+             * @description 1-minute points of the metrics history are deleted this long after their minute (left out: unchanged)
+             * @example 30d
+             */
+            metrics_1m?: string;
             /**
              * @description Finished runs (succeeded, failed, cancelled) are deleted this long after they finished, with their log lines, checkpoint and dead letters
              * @example 90d
@@ -3002,6 +3192,28 @@ export interface components {
             total: number;
             url?: string;
         };
+        Timeseries: {
+            /** Format: date-time */
+            from: string;
+            metric: string;
+            series: components["schemas"]["TimeseriesSeries"][];
+            /** @description The bucket size used: 1m, 1h or 1d */
+            step: string;
+            /** Format: date-time */
+            to: string;
+        };
+        TimeseriesPoint: {
+            /** Format: date-time */
+            t: string;
+            /** Format: double */
+            value: number;
+        };
+        TimeseriesSeries: {
+            pipeline_id: string;
+            pipeline_name: string;
+            /** @description Buckets with data, in time order (empty buckets are left out) */
+            points: components["schemas"]["TimeseriesPoint"][];
+        };
         TokenListOutputBody: {
             items: components["schemas"]["APIToken"][];
             /** Format: int64 */
@@ -3209,6 +3421,12 @@ export interface components {
             /** Format: date-time */
             stopped_at?: string;
             version: string;
+        };
+        WorkerCounts: {
+            /** Format: int64 */
+            down: number;
+            /** Format: int64 */
+            up: number;
         };
         WorkersOutputBody: {
             items: components["schemas"]["Worker"][];
@@ -4777,6 +4995,259 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Alert"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "analytics-pipelines": {
+        parameters: {
+            query?: {
+                /** @description Start (RFC 3339; default: 24 hours before to) */
+                from?: string;
+                /** @description End, exclusive (RFC 3339; default: now) */
+                to?: string;
+                /** @description Only this pipeline */
+                pipeline_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelinesAnalytics"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "analytics-summary": {
+        parameters: {
+            query?: {
+                /** @description Start (RFC 3339; default: 24 hours before to) */
+                from?: string;
+                /** @description End, exclusive (RFC 3339; default: now) */
+                to?: string;
+                /** @description Only this pipeline */
+                pipeline_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnalyticsSummary"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "analytics-timeseries": {
+        parameters: {
+            query: {
+                /** @description Start (RFC 3339; default: 24 hours before to) */
+                from?: string;
+                /** @description End, exclusive (RFC 3339; default: now) */
+                to?: string;
+                /** @description Only this pipeline */
+                pipeline_id?: string;
+                /** @description rows_in, rows_out, rows_rejected, bytes, runs_started, runs_succeeded, runs_failed, duration_ms_avg, rows_per_second, dead_letters or stream_lag */
+                metric: string;
+                /** @description 1m, 1h, 1d or auto (default): auto picks the finest with at most 1,500 points; an explicit step giving more than 10,000 points is refused */
+                step?: string;
+                /** @description pipeline: one series per pipeline (the limit largest by total); empty: one series over all pipelines */
+                group_by?: string;
+                /** @description Series with group_by=pipeline (1 to 100, default 10) */
+                limit?: number;
+                /** @description With pipeline_id: one node's counts (rows_in, rows_out, rows_rejected, bytes, rows_per_second) */
+                node?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Timeseries"];
                 };
             };
             /** @description Bad Request */
