@@ -5,9 +5,9 @@
 // proxy that drops WebSockets) they poll every 30 s.
 import { useEffect } from 'react'
 import { useQuery, useQueryClient, keepPreviousData } from '@tanstack/react-query'
-import { api, unwrap, rawFetch, ensureOk, type Schemas } from '@/api/client'
+import { api, unwrap, type Schemas } from '@/api/client'
 import { liveClient } from '@/features/runs/useLive'
-import type { Metric, PipelineStat, Summary, Timeseries } from './model'
+import type { Metric } from './model'
 
 export type SavedDashboard = Schemas['DashboardLayout']
 
@@ -19,17 +19,12 @@ export const dashKeys = {
   saved: ['me', 'dashboards'] as const,
 }
 
-async function getJSON<T>(path: string, query: Record<string, string>): Promise<T> {
-  const res = await ensureOk(await rawFetch(`${path}?${new URLSearchParams(query).toString()}`))
-  return (await res.json()) as T
-}
-
 const POLL = 30_000
 
 export function useSummary(from: string, to: string, live: boolean) {
   return useQuery({
     queryKey: dashKeys.summary(from, to),
-    queryFn: () => getJSON<Summary>('/api/v1/analytics/summary', { from, to }),
+    queryFn: () => unwrap(api.GET('/api/v1/analytics/summary', { params: { query: { from, to } } })),
     placeholderData: keepPreviousData,
     refetchInterval: live ? false : POLL,
   })
@@ -38,7 +33,7 @@ export function useSummary(from: string, to: string, live: boolean) {
 export function usePipelineStats(from: string, to: string, live: boolean) {
   return useQuery({
     queryKey: dashKeys.pipelines(from, to),
-    queryFn: async () => (await getJSON<{ items: PipelineStat[] | null }>('/api/v1/analytics/pipelines', { from, to })).items ?? [],
+    queryFn: async () => (await unwrap(api.GET('/api/v1/analytics/pipelines', { params: { query: { from, to } } }))).items,
     placeholderData: keepPreviousData,
     refetchInterval: live ? false : POLL,
   })
@@ -47,7 +42,7 @@ export function usePipelineStats(from: string, to: string, live: boolean) {
 export function useSeries(metric: Metric, from: string, to: string, live: boolean) {
   return useQuery({
     queryKey: dashKeys.series(metric, from, to),
-    queryFn: () => getJSON<Timeseries>('/api/v1/analytics/timeseries', { metric, from, to, step: 'auto' }),
+    queryFn: () => unwrap(api.GET('/api/v1/analytics/timeseries', { params: { query: { metric, from, to, step: 'auto' } } })),
     placeholderData: keepPreviousData,
     // the series move with time even without run events (rows/s of a running run, stream lag)
     refetchInterval: live ? 60_000 : POLL,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import {
-  addWidget, applyLayout, defaultDoc, fillSeries, formatAge, parseDoc, rangeFromSearch, removeWidget, resolveRange, statusSlices,
+  addWidget, applyLayout, defaultDoc, fillSeries, MAX_CHART_POINTS, formatAge, parseDoc, rangeFromSearch, removeWidget, resolveRange, statusSlices,
   WIDGET_KINDS,
 } from './model'
 
@@ -76,8 +76,17 @@ describe('chart data', () => {
     expect(fillSeries(pts, from, to, '1m', null).map((p) => p.value)).toEqual([null, 5, null, 7])
     expect(fillSeries([], '2026-11-06T00:00:00Z', '2026-12-06T00:00:00Z', '1d', 0)).toHaveLength(30)
   })
-  it('bounds the number of points', () => {
-    expect(fillSeries([], '2020-01-01T00:00:00Z', '2026-01-01T00:00:00Z', '1m', 0)).toHaveLength(5000)
+  it('merges buckets beyond MAX_CHART_POINTS: sums counts, averages or takes the max of gauges', () => {
+    const from = '2026-12-06T00:00:00Z'
+    const to = '2026-12-07T00:00:00Z' // 1,440 minutes: 240 groups of 6
+    const pts = [{ t: '2026-12-06T00:00:00Z', value: 6 }, { t: '2026-12-06T00:05:00Z', value: 12 }, { t: '2026-12-06T00:06:00Z', value: 1 }]
+    const sum = fillSeries(pts, from, to, '1m', 0)
+    expect(sum).toHaveLength(MAX_CHART_POINTS)
+    expect(sum.slice(0, 2).map((p) => p.value)).toEqual([18, 1])
+    expect(fillSeries(pts, from, to, '1m', 0, 'avg')[0].value).toBe(3)
+    const max = fillSeries(pts, from, to, '1m', null)
+    expect(max.slice(0, 3).map((p) => p.value)).toEqual([12, 1, null])
+    expect(fillSeries([], '2020-01-01T00:00:00Z', '2026-01-01T00:00:00Z', '1m', 0).length).toBeLessThanOrEqual(MAX_CHART_POINTS)
   })
   it('orders status slices and leaves out zeros', () => {
     expect(statusSlices({ queued: 0, failed: 2, succeeded: 5, paused: 1 })).toEqual([

@@ -1,51 +1,21 @@
 // The dashboard's data model: the analytics API's shapes (docs/api.md, "Analytics"), the widget
 // catalogue, the layout document stored through /api/v1/me/dashboards, and the time range. Pure
 // functions only (tested in model.test.ts); api.ts fetches, the widgets draw.
+import type { Schemas } from '@/api/client'
 
 /** GET /api/v1/analytics/summary */
-export interface Summary {
-  from: string
-  to: string
-  runs_by_status: Record<string, number>
-  running_now: number
-  rows_out: number
-  rows_rejected: number
-  dead_letters: number
-  dead_letter_rate: number
-  failing_pipelines: number
-  stale_pipelines: number
-  workers: { up: number; down: number }
-  queue_depth: number
-  max_stream_lag: number
-}
-
+export type Summary = Schemas['AnalyticsSummary']
 /** One item of GET /api/v1/analytics/pipelines */
-export interface PipelineStat {
-  pipeline_id: string
-  pipeline_name: string
-  runs: number
-  succeeded: number
-  failed: number
-  success_rate: number | null
-  mean_duration_ms: number | null
-  p95_duration_ms: number | null
-  rows_out: number
-  last_run_at: string | null
-  last_success_at: string | null
-  last_status: string | null
-  freshness_seconds: number | null
-  expected_interval_seconds: number | null
-  stale: boolean
-}
+export type PipelineStat = Schemas['PipelineAnalytics']
 
 export type Metric =
   | 'rows_in' | 'rows_out' | 'rows_rejected' | 'bytes' | 'runs_started' | 'runs_succeeded' | 'runs_failed'
   | 'duration_ms_avg' | 'rows_per_second' | 'dead_letters' | 'stream_lag'
 
-export interface Point { t: string; value: number }
-export interface Series { pipeline_id: string; pipeline_name: string; points: Point[] | null }
+export type Point = Schemas['TimeseriesPoint']
+export type Series = Schemas['TimeseriesSeries']
 /** GET /api/v1/analytics/timeseries */
-export interface Timeseries { metric: Metric; step: string; from: string; to: string; series: Series[] | null }
+export type Timeseries = Schemas['Timeseries']
 
 // ---- widgets ----
 
@@ -201,19 +171,34 @@ export function rangeLabel(r: RangeSpec): string {
 
 // ---- chart data ----
 
+/** The most points a chart draws: more buckets are merged (drawing 1,440 SVG bars or points per chart is slow). */
+export const MAX_CHART_POINTS = 240
+
 /**
- * The points of a count metric over [from, to) at step, with missing buckets filled with 0 (the API
- * omits empty buckets); gauge metrics (rate, lag, average) keep gaps as null so that a line breaks.
+ * The points of a metric over [from, to) at step, ready to draw: missing buckets filled with 0 for a
+ * count (the API omits empty buckets) or left null for a gauge (rate, lag) so that a line breaks; then,
+ * beyond MAX_CHART_POINTS, neighbouring buckets merged by agg (sum for counts, avg or max for gauges).
  */
-export function fillSeries(points: Point[], from: string, to: string, step: string, fill: 0 | null): Array<{ t: number; value: number | null }> {
+export function fillSeries(
+  points: Point[], from: string, to: string, step: string, fill: 0 | null, agg: 'sum' | 'avg' | 'max' = fill === 0 ? 'sum' : 'max',
+): Array<{ t: number; value: number | null }> {
   const stepMs = step === '1d' ? 86_400_000 : step === '1h' ? 3600_000 : 60_000
   const start = Math.floor(Date.parse(from) / stepMs) * stepMs
   const end = Date.parse(to)
   const byT = new Map(points.map((p) => [Math.floor(Date.parse(p.t) / stepMs) * stepMs, p.value]))
   const out: Array<{ t: number; value: number | null }> = []
-  // bounded: the API returns at most ~1,500 buckets for step=auto; never draw more than 5,000
-  for (let t = start; t < end && out.length < 5000; t += stepMs) out.push({ t, value: byT.get(t) ?? fill })
-  return out
+  // bounded: the API returns at most ~1,500 buckets for step=auto; never more than 50,000 here
+  for (let t = start; t < end && out.length < 50_000; t += stepMs) out.push({ t, value: byT.get(t) ?? fill })
+  if (out.length <= MAX_CHART_POINTS) return out
+  const k = Math.ceil(out.length / MAX_CHART_POINTS)
+  const merged: Array<{ t: number; value: number | null }> = []
+  for (let i = 0; i < out.length; i += k) {
+    const vs = out.slice(i, i + k).map((p) => p.value).filter((v): v is number => v !== null)
+    let value: number | null = null
+    if (vs.length) value = agg === 'sum' ? vs.reduce((a, b) => a + b, 0) : agg === 'max' ? Math.max(...vs) : vs.reduce((a, b) => a + b, 0) / vs.length
+    merged.push({ t: out[i].t, value })
+  }
+  return merged
 }
 
 export const STATUS_ORDER = ['succeeded', 'failed', 'running', 'queued', 'cancelled'] as const

@@ -63,8 +63,8 @@ describe('ThroughputView', () => {
     expect(screen.getByText('2K')).toBeInTheDocument()
     expect(screen.getByRole('img', { name: 'Records per second chart' })).toBeInTheDocument()
   })
-  it('is empty without rows, and with a null series list', () => {
-    wrap(<ThroughputView data={{ ...ts([]), series: null }} />)
+  it('is empty without rows, and without series', () => {
+    wrap(<ThroughputView data={{ ...ts([]), series: [] }} />)
     expect(screen.getByText('No rows moved in this range')).toBeInTheDocument()
   })
 })

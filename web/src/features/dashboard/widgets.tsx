@@ -110,7 +110,7 @@ export function RunsByStatusView({ byStatus, linkless }: { byStatus: Record<stri
 
 export function ThroughputView({ data }: { data: Timeseries }) {
   const s = data.series?.[0]
-  const points = fillSeries(s?.points ?? [], data.from, data.to, data.step, 0)
+  const points = fillSeries(s?.points ?? [], data.from, data.to, data.step, 0, 'avg')
   const values = (s?.points ?? []).map((p) => p.value)
   if (!values.some((v) => v > 0)) {
     return (
