@@ -16,6 +16,7 @@ import {
 import { duplicatePipeline } from '@/features/pipelines/duplicate'
 import { NewPipelineDialog } from '@/features/pipelines/NewPipelineDialog'
 import { ManagedBadge } from '@/features/ascode/Managed'
+import { HealthCell, usePipelineHealth } from '@/features/pipelines/Health'
 
 const PER_PAGE = 25
 
@@ -49,6 +50,8 @@ export default function Pipelines() {
     // Next run times move on: read them again every minute.
     refetchInterval: 60_000,
   })
+
+  const health = usePipelineHealth(can('analytics:read'))
 
   const run = useMutation({
     mutationFn: (p: Pipeline) => runPipeline(p.id),
@@ -141,6 +144,7 @@ export default function Pipelines() {
                   <Th>Name</Th>
                   <Th className="hidden md:table-cell">Version</Th>
                   <Th>Last run</Th>
+                  {can('analytics:read') && <Th className="hidden xl:table-cell">Health (7 days)</Th>}
                   <Th className="hidden sm:table-cell">Next run</Th>
                   <Th className="hidden lg:table-cell">Updated</Th>
                   <Th className="text-right">
@@ -167,6 +171,11 @@ export default function Pipelines() {
                     <Td>
                       <LastRun pipeline={p} />
                     </Td>
+                    {can('analytics:read') && (
+                      <Td className="hidden xl:table-cell">
+                        <HealthCell health={health.data?.get(p.id)} />
+                      </Td>
+                    )}
                     <Td className="hidden sm:table-cell">
                       <NextRun pipeline={p} />
                     </Td>

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { describePeriod, fromDraft, fromPeriod, periodError, sameSettings, toDraft, toPeriod } from './retention'
 
-const defaults = { runs: '90d', dead_letters: '30d', server_logs: '30d', uploads: '7d', staged_outputs: '1d' }
+const defaults = { runs: '90d', dead_letters: '30d', server_logs: '30d', uploads: '7d', staged_outputs: '1d', metrics_1m: '30d', metrics_1h: '365d', metrics_1d: '1825d' }
 
 describe('retention periods', () => {
   it('splits and joins the server form', () => {

@@ -20,14 +20,17 @@ export const retentionFields: Array<{ key: RetentionKey; label: string; help: st
   { key: 'server_logs', label: 'Server logs', help: 'Log lines that belong to no run.' },
   { key: 'uploads', label: 'Unused uploads', help: 'Uploaded files that no saved pipeline, connector or transformation refers to, counted from the upload.' },
   { key: 'staged_outputs', label: 'Staged outputs', help: 'Temporary files a file destination left for a run that is no longer queued or running.' },
+  { key: 'metrics_1m', label: 'Metrics, 1-minute points', help: 'Per-minute run figures (rows, runs, durations, lag) of the metrics history, counted from their minute.' },
+  { key: 'metrics_1h', label: 'Metrics, 1-hour points', help: 'Hourly run figures of the metrics history; they outlive the minutes for longer charts.' },
+  { key: 'metrics_1d', label: 'Metrics, 1-day points', help: 'Daily run figures of the metrics history, and the figures of each finished run (success rate, durations).' },
 ]
 
 const MAX_HOURS = 3650 * 24
 
 /** "90d" -> {value: "90", unit: "d"}; anything else is shown as typed, in days. */
-export function toPeriod(text: string): Period {
-  const m = /^\s*(\d+)\s*([dh])\s*$/i.exec(text)
-  if (!m) return { value: text, unit: 'd' }
+export function toPeriod(text: string | undefined): Period {
+  const m = /^\s*(\d+)\s*([dh])\s*$/i.exec(text ?? '')
+  if (!m) return { value: text ?? '', unit: 'd' }
   return { value: String(Number(m[1])), unit: m[2].toLowerCase() as Unit }
 }
 
@@ -55,10 +58,10 @@ export function periodError(p: Period): string | null {
 }
 
 /** A period for people: "90d" -> "90 days", "1d" -> "1 day", "36h" -> "36 hours". */
-export function describePeriod(text: string): string {
+export function describePeriod(text: string | undefined): string {
   const p = toPeriod(text)
   const n = Number(p.value)
-  if (!Number.isFinite(n)) return text
+  if (!text || !Number.isFinite(n)) return text ?? ''
   const word = p.unit === 'd' ? 'day' : 'hour'
   return `${n} ${word}${n === 1 ? '' : 's'}`
 }
@@ -68,7 +71,7 @@ export function sameSettings(a: RetentionSettings, b: RetentionSettings): boolea
   return retentionFields.every(({ key }) => hoursOf(a[key]) === hoursOf(b[key]))
 }
 
-function hoursOf(text: string): number {
+function hoursOf(text: string | undefined): number {
   const p = toPeriod(text)
   return Number(p.value) * (p.unit === 'd' ? 24 : 1)
 }
