@@ -110,7 +110,7 @@ export function RunsByStatusView({ byStatus, linkless }: { byStatus: Record<stri
 
 export function ThroughputView({ data }: { data: Timeseries }) {
   const s = data.series?.[0]
-  const points = fillSeries(s?.points ?? [], data.from, data.to, data.step, 0, 'avg')
+  const points = fillSeries(s?.points ?? [], data.from, data.to, data.step, 0, 'max')
   const values = (s?.points ?? []).map((p) => p.value)
   if (!values.some((v) => v > 0)) {
     return (
@@ -125,7 +125,7 @@ export function ThroughputView({ data }: { data: Timeseries }) {
     <div className="flex h-full flex-col gap-2">
       <div className="flex gap-6">
         <BigNumber value={compact(peak)} label="peak rows/s" />
-        <BigNumber value={compact(avg)} label="average rows/s (active buckets)" />
+        <BigNumber value={compact(avg)} label="average rows/s while moving" />
       </div>
       <div className="min-h-24 flex-1 text-slate-400" aria-label="Records per second chart" role="img">
         <ResponsiveContainer width="100%" height="100%">
