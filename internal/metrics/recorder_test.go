@@ -69,7 +69,7 @@ func TestRecorderCountsEachRowOnce(t *testing.T) {
 	end := ev(runs.EventStatus, 160*time.Second)
 	end.Status = store.RunSucceeded
 	rec.Publish(end)
-	rec.Publish(end)                              // a repeated end is ignored
+	rec.Publish(end)                               // a repeated end is ignored
 	rec.Publish(progress(170*time.Second, 99, 99)) // after the end: ignored
 	if err := rec.Flush(ctx); err != nil {
 		t.Fatal(err)
