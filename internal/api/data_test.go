@@ -1,6 +1,8 @@
 package api
 
 import (
+	"bytes"
+
 	"context"
 	"crypto/sha256"
 	"encoding/csv"
@@ -14,6 +16,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	pq "github.com/parquet-go/parquet-go"
+	"github.com/xuri/excelize/v2"
 
 	"github.com/dataaggregator/aggregator/internal/auth"
 	"github.com/dataaggregator/aggregator/internal/runner"
@@ -143,6 +148,24 @@ func TestPipelineLifecycleThroughTheAPI(t *testing.T) {
 			var first runner.DeadLetter
 			if len(lines) != 2 || json.Unmarshal([]byte(lines[0]), &first) != nil || first.Line != 7 || first.Node != "orders" || first.Source != "in.csv" || !strings.Contains(first.Raw, "short") {
 				t.Fatalf("ndjson dead letters = %s", r.body)
+			}
+
+			// Dead letters as Excel and Parquet: the bodies hold the two rejected rows.
+			r = e.do(http.MethodGet, "/api/v1/runs/"+run.ID+"/dead-letters?format=xlsx", e.tokens[auth.RoleViewer], nil)
+			xf, err := excelize.OpenReader(bytes.NewReader(r.body))
+			if err != nil {
+				t.Fatalf("xlsx dead letters: %d %v", r.status, err)
+			}
+			xrows, _ := xf.GetRows("Sheet1")
+			xf.Close()
+			if len(xrows) != 3 || xrows[0][3] != "line" || xrows[1][3] != "7" || xrows[1][2] != "in.csv" ||
+				!strings.Contains(r.header.Get("Content-Disposition"), "run-"+run.ID+"-dead-letters.xlsx") {
+				t.Fatalf("xlsx dead letters = %q", xrows)
+			}
+			r = e.do(http.MethodGet, "/api/v1/runs/"+run.ID+"/dead-letters?format=parquet", e.tokens[auth.RoleViewer], nil)
+			pf, err := pq.OpenFile(bytes.NewReader(r.body), int64(len(r.body)))
+			if err != nil || pf.NumRows() != 2 || r.header.Get("Content-Type") != "application/vnd.apache.parquet" {
+				t.Fatalf("parquet dead letters: %d %v %v", r.status, err, r.header)
 			}
 
 			// Logs, lists and filters.

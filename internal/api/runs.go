@@ -17,6 +17,8 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/dataaggregator/aggregator/internal/engine"
+	"github.com/dataaggregator/aggregator/internal/export"
+	"github.com/dataaggregator/aggregator/internal/record"
 	"github.com/dataaggregator/aggregator/internal/runner"
 	"github.com/dataaggregator/aggregator/internal/runs"
 	"github.com/dataaggregator/aggregator/internal/store"
@@ -266,7 +268,7 @@ func (s *Server) runLogs(ctx context.Context, in *runLogsInput) (*struct{ Body P
 
 type deadLettersInput struct {
 	ID     string `path:"id" maxLength:"64"`
-	Format string `query:"format" enum:"csv,ndjson" default:"ndjson" doc:"csv or ndjson"`
+	Format string `query:"format" enum:"csv,ndjson,xlsx,parquet" default:"ndjson" doc:"csv, ndjson, xlsx (Excel) or parquet"`
 }
 
 // deadLetters streams a run's dead letters page by page from the store, so a
@@ -283,6 +285,11 @@ func (s *Server) deadLetters(ctx context.Context, in *deadLettersInput) (*huma.S
 	first, err := s.store.ListDeadLetters(ctx, in.ID, 0, store.MaxLimit)
 	if err != nil {
 		return nil, err
+	}
+	if format == "xlsx" || format == "parquet" {
+		f, _ := export.ParseFormat(format)
+		src := &deadLetterSource{s: s, runID: in.ID, page: first}
+		return s.streamExport(f, fmt.Sprintf("run-%s-dead-letters", in.ID), src, "dead-letter export cut short", in.ID), nil
 	}
 	return &huma.StreamResponse{Body: func(hc huma.Context) {
 		ct := "application/x-ndjson"
@@ -351,13 +358,17 @@ func (s *Server) runOutputs(ctx context.Context, in *runIDInput) (*struct{ Body 
 }
 
 type runOutputInput struct {
-	ID   string `path:"id" maxLength:"64"`
-	Node string `path:"node" maxLength:"200"`
+	ID     string `path:"id" maxLength:"64"`
+	Node   string `path:"node" maxLength:"200"`
+	Format string `query:"format" enum:"csv,ndjson,xlsx,parquet" doc:"Convert the file: read it back through its destination's connector and write it as csv, ndjson, xlsx (Excel) or parquet. Empty: the file as written."`
 }
 
 // downloadRunOutput streams the file a destination node wrote. The runs service refuses anything
 // outside DATA_DIR/files.
 func (s *Server) downloadRunOutput(ctx context.Context, in *runOutputInput) (*huma.StreamResponse, error) {
+	if in.Format != "" {
+		return s.exportRunOutput(ctx, in)
+	}
 	o, f, err := s.data.Runs.OpenOutput(ctx, in.ID, in.Node)
 	switch {
 	case errors.Is(err, runs.ErrNoOutput):
@@ -461,4 +472,99 @@ func (s *Server) replayRun(ctx context.Context, in *replayInput) (*runOutput, er
 	}
 	infoFrom(ctx).setDetail("replay run " + run.ID)
 	return &runOutput{Body: s.toRunDTO(ctx, run, false)}, nil
+}
+
+// exportRunOutput streams a run's output converted to another format (see runOutputInput.Format).
+func (s *Server) exportRunOutput(ctx context.Context, in *runOutputInput) (*huma.StreamResponse, error) {
+	f, err := export.ParseFormat(in.Format)
+	if err != nil {
+		return nil, err
+	}
+	o, r, err := s.data.Runs.ReadOutput(ctx, in.ID, in.Node)
+	switch {
+	case errors.Is(err, runs.ErrNoOutput):
+		return nil, notFound(fmt.Sprintf("an output of node %q in run %s was", in.Node, in.ID))
+	case errors.Is(err, runs.ErrOutputOutside):
+		return nil, forbidden(fmt.Sprintf("the output of node %q is outside DATA_DIR/files and is not served", in.Node))
+	case err != nil:
+		return nil, err
+	}
+	resp := s.streamExport(f, o.Name, r, "run output export cut short", in.ID)
+	body := resp.Body
+	resp.Body = func(hc huma.Context) {
+		defer r.Close()
+		body(hc)
+	}
+	return resp, nil
+}
+
+// streamExport is the streamed response of an export: its content type and file name, then the
+// records of src in format f. A failure after the status was sent cuts the body short and is logged.
+func (s *Server) streamExport(f export.Format, name string, src export.Source, what, runID string) *huma.StreamResponse {
+	return &huma.StreamResponse{Body: func(hc huma.Context) {
+		hc.SetHeader("Content-Type", f.ContentType())
+		hc.SetHeader("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": export.FileName(name, f)}))
+		hc.SetHeader("Cache-Control", "no-store")
+		hc.SetHeader("X-Content-Type-Options", "nosniff")
+		hc.SetStatus(http.StatusOK)
+		if _, err := export.Write(hc.Context(), hc.BodyWriter(), f, src); err != nil {
+			s.log.WarnContext(hc.Context(), what, "run_id", runID, "format", string(f), "error", err)
+		}
+	}}
+}
+
+// deadLetterSchema is the record schema of an exported dead letter.
+var deadLetterSchema = record.MustSchema(
+	record.Field{Name: "id", Kind: record.KindInt}, record.Field{Name: "node", Kind: record.KindString, Nullable: true},
+	record.Field{Name: "source", Kind: record.KindString, Nullable: true}, record.Field{Name: "line", Kind: record.KindInt, Nullable: true},
+	record.Field{Name: "field", Kind: record.KindString, Nullable: true}, record.Field{Name: "reason", Kind: record.KindString},
+	record.Field{Name: "raw", Kind: record.KindString, Nullable: true}, record.Field{Name: "values", Kind: record.KindJSON, Nullable: true})
+
+// deadLetterSource reads a run's dead letters page by page from the store as records.
+type deadLetterSource struct {
+	s     *Server
+	runID string
+	page  []store.DeadLetter
+}
+
+func (d *deadLetterSource) Schema() *record.Schema { return deadLetterSchema }
+
+func (d *deadLetterSource) Next(ctx context.Context) (*record.Batch, error) {
+	if len(d.page) == 0 {
+		return nil, io.EOF
+	}
+	b := record.NewBuilder(deadLetterSchema, len(d.page))
+	for _, row := range d.page {
+		dl := runs.DeadLetter(row)
+		r := b.Row(dl.Line)
+		r[0] = record.Int(dl.ID)
+		str := func(i int, v string) {
+			if v != "" {
+				r[i] = record.String(v)
+			}
+		}
+		str(1, dl.Node)
+		str(2, dl.Source)
+		if dl.Line > 0 {
+			r[3] = record.Int(dl.Line)
+		}
+		str(4, dl.Field)
+		r[5] = record.String(dl.Reason)
+		str(6, dl.Raw)
+		if len(dl.Values) > 0 {
+			j, _ := json.Marshal(dl.Values)
+			r[7] = record.JSON(string(j))
+		}
+	}
+	last := d.page[len(d.page)-1].ID
+	full := len(d.page) == store.MaxLimit
+	d.page = nil
+	if full {
+		next, err := d.s.store.ListDeadLetters(ctx, d.runID, last, store.MaxLimit)
+		if err != nil {
+			return nil, err
+		}
+		d.page = next
+	}
+	return b.Take(), nil
 }

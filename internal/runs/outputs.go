@@ -28,7 +28,9 @@ type Output struct {
 	Bytes int64 `json:"bytes"`
 	Rows  int64 `json:"rows"`
 
-	abs string // the absolute path, never shown
+	abs    string // the absolute path, never shown
+	typ    string
+	config map[string]any
 }
 
 // outputRecord is an Output as the store keeps it (with the absolute path).
@@ -39,6 +41,10 @@ type outputRecord struct {
 	Abs   string `json:"abs"`
 	Bytes int64  `json:"bytes"`
 	Rows  int64  `json:"rows"`
+	// Type and Config are the destination's connector type and its config without secrets: what
+	// reads the file back for an export in another format.
+	Type   string         `json:"type,omitempty"`
+	Config map[string]any `json:"config,omitempty"`
 }
 
 // Errors of the outputs use cases.
@@ -70,8 +76,15 @@ func (s *Service) collectOutputs(plan *pipeline.Plan, res *engine.Result) []outp
 		if err != nil || !st.Mode().IsRegular() {
 			continue
 		}
+		cfg := make(map[string]any, len(n.Config))
+		for k, v := range n.Config {
+			cfg[k] = v
+		}
+		for _, k := range n.ConnectorSpec.Config.SecretNames() {
+			delete(cfg, k)
+		}
 		out = append(out, outputRecord{Node: n.ID, Name: filepath.Base(abs), Path: s.relToOutputDir(abs), Abs: abs,
-			Bytes: st.Size(), Rows: rows[n.ID]})
+			Bytes: st.Size(), Rows: rows[n.ID], Type: n.ConnectorSpec.Name, Config: cfg})
 	}
 	return out
 }
@@ -140,7 +153,7 @@ func (s *Service) Outputs(ctx context.Context, runID string) ([]Output, error) {
 	}
 	out := make([]Output, len(recs))
 	for i, r := range recs {
-		out[i] = Output{Node: r.Node, Name: r.Name, Path: r.Path, Bytes: r.Bytes, Rows: r.Rows, abs: r.Abs}
+		out[i] = Output{Node: r.Node, Name: r.Name, Path: r.Path, Bytes: r.Bytes, Rows: r.Rows, abs: r.Abs, typ: r.Type, config: r.Config}
 	}
 	return out, nil
 }
@@ -189,4 +202,48 @@ func encodeOutputs(recs []outputRecord) json.RawMessage {
 	}
 	b, _ := json.Marshal(recs)
 	return b
+}
+
+// typeByExt is the file connector that reads an output by its extension, for outputs recorded
+// without their connector type.
+var typeByExt = map[string]string{".csv": "csv", ".tsv": "tsv", ".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson",
+	".xml": "xml", ".xlsx": "excel", ".parquet": "parquet"}
+
+// ReadOutput opens the file a run's destination node wrote (checked as OpenOutput checks it) for
+// reading as records, through the destination's own connector and config (its secrets were never
+// kept: an encrypted workbook does not read back). The caller closes the reader.
+func (s *Service) ReadOutput(ctx context.Context, runID, node string) (Output, connector.Reader, error) {
+	o, f, err := s.OpenOutput(ctx, runID, node)
+	if err != nil {
+		return Output{}, nil, err
+	}
+	real := f.Name()
+	f.Close()
+	typ, cfg := o.typ, map[string]any{}
+	for k, v := range o.config {
+		cfg[k] = v
+	}
+	if typ == "" {
+		typ = typeByExt[strings.ToLower(filepath.Ext(strings.TrimSuffix(o.Name, ".gz")))]
+	}
+	src, spec, err := s.conns.Source(typ)
+	if err != nil || typ == "" {
+		return Output{}, nil, fmt.Errorf("run %s, node %q: %s cannot be read back for an export: %w", runID, node, o.Name, ErrNoOutput)
+	}
+	cfg["path"] = filepath.Base(real)
+	delete(cfg, "upload")
+	if _, ok := cfg["infer_rows"]; !ok {
+		for _, p := range spec.Config.Params {
+			if p.Name == "infer_rows" {
+				cfg["infer_rows"] = 1000 // typed columns in the export, as the file's sample says
+			}
+		}
+	}
+	env := s.env
+	env.FileRoots = []string{filepath.Dir(real)}
+	r, err := src.Open(ctx, env, cfg, connector.ReadRequest{BatchSize: 1024})
+	if err != nil {
+		return Output{}, nil, fmt.Errorf("run %s, node %q: read %s: %w", runID, node, o.Name, err)
+	}
+	return o, r, nil
 }
