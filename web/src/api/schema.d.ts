@@ -9760,8 +9760,8 @@ export interface operations {
     "download-run-dead-letters": {
         parameters: {
             query?: {
-                /** @description csv or ndjson */
-                format?: "csv" | "ndjson";
+                /** @description csv, ndjson, xlsx (Excel) or parquet */
+                format?: "csv" | "ndjson" | "xlsx" | "parquet";
             };
             header?: never;
             path: {
@@ -10077,7 +10077,10 @@ export interface operations {
     };
     "download-run-output": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Convert the file: read it back through its destination's connector and write it as csv, ndjson, xlsx (Excel) or parquet. Empty: the file as written. */
+                format?: "csv" | "ndjson" | "xlsx" | "parquet";
+            };
             header?: never;
             path: {
                 id: string;
