@@ -129,12 +129,11 @@ export function QueueMeter({ from, to, len, cap }: { from: string; to: string; l
       aria-valuenow={len}
       aria-valuetext={`${len} of ${cap} batches waiting`}
       title={`${len} of ${cap} batches waiting between ${from} and ${to}`}
-      className="flex items-center gap-1.5 rounded-full border border-slate-200 bg-white/95 px-1.5 py-0.5 shadow-sm dark:border-slate-700 dark:bg-slate-900/95"
+      className="-translate-y-3 rounded-full border border-slate-200 bg-white/95 p-0.5 shadow-sm dark:border-slate-700 dark:bg-slate-900/95"
     >
-      <div className="h-1.5 w-10 overflow-hidden rounded-full bg-slate-200 dark:bg-slate-700">
+      <div className="h-1.5 w-8 overflow-hidden rounded-full bg-slate-200 dark:bg-slate-700">
         <div className={cn('h-full rounded-full transition-all duration-300', color)} style={{ width: `${pct}%` }} />
       </div>
-      <span className="text-[10px] tabular-nums text-slate-600 dark:text-slate-300">{len}/{cap}</span>
     </div>
   )
 }
