@@ -20,6 +20,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/live"
 	analytics "github.com/dataaggregator/aggregator/internal/metrics"
+	"github.com/dataaggregator/aggregator/internal/queries"
 	"github.com/dataaggregator/aggregator/internal/ratelimit"
 	"github.com/dataaggregator/aggregator/internal/retention"
 	"github.com/dataaggregator/aggregator/internal/runs"
@@ -115,6 +116,7 @@ func setup(t *testing.T, opts setupOptions) *env {
 		Analytics: an,
 		Live:      LiveDeps{Hub: hub, AuthTimeout: opts.liveAuthTimeout, PingInterval: opts.livePing},
 		Retention: ret, SecretRefs: data.refs, Logger: logger, Store: st, Auth: as, Metrics: prometheus.NewRegistry(), Data: data.deps, Alerts: data.alerts,
+		Queries:   queries.New(st, data.deps.Connections, queries.Limits{}),
 		IPLimiter: opts.ipLimiter, UserLimiter: opts.userLimiter, TriggerLimiter: opts.triggerLimiter,
 		CORSOrigins: opts.cors, PublicURL: opts.publicURL, MaxBodyBytes: opts.maxBody, Version: "test",
 		Commit: "3f2c1e9a0b7d", BuildDate: "2026-12-06T07:00:00Z",

@@ -265,6 +265,25 @@ func (s *Server) registerRoutes(api huma.API) {
 	handle(s, api, route{Method: post, Path: "/api/v1/alerts/{id}/silence", ID: "silence-alert", Action: "alert.silence", Target: "alert", Tag: "alerts", Perm: auth.PermAlertsAck,
 		Summary: "Silence a firing alert for some minutes (0 lifts it): no notification of it or of its rule and subject until then"}, s.silenceAlert)
 
+	// Analytics queries: read-only SQL on saved database connectors, saved queries, export (queries.go).
+	handle(s, api, route{Method: get, Path: "/api/v1/analytics/query-sources", ID: "list-query-sources", Tag: "analytics", Perm: auth.PermAnalyticsQuery,
+		Summary: "The saved database connectors a query can run on (id, name, type; never a config)"}, s.listQuerySources)
+	handle(s, api, route{Method: post, Path: "/api/v1/analytics/queries/run", ID: "run-query", Action: "query.run", Target: "connector", Tag: "analytics", Perm: auth.PermAnalyticsQuery,
+		Summary:     "Run one SQL statement read-only on a saved database connector: columns, rows up to max_rows (truncated says when there were more), elapsed time",
+		Description: "PostgreSQL and MySQL/MariaDB run it in a read-only transaction with a server-side statement timeout, so the database refuses every write and DDL; its own message comes back as a 422, as does a statement cancelled at the timeout (the message names it). SQL Server: see docs/analytics.md."}, s.runQuery)
+	handle(s, api, route{Method: get, Path: "/api/v1/analytics/queries", ID: "list-saved-queries", Tag: "analytics", Perm: auth.PermAnalyticsQuery,
+		Summary: "Saved analytics queries, by name, with their connector and chart"}, s.listSavedQueries)
+	handle(s, api, route{Method: post, Path: "/api/v1/analytics/queries", ID: "create-saved-query", Action: "saved_query.create", Target: "saved_query", Tag: "analytics", Perm: auth.PermAnalyticsQuery, Status: created,
+		Summary: "Save a query with its connector and chart (names unique, case-insensitive)"}, s.createSavedQuery)
+	handle(s, api, route{Method: get, Path: "/api/v1/analytics/queries/{id}", ID: "get-saved-query", Tag: "analytics", Perm: auth.PermAnalyticsQuery,
+		Summary: "A saved query"}, s.getSavedQuery)
+	handle(s, api, route{Method: put, Path: "/api/v1/analytics/queries/{id}", ID: "update-saved-query", Action: "saved_query.update", Target: "saved_query", Tag: "analytics", Perm: auth.PermAnalyticsQuery,
+		Summary: "Replace a saved query's name, description, connector, SQL and chart"}, s.updateSavedQuery)
+	handle(s, api, route{Method: del, Path: "/api/v1/analytics/queries/{id}", ID: "delete-saved-query", Action: "saved_query.delete", Target: "saved_query", Tag: "analytics", Perm: auth.PermAnalyticsQuery, Status: empty,
+		Summary: "Delete a saved query"}, s.deleteSavedQuery)
+	handle(s, api, route{Method: post, Path: "/api/v1/analytics/queries/{id}/run", ID: "run-saved-query", Action: "saved_query.run", Target: "saved_query", Tag: "analytics", Perm: auth.PermAnalyticsQuery,
+		Summary: "Run a saved query (as run-query does)"}, s.runSavedQuery)
+
 	// Saved connectors and connector types (configs are never shown without connectors:read_config; secrets never).
 	handle(s, api, route{Method: get, Path: "/api/v1/transform-types", ID: "list-transform-types", Tag: "transformations", Perm: auth.PermPipelinesRead,
 		Summary: "Transformation types with the JSON Schema of their config and their number of inputs"}, s.listTransformTypes)

@@ -198,6 +198,7 @@ func TestEveryRouteWithEveryRole(t *testing.T) {
 			table := routeTable()
 			maps.Copy(table, dataRouteTable()) // pipelines, runs, transformations, connectors, files (data_routes_test.go)
 			maps.Copy(table, alertRouteTable())
+			maps.Copy(table, queryRouteTable())
 			registered := registeredRoutes(e)
 			if len(registered) == 0 {
 				t.Fatal("no routes found in the OpenAPI document")

@@ -16,6 +16,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/alerts"
 	"github.com/dataaggregator/aggregator/internal/auth"
 	analytics "github.com/dataaggregator/aggregator/internal/metrics"
+	"github.com/dataaggregator/aggregator/internal/queries"
 	"github.com/dataaggregator/aggregator/internal/ratelimit"
 	"github.com/dataaggregator/aggregator/internal/retention"
 	"github.com/dataaggregator/aggregator/internal/secretref"
@@ -75,6 +76,8 @@ type Deps struct {
 	Alerts *alerts.Service
 	// Analytics answers the analytics queries over the metrics history (analytics.go). Required.
 	Analytics *analytics.Service
+	// Queries runs and saves analytics queries (queries.go). Required.
+	Queries *queries.Service
 }
 
 // Server is the HTTP interface. Build it with New; it is safe for concurrent use.
@@ -95,6 +98,7 @@ type Server struct {
 	retention      *retention.Service
 	alerts         *alerts.Service
 	analytics      *analytics.Service
+	queries        *queries.Service
 	secretRefs     *secretref.Service
 	wsOrigins      []string
 	build          buildInfo
@@ -129,6 +133,8 @@ func New(d Deps) (*Server, error) {
 		return nil, errors.New("api: Deps.Data.Pipelines is required")
 	case d.Retention == nil:
 		return nil, errors.New("api: Deps.Retention is required")
+	case d.Queries == nil:
+		return nil, errors.New("api: Deps.Queries is required")
 	case d.Alerts == nil:
 		return nil, errors.New("api: Deps.Alerts is required")
 	case d.SecretRefs == nil:
@@ -150,6 +156,7 @@ func New(d Deps) (*Server, error) {
 		retention:   d.Retention,
 		alerts:      d.Alerts,
 		analytics:   d.Analytics,
+		queries:     d.Queries,
 		secretRefs:  d.SecretRefs,
 		wsOrigins:   wsOriginPatterns(d.CORSOrigins),
 		build:       buildInfo{Version: d.Version, Commit: d.Commit, Date: d.BuildDate},

@@ -25,6 +25,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/live"
 	"github.com/dataaggregator/aggregator/internal/metrics"
 	"github.com/dataaggregator/aggregator/internal/pipelines"
+	"github.com/dataaggregator/aggregator/internal/queries"
 	"github.com/dataaggregator/aggregator/internal/ratelimit"
 	"github.com/dataaggregator/aggregator/internal/retention"
 	"github.com/dataaggregator/aggregator/internal/runs"
@@ -274,6 +275,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		Version: opts.Version, Commit: opts.Commit, BuildDate: opts.BuildDate, UI: opts.UI, Data: a.dataDeps(),
 		Live: api.LiveDeps{Hub: a.hub}, Retention: a.retention, SecretRefs: a.secretRefs, WorkerLease: a.cfg.RunLease, Alerts: a.alerts,
 		Analytics: a.analytics,
+		Queries:   queries.New(a.store, a.connections, queries.Limits{}),
 	})
 	if err != nil {
 		return nil, err

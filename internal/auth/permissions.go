@@ -70,6 +70,11 @@ const (
 	PermDashboardsRead Permission = "dashboards:read"
 	PermReportsRead    Permission = "reports:read"
 	PermAnalyticsRead  Permission = "analytics:read"
+	// PermAnalyticsQuery allows running read-only SQL queries on saved database connectors (without
+	// seeing their configs), saving, changing and deleting the shared saved queries, and exporting
+	// results (docs/analytics.md). Viewers and executors do not hold it: a saved query's SQL names
+	// tables and columns of databases they cannot see, and results are data.
+	PermAnalyticsQuery Permission = "analytics:query"
 )
 
 // AllPermissions returns every permission in a stable order (a new slice on
@@ -83,7 +88,7 @@ func AllPermissions() []Permission {
 		PermConnectorsRead, PermConnectorsReadConfig, PermConnectorsWrite,
 		PermTransformationsRead, PermTransformationsWrite, PermMappingsRead, PermMappingsWrite,
 		PermFilesRead, PermFilesWrite,
-		PermMonitoringRead, PermAlertsRead, PermAlertsAck, PermAlertsWrite, PermDashboardsRead, PermReportsRead, PermAnalyticsRead,
+		PermMonitoringRead, PermAlertsRead, PermAlertsAck, PermAlertsWrite, PermDashboardsRead, PermReportsRead, PermAnalyticsRead, PermAnalyticsQuery,
 	}
 }
 
@@ -103,12 +108,12 @@ func selfPermissions() []Permission {
 //	           admin users or grant the admin role)
 //	designer   pipelines read/write/run/cancel, runs replay, connectors (with config),
 //	           transformations, mappings, files; reads runs, workers, monitoring, dashboards;
-//	           reads and acknowledges alerts; reads analytics
+//	           reads and acknowledges alerts; reads analytics; runs and saves analytics queries
 //	executor   pipelines read/run/cancel; reads runs, workers, monitoring, dashboards;
 //	           reads and acknowledges alerts; reads analytics
 //	viewer     reads dashboards, pipelines, runs, reports, alerts, analytics and the connector
 //	           list (never connector configs)
-//	executive  reads analytics, reports and dashboards
+//	executive  reads analytics, reports and dashboards; runs and saves analytics queries
 func PermissionsOf(role Role) []Permission {
 	var extra []Permission
 	switch role {
@@ -122,7 +127,7 @@ func PermissionsOf(role Role) []Permission {
 			PermConnectorsRead, PermConnectorsReadConfig, PermConnectorsWrite,
 			PermTransformationsRead, PermTransformationsWrite, PermMappingsRead, PermMappingsWrite,
 			PermFilesRead, PermFilesWrite,
-			PermMonitoringRead, PermAlertsRead, PermAlertsAck, PermDashboardsRead, PermAnalyticsRead,
+			PermMonitoringRead, PermAlertsRead, PermAlertsAck, PermDashboardsRead, PermAnalyticsRead, PermAnalyticsQuery,
 		}
 	case RoleExecutor:
 		extra = []Permission{
@@ -134,7 +139,7 @@ func PermissionsOf(role Role) []Permission {
 			PermPipelinesRead, PermRunsRead, PermConnectorsRead, PermAlertsRead, PermDashboardsRead, PermReportsRead, PermAnalyticsRead,
 		}
 	case RoleExecutive:
-		extra = []Permission{PermAnalyticsRead, PermReportsRead, PermDashboardsRead}
+		extra = []Permission{PermAnalyticsRead, PermReportsRead, PermDashboardsRead, PermAnalyticsQuery}
 	default:
 		return nil
 	}

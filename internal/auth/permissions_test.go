@@ -59,6 +59,7 @@ func TestPermissionMatrix(t *testing.T) {
 		PermDashboardsRead: A | D | G | X | V | E,
 		PermReportsRead:    A | D | V | E,
 		PermAnalyticsRead:  A | D | G | X | V | E,
+		PermAnalyticsQuery: A | D | G | E,
 	}
 	bits := map[Role]int{RoleAdmin: A, RoleDeveloper: D, RoleDesigner: G, RoleExecutor: X, RoleViewer: V, RoleExecutive: E}
 

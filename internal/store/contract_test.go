@@ -58,6 +58,7 @@ func RunContract(t *testing.T, open Factory) {
 		{"Managed", testManaged},
 		{"Metrics", testMetrics},
 		{"MetricRuns", testMetricRuns},
+		{"SavedQueries", testSavedQueries},
 	}
 	t.Run("Migrations", func(t *testing.T) {
 		t.Parallel()

@@ -91,14 +91,14 @@ func conflictTarget(index string) (entity, field string) {
 	switch index {
 	case "users_pkey", "refresh_tokens_pkey", "api_tokens_pkey", "connectors_pkey", "pipelines_pkey",
 		"pipeline_runs_pkey", "transformations_pkey", "uploaded_files_pkey", "alert_rules_pkey",
-		"alerts_pkey", "alert_channels_pkey", "alert_deliveries_pkey", "dashboard_layouts_pkey", "user_preferences_pkey":
+		"alerts_pkey", "alert_channels_pkey", "alert_deliveries_pkey", "dashboard_layouts_pkey", "user_preferences_pkey", "saved_queries_pkey":
 		return strings.TrimSuffix(index, "_pkey"), "id"
 	case "pipeline_versions_pkey":
 		return "pipeline_versions", "version"
 	}
 	for _, table := range []string{
 		"users", "refresh_tokens", "api_tokens", "connectors", "pipelines", "transformations",
-		"alert_rules", "alert_channels", "dashboard_layouts",
+		"alert_rules", "alert_channels", "dashboard_layouts", "saved_queries",
 	} {
 		if rest, ok := strings.CutPrefix(index, "ux_"+table+"_"); ok {
 			if table == "dashboard_layouts" && rest == "default" {

@@ -205,6 +205,11 @@ func (d *Dialect) DescribeQuery(ctx context.Context, db sqlkit.Queryer, query st
 	if err != nil {
 		return nil, fmt.Errorf("query: %w", err)
 	}
+	return d.ResultCols(cts), nil
+}
+
+// ResultCols describes the columns of a result by the types the server reports.
+func (d *Dialect) ResultCols(cts []*sql.ColumnType) []sqlkit.Col {
 	out := make([]sqlkit.Col, len(cts))
 	for i, ct := range cts {
 		dt := strings.ToLower(ct.DatabaseTypeName())
@@ -237,7 +242,7 @@ func (d *Dialect) DescribeQuery(ctx context.Context, db sqlkit.Queryer, query st
 		}
 		out[i] = c
 	}
-	return out, nil
+	return out
 }
 
 func (d *Dialect) CursorCandidate(c sqlkit.Col) bool { return sqlkit.Orderable(c.Kind) }
