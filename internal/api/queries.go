@@ -232,7 +232,7 @@ func (s *Server) getSavedQuery(ctx context.Context, in *savedQueryIDInput) (*str
 }
 
 func (s *Server) updateSavedQuery(ctx context.Context, in *struct {
-	savedQueryIDInput
+	ID   string `path:"id" maxLength:"64"`
 	Body savedQueryBody
 }) (*struct{ Body SavedQuery }, error) {
 	q, err := s.queries.Update(ctx, in.ID, in.Body.input(), principalFrom(ctx).Username)
@@ -250,7 +250,7 @@ func (s *Server) deleteSavedQuery(ctx context.Context, in *savedQueryIDInput) (*
 }
 
 type runSavedQueryInput struct {
-	savedQueryIDInput
+	ID             string  `path:"id" maxLength:"64"`
 	MaxRows        int     `query:"max_rows" minimum:"0" doc:"Rows returned at most (default 1000, at most 10000)"`
 	TimeoutSeconds float64 `query:"timeout_seconds" minimum:"0" doc:"Statement timeout (default 30, at most 300)"`
 }

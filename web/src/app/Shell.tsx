@@ -18,7 +18,7 @@ export function Shell() {
   // A user with a temporary password may do nothing else until they choose their own (the server
   // refuses every other route): the page asks for it first.
   const mustChange = useSession((s) => !!s.me?.must_change_password)
-  const sections = ['Overview', 'Build', 'Operate', 'Administration'] as const
+  const sections = ['Overview', 'Build', 'Operate', 'Analyze', 'Administration'] as const
   return (
     <div className="flex h-full">
       {open && <div className="fixed inset-0 z-30 bg-slate-900/40 lg:hidden" onClick={() => setOpen(false)} aria-hidden />}

@@ -2,7 +2,7 @@
 // a role needs to see it. A later capability (schedules, alerts, dashboards) adds its entry here and
 // its routes in routes.tsx.
 import type { LucideIcon } from 'lucide-react'
-import { LayoutDashboard, Workflow, PlayCircle, Plug, Upload, Users, ScrollText, Settings, Server, BellRing } from 'lucide-react'
+import { LayoutDashboard, Workflow, PlayCircle, Plug, Upload, Users, ScrollText, Settings, Server, BellRing, DatabaseZap } from 'lucide-react'
 import type { Permission } from '@/auth/session'
 
 export interface NavItem {
@@ -10,7 +10,7 @@ export interface NavItem {
   label: string
   icon: LucideIcon
   permission: Permission
-  section: 'Overview' | 'Build' | 'Operate' | 'Administration'
+  section: 'Overview' | 'Build' | 'Operate' | 'Analyze' | 'Administration'
 }
 
 export const navItems: NavItem[] = [
@@ -22,6 +22,7 @@ export const navItems: NavItem[] = [
   // workers:read comes with GET /api/v1/workers; until the server declares it, no role holds it.
   { to: '/workers', label: 'Workers', icon: Server, permission: 'workers:read', section: 'Operate' },
   { to: '/alerts', label: 'Alerts', icon: BellRing, permission: 'alerts:read', section: 'Operate' },
+  { to: '/queries', label: 'Queries', icon: DatabaseZap, permission: 'analytics:query', section: 'Analyze' },
   { to: '/admin/users', label: 'Users', icon: Users, permission: 'users:read', section: 'Administration' },
   { to: '/admin/audit', label: 'Audit log', icon: ScrollText, permission: 'audit:read', section: 'Administration' },
   { to: '/admin/settings', label: 'Settings', icon: Settings, permission: 'settings:read', section: 'Administration' },

@@ -27,6 +27,7 @@ const PipelineMapping = lazy(() => import('@/pages/PipelineMapping'))
 const Alerts = lazy(() => import('@/pages/Alerts'))
 const AlertDetail = lazy(() => import('@/pages/AlertDetail'))
 const Dashboard = lazy(() => import('@/pages/Dashboard'))
+const Analytics = lazy(() => import('@/pages/Analytics'))
 
 /** The home page: the dashboard for a role that reads analytics, else the first area the role may use. */
 function Home() {
@@ -57,6 +58,8 @@ export const routes: RouteObject[] = [
       { path: 'alerts/rules', element: <RequirePermission permission="alerts:read"><Alerts /></RequirePermission> },
       { path: 'alerts/channels', element: <RequirePermission permission="alerts:read"><Alerts /></RequirePermission> },
       { path: 'alerts/:id', element: <RequirePermission permission="alerts:read"><AlertDetail /></RequirePermission> },
+      { path: 'queries', element: <RequirePermission permission="analytics:query"><Analytics /></RequirePermission> },
+      { path: 'queries/:id', element: <RequirePermission permission="analytics:query"><Analytics /></RequirePermission> },
       { path: 'profile', element: <Profile /> },
       { path: 'admin/users', element: <RequirePermission permission="users:read"><AdminUsers /></RequirePermission> },
       { path: 'admin/audit', element: <RequirePermission permission="audit:read"><AdminAudit /></RequirePermission> },
