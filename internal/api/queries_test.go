@@ -110,7 +110,7 @@ func TestAnalyticsQueries(t *testing.T) {
 	if err := json.Unmarshal(res.body, &out); err != nil {
 		t.Fatal(err)
 	}
-	if len(out.Columns) != 2 || out.Columns[1].Type != "decimal" || out.Columns[1].Native != "numeric(10,2)" || out.RowCount != 2 || !out.Truncated || out.MaxRows != 2 {
+	if len(out.Columns) != 2 || out.Columns[1].Type != "decimal" || out.Columns[1].Native != "numeric" || out.RowCount != 2 || !out.Truncated || out.MaxRows != 2 {
 		t.Errorf("result = %+v", out)
 	}
 	if !strings.Contains(string(res.body), `"rows":[["east",7.25],["north",10.50]]`) {
