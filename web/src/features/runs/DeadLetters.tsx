@@ -5,13 +5,14 @@
 import { useMemo, useState } from 'react'
 import { Link, useNavigate } from 'react-router'
 import { useQuery } from '@tanstack/react-query'
-import { AlertTriangle, Download, Pencil, RotateCcw, Undo2, Wrench } from 'lucide-react'
+import { AlertTriangle, Pencil, RotateCcw, Undo2, Wrench } from 'lucide-react'
 import { Badge, Button, Dialog, EmptyState, ErrorState, Field, Input, InlineError, Select, Skeleton } from '@/components/ui'
 import { toast } from '@/components/toasts'
 import { cn } from '@/lib/cn'
 import { formatCount } from '@/lib/format'
 import { download, fetchDeadLetters, isActive, replayRun, runKeys, type Run } from './queries'
 import { cellErrors, editsToSend, type Edits } from './replay'
+import { ExportMenu, type ExportFormat } from './ExportMenu'
 
 export function DeadLetters({
   run, canReplay, node, onNode, pipelineName, currentVersion,
@@ -84,7 +85,7 @@ export function DeadLetters({
     }
   }
 
-  const dl = async (format: 'csv' | 'ndjson') => {
+  const dl = async (format: ExportFormat) => {
     setDlBusy(format)
     setDlError(null)
     try {
@@ -156,12 +157,7 @@ export function DeadLetters({
           {(p) => <Input {...p} type="search" value={reason} onChange={(e) => setReason(e.target.value)} placeholder="e.g. must be" />}
         </Field>
         <div className="ml-auto flex gap-2">
-          <Button icon={<Download className="size-4" aria-hidden />} loading={dlBusy === 'csv'} onClick={() => void dl('csv')}>
-            Download CSV
-          </Button>
-          <Button icon={<Download className="size-4" aria-hidden />} loading={dlBusy === 'ndjson'} onClick={() => void dl('ndjson')}>
-            Download NDJSON
-          </Button>
+          <ExportMenu label="Export dead letters" busy={dlBusy !== null} onPick={(f) => void dl(f)} />
         </div>
       </div>
       <InlineError error={dlError} />

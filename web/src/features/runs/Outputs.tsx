@@ -5,6 +5,7 @@ import { Download, FileOutput } from 'lucide-react'
 import { Button, EmptyState, ErrorState, Skeleton, Table, Td, Th, InlineError } from '@/components/ui'
 import { formatBytes, formatCount } from '@/lib/format'
 import { download, fetchOutputs, isActive, runKeys, type Run } from './queries'
+import { ExportMenu } from './ExportMenu'
 
 export function Outputs({ run }: { run: Run }) {
   const outputs = useQuery({ queryKey: runKeys.outputs(run.id), queryFn: () => fetchOutputs(run.id), enabled: !isActive(run.status) })
@@ -58,7 +59,24 @@ export function Outputs({ run }: { run: Run }) {
                 }}
               >
                 Download
-              </Button>
+              </Button>{' '}
+              <ExportMenu
+                label={`Export ${o.name}`}
+                disabled={!o.path}
+                busy={busy === `${o.node}:export`}
+                onPick={async (f) => {
+                  setBusy(`${o.node}:export`)
+                  setErr(null)
+                  try {
+                    const base = o.name.replace(/\.[^.]*$/, '')
+                    await download(`/api/v1/runs/${encodeURIComponent(run.id)}/outputs/${encodeURIComponent(o.node)}?format=${f}`, `${base}.${f}`)
+                  } catch (e) {
+                    setErr({ node: o.node, error: e })
+                  } finally {
+                    setBusy(null)
+                  }
+                }}
+              />
               {err?.node === o.node && <div className="mt-2 text-left"><InlineError error={err.error} /></div>}
             </Td>
           </tr>
