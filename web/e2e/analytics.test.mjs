@@ -1,0 +1,104 @@
+// Analytics queries as a designer would use them: a PostgreSQL table (in a schema of this test), a
+// saved postgres connector, a query typed in the editor and run with Ctrl+Enter, its result as a
+// table and a line chart, saved with its chart and opened again from the list. A write is refused
+// with PostgreSQL's message.
+// Screenshots of the chart and the table, light and dark.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { startServer, startBrowser, signIn, screenshot } from './harness.mjs'
+
+const schema = `analytics_e2e_${process.pid}`
+let server, browser
+
+function psql(sql) {
+  execFileSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', 'test', '-v', 'ON_ERROR_STOP=1', '-q', '-c', sql], { stdio: 'pipe' })
+}
+
+before(async () => {
+  psql(`DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema};
+    CREATE TABLE ${schema}.revenue (month date, region text, orders int, revenue numeric(12,2));
+    INSERT INTO ${schema}.revenue
+      SELECT make_date(2026, m, 1), r, 40 + m * 3 + length(r), round((1000 + m * 137.5 + length(r) * 90)::numeric, 2)
+      FROM generate_series(1, 12) m, unnest(ARRAY['north', 'south']) r;`)
+  server = await startServer()
+  browser = await startBrowser()
+  await server.api('POST', '/api/v1/connectors', { name: 'warehouse', type: 'postgres', config: { host: '127.0.0.1', user: 'postgres', database: 'test' } })
+})
+after(async () => {
+  await browser?.close()
+  await server?.stop()
+  try {
+    psql(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+  } catch {
+    /* the schema goes with the next run */
+  }
+})
+
+const SQL = `SELECT month, sum(orders) AS orders, sum(revenue) AS revenue FROM ${schema}.revenue GROUP BY month ORDER BY month`
+
+/** Replaces the editor's text as typing would (CodeMirror has no fill). */
+async function typeSQL(page, text) {
+  const editor = page.getByRole('textbox', { name: 'SQL' })
+  await editor.click()
+  await page.keyboard.press('ControlOrMeta+a')
+  await page.keyboard.press('Delete')
+  await page.keyboard.insertText(text)
+}
+
+test('analytics: a saved query over a PostgreSQL table is charted', async () => {
+  const page = await browser.newPage()
+  await signIn(page, server.base, 'admin', undefined, '/queries')
+  await page.getByRole('heading', { name: 'New query' }).waitFor()
+  assert.equal(await page.getByRole('combobox', { name: 'Database' }).inputValue() !== '', true, 'a connector is picked')
+
+  // a write is refused by the database, with its own message
+  await typeSQL(page, `DELETE FROM ${schema}.revenue`)
+  await page.keyboard.press('Control+Enter')
+  await page.getByRole('alert').filter({ hasText: 'cannot execute DELETE in a read-only transaction' }).waitFor()
+
+  await typeSQL(page, SQL)
+  await page.keyboard.press('Control+Enter')
+  await page.getByText('12 rows').waitFor()
+  const table = page.getByRole('table', { name: 'Query result' })
+  assert.equal(await table.locator('tbody tr').count(), 12)
+  await table.getByRole('cell', { name: '2026-03-01' }).waitFor()
+  await screenshot(page, 'analytics-table')
+
+  // the chart: month on x, orders and revenue as series; a line over dates by default
+  await page.getByRole('tab', { name: 'Chart' }).click()
+  assert.equal(await page.getByRole('combobox', { name: 'X axis' }).inputValue(), 'month')
+  assert.equal(await page.getByRole('checkbox', { name: 'revenue' }).isChecked(), true)
+  await page.getByRole('checkbox', { name: 'orders' }).uncheck()
+  await page.getByRole('radio', { name: 'Area' }).click()
+  await page.getByRole('radio', { name: 'Line' }).click()
+  const figure = page.getByRole('figure', { name: 'line chart of revenue by month' })
+  await figure.locator('.recharts-line-curve').first().waitFor()
+
+  // save it with its chart
+  await page.getByRole('button', { name: 'Save query…' }).click()
+  await page.getByRole('textbox', { name: 'Name' }).fill('Monthly revenue')
+  await page.getByRole('dialog').getByRole('button', { name: 'Save' }).click()
+  await page.waitForURL(/\/queries\/[0-9a-f-]+$/)
+  await page.getByRole('heading', { name: 'Monthly revenue' }).waitFor()
+  const saved = await server.api('GET', '/api/v1/analytics/queries')
+  assert.equal(saved.length, 1)
+  assert.deepEqual(saved[0].chart, { type: 'line', x: 'month', y: ['revenue'] })
+  assert.equal(saved[0].connector_name, 'warehouse')
+
+  // opened again from a fresh page: it runs and shows its chart
+  await page.goto(server.base + '/queries')
+  await page.getByRole('navigation', { name: 'Saved queries' }).getByRole('link', { name: /Monthly revenue/ }).click()
+  await page.getByText('12 rows').waitFor()
+  await page.getByRole('figure', { name: 'line chart of revenue by month' }).locator('.recharts-line-curve').first().waitFor()
+  await screenshot(page, 'analytics-query')
+
+  const dark = await browser.newPage({ colorScheme: 'dark' })
+  await signIn(dark, server.base, 'admin', undefined, `/queries/${saved[0].id}`)
+  await dark.getByText('12 rows').waitFor()
+  await dark.getByRole('figure', { name: 'line chart of revenue by month' }).locator('.recharts-line-curve').first().waitFor()
+  await screenshot(dark, 'analytics-query', 'dark')
+  await dark.getByRole('tab', { name: 'Table' }).click()
+  await screenshot(dark, 'analytics-table', 'dark')
+  assert.deepEqual([...page.consoleErrors, ...dark.consoleErrors], [])
+})
