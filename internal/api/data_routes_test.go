@@ -163,6 +163,18 @@ func (e *env) fixtureRunWithDeadLetter() store.Run {
 	return done
 }
 
+// fixtureAwaiting is a run paused for a review of schema changes.
+func (e *env) fixtureAwaiting() store.Run {
+	e.t.Helper()
+	r := e.fixtureRun(true)
+	rv := `{"status":"pending","node":"out","target":"public.t","policy":"review","changes":[{"column":"note","kind":"column_added","new_type":"string","against":"destination"}],"requested_at":"2026-01-01T00:00:00Z"}`
+	p, err := e.store.PauseRun(context.Background(), r.ID, r.WorkerID, r.Attempt, json.RawMessage(rv))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return p
+}
+
 // managed marks an object as applied from a file and returns its id.
 func (e *env) managed(kind, id string) string {
 	e.t.Helper()
@@ -315,13 +327,19 @@ func dataRouteTable() map[string]routeCase {
 		"GET /api/v1/workers": {perm: auth.PermWorkersRead, prepare: func(*env, store.User) call {
 			return call{path: "/api/v1/workers"}
 		}},
-		"GET /api/v1/runs/{id}":              {perm: auth.PermRunsRead, prepare: runPath("", false)},
-		"POST /api/v1/runs/{id}/cancel":      {perm: auth.PermPipelinesCancel, prepare: runPath("/cancel", true)},
-		"POST /api/v1/runs/{id}/stop":        {perm: auth.PermRunsControl, prepare: deploymentPath("/stop", store.DeploymentRunning)},
-		"POST /api/v1/runs/{id}/pause":       {perm: auth.PermRunsControl, prepare: deploymentPath("/pause", store.DeploymentRunning)},
-		"POST /api/v1/runs/{id}/resume":      {perm: auth.PermRunsControl, prepare: deploymentPath("/resume", store.DeploymentPaused)},
-		"POST /api/v1/runs/{id}/restart":     {perm: auth.PermRunsControl, prepare: deploymentPath("/restart", store.DeploymentRunning)},
-		"GET /api/v1/runs/{id}/logs":         {perm: auth.PermRunsRead, prepare: runPath("/logs", false)},
+		"GET /api/v1/runs/{id}":          {perm: auth.PermRunsRead, prepare: runPath("", false)},
+		"POST /api/v1/runs/{id}/cancel":  {perm: auth.PermPipelinesCancel, prepare: runPath("/cancel", true)},
+		"POST /api/v1/runs/{id}/stop":    {perm: auth.PermRunsControl, prepare: deploymentPath("/stop", store.DeploymentRunning)},
+		"POST /api/v1/runs/{id}/pause":   {perm: auth.PermRunsControl, prepare: deploymentPath("/pause", store.DeploymentRunning)},
+		"POST /api/v1/runs/{id}/resume":  {perm: auth.PermRunsControl, prepare: deploymentPath("/resume", store.DeploymentPaused)},
+		"POST /api/v1/runs/{id}/restart": {perm: auth.PermRunsControl, prepare: deploymentPath("/restart", store.DeploymentRunning)},
+		"GET /api/v1/runs/{id}/logs":     {perm: auth.PermRunsRead, prepare: runPath("/logs", false)},
+		"POST /api/v1/runs/{id}/schema-review/approve": {perm: auth.PermRunsReview, prepare: func(e *env, _ store.User) call {
+			return call{path: "/api/v1/runs/" + e.fixtureAwaiting().ID + "/schema-review/approve", body: map[string]any{"comment": "ok"}}
+		}},
+		"POST /api/v1/runs/{id}/schema-review/reject": {perm: auth.PermRunsReview, prepare: func(e *env, _ store.User) call {
+			return call{path: "/api/v1/runs/" + e.fixtureAwaiting().ID + "/schema-review/reject", body: map[string]any{"comment": "no"}}
+		}},
 		"GET /api/v1/runs/{id}/dead-letters": {perm: auth.PermRunsRead, prepare: runPath("/dead-letters?format=csv", false)},
 		"POST /api/v1/runs/{id}/dead-letters/replay": {perm: auth.PermRunsReplay, prepare: func(e *env, _ store.User) call {
 			return call{path: "/api/v1/runs/" + e.fixtureRunWithDeadLetter().ID + "/dead-letters/replay"}

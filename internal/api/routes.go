@@ -156,7 +156,11 @@ func (s *Server) registerRoutes(api huma.API) {
 	handle(s, api, route{Method: get, Path: "/api/v1/runs/{id}", ID: "get-run", Tag: "runs", Perm: auth.PermRunsRead,
 		Summary: "A run: status, timings, error, version and per-node counters"}, s.getRun)
 	handle(s, api, route{Method: post, Path: "/api/v1/runs/{id}/cancel", ID: "cancel-run", Action: "run.cancel", Target: "run", Tag: "runs", Perm: auth.PermPipelinesCancel,
-		Summary: "Cancel a queued or running run"}, s.cancelRun)
+		Summary: "Cancel a queued or running run, or one awaiting approval"}, s.cancelRun)
+	handle(s, api, route{Method: post, Path: "/api/v1/runs/{id}/schema-review/approve", ID: "approve-run-schema-changes", Action: "run.schema_review.approve", Target: "run", Tag: "runs", Perm: auth.PermRunsReview,
+		Summary: "Approve the schema changes a run awaits (write.schema_changes: review): the run is queued again and applies them; 409 when it awaits nothing"}, s.approveRun)
+	handle(s, api, route{Method: post, Path: "/api/v1/runs/{id}/schema-review/reject", ID: "reject-run-schema-changes", Action: "run.schema_review.reject", Target: "run", Tag: "runs", Perm: auth.PermRunsReview,
+		Summary: "Reject the schema changes a run awaits: the run fails naming them; 409 when it awaits nothing"}, s.rejectRun)
 	for _, c := range []struct {
 		control runs.Control
 		summary string

@@ -29,7 +29,7 @@ type Run struct {
 	ID              string               `json:"id"`
 	PipelineID      string               `json:"pipeline_id"`
 	PipelineVersion int                  `json:"pipeline_version" doc:"The pipeline version this run executes"`
-	Status          string               `json:"status" enum:"queued,running,succeeded,failed,cancelled"`
+	Status          string               `json:"status" enum:"queued,running,awaiting_approval,succeeded,failed,cancelled"`
 	Trigger         string               `json:"trigger" doc:"What started the run: manual (a person: the Run button or aggregator trigger), api (a program with an API token), schedule, webhook, dependency (a pipeline it runs after succeeded), replay ..."`
 	TriggerDetail   *runs.TriggerDetail  `json:"trigger_detail,omitempty" doc:"What started the run beyond its kind: the user, the webhook token's prefix, the upstream run"`
 	ActorID         string               `json:"actor_id"`
@@ -49,6 +49,7 @@ type Run struct {
 	ReplayOf        string               `json:"replay_of,omitempty" doc:"Set on a replay run: the run whose dead letters it replays (\"replay of run X\")"`
 	Attempts        []RunAttempt         `json:"attempts,omitempty" doc:"Single-run responses: every attempt of the run, first first"`
 	Chunks          []RunChunk           `json:"chunks,omitempty" doc:"Single-run responses of a partitioned run: its chunks (one key range of the source each), in key order"`
+	SchemaReview    *runs.SchemaReview   `json:"schema_review,omitempty" doc:"The review of schema changes (write.schema_changes: review): the destination, each classified change (column, kind, old and new type) and the decision. Status pending while the run is awaiting_approval"`
 	Deployment      *runs.DeploymentView `json:"deployment,omitempty" doc:"Single-run responses of a deployed streaming run (parallelism): its state (running, paused, restarting, stopping, stopped, failed), its consumer instances with their workers, and per partition the committed position, the lag and the committed rows per second"`
 }
 
@@ -76,7 +77,7 @@ type RunAttempt struct {
 	WorkerID   string     `json:"worker_id" doc:"The worker process that ran it (see GET /api/v1/workers)"`
 	StartedAt  time.Time  `json:"started_at"`
 	FinishedAt *time.Time `json:"finished_at,omitempty"`
-	Outcome    string     `json:"outcome" enum:"running,succeeded,failed,cancelled,retry,interrupted,lost,partitioned" doc:"How it ended: partitioned (the run was split into chunks, which run as jobs of their own), retry (a retryable failure; another attempt follows), interrupted (a worker shutdown), lost (its worker stopped sending heartbeats and another took the run over)"`
+	Outcome    string     `json:"outcome" enum:"running,succeeded,failed,cancelled,retry,interrupted,lost,partitioned,awaiting_approval" doc:"How it ended: awaiting_approval (schema changes wait for a review; an approval starts another attempt), partitioned (the run was split into chunks, which run as jobs of their own), retry (a retryable failure; another attempt follows), interrupted (a worker shutdown), lost (its worker stopped sending heartbeats and another took the run over)"`
 	Error      string     `json:"error" doc:"Why it stopped, when it did not succeed"`
 }
 
@@ -85,6 +86,11 @@ func (s *Server) toRunDTO(ctx context.Context, r store.Run, detail bool) Run {
 		Trigger: r.Trigger, ActorID: r.ActorID, ActorName: r.ActorName, Error: r.Error, Attempt: r.Attempt,
 		CancelRequested: r.CancelRequested, CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
 		HeartbeatAt: r.HeartbeatAt, Nodes: []engine.NodeStats{}, ReplayOf: r.ReplayOf}
+	if rv, err := runs.ReviewOf(r); err != nil {
+		s.log.WarnContext(ctx, "run schema review unreadable", "run_id", r.ID, "error", err)
+	} else {
+		d.SchemaReview = rv
+	}
 	if len(r.TriggerDetail) > 0 {
 		td := runs.DecodeTriggerDetail(r.TriggerDetail)
 		d.TriggerDetail = &td
@@ -165,7 +171,7 @@ type listRunsInput struct {
 	PageQuery
 	PipelineID string    `query:"pipeline_id" maxLength:"64" doc:"Only runs of this pipeline"`
 	ReplayOf   string    `query:"replay_of" maxLength:"64" doc:"Only the replays of this run"`
-	Status     []string  `query:"status" enum:"queued,running,succeeded,failed,cancelled" doc:"Only runs in these states (comma-separated)"`
+	Status     []string  `query:"status" enum:"queued,running,awaiting_approval,succeeded,failed,cancelled" doc:"Only runs in these states (comma-separated)"`
 	From       time.Time `query:"from" doc:"Created at or after (RFC 3339)"`
 	To         time.Time `query:"to" doc:"Created before (RFC 3339)"`
 }

@@ -40,6 +40,9 @@ const (
 	PermRunsControl Permission = "runs:control"
 	// PermRunsReplay allows replaying a run's dead letters (possibly edited) as a new run.
 	PermRunsReplay Permission = "runs:replay"
+	// PermRunsReview allows approving or rejecting the schema changes a run awaits
+	// (write.schema_changes: review).
+	PermRunsReview Permission = "runs:review"
 	// PermWorkersRead allows listing the worker processes of the run queue (GET /api/v1/workers):
 	// whoever runs or designs pipelines needs to see whether workers are there to run them.
 	PermWorkersRead Permission = "workers:read"
@@ -84,7 +87,7 @@ func AllPermissions() []Permission {
 		PermProfileSelf, PermTokensSelf, PermPreferencesSelf, PermLayoutsSelf,
 		PermUsersRead, PermUsersWrite, PermUsersAdmin,
 		PermAuditRead, PermSettingsRead, PermSettingsWrite, PermCleanup,
-		PermPipelinesRead, PermPipelinesWrite, PermPipelinesRun, PermPipelinesCancel, PermRunsRead, PermRunsControl, PermRunsReplay, PermWorkersRead,
+		PermPipelinesRead, PermPipelinesWrite, PermPipelinesRun, PermPipelinesCancel, PermRunsRead, PermRunsControl, PermRunsReplay, PermRunsReview, PermWorkersRead,
 		PermConnectorsRead, PermConnectorsReadConfig, PermConnectorsWrite,
 		PermTransformationsRead, PermTransformationsWrite, PermMappingsRead, PermMappingsWrite,
 		PermFilesRead, PermFilesWrite,
@@ -106,7 +109,7 @@ func selfPermissions() []Permission {
 //	admin      everything
 //	developer  everything except users:admin (cannot create, change or delete
 //	           admin users or grant the admin role)
-//	designer   pipelines read/write/run/cancel, runs replay, connectors (with config),
+//	designer   pipelines read/write/run/cancel, runs replay and schema reviews, connectors (with config),
 //	           transformations, mappings, files; reads runs, workers, monitoring, dashboards;
 //	           reads and acknowledges alerts; reads analytics; runs and saves analytics queries
 //	executor   pipelines read/run/cancel; reads runs, workers, monitoring, dashboards;
@@ -123,7 +126,7 @@ func PermissionsOf(role Role) []Permission {
 		return slices.DeleteFunc(AllPermissions(), func(p Permission) bool { return p == PermUsersAdmin })
 	case RoleDesigner:
 		extra = []Permission{
-			PermPipelinesRead, PermPipelinesWrite, PermPipelinesRun, PermPipelinesCancel, PermRunsRead, PermRunsControl, PermRunsReplay, PermWorkersRead,
+			PermPipelinesRead, PermPipelinesWrite, PermPipelinesRun, PermPipelinesCancel, PermRunsRead, PermRunsControl, PermRunsReplay, PermRunsReview, PermWorkersRead,
 			PermConnectorsRead, PermConnectorsReadConfig, PermConnectorsWrite,
 			PermTransformationsRead, PermTransformationsWrite, PermMappingsRead, PermMappingsWrite,
 			PermFilesRead, PermFilesWrite,

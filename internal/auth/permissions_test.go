@@ -39,6 +39,7 @@ func TestPermissionMatrix(t *testing.T) {
 		PermRunsControl:     A | D | G | X,
 		PermRunsRead:        A | D | G | X | V,
 		PermRunsReplay:      A | D | G,
+		PermRunsReview:      A | D | G,
 		PermWorkersRead:     A | D | G | X,
 
 		PermConnectorsRead:       A | D | G | V,

@@ -31,6 +31,7 @@ type outcome struct {
 	retryable   bool            // a failure that another attempt may not meet (policy.retries)
 	interrupted bool            // stopped by a shutdown: back to the queue, to resume (err says why)
 	lost        bool            // another worker owns the run now: record nothing
+	review      *SchemaReview   // schema changes wait for a review: the run pauses (awaiting_approval)
 }
 
 // execute runs one claimed run with the engine and reports how it ended; the queue records that.
@@ -73,6 +74,11 @@ func (s *Service) execute(ctx context.Context, run store.Run, plan *pipeline.Pla
 	if len(run.Checkpoint) > 0 && run.ReplayOf == "" {
 		rl.add("info", "", "resuming from the last checkpoint of the interrupted attempt", nil)
 	}
+	schemas, err := s.schemaInputs(ctx, run)
+	if err != nil {
+		rl.add("error", "", "the pipeline cannot run: "+err.Error(), nil)
+		return outcome{status: store.RunFailed, err: err.Error()}
+	}
 	engineLog := slog.New(&runLogHandler{next: s.log.Handler(), log: rl}).With("run_id", run.ID)
 	var rate runner.RateMeter
 	inst := newInstanceReporter(s, run, 0, run.WorkerID, run.Attempt)
@@ -101,6 +107,7 @@ func (s *Service) execute(ctx context.Context, run store.Run, plan *pipeline.Pla
 		Positions:        inst.positions,
 		PositionInterval: s.opts.PositionInterval,
 		Logger:           engineLog,
+		Schemas:          schemas,
 	}
 	var res *engine.Result
 	var runErr error
@@ -111,8 +118,19 @@ func (s *Service) execute(ctx context.Context, run store.Run, plan *pipeline.Pla
 	}
 	stats, _ := json.Marshal(res.Nodes)
 	cause := context.Cause(ctx)
+	s.auditSchemaDecisions(context.WithoutCancel(ctx), run, res.SchemaDecisions)
+	for _, d := range res.SchemaDecisions {
+		for i, c := range d.Changes {
+			rl.add("info", d.Node, fmt.Sprintf("schema change (%s): %s: %s", d.Policy, c, d.Actions[i]),
+				map[string]any{"column": c.Column, "kind": c.Kind, "against": c.Against})
+		}
+	}
+	rv := pendingReview(run, runErr, s.now())
 	switch {
 	case runErr == nil:
+		if err := s.saveSnapshots(context.WithoutCancel(ctx), run, res); err != nil {
+			log.WarnContext(ctx, "schema snapshots not saved", "error", err)
+		}
 		outs := s.collectOutputs(plan, res)
 		for _, o := range outs {
 			rl.add("info", o.Node, fmt.Sprintf("output %s: %d bytes, %d rows", o.Name, o.Bytes, o.Rows), nil)
@@ -126,6 +144,9 @@ func (s *Service) execute(ctx context.Context, run store.Run, plan *pipeline.Pla
 	case errors.Is(cause, errLostRun), errors.Is(runErr, errLostRun), errors.Is(runErr, store.ErrConflict):
 		rl.add("warn", "", "stopped: "+errLostRun.Error(), nil)
 		return outcome{lost: true}
+	case rv != nil && cause == nil:
+		rl.add("warn", rv.Node, fmt.Sprintf("run paused: %d schema change(s) of destination %s await approval; nothing was written to it", len(rv.Changes), rv.Node), nil)
+		return outcome{review: rv, err: runErr.Error(), stats: stats}
 	case errors.As(cause, new(*timeoutError)):
 		rl.add("error", "", "run stopped: "+cause.Error()+"; destinations rolled back", resultDetails(res))
 		return outcome{status: store.RunFailed, err: cause.Error(), stats: stats}

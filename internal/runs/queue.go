@@ -3,6 +3,7 @@ package runs
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -562,6 +563,18 @@ func (q *River) record(ctx context.Context, run store.Run, pol Policy, out outco
 	case out.lost:
 		log.WarnContext(ctx, "the run was taken over by another worker (this one had stopped sending heartbeats); this attempt stopped without committing or recording anything", "attempt", run.Attempt)
 		q.endAttempt(ctx, run, "lost", "the run was taken over by another worker (this one had stopped sending heartbeats)")
+		return
+	case out.review != nil:
+		raw, err := json.Marshal(out.review)
+		if err == nil {
+			var r store.Run
+			if r, err = q.svc.st.PauseRun(ctx, run.ID, q.opts.WorkerID, run.Attempt, raw); err == nil {
+				q.endAttempt(ctx, run, string(store.RunAwaitingApproval), out.err)
+				q.svc.publishStatus(r, out.err)
+				return
+			}
+		}
+		log.ErrorContext(ctx, "pause run for a schema review", "error", err)
 		return
 	case out.interrupted:
 		q.endAttempt(ctx, run, "interrupted", out.err)

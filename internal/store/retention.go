@@ -56,7 +56,7 @@ const terminalStatuses = `('succeeded', 'failed', 'cancelled')`
 
 // notReplayed excludes a run (aliased r) that a queued or running replay still reads the dead
 // letters of.
-const notReplayed = `NOT EXISTS (SELECT 1 FROM pipeline_runs q WHERE q.replay_of = r.id AND q.status IN ('queued', 'running'))`
+const notReplayed = `NOT EXISTS (SELECT 1 FROM pipeline_runs q WHERE q.replay_of = r.id AND q.status IN ('queued', 'running', 'awaiting_approval'))`
 
 // PurgedRuns counts what DeleteFinishedRuns removed.
 type PurgedRuns struct {

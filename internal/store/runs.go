@@ -21,6 +21,9 @@ const (
 	RunSucceeded RunStatus = "succeeded"
 	RunFailed    RunStatus = "failed"
 	RunCancelled RunStatus = "cancelled"
+	// RunAwaitingApproval: the run stopped before writing because schema changes wait for a review
+	// (schema_changes: review); it holds no worker. An approval queues it again, a rejection fails it.
+	RunAwaitingApproval RunStatus = "awaiting_approval"
 )
 
 // Terminal reports whether the status is final.
@@ -28,10 +31,10 @@ func (s RunStatus) Terminal() bool {
 	return s == RunSucceeded || s == RunFailed || s == RunCancelled
 }
 
-// Valid reports whether s is one of the five states.
+// Valid reports whether s is one of the six states.
 func (s RunStatus) Valid() bool {
 	switch s {
-	case RunQueued, RunRunning, RunSucceeded, RunFailed, RunCancelled:
+	case RunQueued, RunRunning, RunSucceeded, RunFailed, RunCancelled, RunAwaitingApproval:
 		return true
 	}
 	return false
@@ -68,11 +71,13 @@ type Run struct {
 	// edited values it was asked to replay them with (JSON owned by the runs package; nil: none).
 	ReplayOf    string
 	ReplayEdits json.RawMessage
+	// SchemaReview is the run's review of schema changes (JSON owned by the runs package; nil: none).
+	SchemaReview json.RawMessage
 }
 
 const runCols = `id, pipeline_id, pipeline_version, status, run_trigger, actor_id, actor_name, error, node_stats,
 	checkpoint, worker_id, attempt, cancel_requested, created_at, updated_at, started_at, finished_at, heartbeat_at,
-	outputs, replay_of, replay_edits, trigger_detail`
+	outputs, replay_of, replay_edits, trigger_detail, schema_review`
 
 func scanRun(row scanner) (Run, error) {
 	var r Run
@@ -80,7 +85,7 @@ func scanRun(row scanner) (Run, error) {
 	err := row.Scan(&r.ID, &r.PipelineID, &r.PipelineVersion, &status, &r.Trigger, &r.ActorID, &r.ActorName, &r.Error,
 		jsonCol{&r.NodeStats}, jsonCol{&r.Checkpoint}, &r.WorkerID, &r.Attempt, &r.CancelRequested,
 		timeCol{&r.CreatedAt}, timeCol{&r.UpdatedAt}, nullTimeCol{&r.StartedAt}, nullTimeCol{&r.FinishedAt},
-		nullTimeCol{&r.HeartbeatAt}, jsonCol{&r.Outputs}, &r.ReplayOf, jsonCol{&r.ReplayEdits}, jsonCol{&r.TriggerDetail})
+		nullTimeCol{&r.HeartbeatAt}, jsonCol{&r.Outputs}, &r.ReplayOf, jsonCol{&r.ReplayEdits}, jsonCol{&r.TriggerDetail}, jsonCol{&r.SchemaReview})
 	r.Status = RunStatus(status)
 	return r, err
 }
@@ -112,7 +117,7 @@ func (s *Store) CreateRun(ctx context.Context, r Run) (Run, error) {
 	}
 	return valueOr(r, s.insert(ctx, s.db, "create run", "pipeline_runs", runCols,
 		r.ID, r.PipelineID, r.PipelineVersion, string(r.Status), r.Trigger, r.ActorID, r.ActorName, "", nil, nil, "", 0,
-		false, s.ts(now), s.ts(now), nil, nil, nil, nil, noNUL(r.ReplayOf), edits, detail))
+		false, s.ts(now), s.ts(now), nil, nil, nil, nil, noNUL(r.ReplayOf), edits, detail, nil))
 }
 
 // GetRun returns a run by id.
@@ -288,14 +293,14 @@ func (s *Store) Heartbeat(ctx context.Context, id, workerID string, attempt int)
 	return cancelRequested, nil
 }
 
-// RequestCancel cancels a queued run at once (returning it cancelled), or
+// RequestCancel cancels a queued run or one awaiting approval at once (returning it cancelled), or
 // flags a running run so its worker stops at the next heartbeat. A run that
 // already finished is ErrConflict.
 func (s *Store) RequestCancel(ctx context.Context, id string) (Run, error) {
 	now := s.ts(s.nowUTC())
 	res, err := s.db.ExecContext(ctx, `UPDATE pipeline_runs SET status = $1, cancel_requested = $2, finished_at = $3,
-		updated_at = $3, error = $4 WHERE id = $5 AND status = $6`,
-		string(RunCancelled), true, now, "cancelled before start", id, string(RunQueued))
+		updated_at = $3, error = $4 WHERE id = $5 AND status IN ($6, $7)`,
+		string(RunCancelled), true, now, "cancelled before start", id, string(RunQueued), string(RunAwaitingApproval))
 	n, err := rowsAffected(s, res, err, "cancel run")
 	if err != nil {
 		return Run{}, err

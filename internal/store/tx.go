@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 )
 
@@ -76,4 +77,9 @@ func (t *Tx) AppendLogs(ctx context.Context, entries []LogEntry) error {
 // RequeueRun is Store.RequeueRun in the transaction.
 func (t *Tx) RequeueRun(ctx context.Context, id, workerID, reason string) (Run, error) {
 	return t.s.RequeueRun(ctx, id, workerID, reason)
+}
+
+// DecideReview is Store.DecideReview in the transaction.
+func (t *Tx) DecideReview(ctx context.Context, id string, review json.RawMessage, to RunStatus, errMsg string) (Run, error) {
+	return t.s.DecideReview(ctx, id, review, to, errMsg)
 }
