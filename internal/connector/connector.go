@@ -376,3 +376,36 @@ func DecodeConfig(spec Spec, raw map[string]any, dst any) error {
 	}
 	return nil
 }
+
+// Target describes a destination's table before a run writes (TargetInspector).
+type Target struct {
+	// Name is the table as messages show it (schema.table).
+	Name   string
+	Exists bool
+	// Columns are the table's columns; Key its primary key (empty: none).
+	Columns []TargetColumn
+	Key     []string
+	// Fold is how the database compares column names (nil: exactly).
+	Fold func(string) string `json:"-"`
+	// Skip lists input fields the destination never writes as columns (the change sources' _op
+	// field of an upsert).
+	Skip []string
+}
+
+// TargetColumn is a column of a destination table.
+type TargetColumn struct {
+	Name     string
+	Native   string // the database's type, e.g. "integer", "varchar(20)"
+	Kind     record.Kind
+	Nullable bool
+}
+
+// TargetInspector is a destination that can describe the table a write request would write and
+// change the types of its columns, without writing rows: what schema-change policies need
+// (internal/schemachange). Both open and close a connection of their own.
+type TargetInspector interface {
+	InspectTarget(ctx context.Context, env Env, config map[string]any, req WriteRequest) (Target, error)
+	// AlterColumns changes the type of each named existing column to the type the destination
+	// creates for the field (ALTER TABLE ... ALTER COLUMN / MODIFY), converting the stored values.
+	AlterColumns(ctx context.Context, env Env, config map[string]any, req WriteRequest, fields []record.Field) error
+}

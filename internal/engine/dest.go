@@ -160,6 +160,21 @@ func (d *destWorker) finish(ctx context.Context) error {
 }
 
 func (d *destWorker) write(ctx context.Context, b *record.Batch) error {
+	if d.n.gov != nil {
+		out, bad, err := d.n.gov.batch(ctx, b)
+		if err != nil {
+			return err
+		}
+		for _, p := range bad {
+			rj := record.Reject{Field: p.Field, Reason: p.Reason, Pos: b.PosOf(p.Index), Values: b.TextValues(p.Index)}
+			if err := d.r.reject(ctx, d.n, rj); err != nil {
+				return err
+			}
+		}
+		if b = out; b.Len() == 0 {
+			return nil
+		}
+	}
 	err := d.w.Write(ctx, b)
 	var re *connector.RowError
 	if errors.As(err, &re) {

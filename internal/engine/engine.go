@@ -147,6 +147,7 @@ type rnode struct {
 	// waiting for the driver.
 	area   *transform.SpillArea
 	queued atomic.Int64
+	gov    *schemaGov // the schema-change policy (nil: the destination cannot describe its table)
 
 	// In a parallel worker's clone of the DAG: collect receives what reaches destinations and the
 	// rejected rows, to be released in source order; orig is the node cloned.
@@ -156,11 +157,12 @@ type rnode struct {
 
 // runner is one run (or preview) of a plan.
 type runner struct {
-	plan  *pipeline.Plan
-	opts  Options
-	log   *slog.Logger
-	nodes []*rnode
-	by    map[string]*rnode
+	plan    *pipeline.Plan
+	opts    Options
+	schemas schemaLog
+	log     *slog.Logger
+	nodes   []*rnode
+	by      map[string]*rnode
 
 	policy   pipeline.OnReject
 	maxRatio *float64

@@ -247,6 +247,11 @@ func (r *runner) replay(ctx context.Context, rows []Injection) (res *Result, err
 		}
 		req := connector.WriteRequest{Stream: n.p.Stream, Mode: n.p.Write.Mode, Key: n.p.Write.Key, Schema: n.schema,
 			RunID: r.runID, Node: n.p.ID}
+		if n.gov = r.newSchemaGov(n); n.gov != nil {
+			if req, err = n.gov.open(ctx, req); err != nil {
+				return res, err
+			}
+		}
 		w, err := r.openWriter(ctx, n, req)
 		if err != nil {
 			return res, fmt.Errorf("open destination %s (%s): %w", n.p.ID, n.p.Type, err)

@@ -36,6 +36,9 @@ func Run(ctx context.Context, plan *pipeline.Plan, opts Options) (*Result, error
 	res.Rejected = r.rejected.Load()
 	res.Checkpoints = r.checkpoints
 	res.Stopped = r.stopped
+	r.schemas.mu.Lock()
+	res.SchemaDecisions, res.Schemas = r.schemas.decisions, r.schemas.snapshots
+	r.schemas.mu.Unlock()
 	switch {
 	case err == nil:
 		res.Status = Succeeded
@@ -175,6 +178,11 @@ func (r *runner) run(ctx context.Context) (res *Result, err error) {
 		}
 		req := connector.WriteRequest{Stream: n.p.Stream, Mode: n.p.Write.Mode, Key: n.p.Write.Key, Schema: n.schema,
 			RunID: r.runID, Node: n.p.ID, Resume: resume}
+		if n.gov = r.newSchemaGov(n); n.gov != nil {
+			if req, err = n.gov.open(ctx, req); err != nil {
+				return res, err
+			}
+		}
 		w, err := r.openWriter(ctx, n, req)
 		if err != nil {
 			return res, fmt.Errorf("open destination %s (%s): %w", n.p.ID, n.p.Type, err)

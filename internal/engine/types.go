@@ -8,6 +8,7 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/record"
+	"github.com/dataaggregator/aggregator/internal/schemachange"
 )
 
 // Checkpoint is what a resumed run starts from. It is plain JSON; the consumer stores it as it likes.
@@ -177,6 +178,9 @@ type Options struct {
 	PreviewWait time.Duration
 	// Now is the clock (tests); nil: time.Now.
 	Now func() time.Time
+	// Schemas gives each destination, by node id, the snapshot of its last successful run and the
+	// schema changes approved for this run (write.schema_changes).
+	Schemas map[string]SchemaInput
 }
 
 // Status is how a run ended.
@@ -207,4 +211,9 @@ type Result struct {
 	RowsWritten int64 `json:"rows_written"`
 	Rejected    int64 `json:"rejected"`
 	Checkpoints int   `json:"checkpoints"`
+	// SchemaDecisions are what the destinations' schema-change policies decided (one per
+	// destination and schema with changes); Schemas the schema each governed destination received
+	// (the snapshot the next run compares with).
+	SchemaDecisions []schemachange.Decision          `json:"schema_decisions,omitempty"`
+	Schemas         map[string]schemachange.Snapshot `json:"-"`
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/configspec"
 	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/schemachange"
 )
 
 // MaxSpecSize bounds a spec document; pipelines are small, and a bound keeps the parser's memory small.
@@ -340,9 +341,10 @@ func (d *decoder) spec(v any, s *Spec) {
 			Inputs: d.strList(dm, "inputs", p), Config: d.config(dm, "config", p), Stream: d.str(dm, "stream", p),
 		}
 		if wv, has := dm["write"]; has && wv != nil {
-			if wm, ok := d.object(wv, p+".write", "mode", "key"); ok {
+			if wm, ok := d.object(wv, p+".write", "mode", "key", "schema_changes"); ok {
 				dst.Write.Mode = connector.WriteMode(d.str(wm, "mode", p+".write"))
 				dst.Write.Key = d.strList(wm, "key", p+".write")
+				dst.Write.SchemaChanges = schemachange.Policy(d.str(wm, "schema_changes", p+".write"))
 			}
 		}
 		s.Destinations = append(s.Destinations, dst)

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/schemachange"
 )
 
 // Version is the spec version this package reads.
@@ -74,6 +75,9 @@ type Destination struct {
 type Write struct {
 	Mode connector.WriteMode `json:"mode"`
 	Key  []string            `json:"key,omitempty"`
+	// SchemaChanges is what a run does when the schema it reads differs from the last successful
+	// run's or from the destination table (see internal/schemachange; "" is evolve).
+	SchemaChanges schemachange.Policy `json:"schema_changes,omitempty"`
 }
 
 // Schedule runs the pipeline on a cron schedule (five fields, or @hourly, @daily, ...).

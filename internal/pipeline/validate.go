@@ -9,6 +9,7 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/record"
+	"github.com/dataaggregator/aggregator/internal/schemachange"
 	"github.com/dataaggregator/aggregator/internal/transform"
 )
 
@@ -417,6 +418,14 @@ func (v *validator) destination(path string, d *Destination) *Node {
 	for i, k := range d.Write.Key {
 		if strings.TrimSpace(k) == "" {
 			v.c.add(fmt.Sprintf("%s.write.key[%d]", path, i), "empty field name")
+		}
+	}
+	switch p := d.Write.SchemaChanges; {
+	case !p.Valid():
+		v.c.add(path+".write.schema_changes", "must be evolve, fail, quarantine or review, got %q", p)
+	case p.OrDefault() != schemachange.Evolve && n.Destination != nil:
+		if _, ok := n.Destination.(connector.TargetInspector); !ok {
+			v.c.add(path+".write.schema_changes", "connector type %q does not support schema-change policies (only evolve); they need a destination that describes its table (postgres, mysql)", n.Type)
 		}
 	}
 	if len(d.Inputs) == 0 {
