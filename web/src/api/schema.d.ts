@@ -1355,7 +1355,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Cancel a queued or running run
+         * Cancel a queued or running run, or one awaiting approval
          * @description Requires permission `pipelines:cancel`.
          */
         post: operations["cancel-run"];
@@ -1523,6 +1523,46 @@ export interface paths {
          * @description Requires permission `runs:control`.
          */
         post: operations["resume-run"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/{id}/schema-review/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve the schema changes a run awaits (write.schema_changes: review): the run is queued again and applies them; 409 when it awaits nothing
+         * @description Requires permission `runs:review`.
+         */
+        post: operations["approve-run-schema-changes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/{id}/schema-review/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject the schema changes a run awaits: the run fails naming them; 409 when it awaits nothing
+         * @description Requires permission `runs:review`.
+         */
+        post: operations["reject-run-schema-changes"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2137,6 +2177,13 @@ export interface components {
         };
         Catalog: {
             streams: components["schemas"]["Stream"][] | null;
+        };
+        Change: {
+            against: string;
+            column: string;
+            kind: string;
+            new_type?: string;
+            old_type?: string;
         };
         ChangePasswordInputBody: {
             current_password: string;
@@ -3079,6 +3126,10 @@ export interface components {
             /** @description Who saved them last (empty: never saved, the defaults apply) */
             updated_by: string;
         };
+        ReviewInputBody: {
+            /** @description Why: kept with the decision and in the audit log */
+            comment?: string;
+        };
         Run: {
             actor_id: string;
             actor_name: string;
@@ -3132,10 +3183,12 @@ export interface components {
              * @description While the run runs: rows read per second over the last second or more
              */
             rows_per_second?: number;
+            /** @description The review of schema changes (write.schema_changes: review): the destination, each classified change (column, kind, old and new type) and the decision. Status pending while the run is awaiting_approval */
+            schema_review?: components["schemas"]["SchemaReview"];
             /** Format: date-time */
             started_at?: string;
             /** @enum {string} */
-            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            status: "queued" | "running" | "awaiting_approval" | "succeeded" | "failed" | "cancelled";
             /** @description What started the run: manual (a person: the Run button or aggregator trigger), api (a program with an API token), schedule, webhook, dependency (a pipeline it runs after succeeded), replay ... */
             trigger: string;
             /** @description What started the run beyond its kind: the user, the webhook token's prefix, the upstream run */
@@ -3152,10 +3205,10 @@ export interface components {
              */
             number: number;
             /**
-             * @description How it ended: partitioned (the run was split into chunks, which run as jobs of their own), retry (a retryable failure; another attempt follows), interrupted (a worker shutdown), lost (its worker stopped sending heartbeats and another took the run over)
+             * @description How it ended: awaiting_approval (schema changes wait for a review; an approval starts another attempt), partitioned (the run was split into chunks, which run as jobs of their own), retry (a retryable failure; another attempt follows), interrupted (a worker shutdown), lost (its worker stopped sending heartbeats and another took the run over)
              * @enum {string}
              */
-            outcome: "running" | "succeeded" | "failed" | "cancelled" | "retry" | "interrupted" | "lost" | "partitioned";
+            outcome: "running" | "succeeded" | "failed" | "cancelled" | "retry" | "interrupted" | "lost" | "partitioned" | "awaiting_approval";
             /** Format: date-time */
             started_at: string;
             /** @description The worker process that ran it (see GET /api/v1/workers) */
@@ -3287,6 +3340,22 @@ export interface components {
             /** @description The next five run times, in the time zone */
             next_runs: string[];
             timezone: string;
+        };
+        SchemaReview: {
+            approved?: {
+                [key: string]: components["schemas"]["Change"][] | null;
+            };
+            changes: components["schemas"]["Change"][] | null;
+            comment?: string;
+            /** Format: date-time */
+            decided_at?: string;
+            decided_by?: string;
+            node: string;
+            policy: string;
+            /** Format: date-time */
+            requested_at: string;
+            status: string;
+            target: string;
         };
         SecretManagerSettings: {
             /**
@@ -10336,7 +10405,7 @@ export interface operations {
                 /** @description Only the replays of this run */
                 replay_of?: string;
                 /** @description Only runs in these states (comma-separated) */
-                status?: ("queued" | "running" | "succeeded" | "failed" | "cancelled")[] | null;
+                status?: ("queued" | "running" | "awaiting_approval" | "succeeded" | "failed" | "cancelled")[] | null;
                 /** @description Created at or after (RFC 3339) */
                 from?: string;
                 /** @description Created before (RFC 3339) */
@@ -11123,6 +11192,166 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Run"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "approve-run-schema-changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Run"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "reject-run-schema-changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewInputBody"];
+            };
+        };
         responses: {
             /** @description OK */
             200: {

@@ -54,7 +54,7 @@ export interface RunEvent {
   run_id: string
   seq: number
   pipeline_id: string
-  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled'
+  status: 'queued' | 'running' | 'awaiting_approval' | 'succeeded' | 'failed' | 'cancelled'
   error?: string
   progress?: {
     rows_read: number

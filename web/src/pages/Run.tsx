@@ -26,6 +26,7 @@ import { rowsRead, rowsRejected, rowsWritten, runDuration, shortId } from '@/fea
 import { TriggeredBy } from '@/features/runs/Trigger'
 import { useNow } from '@/features/runs/useNow'
 import { Attempts } from '@/features/runs/Attempts'
+import { SchemaReviewBanner } from '@/features/runs/SchemaReview'
 import type { RunAttempt } from '@/features/workers/types'
 
 
@@ -155,7 +156,7 @@ function RunView({
             <Link to={`/pipelines/${run.pipeline_id}`}>
               <Button icon={<Workflow className="size-4" aria-hidden />}>Open pipeline</Button>
             </Link>
-            {active && can('pipelines:cancel') && (
+            {(active || run.status === 'awaiting_approval') && can('pipelines:cancel') && (
               <Button
                 variant="danger"
                 icon={<Ban className="size-4" aria-hidden />}
@@ -174,6 +175,7 @@ function RunView({
             <div className={cn('h-full w-1/3 rounded-full bg-brand-500', run.status === 'running' ? 'animate-[progress_1.4s_ease-in-out_infinite]' : 'opacity-40')} />
           </div>
         )}
+        <SchemaReviewBanner run={run} canReview={can('runs:review')} />
         {run.status === 'failed' && run.error && (
           <div role="alert" className="flex items-start gap-3 rounded-lg border border-rose-200 bg-rose-50 p-4 text-sm text-rose-800 dark:border-rose-900 dark:bg-rose-950/40 dark:text-rose-300">
             <XCircle className="mt-0.5 size-5 shrink-0" aria-hidden />

@@ -163,13 +163,13 @@ export function Badge({ tone = 'gray', children, className }: { tone?: Tone; chi
 }
 
 const statusTone: Record<string, Tone> = {
-  queued: 'gray', running: 'blue', succeeded: 'green', failed: 'red', cancelled: 'amber', canceled: 'amber',
+  queued: 'gray', running: 'blue', succeeded: 'green', failed: 'red', cancelled: 'amber', canceled: 'amber', awaiting_approval: 'amber',
 }
 
-/** The status of a run as a word (Queued, Running, Succeeded, Failed, Cancelled). */
+/** The status of a run in words (Queued, Running, Awaiting approval, Succeeded, Failed, Cancelled). */
 export function StatusBadge({ status }: { status?: string | null }) {
   if (!status) return <span className="text-slate-400">—</span>
-  const word = status.charAt(0).toUpperCase() + status.slice(1)
+  const word = (status.charAt(0).toUpperCase() + status.slice(1)).replaceAll('_', ' ')
   return (
     <Badge tone={statusTone[status] ?? 'gray'}>
       <span

@@ -3,9 +3,9 @@
 import { useEffect, useState } from 'react'
 import { AlertCircle, Eye, Trash2, Waypoints, X } from 'lucide-react'
 import { Link } from 'react-router'
-import { Badge, Button, Field, IconButton, Input, InlineError, Spinner } from '@/components/ui'
+import { Badge, Button, Field, IconButton, Input, InlineError, Select, Spinner } from '@/components/ui'
 import {
-  findNode, inputsOf, kindStyle, removeNode, renameNode, setConfig, typeLabel, type PipelineSpec,
+  findNode, inputsOf, kindStyle, removeNode, renameNode, setConfig, typeLabel, updateNode, type PipelineSpec,
 } from '@/features/graph'
 import type { Schemas } from '@/api/client'
 import { cn } from '@/lib/cn'
@@ -141,6 +141,7 @@ export function NodePanel({
             </span>
           </Link>
         )}
+        {loc.kind === 'destination' && <SchemaChangesField id={id} write={loc.node.write} readOnly={readOnly} />}
         <section aria-label="Configuration" className="space-y-2">
           <h3 className="text-xs font-semibold uppercase tracking-wide text-slate-500 dark:text-slate-400">Configuration</h3>
           {'connector' in loc.node && loc.node.connector && (
@@ -181,6 +182,42 @@ export function NodePanel({
         </section>
       </div>
     </aside>
+  )
+}
+
+/** The destination's schema-change policy (write.schema_changes; see docs/schema-changes.md). */
+export const SCHEMA_POLICIES = [
+  { id: 'evolve', label: 'Evolve', help: 'Add new columns and widen types; stop on anything else (the default).' },
+  { id: 'fail', label: 'Fail', help: 'Stop the run before writing when the schema changed in any way.' },
+  { id: 'quarantine', label: 'Quarantine', help: 'Write the rows that still fit; rows with new or incompatible values go to the dead letters.' },
+  { id: 'review', label: 'Review', help: 'Pause the run "Awaiting approval" until a designer approves or rejects the changes.' },
+] as const
+
+function SchemaChangesField({ id, write, readOnly }: { id: string; write: unknown; readOnly: boolean }) {
+  const w = (write && typeof write === 'object' ? write : {}) as Record<string, unknown>
+  const value = typeof w.schema_changes === 'string' ? w.schema_changes : 'evolve'
+  const policy = SCHEMA_POLICIES.find((p) => p.id === value)
+  return (
+    <Field label="Schema changes" help={policy?.help ?? 'What a run does when the source schema changed.'}>
+      {(fp) => (
+        <Select
+          {...fp}
+          value={value}
+          disabled={readOnly}
+          onChange={(e) => {
+            const s = useBuilder.getState().spec
+            if (!s) return
+            const next: Record<string, unknown> = { ...w, schema_changes: e.target.value }
+            if (e.target.value === 'evolve') delete next.schema_changes
+            useBuilder.getState().applySpec(updateNode(s, id, { write: Object.keys(next).length ? next : undefined }))
+          }}
+        >
+          {SCHEMA_POLICIES.map((p) => (
+            <option key={p.id} value={p.id}>{p.label}</option>
+          ))}
+        </Select>
+      )}
+    </Field>
   )
 }
 

@@ -15,6 +15,7 @@ export const outcomes: Record<string, { tone: Tone; word: string }> = {
   interrupted: { tone: 'gray', word: 'Interrupted' },
   lost: { tone: 'red', word: 'Worker lost' },
   partitioned: { tone: 'blue', word: 'Split into chunks' },
+  awaiting_approval: { tone: 'amber', word: 'Paused for a schema review' },
 }
 
 /** Why an attempt stopped when the server gave no error text. */
@@ -22,6 +23,7 @@ const defaultReason: Record<string, string> = {
   interrupted: 'Its worker shut down; the run went back to the queue and resumes from its last checkpoint.',
   lost: 'Its worker stopped sending heartbeats; another worker took the run over from its last checkpoint.',
   partitioned: 'The run was split into key ranges; its chunks run as jobs of their own on every worker.',
+  awaiting_approval: 'Schema changes waited for a review; an approval starts the next attempt.',
 }
 
 /** Every attempt of a run: number, worker, start, end and why it stopped. */

@@ -31,7 +31,7 @@ export type RunOutput = Schemas['RunOutput']
 export type NodeStats = Schemas['NodeStats']
 export type RunStatus = Run['status']
 
-export const RUN_STATUSES: RunStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled']
+export const RUN_STATUSES: RunStatus[] = ['queued', 'running', 'awaiting_approval', 'succeeded', 'failed', 'cancelled']
 export const isActive = (s?: RunStatus) => s === 'queued' || s === 'running'
 
 export interface RunFilters {
