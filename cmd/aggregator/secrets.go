@@ -40,13 +40,13 @@ See docs/security.md.`,
 			if err != nil {
 				return fmt.Errorf("secrets rotate: %w", err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "key %s: %d resealed, %d sealed from plain text, %d already current, %d without secrets, %d failed\n",
-				rep.KeyID, rep.Resealed, rep.Sealed, rep.Current, rep.NoSecrets, len(rep.Failed))
+			fmt.Fprintf(cmd.OutOrStdout(), "key %s: connectors: %d resealed, %d sealed from plain text, %d already current, %d without secrets; alert channels: %d resealed; secret manager credentials: %s; %d failed\n",
+				rep.KeyID, rep.Resealed, rep.Sealed, rep.Current, rep.NoSecrets, rep.AlertChannels, map[bool]string{true: "resealed", false: "unchanged"}[rep.SecretManagers], len(rep.Failed))
 			for _, f := range rep.Failed {
 				fmt.Fprintf(cmd.ErrOrStderr(), "  %v\n", f)
 			}
 			if len(rep.Failed) > 0 {
-				return errors.New("secrets rotate: some connectors were not resealed (see above); fix and run again")
+				return errors.New("secrets rotate: some secrets were not resealed (see above); fix and run again")
 			}
 			return nil
 		},

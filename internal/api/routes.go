@@ -73,7 +73,7 @@ func (s *Server) registerRoutes(api huma.API) {
 		Summary: "Change the retention settings (each a whole number of days or hours, 1h to 3650d; 422 naming the field)"}, s.putRetention)
 	// Administration: secret managers for secret references (secretrefs.go).
 	handle(s, api, route{Method: get, Path: "/api/v1/admin/settings/secret-managers", ID: "get-secret-manager-settings", Tag: "admin", Perm: auth.PermSettingsRead,
-		Summary: "The secret managers that vault:// and file:// references in saved connectors resolve with (Vault credentials shown as ********)"}, s.getSecretManagers)
+		Summary: "The secret managers that vault://, aws-sm://, gcp-sm://, azure-kv:// and file:// references in saved connectors resolve with (their credentials shown as ********)"}, s.getSecretManagers)
 	handle(s, api, route{Method: put, Path: "/api/v1/admin/settings/secret-managers", ID: "put-secret-manager-settings", Action: "settings.secret_managers_update", Target: "settings", Tag: "admin", Perm: auth.PermSettingsWrite,
 		Summary: "Change the secret managers (Vault address and auth, file roots, cache TTL; 422 naming the field)"}, s.putSecretManagers)
 	handle(s, api, route{Method: post, Path: "/api/v1/admin/settings/secret-managers/test", ID: "test-secret-manager-settings", Action: "settings.secret_managers_test", Target: "settings", Tag: "admin", Perm: auth.PermSettingsWrite,

@@ -13,7 +13,8 @@ import (
 )
 
 // Administration: the secret managers that secret references (vault://, file://) resolve with
-// (internal/secretref).
+// (internal/secretref): HashiCorp Vault, AWS Secrets Manager, GCP Secret Manager, Azure Key Vault
+// and mounted files.
 
 // VaultSettings configure HashiCorp Vault (KV v2).
 type VaultSettings struct {
@@ -28,11 +29,41 @@ type VaultSettings struct {
 	KubernetesTokenPath string `json:"kubernetes_token_path,omitempty" maxLength:"1024" doc:"Kubernetes auth: the service account token file (default /var/run/secrets/kubernetes.io/serviceaccount/token)"`
 }
 
+// AWSSecretsManagerSettings configure AWS Secrets Manager (aws-sm:// references).
+type AWSSecretsManagerSettings struct {
+	Region          string `json:"region" maxLength:"32" example:"eu-west-1" doc:"The region secrets are read in; empty: AWS Secrets Manager is not used"`
+	Endpoint        string `json:"endpoint,omitempty" maxLength:"512" doc:"Overrides the regional endpoint (a VPC endpoint URL)"`
+	Auth            string `json:"auth,omitempty" maxLength:"16" example:"default" doc:"default (environment, shared config, the instance's or pod's IAM role) or static (an access key)"`
+	AccessKeyID     string `json:"access_key_id,omitempty" maxLength:"128" doc:"Static auth: the access key id"`
+	SecretAccessKey string `json:"secret_access_key,omitempty" maxLength:"256" doc:"Static auth: the secret access key (write-only: read as ********; sent as ******** or left out, the stored one is kept)"`
+	SessionToken    string `json:"session_token,omitempty" maxLength:"4096" doc:"Static auth: an optional session token (write-only, as secret_access_key)"`
+}
+
+// GCPSecretManagerSettings configure Google Cloud Secret Manager (gcp-sm:// references).
+type GCPSecretManagerSettings struct {
+	Auth            string `json:"auth,omitempty" maxLength:"16" example:"service_account" doc:"default (application default credentials: workload identity, the metadata server, GOOGLE_APPLICATION_CREDENTIALS) or service_account; empty: not used"`
+	CredentialsJSON string `json:"credentials_json,omitempty" maxLength:"16384" doc:"Service account auth: the key file's JSON (write-only, as secret_access_key)"`
+	Endpoint        string `json:"endpoint,omitempty" maxLength:"512" doc:"Overrides https://secretmanager.googleapis.com (a regional or Private Service Connect endpoint)"`
+}
+
+// AzureKeyVaultSettings configure Azure Key Vault (azure-kv:// references).
+type AzureKeyVaultSettings struct {
+	Auth          string `json:"auth,omitempty" maxLength:"16" example:"client_secret" doc:"default (environment, workload identity, managed identity, Azure CLI) or client_secret; empty: not used"`
+	TenantID      string `json:"tenant_id,omitempty" maxLength:"64" doc:"Client secret auth: the directory (tenant) id"`
+	ClientID      string `json:"client_id,omitempty" maxLength:"64" doc:"Client secret auth: the application (client) id"`
+	ClientSecret  string `json:"client_secret,omitempty" maxLength:"1024" doc:"Client secret auth: the client secret (write-only, as secret_access_key)"`
+	VaultSuffix   string `json:"vault_suffix,omitempty" maxLength:"128" doc:"DNS suffix of key vaults (default vault.azure.net; vault.azure.cn, vault.usgovcloudapi.net)"`
+	AuthorityHost string `json:"authority_host,omitempty" maxLength:"512" doc:"Microsoft Entra ID's address (default https://login.microsoftonline.com/)"`
+}
+
 // SecretManagerSettings are the providers secret references resolve with.
 type SecretManagerSettings struct {
-	Vault     VaultSettings `json:"vault"`
-	FileRoots []string      `json:"file_roots" maxItems:"32" doc:"Absolute directories file:// references may point into (mounted Kubernetes secrets); none: file references are refused"`
-	CacheTTL  string        `json:"cache_ttl" maxLength:"16" example:"5m" doc:"How long a resolved value is reused (Go duration, 0s to 24h; 0s: not cached)"`
+	Vault     VaultSettings             `json:"vault"`
+	AWS       AWSSecretsManagerSettings `json:"aws,omitempty" doc:"AWS Secrets Manager (aws-sm://); left out: not used"`
+	GCP       GCPSecretManagerSettings  `json:"gcp,omitempty" doc:"Google Cloud Secret Manager (gcp-sm://); left out: not used"`
+	Azure     AzureKeyVaultSettings     `json:"azure,omitempty" doc:"Azure Key Vault (azure-kv://); left out: not used"`
+	FileRoots []string                  `json:"file_roots" maxItems:"32" doc:"Absolute directories file:// references may point into (mounted Kubernetes secrets); none: file references are refused"`
+	CacheTTL  string                    `json:"cache_ttl" maxLength:"16" example:"5m" doc:"How long a resolved value is reused (Go duration, 0s to 24h; 0s: not cached)"`
 }
 
 func toSecretManagerDTO(s secretref.Settings) SecretManagerSettings {
@@ -44,6 +75,9 @@ func toSecretManagerDTO(s secretref.Settings) SecretManagerSettings {
 	}
 	return SecretManagerSettings{Vault: VaultSettings{Address: v.Address, Namespace: v.Namespace, Auth: v.Auth, AuthMount: v.AuthMount,
 		Token: v.Token, RoleID: v.RoleID, SecretID: v.SecretID, KubernetesRole: v.KubernetesRole, KubernetesTokenPath: v.KubernetesTokenPath},
+		AWS:       AWSSecretsManagerSettings(s.AWS),
+		GCP:       GCPSecretManagerSettings(s.GCP),
+		Azure:     AzureKeyVaultSettings(s.Azure),
 		FileRoots: roots, CacheTTL: s.CacheTTL.String()}
 }
 
@@ -51,7 +85,12 @@ func fromSecretManagerDTO(b SecretManagerSettings) (secretref.Settings, error) {
 	v := b.Vault
 	set := secretref.Settings{Vault: secretref.VaultSettings{Address: strings.TrimSpace(v.Address), Namespace: v.Namespace, Auth: v.Auth,
 		AuthMount: v.AuthMount, Token: v.Token, RoleID: v.RoleID, SecretID: v.SecretID, KubernetesRole: v.KubernetesRole,
-		KubernetesTokenPath: v.KubernetesTokenPath}, FileRoots: b.FileRoots}
+		KubernetesTokenPath: v.KubernetesTokenPath}, FileRoots: b.FileRoots,
+		AWS: secretref.AWSSettings{Region: strings.TrimSpace(b.AWS.Region), Endpoint: strings.TrimSpace(b.AWS.Endpoint), Auth: b.AWS.Auth,
+			AccessKeyID: strings.TrimSpace(b.AWS.AccessKeyID), SecretAccessKey: b.AWS.SecretAccessKey, SessionToken: b.AWS.SessionToken},
+		GCP: secretref.GCPSettings{Auth: b.GCP.Auth, CredentialsJSON: b.GCP.CredentialsJSON, Endpoint: strings.TrimSpace(b.GCP.Endpoint)},
+		Azure: secretref.AzureSettings{Auth: b.Azure.Auth, TenantID: strings.TrimSpace(b.Azure.TenantID), ClientID: strings.TrimSpace(b.Azure.ClientID),
+			ClientSecret: b.Azure.ClientSecret, VaultSuffix: strings.TrimSpace(b.Azure.VaultSuffix), AuthorityHost: strings.TrimSpace(b.Azure.AuthorityHost)}}
 	if b.CacheTTL != "" {
 		ttl, err := time.ParseDuration(b.CacheTTL)
 		if err != nil {
@@ -108,6 +147,9 @@ func (s *Server) putSecretManagers(ctx context.Context, in *putSecretManagersInp
 	shown := toSecretManagerDTO(st.Settings)
 	infoFrom(ctx).setExtra("vault_address", shown.Vault.Address)
 	infoFrom(ctx).setExtra("vault_auth", shown.Vault.Auth)
+	infoFrom(ctx).setExtra("aws_region", shown.AWS.Region)
+	infoFrom(ctx).setExtra("gcp_auth", shown.GCP.Auth)
+	infoFrom(ctx).setExtra("azure_auth", shown.Azure.Auth)
 	infoFrom(ctx).setExtra("file_roots", shown.FileRoots)
 	infoFrom(ctx).setExtra("cache_ttl", shown.CacheTTL)
 	return &secretManagersOutput{Body: toSecretManagersView(st)}, nil
@@ -130,7 +172,7 @@ func secretManagersError(err error) error {
 // SecretManagerTest is a reference to resolve with settings being edited.
 type SecretManagerTest struct {
 	Settings  SecretManagerSettings `json:"settings" doc:"The settings to test (not saved); secrets sent as ******** or left out take the stored ones"`
-	Reference string                `json:"reference" minLength:"1" maxLength:"1024" example:"vault://secret/db/orders#password" doc:"A vault:// or file:// reference to resolve; its value is never returned"`
+	Reference string                `json:"reference" minLength:"1" maxLength:"1024" example:"vault://secret/db/orders#password" doc:"A vault://, aws-sm://, gcp-sm://, azure-kv:// or file:// reference to resolve; its value is never returned"`
 }
 
 // SecretManagerTestResult says whether the reference resolved.
@@ -150,8 +192,8 @@ type testSecretManagersOutput struct {
 func (s *Server) testSecretManagers(ctx context.Context, in *testSecretManagersInput) (*testSecretManagersOutput, error) {
 	ref := strings.TrimSpace(in.Body.Reference)
 	if !secretref.IsRef(ref) {
-		return nil, newProblem(http.StatusUnprocessableEntity, "reference: must start with vault:// or file://",
-			fieldError("body.reference", "must start with vault:// or file://", nil))
+		return nil, newProblem(http.StatusUnprocessableEntity, "reference: must start with vault://, aws-sm://, gcp-sm://, azure-kv:// or file://",
+			fieldError("body.reference", "must start with vault://, aws-sm://, gcp-sm://, azure-kv:// or file://", nil))
 	}
 	infoFrom(ctx).setTarget("settings", secretref.SettingsKey)
 	infoFrom(ctx).setExtra("reference", ref)

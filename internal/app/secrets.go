@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/dataaggregator/aggregator/internal/alerts"
 	"github.com/dataaggregator/aggregator/internal/config"
 	"github.com/dataaggregator/aggregator/internal/connections"
 	"github.com/dataaggregator/aggregator/internal/connector"
@@ -71,30 +72,55 @@ func newConnections(ctx context.Context, st *store.Store, conns *connector.Regis
 	return svc, refs, nil
 }
 
+// RotateReport is what `aggregator secrets rotate` did: the saved connectors, and the other
+// sealed secrets (the secret managers' credentials, the alert channels').
+type RotateReport struct {
+	connections.RotateReport
+	// SecretManagers says whether the secret managers' credentials were resealed.
+	SecretManagers bool
+	// AlertChannels counts the alert channels resealed; their failures are in Failed.
+	AlertChannels int
+}
+
 // RotateSecrets is `aggregator secrets rotate`: it reseals every saved
-// connector's secrets under ENCRYPTION_KEY (reading the old values with
+// connector's secrets, the secret managers' credentials and the alert channels'
+// secrets under ENCRYPTION_KEY (reading the old values with
 // ENCRYPTION_KEY_PREVIOUS) and seals secrets that earlier versions stored in
 // plain text.
-func RotateSecrets(ctx context.Context, cfg config.Config, comp *Components) (connections.RotateReport, error) {
+func RotateSecrets(ctx context.Context, cfg config.Config, comp *Components) (RotateReport, error) {
 	log := comp.Logger
 	if cfg.EncryptionKey == "" && cfg.IsProduction() {
-		return connections.RotateReport{}, errors.New("ENCRYPTION_KEY: is required in production")
+		return RotateReport{}, errors.New("ENCRYPTION_KEY: is required in production")
 	}
 	keys, err := Keyring(ctx, &cfg, log)
 	if err != nil {
-		return connections.RotateReport{}, err
+		return RotateReport{}, err
 	}
 	st, err := OpenStore(ctx, cfg, log)
 	if err != nil {
-		return connections.RotateReport{}, err
+		return RotateReport{}, err
 	}
 	defer st.Close()
 	if err := PrepareSchema(ctx, cfg, st, log); err != nil {
-		return connections.RotateReport{}, err
+		return RotateReport{}, err
 	}
 	svc, err := connections.New(connections.Options{Store: st, Connectors: comp.Connectors, Keys: keys, Logger: log})
 	if err != nil {
-		return connections.RotateReport{}, err
+		return RotateReport{}, err
 	}
-	return svc.Rotate(ctx)
+	var rep RotateReport
+	if rep.RotateReport, err = svc.Rotate(ctx); err != nil {
+		return rep, err
+	}
+	refs, err := secretref.NewService(secretref.ServiceOptions{Store: st, Keys: keys, Logger: log})
+	if err != nil {
+		return rep, err
+	}
+	if rep.SecretManagers, err = refs.Reseal(ctx, "secrets rotate"); err != nil {
+		rep.Failed = append(rep.Failed, err)
+	}
+	n, failed, err := alerts.ResealChannels(ctx, st, keys)
+	rep.AlertChannels = n
+	rep.Failed = append(rep.Failed, failed...)
+	return rep, err
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/dataaggregator/aggregator/internal/config"
+	"github.com/dataaggregator/aggregator/internal/secrets"
 	"github.com/dataaggregator/aggregator/internal/testutil"
 )
 
@@ -230,6 +231,16 @@ func TestWrongEncryptionKeyRefusesStart(t *testing.T) {
 		"config": map[string]any{"host": "db.invalid", "password": "p-secret-1"}}, nil); st != http.StatusCreated {
 		t.Fatalf("create connector: %d", st)
 	}
+	// The other sealed secrets: the secret managers' credentials and an alert channel's.
+	if st := s.call(http.MethodPut, "/api/v1/admin/settings/secret-managers", map[string]any{"vault": map[string]any{"address": ""},
+		"aws":        map[string]any{"region": "eu-west-1", "auth": "static", "access_key_id": "AKIAROTATE", "secret_access_key": "aws-rotate-secret"},
+		"file_roots": []string{}, "cache_ttl": "1m"}, nil); st != http.StatusOK {
+		t.Fatalf("save secret managers: %d", st)
+	}
+	if st := s.call(http.MethodPost, "/api/v1/alerts/channels", map[string]any{"type": "webhook", "name": "ops",
+		"config": map[string]any{"url": "https://hooks.example.com/agg", "secret": "hook-rotate-secret"}}, nil); st != http.StatusCreated {
+		t.Fatalf("create alert channel: %d", st)
+	}
 	r.stop(t)
 	generated, err := os.ReadFile(cfg.EncryptionKeyFile())
 	if err != nil {
@@ -274,10 +285,33 @@ func TestWrongEncryptionKeyRefusesStart(t *testing.T) {
 		t.Fatalf("start with the old key as previous: %v", err)
 	}
 	rep, err := RotateSecrets(context.Background(), rolled, mustComponents(t, rolled))
-	if err != nil || rep.Resealed != 1 || len(rep.Failed) != 0 {
+	if err != nil || rep.Resealed != 1 || !rep.SecretManagers || rep.AlertChannels != 1 || len(rep.Failed) != 0 {
 		t.Fatalf("rotate: %+v %v", rep, err)
 	}
 	if err := tryStart(wrong); err != nil {
 		t.Fatalf("start with only the new key after rotation: %v", err)
 	}
+	// With only the new key, the secret managers' credentials open (the settings read back) and
+	// the alert channel is sealed under the new key.
+	r2 := start(t, wrong, Options{})
+	s2 := signIn(t, r2, cfg.AdminPassword)
+	var view struct {
+		Settings struct {
+			AWS struct {
+				SecretAccessKey string `json:"secret_access_key"`
+			} `json:"aws"`
+		} `json:"settings"`
+	}
+	if st := s2.call(http.MethodGet, "/api/v1/admin/settings/secret-managers", nil, &view); st != http.StatusOK || view.Settings.AWS.SecretAccessKey != "********" {
+		t.Fatalf("secret managers after rotation: %d %+v", st, view)
+	}
+	chans, err := r2.app.store.ListAlertChannels(context.Background())
+	newRing, _ := secrets.NewKeyring(newKey)
+	if err != nil || len(chans) != 1 || newRing == nil || chans[0].SecretsKeyID != newRing.CurrentID() {
+		t.Fatalf("alert channels after rotation: %+v %v", chans, err)
+	}
+	if again, err := RotateSecrets(context.Background(), wrong, mustComponents(t, wrong)); err != nil || again.SecretManagers || again.AlertChannels != 0 || again.Resealed != 0 {
+		t.Fatalf("a second rotation changed something: %+v %v", again, err)
+	}
+	r2.stop(t)
 }

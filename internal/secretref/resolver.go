@@ -85,6 +85,9 @@ type VaultSettings struct {
 // Settings configure a Resolver.
 type Settings struct {
 	Vault VaultSettings
+	AWS   AWSSettings
+	GCP   GCPSettings
+	Azure AzureSettings
 	// FileRoots are the directories file references may point into; none: file references are
 	// refused.
 	FileRoots []string
@@ -130,6 +133,9 @@ func (s Settings) Validate() error {
 			problems = append(problems, `vault.auth: must be "token", "approle" or "kubernetes"`)
 		}
 	}
+	problems = append(problems, s.AWS.validate()...)
+	problems = append(problems, s.GCP.validate()...)
+	problems = append(problems, s.Azure.validate()...)
 	for i, r := range s.FileRoots {
 		if !filepath.IsAbs(r) {
 			problems = append(problems, fmt.Sprintf("file_roots[%d]: must be an absolute directory", i))
@@ -162,6 +168,8 @@ type Resolver struct {
 
 	mu    sync.Mutex
 	cache map[string]entry
+
+	cloud cloudClients
 
 	vmu      sync.Mutex
 	vc       *vault.Client
@@ -221,6 +229,12 @@ func (r *Resolver) Resolve(ctx context.Context, ref string) (string, error) {
 	switch p.Scheme {
 	case SchemeFile:
 		v, err = r.file(p)
+	case SchemeAWS:
+		v, err = r.awsSM(ctx, p)
+	case SchemeGCP:
+		v, err = r.gcpSM(ctx, p)
+	case SchemeAzure:
+		v, err = r.azureKV(ctx, p)
 	default:
 		v, err = r.vault(ctx, p)
 	}

@@ -80,12 +80,32 @@ func (s Settings) Redacted() Settings {
 	if s.Vault.SecretID != "" {
 		s.Vault.SecretID = configspec.Redacted
 	}
+	if s.AWS.SecretAccessKey != "" {
+		s.AWS.SecretAccessKey = configspec.Redacted
+	}
+	if s.AWS.SessionToken != "" {
+		s.AWS.SessionToken = configspec.Redacted
+	}
+	if s.GCP.CredentialsJSON != "" {
+		s.GCP.CredentialsJSON = configspec.Redacted
+	}
+	if s.Azure.ClientSecret != "" {
+		s.Azure.ClientSecret = configspec.Redacted
+	}
 	return s
+}
+
+// secretFields are the providers' own secrets: read and written together when sealing.
+func (s *Settings) secretFields() []*string {
+	return []*string{&s.Vault.Token, &s.Vault.SecretID, &s.AWS.SecretAccessKey, &s.AWS.SessionToken, &s.GCP.CredentialsJSON, &s.Azure.ClientSecret}
 }
 
 // document is the stored form: the providers' secrets sealed.
 type document struct {
 	Vault        VaultSettings `json:"vault"`
+	AWS          AWSSettings   `json:"aws"`
+	GCP          GCPSettings   `json:"gcp"`
+	Azure        AzureSettings `json:"azure"`
 	FileRoots    []string      `json:"file_roots"`
 	CacheTTL     string        `json:"cache_ttl"`
 	SecretsKeyID string        `json:"secrets_key_id,omitempty"`
@@ -93,8 +113,16 @@ type document struct {
 }
 
 type sealed struct {
-	Token    string `json:"token,omitempty"`
-	SecretID string `json:"secret_id,omitempty"`
+	Token              string `json:"token,omitempty"`
+	SecretID           string `json:"secret_id,omitempty"`
+	AWSSecretAccessKey string `json:"aws_secret_access_key,omitempty"`
+	AWSSessionToken    string `json:"aws_session_token,omitempty"`
+	GCPCredentialsJSON string `json:"gcp_credentials_json,omitempty"`
+	AzureClientSecret  string `json:"azure_client_secret,omitempty"`
+}
+
+func (sc *sealed) fields() []*string {
+	return []*string{&sc.Token, &sc.SecretID, &sc.AWSSecretAccessKey, &sc.AWSSessionToken, &sc.GCPCredentialsJSON, &sc.AzureClientSecret}
 }
 
 var aad = []byte("settings:" + SettingsKey)
@@ -106,8 +134,10 @@ func (s *Service) decode(raw json.RawMessage) (Settings, error) {
 	if err := json.Unmarshal(raw, &d); err != nil {
 		return defaults(), fmt.Errorf("secret manager settings: %w", err)
 	}
-	set := Settings{Vault: d.Vault, FileRoots: d.FileRoots}
-	set.Vault.Token, set.Vault.SecretID = "", ""
+	set := Settings{Vault: d.Vault, AWS: d.AWS, GCP: d.GCP, Azure: d.Azure, FileRoots: d.FileRoots}
+	for _, f := range set.secretFields() {
+		*f = ""
+	}
 	if d.CacheTTL != "" {
 		ttl, err := time.ParseDuration(d.CacheTTL)
 		if err != nil {
@@ -118,13 +148,16 @@ func (s *Service) decode(raw json.RawMessage) (Settings, error) {
 	if d.Secrets != "" {
 		plain, err := s.o.Keys.Open(d.SecretsKeyID, d.Secrets, aad)
 		if err != nil {
-			return set, fmt.Errorf("secret manager settings: the Vault credentials: %w", err)
+			return set, fmt.Errorf("secret manager settings: the providers' credentials: %w", err)
 		}
 		var sc sealed
 		if err := json.Unmarshal(plain, &sc); err != nil {
-			return set, fmt.Errorf("secret manager settings: the Vault credentials: %w", secrets.ErrCorrupt)
+			return set, fmt.Errorf("secret manager settings: the providers' credentials: %w", secrets.ErrCorrupt)
 		}
-		set.Vault.Token, set.Vault.SecretID = sc.Token, sc.SecretID
+		dst, src := set.secretFields(), sc.fields()
+		for i := range dst {
+			*dst[i] = *src[i]
+		}
 	}
 	return set, nil
 }
@@ -153,14 +186,28 @@ func (s *Service) Merge(ctx context.Context, set Settings) (Settings, error) {
 	if err != nil {
 		return set, err
 	}
-	if set.Vault.Token == "" || set.Vault.Token == configspec.Redacted {
-		set.Vault.Token = cur.Settings.Vault.Token
+	dst, old := set.secretFields(), cur.Settings.secretFields()
+	for i := range dst {
+		if *dst[i] == "" || *dst[i] == configspec.Redacted {
+			*dst[i] = *old[i]
+		}
 	}
-	if set.Vault.SecretID == "" || set.Vault.SecretID == configspec.Redacted {
-		set.Vault.SecretID = cur.Settings.Vault.SecretID
-	}
+	// A provider switched off or to an auth method without secrets keeps none.
 	if set.Vault.Address == "" {
 		set.Vault = VaultSettings{}
+	}
+	if set.AWS.Region == "" {
+		set.AWS = AWSSettings{}
+	} else if set.AWS.Auth != AuthStatic {
+		set.AWS.AccessKeyID, set.AWS.SecretAccessKey, set.AWS.SessionToken = "", "", ""
+	}
+	if set.GCP.Auth != AuthServiceAccount {
+		set.GCP.CredentialsJSON = ""
+	}
+	if set.Azure.Auth == "" {
+		set.Azure = AzureSettings{}
+	} else if set.Azure.Auth != AuthClientSecret {
+		set.Azure.TenantID, set.Azure.ClientID, set.Azure.ClientSecret = "", "", ""
 	}
 	return set, nil
 }
@@ -174,13 +221,23 @@ func (s *Service) Save(ctx context.Context, set Settings, by string) (Stored, er
 	if err := set.Validate(); err != nil {
 		return Stored{}, err
 	}
-	d := document{Vault: set.Vault, FileRoots: set.FileRoots, CacheTTL: set.CacheTTL.String()}
-	d.Vault.Token, d.Vault.SecretID = "", ""
+	d := document{Vault: set.Vault, AWS: set.AWS, GCP: set.GCP, Azure: set.Azure, FileRoots: set.FileRoots, CacheTTL: set.CacheTTL.String()}
+	clearSecrets := Settings{Vault: d.Vault, AWS: d.AWS, GCP: d.GCP, Azure: d.Azure}
+	for _, f := range clearSecrets.secretFields() {
+		*f = ""
+	}
+	d.Vault, d.AWS, d.GCP, d.Azure = clearSecrets.Vault, clearSecrets.AWS, clearSecrets.GCP, clearSecrets.Azure
 	if d.FileRoots == nil {
 		d.FileRoots = []string{}
 	}
-	if set.Vault.Token != "" || set.Vault.SecretID != "" {
-		b, err := json.Marshal(sealed{Token: set.Vault.Token, SecretID: set.Vault.SecretID})
+	var sc sealed
+	hasSecrets := false
+	for i, f := range set.secretFields() {
+		*sc.fields()[i] = *f
+		hasSecrets = hasSecrets || *f != ""
+	}
+	if hasSecrets {
+		b, err := json.Marshal(sc)
 		if err != nil {
 			return Stored{}, err
 		}
@@ -260,4 +317,38 @@ func (s *Service) Test(ctx context.Context, set Settings, ref string) error {
 	}
 	_, err = r.Resolve(ctx, ref)
 	return err
+}
+
+// Reseal seals the stored providers' credentials again under the keyring's current key when they
+// are sealed under another one (`aggregator secrets rotate`), and reports whether it did.
+func (s *Service) Reseal(ctx context.Context, by string) (bool, error) {
+	st, err := s.o.Store.GetSetting(ctx, SettingsKey)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("secret manager settings: %w", err)
+	}
+	var d document
+	if err := json.Unmarshal(st.Value, &d); err != nil {
+		return false, fmt.Errorf("secret manager settings: %w", err)
+	}
+	if d.Secrets == "" || d.SecretsKeyID == s.o.Keys.CurrentID() {
+		return false, nil
+	}
+	plain, err := s.o.Keys.Open(d.SecretsKeyID, d.Secrets, aad)
+	if err != nil {
+		return false, fmt.Errorf("secret manager settings: the providers' credentials: %w", err)
+	}
+	if d.SecretsKeyID, d.Secrets, err = s.o.Keys.Seal(plain, aad); err != nil {
+		return false, err
+	}
+	raw, err := json.Marshal(d)
+	if err != nil {
+		return false, err
+	}
+	if _, err := s.o.Store.PutSetting(ctx, SettingsKey, raw, by); err != nil {
+		return false, fmt.Errorf("save secret manager settings: %w", err)
+	}
+	return true, nil
 }

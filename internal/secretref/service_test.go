@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dataaggregator/aggregator/internal/configspec"
+	"github.com/dataaggregator/aggregator/internal/secretref/cloudtest"
 	"github.com/dataaggregator/aggregator/internal/secrets"
 	"github.com/dataaggregator/aggregator/internal/store"
 )
@@ -133,5 +134,63 @@ func BenchmarkResolve(b *testing.B) {
 			b.StopTimer()
 			b.ReportMetric(float64(v.Reads.Load())/float64(b.N), "vault-reads/op")
 		})
+	}
+}
+
+func TestServiceSealsCloudCredentials(t *testing.T) {
+	ctx := context.Background()
+	svc, st := setupService(t)
+	aws := cloudtest.NewAWS("AKIATESTKEY")
+	defer aws.Close()
+	aws.Put("orders", `{"password":"from-aws"}`)
+	gcp := cloudtest.NewGCP()
+	defer gcp.Close()
+	set := Settings{
+		AWS: AWSSettings{Region: "eu-west-1", Endpoint: aws.URL, Auth: AuthStatic, AccessKeyID: "AKIATESTKEY",
+			SecretAccessKey: "aws-secret-key-canary", SessionToken: "aws-session-canary"},
+		GCP:   GCPSettings{Auth: AuthServiceAccount, CredentialsJSON: gcp.KeyJSON, Endpoint: gcp.URL},
+		Azure: AzureSettings{Auth: AuthClientSecret, TenantID: "t", ClientID: "c", ClientSecret: "azure-secret-canary"},
+	}
+	if _, err := svc.Save(ctx, set, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := st.GetSetting(ctx, SettingsKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, canary := range []string{"aws-secret-key-canary", "aws-session-canary", "azure-secret-canary", "PRIVATE KEY"} {
+		if strings.Contains(string(raw.Value), canary) {
+			t.Fatalf("%s is stored in plain text: %s", canary, raw.Value)
+		}
+	}
+	read, err := svc.Settings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown := read.Settings.Redacted()
+	for name, v := range map[string]string{"aws.secret_access_key": shown.AWS.SecretAccessKey, "aws.session_token": shown.AWS.SessionToken,
+		"gcp.credentials_json": shown.GCP.CredentialsJSON, "azure.client_secret": shown.Azure.ClientSecret} {
+		if v != configspec.Redacted {
+			t.Errorf("%s shown as %q, want %s", name, v, configspec.Redacted)
+		}
+	}
+	// Saved back as read: every secret is kept, and the AWS reference resolves with them.
+	if _, err := svc.Save(ctx, shown, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := svc.Settings(ctx)
+	if again.Settings.AWS.SecretAccessKey != "aws-secret-key-canary" || again.Settings.GCP.CredentialsJSON != gcp.KeyJSON || again.Settings.Azure.ClientSecret != "azure-secret-canary" {
+		t.Fatalf("secrets not kept after saving what was read")
+	}
+	if v, err := svc.Resolve(ctx, "aws-sm://orders#password"); err != nil || v != "from-aws" {
+		t.Fatalf("Resolve = %q, %v", v, err)
+	}
+	// Switching Azure to default auth drops its client secret.
+	shown.Azure = AzureSettings{Auth: AuthDefault}
+	if _, err := svc.Save(ctx, shown, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := svc.Settings(ctx); again.Settings.Azure.ClientSecret != "" || again.Settings.Azure.TenantID != "" {
+		t.Fatalf("default auth kept the client secret: %+v", again.Settings.Azure)
 	}
 }

@@ -54,7 +54,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The secret managers that vault:// and file:// references in saved connectors resolve with (Vault credentials shown as ********)
+         * The secret managers that vault://, aws-sm://, gcp-sm://, azure-kv:// and file:// references in saved connectors resolve with (their credentials shown as ********)
          * @description Requires permission `settings:read`.
          */
         get: operations["get-secret-manager-settings"];
@@ -1937,6 +1937,26 @@ export interface components {
             /** Format: date-time */
             revoked_at?: string;
         };
+        AWSSecretsManagerSettings: {
+            /** @description Static auth: the access key id */
+            access_key_id?: string;
+            /**
+             * @description default (environment, shared config, the instance's or pod's IAM role) or static (an access key)
+             * @example default
+             */
+            auth?: string;
+            /** @description Overrides the regional endpoint (a VPC endpoint URL) */
+            endpoint?: string;
+            /**
+             * @description The region secrets are read in; empty: AWS Secrets Manager is not used
+             * @example eu-west-1
+             */
+            region: string;
+            /** @description Static auth: the secret access key (write-only: read as ********; sent as ******** or left out, the stored one is kept) */
+            secret_access_key?: string;
+            /** @description Static auth: an optional session token (write-only, as secret_access_key) */
+            session_token?: string;
+        };
         Alert: {
             /** Format: date-time */
             acknowledged_at?: string;
@@ -2174,6 +2194,23 @@ export interface components {
             /** Format: date-time */
             time: string;
             user_agent: string;
+        };
+        AzureKeyVaultSettings: {
+            /**
+             * @description default (environment, workload identity, managed identity, Azure CLI) or client_secret; empty: not used
+             * @example client_secret
+             */
+            auth?: string;
+            /** @description Microsoft Entra ID's address (default https://login.microsoftonline.com/) */
+            authority_host?: string;
+            /** @description Client secret auth: the application (client) id */
+            client_id?: string;
+            /** @description Client secret auth: the client secret (write-only, as secret_access_key) */
+            client_secret?: string;
+            /** @description Client secret auth: the directory (tenant) id */
+            tenant_id?: string;
+            /** @description DNS suffix of key vaults (default vault.azure.net; vault.azure.cn, vault.usgovcloudapi.net) */
+            vault_suffix?: string;
         };
         Catalog: {
             streams: components["schemas"]["Stream"][] | null;
@@ -2466,6 +2503,17 @@ export interface components {
             group: string;
             name: string;
             signature: string;
+        };
+        GCPSecretManagerSettings: {
+            /**
+             * @description default (application default credentials: workload identity, the metadata server, GOOGLE_APPLICATION_CREDENTIALS) or service_account; empty: not used
+             * @example service_account
+             */
+            auth?: string;
+            /** @description Service account auth: the key file's JSON (write-only, as secret_access_key) */
+            credentials_json?: string;
+            /** @description Overrides https://secretmanager.googleapis.com (a regional or Private Service Connect endpoint) */
+            endpoint?: string;
         };
         HealthOutputBody: {
             /**
@@ -3358,6 +3406,10 @@ export interface components {
             target: string;
         };
         SecretManagerSettings: {
+            /** @description AWS Secrets Manager (aws-sm://); left out: not used */
+            aws?: components["schemas"]["AWSSecretsManagerSettings"];
+            /** @description Azure Key Vault (azure-kv://); left out: not used */
+            azure?: components["schemas"]["AzureKeyVaultSettings"];
             /**
              * @description How long a resolved value is reused (Go duration, 0s to 24h; 0s: not cached)
              * @example 5m
@@ -3365,6 +3417,8 @@ export interface components {
             cache_ttl: string;
             /** @description Absolute directories file:// references may point into (mounted Kubernetes secrets); none: file references are refused */
             file_roots: string[] | null;
+            /** @description Google Cloud Secret Manager (gcp-sm://); left out: not used */
+            gcp?: components["schemas"]["GCPSecretManagerSettings"];
             vault: components["schemas"]["VaultSettings"];
         };
         SecretManagerSettingsView: {
@@ -3376,7 +3430,7 @@ export interface components {
         };
         SecretManagerTest: {
             /**
-             * @description A vault:// or file:// reference to resolve; its value is never returned
+             * @description A vault://, aws-sm://, gcp-sm://, azure-kv:// or file:// reference to resolve; its value is never returned
              * @example vault://secret/db/orders#password
              */
             reference: string;

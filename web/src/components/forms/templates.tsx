@@ -13,7 +13,7 @@ import {
 import { ArrowDown, ArrowUp, ChevronRight, Copy, KeyRound, Plus, Trash2 } from 'lucide-react'
 import { cn } from '@/lib/cn'
 import { Badge, Button } from '@/components/ui'
-import { refKind, refLabel } from '@/lib/secretRef'
+import { refKind, refLabel, type RefKind } from '@/lib/secretRef'
 import { hasErrors, isAdvanced, type JSONSchema } from './schema'
 
 /** What SchemaForm passes to its templates through rjsf's formContext. */
@@ -209,7 +209,7 @@ function SecretWidget(props: WidgetProps) {
         value={typed}
         required={required && !saved}
         autoFocus={autofocus || replacing}
-        placeholder={saved ? 'New value, or vault://… / file://…' : 'Value, or vault://mount/path#key'}
+        placeholder={saved ? 'New value, or a reference (vault://, aws-sm://, gcp-sm://, azure-kv://, file://)' : 'Value, or vault://mount/path#key, aws-sm://name#key…'}
         aria-label={hideLabel ? label : undefined}
         aria-invalid={rawErrors?.length ? true : undefined}
         aria-describedby={ariaDescribedByIds(id)}
@@ -240,8 +240,8 @@ function SecretWidget(props: WidgetProps) {
   )
 }
 
-/** A chip that says where a secret comes from: "from Vault" or "from file". */
-function RefChip({ kind }: { kind: 'vault' | 'file' }) {
+/** A chip that says where a secret comes from: "from Vault", "from AWS Secrets Manager", "from file"… */
+function RefChip({ kind }: { kind: RefKind }) {
   return (
     <Badge tone="violet" className="shrink-0">
       <KeyRound className="size-3" aria-hidden />

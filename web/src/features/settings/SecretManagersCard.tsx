@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react'
+import { useState, type FormEvent, type ReactNode } from 'react'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { CheckCircle2, KeyRound, XCircle } from 'lucide-react'
 import { api, unwrap, type Schemas } from '@/api/client'
@@ -6,12 +6,12 @@ import { Badge, Button, Card, ErrorState, Field, InlineError, Input, Select, Ske
 import { toast } from '@/components/toasts'
 import { fieldMessage } from '@/features/admin/fieldMessage'
 import { formatTime, relativeTime } from '@/lib/format'
-import { draftErrors, fromDraft, toDraft, type SecretManagersDraft, type VaultAuth } from './secretManagers'
+import { draftErrors, fromDraft, toDraft, type AWSAuth, type AzureAuth, type GCPAuth, type SecretManagersDraft, type VaultAuth } from './secretManagers'
 
 type View = Schemas['SecretManagerSettingsView']
 const queryKey = ['admin', 'settings', 'secret-managers']
 
-/** Settings > Secret managers: where vault:// and file:// references in saved connectors resolve. */
+/** Settings > Secret managers: where vault://, aws-sm://, gcp-sm://, azure-kv:// and file:// references in saved connectors resolve. */
 export function SecretManagersCard({ editable }: { editable: boolean }) {
   const q = useQuery({ queryKey, queryFn: () => unwrap(api.GET('/api/v1/admin/settings/secret-managers')) })
   return (
@@ -70,9 +70,9 @@ function SecretManagersForm({ view, editable }: { view: View; editable: boolean 
       <div className="space-y-5 px-5 py-4">
         <p className="text-sm text-slate-500 dark:text-slate-400">
           A secret field of a saved connector may hold a reference instead of a value:{' '}
-          <code className="rounded bg-slate-100 px-1 text-xs dark:bg-slate-800">vault://mount/path#key</code> or{' '}
-          <code className="rounded bg-slate-100 px-1 text-xs dark:bg-slate-800">file:///run/secrets/name</code>. It is resolved each
-          time the connector is opened and never stored resolved.
+          <Code>vault://mount/path#key</Code>, <Code>aws-sm://name#key</Code>, <Code>gcp-sm://project/secret</Code>,{' '}
+          <Code>azure-kv://vault/name</Code> or <Code>file:///run/secrets/name</Code>. It is resolved each time the connector is
+          opened and never stored resolved.
         </p>
 
         <section aria-label="HashiCorp Vault" className="space-y-3">
@@ -138,6 +138,107 @@ function SecretManagersForm({ view, editable }: { view: View; editable: boolean 
           )}
         </section>
 
+
+        <ProviderSection
+          label="AWS Secrets Manager"
+          scheme="aws-sm://<name or ARN>[#<key>]"
+          enabled={draft.awsEnabled}
+          configured={!!view.settings.aws?.region}
+          disabled={ro}
+          onToggle={(on) => set({ awsEnabled: on })}
+        >
+          <Field label="Region" error={err('awsRegion', 'body.aws.region')}>
+            {(p) => <Input {...p} value={draft.awsRegion} placeholder="eu-west-1" disabled={ro} invalid={!!err('awsRegion', 'body.aws.region')} onChange={(e) => set({ awsRegion: e.target.value })} />}
+          </Field>
+          <Field label="Endpoint" error={err('awsEndpoint', 'body.aws.endpoint')} help="Optional: a VPC endpoint URL. Reached through the outbound guard.">
+            {(p) => <Input {...p} value={draft.awsEndpoint} placeholder="https://secretsmanager.eu-west-1.amazonaws.com" disabled={ro} invalid={!!err('awsEndpoint', 'body.aws.endpoint')} onChange={(e) => set({ awsEndpoint: e.target.value })} />}
+          </Field>
+          <Field label="Credentials" error={fieldMessage(save.error, 'body.aws.auth')}>
+            {(p) => (
+              <Select {...p} value={draft.awsAuth} disabled={ro} onChange={(e) => set({ awsAuth: e.target.value as AWSAuth })}>
+                <option value="default">Default chain (IAM role, environment, shared config)</option>
+                <option value="static">Access key</option>
+              </Select>
+            )}
+          </Field>
+          {draft.awsAuth === 'static' && (
+            <>
+              <Field label="Access key id" error={err('awsAccessKeyId', 'body.aws.access_key_id')}>
+                {(p) => <Input {...p} value={draft.awsAccessKeyId} placeholder="AKIA…" disabled={ro} invalid={!!err('awsAccessKeyId', 'body.aws.access_key_id')} onChange={(e) => set({ awsAccessKeyId: e.target.value })} />}
+              </Field>
+              <Field label="Secret access key" error={err('awsSecretAccessKey', 'body.aws.secret_access_key')} help={secretHelp}>
+                {(p) => <Input {...p} type="password" autoComplete="new-password" value={draft.awsSecretAccessKey} disabled={ro} invalid={!!err('awsSecretAccessKey', 'body.aws.secret_access_key')} onChange={(e) => set({ awsSecretAccessKey: e.target.value })} />}
+              </Field>
+              <Field label="Session token" help="Optional, for temporary credentials.">
+                {(p) => <Input {...p} type="password" autoComplete="new-password" value={draft.awsSessionToken} disabled={ro} onChange={(e) => set({ awsSessionToken: e.target.value })} />}
+              </Field>
+            </>
+          )}
+        </ProviderSection>
+
+        <ProviderSection
+          label="Google Cloud Secret Manager"
+          scheme="gcp-sm://<project>/<secret>[/versions/<n>][#<key>]"
+          enabled={draft.gcpEnabled}
+          configured={!!view.settings.gcp?.auth}
+          disabled={ro}
+          onToggle={(on) => set({ gcpEnabled: on })}
+        >
+          <Field label="Credentials" error={fieldMessage(save.error, 'body.gcp.auth')}>
+            {(p) => (
+              <Select {...p} value={draft.gcpAuth} disabled={ro} onChange={(e) => set({ gcpAuth: e.target.value as GCPAuth })}>
+                <option value="default">Application default (workload identity, metadata server)</option>
+                <option value="service_account">Service account key</option>
+              </Select>
+            )}
+          </Field>
+          <Field label="Endpoint" error={err('gcpEndpoint', 'body.gcp.endpoint')} help="Optional: a regional or Private Service Connect endpoint.">
+            {(p) => <Input {...p} value={draft.gcpEndpoint} placeholder="https://secretmanager.googleapis.com" disabled={ro} invalid={!!err('gcpEndpoint', 'body.gcp.endpoint')} onChange={(e) => set({ gcpEndpoint: e.target.value })} />}
+          </Field>
+          {draft.gcpAuth === 'service_account' && (
+            <Field label="Service account key (JSON)" className="sm:col-span-2" error={err('gcpCredentialsJson', 'body.gcp.credentials_json')} help={secretHelp}>
+              {(p) => <Textarea {...p} rows={3} spellCheck={false} className="font-mono text-xs" value={draft.gcpCredentialsJson} placeholder='{"type": "service_account", …}' disabled={ro} invalid={!!err('gcpCredentialsJson', 'body.gcp.credentials_json')} onChange={(e) => set({ gcpCredentialsJson: e.target.value })} />}
+            </Field>
+          )}
+        </ProviderSection>
+
+        <ProviderSection
+          label="Azure Key Vault"
+          scheme="azure-kv://<vault>/<name>[/<version>][#<key>]"
+          enabled={draft.azureEnabled}
+          configured={!!view.settings.azure?.auth}
+          disabled={ro}
+          onToggle={(on) => set({ azureEnabled: on })}
+        >
+          <Field label="Credentials" error={fieldMessage(save.error, 'body.azure.auth')}>
+            {(p) => (
+              <Select {...p} value={draft.azureAuth} disabled={ro} onChange={(e) => set({ azureAuth: e.target.value as AzureAuth })}>
+                <option value="default">Default (managed identity, workload identity, environment)</option>
+                <option value="client_secret">App registration (client secret)</option>
+              </Select>
+            )}
+          </Field>
+          <Field label="Vault DNS suffix" error={err('azureVaultSuffix', 'body.azure.vault_suffix')} help="Default vault.azure.net; vault.azure.cn or vault.usgovcloudapi.net in other clouds.">
+            {(p) => <Input {...p} value={draft.azureVaultSuffix} placeholder="vault.azure.net" disabled={ro} onChange={(e) => set({ azureVaultSuffix: e.target.value })} />}
+          </Field>
+          {draft.azureAuth === 'client_secret' && (
+            <>
+              <Field label="Tenant id" error={err('azureTenantId', 'body.azure.tenant_id')}>
+                {(p) => <Input {...p} value={draft.azureTenantId} disabled={ro} invalid={!!err('azureTenantId', 'body.azure.tenant_id')} onChange={(e) => set({ azureTenantId: e.target.value })} />}
+              </Field>
+              <Field label="Client id" error={err('azureClientId', 'body.azure.client_id')}>
+                {(p) => <Input {...p} value={draft.azureClientId} disabled={ro} invalid={!!err('azureClientId', 'body.azure.client_id')} onChange={(e) => set({ azureClientId: e.target.value })} />}
+              </Field>
+              <Field label="Client secret" error={err('azureClientSecret', 'body.azure.client_secret')} help={secretHelp}>
+                {(p) => <Input {...p} type="password" autoComplete="new-password" value={draft.azureClientSecret} disabled={ro} invalid={!!err('azureClientSecret', 'body.azure.client_secret')} onChange={(e) => set({ azureClientSecret: e.target.value })} />}
+              </Field>
+              <Field label="Authority host" error={err('azureAuthorityHost', 'body.azure.authority_host')} help="Default https://login.microsoftonline.com/">
+                {(p) => <Input {...p} value={draft.azureAuthorityHost} disabled={ro} invalid={!!err('azureAuthorityHost', 'body.azure.authority_host')} onChange={(e) => set({ azureAuthorityHost: e.target.value })} />}
+              </Field>
+            </>
+          )}
+        </ProviderSection>
+
         <section aria-label="Files" className="grid gap-3 sm:grid-cols-2">
           <Field label="Allowed file roots" error={err('fileRoots', 'body.file_roots')} help="One absolute directory per line (mounted Kubernetes secrets). file:// references outside them are refused; none: all are refused.">
             {(p) => <Textarea {...p} rows={3} value={draft.fileRoots} placeholder="/run/secrets" disabled={ro} invalid={!!err('fileRoots', 'body.file_roots')} onChange={(e) => set({ fileRoots: e.target.value })} />}
@@ -151,7 +252,7 @@ function SecretManagersForm({ view, editable }: { view: View; editable: boolean 
           <section aria-label="Test a reference" className="rounded-lg border border-slate-200 p-3 dark:border-slate-800">
             <div className="flex flex-wrap items-end gap-2">
               <Field label="Reference to test" className="min-w-64 flex-1" help="Resolved with the settings above, before they are saved. Its value is never shown.">
-                {(p) => <Input {...p} value={reference} placeholder="vault://secret/db/orders#password" onChange={(e) => setReference(e.target.value)} />}
+                {(p) => <Input {...p} value={reference} placeholder="vault://secret/db/orders#password or aws-sm://prod/orders-db#password" onChange={(e) => setReference(e.target.value)} />}
               </Field>
               <Button
                 type="button"
@@ -183,5 +284,38 @@ function SecretManagersForm({ view, editable }: { view: View; editable: boolean 
         </div>
       )}
     </form>
+  )
+}
+
+function Code({ children }: { children: ReactNode }) {
+  return <code className="rounded bg-slate-100 px-1 text-xs dark:bg-slate-800">{children}</code>
+}
+
+/** One cloud provider: a switch, the reference form it serves, and its fields when on. */
+function ProviderSection(props: {
+  label: string
+  scheme: string
+  enabled: boolean
+  configured: boolean
+  disabled: boolean
+  onToggle: (on: boolean) => void
+  children: ReactNode
+}) {
+  return (
+    <section aria-label={props.label} className="space-y-3 border-t border-slate-100 pt-4 dark:border-slate-800">
+      <label className="flex flex-wrap items-center gap-2 text-sm font-medium">
+        <input
+          type="checkbox"
+          className="size-4 rounded border-slate-300 dark:border-slate-700"
+          checked={props.enabled}
+          disabled={props.disabled}
+          onChange={(e) => props.onToggle(e.target.checked)}
+        />
+        {props.label}
+        {props.configured && <Badge tone="green">configured</Badge>}
+        <span className="ml-auto font-mono text-xs font-normal text-slate-500 dark:text-slate-400">{props.scheme}</span>
+      </label>
+      {props.enabled && <div className="grid gap-3 sm:grid-cols-2">{props.children}</div>}
+    </section>
   )
 }
