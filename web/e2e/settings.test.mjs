@@ -3,12 +3,14 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdirSync, writeFileSync, utimesSync, existsSync } from 'node:fs'
 import { randomUUID } from 'node:crypto'
+import http from 'node:http'
 import path from 'node:path'
 import { startServer, startBrowser, signIn, screenshot, USER_PASSWORD } from './harness.mjs'
 
 let server, browser
 before(async () => {
-  server = await startServer()
+  // Loopback allowed for the outbound guard: the fake AWS Secrets Manager below listens there.
+  server = await startServer({ env: { ALLOWED_OUTBOUND_HOSTS: '127.0.0.1' } })
   browser = await startBrowser()
 })
 after(async () => {
@@ -107,4 +109,68 @@ test('a designer has no Settings page', async () => {
   await page.getByText("You don't have access to this page").waitFor()
   assert.deepEqual(page.consoleErrors, [])
   await page.close()
+})
+
+/** A fake AWS Secrets Manager: GetSecretValue of its JSON 1.1 protocol, requests signed by one access key. */
+async function fakeAWS(accessKeyID, secrets) {
+  const srv = http.createServer((req, res) => {
+    let body = ''
+    req.on('data', (c) => (body += c))
+    req.on('end', () => {
+      const fail = (type) => {
+        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': type })
+        res.end(JSON.stringify({ __type: type, message: type }))
+      }
+      if (req.headers['x-amz-target'] !== 'secretsmanager.GetSecretValue') return fail('UnknownOperationException')
+      if (!String(req.headers.authorization ?? '').includes(`Credential=${accessKeyID}/`)) return fail('UnrecognizedClientException')
+      const { SecretId } = JSON.parse(body)
+      if (!(SecretId in secrets)) return fail('ResourceNotFoundException')
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' })
+      res.end(JSON.stringify({ Name: SecretId, SecretString: secrets[SecretId], VersionStages: ['AWSCURRENT'] }))
+    })
+  })
+  await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve))
+  return { url: `http://127.0.0.1:${srv.address().port}`, close: () => srv.close() }
+}
+
+test('an admin sets up AWS Secrets Manager, tests references against it and saves; the key is never shown again', async () => {
+  const value = 'e2e-aws-value-' + randomUUID().slice(0, 8)
+  const secretKey = 'e2e-aws-secret-key-' + randomUUID().slice(0, 8)
+  const aws = await fakeAWS('AKIAE2ETEST', { 'prod/orders-db': JSON.stringify({ password: value }) })
+  const page = await newPage({ height: 1600 })
+  try {
+    await signIn(page, server.base, 'admin', undefined, '/admin/settings')
+    const form = page.getByRole('form', { name: 'Secret managers' })
+    await form.waitFor()
+    await form.getByRole('checkbox', { name: /AWS Secrets Manager/ }).check()
+    const section = form.getByRole('region', { name: 'AWS Secrets Manager' })
+    await section.getByRole('textbox', { name: 'Region' }).fill('eu-west-1')
+    await section.getByRole('textbox', { name: 'Endpoint' }).fill(aws.url)
+    await section.getByRole('combobox', { name: 'Credentials' }).selectOption('static')
+    await section.getByRole('textbox', { name: 'Access key id' }).fill('AKIAE2ETEST')
+    await section.getByLabel('Secret access key').fill(secretKey)
+
+    // Tested with the settings being edited, before they are saved: the value never comes back.
+    const reference = form.getByRole('textbox', { name: 'Reference to test' })
+    await reference.fill('aws-sm://prod/orders-db#password')
+    await form.getByRole('button', { name: 'Test', exact: true }).click()
+    await form.getByRole('status').filter({ hasText: 'aws-sm://prod/orders-db#password resolves' }).waitFor()
+    await reference.fill('aws-sm://prod/missing#password')
+    await form.getByRole('button', { name: 'Test', exact: true }).click()
+    await form.getByRole('status').filter({ hasText: 'not found' }).waitFor()
+
+    await form.getByRole('button', { name: 'Save' }).click()
+    await page.getByText('Secret managers saved').waitFor()
+    await page.reload()
+    const again = page.getByRole('form', { name: 'Secret managers' }).getByRole('region', { name: 'AWS Secrets Manager' })
+    await again.getByText('configured').waitFor()
+    assert.equal(await again.getByLabel('Secret access key').inputValue(), '********')
+    const html = await page.content()
+    assert.ok(!html.includes(value) && !html.includes(secretKey), 'a secret reached the page')
+    await again.scrollIntoViewIfNeeded()
+    await screenshot(page, 'settings-secret-managers-aws')
+  } finally {
+    await page.close()
+    aws.close()
+  }
 })
