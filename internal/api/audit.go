@@ -85,6 +85,7 @@ type listAuditInput struct {
 	TargetType string    `query:"target_type" maxLength:"100"`
 	TargetID   string    `query:"target_id" maxLength:"200"`
 	Result     string    `query:"result" enum:"success,failure,denied" doc:"success, failure or denied"`
+	RequestID  string    `query:"request_id" maxLength:"100" doc:"Only the entries of this API request (its X-Request-ID)"`
 	From       time.Time `query:"from" doc:"Inclusive start (RFC 3339)"`
 	To         time.Time `query:"to" doc:"Exclusive end (RFC 3339)"`
 }
@@ -99,18 +100,22 @@ func (s *Server) listAudit(ctx context.Context, in *listAuditInput) (*listAuditO
 	}
 	entries, total, err := s.store.ListAudit(ctx, store.AuditFilter{
 		ActorID: in.Actor, Action: in.Action, TargetType: in.TargetType, TargetID: in.TargetID,
-		Result: in.Result, From: in.From, To: in.To, Page: in.store(),
+		Result: in.Result, RequestID: in.RequestID, From: in.From, To: in.To, Page: in.store(),
 	})
 	if err != nil {
 		return nil, err
 	}
 	items := make([]AuditEntry, len(entries))
 	for i, e := range entries {
-		items[i] = AuditEntry{
-			ID: e.ID, Time: e.Time, ActorID: e.ActorID, ActorName: e.ActorName, Action: e.Action,
-			TargetType: e.TargetType, TargetID: e.TargetID, IP: e.IP, UserAgent: e.UserAgent,
-			Result: e.Result, RequestID: e.RequestID, Details: e.Details,
-		}
+		items[i] = toAuditDTO(e)
 	}
 	return &listAuditOutput{Body: newPage(items, total, in.PageQuery)}, nil
+}
+
+func toAuditDTO(e store.AuditEntry) AuditEntry {
+	return AuditEntry{
+		ID: e.ID, Time: e.Time, ActorID: e.ActorID, ActorName: e.ActorName, Action: e.Action,
+		TargetType: e.TargetType, TargetID: e.TargetID, IP: e.IP, UserAgent: e.UserAgent,
+		Result: e.Result, RequestID: e.RequestID, Details: e.Details,
+	}
 }

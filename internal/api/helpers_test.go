@@ -21,6 +21,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/live"
 	analytics "github.com/dataaggregator/aggregator/internal/metrics"
 	"github.com/dataaggregator/aggregator/internal/queries"
+	"github.com/dataaggregator/aggregator/internal/logstore"
 	"github.com/dataaggregator/aggregator/internal/ratelimit"
 	"github.com/dataaggregator/aggregator/internal/retention"
 	"github.com/dataaggregator/aggregator/internal/runs"
@@ -44,6 +45,8 @@ type env struct {
 	data   *testData            // pipelines, runs, files (data_helpers_test.go)
 	hub    *live.Hub            // behind GET /api/v1/ws, running until the test ends
 	oauth  *tokenServer         // a Salesforce token endpoint, started on first use (connector_oauth_test.go)
+	// logWriter keeps the log records in the store (GET /api/v1/system/logs); Close flushes it.
+	logWriter *logstore.Writer
 }
 
 type setupOptions struct {
@@ -93,7 +96,10 @@ func setup(t *testing.T, opts setupOptions) *env {
 		t.Fatal(err)
 	}
 	logs := &testutil.SyncBuffer{}
-	logger := slog.New(ContextHandler(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	logWriter := logstore.NewWriter(logstore.Options{})
+	logger := slog.New(logstore.NewHandler(ContextHandler(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), logWriter, RequestUser))
+	logWriter.Start(st)
+	t.Cleanup(func() { _ = logWriter.Close(context.Background()) })
 	data := newTestData(t, st, logger, opts)
 	lo := opts.live
 	lo.Logger = logger
@@ -120,6 +126,7 @@ func setup(t *testing.T, opts setupOptions) *env {
 		IPLimiter: opts.ipLimiter, UserLimiter: opts.userLimiter, TriggerLimiter: opts.triggerLimiter,
 		CORSOrigins: opts.cors, PublicURL: opts.publicURL, MaxBodyBytes: opts.maxBody, Version: "test",
 		Commit: "3f2c1e9a0b7d", BuildDate: "2026-12-06T07:00:00Z",
+		System: SystemDeps{LogStats: logWriter.Stats, DataDir: t.TempDir(), StartedAt: time.Now()},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +144,7 @@ func setup(t *testing.T, opts setupOptions) *env {
 			t.Errorf("live hub: %v", err)
 		}
 	})
-	e := &env{t: t, srv: hs, api: srv, store: st, auth: as, logs: logs, data: data, hub: hub,
+	e := &env{t: t, srv: hs, api: srv, store: st, auth: as, logs: logs, data: data, hub: hub, logWriter: logWriter,
 		users: map[auth.Role]store.User{}, tokens: map[auth.Role]string{}}
 	for _, r := range auth.Roles() {
 		u := e.createUser(string(r)+"1", r)

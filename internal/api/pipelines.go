@@ -382,7 +382,7 @@ func (s *Server) runPipeline(ctx context.Context, in *runPipelineInput) (*runOut
 		trigger = runs.TriggerAPI
 	}
 	run, err := s.data.Runs.StartRun(ctx, in.ID, runs.StartRequest{Version: in.Version, Trigger: trigger,
-		Detail: runs.TriggerDetail{User: p.Username, Via: via}, Actor: runs.Actor{ID: p.UserID, Name: p.Username}})
+		Detail: runs.TriggerDetail{User: p.Username, Via: via}, Actor: runs.Actor{ID: p.UserID, Name: p.Username, RequestID: RequestID(ctx)}})
 	if err != nil {
 		return nil, specError(err)
 	}

@@ -50,6 +50,18 @@ func RequestID(ctx context.Context) string {
 	return ""
 }
 
+// RequestUser returns the request id carried by ctx and the name of its signed-in user ("" when
+// not known yet); internal/app tees log records with them into the system log store.
+func RequestUser(ctx context.Context) (id, user string) {
+	ri, ok := ctx.Value(reqInfoKey{}).(*reqInfo)
+	if !ok {
+		return "", ""
+	}
+	ri.mu.Lock()
+	defer ri.mu.Unlock()
+	return ri.id, ri.actorName
+}
+
 func (ri *reqInfo) setRoute(route, operation string, auditable bool) {
 	ri.mu.Lock()
 	ri.route, ri.operation, ri.auditable = route, operation, auditable

@@ -82,6 +82,14 @@ func (s *Server) registerRoutes(api huma.API) {
 		Summary:     "Run the clean-up now and report what it removed (audited with the counts)",
 		Description: "Deletes expired refresh tokens, finished runs past their retention with their log lines and dead letters, old dead letters, old server log lines, unreferenced uploads and staged files of abandoned runs, as docs/runs.md defines them. Queued and running runs are never touched. The clean-up also runs by itself every hour."}, s.runCleanup)
 
+	// System logs and health (system.go).
+	handle(s, api, route{Method: get, Path: "/api/v1/system/logs", ID: "list-system-logs", Tag: "system", Perm: auth.PermSystemLogsRead,
+		Summary: "The server's own log records, newest first, filtered by level, component, request id, run id, user, text and time (cursor pages)"}, s.listSystemLogs)
+	handle(s, api, route{Method: get, Path: "/api/v1/system/requests/{id}", ID: "get-request-trace", Tag: "system", Perm: auth.PermSystemLogsRead,
+		Summary: "Follow a request id: its log records, its audit entries, the runs it started and their log lines"}, s.requestTrace)
+	handle(s, api, route{Method: get, Path: "/api/v1/system/health", ID: "get-system-health", Tag: "system", Perm: auth.PermSettingsRead,
+		Summary: "Health of the store, Redis, workers, queue, DATA_DIR's disk and the log writer, with the build (200 even when a part fails: see status)"}, s.systemHealth)
+
 	// Own preferences and dashboard layouts.
 	handle(s, api, route{Method: get, Path: "/api/v1/me/preferences", ID: "get-preferences", Tag: "me", Perm: auth.PermPreferencesSelf,
 		Summary: "Your preferences (defaults until you save them)"}, s.getPreferences)

@@ -47,6 +47,7 @@ type Run struct {
 	CountersAt      *time.Time           `json:"counters_at,omitempty" doc:"While the run runs: when the live node counters were taken"`
 	DeadLetters     *int                 `json:"dead_letters,omitempty" doc:"Number of dead-letter rows (single-run responses only)"`
 	ReplayOf        string               `json:"replay_of,omitempty" doc:"Set on a replay run: the run whose dead letters it replays (\"replay of run X\")"`
+	RequestID       string               `json:"request_id,omitempty" doc:"The API request that started the run (its X-Request-ID); empty for schedules, dependencies and the command line"`
 	Attempts        []RunAttempt         `json:"attempts,omitempty" doc:"Single-run responses: every attempt of the run, first first"`
 	Chunks          []RunChunk           `json:"chunks,omitempty" doc:"Single-run responses of a partitioned run: its chunks (one key range of the source each), in key order"`
 	SchemaReview    *runs.SchemaReview   `json:"schema_review,omitempty" doc:"The review of schema changes (write.schema_changes: review): the destination, each classified change (column, kind, old and new type) and the decision. Status pending while the run is awaiting_approval"`
@@ -85,7 +86,7 @@ func (s *Server) toRunDTO(ctx context.Context, r store.Run, detail bool) Run {
 	d := Run{ID: r.ID, PipelineID: r.PipelineID, PipelineVersion: r.PipelineVersion, Status: string(r.Status),
 		Trigger: r.Trigger, ActorID: r.ActorID, ActorName: r.ActorName, Error: r.Error, Attempt: r.Attempt,
 		CancelRequested: r.CancelRequested, CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
-		HeartbeatAt: r.HeartbeatAt, Nodes: []engine.NodeStats{}, ReplayOf: r.ReplayOf}
+		HeartbeatAt: r.HeartbeatAt, Nodes: []engine.NodeStats{}, ReplayOf: r.ReplayOf, RequestID: r.RequestID}
 	if rv, err := runs.ReviewOf(r); err != nil {
 		s.log.WarnContext(ctx, "run schema review unreadable", "run_id", r.ID, "error", err)
 	} else {
@@ -171,13 +172,14 @@ type listRunsInput struct {
 	PageQuery
 	PipelineID string    `query:"pipeline_id" maxLength:"64" doc:"Only runs of this pipeline"`
 	ReplayOf   string    `query:"replay_of" maxLength:"64" doc:"Only the replays of this run"`
+	RequestID  string    `query:"request_id" maxLength:"100" doc:"Only the runs this API request started"`
 	Status     []string  `query:"status" enum:"queued,running,awaiting_approval,succeeded,failed,cancelled" doc:"Only runs in these states (comma-separated)"`
 	From       time.Time `query:"from" doc:"Created at or after (RFC 3339)"`
 	To         time.Time `query:"to" doc:"Created before (RFC 3339)"`
 }
 
 func (s *Server) listRuns(ctx context.Context, in *listRunsInput) (*struct{ Body Page[Run] }, error) {
-	f := store.RunFilter{PipelineID: in.PipelineID, ReplayOf: in.ReplayOf, From: in.From, To: in.To, Page: in.store()}
+	f := store.RunFilter{PipelineID: in.PipelineID, ReplayOf: in.ReplayOf, RequestID: in.RequestID, From: in.From, To: in.To, Page: in.store()}
 	for _, st := range in.Status {
 		f.Status = append(f.Status, store.RunStatus(st))
 	}
@@ -267,7 +269,7 @@ func (s *Server) runLogs(ctx context.Context, in *runLogsInput) (*struct{ Body P
 	}
 	items := make([]RunLogLine, len(list))
 	for i, l := range list {
-		items[i] = RunLogLine{ID: l.ID, Time: l.Time, Level: l.Level, Message: l.Message, Node: l.Node, Details: l.Details}
+		items[i] = toRunLogDTO(l)
 	}
 	return &struct{ Body Page[RunLogLine] }{Body: newPage(items, total, in.PageQuery)}, nil
 }
@@ -465,7 +467,7 @@ func (s *Server) replayRun(ctx context.Context, in *replayInput) (*runOutput, er
 		}
 	}
 	p := principalFrom(ctx)
-	run, err := s.data.Runs.Replay(ctx, in.ID, edits, runs.Actor{ID: p.UserID, Name: p.Username})
+	run, err := s.data.Runs.Replay(ctx, in.ID, edits, runs.Actor{ID: p.UserID, Name: p.Username, RequestID: RequestID(ctx)})
 	var rc *runs.ReplayConflict
 	var ee *runs.EditError
 	switch {
@@ -573,4 +575,8 @@ func (d *deadLetterSource) Next(ctx context.Context) (*record.Batch, error) {
 		d.page = next
 	}
 	return b.Take(), nil
+}
+
+func toRunLogDTO(l store.LogEntry) RunLogLine {
+	return RunLogLine{ID: l.ID, Time: l.Time, Level: l.Level, Message: l.Message, Node: l.Node, Details: l.Details}
 }

@@ -78,6 +78,8 @@ type Deps struct {
 	Analytics *analytics.Service
 	// Queries runs and saves analytics queries (queries.go). Required.
 	Queries *queries.Service
+	// System serves the System logs and System pages (system.go).
+	System SystemDeps
 }
 
 // Server is the HTTP interface. Build it with New; it is safe for concurrent use.
@@ -102,6 +104,7 @@ type Server struct {
 	secretRefs     *secretref.Service
 	wsOrigins      []string
 	build          buildInfo
+	system         SystemDeps
 
 	api     huma.API
 	handler http.Handler
@@ -160,6 +163,7 @@ func New(d Deps) (*Server, error) {
 		secretRefs:  d.SecretRefs,
 		wsOrigins:   wsOriginPatterns(d.CORSOrigins),
 		build:       buildInfo{Version: d.Version, Commit: d.Commit, Date: d.BuildDate},
+		system:      d.System,
 	}
 	if s.build.Version == "" {
 		s.build.Version = "dev"

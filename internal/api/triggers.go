@@ -144,7 +144,7 @@ func (s *Server) webhook(ctx context.Context, in *webhookInput) (*struct{ Body W
 		detail.Payload = json.RawMessage(body)
 	}
 	run, err := s.data.Runs.StartRun(ctx, in.ID, runs.StartRequest{Trigger: runs.TriggerWebhook, Detail: detail,
-		Actor: runs.Actor{Name: actor}})
+		Actor: runs.Actor{Name: actor, RequestID: RequestID(ctx)}})
 	if err != nil {
 		return nil, specError(err)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/connections"
 	"github.com/dataaggregator/aggregator/internal/live"
 	"github.com/dataaggregator/aggregator/internal/metrics"
+	"github.com/dataaggregator/aggregator/internal/logstore"
 	"github.com/dataaggregator/aggregator/internal/pipelines"
 	"github.com/dataaggregator/aggregator/internal/queries"
 	"github.com/dataaggregator/aggregator/internal/ratelimit"
@@ -110,6 +111,9 @@ type App struct {
 	alertSMTPTLS     *tls.Config
 	alertRetryBase   time.Duration
 	alertSendTimeout time.Duration
+	// logs keeps the process's log records in the store (System logs page).
+	logs      *logstore.Writer
+	startedAt time.Time
 }
 
 // New builds every service. On error everything built so far is released.
@@ -122,8 +126,12 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	if console == nil {
 		console = os.Stderr
 	}
+	// Every record is also kept in the system log store (docs/system-logs.md): a bounded,
+	// batched, asynchronous writer that starts writing once the store is open.
+	logs := logstore.NewWriter(logstore.Options{Logger: log})
+	log = slog.New(logstore.NewHandler(log.Handler(), logs, api.RequestUser))
 	a := &App{cfg: cfg, log: log, comp: opts.Components, version: opts.Version, worker: opts.Worker,
-		alertSMTPTLS: opts.AlertSMTPTLS, alertRetryBase: opts.AlertRetryBase}
+		alertSMTPTLS: opts.AlertSMTPTLS, alertRetryBase: opts.AlertRetryBase, logs: logs, startedAt: time.Now()}
 	defer func() {
 		if err != nil {
 			a.Close()
@@ -154,6 +162,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	if err := PrepareSchema(ctx, a.cfg, a.store, log); err != nil {
 		return nil, err
 	}
+	a.logs.Start(a.store)
 
 	if a.worker != nil {
 		// A worker process: the run queue, its workers and periodic tasks; events go on the bus the
@@ -177,7 +186,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 			return nil, fmt.Errorf("runs: %w", err)
 		}
 		if a.retention, err = retention.New(retention.Options{Store: a.store, UploadDir: a.cfg.UploadDir(),
-			OutputDir: a.cfg.OutputDir(), Logger: log}); err != nil {
+			OutputDir: a.cfg.OutputDir(), Logger: log.With("component", "retention")}); err != nil {
 			return nil, err
 		}
 		if err := a.buildAlerts(keys); err != nil {
@@ -229,7 +238,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	}
 
 	a.auth, err = auth.NewService(auth.Options{
-		Store: a.store, Secret: a.cfg.SecretKey, Logger: log,
+		Store: a.store, Secret: a.cfg.SecretKey, Logger: log.With("component", "auth"),
 		AccessTTL: a.cfg.AccessTokenTTL, RefreshTTL: a.cfg.RefreshTokenTTL,
 		Production: a.cfg.IsProduction(), AllowDevRoleInProduction: a.cfg.AllowDevRoleInProduction,
 		AccountLimiter: accountLimiter, IPLimiter: ipLoginLimiter,
@@ -259,7 +268,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		return nil, fmt.Errorf("runs: %w", err)
 	}
 	if a.retention, err = retention.New(retention.Options{Store: a.store, UploadDir: a.cfg.UploadDir(),
-		OutputDir: a.cfg.OutputDir(), Logger: log}); err != nil {
+		OutputDir: a.cfg.OutputDir(), Logger: log.With("component", "retention")}); err != nil {
 		return nil, err
 	}
 	if err := a.buildAlerts(keys); err != nil {
@@ -269,13 +278,14 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		return nil, fmt.Errorf("run queue: %w", err)
 	}
 	a.server, err = api.New(api.Deps{
-		Logger: log, Store: a.store, Auth: a.auth, Metrics: reg,
+		Logger: log.With("component", "api"), Store: a.store, Auth: a.auth, Metrics: reg,
 		IPLimiter: ipLimiter, UserLimiter: userLimiter, TriggerLimiter: webhookLimiter,
 		CORSOrigins: a.cfg.CORSOrigins, PublicURL: a.cfg.PublicURL, MaxBodyBytes: a.cfg.MaxBodyBytes,
 		Version: opts.Version, Commit: opts.Commit, BuildDate: opts.BuildDate, UI: opts.UI, Data: a.dataDeps(),
 		Live: api.LiveDeps{Hub: a.hub}, Retention: a.retention, SecretRefs: a.secretRefs, WorkerLease: a.cfg.RunLease, Alerts: a.alerts,
 		Analytics: a.analytics,
 		Queries:   queries.New(a.store, a.connections, queries.Limits{}),
+		System: a.systemDeps(),
 	})
 	if err != nil {
 		return nil, err
@@ -447,6 +457,11 @@ func (a *App) Close() {
 		a.closeEvents()
 		a.closeEvents = nil
 	}
+	if a.logs != nil && a.store != nil { // before the store: it writes the last records
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = a.logs.Close(ctx)
+		cancel()
+	}
 	if a.redis != nil {
 		_ = a.redis.Close()
 		a.redis = nil
@@ -463,4 +478,14 @@ func (a *App) Close() {
 		_ = a.ownerLock.Close() // releases the lock
 		a.ownerLock = nil
 	}
+}
+
+// systemDeps are what the System pages need from the process.
+func (a *App) systemDeps() api.SystemDeps {
+	d := api.SystemDeps{LogStats: a.logs.Stats, DataDir: a.cfg.DataDir, StartedAt: a.startedAt}
+	if a.redis != nil {
+		r := a.redis
+		d.Redis = func(ctx context.Context) error { return r.Ping(ctx).Err() }
+	}
+	return d
 }

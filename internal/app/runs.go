@@ -25,7 +25,7 @@ func (a *App) buildRuns() error {
 		return err
 	}
 	svc, err := runs.New(runs.Options{
-		Store: a.store, Connectors: c.Connectors, Transforms: c.Transforms, Logger: a.log, Env: c.Env, Clock: c.Clock,
+		Store: a.store, Connectors: c.Connectors, Transforms: c.Transforms, Logger: a.log.With("component", "runs"), Env: c.Env, Clock: c.Clock,
 		SavedConnectors: a.connections, Events: a.events, Metrics: rec, CommitRows: a.cfg.CheckpointRows,
 		MemoryBudget: a.cfg.RunMemoryMB << 20, SpillDir: a.cfg.SpillPath(), SpillLimit: a.cfg.SpillLimitMB << 20,
 	})
@@ -39,11 +39,11 @@ func (a *App) buildRuns() error {
 		return err
 	}
 	hub, err := live.New(svc.Events(), live.Options{MaxClientsPerUser: a.cfg.WSMaxConnectionsPerUser,
-		Counts: live.StoreCounts(a.store), Logger: a.log})
+		Counts: live.StoreCounts(a.store), Logger: a.log.With("component", "live")})
 	if err != nil {
 		return err
 	}
-	sched, err := schedules.New(schedules.Options{Store: a.store, Runs: svc, Logger: a.log, Clock: c.Clock})
+	sched, err := schedules.New(schedules.Options{Store: a.store, Runs: svc, Logger: a.log.With("component", "schedules"), Clock: c.Clock})
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,9 @@ const (
 	PermSettingsRead  Permission = "settings:read"
 	PermSettingsWrite Permission = "settings:write"
 	PermCleanup       Permission = "cleanup"
+	// PermSystemLogsRead allows reading the server's own log records (GET /api/v1/system/logs and
+	// the request traces). Only admin holds it: the records name users, addresses and internals.
+	PermSystemLogsRead Permission = "system_logs:read"
 
 	PermPipelinesRead   Permission = "pipelines:read"
 	PermPipelinesWrite  Permission = "pipelines:write"
@@ -86,7 +89,7 @@ func AllPermissions() []Permission {
 	return []Permission{
 		PermProfileSelf, PermTokensSelf, PermPreferencesSelf, PermLayoutsSelf,
 		PermUsersRead, PermUsersWrite, PermUsersAdmin,
-		PermAuditRead, PermSettingsRead, PermSettingsWrite, PermCleanup,
+		PermAuditRead, PermSettingsRead, PermSettingsWrite, PermCleanup, PermSystemLogsRead,
 		PermPipelinesRead, PermPipelinesWrite, PermPipelinesRun, PermPipelinesCancel, PermRunsRead, PermRunsControl, PermRunsReplay, PermRunsReview, PermWorkersRead,
 		PermConnectorsRead, PermConnectorsReadConfig, PermConnectorsWrite,
 		PermTransformationsRead, PermTransformationsWrite, PermMappingsRead, PermMappingsWrite,
@@ -108,7 +111,7 @@ func selfPermissions() []Permission {
 //
 //	admin      everything
 //	developer  everything except users:admin (cannot create, change or delete
-//	           admin users or grant the admin role)
+//	           admin users or grant the admin role) and system_logs:read
 //	designer   pipelines read/write/run/cancel, runs replay and schema reviews, connectors (with config),
 //	           transformations, mappings, files; reads runs, workers, monitoring, dashboards;
 //	           reads and acknowledges alerts; reads analytics; runs and saves analytics queries
@@ -123,7 +126,7 @@ func PermissionsOf(role Role) []Permission {
 	case RoleAdmin:
 		return AllPermissions()
 	case RoleDeveloper:
-		return slices.DeleteFunc(AllPermissions(), func(p Permission) bool { return p == PermUsersAdmin })
+		return slices.DeleteFunc(AllPermissions(), func(p Permission) bool { return p == PermUsersAdmin || p == PermSystemLogsRead })
 	case RoleDesigner:
 		extra = []Permission{
 			PermPipelinesRead, PermPipelinesWrite, PermPipelinesRun, PermPipelinesCancel, PermRunsRead, PermRunsControl, PermRunsReplay, PermRunsReview, PermWorkersRead,

@@ -98,7 +98,7 @@ func (s *Service) Replay(ctx context.Context, runID string, edits []Edit, actor 
 		}
 	}
 	return s.enqueue(ctx, store.Run{PipelineID: p.ID, PipelineVersion: p.Version, Trigger: "replay",
-		ActorID: actor.ID, ActorName: actor.Name, ReplayOf: orig.ID, ReplayEdits: raw})
+		ActorID: actor.ID, ActorName: actor.Name, RequestID: actor.RequestID, ReplayOf: orig.ID, ReplayEdits: raw})
 }
 
 // replayRows reads the dead letters a replay run replays, with its edits applied, in their order.

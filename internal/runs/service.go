@@ -164,6 +164,9 @@ func (s *Service) Plan(ctx context.Context, spec *pipeline.Spec) (*pipeline.Plan
 type Actor struct {
 	ID   string
 	Name string
+	// RequestID is the API request through which the run was asked for ("" outside the API); it
+	// is stored on the run so that the System logs page leads from a request to its run.
+	RequestID string
 }
 
 // Start records a queued run of the pipeline at version (0: its current version) and queues it.
@@ -201,7 +204,7 @@ func (s *Service) StartGuarded(ctx context.Context, pipelineID string, req Start
 		return store.Run{}, err
 	}
 	return s.enqueueGuarded(ctx, store.Run{PipelineID: pipelineID, PipelineVersion: p.Version, Trigger: req.Trigger,
-		TriggerDetail: detail, ActorID: req.Actor.ID, ActorName: req.Actor.Name}, req.Guard)
+		TriggerDetail: detail, ActorID: req.Actor.ID, ActorName: req.Actor.Name, RequestID: req.Actor.RequestID}, req.Guard)
 }
 
 // enqueue creates the run and its job in one transaction (together or not at all) and publishes

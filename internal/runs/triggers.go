@@ -116,7 +116,7 @@ func (s *Service) StartRun(ctx context.Context, pipelineID string, req StartRequ
 		return store.Run{}, err
 	}
 	return s.enqueueGuarded(ctx, store.Run{PipelineID: pipelineID, PipelineVersion: version, Trigger: req.Trigger,
-		TriggerDetail: detail, ActorID: req.Actor.ID, ActorName: req.Actor.Name}, req.Guard)
+		TriggerDetail: detail, ActorID: req.Actor.ID, ActorName: req.Actor.Name, RequestID: req.Actor.RequestID}, req.Guard)
 }
 
 // activeCounter counts a pipeline's queued and running runs (the store, or a transaction of it).

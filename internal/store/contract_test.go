@@ -59,6 +59,7 @@ func RunContract(t *testing.T, open Factory) {
 		{"Metrics", testMetrics},
 		{"MetricRuns", testMetricRuns},
 		{"SavedQueries", testSavedQueries},
+		{"ServerLogs", testServerLogs},
 	}
 	t.Run("Migrations", func(t *testing.T) {
 		t.Parallel()

@@ -159,6 +159,7 @@ type AuditFilter struct {
 	TargetType string
 	TargetID   string
 	Result     string
+	RequestID  string
 	From, To   time.Time
 	Page       Page
 }
@@ -177,6 +178,7 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, int
 	w.eq(`target_type`, f.TargetType)
 	w.eq(`target_id`, f.TargetID)
 	w.eq(`result`, f.Result)
+	w.eq(`request_id`, f.RequestID)
 	s.timeRange(&w, `time`, f.From, f.To)
 	return listQuery(ctx, s, "list audit", "audit_logs", auditCols, w, "time DESC, id DESC", f.Page, scanAudit)
 }

@@ -131,13 +131,21 @@ func (s *Store) DeleteDeadLettersBefore(ctx context.Context, cutoff time.Time, l
 	return rowsAffected(s, res, err, "delete dead letters")
 }
 
-// DeleteServerLogsBefore deletes up to limit log lines that belong to no run and were written
-// before cutoff (a run's lines go with the run) and returns how many.
+// DeleteServerLogsBefore deletes up to limit server log records (the System logs page) written
+// before cutoff, then, with what is left of limit, log lines that belong to no run (a run's lines
+// go with the run), and returns how many.
 func (s *Store) DeleteServerLogsBefore(ctx context.Context, cutoff time.Time, limit int) (int, error) {
 	limit, _ = Page{Limit: limit}.norm()
-	res, err := s.db.ExecContext(ctx, `DELETE FROM system_logs WHERE id IN (SELECT id FROM system_logs
-		WHERE run_id = '' AND time < $1 LIMIT $2)`, s.ts(cutoff), limit)
-	return rowsAffected(s, res, err, "delete server logs")
+	res, err := s.db.ExecContext(ctx, `DELETE FROM server_logs WHERE id IN (SELECT id FROM server_logs
+		WHERE time < $1 LIMIT $2)`, s.ts(cutoff), limit)
+	n, err := rowsAffected(s, res, err, "delete server logs")
+	if err != nil || n >= limit {
+		return n, err
+	}
+	res, err = s.db.ExecContext(ctx, `DELETE FROM system_logs WHERE id IN (SELECT id FROM system_logs
+		WHERE run_id = '' AND time < $1 LIMIT $2)`, s.ts(cutoff), limit-n)
+	m, err := rowsAffected(s, res, err, "delete server logs")
+	return n + m, err
 }
 
 // DeleteExpiredRefreshTokensBatch deletes up to limit refresh tokens that expired before cutoff

@@ -73,11 +73,14 @@ type Run struct {
 	ReplayEdits json.RawMessage
 	// SchemaReview is the run's review of schema changes (JSON owned by the runs package; nil: none).
 	SchemaReview json.RawMessage
+	// RequestID is the API request that started the run ("" for schedules, dependencies and the
+	// command line): the System logs page follows it from a request to its run.
+	RequestID string
 }
 
 const runCols = `id, pipeline_id, pipeline_version, status, run_trigger, actor_id, actor_name, error, node_stats,
 	checkpoint, worker_id, attempt, cancel_requested, created_at, updated_at, started_at, finished_at, heartbeat_at,
-	outputs, replay_of, replay_edits, trigger_detail, schema_review`
+	outputs, replay_of, replay_edits, trigger_detail, schema_review, request_id`
 
 func scanRun(row scanner) (Run, error) {
 	var r Run
@@ -85,7 +88,7 @@ func scanRun(row scanner) (Run, error) {
 	err := row.Scan(&r.ID, &r.PipelineID, &r.PipelineVersion, &status, &r.Trigger, &r.ActorID, &r.ActorName, &r.Error,
 		jsonCol{&r.NodeStats}, jsonCol{&r.Checkpoint}, &r.WorkerID, &r.Attempt, &r.CancelRequested,
 		timeCol{&r.CreatedAt}, timeCol{&r.UpdatedAt}, nullTimeCol{&r.StartedAt}, nullTimeCol{&r.FinishedAt},
-		nullTimeCol{&r.HeartbeatAt}, jsonCol{&r.Outputs}, &r.ReplayOf, jsonCol{&r.ReplayEdits}, jsonCol{&r.TriggerDetail}, jsonCol{&r.SchemaReview})
+		nullTimeCol{&r.HeartbeatAt}, jsonCol{&r.Outputs}, &r.ReplayOf, jsonCol{&r.ReplayEdits}, jsonCol{&r.TriggerDetail}, jsonCol{&r.SchemaReview}, &r.RequestID)
 	r.Status = RunStatus(status)
 	return r, err
 }
@@ -117,7 +120,7 @@ func (s *Store) CreateRun(ctx context.Context, r Run) (Run, error) {
 	}
 	return valueOr(r, s.insert(ctx, s.db, "create run", "pipeline_runs", runCols,
 		r.ID, r.PipelineID, r.PipelineVersion, string(r.Status), r.Trigger, r.ActorID, r.ActorName, "", nil, nil, "", 0,
-		false, s.ts(now), s.ts(now), nil, nil, nil, nil, noNUL(r.ReplayOf), edits, detail, nil))
+		false, s.ts(now), s.ts(now), nil, nil, nil, nil, noNUL(r.ReplayOf), edits, detail, nil, noNUL(r.RequestID)))
 }
 
 // GetRun returns a run by id.
@@ -130,6 +133,7 @@ func (s *Store) GetRun(ctx context.Context, id string) (Run, error) {
 type RunFilter struct {
 	PipelineID string
 	ReplayOf   string // only the replays of this run
+	RequestID  string // only the runs this API request started
 	Status     []RunStatus
 	From, To   time.Time
 	Page       Page
@@ -140,6 +144,7 @@ func (s *Store) ListRuns(ctx context.Context, f RunFilter) ([]Run, int, error) {
 	var w where
 	w.eq(`pipeline_id`, f.PipelineID)
 	w.eq(`replay_of`, f.ReplayOf)
+	w.eq(`request_id`, f.RequestID)
 	whereIn(&w, `status`, f.Status)
 	s.timeRange(&w, `created_at`, f.From, f.To)
 	return listQuery(ctx, s, "list runs", "pipeline_runs", runCols, w, "created_at DESC, id DESC", f.Page, scanRun)
