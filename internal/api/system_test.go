@@ -73,8 +73,8 @@ func TestSystemLogsAndRequestTrace(t *testing.T) {
 		if got := list("q=" + url.QueryEscape("/api/v1/pipelines/"+p.ID+"/run")); len(got.Items) == 0 {
 			t.Errorf("text search found nothing")
 		}
-		if got := list("run_id=" + run.ID); len(got.Items) == 0 {
-			t.Errorf("no server record names the run %s", run.ID)
+		if got := list("run_id=" + run.ID + "&request_id=" + reqID); len(got.Items) != 0 {
+			t.Errorf("filters combine (AND): the request's access records name no run, got %+v", got.Items)
 		}
 		// Cursor pages of one walk the records once each.
 		first := list("limit=1")
