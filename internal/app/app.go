@@ -23,8 +23,8 @@ import (
 	"github.com/dataaggregator/aggregator/internal/config"
 	"github.com/dataaggregator/aggregator/internal/connections"
 	"github.com/dataaggregator/aggregator/internal/live"
-	"github.com/dataaggregator/aggregator/internal/metrics"
 	"github.com/dataaggregator/aggregator/internal/logstore"
+	"github.com/dataaggregator/aggregator/internal/metrics"
 	"github.com/dataaggregator/aggregator/internal/pipelines"
 	"github.com/dataaggregator/aggregator/internal/queries"
 	"github.com/dataaggregator/aggregator/internal/ratelimit"
@@ -285,7 +285,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		Live: api.LiveDeps{Hub: a.hub}, Retention: a.retention, SecretRefs: a.secretRefs, WorkerLease: a.cfg.RunLease, Alerts: a.alerts,
 		Analytics: a.analytics,
 		Queries:   queries.New(a.store, a.connections, queries.Limits{}),
-		System: a.systemDeps(),
+		System:    a.systemDeps(),
 	})
 	if err != nil {
 		return nil, err
