@@ -2,7 +2,11 @@
 // a role needs to see it. A later capability (schedules, alerts, dashboards) adds its entry here and
 // its routes in routes.tsx.
 import type { LucideIcon } from 'lucide-react'
+<<<<<<< Updated upstream
 import { LayoutDashboard, Workflow, PlayCircle, Plug, Upload, Users, ScrollText, Settings, Server, BellRing, DatabaseZap } from 'lucide-react'
+=======
+import { Workflow, PlayCircle, Plug, Upload, Users, ScrollText, Settings, Server, BellRing, Activity, FileText } from 'lucide-react'
+>>>>>>> Stashed changes
 import type { Permission } from '@/auth/session'
 
 export interface NavItem {
@@ -26,4 +30,6 @@ export const navItems: NavItem[] = [
   { to: '/admin/users', label: 'Users', icon: Users, permission: 'users:read', section: 'Administration' },
   { to: '/admin/audit', label: 'Audit log', icon: ScrollText, permission: 'audit:read', section: 'Administration' },
   { to: '/admin/settings', label: 'Settings', icon: Settings, permission: 'settings:read', section: 'Administration' },
+  { to: '/admin/system', label: 'System', icon: Activity, permission: 'settings:read', section: 'Administration' },
+  { to: '/admin/system-logs', label: 'System logs', icon: FileText, permission: 'system_logs:read', section: 'Administration' },
 ]

@@ -17,6 +17,8 @@ const Profile = lazy(() => import('@/pages/Profile'))
 const AdminUsers = lazy(() => import('@/pages/AdminUsers'))
 const AdminAudit = lazy(() => import('@/pages/AdminAudit'))
 const AdminSettings = lazy(() => import('@/pages/AdminSettings'))
+const System = lazy(() => import('@/pages/System'))
+const SystemLogs = lazy(() => import('@/pages/SystemLogs'))
 const Workers = lazy(() => import('@/pages/Workers'))
 const Connectors = lazy(() => import('@/pages/Connectors'))
 const Uploads = lazy(() => import('@/pages/Uploads'))
@@ -64,6 +66,8 @@ export const routes: RouteObject[] = [
       { path: 'admin/users', element: <RequirePermission permission="users:read"><AdminUsers /></RequirePermission> },
       { path: 'admin/audit', element: <RequirePermission permission="audit:read"><AdminAudit /></RequirePermission> },
       { path: 'admin/settings', element: <RequirePermission permission="settings:read"><AdminSettings /></RequirePermission> },
+      { path: 'admin/system', element: <RequirePermission permission="settings:read"><System /></RequirePermission> },
+      { path: 'admin/system-logs', element: <RequirePermission permission="system_logs:read"><SystemLogs /></RequirePermission> },
       { path: 'connectors', element: <RequirePermission permission="connectors:read"><Connectors /></RequirePermission> },
       { path: 'connectors/new', element: <RequirePermission permission="connectors:write"><ConnectorNew /></RequirePermission> },
       { path: 'connectors/oauth/callback', element: <ConnectorOAuthCallback /> },

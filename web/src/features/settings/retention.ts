@@ -17,7 +17,7 @@ export type Draft = Record<RetentionKey, Period>
 export const retentionFields: Array<{ key: RetentionKey; label: string; help: string }> = [
   { key: 'runs', label: 'Finished runs', help: 'Succeeded, failed and cancelled runs are deleted this long after they finished, with their logs, checkpoints and dead letters. Queued and running runs are never deleted.' },
   { key: 'dead_letters', label: 'Dead letters', help: 'Rejected rows of finished runs are deleted this long after they were written; the run stays.' },
-  { key: 'server_logs', label: 'Server logs', help: 'Log lines that belong to no run.' },
+  { key: 'server_logs', label: 'System logs', help: 'The server\'s own log records (Administration > System logs) and log lines that belong to no run.' },
   { key: 'uploads', label: 'Unused uploads', help: 'Uploaded files that no saved pipeline, connector or transformation refers to, counted from the upload.' },
   { key: 'staged_outputs', label: 'Staged outputs', help: 'Temporary files a file destination left for a run that is no longer queued or running.' },
   { key: 'metrics_1m', label: 'Metrics, 1-minute points', help: 'Per-minute run figures (rows, runs, durations, lag) of the metrics history, counted from their minute.' },
