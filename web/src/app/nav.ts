@@ -2,11 +2,7 @@
 // a role needs to see it. A later capability (schedules, alerts, dashboards) adds its entry here and
 // its routes in routes.tsx.
 import type { LucideIcon } from 'lucide-react'
-<<<<<<< Updated upstream
-import { LayoutDashboard, Workflow, PlayCircle, Plug, Upload, Users, ScrollText, Settings, Server, BellRing, DatabaseZap } from 'lucide-react'
-=======
-import { Workflow, PlayCircle, Plug, Upload, Users, ScrollText, Settings, Server, BellRing, Activity, FileText } from 'lucide-react'
->>>>>>> Stashed changes
+import { LayoutDashboard, Workflow, PlayCircle, Plug, Upload, Users, ScrollText, Settings, Server, BellRing, DatabaseZap, Activity, FileText } from 'lucide-react'
 import type { Permission } from '@/auth/session'
 
 export interface NavItem {
