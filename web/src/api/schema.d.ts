@@ -1609,6 +1609,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/system/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Health of the store, Redis, workers, queue, DATA_DIR's disk and the log writer, with the build (200 even when a part fails: see status)
+         * @description Requires permission `settings:read`.
+         */
+        get: operations["get-system-health"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/system/logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The server's own log records, newest first, filtered by level, component, request id, run id, user, text and time (cursor pages)
+         * @description Requires permission `system_logs:read`.
+         */
+        get: operations["list-system-logs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/system/requests/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Follow a request id: its log records, its audit entries, the runs it started and their log lines
+         * @description Requires permission `system_logs:read`.
+         */
+        get: operations["get-request-trace"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/transform-types": {
         parameters: {
             query?: never;
@@ -2571,6 +2631,14 @@ export interface components {
             /** Format: int64 */
             total: number;
         };
+        ListSystemLogsOutputBody: {
+            /** @description Newest first */
+            items: components["schemas"]["SystemLog"][];
+            /** @description Pass as cursor for the next (older) page; absent on the last page */
+            next_cursor?: string;
+            /** @description The log writer's counters since this process started (dropped: records lost because the store was slower than the log) */
+            writer?: components["schemas"]["Stats"];
+        };
         LoginInputBody: {
             /** @description Alias of login */
             email?: string;
@@ -3113,6 +3181,15 @@ export interface components {
             /** @description Edited rows, by dead-letter id; the other dead letters are replayed as they are */
             edits?: components["schemas"]["ReplayEdit"][] | null;
         };
+        RequestTraceOutputBody: {
+            /** @description Its audit entries */
+            audit: components["schemas"]["AuditEntry"][];
+            /** @description The server's records of the request, oldest first */
+            logs: components["schemas"]["SystemLog"][];
+            request_id: string;
+            /** @description The runs it started, with their log lines */
+            runs: components["schemas"]["TracedRun"][];
+        };
         ResetPasswordInputBody: {
             /** @description The new password; the user must change it at next login */
             password: string;
@@ -3226,6 +3303,8 @@ export interface components {
             pipeline_version: number;
             /** @description Set on a replay run: the run whose dead letters it replays ("replay of run X") */
             replay_of?: string;
+            /** @description The API request that started the run (its X-Request-ID); empty for schedules, dependencies and the command line */
+            request_id?: string;
             /**
              * Format: double
              * @description While the run runs: rows read per second over the last second or more
@@ -3453,6 +3532,33 @@ export interface components {
              */
             minutes: number;
         };
+        Stats: {
+            /**
+             * Format: int64
+             * @description Records waiting to be stored
+             */
+            buffered: number;
+            /**
+             * Format: int64
+             * @description Size of the buffer
+             */
+            capacity: number;
+            /**
+             * Format: int64
+             * @description Records dropped because the buffer was full (the store was slower than the log)
+             */
+            dropped: number;
+            /**
+             * Format: int64
+             * @description Records lost because their batch could not be stored (the error is in the process log)
+             */
+            failed: number;
+            /**
+             * Format: int64
+             * @description Records stored
+             */
+            written: number;
+        };
         Stream: {
             cursor_candidates?: string[] | null;
             fields: components["schemas"]["Field"][] | null;
@@ -3473,6 +3579,136 @@ export interface components {
             min_confidence?: number;
             /** @description The source schema's fields */
             source: components["schemas"]["MappingField"][] | null;
+        };
+        SystemHealth: {
+            build: components["schemas"]["SystemHealthBuildStruct"];
+            /** Format: date-time */
+            checked_at: string;
+            disk: components["schemas"]["SystemHealthDiskStruct"];
+            logs: components["schemas"]["SystemHealthLogsStruct"];
+            queue: components["schemas"]["SystemHealthQueueStruct"];
+            redis: components["schemas"]["SystemHealthRedisStruct"];
+            /**
+             * @description The worst of the parts below
+             * @enum {string}
+             */
+            status: "ok" | "warn" | "error";
+            store: components["schemas"]["SystemHealthStoreStruct"];
+            workers: components["schemas"]["SystemHealthWorkersStruct"];
+        };
+        SystemHealthBuildStruct: {
+            arch: string;
+            commit?: string;
+            date?: string;
+            go_version: string;
+            os: string;
+            /** Format: date-time */
+            started_at: string;
+            /** Format: int64 */
+            uptime_seconds: number;
+            version: string;
+        };
+        SystemHealthDiskStruct: {
+            error?: string;
+            /** Format: int64 */
+            free_bytes: number;
+            /** @description DATA_DIR */
+            path: string;
+            /**
+             * @description warn under 10% free, error under 2%
+             * @enum {string}
+             */
+            status: "ok" | "warn" | "error" | "off";
+            /** Format: int64 */
+            total_bytes: number;
+            /** Format: int64 */
+            used_bytes: number;
+            /** Format: double */
+            used_percent: number;
+        };
+        SystemHealthLogsStruct: {
+            /**
+             * @description warn: records were dropped or failed
+             * @enum {string}
+             */
+            status: "ok" | "warn" | "off";
+            writer?: components["schemas"]["Stats"];
+        };
+        SystemHealthQueueStruct: {
+            /**
+             * Format: int64
+             * @description Runs waiting for a worker
+             */
+            queued: number;
+            /** Format: int64 */
+            running: number;
+            /**
+             * @description warn: runs are queued and no worker is alive
+             * @enum {string}
+             */
+            status: "ok" | "warn";
+        };
+        SystemHealthRedisStruct: {
+            configured: boolean;
+            error?: string;
+            /** Format: int64 */
+            latency_ms?: number;
+            /**
+             * @description off: REDIS_URL is not set
+             * @enum {string}
+             */
+            status: "ok" | "off" | "error";
+        };
+        SystemHealthStoreStruct: {
+            /** @description sqlite or postgres */
+            dialect: string;
+            error?: string;
+            /**
+             * Format: int64
+             * @description Time of a ping
+             */
+            latency_ms: number;
+            /**
+             * Format: int64
+             * @description The newest migration this binary ships
+             */
+            latest_schema: number;
+            /** Format: int64 */
+            schema_version: number;
+            /** @enum {string} */
+            status: "ok" | "error";
+        };
+        SystemHealthWorkersStruct: {
+            /** Format: int64 */
+            alive: number;
+            /** Format: int64 */
+            dead: number;
+            items: components["schemas"]["Worker"][];
+            /**
+             * @description warn: no worker alive
+             * @enum {string}
+             */
+            status: "ok" | "warn";
+            /** Format: int64 */
+            stopped: number;
+        };
+        SystemLog: {
+            /** @description The record's other attributes (secrets redacted) */
+            attrs?: unknown;
+            /** @description The part of the server that logged it (api, runs, river, alerts, ...); empty when unnamed */
+            component: string;
+            /** Format: int64 */
+            id: number;
+            /** @enum {string} */
+            level: "debug" | "info" | "warn" | "error";
+            message: string;
+            /** @description The API request it was logged in (X-Request-ID) */
+            request_id?: string;
+            run_id?: string;
+            /** Format: date-time */
+            time: string;
+            /** @description The signed-in user of that request */
+            user?: string;
         };
         TemplateFile: {
             content: string;
@@ -3550,6 +3786,13 @@ export interface components {
             refresh_token?: string;
             /** @example Bearer */
             token_type: string;
+        };
+        TracedRun: {
+            /** @description The run's log lines, oldest first (at most 200) */
+            logs: components["schemas"]["RunLogLine"][];
+            /** @description The run has more log lines than listed (see the run's page) */
+            more: boolean;
+            run: components["schemas"]["Run"];
         };
         TransformType: {
             /** @description JSON Schema of the node's config */
@@ -6252,6 +6495,8 @@ export interface operations {
                 target_id?: string;
                 /** @description success, failure or denied */
                 result?: "success" | "failure" | "denied";
+                /** @description Only the entries of this API request (its X-Request-ID) */
+                request_id?: string;
                 /** @description Inclusive start (RFC 3339) */
                 from?: string;
                 /** @description Exclusive end (RFC 3339) */
@@ -10458,6 +10703,8 @@ export interface operations {
                 pipeline_id?: string;
                 /** @description Only the replays of this run */
                 replay_of?: string;
+                /** @description Only the runs this API request started */
+                request_id?: string;
                 /** @description Only runs in these states (comma-separated) */
                 status?: ("queued" | "running" | "awaiting_approval" | "succeeded" | "failed" | "cancelled")[] | null;
                 /** @description Created at or after (RFC 3339) */
@@ -11569,6 +11816,248 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SchedulePreview"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-system-health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SystemHealth"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "list-system-logs": {
+        parameters: {
+            query?: {
+                /** @description Only these levels (comma-separated) */
+                level?: ("debug" | "info" | "warn" | "error")[] | null;
+                component?: string;
+                request_id?: string;
+                run_id?: string;
+                /** @description Only records logged in requests of this user name */
+                user?: string;
+                /** @description Text in the message or the attributes (case-insensitive substring) */
+                q?: string;
+                /** @description Inclusive start (RFC 3339) */
+                from?: string;
+                /** @description Exclusive end (RFC 3339) */
+                to?: string;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListSystemLogsOutputBody"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-request-trace": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A request id (X-Request-ID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTraceOutputBody"];
                 };
             };
             /** @description Bad Request */
