@@ -113,6 +113,10 @@ type Recorder struct {
 	done     map[string]time.Time // runs whose end was recorded lately (a repeated end is ignored)
 	pending  store.MetricBatch    // a batch the store refused, written again with the next one
 
+	// ended is signalled when a run ends, so that Run writes its figures at once (the dashboard
+	// refetches on the end event and should find them) instead of at the next tick.
+	ended chan struct{}
+
 	flushMu sync.Mutex
 }
 
@@ -137,7 +141,7 @@ func NewRecorder(opts RecorderOptions) (*Recorder, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Recorder{opts: opts, log: log, runs: map[string]*runState{}, points: map[pointKey]*store.MetricPoint{},
-		nodes: map[nodeKey]*store.MetricNodePoint{}, done: map[string]time.Time{}}, nil
+		nodes: map[nodeKey]*store.MetricNodePoint{}, done: map[string]time.Time{}, ended: make(chan struct{}, 1)}, nil
 }
 
 func minuteOf(t time.Time) int64 {
@@ -304,16 +308,25 @@ func (r *Recorder) Publish(e runs.Event) {
 			}
 			r.finished = append(r.finished, f)
 			r.done[e.RunID] = e.Time
+			select {
+			case r.ended <- struct{}{}:
+			default: // a flush is already due
+			}
 		}
 	}
 }
 
-// Run flushes every FlushInterval until ctx ends, then flushes once more (within 10 seconds).
+// Run flushes every FlushInterval and as soon as a run ends, until ctx ends, then flushes once
+// more (within 10 seconds).
 func (r *Recorder) Run(ctx context.Context) {
 	t := time.NewTicker(r.opts.FlushInterval)
 	defer t.Stop()
 	for {
 		select {
+		case <-r.ended:
+			if err := r.Flush(ctx); err != nil && ctx.Err() == nil {
+				r.log.WarnContext(ctx, "metrics not written; kept for the next flush", "error", err)
+			}
 		case <-ctx.Done():
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			if err := r.Flush(fctx); err != nil {

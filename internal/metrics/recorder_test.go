@@ -110,3 +110,56 @@ func TestRecorderCountsEachRowOnce(t *testing.T) {
 		t.Errorf("run figures = %+v", f)
 	}
 }
+
+// A run's end is written at once, not at the next tick: the dashboard refetches on the end event
+// and must find the run's figures.
+func TestRecorderWritesARunsEndAtOnce(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st, err := store.Open(ctx, store.Options{Dialect: store.SQLite, DSN: filepath.Join(t.TempDir(), "m.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p, err := st.CreatePipeline(ctx, store.Pipeline{Name: "p", Spec: "version: 1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := st.CreateRun(ctx, store.Run{PipelineID: p.ID, PipelineVersion: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run, err = st.ClaimRun(ctx, run.ID, "w"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.FinishRun(ctx, run.ID, []store.RunStatus{store.RunRunning}, store.RunFinish{Status: store.RunFailed, Error: "boom"}); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := metrics.NewRecorder(metrics.RecorderOptions{Store: st, FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { rec.Run(ctx); close(done) }()
+	now := time.Now().UTC()
+	rec.Publish(runs.Event{Type: runs.EventStatus, RunID: run.ID, PipelineID: p.ID, Status: store.RunRunning, Time: now})
+	rec.Publish(runs.Event{Type: runs.EventStatus, RunID: run.ID, PipelineID: p.ID, Status: store.RunFailed, Time: now})
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		figs, err := st.PipelineRunFigures(ctx, now.Add(-time.Hour), now.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(figs) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the run's end was not written within 30 s with an hourly flush (figures %+v)", figs)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the store for the written figures
+	}
+	cancel()
+	<-done
+}
