@@ -378,13 +378,8 @@ func (s *Server) downloadRunOutput(ctx context.Context, in *runOutputInput) (*hu
 		return s.exportRunOutput(ctx, in)
 	}
 	o, f, err := s.data.Runs.OpenOutput(ctx, in.ID, in.Node)
-	switch {
-	case errors.Is(err, runs.ErrNoOutput):
-		return nil, notFound(fmt.Sprintf("an output of node %q in run %s was", in.Node, in.ID))
-	case errors.Is(err, runs.ErrOutputOutside):
-		return nil, forbidden(fmt.Sprintf("the output of node %q is outside DATA_DIR/files and is not served", in.Node))
-	case err != nil:
-		return nil, err
+	if err != nil {
+		return nil, outputError(err, in)
 	}
 	return &huma.StreamResponse{Body: func(hc huma.Context) {
 		defer f.Close()
@@ -483,19 +478,25 @@ func (s *Server) replayRun(ctx context.Context, in *replayInput) (*runOutput, er
 }
 
 // exportRunOutput streams a run's output converted to another format (see runOutputInput.Format).
+// outputError is the answer to a run output that cannot be downloaded or exported.
+func outputError(err error, in *runOutputInput) error {
+	switch {
+	case errors.Is(err, runs.ErrNoOutput):
+		return notFound(fmt.Sprintf("an output of node %q in run %s was", in.Node, in.ID))
+	case errors.Is(err, runs.ErrOutputOutside):
+		return forbidden(fmt.Sprintf("the output of node %q is outside DATA_DIR/files and is not served", in.Node))
+	}
+	return err
+}
+
 func (s *Server) exportRunOutput(ctx context.Context, in *runOutputInput) (*huma.StreamResponse, error) {
 	f, err := export.ParseFormat(in.Format)
 	if err != nil {
 		return nil, err
 	}
 	o, r, err := s.data.Runs.ReadOutput(ctx, in.ID, in.Node)
-	switch {
-	case errors.Is(err, runs.ErrNoOutput):
-		return nil, notFound(fmt.Sprintf("an output of node %q in run %s was", in.Node, in.ID))
-	case errors.Is(err, runs.ErrOutputOutside):
-		return nil, forbidden(fmt.Sprintf("the output of node %q is outside DATA_DIR/files and is not served", in.Node))
-	case err != nil:
-		return nil, err
+	if err != nil {
+		return nil, outputError(err, in)
 	}
 	resp := s.streamExport(f, o.Name, r, "run output export cut short", in.ID)
 	body := resp.Body
