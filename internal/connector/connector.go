@@ -400,6 +400,15 @@ type TargetColumn struct {
 	Nullable bool
 }
 
+// ColumnWidener is a Writer that can change the types of existing columns of the table it writes
+// while it is open (a schema that changes during a run, as a change capture stream's does, under
+// schema_changes evolve): the rows it holds go first, then each column changes to the type the
+// destination creates for its field, in the writer's transaction, so that the change commits with
+// the rows written after it or is undone with them.
+type ColumnWidener interface {
+	WidenColumns(ctx context.Context, fields []record.Field) error
+}
+
 // TargetInspector is a destination that can describe the table a write request would write and
 // change the types of its columns, without writing rows: what schema-change policies need
 // (internal/schemachange). Both open and close a connection of their own.

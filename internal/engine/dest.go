@@ -161,7 +161,7 @@ func (d *destWorker) finish(ctx context.Context) error {
 
 func (d *destWorker) write(ctx context.Context, b *record.Batch) error {
 	if d.n.gov != nil {
-		out, bad, err := d.n.gov.batch(ctx, b)
+		out, bad, err := d.n.gov.batch(ctx, d.w, b)
 		if err != nil {
 			return err
 		}

@@ -33,7 +33,10 @@ type schemaGov struct {
 	key    []string
 	seen   *record.Schema // the input schema last governed
 	gate   *schemachange.Gate
-	opened bool // the writer is open: no more DDL here (the writer's own evolve adds columns)
+	// opened: the writer is open; DDL goes through it from then on (its own evolve adds columns,
+	// connector.ColumnWidener changes their types)
+	opened bool
+	w      connector.Writer
 }
 
 // newSchemaGov is nil when the destination cannot describe its table (policies other than evolve
@@ -63,7 +66,10 @@ func (g *schemaGov) open(ctx context.Context, req connector.WriteRequest) (conne
 
 // govern classifies schema s and applies the decision; it returns the schema the writer gets.
 func (g *schemaGov) govern(ctx context.Context, req connector.WriteRequest, s *record.Schema) (*record.Schema, error) {
-	if g.seen == nil || !g.opened {
+	// the table is described before the writer opens, and again during the run while it did not
+	// exist then (the writer created it); after that the governor keeps it as the changes it
+	// applies leave it (track)
+	if g.seen == nil || !g.opened || !g.target.Exists {
 		t, err := g.ti.InspectTarget(ctx, g.r.env(g.n), configOrEmpty(g.n.p.Config), req)
 		if err != nil {
 			return nil, fmt.Errorf("destination %s (%s): describe the table for schema_changes: %w", g.n.p.ID, g.n.p.Type, err)
@@ -75,10 +81,6 @@ func (g *schemaGov) govern(ctx context.Context, req connector.WriteRequest, s *r
 		}
 	}
 	g.seen = s
-	if g.opened && g.policy == schemachange.Evolve {
-		g.r.setSnapshot(g.n.p.ID, schemachange.Snapshot{Schema: s, Key: g.key})
-		return s, nil // the writer evolves its table as it always has
-	}
 	changes := schemachange.Classify(g.in.Previous, s, g.key, &g.target, g.target.Fold)
 	d := schemachange.Decide(g.n.p.ID, g.target.Name, g.policy, changes, g.in.Approved)
 	if len(changes) > 0 {
@@ -97,13 +99,21 @@ func (g *schemaGov) govern(ctx context.Context, req connector.WriteRequest, s *r
 	}
 	if len(alter) > 0 && g.target.Exists {
 		if g.opened {
-			return nil, fmt.Errorf("destination %s (%s): the schema changed during the run and a column type must change; the run stops so that the next one changes it before writing", g.n.p.ID, g.target.Name)
-		}
-		if err := g.ti.AlterColumns(ctx, g.r.env(g.n), configOrEmpty(g.n.p.Config), req, alter); err != nil {
+			// the schema changed during the run: the writer holds the table (its transaction), so
+			// it changes the types itself
+			wd, ok := g.w.(connector.ColumnWidener)
+			if !ok {
+				return nil, fmt.Errorf("destination %s (%s): the schema changed during the run and a column type must change, which this destination cannot do while it writes; the run stops so that the next one changes it before writing", g.n.p.ID, g.target.Name)
+			}
+			if err := wd.WidenColumns(ctx, alter); err != nil {
+				return nil, fmt.Errorf("destination %s (%s): apply schema changes during the run: %w", g.n.p.ID, g.n.p.Type, err)
+			}
+		} else if err := g.ti.AlterColumns(ctx, g.r.env(g.n), configOrEmpty(g.n.p.Config), req, alter); err != nil {
 			return nil, fmt.Errorf("destination %s (%s): apply schema changes: %w", g.n.p.ID, g.n.p.Type, err)
 		}
 		g.r.log.Info("changed destination column types", "node", g.n.p.ID, "table", g.target.Name, "columns", len(alter))
 	}
+	g.track(d)
 	g.r.setSnapshot(g.n.p.ID, schemachange.Snapshot{Schema: s, Key: g.key})
 	g.gate = nil
 	if len(d.Of(schemachange.Quarantined)) > 0 {
@@ -113,8 +123,43 @@ func (g *schemaGov) govern(ctx context.Context, req connector.WriteRequest, s *r
 	return s, nil
 }
 
-// batch governs a batch before the writer gets it: its schema when it changed, and the gate.
-func (g *schemaGov) batch(ctx context.Context, b *record.Batch) (*record.Batch, []connector.RowProblem, error) {
+// track keeps the table as the applied changes leave it (columns added, types changed), so that a
+// schema that changes again during the run is compared with the table as it now is.
+func (g *schemaGov) track(d schemachange.Decision) {
+	if !g.target.Exists {
+		return
+	}
+	fold := g.target.Fold
+	if fold == nil {
+		fold = func(s string) string { return s }
+	}
+	for _, c := range d.Of(schemachange.Apply) {
+		if c.Against != schemachange.AgainstDestination || g.seen == nil {
+			continue
+		}
+		i := g.seen.Index(c.Column)
+		if i < 0 {
+			continue
+		}
+		f := g.seen.Fields[i]
+		col := connector.TargetColumn{Name: f.Name, Native: c.NewType, Kind: f.Kind, Nullable: true}
+		switch c.Kind {
+		case schemachange.Added:
+			g.target.Columns = append(g.target.Columns, col)
+		case schemachange.Widened, schemachange.Incompatible:
+			for j := range g.target.Columns {
+				if fold(g.target.Columns[j].Name) == fold(c.Column) {
+					col.Nullable = g.target.Columns[j].Nullable
+					g.target.Columns[j] = col
+				}
+			}
+		}
+	}
+}
+
+// batch governs a batch before the writer w gets it: its schema when it changed, and the gate.
+func (g *schemaGov) batch(ctx context.Context, w connector.Writer, b *record.Batch) (*record.Batch, []connector.RowProblem, error) {
+	g.w = w
 	if g.seen == nil || (b.Schema != g.seen && !b.Schema.Equal(g.seen)) {
 		req := connector.WriteRequest{Stream: g.n.p.Stream, Mode: g.n.p.Write.Mode, Key: g.n.p.Write.Key, Schema: b.Schema, Node: g.n.p.ID, RunID: g.r.runID}
 		if _, err := g.govern(ctx, req, b.Schema); err != nil {

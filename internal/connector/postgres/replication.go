@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -75,6 +76,21 @@ func FindTable(ctx context.Context, pool *pgxpool.Pool, schema, name string) (*T
 		out.Types = append(out.Types, c.typname)
 	}
 	return out, nil
+}
+
+// TypeField is the field a column of type oid with modifier typmod (as a logical replication
+// relation message describes it) is read as, as FindTable gives it: arrays as text.
+func TypeField(ctx context.Context, pool *pgxpool.Pool, name string, oid uint32, typmod int32) (record.Field, error) {
+	c := column{name: name, typmod: typmod}
+	if err := pool.QueryRow(ctx, "SELECT t.typname, t.typcategory::text, format_type($1::oid, $2::int) FROM pg_type t WHERE t.oid = $1::oid",
+		oid, typmod).Scan(&c.typname, &c.category, &c.format); err != nil {
+		return record.Field{}, Wrap(fmt.Sprintf("read type %d", oid), err)
+	}
+	f := c.field()
+	if c.isArray() {
+		f.Kind = record.KindString
+	}
+	return f, nil
 }
 
 // DecodeText reads a value in PostgreSQL's text output form (as logical replication and ::text

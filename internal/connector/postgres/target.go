@@ -15,6 +15,7 @@ import (
 var (
 	_ connector.TargetInspector = (*Connector)(nil)
 	_ sqlkit.Alterer            = inspector{}
+	_ connector.ColumnWidener   = (*writer)(nil)
 )
 
 func (c *Connector) inspectTarget(ctx context.Context, cfg Config, pool *pgxpool.Pool) (sqlkit.Inspector, string, error) {
@@ -52,4 +53,31 @@ func (i inspector) AlterColumns(ctx context.Context, schema, table string, field
 		}
 		return nil
 	})
+}
+
+// WidenColumns changes the types of existing columns of the table the writer loads (the staging
+// table under overwrite) during the run: the rows buffered for the old schema are loaded first,
+// then the ALTERs run in the writer's transaction, which commits them with the rows after them.
+func (w *writer) WidenColumns(ctx context.Context, fields []record.Field) error {
+	bad, err := w.flush(ctx, 0)
+	if err != nil {
+		return err
+	}
+	w.deferred = append(w.deferred, bad...)
+	if err := w.begin(ctx); err != nil {
+		return err
+	}
+	t := w.load
+	if t == "" {
+		t = w.target()
+	}
+	for _, f := range fields {
+		typ := ddlType(f)
+		if err := w.exec(ctx, "ALTER TABLE "+t+" ALTER COLUMN "+q(f.Name)+" TYPE "+typ+" USING "+q(f.Name)+"::"+typ); err != nil {
+			return w.err(fmt.Sprintf("change column %q to %s", f.Name, typ), err)
+		}
+		w.log.Info("changed the type of a destination column", "table", w.display, "column", f.Name, "type", typ)
+	}
+	w.schema = nil // the next Write prepares its statements for the new types
+	return nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/connector/postgres"
 	"github.com/dataaggregator/aggregator/internal/connector/sqlkit"
 	"github.com/dataaggregator/aggregator/internal/record"
+	"github.com/dataaggregator/aggregator/internal/schemachange"
 )
 
 // state is the reader's checkpoint.
@@ -92,6 +93,9 @@ type item struct {
 	final pglogrepl.LSN // commit LSN of the row's transaction
 	end   pglogrepl.LSN // a commit: the transaction's end LSN
 	err   error
+	// schema is the schema row was made for (the stream's schema changes when a captured table
+	// gains a column or a column's type changes)
+	schema *record.Schema
 }
 
 const defaultBatch = 10000 // as the SQL sources' batch_size
@@ -134,6 +138,12 @@ type reader struct {
 	sent     pglogrepl.LSN
 	rels     map[uint32]*relation
 	toastLog bool
+	// cur is the schema the receiver makes rows for: schema, then what the tables' relation
+	// messages changed (receiver-owned once the stream starts)
+	cur   *record.Schema
+	types map[[2]int64]record.Field // the field a column of (type oid, typmod) is read as
+	// out is the schema of the batch Next builds
+	out *record.Schema
 }
 
 // relation is a relation the stream described: its columns' record fields.
@@ -301,7 +311,7 @@ func (r *reader) loadTables(ctx context.Context, refs []tableRef) error {
 	if err != nil {
 		return connector.ConfigError(fmt.Errorf("tables: %w", err))
 	}
-	r.schema = s
+	r.schema, r.cur, r.out = s, s, s
 	return nil
 }
 
@@ -458,7 +468,7 @@ func (r *reader) startStream(ctx context.Context, from pglogrepl.LSN) error {
 }
 
 func (r *reader) nextChanges(ctx context.Context) (*record.Batch, error) {
-	b := record.NewBuilder(r.schema, r.batch)
+	b := record.NewBuilder(r.out, r.batch)
 	var timer *time.Timer
 	var timeout <-chan time.Time
 	defer func() {
@@ -487,6 +497,15 @@ func (r *reader) nextChanges(ctx context.Context) (*record.Batch, error) {
 			}
 			r.pending = &it
 			return nil, it.err
+		}
+		if it.row != nil && it.schema != r.out {
+			// the stream's schema changed: a batch holds rows of one schema
+			if b.Len() > 0 {
+				r.pending = &it
+				return b.Take(), nil
+			}
+			r.out = it.schema
+			b = record.NewBuilder(r.out, r.batch)
 		}
 		r.mu.Lock()
 		if it.row == nil {
@@ -740,7 +759,7 @@ func (r *reader) receive(ctx context.Context) {
 		var rows []record.Row
 		switch m := lm.(type) {
 		case *pglogrepl.RelationMessage:
-			if err := r.relation(m); err != nil {
+			if err := r.relation(ctx, m); err != nil {
 				fail(err)
 				return
 			}
@@ -782,7 +801,7 @@ func (r *reader) receive(ctx context.Context) {
 			if tx.skip || (tx.final == r.start.txLSN && tx.n <= r.start.txDone) {
 				continue // returned before the checkpoint
 			}
-			if !r.send(ctx, item{row: row, final: tx.final}) {
+			if !r.send(ctx, item{row: row, final: tx.final, schema: r.cur}) {
 				return
 			}
 		}
@@ -819,7 +838,14 @@ func (r *reader) streamErr(what string, err error) error {
 	return postgres.Wrap(fmt.Sprintf("postgres_cdc: slot %q: %s", r.cfg.Slot, what), err)
 }
 
-func (r *reader) relation(m *pglogrepl.RelationMessage) error {
+// relation takes a table's description from the stream. A column the schema lacks (ALTER TABLE
+// ... ADD COLUMN) is added to it, before the change fields; a column whose type the schema's field
+// does not hold (ALTER COLUMN ... TYPE to a wider or another type) changes its field's kind. The rows
+// after it are made for the new schema, so the destinations see the change at the batch that
+// carries it (and apply their schema_changes policy). A column dropped from the table arrives as
+// null. A column of the old type after a widening (changes read again from before it) keeps the
+// wider field.
+func (r *reader) relation(ctx context.Context, m *pglogrepl.RelationMessage) error {
 	name := m.Namespace + "." + m.RelationName
 	t := r.byName[name]
 	if t == nil {
@@ -827,19 +853,69 @@ func (r *reader) relation(m *pglogrepl.RelationMessage) error {
 		return nil // a table of the publication this source does not capture
 	}
 	rel := &relation{t: t, idx: make([]int, len(m.Columns)), isKey: make([]bool, len(m.Columns)), names: make([]string, len(m.Columns))}
+	fields := r.cur.Fields
+	changed := false
 	for i, c := range m.Columns {
-		rel.idx[i], rel.names[i], rel.isKey[i] = -1, c.Name, c.Flags&1 != 0
-		for j, f := range t.info.Fields {
-			if f.Name == c.Name {
-				rel.idx[i] = t.idx[j]
+		rel.names[i], rel.isKey[i] = c.Name, c.Flags&1 != 0
+		f, err := r.typeField(ctx, c)
+		if err != nil {
+			return fmt.Errorf("postgres_cdc: table %s column %q: %w", name, c.Name, err)
+		}
+		j := -1
+		for k := range fields {
+			if fields[k].Name == c.Name {
+				j = k
 			}
 		}
-		if rel.idx[i] < 0 {
-			return fmt.Errorf("postgres_cdc: table %s has a new column %q; restart the pipeline to capture it (its schema is read when it starts)", name, c.Name)
+		switch {
+		case j >= r.nMeta:
+			return fmt.Errorf("postgres_cdc: table %s has a new column named %q, which is the name of a change field", name, c.Name)
+		case j < 0:
+			if !changed {
+				fields, changed = append([]record.Field(nil), fields...), true
+			}
+			fields = append(fields[:r.nMeta], append([]record.Field{f}, fields[r.nMeta:]...)...)
+			j = r.nMeta
+			r.nMeta++
+			r.log.Info("postgres_cdc: a captured table has a new column", "table", name, "column", c.Name, "kind", f.Kind)
+		case fields[j].Kind != f.Kind && !schemachange.Widens(f.Kind, fields[j].Kind):
+			if !changed {
+				fields, changed = append([]record.Field(nil), fields...), true
+			}
+			r.log.Info("postgres_cdc: a captured column changed its type", "table", name, "column", c.Name, "from", fields[j].Kind, "to", f.Kind)
+			fields[j] = f
 		}
+		rel.idx[i] = j
+	}
+	if changed {
+		s, err := record.NewSchema(fields...)
+		if err != nil {
+			return fmt.Errorf("postgres_cdc: table %s: new schema: %w", name, err)
+		}
+		r.cur = s
 	}
 	r.rels[m.RelationID] = rel
 	return nil
+}
+
+// typeField is the field a column of the relation message is read as (as the catalog gives it when
+// the run starts: arrays arrive as text).
+func (r *reader) typeField(ctx context.Context, c *pglogrepl.RelationMessageColumn) (record.Field, error) {
+	k := [2]int64{int64(c.DataType), int64(c.TypeModifier)}
+	if f, ok := r.types[k]; ok {
+		f.Name = c.Name
+		return f, nil
+	}
+	f, err := postgres.TypeField(ctx, r.pool, c.Name, c.DataType, c.TypeModifier)
+	if err != nil {
+		return f, err
+	}
+	f.Nullable, f.Native = true, ""
+	if r.types == nil {
+		r.types = map[[2]int64]record.Field{}
+	}
+	r.types[k] = f
+	return f, nil
 }
 
 // change makes the records of one change: one, or for an update that moves the primary key a
@@ -849,7 +925,7 @@ func (r *reader) change(relID uint32, op string, old *pglogrepl.TupleData, oldTy
 	if rel == nil {
 		return nil, nil
 	}
-	width := len(r.schema.Fields)
+	width := len(r.cur.Fields)
 	var oldRow record.Row
 	before := record.Null
 	if old != nil {
@@ -916,7 +992,7 @@ func (r *reader) tuple(rel *relation, t *pglogrepl.TupleData, row, old record.Ro
 		j := rel.idx[i]
 		switch c.DataType {
 		case pglogrepl.TupleDataTypeText:
-			v, err := postgres.DecodeText(string(c.Data), r.schema.Fields[j].Kind)
+			v, err := postgres.DecodeText(string(c.Data), r.cur.Fields[j].Kind)
 			if err != nil {
 				return fmt.Errorf("postgres_cdc: table %s column %s: %w", rel.t.name, rel.names[i], err)
 			}
