@@ -67,6 +67,8 @@ type setupOptions struct {
 	live            live.Options
 	liveAuthTimeout time.Duration
 	livePing        time.Duration
+	// queryLimits are the analytics queries' limits (the defaults when zero).
+	queryLimits queries.Limits
 }
 
 // setup starts the API on a fresh store (SQLite in t.TempDir(), or an
@@ -122,7 +124,7 @@ func setup(t *testing.T, opts setupOptions) *env {
 		Analytics: an,
 		Live:      LiveDeps{Hub: hub, AuthTimeout: opts.liveAuthTimeout, PingInterval: opts.livePing},
 		Retention: ret, SecretRefs: data.refs, Logger: logger, Store: st, Auth: as, Metrics: prometheus.NewRegistry(), Data: data.deps, Alerts: data.alerts,
-		Queries:   queries.New(st, data.deps.Connections, queries.Limits{}),
+		Queries:   queries.New(st, data.deps.Connections, opts.queryLimits),
 		IPLimiter: opts.ipLimiter, UserLimiter: opts.userLimiter, TriggerLimiter: opts.triggerLimiter,
 		CORSOrigins: opts.cors, PublicURL: opts.publicURL, MaxBodyBytes: opts.maxBody, Version: "test",
 		Commit: "3f2c1e9a0b7d", BuildDate: "2026-12-06T07:00:00Z",
@@ -196,9 +198,10 @@ func (e *env) loginPair(login string) (access, refresh string) {
 }
 
 type response struct {
-	status int
-	header http.Header
-	body   []byte
+	status  int
+	header  http.Header
+	trailer http.Header // the trailers, read after the body
+	body    []byte
 }
 
 func (r response) decode(t *testing.T, v any) {
@@ -262,7 +265,7 @@ func (e *env) do(method, path, token string, body any, headers ...string) respon
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return response{status: res.StatusCode, header: res.Header, body: raw}
+	return response{status: res.StatusCode, header: res.Header, trailer: res.Trailer, body: raw}
 }
 
 // auditEntries returns every audit entry, newest first.

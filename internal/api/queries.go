@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -12,7 +13,9 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/connections"
 	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/export"
 	"github.com/dataaggregator/aggregator/internal/queries"
+	"github.com/dataaggregator/aggregator/internal/record"
 	"github.com/dataaggregator/aggregator/internal/store"
 )
 
@@ -51,10 +54,11 @@ type QueryResult struct {
 	MaxRows        int           `json:"max_rows"`
 	TimeoutSeconds float64       `json:"timeout_seconds"`
 	ElapsedMS      int64         `json:"elapsed_ms"`
+	ExportMaxRows  int           `json:"export_max_rows" doc:"Rows an export of this query writes at most (its own cap, above max_rows)"`
 }
 
-func toQueryResult(r queries.Result) QueryResult {
-	out := QueryResult{Columns: make([]QueryColumn, len(r.Columns)), Rows: make([][]any, len(r.Rows)), RowCount: len(r.Rows),
+func toQueryResult(r queries.Result, exportRows int) QueryResult {
+	out := QueryResult{ExportMaxRows: exportRows, Columns: make([]QueryColumn, len(r.Columns)), Rows: make([][]any, len(r.Rows)), RowCount: len(r.Rows),
 		Truncated: r.Truncated, MaxRows: r.MaxRows, TimeoutSeconds: r.Timeout.Seconds(), ElapsedMS: r.Elapsed.Milliseconds()}
 	for i, c := range r.Columns {
 		out.Columns[i] = QueryColumn{Name: c.Name, Type: c.Kind.String(), Native: c.Native}
@@ -156,7 +160,7 @@ func (s *Server) runQuery(ctx context.Context, in *struct{ Body QueryRunBody }) 
 		return nil, queryError(err)
 	}
 	infoFrom(ctx).setTarget("connector", b.ConnectorID)
-	return &struct{ Body QueryResult }{Body: toQueryResult(res)}, nil
+	return &struct{ Body QueryResult }{Body: toQueryResult(res, s.queries.Limits().ExportRows)}, nil
 }
 
 // toSavedQueryDTO names the connector from sources (id -> source); a deleted one has no entry.
@@ -260,5 +264,93 @@ func (s *Server) runSavedQuery(ctx context.Context, in *runSavedQueryInput) (*st
 	if err != nil {
 		return nil, savedQueryError(err, in.ID)
 	}
-	return &struct{ Body QueryResult }{Body: toQueryResult(res)}, nil
+	return &struct{ Body QueryResult }{Body: toQueryResult(res, s.queries.Limits().ExportRows)}, nil
+}
+
+// QueryExportBody is an ad-hoc query to export.
+type QueryExportBody struct {
+	ConnectorID    string  `json:"connector_id" maxLength:"64" doc:"The saved database connector to run on"`
+	SQL            string  `json:"sql" maxLength:"100000" doc:"One SQL statement; it runs read-only"`
+	TimeoutSeconds float64 `json:"timeout_seconds,omitempty" minimum:"0" doc:"Statement timeout (default 30, at most 300)"`
+}
+
+type exportQueryInput struct {
+	Format string `query:"format" required:"true" enum:"csv,ndjson,xlsx,parquet" doc:"csv, ndjson, xlsx (Excel) or parquet"`
+	Body   QueryExportBody
+}
+
+type exportSavedQueryInput struct {
+	ID             string  `path:"id" maxLength:"64"`
+	Format         string  `query:"format" required:"true" enum:"csv,ndjson,xlsx,parquet" doc:"csv, ndjson, xlsx (Excel) or parquet"`
+	TimeoutSeconds float64 `query:"timeout_seconds" minimum:"0" doc:"Statement timeout (default 30, at most 300)"`
+}
+
+// exportQuery streams an ad-hoc query's result as a file (see streamQueryExport).
+func (s *Server) exportQuery(ctx context.Context, in *exportQueryInput) (*huma.StreamResponse, error) {
+	f, err := export.ParseFormat(in.Format)
+	if err != nil {
+		return nil, invalid("query.format", err.Error(), in.Format)
+	}
+	b := in.Body
+	cur, err := s.queries.Open(ctx, queries.RunInput{ConnectorID: b.ConnectorID, SQL: b.SQL, Timeout: timeoutOf(b.TimeoutSeconds)})
+	if err != nil {
+		return nil, queryError(err)
+	}
+	infoFrom(ctx).setTarget("connector", b.ConnectorID)
+	return s.streamQueryExport(ctx, f, "query", cur, "connector_id", b.ConnectorID)
+}
+
+// exportSavedQuery streams a saved query's result as a file named after the query.
+func (s *Server) exportSavedQuery(ctx context.Context, in *exportSavedQueryInput) (*huma.StreamResponse, error) {
+	f, err := export.ParseFormat(in.Format)
+	if err != nil {
+		return nil, invalid("query.format", err.Error(), in.Format)
+	}
+	q, cur, err := s.queries.OpenSaved(ctx, in.ID, timeoutOf(in.TimeoutSeconds))
+	if err != nil {
+		return nil, savedQueryError(err, in.ID)
+	}
+	return s.streamQueryExport(ctx, f, q.Name, cur, "saved_query_id", in.ID)
+}
+
+// streamQueryExport reads the cursor's first batch before the response starts, so that a statement
+// the database refuses or cancels at the timeout while producing its first rows is a problem
+// response (as run-query gives), not a file cut short; the rest streams through s.streamExport.
+// The cursor is closed when the body is written or the first read failed.
+func (s *Server) streamQueryExport(ctx context.Context, f export.Format, name string, cur *queries.Cursor, about ...any) (*huma.StreamResponse, error) {
+	first, err := cur.Next(ctx)
+	if err != nil && !errors.Is(err, io.EOF) {
+		_ = cur.Close()
+		return nil, queryError(err)
+	}
+	src := &peekedCursor{Cursor: cur, first: first, eof: err != nil}
+	resp := s.streamExport(f, name, src, "query export cut short", about...)
+	body := resp.Body
+	resp.Body = func(hc huma.Context) {
+		defer cur.Close()
+		body(hc)
+	}
+	return resp, nil
+}
+
+// peekedCursor hands out a batch read ahead, then the rest of its Cursor.
+type peekedCursor struct {
+	*queries.Cursor
+	first *record.Batch
+	eof   bool
+	used  bool
+}
+
+func (p *peekedCursor) Next(ctx context.Context) (*record.Batch, error) {
+	if !p.used {
+		p.used = true
+		if p.eof {
+			return nil, io.EOF
+		}
+		return p.first, nil
+	}
+	if p.eof {
+		return nil, io.EOF
+	}
+	return p.Cursor.Next(ctx)
 }

@@ -88,8 +88,12 @@ func queryRouteTable() map[string]routeCase {
 				return map[string]any{"name": uniq("q"), "connector_id": e.fixtureQueryConnector(), "sql": "SELECT 2", "chart": map[string]any{"type": "line", "x": "a", "y": []string{"b"}}}
 			})(e, u)
 		}},
-		"DELETE /api/v1/analytics/queries/{id}":   {perm: auth.PermAnalyticsQuery, prepare: saved("", nil)},
-		"POST /api/v1/analytics/queries/{id}/run": {perm: auth.PermAnalyticsQuery, prepare: saved("/run", nil)},
+		"DELETE /api/v1/analytics/queries/{id}":     {perm: auth.PermAnalyticsQuery, prepare: saved("", nil)},
+		"POST /api/v1/analytics/queries/{id}/run":   {perm: auth.PermAnalyticsQuery, prepare: saved("/run", nil)},
+		"GET /api/v1/analytics/queries/{id}/export": {perm: auth.PermAnalyticsQuery, prepare: saved("/export?format=csv", nil)},
+		"POST /api/v1/analytics/queries/export": {perm: auth.PermAnalyticsQuery, prepare: func(e *env, _ store.User) call {
+			return call{path: "/api/v1/analytics/queries/export?format=ndjson", body: map[string]any{"connector_id": e.fixtureQueryConnector(), "sql": "SELECT count(*) FROM sales"}}
+		}},
 	}
 }
 

@@ -295,6 +295,12 @@ func (s *Server) registerRoutes(api huma.API) {
 		Summary: "Delete a saved query"}, s.deleteSavedQuery)
 	handle(s, api, route{Method: post, Path: "/api/v1/analytics/queries/{id}/run", ID: "run-saved-query", Action: "saved_query.run", Target: "saved_query", Tag: "analytics", Perm: auth.PermAnalyticsQuery,
 		Summary: "Run a saved query (as run-query does)"}, s.runSavedQuery)
+	handle(s, api, route{Method: post, Path: "/api/v1/analytics/queries/export", ID: "export-query", Action: "query.export", Target: "connector", Tag: "analytics", Perm: auth.PermAnalyticsQuery,
+		Summary:     "Export an ad-hoc query's result as csv, ndjson, xlsx (Excel) or parquet (?format=), streamed, at most the export row cap",
+		Description: "Runs as run-query does (read-only, statement timeout) with its own row cap (1,000,000 by default), sent in the header X-Export-Row-Cap; the trailers X-Export-Rows and X-Export-Truncated (true when the cap cut the result) follow the body. A refused statement or a timeout before the first rows is a 422 as for run-query; a failure later cuts the body short. See docs/analytics.md."}, s.exportQuery)
+	handle(s, api, route{Method: get, Path: "/api/v1/analytics/queries/{id}/export", ID: "export-saved-query", Action: "saved_query.export", Target: "saved_query", Tag: "analytics", Perm: auth.PermAnalyticsQuery, Audit: true,
+		Summary:     "Export a saved query's result as csv, ndjson, xlsx (Excel) or parquet (?format=), as export-query does; the file is named after the query",
+		Description: "Headers and trailers as for export-query. See docs/analytics.md."}, s.exportSavedQuery)
 
 	// Saved connectors and connector types (configs are never shown without connectors:read_config; secrets never).
 	handle(s, api, route{Method: get, Path: "/api/v1/transform-types", ID: "list-transform-types", Tag: "transformations", Perm: auth.PermPipelinesRead,

@@ -297,7 +297,7 @@ func (s *Server) deadLetters(ctx context.Context, in *deadLettersInput) (*huma.S
 	if format == "xlsx" || format == "parquet" {
 		f, _ := export.ParseFormat(format)
 		src := &deadLetterSource{s: s, runID: in.ID, page: first}
-		return s.streamExport(f, fmt.Sprintf("run-%s-dead-letters", in.ID), src, "dead-letter export cut short", in.ID), nil
+		return s.streamExport(f, fmt.Sprintf("run-%s-dead-letters", in.ID), src, "dead-letter export cut short", "run_id", in.ID), nil
 	}
 	return &huma.StreamResponse{Body: func(hc huma.Context) {
 		ct := "application/x-ndjson"
@@ -498,7 +498,7 @@ func (s *Server) exportRunOutput(ctx context.Context, in *runOutputInput) (*huma
 	if err != nil {
 		return nil, outputError(err, in)
 	}
-	resp := s.streamExport(f, o.Name, r, "run output export cut short", in.ID)
+	resp := s.streamExport(f, o.Name, r, "run output export cut short", "run_id", in.ID)
 	body := resp.Body
 	resp.Body = func(hc huma.Context) {
 		defer r.Close()
@@ -508,18 +508,46 @@ func (s *Server) exportRunOutput(ctx context.Context, in *runOutputInput) (*huma
 }
 
 // streamExport is the streamed response of an export: its content type and file name, then the
-// records of src in format f. A failure after the status was sent cuts the body short and is logged.
-func (s *Server) streamExport(f export.Format, name string, src export.Source, what, runID string) *huma.StreamResponse {
+// records of src in format f. A failure after the status was sent cuts the body short and is logged
+// as what, with the attributes about ("run_id", id). The audit entry gets the rows written. A source
+// cut at a row cap (cappedSource) also says the cap in the header X-Export-Row-Cap and, after the
+// body, the rows written and whether the cap cut them in the trailers X-Export-Rows and
+// X-Export-Truncated.
+func (s *Server) streamExport(f export.Format, name string, src export.Source, what string, about ...any) *huma.StreamResponse {
+	capped, _ := src.(cappedSource)
 	return &huma.StreamResponse{Body: func(hc huma.Context) {
 		hc.SetHeader("Content-Type", f.ContentType())
 		hc.SetHeader("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": export.FileName(name, f)}))
 		hc.SetHeader("Cache-Control", "no-store")
 		hc.SetHeader("X-Content-Type-Options", "nosniff")
+		if capped != nil {
+			hc.SetHeader("X-Export-Row-Cap", strconv.Itoa(capped.RowCap()))
+			hc.SetHeader("Trailer", "X-Export-Rows, X-Export-Truncated")
+		}
 		hc.SetStatus(http.StatusOK)
-		if _, err := export.Write(hc.Context(), hc.BodyWriter(), f, src); err != nil {
-			s.log.WarnContext(hc.Context(), what, "run_id", runID, "format", string(f), "error", err)
+		n, err := export.Write(hc.Context(), hc.BodyWriter(), f, src)
+		ri := infoFrom(hc.Context())
+		ri.setExtra("format", string(f))
+		ri.setExtra("rows", n)
+		if err != nil {
+			ri.setExtra("cut_short", true)
+			s.log.WarnContext(hc.Context(), what, append(about, "format", string(f), "rows", n, "error", err)...)
+			return
+		}
+		if capped != nil {
+			// Set after the body, these are the trailers declared above.
+			hc.SetHeader("X-Export-Rows", strconv.FormatInt(n, 10))
+			hc.SetHeader("X-Export-Truncated", strconv.FormatBool(capped.Truncated()))
+			ri.setExtra("truncated", capped.Truncated())
 		}
 	}}
+}
+
+// cappedSource is an export source cut at a row cap (a query's queries.Cursor).
+type cappedSource interface {
+	export.Source
+	RowCap() int
+	Truncated() bool
 }
 
 // deadLetterSchema is the record schema of an exported dead letter.

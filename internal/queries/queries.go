@@ -187,13 +187,24 @@ func (s *Service) Open(ctx context.Context, in RunInput) (*Cursor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Cursor{res: res, left: s.lim.ExportRows}, nil
+	return &Cursor{res: res, left: s.lim.ExportRows, cap: s.lim.ExportRows}, nil
+}
+
+// OpenSaved starts an export of a saved query with its connector and SQL (as Open).
+func (s *Service) OpenSaved(ctx context.Context, id string, timeout time.Duration) (Saved, *Cursor, error) {
+	q, err := s.Get(ctx, id)
+	if err != nil {
+		return Saved{}, nil, err
+	}
+	c, err := s.Open(ctx, RunInput{ConnectorID: q.ConnectorID, SQL: q.SQL, Timeout: timeout})
+	return q, c, err
 }
 
 // Cursor is an open query result, cut at a row cap (export.Source).
 type Cursor struct {
 	res       connector.QueryResult
 	left      int
+	cap       int
 	rows      int64
 	truncated bool
 }
@@ -226,6 +237,9 @@ func (c *Cursor) Next(ctx context.Context) (*record.Batch, error) {
 	c.rows += int64(len(b.Rows))
 	return b, nil
 }
+
+// RowCap is the most rows the cursor hands out (Limits.ExportRows).
+func (c *Cursor) RowCap() int { return c.cap }
 
 // Rows is the number of rows handed out; Truncated says whether the cap cut the result.
 func (c *Cursor) Rows() int64     { return c.rows }

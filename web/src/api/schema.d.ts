@@ -338,6 +338,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/analytics/queries/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Export an ad-hoc query's result as csv, ndjson, xlsx (Excel) or parquet (?format=), streamed, at most the export row cap
+         * @description Runs as run-query does (read-only, statement timeout) with its own row cap (1,000,000 by default), sent in the header X-Export-Row-Cap; the trailers X-Export-Rows and X-Export-Truncated (true when the cap cut the result) follow the body. A refused statement or a timeout before the first rows is a 422 as for run-query; a failure later cuts the body short. See docs/analytics.md.
+         *
+         *     Requires permission `analytics:query`.
+         */
+        post: operations["export-query"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/analytics/queries/run": {
         parameters: {
             query?: never;
@@ -383,6 +405,28 @@ export interface paths {
          * @description Requires permission `analytics:query`.
          */
         delete: operations["delete-saved-query"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/queries/{id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export a saved query's result as csv, ndjson, xlsx (Excel) or parquet (?format=), as export-query does; the file is named after the query
+         * @description Headers and trailers as for export-query. See docs/analytics.md.
+         *
+         *     Requires permission `analytics:query`.
+         */
+        get: operations["export-saved-query"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -3105,10 +3149,26 @@ export interface components {
             /** @description The value type: bool, int, float, decimal, string, bytes, date, timestamp, json */
             type: string;
         };
+        QueryExportBody: {
+            /** @description The saved database connector to run on */
+            connector_id: string;
+            /** @description One SQL statement; it runs read-only */
+            sql: string;
+            /**
+             * Format: double
+             * @description Statement timeout (default 30, at most 300)
+             */
+            timeout_seconds?: number;
+        };
         QueryResult: {
             columns: components["schemas"]["QueryColumn"][];
             /** Format: int64 */
             elapsed_ms: number;
+            /**
+             * Format: int64
+             * @description Rows an export of this query writes at most (its own cap, above max_rows)
+             */
+            export_max_rows: number;
             /** Format: int64 */
             max_rows: number;
             /** Format: int64 */
@@ -5845,6 +5905,85 @@ export interface operations {
             };
         };
     };
+    "export-query": {
+        parameters: {
+            query: {
+                /** @description csv, ndjson, xlsx (Excel) or parquet */
+                format: "csv" | "ndjson" | "xlsx" | "parquet";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QueryExportBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
     "run-query": {
         parameters: {
             query?: never;
@@ -6092,6 +6231,85 @@ export interface operations {
         responses: {
             /** @description No Content */
             204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "export-saved-query": {
+        parameters: {
+            query: {
+                /** @description csv, ndjson, xlsx (Excel) or parquet */
+                format: "csv" | "ndjson" | "xlsx" | "parquet";
+                /** @description Statement timeout (default 30, at most 300) */
+                timeout_seconds?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
