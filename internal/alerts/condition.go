@@ -17,16 +17,21 @@ const (
 	WorkerDown      = "worker_down"
 	QueueDepthOver  = "queue_depth_over"
 	StreamLagOver   = "stream_lag_over"
+	// RunAwaitingApproval: a run is paused awaiting approval of schema changes
+	// (schema_changes: review); it resolves when the run is approved, rejected or cancelled.
+	RunAwaitingApproval = "run_awaiting_approval"
 )
 
 // ConditionTypes are every condition type, in the order the API documents them.
-var ConditionTypes = []string{RunFailed, RunDurationOver, RejectRatioOver, FreshnessOver, WorkerDown, QueueDepthOver, StreamLagOver}
+var ConditionTypes = []string{RunFailed, RunDurationOver, RejectRatioOver, FreshnessOver, WorkerDown, QueueDepthOver, StreamLagOver, RunAwaitingApproval}
 
 // runConditions are evaluated on run events; the others periodically.
 var runConditions = []string{RunFailed, RunDurationOver, RejectRatioOver}
 
 // periodicConditions are evaluated by Evaluate.
-var periodicConditions = []string{FreshnessOver, WorkerDown, QueueDepthOver, StreamLagOver}
+// run_awaiting_approval is both: Watch evaluates it as soon as a run pauses or leaves the pause,
+// Evaluate reconciles it.
+var periodicConditions = []string{FreshnessOver, WorkerDown, QueueDepthOver, StreamLagOver, RunAwaitingApproval}
 
 // Condition says when a rule fires. Which fields apply depends on Type:
 //
@@ -37,6 +42,7 @@ var periodicConditions = []string{FreshnessOver, WorkerDown, QueueDepthOver, Str
 //	worker_down        (nothing)                                         a registered worker stopped sending heartbeats
 //	queue_depth_over   queue (optional: every queue), depth              more than depth jobs wait in the queue
 //	stream_lag_over    pipeline_id (optional), seconds                   a running run's last checkpoint is older than seconds
+//	run_awaiting_approval pipeline_id (optional)                         a run is paused awaiting approval of schema changes (one alert per run)
 type Condition struct {
 	Type       string  `json:"type"`
 	PipelineID string  `json:"pipeline_id,omitempty"`
@@ -111,7 +117,7 @@ func ParseCondition(raw json.RawMessage) (Condition, error) {
 		}
 	}
 	switch c.Type {
-	case RunFailed:
+	case RunFailed, RunAwaitingApproval:
 		notFor("seconds", c.Seconds != 0)
 		notFor("ratio", c.Ratio != 0)
 		notFor("minutes", c.Minutes != 0)
@@ -177,6 +183,8 @@ func (c Condition) Describe() string {
 		return fmt.Sprintf("more than %d jobs waiting", c.Depth)
 	case StreamLagOver:
 		return fmt.Sprintf("a running run's last checkpoint is older than %gs", c.Seconds)
+	case RunAwaitingApproval:
+		return "a run awaits approval of schema changes"
 	}
 	return c.Type
 }

@@ -1,7 +1,7 @@
 // Package alerts raises alerts from rules and notifies channels.
 //
 // A rule is a condition (run_failed, run_duration_over, reject_ratio_over, freshness_over,
-// worker_down, queue_depth_over, stream_lag_over) and the channels to notify. Run conditions are
+// worker_down, queue_depth_over, stream_lag_over, run_awaiting_approval) and the channels to notify. Run conditions are
 // evaluated on the run events of the event bus (Service.Watch); the others by Service.Evaluate,
 // called by a periodic job. For each rule and subject (a pipeline, a worker, a queue) an alert
 // goes firing -> resolved; each transition is notified once (deduplicated by the store, which

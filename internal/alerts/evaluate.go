@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/dataaggregator/aggregator/internal/engine"
@@ -18,11 +19,14 @@ type finding struct {
 	subject, pipelineID, runID, title, message string
 }
 
-// Watch evaluates the run conditions on every run that ends, as the bus reports it, until ctx is
-// cancelled. Several processes may watch the same bus: the store lets one of them raise (or
-// resolve) each alert.
+// Watch evaluates the run conditions on every run that ends, and run_awaiting_approval on every
+// run that pauses for a review or leaves the pause (queued again on approval, failed on rejection,
+// cancelled), as the bus reports it, until ctx is cancelled. Several processes may watch the same
+// bus: the store lets one of them raise (or resolve) each alert.
 func (s *Service) Watch(ctx context.Context, bus runs.Bus) {
-	ch, stop := bus.Subscribe(func(e runs.Event) bool { return e.Type == runs.EventStatus && e.Status.Terminal() }, 1024)
+	ch, stop := bus.Subscribe(func(e runs.Event) bool {
+		return e.Type == runs.EventStatus && (e.Status.Terminal() || e.Status == store.RunAwaitingApproval || e.Status == store.RunQueued)
+	}, 1024)
 	defer stop()
 	for {
 		select {
@@ -32,11 +36,36 @@ func (s *Service) Watch(ctx context.Context, bus runs.Bus) {
 			if !ok {
 				return
 			}
-			if err := s.RunEnded(ctx, e.RunID); err != nil && ctx.Err() == nil {
-				s.log.Error("evaluate alert rules on a run's end", "run_id", e.RunID, "error", err)
+			if e.Status.Terminal() {
+				if err := s.RunEnded(ctx, e.RunID); err != nil && ctx.Err() == nil {
+					s.log.Error("evaluate alert rules on a run's end", "run_id", e.RunID, "error", err)
+				}
+			}
+			if err := s.ReviewsChanged(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("evaluate run_awaiting_approval rules", "run_id", e.RunID, "error", err)
 			}
 		}
 	}
+}
+
+// ReviewsChanged evaluates every enabled run_awaiting_approval rule at once: each run awaiting
+// approval fires its alert, and the alerts of runs that no longer wait resolve.
+func (s *Service) ReviewsChanged(ctx context.Context) error {
+	rules, err := s.st.ListAlertRules(ctx, true, RunAwaitingApproval)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, r := range rules {
+		rule := toRule(r)
+		findings, err := s.periodicFindings(ctx, rule)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("rule %s: %w", rule.Name, err))
+			continue
+		}
+		errs = append(errs, s.apply(ctx, rule, findings))
+	}
+	return errors.Join(errs...)
 }
 
 // RunEnded evaluates the run conditions (run_failed, run_duration_over, reject_ratio_over) of
@@ -128,7 +157,8 @@ func runFinding(c Condition, run store.Run, name string) (over, resolve bool, f 
 
 // Evaluate is the periodic evaluation: it checks that every enabled rule's pipeline still exists
 // (a rule naming a deleted pipeline gets a problem, shown on the rule, and is skipped), then
-// evaluates freshness_over, worker_down, queue_depth_over and stream_lag_over. One rule's error
+// evaluates freshness_over, worker_down, queue_depth_over, stream_lag_over and
+// run_awaiting_approval. One rule's error
 // does not stop the others.
 func (s *Service) Evaluate(ctx context.Context) error {
 	rules, err := s.st.ListAlertRules(ctx, true)
@@ -256,6 +286,30 @@ func (s *Service) periodicFindings(ctx context.Context, rule Rule) ([]finding, e
 		if n > c.Depth {
 			out = append(out, finding{subject: subject, title: fmt.Sprintf("%d jobs waiting in %s", n, subject),
 				message: fmt.Sprintf("%d jobs wait in %s (limit %d)", n, subject, c.Depth)})
+		}
+	case RunAwaitingApproval:
+		paused, _, err := s.st.ListRuns(ctx, store.RunFilter{PipelineID: rule.PipelineID, Status: []store.RunStatus{store.RunAwaitingApproval},
+			Page: store.Page{Limit: store.MaxLimit}})
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range paused {
+			name := r.PipelineID
+			if p, err := s.st.GetPipeline(ctx, r.PipelineID); err == nil {
+				name = p.Name
+			}
+			msg := fmt.Sprintf("Run %s of %s is paused awaiting approval of schema changes", r.ID, name)
+			if rv, err := runs.ReviewOf(r); err == nil && rv != nil {
+				parts := make([]string, len(rv.Changes))
+				for i, c := range rv.Changes {
+					parts[i] = c.String()
+				}
+				msg = fmt.Sprintf("Run %s of %s is paused: destination %s (%s) has %d schema change(s) awaiting approval: %s. "+
+					"Review them on the run page (Review changes) or with POST /api/v1/runs/%s/schema-review/approve or reject",
+					r.ID, name, rv.Node, rv.Target, len(rv.Changes), strings.Join(parts, "; "), r.ID)
+			}
+			out = append(out, finding{subject: "run " + r.ID, pipelineID: r.PipelineID, runID: r.ID,
+				title: "Pipeline " + name + " awaits approval of schema changes", message: msg})
 		}
 	case StreamLagOver:
 		running, _, err := s.st.ListRuns(ctx, store.RunFilter{PipelineID: rule.PipelineID, Status: []store.RunStatus{store.RunRunning},

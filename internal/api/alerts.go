@@ -20,7 +20,7 @@ import (
 
 // AlertCondition is a rule's condition; which fields apply depends on type (docs/alerts.md).
 type AlertCondition struct {
-	Type       string  `json:"type" enum:"run_failed,run_duration_over,reject_ratio_over,freshness_over,worker_down,queue_depth_over,stream_lag_over"`
+	Type       string  `json:"type" enum:"run_failed,run_duration_over,reject_ratio_over,freshness_over,worker_down,queue_depth_over,stream_lag_over,run_awaiting_approval"`
 	PipelineID string  `json:"pipeline_id,omitempty" maxLength:"64" doc:"The pipeline watched (empty: every pipeline); not for worker_down and queue_depth_over"`
 	Seconds    float64 `json:"seconds,omitempty" doc:"run_duration_over: run time; stream_lag_over: age of a running run's last checkpoint"`
 	Ratio      float64 `json:"ratio,omitempty" doc:"reject_ratio_over: rejected rows / rows read, above 0 and at most 1"`

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -24,9 +25,11 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/dataaggregator/aggregator/internal/alerts"
 	"github.com/dataaggregator/aggregator/internal/config"
+	"github.com/dataaggregator/aggregator/internal/testutil"
 )
 
 // hookReceiver is a webhook endpoint that checks each body's signature and hands on the payloads
@@ -443,4 +446,71 @@ func TestAlertDeliveryFailures(t *testing.T) {
 		t.Errorf("test of the good channel = %+v", d)
 	}
 	good.next(t, "test")
+}
+
+// TestAlertRunAwaitingApproval: a run_awaiting_approval rule notifies when a run pauses for a
+// review of schema changes (a column added on a PostgreSQL source between two runs under
+// schema_changes: review), naming the change, and resolves when the run is approved.
+func TestAlertRunAwaitingApproval(t *testing.T) {
+	hook := newHookReceiver(t, "hook-secret-2", http.StatusOK)
+	pg := testutil.Postgres(t)
+	bg := context.Background()
+	conn, err := pgx.Connect(bg, pg.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(bg)
+	if _, err := conn.Exec(bg, "CREATE TABLE src (id bigint PRIMARY KEY, qty integer); INSERT INTO src VALUES (1, 10)"); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t)
+	cfg.AdminPassword = "Alerts-Passw0rd-1"
+	cfg.AllowedOutbound = []string{"127.0.0.1"}
+	r := start(t, cfg, Options{AlertRetryBase: 20 * time.Millisecond})
+	s := signIn(t, r, cfg.AdminPassword)
+	for name, table := range map[string]string{"pgsrc": "src", "pgdst": "dst"} {
+		if st := s.call(http.MethodPost, "/api/v1/connectors", map[string]any{"name": name, "type": "postgres",
+			"config": map[string]any{"url": pg.URL, "table": table}}, nil); st != http.StatusCreated {
+			t.Fatalf("create connector %s: %d\n%s", name, st, s.responses.String())
+		}
+	}
+	spec := "version: 1\nname: reviewed\nsources:\n  - {id: in, connector: pgsrc}\n" +
+		"destinations:\n  - {id: out, connector: pgdst, inputs: [in], write: {mode: append, schema_changes: review}}\n"
+	var p struct{ ID string }
+	if st := s.call(http.MethodPost, "/api/v1/pipelines", spec, &p); st != http.StatusCreated {
+		t.Fatalf("create pipeline: %d\n%s", st, s.responses.String())
+	}
+	var hookCh, rule struct{ ID string }
+	if st := s.call(http.MethodPost, "/api/v1/alerts/channels", map[string]any{"name": "review hook", "type": "webhook",
+		"config": map[string]any{"url": hook.srv.URL + "/hook", "secret": "hook-secret-2"}}, &hookCh); st != http.StatusCreated {
+		t.Fatalf("create webhook channel: %d\n%s", st, s.responses.String())
+	}
+	if st := s.call(http.MethodPost, "/api/v1/alerts/rules", map[string]any{"name": "reviews waiting",
+		"condition": map[string]any{"type": "run_awaiting_approval", "pipeline_id": p.ID}, "channels": []string{hookCh.ID}}, &rule); st != http.StatusCreated {
+		t.Fatalf("create rule: %d\n%s", st, s.responses.String())
+	}
+	runTo(t, s, p.ID, "succeeded")
+	if _, err := conn.Exec(bg, "ALTER TABLE src ADD COLUMN note text; INSERT INTO src VALUES (2, 20, 'new')"); err != nil {
+		t.Fatal(err)
+	}
+	var run struct{ ID, Status string }
+	if st := s.call(http.MethodPost, "/api/v1/pipelines/"+p.ID+"/run", nil, &run); st != http.StatusAccepted {
+		t.Fatalf("run: %d", st)
+	}
+	fired := hook.next(t, "firing")
+	if fired.Alert.RunID != run.ID || fired.Alert.RuleName != "reviews waiting" ||
+		!strings.Contains(fired.Alert.Title, "awaits approval of schema changes") || !strings.Contains(fired.Alert.Message, `column "note": column added`) {
+		t.Errorf("firing payload = %+v", fired.Alert)
+	}
+	s.call(http.MethodGet, "/api/v1/runs/"+run.ID, nil, &run)
+	if run.Status != "awaiting_approval" {
+		t.Fatalf("run %s is %s while its alert fires, want awaiting_approval", run.ID, run.Status)
+	}
+	if st := s.call(http.MethodPost, "/api/v1/runs/"+run.ID+"/schema-review/approve", map[string]any{"comment": "ok"}, nil); st != http.StatusOK {
+		t.Fatalf("approve: %d\n%s", st, s.responses.String())
+	}
+	resolved := hook.next(t, "resolved")
+	if resolved.Alert.ID != fired.Alert.ID || resolved.Alert.State != "resolved" {
+		t.Errorf("resolved payload = %+v", resolved.Alert)
+	}
 }

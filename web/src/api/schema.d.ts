@@ -2153,7 +2153,7 @@ export interface components {
              */
             seconds?: number;
             /** @enum {string} */
-            type: "run_failed" | "run_duration_over" | "reject_ratio_over" | "freshness_over" | "worker_down" | "queue_depth_over" | "stream_lag_over";
+            type: "run_failed" | "run_duration_over" | "reject_ratio_over" | "freshness_over" | "worker_down" | "queue_depth_over" | "stream_lag_over" | "run_awaiting_approval";
         };
         AlertDelivery: {
             alert_id: string;

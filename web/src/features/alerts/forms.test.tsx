@@ -36,6 +36,20 @@ describe('RuleForm', { timeout: 20_000 }, () => {
     })
   })
 
+  it('sends a run_awaiting_approval rule with a pipeline and no threshold', async () => {
+    const user = userEvent.setup({ delay: null })
+    const onSubmit = renderRule()
+    await user.type(screen.getByLabelText(/^Name/), 'reviews waiting')
+    await user.selectOptions(screen.getByLabelText('Condition'), 'run_awaiting_approval')
+    expect(screen.getByText(/pauses awaiting approval of schema changes/)).toBeInTheDocument()
+    await user.selectOptions(screen.getByLabelText('Pipeline'), 'p2')
+    await user.click(screen.getByRole('checkbox', { name: /On-call hook/ }))
+    await user.click(screen.getByRole('button', { name: 'Create rule' }))
+    expect(onSubmit).toHaveBeenCalledWith({
+      name: 'reviews waiting', condition: { type: 'run_awaiting_approval', pipeline_id: 'p2' }, channels: ['c1'], throttle_minutes: 30, enabled: true,
+    })
+  })
+
   it('shows the fields of the condition type, and a ratio typed in percent is sent as a fraction', async () => {
     const user = userEvent.setup({ delay: null })
     const onSubmit = renderRule()

@@ -41,6 +41,10 @@ export const conditionSpecs: ConditionSpec[] = [
     threshold: { field: 'seconds', label: 'Checkpoint older than', unit: 'seconds', step: '1' },
     help: "Fires when a running run's last committed checkpoint is older than the limit.",
   },
+  {
+    type: 'run_awaiting_approval', label: 'Run awaits approval', pipeline: true,
+    help: 'Fires when a run pauses awaiting approval of schema changes (schema changes: review); approving, rejecting or cancelling the run resolves it.',
+  },
 ]
 
 export function conditionSpec(type: string): ConditionSpec {
