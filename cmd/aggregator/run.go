@@ -162,6 +162,7 @@ func runPipeline(cmd *cobra.Command, f runFlags) error {
 		Progress:       prog.Update,
 		Logger:         p.env.Logger,
 		MemoryBudget:   p.cfg.RunMemoryMB << 20,
+		LimitMemory:    true,
 		SpillDir:       p.cfg.SpillPath(),
 		SpillLimit:     p.cfg.SpillLimitMB << 20,
 	})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"github.com/dataaggregator/aggregator/internal/pipeline"
 	"github.com/dataaggregator/aggregator/internal/transform"
@@ -14,6 +15,15 @@ import (
 // DefaultMemoryBudget is a run's memory budget for the state of its stateful transforms when
 // neither Options.MemoryBudget nor the spec's resources.memory_mb sets one.
 const DefaultMemoryBudget = 256 << 20
+
+// MemoryLimitBase is what ProcessMemoryLimit allows beside the state: the Go runtime, the batches
+// in flight between nodes, the connectors' buffers, the spill's merge buffers.
+const MemoryLimitBase = 128 << 20
+
+// ProcessMemoryLimit is the Go soft memory limit of a process that runs one pipeline whose
+// stateful transforms share budget bytes: twice the budget, so that the collector has room to work
+// without running all the time, plus MemoryLimitBase.
+func ProcessMemoryLimit(budget int64) int64 { return 2*budget + MemoryLimitBase }
 
 // memoryBudget is the run's budget: the spec's, else the options', else the default.
 func (r *runner) memoryBudget() int64 {
@@ -53,7 +63,17 @@ func (r *runner) setupSpill() func() {
 		rn.node.(transform.Spiller).SetSpill(rn.area)
 	}
 	r.log.Debug("stateful transforms share the run's memory budget", "budget_mb", r.budget>>20, "nodes", len(spillers), "spill_dir", dir)
+	restore := func() {}
+	if r.opts.LimitMemory && os.Getenv("GOMEMLIMIT") == "" {
+		// Without a limit the collector lets the heap grow to twice what is live (GOGC) and the
+		// process keeps pages it freed: the budget would not bound the resident memory.
+		limit := ProcessMemoryLimit(r.budget)
+		old := debug.SetMemoryLimit(limit)
+		restore = func() { debug.SetMemoryLimit(old) }
+		r.log.Debug("Go soft memory limit set from the run's memory budget", "limit_mb", limit>>20)
+	}
 	return func() {
+		defer restore()
 		for _, rn := range spillers {
 			if c, ok := rn.node.(interface{ CloseSpill() }); ok {
 				c.CloseSpill()

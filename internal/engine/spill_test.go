@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"os"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -98,5 +99,49 @@ func TestSpillFullFailsTheRunAndRemovesItsFiles(t *testing.T) {
 	}
 	if len(f.table("last")) != 0 {
 		t.Errorf("the failed run wrote %d rows", len(f.table("last")))
+	}
+}
+
+// TestLimitMemorySetsTheGoMemoryLimitForTheRun: with Options.LimitMemory (the CLI), a run with
+// stateful transforms sets the Go soft memory limit to ProcessMemoryLimit of its budget while it
+// runs and restores the previous limit afterwards; without it the limit is left alone. Not
+// parallel: the limit is the process's.
+func TestLimitMemorySetsTheGoMemoryLimitForTheRun(t *testing.T) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		t.Skip("GOMEMLIMIT is set: the run leaves the limit to it")
+	}
+	before := debug.SetMemoryLimit(-1)
+	for _, limit := range []bool{true, false} {
+		f := setup(t)
+		var during []int64
+		_, err := Run(context.Background(), f.plan(t, spillSpec+"resources: {memory_mb: 3}\n"), Options{BatchSize: 500, LimitMemory: limit,
+			SpillDir: t.TempDir(), ProgressInterval: time.Nanosecond,
+			Progress: func(Progress) { during = append(during, debug.SetMemoryLimit(-1)) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := before
+		if limit {
+			want = ProcessMemoryLimit(3 << 20)
+		}
+		if len(during) == 0 {
+			t.Fatal("no progress reported during the run")
+		}
+		saw := 0
+		for _, got := range during {
+			switch got {
+			case want:
+				saw++
+			case before: // a report before the nodes start or after they end
+			default:
+				t.Fatalf("LimitMemory %v: memory limit during the run = %d, want %d", limit, got, want)
+			}
+		}
+		if saw == 0 {
+			t.Errorf("LimitMemory %v: no progress report saw the memory limit %d (saw %v)", limit, want, during)
+		}
+		if after := debug.SetMemoryLimit(-1); after != before {
+			t.Errorf("LimitMemory %v: memory limit after the run = %d, want the %d of before", limit, after, before)
+		}
 	}
 }

@@ -168,6 +168,11 @@ type Options struct {
 	// it they spill to files in a directory of their own under SpillDir, removed when the run ends,
 	// also after a failure. The spec's resources.memory_mb overrides it. 0: DefaultMemoryBudget.
 	MemoryBudget int64
+	// LimitMemory says the run is the process's only work (the CLI's run): while a run with stateful
+	// transforms runs, the Go soft memory limit (debug.SetMemoryLimit) is set to
+	// ProcessMemoryLimit(budget), unless the GOMEMLIMIT environment variable sets one, and restored
+	// afterwards. A server, whose runs share the process, leaves it false.
+	LimitMemory bool
 	// SpillDir is where runs make their spill directories ("": the system's temporary directory).
 	SpillDir string
 	// SpillLimit caps the bytes of spill files each node may have on disk (0: no cap but the disk's).

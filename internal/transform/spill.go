@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sync/atomic"
 	"syscall"
+	"unsafe"
 
 	"github.com/dataaggregator/aggregator/internal/record"
 )
@@ -140,8 +141,9 @@ type sorter struct {
 	budget int64
 	chunks [][]byte
 	ents   []sortEnt
-	mem    int64
+	mem    int64 // the bytes of chunks in use
 	chunk  int
+	buf    int      // the size of each file buffer (spillBufSize of the budget)
 	free   [][]byte // emptied chunks of the last run, reused
 	runs   []*spillFile
 }
@@ -153,23 +155,35 @@ type sortEnt struct {
 
 const (
 	sortChunk  = 1 << 20
-	sortEntMem = 40 // bytes an entry costs beside its key and value
+	sortEntMem = int64(unsafe.Sizeof(sortEnt{})) // bytes an entry of the index costs
 	sortFanIn  = 64
 	spillBuf   = 64 << 10
 )
 
-// newSorter makes a sorter that holds up to budget bytes (at least two chunks) in memory; its chunks
-// are an eighth of the budget, between 4 KiB and 1 MiB.
+// newSorter makes a sorter that holds up to budget bytes (at least two chunks) in memory, its
+// entries and their index together; its chunks are an eighth of the budget, between 4 KiB and 1 MiB.
 func newSorter(a *SpillArea, budget int64) *sorter {
 	chunk := min(max(budget/8, 4<<10), sortChunk)
-	return &sorter{a: a, budget: max(budget, 2*chunk), chunk: int(chunk)}
+	return &sorter{a: a, budget: max(budget, 2*chunk), chunk: int(chunk), buf: spillBufSize(budget)}
 }
 
-// add copies k and v into the sorter.
+// add copies k and v into the sorter. What it holds stays within its budget: the chunks, the
+// capacity of the index, and while the index grows its old and new arrays both; when one more entry
+// does not fit, what is held is written as a run first.
 func (s *sorter) add(k, v []byte) error {
 	n := len(k) + len(v)
+	if len(s.ents) == cap(s.ents) && len(s.ents) > 0 {
+		grown := int64(cap(s.ents) + cap(s.ents)/2)
+		if s.memBytes()+grown*sortEntMem > s.budget {
+			if err := s.writeRun(); err != nil {
+				return err
+			}
+		} else {
+			s.ents = slices.Grow(s.ents, int(grown)-len(s.ents))
+		}
+	}
 	if len(s.chunks) == 0 || cap(s.chunks[len(s.chunks)-1])-len(s.chunks[len(s.chunks)-1]) < n {
-		if s.mem+int64(max(n, s.chunk)) > s.budget && len(s.ents) > 0 {
+		if s.mem+int64(cap(s.ents))*sortEntMem+int64(max(n, s.chunk)) > s.budget && len(s.ents) > 0 {
 			if err := s.writeRun(); err != nil {
 				return err
 			}
@@ -186,13 +200,18 @@ func (s *sorter) add(k, v []byte) error {
 	c := &s.chunks[len(s.chunks)-1]
 	start := len(*c)
 	*c = append(append(*c, k...), v...)
+	if len(s.ents) == cap(s.ents) { // the first entry (the index of a full sorter grew or was written above)
+		s.ents = slices.Grow(s.ents, max(cap(s.ents)/2, 64))
+	}
 	s.ents = append(s.ents, sortEnt{kv: (*c)[start:len(*c):len(*c)], klen: len(k)})
-	s.mem += sortEntMem
 	return nil
 }
 
-// memBytes is what the sorter holds in memory (the chunks kept for reuse included).
-func (s *sorter) memBytes() int64 { return s.mem + int64(len(s.free)*s.chunk) }
+// memBytes is what the sorter holds in memory: the chunks (those kept for reuse included) and the
+// capacity of the index.
+func (s *sorter) memBytes() int64 {
+	return s.mem + int64(len(s.free)*s.chunk) + int64(cap(s.ents))*sortEntMem
+}
 
 func (s *sorter) sortMem() {
 	slices.SortFunc(s.ents, func(x, y sortEnt) int { return bytes.Compare(x.kv[:x.klen], y.kv[:y.klen]) })
@@ -206,7 +225,7 @@ func (s *sorter) writeRun() error {
 		return err
 	}
 	s.runs = append(s.runs, f)
-	w := bufio.NewWriterSize(f, spillBuf)
+	w := bufio.NewWriterSize(f, s.buf)
 	var hdr [2 * binary.MaxVarintLen64]byte
 	for _, e := range s.ents {
 		h := binary.AppendUvarint(hdr[:0], uint64(e.klen))
@@ -245,7 +264,7 @@ func (s *sorter) mergeRuns() error {
 	if err != nil {
 		return err
 	}
-	w := bufio.NewWriterSize(f, spillBuf)
+	w := bufio.NewWriterSize(f, s.buf)
 	var hdr [2 * binary.MaxVarintLen64]byte
 	for {
 		k, v, ok, err := it.next()
@@ -333,11 +352,11 @@ type fileIter struct {
 	buf  []byte
 }
 
-func newFileIter(f *spillFile) (*fileIter, error) {
+func newFileIter(f *spillFile, size int) (*fileIter, error) {
 	if _, err := f.f.Seek(0, io.SeekStart); err != nil {
 		return nil, f.a.wrapErr(err)
 	}
-	return &fileIter{r: bufio.NewReaderSize(f.f, spillBuf), name: f.f.Name()}, nil
+	return &fileIter{r: bufio.NewReaderSize(f.f, size), name: f.f.Name()}, nil
 }
 
 func (f *fileIter) next() ([]byte, []byte, bool, error) {
@@ -390,7 +409,7 @@ func (h *mergeHeap) Pop() any {
 func (s *sorter) mergeIter(runs []*spillFile) (*mergeIter, error) {
 	m := &mergeIter{}
 	for _, r := range runs {
-		fi, err := newFileIter(r)
+		fi, err := newFileIter(r, s.buf)
 		if err != nil {
 			return nil, err
 		}
@@ -613,7 +632,7 @@ func writeLookupFile(a *SpillArea, s *sorter, width int) (*lookupFile, error) {
 		return nil, err
 	}
 	lf := &lookupFile{f: f, width: width}
-	w := bufio.NewWriterSize(f, spillBuf)
+	w := bufio.NewWriterSize(f, s.buf)
 	var off, blockEnd int64
 	var hdr [2 * binary.MaxVarintLen64]byte
 	for {
@@ -703,4 +722,18 @@ func (l *lookupFile) get(key []byte, dst []record.Row) ([]record.Row, error) {
 		}
 		dst = append(dst, row)
 	}
+}
+
+// spillBufSize is the size of each buffer a sorter of the budget reads or writes a spill file
+// through: a thousandth of the budget, between 4 and 64 KiB.
+func spillBufSize(budget int64) int {
+	return int(min(max(budget>>10, 4<<10), spillBuf))
+}
+
+// spillFixedMem is what a spilling node of the budget holds beside its budgeted state: the file
+// buffers of two merges of sortFanIn files at once, each writing a file (the merge a node reads
+// when its input ends, and the one a second sorter fed from it may do), and 1 MiB for the entries the
+// readers hold and a batch being emitted.
+func spillFixedMem(budget int64) int64 {
+	return 1<<20 + 2*int64(sortFanIn+1)*int64(spillBufSize(budget))
 }
