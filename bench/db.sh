@@ -11,7 +11,10 @@
 # wall time of each, and the largest peak RSS seen (GNU time's %M, the biggest process of the command).
 # Environment: ROWS (1000000), REPEAT (3), BENCH_DIR (/tmp/aggregator-bench), BIN (bin/aggregator),
 # PGURL (postgres://postgres@127.0.0.1:5432/test), MYSQL_HOST (127.0.0.1), MYSQL_PORT (3306), MYSQL_USER (root),
-# ONLY (run only the pairs whose title contains this text, e.g. ONLY="CSV -> PostgreSQL"; skips the row checks).
+# ONLY (run only the pairs whose title contains this text, e.g. ONLY="CSV -> PostgreSQL"; skips the row checks),
+# SCHEMA (bench_db: the PostgreSQL schema and MariaDB database, dropped and recreated; give each concurrent run its own),
+# BIN_B (a second binary, e.g. the change against BIN as the old one: each repeat then runs the baseline, BIN and
+# BIN_B in turn, and a second table gives each binary's wall and user+sys CPU of every run and its peak RSS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${ROWS:-1000000}
@@ -22,7 +25,8 @@ PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432/test}
 MYSQL_HOST=${MYSQL_HOST:-127.0.0.1}
 MYSQL_PORT=${MYSQL_PORT:-3306}
 MYSQL_USER=${MYSQL_USER:-root}
-SCHEMA=bench_db
+SCHEMA=${SCHEMA:-bench_db}
+BIN_B=${BIN_B:-}
 TIME=/usr/bin/time
 for tool in "$TIME" psql mariadb; do
   command -v "$tool" > /dev/null || { echo "bench/db.sh: $tool is needed" >&2; exit 1; }
@@ -31,6 +35,7 @@ done
 mkdir -p "$DIR/db"
 [ -x "$BIN" ] || go build -o "$BIN" ./cmd/aggregator
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+[ -z "$BIN_B" ] || BIN_B=$(cd "$(dirname "$BIN_B")" && pwd)/$(basename "$BIN_B")
 go build -o "$DIR/gen" ./bench/gen
 if [ ! -s "$DIR/in.csv" ] || [ "$(cat "$DIR/in.csv.rows" 2>/dev/null)" != "$ROWS" ]; then
   echo "generating in.csv ($ROWS rows)..." >&2
@@ -116,18 +121,20 @@ PGMY_SELECT="SELECT rid, id, customer, email, country, amount, quantity, price, 
 
 run() { echo "$BIN" run -f "$1" --fresh --state "$W/state-$1.json" --data-dir "$W/data" --progress none "${@:2}"; }
 
-# timed name command...: runs the command once in $W; sets WALL and RSS (MB)
+# timed name command...: runs the command once in $W; sets WALL, CPU (user + sys s) and RSS (MB)
 timed() {
-  local out="$W/time.$$"
-  if ! (cd "$W" && "$TIME" -f "%e %M" -o "$out" "$@" > "$W/last.log" 2>&1); then
+  local out="$W/time.$$" user sys
+  if ! (cd "$W" && "$TIME" -f "%e %M %U %S" -o "$out" "$@" > "$W/last.log" 2>&1); then
     echo "bench: $1 failed:" >&2; cat "$W/last.log" >&2; exit 1
   fi
-  read -r WALL RSS < "$out"
+  read -r WALL RSS user sys < "$out"
   RSS=$(awk -v k="$RSS" 'BEGIN { printf "%.0f", k / 1024 }')
+  CPU=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
   rm -f "$out"
 }
 
 RESULTS=()
+AB=()
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # pair title reset baseline-label baseline-cmd -- pipeline-cmd: alternate REPEAT times, keep the median walls
@@ -138,6 +145,7 @@ pair() {
   while [ "$1" != "--" ]; do bcmd+=("$1"); shift; done; shift
   pcmd=("$@")
   local bwalls=() pwalls=() bbest pbest brss=0 prss=0
+  local pcpus=() qwalls=() qcpus=() qrss=0
   for i in $(seq "$REPEAT"); do
     eval "$reset"
     timed "${bcmd[@]}"
@@ -145,9 +153,21 @@ pair() {
     bwalls+=("$WALL"); [ "$RSS" -gt "$brss" ] && brss=$RSS
     eval "$reset"
     timed "${pcmd[@]}"
-    echo "  $title, aggregator #$i: ${WALL}s, ${RSS} MB" >&2
-    pwalls+=("$WALL"); [ "$RSS" -gt "$prss" ] && prss=$RSS
+    echo "  $title, aggregator #$i: ${WALL}s, ${CPU}s CPU, ${RSS} MB" >&2
+    pwalls+=("$WALL"); pcpus+=("$CPU"); [ "$RSS" -gt "$prss" ] && prss=$RSS
+    if [ -n "$BIN_B" ]; then
+      eval "$reset"
+      timed "$BIN_B" "${pcmd[@]:1}"
+      echo "  $title, aggregator BIN_B #$i: ${WALL}s, ${CPU}s CPU, ${RSS} MB" >&2
+      qwalls+=("$WALL"); qcpus+=("$CPU"); [ "$RSS" -gt "$qrss" ] && qrss=$RSS
+    fi
   done
+  if [ -n "$BIN_B" ]; then
+    local ifs=$IFS; IFS=/
+    AB+=("| $title | BIN | ${pwalls[*]} | $(median "${pwalls[@]}") | ${pcpus[*]} | $(median "${pcpus[@]}") | $prss |")
+    AB+=("| $title | BIN_B | ${qwalls[*]} | $(median "${qwalls[@]}") | ${qcpus[*]} | $(median "${qcpus[@]}") | $qrss |")
+    IFS=$ifs
+  fi
   bbest=$(median "${bwalls[@]}")
   pbest=$(median "${pwalls[@]}")
   local brps prps ratio
@@ -177,7 +197,7 @@ pair "Upsert by key, 10% of rows changed (PostgreSQL)" "pg -c 'TRUNCATE $SCHEMA.
 # the pipelines must have moved every row
 check() { [ -n "${ONLY:-}" ] || [ "$1" = "$2" ] || { echo "bench: $3 holds $1 rows, want $2" >&2; exit 1; }; }
 check "$(pg -At -c "SELECT count(*) FROM $SCHEMA.copy_dst")" "$ROWS" copy_dst
-check "$(my -N -e "SELECT COUNT(*) FROM $SCHEMA.pipeline_dst")" "$ROWS" pipeline_dst
+[ -n "${ONLY:-}" ] || check "$(my -N -e "SELECT COUNT(*) FROM $SCHEMA.pipeline_dst")" "$ROWS" pipeline_dst
 [ -n "${ONLY:-}" ] || check "$(pg -At -c "SELECT count(*) FROM $SCHEMA.inferred")" "$ROWS" inferred
 check "$(pg -At -c "SELECT count(*) FROM $SCHEMA.up_dst WHERE note = 'changed'")" "$((ROWS / 10))" "up_dst (changed rows)"
 
@@ -191,3 +211,11 @@ echo
 echo "| pipeline ($ROWS rows) | baseline | baseline s | baseline rows/s | baseline RSS MB | aggregator s | aggregator rows/s | aggregator RSS MB | vs baseline |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${RESULTS[@]}"
+if [ -n "$BIN_B" ]; then
+  echo
+  echo "BIN = $BIN, BIN_B = $BIN_B (each repeat: baseline, BIN, BIN_B)"
+  echo
+  echo "| pipeline | binary | wall s (runs) | wall s median | CPU s user+sys (runs) | CPU s median | peak RSS MB |"
+  echo "|---|---|---|---:|---|---:|---:|"
+  printf '%s\n' "${AB[@]}"
+fi

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"syscall"
@@ -90,8 +89,9 @@ func runPipeline(cmd *cobra.Command, f runFlags) error {
 	}
 	if os.Getenv("GOGC") == "" {
 		// Batches are short-lived garbage; collecting at four times the live heap instead of once
-		// saves about a quarter of the CPU of a file pipeline for 20-60 MB more (docs/benchmarks.md).
-		debug.SetGCPercent(400)
+		// saves about a quarter of the CPU of a file pipeline, as long as the heap that lets grow
+		// stays within runner.HeapBudget (docs/benchmarks.md).
+		defer runner.TuneGC(runner.HeapBudget, nil)()
 	}
 	prog, err := runner.NewReporter(cmd.ErrOrStderr(), f.progress)
 	if err != nil {

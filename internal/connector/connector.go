@@ -205,6 +205,11 @@ type ReadRequest struct {
 	// Range, when set, restricts the read to one key range (a chunk of a partitioned run); only a
 	// Partitioner is given one. State positions stay inside it.
 	Range *KeyRange
+	// Spare is how many value slots past its fields a source that builds its rows with
+	// record.Builder may reserve in each row, so that a transform can append derived fields in place
+	// (Builder.Reserve); the engine sets it only when the pipeline has transforms, since the slots
+	// cost memory in every batch in flight.
+	Spare int
 }
 
 // Reader emits batches. Next returns io.EOF at the end of a bounded input; an unbounded reader blocks

@@ -83,9 +83,16 @@ func (b *backoff) final(ctx context.Context, err error) error {
 	return err
 }
 
+// spareSlots is ReadRequest.Spare in a pipeline with transforms: room for an expression node's
+// derived fields, the usual one or two.
+const spareSlots = 2
+
 func (r *runner) readRequest(n *rnode, state json.RawMessage) connector.ReadRequest {
 	req := connector.ReadRequest{Stream: n.p.Stream, Mode: n.p.Sync.Mode, CursorField: n.p.Sync.CursorField,
 		State: state, BatchSize: r.opts.BatchSize, Overrides: n.p.Overrides}
+	if len(r.plan.Transforms) > 0 {
+		req.Spare = spareSlots
+	}
 	if rg, ok := r.opts.Ranges[n.p.ID]; ok {
 		req.Range = &rg
 	}

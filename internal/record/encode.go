@@ -49,6 +49,14 @@ func civilFromDays(z int64) (y, m, d int64) {
 // canonicalDecimal validates decimal text and returns it canonical: no leading '+', no leading zeros,
 // exponent expanded, "-0" as "0". Trailing fractional zeros are kept (they carry scale).
 func canonicalDecimal(s string) (string, error) {
+	if isCanonicalDecimal(s) {
+		return s, nil // the common case (numeric::text, a CSV amount): no copy
+	}
+	return canonicalizeDecimal(s)
+}
+
+// canonicalizeDecimal is canonicalDecimal without the fast path for input already canonical.
+func canonicalizeDecimal(s string) (string, error) {
 	in := s
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -124,6 +132,36 @@ func canonicalDecimal(s string) (string, error) {
 		out = "-" + out
 	}
 	return out, nil
+}
+
+// isCanonicalDecimal reports whether s is already in canonicalDecimal's form: an optional '-' (not on
+// a zero), digits without a leading zero (a lone 0 allowed), and optionally '.' and at least one digit.
+func isCanonicalDecimal(s string) bool {
+	i, neg := 0, false
+	if len(s) > 0 && s[0] == '-' {
+		i, neg = 1, true
+	}
+	start := i
+	nonzero := false
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		nonzero = nonzero || s[i] != '0'
+		i++
+	}
+	if i == start || (s[start] == '0' && i-start > 1) {
+		return false // no integer digits, or a leading zero
+	}
+	if i < len(s) {
+		if s[i] != '.' || i+1 == len(s) {
+			return false
+		}
+		for i++; i < len(s); i++ {
+			if s[i] < '0' || s[i] > '9' {
+				return false
+			}
+			nonzero = nonzero || s[i] != '0'
+		}
+	}
+	return !neg || nonzero
 }
 
 func appendBase64(dst []byte, s string) []byte {

@@ -142,3 +142,28 @@ func appendTimestamp(dst []byte, us int64) ([]byte, bool) {
 	}
 	return append(dst, 'Z'), true
 }
+
+// AppendSQLDate appends a date value as 2006-01-02; ok is false for another kind or a year outside
+// 0-9999 (format those with AsTime).
+func AppendSQLDate(dst []byte, v Value) ([]byte, bool) {
+	if v.k != KindDate {
+		return dst, false
+	}
+	return appendDate(dst, v.n)
+}
+
+// AppendSQLTimestamp appends a timestamp value as "2006-01-02 15:04:05.999999" in UTC (the fraction
+// without trailing zeros, none when zero), the literal MySQL and MariaDB read; ok is false for another
+// kind or a year outside 0-9999 (format those with AsTime).
+func AppendSQLTimestamp(dst []byte, v Value) ([]byte, bool) {
+	if v.k != KindTimestamp {
+		return dst, false
+	}
+	start := len(dst)
+	out, ok := appendTimestamp(dst, v.n)
+	if !ok {
+		return dst[:start], false
+	}
+	out[start+10] = ' '           // 2006-01-02T15:04:05 -> 2006-01-02 15:04:05
+	return out[:len(out)-1], true // without the Z
+}

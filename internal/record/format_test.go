@@ -167,3 +167,37 @@ func BenchmarkAppendFloatJSON(b *testing.B) {
 		buf = Float(fs[i%len(fs)]).AppendJSON(buf[:0])
 	}
 }
+
+// AppendSQLDate and AppendSQLTimestamp write what time's layouts write, in years 0-9999, and decline
+// other years and kinds.
+func TestAppendSQLDateTime(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(8, 8))
+	lo := time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
+	hi := time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC).UnixMicro()
+	us := []int64{0, -1, 1, lo, hi, 1704067201000000, 1704067201500000, 1704067201000001}
+	for range 20000 {
+		us = append(us, lo+rng.Int64N(hi-lo+1))
+	}
+	for _, u := range us {
+		ts := time.UnixMicro(u).UTC()
+		got, ok := AppendSQLTimestamp([]byte("x"), Timestamp(ts))
+		if want := "x" + ts.Format("2006-01-02 15:04:05.999999"); !ok || string(got) != want {
+			t.Fatalf("AppendSQLTimestamp(%d) = %q, %v; want %q", u, got, ok, want)
+		}
+		d := Date(ts)
+		got, ok = AppendSQLDate([]byte("x"), d)
+		if want := "x" + ts.Format("2006-01-02"); !ok || string(got) != want {
+			t.Fatalf("AppendSQLDate(%d) = %q, %v; want %q", u, got, ok, want)
+		}
+	}
+	for _, v := range []Value{Timestamp(time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)), Timestamp(time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC)),
+		Date(time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)), String("2024-01-01"), Int(1)} {
+		if got, ok := AppendSQLTimestamp([]byte("x"), v); ok || string(got) != "x" {
+			t.Errorf("AppendSQLTimestamp(%v) = %q, %v; want declined, dst unchanged", v, got, ok)
+		}
+		if got, ok := AppendSQLDate([]byte("x"), v); ok || string(got) != "x" {
+			t.Errorf("AppendSQLDate(%v) = %q, %v; want declined, dst unchanged", v, got, ok)
+		}
+	}
+}

@@ -62,6 +62,29 @@ func TestDecimalCanonical(t *testing.T) {
 	}
 }
 
+// TestDecimalFastPath checks that input the fast path keeps as it is is exactly what the full
+// canonicalization would give, and that every other input is left to the full path.
+func TestDecimalFastPath(t *testing.T) {
+	t.Parallel()
+	corpus := []string{"0", "1", "-1", "10", "0.5", "-0.5", "1.10", "123.45", "-0", "-0.00", "00", "01.5", "1.", ".5",
+		"+1", "1e3", " 1", "1 ", "1.2.3", "-", "", "-.5", "0.000", "-0.001", "9999999999999999999999.99", "1,5", "١"}
+	for _, in := range corpus {
+		want, werr := canonicalizeDecimal(in)
+		if isCanonicalDecimal(in) && (werr != nil || want != in) {
+			t.Errorf("isCanonicalDecimal(%q) = true, but the canonical form is %q (err %v)", in, want, werr)
+		}
+		got, gerr := canonicalDecimal(in)
+		if got != want || (gerr == nil) != (werr == nil) {
+			t.Errorf("canonicalDecimal(%q) = %q, %v; canonicalizeDecimal = %q, %v", in, got, gerr, want, werr)
+		}
+	}
+	for _, in := range []string{"0", "12.50", "-3.25", "7"} {
+		if !isCanonicalDecimal(in) {
+			t.Errorf("isCanonicalDecimal(%q) = false, want true (the fast path)", in)
+		}
+	}
+}
+
 func TestCompare(t *testing.T) {
 	t.Parallel()
 	cases := []struct {

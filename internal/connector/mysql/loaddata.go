@@ -74,46 +74,49 @@ func (d *Dialect) AppendText(text, tags []byte, row record.Row, cols []sqlkit.Co
 		case record.KindBytes:
 			return text[:t0], tags[:g0], false, -1, nil
 		case record.KindDate:
-			text = v.AsTime().AppendFormat(text, "2006-01-02")
+			var ok bool
+			if text, ok = record.AppendSQLDate(text, v); !ok {
+				text = v.AsTime().AppendFormat(text, "2006-01-02")
+			}
 		case record.KindTimestamp:
-			text = v.AsTime().AppendFormat(text, dateTimeLayout)
+			var ok bool
+			if text, ok = record.AppendSQLTimestamp(text, v); !ok {
+				text = v.AsTime().AppendFormat(text, dateTimeLayout)
+			}
 		default:
-			s := v.Str()
-			if !utf8.ValidString(s) {
+			var valid bool
+			if text, valid = appendEscaped(text, v.Str()); !valid {
 				return text[:t0], tags[:g0], false, -1, nil
 			}
-			text = appendEscaped(text, s)
 		}
 		tags = append(tags, tag)
 	}
 	return append(text, '\n'), tags, true, -1, nil
 }
 
-// appendEscaped appends s with LOAD DATA's escapes (ESCAPED BY '\\'); runs without a special byte are
-// copied at once.
-func appendEscaped(b []byte, s string) []byte {
-	start := 0
+// textEscapes maps each byte LOAD DATA's text must escape (ESCAPED BY '\\') to the letter after the
+// backslash; 0 for every other byte.
+var textEscapes = [utf8.RuneSelf]byte{'\\': '\\', '\t': 't', '\n': 'n', '\r': 'r', 0: '0'}
+
+// appendEscaped appends s with LOAD DATA's escapes; runs without a special byte are copied at once.
+// valid is false when s is not valid UTF-8 (checked only when s holds a non-ASCII byte).
+func appendEscaped(b []byte, s string) (out []byte, valid bool) {
+	start, ascii := 0, true
 	for i := 0; i < len(s); i++ {
-		var esc byte
-		switch s[i] {
-		case '\\':
-			esc = '\\'
-		case '\t':
-			esc = 't'
-		case '\n':
-			esc = 'n'
-		case '\r':
-			esc = 'r'
-		case 0:
-			esc = '0'
-		default:
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			ascii = false
+			continue
+		}
+		esc := textEscapes[c]
+		if esc == 0 {
 			continue
 		}
 		b = append(b, s[start:i]...)
 		b = append(b, '\\', esc)
 		start = i + 1
 	}
-	return append(b, s[start:]...)
+	return append(b, s[start:]...), ascii || utf8.ValidString(s)
 }
 
 // DecodeText gives back the driver arguments of rows appended by AppendText (or appendArgs): the same
@@ -278,10 +281,12 @@ func appendArg(text []byte, a any) ([]byte, bool) {
 	case float64:
 		return strconv.AppendFloat(text, v, 'g', -1, 64), true
 	case string:
-		if !utf8.ValidString(v) {
-			return text, false
+		start := len(text)
+		out, valid := appendEscaped(text, v)
+		if !valid {
+			return out[:start], false
 		}
-		return appendEscaped(text, v), true
+		return out, true
 	}
 	return text, false
 }

@@ -79,6 +79,7 @@ func TestLoadTextGivesBackTheArguments(t *testing.T) {
 	}{
 		{"bytes", record.Row{record.Int(1), record.Bytes([]byte{1, 2})}, false, -1},
 		{"invalid UTF-8", record.Row{record.Int(1), record.String("\xff\xfe")}, false, -1},
+		{"invalid UTF-8 after an escape", record.Row{record.Int(1), record.String("a\tb\\c\xff")}, false, -1},
 		{"NaN", record.Row{record.Int(1), record.String("x"), record.Float(math.NaN())}, false, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

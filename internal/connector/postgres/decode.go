@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/dataaggregator/aggregator/internal/record"
 )
@@ -36,13 +37,37 @@ const (
 	pgEpochMicros = 946684800000000
 )
 
-// decode reads one result value (binary or text format) as a value of kind k.
-func decode(buf []byte, oid uint32, format int16, k record.Kind) (record.Value, error) {
+// arena holds the text of one batch's values: one allocation per arenaBlock bytes instead of one
+// per string field (strings, numeric::text, json). A string from it is never written again, so it
+// stays immutable; the block lives as long as any of its strings.
+type arena struct{ b []byte }
+
+const arenaBlock = 64 << 10
+
+// str copies b into the arena and returns it as a string; a nil arena allocates the string alone.
+func (a *arena) str(b []byte) string {
+	if a == nil || len(b) > arenaBlock/4 {
+		return string(b)
+	}
+	if len(b) == 0 {
+		return ""
+	}
+	if cap(a.b)-len(a.b) < len(b) {
+		a.b = make([]byte, 0, arenaBlock)
+	}
+	start := len(a.b)
+	a.b = append(a.b, b...)
+	return unsafe.String(&a.b[start], len(b))
+}
+
+// decode reads one result value (binary or text format) as a value of kind k; text is copied into a
+// (which may be nil).
+func decode(a *arena, buf []byte, oid uint32, format int16, k record.Kind) (record.Value, error) {
 	if buf == nil {
 		return record.Null, nil
 	}
 	if format == 0 {
-		return decodeText(string(buf), oid, k)
+		return decodeText(a.str(buf), oid, k)
 	}
 	switch oid {
 	case oidBool:
@@ -81,7 +106,7 @@ func decode(buf []byte, oid uint32, format int16, k record.Kind) (record.Value, 
 		}
 		return record.Float(math.Float64frombits(binary.BigEndian.Uint64(buf))), nil
 	case oidBytea:
-		return record.Bytes(buf), nil
+		return record.BytesString(a.str(buf)), nil
 	case oidDate:
 		if len(buf) != 4 {
 			return record.Null, fmt.Errorf("bad date length %d", len(buf))
@@ -101,7 +126,7 @@ func decode(buf []byte, oid uint32, format int16, k record.Kind) (record.Value, 
 		}
 		return record.TimestampMicros(us + pgEpochMicros), nil
 	case oidText, oidVarchar, oidBpchar, oidName:
-		return fromText(string(buf), k)
+		return fromText(a.str(buf), k)
 	}
 	return record.Null, fmt.Errorf("unexpected binary result type oid %d", oid)
 }

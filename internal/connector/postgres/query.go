@@ -153,12 +153,13 @@ func (r *queryResult) Next(ctx context.Context) (*record.Batch, error) {
 		return nil, err
 	}
 	bld := record.NewBuilder(r.schema, r.batch)
+	a := &arena{}
 	for n := 0; n < r.batch; n++ {
 		r.nrows++
 		row := bld.Row(r.nrows)
 		vals := r.rr.Values()
 		for i := range row {
-			v, err := decode(vals[i], r.oids[i], r.formats[i], r.schema.Fields[i].Kind)
+			v, err := decode(a, vals[i], r.oids[i], r.formats[i], r.schema.Fields[i].Kind)
 			if err != nil {
 				return nil, fmt.Errorf("postgres: row %d, column %q: %w", r.nrows, r.schema.Fields[i].Name, err)
 			}

@@ -360,6 +360,7 @@ func (r *reader) Next(ctx context.Context) (*record.Batch, error) {
 	}
 	rows := r.stream
 	bld := record.NewBuilder(r.schema, r.batchSize)
+	a := &arena{}
 	n := 0
 	for n < r.batchSize {
 		if rows == nil {
@@ -392,7 +393,7 @@ func (r *reader) Next(ctx context.Context) (*record.Batch, error) {
 		var bad error
 		badCol := ""
 		for i := range r.cols {
-			v, err := decode(raw[i], fds[i].DataTypeOID, fds[i].Format, r.schema.Fields[i].Kind)
+			v, err := decode(a, raw[i], fds[i].DataTypeOID, fds[i].Format, r.schema.Fields[i].Kind)
 			if err != nil && bad == nil {
 				bad, badCol = err, r.cols[i].name
 			}

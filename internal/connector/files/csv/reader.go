@@ -98,9 +98,9 @@ func (c *Connector) open(ctx context.Context, env connector.Env, s *settings, re
 		r.samples, r.st = nil, st
 	}
 	r.b = record.NewBuilder(r.schema, r.size)
-	// Two spare slots per row let an expression node append derived fields in place instead of
-	// copying every row into a wider one (record.Builder.Reserve; no measurable cost without one).
-	r.b.Reserve(2)
+	// Spare slots per row let an expression node append derived fields in place instead of copying
+	// every row into a wider one; the engine asks for them only when the pipeline has transforms.
+	r.b.Reserve(req.Spare)
 	r.batchFrom = r.st.Offset
 	return r, nil
 }
@@ -242,12 +242,14 @@ func (r *reader) Next(ctx context.Context) (*record.Batch, error) {
 	for !r.b.Full() {
 		if len(r.samples) > 0 {
 			sm := r.samples[0]
+			r.samples[0] = sample{} // replayed: its copy is garbage now, not held for the whole run
 			r.samples = r.samples[1:]
 			r.p.buf, r.p.ends, r.p.quoted = sm.buf, sm.ends, sm.quoted
 			r.add(sm.line, sm.err)
 			r.st = state{Offset: sm.off, Line: sm.lines}
 			if len(r.samples) == 0 {
-				// Back to the parser's own buffers.
+				// Back to the parser's own buffers; the sample's array goes with the last of it.
+				r.samples = nil
 				r.p.buf, r.p.ends, r.p.quoted = make([]byte, 0, 1024), make([]int, 0, 32), make([]bool, 0, 32)
 			}
 			continue
