@@ -109,16 +109,18 @@ func (s *Service) Deliver(ctx context.Context, deliveryID string, last bool) err
 		_, err := s.st.RecordDeliveryAttempt(rec, d.ID, store.DeliverySent, "")
 		return err
 	}
-	status := store.DeliveryRetrying
-	if last {
-		status = store.DeliveryFailed
+	var err2 error
+	switch {
+	case last && a != nil:
+		_, err2 = s.st.RecordDeliveryFailure(rec, d.ID, sendErr.Error(), a.ID,
+			fmt.Sprintf("%s notification to %s failed after %d attempts: %v", d.Event, c.Name, d.Attempts+1, sendErr))
+	case last:
+		_, err2 = s.st.RecordDeliveryAttempt(rec, d.ID, store.DeliveryFailed, sendErr.Error())
+	default:
+		_, err2 = s.st.RecordDeliveryAttempt(rec, d.ID, store.DeliveryRetrying, sendErr.Error())
 	}
-	if _, err := s.st.RecordDeliveryAttempt(rec, d.ID, status, sendErr.Error()); err != nil {
-		return errors.Join(sendErr, err)
-	}
-	if last && a != nil {
-		_ = s.st.AddAlertEvent(rec, a.ID, "delivery_failed", "", fmt.Sprintf("%s notification to %s failed after %d attempts: %v",
-			d.Event, c.Name, d.Attempts+1, sendErr))
+	if err2 != nil {
+		return errors.Join(sendErr, err2)
 	}
 	s.log.WarnContext(ctx, "alert delivery failed", "channel", c.Name, "delivery_id", d.ID, "final", last, "error", sendErr)
 	return sendErr

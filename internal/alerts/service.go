@@ -48,6 +48,7 @@ type Store interface {
 	CreateAlertDelivery(ctx context.Context, d store.AlertDelivery) (store.AlertDelivery, error)
 	GetAlertDelivery(ctx context.Context, id string) (store.AlertDelivery, error)
 	RecordDeliveryAttempt(ctx context.Context, id, status, errText string) (store.AlertDelivery, error)
+	RecordDeliveryFailure(ctx context.Context, id, errText, alertID, msg string) (store.AlertDelivery, error)
 	ListAlertDeliveries(ctx context.Context, alertID string) ([]store.AlertDelivery, error)
 
 	GetPipeline(ctx context.Context, id string) (store.Pipeline, error)

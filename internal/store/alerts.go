@@ -487,17 +487,37 @@ func (s *Store) GetAlertDelivery(ctx context.Context, id string) (AlertDelivery,
 // RecordDeliveryAttempt records the outcome of one attempt of delivery id: status is
 // DeliverySent, DeliveryRetrying or DeliveryFailed; errText the failure.
 func (s *Store) RecordDeliveryAttempt(ctx context.Context, id, status, errText string) (AlertDelivery, error) {
+	if err := s.recordDeliveryAttempt(ctx, s.db, id, status, errText); err != nil {
+		return AlertDelivery{}, err
+	}
+	return s.GetAlertDelivery(ctx, id)
+}
+
+// RecordDeliveryFailure records the last, failed attempt of delivery id and, in the same
+// transaction, the delivery_failed entry msg in the history of alert alertID: whoever reads the
+// delivery as failed finds the entry.
+func (s *Store) RecordDeliveryFailure(ctx context.Context, id, errText, alertID, msg string) (AlertDelivery, error) {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.recordDeliveryAttempt(ctx, tx, id, DeliveryFailed, errText); err != nil {
+			return err
+		}
+		return s.addAlertEvent(ctx, tx, alertID, "delivery_failed", "", msg)
+	})
+	if err != nil {
+		return AlertDelivery{}, err
+	}
+	return s.GetAlertDelivery(ctx, id)
+}
+
+func (s *Store) recordDeliveryAttempt(ctx context.Context, ex execer, id, status, errText string) error {
 	now := s.nowUTC()
 	var sent any
 	if status == DeliverySent {
 		sent = s.ts(now)
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE alert_deliveries SET status = $1, attempts = attempts + 1, last_error = $2,
+	res, err := ex.ExecContext(ctx, `UPDATE alert_deliveries SET status = $1, attempts = attempts + 1, last_error = $2,
 		updated_at = $3, sent_at = $4 WHERE id = $5`, status, noNUL(errText), s.ts(now), sent, id)
-	if err := affectedOne(s, res, err, "record delivery attempt", "alert delivery", id); err != nil {
-		return AlertDelivery{}, err
-	}
-	return s.GetAlertDelivery(ctx, id)
+	return affectedOne(s, res, err, "record delivery attempt", "alert delivery", id)
 }
 
 // ListAlertDeliveries returns the deliveries of an alert, oldest first.

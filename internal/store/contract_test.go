@@ -1054,7 +1054,22 @@ func testAlerts(t *testing.T, s *store.Store, c *clock) {
 	if got.Attempts != 2 || got.Status != store.DeliveryFailed || got.LastError != "webhook answered 500" || got.SentAt != nil {
 		t.Fatalf("delivery = %+v", got)
 	}
-	if ds := must(s.ListAlertDeliveries(ctx, a.ID))(t); len(ds) != 1 {
+	// The last failed attempt and its history entry are written together, or neither is.
+	nEvents := len(must(s.ListAlertEvents(ctx, a.ID))(t))
+	if _, err := s.RecordDeliveryFailure(ctx, "no-such-delivery", "boom", a.ID, "lost"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("failure of a missing delivery: %v", err)
+	}
+	if got := must(s.ListAlertEvents(ctx, a.ID))(t); len(got) != nEvents {
+		t.Fatalf("history after a refused failure = %+v", got)
+	}
+	d2 := must(s.CreateAlertDelivery(ctx, store.AlertDelivery{ID: must(store.NewAlertID())(t), AlertID: a.ID, ChannelID: ch.ID, ChannelName: ch.Name, Event: "firing"}))(t)
+	if got := must(s.RecordDeliveryFailure(ctx, d2.ID, "webhook answered 500", a.ID, "firing notification failed"))(t); got.Status != store.DeliveryFailed || got.Attempts != 1 {
+		t.Fatalf("failed delivery = %+v", got)
+	}
+	if got := must(s.ListAlertEvents(ctx, a.ID))(t); len(got) != nEvents+1 || got[len(got)-1].Kind != "delivery_failed" || got[len(got)-1].Message != "firing notification failed" {
+		t.Fatalf("history after a failure = %+v", got)
+	}
+	if ds := must(s.ListAlertDeliveries(ctx, a.ID))(t); len(ds) != 2 {
 		t.Fatalf("deliveries = %+v", ds)
 	}
 	if err := s.DeleteAlertRule(ctx, rule.ID); err != nil {
