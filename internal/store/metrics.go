@@ -274,6 +274,17 @@ func (s *Store) upsertNodePoints(ctx context.Context, tx *sql.Tx, step int64, no
 }
 
 // bucketOf is the start, in Unix seconds, of the bucket of size step that holds t.
+// bucketsBefore is the bound of "bucket < bound" that keeps every bucket starting before t, the
+// bucket holding t included: t.Unix() alone would drop the current minute while t is a fraction of
+// a second into it (a run that ended at 02:14:00.1, asked for at 02:14:00.2).
+func bucketsBefore(t time.Time) int64 {
+	u := t.Unix()
+	if t.Nanosecond() > 0 {
+		u++
+	}
+	return u
+}
+
 func bucketOf(t time.Time, step int64) int64 {
 	u := t.Unix()
 	r := u % step
@@ -361,7 +372,7 @@ func (q MetricSeriesQuery) where() (table, cond string, args []any, err error) {
 		return "", "", nil, fmt.Errorf("%w: step %d is not 60, 3600 or 86400", ErrInvalid, q.Step)
 	}
 	table = "metric_points"
-	args = []any{q.Step, bucketOf(q.From, q.Step), q.To.Unix()}
+	args = []any{q.Step, bucketOf(q.From, q.Step), bucketsBefore(q.To)}
 	cond = `step = $1 AND bucket >= $2 AND bucket < $3`
 	if q.Node != "" {
 		if len(q.PipelineIDs) != 1 || !nodeColumn(q.Column) {
@@ -429,11 +440,14 @@ func (s *Store) MetricTopPipelines(ctx context.Context, q MetricSeriesQuery, lim
 		return nil, fmt.Errorf("metric top pipelines: %w", err)
 	}
 	args = append(args, limit)
-	sqlText := `SELECT pipeline_id, ` + expr + ` AS total FROM ` + table + ` WHERE ` + cond + ` GROUP BY pipeline_id`
+	// Grouped by the expression pipeline_id || '', not the column: SQLite would otherwise read the
+	// whole step through ix_metric_points_pipeline to have the groups in order (about 10x slower
+	// than the time range of the primary key and a sort of its 100 groups).
+	sqlText := `SELECT pipeline_id || '' AS pipeline_id, ` + expr + ` AS total FROM ` + table + ` WHERE ` + cond + ` GROUP BY 1`
 	if having != "" {
 		sqlText += ` HAVING ` + having
 	}
-	sqlText += fmt.Sprintf(` ORDER BY total DESC, pipeline_id LIMIT $%d`, len(args))
+	sqlText += fmt.Sprintf(` ORDER BY total DESC, 1 LIMIT $%d`, len(args))
 	return queryAll(ctx, s, "metric top pipelines", sqlText, args, func(row scanner) (MetricTotal, error) {
 		var t MetricTotal
 		return t, row.Scan(&t.PipelineID, &t.Total)
@@ -451,7 +465,7 @@ func (s *Store) SumMetrics(ctx context.Context, step int64, from, to time.Time) 
 	var m MetricSums
 	err := s.db.QueryRowContext(ctx, `SELECT CAST(COALESCE(SUM(rows_in), 0) AS BIGINT), CAST(COALESCE(SUM(rows_out), 0) AS BIGINT),
 		CAST(COALESCE(SUM(rows_rejected), 0) AS BIGINT), CAST(COALESCE(SUM(dead_letters), 0) AS BIGINT) FROM metric_points WHERE step = $1 AND bucket >= $2 AND bucket < $3`,
-		step, bucketOf(from, step), to.Unix()).Scan(&m.RowsIn, &m.RowsOut, &m.RowsRejected, &m.DeadLetters)
+		step, bucketOf(from, step), bucketsBefore(to)).Scan(&m.RowsIn, &m.RowsOut, &m.RowsRejected, &m.DeadLetters)
 	if err != nil {
 		return m, s.mapErr(err, "sum metrics")
 	}

@@ -75,6 +75,8 @@ func testMetrics(t *testing.T, s *store.Store, _ *clock) {
 			[]pt{{"a", at(0, 0, 0, 0), 105}, {"b", at(0, 0, 0, 0), 2}, {"b", at(1, 0, 0, 0), 1000}}},
 		{"range is [from, to)", store.MetricSeriesQuery{Column: store.MetricRowsIn, Step: 60, From: at(0, 0, 1, 0), To: at(0, 1, 30, 0)},
 			[]pt{{"", at(0, 0, 1, 0), 1}}},
+		{"a to inside a bucket keeps that bucket", store.MetricSeriesQuery{Column: store.MetricRowsIn, Step: 60, From: at(0, 0, 1, 0), To: at(0, 1, 30, 0).Add(100 * time.Millisecond)},
+			[]pt{{"", at(0, 0, 1, 0), 1}, {"", at(0, 1, 30, 0), 100}}},
 		{"a node", store.MetricSeriesQuery{Column: store.MetricBytes, Step: 3600, From: day, To: day.Add(time.Hour), PipelineIDs: []string{"a"}, Node: "src"},
 			[]pt{{"", at(0, 0, 0, 0), 320}}},
 	}
@@ -110,6 +112,10 @@ func testMetrics(t *testing.T, s *store.Store, _ *clock) {
 	sums := must(s.SumMetrics(ctx, 3600, day, day.Add(72*time.Hour)))(t)
 	if sums != (store.MetricSums{RowsIn: 1119, RowsOut: 1107}) {
 		t.Errorf("sums = %+v", sums)
+	}
+	// A range ending a moment into a minute sums that minute (the run that just ended).
+	if sums := must(s.SumMetrics(ctx, 60, at(0, 1, 0, 0), at(0, 1, 30, 0).Add(time.Millisecond)))(t); sums != (store.MetricSums{RowsIn: 100, RowsOut: 90}) {
+		t.Errorf("sums up to a moment into 01:30 = %+v", sums)
 	}
 
 	// Retention per bucket size: the 1-minute points of the first day go, the hours and days stay.
