@@ -1,6 +1,6 @@
 // Analyze > Queries: pick a database connector, write one SQL statement, run it read-only
 // (Ctrl+Enter), see the rows (with row count, time and whether the row cap cut them) or a chart of
-// them, and save the query with its chart.
+// them, export the result (CSV, NDJSON, Excel, Parquet), and save the query with its chart.
 // /queries is a new query; /queries/:id a saved one.
 import { useEffect, useMemo, useRef, useState } from 'react'
 import { Link, useNavigate, useParams } from 'react-router'
@@ -15,8 +15,9 @@ import { formatCount, relativeTime } from '@/lib/format'
 import { cn } from '@/lib/cn'
 import {
   createSavedQuery, deleteSavedQuery, queryKeys, runQuery, updateSavedQuery, useQuerySources, useSavedQueries,
-  type QueryChart, type QueryResult, type SavedQuery,
+  type QueryChart, type QueryResult, type RunRequest, type SavedQuery,
 } from '@/features/analytics/api'
+import { ResultExport } from '@/features/analytics/ResultExport'
 import { fitChart } from '@/features/analytics/model'
 import { SqlEditor } from '@/features/analytics/SqlEditor'
 import { ResultTable } from '@/features/analytics/ResultTable'
@@ -60,6 +61,8 @@ function Workbench({ saved, list, listLoading }: { saved?: SavedQuery; list: Sav
   const [chart, setChart] = useState<QueryChart | null>(saved?.chart?.type ? saved.chart : null)
   const [view, setView] = useState<View>(saved?.chart?.type ? 'chart' : 'table')
   const [result, setResult] = useState<QueryResult | null>(null)
+  // the statement that produced result: an export runs it, not what the editor holds now
+  const [ran, setRan] = useState<RunRequest | null>(null)
   const [saveOpen, setSaveOpen] = useState(false)
   const [confirmDelete, setConfirmDelete] = useState(false)
   const abort = useRef<AbortController | null>(null)
@@ -76,8 +79,9 @@ function Workbench({ saved, list, listLoading }: { saved?: SavedQuery; list: Sav
       abort.current = new AbortController()
       return runQuery(body, abort.current.signal)
     },
-    onSuccess: (res) => {
+    onSuccess: (res, body) => {
       setResult(res)
+      setRan(body)
       setChart((c) => fitChart(c, res))
     },
   })
@@ -177,6 +181,7 @@ function Workbench({ saved, list, listLoading }: { saved?: SavedQuery; list: Sav
           </Card>
           <ResultPanel
             result={result}
+            exportMenu={result && ran ? <ResultExport result={result} ran={ran} saved={saved} /> : null}
             pending={run.isPending}
             error={run.error}
             chart={chart}
@@ -255,9 +260,10 @@ function SavedList({ list, loading, activeId }: { list: SavedQuery[]; loading: b
 }
 
 function ResultPanel({
-  result, pending, error, chart, onChart, view, onView,
+  result, exportMenu, pending, error, chart, onChart, view, onView,
 }: {
   result: QueryResult | null
+  exportMenu: React.ReactNode
   pending: boolean
   error: unknown
   chart: QueryChart | null
@@ -312,6 +318,7 @@ function ResultPanel({
             <Badge tone="amber">Truncated at {formatCount(result.max_rows)} rows</Badge>
           )}
         </p>
+        {exportMenu}
       </div>
       <div className="border-t border-slate-200 dark:border-slate-800">
         {result.columns.length === 0 ? (

@@ -12,7 +12,7 @@ import { cn } from '@/lib/cn'
 import { formatCount } from '@/lib/format'
 import { download, fetchDeadLetters, isActive, replayRun, runKeys, type Run } from './queries'
 import { cellErrors, editsToSend, type Edits } from './replay'
-import { ExportMenu, type ExportFormat } from './ExportMenu'
+import { ExportMenu, type ExportFormat } from '@/components/ExportMenu'
 
 export function DeadLetters({
   run, canReplay, node, onNode, pipelineName, currentVersion,

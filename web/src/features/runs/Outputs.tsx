@@ -5,7 +5,7 @@ import { Download, FileOutput } from 'lucide-react'
 import { Button, EmptyState, ErrorState, Skeleton, Table, Td, Th, InlineError } from '@/components/ui'
 import { formatBytes, formatCount } from '@/lib/format'
 import { download, fetchOutputs, isActive, runKeys, type Run } from './queries'
-import { ExportMenu } from './ExportMenu'
+import { ExportMenu } from '@/components/ExportMenu'
 
 export function Outputs({ run }: { run: Run }) {
   const outputs = useQuery({ queryKey: runKeys.outputs(run.id), queryFn: () => fetchOutputs(run.id), enabled: !isActive(run.status) })

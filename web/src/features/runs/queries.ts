@@ -154,20 +154,7 @@ export async function fetchOutputs(id: string): Promise<RunOutput[]> {
 }
 
 /** Downloads path (through the session's token) as a file the browser saves. */
-export async function download(path: string, fallbackName: string): Promise<void> {
-  const res = await ensureOk(await rawFetch(path))
-  const cd = res.headers.get('Content-Disposition') ?? ''
-  const m = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(cd)
-  const name = m ? decodeURIComponent(m[1]) : fallbackName
-  const url = URL.createObjectURL(await res.blob())
-  const a = document.createElement('a')
-  a.href = url
-  a.download = name
-  document.body.appendChild(a)
-  a.click()
-  a.remove()
-  setTimeout(() => URL.revokeObjectURL(url), 10_000)
-}
+export { download } from '@/lib/download'
 
 // ---- Folding live events into cached data (pure) ----
 

@@ -1,4 +1,5 @@
-// An Export menu: CSV, NDJSON, Excel or Parquet (the server's export formats, internal/export).
+// An Export menu: CSV, NDJSON, Excel or Parquet (the server's export formats, internal/export), for any
+// exportable thing: a run's output, its dead letters, a query's result. onPick gets the format.
 import { useState } from 'react'
 import { Download } from 'lucide-react'
 import { Button } from '@/components/ui'
