@@ -229,6 +229,11 @@ func (q *River) recordChunk(ctx context.Context, run store.Run, c store.Chunk, p
 		q.log.WarnContext(ctx, "the chunk was taken over by another worker (this one had stopped sending heartbeats); this attempt stopped without committing or recording anything",
 			"run_id", run.ID, "chunk", c.Idx, "attempt", c.Attempt)
 		return
+	case out.review != nil:
+		if err := q.svc.pauseChunk(ctx, run, c, out); err != nil && !errors.Is(err, store.ErrConflict) {
+			q.log.ErrorContext(ctx, "pause run for a chunk's schema review", "run_id", run.ID, "chunk", c.Idx, "error", err)
+		}
+		return
 	case out.interrupted:
 		if err := q.requeueChunk(ctx, run, c, c.WorkerID, out.err, time.Time{}); err != nil && !errors.Is(err, store.ErrConflict) {
 			q.log.ErrorContext(ctx, "requeue interrupted chunk", "run_id", run.ID, "chunk", c.Idx, "error", err)
@@ -257,6 +262,47 @@ func (q *River) recordChunk(ctx context.Context, run store.Run, c store.Chunk, p
 		}
 		q.log.ErrorContext(ctx, "record chunk outcome", "run_id", run.ID, "chunk", c.Idx, "error", err)
 	}
+}
+
+// pauseChunk parks a chunk whose destination's schema changes await a review: the chunk goes back
+// to queued without a job (it wrote nothing: the engine rolled its destinations back) and, in the
+// same transaction under the run's lock, the run pauses awaiting approval with the chunk's diff,
+// unless another chunk paused it first. The running chunks go on (ChunkHeartbeat does not stop
+// them); queued chunks are not claimed while the run waits. The approval queues every queued chunk
+// again (Service.decide); a rejection cancels them.
+func (s *Service) pauseChunk(ctx context.Context, run store.Run, c store.Chunk, out outcome) error {
+	raw, err := json.Marshal(out.review)
+	if err != nil {
+		return err
+	}
+	var paused *store.Run
+	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+		cur, err := tx.LockRun(ctx, run.ID)
+		if err != nil {
+			return err
+		}
+		if err := tx.EndChunk(ctx, run.ID, c.Idx, store.ChunkEnd{Status: store.RunQueued, Error: "awaiting approval of schema changes: " + out.err,
+			NodeStats: out.stats, WorkerID: c.WorkerID, Attempt: c.Attempt}); err != nil {
+			return err
+		}
+		if cur.Status == store.RunRunning && !cur.CancelRequested {
+			r, err := tx.PauseChunkedRun(ctx, run.ID, raw)
+			if err != nil {
+				return err
+			}
+			paused = &r
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.publishChunk(run, ChunkEvent{Idx: c.Idx, Status: store.RunQueued, Attempt: c.Attempt, Error: "awaiting approval of schema changes"})
+	if paused != nil {
+		s.runLogLine(ctx, run.ID, "warn", fmt.Sprintf("run paused: chunk %d (%s) needs a review of schema changes: %s", c.Idx, chunkRange(c), out.err))
+		s.publishStatus(*paused, out.err)
+	}
+	return nil
 }
 
 // requeueChunk puts a running chunk owned by worker ("" any) in attempt c.Attempt back in the
@@ -663,6 +709,11 @@ func (s *Service) executeChunk(ctx context.Context, run store.Run, c store.Chunk
 			log.WarnContext(ctx, "run log not written", "error", err)
 		}
 	}}
+	schemas, err := s.schemaInputs(ctx, run)
+	if err != nil {
+		rl.add("error", "", label+": the pipeline cannot run: "+err.Error(), nil)
+		return outcome{status: store.RunFailed, err: err.Error()}
+	}
 	engineLog := slog.New(&runLogHandler{next: s.log.Handler(), log: rl}).With("run_id", run.ID, "chunk", c.Idx)
 	var rate runner.RateMeter
 	inst := newInstanceReporter(s, run, c.Idx, c.WorkerID, c.Attempt)
@@ -696,10 +747,19 @@ func (s *Service) executeChunk(ctx context.Context, run store.Run, c store.Chunk
 		Positions:        inst.positions,
 		PositionInterval: s.opts.PositionInterval,
 		Logger:           engineLog,
+		Schemas:          schemas,
 	}
 	res, runErr := engine.Run(ctx, plan, opts)
 	stats, _ := json.Marshal(res.Nodes)
 	cause := context.Cause(ctx)
+	s.auditSchemaDecisions(context.WithoutCancel(ctx), run, res.SchemaDecisions)
+	for _, d := range res.SchemaDecisions {
+		for i, ch := range d.Changes {
+			rl.add("info", d.Node, fmt.Sprintf("%s: schema change (%s): %s: %s", label, d.Policy, ch, d.Actions[i]),
+				map[string]any{"column": ch.Column, "kind": ch.Kind, "against": ch.Against})
+		}
+	}
+	rv := pendingReview(run, runErr, s.now())
 	switch {
 	case runErr == nil:
 		if isInstance(c) {
@@ -712,6 +772,10 @@ func (s *Service) executeChunk(ctx context.Context, run store.Run, c store.Chunk
 	case errors.Is(cause, errLostRun), errors.Is(runErr, errLostRun), errors.Is(runErr, store.ErrConflict):
 		rl.add("warn", "", label+": stopped: the chunk is no longer owned by this worker", nil)
 		return outcome{lost: true}
+	case rv != nil && cause == nil:
+		rl.add("warn", rv.Node, fmt.Sprintf("%s paused: %d schema change(s) of destination %s await approval; the chunk wrote nothing to it and runs once they are approved",
+			label, len(rv.Changes), rv.Node), nil)
+		return outcome{review: rv, err: runErr.Error(), stats: stats}
 	case errors.As(cause, new(*timeoutError)):
 		return outcome{status: store.RunFailed, err: cause.Error(), stats: stats}
 	case errors.Is(cause, errCancelRequested):

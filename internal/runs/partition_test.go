@@ -18,6 +18,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/engine"
 	"github.com/dataaggregator/aggregator/internal/pipeline"
 	"github.com/dataaggregator/aggregator/internal/runs"
+	"github.com/dataaggregator/aggregator/internal/schemachange"
 	"github.com/dataaggregator/aggregator/internal/store"
 	"github.com/dataaggregator/aggregator/internal/testutil"
 	"github.com/dataaggregator/aggregator/internal/transform"
@@ -430,5 +431,80 @@ func TestPartitionRefusals(t *testing.T) {
 				t.Fatalf("validate: %v; want a problem at %s saying %q", err, tc.path, tc.want)
 			}
 		})
+	}
+}
+
+// TestPartitionedRunSchemaReview: a chunk of a partitioned run whose destination's schema changes
+// need a review pauses the run awaiting approval with the chunk's diff, nothing of the new schema
+// written; the approval queues the chunks that waited and the run succeeds with every row once,
+// with the new column. A rejection fails the run and ends every chunk, the table unchanged.
+func TestPartitionedRunSchemaReview(t *testing.T) {
+	for _, reject := range []bool{false, true} {
+		t.Run(fmt.Sprintf("reject=%v", reject), func(t *testing.T) { partitionedReview(t, reject) })
+	}
+}
+
+func partitionedReview(t *testing.T, reject bool) {
+	st := openStore(t, backend{dialect: store.SQLite, dsn: filepath.Join(t.TempDir(), "aggregator.db")})
+	f := newFleet(t, st, 3000)
+	f.worker("embedded", 2)
+	spec := f.spec("review", "{key: id, chunks: 3}", "upsert, schema_changes: review", "")
+	run1, ch1 := f.start(spec)
+	if r := f.finish(run1, ch1); r.Status != store.RunSucceeded {
+		t.Fatalf("first run: %s %s", r.Status, r.Error)
+	}
+	ctx := context.Background()
+	if _, err := f.data.Exec(ctx, "ALTER TABLE src ADD COLUMN note text; UPDATE src SET note = 'n' || id"); err != nil {
+		t.Fatal(err)
+	}
+	run2, ch := f.start(spec)
+	await(t, ch, "awaiting approval", func(e runs.Event) bool {
+		return e.RunID == run2.ID && e.Type == runs.EventStatus && e.Status == store.RunAwaitingApproval
+	})
+	paused, err := f.st.GetRun(ctx, run2.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rv, err := runs.ReviewOf(paused)
+	if err != nil || rv == nil || rv.Status != runs.ReviewPending || len(rv.Changes) != 1 || rv.Changes[0].Column != "note" || rv.Changes[0].Kind != schemachange.Added {
+		t.Fatalf("review of the paused run = %+v (%v), want note added", rv, err)
+	}
+	var cols int
+	if err := f.data.QueryRow(ctx, "SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'dst' AND column_name = 'note'").Scan(&cols); err != nil || cols != 0 {
+		t.Fatalf("dst has a note column while the run awaits approval (%d, %v)", cols, err)
+	}
+	if reject {
+		if _, err := f.api.Reject(ctx, run2.ID, "designer1", "not now"); err != nil {
+			t.Fatal(err)
+		}
+		r := f.finish(run2, ch)
+		if r.Status != store.RunFailed || !strings.Contains(r.Error, `column "note": column added`) {
+			t.Fatalf("rejected run: %s %q", r.Status, r.Error)
+		}
+		for _, c := range f.chunks(run2.ID) {
+			if !c.Status.Terminal() {
+				t.Errorf("chunk %d is %s after the rejection", c.Idx, c.Status)
+			}
+		}
+		if err := f.data.QueryRow(ctx, "SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'dst' AND column_name = 'note'").Scan(&cols); err != nil || cols != 0 {
+			t.Fatalf("dst has a note column after the rejection (%d, %v)", cols, err)
+		}
+		return
+	}
+	if _, err := f.api.Approve(ctx, run2.ID, "designer1", "ok"); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.finish(run2, ch); r.Status != store.RunSucceeded {
+		t.Fatalf("approved run: %s %s", r.Status, r.Error)
+	}
+	f.checkTable()
+	var withNote int
+	if err := f.data.QueryRow(ctx, "SELECT count(*) FROM dst WHERE note = 'n' || id").Scan(&withNote); err != nil || withNote != f.n {
+		t.Fatalf("%d of %d rows of dst carry the new column's value (%v)", withNote, f.n, err)
+	}
+	for _, c := range f.chunks(run2.ID) {
+		if c.Status != store.RunSucceeded {
+			t.Errorf("chunk %d ended %s: %s", c.Idx, c.Status, c.Error)
+		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/dataaggregator/aggregator/internal/engine"
 	"github.com/dataaggregator/aggregator/internal/schemachange"
 	"github.com/dataaggregator/aggregator/internal/store"
@@ -174,7 +176,52 @@ func (s *Service) decide(ctx context.Context, runID, actor, comment string, appr
 	if err != nil {
 		return store.Run{}, err
 	}
-	if approve && s.queue != nil {
+	chunks, err := s.st.ListChunks(ctx, runID)
+	if err != nil {
+		return store.Run{}, err
+	}
+	var fin *store.Run
+	after := func() {}
+	switch {
+	case len(chunks) > 0:
+		// a partitioned run paused by a chunk: approved, it runs again and its waiting chunks are
+		// queued; rejected, it fails and they are cancelled
+		cq, ok := s.queue.(chunkQueue)
+		if approve && !ok {
+			return store.Run{}, fmt.Errorf("run %s: this process cannot queue the chunks of a partitioned run", runID)
+		}
+		if approve {
+			to = store.RunRunning
+		}
+		s.enqueuing.RLock()
+		err = s.st.InTx(ctx, func(tx *store.Tx) error {
+			var err error
+			if run, err = tx.DecideReview(ctx, runID, raw, to, msg); err != nil {
+				return err
+			}
+			if !approve {
+				_, err = tx.CancelQueuedChunks(ctx, runID, "cancelled: the schema changes were rejected")
+				return err
+			}
+			cs, err := tx.ListChunks(ctx, runID)
+			if err != nil {
+				return err
+			}
+			var idx []int
+			for _, c := range cs {
+				if c.Status == store.RunQueued {
+					idx = append(idx, c.Idx)
+				}
+			}
+			if err := cq.EnqueueChunks(ctx, tx, runID, idx); err != nil {
+				return err
+			}
+			fin, after, err = s.settle(ctx, tx, run) // every chunk ended while the run waited
+			return err
+		})
+		s.enqueuing.RUnlock()
+	case approve && s.queue != nil:
+		// the queued event before the worker's (see Service.enqueuing)
 		s.enqueuing.RLock()
 		defer s.enqueuing.RUnlock()
 		err = s.st.InTx(ctx, func(tx *store.Tx) error {
@@ -184,7 +231,7 @@ func (s *Service) decide(ctx context.Context, runID, actor, comment string, appr
 			}
 			return s.queue.Enqueue(ctx, tx, run)
 		})
-	} else {
+	default:
 		run, err = s.st.DecideReview(ctx, runID, raw, to, msg)
 	}
 	if err != nil {
@@ -199,5 +246,29 @@ func (s *Service) decide(ctx context.Context, runID, actor, comment string, appr
 	}
 	s.runLogLine(ctx, runID, "info", fmt.Sprintf("schema changes of destination %s %s by %s", rv.Node, verb, actor))
 	s.publishStatus(run, msg)
+	s.finished(ctx, fin)
+	after()
 	return run, nil
+}
+
+// chunkQueue is a Queue that can queue the chunks of a partitioned run again (River).
+type chunkQueue interface {
+	EnqueueChunks(ctx context.Context, tx *store.Tx, runID string, idx []int) error
+}
+
+// EnqueueChunks inserts in tx a job for each of the given queued chunks of a partitioned run (an
+// approval of schema changes resumes the chunks that waited). A chunk that still has a job runs
+// once: the job that finds it no longer queued does nothing.
+func (q *River) EnqueueChunks(ctx context.Context, tx *store.Tx, runID string, idx []int) error {
+	if len(idx) == 0 {
+		return nil
+	}
+	jobs := make([]river.InsertManyParams, len(idx))
+	for i, n := range idx {
+		jobs[i] = river.InsertManyParams{Args: ChunkArgs{RunID: runID, Idx: n}}
+	}
+	if _, err := q.client.InsertManyTx(ctx, tx.SQL(), jobs); err != nil {
+		return fmt.Errorf("insert chunk jobs of run %s: %w", runID, err)
+	}
+	return nil
 }

@@ -136,7 +136,8 @@ func (s *Store) chunkStop(ctx context.Context, runID string) (string, error) {
 		return "cancel", nil
 	case deployment == string(DeploymentPaused) || deployment == string(DeploymentRestarting) || deployment == string(DeploymentStopping):
 		return "deployment " + deployment, nil
-	case status != string(RunRunning):
+	case status != string(RunRunning) && status != string(RunAwaitingApproval):
+		// a run awaiting approval of a chunk's schema changes lets its running chunks finish
 		return "run " + status, nil
 	case failed > 0:
 		return "chunk failed", nil

@@ -24,9 +24,28 @@ func (s *Store) PauseRun(ctx context.Context, id, workerID string, attempt int, 
 	return s.GetRun(ctx, id)
 }
 
+// PauseChunkedRun moves a running partitioned run to awaiting_approval with its review (a chunk's
+// schema changes wait for a designer; the run holds no lease of its own). ErrConflict when the run
+// is not running (another chunk paused it first, or it ended).
+func (t *Tx) PauseChunkedRun(ctx context.Context, id string, review json.RawMessage) (Run, error) {
+	s := t.s
+	rv, err := jsonArg("schema_review", review, nil)
+	if err != nil {
+		return Run{}, fmt.Errorf("pause run: %w", err)
+	}
+	now := s.ts(s.nowUTC())
+	res, err := s.db.ExecContext(ctx, `UPDATE pipeline_runs SET status = $1, schema_review = $2, updated_at = $3 WHERE id = $4 AND status = $5`,
+		string(RunAwaitingApproval), rv, now, id, string(RunRunning))
+	if err := s.expectTransition(ctx, res, err, "pause run", id, RunRunning); err != nil {
+		return Run{}, err
+	}
+	return s.GetRun(ctx, id)
+}
+
 // DecideReview records the decision on a run awaiting approval: to queued (approved: the run goes
-// on) or failed (rejected, with errMsg). ErrConflict when the run is not awaiting approval (another
-// reviewer decided first).
+// on), running (approved, a partitioned run: its waiting chunks are queued again) or failed
+// (rejected, with errMsg). ErrConflict when the run is not awaiting approval (another reviewer
+// decided first).
 func (s *Store) DecideReview(ctx context.Context, id string, review json.RawMessage, to RunStatus, errMsg string) (Run, error) {
 	rv, err := jsonArg("schema_review", review, nil)
 	if err != nil {
@@ -35,11 +54,11 @@ func (s *Store) DecideReview(ctx context.Context, id string, review json.RawMess
 	now := s.ts(s.nowUTC())
 	var finished any
 	switch to {
-	case RunQueued:
+	case RunQueued, RunRunning:
 	case RunFailed:
 		finished = now
 	default:
-		return Run{}, fmt.Errorf("decide review: %w: %q is neither queued nor failed", ErrInvalid, to)
+		return Run{}, fmt.Errorf("decide review: %w: %q is neither queued, running nor failed", ErrInvalid, to)
 	}
 	res, err := s.db.ExecContext(ctx, `UPDATE pipeline_runs SET status = $1, schema_review = $2, error = $3,
 		finished_at = $4, updated_at = $5 WHERE id = $6 AND status = $7`,
