@@ -13,8 +13,9 @@
 # PGURL (postgres://postgres@127.0.0.1:5432/test), MYSQL_HOST (127.0.0.1), MYSQL_PORT (3306), MYSQL_USER (root),
 # ONLY (run only the pairs whose title contains this text, e.g. ONLY="CSV -> PostgreSQL"; skips the row checks),
 # SCHEMA (bench_db: the PostgreSQL schema and MariaDB database, dropped and recreated; give each concurrent run its own),
-# BIN_B (a second binary, e.g. the change against BIN as the old one: each repeat then runs the baseline, BIN and
-# BIN_B in turn, and a second table gives each binary's wall and user+sys CPU of every run and its peak RSS).
+# BIN_B (a second binary, e.g. the change against BIN as the old one: each repeat then runs the baseline, then BIN
+# and BIN_B in turns (BIN_B first in even repeats), and a second table gives each binary's wall and user+sys CPU
+# of every run and its peak RSS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${ROWS:-1000000}
@@ -151,16 +152,19 @@ pair() {
     timed "${bcmd[@]}"
     echo "  $title, $blabel #$i: ${WALL}s, ${RSS} MB" >&2
     bwalls+=("$WALL"); [ "$RSS" -gt "$brss" ] && brss=$RSS
-    eval "$reset"
-    timed "${pcmd[@]}"
-    echo "  $title, aggregator #$i: ${WALL}s, ${CPU}s CPU, ${RSS} MB" >&2
-    pwalls+=("$WALL"); pcpus+=("$CPU"); [ "$RSS" -gt "$prss" ] && prss=$RSS
-    if [ -n "$BIN_B" ]; then
+    # with BIN_B, every other repeat runs it before BIN, so that neither always follows the other's load
+    for which in $([ -z "$BIN_B" ] && echo a || { [ $((i % 2)) = 1 ] && echo a b || echo b a; }); do
       eval "$reset"
-      timed "$BIN_B" "${pcmd[@]:1}"
-      echo "  $title, aggregator BIN_B #$i: ${WALL}s, ${CPU}s CPU, ${RSS} MB" >&2
-      qwalls+=("$WALL"); qcpus+=("$CPU"); [ "$RSS" -gt "$qrss" ] && qrss=$RSS
-    fi
+      if [ "$which" = a ]; then
+        timed "${pcmd[@]}"
+        echo "  $title, aggregator #$i: ${WALL}s, ${CPU}s CPU, ${RSS} MB" >&2
+        pwalls+=("$WALL"); pcpus+=("$CPU"); [ "$RSS" -gt "$prss" ] && prss=$RSS
+      else
+        timed "$BIN_B" "${pcmd[@]:1}"
+        echo "  $title, aggregator BIN_B #$i: ${WALL}s, ${CPU}s CPU, ${RSS} MB" >&2
+        qwalls+=("$WALL"); qcpus+=("$CPU"); [ "$RSS" -gt "$qrss" ] && qrss=$RSS
+      fi
+    done
   done
   if [ -n "$BIN_B" ]; then
     local ifs=$IFS; IFS=/
@@ -213,7 +217,7 @@ echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${RESULTS[@]}"
 if [ -n "$BIN_B" ]; then
   echo
-  echo "BIN = $BIN, BIN_B = $BIN_B (each repeat: baseline, BIN, BIN_B)"
+  echo "BIN = $BIN, BIN_B = $BIN_B (each repeat: the baseline, then BIN and BIN_B, BIN_B first in even repeats)"
   echo
   echo "| pipeline | binary | wall s (runs) | wall s median | CPU s user+sys (runs) | CPU s median | peak RSS MB |"
   echo "|---|---|---|---:|---|---:|---:|"
