@@ -1,22 +1,28 @@
 package api
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
 	pq "github.com/parquet-go/parquet-go"
 	"github.com/xuri/excelize/v2"
 
 	"github.com/dataaggregator/aggregator/internal/auth"
 	"github.com/dataaggregator/aggregator/internal/queries"
+	"github.com/dataaggregator/aggregator/internal/testutil"
 )
 
 // exportSQL is the fixture's sales table with an int and a text column beside the decimal.
@@ -250,5 +256,71 @@ func TestQueryExportCap(t *testing.T) {
 			res.trailer.Get("X-Export-Rows") != c.rows || res.trailer.Get("X-Export-Truncated") != c.truncated {
 			t.Errorf("%s: %d %q cap %q trailers %v; want %q, %s rows, truncated %s", c.sql, res.status, res.body, res.header.Get("X-Export-Row-Cap"), res.trailer, c.body, c.rows, c.truncated)
 		}
+	}
+}
+
+// TestQueryExportStreams: the file's rows reach the client while the query is still running. The
+// statement's last row waits on an advisory lock this test holds, and the test releases it only
+// after it has read 5,000 rows of the body: an export that held the result before sending it would
+// send nothing until the statement ended at its 30 s timeout, and the file would lack rows.
+func TestQueryExportStreams(t *testing.T) {
+	t.Parallel()
+	e := setup(t, setupOptions{})
+	conn := e.fixtureQueryConnector()
+	ctx := t.Context()
+	lock, err := pgx.Connect(ctx, testutil.PostgresURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close(context.Background())
+	key := time.Now().UnixNano()
+	if _, err := lock.Exec(ctx, "SELECT pg_advisory_lock($1)", key); err != nil {
+		t.Fatal(err)
+	}
+	unlocked := false
+	defer func() {
+		if !unlocked {
+			_, _ = lock.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", key)
+		}
+	}()
+	const n = 20000
+	sql := fmt.Sprintf("SELECT g, CASE WHEN g = %d THEN pg_advisory_lock(%d)::text END AS waited FROM generate_series(1, %d) g", n, key, n)
+	body, _ := json.Marshal(map[string]any{"connector_id": conn, "sql": sql})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.srv.URL+"/api/v1/analytics/queries/export?format=csv", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+e.tokens[auth.RoleDesigner])
+	res, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		raw, _ := io.ReadAll(res.Body)
+		t.Fatalf("export: %d %s", res.StatusCode, raw)
+	}
+	sc := bufio.NewScanner(res.Body)
+	lines := 0
+	for lines < 5001 && sc.Scan() {
+		lines++
+	}
+	if lines < 5001 {
+		t.Fatalf("read %d lines before the query could end: %v", lines, sc.Err())
+	}
+	// 5,000 rows arrived while the statement still waits for its last one: now let it end.
+	if _, err := lock.Exec(ctx, "SELECT pg_advisory_unlock($1)", key); err != nil {
+		t.Fatal(err)
+	}
+	unlocked = true
+	for sc.Scan() {
+		lines++
+	}
+	if err := sc.Err(); err != nil || lines != n+1 {
+		t.Fatalf("%d lines in all, want a header and %d rows: %v", lines, n, err)
+	}
+	if res.Trailer.Get("X-Export-Rows") != strconv.Itoa(n) || res.Trailer.Get("X-Export-Truncated") != "false" {
+		t.Errorf("trailers %v", res.Trailer)
 	}
 }
