@@ -27,6 +27,12 @@ const DateLayout = "2006-01-02"
 
 // ParseBool reads true/false, t/f, yes/no, y/n, 1/0, on/off (any case).
 func ParseBool(s string) (bool, error) {
+	switch s { // the usual spellings, without trimming and lowering each value
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "true", "t", "yes", "y", "1", "on":
 		return true, nil

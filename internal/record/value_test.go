@@ -216,3 +216,19 @@ func TestSchemaErrors(t *testing.T) {
 		t.Error("Require of a missing field passed")
 	}
 }
+
+func TestParseBool(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]bool{"true": true, "false": false, "TRUE": true, " False ": false, "t": true, "N": false,
+		"yes": true, "off": false, "1": true, "0": false} {
+		got, err := ParseBool(in)
+		if err != nil || got != want {
+			t.Errorf("ParseBool(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "truee", "2", "tru", "yes!"} {
+		if _, err := ParseBool(bad); err == nil {
+			t.Errorf("ParseBool(%q) accepted bad input", bad)
+		}
+	}
+}
