@@ -48,13 +48,19 @@ type reader struct {
 	b         *record.Builder
 	samples   []sample
 	arena     []byte
+	arenaCap  int // the next batch's arena: arenaSize at first, then the last one's use and an eighth
 	st        state
 	batchFrom int64
 	done      bool
 	err       error // a file-level error, returned after the rows read before it
 }
 
-const arenaSize = 64 << 10
+// arenaSize is the text arena of a reader's first batch; later ones are sized from the one before,
+// at least minArena.
+const (
+	arenaSize = 64 << 10
+	minArena  = 4 << 10
+)
 
 func (c *Connector) open(ctx context.Context, env connector.Env, s *settings, req connector.ReadRequest) (*reader, error) {
 	path, name, err := filekit.Input(ctx, env, s.Path, s.Upload)
@@ -238,7 +244,13 @@ func (r *reader) Next(ctx context.Context) (*record.Batch, error) {
 	if r.done {
 		return nil, io.EOF
 	}
-	r.arena = make([]byte, 0, arenaSize)
+	// Sized from the last batch: an arena that append has to grow leaves the block it outgrew
+	// behind, still held by the strings in it.
+	if r.arenaCap == 0 {
+		r.arenaCap = arenaSize
+	}
+	r.arena = make([]byte, 0, r.arenaCap)
+	defer func() { r.arenaCap = max(minArena, len(r.arena)+len(r.arena)/8) }()
 	for !r.b.Full() {
 		if len(r.samples) > 0 {
 			sm := r.samples[0]
