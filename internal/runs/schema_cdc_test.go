@@ -2,6 +2,10 @@ package runs_test
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
+	"net"
+	"strconv"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -11,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
+	"github.com/dataaggregator/aggregator/internal/connector/mysql"
 	"github.com/dataaggregator/aggregator/internal/connector/postgres"
 	"github.com/dataaggregator/aggregator/internal/connector/postgrescdc"
 	"github.com/dataaggregator/aggregator/internal/runs"
@@ -30,6 +35,13 @@ type cdcFixture struct {
 }
 
 func cdcSetup(t *testing.T, policy schemachange.Policy) *cdcFixture {
+	t.Helper()
+	return cdcSetupTo(t, policy, "postgres", nil)
+}
+
+// cdcSetupTo is cdcSetup with the destination of type dest and config cfg (nil: the PostgreSQL
+// test schema's dst).
+func cdcSetupTo(t *testing.T, policy schemachange.Policy, dest string, cfg map[string]any) *cdcFixture {
 	t.Helper()
 	pg := testutil.Postgres(t)
 	bg := context.Background()
@@ -63,10 +75,18 @@ func cdcSetup(t *testing.T, policy schemachange.Policy) *cdcFixture {
 	})
 	f.exec("CREATE TABLE src (id bigint PRIMARY KEY, qty integer); INSERT INTO src VALUES (1, 10), (2, 20)")
 	f.e = setup(t, backend{dialect: store.SQLite, dsn: filepath.Join(t.TempDir(), "aggregator.db")},
-		setupOptions{conns: []connector.Connector{postgres.New(), postgrescdc.New()}})
+		setupOptions{conns: []connector.Connector{postgres.New(), postgrescdc.New(), mysql.New()}})
+	if cfg == nil {
+		cfg = map[string]any{"url": pg.URL}
+	}
+	cfg["table"] = "dst"
+	rawCfg, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	spec := fmt.Sprintf(`{"version":1,"name":"cdc","sources":[{"id":"in","type":"postgres_cdc","config":{"url":%q,"slot":%q,"tables":[%q],"max_wait_ms":20,"status_interval":1}}],
-"destinations":[{"id":"out","type":"postgres","inputs":["in"],"config":{"url":%q,"table":"dst"},"write":{"mode":"append","schema_changes":%q}}]}`,
-		pg.BaseURL, slot, pg.Schema+".src", pg.URL, policy)
+"destinations":[{"id":"out","type":%q,"inputs":["in"],"config":%s,"write":{"mode":"append","schema_changes":%q}}]}`,
+		pg.BaseURL, slot, pg.Schema+".src", dest, rawCfg, policy)
 	f.p = f.e.createPipeline(testutil.Name("cdc"), spec)
 	events, stop := f.e.svc.Broker().Subscribe(forPipeline(f.p.ID), 4096)
 	t.Cleanup(stop)
@@ -287,4 +307,77 @@ func TestCDCSchemaReview(t *testing.T) {
 	if typ := f.columnType("qty"); !strings.HasPrefix(typ, "numeric") {
 		t.Errorf("dst.qty is %q after approval, want numeric", typ)
 	}
+}
+
+// TestCDCSchemaEvolveMariaDB: under evolve, a type change during the stream into a MariaDB
+// destination (whose DDL would commit the open transaction) stops the run naming the column, with
+// nothing of the new schema written; the next run changes the column before it writes and delivers
+// the new rows (a new run of the pipeline takes the initial snapshot again: append mode holds rows
+// 1 and 2 twice, so the test counts distinct ids).
+func TestCDCSchemaEvolveMariaDB(t *testing.T) {
+	my := testutil.MySQL(t)
+	h, p, _ := net.SplitHostPort(my.Config.Addr)
+	port, _ := strconv.Atoi(p)
+	db, err := sql.Open("mysql", my.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	f := cdcSetupTo(t, schemachange.Evolve, "mysql", map[string]any{"host": h, "port": port, "user": my.Config.User,
+		"password": my.Config.Passwd, "database": my.Database})
+	rows := func() int {
+		var n int
+		if err := db.QueryRow("SELECT count(DISTINCT id) FROM dst").Scan(&n); err != nil {
+			return 0 // not created yet
+		}
+		return n
+	}
+	await := func(runID string, n int) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for rows() != n {
+			select {
+			case ev := <-f.events:
+				if ev.RunID == runID && terminal(ev) {
+					t.Fatalf("the run ended (%s: %s) while dst holds %d rows, want %d", ev.Status, ev.Error, rows(), n)
+				}
+			case <-tick.C:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("dst holds %d rows after 60s, want %d", rows(), n)
+			}
+		}
+	}
+	run := f.start()
+	await(run.ID, 2)
+	f.alterSource()
+	ev := awaitEnd(t, f.events, run.ID)
+	if ev.Status != store.RunFailed || !strings.Contains(ev.Error, "column type must change") {
+		t.Fatalf("run: %s %q, want failed: a column type must change", ev.Status, ev.Error)
+	}
+	if n := rows(); n != 2 {
+		t.Errorf("dst holds %d ids after the stop, want 2", n)
+	}
+	var cols int
+	if err := db.QueryRow("SELECT count(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'dst' AND column_name = 'note'").Scan(&cols); err != nil || cols != 0 {
+		t.Errorf("dst has a note column after the stop (%d, %v)", cols, err)
+	}
+	run2 := f.start()
+	await(run2.ID, 4)
+	var typ string
+	if err := db.QueryRow("SELECT data_type FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'dst' AND column_name = 'qty'").Scan(&typ); err != nil || typ != "decimal" {
+		t.Errorf("dst.qty is %q after the next run (%v), want decimal", typ, err)
+	}
+	var n int
+	if err := db.QueryRow("SELECT count(*) FROM dst WHERE id = 3 AND qty = 30.5 AND note = 'new'").Scan(&n); err != nil || n != 1 {
+		t.Errorf("row 3 is not in dst after the next run: %d %v", n, err)
+	}
+	f.cancel(run2.ID)
+}
+
+func awaitEnd(t *testing.T, ch <-chan runs.Event, runID string) runs.Event {
+	t.Helper()
+	return await(t, ch, "run end", func(ev runs.Event) bool { return ev.RunID == runID && terminal(ev) })
 }
