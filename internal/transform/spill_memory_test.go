@@ -4,51 +4,12 @@ import (
 	"context"
 	"runtime"
 	"runtime/debug"
-	"runtime/metrics"
 	"strconv"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/dataaggregator/aggregator/internal/record"
+	"github.com/dataaggregator/aggregator/internal/testutil"
 )
-
-// liveHeap is the heap the last garbage collection found live.
-func liveHeap() uint64 {
-	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	metrics.Read(s)
-	return s[0].Value.Uint64()
-}
-
-// peakLiveHeap runs fn while it samples the live heap (as of the last collection) every
-// millisecond, and returns the largest value seen above base.
-func peakLiveHeap(base uint64, fn func()) uint64 {
-	done := make(chan struct{})
-	var peak uint64
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		for {
-			if h := liveHeap(); h > peak {
-				peak = h
-			}
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-			}
-		}
-	})
-	fn()
-	runtime.GC() // the collection that sees the end of fn's state
-	close(done)
-	wg.Wait()
-	if peak < base {
-		return 0
-	}
-	return peak - base
-}
 
 // countingOutput counts what a node emits and keeps none of it.
 type countingOutput struct{ rows, dups int64 }
@@ -130,9 +91,9 @@ func TestSpillingStaysWithinItsBudget(t *testing.T) {
 			// collect often, so that the sampled live heap follows the state closely
 			defer debug.SetGCPercent(debug.SetGCPercent(5))
 			runtime.GC()
-			base := liveHeap()
+			base := testutil.LiveHeap()
 			out := &countingOutput{}
-			peak := peakLiveHeap(base, func() {
+			peak := testutil.PeakLiveHeap(base, func() {
 				feedBenchRows(t, n, tc.rows, tc.keys)
 				if err := n.Flush(context.Background(), out); err != nil {
 					t.Fatal(err)
@@ -180,9 +141,9 @@ func TestSpillingJoinStaysWithinItsBudget(t *testing.T) {
 	defer n.(interface{ CloseSpill() }).CloseSpill()
 	defer debug.SetGCPercent(debug.SetGCPercent(5))
 	runtime.GC()
-	base := liveHeap()
+	base := testutil.LiveHeap()
 	out := &countingOutput{}
-	peak := peakLiveHeap(base, func() {
+	peak := testutil.PeakLiveHeap(base, func() {
 		feedBenchRows(t, lookupSide{n}, keys, keys)
 		vals := make([]record.Value, 1024)
 		b := &record.Batch{Schema: stream, Rows: make([]record.Row, 1024), Pos: make([]int64, 1024)}

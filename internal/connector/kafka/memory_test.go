@@ -6,11 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/metrics"
 	"strconv"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -21,44 +18,9 @@ import (
 	"github.com/dataaggregator/aggregator/internal/connector/kafka/kafkatest"
 	"github.com/dataaggregator/aggregator/internal/engine"
 	"github.com/dataaggregator/aggregator/internal/pipeline"
+	"github.com/dataaggregator/aggregator/internal/testutil"
 	"github.com/dataaggregator/aggregator/internal/transform"
 )
-
-// liveHeap is the heap the last garbage collection found live.
-func liveHeap() uint64 {
-	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	metrics.Read(s)
-	return s[0].Value.Uint64()
-}
-
-// peakLiveHeap runs fn while it samples the live heap after each collection, and returns the
-// largest value seen above base.
-func peakLiveHeap(base uint64, fn func()) uint64 {
-	done := make(chan struct{})
-	var peak uint64
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		for {
-			if h := liveHeap(); h > peak {
-				peak = h
-			}
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-			}
-		}
-	})
-	fn()
-	close(done)
-	wg.Wait()
-	if peak < base {
-		return 0
-	}
-	return peak - base
-}
 
 // TestMemoryFlatAsTheStreamGrows: the live heap of a Kafka -> NDJSON run (engine, source and
 // destination) over a topic of 4N records stays within a bound of the run over N records: nothing
@@ -90,10 +52,10 @@ func TestMemoryFlatAsTheStreamGrows(t *testing.T) {
 		out := filepath.Join(dir, topic+".ndjson")
 		plan := memoryPlan(t, addrs[0], topic, out)
 		runtime.GC()
-		base := liveHeap()
+		base := testutil.LiveHeap()
 		var res *engine.Result
 		var err error
-		peak := peakLiveHeap(base, func() {
+		peak := testutil.PeakLiveHeap(base, func() {
 			res, err = runUntil(t, plan, engine.Options{Env: connector.Env{FileRoots: []string{dir}}}, func(pr engine.Progress) bool { return pr.RowsWritten >= int64(want) })
 		})
 		if err != nil {
