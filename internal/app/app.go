@@ -284,7 +284,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		Version: opts.Version, Commit: opts.Commit, BuildDate: opts.BuildDate, UI: opts.UI, Data: a.dataDeps(),
 		Live: api.LiveDeps{Hub: a.hub}, Retention: a.retention, SecretRefs: a.secretRefs, WorkerLease: a.cfg.RunLease, Alerts: a.alerts,
 		Analytics: a.analytics,
-		Queries:   queries.New(a.store, a.connections, queries.Limits{}),
+		Queries:   queries.New(a.store, a.connections, queries.Limits{ExportRows: int(a.cfg.QueryExportRows)}),
 		System:    a.systemDeps(),
 	})
 	if err != nil {

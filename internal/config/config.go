@@ -35,12 +35,14 @@ const MinSecretKeyLength = 32
 
 // Defaults.
 const (
-	DefaultPort            = 8001
-	DefaultDataDir         = "./data"
-	DefaultMaxUploadBytes  = 100 << 20 // 100 MiB
-	DefaultMaxBodyBytes    = 1 << 20   // 1 MiB
-	DefaultRunWorkers      = 2
-	DefaultRunMemoryMB     = 256
+	DefaultPort           = 8001
+	DefaultDataDir        = "./data"
+	DefaultMaxUploadBytes = 100 << 20 // 100 MiB
+	DefaultMaxBodyBytes   = 1 << 20   // 1 MiB
+	DefaultRunWorkers     = 2
+	DefaultRunMemoryMB    = 256
+	// DefaultQueryExportRows is the most rows an analytics query export writes.
+	DefaultQueryExportRows = 1_000_000
 	DefaultRunMaxAttempts  = 3
 	DefaultRunLease        = time.Minute
 	DefaultCheckpointRows  = 100_000
@@ -104,9 +106,12 @@ type Config struct {
 	// transforms (RUN_MEMORY_MB); a pipeline's resources.memory_mb overrides it. Beyond it they spill
 	// to SpillDir (SPILL_DIR, default DATA_DIR/spill), at most SpillLimitMB per node (SPILL_LIMIT_MB,
 	// 0: no cap but the disk's).
-	RunMemoryMB     int64
-	SpillDir        string
-	SpillLimitMB    int64
+	RunMemoryMB  int64
+	SpillDir     string
+	SpillLimitMB int64
+	// QueryExportRows caps the rows an analytics query export writes (QUERY_EXPORT_MAX_ROWS); the
+	// file of a longer result is cut there and says so.
+	QueryExportRows int64
 	APIRateLimit    int           // API_RATE_LIMIT (per minute; 0 disables)
 	AccessTokenTTL  time.Duration // ACCESS_TOKEN_TTL
 	RefreshTokenTTL time.Duration // REFRESH_TOKEN_TTL
@@ -143,6 +148,7 @@ func Default() Config {
 		RunLease:        DefaultRunLease,
 		CheckpointRows:  DefaultCheckpointRows,
 		RunMemoryMB:     DefaultRunMemoryMB,
+		QueryExportRows: DefaultQueryExportRows,
 		APIRateLimit:    DefaultAPIRateLimit,
 		AccessTokenTTL:  DefaultAccessTokenTTL,
 		RefreshTokenTTL: DefaultRefreshTokenTTL,
@@ -216,6 +222,9 @@ func Load(env func(string) string) (Config, error) {
 	c.SpillDir = p.str("SPILL_DIR")
 	if v := p.str("SPILL_LIMIT_MB"); v != "" {
 		c.SpillLimitMB = p.int64("SPILL_LIMIT_MB", v)
+	}
+	if v := p.str("QUERY_EXPORT_MAX_ROWS"); v != "" {
+		c.QueryExportRows = p.int64("QUERY_EXPORT_MAX_ROWS", v)
 	}
 	if v := p.str("RUN_MAX_ATTEMPTS"); v != "" {
 		c.RunMaxAttempts = p.int("RUN_MAX_ATTEMPTS", v)
@@ -440,6 +449,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SpillLimitMB < 0 {
 		bad("SPILL_LIMIT_MB", "must be 0 (no cap) or more, got %d", c.SpillLimitMB)
+	}
+	if c.QueryExportRows < 1 || c.QueryExportRows > 100_000_000 {
+		bad("QUERY_EXPORT_MAX_ROWS", "must be between 1 and 100000000, got %d", c.QueryExportRows)
 	}
 	if c.RunMaxAttempts < 1 || c.RunMaxAttempts > 100 {
 		bad("RUN_MAX_ATTEMPTS", "must be between 1 and 100, got %d", c.RunMaxAttempts)

@@ -53,7 +53,7 @@ func TestLoadParsesEveryVariable(t *testing.T) {
 		"ADMIN_PASSWORD": " spaced secret ", "CORS_ORIGINS": "https://a.example.com, https://b.example.com,",
 		"LOG_LEVEL": "DEBUG", "LOG_FORMAT": "text", "MAX_UPLOAD_BYTES": "1048576", "MAX_BODY_BYTES": "2048",
 		"FILE_ROOTS": "/srv/in,/srv/out", "RUN_WORKERS": "4", "RUN_MAX_ATTEMPTS": "5", "RUN_LEASE": "90s", "RUN_CHECKPOINT_ROWS": "5000", "API_RATE_LIMIT": "0",
-		"WS_MAX_CONNECTIONS_PER_USER": "5", "RUN_MEMORY_MB": "512", "SPILL_DIR": "/scratch/spill", "SPILL_LIMIT_MB": "10240",
+		"WS_MAX_CONNECTIONS_PER_USER": "5", "RUN_MEMORY_MB": "512", "SPILL_DIR": "/scratch/spill", "SPILL_LIMIT_MB": "10240", "QUERY_EXPORT_MAX_ROWS": "5000",
 		"ACCESS_TOKEN_TTL": "10m", "REFRESH_TOKEN_TTL": "24h", "SHUTDOWN_TIMEOUT": "5s",
 		"ENCRYPTION_KEY": " " + goodSecret + "e ", "ENCRYPTION_KEY_PREVIOUS": goodSecret + "1," + goodSecret + "2",
 		"ALLOWED_OUTBOUND_HOSTS": "api.example.com, 10.1.0.0/16",
@@ -68,7 +68,7 @@ func TestLoadParsesEveryVariable(t *testing.T) {
 		CORSOrigins: []string{"https://a.example.com", "https://b.example.com"}, LogLevel: "debug", LogFormat: "text",
 		MaxUploadBytes: 1 << 20, MaxBodyBytes: 2048, FileRoots: []string{"/srv/in", "/srv/out"}, RunWorkers: 4,
 		RunMaxAttempts: 5, RunLease: 90 * time.Second, CheckpointRows: 5000, APIRateLimit: 0, AccessTokenTTL: 10 * time.Minute, RefreshTokenTTL: 24 * time.Hour, ShutdownTimeout: 5 * time.Second,
-		WSMaxConnectionsPerUser: 5, RunMemoryMB: 512, SpillDir: "/scratch/spill", SpillLimitMB: 10240,
+		WSMaxConnectionsPerUser: 5, RunMemoryMB: 512, SpillDir: "/scratch/spill", SpillLimitMB: 10240, QueryExportRows: 5000,
 		EncryptionKey: goodSecret + "e", EncryptionKeyPrevious: []string{goodSecret + "1", goodSecret + "2"},
 		AllowedOutbound: []string{"api.example.com", "10.1.0.0/16"},
 	}
@@ -130,6 +130,7 @@ func TestValidate(t *testing.T) {
 		{"port range", func(c *Config) { c.Port = 70000 }, []string{"PORT: must be between 1 and 65535, got 70000"}},
 		{"run memory", func(c *Config) { c.RunMemoryMB = 0; c.SpillLimitMB = -1 }, []string{
 			"RUN_MEMORY_MB: must be between 1 and 1048576 (MiB), got 0", "SPILL_LIMIT_MB: must be 0 (no cap) or more, got -1"}},
+		{"query export cap", func(c *Config) { c.QueryExportRows = 0 }, []string{"QUERY_EXPORT_MAX_ROWS: must be between 1 and 100000000, got 0"}},
 		{"environment", func(c *Config) { c.Environment = "prod" }, []string{`ENVIRONMENT: must be development, staging or production, got "prod"`}},
 		{"production needs keys", func(c *Config) { c.Environment = Production }, []string{"SECRET_KEY: is required in production", "ENCRYPTION_KEY: is required in production"}},
 		{"short secret", func(c *Config) { c.SecretKey = "abc" }, []string{"SECRET_KEY: must be at least 32 characters, got 3"}},
