@@ -101,6 +101,7 @@ test('analytics: a saved query over a PostgreSQL table is charted', async () => 
   const table = page.getByRole('table', { name: 'Query result' })
   assert.equal(await table.locator('tbody tr').count(), 12)
   await table.getByRole('cell', { name: '2026-03-01' }).waitFor()
+  assert.equal(await page.locator('.cm-tooltip-autocomplete').count(), 0, 'running closed the completion list')
   await screenshot(page, 'analytics-table')
 
   // the unsaved result exports through the ad-hoc route: a CSV of the header and 12 rows

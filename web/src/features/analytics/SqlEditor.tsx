@@ -3,6 +3,7 @@
 import { useMemo, useRef } from 'react'
 import CodeMirror from '@uiw/react-codemirror'
 import { MySQL, PostgreSQL, MSSQL, StandardSQL, sql } from '@codemirror/lang-sql'
+import { closeCompletion } from '@codemirror/autocomplete'
 import { EditorView, keymap } from '@codemirror/view'
 import { Prec } from '@codemirror/state'
 import { useDark } from '@/features/graph'
@@ -24,7 +25,8 @@ export function SqlEditor({
   const extensions = useMemo(
     () => [
       sql({ dialect: dialects[connectorType as keyof typeof dialects] ?? StandardSQL, upperCaseKeywords: true }),
-      Prec.highest(keymap.of([{ key: 'Mod-Enter', run: () => (run.current(), true), preventDefault: true }])),
+      // running closes an open completion list: the result, not a stale suggestion, is what follows
+      Prec.highest(keymap.of([{ key: 'Mod-Enter', run: (view) => (closeCompletion(view), run.current(), true), preventDefault: true }])),
       EditorView.lineWrapping,
       EditorView.theme({
         '&': { backgroundColor: 'transparent', fontSize: '13px' },
