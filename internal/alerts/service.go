@@ -459,11 +459,14 @@ func (s *Service) GetAlert(ctx context.Context, id string) (Detail, error) {
 	if err != nil {
 		return Detail{}, err
 	}
-	ev, err := s.st.ListAlertEvents(ctx, id)
+	// Deliveries before the history: a delivery's final failure and its history entry are
+	// committed together, so a delivery read as failed has its entry in the history read after it
+	// (read the other way round, the entry could commit between the two reads).
+	ds, err := s.st.ListAlertDeliveries(ctx, id)
 	if err != nil {
 		return Detail{}, err
 	}
-	ds, err := s.st.ListAlertDeliveries(ctx, id)
+	ev, err := s.st.ListAlertEvents(ctx, id)
 	if err != nil {
 		return Detail{}, err
 	}

@@ -23,6 +23,9 @@ func URL() string {
 	return "nats://127.0.0.1:4222"
 }
 
+// AnchorStream is the stream the tests keep on the server (see Stream).
+const AnchorStream = "AGG_TEST_ANCHOR"
+
 // Stream creates a stream with a random name capturing <name>.> and returns its name, the subject
 // prefix and a JetStream handle; the test deletes it. Without a server the test skips (fails under
 // CI=true).
@@ -41,6 +44,13 @@ func Stream(t testing.TB) (name, subject string, js jetstream.JetStream) {
 	subject = strings.ToLower(name)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	// The anchor stream is created once and never deleted. nats-server (2.9) removes the account's
+	// store directory when its last stream is deleted, and a stream created at that moment by a test
+	// of another package fails with "could not create storage directory" (seen in CI): with the
+	// anchor, the account always holds a stream.
+	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: AnchorStream, Subjects: []string{"agg-test-anchor"}}); err != nil {
+		testutil.Unavailable(t, "NATS JetStream ("+URL()+")", err)
+	}
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{subject + ".>"}}); err != nil {
 		testutil.Unavailable(t, "NATS JetStream ("+URL()+")", err)
 	}
