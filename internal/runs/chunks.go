@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/pipeline"
 	"github.com/dataaggregator/aggregator/internal/record"
 	"github.com/dataaggregator/aggregator/internal/runner"
+	"github.com/dataaggregator/aggregator/internal/schemachange"
 	"github.com/dataaggregator/aggregator/internal/store"
 )
 
@@ -275,17 +277,42 @@ func (s *Service) pauseChunk(ctx context.Context, run store.Run, c store.Chunk, 
 	if err != nil {
 		return err
 	}
-	var paused *store.Run
+	var paused, fin *store.Run
+	after := func() {}
+	status, why := store.RunQueued, "awaiting approval of schema changes"
+	s.enqueuing.RLock()
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
 		cur, err := tx.LockRun(ctx, run.ID)
 		if err != nil {
 			return err
 		}
+		if cur.Status.Terminal() || cur.CancelRequested {
+			// the run ended (its review was rejected while this chunk ran) or is being cancelled:
+			// nothing will queue the chunk again, so it ends here, cancelled
+			status, why = store.RunCancelled, "cancelled: the run ended while this chunk found schema changes to review: "+out.err
+			if err := tx.EndChunk(ctx, run.ID, c.Idx, store.ChunkEnd{Status: status, Error: why, NodeStats: out.stats,
+				WorkerID: c.WorkerID, Attempt: c.Attempt}); err != nil {
+				return err
+			}
+			fin, after, err = s.settle(ctx, tx, cur)
+			return err
+		}
+		if rv, _ := ReviewOf(cur); cur.Status == store.RunRunning && out.review != nil && approvedAlready(rv, out.review) {
+			// the chunk started before the approval of these very changes: it runs again, with them
+			if cq, ok := s.queue.(chunkQueue); ok {
+				status, why = store.RunQueued, "the schema changes it found were approved meanwhile: it runs again with them"
+				if err := tx.EndChunk(ctx, run.ID, c.Idx, store.ChunkEnd{Status: status, Error: why, NodeStats: out.stats,
+					WorkerID: c.WorkerID, Attempt: c.Attempt}); err != nil {
+					return err
+				}
+				return cq.EnqueueChunks(ctx, tx, run.ID, []int{c.Idx})
+			}
+		}
 		if err := tx.EndChunk(ctx, run.ID, c.Idx, store.ChunkEnd{Status: store.RunQueued, Error: "awaiting approval of schema changes: " + out.err,
 			NodeStats: out.stats, WorkerID: c.WorkerID, Attempt: c.Attempt}); err != nil {
 			return err
 		}
-		if cur.Status == store.RunRunning && !cur.CancelRequested {
+		if cur.Status == store.RunRunning {
 			r, err := tx.PauseChunkedRun(ctx, run.ID, raw)
 			if err != nil {
 				return err
@@ -294,15 +321,34 @@ func (s *Service) pauseChunk(ctx context.Context, run store.Run, c store.Chunk, 
 		}
 		return nil
 	})
+	s.enqueuing.RUnlock()
 	if err != nil {
 		return err
 	}
-	s.publishChunk(run, ChunkEvent{Idx: c.Idx, Status: store.RunQueued, Attempt: c.Attempt, Error: "awaiting approval of schema changes"})
+	s.publishChunk(run, ChunkEvent{Idx: c.Idx, Status: status, Attempt: c.Attempt, Error: why})
+	s.finished(ctx, fin)
+	after()
 	if paused != nil {
 		s.runLogLine(ctx, run.ID, "warn", fmt.Sprintf("run paused: chunk %d (%s) needs a review of schema changes: %s", c.Idx, chunkRange(c), out.err))
 		s.publishStatus(*paused, out.err)
 	}
 	return nil
+}
+
+// approvedAlready says whether the run's review rv approved every change that need asks about
+// (same destination, column, kind and new type).
+func approvedAlready(rv, need *SchemaReview) bool {
+	if rv == nil || rv.Status != ReviewApproved || len(need.Changes) == 0 {
+		return false
+	}
+	for _, c := range need.Changes {
+		if !slices.ContainsFunc(rv.Approved[need.Node], func(a schemachange.Change) bool {
+			return a.Column == c.Column && a.Kind == c.Kind && a.NewType == c.NewType
+		}) {
+			return false
+		}
+	}
+	return true
 }
 
 // requeueChunk puts a running chunk owned by worker ("" any) in attempt c.Attempt back in the

@@ -412,7 +412,7 @@ func (d *Dialect) CreateTable(table string, s *record.Schema, key []string) stri
 }
 
 func (d *Dialect) AddColumn(table string, f record.Field) string {
-	return "ALTER TABLE " + table + " ADD COLUMN " + q(f.Name) + " " + d.DDLType(f, false) + " NULL"
+	return "ALTER TABLE " + table + " ADD COLUMN IF NOT EXISTS " + q(f.Name) + " " + d.DDLType(f, false) + " NULL"
 }
 
 func (d *Dialect) CreateLike(stage, target string) []sqlkit.Stmt {

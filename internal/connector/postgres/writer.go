@@ -292,9 +292,12 @@ func (w *writer) prepare(ctx context.Context, s *record.Schema) error {
 		return err
 	}
 	loadTable := w.load
+	// IF NOT EXISTS: the chunks of a partitioned run evolve the same table at once, each from the
+	// description it read before the others' ALTER (PostgreSQL makes the second wait for the first
+	// to commit, then skips it)
 	for _, f := range plan.Add {
 		f.Nullable = true
-		if err := w.exec(ctx, "ALTER TABLE "+loadTable+" ADD COLUMN "+q(f.Name)+" "+ddlType(f)); err != nil {
+		if err := w.exec(ctx, "ALTER TABLE "+loadTable+" ADD COLUMN IF NOT EXISTS "+q(f.Name)+" "+ddlType(f)); err != nil {
 			return w.err(fmt.Sprintf("add column %q", f.Name), err)
 		}
 		w.log.Info("added column to destination table", "table", w.display, "column", f.Name, "type", ddlType(f))
