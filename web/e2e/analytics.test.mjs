@@ -88,7 +88,9 @@ test('analytics: a saved query over a PostgreSQL table is charted', async () => 
   const page = await browser.newPage()
   await signIn(page, server.base, 'admin', undefined, '/queries')
   await page.getByRole('heading', { name: 'New query' }).waitFor()
-  assert.equal(await page.getByRole('combobox', { name: 'Database' }).inputValue() !== '', true, 'a connector is picked')
+  // the first saved database connector is picked once the list of connectors has loaded
+  await page.waitForFunction(() => document.querySelector('select[aria-label="Database"]')?.value !== '', null, { timeout: 15_000 })
+  assert.notEqual(await page.getByRole('combobox', { name: 'Database' }).inputValue(), '', 'a connector is picked')
 
   // a write is refused by the database, with its own message
   await typeSQL(page, `DELETE FROM ${schema}.revenue`)

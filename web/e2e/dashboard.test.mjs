@@ -130,9 +130,13 @@ test('a moved, resized and removed widget and a second default dashboard are kep
   await page.mouse.move(board.x + 20, gb.y + 10, { steps: 8 })
   await page.mouse.up()
   await screenshot(page, 'dashboard-edit', 'light')
-  const before = await boxes(page)
   await page.getByRole('button', { name: 'Save layout' }).click()
   await page.getByRole('button', { name: 'Edit layout' }).waitFor()
+  // the grid animates a dropped widget to its place (a 200 ms CSS transition): measure once it is
+  // there, with the transitions off
+  await page.addStyleTag({ content: '.react-grid-item { transition: none !important; }' })
+  await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))))
+  const before = await boxes(page)
 
   const stored = await savedDefault()
   const w = Object.fromEntries(stored.layout.widgets.map((x) => [x.kind, x]))
