@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/dataaggregator/aggregator/internal/auth"
 	"github.com/dataaggregator/aggregator/internal/store"
 	"github.com/dataaggregator/aggregator/internal/testutil"
@@ -39,6 +41,7 @@ var userStores = []struct {
 func userSetup(t *testing.T, open func(t *testing.T) store.Options) (*store.Store, *auth.Service) {
 	t.Helper()
 	t.Setenv("SECRET_KEY", testSecret)
+	t.Setenv("PASSWORD_HASH_COST", "4") // bcrypt's least cost: the default's hashing is slow under -race
 	opts := open(t)
 	for _, u := range [][]string{{"root", "root@example.com", "admin"}, {"ana", "ana@example.com", "designer"}} {
 		if _, _, err := run(t, "Str0ng-Passw0rd-Here\n", "user", "create", "--username", u[0], "--email", u[1], "--role", u[2]); err != nil {
@@ -50,9 +53,13 @@ func userSetup(t *testing.T, open func(t *testing.T) store.Options) (*store.Stor
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	svc, err := auth.NewService(auth.Options{Store: st, Secret: testSecret})
+	svc, err := auth.NewService(auth.Options{Store: st, Secret: testSecret, BcryptCost: bcrypt.MinCost})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// the CLI hashed at PASSWORD_HASH_COST
+	if cost, err := bcrypt.Cost([]byte(getUser(t, st, "ana").PasswordHash)); err != nil || cost != 4 {
+		t.Fatalf("user create hashed at cost %d (%v), want PASSWORD_HASH_COST 4", cost, err)
 	}
 	return st, svc
 }

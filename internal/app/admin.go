@@ -27,7 +27,7 @@ func UserAdmin(ctx context.Context, cfg config.Config, log *slog.Logger) (*auth.
 		_ = st.Close()
 		return nil, nil, err
 	}
-	svc, err := auth.NewService(auth.Options{Store: st, Secret: cfg.SecretKey, Logger: log,
+	svc, err := auth.NewService(auth.Options{Store: st, Secret: cfg.SecretKey, Logger: log, BcryptCost: cfg.PasswordHashCost,
 		Production: cfg.IsProduction(), AllowDevRoleInProduction: cfg.AllowDevRoleInProduction})
 	if err != nil {
 		_ = st.Close()

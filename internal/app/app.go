@@ -239,7 +239,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 
 	a.auth, err = auth.NewService(auth.Options{
 		Store: a.store, Secret: a.cfg.SecretKey, Logger: log.With("component", "auth"),
-		AccessTTL: a.cfg.AccessTokenTTL, RefreshTTL: a.cfg.RefreshTokenTTL,
+		AccessTTL: a.cfg.AccessTokenTTL, RefreshTTL: a.cfg.RefreshTokenTTL, BcryptCost: a.cfg.PasswordHashCost,
 		Production: a.cfg.IsProduction(), AllowDevRoleInProduction: a.cfg.AllowDevRoleInProduction,
 		AccountLimiter: accountLimiter, IPLimiter: ipLoginLimiter,
 	})

@@ -23,6 +23,7 @@ func testConfig(t *testing.T) config.Config {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.Port = 8001
+	cfg.PasswordHashCost = 4 // bcrypt's least cost: the default's hashing is slow under -race
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -50,6 +50,9 @@ const (
 	DefaultAccessTokenTTL  = 15 * time.Minute
 	DefaultRefreshTokenTTL = 7 * 24 * time.Hour
 	DefaultShutdownTimeout = 30 * time.Second
+	// DefaultPasswordHashCost is bcrypt's cost for new password hashes (bcrypt.DefaultCost), also
+	// the least production accepts.
+	DefaultPasswordHashCost = 10
 	// DefaultWSMaxConnectionsPerUser caps one user's open live-update
 	// WebSockets (GET /api/v1/ws): a browser tab holds one.
 	DefaultWSMaxConnectionsPerUser = 20
@@ -115,7 +118,10 @@ type Config struct {
 	APIRateLimit    int           // API_RATE_LIMIT (per minute; 0 disables)
 	AccessTokenTTL  time.Duration // ACCESS_TOKEN_TTL
 	RefreshTokenTTL time.Duration // REFRESH_TOKEN_TTL
-	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
+	// PasswordHashCost is the bcrypt cost of the password hashes the server and the CLI make
+	// (PASSWORD_HASH_COST); hashes made at another cost still verify.
+	PasswordHashCost int
+	ShutdownTimeout  time.Duration // SHUTDOWN_TIMEOUT
 	// WSMaxConnectionsPerUser caps a user's open live-update WebSockets
 	// (WS_MAX_CONNECTIONS_PER_USER).
 	WSMaxConnectionsPerUser int
@@ -153,6 +159,8 @@ func Default() Config {
 		AccessTokenTTL:  DefaultAccessTokenTTL,
 		RefreshTokenTTL: DefaultRefreshTokenTTL,
 		ShutdownTimeout: DefaultShutdownTimeout,
+
+		PasswordHashCost: DefaultPasswordHashCost,
 
 		WSMaxConnectionsPerUser: DefaultWSMaxConnectionsPerUser,
 	}
@@ -249,6 +257,9 @@ func Load(env func(string) string) (Config, error) {
 	}
 	if v := p.str("SHUTDOWN_TIMEOUT"); v != "" {
 		c.ShutdownTimeout = p.duration("SHUTDOWN_TIMEOUT", v)
+	}
+	if v := p.str("PASSWORD_HASH_COST"); v != "" {
+		c.PasswordHashCost = p.int("PASSWORD_HASH_COST", v)
 	}
 	if len(p.errs) > 0 {
 		return c, errors.Join(p.errs...)
@@ -476,6 +487,12 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout < time.Second {
 		bad("SHUTDOWN_TIMEOUT", "must be at least 1s, got %s", c.ShutdownTimeout)
+	}
+	switch {
+	case c.PasswordHashCost < 4 || c.PasswordHashCost > 16:
+		bad("PASSWORD_HASH_COST", "must be between 4 and 16 (bcrypt's cost; each step doubles the work), got %d", c.PasswordHashCost)
+	case c.IsProduction() && c.PasswordHashCost < DefaultPasswordHashCost:
+		bad("PASSWORD_HASH_COST", "must be at least %d in production, got %d", DefaultPasswordHashCost, c.PasswordHashCost)
 	}
 	return errors.Join(errs...)
 }

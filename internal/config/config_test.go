@@ -54,7 +54,7 @@ func TestLoadParsesEveryVariable(t *testing.T) {
 		"LOG_LEVEL": "DEBUG", "LOG_FORMAT": "text", "MAX_UPLOAD_BYTES": "1048576", "MAX_BODY_BYTES": "2048",
 		"FILE_ROOTS": "/srv/in,/srv/out", "RUN_WORKERS": "4", "RUN_MAX_ATTEMPTS": "5", "RUN_LEASE": "90s", "RUN_CHECKPOINT_ROWS": "5000", "API_RATE_LIMIT": "0",
 		"WS_MAX_CONNECTIONS_PER_USER": "5", "RUN_MEMORY_MB": "512", "SPILL_DIR": "/scratch/spill", "SPILL_LIMIT_MB": "10240", "QUERY_EXPORT_MAX_ROWS": "5000",
-		"ACCESS_TOKEN_TTL": "10m", "REFRESH_TOKEN_TTL": "24h", "SHUTDOWN_TIMEOUT": "5s",
+		"ACCESS_TOKEN_TTL": "10m", "REFRESH_TOKEN_TTL": "24h", "SHUTDOWN_TIMEOUT": "5s", "PASSWORD_HASH_COST": "12",
 		"ENCRYPTION_KEY": " " + goodSecret + "e ", "ENCRYPTION_KEY_PREVIOUS": goodSecret + "1," + goodSecret + "2",
 		"ALLOWED_OUTBOUND_HOSTS": "api.example.com, 10.1.0.0/16",
 	}))
@@ -68,7 +68,7 @@ func TestLoadParsesEveryVariable(t *testing.T) {
 		CORSOrigins: []string{"https://a.example.com", "https://b.example.com"}, LogLevel: "debug", LogFormat: "text",
 		MaxUploadBytes: 1 << 20, MaxBodyBytes: 2048, FileRoots: []string{"/srv/in", "/srv/out"}, RunWorkers: 4,
 		RunMaxAttempts: 5, RunLease: 90 * time.Second, CheckpointRows: 5000, APIRateLimit: 0, AccessTokenTTL: 10 * time.Minute, RefreshTokenTTL: 24 * time.Hour, ShutdownTimeout: 5 * time.Second,
-		WSMaxConnectionsPerUser: 5, RunMemoryMB: 512, SpillDir: "/scratch/spill", SpillLimitMB: 10240, QueryExportRows: 5000,
+		PasswordHashCost: 12, WSMaxConnectionsPerUser: 5, RunMemoryMB: 512, SpillDir: "/scratch/spill", SpillLimitMB: 10240, QueryExportRows: 5000,
 		EncryptionKey: goodSecret + "e", EncryptionKeyPrevious: []string{goodSecret + "1", goodSecret + "2"},
 		AllowedOutbound: []string{"api.example.com", "10.1.0.0/16"},
 	}
@@ -184,6 +184,15 @@ func TestValidate(t *testing.T) {
 		{"empty data dir and file root", func(c *Config) { c.DataDir = " "; c.FileRoots = []string{"a", ""} }, []string{
 			"DATA_DIR: must not be empty", "FILE_ROOTS: entry 2 is empty"}},
 		{"shutdown", func(c *Config) { c.ShutdownTimeout = 0 }, []string{"SHUTDOWN_TIMEOUT: must be at least 1s, got 0s"}},
+		{"password hash cost too low", func(c *Config) { c.PasswordHashCost = 3 }, []string{"PASSWORD_HASH_COST: must be between 4 and 16 (bcrypt's cost; each step doubles the work), got 3"}},
+		{"password hash cost too high", func(c *Config) { c.PasswordHashCost = 17 }, []string{"PASSWORD_HASH_COST: must be between 4 and 16"}},
+		{"low password hash cost in development", func(c *Config) { c.PasswordHashCost = 4 }, nil},
+		{"low password hash cost in production", func(c *Config) {
+			c.Environment = Production
+			c.SecretKey, c.EncryptionKey = goodSecret, goodSecret
+			c.PasswordHashCost = 9
+		},
+			[]string{"PASSWORD_HASH_COST: must be at least 10 in production, got 9"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

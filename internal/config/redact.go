@@ -95,6 +95,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("auto_init_db", r.AutoInitDB),
 		slog.Bool("create_dev_user", r.CreateDevUser),
 		slog.Bool("allow_dev_role_in_production", r.AllowDevRoleInProduction),
+		slog.Int("password_hash_cost", r.PasswordHashCost),
 		slog.Any("cors_origins", r.CORSOrigins),
 		slog.String("log_level", r.LogLevel),
 		slog.Any("file_roots", r.Roots()),
