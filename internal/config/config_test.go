@@ -377,3 +377,63 @@ func TestEnsureSecret(t *testing.T) {
 		}
 	})
 }
+
+// Processes starting together on a new DATA_DIR (two workers, `make cluster`) all get the one key
+// that is kept: none reads a key file another is still writing.
+func TestKeyFileGeneratedOnceByConcurrentStarts(t *testing.T) {
+	t.Parallel()
+	ensure := map[string]func(*Config) (bool, error){
+		"ENCRYPTION_KEY": EnsureEncryptionKey,
+		"SECRET_KEY":     EnsureSecret,
+	}
+	const starts = 8
+	for name, fn := range ensure {
+		for round := range 40 {
+			dir := filepath.Join(t.TempDir(), "data")
+			keys := make([]string, starts)
+			created := make([]bool, starts)
+			errs := make([]error, starts)
+			ready := make(chan struct{})
+			done := make(chan int)
+			for i := range starts {
+				go func() {
+					c := Default()
+					c.DataDir = dir
+					<-ready
+					created[i], errs[i] = fn(&c)
+					keys[i] = c.EncryptionKey
+					if name == "SECRET_KEY" {
+						keys[i] = c.SecretKey
+					}
+					done <- i
+				}()
+			}
+			close(ready)
+			for range starts {
+				<-done
+			}
+			makers := 0
+			for i := range starts {
+				if errs[i] != nil {
+					t.Fatalf("%s, round %d: start %d: %v", name, round, i, errs[i])
+				}
+				if keys[i] != keys[0] || len(keys[i]) != 64 {
+					t.Fatalf("%s, round %d: start %d got key %q, start 0 %q", name, round, i, keys[i], keys[0])
+				}
+				if created[i] {
+					makers++
+				}
+			}
+			if makers != 1 {
+				t.Fatalf("%s, round %d: %d starts say they generated the key, want 1", name, round, makers)
+			}
+			left, err := os.ReadDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(left) != 1 {
+				t.Fatalf("%s, round %d: DATA_DIR holds %d files, want only the key file", name, round, len(left))
+			}
+		}
+	}
+}

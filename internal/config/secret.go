@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -46,29 +47,17 @@ func ensureKeyFile(cfg *Config, name, path string, dst *string, shortHint string
 	}
 	key := hex.EncodeToString(buf)
 
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	switch {
+	// The key is written whole to a temporary file and then linked to its name, which fails if the
+	// name exists: a process starting at the same time on the same DATA_DIR finds either no key file
+	// or a complete one, never one being written, and the first link wins.
+	switch err := writeKeyFile(path, key); {
 	case err == nil:
-		if _, werr := f.WriteString(key + "\n"); werr != nil {
-			_ = f.Close()
-			_ = os.Remove(path)
-			return false, fmt.Errorf("%s: write %s: %w", name, path, werr)
-		}
-		if err := f.Sync(); err != nil {
-			_ = f.Close()
-			_ = os.Remove(path)
-			return false, fmt.Errorf("%s: write %s: %w", name, path, err)
-		}
-		if err := f.Close(); err != nil {
-			_ = os.Remove(path)
-			return false, fmt.Errorf("%s: write %s: %w", name, path, err)
-		}
 		*dst = key
 		return true, nil
 	case errors.Is(err, fs.ErrExist):
-		// Kept from an earlier start.
+		// Kept from an earlier start, or written by a process that started with this one.
 	default:
-		return false, fmt.Errorf("%s: create %s: %w", name, path, err)
+		return false, fmt.Errorf("%s: write %s: %w", name, path, err)
 	}
 
 	info, err := os.Stat(path)
@@ -88,4 +77,27 @@ func ensureKeyFile(cfg *Config, name, path string, dst *string, shortHint string
 	}
 	*dst = stored
 	return false, nil
+}
+
+// writeKeyFile writes key to a new file at path with mode 0600, all or nothing: fs.ErrExist when path
+// exists.
+func writeKeyFile(path, key string) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp") // mode 0600
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() { _ = os.Remove(tmp) }()
+	if _, err := f.WriteString(key + "\n"); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Link(tmp, path)
 }
