@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/record"
@@ -234,6 +235,16 @@ func (d *destWorker) commit(ctx context.Context) (commitResult, error) {
 	case res := <-reply:
 		return res, res.err
 	case <-ctx.Done():
+	}
+	// Cancelled after the commit was asked for: the writer ends it (its database calls see the
+	// cancel) and says whether it committed, so that the checkpoint stores the dead letters of the
+	// rows it did commit. A writer that ignores the cancel is given commitGrace.
+	grace := time.NewTimer(commitGrace)
+	defer grace.Stop()
+	select {
+	case res := <-reply:
+		return res, res.err
+	case <-grace.C:
 		return commitResult{}, ctx.Err()
 	}
 }

@@ -136,6 +136,8 @@ type memDB struct {
 	tables map[string][]record.Row
 	aborts int
 	opens  int
+	// onCommit, when set, runs after each commit of a mem writer
+	onCommit func()
 }
 
 type memConn struct{ db *memDB }
@@ -200,6 +202,9 @@ func (w *memWriter) Write(_ context.Context, b *record.Batch) error {
 }
 
 func (w *memWriter) Commit(context.Context) error {
+	if f := w.db.onCommit; f != nil {
+		defer f()
+	}
 	w.db.mu.Lock()
 	defer w.db.mu.Unlock()
 	if w.mode == connector.Overwrite {
@@ -444,4 +449,21 @@ func stat(res *Result, id string) NodeStats {
 		}
 	}
 	return NodeStats{}
+}
+
+// ctxSink is a memSink that, like a database, refuses work on a cancelled context.
+type ctxSink struct{ memSink }
+
+func (s *ctxSink) Put(ctx context.Context, r []record.Reject) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.memSink.Put(ctx, r)
+}
+
+func (s *ctxSink) Commit(ctx context.Context) (json.RawMessage, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return s.memSink.Commit(ctx)
 }

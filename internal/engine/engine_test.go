@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -550,5 +551,43 @@ destinations: [{id: out, type: mem, inputs: [src], config: {table: t, fail_names
 				}
 			}
 		})
+	}
+}
+
+// A cancel that arrives while a checkpoint is taken, once the destinations have committed, still
+// stores the dead letters of the rows committed: the cancelled run is not resumed to write them.
+func TestCancelDuringCommitKeepsTheDeadLetters(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	const spec = `version: 1
+name: p
+sources: [{id: src, type: gen, config: {rows: 5000}}]
+transforms: [{id: rej, type: reject, inputs: [src], config: {every: 50}}]
+destinations: [{id: out, type: mem, inputs: [rej], config: {table: t}}]
+`
+	ctx, cancel := context.WithCancel(context.Background())
+	var once sync.Once
+	f.db.onCommit = func() { // the user cancels as the first commit of rows lands
+		f.db.mu.Lock()
+		n := len(f.db.tables["t"])
+		f.db.mu.Unlock()
+		if n > 0 {
+			once.Do(cancel)
+		}
+	}
+	sink := &ctxSink{}
+	res, err := Run(ctx, f.plan(t, spec), Options{DeadLetters: sink, BatchSize: 100, CommitRows: 1000, Workers: 1})
+	if !errors.Is(err, context.Canceled) || res.Status != Cancelled {
+		t.Fatalf("run: %v, status %s", err, res.Status)
+	}
+	f.db.mu.Lock()
+	written := len(f.db.tables["t"])
+	f.db.mu.Unlock()
+	if written == 0 {
+		t.Fatal("no commit wrote rows")
+	}
+	// every 50th row is rejected: the rows written came with at least written/49 rejects
+	if want := written / 49; sink.committed < want || sink.committed != len(sink.rows) {
+		t.Fatalf("%d rows committed with %d dead letters committed (%d put), want at least %d committed", written, sink.committed, len(sink.rows), want)
 	}
 }

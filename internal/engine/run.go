@@ -326,6 +326,10 @@ func (r *runner) restoreNodes(cp *Checkpoint, resume bool) error {
 	return nil
 }
 
+// commitGrace bounds, when the run is cancelled during a checkpoint, the wait for a commit already
+// asked of a destination and then the storing of the dead letters of the rows committed.
+const commitGrace = 30 * time.Second
+
 // checkpoint commits every destination and the dead-letter sink, checks the reject ratio, and (when
 // save is true and there is a Checkpointer) saves a checkpoint naming exactly what was committed.
 func (r *runner) checkpoint(ctx context.Context, save bool) error {
@@ -354,13 +358,17 @@ func (r *runner) checkpoint(ctx context.Context, save bool) error {
 	}
 	var dlTok json.RawMessage
 	if r.opts.DeadLetters != nil {
+		// The destinations have committed the rows around these rejects: a cancel arriving now must
+		// not drop the rejects (a cancelled run is not resumed to write them again).
+		dctx, stop := context.WithTimeout(context.WithoutCancel(ctx), commitGrace)
+		defer stop()
 		r.rejectMu.Lock()
-		err := r.flushRejectsLocked(ctx)
+		err := r.flushRejectsLocked(dctx)
 		r.rejectMu.Unlock()
 		if err != nil {
 			return err
 		}
-		if dlTok, err = r.opts.DeadLetters.Commit(ctx); err != nil {
+		if dlTok, err = r.opts.DeadLetters.Commit(dctx); err != nil {
 			return fmt.Errorf("dead-letter sink: commit: %w", err)
 		}
 	}
