@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/connector/natsjs"
@@ -90,6 +91,9 @@ func TestAckOnlyThroughAcker(t *testing.T) {
 		t.Fatal(err)
 	}
 	rd.Close()
+	// The closed reader's pull requests stay on the server until they expire; a message published
+	// before then goes to one of them and comes back only after ack_wait, out of order.
+	noWaitingPulls(t, js, stream, "d1")
 
 	natstest.Publish(t, js, subj+".a", payloads(11, 13)...)
 	rd = open(t, c)
@@ -253,5 +257,32 @@ func TestPositions(t *testing.T) {
 	want = []connector.Position{{Partition: stream + "/pos", Committed: "stream sequence 6", Offset: 6, Lag: 4, LagUnit: connector.LagRecords}}
 	if d := cmp.Diff(want, ps); d != "" {
 		t.Fatalf("after acking 6, 4 more published (-want +got):\n%s", d)
+	}
+}
+
+// noWaitingPulls waits until the durable consumer has no pull request of a closed reader left.
+func noWaitingPulls(t *testing.T, js jetstream.JetStream, stream, durable string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cons, err := js.Consumer(ctx, stream, durable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		info, err := cons.Info(ctx)
+		if err != nil {
+			t.Fatalf("consumer %s: %v", durable, err)
+		}
+		if info.NumWaiting == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("consumer %s still has %d pull requests waiting after 90s", durable, info.NumWaiting)
+		case <-tick.C:
+		}
 	}
 }
