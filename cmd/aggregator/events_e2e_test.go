@@ -33,10 +33,7 @@ func TestEventsReachEveryAPINode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and starts three servers")
 	}
-	bin := filepath.Join(t.TempDir(), "aggregator")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := aggregatorBinary(t)
 	for _, kind := range []string{"postgres", "redis"} {
 		t.Run(kind, func(t *testing.T) { testEventsAcrossProcesses(t, bin, kind) })
 	}

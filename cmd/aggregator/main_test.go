@@ -3,9 +3,58 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  string
+	binDir  string
+)
+
+// aggregatorBinary builds the binary once per test run, the way `make build` does (no cgo,
+// -trimpath), so that under `make test` it only links what `make build` already compiled.
+func aggregatorBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "aggregator-bin-")
+		if err != nil {
+			binErr = err.Error()
+			return
+		}
+		binDir, binPath = dir, filepath.Join(dir, "aggregator")
+		cmd := exec.Command("go", "build", "-o", binPath, ".")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-trimpath")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			binErr = "build: " + err.Error() + "\n" + string(out)
+		}
+	})
+	if binErr != "" {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+// TestMain lets the test binary act as the aggregator command: a child started with
+// AGGREGATOR_TEST_MAIN=1 runs main() with its arguments (`worker ...`), the same code the released
+// binary runs. The binary aggregatorBinary built is removed at the end.
+func TestMain(m *testing.M) {
+	if os.Getenv("AGGREGATOR_TEST_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	code := m.Run()
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
 
 // run executes the CLI with args and stdin, returning stdout, stderr and the error.
 func run(t *testing.T, stdin string, args ...string) (string, string, error) {

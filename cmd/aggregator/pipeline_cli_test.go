@@ -232,11 +232,7 @@ func TestKilledRunResumesExactlyOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and processes a large file")
 	}
-	bin := filepath.Join(t.TempDir(), "aggregator")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := aggregatorBinary(t)
 	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) { testInterruptedRunResumes(t, bin, sig) })
 	}

@@ -23,17 +23,6 @@ import (
 	"github.com/dataaggregator/aggregator/internal/transform"
 )
 
-// TestMain lets the test binary act as the aggregator command: a child started with
-// AGGREGATOR_TEST_MAIN=1 runs main() with its arguments (`worker ...`), the same code the released
-// binary runs.
-func TestMain(m *testing.M) {
-	if os.Getenv("AGGREGATOR_TEST_MAIN") == "1" {
-		main()
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
-
 const takeoverRows = 200_000
 
 // takeover is one end-to-end set-up: a PostgreSQL metadata store, a 200,000-row source table and an
