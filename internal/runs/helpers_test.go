@@ -123,6 +123,8 @@ type setupOptions struct {
 	conns []connector.Connector
 	// positionInterval is the service's PositionInterval.
 	positionInterval time.Duration
+	// commitInterval is the service's CommitInterval (0: the engine's 5 s).
+	commitInterval time.Duration
 }
 
 // idleQueue accepts runs and leaves them queued.
@@ -161,7 +163,7 @@ func setupOn(t *testing.T, st *store.Store, o setupOptions) *env {
 		Env:             connector.Env{FileRoots: []string{o.dir}, UploadDir: filepath.Join(o.dir, "uploads"), OutputDir: o.outputDir},
 		SavedConnectors: o.saved,
 		BatchSize:       50, CommitRows: commitRows,
-		ProgressInterval: 20 * time.Millisecond, PositionInterval: o.positionInterval,
+		ProgressInterval: 20 * time.Millisecond, PositionInterval: o.positionInterval, CommitInterval: o.commitInterval,
 	})
 	if err != nil {
 		t.Fatal(err)

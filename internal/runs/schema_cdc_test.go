@@ -75,7 +75,8 @@ func cdcSetupTo(t *testing.T, policy schemachange.Policy, dest string, cfg map[s
 	})
 	f.exec("CREATE TABLE src (id bigint PRIMARY KEY, qty integer); INSERT INTO src VALUES (1, 10), (2, 20)")
 	f.e = setup(t, backend{dialect: store.SQLite, dsn: filepath.Join(t.TempDir(), "aggregator.db")},
-		setupOptions{conns: []connector.Connector{postgres.New(), postgrescdc.New(), mysql.New()}})
+		// a stream commits what it wrote every commitInterval: the test waits for each commit
+		setupOptions{conns: []connector.Connector{postgres.New(), postgrescdc.New(), mysql.New()}, commitInterval: 200 * time.Millisecond})
 	if cfg == nil {
 		cfg = map[string]any{"url": pg.URL}
 	}
