@@ -2,7 +2,9 @@
 GO        ?= go
 BIN       := bin/aggregator
 PKGS      := ./...
-TEST_FLAGS ?= -race -count=1 -timeout 30m
+# -ldflags=-w: the test binaries are linked without DWARF (stack traces and race reports keep their
+# file:line, which come from the binary's own tables); a large one links in 4.6 s instead of 6-8 s.
+TEST_FLAGS ?= -race -count=1 -timeout 30m -ldflags=-w
 
 .PHONY: all build build-go install run test lint vet cross-check staticcheck fmt-check unit web-deps web-check e2e bench fuzz clean \
 	release release-verify deploy-test cluster cluster-stop cluster-demo
