@@ -1,7 +1,7 @@
-// Runs every end-to-end test file (e2e/*.test.mjs) with node's test runner, two files at a time (each
-// file starts its own server, data directory, store schema and browser, so files share nothing; two at
-// a time took 169-199 s for the 48 tests on 2 cores, one at a time 277 s). E2E_CONCURRENCY sets another
-// number.
+// Runs every end-to-end test file (e2e/*.test.mjs) with node's test runner, one file at a time.
+// E2E_CONCURRENCY=2 runs two at a time (each file starts its own server, data directory, store schema
+// and browser): 169-210 s instead of 277 s for the 48 tests on 2 cores, but the
+// journey test's first edge did not appear after its drag once in five full runs: not the default.
 import { spawnSync } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import path from 'node:path'
@@ -12,5 +12,5 @@ const only = process.argv.slice(2)
 const files = readdirSync(dir)
   .filter((f) => f.endsWith('.test.mjs') && (!only.length || only.some((o) => f.includes(o))))
   .map((f) => path.join(dir, f))
-const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${process.env.E2E_CONCURRENCY || 2}`, '--test-reporter=spec', ...files], { stdio: 'inherit' })
+const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${process.env.E2E_CONCURRENCY || 1}`, '--test-reporter=spec', ...files], { stdio: 'inherit' })
 process.exit(r.status ?? 1)
