@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +25,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/retention"
 	"github.com/dataaggregator/aggregator/internal/runs"
 	"github.com/dataaggregator/aggregator/internal/store"
+	"github.com/dataaggregator/aggregator/internal/store/storetest"
 	"github.com/dataaggregator/aggregator/internal/testutil"
 )
 
@@ -75,20 +75,12 @@ type setupOptions struct {
 // isolated PostgreSQL schema) with one signed-in user per role.
 func setup(t *testing.T, opts setupOptions) *env {
 	t.Helper()
-	ctx := context.Background()
-	so := store.Options{Dialect: store.SQLite, DSN: filepath.Join(t.TempDir(), "aggregator.db")}
+	so := store.Options{Dialect: store.SQLite}
 	if opts.postgres {
 		pg := testutil.Postgres(t)
 		so = store.Options{Dialect: store.Postgres, DSN: pg.URL, MaxOpenConns: 4}
 	}
-	st, err := store.Open(ctx, so)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Open(t, so)
 	ao := auth.Options{Store: st, Secret: strings.Repeat("k", 40), BcryptCost: bcrypt.MinCost}
 	if opts.authOpts != nil {
 		opts.authOpts(&ao)

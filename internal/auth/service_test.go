@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/dataaggregator/aggregator/internal/store"
+	"github.com/dataaggregator/aggregator/internal/store/storetest"
 )
 
 const testSecret = "0123456789abcdef0123456789abcdef-test"
@@ -43,16 +44,8 @@ type env struct {
 // setup builds a service over a migrated SQLite store; opts tweaks Options.
 func setup(t *testing.T, opts ...func(*Options)) env {
 	t.Helper()
-	ctx := context.Background()
 	c := &testClock{t: time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)}
-	st, err := store.Open(ctx, store.Options{Dialect: store.SQLite, DSN: filepath.Join(t.TempDir(), "auth.db"), Now: c.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Open(t, store.Options{Dialect: store.SQLite, DSN: filepath.Join(t.TempDir(), "auth.db"), Now: c.Now})
 	o := Options{Store: st, Secret: testSecret, Now: c.Now, BcryptCost: bcrypt.MinCost}
 	for _, f := range opts {
 		f(&o)

@@ -13,6 +13,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/connector"
 	"github.com/dataaggregator/aggregator/internal/secrets"
 	"github.com/dataaggregator/aggregator/internal/store"
+	"github.com/dataaggregator/aggregator/internal/store/storetest"
 	"github.com/dataaggregator/aggregator/internal/testutil"
 )
 
@@ -53,19 +54,11 @@ type env struct {
 
 func setup(t *testing.T, o setupOpts) env {
 	t.Helper()
-	ctx := context.Background()
 	opts := store.Options{Dialect: store.SQLite, DSN: filepath.Join(t.TempDir(), "meta.db")}
 	if o.postgres {
 		opts = store.Options{Dialect: store.Postgres, DSN: testutil.Postgres(t).URL}
 	}
-	st, err := store.Open(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Open(t, opts)
 	return env{svc: newService(t, st, o.keys), st: st}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/metrics"
 	"github.com/dataaggregator/aggregator/internal/runs"
 	"github.com/dataaggregator/aggregator/internal/store"
+	"github.com/dataaggregator/aggregator/internal/store/storetest"
 )
 
 // The recorder counts each run's rows once: deltas of cumulative progress counters (a counter
@@ -18,14 +19,7 @@ import (
 // hold beyond them; lag is the largest sum over instances; one write per flush.
 func TestRecorderCountsEachRowOnce(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Options{Dialect: store.SQLite, DSN: filepath.Join(t.TempDir(), "m.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Open(t, store.Options{Dialect: store.SQLite, DSN: filepath.Join(t.TempDir(), "m.db")})
 	p, err := st.CreatePipeline(ctx, store.Pipeline{Name: "p", Spec: "version: 1"})
 	if err != nil {
 		t.Fatal(err)
@@ -116,14 +110,7 @@ func TestRecorderCountsEachRowOnce(t *testing.T) {
 func TestRecorderWritesARunsEndAtOnce(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	st, err := store.Open(ctx, store.Options{Dialect: store.SQLite, DSN: filepath.Join(t.TempDir(), "m.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Open(t, store.Options{Dialect: store.SQLite, DSN: filepath.Join(t.TempDir(), "m.db")})
 	p, err := st.CreatePipeline(ctx, store.Pipeline{Name: "p", Spec: "version: 1"})
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/connector/mysql"
 	"github.com/dataaggregator/aggregator/internal/pipeline"
 	"github.com/dataaggregator/aggregator/internal/store"
+	"github.com/dataaggregator/aggregator/internal/store/storetest"
 	"github.com/dataaggregator/aggregator/internal/testutil"
 	"github.com/dataaggregator/aggregator/internal/transform"
 )
@@ -30,16 +31,8 @@ type fixture struct {
 // a file root in a temp directory holding in.csv.
 func setup(t *testing.T, o func(*Options)) fixture {
 	t.Helper()
-	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := store.Open(ctx, store.Options{Dialect: store.SQLite, DSN: filepath.Join(dir, "aggregator.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Open(t, store.Options{Dialect: store.SQLite, DSN: filepath.Join(dir, "aggregator.db")})
 	conns, err := connector.NewRegistry(csv.New(), ndjson.New(), mysql.New())
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/record"
 	"github.com/dataaggregator/aggregator/internal/secrets"
 	"github.com/dataaggregator/aggregator/internal/store"
+	"github.com/dataaggregator/aggregator/internal/store/storetest"
 	"github.com/dataaggregator/aggregator/internal/testutil"
 )
 
@@ -32,14 +33,7 @@ type env struct {
 func setup(t *testing.T, lim queries.Limits) env {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Options{Dialect: store.SQLite, DSN: filepath.Join(t.TempDir(), "meta.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Open(t, store.Options{Dialect: store.SQLite, DSN: filepath.Join(t.TempDir(), "meta.db")})
 	keys, err := secrets.NewKeyring("0123456789abcdef0123456789abcdef-queries")
 	if err != nil {
 		t.Fatal(err)

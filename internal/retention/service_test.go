@@ -17,6 +17,7 @@ import (
 
 	"github.com/dataaggregator/aggregator/internal/retention"
 	"github.com/dataaggregator/aggregator/internal/store"
+	"github.com/dataaggregator/aggregator/internal/store/storetest"
 	"github.com/dataaggregator/aggregator/internal/testutil"
 )
 
@@ -59,14 +60,7 @@ func setup(t *testing.T, postgres bool) *fixture {
 	if postgres {
 		opts = store.Options{Dialect: store.Postgres, DSN: testutil.Postgres(t).URL, Now: c.Now, MaxOpenConns: 4}
 	}
-	st, err := store.Open(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Open(t, opts)
 	dir := t.TempDir()
 	f := &fixture{st: st, clock: c, uploads: filepath.Join(dir, "uploads"), outputs: filepath.Join(dir, "files")}
 	for _, d := range []string{f.uploads, filepath.Join(f.outputs, "sub")} {
@@ -74,6 +68,7 @@ func setup(t *testing.T, postgres bool) *fixture {
 			t.Fatal(err)
 		}
 	}
+	var err error
 	f.svc, err = retention.New(retention.Options{Store: st, UploadDir: f.uploads, OutputDir: f.outputs, Clock: c.Now, BatchSize: 2})
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/record"
 	"github.com/dataaggregator/aggregator/internal/runs"
 	"github.com/dataaggregator/aggregator/internal/store"
+	"github.com/dataaggregator/aggregator/internal/store/storetest"
 	"github.com/dataaggregator/aggregator/internal/testutil"
 	"github.com/dataaggregator/aggregator/internal/transform"
 )
@@ -85,15 +86,7 @@ func backends(t *testing.T, fn func(t *testing.T, b backend)) {
 
 func openStore(t testing.TB, b backend) *store.Store {
 	t.Helper()
-	st, err := store.Open(context.Background(), store.Options{Dialect: b.dialect, DSN: b.dsn, MaxOpenConns: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return st
+	return storetest.Open(t, store.Options{Dialect: b.dialect, DSN: b.dsn, MaxOpenConns: 4})
 }
 
 // env is a run service over a real store, with real file connectors rooted in dir.

@@ -12,6 +12,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/runs"
 	"github.com/dataaggregator/aggregator/internal/schedules"
 	"github.com/dataaggregator/aggregator/internal/store"
+	"github.com/dataaggregator/aggregator/internal/store/storetest"
 	"github.com/dataaggregator/aggregator/internal/testutil"
 	"github.com/dataaggregator/aggregator/internal/transform"
 )
@@ -69,11 +70,9 @@ func setup(t *testing.T, b backend, start time.Time) *env {
 	if b.dsn == "" {
 		b.dsn = filepath.Join(t.TempDir(), "aggregator.db")
 	}
+	storetest.Open(t, store.Options{Dialect: b.dialect, DSN: b.dsn}) // migrated (SQLite: a copy of the template)
 	e := &env{t: t, b: b, clock: &clock{t: start}}
 	e.proc = e.newProc()
-	if _, err := e.st.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	return e
 }
 

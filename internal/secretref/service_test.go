@@ -12,19 +12,12 @@ import (
 	"github.com/dataaggregator/aggregator/internal/secretref/cloudtest"
 	"github.com/dataaggregator/aggregator/internal/secrets"
 	"github.com/dataaggregator/aggregator/internal/store"
+	"github.com/dataaggregator/aggregator/internal/store/storetest"
 )
 
 func setupService(t testing.TB) (*Service, *store.Store) {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, store.Options{Dialect: store.SQLite, DSN: filepath.Join(t.TempDir(), "meta.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Open(t, store.Options{Dialect: store.SQLite, DSN: filepath.Join(t.TempDir(), "meta.db")})
 	keys, err := secrets.NewKeyring("0123456789abcdef0123456789abcdef")
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,7 @@ import (
 )
 
 // The run service's store methods, on both backends (same pattern as RunContract).
-func runExtraContract(t *testing.T, open Factory) {
+func runExtraContract(t *testing.T, b backend) {
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s *store.Store, c *clock)
@@ -26,23 +26,19 @@ func runExtraContract(t *testing.T, open Factory) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			c := newClock()
-			s := open(t, c.Now)
-			if _, err := s.Migrate(ctx); err != nil {
-				t.Fatalf("migrate: %v", err)
-			}
-			tt.fn(t, s, c)
+			tt.fn(t, b.migrated(t, c.Now), c)
 		})
 	}
 }
 
 func TestRunExtraSQLite(t *testing.T) {
 	t.Parallel()
-	runExtraContract(t, openSQLite)
+	runExtraContract(t, sqliteBackend)
 }
 
 func TestRunExtraPostgres(t *testing.T) {
 	t.Parallel()
-	runExtraContract(t, openPostgres)
+	runExtraContract(t, postgresBackend)
 }
 
 func runIDs(rs []store.Run) []string {

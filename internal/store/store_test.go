@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dataaggregator/aggregator/internal/store"
+	"github.com/dataaggregator/aggregator/internal/store/storetest"
 	"github.com/dataaggregator/aggregator/internal/testutil"
 )
 
@@ -56,14 +57,27 @@ func openPostgres(t *testing.T, now func() time.Time) *store.Store {
 	return s
 }
 
+var (
+	sqliteBackend = backend{empty: openSQLite, migrated: func(t *testing.T, now func() time.Time) *store.Store {
+		return storetest.Open(t, store.Options{Dialect: store.SQLite, DSN: filepath.Join(t.TempDir(), "sub", "aggregator.db"), Now: now})
+	}}
+	postgresBackend = backend{empty: openPostgres, migrated: func(t *testing.T, now func() time.Time) *store.Store {
+		s := openPostgres(t, now)
+		if _, err := s.Migrate(context.Background()); err != nil {
+			t.Fatalf("migrate: %v", err)
+		}
+		return s
+	}}
+)
+
 func TestContractSQLite(t *testing.T) {
 	t.Parallel()
-	RunContract(t, openSQLite)
+	RunContract(t, sqliteBackend)
 }
 
 func TestContractPostgres(t *testing.T) {
 	t.Parallel()
-	RunContract(t, openPostgres)
+	RunContract(t, postgresBackend)
 }
 
 func TestOpenRejectsBadOptions(t *testing.T) {
