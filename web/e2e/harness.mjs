@@ -237,6 +237,7 @@ export async function connectNodes(page, from, to) {
   await page.locator('[data-testid="canvas"][data-layout="done"]').waitFor()
   const src = page.locator(`.react-flow__node[data-id="${from}"] .react-flow__handle.source`)
   const dst = page.locator(`.react-flow__node[data-id="${to}"] .react-flow__handle.target`)
+  await handlesAtRest(page, [src, dst])
   const a = await src.boundingBox()
   const b = await dst.boundingBox()
   await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2)
@@ -244,4 +245,22 @@ export async function connectNodes(page, from, to) {
   await page.mouse.move((a.x + b.x) / 2, (a.y + b.y) / 2, { steps: 5 })
   await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 5 })
   await page.mouse.up()
+}
+
+/**
+ * Waits until the handles stand still: their boxes are the same across two animation frames (the
+ * layout, the viewport fit and the nodes' own measuring can each move them for a frame or two).
+ */
+async function handlesAtRest(page, handles) {
+  const boxes = async () => {
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))))
+    return JSON.stringify(await Promise.all(handles.map((h) => h.boundingBox())))
+  }
+  let last = await boxes()
+  for (let i = 0; i < 60; i++) {
+    const now = await boxes()
+    if (now === last) return
+    last = now
+  }
+  throw new Error('the handles kept moving for 120 animation frames')
 }

@@ -72,9 +72,10 @@ export function Canvas({ bounds, problems, readOnly, readOnlyReason, onDropFiles
     const f = specToFlow(spec)
     void layout(f).then((p) => {
       useBuilder.setState({ positions: p })
+      // fitView is queued until the moved nodes are measured; "applied" (data-layout="done") waits
+      // for the viewport it sets, so that what reads node positions next reads the final ones.
       requestAnimationFrame(() => {
-        void fitView({ padding: 0.2, maxZoom: 1 })
-        useBuilder.setState({ layoutApplied: layoutRequest })
+        void fitView({ padding: 0.2, maxZoom: 1 }).finally(() => useBuilder.setState({ layoutApplied: layoutRequest }))
       })
     })
   }, [layoutRequest, spec, fitView])
