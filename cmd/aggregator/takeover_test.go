@@ -19,6 +19,7 @@ import (
 	"github.com/dataaggregator/aggregator/internal/connector/postgres"
 	"github.com/dataaggregator/aggregator/internal/runs"
 	"github.com/dataaggregator/aggregator/internal/store"
+	"github.com/dataaggregator/aggregator/internal/store/storetest"
 	"github.com/dataaggregator/aggregator/internal/testutil"
 	"github.com/dataaggregator/aggregator/internal/transform"
 )
@@ -61,14 +62,7 @@ func newTakeover(t *testing.T) *takeover {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	st, err := store.Open(ctx, store.Options{Dialect: store.Postgres, DSN: meta.URL, MaxOpenConns: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Open(t, store.Options{Dialect: store.Postgres, DSN: meta.URL, MaxOpenConns: 4})
 	conns, err := connector.NewRegistry(postgres.New())
 	if err != nil {
 		t.Fatal(err)
