@@ -45,6 +45,8 @@ type Run struct {
 	Nodes           []engine.NodeStats   `json:"nodes" nullable:"false" doc:"Per-node counters: records in, out, rejected, deduplicated, filtered, bytes. While the run runs, the latest progress snapshot (at most a second old), else the last checkpoint's"`
 	RowsPerSecond   *float64             `json:"rows_per_second,omitempty" doc:"While the run runs: rows read per second over the last second or more"`
 	CountersAt      *time.Time           `json:"counters_at,omitempty" doc:"While the run runs: when the live node counters were taken"`
+	Buffers         []engine.BufferStats `json:"buffers,omitempty" doc:"While the run runs: how full each queue between two nodes is (len of cap batches waiting), from the latest progress snapshot; a full queue means the node after it is the slow side"`
+	MemoryBudget    *int64               `json:"memory_budget,omitempty" doc:"While the run runs: the bytes its stateful transforms share in memory before they spill to disk (absent: no stateful transform)"`
 	DeadLetters     *int                 `json:"dead_letters,omitempty" doc:"Number of dead-letter rows (single-run responses only)"`
 	ReplayOf        string               `json:"replay_of,omitempty" doc:"Set on a replay run: the run whose dead letters it replays (\"replay of run X\")"`
 	RequestID       string               `json:"request_id,omitempty" doc:"The API request that started the run (its X-Request-ID); empty for schedules, dependencies and the command line"`
@@ -115,6 +117,12 @@ func (s *Server) toRunDTO(ctx context.Context, r store.Run, detail bool) Run {
 		d.Nodes = append([]engine.NodeStats{}, ev.Progress.Nodes...)
 		rate, at := ev.RowsPerSecond, ev.Time
 		d.RowsPerSecond, d.CountersAt = &rate, &at
+		if !ev.Progress.Done {
+			d.Buffers = append([]engine.BufferStats{}, ev.Progress.Buffers...)
+		}
+		if b := ev.Progress.MemoryBudget; b > 0 {
+			d.MemoryBudget = &b
+		}
 	}
 	if detail {
 		if n, err := s.store.CountDeadLetters(ctx, r.ID); err == nil {

@@ -109,6 +109,10 @@ destinations: [{id: out, type: csv, inputs: [src], config: {path: held.csv}, wri
 			if got.CountersAt != nil && time.Since(*got.CountersAt) > 5*time.Second {
 				t.Errorf("live counters taken at %s, more than 5s ago", got.CountersAt)
 			}
+			// the queue between the nodes comes with the counters (the run page's meter after a refetch)
+			if len(got.Buffers) != 1 || got.Buffers[0].From != "src" || got.Buffers[0].To != "out" || got.Buffers[0].Cap <= 0 {
+				t.Errorf("live run's buffers = %+v, want the queue from src to out", got.Buffers)
+			}
 			break
 		}
 		if got.Status != "running" && got.Status != "queued" {
@@ -136,7 +140,7 @@ destinations: [{id: out, type: csv, inputs: [src], config: {path: held.csv}, wri
 
 	held.release <- struct{}{}
 	final := e.awaitRun(run.ID)
-	if n := nodesByID(final); final.Status != "succeeded" || n["src"].Out != 100 || n["out"].Out != 100 || final.RowsPerSecond != nil {
+	if n := nodesByID(final); final.Status != "succeeded" || n["src"].Out != 100 || n["out"].Out != 100 || final.RowsPerSecond != nil || final.Buffers != nil {
 		t.Fatalf("finished run = %+v", final)
 	}
 }

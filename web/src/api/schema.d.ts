@@ -2316,6 +2316,14 @@ export interface components {
             /** @description DNS suffix of key vaults (default vault.azure.net; vault.azure.cn, vault.usgovcloudapi.net) */
             vault_suffix?: string;
         };
+        BufferStats: {
+            /** Format: int64 */
+            cap: number;
+            from: string;
+            /** Format: int64 */
+            len: number;
+            to: string;
+        };
         Catalog: {
             streams: components["schemas"]["Stream"][] | null;
         };
@@ -3325,6 +3333,8 @@ export interface components {
             attempt: number;
             /** @description Single-run responses: every attempt of the run, first first */
             attempts?: components["schemas"]["RunAttempt"][] | null;
+            /** @description While the run runs: how full each queue between two nodes is (len of cap batches waiting), from the latest progress snapshot; a full queue means the node after it is the slow side */
+            buffers?: components["schemas"]["BufferStats"][] | null;
             cancel_requested: boolean;
             /** @description Single-run responses of a partitioned run: its chunks (one key range of the source each), in key order */
             chunks?: components["schemas"]["RunChunk"][] | null;
@@ -3353,6 +3363,11 @@ export interface components {
             /** Format: date-time */
             heartbeat_at?: string;
             id: string;
+            /**
+             * Format: int64
+             * @description While the run runs: the bytes its stateful transforms share in memory before they spill to disk (absent: no stateful transform)
+             */
+            memory_budget?: number;
             /** @description Per-node counters: records in, out, rejected, deduplicated, filtered, bytes. While the run runs, the latest progress snapshot (at most a second old), else the last checkpoint's */
             nodes: components["schemas"]["NodeStats"][];
             pipeline_id: string;

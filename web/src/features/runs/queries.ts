@@ -2,7 +2,7 @@
 // into cached data (tested in queries.test.ts). Pages use the hooks; useLive.ts keeps them fresh.
 import { useQuery, keepPreviousData } from '@tanstack/react-query'
 import { api, unwrap, rawFetch, ensureOk, type Schemas } from '@/api/client'
-import type { LiveBuffer, RunEvent } from '@/lib/live'
+import type { RunEvent } from '@/lib/live'
 import { parse as parseYAML } from 'yaml'
 import type { PipelineSpec } from '@/features/graph'
 import { nodeRates } from './rates'
@@ -16,10 +16,6 @@ export type Run = Schemas['Run'] & {
   chunk_rates?: Record<number, number>
   /** The deployment is built from live run.instance events only (a streaming run without parallelism). */
   live_only?: boolean
-  /** From the latest progress event while the run runs: the queues between nodes. */
-  buffers?: LiveBuffer[]
-  /** The memory budget, in bytes, of the run's stateful transforms (from progress events). */
-  memory_budget?: number
 }
 export type RunChunk = Schemas['RunChunk']
 export type Deployment = Schemas['DeploymentView']
