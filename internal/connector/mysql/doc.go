@@ -6,7 +6,7 @@
 //
 // Destination: creates the table (utf8mb4, binary collation; see docs/connectors/mysql.md for the
 // type mapping), adds new source columns, refuses incompatible ones; loads append and overwrite rows
-// with LOAD DATA LOCAL INFILE from memory, rolled back and redone with INSERT when the server raises
+// with LOAD DATA LOCAL INFILE streamed from memory as the rows arrive, rolled back and redone with INSERT when the server raises
 // any warning (with LOCAL, data errors are only warnings), and upserts with batched multi-row INSERT
 // sized by max_allowed_packet and the placeholder limit; append, overwrite (staging table and
 // an atomic RENAME TABLE) and upsert (INSERT ... ON DUPLICATE KEY UPDATE). Sessions run in strict

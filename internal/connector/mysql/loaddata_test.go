@@ -153,3 +153,83 @@ func TestBackgroundLoadsReportRefusedRows(t *testing.T) {
 		t.Errorf("rows, distinct ids, bytes values, right names = %s, want %s", c[0], want)
 	}
 }
+
+// A load streams: it starts as soon as rows are written, long before the writer's buffer is full
+// and before any Commit (the server's process list shows the LOAD DATA reading from the network);
+// every row written, before and after it started, arrives once.
+func TestLoadStreamsRowsBeforeTheBufferFills(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	s := record.MustSchema(record.Field{Name: "id", Kind: record.KindInt}, record.Field{Name: "name", Kind: record.KindString})
+	ctx := context.Background()
+	w, err := New().OpenWriter(ctx, connector.Env{}, e.with("table", "streamed"), connector.WriteRequest{Mode: connector.Append, Schema: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort(ctx)
+	batch := func(from, to int64) *record.Batch {
+		var rows []record.Row
+		for i := from; i <= to; i++ {
+			rows = append(rows, record.Row{record.Int(i), record.String(fmt.Sprintf("row %d", i))})
+		}
+		return batchOf(s, rows...)
+	}
+	const n = 300 // of loadBufferRows per buffer
+	if err := w.Write(ctx, batch(1, n)); err != nil {
+		t.Fatal(err)
+	}
+	loading := func() bool {
+		var c int
+		q := "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = ? AND INFO LIKE 'LOAD DATA LOCAL INFILE%streamed%'"
+		if err := e.db.QueryRow(q, e.my.Database).Scan(&c); err != nil {
+			t.Fatal(err)
+		}
+		return c == 1
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !loading() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no LOAD DATA runs 20 s after a Write of %d rows: the load waits for a full buffer", n)
+		}
+		time.Sleep(10 * time.Millisecond) // polling the server's view: there is no event to await
+	}
+	if err := w.Write(ctx, batch(n+1, 2*n)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.strings(t, "SELECT CONCAT(COUNT(*), '|', COUNT(DISTINCT id), '|', MAX(id)) FROM streamed"); got[0] != fmt.Sprintf("%d|%d|%d", 2*n, 2*n, 2*n) {
+		t.Errorf("rows, distinct ids, largest id = %s, want %d of each", got[0], 2*n)
+	}
+}
+
+// Abort ends a load that is streaming (its reader waits for rows that will not come): it returns,
+// and nothing of the transaction stays.
+func TestAbortEndsAStreamingLoad(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.exec(t, "CREATE TABLE aborted (id BIGINT PRIMARY KEY)")
+	s := record.MustSchema(record.Field{Name: "id", Kind: record.KindInt})
+	ctx := context.Background()
+	w, err := New().OpenWriter(ctx, connector.Env{}, e.with("table", "aborted"), connector.WriteRequest{Mode: connector.Append, Schema: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(ctx, batchOf(s, record.Row{record.Int(1)}, record.Row{record.Int(2)})); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- w.Abort(ctx) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Abort = %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Abort did not return: the streaming load still waits for rows")
+	}
+	if got := e.strings(t, "SELECT COUNT(*) FROM aborted"); got[0] != "0" {
+		t.Errorf("%s rows after Abort, want 0", got[0])
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"sort"
@@ -58,12 +59,14 @@ type Writer struct {
 	pendMeta          []pendingRow
 	pendBytes         int
 
-	// a TextLoading dialect: rows buffered as load text (fill), the text being loaded in the
-	// background (spare, while inflight is set), and what those loads found
+	// a TextLoading dialect (textload.go): two buffers of load text, the one Writes encode rows
+	// into (fill), the one a background load streams (loading, while inflight is set; it may be
+	// fill), and the rows those loads could not write
 	text     TextLoading
 	conv     record.Row // one row's converted values, reused
-	fill     textBuf
-	spare    textBuf
+	bufs     [2]textBuf
+	fill     *textBuf
+	loading  *textBuf
 	inflight chan loadResult
 	deferred []connector.RowProblem
 }
@@ -71,10 +74,10 @@ type Writer struct {
 // TextLoading is an optional capability of a Buffering dialect that loads rows from text (MySQL's
 // LOAD DATA): the Writer encodes each buffered row into that text as it arrives, so that it holds
 // bytes rather than driver arguments (a few bytes per value instead of an interface, a boxed value
-// and a reference to the engine's strings), and loads a full buffer in the background while the
-// next Writes fill the other one. A row AppendText cannot carry goes as driver arguments through
-// Load. When LoadText refuses the text (it would have changed a value), DecodeText gives the rows
-// back as driver arguments and Load loads them, isolating the rows the table refuses.
+// and a reference to the engine's strings), and a background load streams it to the database as it
+// grows (textload.go). A row AppendText cannot carry goes as driver arguments through Load. When
+// LoadText refuses the text (it would have changed a value), DecodeText gives the rows back as
+// driver arguments and Load loads them, isolating the rows the table refuses.
 type TextLoading interface {
 	Buffering
 	// AppendText appends one row (values already of their columns' kinds) to text, and one tag per
@@ -82,28 +85,12 @@ type TextLoading interface {
 	// text and tags unchanged, when a value cannot travel as text; err (with the index of the value)
 	// when a value cannot be stored at all.
 	AppendText(text, tags []byte, row record.Row, cols []Col) (textOut, tagsOut []byte, ok bool, field int, err error)
-	// LoadText loads rows rows of text into table; ok is false, with nothing loaded and no error,
+	// LoadText loads the rows of text r gives (until io.EOF) into table; rows, called once r is
+	// read to its end, is how many rows it held. ok is false, with nothing loaded and no error,
 	// when the database refused the load or it would have changed a value.
-	LoadText(ctx context.Context, tx *sql.Tx, table string, cols []Col, text []byte, rows int) (ok bool, err error)
+	LoadText(ctx context.Context, tx *sql.Tx, table string, cols []Col, r io.Reader, rows func() int) (ok bool, err error)
 	// DecodeText gives back the driver arguments of the rows of text (cols values each).
 	DecodeText(text, tags []byte, cols int) ([][]any, error)
-}
-
-// textBuf holds rows encoded by a TextLoading dialect.
-type textBuf struct {
-	text, tags []byte
-	meta       []pendingRow
-}
-
-func (t *textBuf) reset() {
-	clear(t.meta)
-	t.text, t.tags, t.meta = t.text[:0], t.tags[:0], t.meta[:0]
-}
-
-// loadResult is what a background load found.
-type loadResult struct {
-	problems []connector.RowProblem
-	err      error
 }
 
 // Buffering is an optional capability of a Dialect whose Load costs much less per row when it loads
@@ -166,6 +153,7 @@ func NewWriter(ctx context.Context, db *sql.DB, d Dialect, o WriteOptions) (*Wri
 		o.Req.RunID = RandomID()
 	}
 	w := &Writer{db: db, d: d, o: o}
+	w.fill = &w.bufs[0]
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		db.Close()
@@ -446,10 +434,8 @@ func (w *Writer) Write(ctx context.Context, b *record.Batch) error {
 	}
 	if w.text != nil {
 		problems = append(problems, w.addText(b)...)
-		if len(w.fill.meta)+len(w.pend) >= w.bufRows || len(w.fill.text)+w.pendBytes >= w.bufBytes {
-			if err := w.flushAsync(ctx); err != nil {
-				return err
-			}
+		if err := w.pumpText(ctx); err != nil {
+			return err
 		}
 		problems = append(problems, w.deferred...)
 		w.deferred = w.deferred[:0]
@@ -610,6 +596,9 @@ func (w *Writer) deleteRows(ctx context.Context, args [][]any, idx []int) error 
 // flush loads the buffered rows in the open transaction (after the background load, if any); the
 // rows refused come back as problems with Index -1.
 func (w *Writer) flush(ctx context.Context) ([]connector.RowProblem, error) {
+	if w.loading != nil && w.loading == w.fill {
+		w.fill.seal() // its load ends with these rows
+	}
 	if err := w.wait(); err != nil {
 		return nil, err
 	}
@@ -622,7 +611,8 @@ func (w *Writer) flush(ctx context.Context) ([]connector.RowProblem, error) {
 		return nil, err
 	}
 	if len(w.fill.meta) > 0 {
-		ps, err := w.loadText(ctx, &w.fill)
+		w.fill.seal()
+		ps, err := w.loadText(ctx, w.fill)
 		if err != nil {
 			return nil, err
 		}
@@ -680,7 +670,7 @@ func (w *Writer) addText(b *record.Batch) []connector.RowProblem {
 		w.conv = make(record.Row, len(w.cols))
 	}
 	conv := w.conv[:len(w.cols)]
-	f := &w.fill
+	f := w.fill
 	if f.text == nil {
 		// room for the budget and one more batch's rows, so that the buffer does not double past it
 		f.text = make([]byte, 0, w.bufBytes+w.bufBytes/4)
@@ -717,66 +707,10 @@ func (w *Writer) addText(b *record.Batch) []connector.RowProblem {
 		w.pendBytes += RowBytes(a)
 	}
 	clear(conv) // no reference to the batch's values stays behind
+	if f == w.loading {
+		f.publish()
+	}
 	return problems
-}
-
-// loadText loads the rows of t with LoadText or, when it refuses them, as driver arguments with
-// Load (which names the rows the table refuses); t is emptied.
-func (w *Writer) loadText(ctx context.Context, t *textBuf) ([]connector.RowProblem, error) {
-	defer t.reset()
-	ok, err := w.text.LoadText(ctx, w.tx, w.load, w.cols, t.text, len(t.meta))
-	if err != nil {
-		return nil, w.err("load rows", err)
-	}
-	if ok {
-		return nil, nil
-	}
-	rows, err := w.text.DecodeText(t.text, t.tags, len(w.cols))
-	if err != nil {
-		return nil, w.err("load rows", err)
-	}
-	return w.loadArgs(ctx, rows, t.meta)
-}
-
-// flushAsync starts loading the fill buffer in the background (after the load in flight, if any,
-// ends), so that the next Writes encode their rows while the database loads these; rows of
-// driver arguments are loaded at once. Only that load uses the transaction until wait returns.
-func (w *Writer) flushAsync(ctx context.Context) error {
-	if err := w.wait(); err != nil {
-		return err
-	}
-	if len(w.pend) > 0 {
-		ps, err := w.loadArgs(ctx, w.pend, w.pendMeta)
-		if err != nil {
-			return err
-		}
-		w.deferred = append(w.deferred, ps...)
-		clear(w.pend)
-		w.pend, w.pendMeta, w.pendBytes = w.pend[:0], w.pendMeta[:0], 0
-	}
-	if len(w.fill.meta) == 0 {
-		return nil
-	}
-	w.fill, w.spare = w.spare, w.fill
-	t := &w.spare
-	done := make(chan loadResult, 1)
-	w.inflight = done
-	go func() {
-		ps, err := w.loadText(ctx, t)
-		done <- loadResult{ps, err}
-	}()
-	return nil
-}
-
-// wait waits for the background load, if any; the rows it could not write join w.deferred.
-func (w *Writer) wait() error {
-	if w.inflight == nil {
-		return nil
-	}
-	r := <-w.inflight
-	w.inflight = nil
-	w.deferred = append(w.deferred, r.problems...)
-	return r.err
 }
 
 func (w *Writer) keysOf(row record.Row) []record.Value {
@@ -948,7 +882,7 @@ func (w *Writer) Close(ctx context.Context) (err error) {
 // Abort rolls back and drops the staging table; committed rows of append and upsert stay.
 func (w *Writer) Abort(ctx context.Context) error {
 	defer w.release(ctx)
-	_ = w.wait()
+	w.stopLoad()
 	if w.tx != nil {
 		_ = w.tx.Rollback()
 		w.tx = nil
@@ -971,7 +905,7 @@ func (w *Writer) dropStaging(ctx context.Context) {
 }
 
 func (w *Writer) release(ctx context.Context) {
-	_ = w.wait() // the transaction is the background load's until it ends
+	w.stopLoad() // the transaction is the background load's until it ends
 	if w.tx != nil {
 		_ = w.tx.Rollback()
 		w.tx = nil
