@@ -217,7 +217,12 @@ func (w *Writer) wait() error {
 	return r.err
 }
 
+// collect takes the result of the background load and empties its buffer (here, not in the load's
+// goroutine: a load that failed early may end while the writer still adds rows to it).
 func (w *Writer) collect(r loadResult) {
+	if w.loading != nil {
+		w.loading.reset()
+	}
 	w.inflight, w.loading = nil, nil
 	w.deferred = append(w.deferred, r.problems...)
 }
@@ -231,9 +236,8 @@ func (w *Writer) stopLoad() {
 }
 
 // loadText loads the rows of t with LoadText or, when it refuses them, as driver arguments with
-// Load (which names the rows the table refuses); t is emptied.
+// Load (which names the rows the table refuses); the caller empties t.
 func (w *Writer) loadText(ctx context.Context, t *textBuf) ([]connector.RowProblem, error) {
-	defer t.reset()
 	ok, err := w.text.LoadText(ctx, w.tx, w.load, w.cols, t.reader(), t.sealedRows)
 	if err != nil {
 		return nil, w.err("load rows", err)

@@ -613,6 +613,7 @@ func (w *Writer) flush(ctx context.Context) ([]connector.RowProblem, error) {
 	if len(w.fill.meta) > 0 {
 		w.fill.seal()
 		ps, err := w.loadText(ctx, w.fill)
+		w.fill.reset()
 		if err != nil {
 			return nil, err
 		}
