@@ -117,9 +117,7 @@ func (s *Server) toRunDTO(ctx context.Context, r store.Run, detail bool) Run {
 		d.Nodes = append([]engine.NodeStats{}, ev.Progress.Nodes...)
 		rate, at := ev.RowsPerSecond, ev.Time
 		d.RowsPerSecond, d.CountersAt = &rate, &at
-		if !ev.Progress.Done {
-			d.Buffers = append([]engine.BufferStats{}, ev.Progress.Buffers...)
-		}
+		d.Buffers = append([]engine.BufferStats{}, ev.Progress.Buffers...) // none in the last snapshot
 		if b := ev.Progress.MemoryBudget; b > 0 {
 			d.MemoryBudget = &b
 		}

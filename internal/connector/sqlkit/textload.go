@@ -22,13 +22,13 @@ type textBuf struct {
 	meta       []pendingRow
 
 	// Shared with the load that streams the buffer: mu guards pub (the text handed to the load so
-	// far), sealed (no row will be added) and failed (the writer gave up: the load's reader
-	// returns it); more wakes the reader waiting for text.
+	// far), sealed (no row will be added: from then on the load may read text, tags and meta) and
+	// failed (the writer gave up: the load's reader returns it); more (on mu, set by NewWriter)
+	// wakes the load waiting for text or for the seal.
 	mu     sync.Mutex
 	more   sync.Cond
 	pub    []byte
 	sealed bool
-	rows   int // len(meta) when sealed
 	failed error
 }
 
@@ -36,15 +36,15 @@ type textBuf struct {
 func (t *textBuf) publish() {
 	t.mu.Lock()
 	t.pub = t.text
-	t.wakeLocked()
+	t.more.Broadcast()
 	t.mu.Unlock()
 }
 
 // seal publishes the last of the text: the load's reader reaches the end of it.
 func (t *textBuf) seal() {
 	t.mu.Lock()
-	t.pub, t.sealed, t.rows = t.text, true, len(t.meta)
-	t.wakeLocked()
+	t.pub, t.sealed = t.text, true
+	t.more.Broadcast()
 	t.mu.Unlock()
 }
 
@@ -54,23 +54,8 @@ func (t *textBuf) fail(err error) {
 	if !t.sealed {
 		t.sealed, t.failed = true, err
 	}
-	t.wakeLocked()
+	t.more.Broadcast()
 	t.mu.Unlock()
-}
-
-// wakeLocked wakes the load's reader, if it waits (t.mu held).
-func (t *textBuf) wakeLocked() {
-	if t.more.L != nil {
-		t.more.Broadcast()
-	}
-}
-
-// waitLocked waits for a publish or the seal (t.mu held).
-func (t *textBuf) waitLocked() {
-	if t.more.L == nil {
-		t.more.L = &t.mu
-	}
-	t.more.Wait()
 }
 
 // sealedRows is the number of rows of a sealed buffer; it waits for the seal.
@@ -78,12 +63,12 @@ func (t *textBuf) sealedRows() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.waitSealedLocked()
-	return t.rows
+	return len(t.meta)
 }
 
 func (t *textBuf) waitSealedLocked() {
 	for !t.sealed {
-		t.waitLocked()
+		t.more.Wait()
 	}
 }
 
@@ -100,7 +85,7 @@ func (r *textReader) Read(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for r.off == len(t.pub) && !t.sealed {
-		t.waitLocked()
+		t.more.Wait()
 	}
 	if t.failed != nil {
 		return 0, t.failed
@@ -117,7 +102,7 @@ func (t *textBuf) reset() {
 	clear(t.meta)
 	t.text, t.tags, t.meta = t.text[:0], t.tags[:0], t.meta[:0]
 	t.mu.Lock()
-	t.pub, t.sealed, t.rows, t.failed = nil, false, 0, nil
+	t.pub, t.sealed, t.failed = nil, false, nil
 	t.mu.Unlock()
 }
 

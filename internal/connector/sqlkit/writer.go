@@ -153,6 +153,9 @@ func NewWriter(ctx context.Context, db *sql.DB, d Dialect, o WriteOptions) (*Wri
 		o.Req.RunID = RandomID()
 	}
 	w := &Writer{db: db, d: d, o: o}
+	for i := range w.bufs {
+		w.bufs[i].more.L = &w.bufs[i].mu
+	}
 	w.fill = &w.bufs[0]
 	conn, err := db.Conn(ctx)
 	if err != nil {
@@ -596,7 +599,7 @@ func (w *Writer) deleteRows(ctx context.Context, args [][]any, idx []int) error 
 // flush loads the buffered rows in the open transaction (after the background load, if any); the
 // rows refused come back as problems with Index -1.
 func (w *Writer) flush(ctx context.Context) ([]connector.RowProblem, error) {
-	if w.loading != nil && w.loading == w.fill {
+	if w.loading == w.fill {
 		w.fill.seal() // its load ends with these rows
 	}
 	if err := w.wait(); err != nil {
